@@ -1,0 +1,5 @@
+#include "bindings/bindings.h"
+
+namespace chronotick::bindings {
+void bind_clock(pybind11::module_& m) { (void)m; }
+}  // namespace chronotick::bindings

@@ -1,0 +1,5 @@
+import sys
+
+from chronotick.cli import main
+
+sys.exit(main())

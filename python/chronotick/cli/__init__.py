@@ -1,0 +1,43 @@
+"""The `chronotick` command. Each subcommand lives in its own module and is
+imported only when used, so `chronotick demo` does not pay for torch or
+matplotlib."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help). Each module has add_arguments(parser) and run(args) -> int.
+SUBCOMMANDS = {
+    "demo": ("chronotick.cli.demo", "forecast a shipped real NTP trace and plot it in the terminal"),
+    "backtest": ("chronotick.cli.backtest", "leakage-free rolling-origin backtest of forecasters on a trace"),
+    "simulate": ("chronotick.cli.simulate", "simulate a clock and its NTP measurements to CSV"),
+    "export": ("chronotick.cli.export", "export a time-series foundation model to ONNX"),
+    "serve": ("chronotick.cli.serve", "run a corrected clock and publish it in shared memory"),
+    "status": ("chronotick.cli.status", "print the state published by `chronotick serve`"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="chronotick", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    modules = {}
+    for name, (modname, help_) in SUBCOMMANDS.items():
+        try:
+            mod = importlib.import_module(modname)
+        except ModuleNotFoundError as exc:
+            if exc.name == modname:
+                continue  # subcommand not part of this build
+            raise
+        p = sub.add_parser(name, help=help_, description=help_)
+        mod.add_arguments(p)
+        modules[name] = mod
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    return int(modules[args.command].run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
