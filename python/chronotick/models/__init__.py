@@ -1,0 +1,70 @@
+"""The forecasters chronotick knows, by name.
+
+Classical models (always available, no files): hold, robust, regression,
+kalman, and "fused" (their inverse-variance fusion). ONNX models (time-series
+foundation models) are found as `<name>.onnx` + `<name>.json` (model card) in
+this package's `data/` folder, or registered at run time with `register()`.
+"""
+from __future__ import annotations
+
+import builtins
+import os
+
+CLASSICAL = ("hold", "robust", "regression", "kalman")
+FUSED = "fused"
+AUTO = "auto"
+
+_DATA_DIR = os.path.join(os.path.dirname(__file__), "data")
+_registered: dict[str, str] = {}   # name -> path of a .onnx file
+
+
+def register(name: str, path: str) -> None:
+    """Make an exported ONNX model available as `model=name`."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a non-empty string, got {name!r}")
+    if name in CLASSICAL or name in (FUSED, AUTO):
+        raise ValueError(f"name {name!r} is reserved for a built-in model")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no such ONNX model file: {path}")
+    _registered[name] = os.path.abspath(path)
+
+
+def onnx_models() -> dict[str, str]:
+    """name -> path of every ONNX model available (shipped, then registered)."""
+    found = {}
+    if os.path.isdir(_DATA_DIR):
+        for fn in sorted(os.listdir(_DATA_DIR)):
+            if fn.endswith(".onnx"):
+                found[fn[:-5]] = os.path.join(_DATA_DIR, fn)
+    found.update(_registered)
+    return found
+
+
+def names() -> builtins.list[str]:
+    """Every valid `model=` value."""
+    return [AUTO, FUSED, *CLASSICAL, *onnx_models()]
+
+
+def list() -> builtins.list[dict]:  # noqa: A001 - the issue names this API `chronotick.models.list()`
+    """One dict per available model: name, kind ("classical" | "fused" | "onnx"), path, card."""
+    import json
+    out = [{"name": n, "kind": "classical", "path": None, "card": None} for n in CLASSICAL]
+    out.append({"name": FUSED, "kind": "fused", "path": None, "card": None})
+    for name, path in onnx_models().items():
+        card_path = path[:-5] + ".json"
+        card = None
+        if os.path.isfile(card_path):
+            with open(card_path) as f:
+                card = json.load(f)
+        out.append({"name": name, "kind": "onnx", "path": path, "card": card})
+    return out
+
+
+def check_name(model: str) -> str:
+    """Return `model` if valid, else raise ValueError listing the valid names."""
+    valid = names()
+    if not isinstance(model, str):
+        raise TypeError(f"model must be a string, one of {valid}; got {type(model).__name__} {model!r}")
+    if model not in valid:
+        raise ValueError(f"unknown model {model!r}; valid names: {', '.join(valid)}")
+    return model
