@@ -1,5 +1,201 @@
+// Python bindings of the classical models and fusion. Thin: argument checks
+// and conversions only; the logic is in cpp/models and cpp/fusion.
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
 #include "bindings/bindings.h"
+#include "fusion/ensemble.h"
+#include "fusion/fusion.h"
+#include "models/classical.h"
+#include "models/regression.h"
+
+namespace py = pybind11;
 
 namespace chronotick::bindings {
-void bind_models(pybind11::module_& m) { (void)m; }
+namespace {
+
+using Array = py::array_t<double, py::array::c_style | py::array::forcecast>;
+
+Array to_numpy(const std::vector<double>& v) { return Array(static_cast<py::ssize_t>(v.size()), v.data()); }
+
+std::vector<double> to_vector(const Array& a, const char* name) {
+  if (a.ndim() != 1) throw py::value_error(std::string(name) + " must be 1-D, got " + std::to_string(a.ndim()) + "-D");
+  return std::vector<double>(a.data(), a.data() + a.size());
+}
+
+struct Inputs {
+  std::vector<double> t, y, u, targets, levels;
+  bool has_u = false;
+  Series series() const { return Series{t.data(), y.data(), has_u ? u.data() : nullptr, t.size()}; }
+};
+
+Inputs check_inputs(const Array& t, const Array& y, const std::optional<Array>& u, const Array& targets,
+                    const Array& levels) {
+  Inputs in;
+  in.t = to_vector(t, "t");
+  in.y = to_vector(y, "y");
+  in.targets = to_vector(targets, "target_times");
+  in.levels = to_vector(levels, "levels");
+  if (in.t.size() != in.y.size())
+    throw py::value_error("t and y differ in length: " + std::to_string(in.t.size()) + " vs " + std::to_string(in.y.size()));
+  if (in.t.empty()) throw py::value_error("t is empty: at least one measurement is needed");
+  for (std::size_t i = 0; i < in.t.size(); ++i) {
+    if (!std::isfinite(in.t[i])) throw py::value_error("t[" + std::to_string(i) + "] is not finite");
+    if (!std::isfinite(in.y[i])) throw py::value_error("y[" + std::to_string(i) + "] is not finite");
+    if (i && !(in.t[i] > in.t[i - 1])) throw py::value_error("t must be strictly increasing at index " + std::to_string(i));
+  }
+  if (u) {
+    in.u = to_vector(*u, "u");
+    in.has_u = true;
+    if (in.u.size() != in.t.size()) throw py::value_error("u and t differ in length");
+    for (std::size_t i = 0; i < in.u.size(); ++i)
+      if (in.u[i] < 0) throw py::value_error("u[" + std::to_string(i) + "] is negative");
+  }
+  if (in.targets.empty()) throw py::value_error("target_times is empty");
+  for (std::size_t k = 0; k < in.targets.size(); ++k)
+    if (!std::isfinite(in.targets[k])) throw py::value_error("target_times[" + std::to_string(k) + "] is not finite");
+  if (in.levels.empty()) throw py::value_error("levels is empty");
+  for (std::size_t l = 0; l < in.levels.size(); ++l) {
+    if (!(in.levels[l] > 0 && in.levels[l] < 1)) throw py::value_error("levels[" + std::to_string(l) + "] not in (0, 1)");
+    if (l && !(in.levels[l] > in.levels[l - 1])) throw py::value_error("levels must be strictly increasing");
+  }
+  return in;
+}
+
+Model parse_model(const std::string& name) {
+  Model m;
+  if (!model_from_name(name, m)) {
+    std::string valid;
+    for (const auto& n : classical_names()) valid += (valid.empty() ? "" : ", ") + n;
+    throw py::value_error("unknown classical model '" + name + "'; valid: " + valid);
+  }
+  return m;
+}
+
+}  // namespace
+
+void bind_models(py::module_& m) {
+  m.attr("MODEL_NAMES") = classical_names();
+
+  py::class_<ModelParams>(m, "ModelParams", "Tunables of the classical forecasters (see cpp/models/params.h).")
+      .def(py::init<>())
+      .def_readwrite("hold_window", &ModelParams::hold_window)
+      .def_readwrite("robust_window", &ModelParams::robust_window)
+      .def_readwrite("regression_max", &ModelParams::regression_max)
+      .def_readwrite("regression_min", &ModelParams::regression_min)
+      .def_readwrite("huber_k", &ModelParams::huber_k)
+      .def_readwrite("kalman_window", &ModelParams::kalman_window)
+      .def_readwrite("min_history", &ModelParams::min_history)
+      .def_readwrite("calib_origins", &ModelParams::calib_origins)
+      .def_readwrite("calib_min", &ModelParams::calib_min);
+
+  py::class_<QuantileForecast>(m, "QuantileForecast", "One forecaster's quantiles at absolute times (s).")
+      .def(py::init([](std::string model, const Array& times, const Array& levels, const Array& mean,
+                       const Array& quantiles) {
+             QuantileForecast f;
+             f.model = std::move(model);
+             f.times = to_vector(times, "times");
+             f.levels = to_vector(levels, "levels");
+             f.mean = to_vector(mean, "mean");
+             const std::size_t h = f.times.size(), L = f.levels.size();
+             if (quantiles.ndim() != 2 || quantiles.shape(0) != static_cast<py::ssize_t>(h) ||
+                 quantiles.shape(1) != static_cast<py::ssize_t>(L))
+               throw py::value_error("quantiles must have shape (len(times), len(levels)) = (" + std::to_string(h) +
+                                     ", " + std::to_string(L) + ")");
+             if (f.mean.size() != h) throw py::value_error("mean and times differ in length");
+             f.quantiles.assign(quantiles.data(), quantiles.data() + quantiles.size());
+             f.std.resize(h);
+             for (std::size_t k = 0; k < h; ++k) f.std[k] = implied_sigma(f, k);
+             for (double v : f.quantiles) if (!std::isfinite(v)) { f.ok = false; f.note = "non-finite quantiles"; }
+             for (double v : f.mean) if (!std::isfinite(v)) { f.ok = false; f.note = "non-finite mean"; }
+             return f;
+           }),
+           py::arg("model"), py::arg("times"), py::arg("levels"), py::arg("mean"), py::arg("quantiles"))
+      .def_readonly("model", &QuantileForecast::model)
+      .def_readonly("ok", &QuantileForecast::ok)
+      .def_readonly("note", &QuantileForecast::note)
+      .def_property_readonly("times", [](const QuantileForecast& f) { return to_numpy(f.times); })
+      .def_property_readonly("levels", [](const QuantileForecast& f) { return to_numpy(f.levels); })
+      .def_property_readonly("mean", [](const QuantileForecast& f) { return to_numpy(f.mean); })
+      .def_property_readonly("std", [](const QuantileForecast& f) { return to_numpy(f.std); })
+      .def_property_readonly("quantiles", [](const QuantileForecast& f) {
+        Array a = to_numpy(f.quantiles);
+        a.resize({static_cast<py::ssize_t>(f.quantiles.empty() ? 0 : f.times.size()),
+                  static_cast<py::ssize_t>(f.levels.size())});
+        return a;
+      })
+      .def("__repr__", [](const QuantileForecast& f) {
+        return "<QuantileForecast " + f.model + " steps=" + std::to_string(f.times.size()) +
+               (f.ok ? "" : " FAILED: " + f.note) + ">";
+      });
+
+  py::class_<FusedForecast>(m, "FusedForecast", "An inverse-variance fusion of member forecasts.")
+      .def_readonly("forecast", &FusedForecast::forecast)
+      .def_readonly("members", &FusedForecast::members)
+      .def_readonly("member_names", &FusedForecast::member_names)
+      .def_property_readonly("weights", [](const FusedForecast& f) {
+        Array a = to_numpy(f.weights);
+        py::ssize_t m = static_cast<py::ssize_t>(f.member_names.size());
+        a.resize({m, m ? static_cast<py::ssize_t>(f.weights.size()) / m : 0});
+        return a;
+      });
+
+  m.def("forecast",
+        [](const std::string& model, const Array& t, const Array& y, const std::optional<Array>& u,
+           const Array& target_times, const Array& levels, const ModelParams& params) {
+          Model which = parse_model(model);
+          Inputs in = check_inputs(t, y, u, target_times, levels);
+          py::gil_scoped_release release;
+          return forecast_model(which, in.series(), in.targets.data(), in.targets.size(), in.levels.data(),
+                                in.levels.size(), params);
+        },
+        py::arg("model"), py::arg("t"), py::arg("y"), py::arg("u"), py::arg("target_times"), py::arg("levels"),
+        py::arg("params") = ModelParams{},
+        "One classical model's calibrated quantile forecast of the measurement at each target time.");
+
+  m.def("forecast_fused",
+        [](const std::vector<std::string>& models, const Array& t, const Array& y, const std::optional<Array>& u,
+           const Array& target_times, const Array& levels, const ModelParams& params) {
+          if (models.empty()) throw py::value_error("models is empty");
+          std::vector<Model> which;
+          for (const auto& n : models) which.push_back(parse_model(n));
+          Inputs in = check_inputs(t, y, u, target_times, levels);
+          py::gil_scoped_release release;
+          return forecast_fused(which, in.series(), in.targets.data(), in.targets.size(), in.levels.data(),
+                                in.levels.size(), params);
+        },
+        py::arg("models"), py::arg("t"), py::arg("y"), py::arg("u"), py::arg("target_times"), py::arg("levels"),
+        py::arg("params") = ModelParams{},
+        "The calibrated inverse-variance fusion of the named classical models.");
+
+  m.def("fuse",
+        [](const std::vector<QuantileForecast>& members) {
+          try {
+            return fuse(members);
+          } catch (const std::invalid_argument& e) {
+            throw py::value_error(e.what());
+          }
+        },
+        py::arg("members"), "Fuse quantile forecasts made at the same times and levels.");
+
+  m.def("fit_regression",
+        [](const Array& t, const Array& y, const std::optional<Array>& u, const ModelParams& params) {
+          Array one(1);
+          one.mutable_at(0) = 0.5;
+          Inputs in = check_inputs(t, y, u, t, one);
+          RegressionFit f = fit_regression(in.series(), params);
+          py::dict d;
+          d["ok"] = f.ok; d["t0"] = f.t0; d["offset"] = f.offset; d["freq"] = f.freq;
+          d["offset_sd"] = std::sqrt(f.var_offset); d["skew"] = std::sqrt(f.var_freq);
+          d["residual_sd"] = std::sqrt(f.s2); d["n_used"] = f.n_used; d["runs"] = f.runs;
+          return d;
+        },
+        py::arg("t"), py::arg("y"), py::arg("u") = py::none(), py::arg("params") = ModelParams{},
+        "chrony-style regression: offset at the newest time, frequency (value units per second), skew.");
+}
+
 }  // namespace chronotick::bindings

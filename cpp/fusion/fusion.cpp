@@ -1,0 +1,120 @@
+#include "fusion/fusion.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "common/normal.h"
+
+namespace chronotick {
+namespace {
+
+// Quantile of forecast f at step k and level `level`, by linear interpolation
+// between its levels; NaN outside them.
+double quantile_at(const QuantileForecast& f, std::size_t k, double level) {
+  const std::size_t L = f.levels.size();
+  for (std::size_t l = 0; l + 1 < L; ++l) {
+    if (f.levels[l] <= level && level <= f.levels[l + 1]) {
+      double a = (level - f.levels[l]) / (f.levels[l + 1] - f.levels[l]);
+      return f.q(k, l) + a * (f.q(k, l + 1) - f.q(k, l));
+    }
+  }
+  if (L == 1 && f.levels[0] == level) return f.q(k, 0);
+  return std::nan("");
+}
+
+bool usable(const QuantileForecast& f) {
+  if (!f.ok || f.mean.size() != f.times.size()) return false;
+  for (double v : f.mean) if (!std::isfinite(v)) return false;
+  for (double v : f.quantiles) if (!std::isfinite(v)) return false;
+  for (std::size_t k = 0; k < f.times.size(); ++k)
+    if (!std::isfinite(implied_sigma(f, k))) return false;
+  return true;
+}
+
+}  // namespace
+
+double implied_sigma(const QuantileForecast& f, std::size_t k) {
+  double lo = quantile_at(f, k, 0.1), hi = quantile_at(f, k, 0.9);
+  if (std::isfinite(lo) && std::isfinite(hi)) return (hi - lo) / 2.563;
+  if (k < f.std.size() && std::isfinite(f.std[k])) return f.std[k];
+  const std::size_t L = f.levels.size();
+  if (L >= 2 && f.levels[L - 1] > f.levels[0]) {
+    double dz = normal_quantile(f.levels[L - 1]) - normal_quantile(f.levels[0]);
+    return (f.q(k, L - 1) - f.q(k, 0)) / dz;
+  }
+  return std::nan("");
+}
+
+FusedForecast fuse(const std::vector<QuantileForecast>& members) {
+  if (members.empty()) throw std::invalid_argument("fuse: no members");
+  const auto& ref = members[0];
+  const std::size_t h = ref.times.size(), L = ref.levels.size(), m = members.size();
+  for (const auto& f : members) {
+    if (f.times != ref.times)
+      throw std::invalid_argument("fuse: member '" + f.model + "' forecasts at other times than '" + ref.model + "'");
+    if (f.levels != ref.levels)
+      throw std::invalid_argument("fuse: member '" + f.model + "' has other quantile levels than '" + ref.model + "'");
+  }
+  FusedForecast out;
+  out.members = members;
+  out.weights.assign(m * h, 0.0);
+  std::string name = "fused(";
+  std::vector<bool> use(m);
+  std::string why;
+  for (std::size_t i = 0; i < m; ++i) {
+    out.member_names.push_back(members[i].model);
+    use[i] = usable(members[i]);
+    if (use[i]) {
+      name += (name.back() == '(' ? "" : ",") + members[i].model;
+    } else {
+      why += (why.empty() ? "" : "; ") + members[i].model + ": " +
+             (members[i].note.empty() ? "non-finite output" : members[i].note);
+    }
+  }
+  name += ")";
+  QuantileForecast& f = out.forecast;
+  f.model = name;
+  f.times = ref.times;
+  f.levels = ref.levels;
+  f.note = why.empty() ? "" : "dropped " + why;
+  bool any = false;
+  for (bool u : use) any = any || u;
+  if (!any) {
+    f.ok = false;
+    return out;
+  }
+  f.mean.assign(h, 0.0);
+  f.std.assign(h, 0.0);
+  f.quantiles.assign(h * L, 0.0);
+  for (std::size_t k = 0; k < h; ++k) {
+    // Weights; members claiming zero sigma share all the weight.
+    std::size_t zero = 0;
+    for (std::size_t i = 0; i < m; ++i) if (use[i] && !(implied_sigma(members[i], k) > 0)) ++zero;
+    double total = 0;
+    for (std::size_t i = 0; i < m; ++i) {
+      if (!use[i]) continue;
+      double s = implied_sigma(members[i], k);
+      double w = zero ? (s > 0 ? 0.0 : 1.0) : 1.0 / (s * s);
+      out.weights[i * h + k] = w;
+      total += w;
+    }
+    for (std::size_t i = 0; i < m; ++i) {
+      double& w = out.weights[i * h + k];
+      w /= total;
+      if (w == 0) continue;
+      f.mean[k] += w * members[i].mean[k];
+      f.std[k] += w * implied_sigma(members[i], k);
+    }
+    for (std::size_t l = 0; l < L; ++l) {
+      double q = f.mean[k];
+      for (std::size_t i = 0; i < m; ++i) {
+        double w = out.weights[i * h + k];
+        if (w > 0) q += w * (members[i].q(k, l) - members[i].mean[k]);
+      }
+      f.quantiles[k * L + l] = q;
+    }
+  }
+  return out;
+}
+
+}  // namespace chronotick

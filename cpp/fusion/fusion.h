@@ -1,0 +1,34 @@
+// Inverse-variance fusion of quantile forecasts made at the same times.
+//
+// Per step k, each usable member i gets sigma_ik = (q90 - q10) / 2.563 (the
+// 80% central width of a normal is 2.563 sigma; q10/q90 are interpolated
+// from the member's levels) and weight w_ik = (1/sigma_ik^2) / sum_j 1/sigma_jk^2.
+// Fused mean: sum_i w_ik mean_ik. Fused quantile at level l:
+// mean_k + sum_i w_ik (q_ikl - mean_ik) -- the members' offsets averaged, the
+// spread one gets when members' errors are fully correlated (they read the
+// same measurements), so fusion never claims more certainty than its
+// members. (The ensemble re-calibrates this from past errors when it has a
+// history.) Members that failed or produce any non-finite value are dropped,
+// with weight 0, never propagated.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "common/forecast.h"
+
+namespace chronotick {
+
+struct FusedForecast {
+  QuantileForecast forecast;
+  std::vector<QuantileForecast> members;
+  std::vector<std::string> member_names;
+  std::vector<double> weights;  // row-major [members x steps]
+};
+
+// sigma implied by a member's quantiles at step k: (q90 - q10) / 2.563.
+double implied_sigma(const QuantileForecast& f, std::size_t k);
+
+// Throws std::invalid_argument if members disagree on times or levels.
+FusedForecast fuse(const std::vector<QuantileForecast>& members);
+
+}  // namespace chronotick

@@ -1,0 +1,145 @@
+#include "models/kalman.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "models/robust_stats.h"
+
+namespace chronotick {
+namespace {
+
+struct Filter {
+  double x = 0, f = 0, pxx = 0, pxf = 0, pff = 0;
+  std::size_t outliers_in_row = 0;
+
+  void predict(double dt, const KalmanNoise& q) {
+    x += f * dt;
+    double nxx = pxx + 2 * dt * pxf + dt * dt * pff, nxf = pxf + dt * pff;
+    pxx = nxx + q.qf * dt * dt * dt / 3.0 + q.qx * dt;
+    pxf = nxf + q.qf * dt * dt / 2.0;
+    pff = pff + q.qf * dt;
+  }
+  // Returns the innovation's squared z-score (for the likelihood).
+  double update(double z, double r, double* log_s) {
+    double s = pxx + r, nu = z - x;
+    *log_s = std::log(s);
+    double z2 = nu * nu / s;
+    if (z2 > 25.0 && outliers_in_row < 2) {
+      ++outliers_in_row;
+      return z2;
+    }
+    outliers_in_row = 0;
+    double kx = pxx / s, kf = pxf / s;
+    x += kx * nu;
+    f += kf * nu;
+    double nxx = (1 - kx) * pxx, nxf = (1 - kx) * pxf, nff = pff - kf * pxf;
+    pxx = nxx; pxf = nxf; pff = nff;
+    return z2;
+  }
+};
+
+double weight_of(const Series& s, std::size_t i, double umed) {
+  if (!s.u || !std::isfinite(s.u[i]) || !(s.u[i] > 0) || !(umed > 0)) return 1.0;
+  double r = s.u[i] / umed;
+  return 1.0 / (r * r);
+}
+
+double median_uncertainty(const Series& s, std::size_t first) {
+  if (!s.u) return std::nan("");
+  std::vector<double> u;
+  for (std::size_t i = first; i < s.n; ++i) if (std::isfinite(s.u[i]) && s.u[i] > 0) u.push_back(s.u[i]);
+  return median_of(u);
+}
+
+// Run the filter; returns the negative log-likelihood (Huber-capped) of the
+// innovations after a short burn-in.
+double run(const Series& s, std::size_t first, const KalmanNoise& q, Filter& flt,
+           std::size_t from, Gaussian* one_step) {
+  double umed = median_uncertainty(s, first);
+  flt = Filter{};
+  flt.x = s.y[first];
+  double span = s.t[s.n - 1] - s.t[first];
+  double lo = *std::min_element(s.y + first, s.y + s.n), hi = *std::max_element(s.y + first, s.y + s.n);
+  double range = std::max(hi - lo, std::sqrt(q.r));
+  flt.pxx = q.r;
+  flt.pff = span > 0 ? (range / span) * (range / span) : 1.0;
+  double nll = 0;
+  for (std::size_t i = first + 1; i < s.n; ++i) {
+    flt.predict(s.t[i] - s.t[i - 1], q);
+    double r = q.r / weight_of(s, i, umed);
+    if (one_step && i >= from) {
+      one_step->mean.push_back(flt.x);
+      one_step->sigma.push_back(std::sqrt(flt.pxx + r));
+    }
+    double log_s;
+    double z2 = flt.update(s.y[i], r, &log_s);
+    if (i >= first + 3) nll += log_s + std::min(z2, 9.0);
+  }
+  return nll;
+}
+
+std::size_t first_index(const Series& s, const ModelParams& p) {
+  return s.n > p.kalman_window ? s.n - p.kalman_window : 0;
+}
+
+}  // namespace
+
+KalmanNoise estimate_kalman_noise(const Series& s, const ModelParams& p) {
+  KalmanNoise best;
+  std::size_t first = first_index(s, p);
+  if (s.n - first < 4) return best;
+  std::vector<double> d2, gaps;
+  for (std::size_t i = first + 2; i < s.n; ++i) {
+    double h1 = s.t[i - 1] - s.t[i - 2], h2 = s.t[i] - s.t[i - 1];
+    // Second divided difference scaled back to a regular-grid equivalent.
+    double slope2 = (s.y[i] - s.y[i - 1]) / h2, slope1 = (s.y[i - 1] - s.y[i - 2]) / h1;
+    double hm = 0.5 * (h1 + h2);
+    d2.push_back((slope2 - slope1) * hm);
+    gaps.push_back(h2);
+  }
+  double sd = mad_sigma(d2);
+  double dt = median_of(gaps);
+  if (!(sd > 0) || !(dt > 0)) return best;
+  double r = sd * sd / 6.0;
+  double best_nll = std::numeric_limits<double>::infinity();
+  Filter flt;
+  static const double qf_rel[] = {1e-6, 1e-4, 1e-2, 1.0};
+  static const double qx_rel[] = {0.0, 0.03, 0.3};
+  for (double a : qf_rel) {
+    for (double b : qx_rel) {
+      KalmanNoise q{r, a * r / (dt * dt * dt), b * r / dt};
+      double nll = run(s, first, q, flt, s.n, nullptr);
+      if (nll < best_nll) { best_nll = nll; best = q; }
+    }
+  }
+  return best;
+}
+
+Gaussian predict_kalman_with(const Series& s, const KalmanNoise& noise, const double* targets,
+                             std::size_t h, std::size_t from, Gaussian* one_step) {
+  if (!(noise.r > 0)) return failed("kalman: could not estimate the measurement noise");
+  Filter flt;
+  run(s, 0, noise, flt, from, one_step);
+  Gaussian g;
+  g.mean.resize(h);
+  g.sigma.resize(h);
+  const double t_last = s.t[s.n - 1];
+  for (std::size_t k = 0; k < h; ++k) {
+    Filter ahead = flt;
+    ahead.predict(targets[k] - t_last, noise);
+    g.mean[k] = ahead.x;
+    g.sigma[k] = std::sqrt(ahead.pxx + noise.r);
+  }
+  return g;
+}
+
+Gaussian predict_kalman(const Series& s, const double* targets, std::size_t h, const ModelParams& p) {
+  if (s.n < std::max<std::size_t>(4, p.min_history)) return failed("kalman needs more measurements");
+  std::size_t first = first_index(s, p);
+  Series tail{s.t + first, s.y + first, s.u ? s.u + first : nullptr, s.n - first};
+  KalmanNoise q = estimate_kalman_noise(tail, p);
+  return predict_kalman_with(tail, q, targets, h);
+}
+
+}  // namespace chronotick

@@ -1,0 +1,31 @@
+// Tunables of the classical forecasters. Defaults are the values the
+// backtest on the real NTP traces was run with (docs/backtest.md).
+#pragma once
+#include <cstddef>
+
+namespace chronotick {
+
+struct ModelParams {
+  // hold: spread of the last `hold_window` step-to-step changes.
+  std::size_t hold_window = 32;
+  // robust: median of the last `robust_window` measurements.
+  std::size_t robust_window = 9;
+  // regression: at most this many newest measurements enter the fit
+  // (chrony keeps up to 64), at least `regression_min` survive the runs test.
+  std::size_t regression_max = 64;
+  std::size_t regression_min = 6;
+  // Residuals beyond this many robust sigmas get Huber weights.
+  double huber_k = 2.5;
+  // kalman: newest measurements the filter runs over.
+  std::size_t kalman_window = 128;
+  // Below this many measurements a model reports failure and the ensemble
+  // falls back to hold with a wide interval.
+  std::size_t min_history = 8;
+  // Calibration: the model re-forecasts each of its last `calib_origins`
+  // measurements from the ones before it (one step ahead) and scales its
+  // intervals by the quantiles of the standardised errors.
+  std::size_t calib_origins = 32;
+  std::size_t calib_min = 8;
+};
+
+}  // namespace chronotick

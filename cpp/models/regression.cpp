@@ -1,0 +1,141 @@
+#include "models/regression.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "models/robust_stats.h"
+
+namespace chronotick {
+namespace {
+
+struct Line {
+  double tbar, a, b, sw, sxx, s2;
+};
+
+// Weighted least squares on x (time relative to t0), y, weights w.
+bool wls(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& w,
+         std::size_t lo, Line& out) {
+  double sw = 0, sx = 0, sy = 0;
+  for (std::size_t i = lo; i < x.size(); ++i) { sw += w[i]; sx += w[i] * x[i]; sy += w[i] * y[i]; }
+  if (!(sw > 0)) return false;
+  double xb = sx / sw, yb = sy / sw, sxx = 0, sxy = 0;
+  for (std::size_t i = lo; i < x.size(); ++i) {
+    double dx = x[i] - xb;
+    sxx += w[i] * dx * dx;
+    sxy += w[i] * dx * (y[i] - yb);
+  }
+  if (!(sxx > 0)) return false;
+  out.tbar = xb; out.a = yb; out.b = sxy / sxx; out.sw = sw; out.sxx = sxx;
+  double rss = 0;
+  for (std::size_t i = lo; i < x.size(); ++i) {
+    double r = y[i] - (out.a + out.b * (x[i] - xb));
+    rss += w[i] * r * r;
+  }
+  std::size_t m = x.size() - lo;
+  out.s2 = m > 2 ? rss / static_cast<double>(m - 2) : 0.0;
+  return true;
+}
+
+// Wald-Wolfowitz: is the number of sign runs below the one-sided 5% critical
+// value (normal approximation)?
+bool too_few_runs(const std::vector<double>& r) {
+  std::size_t np = 0, nm = 0, runs = 0;
+  int prev = 0;
+  for (double v : r) {
+    int sgn = v >= 0 ? 1 : -1;
+    (sgn > 0 ? np : nm)++;
+    if (sgn != prev) { ++runs; prev = sgn; }
+  }
+  if (np == 0 || nm == 0) return r.size() >= 6;
+  double n = static_cast<double>(np + nm), a = static_cast<double>(np), b = static_cast<double>(nm);
+  double mu = 2.0 * a * b / n + 1.0;
+  double var = (mu - 1.0) * (mu - 2.0) / (n - 1.0);
+  if (!(var > 0)) return false;
+  return static_cast<double>(runs) < mu - 1.645 * std::sqrt(var);
+}
+
+}  // namespace
+
+RegressionFit fit_regression(const Series& s, const ModelParams& p) {
+  RegressionFit fit;
+  const std::size_t need = std::max<std::size_t>(3, p.regression_min);
+  if (s.n < need) return fit;
+  const std::size_t first = s.n > p.regression_max ? s.n - p.regression_max : 0;
+  const std::size_t m = s.n - first;
+  fit.t0 = s.t[s.n - 1];
+  std::vector<double> x(m), y(m), base(m), w(m);
+  for (std::size_t i = 0; i < m; ++i) {
+    x[i] = s.t[first + i] - fit.t0;
+    y[i] = s.y[first + i];
+    double u = s.u ? s.u[first + i] : std::nan("");
+    base[i] = (std::isfinite(u) && u > 0) ? 1.0 / (u * u) : 1.0;
+  }
+  // Normalise base weights so that s2 is the variance of a typical sample.
+  double bmed = median_of(base);
+  for (double& b : base) b /= bmed;
+  fit.w_new = 1.0;
+
+  std::size_t lo = 0;
+  const std::size_t step = std::max<std::size_t>(1, m / 8);
+  Line line{};
+  std::vector<double> r(m);
+  for (;;) {
+    // Iteratively reweighted (Huber) WLS on samples [lo, m).
+    w = base;
+    bool good = wls(x, y, w, lo, line);
+    for (int iter = 0; good && iter < 3; ++iter) {
+      std::vector<double> scaled;
+      for (std::size_t i = lo; i < m; ++i) {
+        r[i] = y[i] - (line.a + line.b * (x[i] - line.tbar));
+        scaled.push_back(r[i] * std::sqrt(base[i]));
+      }
+      double sc = mad_sigma(scaled);
+      if (!(sc > 0)) break;
+      for (std::size_t i = lo; i < m; ++i) {
+        double z = std::fabs(scaled[i - lo]) / sc;
+        w[i] = base[i] * (z > p.huber_k ? p.huber_k / z : 1.0);
+      }
+      good = wls(x, y, w, lo, line);
+    }
+    if (!good) return fit;
+    std::vector<double> res;
+    for (std::size_t i = lo; i < m; ++i) res.push_back(y[i] - (line.a + line.b * (x[i] - line.tbar)));
+    if (m - lo <= need || !too_few_runs(res)) {
+      std::size_t runs = 0;
+      int prev = 0;
+      for (double v : res) { int sg = v >= 0 ? 1 : -1; if (sg != prev) { ++runs; prev = sg; } }
+      fit.runs = runs;
+      break;
+    }
+    lo = std::min(lo + step, m - need);
+  }
+  fit.n_used = m - lo;
+  fit.s2 = line.s2;
+  fit.freq = line.b;
+  // Move the intercept from tbar to t0 (x = 0).
+  fit.offset = line.a - line.b * line.tbar;
+  double va = line.s2 / line.sw, vb = line.s2 / line.sxx;
+  fit.var_freq = vb;
+  fit.var_offset = va + line.tbar * line.tbar * vb;
+  fit.cov = -line.tbar * vb;
+  fit.ok = std::isfinite(fit.offset) && std::isfinite(fit.freq) && std::isfinite(fit.s2);
+  return fit;
+}
+
+Gaussian predict_regression(const Series& s, const double* targets, std::size_t h, const ModelParams& p) {
+  RegressionFit fit = fit_regression(s, p);
+  if (!fit.ok) return failed("regression: too few measurements or degenerate times");
+  if (!(fit.s2 > 0)) return failed("regression: zero residual variance");
+  Gaussian g;
+  g.mean.resize(h);
+  g.sigma.resize(h);
+  for (std::size_t k = 0; k < h; ++k) {
+    double tau = targets[k] - fit.t0;
+    g.mean[k] = fit.offset + fit.freq * tau;
+    double v = fit.s2 / fit.w_new + fit.var_offset + 2.0 * tau * fit.cov + tau * tau * fit.var_freq;
+    g.sigma[k] = std::sqrt(std::max(v, 0.0));
+  }
+  return g;
+}
+
+}  // namespace chronotick

@@ -1,0 +1,22 @@
+#include "models/robust.h"
+
+#include <cmath>
+
+#include "models/robust_stats.h"
+
+namespace chronotick {
+
+Gaussian predict_robust(const Series& s, const double* /*targets*/, std::size_t h, const ModelParams& p) {
+  if (s.n < 3) return failed("robust needs at least 3 measurements");
+  std::size_t w = std::min(s.n, p.robust_window);
+  std::vector<double> v(s.y + (s.n - w), s.y + s.n);
+  double med = median_of(v);
+  double spread = mad_sigma(v);
+  if (!(spread > 0.0) || !std::isfinite(spread)) return failed("robust: zero spread in the window");
+  Gaussian g;
+  g.mean.assign(h, med);
+  g.sigma.assign(h, spread * std::sqrt(1.0 + M_PI / (2.0 * static_cast<double>(w))));
+  return g;
+}
+
+}  // namespace chronotick

@@ -1,0 +1,40 @@
+// Order statistics used by several models: median, MAD and quantile of a
+// small sample (copies its input; n is at most a few hundred).
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+namespace chronotick {
+
+inline double median_of(std::vector<double> v) {
+  if (v.empty()) return std::nan("");
+  std::size_t m = v.size() / 2;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(m), v.end());
+  double hi = v[m];
+  if (v.size() % 2) return hi;
+  double lo = *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(m));
+  return 0.5 * (lo + hi);
+}
+
+// Median absolute deviation scaled to a normal sigma: 1.4826 * median|x - median|.
+inline double mad_sigma(const std::vector<double>& v) {
+  if (v.size() < 2) return std::nan("");
+  double med = median_of(v);
+  std::vector<double> d(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) d[i] = std::fabs(v[i] - med);
+  return 1.4826 * median_of(std::move(d));
+}
+
+// Empirical quantile with the finite-sample (split-conformal) correction:
+// the ceil((n+1)p)-th smallest value, the largest if that exceeds n.
+inline double conformal_quantile(std::vector<double> v, double p) {
+  if (v.empty()) return std::nan("");
+  std::sort(v.begin(), v.end());
+  double k = std::ceil((static_cast<double>(v.size()) + 1.0) * p);
+  std::size_t idx = k < 1.0 ? 0 : std::min(v.size() - 1, static_cast<std::size_t>(k) - 1);
+  return v[idx];
+}
+
+}  // namespace chronotick
