@@ -80,6 +80,7 @@ Model parse_model(const std::string& name) {
 
 void bind_models(py::module_& m) {
   m.attr("MODEL_NAMES") = classical_names();
+  m.attr("DEFAULT_ENSEMBLE") = default_ensemble();
 
   py::class_<ModelParams>(m, "ModelParams", "Tunables of the classical forecasters (see cpp/models/params.h).")
       .def(py::init<>())

@@ -28,11 +28,11 @@ FusedForecast fallback_hold(const Series& s, const double* targets, std::size_t 
 
 QuantileForecast forecast_model(Model m, const Series& s, const double* targets, std::size_t h,
                                 const double* levels, std::size_t nlev, const ModelParams& p) {
-  Gaussian g = predict_gaussian(m, s, targets, h, p);
-  if (!g.ok) return to_quantiles(model_name(m), targets, h, levels, nlev, g, Calibration{}, p);
   std::size_t from = calibration_start(s, p);
-  Calibration c = calibrate(s, from, one_step_history(m, s, from, p));
-  return to_quantiles(model_name(m), targets, h, levels, nlev, g, c, p);
+  ModelRun run = run_model(m, s, targets, h, from, p);
+  Calibration c;
+  if (run.forecast.ok) c = calibrate(s, from, run.history);
+  return to_quantiles(model_name(m), targets, h, levels, nlev, run.forecast, c, p);
 }
 
 FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, const double* targets,
@@ -45,14 +45,14 @@ FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, 
   std::vector<Gaussian> steps(m);
   std::vector<double> scale(m);
   for (std::size_t i = 0; i < m; ++i) {
-    Gaussian g = predict_gaussian(models[i], s, targets, h, p);
+    ModelRun run = run_model(models[i], s, targets, h, from, p);
     Calibration c;
-    if (g.ok) {
-      steps[i] = one_step_history(models[i], s, from, p);
+    if (run.forecast.ok) {
+      steps[i] = std::move(run.history);
       c = calibrate(s, from, steps[i]);
     }
     scale[i] = c.scale(p);
-    members.push_back(to_quantiles(model_name(models[i]), targets, h, levels, nlev, g, c, p));
+    members.push_back(to_quantiles(model_name(models[i]), targets, h, levels, nlev, run.forecast, c, p));
   }
   FusedForecast out = fuse(members);
   if (!out.forecast.ok) return fallback_hold(s, targets, h, levels, nlev, p, "every model failed");

@@ -15,6 +15,11 @@ const std::vector<std::string>& classical_names() {
   return names;
 }
 
+const std::vector<std::string>& default_ensemble() {
+  static const std::vector<std::string> names = {"robust", "regression", "kalman"};
+  return names;
+}
+
 bool model_from_name(const std::string& name, Model& out) {
   static const Model all[] = {Model::hold, Model::robust, Model::regression, Model::kalman};
   for (Model m : all) {
@@ -44,34 +49,36 @@ Gaussian predict_gaussian(Model m, const Series& s, const double* targets, std::
   return failed("unknown model");
 }
 
-Gaussian one_step_history(Model m, const Series& s, std::size_t from, const ModelParams& p) {
-  Gaussian out;
-  if (from >= s.n) return out;
+ModelRun run_model(Model m, const Series& s, const double* targets, std::size_t h, std::size_t from,
+                   const ModelParams& p) {
+  ModelRun run;
   if (m == Model::kalman) {
-    // One pass of the filter yields every one-step prediction.
     std::size_t first = s.n > p.kalman_window ? s.n - p.kalman_window : 0;
+    if (s.n < std::max<std::size_t>(4, p.min_history)) {
+      run.forecast = failed("kalman needs more measurements");
+      return run;
+    }
     std::size_t start = std::max(from, first + 1);
-    for (std::size_t i = from; i < start; ++i) {  // before the filter's window
-      out.mean.push_back(std::nan(""));
-      out.sigma.push_back(std::nan(""));
+    for (std::size_t i = from; i < start && i < s.n; ++i) {  // before the filter's window
+      run.history.mean.push_back(std::nan(""));
+      run.history.sigma.push_back(std::nan(""));
     }
     Series tail{s.t + first, s.y + first, s.u ? s.u + first : nullptr, s.n - first};
     KalmanNoise q = estimate_kalman_noise(tail, p);
-    double last = s.t[s.n - 1];
-    Gaussian g = predict_kalman_with(tail, q, &last, 1, start - first, &out);
-    if (!g.ok) {
-      out.mean.assign(s.n - from, std::nan(""));
-      out.sigma.assign(s.n - from, std::nan(""));
-    }
-    return out;
+    run.forecast = predict_kalman_with(tail, q, targets, h, start - first, &run.history);
+    run.history.mean.resize(s.n > from ? s.n - from : 0, std::nan(""));
+    run.history.sigma.resize(run.history.mean.size(), std::nan(""));
+    return run;
   }
+  run.forecast = predict_gaussian(m, s, targets, h, p);
+  if (!run.forecast.ok) return run;
   for (std::size_t i = from; i < s.n; ++i) {
     Series prefix{s.t, s.y, s.u, i};
     Gaussian g = predict_gaussian(m, prefix, s.t + i, 1, p);
-    out.mean.push_back(g.ok ? g.mean[0] : std::nan(""));
-    out.sigma.push_back(g.ok ? g.sigma[0] : std::nan(""));
+    run.history.mean.push_back(g.ok ? g.mean[0] : std::nan(""));
+    run.history.sigma.push_back(g.ok ? g.sigma[0] : std::nan(""));
   }
-  return out;
+  return run;
 }
 
 }  // namespace chronotick

@@ -36,20 +36,26 @@ bool wls(const std::vector<double>& x, const std::vector<double>& y, const std::
   return true;
 }
 
-// Wald-Wolfowitz: is the number of sign runs below the one-sided 5% critical
-// value (normal approximation)?
-bool too_few_runs(const std::vector<double>& r) {
-  std::size_t np = 0, nm = 0, runs = 0;
+std::size_t count_runs(const double* r, std::size_t n) {
+  std::size_t runs = 0;
   int prev = 0;
-  for (double v : r) {
-    int sgn = v >= 0 ? 1 : -1;
-    (sgn > 0 ? np : nm)++;
+  for (std::size_t i = 0; i < n; ++i) {
+    int sgn = r[i] >= 0 ? 1 : -1;
     if (sgn != prev) { ++runs; prev = sgn; }
   }
-  if (np == 0 || nm == 0) return r.size() >= 6;
-  double n = static_cast<double>(np + nm), a = static_cast<double>(np), b = static_cast<double>(nm);
-  double mu = 2.0 * a * b / n + 1.0;
-  double var = (mu - 1.0) * (mu - 2.0) / (n - 1.0);
+  return runs;
+}
+
+// Wald-Wolfowitz: is the number of sign runs below the one-sided 5% critical
+// value (normal approximation)?
+bool too_few_runs(const double* r, std::size_t n, std::size_t runs) {
+  std::size_t np = 0;
+  for (std::size_t i = 0; i < n; ++i) np += r[i] >= 0;
+  std::size_t nm = n - np;
+  if (np == 0 || nm == 0) return n >= 6;
+  double a = static_cast<double>(np), b = static_cast<double>(nm), total = a + b;
+  double mu = 2.0 * a * b / total + 1.0;
+  double var = (mu - 1.0) * (mu - 2.0) / (total - 1.0);
   if (!(var > 0)) return false;
   return static_cast<double>(runs) < mu - 1.645 * std::sqrt(var);
 }
@@ -78,32 +84,28 @@ RegressionFit fit_regression(const Series& s, const ModelParams& p) {
   std::size_t lo = 0;
   const std::size_t step = std::max<std::size_t>(1, m / 8);
   Line line{};
-  std::vector<double> r(m);
+  std::vector<double> r(m), work;
   for (;;) {
-    // Iteratively reweighted (Huber) WLS on samples [lo, m).
-    w = base;
+    // Iteratively reweighted (Huber) WLS on samples [lo, m); r holds the
+    // weighted residuals r_i sqrt(base_i).
+    const std::size_t k = m - lo;
+    std::copy(base.begin(), base.end(), w.begin());
     bool good = wls(x, y, w, lo, line);
-    for (int iter = 0; good && iter < 3; ++iter) {
-      std::vector<double> scaled;
-      for (std::size_t i = lo; i < m; ++i) {
-        r[i] = y[i] - (line.a + line.b * (x[i] - line.tbar));
-        scaled.push_back(r[i] * std::sqrt(base[i]));
-      }
-      double sc = mad_sigma(scaled);
+    for (int iter = 0; good && iter < 2; ++iter) {
+      for (std::size_t i = lo; i < m; ++i)
+        r[i] = (y[i] - (line.a + line.b * (x[i] - line.tbar))) * std::sqrt(base[i]);
+      double sc = mad_sigma_into(r.data() + lo, k, work);
       if (!(sc > 0)) break;
       for (std::size_t i = lo; i < m; ++i) {
-        double z = std::fabs(scaled[i - lo]) / sc;
+        double z = std::fabs(r[i]) / sc;
         w[i] = base[i] * (z > p.huber_k ? p.huber_k / z : 1.0);
       }
       good = wls(x, y, w, lo, line);
     }
     if (!good) return fit;
-    std::vector<double> res;
-    for (std::size_t i = lo; i < m; ++i) res.push_back(y[i] - (line.a + line.b * (x[i] - line.tbar)));
-    if (m - lo <= need || !too_few_runs(res)) {
-      std::size_t runs = 0;
-      int prev = 0;
-      for (double v : res) { int sg = v >= 0 ? 1 : -1; if (sg != prev) { ++runs; prev = sg; } }
+    for (std::size_t i = lo; i < m; ++i) r[i] = y[i] - (line.a + line.b * (x[i] - line.tbar));
+    std::size_t runs = count_runs(r.data() + lo, k);
+    if (k <= need || !too_few_runs(r.data() + lo, k, runs)) {
       fit.runs = runs;
       break;
     }

@@ -27,6 +27,22 @@ inline double mad_sigma(const std::vector<double>& v) {
   return 1.4826 * median_of(std::move(d));
 }
 
+// MAD sigma of v[0..n) using `work` as scratch (no allocation once `work`
+// has grown); v is left untouched.
+inline double mad_sigma_into(const double* v, std::size_t n, std::vector<double>& work) {
+  if (n < 2) return std::nan("");
+  work.assign(v, v + n);
+  auto mid = work.begin() + static_cast<std::ptrdiff_t>(n / 2);
+  std::nth_element(work.begin(), mid, work.end());
+  double med = *mid;
+  if (n % 2 == 0) med = 0.5 * (med + *std::max_element(work.begin(), mid));
+  for (std::size_t i = 0; i < n; ++i) work[i] = std::fabs(v[i] - med);
+  std::nth_element(work.begin(), mid, work.end());
+  double m = *mid;
+  if (n % 2 == 0) m = 0.5 * (m + *std::max_element(work.begin(), mid));
+  return 1.4826 * m;
+}
+
 // Empirical quantile with the finite-sample (split-conformal) correction:
 // the ceil((n+1)p)-th smallest value, the largest if that exceeds n.
 inline double conformal_quantile(std::vector<double> v, double p) {

@@ -60,7 +60,7 @@ def core_model(name: str) -> Forecaster:
         levels = np.array([a, 0.5, 1 - a]) if a < 0.5 else np.array([0.5])
         targets = np.array([target_t])
         if name == "fused":
-            fc = _core.forecast_fused(list(_core.MODEL_NAMES), t, y, u, targets, levels).forecast
+            fc = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels).forecast
         else:
             fc = _core.forecast(name, t, y, u, targets, levels)
         if not fc.ok:
