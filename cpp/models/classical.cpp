@@ -65,7 +65,13 @@ ModelRun run_model(Model m, const Series& s, const double* targets, std::size_t 
     }
     Series tail{s.t + first, s.y + first, s.u ? s.u + first : nullptr, s.n - first};
     KalmanNoise q = estimate_kalman_noise(tail, p);
-    run.forecast = predict_kalman_with(tail, q, targets, h, start - first, &run.history);
+    run.forecast = predict_kalman_with(tail, q, targets, h);
+    if (!run.forecast.ok) return run;
+    // The history must not learn from the measurements it predicts: its
+    // noise levels come from the measurements before the first origin.
+    Series early{tail.t, tail.y, tail.u, start - first};
+    KalmanNoise q_early = early.n >= 4 ? estimate_kalman_noise(early, p) : q;
+    predict_kalman_with(tail, q_early, targets, 0, start - first, &run.history);
     run.history.mean.resize(s.n > from ? s.n - from : 0, std::nan(""));
     run.history.sigma.resize(run.history.mean.size(), std::nan(""));
     return run;

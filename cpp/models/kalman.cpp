@@ -59,11 +59,12 @@ double run(const Series& s, std::size_t first, const KalmanNoise& q, Filter& flt
   double umed = median_uncertainty(s, first);
   flt = Filter{};
   flt.x = s.y[first];
-  double span = s.t[s.n - 1] - s.t[first];
-  double lo = *std::min_element(s.y + first, s.y + s.n), hi = *std::max_element(s.y + first, s.y + s.n);
-  double range = std::max(hi - lo, std::sqrt(q.r));
+  // Vague prior on frequency: a phase change of 10 sigma over the first gap.
+  // Built from measurement times and the noise level only, so no prediction
+  // depends on a later measurement.
+  double gap0 = s.n > first + 1 ? s.t[first + 1] - s.t[first] : 1.0;
   flt.pxx = q.r;
-  flt.pff = span > 0 ? (range / span) * (range / span) : 1.0;
+  flt.pff = 100.0 * q.r / (gap0 * gap0);
   double nll = 0;
   for (std::size_t i = first + 1; i < s.n; ++i) {
     flt.predict(s.t[i] - s.t[i - 1], q);

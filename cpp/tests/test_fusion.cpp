@@ -1,0 +1,69 @@
+// Inverse-variance fusion: weights, quantiles, dropped members.
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "check.h"
+#include "fusion/fusion.h"
+
+using namespace chronotick;
+
+namespace {
+QuantileForecast member(const char* name, double mean, double sigma, std::size_t h = 2) {
+  QuantileForecast f;
+  f.model = name;
+  f.levels = {0.1, 0.5, 0.9};
+  for (std::size_t k = 0; k < h; ++k) {
+    f.times.push_back(100.0 + static_cast<double>(k));
+    f.mean.push_back(mean);
+    f.std.push_back(sigma);
+    for (double z : {-1.2815515655446004, 0.0, 1.2815515655446004}) f.quantiles.push_back(mean + z * sigma);
+  }
+  return f;
+}
+}  // namespace
+
+TEST(inverse_variance_weights_and_mean) {
+  FusedForecast f = fuse({member("a", 1.0, 1.0), member("b", 3.0, 2.0)});
+  // sigma from (q90 - q10) / 2.563 is within 0.01% of the true sigma.
+  CHECK_NEAR(f.weights[0], 0.8, 1e-3);  // 1 / (1 + 1/4) = 0.8
+  CHECK_NEAR(f.weights[2], 0.2, 1e-3);
+  CHECK_NEAR(f.forecast.mean[0], 0.8 * 1.0 + 0.2 * 3.0, 1e-3);
+  CHECK(f.forecast.model == "fused(a,b)");
+  // Quantile offsets are the weighted average of the members' offsets.
+  double expected_sigma = 0.8 * 1.0 + 0.2 * 2.0;
+  CHECK_NEAR(f.forecast.q(0, 2) - f.forecast.mean[0], 1.2815515655446004 * expected_sigma, 2e-3);
+}
+
+TEST(non_finite_members_are_dropped) {
+  QuantileForecast bad = member("bad", 0.0, 1.0);
+  bad.quantiles[1] = std::numeric_limits<double>::quiet_NaN();
+  QuantileForecast failed = member("failed", 0.0, 1.0);
+  failed.ok = false;
+  failed.note = "boom";
+  FusedForecast f = fuse({member("good", 2.0, 1.0), bad, failed});
+  CHECK(f.forecast.ok);
+  CHECK(f.forecast.model == "fused(good)");
+  CHECK(f.weights[0] == 1.0 && f.weights[2] == 0.0 && f.weights[4] == 0.0);
+  for (double v : f.forecast.quantiles) CHECK(std::isfinite(v));
+  CHECK(f.forecast.note.find("failed: boom") != std::string::npos);
+}
+
+TEST(all_members_failing_is_reported) {
+  QuantileForecast a = member("a", 0.0, 1.0);
+  a.ok = false;
+  FusedForecast f = fuse({a});
+  CHECK(!f.forecast.ok);
+}
+
+TEST(mismatched_members_are_rejected) {
+  bool threw = false;
+  try {
+    fuse({member("a", 0.0, 1.0, 2), member("b", 0.0, 1.0, 3)});
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  CHECK(threw);
+}
+
+TEST_MAIN()

@@ -1,0 +1,169 @@
+// Classical forecasters on synthetic series with known answers.
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "check.h"
+#include "common/normal.h"
+#include "fusion/ensemble.h"
+#include "models/classical.h"
+#include "models/regression.h"
+
+using namespace chronotick;
+
+namespace {
+
+struct Data {
+  std::vector<double> t, y, u;
+  Series series(bool with_u = false) const { return Series{t.data(), y.data(), with_u ? u.data() : nullptr, t.size()}; }
+};
+
+// Offset = a + b t + white noise (sd) with optional spikes, irregular spacing.
+Data line(std::size_t n, double a, double b, double sd, unsigned seed, double spike = 0.0) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> noise(0.0, sd);
+  std::uniform_real_distribution<double> gap(60.0, 140.0);
+  Data d;
+  double t = 1.7e9;
+  for (std::size_t i = 0; i < n; ++i) {
+    t += gap(rng);
+    double y = a + b * (t - 1.7e9) + noise(rng);
+    if (spike != 0.0 && i % 17 == 5) y += spike;
+    d.t.push_back(t);
+    d.y.push_back(y);
+    d.u.push_back(sd);
+  }
+  return d;
+}
+
+}  // namespace
+
+TEST(normal_quantile_matches_known_values) {
+  CHECK_NEAR(normal_quantile(0.5), 0.0, 1e-12);
+  CHECK_NEAR(normal_quantile(0.9), 1.2815515655446004, 1e-12);
+  CHECK_NEAR(normal_quantile(0.025), -1.959963984540054, 1e-12);
+  CHECK_NEAR(normal_quantile(1e-10), -6.361340902404056, 1e-9);
+  CHECK(std::isnan(normal_quantile(1.5)));
+}
+
+TEST(regression_recovers_offset_and_frequency) {
+  // 2 ppm frequency in seconds per second, 1 ms noise.
+  Data d = line(64, 0.003, 2e-6, 1e-3, 1);
+  ModelParams p;
+  p.regression_max = 64;
+  RegressionFit f = fit_regression(d.series(), p);
+  CHECK(f.ok);
+  CHECK_NEAR(f.freq, 2e-6, 4 * std::sqrt(f.var_freq));
+  double expected = 0.003 + 2e-6 * (d.t.back() - 1.7e9);
+  CHECK_NEAR(f.offset, expected, 4 * std::sqrt(f.var_offset));
+  CHECK_NEAR(std::sqrt(f.s2), 1e-3, 3e-4);
+}
+
+TEST(regression_ignores_spikes) {
+  Data clean = line(64, 0.0, 1e-6, 1e-4, 2);
+  Data spiky = line(64, 0.0, 1e-6, 1e-4, 2, 0.05);  // 50 ms spikes, 500 sigma
+  ModelParams p;
+  p.regression_max = 64;
+  RegressionFit a = fit_regression(clean.series(), p), b = fit_regression(spiky.series(), p);
+  CHECK(a.ok && b.ok);
+  CHECK_NEAR(b.freq, a.freq, 0.1e-6);
+  CHECK_NEAR(b.offset, a.offset, 2e-4);
+}
+
+TEST(regression_runs_test_drops_old_samples_after_a_frequency_change) {
+  // Flat for 48 samples, then a 20 ppm slope: residual runs force the fit to
+  // the newest samples, whose slope is the new frequency.
+  Data d = line(64, 0.0, 0.0, 1e-5, 3);
+  for (std::size_t i = 48; i < d.t.size(); ++i) d.y[i] += 20e-6 * (d.t[i] - d.t[47]);
+  ModelParams p;
+  p.regression_max = 64;
+  RegressionFit f = fit_regression(d.series(), p);
+  CHECK(f.ok);
+  CHECK(f.n_used < 40);
+  CHECK_NEAR(f.freq, 20e-6, 2e-6);
+}
+
+TEST(hold_and_robust_means) {
+  Data d = line(40, 0.01, 0.0, 1e-4, 4);
+  double target = d.t.back() + 100;
+  ModelParams p;
+  Gaussian h = predict_gaussian(Model::hold, d.series(), &target, 1, p);
+  CHECK(h.ok);
+  CHECK(h.mean[0] == d.y.back());
+  Gaussian r = predict_gaussian(Model::robust, d.series(), &target, 1, p);
+  CHECK(r.ok);
+  CHECK_NEAR(r.mean[0], 0.01, 2e-4);
+  CHECK(r.sigma[0] > 0.5e-4 && r.sigma[0] < 2.5e-4);
+}
+
+TEST(kalman_tracks_a_drifting_clock) {
+  Data d = line(100, 0.0, 5e-6, 2e-4, 5);
+  double target = d.t.back() + 1000;
+  ModelParams p;
+  Gaussian k = predict_gaussian(Model::kalman, d.series(), &target, 1, p);
+  CHECK(k.ok);
+  double truth = 5e-6 * (target - 1.7e9);
+  CHECK(std::fabs(k.mean[0] - truth) < 3 * k.sigma[0]);
+  CHECK(std::fabs(k.mean[0] - truth) < 1e-3);
+}
+
+TEST(sigma_grows_with_horizon) {
+  Data d = line(64, 0.0, 1e-6, 1e-3, 6);
+  double targets[] = {d.t.back() + 10, d.t.back() + 1000, d.t.back() + 100000};
+  ModelParams p;
+  for (Model m : {Model::hold, Model::regression, Model::kalman}) {
+    Gaussian g = predict_gaussian(m, d.series(), targets, 3, p);
+    CHECK(g.ok);
+    CHECK(g.sigma[0] <= g.sigma[1] && g.sigma[1] < g.sigma[2]);
+  }
+}
+
+TEST(history_is_leakage_free) {
+  // Changing the last measurement must not change any one-step prediction
+  // (each is made from strictly earlier measurements)...
+  Data d = line(60, 0.0, 1e-6, 1e-4, 7);
+  Data e = d;
+  e.y.back() += 1.0;
+  double target = d.t.back() + 100;
+  ModelParams p;
+  for (Model m : {Model::hold, Model::robust, Model::regression, Model::kalman}) {
+    ModelRun a = run_model(m, d.series(), &target, 1, 30, p), b = run_model(m, e.series(), &target, 1, 30, p);
+    CHECK(a.history.mean.size() == 30);
+    for (std::size_t j = 0; j < a.history.mean.size(); ++j) CHECK(a.history.mean[j] == b.history.mean[j]);
+  }
+}
+
+TEST(calibrated_intervals_cover_on_gaussian_data) {
+  // Rolling one-step forecasts on white noise + drift: the 80% interval of
+  // the fused ensemble should cover about 80% of the next measurements.
+  Data d = line(400, 0.0, 1e-6, 1e-3, 8);
+  ModelParams p;
+  std::vector<Model> models = {Model::robust, Model::regression, Model::kalman};
+  double levels[] = {0.1, 0.5, 0.9};
+  int covered = 0, total = 0;
+  for (std::size_t i = 100; i < d.t.size(); ++i) {
+    Series s{d.t.data(), d.y.data(), nullptr, i};
+    FusedForecast f = forecast_fused(models, s, &d.t[i], 1, levels, 3, p);
+    CHECK(f.forecast.ok);
+    covered += d.y[i] >= f.forecast.q(0, 0) && d.y[i] <= f.forecast.q(0, 2);
+    ++total;
+  }
+  double cov = static_cast<double>(covered) / total;
+  std::printf("  fused 80%% coverage on synthetic data: %.3f\n", cov);
+  CHECK(cov > 0.74 && cov < 0.88);
+}
+
+TEST(short_history_falls_back_to_hold) {
+  Data d = line(3, 0.001, 0.0, 1e-4, 9);
+  ModelParams p;
+  double levels[] = {0.1, 0.5, 0.9};
+  double target = d.t.back() + 100;
+  FusedForecast f = forecast_fused({Model::robust, Model::regression, Model::kalman}, d.series(), &target, 1,
+                                   levels, 3, p);
+  CHECK(f.forecast.ok);
+  CHECK(f.forecast.model.rfind("hold (fallback", 0) == 0);
+  CHECK(f.forecast.mean[0] == d.y.back());
+  CHECK(f.forecast.q(0, 2) - f.forecast.q(0, 0) > 0);
+}
+
+TEST_MAIN()
