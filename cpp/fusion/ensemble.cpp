@@ -17,6 +17,14 @@ std::size_t calibration_start(const Series& s, const ModelParams& p) {
 FusedForecast fallback_hold(const Series& s, const double* targets, std::size_t h, const double* levels,
                             std::size_t nlev, const ModelParams& p, const std::string& why) {
   Gaussian g = predict_gaussian(Model::hold, s, targets, h, p);
+  // A few points say little about the spread: widen to at least the range
+  // of the values seen (and 3x a stated uncertainty).
+  if (g.ok && s.n > 0) {
+    double lo = *std::min_element(s.y, s.y + s.n), hi = *std::max_element(s.y, s.y + s.n);
+    double wide = hi - lo;
+    if (s.u && std::isfinite(s.u[s.n - 1])) wide = std::max(wide, 3.0 * s.u[s.n - 1]);
+    for (double& sd : g.sigma) sd = std::max(sd, wide);
+  }
   QuantileForecast f = to_quantiles("hold", targets, h, levels, nlev, g, Calibration{}, p);
   FusedForecast out = fuse({f});
   out.forecast.model = "hold (fallback: " + why + ")";

@@ -6,8 +6,9 @@
 // fused intervals. Everything is learned from measurements before the
 // forecast origin only.
 //
-// Fewer than `min_history` measurements: the answer is `hold` with its wide
-// interval, and the model name says it is a fallback.
+// Fewer than `min_history` measurements: the answer is `hold` with sigma at
+// least the range of the values seen (uncalibrated), and the model name says
+// it is a fallback.
 #pragma once
 #include <vector>
 

@@ -119,6 +119,7 @@ class ModelResult:
 class BacktestResult:
     trace: str
     level: float
+    horizon: int
     times: np.ndarray
     truth: np.ndarray
     results: dict[str, ModelResult] = field(default_factory=dict)
@@ -131,7 +132,8 @@ class BacktestResult:
         rows = self.table()
         head = (f"{'model':<22}{'n':>5}{'MAE':>9}{'medAE':>9}{'P95':>9}{'max':>9}"
                 f"{'cov' + str(int(self.level * 100)):>7}{'width':>9}{'pinball':>9}")
-        lines = [f"{self.trace}  (errors in {unit}, predicting the next measurement)", head]
+        ahead = "the next measurement" if self.horizon == 1 else f"{self.horizon} measurements ahead"
+        lines = [f"{self.trace}  (errors in {unit}, predicting {ahead})", head]
         for name, m in rows.items():
             lines.append(f"{name:<22}{m['n']:>5}{m['mae'] * scale:>9.3f}{m['median_ae'] * scale:>9.3f}"
                          f"{m['p95'] * scale:>9.3f}{m['max'] * scale:>9.3f}{m['coverage'] * 100:>6.1f}%"
@@ -140,11 +142,14 @@ class BacktestResult:
 
 
 def run_backtest(trace: Trace, forecasters: dict[str, Forecaster] | None = None, *, level: float = 0.8,
-                 warmup: int = 10, max_history: int | None = 512, include_baselines: bool = True,
+                 horizon: int = 1, warmup: int = 10, max_history: int | None = 512,
+                 include_baselines: bool = True,
                  include_prototype: bool = True, progress: Callable[[int, int], None] | None = None
                  ) -> BacktestResult:
     """Rolling-origin backtest over `trace`; see the module docstring.
 
+    horizon: predict the measurement `horizon` measurements ahead: forecasters
+    see measurements [.., i - horizon] for target i (1 = the next one).
     warmup: the first target is measurement index `warmup`.
     max_history: at most this many newest measurements are passed (None: all).
     include_prototype: score the recorded prototype prediction if the trace has one
@@ -153,6 +158,9 @@ def run_backtest(trace: Trace, forecasters: dict[str, Forecaster] | None = None,
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
     n = len(trace)
+    if not isinstance(horizon, (int, np.integer)) or horizon < 1:
+        raise ValueError(f"horizon must be a positive integer (measurements ahead), got {horizon!r}")
+    warmup = max(warmup, horizon)
     if warmup < 1 or warmup >= n:
         raise ValueError(f"warmup must be in [1, {n - 1}] for a trace of {n} measurements, got {warmup!r}")
     all_f: dict[str, Forecaster] = {}
@@ -161,12 +169,13 @@ def run_backtest(trace: Trace, forecasters: dict[str, Forecaster] | None = None,
         all_f["median-5"] = median_last5
     all_f.update(forecasters or {})
     idx = np.arange(warmup, n)
-    res = BacktestResult(trace=trace.name, level=level, times=trace.times[idx], truth=trace.offsets[idx])
+    res = BacktestResult(trace=trace.name, level=level, horizon=horizon, times=trace.times[idx], truth=trace.offsets[idx])
     out = {name: np.full((idx.size, 3), np.nan) for name in all_f}
     for j, i in enumerate(idx):
-        lo = 0 if max_history is None else max(0, i - max_history)
-        t, y = trace.times[lo:i], trace.offsets[lo:i]
-        u = trace.uncertainty[lo:i] if trace.uncertainty is not None else None
+        end = i - horizon + 1  # measurements [lo, end) are strictly before the origin's next one
+        lo = 0 if max_history is None else max(0, end - max_history)
+        t, y = trace.times[lo:end], trace.offsets[lo:end]
+        u = trace.uncertainty[lo:end] if trace.uncertainty is not None else None
         if u is not None and not np.all(np.isfinite(u)):
             u = None
         for name, f in all_f.items():
