@@ -21,9 +21,10 @@ struct Filter {
     pff = pff + q.qf * dt;
   }
   // Returns the innovation's squared z-score (for the likelihood).
-  double update(double z, double r, double* log_s) {
+  // Returns the innovation's squared z-score; *var gets its variance.
+  double update(double z, double r, double* var) {
     double s = pxx + r, nu = z - x;
-    *log_s = std::log(s);
+    *var = s;
     double z2 = nu * nu / s;
     if (z2 > 25.0 && outliers_in_row < 2) {
       ++outliers_in_row;
@@ -52,8 +53,9 @@ double median_uncertainty(const Series& s, std::size_t first) {
   return median_of(u);
 }
 
-// Run the filter; returns the negative log-likelihood (Huber-capped) of the
-// innovations after a short burn-in.
+// Run the filter; returns the negative log-likelihood (up to constants,
+// squared z-scores capped at 9 for robustness) of the innovations after a
+// short burn-in.
 double run(const Series& s, std::size_t first, const KalmanNoise& q, Filter& flt,
            std::size_t from, Gaussian* one_step) {
   double umed = median_uncertainty(s, first);
@@ -65,7 +67,11 @@ double run(const Series& s, std::size_t first, const KalmanNoise& q, Filter& flt
   double gap0 = s.n > first + 1 ? s.t[first + 1] - s.t[first] : 1.0;
   flt.pxx = q.r;
   flt.pff = 100.0 * q.r / (gap0 * gap0);
-  double nll = 0;
+  // sum log S_i, accumulated as a product renormalised with frexp (one log
+  // at the end instead of one per step).
+  double z2sum = 0, prod = 1.0;
+  int exp_sum = 0;
+  std::size_t terms = 0;
   for (std::size_t i = first + 1; i < s.n; ++i) {
     flt.predict(s.t[i] - s.t[i - 1], q);
     double r = q.r / weight_of(s, i, umed);
@@ -73,11 +79,19 @@ double run(const Series& s, std::size_t first, const KalmanNoise& q, Filter& flt
       one_step->mean.push_back(flt.x);
       one_step->sigma.push_back(std::sqrt(flt.pxx + r));
     }
-    double log_s;
-    double z2 = flt.update(s.y[i], r, &log_s);
-    if (i >= first + 3) nll += log_s + std::min(z2, 9.0);
+    double var;
+    double z2 = flt.update(s.y[i], r, &var);
+    if (i >= first + 3) {
+      z2sum += std::min(z2, 9.0);
+      prod *= var;
+      if (++terms % 8 == 0) {
+        int e;
+        prod = std::frexp(prod, &e);
+        exp_sum += e;
+      }
+    }
   }
-  return nll;
+  return std::log(prod) + exp_sum * std::log(2.0) + z2sum;
 }
 
 std::size_t first_index(const Series& s, const ModelParams& p) {
