@@ -89,6 +89,7 @@ void bind_models(py::module_& m) {
       .def_readwrite("regression_max", &ModelParams::regression_max)
       .def_readwrite("regression_min", &ModelParams::regression_min)
       .def_readwrite("huber_k", &ModelParams::huber_k)
+      .def_readwrite("tempcomp_window", &ModelParams::tempcomp_window)
       .def_readwrite("kalman_window", &ModelParams::kalman_window)
       .def_readwrite("min_history", &ModelParams::min_history)
       .def_readwrite("calib_origins", &ModelParams::calib_origins)
@@ -172,6 +173,24 @@ void bind_models(py::module_& m) {
         py::arg("models"), py::arg("t"), py::arg("y"), py::arg("u"), py::arg("target_times"), py::arg("levels"),
         py::arg("params") = ModelParams{},
         "The calibrated inverse-variance fusion of the named classical models.");
+
+  m.def("forecast_tempcomp",
+        [](const Array& t, const Array& y, const std::optional<Array>& u, const Array& temperature,
+           const Array& target_times, const Array& levels, const ModelParams& params) {
+          Inputs in = check_inputs(t, y, u, target_times, levels);
+          std::vector<double> temp = to_vector(temperature, "temperature");
+          if (temp.size() != in.t.size())
+            throw py::value_error("temperature and t differ in length: " + std::to_string(temp.size()) + " vs " +
+                                  std::to_string(in.t.size()));
+          for (std::size_t i = 0; i < temp.size(); ++i)
+            if (!std::isfinite(temp[i])) throw py::value_error("temperature[" + std::to_string(i) + "] is not finite");
+          py::gil_scoped_release release;
+          return forecast_tempcomp(in.series(), temp.data(), in.targets.data(), in.targets.size(), in.levels.data(),
+                                   in.levels.size(), params);
+        },
+        py::arg("t"), py::arg("y"), py::arg("u"), py::arg("temperature"), py::arg("target_times"), py::arg("levels"),
+        py::arg("params") = ModelParams{},
+        "regression with a fitted temperature term (chrony tempcomp-style): frequency = f0 + k (T - T0).");
 
   m.def("fuse",
         [](const std::vector<QuantileForecast>& members) {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "models/calibration.h"
+#include "models/tempcomp.h"
 
 namespace chronotick {
 namespace {
@@ -41,6 +42,22 @@ QuantileForecast forecast_model(Model m, const Series& s, const double* targets,
   Calibration c;
   if (run.forecast.ok) c = calibrate(s, from, run.history);
   return to_quantiles(model_name(m), targets, h, levels, nlev, run.forecast, c, p);
+}
+
+QuantileForecast forecast_tempcomp(const Series& s, const double* temp, const double* targets, std::size_t h,
+                                   const double* levels, std::size_t nlev, const ModelParams& p) {
+  const char* name = "regression+temp";
+  Gaussian g = predict_tempcomp(s, temp, targets, h, p);
+  if (!g.ok) return to_quantiles(name, targets, h, levels, nlev, g, Calibration{}, p);
+  std::size_t from = calibration_start(s, p);
+  Gaussian history;
+  for (std::size_t i = from; i < s.n; ++i) {
+    Series prefix{s.t, s.y, s.u, i};
+    Gaussian one = predict_tempcomp(prefix, temp, s.t + i, 1, p);
+    history.mean.push_back(one.ok ? one.mean[0] : std::nan(""));
+    history.sigma.push_back(one.ok ? one.sigma[0] : std::nan(""));
+  }
+  return to_quantiles(name, targets, h, levels, nlev, g, calibrate(s, from, history), p);
 }
 
 FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, const double* targets,

@@ -23,6 +23,11 @@ namespace chronotick {
 QuantileForecast forecast_model(Model m, const Series& s, const double* targets, std::size_t h,
                                 const double* levels, std::size_t nlev, const ModelParams& p);
 
+// regression with a temperature term (models/tempcomp.h), calibrated the same
+// way; temp aligned with s.
+QuantileForecast forecast_tempcomp(const Series& s, const double* temp, const double* targets, std::size_t h,
+                                   const double* levels, std::size_t nlev, const ModelParams& p);
+
 FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, const double* targets,
                              std::size_t h, const double* levels, std::size_t nlev, const ModelParams& p);
 

@@ -15,6 +15,8 @@ struct ModelParams {
   // the cost), at least `regression_min` survive the runs test.
   std::size_t regression_max = 32;
   std::size_t regression_min = 6;
+  // regression+temp: newest measurements in the fit (a thermal cycle must fit in).
+  std::size_t tempcomp_window = 128;
   // Residuals beyond this many robust sigmas get Huber weights.
   double huber_k = 2.5;
   // kalman: newest measurements the filter runs over.
