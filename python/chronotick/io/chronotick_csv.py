@@ -4,69 +4,82 @@ Rows carrying an NTP measurement become the trace: `system_time` (s) is the
 measurement time, `ntp_offset_ms` the offset (reference - local), converted to
 seconds. `ntp_delay_ms` / `ntp_uncertainty_ms` become delay / uncertainty.
 The prototype's own prediction at that row (`chronotick_offset_ms`) is kept in
-`extra["prototype_offset"]` (seconds) so its error can be scored.
+`extra["prototype_offset"]` (seconds) so its error can be scored; it is NaN
+where the prototype had none (an empty cell, or `chronotick_source` = "error",
+the prototype's start-up rows).
 """
 from __future__ import annotations
 
 import csv
 import math
-import os
 
 import numpy as np
 
+from chronotick.io._common import RowCollector, RowError, check_path, open_text, parse_float
 from chronotick.io.trace import Trace
 
 _MS = 1e-3
+_REQUIRED = ("system_time", "ntp_offset_ms")
 
 
-def _float(text: str, path: str, lineno: int, column: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"{path}:{lineno}: column {column!r} is not a number: {text!r}") from None
+def _optional_ms(row: dict, name: str, path: str, lineno: int) -> float:
+    text = row.get(name)
+    if text is None or not text.strip():
+        return math.nan
+    return parse_float(text, path, lineno, name) * _MS
 
 
-def load_chronotick_csv(path: str, strict: bool = True) -> Trace:
-    """Load one ChronoTick CSV. With strict=False malformed rows are skipped
-    and counted in `trace.extra["skipped_rows"]` (a 1-element array)."""
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no such trace file: {path}")
-    times, offsets, delays, uncs, proto = [], [], [], [], []
-    skipped = 0
-    with open(path, newline="") as f:
+def load_chronotick_csv(path, strict: bool = True) -> Trace:
+    """Load one ChronoTick CSV (plain or gzip).
+
+    strict=True: a malformed NTP row (unparsable or non-finite number, short
+    row, time not after the previous one) raises ValueError naming file and
+    line. strict=False: such rows are skipped and counted in
+    `trace.skipped["malformed"]`. Rows without an NTP offset are not
+    measurements and are not counted.
+    delay / uncertainty are None when the file has no such column; a row of
+    a file that has the column but leaves it empty gets NaN there. An
+    uncertainty column that is 0 on every NTP row (homelab_3h: the prototype
+    wrote 0 as a placeholder) carries no information and becomes None: a zero
+    uncertainty would claim a perfect internet NTP measurement.
+    """
+    path = check_path(path)
+    rows = RowCollector(path, strict, ["offset", "delay", "uncertainty", "prototype"])
+    with open_text(path) as f:
         reader = csv.DictReader(f)
-        if not reader.fieldnames or "ntp_offset_ms" not in reader.fieldnames:
-            raise ValueError(f"{path}: not a ChronoTick CSV (no 'ntp_offset_ms' column in header "
-                             f"{reader.fieldnames!r})")
-        for lineno, row in enumerate(reader, start=2):
-            off = (row.get("ntp_offset_ms") or "").strip()
-            if not off:
+        fields = reader.fieldnames or []
+        missing = [c for c in _REQUIRED if c not in fields]
+        if missing:
+            raise ValueError(f"{path}: not a ChronoTick CSV (no {' / '.join(map(repr, missing))} column in "
+                             f"header {fields!r})")
+        for row in reader:
+            lineno = reader.line_num
+            off = row.get("ntp_offset_ms")
+            if off is None or not off.strip():
                 continue
             try:
-                t = _float(row["system_time"], path, lineno, "system_time")
-                o = _float(off, path, lineno, "ntp_offset_ms") * _MS
-                d = row.get("ntp_delay_ms")
-                d = _float(d, path, lineno, "ntp_delay_ms") * _MS if d not in (None, "") else math.nan
-                u = row.get("ntp_uncertainty_ms")
-                u = _float(u, path, lineno, "ntp_uncertainty_ms") * _MS if u not in (None, "") else math.nan
-                p = row.get("chronotick_offset_ms")
-                p = _float(p, path, lineno, "chronotick_offset_ms") * _MS if p not in (None, "") else math.nan
-                if times and t <= times[-1]:
-                    raise ValueError(f"{path}:{lineno}: system_time {t!r} not after previous {times[-1]!r}")
-            except ValueError:
-                if strict:
-                    raise
-                skipped += 1
+                if None in row:
+                    raise RowError(f"{path}:{lineno}: {len(fields) + len(row[None])} fields, header has "
+                                   f"{len(fields)}")
+                t = parse_float(row["system_time"], path, lineno, "system_time")
+                o = parse_float(off, path, lineno, "ntp_offset_ms") * _MS
+                d = _optional_ms(row, "ntp_delay_ms", path, lineno)
+                u = _optional_ms(row, "ntp_uncertainty_ms", path, lineno)
+                if (not math.isnan(d) and d < 0) or (not math.isnan(u) and u < 0):
+                    raise RowError(f"{path}:{lineno}: negative delay or uncertainty "
+                                   f"({row.get('ntp_delay_ms')!r}, {row.get('ntp_uncertainty_ms')!r})")
+                p = _optional_ms(row, "chronotick_offset_ms", path, lineno)
+                if (row.get("chronotick_source") or "").strip() == "error":
+                    p = math.nan
+            except RowError as e:
+                rows.bad(e)
                 continue
-            times.append(t)
-            offsets.append(o)
-            delays.append(d)
-            uncs.append(u)
-            proto.append(p)
-    if not times:
-        raise ValueError(f"{path}: no NTP measurements found")
-    delay = np.array(delays) if not np.all(np.isnan(delays)) else None
-    unc = np.array(uncs) if not np.all(np.isnan(uncs)) else None
-    return Trace(times=np.array(times), offsets=np.array(offsets), delay=delay, uncertainty=unc,
-                 extra={"prototype_offset": np.array(proto), "skipped_rows": np.array([skipped])},
-                 source=f"{path}::chronotick_csv")
+            rows.add(lineno, t, {"offset": o, "delay": d, "uncertainty": u, "prototype": p})
+    trace = rows.trace("offset", f"{path}::chronotick_csv",
+                       delay="delay" if "ntp_delay_ms" in fields else None,
+                       uncertainty="uncertainty" if "ntp_uncertainty_ms" in fields else None,
+                       what="NTP measurements")
+    trace.extra["prototype_offset"] = rows.column("prototype")
+    if trace.uncertainty is not None and np.all(trace.uncertainty == 0):
+        trace.uncertainty = None
+    return trace

@@ -16,6 +16,8 @@ class Trace:
     extra: other per-measurement columns (e.g. a prototype's own prediction),
     name -> array aligned with `times`.
     source: where the data came from (file path and format).
+    skipped: rows a loader left out, by reason (e.g. {"malformed": 2,
+    "duplicate_time": 3}); empty when nothing was skipped.
     """
 
     times: np.ndarray
@@ -25,6 +27,7 @@ class Trace:
     covariates: dict[str, np.ndarray] = field(default_factory=dict)
     extra: dict[str, np.ndarray] = field(default_factory=dict)
     source: str = ""
+    skipped: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.times = np.asarray(self.times, dtype=np.float64)

@@ -1,0 +1,135 @@
+"""What every loader shares: opening a file (plain or gzip) with clear errors,
+strict-or-skip handling of bad rows, and assembling rows into a `Trace`.
+
+A loader reads rows in file order. A row that cannot be parsed raises
+`ValueError("<path>:<line>: <reason>")` when strict, or is skipped and counted
+under "malformed" when not. Rows whose time is not after the previous kept
+row are treated the same way (the trace must be strictly increasing).
+"""
+from __future__ import annotations
+
+import gzip
+import math
+import os
+from typing import Iterator
+
+import numpy as np
+
+from chronotick.io.trace import Trace
+
+
+class RowError(ValueError):
+    """One malformed row; the message already carries path and line number."""
+
+
+def check_path(path) -> str:
+    """`path` as a str, or FileNotFoundError / IsADirectoryError / ValueError (empty)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such file: {path}")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"expected a file, got a directory: {path}")
+    if os.path.getsize(path) == 0:
+        raise ValueError(f"{path}: file is empty")
+    return path
+
+
+def open_text(path: str):
+    """Text stream of `path`, transparently gunzipping `.gz` files."""
+    with open(path, "rb") as f:
+        gz = f.read(2) == b"\x1f\x8b"
+    if gz:
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace", newline="")
+    return open(path, "r", encoding="utf-8", errors="replace", newline="")
+
+
+def numbered_lines(path: str) -> Iterator[tuple[int, str]]:
+    """(1-based line number, line without its newline) for each line of `path`."""
+    with open_text(path) as f:
+        for lineno, line in enumerate(f, start=1):
+            yield lineno, line.rstrip("\r\n")
+
+
+def head_lines(path: str, n: int = 64) -> list[str]:
+    """The first `n` lines of `path` (for format sniffing)."""
+    out = []
+    for _, line in numbered_lines(path):
+        out.append(line)
+        if len(out) >= n:
+            break
+    return out
+
+
+def parse_float(text, path: str, lineno: int, column: str, finite: bool = True) -> float:
+    """float(text) or RowError naming file, line, column and the bad text."""
+    if text is None:
+        raise RowError(f"{path}:{lineno}: column {column!r} is missing")
+    try:
+        v = float(text)
+    except ValueError:
+        raise RowError(f"{path}:{lineno}: column {column!r} is not a number: {text!r}") from None
+    if finite and not math.isfinite(v):
+        raise RowError(f"{path}:{lineno}: column {column!r} is not finite: {text!r}")
+    return v
+
+
+class RowCollector:
+    """Accumulates parsed rows; enforces strictly increasing time.
+
+    add(lineno, t, values) appends one row (values: name -> float).
+    bad(err) handles a RowError: raise when strict, count otherwise.
+    With `keep_last_on_equal_time`, a row with the same time as the previous
+    kept one replaces it (counted as "duplicate_time"): chrony's logs have a
+    resolution of 1 s, so several updates can share a time stamp.
+    """
+
+    def __init__(self, path: str, strict: bool, names: list[str], keep_last_on_equal_time: bool = False):
+        self.path = path
+        self.strict = bool(strict)
+        self.times: list[float] = []
+        self.lines: list[int] = []
+        self.cols: dict[str, list[float]] = {name: [] for name in names}
+        self.skipped: dict[str, int] = {}
+        self.keep_last = keep_last_on_equal_time
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+    def bad(self, err: RowError) -> None:
+        if self.strict:
+            raise err
+        self.skip("malformed")
+
+    def add(self, lineno: int, t: float, values: dict[str, float]) -> None:
+        if self.times and t <= self.times[-1]:
+            if t == self.times[-1] and self.keep_last:
+                self.skip("duplicate_time")
+                self.times.pop()
+                self.lines.pop()
+                for col in self.cols.values():
+                    col.pop()
+            else:
+                self.bad(RowError(f"{self.path}:{lineno}: time {t!r} is not after the previous row's "
+                                  f"{self.times[-1]!r} (line {self.lines[-1]}); a trace must be strictly increasing"))
+                return
+        self.times.append(t)
+        self.lines.append(lineno)
+        for name, col in self.cols.items():
+            col.append(values[name])
+
+    def column(self, name: str) -> np.ndarray:
+        return np.asarray(self.cols[name], dtype=np.float64)
+
+    def trace(self, offsets: str, source: str, delay: str | None = None, uncertainty: str | None = None,
+              extra: list[str] | tuple[str, ...] = (), what: str = "measurements") -> Trace:
+        if not self.times:
+            detail = f" (skipped: {self.skipped})" if self.skipped else ""
+            raise ValueError(f"{self.path}: no {what} found{detail}")
+        return Trace(times=np.asarray(self.times, dtype=np.float64),
+                     offsets=self.column(offsets),
+                     delay=self.column(delay) if delay else None,
+                     uncertainty=self.column(uncertainty) if uncertainty else None,
+                     extra={name: self.column(name) for name in extra},
+                     source=source, skipped=dict(self.skipped))

@@ -1,0 +1,292 @@
+"""Loaders for chrony's statistics logs and `chronyc -c tracking` output.
+
+Formats are chrony's own (chrony.conf(5), directive `log`; written by
+reference.c, ntp_core.c and sourcestats.c). Each log line starts with the date
+and time in UTC at 1 s resolution ("2017-08-22 13:22:36"); the files carry
+banner lines of '=' and a column header, repeated every `logbanner` lines,
+which are skipped. Because of the 1 s resolution several entries can share a
+time stamp (an iburst, several sources updating within one second): the last
+one of each second is kept and the rest counted in
+`trace.skipped["duplicate_time"]`.
+
+Sign conversions to chronotick's offset = reference - local clock (seconds):
+
+  tracking.log     col 7 "Offset": positive = local clock fast of UTC
+                   -> offset = -Offset
+  measurements.log col 12 "Offset" (theta of RFC 5905): positive = local
+                   clock slow of the source -> offset = +Offset
+  statistics.log   col 5 "Est offset": positive = local clock fast
+                   -> offset = -Est offset
+  chronyc -c tracking, field 5 "System time": chronyc prints a positive
+                   value as "seconds slow of NTP time" (client.c, print_report
+                   '%O': dbl > 0 -> "slow"), i.e. the value is already
+                   NTP time - system time -> offset = +System time.
+                   Field 6 "Last offset": positive = local time was ahead
+                   of the sources -> extra["last_offset"] = -Last offset.
+"""
+from __future__ import annotations
+
+import calendar
+import functools
+import re
+from collections import Counter
+
+import numpy as np
+
+from chronotick.io._common import RowCollector, RowError, check_path, numbered_lines, parse_float
+from chronotick.io.trace import Trace
+
+_LEAP = {"N", "+", "-", "?"}
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIME = re.compile(r"^\d{2}:\d{2}:\d{2}$")
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_epoch(date: str) -> int:
+    y, m, d = (int(x) for x in date.split("-"))
+    return calendar.timegm((y, m, d, 0, 0, 0))
+
+
+def _utc(date: str, time: str, path: str, lineno: int) -> float:
+    """Unix seconds of chrony's "YYYY-MM-DD HH:MM:SS" (UTC)."""
+    if not _DATE.match(date) or not _TIME.match(time):
+        raise RowError(f"{path}:{lineno}: expected 'YYYY-MM-DD HH:MM:SS', got {date + ' ' + time!r}")
+    try:
+        base = _day_epoch(date)
+    except ValueError:
+        raise RowError(f"{path}:{lineno}: invalid date {date!r}") from None
+    h, mi, s = (int(x) for x in time.split(":"))
+    if h > 23 or mi > 59 or s > 60:
+        raise RowError(f"{path}:{lineno}: invalid time {time!r}")
+    return float(base + 3600 * h + 60 * mi + s)
+
+
+def _data_rows(path: str):
+    """(lineno, fields) for each entry line; banner ('=') and header lines skipped."""
+    for lineno, line in numbered_lines(path):
+        s = line.strip()
+        if not s or s.startswith("=") or s.startswith("Date (UTC)") or s.startswith("#"):
+            continue
+        yield lineno, s.split()
+
+
+def _sources(path: str, ip_col: int) -> Counter:
+    c: Counter = Counter()
+    for _, f in _data_rows(path):
+        if len(f) > ip_col and _DATE.match(f[0]):
+            c[f[ip_col]] += 1
+    return c
+
+
+def _pick_source(path: str, source: str | None) -> str:
+    """`source`, or the source with the most entries (first seen wins ties)."""
+    counts = _sources(path, 2)
+    if not counts:
+        raise ValueError(f"{path}: no chrony log entries found")
+    if source is None:
+        return counts.most_common(1)[0][0]
+    if source not in counts:
+        raise ValueError(f"{path}: source {source!r} not in the log; it has {sorted(counts)}")
+    return source
+
+
+# tracking.log: date time ip stratum freq_ppm skew_ppm offset leap combined
+#               offset_sd remaining_corr root_delay root_disp max_error
+_TRACKING_EXTRA = ("stratum", "freq_ppm", "skew_ppm", "combined_sources", "remaining_correction",
+                   "root_dispersion", "max_error")
+
+
+def load_chrony_tracking(path, strict: bool = True) -> Trace:
+    """chrony's tracking.log: one entry per clock update.
+
+    times: Unix seconds (UTC, 1 s resolution). offsets: -Offset (column 7),
+    so reference - local. uncertainty: "Offset sd" (column 10). delay: "Root
+    delay" (column 12). extra (seconds unless named): stratum, freq_ppm
+    (positive = local clock fast), skew_ppm, combined_sources,
+    remaining_correction (chrony's sign: positive = system clock slow of UTC,
+    i.e. the same direction as our offsets), root_dispersion, max_error.
+    Entries with leap status '?' (not synchronised: no offset estimate) are
+    skipped and counted in trace.skipped["unsynchronised"].
+    Needs chrony >= 3.5 (14 columns).
+    """
+    path = check_path(path)
+    rows = RowCollector(path, strict, ["offset", "offset_sd", "root_delay", *_TRACKING_EXTRA],
+                        keep_last_on_equal_time=True)
+    for lineno, f in _data_rows(path):
+        try:
+            if len(f) != 14:
+                raise RowError(f"{path}:{lineno}: expected 14 columns of a tracking.log entry, got {len(f)}")
+            t = _utc(f[0], f[1], path, lineno)
+            leap = f[7]
+            if leap not in _LEAP:
+                raise RowError(f"{path}:{lineno}: column 8 (leap status) must be one of N + - ?, got {leap!r}")
+            names = ("stratum", "freq_ppm", "skew_ppm", "offset", None, "combined_sources", "offset_sd",
+                     "remaining_correction", "root_delay", "root_dispersion", "max_error")
+            v = {n: parse_float(f[3 + i], path, lineno, n) for i, n in enumerate(names) if n}
+        except RowError as e:
+            rows.bad(e)
+            continue
+        if leap == "?":
+            rows.skip("unsynchronised")
+            continue
+        v["offset"] = -v["offset"]
+        rows.add(lineno, t, v)
+    return rows.trace("offset", f"{path}::chrony_tracking", delay="root_delay", uncertainty="offset_sd",
+                      extra=_TRACKING_EXTRA, what="synchronised tracking entries")
+
+
+# measurements.log: date time ip leap stratum t123 t567 tABCD local_poll
+#   remote_poll score offset peer_delay peer_disp root_delay root_disp refid
+#   mode tx_src rx_src
+_MEAS_EXTRA = ("stratum", "local_poll", "remote_poll", "score", "peer_dispersion", "root_delay",
+               "root_dispersion")
+
+
+def load_chrony_measurements(path, strict: bool = True, source: str | None = None,
+                             valid_only: bool = True) -> Trace:
+    """chrony's measurements.log (`log measurements` or `log rawmeasurements`).
+
+    One source per trace: `source` is the IP address (column 3); by default the
+    source with the most entries. times: Unix seconds (UTC, 1 s resolution).
+    offsets: +Offset (column 12, theta: positive = local clock slow), i.e.
+    reference - local. delay: peer delay (column 13, round trip).
+    uncertainty: the RFC 5905 error bound of one measurement, delay / 2 +
+    peer dispersion. extra: stratum, local_poll, remote_poll (log2 s), score,
+    peer_dispersion, root_delay, root_dispersion.
+    valid_only: skip entries that failed any of RFC 5905 tests 1-3 / 5-7
+    (counted as "failed_tests"; only rawmeasurements logs have them).
+    Entries of other sources are counted as "other_source".
+    """
+    path = check_path(path)
+    src = _pick_source(path, source)
+    rows = RowCollector(path, strict, ["offset", "delay", "uncertainty", *_MEAS_EXTRA],
+                        keep_last_on_equal_time=True)
+    for lineno, f in _data_rows(path):
+        try:
+            if len(f) < 16:
+                raise RowError(f"{path}:{lineno}: expected at least 16 columns of a measurements.log entry, "
+                               f"got {len(f)}")
+            t = _utc(f[0], f[1], path, lineno)
+            if f[3] not in _LEAP:
+                raise RowError(f"{path}:{lineno}: column 4 (leap status) must be one of N + - ?, got {f[3]!r}")
+            tests = f[5] + f[6]
+            if len(tests) != 6 or set(tests) - {"0", "1"}:
+                raise RowError(f"{path}:{lineno}: columns 6-7 must be RFC 5905 test bits like '111', "
+                               f"got {f[5]!r} {f[6]!r}")
+            names = {4: "stratum", 8: "local_poll", 9: "remote_poll", 10: "score", 11: "offset", 12: "delay",
+                     13: "peer_dispersion", 14: "root_delay", 15: "root_dispersion"}
+            v = {n: parse_float(f[i], path, lineno, n) for i, n in names.items()}
+        except RowError as e:
+            rows.bad(e)
+            continue
+        if f[2] != src:
+            rows.skip("other_source")
+            continue
+        if valid_only and "0" in tests:
+            rows.skip("failed_tests")
+            continue
+        v["uncertainty"] = max(v["delay"], 0.0) / 2 + v["peer_dispersion"]
+        rows.add(lineno, t, v)
+    return rows.trace("offset", f"{path}::chrony_measurements[{src}]", delay="delay", uncertainty="uncertainty",
+                      extra=_MEAS_EXTRA, what=f"measurements of {src}")
+
+
+# statistics.log: date time ip std_dev est_offset offset_sd diff_freq est_skew
+#   stress n_samples start_index n_runs [asymmetry]
+_STATS_EXTRA = ("std_dev", "diff_freq", "est_skew", "stress", "n_samples", "start_index", "n_runs")
+
+
+def load_chrony_statistics(path, strict: bool = True, source: str | None = None) -> Trace:
+    """chrony's statistics.log: one entry per regression update of a source.
+
+    One source per trace (`source` = IP address, default: the most frequent).
+    times: Unix seconds (UTC, 1 s resolution). offsets: -"Est offset"
+    (column 5, positive = local clock fast), i.e. reference - local.
+    uncertainty: "Offset sd" (column 6). extra: std_dev (s), diff_freq and
+    est_skew (s/s, diff_freq positive = local clock gaining), stress,
+    n_samples, start_index, n_runs, and asymmetry when the log has it.
+    """
+    path = check_path(path)
+    src = _pick_source(path, source)
+    names = {3: "std_dev", 4: "offset", 5: "offset_sd", 6: "diff_freq", 7: "est_skew", 8: "stress",
+             9: "n_samples", 10: "start_index", 11: "n_runs", 12: "asymmetry"}
+    rows = RowCollector(path, strict, list(names.values()), keep_last_on_equal_time=True)
+    ncols = None
+    for lineno, f in _data_rows(path):
+        try:
+            if len(f) not in (12, 13) or (ncols is not None and len(f) != ncols):
+                want = ncols or "12 or 13"
+                raise RowError(f"{path}:{lineno}: expected {want} columns of a statistics.log entry, got {len(f)}")
+            t = _utc(f[0], f[1], path, lineno)
+            v = {n: parse_float(f[i], path, lineno, n) for i, n in names.items() if i < len(f)}
+            v.setdefault("asymmetry", 0.0)
+        except RowError as e:
+            rows.bad(e)
+            continue
+        ncols = len(f)
+        if f[2] != src:
+            rows.skip("other_source")
+            continue
+        v["offset"] = -v["offset"]
+        rows.add(lineno, t, v)
+    extra = _STATS_EXTRA + (("asymmetry",) if ncols == 13 else ())
+    return rows.trace("offset", f"{path}::chrony_statistics[{src}]", uncertainty="offset_sd", extra=extra,
+                      what=f"statistics entries of {src}")
+
+
+# chronyc -c tracking: refid,name,stratum,ref_time,system_time,last_offset,
+#   rms_offset,freq_ppm,resid_freq_ppm,skew_ppm,root_delay,root_dispersion,
+#   update_interval,leap   (optionally preceded by a query time stamp)
+_CHRONYC_LEAP = {"Normal", "Insert second", "Delete second", "Not synchronised"}
+_CHRONYC_EXTRA = ("ref_time", "stratum", "last_offset", "rms_offset", "freq_ppm", "residual_freq_ppm",
+                  "skew_ppm", "root_delay", "root_dispersion", "update_interval")
+_HEX8 = re.compile(r"^[0-9A-Fa-f]{8}$")
+
+
+def load_chronyc_tracking(path, strict: bool = True) -> Trace:
+    """Lines of `chronyc -c tracking` output (one report per line, appended).
+
+    chronyc's CSV has no query time. A line may carry one as an extra first
+    field (e.g. `printf '%s,' "$(date +%s.%N)"; chronyc -c tracking`); then
+    that is the row's time. Otherwise the row's time is "Ref time" (the last
+    clock update) and repeated reports of the same update keep the last one
+    (counted as "duplicate_time").
+    offsets: "System time" as is -- chronyc prints a positive value as "slow
+    of NTP time", so it already is NTP time - system time = reference - local.
+    uncertainty: root_dispersion + root_delay / 2 (chronyc(1): the bound on
+    the clock error beyond |system time offset|). extra (seconds unless
+    named): ref_time, stratum, last_offset (converted: -"Last offset", so
+    reference - local), rms_offset, freq_ppm (positive = system clock fast),
+    residual_freq_ppm, skew_ppm, root_delay, root_dispersion, update_interval.
+    Reports with leap status "Not synchronised" are counted as "unsynchronised".
+    """
+    path = check_path(path)
+    rows = RowCollector(path, strict, ["offset", "uncertainty", *_CHRONYC_EXTRA], keep_last_on_equal_time=True)
+    names = ("stratum", "ref_time", "offset", "last_offset", "rms_offset", "freq_ppm", "residual_freq_ppm",
+             "skew_ppm", "root_delay", "root_dispersion", "update_interval")
+    for lineno, line in numbered_lines(path):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        f = [x.strip() for x in line.split(",")]
+        try:
+            if len(f) not in (14, 15):
+                raise RowError(f"{path}:{lineno}: expected 14 fields of `chronyc -c tracking` (15 with a leading "
+                               f"time stamp), got {len(f)}")
+            qt = parse_float(f[0], path, lineno, "query_time") if len(f) == 15 else None
+            g = f[1:] if len(f) == 15 else f
+            if not _HEX8.match(g[0]):
+                raise RowError(f"{path}:{lineno}: reference ID must be 8 hex digits, got {g[0]!r}")
+            if g[13] not in _CHRONYC_LEAP:
+                raise RowError(f"{path}:{lineno}: unknown leap status {g[13]!r}")
+            v = {n: parse_float(g[2 + i], path, lineno, n) for i, n in enumerate(names)}
+        except RowError as e:
+            rows.bad(e)
+            continue
+        if g[13] == "Not synchronised":
+            rows.skip("unsynchronised")
+            continue
+        v["last_offset"] = -v["last_offset"]
+        v["uncertainty"] = v["root_dispersion"] + 0.5 * v["root_delay"]
+        rows.add(lineno, qt if qt is not None else v["ref_time"], v)
+    return rows.trace("offset", f"{path}::chronyc_tracking", uncertainty="uncertainty", extra=_CHRONYC_EXTRA,
+                      what="synchronised tracking reports")

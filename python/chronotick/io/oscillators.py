@@ -1,0 +1,131 @@
+"""Loaders for lab oscillator data: one number per line, fixed spacing tau.
+
+Frequency files (e.g. shared/data/oscillators/ocxo_frequency_1s.txt: a
+10 MHz OCXO counted against an H-maser, Hz, 1 s gate):
+
+    y_k = (f_k - f_nominal) / f_nominal           fractional frequency
+    x_0 = 0,  x_{k+1} = x_k + y_k * tau           time error of the oscillator (s)
+
+so N frequency readings give N + 1 phase points at t = 0, tau, ..., N tau.
+
+Phase files (e.g. cs5071a_phase_1s.txt.gz: time error x of a Cs 5071A 1PPS
+against an H-maser, s) are x_k directly at t = t0 + k tau.
+
+The time error x is the oscillator's clock minus the reference, so as a clock
+offset (reference - local) the trace holds offsets = -x. Lines starting with
+'#' are comments; a "first datapoint <unix seconds>" comment sets t0 for
+phase files (else t0 = 0). gzip files are read transparently.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+from chronotick.io._common import RowError, check_path, open_text, parse_float
+from chronotick.io.trace import Trace
+
+_FIRST = re.compile(r"first datapoint\s+(\d+(?:\.\d*)?)", re.IGNORECASE)
+
+
+def _check_positive(name: str, value) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+    return v
+
+
+def _read_column(path: str, strict: bool) -> tuple[np.ndarray, int, float | None]:
+    """(values, number malformed, t0 from a 'first datapoint' comment or None).
+
+    One value per data line, in file order; with strict=False a malformed
+    line keeps its slot as NaN (so later readings keep their times)."""
+    texts, linenos = [], []
+    t0 = None
+    with open_text(path) as f:
+        lines = f.read().splitlines()
+    for lineno, line in enumerate(lines, start=1):
+        s = line.strip()
+        if not s:
+            continue
+        if s.startswith("#"):
+            m = _FIRST.search(s)
+            if m and t0 is None:
+                t0 = float(m.group(1))
+            continue
+        texts.append(s)
+        linenos.append(lineno)
+    if not texts:
+        raise ValueError(f"{path}: no data lines found (only comments or blank lines)")
+    try:
+        values = np.fromiter(map(float, texts), dtype=np.float64, count=len(texts))  # fast path
+        if np.all(np.isfinite(values)):
+            return values, 0, t0
+    except ValueError:
+        pass
+    values = np.empty(len(texts))
+    bad = 0
+    for i, (s, lineno) in enumerate(zip(texts, linenos)):
+        try:
+            if len(s.split()) != 1:
+                raise RowError(f"{path}:{lineno}: expected one number per line, got {s!r}")
+            values[i] = parse_float(s, path, lineno, "value")
+        except RowError:
+            if strict:
+                raise
+            values[i] = np.nan
+            bad += 1
+    if bad == values.size:
+        raise ValueError(f"{path}: no valid data lines ({bad} malformed)")
+    return values, bad, t0
+
+
+def load_oscillator_frequency(path, strict: bool = True, nominal_hz: float = 10e6, tau: float = 1.0,
+                              t0: float = 0.0) -> Trace:
+    """Frequency readings (Hz) at spacing `tau` (s) -> offsets = -x (s).
+
+    See the module docstring for the math. extra["fractional_frequency"] holds
+    y_k aligned with the *end* of its interval (t_{k+1}); its first entry, at
+    t0 where no interval has ended yet, is 0 by the x_0 = 0 convention.
+    strict=False: a malformed reading is replaced by the previous interval's
+    frequency (the next valid one if it is the first), so the phase stays
+    continuous; the count is in trace.skipped["malformed"].
+    """
+    path = check_path(path)
+    nominal_hz = _check_positive("nominal_hz", nominal_hz)
+    tau = _check_positive("tau", tau)
+    f, bad, _ = _read_column(path, strict)
+    if bad:
+        ok = np.isfinite(f)
+        idx = np.where(ok, np.arange(f.size), 0)
+        np.maximum.accumulate(idx, out=idx)
+        first = int(np.argmax(ok))
+        idx[:first] = first
+        f = f[idx]
+    y = (f - nominal_hz) / nominal_hz
+    x = np.concatenate(([0.0], np.cumsum(y * tau)))
+    times = float(t0) + tau * np.arange(x.size)
+    return Trace(times=times, offsets=-x, extra={"fractional_frequency": np.concatenate(([0.0], y))},
+                 source=f"{path}::oscillator_frequency", skipped={"malformed": bad} if bad else {})
+
+
+def load_oscillator_phase(path, strict: bool = True, tau: float = 1.0, t0: float | None = None) -> Trace:
+    """Time-error readings x (s) at spacing `tau` (s) -> offsets = -x (s).
+
+    t0: time of the first reading (Unix seconds); default: the file's
+    "first datapoint" comment, else 0. strict=False: a malformed reading is
+    dropped and later readings keep their own times t0 + k tau (k counts data
+    lines); the count is in trace.skipped["malformed"].
+    """
+    path = check_path(path)
+    tau = _check_positive("tau", tau)
+    x, bad, t_file = _read_column(path, strict)
+    start = float(t0) if t0 is not None else (t_file if t_file is not None else 0.0)
+    times = start + tau * np.arange(x.size)
+    ok = np.isfinite(x)
+    return Trace(times=times[ok], offsets=-x[ok], source=f"{path}::oscillator_phase",
+                 skipped={"malformed": bad} if bad else {})
