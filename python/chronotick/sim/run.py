@@ -1,0 +1,189 @@
+"""`simulate`: a clock in an environment, polled by an NTP-like client.
+
+Sign convention: x = local - true (the clock's time error, s); measured and
+true offsets are reference - local = -x.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from chronotick.io.trace import Trace
+from chronotick.sim import clock, measurement, presets, scenarios
+from chronotick.sim.params import CLOCK_FIELDS, MEASUREMENT_FIELDS, ClockParams, MeasurementParams
+
+# Independent random streams, in a fixed order: adding a component never
+# changes the draws of another.
+_STREAMS = ("wfm", "rwfm", "ffm", "wpm", "fpm", "migration", "steady", "server_load",
+            "thermal_cycle", "network_spike", "trace", "servo")
+
+
+@dataclass
+class SimParams:
+    """Everything a run used: rerunning simulate with these reproduces it."""
+
+    clock: ClockParams
+    measurement: MeasurementParams
+    preset: str
+    scenario: str
+    disciplined: bool
+    duration_s: float
+    dt: float
+    seed: int
+
+
+@dataclass
+class SimResult:
+    """trace: the measurements (chronotick.io.Trace: times s, offsets s =
+    reference - local, delay s, uncertainty s, covariates at the measurement
+    times; extra["true_offset"]). true_offset: true offset (s) at the
+    measurement times. t, x, y: the dense grid (s), true time error x =
+    local - true (s) and fractional frequency. covariates: dense
+    temperature_c (oscillator, degC), cpu_load and net_congestion (0..1)."""
+
+    trace: Trace
+    true_offset: np.ndarray
+    t: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    covariates: dict
+    params: SimParams
+
+
+def _positive(name: str, v) -> float:
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {v!r}")
+    v = float(v)
+    if not math.isfinite(v) or v <= 0:
+        raise ValueError(f"{name} must be finite and > 0, got {v!r}")
+    return v
+
+
+def simulate(preset: str = "tcxo", scenario: str = "steady", duration_s: float = 6 * 3600,
+             poll_s: float | None = None, seed: int = 0, disciplined: bool | None = None,
+             dt: float = 1.0, clock_params: ClockParams | None = None,
+             measurement_params: MeasurementParams | None = None, **overrides) -> SimResult:
+    """Simulate a clock for duration_s seconds on a grid of step dt (s) and
+    poll it every poll_s seconds (None: the measurement parameters' poll_s,
+    64 s by default).
+
+    preset: one of PRESETS; clock_params / measurement_params replace the
+    preset's (e.g. from random_params). overrides: any ClockParams or
+    MeasurementParams field, applied last. disciplined: None = the preset's
+    choice (True only for "disciplined"). seed: int >= 0; the same arguments
+    and seed reproduce the run exactly.
+    """
+    duration_s = _positive("duration_s", duration_s)
+    dt = _positive("dt", dt)
+    if duration_s < dt:
+        raise ValueError(f"duration_s ({duration_s!r}) must be at least dt ({dt!r})")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    scen_names = scenarios.parse(scenario)
+    c_fields, m_fields, disc = presets.preset(preset)
+    if disciplined is None:
+        disciplined = disc
+    unknown = sorted(set(overrides) - CLOCK_FIELDS - MEASUREMENT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown simulate parameter(s) {unknown}; ClockParams fields: "
+                        f"{sorted(CLOCK_FIELDS)}; MeasurementParams fields: {sorted(MEASUREMENT_FIELDS)}")
+    cp = clock_params if clock_params is not None else ClockParams(**c_fields)
+    mp = measurement_params if measurement_params is not None else MeasurementParams(**m_fields)
+    cp = dataclasses.replace(cp, **{k: v for k, v in overrides.items() if k in CLOCK_FIELDS})
+    m_over = {k: v for k, v in overrides.items() if k in MEASUREMENT_FIELDS}
+    if poll_s is not None:
+        m_over["poll_s"] = _positive("poll_s", poll_s)
+    mp = dataclasses.replace(mp, **m_over)
+    if mp.poll_s < dt:
+        raise ValueError(f"poll_s ({mp.poll_s!r}) must be at least dt ({dt!r})")
+
+    n = int(math.floor(duration_s / dt + 1e-9)) + 1
+    t = np.arange(n, dtype=np.float64) * dt
+    rngs = {name: np.random.default_rng(s)
+            for name, s in zip(_STREAMS, np.random.SeedSequence(int(seed)).spawn(len(_STREAMS)))}
+
+    env = scenarios.environment("+".join(scen_names), t, dt, rngs)
+    temp = clock.oscillator_temperature(cp, env["ambient_c"], env["cpu_load"], dt)
+    x_free, y_free = clock.integrate(cp, n, dt, temp, rngs)
+
+    slots = measurement.max_slots(n, dt, mp)
+    trace_stream = measurement.Stream(mp, rngs["trace"], slots, n, dt, env["net_congestion"])
+    servo_stream = (measurement.Stream(mp, rngs["servo"], slots, n, dt, env["net_congestion"])
+                    if disciplined else None)
+    polls = measurement.poll(x_free, float(y_free[0]), dt, mp, cp, disciplined, trace_stream, servo_stream)
+
+    x = x_free + polls["C"]
+    y = y_free
+    if disciplined:
+        y = y_free + np.diff(polls["C"], append=polls["C"][-1]) / dt
+        if n > 1:
+            y[-1] = y[-2]
+    covariates = {"temperature_c": temp, "cpu_load": env["cpu_load"], "net_congestion": env["net_congestion"]}
+
+    keep = ~polls["lost"]
+    k = polls["k"][keep]
+    delay = polls["delay"][keep]
+    true_offset = polls["true"][keep]
+    trace = Trace(times=t[k], offsets=polls["meas"][keep], delay=delay,
+                  uncertainty=0.5 * delay + mp.root_dispersion_s,
+                  covariates={name: v[k] for name, v in covariates.items()},
+                  extra={"true_offset": true_offset},
+                  source=f"sim:preset={preset},scenario={scenario},seed={seed}"
+                         f"{',disciplined' if disciplined else ''}")
+    params = SimParams(clock=cp, measurement=mp, preset=preset, scenario=scenario,
+                       disciplined=bool(disciplined), duration_s=duration_s, dt=dt, seed=int(seed))
+    return SimResult(trace=trace, true_offset=true_offset, t=t, x=x, y=y, covariates=covariates, params=params)
+
+
+def _logu(rng: np.random.Generator, lo: float, hi: float) -> float:
+    return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+
+
+def random_params(rng: np.random.Generator) -> tuple[ClockParams, MeasurementParams]:
+    """Clock and measurement parameters drawn over wide physical ranges
+    (cheap XO to OCXO, LAN to congested internet paths), for training data.
+    Use as simulate(clock_params=c, measurement_params=m, ...); pick
+    `disciplined` and the scenario yourself."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    sign = lambda: float(rng.choice([-1.0, 1.0]))  # noqa: E731
+    h = presets._h(wfm_1s=_logu(rng, 1e-12, 1e-8),
+                   ffm_floor=_logu(rng, 1e-13, 1e-8) if rng.random() < 0.7 else 0.0,
+                   rwfm_1e4=_logu(rng, 1e-13, 1e-7),
+                   jitter_s=_logu(rng, 1e-9, 1e-5),
+                   fpm_1s=_logu(rng, 1e-12, 1e-8) if rng.random() < 0.2 else 0.0)
+    vm = rng.random() < 0.2
+    cp = ClockParams(
+        freq_offset_ppm=sign() * _logu(rng, 1e-3, 100.0),
+        aging_ppm_per_day=sign() * _logu(rng, 1e-5, 0.05),
+        initial_offset_s=float(rng.normal(0.0, 1e-3)),
+        temp_coeff_ppm_per_c=sign() * _logu(rng, 1e-5, 0.5),
+        temp_quad_ppm_per_c2=sign() * _logu(rng, 1e-5, 1e-2) if rng.random() < 0.5 else 0.0,
+        turnover_c=float(rng.uniform(15.0, 35.0)),
+        load_heating_c=float(rng.uniform(0.0, 10.0)),
+        thermal_tau_s=_logu(rng, 60.0, 3600.0),
+        migration_per_day=_logu(rng, 0.5, 10.0) if vm else 0.0,
+        migration_step_s=_logu(rng, 1e-4, 1e-2) if vm else 0.0,
+        migration_freq_ppm=_logu(rng, 0.1, 10.0) if vm else 0.0,
+        servo_time_constant_polls=float(rng.uniform(4.0, 32.0)),
+        **h)
+    min_delay = _logu(rng, 1e-4, 0.1)
+    mp = MeasurementParams(
+        poll_s=float(2 ** int(rng.integers(4, 11))),
+        poll_mode="adaptive" if rng.random() < 0.3 else "fixed",
+        min_delay_s=min_delay,
+        queue_mean_s=_logu(rng, 1e-5, 0.02),
+        asymmetry_s=float(rng.uniform(-0.4, 0.4)) * min_delay,
+        asymmetry_jitter_s=_logu(rng, 1e-3, 0.3) * min_delay,
+        route_change_per_hour=_logu(rng, 0.01, 5.0),
+        spike_prob=float(rng.uniform(0.0, 0.1)),
+        spike_mean_s=_logu(rng, 1e-3, 0.1),
+        loss_prob=float(rng.uniform(0.0, 0.1)),
+        root_dispersion_s=_logu(rng, 1e-5, 1e-2),
+        congestion_queue_gain=float(rng.uniform(0.0, 20.0)),
+        congestion_spike_prob=float(rng.uniform(0.0, 0.3)))
+    return cp, mp
