@@ -49,7 +49,7 @@ def _phase(data, rate, data_type) -> tuple[np.ndarray, float]:
     bad = np.flatnonzero(~np.isfinite(a))
     if bad.size:
         i = int(bad[0])
-        raise ValueError(f"data[{i}] is {a[i]!r}: data must be finite "
+        raise ValueError(f"data[{i}] is {float(a[i])!r}: data must be finite "
                          f"({bad.size} non-finite value(s))")
     need = 3 if data_type == "phase" else 2
     if a.size < need:
@@ -80,7 +80,7 @@ def _ms(taus, nx: int, tau0: float, min_terms_m) -> np.ndarray:
     if t.ndim != 1 or t.size == 0:
         raise ValueError(f"taus must be a non-empty 1-D sequence of seconds, got shape {t.shape}")
     ms = np.rint(t / tau0)
-    for i, (ti, mi) in enumerate(zip(t, ms)):
+    for i, (ti, mi) in enumerate(zip(t.tolist(), ms.tolist())):
         if not math.isfinite(ti) or ti <= 0:
             raise ValueError(f"taus[{i}]={ti!r}: taus must be finite and > 0 seconds")
         if mi < 1:
