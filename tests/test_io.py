@@ -150,6 +150,17 @@ def test_chrony_tracking_real_log():
     assert np.all(np.diff(tr.times) > 0)
 
 
+def test_chrony_log_gzipped_and_bom(tmp_path):
+    text = open(os.path.join(DATA, "chrony_tracking.log")).read()
+    p = write(tmp_path, "tracking.log.gz", text, gz=True)
+    assert sniff_format(p) == "chrony_tracking"
+    np.testing.assert_array_equal(load(p).offsets, load(os.path.join(DATA, "chrony_tracking.log")).offsets)
+    # a CSV saved by a spreadsheet program starts with a UTF-8 byte order mark
+    q = tmp_path / "bom.csv"
+    q.write_bytes("\ufeff".encode() + (CT_HEADER + "100.0,1.0,cpu,2.5,40\n").encode())
+    assert load(str(q)).offsets[0] == pytest.approx(2.5e-3)
+
+
 def test_chrony_measurements_real_log():
     path = os.path.join(DATA, "chrony_measurements.log")
     assert sniff_format(path) == "chrony_measurements"

@@ -41,8 +41,8 @@ def open_text(path: str):
     with open(path, "rb") as f:
         gz = f.read(2) == b"\x1f\x8b"
     if gz:
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace", newline="")
-    return open(path, "r", encoding="utf-8", errors="replace", newline="")
+        return gzip.open(path, "rt", encoding="utf-8-sig", errors="replace", newline="")
+    return open(path, "r", encoding="utf-8-sig", errors="replace", newline="")
 
 
 def numbered_lines(path: str) -> Iterator[tuple[int, str]]:

@@ -107,7 +107,7 @@ def load_chrony_tracking(path, strict: bool = True) -> Trace:
     i.e. the same direction as our offsets), root_dispersion, max_error.
     Entries with leap status '?' (not synchronised: no offset estimate) are
     skipped and counted in trace.skipped["unsynchronised"].
-    Needs chrony >= 3.5 (14 columns).
+    Expects the 14-column layout of current chrony (4.x), as in the example of chrony.conf(5).
     """
     path = check_path(path)
     rows = RowCollector(path, strict, ["offset", "offset_sd", "root_delay", *_TRACKING_EXTRA],
