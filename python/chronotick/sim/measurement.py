@@ -61,6 +61,14 @@ class Stream:
         return theta + 0.5 * (d_f - d_b), d_f + d_b
 
 
+def _tabulate(stream: Stream, j: np.ndarray, k: np.ndarray):
+    """measure(j, k, theta) for the exchanges j at the known grid indexes k,
+    precomputed as Python lists (measure is linear in theta)."""
+    err, delay = stream.measure(j, k, 0.0)
+    err, delay = err.tolist(), delay.tolist()
+    return lambda jj, kk, theta: (theta + err[jj], delay[jj])
+
+
 def max_slots(n: int, dt: float, mp: MeasurementParams) -> int:
     """Upper bound on the number of polls in n grid steps."""
     if mp.poll_mode == "fixed":
@@ -115,19 +123,29 @@ def poll(x_free: np.ndarray, y_free0: float, dt: float, mp: MeasurementParams, c
     jitter = mp.queue_mean_s  # adaptive: running rms of the offset residual
     hist: list[tuple[float, float]] = []  # last two accepted (t, offset), free-running adaptive rule
 
+    if adaptive:
+        trace_at = trace.measure
+        servo_at = servo.measure if disciplined else None
+    else:
+        # the poll times are known: draw every exchange's error at once (measure is theta + error)
+        kf = np.arange(0, n, fixed_step)
+        jf = np.arange(kf.size)
+        trace_at = _tabulate(trace, jf, kf)
+        servo_at = _tabulate(servo, jf, kf)
+
     ks, meas_l, delay_l, lost_l, true_l, c_after, u_l = [], [], [], [], [], [], []
     k = 0
     j = 0
     while k < n:
         theta = -(float(x_free[k]) + C)
-        m, d = trace.measure(j, k, theta)
+        m, d = trace_at(j, k, theta)
         lost = bool(trace.lost[j])
         ks.append(k); meas_l.append(float(m)); delay_l.append(float(d)); lost_l.append(lost); true_l.append(theta)
         off = None  # servo: filtered offset to act on this poll
         stepped = False
         resid = None
         if disciplined:
-            sm, sd = servo.measure(j, k, theta)
+            sm, sd = servo_at(j, k, theta)
             if not servo.lost[j]:
                 filt.append((float(sd), float(sm), j))
                 del filt[:-8]

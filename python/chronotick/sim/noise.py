@@ -88,16 +88,18 @@ def flicker(rng: np.random.Generator, n: int, q_d: float, averaged: bool = False
         return np.zeros(n)
     m = 1 << int(2 * n - 1).bit_length()
     half = m // 2
-    u = np.arange(1, half + 1, dtype=np.float64) / m
-    # E|rfft bin|^2 = m * S(f) / (2 dt) for a sequence of one-sided PSD S; here S = q_d/(pi f)
-    power = m * q_d / (2.0 * math.pi * u)
+    # E|rfft bin|^2 = m S(f) / (2 dt) for a sequence of one-sided PSD S; S = q_d / (pi f), f = u / dt,
+    # and each of the real and imaginary parts carries half of it
+    k = np.arange(1, half + 1, dtype=np.float64)
+    amp = np.sqrt(k)
+    np.divide(math.sqrt(m * m * q_d / (4.0 * math.pi)), amp, out=amp)
     if averaged:
-        power *= _step_average_factor(u)
-    amp = np.sqrt(power)
-    spec = np.zeros(half + 1, dtype=np.complex128)
-    z = rng.standard_normal((2, half))
-    spec[1:] = (z[0] + 1j * z[1]) * (amp * math.sqrt(0.5))
-    spec[half] = z[0, -1] * amp[-1]  # the Nyquist bin is real
+        amp *= np.sqrt(_step_average_factor(k / m))
+    spec = np.empty(half + 1, dtype=np.complex128)
+    spec[0] = 0.0
+    spec[1:] = rng.standard_normal(2 * half).view(np.complex128)  # (re, im) pairs
+    spec[1:] *= amp
+    spec[half] = spec[half].real * math.sqrt(2.0)  # the Nyquist bin is real, with the full power
     return np.fft.irfft(spec, m)[:n]
 
 
