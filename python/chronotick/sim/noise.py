@@ -1,17 +1,18 @@
 """Power-law oscillator noise: generation and the Allan deviation it implies.
 
-Flicker (1/f) sequences follow Kasdin & Walter (Proc. IEEE FCS 1992;
-Kasdin, Proc. IEEE 83(5), 1995): white noise of variance Q_d through the
-fractional integrator (1 - z^-1)^(-alpha/2), here applied in the frequency
-domain (one inverse FFT, O(N log N), no loop over samples). The sequence's
-one-sided spectral density is S(f) = 2 Q_d dt / |2 sin(pi f dt)|^alpha,
-about Q_d / (pi f) for alpha = 1 and f << 1/dt.
+Flicker (1/f) sequences are drawn in the frequency domain (Timmer & Koenig,
+A&A 300, 1995; the spectral form of Kasdin's power-law noise, Proc. IEEE
+83(5), 1995): complex Gaussian bins with power S(f) = q_d / (pi f) up to the
+Nyquist frequency, one inverse FFT on M >= 2N points (O(N log N), no loop
+over samples), first N kept. Flicker FM is shaped as the dt-averages of a
+continuous 1/f process (aliasing included), so that the Allan deviation
+matches the continuous-time relation down to tau = dt.
 
 Conversions used by the clock (dt = sample step, f_h = 1/(2 dt)):
     white PM    x += N(0, sigma^2),   sigma^2 = h_2 / (8 pi^2 dt)
-    flicker PM  x += Kasdin(alpha=1), Q_d = h_1 / (4 pi)
+    flicker PM  x += flicker(q_d = h_1 / (4 pi))          (S_x = h_1 / (4 pi^2 f))
     white FM    x increments N(0, q1 dt), q1 = h_0 / 2
-    flicker FM  y += Kasdin(alpha=1), Q_d = pi h_-1
+    flicker FM  y += flicker(q_d = pi h_-1, averaged)     (S_y = h_-1 / f)
     random-walk FM: y is a Wiener process of diffusion q2 = 2 pi^2 h_-2; its
                 exact one-step integral has variance q2 dt^3/3 and covariance
                 q2 dt^2/2 with the frequency step.
