@@ -126,27 +126,31 @@ def poll(x_free: np.ndarray, y_free0: float, dt: float, mp: MeasurementParams, c
     if adaptive:
         trace_at = trace.measure
         servo_at = servo.measure if disciplined else None
+        x_at = x_free  # indexed by grid index
     else:
         # the poll times are known: draw every exchange's error at once (measure is theta + error)
         kf = np.arange(0, n, fixed_step)
         jf = np.arange(kf.size)
         trace_at = _tabulate(trace, jf, kf)
         servo_at = _tabulate(servo, jf, kf)
+        x_at = dict(zip(kf.tolist(), x_free[kf].tolist()))  # plain floats at the poll indexes
+    trace_lost = trace.lost.tolist()
+    servo_lost = servo.lost.tolist() if disciplined else None
 
     ks, meas_l, delay_l, lost_l, true_l, c_after, u_l = [], [], [], [], [], [], []
     k = 0
     j = 0
     while k < n:
-        theta = -(float(x_free[k]) + C)
+        theta = -(float(x_at[k]) + C)
         m, d = trace_at(j, k, theta)
-        lost = bool(trace.lost[j])
+        lost = trace_lost[j]
         ks.append(k); meas_l.append(float(m)); delay_l.append(float(d)); lost_l.append(lost); true_l.append(theta)
         off = None  # servo: filtered offset to act on this poll
         stepped = False
         resid = None
         if disciplined:
             sm, sd = servo_at(j, k, theta)
-            if not servo.lost[j]:
+            if not servo_lost[j]:
                 filt.append((float(sd), float(sm), j))
                 del filt[:-8]
             if filt:
