@@ -5,15 +5,11 @@
 #include <string>
 
 #include "models/calibration.h"
+#include "models/leads.h"
 #include "models/tempcomp.h"
 
 namespace chronotick {
 namespace {
-
-std::size_t calibration_start(const Series& s, const ModelParams& p) {
-  std::size_t from = s.n > p.calib_origins ? s.n - p.calib_origins : 0;
-  return std::max(from, std::min(s.n, p.min_history));
-}
 
 FusedForecast fallback_hold(const Series& s, const double* targets, std::size_t h, const double* levels,
                             std::size_t nlev, const ModelParams& p, const std::string& why) {
@@ -26,38 +22,46 @@ FusedForecast fallback_hold(const Series& s, const double* targets, std::size_t 
     if (s.u && std::isfinite(s.u[s.n - 1])) wide = std::max(wide, 3.0 * s.u[s.n - 1]);
     for (double& sd : g.sigma) sd = std::max(sd, wide);
   }
-  QuantileForecast f = to_quantiles("hold", targets, h, levels, nlev, g, Calibration{}, p);
+  QuantileForecast f = to_quantiles("hold", targets, h, levels, nlev, g, {}, p,
+                                    "intervals not calibrated (too little history)");
   FusedForecast out = fuse({f});
   out.forecast.model = "hold (fallback: " + why + ")";
-  if (!f.note.empty()) out.forecast.note = f.note;
+  out.forecast.note = f.note;
   return out;
+}
+
+QuantileForecast calibrated(const std::string& name, const Series& s, const double* targets, std::size_t h,
+                            const double* levels, std::size_t nlev, const LeadPlan& plan, const Gaussian& g,
+                            const std::vector<Gaussian>& history, const ModelParams& p,
+                            std::vector<Calibration>* cals_out = nullptr) {
+  std::vector<Calibration> cals;
+  if (g.ok) cals = calibrate_all(s, plan, history);
+  std::string note;
+  std::vector<const Calibration*> cal = per_target(plan, cals, p, &note);
+  QuantileForecast f = to_quantiles(name, targets, h, levels, nlev, g, cal, p, note);
+  if (cals_out) *cals_out = std::move(cals);
+  return f;
 }
 
 }  // namespace
 
 QuantileForecast forecast_model(Model m, const Series& s, const double* targets, std::size_t h,
                                 const double* levels, std::size_t nlev, const ModelParams& p) {
-  std::size_t from = calibration_start(s, p);
-  ModelRun run = run_model(m, s, targets, h, from, p);
-  Calibration c;
-  if (run.forecast.ok) c = calibrate(s, from, run.history);
-  return to_quantiles(model_name(m), targets, h, levels, nlev, run.forecast, c, p);
+  LeadPlan plan = plan_leads(s, targets, h, p);
+  ModelRun run = run_model(m, s, targets, h, plan, p);
+  return calibrated(model_name(m), s, targets, h, levels, nlev, plan, run.forecast, run.history, p);
 }
 
 QuantileForecast forecast_tempcomp(const Series& s, const double* temp, const double* targets, std::size_t h,
                                    const double* levels, std::size_t nlev, const ModelParams& p) {
-  const char* name = "regression+temp";
+  LeadPlan plan = plan_leads(s, targets, h, p);
   Gaussian g = predict_tempcomp(s, temp, targets, h, p);
-  if (!g.ok) return to_quantiles(name, targets, h, levels, nlev, g, Calibration{}, p);
-  std::size_t from = calibration_start(s, p);
-  Gaussian history;
-  for (std::size_t i = from; i < s.n; ++i) {
-    Series prefix{s.t, s.y, s.u, i};
-    Gaussian one = predict_tempcomp(prefix, temp, s.t + i, 1, p);
-    history.mean.push_back(one.ok ? one.mean[0] : std::nan(""));
-    history.sigma.push_back(one.ok ? one.sigma[0] : std::nan(""));
-  }
-  return to_quantiles(name, targets, h, levels, nlev, g, calibrate(s, from, history), p);
+  std::vector<Gaussian> history;
+  if (g.ok)
+    history = refit_history(s, plan, [&](const Series& prefix, const double* tg, std::size_t k) {
+      return predict_tempcomp(prefix, temp, tg, k, p);
+    });
+  return calibrated("regression+temp", s, targets, h, levels, nlev, plan, g, history, p);
 }
 
 FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, const double* targets,
@@ -65,50 +69,51 @@ FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, 
   if (s.n < p.min_history)
     return fallback_hold(s, targets, h, levels, nlev, p,
                          std::to_string(s.n) + " measurements < min_history " + std::to_string(p.min_history));
-  const std::size_t m = models.size(), from = calibration_start(s, p), nsteps = s.n - from;
+  const std::size_t m = models.size();
+  LeadPlan plan = plan_leads(s, targets, h, p);
   std::vector<QuantileForecast> members;
-  std::vector<Gaussian> steps(m);
-  std::vector<double> scale(m);
+  std::vector<std::vector<Gaussian>> history(m);
+  std::vector<std::vector<Calibration>> cals(m);
   for (std::size_t i = 0; i < m; ++i) {
-    ModelRun run = run_model(models[i], s, targets, h, from, p);
-    Calibration c;
-    if (run.forecast.ok) {
-      steps[i] = std::move(run.history);
-      c = calibrate(s, from, steps[i]);
-    }
-    scale[i] = c.scale(p);
-    members.push_back(to_quantiles(model_name(models[i]), targets, h, levels, nlev, run.forecast, c, p));
+    ModelRun run = run_model(models[i], s, targets, h, plan, p);
+    members.push_back(calibrated(model_name(models[i]), s, targets, h, levels, nlev, plan, run.forecast,
+                                 run.history, p, &cals[i]));
+    history[i] = std::move(run.history);
   }
   FusedForecast out = fuse(members);
   if (!out.forecast.ok) return fallback_hold(s, targets, h, levels, nlev, p, "every model failed");
 
-  // Past fused errors: fuse the members' calibrated one-step predictions.
-  Gaussian fused_steps;
-  for (std::size_t j = 0; j < nsteps; ++j) {
-    double total = 0, mean = 0, sig = 0;
-    for (std::size_t i = 0; i < m; ++i) {
-      if (!members[i].ok || steps[i].mean.size() != nsteps) continue;
-      double mu = steps[i].mean[j], sd = steps[i].sigma[j] * scale[i];
-      if (!std::isfinite(mu) || !(sd > 0) || !std::isfinite(sd)) continue;
-      double w = 1.0 / (sd * sd);
-      total += w; mean += w * mu; sig += w * sd;
+  // Past fused forecasts at each lead: the members' calibrated past forecasts
+  // fused with the same rule; their errors calibrate the fused intervals.
+  std::vector<Gaussian> fused_hist(plan.steps.size());
+  for (std::size_t i = 0; i < m; ++i) cals[i].resize(plan.steps.size());
+  std::vector<std::vector<const Calibration*>> member_bucket(m);
+  for (std::size_t i = 0; i < m; ++i) member_bucket[i] = per_bucket(plan, cals[i], p);
+  for (std::size_t b = 0; b < plan.steps.size(); ++b) {
+    for (std::size_t k = 0; k < plan.prefix[b].size(); ++k) {
+      double total = 0, mean = 0, sig = 0;
+      for (std::size_t i = 0; i < m; ++i) {
+        if (!members[i].ok || history[i].size() <= b || !member_bucket[i][b]) continue;
+        double mu = history[i][b].mean[k], sd = history[i][b].sigma[k] * member_bucket[i][b]->scale(p);
+        if (!std::isfinite(mu) || !(sd > 0) || !std::isfinite(sd)) continue;
+        double w = 1.0 / (sd * sd);
+        total += w; mean += w * mu; sig += w * sd;
+      }
+      fused_hist[b].mean.push_back(total > 0 ? mean / total : std::nan(""));
+      fused_hist[b].sigma.push_back(total > 0 ? sig / total : std::nan(""));
     }
-    fused_steps.mean.push_back(total > 0 ? mean / total : std::nan(""));
-    fused_steps.sigma.push_back(total > 0 ? sig / total : std::nan(""));
   }
-  Calibration c = calibrate(s, from, fused_steps);
-  if (!c.calibrated(p)) {
-    out.forecast.note += std::string(out.forecast.note.empty() ? "" : "; ") +
-                         "fused intervals not re-calibrated (too few past errors)";
-    return out;
-  }
+  std::vector<Calibration> fcals = calibrate_all(s, plan, fused_hist);
+  std::string note;
+  std::vector<const Calibration*> cal = per_target(plan, fcals, p, &note);
   QuantileForecast& f = out.forecast;
+  if (!note.empty()) f.note += (f.note.empty() ? "" : "; ") + std::string("fused: ") + note;
   const std::size_t L = f.levels.size();
-  const double sc = c.scale(p);
   for (std::size_t k = 0; k < h; ++k) {
+    if (!cal[k]) continue;  // keep the members' averaged (calibrated) offsets
     double sigma = f.std[k];  // weighted mean of the members' calibrated sigmas
-    for (std::size_t l = 0; l < L; ++l) f.quantiles[k * L + l] = f.mean[k] + c.offset(f.levels[l], p) * sigma;
-    f.std[k] = sigma * sc;
+    for (std::size_t l = 0; l < L; ++l) f.quantiles[k * L + l] = f.mean[k] + cal[k]->offset(f.levels[l], p) * sigma;
+    f.std[k] = sigma * cal[k]->scale(p);
   }
   return out;
 }

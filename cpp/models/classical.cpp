@@ -49,40 +49,66 @@ Gaussian predict_gaussian(Model m, const Series& s, const double* targets, std::
   return failed("unknown model");
 }
 
-ModelRun run_model(Model m, const Series& s, const double* targets, std::size_t h, std::size_t from,
+std::vector<Gaussian> refit_history(const Series& s, const LeadPlan& plan, const Predictor& predict) {
+  std::vector<Gaussian> hist(plan.steps.size());
+  // prefix -> (bucket, pair) entries, so each prefix is fitted once.
+  std::vector<std::vector<std::pair<std::size_t, std::size_t>>> by_prefix(s.n + 1);
+  for (std::size_t b = 0; b < plan.steps.size(); ++b) {
+    hist[b].mean.assign(plan.prefix[b].size(), std::nan(""));
+    hist[b].sigma.assign(plan.prefix[b].size(), std::nan(""));
+    for (std::size_t k = 0; k < plan.prefix[b].size(); ++k) by_prefix[plan.prefix[b][k]].push_back({b, k});
+  }
+  std::vector<double> targets;
+  for (std::size_t i = 0; i <= s.n; ++i) {
+    const auto& entries = by_prefix[i];
+    if (entries.empty()) continue;
+    targets.clear();
+    for (auto [b, k] : entries) targets.push_back(s.t[plan.target_index(b, k)]);
+    Gaussian g = predict(Series{s.t, s.y, s.u, i}, targets.data(), targets.size());
+    if (!g.ok) continue;
+    for (std::size_t e = 0; e < entries.size(); ++e) {
+      hist[entries[e].first].mean[entries[e].second] = g.mean[e];
+      hist[entries[e].first].sigma[entries[e].second] = g.sigma[e];
+    }
+  }
+  return hist;
+}
+
+ModelRun run_model(Model m, const Series& s, const double* targets, std::size_t h, const LeadPlan& plan,
                    const ModelParams& p) {
   ModelRun run;
-  if (m == Model::kalman) {
-    std::size_t first = s.n > p.kalman_window ? s.n - p.kalman_window : 0;
-    if (s.n < std::max<std::size_t>(4, p.min_history)) {
-      run.forecast = failed("kalman needs more measurements");
-      return run;
-    }
-    std::size_t start = std::max(from, first + 1);
-    for (std::size_t i = from; i < start && i < s.n; ++i) {  // before the filter's window
-      run.history.mean.push_back(std::nan(""));
-      run.history.sigma.push_back(std::nan(""));
-    }
-    Series tail{s.t + first, s.y + first, s.u ? s.u + first : nullptr, s.n - first};
-    KalmanNoise q = estimate_kalman_noise(tail, p);
-    run.forecast = predict_kalman_with(tail, q, targets, h);
-    if (!run.forecast.ok) return run;
-    // The history must not learn from the measurements it predicts: its
-    // noise levels come from the measurements before the first origin.
-    Series early{tail.t, tail.y, tail.u, start - first};
-    KalmanNoise q_early = early.n >= 4 ? estimate_kalman_noise(early, p) : q;
-    predict_kalman_with(tail, q_early, targets, 0, start - first, &run.history);
-    run.history.mean.resize(s.n > from ? s.n - from : 0, std::nan(""));
-    run.history.sigma.resize(run.history.mean.size(), std::nan(""));
+  if (m != Model::kalman) {
+    run.forecast = predict_gaussian(m, s, targets, h, p);
+    if (run.forecast.ok)
+      run.history = refit_history(s, plan, [&](const Series& prefix, const double* tg, std::size_t k) {
+        return predict_gaussian(m, prefix, tg, k, p);
+      });
     return run;
   }
-  run.forecast = predict_gaussian(m, s, targets, h, p);
+  // Kalman: noise estimated once, the whole history in one pass of the filter.
+  if (s.n < std::max<std::size_t>(4, p.min_history)) {
+    run.forecast = failed("kalman needs more measurements");
+    return run;
+  }
+  const std::size_t first = s.n > p.kalman_window ? s.n - p.kalman_window : 0;
+  Series tail{s.t + first, s.y + first, s.u ? s.u + first : nullptr, s.n - first};
+  KalmanNoise q = estimate_kalman_noise(tail, p);
+  run.forecast = predict_kalman_with(tail, q, targets, h);
   if (!run.forecast.ok) return run;
-  for (std::size_t i = from; i < s.n; ++i) {
-    Series prefix{s.t, s.y, s.u, i};
-    Gaussian g = predict_gaussian(m, prefix, s.t + i, 1, p);
-    run.history.mean.push_back(g.ok ? g.mean[0] : std::nan(""));
-    run.history.sigma.push_back(g.ok ? g.sigma[0] : std::nan(""));
+  // The history must not learn from the measurements it predicts: its noise
+  // levels come from the measurements before the earliest prefix.
+  std::size_t early_n = std::max(plan.earliest_prefix(s.n), first) - first;
+  KalmanNoise q_early = early_n >= 4 ? estimate_kalman_noise(Series{tail.t, tail.y, tail.u, early_n}, p) : q;
+  for (std::size_t b = 0; b < plan.steps.size(); ++b) {
+    std::vector<std::size_t> pre, tgt;
+    for (std::size_t k = 0; k < plan.prefix[b].size(); ++k) {
+      std::size_t i = plan.prefix[b][k];
+      pre.push_back(i > first ? i - first : 0);  // 0: before the filter's window, left NaN
+      tgt.push_back(i > first ? plan.target_index(b, k) - first : 0);
+    }
+    Gaussian g;
+    predict_kalman_pairs(tail, q_early, pre, tgt, g);
+    run.history.push_back(std::move(g));
   }
   return run;
 }

@@ -2,11 +2,13 @@
 // (each of the last measurements re-forecast from the ones before it),
 // which calibration and fusion learn from.
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "common/forecast.h"
 #include "models/gaussian.h"
+#include "models/leads.h"
 #include "models/params.h"
 
 namespace chronotick {
@@ -24,16 +26,19 @@ const char* model_name(Model m);
 Gaussian predict_gaussian(Model m, const Series& s, const double* targets, std::size_t h,
                           const ModelParams& p);
 
-// A model's forecast at `targets` together with its one-step-ahead history:
-// predictions of measurements [from, n), each from measurements [0, i) only
-// (NaN where the model cannot make one). Calibration and fusion learn from
-// the history; doing both in one call lets the Kalman filter estimate its
-// noise once and produce the whole history in a single pass.
+// A model's forecast at `targets` together with its past forecasts at the
+// same leads (models/leads.h): history[b][k] predicts measurement
+// plan.target_index(b, k) from measurements [0, plan.prefix[b][k]) only (NaN
+// where the model cannot). Calibration and fusion learn from the history.
 struct ModelRun {
   Gaussian forecast;
-  Gaussian history;
+  std::vector<Gaussian> history;
 };
-ModelRun run_model(Model m, const Series& s, const double* targets, std::size_t h, std::size_t from,
+ModelRun run_model(Model m, const Series& s, const double* targets, std::size_t h, const LeadPlan& plan,
                    const ModelParams& p);
+
+// The history of any predictor, refitting it once per distinct prefix.
+using Predictor = std::function<Gaussian(const Series& prefix, const double* targets, std::size_t h)>;
+std::vector<Gaussian> refit_history(const Series& s, const LeadPlan& plan, const Predictor& predict);
 
 }  // namespace chronotick

@@ -56,8 +56,9 @@ double median_uncertainty(const Series& s, std::size_t first) {
 // Run the filter; returns the negative log-likelihood (up to constants,
 // squared z-scores capped at 9 for robustness) of the innovations after a
 // short burn-in.
+// states, if non-null, gets the filter state after each measurement.
 double run(const Series& s, std::size_t first, const KalmanNoise& q, Filter& flt,
-           std::size_t from, Gaussian* one_step) {
+           std::vector<Filter>* states = nullptr) {
   double umed = median_uncertainty(s, first);
   flt = Filter{};
   flt.x = s.y[first];
@@ -72,15 +73,13 @@ double run(const Series& s, std::size_t first, const KalmanNoise& q, Filter& flt
   double z2sum = 0, prod = 1.0;
   int exp_sum = 0;
   std::size_t terms = 0;
+  if (states) states->assign(1, flt);
   for (std::size_t i = first + 1; i < s.n; ++i) {
     flt.predict(s.t[i] - s.t[i - 1], q);
     double r = q.r / weight_of(s, i, umed);
-    if (one_step && i >= from) {
-      one_step->mean.push_back(flt.x);
-      one_step->sigma.push_back(std::sqrt(flt.pxx + r));
-    }
     double var;
     double z2 = flt.update(s.y[i], r, &var);
+    if (states) states->push_back(flt);
     if (i >= first + 3) {
       z2sum += std::min(z2, 9.0);
       prod *= var;
@@ -124,18 +123,17 @@ KalmanNoise estimate_kalman_noise(const Series& s, const ModelParams& p) {
   for (double a : qf_rel) {
     for (double b : qx_rel) {
       KalmanNoise q{r, a * r / (dt * dt * dt), b * r / dt};
-      double nll = run(s, first, q, flt, s.n, nullptr);
+      double nll = run(s, first, q, flt);
       if (nll < best_nll) { best_nll = nll; best = q; }
     }
   }
   return best;
 }
 
-Gaussian predict_kalman_with(const Series& s, const KalmanNoise& noise, const double* targets,
-                             std::size_t h, std::size_t from, Gaussian* one_step) {
+Gaussian predict_kalman_with(const Series& s, const KalmanNoise& noise, const double* targets, std::size_t h) {
   if (!(noise.r > 0)) return failed("kalman: could not estimate the measurement noise");
   Filter flt;
-  run(s, 0, noise, flt, from, one_step);
+  run(s, 0, noise, flt);
   Gaussian g;
   g.mean.resize(h);
   g.sigma.resize(h);
@@ -147,6 +145,25 @@ Gaussian predict_kalman_with(const Series& s, const KalmanNoise& noise, const do
     g.sigma[k] = std::sqrt(ahead.pxx + noise.r);
   }
   return g;
+}
+
+void predict_kalman_pairs(const Series& s, const KalmanNoise& noise, const std::vector<std::size_t>& prefix,
+                          const std::vector<std::size_t>& target, Gaussian& out) {
+  out.mean.assign(prefix.size(), std::nan(""));
+  out.sigma.assign(prefix.size(), std::nan(""));
+  if (!(noise.r > 0) || s.n < 2) return;
+  Filter flt;
+  std::vector<Filter> states;
+  run(s, 0, noise, flt, &states);
+  const double umed = median_uncertainty(s, 0);
+  for (std::size_t k = 0; k < prefix.size(); ++k) {
+    std::size_t i = prefix[k], j = target[k];
+    if (i < 1 || i > s.n || j >= s.n || j < i) continue;
+    Filter ahead = states[i - 1];
+    ahead.predict(s.t[j] - s.t[i - 1], noise);
+    out.mean[k] = ahead.x;
+    out.sigma[k] = std::sqrt(ahead.pxx + noise.r / weight_of(s, j, umed));
+  }
 }
 
 Gaussian predict_kalman(const Series& s, const double* targets, std::size_t h, const ModelParams& p) {

@@ -11,6 +11,8 @@
 // Innovations beyond 5 sigma are treated as outliers (not applied) unless
 // three arrive in a row, which is taken as a real step.
 #pragma once
+#include <vector>
+
 #include "common/forecast.h"
 #include "models/gaussian.h"
 #include "models/params.h"
@@ -24,11 +26,14 @@ struct KalmanNoise {
 // Estimate the noise levels from the measurements in s.
 KalmanNoise estimate_kalman_noise(const Series& s, const ModelParams& p);
 
-// Run the filter over s with the given noise. `one_step`, if non-null, gets
-// the one-step-ahead predictive mean and sigma of every measurement from
-// index `from` on (before that measurement is used).
-Gaussian predict_kalman_with(const Series& s, const KalmanNoise& noise, const double* targets,
-                             std::size_t h, std::size_t from = 0, Gaussian* one_step = nullptr);
+// Run the filter over s with the given noise and forecast the measurements
+// at `targets`.
+Gaussian predict_kalman_with(const Series& s, const KalmanNoise& noise, const double* targets, std::size_t h);
+
+// For each pair (i, j): the prediction of measurement j from the filter state
+// after measurements [0, i) of s (i >= 1, j >= i), in one pass of the filter.
+void predict_kalman_pairs(const Series& s, const KalmanNoise& noise, const std::vector<std::size_t>& prefix,
+                          const std::vector<std::size_t>& target, Gaussian& out);
 
 Gaussian predict_kalman(const Series& s, const double* targets, std::size_t h, const ModelParams& p);
 

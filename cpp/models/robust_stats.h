@@ -43,14 +43,4 @@ inline double mad_sigma_into(const double* v, std::size_t n, std::vector<double>
   return 1.4826 * m;
 }
 
-// Empirical quantile with the finite-sample (split-conformal) correction:
-// the ceil((n+1)p)-th smallest value, the largest if that exceeds n.
-inline double conformal_quantile(std::vector<double> v, double p) {
-  if (v.empty()) return std::nan("");
-  std::sort(v.begin(), v.end());
-  double k = std::ceil((static_cast<double>(v.size()) + 1.0) * p);
-  std::size_t idx = k < 1.0 ? 0 : std::min(v.size() - 1, static_cast<std::size_t>(k) - 1);
-  return v[idx];
-}
-
 }  // namespace chronotick

@@ -7,6 +7,7 @@
 #include "common/normal.h"
 #include "fusion/ensemble.h"
 #include "models/classical.h"
+#include "models/leads.h"
 #include "models/regression.h"
 
 using namespace chronotick;
@@ -119,18 +120,46 @@ TEST(sigma_grows_with_horizon) {
 }
 
 TEST(history_is_leakage_free) {
-  // Changing the last measurement must not change any one-step prediction
-  // (each is made from strictly earlier measurements)...
-  Data d = line(60, 0.0, 1e-6, 1e-4, 7);
+  // Past forecasts at every lead use only measurements before their prefix
+  // end: changing the newest measurement (the target of the newest pairs)
+  // changes no past forecast, and every pair's target is in the history.
+  Data d = line(90, 0.0, 1e-6, 1e-4, 7);
   Data e = d;
   e.y.back() += 1.0;
-  double target = d.t.back() + 100;
+  double targets[] = {d.t.back() + 100, d.t.back() + 400, d.t.back() + 1600};
   ModelParams p;
-  for (Model m : {Model::hold, Model::robust, Model::regression, Model::kalman}) {
-    ModelRun a = run_model(m, d.series(), &target, 1, 30, p), b = run_model(m, e.series(), &target, 1, 30, p);
-    CHECK(a.history.mean.size() == 30);
-    for (std::size_t j = 0; j < a.history.mean.size(); ++j) CHECK(a.history.mean[j] == b.history.mean[j]);
+  LeadPlan plan = plan_leads(d.series(), targets, 3, p);
+  CHECK(plan.steps.size() == 3);
+  for (std::size_t b = 0; b < plan.steps.size(); ++b) {
+    CHECK(!plan.prefix[b].empty());
+    for (std::size_t k = 0; k < plan.prefix[b].size(); ++k) CHECK(plan.target_index(b, k) < d.t.size());
   }
+  for (Model m : {Model::hold, Model::robust, Model::regression, Model::kalman}) {
+    ModelRun a = run_model(m, d.series(), targets, 3, plan, p), c = run_model(m, e.series(), targets, 3, plan, p);
+    CHECK(a.history.size() == plan.steps.size());
+    for (std::size_t b = 0; b < a.history.size(); ++b) {
+      CHECK(a.history[b].mean.size() == plan.prefix[b].size());
+      std::size_t finite = 0;
+      for (std::size_t k = 0; k < a.history[b].mean.size(); ++k) {
+        finite += std::isfinite(a.history[b].mean[k]);
+        CHECK(a.history[b].mean[k] == c.history[b].mean[k] ||
+              (std::isnan(a.history[b].mean[k]) && std::isnan(c.history[b].mean[k])));
+      }
+      CHECK(finite > 0);
+    }
+  }
+}
+
+TEST(lead_buckets_are_powers_of_two) {
+  Data d = line(200, 0.0, 0.0, 1e-4, 10);
+  std::vector<double> targets;
+  for (int k = 1; k <= 64; ++k) targets.push_back(d.t.back() + 100.0 * k);
+  ModelParams p;
+  LeadPlan plan = plan_leads(d.series(), targets.data(), targets.size(), p);
+  CHECK(plan.steps.size() <= 7);
+  for (std::size_t S : plan.steps) CHECK((S & (S - 1)) == 0);
+  CHECK(plan.steps[plan.bucket_of_target[0]] == 1);
+  CHECK(plan.steps[plan.bucket_of_target[63]] == 64);
 }
 
 TEST(calibrated_intervals_cover_on_gaussian_data) {

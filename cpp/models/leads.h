@@ -1,0 +1,35 @@
+// Which past forecasts calibrate a forecast: pairs (prefix i, target j) at
+// the leads the forecast asks for.
+//
+// A forecast at lead tau (target time - newest measurement) is calibrated by
+// the model's errors at about the same lead in the past: measurement j
+// predicted from measurements [0, i) with j = i - 1 + S, S = tau / dt
+// measurements ahead (dt the median spacing). Leads are grouped in buckets
+// S = 1, 2, 4, 8, ... (log2-rounded), so a 64-step horizon needs at most
+// 7 buckets; each bucket takes the newest `calib_origins` pairs whose prefix
+// has at least `min_history` measurements. Every target j <= n - 1: the
+// calibration never sees past the forecast origin.
+#pragma once
+#include <cstddef>
+#include <vector>
+
+#include "common/forecast.h"
+#include "models/params.h"
+
+namespace chronotick {
+
+struct LeadPlan {
+  std::vector<std::size_t> steps;                // per bucket: S
+  std::vector<std::vector<std::size_t>> prefix;  // per bucket: prefix length i of each pair
+  std::vector<std::size_t> bucket_of_target;     // per forecast target: its bucket
+
+  std::size_t target_index(std::size_t bucket, std::size_t pair) const {
+    return prefix[bucket][pair] - 1 + steps[bucket];
+  }
+  // Smallest prefix over all pairs (s.n if there are none).
+  std::size_t earliest_prefix(std::size_t n) const;
+};
+
+LeadPlan plan_leads(const Series& s, const double* targets, std::size_t h, const ModelParams& p);
+
+}  // namespace chronotick

@@ -1,0 +1,165 @@
+"""Holdover on lab oscillators: from the last hour of a free-running clock's
+time error, predict 60 s, 600 s and 3600 s ahead, at many origins.
+
+Leakage-free: at origin o the forecasters see the hour [o - 3600, o)
+(decimated to one averaged point per `decimate_s`), never anything later.
+Baselines: hold (the last value) and a straight line fitted to the last hour
+(what chrony would extrapolate). Next to each interval width stands the kind
+of worst-case bound products publish: bound at last sync + max_drift x
+elapsed, for max_drift = 1 ppm and 50 ppm (bound at sync taken as 0 here: the
+lab data are much better than any such bound).
+
+    python -m chronotick.holdover ../shared/data/oscillators --markdown docs/holdover.md
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from chronotick.io.trace import Trace
+
+LEADS = (60.0, 600.0, 3600.0)
+MAX_DRIFTS_PPM = (1.0, 50.0)
+
+
+def decimate(t: np.ndarray, y: np.ndarray, every_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Block means over consecutive `every_s` windows (times at block centres)."""
+    if t.size == 0:
+        return t, y
+    blocks = np.floor((t - t[0]) / every_s).astype(np.int64)
+    counts = np.bincount(blocks)
+    keep = counts > 0
+    tm = np.bincount(blocks, weights=t)[keep] / counts[keep]
+    ym = np.bincount(blocks, weights=y)[keep] / counts[keep]
+    return tm, ym
+
+
+@dataclass
+class HoldoverResult:
+    name: str
+    leads: tuple
+    level: float
+    truth: dict = field(default_factory=dict)       # lead -> array over origins
+    preds: dict = field(default_factory=dict)       # (model, lead) -> array [origins, 3] (mean, lo, hi)
+
+    def table(self) -> dict:
+        out = {}
+        for (model, lead), p in self.preds.items():
+            truth = self.truth[lead]
+            ae = np.abs(p[:, 0] - truth)
+            has = np.isfinite(p[:, 1]) & np.isfinite(p[:, 2])
+            cov = float(np.mean((truth[has] >= p[has, 1]) & (truth[has] <= p[has, 2]))) if has.any() else np.nan
+            width = float(np.median(p[has, 2] - p[has, 1])) if has.any() else np.nan
+            out[(model, lead)] = {"n": int(ae.size), "mae": float(np.mean(ae)), "p95": float(np.quantile(ae, 0.95)),
+                                  "max": float(np.max(ae)), "coverage": cov, "width": width}
+        return out
+
+    def markdown(self) -> str:
+        tab = self.table()
+        lines = []
+        for lead in self.leads:
+            worst = ", ".join(f"{d:g} ppm: {2 * d * 1e-6 * lead * 1e9:.0f} ns" for d in MAX_DRIFTS_PPM)
+            lines += [f"#### {self.name}: {lead:g} s ahead (worst-case bound widths: {worst})", "",
+                      f"| model | n | MAE (ns) | P95 (ns) | max (ns) | {int(self.level * 100)}% coverage | "
+                      f"width (ns) |", "|---|---:|---:|---:|---:|---:|---:|"]
+            for (model, ld), m in tab.items():
+                if ld != lead:
+                    continue
+                cov = "–" if np.isnan(m["coverage"]) else f"{m['coverage'] * 100:.0f}%"
+                w = "–" if np.isnan(m["width"]) else f"{m['width'] * 1e9:.2f}"
+                lines.append(f"| {model} | {m['n']} | {m['mae'] * 1e9:.2f} | {m['p95'] * 1e9:.2f} | "
+                             f"{m['max'] * 1e9:.2f} | {cov} | {w} |")
+            lines.append("")
+        return "\n".join(lines)
+
+
+def _line_fit(t, y, target, level):
+    a, b = np.polyfit(t - t[-1], y, 1)
+    return b + a * (target - t[-1]), np.nan, np.nan
+
+
+def _hold(t, y, target, level):
+    return y[-1], np.nan, np.nan
+
+
+def _core_forecaster(name: str):
+    from chronotick import _core
+    p = _core.ModelParams()
+    p.regression_max = 64
+    p.kalman_window = 64
+
+    def f(t, y, target, level):
+        a = (1 - level) / 2
+        levels = np.array([a, 0.5, 1 - a])
+        tg = np.array([target])
+        if name == "fused":
+            fc = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, None, tg, levels, p).forecast
+        else:
+            fc = _core.forecast(name, t, y, None, tg, levels, p)
+        if not fc.ok:
+            return np.nan, np.nan, np.nan
+        return float(fc.mean[0]), float(fc.quantiles[0, 0]), float(fc.quantiles[0, -1])
+
+    return f
+
+
+def run_holdover(trace: Trace, *, leads=LEADS, history_s: float = 3600.0, decimate_s: float = 60.0,
+                 every_s: float | None = None, level: float = 0.8, models=("regression", "kalman", "fused"),
+                 name: str | None = None) -> HoldoverResult:
+    """See the module docstring. every_s: spacing of origins (default: a
+    spacing that gives about 60 origins)."""
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    if history_s <= 0 or decimate_s <= 0:
+        raise ValueError(f"history_s and decimate_s must be > 0, got {history_s!r}, {decimate_s!r}")
+    t, y = trace.times, trace.offsets
+    span = t[-1] - t[0]
+    first, last = t[0] + history_s, t[-1] - max(leads)
+    if last <= first:
+        raise ValueError(f"trace {trace.name!r} spans {span:.0f} s: too short for {history_s:g} s of history "
+                         f"plus {max(leads):g} s ahead")
+    if every_s is None:
+        every_s = max(decimate_s, (last - first) / 60.0)
+    origins = np.arange(first, last, every_s)
+    forecasters = {"hold": _hold, "line (last hour)": _line_fit}
+    forecasters.update({m: _core_forecaster(m) for m in models})
+    res = HoldoverResult(name or trace.name, tuple(leads), level)
+    for lead in leads:
+        res.truth[lead] = np.interp(origins + lead, t, y)
+        for m in forecasters:
+            res.preds[(m, lead)] = np.full((origins.size, 3), np.nan)
+    for j, o in enumerate(origins):
+        lo, hi = np.searchsorted(t, o - history_s), np.searchsorted(t, o)   # strictly before o
+        th, yh = decimate(t[lo:hi], y[lo:hi], decimate_s)
+        for lead in leads:
+            for m, f in forecasters.items():
+                res.preds[(m, lead)][j] = f(th, yh, o + lead, level)
+    return res
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m chronotick.holdover", description=__doc__.split("\n")[0])
+    ap.add_argument("data_dir", help="folder with ocxo_frequency_1s.txt and cs5071a_phase_1s.txt.gz")
+    ap.add_argument("--markdown", help="write the tables as Markdown")
+    args = ap.parse_args(argv)
+    from chronotick.io import load_oscillator_frequency, load_oscillator_phase
+    sets = [("OCXO (10 MHz, frequency integrated to time error)",
+             load_oscillator_frequency(os.path.join(args.data_dir, "ocxo_frequency_1s.txt"))),
+            ("Cs 5071A (time error)", load_oscillator_phase(os.path.join(args.data_dir, "cs5071a_phase_1s.txt.gz")))]
+    out = ["## Holdover on lab oscillators", "", __doc__.split("\n\n")[1].replace("\n", " "), ""]
+    for name, tr in sets:
+        r = run_holdover(tr, name=name)
+        md = r.markdown()
+        print(md)
+        out.append(md)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
