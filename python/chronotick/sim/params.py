@@ -44,7 +44,8 @@ class ClockParams:
     h_ffm: float = 0.0                 # h_-1, flicker frequency noise (0 = off)
     h_rwfm: float = 0.0                # h_-2, random-walk frequency noise, 1/s
     adev_1s: float | None = None       # optional: Allan deviation at 1 s of the noise with slope adev_slope
-    adev_slope: float = -0.5           # -1 (white PM), -0.5 (white FM), 0 (flicker FM), +0.5 (random-walk FM)
+    adev_slope: float = -0.5           # -1 (white PM, at dt = 1 s), -0.5 (white FM), 0 (flicker FM), +0.5 (RWFM);
+                                       # when adev_1s is set it replaces that noise's h
     migration_per_day: float = 0.0     # VM live migrations per day (Poisson)
     migration_step_s: float = 0.0      # rms time step at a migration, s
     migration_freq_ppm: float = 0.0    # rms frequency step at a migration, ppm
@@ -78,7 +79,7 @@ class MeasurementParams:
     per poll.
     """
 
-    poll_s: float = 64.0               # poll interval, s (adaptive: the starting interval)
+    poll_s: float = 64.0               # poll interval, s, rounded to a multiple of dt (adaptive: the start)
     poll_mode: str = "fixed"           # "fixed" or "adaptive" (2^n s, ntpd-like rule)
     min_poll_log2: int = 4             # adaptive: shortest interval 2^min_poll_log2 s
     max_poll_log2: int = 10            # adaptive: longest interval 2^max_poll_log2 s

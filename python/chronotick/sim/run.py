@@ -67,9 +67,10 @@ def simulate(preset: str = "tcxo", scenario: str = "steady", duration_s: float =
              poll_s: float | None = None, seed: int = 0, disciplined: bool | None = None,
              dt: float = 1.0, clock_params: ClockParams | None = None,
              measurement_params: MeasurementParams | None = None, **overrides) -> SimResult:
-    """Simulate a clock for duration_s seconds on a grid of step dt (s) and
-    poll it every poll_s seconds (None: the measurement parameters' poll_s,
-    64 s by default).
+    """Simulate a clock for duration_s seconds on a grid of step dt (s),
+    t = 0, dt, ..., and poll it every poll_s seconds (None: the measurement
+    parameters' poll_s, 64 s by default). Polls fall on the grid, the first
+    at t = 0: the interval is rounded to a multiple of dt.
 
     preset: one of PRESETS; clock_params / measurement_params replace the
     preset's (e.g. from random_params). overrides: any ClockParams or
