@@ -144,7 +144,11 @@ def poll(x_free: np.ndarray, y_free0: float, dt: float, mp: MeasurementParams, c
         theta = -(float(x_at[k]) + C)
         m, d = trace_at(j, k, theta)
         lost = trace_lost[j]
-        ks.append(k); meas_l.append(float(m)); delay_l.append(float(d)); lost_l.append(lost); true_l.append(theta)
+        ks.append(k)
+        meas_l.append(float(m))
+        delay_l.append(float(d))
+        lost_l.append(lost)
+        true_l.append(theta)
         off = None  # servo: filtered offset to act on this poll
         stepped = False
         resid = None
