@@ -10,10 +10,13 @@ struct ModelParams {
   std::size_t hold_window = 32;
   // robust: median of the last `robust_window` measurements.
   std::size_t robust_window = 9;
-  // regression: at most this many newest measurements enter the fit
-  // (chrony keeps up to 64; 32 scored as well on the real traces at half
-  // the cost), at least `regression_min` survive the runs test.
-  std::size_t regression_max = 32;
+  // regression: at most this many newest measurements enter the fit, at
+  // least `regression_min` survive the runs test. chrony keeps up to 64; on
+  // the real NTP traces (disciplined clocks whose offset wanders and steps
+  // when the host's daemon corrects) 16 tracked steps best (docs/backtest.md;
+  // chosen on those 4 traces, so an in-sample choice). For free-running
+  // oscillators use more (the holdover evaluation uses 64).
+  std::size_t regression_max = 16;
   std::size_t regression_min = 6;
   // regression+temp: newest measurements in the fit (a thermal cycle must fit in).
   std::size_t tempcomp_window = 128;
