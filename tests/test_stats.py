@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chronotick import stats
 from chronotick.io import load_oscillator_frequency, load_oscillator_phase
@@ -161,3 +163,20 @@ def test_cross_check_allantools(ocxo_y, cs_x):
     _, d1 = stats.adev(cs_x[:100_000], taus=[1.0, 10.0, 100.0])
     _, d2, _, _ = at.adev(cs_x[:100_000], rate=1.0, data_type="phase", taus=[1.0, 10.0, 100.0])
     assert np.allclose(d1, d2, rtol=1e-6)
+
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(10, 400), scale=st.floats(1e-12, 1e3),
+       offset=st.floats(-10.0, 10.0), slope=st.floats(-1.0, 1.0))
+def test_invariant_to_phase_and_frequency_offset_and_scales(seed, n, scale, offset, slope):
+    """Second differences cancel x0 + y0 t; every statistic scales with |scale|."""
+    z = np.random.default_rng(seed).standard_normal(n)
+    x = scale * z
+    t = np.arange(n, dtype=np.float64)
+    for fn in (stats.adev, stats.oadev, stats.mdev, stats.tdev):
+        taus, unit = fn(z)
+        _, base = fn(x, taus=taus)
+        _, shifted = fn(x + scale * (offset + slope * t), taus=taus)
+        assert np.allclose(base, scale * unit, rtol=1e-12, atol=0)
+        assert np.allclose(shifted, base, rtol=1e-9, atol=0)

@@ -16,6 +16,8 @@ from chronotick.io.trace import Trace
 from chronotick.sim import clock, measurement, presets, scenarios
 from chronotick.sim.params import CLOCK_FIELDS, MEASUREMENT_FIELDS, ClockParams, MeasurementParams
 
+MAX_SAMPLES = 20_000_000  # dense grid points; about 4 GB of working memory
+
 # Independent random streams, in a fixed order: adding a component never
 # changes the draws of another.
 _STREAMS = ("wfm", "rwfm", "ffm", "wpm", "fpm", "migration", "steady", "server_load",
@@ -103,6 +105,9 @@ def simulate(preset: str = "tcxo", scenario: str = "steady", duration_s: float =
         raise ValueError(f"poll_s ({mp.poll_s!r}) must be at least dt ({dt!r})")
 
     n = int(math.floor(duration_s / dt + 1e-9)) + 1
+    if n > MAX_SAMPLES:
+        raise ValueError(f"duration_s / dt = {duration_s!r} / {dt!r} gives {n} samples, more than {MAX_SAMPLES:.0e} "
+                         f"(about 200 MB per 1e6 samples): use a larger dt or a shorter duration_s")
     t = np.arange(n, dtype=np.float64) * dt
     rngs = {name: np.random.default_rng(s)
             for name, s in zip(_STREAMS, np.random.SeedSequence(int(seed)).spawn(len(_STREAMS)))}
