@@ -1,0 +1,171 @@
+"""Online interval calibration of a quantile forecaster (split conformal).
+
+A time-series foundation model states quantiles q_1 <= ... <= q_K at levels
+l_1 < ... < l_K (Chronos-Bolt: 0.1 .. 0.9) around its median m. Those raw
+quantiles are not guaranteed to cover: a model trained on other data can be
+over- or under-confident on this clock. The forecaster's own recent
+one-step-ahead errors correct them.
+
+For the central interval of nominal coverage c (quantile levels
+(1 - c)/2 and (1 + c)/2), take the model's distances below and above the
+median at the nearest level it has, c' = min(c, l_K - l_1):
+
+    d_lo = m - q((1 - c')/2),   d_hi = q((1 + c')/2) - m.
+
+Each past prediction j (made before y_j was seen) gives the score
+
+    a_j = (y_j - m_j) / d_hi_j   if y_j >= m_j,   else (m_j - y_j) / d_lo_j,
+
+so that y_j lies in [m_j - s d_lo_j, m_j + s d_hi_j] exactly when a_j <= s.
+If the scores are exchangeable with the next one, s(c) = the
+ceil((n + 1) c)-th smallest of the n scores gives an interval
+[m - s(c) d_lo, m + s(c) d_hi] covering the next value with probability
+>= c (split conformal; n capped at the rolling window). Quantile level l
+maps to m + s(|2l - 1|) (q(clamp(l)) - m); the model's asymmetry and its
+growth with the horizon are kept, only the width is rescaled. With fewer
+than `min_errors` scores the raw quantiles are used, extended beyond the
+model's outermost levels by the Gaussian ratio z(l) / z(clamp(l)).
+"""
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import numpy as np
+
+_TINY = 1e-300  # floor of a distance d_lo / d_hi: a degenerate (zero-width) prediction gives score inf
+
+
+def _check_levels(levels, name: str) -> np.ndarray:
+    a = np.asarray(levels, dtype=np.float64)
+    if a.ndim != 1 or a.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence, got shape {a.shape}")
+    for i, v in enumerate(a):
+        if not (0.0 < v < 1.0):
+            raise ValueError(f"{name}[{i}] = {float(v)!r} is not in (0, 1)")
+        if i and not v > a[i - 1]:
+            raise ValueError(f"{name} must be strictly increasing: {name}[{i}] = {float(v)!r} after {float(a[i - 1])!r}")
+    return a
+
+
+def interpolate_levels(q: np.ndarray, model_levels: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Raw quantiles q[..., K] at model_levels, linearly interpolated to
+    `levels` clamped into [model_levels[0], model_levels[-1]]."""
+    lc = np.clip(levels, model_levels[0], model_levels[-1])
+    hi = np.clip(np.searchsorted(model_levels, lc, side="left"), 1, model_levels.size - 1)
+    lo = hi - 1
+    w = (lc - model_levels[lo]) / (model_levels[hi] - model_levels[lo])
+    return q[..., lo] * (1.0 - w) + q[..., hi] * w
+
+
+class ConformalScaler:
+    """Rolling-window split-conformal rescaling of quantile forecasts.
+
+    model_levels: the levels of the raw quantiles (strictly increasing, must
+    include 0.5). window: how many of the newest errors are kept.
+    min_errors: below this many, `apply` returns the raw quantiles.
+
+        cs = ConformalScaler([0.1, ..., 0.9])
+        cs.add(y_j, q_j)            # q_j: raw quantiles predicted for y_j before it was seen
+        cs.apply(q_raw, [0.05, 0.5, 0.95])
+    """
+
+    def __init__(self, model_levels, window: int = 64, min_errors: int = 8):
+        self.model_levels = _check_levels(model_levels, "model_levels")
+        hits = np.flatnonzero(np.isclose(self.model_levels, 0.5))
+        if hits.size != 1:
+            raise ValueError(f"model_levels must contain 0.5 (the median), got {self.model_levels.tolist()}")
+        self.median_index = int(hits[0])
+        if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+            raise ValueError(f"window must be an integer >= 1, got {window!r}")
+        if isinstance(min_errors, bool) or not isinstance(min_errors, int) or min_errors < 1:
+            raise ValueError(f"min_errors must be an integer >= 1, got {min_errors!r}")
+        self.window = window
+        self.min_errors = min_errors
+        self._y = np.empty(0)
+        self._q = np.empty((0, self.model_levels.size))
+
+    def fresh(self) -> "ConformalScaler":
+        """An empty scaler with the same settings."""
+        new = object.__new__(ConformalScaler)
+        new.model_levels, new.median_index = self.model_levels, self.median_index
+        new.window, new.min_errors = self.window, self.min_errors
+        new._y, new._q = self._y[:0], self._q[:0]
+        return new
+
+    def __len__(self) -> int:
+        return self._y.size
+
+    @property
+    def calibrated(self) -> bool:
+        return self._y.size >= self.min_errors
+
+    def add(self, y, q) -> None:
+        """Record that y was observed where raw quantiles q (at model_levels)
+        had been predicted from earlier data only. Several at once: y [n],
+        q [n, K], oldest first. Only the newest `window` are kept."""
+        y = np.atleast_1d(np.asarray(y, dtype=np.float64))
+        q = np.asarray(q, dtype=np.float64).reshape(y.size, -1) if y.size else np.empty((0, self.model_levels.size))
+        if y.ndim != 1 or q.shape != (y.size, self.model_levels.size):
+            raise ValueError(f"q must have {self.model_levels.size} values per y (one per model level), "
+                             f"got shape {np.shape(q)} for {y.size} y")
+        bad = np.flatnonzero(~np.isfinite(y))
+        if bad.size:
+            raise ValueError(f"y[{int(bad[0])}] = {float(y[bad[0]])!r} is not finite")
+        bad = np.flatnonzero(~np.all(np.isfinite(q), axis=1))
+        if bad.size:
+            raise ValueError(f"q[{int(bad[0])}] has non-finite values: {q[bad[0]].tolist()}")
+        self._y = np.concatenate([self._y, y])[-self.window:]
+        self._q = np.concatenate([self._q, np.sort(q, axis=1)])[-self.window:]
+
+    def factors(self, coverages) -> np.ndarray:
+        """s(c) for each coverage c in [0, 1): the multiplier of the model's
+        distances from the median that makes the central interval of that
+        coverage cover the recorded values (1.0 when not calibrated yet)."""
+        cov = np.atleast_1d(np.asarray(coverages, dtype=np.float64))
+        bad = np.flatnonzero(~((cov >= 0) & (cov < 1)))
+        if bad.size:
+            raise ValueError(f"coverage[{int(bad[0])}] = {float(cov[bad[0]])!r} is not in [0, 1)")
+        if not self.calibrated:
+            return np.ones_like(cov)
+        lv = self.model_levels
+        cc = np.minimum(cov, min(2 * lv[-1] - 1, 1 - 2 * lv[0]))
+        # distances below / above the median at levels (1 -+ cc)/2: [n, len(cov)]
+        lo = interpolate_levels(self._q, lv, (1 - cc) / 2)
+        hi = interpolate_levels(self._q, lv, (1 + cc) / 2)
+        m = self._q[:, self.median_index:self.median_index + 1]
+        e = (self._y[:, None] - m)
+        d = np.where(e >= 0, hi - m, m - lo)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scores = np.where(e == 0, 0.0, np.abs(e) / np.maximum(d, _TINY))
+        scores.sort(axis=0)
+        n = self._y.size
+        k = np.clip(np.ceil((n + 1) * cov).astype(np.int64), 1, n) - 1
+        f = scores[k, np.arange(cov.size)]
+        return np.where(cov == 0, 1.0, f)
+
+    def factor(self, coverage: float) -> float:
+        """s(coverage) for one coverage, see `factors`."""
+        return float(self.factors([coverage])[0])
+
+    def apply(self, q_raw, levels) -> np.ndarray:
+        """Calibrated quantiles at `levels` from raw quantiles q_raw[..., K]
+        (K = len(model_levels)); the result has shape q_raw.shape[:-1] +
+        (len(levels),) and is non-decreasing along the last axis."""
+        levels = _check_levels(levels, "levels")
+        q = np.sort(np.asarray(q_raw, dtype=np.float64), axis=-1)
+        if q.shape[-1] != self.model_levels.size:
+            raise ValueError(f"q_raw's last axis must have {self.model_levels.size} values, got shape {q.shape}")
+        m = q[..., self.median_index:self.median_index + 1]
+        base = interpolate_levels(q, self.model_levels, levels)
+        if self.calibrated:
+            f = self.factors(np.abs(2 * levels - 1))
+        else:
+            lc = np.clip(levels, self.model_levels[0], self.model_levels[-1])
+            f = np.ones_like(levels)
+            out_of_range = levels != lc
+            if out_of_range.any():
+                z = NormalDist().inv_cdf
+                f[out_of_range] = [z(lv) / z(c) for lv, c in zip(levels[out_of_range], lc[out_of_range])]
+        out = m + f * (base - m)
+        return np.maximum.accumulate(out, axis=-1)

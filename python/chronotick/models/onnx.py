@@ -1,0 +1,397 @@
+"""Time-series foundation models (Chronos-Bolt exported to ONNX) run by onnxruntime.
+
+The model reads a regular grid of `context` offsets (float32, NaN = missing)
+and returns K quantiles (Chronos-Bolt: levels 0.1 .. 0.9) for each of the
+next H grid steps (H = 64): input `context` [B, L], output `quantiles`
+[B, K, H]. Its own scaling (NaN-aware mean/std) is inside the graph.
+
+Forecasting irregular measurements (t_i, y_i), times in seconds, offsets in
+the caller's unit (seconds: offset = reference - local clock):
+
+1. Window: the measurements are binned onto the grid
+   g_k = t_n - (L - 1 - k) * step,  k = 0 .. L-1 (each measurement to its
+   nearest grid time, the mean where several fall in one cell, NaN where
+   none), centred on the newest value (float32 keeps its precision) - see
+   `window`. step: the median spacing of the newest measurements unless set.
+2. Run the model; add the centring level back.
+3. A target time t maps to h = (t - t_n) / step grid steps ahead; the
+   quantiles are linearly interpolated between whole steps (h < 1 uses step
+   1). Targets beyond H steps are refused (ValueError naming the limit): the
+   model is not rolled forward on its own forecasts.
+4. Intervals are calibrated online (calibration.ConformalScaler) from the
+   model's one-step-ahead errors on the newest `calib_window` measurements of
+   the history it is given: the prediction of y_j uses only measurements
+   before t_j. Those predictions are remembered, so an engine that calls
+   `forecast` once per new measurement pays one extra model run at most.
+
+The returned forecast's `mean` is the model's median (as in the
+chronos-forecasting pipeline).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from chronotick.errors import ModelError
+from chronotick.models.calibration import ConformalScaler, _check_levels
+
+DEFAULT_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+INPUT_NAME = "context"
+OUTPUT_NAME = "quantiles"
+
+
+@dataclass
+class Window:
+    """A regular grid of `context` cells ending at end_time (s).
+    values: float32, measurement minus `level` (NaN = no measurement);
+    times: grid times (s); mask: True where a measurement fell."""
+
+    values: np.ndarray
+    mask: np.ndarray
+    times: np.ndarray
+    level: float
+    step_s: float
+
+
+def window(t: np.ndarray, y: np.ndarray, end_time: float, step_s: float, context: int,
+           level: float | None = None) -> Window:
+    """Bin measurements (t_i, y_i) onto the grid end_time - (context-1-k) step_s.
+
+    Measurement i goes to cell k = context - 1 + floor((t_i - end_time) / step_s + 1/2)
+    (cell k covers [g_k - step_s/2, g_k + step_s/2));
+    cells before 0 are dropped (older than the window); a cell with several
+    measurements holds their mean, a cell with none is NaN. `level` (default:
+    the newest measurement) is subtracted so float32 keeps the resolution of
+    the differences. t must be increasing and end at or before end_time + step_s/2.
+    """
+    idx = np.floor((t - end_time) / step_s + 0.5).astype(np.int64) + (context - 1)
+    if idx.size and idx[-1] > context - 1:
+        raise ValueError(f"measurement at t={float(t[-1])!r} lies after the window's end_time {end_time!r}")
+    lv = float(y[-1]) if level is None else float(level)
+    keep = idx >= 0
+    idx = idx[keep]
+    sums = np.bincount(idx, weights=y[keep] - lv, minlength=context)
+    counts = np.bincount(idx, minlength=context)
+    mask = counts > 0
+    values = np.full(context, np.nan, dtype=np.float32)
+    values[mask] = (sums[mask] / counts[mask]).astype(np.float32)
+    times = end_time - step_s * np.arange(context - 1, -1, -1, dtype=np.float64)
+    return Window(values=values, mask=mask, times=times, level=lv, step_s=float(step_s))
+
+
+def _as_1d(a, name: str) -> np.ndarray:
+    arr = np.asarray(a, dtype=np.float64)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if bad.size:
+        raise ValueError(f"{name}[{int(bad[0])}] = {float(arr[bad[0]])!r} is not finite")
+    return arr
+
+
+def _check_series(t, y) -> tuple[np.ndarray, np.ndarray]:
+    t = _as_1d(t, "t")
+    y = _as_1d(y, "y")
+    if t.size != y.size:
+        raise ValueError(f"t and y differ in length: {t.size} vs {y.size}")
+    if t.size < 2:
+        raise ValueError(f"at least 2 measurements are needed, got {t.size}")
+    bad = np.flatnonzero(~(np.diff(t) > 0))
+    if bad.size:
+        i = int(bad[0]) + 1
+        raise ValueError(f"t must be strictly increasing: t[{i}] = {float(t[i])!r} after t[{i - 1}] = {float(t[i - 1])!r}")
+    return t, y
+
+
+def _result(name, times, levels, mean, quantiles):
+    from chronotick import _core
+    return _core.QuantileForecast(name, times, levels, mean, quantiles)
+
+
+class OnnxForecaster:
+    """One exported quantile model, one onnxruntime session (made once, reused).
+
+    path: the .onnx file; its model card `<same name>.json` (written by
+    `chronotick export`) gives the quantile levels, context and horizon.
+    providers: onnxruntime execution providers in order of preference
+    (default: CUDA when onnxruntime-gpu sees a GPU, else CPU).
+    intra_op_threads: threads of one model run. step_s: grid step (s); None
+    = the median spacing of the newest measurements at each call.
+    calib_window: how many of the newest measurements calibrate the
+    intervals (0: raw model quantiles). calib_min: fewer errors than this:
+    raw quantiles.
+
+    Raises ModelError when the file is missing, not a loadable ONNX model, or
+    does not have the input `context` [B, L] / output `quantiles` [B, K, H].
+    Not for concurrent use from several threads on the same instance
+    (calls are serialised by a lock).
+    """
+
+    def __init__(self, path, providers=None, intra_op_threads: int = 1, *, step_s: float | None = None,
+                 calib_window: int = 64, calib_min: int = 8, name: str | None = None):
+        import onnxruntime as ort
+
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise ModelError(f"ONNX model file not found: {path}")
+        if isinstance(intra_op_threads, bool) or not isinstance(intra_op_threads, int) or intra_op_threads < 0:
+            raise ValueError(f"intra_op_threads must be an integer >= 0 (0: onnxruntime's default), "
+                             f"got {intra_op_threads!r}")
+        if step_s is not None and not (isinstance(step_s, (int, float)) and math.isfinite(step_s) and step_s > 0):
+            raise ValueError(f"step_s must be a finite number > 0 or None, got {step_s!r}")
+        if isinstance(calib_window, bool) or not isinstance(calib_window, int) or calib_window < 0:
+            raise ValueError(f"calib_window must be an integer >= 0, got {calib_window!r}")
+        if isinstance(calib_min, bool) or not isinstance(calib_min, int) or calib_min < 1:
+            raise ValueError(f"calib_min must be an integer >= 1, got {calib_min!r}")
+        self.path = path
+        self.name = name or os.path.splitext(os.path.basename(path))[0]
+        self.card = self._read_card(path)
+        if providers is None:
+            avail = ort.get_available_providers()
+            providers = (["CUDAExecutionProvider"] if "CUDAExecutionProvider" in avail else []) + ["CPUExecutionProvider"]
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = intra_op_threads
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(path, sess_options=opts, providers=list(providers))
+        except Exception as exc:  # onnxruntime raises its own exception types for corrupt files
+            raise ModelError(f"cannot load ONNX model {path}: {exc}") from exc
+        self.providers = self.session.get_providers()
+        self.context, self.num_levels, self.horizon = self._check_signature()
+        levels = self.card.get("quantile_levels", DEFAULT_LEVELS if self.num_levels == 9 else None)
+        if levels is None or len(levels) != self.num_levels:
+            raise ModelError(f"{path}: the model outputs {self.num_levels} quantiles but its card lists "
+                             f"levels {levels!r}")
+        try:
+            self.model_levels = _check_levels(levels, "quantile_levels")
+            self._scaler = ConformalScaler(self.model_levels, window=max(1, calib_window), min_errors=calib_min)
+            self._raw_scaler = ConformalScaler(self.model_levels, min_errors=1 << 30)
+        except ValueError as exc:
+            raise ModelError(f"{path}: bad quantile levels in the model card: {exc}") from exc
+        self.step_s = float(step_s) if step_s is not None else None
+        self.calib_window = calib_window
+        self.calib_min = calib_min
+        self._lock = threading.Lock()
+        self._bindings: dict[int, tuple] = {}
+        self._memo: OrderedDict = OrderedDict()   # one-step predictions, see _one_step
+        self._memo_max = 8192
+        try:
+            out = self.run(np.zeros((1, self.context), dtype=np.float32))
+        except ModelError as exc:
+            raise ModelError(f"{path}: a probe run on a zero context failed: {exc}") from exc
+        if out.shape != (1, self.num_levels, self.horizon) or not np.all(np.isfinite(out)):
+            raise ModelError(f"{path}: a probe run on a zero context gave shape {out.shape} "
+                             f"(finite: {bool(np.all(np.isfinite(out)))}), expected (1, {self.num_levels}, "
+                             f"{self.horizon}) finite")
+
+    # ---- loading -----------------------------------------------------------------------------
+    @staticmethod
+    def _read_card(path: str) -> dict:
+        card_path = os.path.splitext(path)[0] + ".json"
+        if not os.path.isfile(card_path):
+            return {}
+        try:
+            with open(card_path) as f:
+                card = json.load(f)
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"model card {card_path} is not readable JSON: {exc}") from exc
+        if not isinstance(card, dict):
+            raise ModelError(f"model card {card_path} must hold a JSON object, got {type(card).__name__}")
+        return card
+
+    def _check_signature(self) -> tuple[int, int, int]:
+        ins, outs = self.session.get_inputs(), self.session.get_outputs()
+        if len(ins) != 1 or ins[0].name != INPUT_NAME:
+            raise ModelError(f"{self.path}: expected one input named {INPUT_NAME!r}, got "
+                             f"{[(i.name, i.shape) for i in ins]}")
+        if ins[0].type != "tensor(float)" or len(ins[0].shape) != 2:
+            raise ModelError(f"{self.path}: input {INPUT_NAME!r} must be float32 [batch, context], got "
+                             f"{ins[0].type} {ins[0].shape}")
+        out = [o for o in outs if o.name == OUTPUT_NAME]
+        if not out:
+            raise ModelError(f"{self.path}: no output named {OUTPUT_NAME!r}; outputs: {[o.name for o in outs]}")
+        o = out[0]
+        if o.type != "tensor(float)" or len(o.shape) != 3:
+            raise ModelError(f"{self.path}: output {OUTPUT_NAME!r} must be float32 [batch, quantiles, horizon], "
+                             f"got {o.type} {o.shape}")
+        L = ins[0].shape[1]
+        if not isinstance(L, int):
+            L = self.card.get("context")
+            if not isinstance(L, int) or L < 1:
+                raise ModelError(f"{self.path}: the context length is dynamic and the model card gives none")
+        elif "context" in self.card and self.card["context"] != L:
+            raise ModelError(f"{self.path}: the graph's context is {L}, the model card says {self.card['context']}")
+        K, H = o.shape[1], o.shape[2]
+        if not isinstance(K, int) or not isinstance(H, int):
+            K = self.card.get("num_quantiles", len(self.card.get("quantile_levels", DEFAULT_LEVELS)))
+            H = self.card.get("prediction_length")
+            if not isinstance(H, int):
+                raise ModelError(f"{self.path}: output {OUTPUT_NAME!r} has dynamic shape {o.shape} and the model "
+                                 f"card gives no prediction_length")
+        if "prediction_length" in self.card and self.card["prediction_length"] != H:
+            raise ModelError(f"{self.path}: the graph's horizon is {H}, the model card says "
+                             f"{self.card['prediction_length']}")
+        return int(L), int(K), int(H)
+
+    # ---- raw runs ----------------------------------------------------------------------------
+    def _binding(self, batch: int):
+        b = self._bindings.get(batch)
+        if b is None:
+            x = np.empty((batch, self.context), dtype=np.float32)
+            out = np.empty((batch, self.num_levels, self.horizon), dtype=np.float32)
+            io = self.session.io_binding()
+            io.bind_input(INPUT_NAME, "cpu", 0, np.float32, list(x.shape), x.ctypes.data)
+            io.bind_output(OUTPUT_NAME, "cpu", 0, np.float32, list(out.shape), out.ctypes.data)
+            b = (x, out, io)
+            if len(self._bindings) >= 8:   # keep the preallocated buffers of a few batch sizes
+                self._bindings.pop(next(iter(self._bindings)))
+            self._bindings[batch] = b
+        return b
+
+    def run(self, context: np.ndarray) -> np.ndarray:
+        """The bare model: context float32 [B, L] (NaN = missing) -> quantiles
+        [B, K, H] (a new array). Raises ModelError on a non-finite output."""
+        context = np.asarray(context, dtype=np.float32)
+        if context.ndim != 2 or context.shape[1] != self.context or context.shape[0] < 1:
+            raise ValueError(f"context must have shape (batch >= 1, {self.context}), got {context.shape}")
+        with self._lock:
+            x, out, io = self._binding(context.shape[0])
+            x[...] = context
+            try:
+                self.session.run_with_iobinding(io)
+            except Exception as exc:
+                raise ModelError(f"model {self.name}: onnxruntime run failed: {exc}") from exc
+            res = out.copy()
+        if not np.all(np.isfinite(res)):
+            rows = np.flatnonzero(~np.all(np.isfinite(res), axis=(1, 2)))
+            raise ModelError(f"model {self.name} produced non-finite quantiles for batch row(s) "
+                             f"{rows[:5].tolist()}")
+        return res
+
+    # ---- forecasting -------------------------------------------------------------------------
+    def _step(self, t: np.ndarray) -> float:
+        if self.step_s is not None:
+            return self.step_s
+        return float(np.median(np.diff(t[-65:])))
+
+    def _window(self, t, y, step):
+        return window(t, y, float(t[-1]), step, self.context)
+
+    def _steps_ahead(self, targets: np.ndarray, t_end: float, step: float) -> np.ndarray:
+        h = (targets - t_end) / step
+        bad = np.flatnonzero(h < 0)
+        if bad.size:
+            k = int(bad[0])
+            raise ValueError(f"target_times[{k}] = {float(targets[k])!r} is before the newest measurement {t_end!r}")
+        bad = np.flatnonzero(h > self.horizon + 1e-9)
+        if bad.size:
+            k = int(bad[0])
+            raise ValueError(f"target_times[{k}] = {float(targets[k])!r} is {targets[k] - t_end:.6g} s ahead; model "
+                             f"{self.name} forecasts at most {self.horizon} steps of {step:.6g} s "
+                             f"= {self.horizon * step:.6g} s ahead")
+        return h
+
+    def _at(self, q: np.ndarray, h: np.ndarray) -> np.ndarray:
+        """Quantiles q[K, H] (step k+1 at column k) at fractional steps h -> [len(h), K]."""
+        hc = np.clip(h, 1.0, float(self.horizon))
+        lo = np.clip(np.floor(hc).astype(np.int64), 1, self.horizon - 1) if self.horizon > 1 else np.ones_like(hc, dtype=np.int64)
+        w = (hc - lo) if self.horizon > 1 else np.zeros_like(hc)
+        a = q[:, lo - 1]
+        b = q[:, np.minimum(lo, self.horizon - 1)]
+        return (a * (1.0 - w) + b * w).T
+
+    def _one_step(self, series: list[tuple[np.ndarray, np.ndarray, float]]) -> list[ConformalScaler]:
+        """For each (t, y, step): a ConformalScaler filled with the model's
+        predictions of the newest calib_window measurements y_j, each made
+        from the measurements before t_j only (one batched run for those not
+        memoised). Predictions are memoised by (t_{j-1}, y_{j-1}, t_j, step)
+        so an engine calling once per new measurement computes one new one."""
+        nan = np.full(self.num_levels, np.nan)
+        preds, missing = [], []
+        for s, (t, y, step) in enumerate(series):
+            first = max(2, t.size - self.calib_window)
+            rows = []
+            for j in range(first, t.size):
+                key = (float(t[j - 1]), float(y[j - 1]), float(t[j]), step)
+                p = self._memo.get(key)
+                if p is None:
+                    missing.append((s, len(rows), j, key))
+                rows.append(p)
+            preds.append(rows)
+        if missing:
+            wins = [self._window(series[s][0][:j], series[s][1][:j], series[s][2]) for s, _, j, _ in missing]
+            raw = self.run(np.stack([w.values for w in wins]))
+            for (s, r, j, key), w, q in zip(missing, wins, raw):
+                t, _, step = series[s]
+                h = (t[j] - t[j - 1]) / step
+                p = self._at(q, np.array([h]))[0] + w.level if h <= self.horizon else nan
+                preds[s][r] = p
+                self._memo[key] = p
+            while len(self._memo) > self._memo_max:
+                self._memo.popitem(last=False)
+        scalers = []
+        for (t, y, step), rows in zip(series, preds):
+            cs = self._scaler.fresh()
+            if rows:
+                q = np.stack(rows)
+                ok = np.all(np.isfinite(q), axis=1)
+                cs.add(y[t.size - len(rows):][ok], q[ok])
+            scalers.append(cs)
+        return scalers
+
+    def forecast(self, t, y, target_times, levels=DEFAULT_LEVELS, calibrate: bool = True):
+        """Quantile forecast of the measurement at each target time.
+
+        t: measurement times (s), strictly increasing, at least 2.
+        y: measured offsets (any unit; the forecast is in the same unit).
+        target_times: absolute times (s), at or after t[-1] and at most
+        horizon * step_s ahead. levels: quantile levels in (0, 1), strictly
+        increasing. calibrate: rescale intervals from the model's own recent
+        one-step errors (see the module docstring).
+        Returns chronotick._core.QuantileForecast (mean = the median).
+        """
+        return self.forecast_batch([(t, y)], [target_times], levels, calibrate=calibrate)[0]
+
+    def forecast_batch(self, series, target_times, levels=DEFAULT_LEVELS, calibrate: bool = True) -> list:
+        """`forecast` for many series in one batched model run.
+        series: sequence of (t, y); target_times: one sequence per series."""
+        levels = _check_levels(levels, "levels")
+        if len(series) != len(target_times):
+            raise ValueError(f"series and target_times differ in length: {len(series)} vs {len(target_times)}")
+        if len(series) == 0:
+            raise ValueError("series is empty")
+        prepared, hs, targets = [], [], []
+        for i, s in enumerate(series):
+            try:
+                t, y = _check_series(*s)
+                tt = _as_1d(target_times[i], "target_times")
+                if tt.size == 0:
+                    raise ValueError("target_times is empty")
+                step = self._step(t)
+                hs.append(self._steps_ahead(tt, float(t[-1]), step))
+            except ValueError as exc:
+                raise ValueError(f"series {i}: {exc}" if len(series) > 1 else str(exc)) from None
+            prepared.append((t, y, step))
+            targets.append(tt)
+        wins = [self._window(t, y, step) for t, y, step in prepared]
+        raw = self.run(np.stack([w.values for w in wins]))
+        if calibrate and self.calib_window > 0:
+            scalers = self._one_step(prepared)
+        else:
+            scalers = [self._raw_scaler] * len(prepared)
+        out = []
+        for w, q, h, tt, cs in zip(wins, raw, hs, targets, scalers):
+            qt = self._at(q, h) + w.level                    # [T, K] raw quantiles at the targets
+            quant = cs.apply(qt, levels)
+            median = np.sort(qt, axis=-1)[:, cs.median_index]
+            out.append(_result(self.name, tt, levels, median, quant))
+        return out

@@ -1,0 +1,350 @@
+"""ONNX runtime of time-series foundation models: windowing, interval
+calibration, model validation at load, forecasting.
+
+Hand-built ONNX graphs (made with the `onnx` package, skipped without it)
+have a known answer: "hold" outputs quantile k at step h as the newest
+context value + (level_k - 0.5) * 0.01 * h, so every figure of a forecast can
+be checked by hand. The shipped clock-bolt model is exercised too.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from statistics import NormalDist
+
+import numpy as np
+import pytest
+
+from chronotick.errors import ModelError
+from chronotick.models.calibration import ConformalScaler, interpolate_levels
+from chronotick.models.onnx import DEFAULT_LEVELS, OnnxForecaster, window
+
+LEVELS = np.array(DEFAULT_LEVELS)
+SHIPPED = os.path.join(os.path.dirname(__file__), "..", "python", "chronotick", "models", "data", "clock-bolt.onnx")
+SPREAD = 0.01  # hold model: quantile k at step h = last + (level_k - 0.5) * SPREAD * h
+
+
+# ---- windowing -------------------------------------------------------------------------------
+
+def test_window_bins_to_nearest_cell_and_centres_on_newest():
+    t = np.array([-6.0, 0.0, 10.0, 20.0, 21.0, 40.0])
+    y = np.array([9.0, 1.0, 2.0, 3.0, 5.0, 7.0])
+    w = window(t, y, end_time=40.0, step_s=10.0, context=5)
+    # grid 0, 10, 20, 30, 40; t=-6 falls in cell -1 (dropped); 20 and 21 share cell 2
+    np.testing.assert_array_equal(w.times, [0, 10, 20, 30, 40])
+    np.testing.assert_array_equal(w.mask, [True, True, True, False, True])
+    assert w.level == 7.0
+    assert w.values.dtype == np.float32
+    np.testing.assert_allclose(w.values[[0, 1, 2, 4]], [1 - 7, 2 - 7, 4 - 7, 0])
+    assert np.isnan(w.values[3])
+
+
+def test_window_rejects_measurement_after_end():
+    with pytest.raises(ValueError, match="after the window's end_time"):
+        window(np.array([0.0, 10.0, 30.0]), np.zeros(3), end_time=10.0, step_s=10.0, context=4)
+
+
+def test_window_keeps_float32_resolution_at_large_levels():
+    t = np.arange(8) * 100.0
+    y = 1e6 + np.arange(8) * 1e-6       # micro-second steps on a 1e6 level
+    w = window(t, y, t[-1], 100.0, 8)
+    np.testing.assert_allclose(w.values, (np.arange(8) - 7) * 1e-6, rtol=1e-4)
+
+
+# ---- conformal calibration -------------------------------------------------------------------
+
+def gaussian_quantiles(m, sd):
+    z = np.array([NormalDist().inv_cdf(lv) for lv in LEVELS])
+    return np.asarray(m)[..., None] + np.asarray(sd)[..., None] * z
+
+
+def test_scaler_uncalibrated_is_raw_inside_and_gaussian_ratio_outside():
+    cs = ConformalScaler(LEVELS, min_errors=5)
+    q = gaussian_quantiles(1.0, 2.0)
+    out = cs.apply(q, [0.05, 0.1, 0.35, 0.5, 0.9, 0.99])
+    z = NormalDist().inv_cdf
+    np.testing.assert_allclose(out[[1, 3, 4]], q[[0, 4, 8]])
+    np.testing.assert_allclose(out[2], (q[2] + q[3]) / 2)      # 0.35: halfway between 0.3 and 0.4
+    np.testing.assert_allclose(out[0], 1.0 + 2.0 * z(0.05))
+    np.testing.assert_allclose(out[5], 1.0 + 2.0 * z(0.99))
+
+
+def test_scaler_factor_is_the_conformal_quantile_of_side_scores():
+    rng = np.random.default_rng(1)
+    cs = ConformalScaler(LEVELS, window=50, min_errors=5)
+    ys = rng.normal(size=50) * 3.0
+    for y in ys:
+        cs.add(y, gaussian_quantiles(0.0, 1.0))
+    scores = np.sort(np.abs(ys) / NormalDist().inv_cdf(0.9))
+    k = math.ceil(51 * 0.8)
+    assert cs.factor(0.8) == pytest.approx(scores[k - 1])
+    # beyond the model's outermost levels the 0.1/0.9 distances are the yardstick
+    assert cs.factor(0.95) == pytest.approx(scores[min(50, math.ceil(51 * 0.95)) - 1])
+    assert cs.factor(0.0) == 1.0
+
+
+def test_scaler_restores_coverage_of_an_overconfident_model_online():
+    rng = np.random.default_rng(2)
+    cs = ConformalScaler(LEVELS, window=200, min_errors=20)
+    hits_raw = hits_cal = n = 0
+    for i in range(3000):
+        m = rng.normal()
+        q = gaussian_quantiles(m, 1.0)           # the model says sd 1; the truth has sd 3
+        y = m + 3.0 * rng.normal()
+        if i >= 200:
+            lo, hi = cs.apply(q, [0.1, 0.9])
+            hits_cal += lo <= y <= hi
+            hits_raw += q[0] <= y <= q[8]
+            n += 1
+        cs.add(y, q)
+    assert hits_raw / n < 0.45
+    assert 0.75 <= hits_cal / n <= 0.86
+
+
+def test_scaler_keeps_asymmetry_and_monotonicity():
+    cs = ConformalScaler(LEVELS, min_errors=3)
+    q = np.array([-4.0, -3, -2, -1, 0, 0.5, 1.0, 1.5, 2.0])   # twice as wide below the median
+    for y in (1.0, -2.0, 0.5, -1.5, 3.0):
+        cs.add(y, q)
+    out = cs.apply(q, [0.1, 0.5, 0.9])
+    assert out[1] == 0.0
+    assert -out[0] == pytest.approx(2 * out[2])
+    out = cs.apply(np.stack([q, q + 1]), np.linspace(0.02, 0.98, 25))
+    assert out.shape == (2, 25)
+    assert np.all(np.diff(out, axis=-1) >= 0)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(model_levels=[0.1, 0.9]), "must contain 0.5"),
+    (dict(model_levels=[0.1, 0.5, 0.5]), r"strictly increasing: model_levels\[2\]"),
+    (dict(model_levels=[0.0, 0.5]), r"model_levels\[0\] = 0.0 is not in \(0, 1\)"),
+    (dict(model_levels=LEVELS, window=0), "window must be an integer >= 1"),
+])
+def test_scaler_rejects_bad_settings(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ConformalScaler(**kwargs)
+
+
+def test_scaler_rejects_bad_records_and_levels():
+    cs = ConformalScaler(LEVELS)
+    with pytest.raises(ValueError, match="not finite"):
+        cs.add(float("nan"), np.zeros(9))
+    with pytest.raises(ValueError, match="9 values per y"):
+        cs.add(1.0, np.zeros(4))
+    with pytest.raises(ValueError, match=r"levels\[1\] = 1.0 is not in \(0, 1\)"):
+        cs.apply(np.zeros(9), [0.5, 1.0])
+
+
+def test_interpolate_levels_clamps():
+    q = np.arange(9.0)
+    np.testing.assert_allclose(interpolate_levels(q, LEVELS, np.array([0.01, 0.15, 0.5, 0.95])), [0, 0.5, 4, 8])
+
+
+# ---- hand-built ONNX graphs ------------------------------------------------------------------
+
+def build_model(path, *, context=16, levels=LEVELS, horizon=64, input_name="context", output_name="quantiles",
+                out_rank=3, dynamic_context=False, log=False):
+    """'hold': quantiles[b, k, h] = context[b, -1] + (levels[k] - 0.5) * SPREAD * (h + 1)."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    spread = ((np.asarray(levels) - 0.5)[:, None] * SPREAD * np.arange(1, horizon + 1)[None, :]).astype(np.float32)
+    inits = [numpy_helper.from_array(spread[None], "spread"),
+             numpy_helper.from_array(np.array([-1], np.int64), "start"),
+             numpy_helper.from_array(np.array([2**62], np.int64), "end"),
+             numpy_helper.from_array(np.array([1], np.int64), "axis1"),
+             numpy_helper.from_array(np.array([1, 2], np.int64), "axes12"),
+             numpy_helper.from_array(np.array([0, -1], np.int64), "flat")]
+    nodes = [helper.make_node("Slice", [input_name, "start", "end", "axis1"], ["last"])]       # [B, 1]
+    src = "last"
+    if log:
+        nodes.append(helper.make_node("Log", ["last"], ["log"]))                              # -inf at 0
+        src = "log"
+    nodes.append(helper.make_node("Unsqueeze", [src, "axis1"], ["last3"]))                    # [B, 1, 1]
+    nodes.append(helper.make_node("Add", ["last3", "spread"], ["q3"]))                         # [B, K, H]
+    if out_rank == 2:
+        nodes.append(helper.make_node("Reshape", ["q3", "flat"], [output_name]))
+        out_shape = ["B", len(levels) * horizon]
+    else:
+        nodes.append(helper.make_node("Identity", ["q3"], [output_name]))
+        out_shape = ["B", len(levels), horizon]
+    graph = helper.make_graph(
+        nodes, "hold",
+        [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["B", "L" if dynamic_context else context])],
+        [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, out_shape)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return str(path)
+
+
+@pytest.fixture
+def hold_model(tmp_path):
+    return build_model(tmp_path / "hold.onnx")
+
+
+def regular(n=100, step=100.0, seed=0):
+    rng = np.random.default_rng(seed)
+    t = 1.7e9 + np.arange(n) * step + rng.uniform(-0.5, 0.5, n)
+    y = np.cumsum(rng.normal(size=n)) * 1e-3
+    return t, y
+
+
+def test_missing_and_corrupt_files_raise_model_error(tmp_path):
+    with pytest.raises(ModelError, match="not found"):
+        OnnxForecaster(tmp_path / "nope.onnx")
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x08\x07garbage that is not a protobuf" * 10)
+    with pytest.raises(ModelError, match="cannot load ONNX model"):
+        OnnxForecaster(bad)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(input_name="x"), "one input named 'context'"),
+    (dict(output_name="y"), "no output named 'quantiles'"),
+    (dict(out_rank=2), r"must be float32 \[batch, quantiles, horizon\]"),
+    (dict(dynamic_context=True), "context length is dynamic"),
+    (dict(log=True), "probe run"),
+    (dict(levels=[0.1, 0.5, 0.9]), "outputs 3 quantiles but its card lists"),
+])
+def test_mismatched_models_raise_model_error(tmp_path, kwargs, match):
+    path = build_model(tmp_path / "m.onnx", **kwargs)
+    with pytest.raises(ModelError, match=match):
+        OnnxForecaster(path)
+
+
+def test_card_must_agree_with_graph(tmp_path):
+    path = build_model(tmp_path / "m.onnx", horizon=32)
+    with open(tmp_path / "m.json", "w") as f:
+        json.dump({"prediction_length": 64}, f)
+    with pytest.raises(ModelError, match="horizon is 32, the model card says 64"):
+        OnnxForecaster(path)
+    with open(tmp_path / "m.json", "w") as f:
+        f.write("{not json")
+    with pytest.raises(ModelError, match="not readable JSON"):
+        OnnxForecaster(path)
+
+
+def test_card_levels_and_dynamic_context(tmp_path):
+    path = build_model(tmp_path / "m.onnx", dynamic_context=True, levels=[0.05, 0.5, 0.95])
+    with open(tmp_path / "m.json", "w") as f:
+        json.dump({"context": 12, "quantile_levels": [0.05, 0.5, 0.95]}, f)
+    f = OnnxForecaster(path)
+    assert (f.context, f.num_levels, f.horizon) == (12, 3, 64)
+    np.testing.assert_allclose(f.model_levels, [0.05, 0.5, 0.95])
+
+
+def test_nan_output_at_run_time_is_a_model_error(hold_model):
+    f = OnnxForecaster(hold_model)
+    x = np.zeros((3, f.context), np.float32)
+    x[1, -1] = np.nan
+    with pytest.raises(ModelError, match=r"non-finite quantiles for batch row\(s\) \[1\]"):
+        f.run(x)
+    assert f.run(np.zeros((5, f.context), np.float32)).shape == (5, 9, 64)
+
+
+def test_forecast_hold_model_raw(hold_model):
+    f = OnnxForecaster(hold_model)
+    t, y = regular()
+    step = float(np.median(np.diff(t[-65:])))
+    targets = t[-1] + np.array([0.3, 1.0, 2.5, 64.0]) * step
+    fc = f.forecast(t, y, targets, [0.1, 0.5, 0.9], calibrate=False)
+    assert fc.model == "hold"
+    np.testing.assert_allclose(fc.times, targets)
+    np.testing.assert_allclose(fc.mean, y[-1], atol=1e-9)
+    h = np.array([1.0, 1.0, 2.5, 64.0])              # below one step: the one-step forecast
+    np.testing.assert_allclose(fc.quantiles[:, 2] - y[-1], 0.4 * SPREAD * h, rtol=1e-5)
+    np.testing.assert_allclose(fc.quantiles[:, 0] - y[-1], -0.4 * SPREAD * h, rtol=1e-5)
+
+
+def test_forecast_calibration_uses_past_one_step_errors_only(hold_model):
+    f = OnnxForecaster(hold_model, step_s=100.0, calib_window=40)
+    t = 1.7e9 + np.arange(120) * 100.0
+    y = np.cumsum(np.random.default_rng(3).normal(size=120)) * 1e-3
+    fc = f.forecast(t, y, [t[-1] + 100.0], [0.1, 0.5, 0.9])
+    # hold model: the prediction of y_j made from y[:j] has median y_{j-1} and 0.1/0.9 distance 0.4 * SPREAD,
+    # so the calibrated half-width is the conformal 0.8-quantile of |y_j - y_{j-1}| over the last 40
+    e = np.sort(np.abs(np.diff(y))[-40:])
+    want = e[math.ceil(41 * 0.8) - 1]
+    assert fc.quantiles[0, 2] - fc.mean[0] == pytest.approx(want, rel=1e-5)
+    assert fc.mean[0] - fc.quantiles[0, 0] == pytest.approx(want, rel=1e-5)
+    again = f.forecast(t, y, [t[-1] + 100.0], [0.1, 0.5, 0.9])   # memoised one-step predictions: same answer
+    np.testing.assert_array_equal(again.quantiles, fc.quantiles)
+    # changing the newest measurement changes neither the scores of the earlier ones nor the leakage rule
+    y2 = y.copy()
+    y2[-1] += 1.0
+    fc2 = f.forecast(t, y2, [t[-1] + 100.0], [0.1, 0.5, 0.9])
+    e2 = np.sort(np.abs(np.diff(y2))[-40:])
+    assert fc2.quantiles[0, 2] - fc2.mean[0] == pytest.approx(e2[math.ceil(41 * 0.8) - 1], rel=1e-5)
+
+
+def test_forecast_batch_matches_single(hold_model):
+    f = OnnxForecaster(hold_model)
+    series = [regular(n, seed=s) for n, s in ((30, 1), (80, 2), (5, 3))]
+    targets = [[t[-1] + 150.0, t[-1] + 900.0] for t, _ in series]
+    batch = f.forecast_batch(series, targets, [0.05, 0.5, 0.95])
+    for (t, y), tt, b in zip(series, targets, batch):
+        one = OnnxForecaster(f.path).forecast(t, y, tt, [0.05, 0.5, 0.95])
+        np.testing.assert_allclose(b.quantiles, one.quantiles, rtol=1e-6)
+        np.testing.assert_allclose(b.mean, one.mean, rtol=1e-6)
+
+
+@pytest.mark.parametrize("t, y, targets, levels, match", [
+    ([0.0, 100.0], [0.0, 1.0], [50.0], [0.5], r"target_times\[0\] = 50.0 is before the newest measurement"),
+    ([0.0, 100.0], [0.0, 1.0], [200.0, 100.0 + 65 * 100.0], [0.5], r"target_times\[1\].*at most 64 steps"),
+    ([0.0, 100.0, 100.0], [0.0, 1.0, 2.0], [200.0], [0.5], r"strictly increasing: t\[2\]"),
+    ([0.0, 100.0], [0.0, float("nan")], [200.0], [0.5], r"y\[1\] = nan is not finite"),
+    ([0.0], [0.0], [200.0], [0.5], "at least 2 measurements"),
+    ([0.0, 100.0], [0.0, 1.0, 2.0], [200.0], [0.5], "t and y differ in length: 2 vs 3"),
+    ([0.0, 100.0], [0.0, 1.0], [200.0], [0.9, 0.5], r"levels must be strictly increasing"),
+    ([0.0, 100.0], [0.0, 1.0], [[200.0]], [0.5], r"target_times must be 1-D"),
+])
+def test_forecast_rejects_bad_input(hold_model, t, y, targets, levels, match):
+    f = OnnxForecaster(hold_model)
+    with pytest.raises(ValueError, match=match):
+        f.forecast(t, y, targets, levels)
+
+
+def test_constructor_rejects_bad_arguments(hold_model):
+    with pytest.raises(ValueError, match="intra_op_threads"):
+        OnnxForecaster(hold_model, intra_op_threads=-1)
+    with pytest.raises(ValueError, match="step_s"):
+        OnnxForecaster(hold_model, step_s=0.0)
+    with pytest.raises(ValueError, match="calib_min"):
+        OnnxForecaster(hold_model, calib_min=0)
+
+
+# ---- the shipped model -----------------------------------------------------------------------
+
+shipped = pytest.mark.skipif(not os.path.isfile(SHIPPED), reason="clock-bolt.onnx not shipped in this checkout")
+
+
+@shipped
+def test_shipped_model_is_listed_with_its_card():
+    import chronotick.models as models
+    entry = {m["name"]: m for m in models.list()}["clock-bolt"]
+    assert entry["kind"] == "onnx"
+    card = entry["card"]
+    assert card["architecture"] == "ChronosBoltModelForForecasting"
+    assert card["prediction_length"] == 64 and card["quantile_levels"] == list(DEFAULT_LEVELS)
+    assert card["parity"]["max_abs_diff_normalised"] <= 1e-3
+    assert 0.5e6 <= card["parameters"] <= 2.5e6
+
+
+@shipped
+def test_shipped_model_forecasts_a_real_trace():
+    from chronotick.io import load_chronotick_csv
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "clock-traces",
+                        "homelab_2h_2025-10-16.csv")
+    if not os.path.isfile(path):
+        pytest.skip("shared/data not beside the repository")
+    tr = load_chronotick_csv(path)
+    f = OnnxForecaster(SHIPPED)
+    t, y = tr.times[:60], tr.offsets[:60]
+    fc = f.forecast(t, y, [tr.times[60]], [0.1, 0.5, 0.9])
+    q = fc.quantiles[0]
+    assert fc.ok and np.all(np.isfinite(q)) and q[0] < q[1] < q[2]
+    # the median lies within the range of the recent measurements (offsets of a few ms)
+    assert y[-20:].min() - 0.005 <= fc.mean[0] <= y[-20:].max() + 0.005
+    assert q[2] - q[0] < 0.05
