@@ -1,0 +1,96 @@
+"""chronyd's own estimate as a measurement: `chronyc -c tracking`.
+
+The CSV report has 14 fields: refid, name, stratum, ref_time, system_time,
+last_offset, rms_offset, freq_ppm, resid_freq_ppm, skew_ppm, root_delay,
+root_dispersion, update_interval, leap status.
+
+Sign: field 5 "System time" is printed by chronyc as "N seconds slow of NTP
+time" when positive (client.c, '%O': value > 0 -> "slow"): the system clock
+is behind, so the value already is NTP time - system time, i.e.
+offset = reference - local = +System time (the same conversion as
+chronotick.io.load_chronyc_tracking).
+
+uncertainty = root_dispersion + root_delay / 2, chrony's bound on the error
+of its reference time beyond the System time offset (chronyc(1), "Root
+dispersion"); delay = root_delay. t is the local time midway through the
+chronyc call (the report describes the clock at the moment chronyd answers).
+"""
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+import time
+
+from chronotick.errors import NTPError
+from chronotick.sources.measurement import Measurement
+
+
+def parse_tracking(line: str) -> dict:
+    """One `chronyc -c tracking` line -> dict of its fields (floats where numeric)."""
+    f = [x.strip() for x in line.strip().split(",")]
+    if len(f) != 14:
+        raise NTPError(f"chronyc -c tracking: expected 14 comma-separated fields, got {len(f)}: {line.strip()!r}")
+    names = ("stratum", "ref_time", "system_time", "last_offset", "rms_offset", "freq_ppm", "resid_freq_ppm",
+             "skew_ppm", "root_delay", "root_dispersion", "update_interval")
+    out: dict = {"ref_id": f[0], "name": f[1], "leap": f[13]}
+    for i, n in enumerate(names):
+        try:
+            v = float(f[2 + i])
+        except ValueError:
+            raise NTPError(f"chronyc -c tracking: field {n!r} is not a number: {f[2 + i]!r}") from None
+        if not math.isfinite(v):
+            raise NTPError(f"chronyc -c tracking: field {n!r} is not finite: {f[2 + i]!r}")
+        out[n] = v
+    return out
+
+
+class ChronySource:
+    """Read chronyd's current offset estimate with `chronyc -c tracking`.
+
+    chronyc: the chronyc executable. socket: chronyd's command socket
+    (`chronyc -h`, e.g. a Unix socket path); None = chronyc's default.
+    timeout_s: how long to wait for chronyc.
+    """
+
+    def __init__(self, chronyc: str = "chronyc", socket: str | None = None, timeout_s: float = 5.0):
+        if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not timeout_s > 0:
+            raise ValueError(f"timeout_s must be a number > 0, got {timeout_s!r}")
+        self.chronyc = chronyc
+        self.socket = socket
+        self.timeout_s = float(timeout_s)
+        self.last_report: dict | None = None
+
+    def _command(self) -> list[str]:
+        exe = shutil.which(self.chronyc)
+        if exe is None:
+            raise NTPError(f"chronyc: executable {self.chronyc!r} not found (install chrony)")
+        cmd = [exe, "-c", "-n"]
+        if self.socket is not None:
+            cmd += ["-h", self.socket]
+        return cmd + ["tracking"]
+
+    def measure(self) -> Measurement:
+        cmd = self._command()
+        t0 = time.time()
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout_s)
+        except subprocess.TimeoutExpired:
+            raise NTPError(f"chronyc: no answer within {self.timeout_s} s ({' '.join(cmd)})") from None
+        t1 = time.time()
+        if r.returncode != 0:
+            raise NTPError(f"chronyc failed (exit {r.returncode}): {(r.stderr or r.stdout).strip()}")
+        lines = [ln for ln in r.stdout.splitlines() if ln.strip()]
+        if not lines:
+            raise NTPError("chronyc -c tracking printed nothing")
+        rep = parse_tracking(lines[-1])
+        self.last_report = rep
+        if rep["leap"] == "Not synchronised" or rep["ref_id"] == "00000000":
+            raise NTPError(f"chronyd is not synchronised (reference ID {rep['ref_id']}, leap {rep['leap']!r})")
+        return Measurement(
+            t=(t0 + t1) / 2,
+            offset=rep["system_time"],
+            delay=abs(rep["root_delay"]),
+            uncertainty=rep["root_dispersion"] + abs(rep["root_delay"]) / 2,
+            server=f"chronyd:{rep['name'] or rep['ref_id']}",
+        )

@@ -1,0 +1,370 @@
+"""An SNTPv4 client (RFC 5905) that measures the local clock's offset.
+
+One exchange, with T1 = our transmit time, T2 = server receive time, T3 =
+server transmit time, T4 = our receive time (T1, T4 from CLOCK_REALTIME,
+read right around sendto/recvfrom):
+
+    offset theta = ((T2 - T1) + (T3 - T4)) / 2      (reference - local)
+    delay  delta = (T4 - T1) - (T3 - T2)
+
+The true offset lies within theta +- lambda (the root distance of the sample),
+
+    lambda = delta / 2 + root_dispersion + root_delay / 2,
+
+which is each measurement's `uncertainty`.
+
+Per server a burst of `burst` exchanges is sent and the sample of least delay
+kept (the one least disturbed by queueing). The servers are queried
+concurrently (a thread each) and combined by interval intersection
+(Marzullo): the largest set of intervals [theta - lambda, theta + lambda]
+that share a common point survives if it is a majority of the servers that
+answered; the others are falsetickers. The result is the intersection of the
+survivors' intervals -- offset = its midpoint, uncertainty = its half-width --
+since the true offset lies in every truechimer's interval. With one server
+that is simply theta +- lambda.
+
+Like chrony, the transmit time stamp of a request is random (64 bits) rather
+than the local time, so it reveals nothing about the client; the reply's
+origin time stamp must equal it. Packets that fail that check, come from
+another address/port or cannot be parsed are not replies to us: they are
+counted and the exchange keeps waiting until its timeout. Replies that pass it
+but are unusable end the exchange with a reason: mode, version, kiss-o'-death
+(stratum 0: RATE makes us back off from that server, DENY and RSTR make us
+stop querying it), unsynchronised (LI = 3), stratum >= 16, zero transmit time
+stamp, root distance over `max_root_distance`, negative delay.
+"""
+from __future__ import annotations
+
+import math
+import secrets
+import socket
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from chronotick.errors import NTPError
+from chronotick.sources import ntp_packet as pk
+from chronotick.sources.measurement import Measurement
+
+NTP_PORT = 123
+RATE_BACKOFF_MIN_S = 16.0      # first back-off after a RATE kiss; doubles on each further RATE
+RATE_BACKOFF_MAX_S = 1024.0
+
+# Reasons that end an exchange (the reply was really for us but is unusable).
+FINAL_REASONS = ("mode", "version", "kod_rate", "kod_deny", "kod_rstr", "kod_other", "unsynchronised",
+                 "stratum", "zero_transmit", "root_distance", "negative_delay", "timeout", "socket_error",
+                 "resolve")
+# Reasons for packets that are not a reply to our request: counted, then we keep waiting.
+BOGUS_REASONS = ("wrong_origin", "wrong_source", "truncated", "oversized", "malformed")
+
+
+def parse_server(spec: str) -> tuple[str, int]:
+    """'host', 'host:port', '[v6]:port', '[v6]' or a bare IPv6 address -> (host, port)."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError(f"servers: each server must be a non-empty 'host[:port]' string, got {spec!r}")
+    s = spec.strip()
+    if s.startswith("["):
+        end = s.find("]")
+        if end < 0:
+            raise ValueError(f"servers: unclosed '[' in {spec!r}")
+        host, rest = s[1:end], s[end + 1:]
+        if rest == "":
+            return host, NTP_PORT
+        if not rest.startswith(":"):
+            raise ValueError(f"servers: expected ':port' after ']' in {spec!r}")
+        port_s = rest[1:]
+    elif s.count(":") == 1:
+        host, port_s = s.split(":")
+    else:                      # a plain host name, IPv4 address, or bare IPv6 address
+        return s, NTP_PORT
+    try:
+        port = int(port_s)
+    except ValueError:
+        raise ValueError(f"servers: port must be an integer in {spec!r}") from None
+    if not 0 < port < 65536 or not host:
+        raise ValueError(f"servers: invalid host or port (1..65535) in {spec!r}")
+    return host, port
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One accepted exchange (times in ns of the Unix epoch, CLOCK_REALTIME)."""
+
+    t1: int
+    t2: int
+    t3: int
+    t4: int
+    root_delay: float
+    root_dispersion: float
+    stratum: int
+
+    @property
+    def offset(self) -> float:
+        return ((self.t2 - self.t1) + (self.t3 - self.t4)) / 2e9
+
+    @property
+    def delay(self) -> float:
+        return ((self.t4 - self.t1) - (self.t3 - self.t2)) / 1e9
+
+    @property
+    def distance(self) -> float:
+        """lambda = delay / 2 + root dispersion + root delay / 2 (seconds)."""
+        return self.delay / 2 + self.root_dispersion + abs(self.root_delay) / 2
+
+    @property
+    def midpoint(self) -> float:
+        return (self.t1 + self.t4) / 2e9
+
+
+class _Rejected(Exception):
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def _check_reply(p: pk.Packet, max_root_distance: float) -> None:
+    """RFC 5905 sanity checks of a reply whose origin time stamp matched."""
+    if p.mode != pk.MODE_SERVER:
+        raise _Rejected("mode", f"mode {p.mode}, expected {pk.MODE_SERVER}")
+    if p.version not in (3, 4):
+        raise _Rejected("version", f"version {p.version}")
+    if p.stratum == 0:
+        code = p.kiss_code
+        reason = {"RATE": "kod_rate", "DENY": "kod_deny", "RSTR": "kod_rstr"}.get(code, "kod_other")
+        raise _Rejected(reason, f"kiss-o'-death {code!r}")
+    if p.leap == 3:
+        raise _Rejected("unsynchronised", "leap indicator 3 (server clock not synchronised)")
+    if p.stratum >= 16:
+        raise _Rejected("stratum", f"stratum {p.stratum}")
+    if p.transmit_ts == 0:
+        raise _Rejected("zero_transmit", "transmit time stamp is zero")
+    if not p.root_distance <= max_root_distance:
+        raise _Rejected("root_distance", f"root distance {p.root_distance:.6g} s > {max_root_distance} s")
+
+
+class NTPSource:
+    """Measure the local clock against NTP servers (SNTPv4 client).
+
+    servers: list of 'host', 'host:port', '[v6]:port' strings.
+    burst: exchanges per server per `measure()`; the least-delay sample is kept.
+    timeout_s: how long each exchange waits for its reply.
+    max_root_distance: replies whose root_delay / 2 + root_dispersion exceeds
+    this (seconds) are rejected.
+    burst_interval_s: pause between the exchanges of a burst.
+
+    `measure()` returns a `Measurement` (offset = reference - local, seconds)
+    or raises `NTPError` listing each server's reason; `stats()` counts
+    exchanges and rejections by reason.
+    """
+
+    def __init__(self, servers, burst: int = 4, timeout_s: float = 1.0, max_root_distance: float = 1.5,
+                 burst_interval_s: float = 0.0):
+        if isinstance(servers, str):
+            servers = [servers]
+        servers = list(servers)
+        if not servers:
+            raise ValueError("servers: need at least one server, got an empty list")
+        self._servers = [(s.strip(), *parse_server(s)) for s in servers]
+        if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
+            raise ValueError(f"burst must be an integer >= 1, got {burst!r}")
+        for name, v in (("timeout_s", timeout_s), ("max_root_distance", max_root_distance)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+                raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
+        if isinstance(burst_interval_s, bool) or not isinstance(burst_interval_s, (int, float)) \
+                or not math.isfinite(burst_interval_s) or burst_interval_s < 0:
+            raise ValueError(f"burst_interval_s must be a finite number >= 0, got {burst_interval_s!r}")
+        self.burst = burst
+        self.timeout_s = float(timeout_s)
+        self.max_root_distance = float(max_root_distance)
+        self.burst_interval_s = float(burst_interval_s)
+        self._lock = threading.Lock()
+        self._exchanges = 0
+        self._accepted = 0
+        self._rejected: Counter = Counter()
+        self._per_server: dict[str, Counter] = {name: Counter() for name, _, _ in self._servers}
+        self._backoff: dict[str, tuple[float, float]] = {}   # name -> (until monotonic, current back-off s)
+        self._stopped: dict[str, str] = {}                   # name -> kiss code (DENY / RSTR)
+        self.last_samples: dict[str, Sample] = {}            # name -> least-delay sample of the last burst
+
+    @property
+    def servers(self) -> list[str]:
+        return [name for name, _, _ in self._servers]
+
+    # -- bookkeeping ------------------------------------------------------
+    def _count(self, name: str, reason: str) -> None:
+        with self._lock:
+            self._rejected[reason] += 1
+            self._per_server[name][reason] += 1
+
+    def stats(self) -> dict:
+        """{'exchanges': n, 'accepted': n, 'rejected': {reason: n}, 'per_server': {server: {reason: n}},
+        'backing_off': [servers], 'stopped': {server: kiss code}}. `rejected` counts bogus packets
+        (wrong_origin, wrong_source, truncated, oversized, malformed) as well as failed exchanges."""
+        with self._lock:
+            now = time.monotonic()
+            return {
+                "exchanges": self._exchanges,
+                "accepted": self._accepted,
+                "rejected": dict(self._rejected),
+                "per_server": {k: dict(v) for k, v in self._per_server.items()},
+                "backing_off": sorted(k for k, (until, _) in self._backoff.items() if until > now),
+                "stopped": dict(self._stopped),
+            }
+
+    # -- one exchange -----------------------------------------------------
+    def _exchange(self, name: str, sock: socket.socket, addr) -> Sample:
+        xmt = secrets.randbits(64) or 1
+        request = pk.client_request(xmt)
+        with self._lock:
+            self._exchanges += 1
+        deadline = time.monotonic() + self.timeout_s
+        try:
+            t1 = time.time_ns()
+            sock.sendto(request, addr)
+        except OSError as e:
+            raise _Rejected("socket_error", f"sendto: {e}") from None
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _Rejected("timeout", f"no valid reply within {self.timeout_s} s")
+            sock.settimeout(remaining)
+            try:
+                data, src = sock.recvfrom(2048)
+                t4 = time.time_ns()
+            except socket.timeout:
+                continue
+            except OSError as e:       # e.g. ICMP port unreachable on Linux
+                raise _Rejected("socket_error", f"recvfrom: {e}") from None
+            if tuple(src[:2]) != tuple(addr[:2]):
+                self._count(name, "wrong_source")
+                continue
+            try:
+                p = pk.parse(data)
+            except pk.PacketError as e:
+                self._count(name, e.reason)
+                continue
+            if p.origin_ts != xmt:
+                self._count(name, "wrong_origin")
+                continue
+            _check_reply(p, self.max_root_distance)
+            s = Sample(t1, pk.ntp_to_ns(p.receive_ts, t1), pk.ntp_to_ns(p.transmit_ts, t1), t4, p.root_delay,
+                       p.root_dispersion, p.stratum)
+            if s.delay < 0:
+                raise _Rejected("negative_delay", f"delay {s.delay:.6g} s")
+            return s
+
+    def _query(self, entry) -> tuple[Sample | None, str]:
+        """Burst against one server -> (least-delay sample or None, reason text)."""
+        name, host, port = entry
+        with self._lock:
+            if name in self._stopped:
+                return None, f"stopped querying after kiss-o'-death {self._stopped[name]}"
+            until, _ = self._backoff.get(name, (0.0, 0.0))
+            if until > time.monotonic():
+                return None, f"backing off after kiss-o'-death RATE ({until - time.monotonic():.0f} s left)"
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+        except OSError as e:
+            self._count(name, "resolve")
+            return None, f"resolve: {e}"
+        family, _, _, _, addr = infos[0]
+        best: Sample | None = None
+        reasons: list[str] = []
+        with socket.socket(family, socket.SOCK_DGRAM) as sock:
+            for i in range(self.burst):
+                if i and self.burst_interval_s:
+                    time.sleep(self.burst_interval_s)
+                try:
+                    s = self._exchange(name, sock, addr)
+                except _Rejected as r:
+                    self._count(name, r.reason)
+                    reasons.append(f"{r.reason} ({r.detail})" if r.detail else r.reason)
+                    if r.reason.startswith("kod_"):
+                        self._kiss(name, r.reason)
+                        break
+                    continue
+                with self._lock:
+                    self._accepted += 1
+                    self._backoff.pop(name, None)     # answered normally: forget earlier RATE back-offs
+                if best is None or s.delay < best.delay:
+                    best = s
+        if best is not None:
+            with self._lock:
+                self.last_samples[name] = best
+            return best, ""
+        bogus = {k: v for k, v in self._per_server_snapshot(name).items() if k in BOGUS_REASONS}
+        text = "; ".join(dict.fromkeys(reasons)) or "no reply"
+        if bogus:
+            text += " (bogus packets so far: " + ", ".join(f"{k} x{v}" for k, v in sorted(bogus.items())) + ")"
+        return None, text
+
+    def _per_server_snapshot(self, name: str) -> dict:
+        with self._lock:
+            return dict(self._per_server[name])
+
+    def _kiss(self, name: str, reason: str) -> None:
+        with self._lock:
+            if reason in ("kod_deny", "kod_rstr"):
+                self._stopped[name] = reason[4:].upper()
+            elif reason == "kod_rate":
+                _, prev = self._backoff.get(name, (0.0, 0.0))
+                step = min(RATE_BACKOFF_MAX_S, max(RATE_BACKOFF_MIN_S, 2 * prev))
+                self._backoff[name] = (time.monotonic() + step, step)
+
+    # -- all servers --------------------------------------------------------
+    def measure(self) -> Measurement:
+        """Query every server (concurrently), reject falsetickers, combine the survivors."""
+        if len(self._servers) == 1:
+            results = [self._query(self._servers[0])]
+        else:
+            with ThreadPoolExecutor(max_workers=len(self._servers)) as ex:
+                results = list(ex.map(self._query, self._servers))
+        good = [(name, s) for (name, _, _), (s, _) in zip(self._servers, results) if s is not None]
+        if not good:
+            raise NTPError("no usable NTP reply: " + "; ".join(
+                f"{name}: {why}" for (name, _, _), (_, why) in zip(self._servers, results)))
+        survivors = select(good)
+        if survivors is None:
+            raise NTPError("no majority of servers agree (interval intersection failed): " + "; ".join(
+                f"{n}: offset {s.offset:+.6f} s +- {s.distance:.6f} s" for n, s in good))
+        lo = max(s.offset - s.distance for _, s in survivors)
+        hi = min(s.offset + s.distance for _, s in survivors)
+        if lo > hi:            # survivors share a point by construction; guard float rounding
+            lo = hi = (lo + hi) / 2
+        nearest = min(survivors, key=lambda ns: ns[1].distance)[1]
+        return Measurement(
+            t=sum(s.midpoint for _, s in survivors) / len(survivors),
+            offset=(lo + hi) / 2,
+            delay=nearest.delay,
+            uncertainty=(hi - lo) / 2,
+            server=",".join(n for n, _ in survivors),
+        )
+
+
+def select(samples):
+    """Marzullo's interval intersection over [offset - lambda, offset + lambda].
+
+    samples: list of (name, Sample). Returns the members of the largest
+    group of intervals with a common point, or None when that group is not a
+    majority (more than half) of `samples`.
+    """
+    edges = []
+    for i, (_, s) in enumerate(samples):
+        edges.append((s.offset - s.distance, 0, i))   # starts sort before ends at the same point
+        edges.append((s.offset + s.distance, 1, i))
+    edges.sort()
+    open_now: set[int] = set()
+    best: set[int] = set()
+    for _, kind, i in edges:
+        if kind == 0:
+            open_now.add(i)
+            if len(open_now) > len(best):
+                best = set(open_now)
+        else:
+            open_now.discard(i)
+    if 2 * len(best) <= len(samples):
+        return None
+    return [samples[i] for i in sorted(best)]

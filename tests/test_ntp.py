@@ -1,0 +1,297 @@
+"""NTPSource against the project's programmable NTP server on loopback (real UDP)."""
+import time
+
+import pytest
+
+from chronotick.errors import NTPError
+from chronotick.sources import Measurement, NTPSource, as_source
+from chronotick.sources import ntp_packet as pk
+from chronotick.sources.ntp import parse_server
+from chronotick.testing.ntp_server import NTPTestServer, Reply
+
+TOL = 0.003   # loopback + Python scheduling: a few ms
+
+
+@pytest.fixture
+def server():
+    with NTPTestServer(offset_s=0.0, delay_s=0.0) as s:
+        yield s
+
+
+def one(server, **kw):
+    kw.setdefault("burst", 1)
+    kw.setdefault("timeout_s", 0.3)
+    return NTPSource([server.address], **kw)
+
+
+# -- measured values -----------------------------------------------------------
+
+@pytest.mark.parametrize("offset,delay", [(0.020, 0.004), (-0.350, 0.010), (12.5, 0.0), (-0.0015, 0.030)])
+def test_measures_programmed_offset_and_delay(offset, delay):
+    with NTPTestServer(offset_s=offset, delay_s=delay, root_delay=0.002, root_dispersion=0.0005) as srv:
+        src = NTPSource([srv.address], burst=2, timeout_s=1.0)
+        t_before = time.time()
+        m = src.measure()
+        t_after = time.time()
+    assert isinstance(m, Measurement)
+    assert m.offset == pytest.approx(offset, abs=TOL)
+    assert delay <= m.delay + 1e-4 and m.delay <= delay + TOL
+    assert m.uncertainty == pytest.approx(m.delay / 2 + 0.0005 + 0.002 / 2, abs=1e-4)
+    assert t_before <= m.t <= t_after
+    assert m.server == srv.address
+    st = src.stats()
+    assert st["exchanges"] == 2 and st["accepted"] == 2 and st["rejected"] == {}
+
+
+def test_burst_keeps_least_delay_sample(server):
+    server.queue(Reply("ok", offset_s=0.050, delay_s=0.040), Reply("ok", offset_s=0.007, delay_s=0.002),
+                 Reply("ok", offset_s=-0.030, delay_s=0.025), Reply("ok", offset_s=0.090, delay_s=0.030))
+    m = NTPSource([server.address], burst=4, timeout_s=1.0).measure()
+    assert m.offset == pytest.approx(0.007, abs=TOL)
+    assert m.delay < 0.002 + TOL
+    assert server.requests == 4
+
+
+def test_extension_fields_and_mac_are_skipped(server):
+    server.offset_s = 0.25
+    server.queue("extension")
+    src = one(server)
+    assert src.measure().offset == pytest.approx(0.25, abs=TOL)
+    assert src.stats()["rejected"] == {}
+
+
+# -- unusable replies end the exchange, counted by reason ----------------------
+
+FINAL = {
+    "mode3": "mode",
+    "version2": "version",
+    "li3": "unsynchronised",
+    "stratum16": "stratum",
+    "zero_transmit": "zero_transmit",
+    "root_distance": "root_distance",
+    "kod_rate": "kod_rate",
+    "kod_deny": "kod_deny",
+    "kod_rstr": "kod_rstr",
+    "drop": "timeout",
+}
+
+
+@pytest.mark.parametrize("case", sorted(FINAL))
+def test_unusable_reply_rejected_by_reason(server, case):
+    server.queue(case)
+    src = one(server, timeout_s=0.2)
+    with pytest.raises(NTPError) as ei:
+        src.measure()
+    reason = FINAL[case]
+    assert server.address in str(ei.value) and reason in str(ei.value)
+    st = src.stats()
+    assert st["rejected"] == {reason: 1}
+    assert st["per_server"][server.address] == {reason: 1}
+    assert st["exchanges"] == 1 and st["accepted"] == 0
+
+
+def test_root_distance_limit_is_configurable(server):
+    server.root_delay, server.root_dispersion = 0.4, 0.3      # distance 0.5 s
+    assert one(server, max_root_distance=0.6).measure().uncertainty > 0.5
+    src = one(server, max_root_distance=0.45)
+    with pytest.raises(NTPError, match="root_distance"):
+        src.measure()
+
+
+def test_good_replies_after_rejections_in_a_burst(server):
+    server.offset_s = -0.04
+    server.queue("li3", "mode3", "ok", "stratum16")
+    src = one(server, burst=4)
+    assert src.measure().offset == pytest.approx(-0.04, abs=TOL)
+    st = src.stats()
+    assert st["rejected"] == {"unsynchronised": 1, "mode": 1, "stratum": 1}
+    assert st["accepted"] == 1 and st["exchanges"] == 4
+
+
+# -- bogus packets are not replies: counted, then the real reply is awaited -----
+
+BOGUS = {"wrong_origin": "wrong_origin", "wrong_port": "wrong_source", "truncated": "truncated",
+         "oversized": "oversized", "malformed_ext": "malformed"}
+
+
+@pytest.mark.parametrize("case", sorted(BOGUS))
+def test_bogus_packet_alone_times_out(server, case):
+    server.queue(case)
+    src = one(server, timeout_s=0.2)
+    with pytest.raises(NTPError, match="timeout") as ei:
+        src.measure()
+    assert BOGUS[case] in str(ei.value)
+    assert src.stats()["rejected"] == {BOGUS[case]: 1, "timeout": 1}
+
+
+@pytest.mark.parametrize("case", sorted(BOGUS))
+def test_bogus_packet_then_real_reply_is_accepted(server, case):
+    server.offset_s = 0.123
+    server.queue(Reply(case, then_ok=True))
+    src = one(server, timeout_s=1.0)
+    assert src.measure().offset == pytest.approx(0.123, abs=TOL)
+    assert src.stats()["rejected"] == {BOGUS[case]: 1}
+
+
+def test_transmit_timestamp_is_random_not_local_time(server):
+    import socket as so
+    # Capture our requests with a plain socket acting as the server.
+    with so.socket(so.AF_INET, so.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(2)
+        addr = "127.0.0.1:%d" % s.getsockname()[1]
+        src = NTPSource([addr], burst=2, timeout_s=0.05)
+        with pytest.raises(NTPError):
+            src.measure()
+        xmts = [pk.parse(s.recvfrom(100)[0]).transmit_ts for _ in range(2)]
+    assert xmts[0] != xmts[1]
+    now = pk.ns_to_ntp(time.time_ns())
+    # 2^-32 s units: local time would be within a minute of `now`; random 64 bits almost never are
+    assert all(abs(x - now) > (60 << 32) for x in xmts)
+
+
+# -- kiss-o'-death ---------------------------------------------------------------
+
+def test_kod_rate_backs_off(server):
+    server.queue("kod_rate")
+    src = one(server, burst=3)
+    with pytest.raises(NTPError, match="kod_rate"):
+        src.measure()
+    assert server.requests == 1            # the burst stops at the kiss
+    with pytest.raises(NTPError, match="backing off"):
+        src.measure()
+    assert server.requests == 1            # and no query while backing off
+    assert src.stats()["backing_off"] == [server.address]
+
+
+@pytest.mark.parametrize("case,code", [("kod_deny", "DENY"), ("kod_rstr", "RSTR")])
+def test_kod_deny_rstr_stop_querying(server, case, code):
+    server.queue(case)
+    src = one(server, burst=2)
+    with pytest.raises(NTPError):
+        src.measure()
+    for _ in range(2):
+        with pytest.raises(NTPError, match="stopped querying"):
+            src.measure()
+    assert server.requests == 1
+    assert src.stats()["stopped"] == {server.address: code}
+
+
+# -- several servers -----------------------------------------------------------------
+
+def test_falseticker_rejected_and_survivors_intersected():
+    with NTPTestServer(offset_s=0.010, delay_s=0.004) as a, NTPTestServer(offset_s=0.011, delay_s=0.004) as b, \
+            NTPTestServer(offset_s=0.400, delay_s=0.004) as c:
+        src = NTPSource([a.address, b.address, c.address], burst=1, timeout_s=1.0)
+        m = src.measure()
+        lam = {n: s.distance for n, s in src.last_samples.items()}
+        off = {n: s.offset for n, s in src.last_samples.items()}
+    assert m.server == f"{a.address},{b.address}"
+    assert 0.010 - TOL < m.offset < 0.011 + TOL
+    lo = max(off[n] - lam[n] for n in (a.address, b.address))
+    hi = min(off[n] + lam[n] for n in (a.address, b.address))
+    assert m.offset == pytest.approx((lo + hi) / 2) and m.uncertainty == pytest.approx((hi - lo) / 2)
+    assert m.uncertainty <= min(lam[a.address], lam[b.address]) + 1e-12
+
+
+def test_servers_are_queried_concurrently():
+    servers = [NTPTestServer(offset_s=0.0, delay_s=0.2).start() for _ in range(3)]
+    try:
+        NTPSource([s.address for s in servers], burst=1, timeout_s=2.0).measure()
+        firsts = [s.received_ns[0] for s in servers]
+    finally:
+        for s in servers:
+            s.stop()
+    # each server holds its request 0.2 s; sequential queries would arrive >= 0.2 s apart
+    assert max(firsts) - min(firsts) < 0.1e9
+
+
+def test_no_majority_raises():
+    with NTPTestServer(offset_s=0.0) as a, NTPTestServer(offset_s=1.0) as b:
+        with pytest.raises(NTPError, match="no majority"):
+            NTPSource([a.address, b.address], burst=1).measure()
+
+
+def test_one_dead_server_is_listed_but_others_used():
+    with NTPTestServer(offset_s=0.05) as a, NTPTestServer() as dead:
+        dead.queue("drop", "drop")
+        src = NTPSource([a.address, dead.address], burst=2, timeout_s=0.2)
+        m = src.measure()
+        assert m.offset == pytest.approx(0.05, abs=TOL) and m.server == a.address
+        assert src.stats()["per_server"][dead.address] == {"timeout": 2}
+        dead.queue("drop", "li3")
+        a.queue("zero_transmit", "zero_transmit")
+        with pytest.raises(NTPError) as ei:
+            src.measure()
+    msg = str(ei.value)
+    assert f"{a.address}: zero_transmit" in msg and f"{dead.address}: timeout" in msg and "unsynchronised" in msg
+
+
+# -- parsing and argument checks ----------------------------------------------------
+
+def test_parse_server_forms():
+    assert parse_server("ntp.example.org") == ("ntp.example.org", 123)
+    assert parse_server("127.0.0.1:11123") == ("127.0.0.1", 11123)
+    assert parse_server("[::1]:4123") == ("::1", 4123)
+    assert parse_server("[fe80::1]") == ("fe80::1", 123)
+    assert parse_server("2001:db8::5") == ("2001:db8::5", 123)
+    for bad in ("", "host:", "host:x", "host:70000", "[::1", "[::1]x", ":123"):
+        with pytest.raises(ValueError, match="servers"):
+            parse_server(bad)
+
+
+def test_ipv6_loopback_server():
+    import socket as so
+    try:
+        with so.socket(so.AF_INET6, so.SOCK_DGRAM) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback")
+    with NTPTestServer(offset_s=0.03, host="::1") as srv:
+        m = NTPSource([f"[::1]:{srv.port}"], burst=1).measure()
+    assert m.offset == pytest.approx(0.03, abs=TOL)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="servers"):
+        NTPSource([])
+    with pytest.raises(ValueError, match="burst"):
+        NTPSource(["127.0.0.1"], burst=0)
+    with pytest.raises(ValueError, match="timeout_s"):
+        NTPSource(["127.0.0.1"], timeout_s=float("nan"))
+    with pytest.raises(ValueError, match="max_root_distance"):
+        NTPSource(["127.0.0.1"], max_root_distance=-1)
+
+
+def test_timestamp_conversion_roundtrip_and_era():
+    for ns in (0, 1_700_000_000_123_456_789, 2_085_978_496_000_000_000 + 5):   # the last one is after 2036
+        back = pk.ntp_to_ns(pk.ns_to_ntp(ns), ns)
+        assert abs(back - ns) <= 1
+    with pytest.raises(pk.PacketError, match="truncated"):
+        pk.parse(b"\x24" * 47)
+    with pytest.raises(pk.PacketError, match="oversized"):
+        pk.parse(bytes(2000))
+    with pytest.raises(pk.PacketError, match="malformed"):
+        pk.parse(bytes(48 + 8))
+
+
+# -- any callable / iterator is a source ----------------------------------------------
+
+def test_as_source_callable_iterator_and_errors():
+    src = as_source(lambda: (100.0, 0.002, 0.001))
+    m = src.measure()
+    assert (m.t, m.offset, m.uncertainty, m.delay) == (100.0, 0.002, 0.001, 0.0)
+    it = as_source(iter([(1.0, 0.1, 0.01), Measurement(2.0, 0.2, 0.003, 0.02, "x")]))
+    assert it.measure().offset == 0.1 and it.measure().server == "x"
+    with pytest.raises(StopIteration):
+        it.measure()
+    ntp = NTPSource(["127.0.0.1"])
+    assert as_source(ntp) is ntp
+    with pytest.raises(TypeError, match="t, offset, uncertainty"):
+        as_source(lambda: 3.0).measure()
+    with pytest.raises(ValueError, match="offset"):
+        as_source(lambda: (1.0, float("nan"), 0.1)).measure()
+    with pytest.raises(TypeError):
+        as_source(42)
+    with pytest.raises(TypeError, match="NTPSource"):
+        as_source("pool.ntp.org")
