@@ -1,0 +1,17 @@
+#!/usr/bin/env python3
+"""Export a Chronos-Bolt checkpoint to ONNX (script form of `chronotick export chronos-bolt`).
+
+    python export/export_chronos_bolt.py --checkpoint DIR_OR_HUB_ID --context 512 --out model.onnx
+
+The implementation is chronotick.models.export_bolt (so the installed
+`chronotick export` command has it too); needs the `export` extra.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+
+from chronotick.cli import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main(["export", "chronos-bolt", *sys.argv[1:]]))

@@ -1,0 +1,257 @@
+"""Export a Chronos-Bolt checkpoint to ONNX and prove the export right.
+
+Needs the `export` extra (torch, chronos-forecasting, onnx, onnxscript);
+chronotick itself never imports torch at run time.
+
+The graph: input `context` float32 [B, L] (NaN = missing, left-padded with
+NaN when shorter), output `quantiles` float32 [B, K, H] in the input's
+units. Everything Chronos-Bolt does is inside: the NaN-aware instance
+scaling loc = nanmean(x), scale = sqrt(nanmean((x - loc)^2)) (1e-5 when 0,
+1 when all missing), patching with the observed-mask channel, the T5
+encoder, the one-token decoder, the quantile head and the unscaling
+q * scale + loc. B is dynamic, L is fixed at export (`context`).
+
+Verification: the exported graph (onnxruntime, CPU) and the
+chronos-forecasting pipeline (`ChronosBoltPipeline.predict`, PyTorch) are
+run on the same inputs - random walks, NaN gaps, left padding, a constant
+series, a series at the 1e6 level, an all-but-one-missing series - and the
+largest difference in normalised units, max |q_onnx - q_torch| / scale,
+must be at most `tolerance` (1e-3), else ExportError. scale is the row's
+instance scale, floored at 1024 float32 ulps of its level (see _scale).
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+
+import numpy as np
+
+QUANTILE_OUTPUT = "quantiles"
+CONTEXT_INPUT = "context"
+
+
+class ExportError(RuntimeError):
+    """The export failed or its output does not match the PyTorch model."""
+
+
+def _require():
+    missing = []
+    for mod in ("torch", "chronos", "onnx", "onnxscript"):
+        try:
+            __import__(mod)
+        except ImportError:
+            missing.append(mod)
+    if missing:
+        raise ExportError(f"exporting needs {', '.join(missing)}: pip install 'chronotick[export]' "
+                          f"(torch is pinned to 2.13.0)")
+
+
+def load_pipeline(checkpoint: str):
+    """ChronosBoltPipeline from a local directory (or a hub id where the hub is reachable), float32, CPU."""
+    _require()
+    import torch
+    from chronos import BaseChronosPipeline, ChronosBoltPipeline
+
+    try:
+        pipe = BaseChronosPipeline.from_pretrained(checkpoint, device_map="cpu", dtype=torch.float32)
+    except TypeError:  # older transformers: torch_dtype
+        pipe = BaseChronosPipeline.from_pretrained(checkpoint, device_map="cpu", torch_dtype=torch.float32)
+    if not isinstance(pipe, ChronosBoltPipeline):
+        raise ExportError(f"{checkpoint} is a {type(pipe).__name__}, not a Chronos-Bolt model "
+                          f"(ChronosBoltModelForForecasting)")
+    pipe.model.eval()
+    return pipe
+
+
+def _eager(model) -> None:
+    """Plain (eager) attention: the SDPA/flash paths do not export."""
+    if hasattr(model, "set_attn_implementation"):
+        model.set_attn_implementation("eager")
+    else:
+        model.config._attn_implementation = "eager"
+
+
+def verification_inputs(context: int, seed: int = 0) -> np.ndarray:
+    """The inputs the export is checked on, float32 [8, context]."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    rw = np.cumsum(rng.normal(size=context)) * 1e-3
+    rows.append(rw)                                            # random walk (ms-scale offsets, s)
+    gaps = rw + rng.normal(size=context) * 2e-4
+    gaps[rng.random(context) < 0.2] = np.nan                   # NaN gaps
+    rows.append(gaps)
+    pad = np.full(context, np.nan)
+    n = max(2, context // 5)
+    pad[-n:] = np.cumsum(rng.normal(size=n))                   # left padding: only the newest n observed
+    rows.append(pad)
+    rows.append(np.full(context, 3.25))                        # constant series
+    rows.append(1e6 + np.cumsum(rng.normal(size=context)) * 1000)  # 1e6 level
+    drift = 1e-5 * np.arange(context) + rng.normal(size=context) * 1e-6
+    rows.append(drift)                                         # drifting free-running clock
+    one = np.full(context, np.nan)
+    one[-1] = -0.5                                             # a single observation
+    rows.append(one)
+    spikes = rw.copy()
+    spikes[rng.integers(0, context, max(1, context // 20))] += 0.05
+    rows.append(spikes)                                        # outliers
+    return np.stack(rows).astype(np.float32)
+
+
+def _scale(x: np.ndarray) -> np.ndarray:
+    """The unit of the parity figure per row: Chronos-Bolt's instance scale,
+    but not finer than 1024 float32 ulps of the series' level (2^-13 |loc|),
+    so that rounding the output q * scale + loc by one ulp counts as 1e-3:
+    a constant series has scale 1e-5, below float32's resolution of its
+    level (3.25 +- 2.4e-7), whatever the runtime."""
+    x = x.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        loc = np.nan_to_num(np.nanmean(x, axis=-1, keepdims=True), nan=0.0)
+        scale = np.nan_to_num(np.sqrt(np.nanmean((x - loc) ** 2, axis=-1, keepdims=True)), nan=1.0)
+    scale = np.where(scale == 0, 1e-5, scale)
+    return np.maximum(scale, 2.0 ** -13 * np.abs(loc))
+
+
+def parity(onnx_path: str, pipe, inputs: np.ndarray) -> float:
+    """max |q_onnx - q_pipeline| / scale over all rows, quantiles and steps."""
+    import onnxruntime as ort
+    import torch
+
+    sess = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
+    got = sess.run([QUANTILE_OUTPUT], {CONTEXT_INPUT: inputs})[0]
+    with torch.no_grad():
+        want = pipe.predict(torch.from_numpy(inputs.copy()), prediction_length=pipe.model_prediction_length).numpy()
+    if got.shape != want.shape:
+        raise ExportError(f"ONNX output has shape {got.shape}, the pipeline's is {want.shape}")
+    if not np.all(np.isfinite(got)):
+        raise ExportError("the ONNX model produced non-finite quantiles on the verification inputs")
+    return float(np.max(np.abs(got.astype(np.float64) - want) / _scale(inputs)[:, :, None]))
+
+
+def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolerance: float = 1e-3,
+                        opset: int | None = None, name: str | None = None, extra_card: dict | None = None,
+                        log=print) -> dict:
+    """Export `checkpoint` (a ChronosBoltModelForForecasting directory or hub
+    id) to `out` (.onnx), verify it, write the model card `out` with .json.
+    Returns the card. Raises ExportError (nothing is left at `out`) when the
+    export fails or the parity exceeds `tolerance`."""
+    _require()
+    import onnx
+    import torch
+    import chronos
+    import onnxruntime
+    import transformers
+
+    if isinstance(context, bool) or not isinstance(context, int) or context < 1:
+        raise ValueError(f"context must be a positive integer, got {context!r}")
+    if not str(out).endswith(".onnx"):
+        raise ValueError(f"out must name a .onnx file, got {out!r}")
+    pipe = load_pipeline(checkpoint)
+    model = pipe.model
+    cc = model.chronos_config
+    if context > cc.context_length:
+        raise ValueError(f"context {context} exceeds the model's context_length {cc.context_length}")
+    _eager(model)
+
+    class Quantiles(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, context):  # noqa: A002 - the ONNX input's name
+            return self.m(context=context).quantile_preds
+
+    wrapper = Quantiles(model).eval()
+    example = torch.from_numpy(verification_inputs(context)[:2].copy())
+    batch = torch.export.Dim("batch", min=1, max=65536)
+    out = os.fspath(out)
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    tmp = out + ".tmp.onnx"
+    log(f"exporting {checkpoint} (context {context}, horizon {cc.prediction_length}) with torch {torch.__version__}")
+    try:
+        with torch.no_grad():
+            prog = torch.onnx.export(wrapper, (example,), dynamo=True, input_names=[CONTEXT_INPUT],
+                                     output_names=[QUANTILE_OUTPUT], dynamic_shapes={"context": {0: batch}},
+                                     opset_version=opset, external_data=False, verbose=False)
+        prog.optimize()
+        prog.save(tmp, external_data=False)
+        onnx.checker.check_model(tmp)
+        inputs = verification_inputs(context)
+        err = parity(tmp, pipe, inputs)
+        log(f"parity vs ChronosBoltPipeline.predict: max |diff| / scale = {err:.3g} (tolerance {tolerance:g})")
+        if not err <= tolerance:
+            raise ExportError(f"exported model differs from the PyTorch pipeline by {err:.3g} normalised units "
+                              f"(> {tolerance:g})")
+        os.replace(tmp, out)
+    except ExportError:
+        raise
+    except Exception as exc:
+        raise ExportError(f"export of {checkpoint} failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    cfg = model.config
+    n_params = int(sum(p.numel() for p in model.parameters()))
+    card = {
+        "name": name or os.path.splitext(os.path.basename(out))[0],
+        "architecture": "ChronosBoltModelForForecasting",
+        "source_checkpoint": str(checkpoint),
+        "context": context,
+        "prediction_length": int(cc.prediction_length),
+        "quantile_levels": [float(q) for q in cc.quantiles],
+        "num_quantiles": len(cc.quantiles),
+        "patch_size": int(cc.input_patch_size),
+        "model_context_length": int(cc.context_length),
+        "d_model": int(cfg.d_model), "d_ff": int(cfg.d_ff), "num_layers": int(cfg.num_layers),
+        "num_decoder_layers": int(cfg.num_decoder_layers), "num_heads": int(cfg.num_heads),
+        "parameters": n_params,
+        "input": {"name": CONTEXT_INPUT, "dtype": "float32", "shape": ["batch", context],
+                  "missing": "NaN", "scaling": "inside the graph (NaN-aware mean/std)"},
+        "output": {"name": QUANTILE_OUTPUT, "dtype": "float32",
+                   "shape": ["batch", len(cc.quantiles), int(cc.prediction_length)]},
+        "parity": {"max_abs_diff_normalised": err, "tolerance": tolerance,
+                   "reference": "chronos.ChronosBoltPipeline.predict", "inputs": int(inputs.shape[0])},
+        "export": {"torch": torch.__version__, "transformers": transformers.__version__,
+                   "chronos_forecasting": getattr(chronos, "__version__", "unknown"), "onnx": onnx.__version__,
+                   "onnxruntime": onnxruntime.__version__, "python": platform.python_version(),
+                   "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")},
+    }
+    card.update(extra_card or {})
+    with open(os.path.splitext(out)[0] + ".json", "w") as f:
+        json.dump(card, f, indent=2)
+        f.write("\n")
+    return card
+
+
+def random_bolt_config(context: int = 64, prediction_length: int = 64, d_model: int = 32, d_ff: int = 64,
+                       num_layers: int = 1, num_decoder_layers: int = 1, num_heads: int = 2, patch: int = 16,
+                       use_reg_token: bool = True, initializer_factor: float = 1.0):
+    """A T5Config with a chronos_config for a small Chronos-Bolt model (no download)."""
+    _require()
+    from transformers import T5Config
+
+    return T5Config(
+        d_model=d_model, d_kv=d_model // num_heads, d_ff=d_ff, num_layers=num_layers,
+        num_decoder_layers=num_decoder_layers, num_heads=num_heads, dropout_rate=0.0,
+        feed_forward_proj="relu", dense_act_fn="relu", is_gated_act=False, vocab_size=2,
+        decoder_start_token_id=0, pad_token_id=0, eos_token_id=1, tie_word_embeddings=True,
+        initializer_factor=initializer_factor, relative_attention_num_buckets=32, relative_attention_max_distance=128,
+        architectures=["ChronosBoltModelForForecasting"],
+        chronos_pipeline_class="ChronosBoltPipeline",
+        chronos_config={"context_length": context, "prediction_length": prediction_length,
+                        "input_patch_size": patch, "input_patch_stride": patch,
+                        "quantiles": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+                        "use_reg_token": use_reg_token},
+    )
+
+
+def save_random_bolt(directory: str, seed: int = 0, **config) -> str:
+    """Save a randomly initialised Chronos-Bolt model (see random_bolt_config) to `directory`."""
+    import torch
+    from chronos.chronos_bolt import ChronosBoltModelForForecasting
+
+    torch.manual_seed(seed)
+    model = ChronosBoltModelForForecasting(random_bolt_config(**config))
+    model.save_pretrained(directory)
+    return directory

@@ -1,0 +1,101 @@
+"""Export of a Chronos-Bolt checkpoint to ONNX, end to end.
+
+A randomly initialised Chronos-Bolt model (chronos-forecasting's own class,
+built from a T5Config + chronos_config, no download) is saved to a temporary
+directory and exported through the real path (`chronotick export
+chronos-bolt`), which verifies the ONNX graph against the PyTorch pipeline
+itself. Needs the `export` extra; skipped without it.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+for _mod in ("torch", "chronos", "onnx", "onnxscript"):
+    pytest.importorskip(_mod, reason=f"the export extra is not installed ({_mod} missing): "
+                                     f"pip install 'chronotick[export]'")
+
+import torch  # noqa: E402
+
+from chronotick.cli import main  # noqa: E402
+from chronotick.errors import ModelError  # noqa: E402
+from chronotick.models.export_bolt import (export_chronos_bolt, load_pipeline,  # noqa: E402
+                                           save_random_bolt, verification_inputs)
+from chronotick.models.onnx import OnnxForecaster  # noqa: E402
+
+CONTEXT = 48   # not a multiple of the patch size: the exported graph pads like the model does
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    d = tmp_path_factory.mktemp("bolt")
+    ckpt = save_random_bolt(str(d / "ckpt"), seed=1, context=64, d_model=32, d_ff=64, initializer_factor=0.1)
+    out = d / "tiny.onnx"
+    rc = main(["export", "chronos-bolt", "--checkpoint", ckpt, "--context", str(CONTEXT), "--out", str(out)])
+    assert rc == 0
+    return ckpt, str(out)
+
+
+def test_export_writes_model_and_card(exported):
+    ckpt, out = exported
+    with open(out[:-5] + ".json") as f:
+        card = json.load(f)
+    assert card["architecture"] == "ChronosBoltModelForForecasting"
+    assert card["context"] == CONTEXT and card["prediction_length"] == 64
+    assert card["quantile_levels"] == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+    assert card["source_checkpoint"] == ckpt
+    assert card["export"]["torch"] == torch.__version__
+    assert 0 <= card["parity"]["max_abs_diff_normalised"] <= 1e-3
+
+
+def test_exported_graph_matches_pipeline_with_dynamic_batch(exported):
+    import onnxruntime as ort
+    ckpt, out = exported
+    pipe = load_pipeline(ckpt)
+    sess = ort.InferenceSession(out, providers=["CPUExecutionProvider"])
+    x = verification_inputs(CONTEXT, seed=5)
+    for rows in (x[:1], x, np.concatenate([x] * 5)):     # batch 1, 8, 40
+        got = sess.run(["quantiles"], {"context": rows})[0]
+        with torch.no_grad():
+            want = pipe.predict(torch.from_numpy(rows.copy())).numpy()
+        assert got.shape == (rows.shape[0], 9, 64)
+        # normalised by the series' own scale (floored at float32's resolution of its level)
+        loc = np.nanmean(rows.astype(np.float64), axis=1)[:, None, None]
+        scale = np.nanstd(rows.astype(np.float64), axis=1)[:, None, None]
+        unit = np.maximum(np.where(scale == 0, 1e-5, scale), 2.0 ** -13 * np.abs(loc))
+        assert np.max(np.abs(got - want) / unit) <= 1e-3
+
+
+def test_exported_model_runs_in_the_forecaster(exported):
+    _, out = exported
+    f = OnnxForecaster(out)
+    assert (f.context, f.num_levels, f.horizon) == (CONTEXT, 9, 64)
+    t = 1e9 + np.arange(30) * 64.0
+    y = np.cumsum(np.random.default_rng(0).normal(size=30)) * 1e-3
+    fc = f.forecast(t, y, [t[-1] + 64.0, t[-1] + 640.0], [0.1, 0.5, 0.9])
+    assert np.all(np.isfinite(fc.quantiles)) and np.all(np.diff(fc.quantiles, axis=1) >= 0)
+
+
+def test_parity_check_catches_a_wrong_graph(tmp_path, exported):
+    from chronotick.models.export_bolt import parity
+    ckpt, out = exported
+    assert parity(out, load_pipeline(ckpt), verification_inputs(CONTEXT)) <= 1e-3
+    # the same graph against another checkpoint's pipeline: far beyond the tolerance
+    other = save_random_bolt(str(tmp_path / "other"), seed=7, context=64, d_model=32, d_ff=64)
+    assert parity(out, load_pipeline(other), verification_inputs(CONTEXT)) > 1e-2
+
+
+def test_export_rejects_bad_requests(tmp_path, exported):
+    ckpt, _ = exported
+    with pytest.raises(ValueError, match="exceeds the model's context_length 64"):
+        export_chronos_bolt(ckpt, str(tmp_path / "y.onnx"), context=65, log=lambda m: None)
+    with pytest.raises(ValueError, match="must name a .onnx file"):
+        export_chronos_bolt(ckpt, str(tmp_path / "y.bin"), context=32, log=lambda m: None)
+    assert main(["export", "chronos-bolt", "--checkpoint", str(tmp_path / "missing"), "--out",
+                 str(tmp_path / "z.onnx")]) == 1
+    assert not os.path.exists(tmp_path / "z.onnx")
+    with pytest.raises(ModelError):
+        OnnxForecaster(tmp_path / "z.onnx")
