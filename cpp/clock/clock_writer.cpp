@@ -1,0 +1,98 @@
+#include "clock/clock_writer.h"
+
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace chronotick::clock {
+
+void init_header(SharedClock& s, int32_t writer_pid) {
+  std::memcpy(s.magic, "CTCK", 4);
+  s.version_major = CT_VERSION_MAJOR;
+  s.version_minor = CT_VERSION_MINOR;
+  s.size = static_cast<uint32_t>(sizeof(ct_clock_shm));
+  s.writer_pid = writer_pid;
+  s.seq.store(0, std::memory_order_relaxed);
+  uint64_t zero[kWords] = {};
+  for (auto& w : s.data) w.store(0, std::memory_order_relaxed);
+  s.data[kWords - 1].store(ct_checksum(zero), std::memory_order_relaxed);  // "never published" is consistent too
+  s.seq.store(0, std::memory_order_release);
+}
+
+ClockWriter::ClockWriter(SharedClock* shared, int64_t stale_after_ns, double max_slew_rate)
+    : shared_(shared), stale_after_ns_(stale_after_ns), max_slew_rate_(max_slew_rate) {
+  if (shared == nullptr) throw std::invalid_argument("shared: null SharedClock");
+  if (stale_after_ns <= 0)
+    throw std::invalid_argument("stale_after_ns must be > 0, got " + std::to_string(stale_after_ns));
+  if (!(max_slew_rate > 0.0 && max_slew_rate <= 0.5))
+    throw std::invalid_argument("max_slew_rate must be in (0, 0.5], got " + std::to_string(max_slew_rate));
+}
+
+static void check_model(const Model& m) {
+  if (m.status != CT_UNKNOWN && m.status != CT_SYNCHRONIZED && m.status != CT_HOLDOVER)
+    throw std::invalid_argument("status must be 0 (UNKNOWN), 1 (SYNCHRONIZED) or 2 (HOLDOVER), got " +
+                                std::to_string(m.status));
+  if (!std::isfinite(m.freq) || std::fabs(m.freq) > 0.01)
+    throw std::invalid_argument("freq must be finite with |freq| <= 0.01 (10000 ppm), got " + std::to_string(m.freq));
+  if (m.bound_ns < 0) throw std::invalid_argument("bound_ns must be >= 0, got " + std::to_string(m.bound_ns));
+  if (!std::isfinite(m.growth_ns_per_s) || m.growth_ns_per_s < 0)
+    throw std::invalid_argument("growth_ns_per_s must be finite and >= 0, got " + std::to_string(m.growth_ns_per_s));
+  if (!(m.confidence > 0.0 && m.confidence <= 1.0))
+    throw std::invalid_argument("confidence must be in (0, 1], got " + std::to_string(m.confidence));
+  if (m.ref_local_ns <= 0) throw std::invalid_argument("ref_local_ns must be > 0, got " + std::to_string(m.ref_local_ns));
+}
+
+void ClockWriter::write(ct_clock_data& d, uint64_t q) {
+  d.heartbeat_mono_ns = monotonic_ns();
+  uint64_t w[kWords];
+  to_words(d, w);
+  d.check = ct_checksum(w);
+  w[kWords - 1] = d.check;
+  end_write(*shared_, q, w);
+  last_ = d;
+}
+
+ct_clock_data ClockWriter::publish(const Model& m) {
+  check_model(m);
+  uint64_t q = begin_write(*shared_);
+  int64_t now = realtime_ns();  // inside the odd window: readers that saw the old model read the clock before this
+  ct_clock_data d{};
+  d.ref_local_ns = m.ref_local_ns;
+  d.offset_ns = m.offset_ns;
+  d.freq = m.freq;
+  d.bound_ns = m.bound_ns;
+  d.growth_ns_per_s = m.growth_ns_per_s;
+  int64_t v0 = ct_best(&d, now);
+  if (publishes_ > 0) {  // a model was published before: do not go back from its time_ns(now)
+    int64_t prev = ct_time(&last_, now);
+    if (prev > v0) v0 = prev;
+  }
+  d.slew_t0_ns = now;
+  d.slew_v0_ns = v0;
+  d.slew_rate = max_slew_rate_;
+  d.heartbeat_real_ns = now;
+  d.stale_after_ns = stale_after_ns_;
+  d.confidence = m.confidence;
+  d.status = m.status;
+  write(d, q);
+  ++publishes_;
+  return d;
+}
+
+void ClockWriter::heartbeat() {
+  uint64_t q = begin_write(*shared_);
+  ct_clock_data d = last_;
+  d.heartbeat_real_ns = realtime_ns();
+  write(d, q);
+}
+
+void ClockWriter::retire() {
+  uint64_t q = begin_write(*shared_);
+  ct_clock_data d = last_;
+  d.status = CT_UNKNOWN;
+  if (d.heartbeat_real_ns == 0) d.heartbeat_real_ns = realtime_ns();
+  write(d, q);
+}
+
+}  // namespace chronotick::clock

@@ -1,0 +1,56 @@
+// Publishing a clock model into a SharedClock (heap or shared memory).
+//
+// publish() stores the model of chronotick.h:
+//   best(t) = t + offset_ns + floor(freq * (t - ref_local_ns)),
+//   half-width(t) = bound_ns + growth_ns_per_s * (t - ref_local_ns) / 1e9,
+// and the slew start that keeps time_ns monotonic: at the publish instant
+// `now` (read inside the seqlock's odd window), slew_v0 = max(previous model's
+// time_ns(now), best(now)), slew_t0 = now. A single writer per SharedClock.
+#pragma once
+#include <cstdint>
+
+#include "clock/seqlock.h"
+
+namespace chronotick::clock {
+
+struct Model {
+  int64_t ref_local_ns = 0;      // local CLOCK_REALTIME of the reference point
+  int64_t offset_ns = 0;         // reference - local at ref_local_ns
+  double freq = 0.0;             // d(offset)/d(local), dimensionless
+  int64_t bound_ns = 0;          // bound half-width at ref_local_ns
+  double growth_ns_per_s = 0.0;  // bound growth rate
+  int status = CT_SYNCHRONIZED;
+  double confidence = 0.95;
+};
+
+class ClockWriter {
+ public:
+  // stale_after_ns: readers report CT_UNKNOWN once the last publish/heartbeat
+  // is older than this. max_slew_rate: how fast a backward correction is
+  // absorbed (dimensionless, 5e-4 = 0.5 ms per s), in (0, 0.5].
+  ClockWriter(SharedClock* shared, int64_t stale_after_ns, double max_slew_rate);
+
+  // Validates (std::invalid_argument naming the field) and publishes; returns what was written.
+  ct_clock_data publish(const Model& m);
+  // Refreshes the heartbeat, keeping the model.
+  void heartbeat();
+  // Marks the clock CT_UNKNOWN (e.g. when the writer shuts down).
+  void retire();
+
+  const ct_clock_data& last() const { return last_; }
+  uint64_t publishes() const { return publishes_; }
+
+ private:
+  void write(ct_clock_data& d, uint64_t q);
+
+  SharedClock* shared_;
+  int64_t stale_after_ns_;
+  double max_slew_rate_;
+  ct_clock_data last_{};
+  uint64_t publishes_ = 0;
+};
+
+// Fills the fixed header (magic, version, size, pid) of a zeroed SharedClock.
+void init_header(SharedClock& s, int32_t writer_pid);
+
+}  // namespace chronotick::clock

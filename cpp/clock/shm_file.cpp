@@ -1,0 +1,73 @@
+#include "clock/shm_file.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <new>
+
+namespace chronotick::clock {
+
+static ShmError sys_error(const std::string& what, const std::string& path) {
+  int e = errno;
+  return ShmError(CT_ERR_OPEN, e, path + ": " + what + ": " + std::strerror(e));
+}
+
+ShmPublisher::ShmPublisher(const std::string& path, int64_t stale_after_ns, double max_slew_rate) : path_(path) {
+  // Refuse to take over a file another live publisher holds.
+  int old = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (old >= 0) {
+    bool busy = ::flock(old, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    ::close(old);
+    if (busy) throw ShmError(CT_ERR_OPEN, EBUSY, path + ": another process is publishing to this clock file");
+  }
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  fd_ = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw sys_error("cannot create", tmp);
+  len_ = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  if (len_ < sizeof(SharedClock)) len_ = sizeof(SharedClock);
+  void* p = MAP_FAILED;
+  if (::fchmod(fd_, 0644) != 0 || ::ftruncate(fd_, static_cast<off_t>(len_)) != 0 ||
+      ::flock(fd_, LOCK_EX | LOCK_NB) != 0 ||
+      (p = ::mmap(nullptr, len_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0)) == MAP_FAILED) {
+    ShmError err = sys_error("cannot set up", tmp);
+    ::close(fd_);
+    ::unlink(tmp.c_str());
+    throw err;
+  }
+  shared_ = new (p) SharedClock;  // the page is zero-filled; this only starts the objects' lifetime
+  init_header(*shared_, static_cast<int32_t>(::getpid()));
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    ShmError err = sys_error("cannot rename " + tmp + " onto it", path);
+    ::munmap(p, len_);
+    ::close(fd_);
+    ::unlink(tmp.c_str());
+    throw err;
+  }
+  writer_ = std::make_unique<ClockWriter>(shared_, stale_after_ns, max_slew_rate);
+}
+
+void ShmPublisher::close() {
+  if (shared_ == nullptr) return;
+  writer_->retire();
+  ::munmap(static_cast<void*>(shared_), len_);
+  ::close(fd_);
+  shared_ = nullptr;
+  fd_ = -1;
+}
+
+ShmPublisher::~ShmPublisher() { close(); }
+
+ShmReader::ShmReader(const std::string& path) : path_(path) {
+  int rc = ct_reader_open(&r_, path.c_str());
+  if (rc != CT_OK) throw ShmError(rc, r_.sys_errno, ct_reader_error(&r_));
+  shared_ = reinterpret_cast<const SharedClock*>(r_.shm);
+}
+
+ShmReader::~ShmReader() { ct_reader_close(&r_); }
+
+}  // namespace chronotick::clock

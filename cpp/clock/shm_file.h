@@ -1,0 +1,77 @@
+// The clock segment as a file in shared memory (e.g. under /dev/shm or /run).
+//
+// ShmPublisher creates it: a temporary file beside `path`, mode 0644 (readable
+// by all, writable by the owner only), sized to a page, header filled, locked
+// with flock(LOCK_EX) for the publisher's lifetime, then renamed onto `path`,
+// so readers never see a half-initialised file. A second publisher on a path
+// whose file is still locked fails. ShmReader maps it read-only and reads with
+// the seqlock of seqlock.h (header checks and pid checks from chronotick.h).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "clock/clock_writer.h"
+
+namespace chronotick::clock {
+
+// code: CT_ERR_OPEN (then sys_errno is set), CT_ERR_SIZE, CT_ERR_MAGIC, CT_ERR_VERSION.
+struct ShmError : std::runtime_error {
+  ShmError(int c, int e, const std::string& what) : std::runtime_error(what), code(c), sys_errno(e) {}
+  int code;
+  int sys_errno;
+};
+
+class ShmPublisher {
+ public:
+  ShmPublisher(const std::string& path, int64_t stale_after_ns, double max_slew_rate);
+  ~ShmPublisher();
+  ShmPublisher(const ShmPublisher&) = delete;
+  ShmPublisher& operator=(const ShmPublisher&) = delete;
+
+  ClockWriter& writer() { return *writer_; }
+  const std::string& path() const { return path_; }
+  // Marks the clock UNKNOWN, unmaps and releases the lock (the file stays).
+  void close();
+  bool closed() const { return shared_ == nullptr; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  SharedClock* shared_ = nullptr;
+  size_t len_ = 0;
+  std::unique_ptr<ClockWriter> writer_;
+};
+
+class ShmReader {
+ public:
+  explicit ShmReader(const std::string& path);
+  ~ShmReader();
+  ShmReader(const ShmReader&) = delete;
+  ShmReader& operator=(const ShmReader&) = delete;
+
+  ct_time_bound now() {
+    uint64_t w[kWords];
+    int64_t t;
+    read(*shared_, w, t);
+    ct_clock_data d = from_words(w);
+    return ct_compute(&d, t, ct_reader_writer_alive(&r_, t));
+  }
+  // One seqlock read: the data, the local time read with it, the retries it took.
+  ct_clock_data snapshot(int64_t& local_ns, unsigned& retries) const {
+    uint64_t w[kWords];
+    retries = read(*shared_, w, local_ns);
+    return from_words(w);
+  }
+  int32_t writer_pid() const { return shared_->writer_pid; }
+  uint16_t version_minor() const { return shared_->version_minor; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  ct_reader r_{};
+  const SharedClock* shared_ = nullptr;
+};
+
+}  // namespace chronotick::clock

@@ -1,0 +1,197 @@
+// The clock model of chronotick.h (best time, bounds, slew, staleness) and
+// the shared-memory file (publisher, reader, header checks).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "check.h"
+#include "clock/clock_state.h"
+#include "clock/shm_file.h"
+
+using namespace chronotick::clock;
+
+namespace {
+std::string temp_path(const char* name) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "/tmp/chronotick-test-%d-%s", static_cast<int>(getpid()), name);
+  return buf;
+}
+
+ct_clock_data model(int64_t ref, int64_t offset, double freq, int64_t bound, double growth) {
+  ct_clock_data d{};
+  d.ref_local_ns = ref;
+  d.offset_ns = offset;
+  d.freq = freq;
+  d.bound_ns = bound;
+  d.growth_ns_per_s = growth;
+  d.slew_t0_ns = ref;
+  d.slew_v0_ns = ref + offset;
+  d.slew_rate = 5e-4;
+  d.heartbeat_real_ns = ref;
+  d.stale_after_ns = 10'000'000'000;
+  d.confidence = 0.99;
+  d.status = CT_SYNCHRONIZED;
+  return d;
+}
+}  // namespace
+
+TEST(compute_best_time_and_bounds) {
+  const int64_t ref = 1'700'000'000'000'000'000;
+  ct_clock_data d = model(ref, 2'500'000, 10e-6, 40'000, 100.0);
+  // 2 s later: time = t + 2.5 ms + 10 ppm * 2 s = t + 2.52 ms; half = 40 us + 100 ns/s * 2 s
+  int64_t t = ref + 2'000'000'000;
+  ct_time_bound b = ct_compute(&d, t, 1);
+  CHECK(b.time_ns == t + 2'520'000);
+  CHECK(b.earliest_ns == t + 2'520'000 - 40'200);
+  CHECK(b.latest_ns == t + 2'520'000 + 40'200);
+  CHECK(b.status == CT_SYNCHRONIZED);
+  d.freq = -3e-6;  // negative frequency: floor
+  CHECK(ct_best(&d, ref + 1'000'000'001) == ref + 1'000'000'001 + 2'500'000 - 3001);
+}
+
+TEST(compute_unknown_when_stale_dead_or_never_published) {
+  const int64_t ref = 1'700'000'000'000'000'000;
+  ct_clock_data d = model(ref, 1000, 0.0, 10, 0.0);
+  ct_time_bound b = ct_compute(&d, ref + 11'000'000'000, 1);  // heartbeat 11 s old, limit 10 s
+  CHECK(b.status == CT_UNKNOWN && b.earliest_ns == INT64_MIN && b.latest_ns == INT64_MAX);
+  CHECK(b.time_ns == ref + 11'000'000'000 + 1000);  // still the model's time
+  b = ct_compute(&d, ref + 1'000'000'000, 0);  // writer gone
+  CHECK(b.status == CT_UNKNOWN);
+  ct_clock_data never{};
+  b = ct_compute(&never, ref, 1);
+  CHECK(b.status == CT_UNKNOWN && b.time_ns == ref);
+}
+
+TEST(publish_backward_correction_slews_monotonically) {
+  ClockState state(10'000'000'000, 1e-3);
+  Model m;
+  m.ref_local_ns = realtime_ns();
+  m.offset_ns = 5'000'000;  // +5 ms
+  m.bound_ns = 1000;
+  state.writer().publish(m);
+  int64_t before = state.now().time_ns;
+  m.ref_local_ns = realtime_ns();
+  m.offset_ns = 1'000'000;  // correction: 4 ms backwards
+  ct_clock_data d = state.writer().publish(m);
+  ct_time_bound b = state.now();
+  CHECK(b.time_ns >= before);
+  CHECK(d.slew_v0_ns - ct_best(&d, d.slew_t0_ns) > 3'900'000);  // slew starts ~4 ms above best
+  CHECK(b.latest_ns >= b.time_ns && b.earliest_ns <= ct_best(&d, d.slew_t0_ns) + 10'000'000);
+  // Along the local time axis: monotone, and caught up after 4 ms / 1e-3 = 4 s.
+  int64_t last = INT64_MIN;
+  bool mono = true;
+  for (int64_t dt = 0; dt <= 5'000'000'000; dt += 999'983) {
+    int64_t v = ct_time(&d, d.slew_t0_ns + dt);
+    mono = mono && v >= last;
+    last = v;
+  }
+  CHECK(mono);
+  int64_t t_after = d.slew_t0_ns + 4'100'000'000;
+  CHECK(ct_time(&d, t_after) == ct_best(&d, t_after));
+}
+
+TEST(publish_forward_correction_applies_at_once) {
+  ClockState state(10'000'000'000, 5e-4);
+  Model m;
+  m.ref_local_ns = realtime_ns();
+  m.offset_ns = 0;
+  state.writer().publish(m);
+  m.ref_local_ns = realtime_ns();
+  m.offset_ns = 3'000'000;
+  ct_clock_data d = state.writer().publish(m);
+  CHECK(d.slew_v0_ns == ct_best(&d, d.slew_t0_ns));
+  ct_time_bound b = state.now();
+  CHECK(b.time_ns - realtime_ns() > 2'900'000);
+}
+
+TEST(publish_rejects_bad_models) {
+  ClockState state(1'000'000'000, 5e-4);
+  Model m;
+  m.ref_local_ns = realtime_ns();
+  int thrown = 0;
+  auto expect_throw = [&](Model bad) {
+    try { state.writer().publish(bad); } catch (const std::invalid_argument&) { ++thrown; }
+  };
+  Model a = m; a.status = 7; expect_throw(a);
+  Model b = m; b.freq = 0.5; expect_throw(b);
+  Model c = m; c.bound_ns = -1; expect_throw(c);
+  Model e = m; e.growth_ns_per_s = -1.0; expect_throw(e);
+  Model f = m; f.confidence = 0.0; expect_throw(f);
+  Model g = m; g.ref_local_ns = 0; expect_throw(g);
+  CHECK(thrown == 6);
+  bool threw = false;
+  try { ClockState bad(0, 5e-4); } catch (const std::invalid_argument&) { threw = true; }
+  CHECK(threw);
+}
+
+TEST(shm_file_publish_and_read) {
+  std::string path = temp_path("clock");
+  {
+    ShmPublisher pub(path, 5'000'000'000, 5e-4);
+    ShmReader rd(path);
+    CHECK(rd.now().status == CT_UNKNOWN);  // nothing published yet
+    Model m;
+    m.ref_local_ns = realtime_ns();
+    m.offset_ns = -7'000'000;
+    m.bound_ns = 25'000;
+    m.status = CT_HOLDOVER;
+    pub.writer().publish(m);
+    ct_time_bound b = rd.now();
+    CHECK(b.status == CT_HOLDOVER);
+    CHECK_NEAR(static_cast<double>(b.time_ns - realtime_ns()), -7e6, 1e6);
+    CHECK(b.latest_ns - b.earliest_ns >= 50'000);
+    CHECK(rd.writer_pid() == getpid());
+    // the C reader agrees
+    ct_reader cr;
+    CHECK(ct_reader_open(&cr, path.c_str()) == CT_OK);
+    ct_time_bound c = ct_reader_now(&cr);
+    CHECK(c.status == CT_HOLDOVER && c.earliest_ns >= b.earliest_ns);
+    ct_reader_close(&cr);
+    // a second publisher on the same path is refused
+    bool busy = false;
+    try { ShmPublisher again(path, 5'000'000'000, 5e-4); } catch (const ShmError& e) { busy = e.sys_errno == EBUSY; }
+    CHECK(busy);
+    pub.close();  // retire: readers see UNKNOWN at once
+    CHECK(rd.now().status == CT_UNKNOWN);
+  }
+  unlink(path.c_str());
+}
+
+TEST(shm_reader_rejects_wrong_magic_version_size) {
+  std::string path = temp_path("bad");
+  ct_clock_shm s{};
+  auto write_file = [&](const void* p, size_t n) {
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    CHECK(fd >= 0);
+    CHECK(write(fd, p, n) == static_cast<ssize_t>(n));
+    close(fd);
+  };
+  auto code = [&]() {
+    try { ShmReader r(path); } catch (const ShmError& e) { return e.code; }
+    return CT_OK;
+  };
+  std::memcpy(s.magic, "NOPE", 4);
+  s.version_major = CT_VERSION_MAJOR;
+  s.size = sizeof s;
+  write_file(&s, sizeof s);
+  CHECK(code() == CT_ERR_MAGIC);
+  std::memcpy(s.magic, "CTCK", 4);
+  s.version_major = CT_VERSION_MAJOR + 1;
+  write_file(&s, sizeof s);
+  CHECK(code() == CT_ERR_VERSION);
+  ct_reader r;
+  CHECK(ct_reader_open(&r, path.c_str()) == CT_ERR_VERSION);
+  CHECK(std::strstr(ct_reader_error(&r), "newer") != nullptr);
+  s.version_major = CT_VERSION_MAJOR;
+  write_file(&s, 40);
+  CHECK(code() == CT_ERR_SIZE);
+  unlink(path.c_str());
+  CHECK(code() == CT_ERR_OPEN);
+}
+
+TEST_MAIN()

@@ -1,0 +1,321 @@
+/* chronotick.h -- read chronotick's corrected time from C or C++ without Python.
+ *
+ * A chronotick server publishes its clock model in a small shared-memory
+ * file (written by chronotick's ClockPublisher); any process maps it
+ * read-only and computes corrected time with one clock_gettime(CLOCK_REALTIME)
+ * (vDSO) and no locks, system calls or allocation:
+ *
+ *     ct_reader r;
+ *     if (ct_reader_open(&r, "/run/chronotick/clock") != CT_OK) { puts(ct_reader_error(&r)); ... }
+ *     ct_time_bound tb = ct_reader_now(&r);   // tb.time_ns, [tb.earliest_ns, tb.latest_ns], tb.status
+ *     ct_reader_close(&r);
+ *
+ * Header-only (static inline), C99 with the GCC/Clang __atomic builtins, POSIX
+ * (mmap, clock_gettime, kill). In strict C99 define _POSIX_C_SOURCE=200809L.
+ *
+ * The model (all times ns of CLOCK_REALTIME unless stated; offset = reference - local):
+ *
+ *     best(t)   = t + offset_ns + floor(freq * (t - ref_local_ns))
+ *     slew(t)   = slew_v0_ns + (t - slew_t0_ns) + floor((freq - slew_rate) * (t - slew_t0_ns))
+ *     time_ns   = max(best(t), slew(t))
+ *     half(t)   = bound_ns + growth_ns_per_s * max(0, t - ref_local_ns) / 1e9
+ *     earliest  = best(t) - half(t),   latest = max(best(t) + half(t), time_ns)
+ *
+ * When the writer replaces a model whose time is ahead of the new best
+ * estimate, it starts slew() at the old model's value (slew_v0_ns at
+ * slew_t0_ns = the publish time) and lets it run slower than best() by
+ * slew_rate until best() catches up, so time_ns never goes backwards across
+ * publishes (slopes 1 + freq - slew_rate > 0). Forward corrections apply at
+ * once. Bounds are around best(); `latest` widens to include time_ns during a
+ * slew. Monotonicity assumes CLOCK_REALTIME itself is not stepped backwards.
+ *
+ * Staleness: the segment reads as CT_UNKNOWN (bounds INT64_MIN..INT64_MAX,
+ * time_ns still from the model if one was ever published, else the local
+ * clock) when the writer's last heartbeat is more than stale_after_ns old
+ * (measured on CLOCK_REALTIME against heartbeat_real_ns; heartbeat_mono_ns
+ * holds the same instant on CLOCK_MONOTONIC for tools), or when the writer
+ * process has gone (checked with kill(pid, 0) at most every 100 ms).
+ *
+ * Seqlock: `seq` is odd while the writer writes. The writer stores seq odd,
+ * release fence, data words (relaxed), seq even (release). A reader loads seq
+ * (acquire), copies the data words (relaxed), acquire fence, reloads seq, and
+ * retries if it was odd or changed. The last data word is a checksum of the
+ * others (ct_checksum) so tests can prove no read is torn.
+ */
+#ifndef CHRONOTICK_H
+#define CHRONOTICK_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ThreadSanitizer does not model standalone fences (GCC warns -Wtsan); under it
+ * the seqlock uses the equivalent per-access form instead: release stores and
+ * acquire loads of the data words. Same ordering guarantees, no fences. */
+#if defined(__SANITIZE_THREAD__)
+#define CT_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CT_TSAN 1
+#endif
+#endif
+
+#define CT_VERSION_MAJOR 1
+#define CT_VERSION_MINOR 0
+
+/* status */
+#define CT_UNKNOWN 0
+#define CT_SYNCHRONIZED 1
+#define CT_HOLDOVER 2
+
+/* error codes of ct_reader_open */
+#define CT_OK 0
+#define CT_ERR_OPEN 1      /* open/fstat/mmap failed: see errno */
+#define CT_ERR_SIZE 2      /* the file is smaller than the layout it claims or this reader needs */
+#define CT_ERR_MAGIC 3     /* not a chronotick clock file */
+#define CT_ERR_VERSION 4   /* written with a different major layout version */
+
+/* The data read under the seqlock: 14 words of 8 bytes. */
+typedef struct ct_clock_data {
+  int64_t ref_local_ns;      /* local CLOCK_REALTIME of the reference point */
+  int64_t offset_ns;         /* reference - local at ref_local_ns */
+  double freq;               /* d(offset)/d(local time), dimensionless (1e-6 = 1 ppm; + = local slow) */
+  int64_t bound_ns;          /* half-width of the error bound at ref_local_ns */
+  double growth_ns_per_s;    /* bound growth per second after ref_local_ns */
+  int64_t slew_t0_ns;        /* publish time (local) where slew() starts */
+  int64_t slew_v0_ns;        /* slew(slew_t0_ns) */
+  double slew_rate;          /* how much slower than best() slew() runs, dimensionless (5e-4 = 500 ppm) */
+  int64_t heartbeat_mono_ns; /* CLOCK_MONOTONIC of the last publish/heartbeat */
+  int64_t heartbeat_real_ns; /* CLOCK_REALTIME of the same instant */
+  int64_t stale_after_ns;    /* heartbeat older than this -> CT_UNKNOWN */
+  double confidence;         /* coverage the bound is calibrated for, e.g. 0.99 */
+  int64_t status;            /* CT_UNKNOWN / CT_SYNCHRONIZED / CT_HOLDOVER */
+  uint64_t check;            /* ct_checksum of the 13 words above */
+} ct_clock_data;
+
+#define CT_DATA_WORDS 14
+
+/* The file layout (version 1.0). Fields before `seq` are written once when the
+ * file is created and never change. */
+typedef struct ct_clock_shm {
+  char magic[4];             /* "CTCK" */
+  uint16_t version_major;
+  uint16_t version_minor;
+  uint32_t size;             /* sizeof the layout as written (>= sizeof(ct_clock_shm) for 1.x) */
+  int32_t writer_pid;
+  uint64_t seq;              /* seqlock counter: odd while writing */
+  uint64_t data[CT_DATA_WORDS]; /* a ct_clock_data, word by word */
+  uint64_t reserved[16];     /* room for minor-version additions */
+} ct_clock_shm;
+
+typedef char ct_assert_data_size[(sizeof(ct_clock_data) == 8 * CT_DATA_WORDS) ? 1 : -1];
+typedef char ct_assert_shm_size[(sizeof(ct_clock_shm) == 24 + 8 * CT_DATA_WORDS + 128) ? 1 : -1];
+
+typedef struct ct_time_bound {
+  int64_t earliest_ns;       /* true time is >= this (at the calibrated confidence) */
+  int64_t latest_ns;         /* true time is <= this */
+  int64_t time_ns;           /* corrected time, monotonic across publishes */
+  int status;                /* CT_UNKNOWN / CT_SYNCHRONIZED / CT_HOLDOVER */
+} ct_time_bound;
+
+/* A checksum of the first 13 data words (FNV-1a over 64-bit words, then a mix). */
+static inline uint64_t ct_checksum(const uint64_t* w) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  int i;
+  for (i = 0; i < CT_DATA_WORDS - 1; ++i) {
+    h ^= w[i];
+    h *= 0x100000001b3ull;
+    h ^= h >> 29;
+  }
+  return h;
+}
+
+static inline int64_t ct_floor_mul(double k, int64_t dt) {
+  double x = k * (double)dt;
+  int64_t i = (int64_t)x;
+  return (x < (double)i) ? i - 1 : i;
+}
+
+static inline int64_t ct_realtime_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* best(t): the model's estimate of reference time at local time t. */
+static inline int64_t ct_best(const ct_clock_data* d, int64_t t) {
+  return t + d->offset_ns + ct_floor_mul(d->freq, t - d->ref_local_ns);
+}
+
+/* time_ns at local time t: max(best, slew) -- see the top of this file. */
+static inline int64_t ct_time(const ct_clock_data* d, int64_t t) {
+  int64_t best = ct_best(d, t);
+  int64_t slew = d->slew_v0_ns + (t - d->slew_t0_ns) + ct_floor_mul(d->freq - d->slew_rate, t - d->slew_t0_ns);
+  return slew > best ? slew : best;
+}
+
+/* The bound at local time t; `writer_alive` = 0 forces CT_UNKNOWN. */
+static inline ct_time_bound ct_compute(const ct_clock_data* d, int64_t t, int writer_alive) {
+  ct_time_bound r;
+  int64_t age = t - d->heartbeat_real_ns;
+  int64_t best, elapsed;
+  double half;
+  if (d->status == CT_UNKNOWN && d->heartbeat_real_ns == 0) { /* never published */
+    r.earliest_ns = INT64_MIN; r.latest_ns = INT64_MAX; r.time_ns = t; r.status = CT_UNKNOWN;
+    return r;
+  }
+  r.time_ns = ct_time(d, t);
+  if (d->status == CT_UNKNOWN || !writer_alive || age > d->stale_after_ns || age < -d->stale_after_ns) {
+    r.earliest_ns = INT64_MIN; r.latest_ns = INT64_MAX; r.status = CT_UNKNOWN;
+    return r;
+  }
+  best = ct_best(d, t);
+  elapsed = t - d->ref_local_ns;
+  half = (double)d->bound_ns + (elapsed > 0 ? d->growth_ns_per_s * (double)elapsed * 1e-9 : 0.0);
+  if (!(half < 4.0e18)) half = 4.0e18;  /* saturate rather than overflow */
+  r.earliest_ns = best - (int64_t)half;
+  r.latest_ns = best + (int64_t)half;
+  if (r.latest_ns < r.time_ns) r.latest_ns = r.time_ns;
+  r.status = (int)d->status;
+  return r;
+}
+
+/* One seqlock read of the data; also reads the local clock inside the read
+ * window (so the data is the model in force at that instant). */
+static inline void ct_read(const ct_clock_shm* shm, ct_clock_data* out, int64_t* local_ns) {
+  uint64_t w[CT_DATA_WORDS];
+  for (;;) {
+    uint64_t s1 = __atomic_load_n(&shm->seq, __ATOMIC_ACQUIRE);
+    int i;
+    if (s1 & 1u) continue;
+    *local_ns = ct_realtime_ns();
+#ifdef CT_TSAN
+    for (i = 0; i < CT_DATA_WORDS; ++i) w[i] = __atomic_load_n(&shm->data[i], __ATOMIC_ACQUIRE);
+#else
+    for (i = 0; i < CT_DATA_WORDS; ++i) w[i] = __atomic_load_n(&shm->data[i], __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+#endif
+    if (__atomic_load_n(&shm->seq, __ATOMIC_RELAXED) == s1) break;
+  }
+  memcpy(out, w, sizeof w);
+}
+
+/* Checks the fixed header of a mapped file of `len` bytes; CT_OK or an error code. */
+static inline int ct_check_header(const ct_clock_shm* shm, size_t len) {
+  if (len < 16) return CT_ERR_SIZE;
+  if (memcmp(shm->magic, "CTCK", 4) != 0) return CT_ERR_MAGIC;
+  if (shm->version_major != CT_VERSION_MAJOR) return CT_ERR_VERSION;
+  if (len < sizeof(ct_clock_shm) || shm->size < sizeof(ct_clock_shm) || shm->size > len) return CT_ERR_SIZE;
+  return CT_OK;
+}
+
+typedef struct ct_reader {
+  const ct_clock_shm* shm;
+  size_t map_len;
+  int fd;
+  int error;                 /* last ct_reader_open result */
+  int sys_errno;             /* errno for CT_ERR_OPEN */
+  int64_t next_pid_check_ns; /* local time of the next kill(pid, 0) */
+  int writer_alive;
+  char message[320];
+} ct_reader;
+
+/* Opens and maps `path` read-only. Returns CT_OK or an error code; on error
+ * ct_reader_error(r) says what went wrong and nothing needs closing. */
+static inline int ct_reader_open(ct_reader* r, const char* path) {
+  struct stat st;
+  void* p;
+  const ct_clock_shm* shm;
+  memset(r, 0, sizeof *r);
+  r->fd = -1;
+  r->writer_alive = 1;
+  r->fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (r->fd < 0 || fstat(r->fd, &st) != 0) {
+    r->sys_errno = errno;
+    snprintf(r->message, sizeof r->message, "%s: cannot open: %s", path, strerror(r->sys_errno));
+    if (r->fd >= 0) close(r->fd);
+    r->fd = -1;
+    return r->error = CT_ERR_OPEN;
+  }
+  if ((size_t)st.st_size < 16) {
+    snprintf(r->message, sizeof r->message, "%s: %lld bytes is too small for a chronotick clock file", path,
+             (long long)st.st_size);
+    close(r->fd);
+    r->fd = -1;
+    return r->error = CT_ERR_SIZE;
+  }
+  p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, r->fd, 0);
+  if (p == MAP_FAILED) {
+    r->sys_errno = errno;
+    snprintf(r->message, sizeof r->message, "%s: mmap failed: %s", path, strerror(r->sys_errno));
+    close(r->fd);
+    r->fd = -1;
+    return r->error = CT_ERR_OPEN;
+  }
+  shm = (const ct_clock_shm*)p;
+  r->error = ct_check_header(shm, (size_t)st.st_size);
+  if (r->error != CT_OK) {
+    if (r->error == CT_ERR_MAGIC)
+      snprintf(r->message, sizeof r->message, "%s: not a chronotick clock file (magic %02x%02x%02x%02x, expected "
+               "\"CTCK\")", path, (unsigned char)shm->magic[0], (unsigned char)shm->magic[1],
+               (unsigned char)shm->magic[2], (unsigned char)shm->magic[3]);
+    else if (r->error == CT_ERR_VERSION)
+      snprintf(r->message, sizeof r->message, "%s: layout version %u.%u is %s than this reader's %d.%d; use a "
+               "chronotick reader of major version %u", path, shm->version_major, shm->version_minor,
+               shm->version_major > CT_VERSION_MAJOR ? "newer" : "older", CT_VERSION_MAJOR, CT_VERSION_MINOR,
+               shm->version_major);
+    else
+      snprintf(r->message, sizeof r->message, "%s: file of %lld bytes, layout claims %u, version %d.%d needs %u",
+               path, (long long)st.st_size, shm->size, CT_VERSION_MAJOR, CT_VERSION_MINOR,
+               (unsigned)sizeof(ct_clock_shm));
+    munmap(p, (size_t)st.st_size);
+    close(r->fd);
+    r->fd = -1;
+    return r->error;
+  }
+  r->shm = shm;
+  r->map_len = (size_t)st.st_size;
+  return CT_OK;
+}
+
+static inline const char* ct_reader_error(const ct_reader* r) { return r->message; }
+
+static inline void ct_reader_close(ct_reader* r) {
+  if (r->shm) munmap((void*)(uintptr_t)r->shm, r->map_len);
+  if (r->fd >= 0) close(r->fd);
+  r->shm = NULL;
+  r->fd = -1;
+}
+
+/* Is the writer process still there? kill(pid, 0) at most every 100 ms of local time. */
+static inline int ct_reader_writer_alive(ct_reader* r, int64_t local_ns) {
+  int64_t next = __atomic_load_n(&r->next_pid_check_ns, __ATOMIC_RELAXED);
+  if (local_ns >= next || local_ns < next - 200000000) {
+    int alive = !(kill((pid_t)r->shm->writer_pid, 0) != 0 && errno == ESRCH);
+    __atomic_store_n(&r->writer_alive, alive, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->next_pid_check_ns, local_ns + 100000000, __ATOMIC_RELAXED);
+    return alive;
+  }
+  return __atomic_load_n(&r->writer_alive, __ATOMIC_RELAXED);
+}
+
+/* Corrected time now. */
+static inline ct_time_bound ct_reader_now(ct_reader* r) {
+  ct_clock_data d;
+  int64_t t;
+  ct_read(r->shm, &d, &t);
+  return ct_compute(&d, t, ct_reader_writer_alive(r, t));
+}
+
+/* Corrected time now, ns (time_ns of ct_reader_now). */
+static inline int64_t ct_reader_now_ns(ct_reader* r) { return ct_reader_now(r).time_ns; }
+
+#endif /* CHRONOTICK_H */
