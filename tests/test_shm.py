@@ -1,0 +1,239 @@
+"""The shared-memory clock: publisher, Client in other processes, torn reads, staleness, C reader."""
+import json
+import os
+import shutil
+import signal
+import stat
+import struct
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+_core = pytest.importorskip("chronotick._core")
+if not hasattr(_core, "ClockPublisher"):
+    pytest.skip("chronotick._core built without the clock bindings", allow_module_level=True)
+
+from chronotick.shm import Client, Status, TimeBound  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = dict(os.environ, PYTHONPATH=str(ROOT / "python") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
+@pytest.fixture
+def path(tmp_path):
+    return str(tmp_path / "clock")
+
+
+def test_client_reads_published_model(path):
+    with _core.ClockPublisher(path) as pub:
+        c = Client(path)
+        tb = c.now()
+        assert isinstance(tb, TimeBound) and tb.status is Status.UNKNOWN and not tb.bounded
+        ref = time.time_ns()
+        pub.publish(ref, 25_000_000, 2e-6, 40_000, 1000.0, _core.CLOCK_SYNCHRONIZED, confidence=0.99)
+        before = time.time_ns()
+        tb = c.now()
+        after = time.time_ns()
+        assert tb.status is Status.SYNCHRONIZED and tb.bounded
+        # time = local + 25 ms + 2 ppm * (local - ref)
+        assert before + 25_000_000 <= tb.time_ns <= after + 25_000_000 + 1_000
+        half = (tb.latest_ns - tb.earliest_ns) / 2
+        assert 40_000 <= half < 40_000 + 1000 * 1.0          # + 1000 ns/s growth over < 1 s
+        assert tb.earliest_ns <= tb.time_ns <= tb.latest_ns
+        assert abs(c.now_ns() - (time.time_ns() + 25_000_000)) < 5_000_000
+        snap = c.snapshot()
+        assert snap["offset_ns"] == 25_000_000 and snap["confidence"] == 0.99 and snap["check_ok"]
+        assert c.writer_pid == os.getpid()
+
+
+def test_file_mode_and_single_publisher(path):
+    with _core.ClockPublisher(path):
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
+        with pytest.raises(OSError, match="another process is publishing"):
+            _core.ClockPublisher(path)
+    _core.ClockPublisher(path).close()          # free again once the first one is closed
+
+
+def test_close_and_staleness_read_as_unknown(path):
+    pub = _core.ClockPublisher(path, stale_after_s=0.3)
+    c = Client(path)
+    pub.publish(time.time_ns(), 0, 0.0, 1000, 0.0, _core.CLOCK_HOLDOVER)
+    assert c.now().status is Status.HOLDOVER
+    time.sleep(0.4)
+    tb = c.now()
+    assert tb.status is Status.UNKNOWN and tb.earliest_ns == -(2 ** 63) and tb.latest_ns == 2 ** 63 - 1
+    pub.heartbeat()
+    assert c.now().status is Status.HOLDOVER
+    pub.close()
+    assert c.now().status is Status.UNKNOWN
+    with pytest.raises(ValueError, match="closed"):
+        pub.publish(time.time_ns(), 0, 0.0, 1000, 0.0, 1)
+
+
+WRITER = textwrap.dedent("""
+    import sys, time
+    from chronotick import _core
+    path, seconds = sys.argv[1], float(sys.argv[2])
+    pub = _core.ClockPublisher(path, stale_after_s=60.0)
+    k = 0
+    print("ready", flush=True)
+    end = time.monotonic() + seconds
+    while seconds < 0 or time.monotonic() < end:
+        # redundant fields: offset, bound and growth all follow from k
+        pub.publish(time.time_ns(), ((k % 7) - 3) * 100_000, ((k % 5) - 2) * 1e-6, 1000 + k,
+                    float(k % 1000), 1 + (k % 2))
+        k += 1
+    print(k, flush=True)
+""")
+
+READER = textwrap.dedent("""
+    import json, sys
+    from chronotick.shm import Client
+    c = Client(sys.argv[1])
+    out = c._reader._verify_reads(int(sys.argv[2]))          # C++ loop over the real read path
+    # and through Python: TimeBound reads, monotone and consistent
+    last, backwards, bad, torn = -2**63, 0, 0, 0
+    for i in range(int(sys.argv[3])):
+        tb = c.now()
+        backwards += tb.time_ns < last
+        last = tb.time_ns
+        bad += not (tb.earliest_ns <= tb.time_ns <= tb.latest_ns)
+        if i % 10 == 0:
+            s = c.snapshot()
+            k = s["bound_ns"] - 1000
+            torn += (not s["check_ok"]) or s["offset_ns"] != ((k % 7) - 3) * 100_000 \\
+                or s["growth_ns_per_s"] != float(k % 1000)
+    out.update(py_reads=int(sys.argv[3]), py_backwards=backwards, py_bad=bad, py_torn=torn)
+    print(json.dumps(out))
+""")
+
+
+def test_no_torn_reads_across_processes(path):
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, path, "-1"], env=ENV, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert writer.stdout.readline().strip() == "ready"
+        time.sleep(0.05)
+        readers = [subprocess.Popen([sys.executable, "-c", READER, path, "1500000", "100000"], env=ENV,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        results = []
+        for r in readers:
+            out, err = r.communicate(timeout=300)
+            assert r.returncode == 0, err
+            results.append(json.loads(out))
+        publishes = Client(path).snapshot()["bound_ns"] - 1000
+    finally:
+        writer.kill()
+        writer.wait()
+    total = sum(r["reads"] + r["py_reads"] for r in results)
+    print(f"{total} reads, {publishes} publishes, retries {[r['retries'] for r in results]}")
+    assert total >= 3_000_000
+    assert publishes > 1000
+    for r in results:
+        assert r["torn"] == 0 and r["py_torn"] == 0
+        assert r["backwards"] == 0 and r["py_backwards"] == 0
+        assert r["bad_bounds"] == 0 and r["py_bad"] == 0
+        assert r["unknown"] == 0
+
+
+def test_killed_writer_reads_as_unknown_before_stale_limit(path):
+    code = textwrap.dedent("""
+        import sys, time
+        from chronotick import _core
+        pub = _core.ClockPublisher(sys.argv[1], stale_after_s=600.0)
+        pub.publish(time.time_ns(), 1_000_000, 0.0, 1000, 0.0, 1)
+        print("published", flush=True)
+        time.sleep(600)
+    """)
+    writer = subprocess.Popen([sys.executable, "-c", code, path], env=ENV, stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "published"
+        c = Client(path)
+        assert c.now().status is Status.SYNCHRONIZED
+        t_before = c.now_ns()
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+    time.sleep(0.25)                  # the pid is checked at most every 100 ms
+    tb = c.now()
+    assert tb.status is Status.UNKNOWN
+    assert tb.time_ns > t_before      # still the last model's time, monotone
+
+
+def test_backward_correction_is_slewed_monotonic():
+    st = _core.ClockState(max_slew_rate=1e-3)
+    st.publish(time.time_ns(), 10_000_000, 0.0, 1000, 0.0, 1)
+    a = st.now_ns()
+    st.publish(time.time_ns(), 0, 0.0, 1000, 0.0, 1)       # 10 ms backwards
+    b = st.now()
+    assert b[2] >= a
+    assert b[1] >= b[2]                                    # latest widened to include the slewed time
+    assert b[0] <= time.time_ns() + 1000                   # earliest is around the new best estimate
+    check = st._verify_reads(200_000)
+    assert check["reads"] == 200_000 and check["torn"] == check["backwards"] == check["bad_bounds"] == 0
+
+
+def test_publish_rejects_bad_values():
+    st = _core.ClockState()
+    now = time.time_ns()
+    with pytest.raises(ValueError, match="status"):
+        st.publish(now, 0, 0.0, 0, 0.0, 9)
+    with pytest.raises(ValueError, match="freq"):
+        st.publish(now, 0, float("nan"), 0, 0.0, 1)
+    with pytest.raises(ValueError, match="bound_ns"):
+        st.publish(now, 0, 0.0, -5, 0.0, 1)
+    with pytest.raises(ValueError, match="stale_after_s"):
+        _core.ClockState(stale_after_s=0)
+    with pytest.raises(ValueError, match="max_slew_rate"):
+        _core.ClockState(max_slew_rate=2.0)
+
+
+def _header(magic=b"CTCK", major=1, minor=0, size=264, pid=1):
+    return struct.pack("<4sHHIi", magic, major, minor, size, pid) + bytes(4096 - 16)
+
+
+def test_wrong_magic_newer_version_missing_file(tmp_path):
+    bad = tmp_path / "bad"
+    bad.write_bytes(_header(magic=b"NTPD"))
+    with pytest.raises(ValueError, match="not a chronotick clock file"):
+        Client(bad)
+    bad.write_bytes(_header(major=2))
+    with pytest.raises(ValueError, match="version 2.0 is newer"):
+        Client(bad)
+    bad.write_bytes(_header()[:100])
+    with pytest.raises(ValueError, match="bytes"):
+        Client(bad)
+    with pytest.raises(FileNotFoundError):
+        Client(tmp_path / "missing")
+    bad.write_bytes(_header(minor=7))        # a newer minor version of the same major reads fine
+    assert Client(bad).now().status is Status.UNKNOWN
+
+
+CC = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+
+
+@pytest.mark.skipif(CC is None, reason="no C compiler")
+def test_c_header_reader_agrees_with_client(path, tmp_path):
+    exe = tmp_path / "clock_read"
+    r = subprocess.run([CC, "-O2", "-std=c99", "-D_POSIX_C_SOURCE=200809L", "-Wall", "-Wextra", "-Wpedantic",
+                        "-Werror", f"-I{ROOT / 'include'}", str(ROOT / "benchmarks" / "clock_read_bench.c"),
+                        "-o", str(exe)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    with _core.ClockPublisher(path) as pub:
+        pub.publish(time.time_ns(), -3_000_000, 1e-6, 20_000, 50.0, _core.CLOCK_SYNCHRONIZED)
+        before = Client(path).now()
+        out = subprocess.run([str(exe), path], capture_output=True, text=True, check=True).stdout.split()
+        after = Client(path).now()
+    status, earliest, latest, t = (int(x) for x in out[1:5])
+    assert status == 1
+    assert before.time_ns <= t <= after.time_ns
+    assert before.earliest_ns <= earliest <= after.earliest_ns
+    assert latest - earliest == pytest.approx(before.latest_ns - before.earliest_ns, abs=2_000)
+    bad = tmp_path / "bad"
+    bad.write_bytes(_header(major=3))
+    r = subprocess.run([str(exe), str(bad)], capture_output=True, text=True)
+    assert r.returncode == 2 and "newer" in r.stderr
