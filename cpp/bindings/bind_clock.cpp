@@ -13,7 +13,42 @@ using namespace chronotick::clock;
 
 namespace {
 
-py::tuple bound_tuple(const ct_time_bound& b) { return py::make_tuple(b.earliest_ns, b.latest_ns, b.time_ns, b.status); }
+// TimeBound: a C struct sequence (named tuple) so building one costs little.
+PyStructSequence_Field kBoundFields[] = {
+    {"earliest_ns", "true time >= this, ns since the Unix epoch (-2**63 when UNKNOWN)"},
+    {"latest_ns", "true time <= this, ns since the Unix epoch (2**63 - 1 when UNKNOWN)"},
+    {"time_ns", "corrected time, ns since the Unix epoch; monotonic across corrections"},
+    {"status", "UNKNOWN (0), SYNCHRONIZED (1) or HOLDOVER (2)"},
+    {nullptr, nullptr}};
+PyStructSequence_Desc kBoundDesc = {"chronotick.TimeBound",
+                                    "TimeBound(earliest_ns, latest_ns, time_ns, status): corrected time and its bound.",
+                                    kBoundFields, 4};
+PyTypeObject* g_bound_type = nullptr;
+PyObject* g_status[3] = {nullptr, nullptr, nullptr};  // set by chronotick.shm: its Status members
+
+PyObject* make_bound(const ct_time_bound& b) {
+  PyObject* o = PyStructSequence_New(g_bound_type);
+  if (o == nullptr) return nullptr;
+  PyObject* st;
+  if (b.status >= 0 && b.status < 3 && g_status[b.status] != nullptr) {
+    st = g_status[b.status];
+    Py_INCREF(st);
+  } else {
+    st = PyLong_FromLong(b.status);
+  }
+  PyObject* items[4] = {PyLong_FromLongLong(b.earliest_ns), PyLong_FromLongLong(b.latest_ns),
+                        PyLong_FromLongLong(b.time_ns), st};
+  bool ok = true;
+  for (int i = 0; i < 4; ++i) {
+    if (items[i] == nullptr) ok = false;
+    PyStructSequence_SetItem(o, i, items[i] != nullptr ? items[i] : (Py_INCREF(Py_None), Py_None));
+  }
+  if (!ok) {
+    Py_DECREF(o);
+    return nullptr;
+  }
+  return o;
+}
 
 template <class R>
 py::dict snapshot_dict(const R& r) {
@@ -77,6 +112,44 @@ int64_t stale_ns(double stale_after_s) {
   return static_cast<int64_t>(stale_after_s * 1e9);
 }
 
+// now() / now_ns() as plain METH_NOARGS methods: pybind11's generic dispatch
+// costs more than the read itself, and these are the calls the read path is about.
+template <class T>
+T* self_ptr(PyObject* self) {
+  auto* inst = reinterpret_cast<py::detail::instance*>(self);
+  T* obj = inst->get_value_and_holder().template value_ptr<T>();
+  if (obj == nullptr) PyErr_SetString(PyExc_TypeError, "uninitialised clock object");
+  return obj;
+}
+
+template <class T>
+PyObject* fast_now_ns(PyObject* self, PyObject*) {
+  T* obj = self_ptr<T>(self);
+  return obj == nullptr ? nullptr : PyLong_FromLongLong(static_cast<long long>(obj->now().time_ns));
+}
+
+template <class T>
+PyObject* fast_now(PyObject* self, PyObject*) {
+  T* obj = self_ptr<T>(self);
+  return obj == nullptr ? nullptr : make_bound(obj->now());
+}
+
+template <class T>
+void add_method(py::class_<T>& cls, PyMethodDef* def) {
+  PyObject* descr = PyDescr_NewMethod(reinterpret_cast<PyTypeObject*>(cls.ptr()), def);
+  if (descr == nullptr) throw py::error_already_set();
+  int rc = PyObject_SetAttrString(cls.ptr(), def->ml_name, descr);
+  Py_DECREF(descr);
+  if (rc != 0) throw py::error_already_set();
+}
+
+#define CT_NOW_DOC "now() -> TimeBound(earliest_ns, latest_ns, time_ns, status), ns since the Unix epoch."
+#define CT_NOW_NS_DOC "now_ns() -> int: corrected time, ns since the Unix epoch."
+PyMethodDef kReaderNow = {"now", fast_now<ShmReader>, METH_NOARGS, CT_NOW_DOC};
+PyMethodDef kReaderNowNs = {"now_ns", fast_now_ns<ShmReader>, METH_NOARGS, CT_NOW_NS_DOC};
+PyMethodDef kStateNow = {"now", fast_now<ClockState>, METH_NOARGS, CT_NOW_DOC};
+PyMethodDef kStateNowNs = {"now_ns", fast_now_ns<ClockState>, METH_NOARGS, CT_NOW_NS_DOC};
+
 const char* kPublishDoc =
     "publish(ref_local_ns, offset_ns, freq, bound_ns, growth_ns_per_s, status, confidence=0.95)\n"
     "Publish the model: time(t) = t + offset_ns + freq * (t - ref_local_ns), bound half-width\n"
@@ -103,6 +176,20 @@ void bind_clock(py::module_& m) {
       }
     }
   });
+  if (g_bound_type == nullptr) {
+    g_bound_type = PyStructSequence_NewType(&kBoundDesc);
+    if (g_bound_type == nullptr) throw py::error_already_set();
+  }
+  m.attr("TimeBound") = py::reinterpret_borrow<py::object>(reinterpret_cast<PyObject*>(g_bound_type));
+  m.def("_set_clock_status_objects", [](py::tuple t) {
+    if (t.size() != 3) throw std::invalid_argument("need (UNKNOWN, SYNCHRONIZED, HOLDOVER)");
+    for (int i = 0; i < 3; ++i) {
+      PyObject* o = t[static_cast<size_t>(i)].ptr();
+      Py_INCREF(o);  // kept for the module's lifetime
+      Py_XDECREF(g_status[i]);
+      g_status[i] = o;
+    }
+  }, "Objects TimeBound.status takes for 0, 1, 2 (chronotick.shm passes its Status members).");
   m.attr("CLOCK_UNKNOWN") = CT_UNKNOWN;
   m.attr("CLOCK_SYNCHRONIZED") = CT_SYNCHRONIZED;
   m.attr("CLOCK_HOLDOVER") = CT_HOLDOVER;
@@ -132,20 +219,19 @@ void bind_clock(py::module_& m) {
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__", [](ShmPublisher& p, py::args) { p.close(); });
 
-  py::class_<ShmReader>(m, "ClockReader", "Read-only view of a shared-memory clock file (any process).")
-      .def(py::init<const std::string&>(), py::arg("path"))
-      .def("now", [](ShmReader& r) { return bound_tuple(r.now()); },
-           "(earliest_ns, latest_ns, time_ns, status): corrected CLOCK_REALTIME ns and its bound.")
-      .def("now_ns", [](ShmReader& r) { return r.now().time_ns; }, "Corrected time, ns since the Unix epoch.")
+  py::class_<ShmReader> reader(m, "ClockReader", "Read-only view of a shared-memory clock file (any process).");
+  reader.def(py::init<const std::string&>(), py::arg("path"))
       .def("snapshot", [](const ShmReader& r) { return snapshot_dict(r); }, "All published fields (one read).")
       .def("_verify_reads", [](const ShmReader& r, uint64_t n) { return verify_dict(r, n); }, py::arg("n"),
            "Test support: n reads in C++ (GIL released), counting torn/inconsistent/backwards reads.")
       .def_property_readonly("writer_pid", &ShmReader::writer_pid)
       .def_property_readonly("version_minor", &ShmReader::version_minor)
       .def_property_readonly("path", &ShmReader::path);
+  add_method(reader, &kReaderNow);
+  add_method(reader, &kReaderNowNs);
 
-  py::class_<ClockState>(m, "ClockState", "The clock model in this process's memory (same seqlock as the file).")
-      .def(py::init([](double stale_after_s, double max_slew_rate) {
+  py::class_<ClockState> state(m, "ClockState", "The clock model in this process's memory (same seqlock as the file).");
+  state.def(py::init([](double stale_after_s, double max_slew_rate) {
              return std::make_unique<ClockState>(stale_ns(stale_after_s), max_slew_rate);
            }),
            py::arg("stale_after_s") = 10.0, py::arg("max_slew_rate") = 5e-4)
@@ -155,12 +241,11 @@ void bind_clock(py::module_& m) {
            py::arg("ref_local_ns"), py::arg("offset_ns"), py::arg("freq"), py::arg("bound_ns"),
            py::arg("growth_ns_per_s"), py::arg("status"), py::arg("confidence") = 0.95, kPublishDoc)
       .def("heartbeat", [](ClockState& s) { s.writer().heartbeat(); })
-      .def("now", [](const ClockState& s) { return bound_tuple(s.now()); },
-           "(earliest_ns, latest_ns, time_ns, status): corrected CLOCK_REALTIME ns and its bound.")
-      .def("now_ns", [](const ClockState& s) { return s.now().time_ns; }, "Corrected time, ns since the Unix epoch.")
       .def("snapshot", [](const ClockState& s) { return snapshot_dict(s); }, "All published fields (one read).")
       .def("_verify_reads", [](const ClockState& s, uint64_t n) { return verify_dict(s, n); }, py::arg("n"),
            "Test support: n reads in C++ (GIL released), counting torn/inconsistent/backwards reads.");
+  add_method(state, &kStateNow);
+  add_method(state, &kStateNowNs);
 }
 
 }  // namespace chronotick::bindings
