@@ -19,7 +19,6 @@ import timeit
 from pathlib import Path
 
 import pytest
-
 from chronotick import _core
 
 pytestmark = pytest.mark.skipif(not hasattr(_core, "ClockState"), reason="_core.ClockState not built yet")

@@ -54,6 +54,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -188,14 +189,45 @@ static inline ct_time_bound ct_compute(const ct_clock_data* d, int64_t t, int wr
   return r;
 }
 
+/* A reader that finds the writer mid-write spins; every 1024 spins it yields
+ * the CPU (the writer may be waiting for one) and gives up -- reading
+ * CT_UNKNOWN -- if the writer process is gone (killed between its two seq
+ * stores) or has stayed mid-write for CT_READ_MAX_WAIT_NS (e.g. stopped). */
+#ifndef CT_READ_MAX_WAIT_NS
+#define CT_READ_MAX_WAIT_NS 1000000000
+#endif
+
+static inline int ct_writer_stuck(int32_t writer_pid, int64_t* first_wait_ns) {
+  int64_t now = ct_realtime_ns();
+  if (*first_wait_ns == 0) *first_wait_ns = now;
+  if (kill((pid_t)writer_pid, 0) != 0 && errno == ESRCH) return 1;
+  if (now - *first_wait_ns > CT_READ_MAX_WAIT_NS || now < *first_wait_ns) return 1;
+  sched_yield();
+  return 0;
+}
+
 /* One seqlock read of the data; also reads the local clock inside the read
- * window (so the data is the model in force at that instant). */
-static inline void ct_read(const ct_clock_shm* shm, ct_clock_data* out, int64_t* local_ns) {
+ * window (so the data is the model in force at that instant). Returns 0, or
+ * -1 when it gave up on a stuck writer (ct_writer_stuck): then `out` is the
+ * never-published state, which reads as CT_UNKNOWN. */
+static inline int ct_read(const ct_clock_shm* shm, ct_clock_data* out, int64_t* local_ns) {
   uint64_t w[CT_DATA_WORDS];
+  unsigned spins = 0;
+  int64_t first_wait = 0;
   for (;;) {
-    uint64_t s1 = __atomic_load_n(&shm->seq, __ATOMIC_ACQUIRE);
+    uint64_t s1;
     int i;
-    if (s1 & 1u) continue;
+    s1 = __atomic_load_n(&shm->seq, __ATOMIC_ACQUIRE);
+    if (s1 & 1u) {
+      if ((++spins & 1023u) == 0 && ct_writer_stuck(shm->writer_pid, &first_wait)) {
+        memset(w, 0, sizeof w);
+        memcpy(out, w, sizeof w);
+        out->check = ct_checksum(w);
+        *local_ns = ct_realtime_ns();
+        return -1;
+      }
+      continue;
+    }
     *local_ns = ct_realtime_ns();
 #ifdef CT_TSAN
     for (i = 0; i < CT_DATA_WORDS; ++i) w[i] = __atomic_load_n(&shm->data[i], __ATOMIC_ACQUIRE);
@@ -206,6 +238,7 @@ static inline void ct_read(const ct_clock_shm* shm, ct_clock_data* out, int64_t*
     if (__atomic_load_n(&shm->seq, __ATOMIC_RELAXED) == s1) break;
   }
   memcpy(out, w, sizeof w);
+  return 0;
 }
 
 /* Checks the fixed header of a mapped file of `len` bytes; CT_OK or an error code. */

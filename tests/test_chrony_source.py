@@ -4,7 +4,6 @@ A server chronyd (`local stratum 8`, -x: no clock control) and a client
 chronyd synchronised to it; skipped with the reason when chronyd is absent.
 """
 import pytest
-
 from chronotick.errors import NTPError
 from chronotick.sources import ChronySource, NTPSource
 from chronotick.sources.chrony import parse_tracking

@@ -2,14 +2,13 @@
 import time
 
 import pytest
-
 from chronotick.errors import NTPError
 from chronotick.sources import Measurement, NTPSource, as_source
 from chronotick.sources import ntp_packet as pk
 from chronotick.sources.ntp import parse_server
 from chronotick.testing.ntp_server import NTPTestServer, Reply
 
-TOL = 0.003   # loopback + Python scheduling: a few ms
+TOL = 0.005   # loopback + Python scheduling on a loaded machine: a few ms
 
 
 @pytest.fixture
@@ -139,7 +138,7 @@ def test_transmit_timestamp_is_random_not_local_time(server):
     with so.socket(so.AF_INET, so.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         s.settimeout(2)
-        addr = "127.0.0.1:%d" % s.getsockname()[1]
+        addr = f"127.0.0.1:{s.getsockname()[1]}"
         src = NTPSource([addr], burst=2, timeout_s=0.05)
         with pytest.raises(NTPError):
             src.measure()

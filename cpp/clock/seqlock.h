@@ -84,12 +84,19 @@ inline void end_write(SharedClock& s, uint64_t q, const uint64_t* w) {
 }
 
 // One consistent copy of the words plus the local clock read inside the
-// window. Returns how many times it had to retry.
+// window. Returns how many times it had to retry. A writer found mid-write is
+// waited for as chronotick.h's ct_read does (yield every 1024 spins); if it is
+// gone or stuck (ct_writer_stuck), returns the "never published" words (all
+// zero but the checksum), which read as CT_UNKNOWN.
 inline unsigned read(const SharedClock& s, uint64_t* w, int64_t& local_ns) {
   unsigned retries = 0;
+  int64_t first_wait = 0;
   for (;; ++retries) {
     uint64_t s1 = s.seq.load(std::memory_order_acquire);
-    if (s1 & 1u) continue;
+    if (s1 & 1u) {
+      if (((retries + 1) & 1023u) == 0 && ct_writer_stuck(s.writer_pid, &first_wait)) break;
+      continue;
+    }
     local_ns = realtime_ns();
 #ifdef CT_TSAN
     for (int i = 0; i < kWords; ++i) w[i] = s.data[i].load(std::memory_order_acquire);
@@ -99,6 +106,10 @@ inline unsigned read(const SharedClock& s, uint64_t* w, int64_t& local_ns) {
 #endif
     if (s.seq.load(std::memory_order_relaxed) == s1) return retries;
   }
+  for (int i = 0; i < kWords; ++i) w[i] = 0;
+  w[kWords - 1] = ct_checksum(w);
+  local_ns = realtime_ns();
+  return retries;
 }
 
 }  // namespace chronotick::clock

@@ -1,6 +1,7 @@
 // The clock model of chronotick.h (best time, bounds, slew, staleness) and
 // the shared-memory file (publisher, reader, header checks).
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -192,6 +193,34 @@ TEST(shm_reader_rejects_wrong_magic_version_size) {
   CHECK(code() == CT_ERR_SIZE);
   unlink(path.c_str());
   CHECK(code() == CT_ERR_OPEN);
+}
+
+TEST(reader_gives_up_on_writer_stuck_mid_write) {
+  // A writer pid that does not exist: a child that has exited and been reaped.
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  int st = 0;
+  waitpid(child, &st, 0);
+  SharedClock s{};
+  init_header(s, static_cast<int32_t>(child));
+  s.seq.store(7);  // odd: the writer died between its two seq stores
+  uint64_t w[kWords];
+  int64_t t = 0;
+  unsigned retries = read(s, w, t);
+  CHECK(retries >= 1023 && retries < 5000);  // gave up at the first liveness check
+  ct_clock_data d = from_words(w);
+  CHECK(ct_checksum(w) == d.check);
+  ct_time_bound b = ct_compute(&d, t, 1);
+  CHECK(b.status == CT_UNKNOWN && b.time_ns == t);
+  ct_clock_data cd;
+  CHECK(ct_read(reinterpret_cast<const ct_clock_shm*>(&s), &cd, &t) == -1);
+  CHECK(ct_compute(&cd, t, 1).status == CT_UNKNOWN);
+  // A live but stuck writer (this process) is waited for CT_READ_MAX_WAIT_NS, then given up on too.
+  s.writer_pid = static_cast<int32_t>(getpid());
+  int64_t t0 = realtime_ns();
+  read(s, w, t);
+  CHECK(from_words(w).status == CT_UNKNOWN);
+  CHECK(realtime_ns() - t0 >= CT_READ_MAX_WAIT_NS);
 }
 
 TEST_MAIN()

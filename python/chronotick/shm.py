@@ -32,7 +32,7 @@ except ImportError as e:    # pragma: no cover - only without the built extensio
     raise ImportError(f"chronotick.shm needs the compiled extension chronotick._core ({e}); "
                       f"install chronotick with pip or build it with scripts/dev_build.sh") from e
 
-__all__ = ["Client", "TimeBound", "Status", "UNBOUNDED_EARLIEST", "UNBOUNDED_LATEST"]
+__all__ = ["UNBOUNDED_EARLIEST", "UNBOUNDED_LATEST", "Client", "Status", "TimeBound"]
 
 UNBOUNDED_EARLIEST = -(2 ** 63)
 UNBOUNDED_LATEST = 2 ** 63 - 1

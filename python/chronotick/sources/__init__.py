@@ -11,4 +11,4 @@ from chronotick.sources.chrony import ChronySource
 from chronotick.sources.measurement import Measurement
 from chronotick.sources.ntp import NTPSource
 
-__all__ = ["Measurement", "NTPSource", "ChronySource", "as_source", "CallableSource", "IteratorSource"]
+__all__ = ["CallableSource", "ChronySource", "IteratorSource", "Measurement", "NTPSource", "as_source"]

@@ -74,7 +74,7 @@ class ChronySource:
         cmd = self._command()
         t0 = time.time()
         try:
-            r = subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout_s)
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout_s, check=False)
         except subprocess.TimeoutExpired:
             raise NTPError(f"chronyc: no answer within {self.timeout_s} s ({' '.join(cmd)})") from None
         t1 = time.time()

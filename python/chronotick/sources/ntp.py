@@ -234,7 +234,7 @@ class NTPSource:
             try:
                 data, src = sock.recvfrom(2048)
                 t4 = time.time_ns()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError as e:       # e.g. ICMP port unreachable on Linux
                 raise _Rejected("socket_error", f"recvfrom: {e}") from None

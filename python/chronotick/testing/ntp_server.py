@@ -105,7 +105,7 @@ class NTPTestServer:
         with self._lock:
             self._queue.extend(items)
 
-    def start(self) -> "NTPTestServer":
+    def start(self) -> NTPTestServer:
         self._sock.settimeout(0.05)
         self._thread = threading.Thread(target=self._serve, name=f"ntp-test-server:{self.port}", daemon=True)
         self._thread.start()
@@ -129,7 +129,7 @@ class NTPTestServer:
         while not self._stop.is_set():
             try:
                 data, client = self._sock.recvfrom(2048)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
