@@ -14,6 +14,7 @@ is installed; tests skip with its reason when not.
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -101,7 +102,10 @@ class Chronyd:
         conf = os.path.join(self.dir, "chronyd.conf")
         with open(conf, "w") as f:
             f.write(self.config())
-        user = ["-u", "root"] if os.geteuid() == 0 else ["-U"]
+        # Stay the current user (chronyd would switch to its compiled-in user and then
+        # insist that user owns the socket directory); -U lets a non-root user start it.
+        me = pwd.getpwuid(os.geteuid()).pw_name
+        user = ["-u", me] if os.geteuid() == 0 else ["-U", "-u", me]
         self._log = open(os.path.join(self.dir, "chronyd.log"), "w")
         self.proc = subprocess.Popen([self.exe, "-x", "-d", *user, "-f", conf], stdout=self._log,
                                      stderr=subprocess.STDOUT)
