@@ -20,7 +20,9 @@ if not hasattr(_core, "ClockPublisher"):
 from chronotick.shm import Client, Status, TimeBound
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = dict(os.environ, PYTHONPATH=str(ROOT / "python") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+# Child processes import the same chronotick as this one (the working tree or an installed wheel).
+_PKG_PARENT = str(Path(sys.modules["chronotick"].__file__).resolve().parents[1])
+ENV = dict(os.environ, PYTHONPATH=_PKG_PARENT + os.pathsep + os.environ.get("PYTHONPATH", ""))
 
 
 @pytest.fixture
