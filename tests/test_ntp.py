@@ -68,6 +68,7 @@ FINAL = {
     "stratum16": "stratum",
     "zero_transmit": "zero_transmit",
     "root_distance": "root_distance",
+    "negative_delay": "negative_delay",
     "kod_rate": "kod_rate",
     "kod_deny": "kod_deny",
     "kod_rstr": "kod_rstr",

@@ -24,6 +24,8 @@ latency) and delta = (T4 - T1) - (T3 - T2) = delay_s + loopback latency.
     stratum16       stratum 16
     zero_transmit   transmit time stamp 0
     root_distance   root delay 4 s, root dispersion 2 s
+    negative_delay  T3 one second after T2: the server claims to have held the request longer
+                    than the whole round trip, so delta < 0
     truncated       only the first 40 bytes
     oversized       1500 bytes: a header then garbage
     malformed_ext   a header then 18 bytes that are no extension field or MAC
@@ -47,8 +49,8 @@ from dataclasses import dataclass
 from chronotick.sources import ntp_packet as pk
 
 CASES = ("ok", "wrong_origin", "mode3", "version2", "li3", "kod_rate", "kod_deny", "kod_rstr", "stratum16",
-         "zero_transmit", "root_distance", "truncated", "oversized", "malformed_ext", "extension", "wrong_port",
-         "drop")
+         "zero_transmit", "root_distance", "negative_delay", "truncated", "oversized", "malformed_ext", "extension",
+         "wrong_port", "drop")
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,8 @@ class NTPTestServer:
             fields["transmit_ts"] = 0
         elif c == "root_distance":
             fields.update(root_delay=4.0, root_dispersion=2.0)
+        elif c == "negative_delay":
+            fields["transmit_ts"] = stamp + (1 << 32)
         out = pk.encode(pk.Packet(**fields))
         if c == "truncated":
             out = out[:40]
