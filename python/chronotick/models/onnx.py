@@ -312,34 +312,36 @@ class OnnxForecaster:
     def _one_step(self, series: list[tuple[np.ndarray, np.ndarray, float]]) -> list[ConformalScaler]:
         """For each (t, y, step): a ConformalScaler filled with the model's
         predictions of the newest calib_window measurements y_j, each made
-        from the measurements before t_j only (one batched run for those not
-        memoised). Predictions are memoised by (t_{j-1}, y_{j-1}, t_j, step)
-        so an engine calling once per new measurement computes one new one."""
+        exactly as `forecast` would have made it at the time, from the
+        measurements before t_j only (grid step included). One batched run
+        for those not memoised; memo key (t_{j-1}, y_{j-1}, t_j), so an engine
+        calling once per new measurement computes one new prediction."""
         nan = np.full(self.num_levels, np.nan)
         preds, missing = [], []
-        for s, (t, y, step) in enumerate(series):
+        for s, (t, y, _) in enumerate(series):
             first = max(2, t.size - self.calib_window)
             rows = []
             for j in range(first, t.size):
-                key = (float(t[j - 1]), float(y[j - 1]), float(t[j]), step)
+                key = (float(t[j - 1]), float(y[j - 1]), float(t[j]))
                 p = self._memo.get(key)
                 if p is None:
                     missing.append((s, len(rows), j, key))
                 rows.append(p)
             preds.append(rows)
         if missing:
-            wins = [self._window(series[s][0][:j], series[s][1][:j], series[s][2]) for s, _, j, _ in missing]
+            steps = [self._step(series[s][0][:j]) for s, _, j, _ in missing]
+            wins = [self._window(series[s][0][:j], series[s][1][:j], st) for (s, _, j, _), st in zip(missing, steps)]
             raw = self.run(np.stack([w.values for w in wins]))
-            for (s, r, j, key), w, q in zip(missing, wins, raw):
-                t, _, step = series[s]
-                h = (t[j] - t[j - 1]) / step
+            for (s, r, j, key), w, q, st in zip(missing, wins, raw, steps):
+                t = series[s][0]
+                h = (t[j] - t[j - 1]) / st
                 p = self._at(q, np.array([h]))[0] + w.level if h <= self.horizon else nan
                 preds[s][r] = p
                 self._memo[key] = p
             while len(self._memo) > self._memo_max:
                 self._memo.popitem(last=False)
         scalers = []
-        for (t, y, step), rows in zip(series, preds):
+        for (t, y, _), rows in zip(series, preds):
             cs = self._scaler.fresh()
             if rows:
                 q = np.stack(rows)

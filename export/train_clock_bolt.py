@@ -1,0 +1,309 @@
+#!/usr/bin/env python3
+"""Train clock-bolt: a small Chronos-Bolt model for clock offsets, from scratch.
+
+    nice python export/train_clock_bolt.py --out python/chronotick/models/data/clock-bolt.onnx
+
+Needs the `export` extra (torch==2.13.0, chronos-forecasting, onnx,
+onnxscript). Seeded and reproducible on the same machine and library
+versions (CPU, --threads fixed).
+
+Model: chronos-forecasting's own ChronosBoltModelForForecasting (T5 encoder,
+one-token decoder, quantile head), built small from a T5Config (default
+d_model 96, d_ff 256, 3 encoder + 2 decoder layers, 4 heads: 0.77 M
+parameters), context 256 grid steps, horizon 64, quantiles 0.1 .. 0.9,
+trained with the model's own quantile loss (its `forward(target=...)`).
+
+Data (synthetic only, chronotick.sim): clocks from the simulator's presets
+and from sim.random_params (cheap XO to OCXO, VMs with migrations), free
+running or disciplined by an NTP-like servo, measured by an NTP-like client
+(delay noise, asymmetry, route changes, spikes, losses) every poll_s
+seconds (16 s .. 1024 s, mostly fixed polling). Each trace's measured
+offsets are binned onto a regular grid of its median poll spacing exactly as
+the runtime does (chronotick.models.onnx.window: NaN where a poll was lost).
+Training pairs are (256 grid steps, the next 64) cut at random points whose
+newest cell is observed, centred on that newest value, with the history
+randomly shortened (left-padded with NaN, at least 3 observed) and the
+sign randomly flipped; 70% of the targets keep only their first 1-8 steps
+(the loss is masked beyond: the near steps matter most here); targets are clipped to +-20 instance-scale units of
+their context (the loss stays the model's own, in those units).
+
+Validation each epoch (never trained on): the real NTP traces in
+shared/data/clock-traces. For every measurement after the 10th, the model
+sees only the earlier ones, windowed as at run time, and its median at the
+measurement's time is scored: mean absolute error against hold-last and the
+median of the last 5. The final model is kept whatever the validation says
+(no selection on the real data).
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "python"))
+
+from chronotick import sim  # noqa: E402
+from chronotick.models.onnx import window  # noqa: E402
+
+POLLS = np.array([16, 32, 64, 100, 120, 128, 256, 512, 1024], dtype=float)
+POLL_P = np.array([0.05, 0.07, 0.18, 0.2, 0.15, 0.15, 0.1, 0.05, 0.05])
+PRESETS = ("xo", "tcxo", "ocxo", "vm")
+CLIP = 20.0
+SCENARIOS = ("steady", "server_load", "thermal_cycle", "network_spike", "server_load+thermal_cycle",
+             "server_load+network_spike")
+
+
+def simulate_grid(rng: np.random.Generator, length: int, seed: int) -> np.ndarray:
+    """One synthetic trace's measured offsets (s) on a regular grid of `length` cells (NaN = lost poll)."""
+    poll = float(rng.choice(POLLS, p=POLL_P))
+    cp, mp = sim.random_params(rng)
+    r = rng.random()
+    if r < 0.45:
+        preset, clock_params, disciplined = "disciplined", None, True
+    elif r < 0.8:
+        preset, clock_params, disciplined = "xo", cp, bool(rng.random() < 0.5)
+    else:
+        preset, clock_params, disciplined = str(rng.choice(PRESETS)), None, bool(rng.random() < 0.3)
+    mode = "adaptive" if rng.random() < 0.1 else "fixed"
+    res = sim.simulate(preset=preset, scenario=str(rng.choice(SCENARIOS)), duration_s=(length + 8) * poll,
+                       poll_s=poll, seed=seed, disciplined=disciplined, dt=max(1.0, poll / 16),
+                       clock_params=clock_params, measurement_params=mp, poll_mode=mode)
+    t, y = res.trace.times, res.trace.offsets
+    step = float(np.median(np.diff(t)))
+    w = window(t, y, float(t[-1]), step, length, level=0.0)
+    return w.values.astype(np.float64)
+
+
+def make_data(n_series: int, length: int, seed: int, progress) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    seeds = rng.integers(0, 2**31 - 1, n_series)
+    out = np.empty((n_series, length))
+    for i in progress(range(n_series), "simulating"):
+        out[i] = simulate_grid(np.random.default_rng(seeds[i]), length, int(seeds[i]))
+    return out
+
+
+def sample_batch(rng: np.random.Generator, data: np.ndarray, batch: int, context: int, horizon: int,
+                 short_p: float = 0.7):
+    """(context [B, context], target [B, horizon]) float32 pairs, see the module docstring."""
+    n, length = data.shape
+    ctx = np.full((batch, context), np.nan)
+    tgt = np.full((batch, horizon), np.nan)
+    k = 0
+    while k < batch:
+        s = rng.integers(n)
+        c = int(rng.integers(8, length - 1))          # the newest context cell is c - 1
+        row = data[s]
+        if not np.isfinite(row[c - 1]):
+            continue
+        keep = context
+        if rng.random() < 0.5:                        # short histories, as real traces start
+            keep = int(math.exp(rng.uniform(math.log(4), math.log(context))))
+        lo = max(0, c - keep)
+        level = row[c - 1]
+        sign = -1.0 if rng.random() < 0.5 else 1.0
+        ctx[k, context - (c - lo):] = sign * (row[lo:c] - level)
+        fut = row[c:c + horizon]
+        tgt[k, :fut.size] = sign * (fut - level)
+        obs = ctx[k][np.isfinite(ctx[k])]
+        if obs.size >= 3:
+            # targets beyond +-CLIP instance-scale units of the context are clipped there: a short,
+            # nearly constant history (scale ~ 0) would otherwise give losses of 1e3+ that drown the rest
+            loc = obs.mean()
+            scale = max(obs.std(), 1e-5)
+            tgt[k] = np.clip(tgt[k], loc - CLIP * scale, loc + CLIP * scale)
+        if rng.random() < short_p:                    # weight the near steps (the next NTP point is step 1)
+            tgt[k, int(rng.integers(1, 9)):] = np.nan
+        if np.isfinite(tgt[k]).any() and obs.size >= 3:
+            k += 1
+        else:
+            ctx[k] = np.nan
+            tgt[k] = np.nan
+    return ctx.astype(np.float32), tgt.astype(np.float32)
+
+
+def real_traces(data_dir: str):
+    from chronotick.io import load_chronotick_csv
+    return [load_chronotick_csv(f) for f in sorted(glob.glob(os.path.join(data_dir, "clock-traces", "*.csv")))]
+
+
+def validation_windows(traces, context: int, warmup: int = 10):
+    """Per trace: windows of the history before each measurement i >= warmup,
+    the fractional step h of measurement i, the window level, the truth and
+    the two baselines (hold-last, median of the last 5)."""
+    out = []
+    for tr in traces:
+        t, y = tr.times, tr.offsets
+        wins, hs, levels, truth, hold, med5 = [], [], [], [], [], []
+        for i in range(warmup, len(t)):
+            step = float(np.median(np.diff(t[max(0, i - 65):i])))
+            w = window(t[:i], y[:i], float(t[i - 1]), step, context)
+            wins.append(w.values)
+            hs.append((t[i] - t[i - 1]) / step)
+            levels.append(w.level)
+            truth.append(y[i])
+            hold.append(y[i - 1])
+            med5.append(np.median(y[max(0, i - 5):i]))
+        out.append(dict(name=tr.name, x=np.stack(wins), h=np.array(hs), level=np.array(levels),
+                        truth=np.array(truth), hold=np.array(hold), med5=np.array(med5)))
+    return out
+
+
+def median_at(q: np.ndarray, h: np.ndarray, median_index: int) -> np.ndarray:
+    """The median quantile q[B, K, H] at fractional step h (step 1 = column 0)."""
+    H = q.shape[-1]
+    hc = np.clip(h, 1.0, float(H))
+    lo = np.clip(np.floor(hc).astype(int), 1, H - 1)
+    w = hc - lo
+    rows = np.arange(q.shape[0])
+    return q[rows, median_index, lo - 1] * (1 - w) + q[rows, median_index, lo] * w
+
+
+def validate(model, val, median_index: int) -> dict:
+    import torch
+    res = {}
+    with torch.no_grad():
+        for v in val:
+            q = model(context=torch.from_numpy(v["x"])).quantile_preds.numpy().astype(np.float64)
+            pred = median_at(q, v["h"], median_index) + v["level"]
+            res[v["name"]] = {"model": float(np.mean(np.abs(pred - v["truth"]))),
+                              "hold-last": float(np.mean(np.abs(v["hold"] - v["truth"]))),
+                              "median-5": float(np.mean(np.abs(v["med5"] - v["truth"])))}
+    return res
+
+
+def progress_factory():
+    try:
+        from tqdm import tqdm
+
+        def bar(it, desc, total=None):
+            return tqdm(it, desc=desc, total=total, mininterval=2.0, file=sys.stderr)
+    except ImportError:
+        def bar(it, desc, total=None):
+            items = list(it)
+            for i, x in enumerate(items):
+                if i % max(1, len(items) // 20) == 0:
+                    print(f"{desc}: {i}/{len(items)}", file=sys.stderr, flush=True)
+                yield x
+    return bar
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=os.path.join(HERE, "..", "python", "chronotick", "models", "data",
+                                                   "clock-bolt.onnx"))
+    ap.add_argument("--checkpoint-dir", default=None, help="where the PyTorch checkpoint goes "
+                    "(default: <tmp>/chronotick-<name>-checkpoint/)")
+    ap.add_argument("--data-dir", default=os.path.join(HERE, "..", "..", "shared", "data"))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--series", type=int, default=3000)
+    ap.add_argument("--steps", type=int, default=2500)
+    ap.add_argument("--steps-per-epoch", type=int, default=250)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--short-p", type=float, default=0.7,
+                    help="fraction of training targets cut to their first 1-8 steps")
+    ap.add_argument("--context", type=int, default=256)
+    ap.add_argument("--d-model", type=int, default=96)
+    ap.add_argument("--d-ff", type=int, default=256)
+    ap.add_argument("--layers", type=int, default=3)
+    ap.add_argument("--decoder-layers", type=int, default=2)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--no-export", action="store_true", help="train and save the checkpoint only")
+    args = ap.parse_args(argv)
+
+    import torch
+    from chronos.chronos_bolt import ChronosBoltModelForForecasting
+
+    from chronotick.models.export_bolt import export_chronos_bolt, random_bolt_config
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    bar = progress_factory()
+    horizon = 64
+    t_start = time.time()
+    length = args.context + horizon + 64
+    data = make_data(args.series, length, args.seed, bar)
+    print(f"{args.series} synthetic series of {length} grid cells, "
+          f"{np.isfinite(data).mean() * 100:.1f}% observed ({time.time() - t_start:.0f} s)", file=sys.stderr)
+
+    traces = real_traces(args.data_dir)
+    val = validation_windows(traces, args.context)
+    print(f"validation: {len(traces)} real traces, {sum(len(v['truth']) for v in val)} next-NTP-point targets",
+          file=sys.stderr)
+
+    config = random_bolt_config(context=args.context, prediction_length=horizon, d_model=args.d_model,
+                                d_ff=args.d_ff, num_layers=args.layers, num_decoder_layers=args.decoder_layers,
+                                num_heads=args.heads)
+    model = ChronosBoltModelForForecasting(config)
+    n_params = sum(p.numel() for p in model.parameters())
+    median_index = model.chronos_config.quantiles.index(0.5)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    warm = max(1, args.steps // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warm) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / args.steps)))))
+    rng = np.random.default_rng(args.seed + 1)
+    history = []
+    print(f"model: {n_params / 1e6:.2f} M parameters; {args.steps} steps of batch {args.batch}", file=sys.stderr)
+    step = 0
+    epochs = math.ceil(args.steps / args.steps_per_epoch)
+    for epoch in range(1, epochs + 1):
+        model.train()
+        losses = []
+        n = min(args.steps_per_epoch, args.steps - step)
+        for _ in bar(range(n), f"epoch {epoch}/{epochs}"):
+            ctx, tgt = sample_batch(rng, data, args.batch, args.context, horizon, args.short_p)
+            loss = model(context=torch.from_numpy(ctx), target=torch.from_numpy(tgt)).loss
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            losses.append(float(loss))
+            step += 1
+        model.eval()
+        v = validate(model, val, median_index)
+        mean = {k: float(np.mean([r[k] for r in v.values()])) for k in ("model", "hold-last", "median-5")}
+        history.append({"epoch": epoch, "step": step, "train_loss": float(np.mean(losses)),
+                        "val_mae_ms": {k: x * 1e3 for k, x in mean.items()}})
+        print(f"epoch {epoch}: train loss {np.mean(losses):.4f}; validation MAE at the next NTP point "
+              f"(mean over traces): model {mean['model'] * 1e3:.3f} ms, hold-last {mean['hold-last'] * 1e3:.3f} ms, "
+              f"median-5 {mean['median-5'] * 1e3:.3f} ms  [{time.time() - t_start:.0f} s]", file=sys.stderr)
+    train_s = time.time() - t_start
+
+    out = os.path.abspath(args.out)
+    ckpt = args.checkpoint_dir or os.path.join(tempfile.gettempdir(), "chronotick-" +
+                                               os.path.splitext(os.path.basename(out))[0] + "-checkpoint")
+    model.save_pretrained(ckpt)
+    print(f"checkpoint saved to {ckpt}", file=sys.stderr)
+    if args.no_export:
+        return 0
+    training = {
+        "data": "synthetic only: chronotick.sim (presets, random_params; free-running and NTP-disciplined; "
+                "NTP-like measurement noise with spikes and losses; polls 16-1024 s)",
+        "series": args.series, "steps": args.steps, "short_p": args.short_p, "batch": args.batch, "lr": args.lr, "seed": args.seed,
+        "threads": args.threads, "wall_s": round(train_s, 1), "torch": torch.__version__,
+        "validation": "real NTP traces (shared/data/clock-traces), next-NTP-point MAE of the median; "
+                      "monitoring only, the final model is kept",
+        "history": history,
+    }
+    card = export_chronos_bolt(ckpt, out, context=args.context, name=os.path.splitext(os.path.basename(out))[0],
+                               extra_card={"source_checkpoint": "trained from scratch by export/train_clock_bolt.py",
+                                           "training": training},
+                               log=lambda m: print(m, file=sys.stderr))
+    print(json.dumps({k: card[k] for k in ("name", "parameters", "context", "prediction_length", "parity")},
+                     indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
