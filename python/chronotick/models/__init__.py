@@ -16,6 +16,7 @@ AUTO = "auto"
 
 _DATA_DIR = os.path.join(os.path.dirname(__file__), "data")
 _registered: dict[str, str] = {}   # name -> path of a .onnx file
+_shipped: dict[str, str] | None = None  # scanned once: package data does not change at run time
 
 
 def register(name: str, path: str) -> None:
@@ -31,13 +32,15 @@ def register(name: str, path: str) -> None:
 
 def onnx_models() -> dict[str, str]:
     """name -> path of every ONNX model available (shipped, then registered)."""
-    found = {}
-    if os.path.isdir(_DATA_DIR):
-        for fn in sorted(os.listdir(_DATA_DIR)):
-            if fn.endswith(".onnx"):
-                found[fn[:-5]] = os.path.join(_DATA_DIR, fn)
-    found.update(_registered)
-    return found
+    global _shipped
+    if _shipped is None:
+        found = {}
+        if os.path.isdir(_DATA_DIR):
+            for fn in sorted(os.listdir(_DATA_DIR)):
+                if fn.endswith(".onnx"):
+                    found[fn[:-5]] = os.path.join(_DATA_DIR, fn)
+        _shipped = found
+    return {**_shipped, **_registered}
 
 
 def names() -> builtins.list[str]:
@@ -62,6 +65,8 @@ def list() -> builtins.list[dict]:  # noqa: A001 - the issue names this API `chr
 
 def check_name(model: str) -> str:
     """Return `model` if valid, else raise ValueError listing the valid names."""
+    if model in (AUTO, FUSED) or model in CLASSICAL:
+        return model
     valid = names()
     if not isinstance(model, str):
         raise TypeError(f"model must be a string, one of {valid}; got {type(model).__name__} {model!r}")

@@ -1,0 +1,102 @@
+"""Input checks shared by `predict` and the `Engine`: every error names the
+argument and the offending index or value."""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+MAX_HORIZON = 1_000_000
+
+
+def as_1d_float(x, name: str, *, allow_nan: bool = False) -> np.ndarray:
+    """A 1-D float64 array from a list, numpy array or pandas Series.
+    Rejects strings/objects, 2-D input, inf, and NaN unless allowed."""
+    if x is None:
+        raise TypeError(f"{name} must be a 1-D sequence of numbers, got None")
+    if isinstance(x, (str, bytes)):
+        raise TypeError(f"{name} must be a 1-D sequence of numbers, got {type(x).__name__}")
+    if type(x) is not np.ndarray:
+        values = getattr(x, "to_numpy", None)
+        x = np.asarray(values() if callable(values) else x)
+    if x.dtype.kind not in "fiu":   # float, signed, unsigned; not bool, complex, object, str
+        raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
+    if x.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {x.shape}")
+    arr = x.astype(np.float64, copy=False)
+    # sum is NaN/inf exactly when an element is (cheap fast path).
+    if not np.isfinite(arr.sum()):
+        bad = np.isinf(arr) if allow_nan else ~np.isfinite(arr)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"{name}[{i}] = {arr[i]!r} is not finite")
+    return arr
+
+
+def check_timestamps(t: np.ndarray, name: str = "timestamps") -> np.ndarray:
+    if t.size > 1 and not (t[1:] > t[:-1]).all():
+        d = np.diff(t)
+        bad = np.flatnonzero(~(d > 0))
+        if bad.size:
+            i = int(bad[0]) + 1
+            raise ValueError(f"{name} must be strictly increasing: {name}[{i}] = {t[i]!r} after "
+                             f"{name}[{i - 1}] = {t[i - 1]!r}")
+    return t
+
+
+def positive_number(x, name: str, *, allow_none: bool = False):
+    if x is None and allow_none:
+        return None
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(x).__name__} {x!r}")
+    x = float(x)
+    if not math.isfinite(x) or x <= 0:
+        raise ValueError(f"{name} must be finite and > 0, got {x!r}")
+    return x
+
+
+def horizon_steps(horizon, name: str = "horizon") -> int:
+    if isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral):
+        if isinstance(horizon, float) and horizon.is_integer():
+            horizon = int(horizon)
+        else:
+            raise TypeError(f"{name} must be an integer number of steps, got {type(horizon).__name__} {horizon!r}")
+    horizon = int(horizon)
+    if horizon <= 0:
+        raise ValueError(f"{name} must be > 0 steps, got {horizon}")
+    if horizon > MAX_HORIZON:
+        raise ValueError(f"{name} = {horizon} steps is absurd (more than {MAX_HORIZON:,})")
+    return horizon
+
+
+def quantile_levels(levels, name: str = "quantile_levels") -> np.ndarray:
+    if isinstance(levels, tuple) and all(type(v) is float for v in levels):   # the common literal: no numpy
+        ok = all(0 < v < 1 for v in levels) and all(a < b for a, b in zip(levels, levels[1:])) and levels
+        if ok:
+            return np.array(levels)
+    lv = as_1d_float(levels, name)
+    if lv.size == 0:
+        raise ValueError(f"{name} is empty")
+    bad = np.flatnonzero(~((lv > 0) & (lv < 1)))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{name}[{i}] = {lv[i]!r} is not in (0, 1)")
+    d = np.flatnonzero(~(np.diff(lv) > 0))
+    if d.size:
+        i = int(d[0]) + 1
+        raise ValueError(f"{name} must be strictly increasing: {name}[{i}] = {lv[i]!r} after {lv[i - 1]!r}")
+    return lv
+
+
+def uncertainty(u, n: int, name: str = "uncertainty"):
+    if u is None:
+        return None
+    arr = as_1d_float(u, name, allow_nan=True)
+    if arr.size != n:
+        raise ValueError(f"{name} has {arr.size} entries, values have {n}")
+    neg = np.flatnonzero(arr < 0)
+    if neg.size:
+        i = int(neg[0])
+        raise ValueError(f"{name}[{i}] = {arr[i]!r} is negative")
+    return arr

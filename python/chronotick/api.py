@@ -1,0 +1,164 @@
+"""`chronotick.predict`: forecast a clock's offset from its measurements."""
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+
+from chronotick import _core
+from chronotick import models as registry
+from chronotick._validate import as_1d_float, check_timestamps, horizon_steps, positive_number
+from chronotick._validate import quantile_levels as _check_levels
+from chronotick._validate import uncertainty as check_uncertainty
+from chronotick.forecast import Forecast
+
+DEFAULT_HORIZON = 64
+# Levels always computed (interval(0.8) and the fusion need q10/q90).
+_BASE_LEVELS = (0.1, 0.5, 0.9)
+AUTO_ONNX = "clock-bolt"   # the shipped model "auto" adds to the fusion when present
+
+_onnx_cache: dict = {}
+
+
+def _has_base(levels: np.ndarray) -> bool:
+    have = {round(float(l), 12) for l in levels}
+    return all(b in have for b in _BASE_LEVELS)
+
+_onnx_lock = threading.Lock()
+
+
+def onnx_forecaster(name: str):
+    """The (cached, shared) OnnxForecaster of a registered/shipped ONNX model."""
+    with _onnx_lock:
+        f = _onnx_cache.get(name)
+        if f is None:
+            from chronotick.models.onnx import OnnxForecaster
+            f = _onnx_cache[name] = OnnxForecaster(registry.onnx_models()[name])
+        return f
+
+
+def prepare(values, timestamps, uncertainty=None):
+    """Validated (t, y, u) with NaN values (missing) dropped."""
+    y = as_1d_float(values, "values", allow_nan=True)
+    if y.size == 0:
+        raise ValueError("values is empty")
+    if timestamps is None:
+        t = np.arange(y.size, dtype=np.float64)
+    else:
+        t = as_1d_float(timestamps, "timestamps")
+        if t.size != y.size:
+            raise ValueError(f"timestamps has {t.size} entries, values has {y.size}")
+        check_timestamps(t)
+    u = check_uncertainty(uncertainty, y.size)
+    if np.isnan(y.sum()):
+        keep = np.isfinite(y)
+        if not keep.any():
+            raise ValueError(f"values are all NaN ({y.size} entries): nothing to forecast from")
+        t, y = t[keep], y[keep]
+        u = u[keep] if u is not None else None
+    if u is not None and not np.all(np.isfinite(u)):
+        u = np.where(np.isfinite(u), u, 0.0)   # 0 = unknown to the models
+    return t, y, u
+
+
+def _median_spacing(t: np.ndarray) -> float:
+    """Median of the newest (up to 64) measurement spacings; 1.0 for one measurement."""
+    if t.size < 2:
+        return 1.0
+    d = np.diff(t[-65:])
+    k = d.size // 2
+    part = np.partition(d, k)
+    return float(part[k]) if d.size % 2 else 0.5 * float(part[k] + part[:k].max())
+
+
+def target_times(t: np.ndarray, horizon, horizon_s, step_s) -> tuple[np.ndarray, float]:
+    if step_s is None:
+        step = _median_spacing(t)
+    else:
+        step = positive_number(step_s, "step_s")
+    if horizon_s is not None:
+        hs = positive_number(horizon_s, "horizon_s")
+        n = math.ceil(hs / step - 1e-9)
+        if horizon is not None and horizon_steps(horizon) != n:
+            raise ValueError(f"horizon = {horizon} and horizon_s = {hs!r} disagree: horizon_s / step_s = "
+                             f"{hs / step:g} steps")
+        h = horizon_steps(n, "horizon_s / step_s")
+    else:
+        h = horizon_steps(DEFAULT_HORIZON if horizon is None else horizon)
+    return t[-1] + step * np.arange(1, h + 1), step
+
+
+def forecast_members(model: str, t, y, u, targets, levels):
+    """(FusedForecast or QuantileForecast, weights dict) for a validated model name."""
+    if model in registry.CLASSICAL:
+        fc = _core.forecast(model, t, y, u, targets, levels)
+        return fc, {fc.model: np.ones(targets.size)}
+    names = list(_core.DEFAULT_ENSEMBLE)
+    if model in (registry.FUSED, registry.AUTO):
+        fused = _core.forecast_fused(names, t, y, u, targets, levels)
+        if model == registry.AUTO and AUTO_ONNX in registry.onnx_models() and t.size >= 2:
+            try:
+                extra = onnx_forecaster(AUTO_ONNX).forecast(t, y, targets, levels)
+                if extra.ok and fused.forecast.model.startswith("fused("):
+                    fused = _core.fuse(list(fused.members) + [extra])
+            except ValueError:
+                pass  # e.g. targets beyond the model's horizon: the classical fusion stands
+        return fused.forecast, {n: fused.weights[i] for i, n in enumerate(fused.member_names)}
+    fc = onnx_forecaster(model).forecast(t, y, targets, levels)
+    return fc, {fc.model: np.ones(targets.size)}
+
+
+def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=None, model="auto",
+            quantile_levels=(0.1, 0.5, 0.9), covariates=None, uncertainty=None) -> Forecast:
+    """Forecast the offset ahead of the last measurement.
+
+    values: measured offsets (any unit; the forecast is in the same unit),
+    NaN = missing. timestamps: measurement times in seconds, strictly
+    increasing, may be irregular; None = a regular series with step 1.
+    horizon: steps ahead (default 64) or horizon_s: seconds ahead; step_s:
+    the forecast grid (default: the median measurement spacing). Forecast
+    times are last timestamp + step_s * (1 .. horizon).
+    model: "auto" (the best available: the fused classical ensemble, plus the
+    shipped clock model when present), "fused", "hold", "robust",
+    "regression", "kalman", or an ONNX model name (chronotick.models.names()).
+    quantile_levels: in (0, 1), strictly increasing.
+    covariates: {"temperature": array aligned with values} adds a temperature
+    term to the regression (chrony tempcomp-style) for model="regression".
+    uncertainty: per-measurement standard uncertainty (same unit as values),
+    weighting the regression and Kalman models; None = unknown.
+
+    Too little history is not an error: the forecast falls back to `hold`
+    with a wide interval and `fc.model` says so. Intervals are calibrated on
+    the model's own past errors at the same lead (see docs/backtest.md for
+    the coverage this achieves on real traces).
+    """
+    registry.check_name(model)
+    t, y, u = prepare(values, timestamps, uncertainty)
+    user_levels = _check_levels(quantile_levels)
+    levels = user_levels if _has_base(user_levels) else np.union1d(user_levels, _BASE_LEVELS)
+    targets, _ = target_times(t, horizon, horizon_s, step_s)
+    if covariates is not None:
+        fc, weights = _with_covariates(model, covariates, values, t, y, u, targets, levels)
+    else:
+        fc, weights = forecast_members(model, t, y, u, targets, levels)
+    if not fc.ok:
+        raise RuntimeError(f"model {model!r} failed: {fc.note}")
+    return Forecast.from_core(fc, weights, levels=user_levels, origin=float(t[-1]))
+
+
+def _with_covariates(model, covariates, values, t, y, u, targets, levels):
+    if not isinstance(covariates, dict):
+        raise TypeError(f"covariates must be a dict name -> array, got {type(covariates).__name__}")
+    unknown = sorted(set(covariates) - {"temperature"})
+    if unknown:
+        raise ValueError(f"covariates: unknown name {unknown[0]!r}; supported: 'temperature'")
+    if model != "regression":
+        raise ValueError(f"covariates are used by model='regression' only, got model={model!r}")
+    n_values = np.asarray(values).shape[0]
+    temp = as_1d_float(covariates["temperature"], "covariates['temperature']", allow_nan=True)
+    if temp.size != n_values:
+        raise ValueError(f"covariates['temperature'] has {temp.size} entries, values has {n_values}")
+    temp = temp[np.isfinite(as_1d_float(values, "values", allow_nan=True))]
+    fc = _core.forecast_tempcomp(t, y, u, temp, targets, levels)
+    return fc, {fc.model: np.ones(targets.size)}
