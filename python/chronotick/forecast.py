@@ -74,13 +74,19 @@ class Forecast:
 
     def at(self, t: float, level: float = 0.8) -> tuple[float, float, float]:
         """(mean, lower, upper) at future time t (s), linearly interpolated
-        between forecast times; t must lie in [times[0], times[-1]]."""
+        between forecast times. t must lie after the forecast origin (the
+        last measurement) and at most at times[-1]; between the origin and
+        times[0] the first step's forecast applies (its interval is then a
+        little wider than needed)."""
         if isinstance(t, bool) or not isinstance(t, (int, float, np.floating, np.integer)) or not math.isfinite(t):
             raise ValueError(f"t must be a finite time in seconds, got {t!r}")
         t = float(t)
         lo_t, hi_t = float(self.times[0]), float(self.times[-1])
+        if self.origin is not None and self.origin < t < lo_t:
+            t = lo_t
         if not lo_t <= t <= hi_t:
-            raise ValueError(f"t = {t!r} is outside the forecast times [{lo_t!r}, {hi_t!r}]")
+            lo_t = self.origin if self.origin is not None else lo_t
+            raise ValueError(f"t = {t!r} is outside the forecast's range ({lo_t!r}, {hi_t!r}]")
         lo, hi = self.interval(level)
         return (float(np.interp(t, self.times, self.mean)), float(np.interp(t, self.times, lo)),
                 float(np.interp(t, self.times, hi)))

@@ -1,0 +1,59 @@
+"""Plots for a terminal: plain ASCII, readable in 80 columns."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def plot(series: list[tuple[np.ndarray, np.ndarray, str]], bands=(), width: int = 80, height: int = 18,
+         y_label: str = "", x_label: str = "", title: str = "") -> str:
+    """Scatter `series` [(x, y, char)] over shaded `bands` [(x, lower, upper, char)]
+    into a text block `width` columns wide. Later series draw over earlier ones."""
+    xs = [np.asarray(s[0], float) for s in series] + [np.asarray(b[0], float) for b in bands]
+    ys = [np.asarray(s[1], float) for s in series] + [np.asarray(b[i], float) for b in bands for i in (1, 2)]
+    xs = np.concatenate([x[np.isfinite(x)] for x in xs])
+    ys = np.concatenate([y[np.isfinite(y)] for y in ys])
+    if xs.size == 0 or ys.size == 0:
+        raise ValueError("nothing finite to plot")
+    x0, x1 = float(xs.min()), float(xs.max())
+    y0, y1 = float(ys.min()), float(ys.max())
+    if x1 == x0:
+        x1 = x0 + 1.0
+    if y1 == y0:
+        y0, y1 = y0 - 1.0, y1 + 1.0
+    pad = 0.05 * (y1 - y0)
+    y0, y1 = y0 - pad, y1 + pad
+    label_w = 9
+    cols = width - label_w - 1
+    grid = [[" "] * cols for _ in range(height)]
+
+    def cell(x, y):
+        c = int(round((x - x0) / (x1 - x0) * (cols - 1)))
+        r = int(round((y1 - y) / (y1 - y0) * (height - 1)))
+        return r, c
+
+    for x, lo, hi, ch in bands:
+        for xi, a, b in zip(np.asarray(x, float), np.asarray(lo, float), np.asarray(hi, float)):
+            if not (np.isfinite(xi) and np.isfinite(a) and np.isfinite(b)):
+                continue
+            r_hi, c = cell(xi, b)
+            r_lo, _ = cell(xi, a)
+            for r in range(max(r_hi, 0), min(r_lo, height - 1) + 1):
+                grid[r][c] = ch
+    for x, y, ch in series:
+        for xi, yi in zip(np.asarray(x, float), np.asarray(y, float)):
+            if np.isfinite(xi) and np.isfinite(yi):
+                r, c = cell(xi, yi)
+                grid[r][c] = ch
+    lines = [title[:width]] if title else []
+    for r, row in enumerate(grid):
+        yv = y1 - r * (y1 - y0) / (height - 1)
+        label = f"{yv:8.2f} " if r % 3 == 0 or r == height - 1 else " " * label_w
+        lines.append(label + "|" + "".join(row))
+    lines.append(" " * label_w + "+" + "-" * cols)
+    left, right = f"{x0:.2f}", f"{x1:.2f}"
+    mid = x_label[: max(0, cols - len(left) - len(right) - 2)]
+    gap = cols - len(left) - len(right) - len(mid)
+    lines.append(" " * (label_w + 1) + left + " " * (gap // 2) + mid + " " * (gap - gap // 2) + right)
+    if y_label:
+        lines.insert(1 if title else 0, y_label[:width])
+    return "\n".join(line.rstrip() for line in lines)

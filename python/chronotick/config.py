@@ -1,0 +1,127 @@
+"""Engine configuration: YAML file, dict, or None (defaults), validated.
+
+Unknown keys and bad values are errors (`chronotick.ConfigError`) that name
+the key, e.g. ``engine.buffer_capacity: must be a positive integer, got -3``.
+
+    engine:
+      buffer_capacity: 4096     # measurements held (ring buffer; oldest overwritten)
+      history: 512              # newest measurements the models see
+      min_history: 8            # below this the forecast falls back to hold
+      calib_origins: 32         # past errors per lead that calibrate the intervals
+    short_term:
+      models: [fused]           # names from chronotick.models.names(), fused by inverse variance
+      horizon: 8                # steps on the measurement-spaced grid
+      step_s: null              # null: median measurement spacing
+    long_term:
+      model: null               # an ONNX model name or path; null: the classical fusion
+      horizon: 64
+      step_factor: 8            # long-term step = step_factor * short-term step
+    onnx:
+      providers: null           # e.g. [CUDAExecutionProvider, CPUExecutionProvider]; null: CUDA if present
+      intra_op_threads: 1
+    covariates:
+      metrics: false            # collect system metrics (chronotick.metrics) while the engine runs
+      interval_s: 1.0
+      capacity: 4096
+"""
+from __future__ import annotations
+
+import copy
+import math
+import os
+from typing import Any
+
+from chronotick.errors import ConfigError
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "engine": {"buffer_capacity": 4096, "history": 512, "min_history": 8, "calib_origins": 32},
+    "short_term": {"models": ["fused"], "horizon": 8, "step_s": None},
+    "long_term": {"model": None, "horizon": 64, "step_factor": 8},
+    "onnx": {"providers": None, "intra_op_threads": 1},
+    "covariates": {"metrics": False, "interval_s": 1.0, "capacity": 4096},
+}
+
+
+def _pos_int(key, v, lo=1, hi=None):
+    if isinstance(v, bool) or not isinstance(v, int) or v < lo or (hi is not None and v > hi):
+        rng = f"an integer >= {lo}" + (f" and <= {hi}" if hi is not None else "")
+        raise ConfigError(f"{key}: must be {rng}, got {v!r}")
+
+
+def _pos_num(key, v, allow_none=False):
+    if v is None and allow_none:
+        return
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+        raise ConfigError(f"{key}: must be a positive number{' or null' if allow_none else ''}, got {v!r}")
+
+
+def _validate(cfg: dict) -> None:
+    e = cfg["engine"]
+    _pos_int("engine.buffer_capacity", e["buffer_capacity"], 2, 10_000_000)
+    _pos_int("engine.history", e["history"], 2, 100_000)
+    _pos_int("engine.min_history", e["min_history"], 2)
+    _pos_int("engine.calib_origins", e["calib_origins"], 1, 10_000)
+    if e["history"] > e["buffer_capacity"]:
+        raise ConfigError(f"engine.history: {e['history']} exceeds engine.buffer_capacity {e['buffer_capacity']}")
+    s = cfg["short_term"]
+    if not isinstance(s["models"], list) or not s["models"] or not all(isinstance(m, str) for m in s["models"]):
+        raise ConfigError(f"short_term.models: must be a non-empty list of model names, got {s['models']!r}")
+    from chronotick import models as registry
+    for i, name in enumerate(s["models"]):
+        if name not in registry.names() and not name.endswith(".onnx"):
+            raise ConfigError(f"short_term.models[{i}]: unknown model {name!r}; valid: {', '.join(registry.names())}")
+    _pos_int("short_term.horizon", s["horizon"], 1, 1_000_000)
+    _pos_num("short_term.step_s", s["step_s"], allow_none=True)
+    lt = cfg["long_term"]
+    if lt["model"] is not None:
+        if not isinstance(lt["model"], str):
+            raise ConfigError(f"long_term.model: must be a model name or .onnx path, got {lt['model']!r}")
+        if lt["model"] not in registry.names() and not os.path.isfile(lt["model"]):
+            raise ConfigError(f"long_term.model: {lt['model']!r} is neither a model name nor an existing file")
+    _pos_int("long_term.horizon", lt["horizon"], 1, 1_000_000)
+    _pos_num("long_term.step_factor", lt["step_factor"])
+    o = cfg["onnx"]
+    if o["providers"] is not None and (not isinstance(o["providers"], list) or
+                                       not all(isinstance(p, str) for p in o["providers"])):
+        raise ConfigError(f"onnx.providers: must be a list of provider names or null, got {o['providers']!r}")
+    _pos_int("onnx.intra_op_threads", o["intra_op_threads"], 1, 1024)
+    c = cfg["covariates"]
+    if not isinstance(c["metrics"], bool):
+        raise ConfigError(f"covariates.metrics: must be true or false, got {c['metrics']!r}")
+    _pos_num("covariates.interval_s", c["interval_s"])
+    _pos_int("covariates.capacity", c["capacity"], 2)
+
+
+def load_config(config=None) -> dict:
+    """The validated configuration (defaults merged) from None, a dict, or a
+    path to a YAML file."""
+    if config is None:
+        user = {}
+    elif isinstance(config, (str, os.PathLike)):
+        import yaml
+        path = os.fspath(config)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"no such config file: {path}")
+        with open(path) as f:
+            try:
+                user = yaml.safe_load(f) or {}
+            except yaml.YAMLError as exc:
+                raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    elif isinstance(config, dict):
+        user = config
+    else:
+        raise ConfigError(f"config must be None, a dict or a YAML path, got {type(config).__name__}")
+    if not isinstance(user, dict):
+        raise ConfigError(f"config must be a mapping of sections, got {type(user).__name__}")
+    cfg = copy.deepcopy(DEFAULTS)
+    for section, values in user.items():
+        if section not in DEFAULTS:
+            raise ConfigError(f"{section}: unknown section; valid: {', '.join(DEFAULTS)}")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{section}: must be a mapping, got {type(values).__name__}")
+        for key, v in values.items():
+            if key not in DEFAULTS[section]:
+                raise ConfigError(f"{section}.{key}: unknown key; valid: {', '.join(DEFAULTS[section])}")
+            cfg[section][key] = v
+    _validate(cfg)
+    return cfg

@@ -1,0 +1,294 @@
+"""`Engine`: streaming forecasts of a clock's offset, from several threads.
+
+Measurements go into a lock-free ring buffer (C++); forecasts read a
+snapshot of the newest `engine.history` of them. The engine forecasts from
+MEASUREMENTS ONLY: its own forecasts are never written back.
+
+    with chronotick.Engine({"short_term": {"horizon": 8}}) as eng:
+        eng.observe(t, offset, uncertainty=0.002)      # producer thread(s)
+        fc = eng.predict_fused()                       # consumer thread(s)
+        eng.health(), eng.stats()
+
+Threads: any number of threads may observe and forecast; producers are
+serialised by one lock and consumers by another, so the single-producer/
+single-consumer ring sees one of each. A failing model (corrupt ONNX file,
+NaN output, exception) is marked unhealthy in `health()` and left out of the
+fusion: a forecast call raises only for the caller's own mistakes (bad
+arguments, no measurements yet).
+
+Units: seconds for times; offsets in the unit observed (seconds by
+convention, offset = reference - local).
+"""
+from __future__ import annotations
+
+import collections
+import math
+import threading
+import time
+
+import numpy as np
+
+from chronotick import _core
+from chronotick import models as registry
+from chronotick._validate import quantile_levels as _check_levels
+from chronotick.api import _BASE_LEVELS, _median_spacing
+from chronotick.config import load_config
+from chronotick.forecast import Forecast
+
+
+def _finite(name, v) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {type(v).__name__} {v!r}")
+    v = float(v)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v!r}")
+    return v
+
+
+class _ModelSlot:
+    """One ONNX model the engine runs, with its health."""
+
+    def __init__(self, name: str, path: str, providers, threads: int):
+        self.name, self.path = name, path
+        self.ok, self.reason, self.forecaster = True, "", None
+        try:
+            from chronotick.models.onnx import OnnxForecaster
+            self.forecaster = OnnxForecaster(path, providers=providers, intra_op_threads=threads)
+        except Exception as exc:  # corrupt, missing or mismatched file: unhealthy, not fatal
+            self.ok, self.reason = False, f"load failed: {type(exc).__name__}: {exc}"
+
+    def forecast(self, t, y, targets, levels):
+        if not self.ok:
+            return None
+        try:
+            fc = self.forecaster.forecast(t, y, targets, levels)
+        except ValueError as exc:   # e.g. targets beyond its horizon: not a fault of the model
+            return None if "horizon" in str(exc) or "ahead" in str(exc) else self._fail(exc)
+        except Exception as exc:
+            return self._fail(exc)
+        if not fc.ok or not np.all(np.isfinite(fc.quantiles)):
+            return self._fail(RuntimeError(f"non-finite output ({fc.note})"))
+        return fc
+
+    def _fail(self, exc):
+        self.ok, self.reason = False, f"{type(exc).__name__}: {exc}"
+        return None
+
+
+class Engine:
+    """See the module docstring. config: None, a dict, or a YAML path
+    (chronotick.config documents the keys). covariates=True starts a
+    chronotick.SystemMetricsCollector for the engine's lifetime."""
+
+    def __init__(self, config=None, *, covariates: bool = False):
+        self.config = cfg = load_config(config)
+        e = cfg["engine"]
+        self._buf = _core.MeasurementBuffer(e["buffer_capacity"])
+        self._params = _core.ModelParams()
+        self._params.min_history = e["min_history"]
+        self._params.calib_origins = e["calib_origins"]
+        self._produce = threading.Lock()
+        self._consume = threading.Lock()
+        self._last_t: float | None = None
+        self._cov_names: tuple[str, ...] | None = None
+        self._cov_buf = None
+        self._counts = collections.Counter()
+        self._latency = {k: collections.deque(maxlen=1000) for k in ("short_term", "long_term", "fused", "at")}
+        self._last_error: str | None = None
+        self._closed = False
+        o = cfg["onnx"]
+        self._onnx: dict[str, _ModelSlot] = {}
+        names = list(cfg["short_term"]["models"])
+        if "auto" in names and "clock-bolt" in registry.onnx_models():
+            names.append("clock-bolt")
+        for name in names + ([cfg["long_term"]["model"]] if cfg["long_term"]["model"] else []):
+            if name in registry.onnx_models() or name.endswith(".onnx"):
+                path = registry.onnx_models().get(name, name)
+                self._onnx[name] = _ModelSlot(name, path, o["providers"], o["intra_op_threads"])
+        self._metrics = None
+        if covariates or cfg["covariates"]["metrics"]:
+            from chronotick.metrics import SystemMetricsCollector
+            c = cfg["covariates"]
+            self._metrics = SystemMetricsCollector(interval_s=c["interval_s"], capacity=c["capacity"]).start()
+
+    # -- producers ------------------------------------------------------------
+    def observe(self, t, offset, uncertainty=None, **covariates) -> None:
+        """One measurement: time t (s, strictly after the previous one),
+        offset, optional standard uncertainty (>= 0, same unit), optional
+        covariates by name (floats; the names are fixed by the first call;
+        `temperature` adds a temperature term to the regression)."""
+        t = _finite("t", t)
+        offset = _finite("offset", offset)
+        u = math.nan
+        if uncertainty is not None:
+            u = _finite("uncertainty", uncertainty)
+            if u < 0:
+                raise ValueError(f"uncertainty must be >= 0, got {u!r}")
+        cov = {k: _finite(k, v) for k, v in covariates.items()}
+        with self._produce:
+            if self._last_t is not None and not t > self._last_t:
+                raise ValueError(f"t = {t!r} is not after the previous measurement's t = {self._last_t!r}")
+            self._check_cov_names(cov)
+            if self._cov_buf is not None:
+                self._cov_buf.push(t, np.array([cov[k] for k in self._cov_names]))
+            self._buf.push(t, offset, u)
+            self._last_t = t
+            self._counts["observations"] += 1
+
+    def observe_many(self, t, offsets, uncertainty=None) -> None:
+        """Many measurements at once (arrays; same rules as observe)."""
+        from chronotick._validate import as_1d_float, check_timestamps, uncertainty as check_u
+        t = check_timestamps(as_1d_float(t, "t"), "t")
+        y = as_1d_float(offsets, "offsets")
+        if y.size != t.size:
+            raise ValueError(f"offsets has {y.size} entries, t has {t.size}")
+        u = check_u(uncertainty, t.size)
+        with self._produce:
+            if self._cov_names:
+                raise ValueError(f"observe_many carries no covariates, but this engine records {self._cov_names}")
+            if t.size and self._last_t is not None and not t[0] > self._last_t:
+                raise ValueError(f"t[0] = {t[0]!r} is not after the previous measurement's t = {self._last_t!r}")
+            if t.size:
+                self._buf.push_many(t, y, u)
+                self._last_t = float(t[-1])
+                self._counts["observations"] += int(t.size)
+
+    def _check_cov_names(self, cov: dict) -> None:
+        names = tuple(sorted(cov))
+        if self._cov_names is None and self._counts["observations"] == 0:
+            if names:
+                self._cov_names = names
+                self._cov_buf = _core.CovariateBuffer(self.config["engine"]["buffer_capacity"], len(names))
+            else:
+                self._cov_names = ()
+        elif names != (self._cov_names or ()):
+            raise ValueError(f"covariates {list(names)} differ from the engine's {list(self._cov_names or ())} "
+                             "(fixed by the first observation)")
+
+    # -- consumers ------------------------------------------------------------
+    def _snapshot(self):
+        n = self.config["engine"]["history"]
+        t, y, u = self._buf.snapshot(n)
+        if t.size == 0:
+            raise ValueError("no measurements observed yet")
+        temp = None
+        if self._cov_buf is not None and "temperature" in self._cov_names:
+            ct, cv = self._cov_buf.snapshot(n)
+            if ct.size == t.size and np.array_equal(ct, t):
+                temp = cv[:, self._cov_names.index("temperature")]
+        u = np.where(np.isfinite(u), u, 0.0) if np.isfinite(u).any() else None
+        return t, y, u, temp
+
+    def _step(self, t) -> float:
+        s = self.config["short_term"]["step_s"]
+        return float(s) if s is not None else _median_spacing(t)
+
+    def _members(self, names, t, y, u, temp, targets, levels):
+        """Quantile forecasts of the named members at `targets` (failed ones left out)."""
+        out = []
+        for name in names:
+            if name in ("fused", "auto") or name in registry.CLASSICAL:
+                if name in registry.CLASSICAL:
+                    out.append(_core.forecast(name, t, y, u, targets, levels, self._params))
+                else:
+                    f = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, self._params)
+                    out.extend(f.members if len(names) > 1 or temp is not None or self._onnx else [f.forecast])
+            elif name in self._onnx:
+                fc = self._onnx[name].forecast(t, y, targets, levels)
+                if fc is not None:
+                    out.append(fc)
+        if temp is not None:
+            out.append(_core.forecast_tempcomp(t, y, u, temp, targets, levels, self._params))
+        usable = [m for m in out if m.ok]
+        return usable or out
+
+    def _forecast(self, kind: str, names, targets, levels) -> Forecast:
+        levels = _check_levels(levels)
+        want = levels
+        if not all(any(abs(b - l) < 1e-12 for l in levels) for b in _BASE_LEVELS):
+            levels = np.union1d(levels, _BASE_LEVELS)
+        t0 = time.perf_counter()
+        with self._consume:
+            t, y, u, temp = self._snapshot()
+            targets = np.asarray(targets, dtype=np.float64)
+            members = self._members(names, t, y, u, temp, targets, levels)
+            if len(members) == 1:
+                fc = Forecast.from_core(members[0], None, levels=want, origin=float(t[-1]))
+            else:
+                fused = _core.fuse(members)
+                if not fused.forecast.ok:
+                    raise RuntimeError(f"every model failed: {fused.forecast.note}")
+                weights = {n: fused.weights[i] for i, n in enumerate(fused.member_names)}
+                fc = Forecast.from_core(fused.forecast, weights, levels=want, origin=float(t[-1]))
+            self._counts[f"predictions_{kind}"] += 1
+            self._latency[kind].append(time.perf_counter() - t0)
+        return fc
+
+    def forecast_at(self, times, quantile_levels=(0.1, 0.5, 0.9)) -> Forecast:
+        """The short-term models' fused forecast at absolute times (s)."""
+        return self._forecast("at", self.config["short_term"]["models"], times, quantile_levels)
+
+    def predict_short_term(self, quantile_levels=(0.1, 0.5, 0.9)) -> Forecast:
+        """Short-term models on the measurement-spaced grid, `short_term.horizon` steps."""
+        with self._consume:
+            t, *_ = self._snapshot()
+        s = self.config["short_term"]
+        targets = t[-1] + self._step(t) * np.arange(1, s["horizon"] + 1)
+        return self._forecast("short_term", s["models"], targets, quantile_levels)
+
+    def _long_grid(self):
+        with self._consume:
+            t, *_ = self._snapshot()
+        lt = self.config["long_term"]
+        step = self._step(t) * lt["step_factor"]
+        return t[-1] + step * np.arange(1, lt["horizon"] + 1)
+
+    def predict_long_term(self, quantile_levels=(0.1, 0.5, 0.9)) -> Forecast:
+        """The long-term model (or the classical fusion) on a coarser grid:
+        `long_term.horizon` steps of step_factor x the short-term step."""
+        name = self.config["long_term"]["model"] or "fused"
+        return self._forecast("long_term", [name], self._long_grid(), quantile_levels)
+
+    def predict_fused(self, quantile_levels=(0.1, 0.5, 0.9)) -> Forecast:
+        """Short- and long-term models fused by inverse variance on the long-term grid."""
+        names = list(self.config["short_term"]["models"])
+        lt = self.config["long_term"]["model"]
+        if lt and lt not in names:
+            names.append(lt)
+        return self._forecast("fused", names, self._long_grid(), quantile_levels)
+
+    # -- state ------------------------------------------------------------------
+    def health(self) -> dict:
+        models = {n: {"ok": True, "reason": ""} for n in self.config["short_term"]["models"] if n not in self._onnx}
+        models.update({n: {"ok": s.ok, "reason": s.reason} for n, s in self._onnx.items()})
+        fill = len(self._buf) / self._buf.capacity
+        return {"ok": all(m["ok"] for m in models.values()), "models": models, "buffer_fill": fill,
+                "measurements": len(self._buf), "last_error": self._last_error,
+                "metrics": None if self._metrics is None else {"running": self._metrics.running}}
+
+    def stats(self) -> dict:
+        lat = {}
+        for k, d in self._latency.items():
+            if d:
+                a = np.array(d) * 1e6
+                lat[k] = {"n": int(a.size), "p50_us": float(np.percentile(a, 50)),
+                          "p99_us": float(np.percentile(a, 99)), "max_us": float(a.max())}
+        return {"counts": dict(self._counts), "latency": lat, "buffer": {
+                    "size": len(self._buf), "capacity": self._buf.capacity, "fill": len(self._buf) / self._buf.capacity,
+                    "overwritten": self._buf.overwritten, "total_pushed": self._buf.total_pushed},
+                "models_loaded": [n for n, s in self._onnx.items() if s.forecaster is not None],
+                "covariates": list(self._cov_names or ()),
+                "metrics": None if self._metrics is None else self._metrics.stats()}
+
+    def close(self) -> None:
+        """Stop the metrics collector and release the model sessions."""
+        if self._metrics is not None:
+            self._metrics.stop()
+        self._onnx.clear()
+        self._closed = True
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
