@@ -30,7 +30,7 @@ def as_1d_float(x, name: str, *, allow_nan: bool = False) -> np.ndarray:
         bad = np.isinf(arr) if allow_nan else ~np.isfinite(arr)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"{name}[{i}] = {arr[i]!r} is not finite")
+            raise ValueError(f"{name}[{i}] = {float(arr[i])!r} is not finite")
     return arr
 
 
@@ -40,8 +40,8 @@ def check_timestamps(t: np.ndarray, name: str = "timestamps") -> np.ndarray:
         bad = np.flatnonzero(~(d > 0))
         if bad.size:
             i = int(bad[0]) + 1
-            raise ValueError(f"{name} must be strictly increasing: {name}[{i}] = {t[i]!r} after "
-                             f"{name}[{i - 1}] = {t[i - 1]!r}")
+            raise ValueError(f"{name} must be strictly increasing: {name}[{i}] = {float(t[i])!r} after "
+                             f"{name}[{i - 1}] = {float(t[i - 1])!r}")
     return t
 
 
@@ -81,11 +81,11 @@ def quantile_levels(levels, name: str = "quantile_levels") -> np.ndarray:
     bad = np.flatnonzero(~((lv > 0) & (lv < 1)))
     if bad.size:
         i = int(bad[0])
-        raise ValueError(f"{name}[{i}] = {lv[i]!r} is not in (0, 1)")
+        raise ValueError(f"{name}[{i}] = {float(lv[i])!r} is not in (0, 1)")
     d = np.flatnonzero(~(np.diff(lv) > 0))
     if d.size:
         i = int(d[0]) + 1
-        raise ValueError(f"{name} must be strictly increasing: {name}[{i}] = {lv[i]!r} after {lv[i - 1]!r}")
+        raise ValueError(f"{name} must be strictly increasing: {name}[{i}] = {float(lv[i])!r} after {float(lv[i - 1])!r}")
     return lv
 
 
@@ -98,5 +98,5 @@ def uncertainty(u, n: int, name: str = "uncertainty"):
     neg = np.flatnonzero(arr < 0)
     if neg.size:
         i = int(neg[0])
-        raise ValueError(f"{name}[{i}] = {arr[i]!r} is negative")
+        raise ValueError(f"{name}[{i}] = {float(arr[i])!r} is negative")
     return arr

@@ -40,7 +40,7 @@ def run(args) -> int:
     lo, hi = fc.interval(0.8)
     hours = lambda x: (np.asarray(x) - tr.times[0]) / 3600.0  # noqa: E731
     show = slice(max(0, args.cut - 60), args.cut)
-    print(f"chronotick demo: {tr.name} -- real NTP offsets of a homelab server (reference - local)")
+    print(f"chronotick demo: {tr.name}, NTP offsets of a real server (reference - local)")
     print(plot([(hours(tr.times[show]), tr.offsets[show] * 1e3, "."), (hours(ta), ya * 1e3, "+"),
                 (hours(fc.times), fc.mean * 1e3, "o")],
                bands=[(hours(fc.times), lo * 1e3, hi * 1e3, ":")], width=args.width,
@@ -51,9 +51,10 @@ def run(args) -> int:
     hold = np.abs(y[-1] - ya)
     med5 = np.abs(np.median(y[-5:]) - ya)
     inside = np.mean((ya >= lo_a) & (ya <= hi_a))
-    print(f"\nmodel: {fc.model}   ({ms:.1f} ms, {len(y)} measurements in, {len(ta)} measurements ahead)")
-    print(f"mean absolute error over the next {len(ta)} measurements: forecast {err.mean() * 1e3:.2f} ms, "
-          f"hold-last {hold.mean() * 1e3:.2f} ms, median-of-5 {med5.mean() * 1e3:.2f} ms")
+    print(f"\nmodel: {fc.model}\n({ms:.1f} ms; {len(y)} measurements in, {len(ta)} ahead)")
+    print(f"mean absolute error over the next {len(ta)} measurements:")
+    print(f"  forecast {err.mean() * 1e3:.2f} ms, hold-last {hold.mean() * 1e3:.2f} ms, "
+          f"median-of-5 {med5.mean() * 1e3:.2f} ms")
     print(f"measurements inside the 80% interval: {inside * 100:.0f}%")
     print("(one cut of one trace; `chronotick backtest` scores every cut of every trace)")
     return 0

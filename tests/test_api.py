@@ -1,0 +1,94 @@
+"""chronotick.predict and Forecast: the names external scripts rely on."""
+import numpy as np
+import pandas as pd
+import pytest
+
+import chronotick
+
+
+def clock(n=80, seed=0):
+    rng = np.random.default_rng(seed)
+    t = 1.7e9 + np.cumsum(rng.uniform(64, 128, n))
+    return t, 2e-6 * (t - t[0]) + rng.normal(0, 1e-4, n)
+
+
+def test_predict_returns_a_forecast_with_the_documented_fields():
+    t, y = clock()
+    fc = chronotick.predict(y, t, horizon=5)
+    assert isinstance(fc, chronotick.Forecast)
+    assert fc.times.shape == fc.mean.shape == fc.std.shape == (5,)
+    assert fc.quantiles.shape == (5, 3)
+    np.testing.assert_allclose(fc.quantile_levels, [0.1, 0.5, 0.9])
+    assert fc.model.startswith("fused(")
+    assert set(fc.weights) >= {"robust", "regression", "kalman"}
+    total = sum(np.asarray(w) for w in fc.weights.values())
+    np.testing.assert_allclose(total, 1.0)
+    step = np.median(np.diff(t[-65:]))
+    np.testing.assert_allclose(fc.times, t[-1] + step * np.arange(1, 6))
+    lo, hi = fc.interval(0.8)
+    assert np.all(lo < fc.mean) and np.all(fc.mean < hi)
+    m, a, b = fc.at(t[-1] + 2.5 * step)
+    assert a < m < b
+    # other levels are served too (interpolated or Gaussian outside the stored ones)
+    lo9, hi9 = fc.interval(0.95)
+    assert np.all(lo9 < lo) and np.all(hi9 > hi)
+
+
+def test_units_follow_the_values():
+    t, y = clock()
+    s = chronotick.predict(y, t, horizon=3, model="regression")
+    ms = chronotick.predict(y * 1e3, t, horizon=3, model="regression")
+    np.testing.assert_allclose(ms.mean, s.mean * 1e3, rtol=1e-6)
+
+
+def test_horizon_s_step_s_and_defaults():
+    t, y = clock()
+    fc = chronotick.predict(y, t, horizon_s=600, step_s=60)
+    assert len(fc) == 10 and fc.times[0] == pytest.approx(t[-1] + 60)
+    assert len(chronotick.predict(y, t)) == 64
+    with pytest.raises(ValueError, match="disagree"):
+        chronotick.predict(y, t, horizon=3, horizon_s=600, step_s=60)
+
+
+def test_without_timestamps_the_series_is_regular():
+    fc = chronotick.predict(list(np.sin(np.arange(50) / 5)), horizon=2)
+    np.testing.assert_allclose(fc.times, [50.0, 51.0])
+
+
+def test_accepts_pandas_and_lists_and_drops_nan():
+    t, y = clock()
+    y2 = y.copy()
+    y2[10] = np.nan
+    a = chronotick.predict(pd.Series(y2), pd.Series(t), horizon=2, model="robust")
+    b = chronotick.predict(list(np.delete(y, 10)), list(np.delete(t, 10)), horizon=2, model="robust")
+    np.testing.assert_allclose(a.mean, b.mean)
+
+
+@pytest.mark.parametrize("model", ["hold", "robust", "regression", "kalman", "fused", "auto"])
+def test_every_model_name(model):
+    t, y = clock()
+    fc = chronotick.predict(y, t, horizon=4, model=model)
+    assert np.all(np.isfinite(fc.quantiles))
+
+
+def test_too_little_history_falls_back_to_hold():
+    fc = chronotick.predict([0.001, 0.002, 0.0015], [0.0, 64.0, 128.0], horizon=2)
+    assert fc.model.startswith("hold (fallback")
+    lo, hi = fc.interval(0.8)
+    assert np.all(hi - lo > 0)
+
+
+def test_custom_quantile_levels():
+    t, y = clock()
+    fc = chronotick.predict(y, t, horizon=2, quantile_levels=(0.05, 0.5, 0.95))
+    np.testing.assert_allclose(fc.quantile_levels, [0.05, 0.5, 0.95])
+    assert fc.quantiles.shape == (2, 3)
+
+
+def test_temperature_covariate_uses_the_tempcomp_regression():
+    t, y = clock()
+    temp = 25 + np.sin(np.arange(t.size) / 10)
+    fc = chronotick.predict(y, t, horizon=2, model="regression", covariates={"temperature": temp})
+    assert fc.model == "regression+temp"
+    with pytest.raises(ValueError, match="model='regression' only"):
+        chronotick.predict(y, t, horizon=2, covariates={"temperature": temp})
