@@ -40,7 +40,7 @@ def run(args) -> int:
     lo, hi = fc.interval(0.8)
     hours = lambda x: (np.asarray(x) - tr.times[0]) / 3600.0  # noqa: E731
     show = slice(max(0, args.cut - 60), args.cut)
-    print(f"chronotick demo: {tr.name}, NTP offsets of a real server (reference - local)")
+    print(f"chronotick demo: {tr.name}: NTP offsets of a real server, ref - local")
     print(plot([(hours(tr.times[show]), tr.offsets[show] * 1e3, "."), (hours(ta), ya * 1e3, "+"),
                 (hours(fc.times), fc.mean * 1e3, "o")],
                bands=[(hours(fc.times), lo * 1e3, hi * 1e3, ":")], width=args.width,
