@@ -54,6 +54,20 @@ def test_plot_forecast_trace_object_and_no_forecast(tmp_path):
     assert os.path.getsize(out2) > 20_000
 
 
+def test_plot_forecast_with_predict_forecast_object(tmp_path):
+    import chronotick
+    tr = _trace()
+    n = len(tr) - 8
+    fc = chronotick.predict(tr.offsets[:n], tr.times[:n], horizon_s=tr.times[-1] - tr.times[n - 1], step_s=0.5,
+                            model="regression")
+    out = plot.plot_forecast(tr.times[:n], tr.offsets[:n], forecast=fc, truth=(tr.times[n:], tr.offsets[n:]),
+                             out=str(tmp_path / "fc.png"), level=0.8)
+    assert os.path.getsize(out) > 20_000
+    with pytest.raises(ValueError, match="no truth time lies inside the forecast span"):
+        plot.plot_forecast(tr.times[:n], tr.offsets[:n], forecast=fc, truth=(tr.times[:3], tr.offsets[:3]),
+                           out=str(tmp_path / "x.png"))
+
+
 def test_plot_forecast_bad_input(tmp_path):
     t = np.arange(5.0)
     with pytest.raises(ValueError, match="offsets has 4 entries, expected 5"):

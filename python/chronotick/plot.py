@@ -60,7 +60,8 @@ def _value_unit(*arrays) -> tuple[float, str]:
     return 1e9, "ns"
 
 
-def _forecast_arrays(forecast) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+def _forecast_arrays(forecast, level: float = 0.8) -> tuple[np.ndarray, np.ndarray, np.ndarray | None,
+                                                            np.ndarray | None]:
     """(times, mean, lower, upper) from a mapping, a tuple, or an object with
     `times` and `mean` (and `lower`/`upper`, or `interval(level)`)."""
     if isinstance(forecast, dict):
@@ -82,7 +83,7 @@ def _forecast_arrays(forecast) -> tuple[np.ndarray, np.ndarray, np.ndarray | Non
     m = _array("forecast mean", mean, t.size)
     lo, hi = get("lower"), get("upper")
     if lo is None and hi is None and hasattr(forecast, "interval"):
-        lo, hi = forecast.interval(0.8)
+        lo, hi = forecast.interval(level)
     lo = _array("forecast lower", lo, t.size) if lo is not None else None
     hi = _array("forecast upper", hi, t.size) if hi is not None else None
     return t, m, lo, hi
@@ -107,18 +108,21 @@ def _save(fig, out) -> str:
     return out
 
 
-def plot_forecast(trace_or_times, offsets=None, forecast=None, truth=None, out="out.png", title=None) -> str:
+def plot_forecast(trace_or_times, offsets=None, forecast=None, truth=None, out="out.png", title=None,
+                  level: float = 0.8) -> str:
     """Measured offsets, a forecast with its interval band, and its error. Returns `out`.
 
     trace_or_times: a `chronotick.io.Trace` (then `offsets` must be None) or
     measurement times (s). offsets: measured offsets (s).
     forecast: (times, mean[, lower, upper]) as a tuple, a mapping with those
-    keys, or an object with those attributes (an object with only
-    `interval(level)` is drawn at level 0.8).
-    truth: offsets measured at the forecast times (array aligned with them),
-    or None to take them from the measurements at exactly those times; the
-    error panel shows forecast mean - truth, with the interval drawn around 0
-    as [mean - upper, mean - lower] so a miss is a point outside the band.
+    keys, or an object with those attributes; a `chronotick.Forecast` (which
+    has `interval(level)` instead) is drawn with its central `level` interval.
+    truth: what was measured later, either an array aligned with the forecast
+    times, or a pair (times, offsets) at any times inside the forecast span
+    (the forecast is linearly interpolated there), or None to use the
+    measurements that fall exactly on forecast times. The error panel shows
+    forecast mean - truth, with the interval drawn around 0 as
+    [mean - upper, mean - lower], so a miss is a point outside the band.
     """
     if hasattr(trace_or_times, "times") and hasattr(trace_or_times, "offsets"):
         if offsets is not None:
@@ -133,20 +137,35 @@ def plot_forecast(trace_or_times, offsets=None, forecast=None, truth=None, out="
         y = _array("offsets", offsets, t.size)
     if t.size == 0:
         raise ValueError("no measurements to plot (times is empty)")
-    ft = fm = flo = fhi = tr = None
-    if forecast is not None:
-        ft, fm, flo, fhi = _forecast_arrays(forecast)
-        if truth is not None:
-            tr = _array("truth", truth, ft.size)
-        else:
-            idx = np.searchsorted(t, ft)
-            hit = (idx < t.size) & (t[np.minimum(idx, t.size - 1)] == ft)
-            tr = np.where(hit, y[np.minimum(idx, t.size - 1)], np.nan)
-    elif truth is not None:
+    if forecast is None and truth is not None:
         raise TypeError("truth needs a forecast to compare with")
+    ft = fm = flo = fhi = None
+    if forecast is not None:
+        ft, fm, flo, fhi = _forecast_arrays(forecast, level)
+        if ft.size == 0:
+            raise ValueError("forecast has no steps")
+        # error panel: times et, truth ey, forecast em / elo / ehi at those times
+        if isinstance(truth, tuple) and len(truth) == 2:
+            et = _array("truth times", truth[0])
+            ey = _array("truth offsets", truth[1], et.size)
+            inside = (et >= ft[0]) & (et <= ft[-1])
+            if not inside.any():
+                raise ValueError(f"no truth time lies inside the forecast span [{ft[0]!r}, {ft[-1]!r}]")
+            et, ey = et[inside], ey[inside]
+
+            def at(a):
+                return np.interp(et, ft, a) if a is not None else None
+            em, elo, ehi = at(fm), at(flo), at(fhi)
+        else:
+            et, em, elo, ehi = ft, fm, flo, fhi
+            if truth is not None:
+                ey = _array("truth", truth, ft.size)
+            else:
+                idx = np.minimum(np.searchsorted(t, ft), t.size - 1)
+                ey = np.where(t[idx] == ft, y[idx], np.nan)
 
     t0 = float(t[0])
-    span = float(max(t[-1], ft[-1] if ft is not None and ft.size else t[-1]) - t0)
+    span = float(max(t[-1], ft[-1] if ft is not None else t[-1]) - t0)
     tdiv, tlabel = _time_axis(t0, span)
     ydiv, yunit = _value_unit(y, fm)
     fig, top, bottom = _new_figure(title)
@@ -155,17 +174,20 @@ def plot_forecast(trace_or_times, offsets=None, forecast=None, truth=None, out="
     if ft is not None:
         x = (ft - t0) / tdiv
         if flo is not None and fhi is not None:
-            top.fill_between(x, flo * ydiv, fhi * ydiv, color=_COLORS[0], alpha=0.25, lw=0, label="interval")
+            top.fill_between(x, flo * ydiv, fhi * ydiv, color=_COLORS[0], alpha=0.25, lw=0,
+                             label=f"{level:.0%} interval" if not isinstance(forecast, (dict, tuple, list))
+                             else "interval")
         top.plot(x, fm * ydiv, "-", color=_COLORS[0], lw=1.5, label="forecast mean")
+        ex = (et - t0) / tdiv
         if truth is not None:
-            top.plot(x, tr * ydiv, "o", ms=4, mfc="none", color=_COLORS[1], label="measured at forecast times")
-        err = fm - tr
-        if flo is not None and fhi is not None:
-            bottom.fill_between(x, (fm - fhi) * ydiv, (fm - flo) * ydiv, color=_COLORS[0], alpha=0.2, lw=0,
+            top.plot(ex, ey * ydiv, "o", ms=4, mfc="none", color=_COLORS[1], label="measured later")
+        err = em - ey
+        if elo is not None and ehi is not None:
+            bottom.fill_between(ex, (em - ehi) * ydiv, (em - elo) * ydiv, color=_COLORS[0], alpha=0.2, lw=0,
                                 label="interval (around mean)")
         ok = np.isfinite(err)
         mae = float(np.mean(np.abs(err[ok]))) if ok.any() else float("nan")
-        bottom.plot(x, err * ydiv, ".-", ms=3, lw=0.8, color=_COLORS[1],
+        bottom.plot(ex, err * ydiv, ".-", ms=3, lw=0.8, color=_COLORS[1],
                     label=f"forecast - measured (MAE {mae * ydiv:.3g} {yunit})")
         bottom.axhline(0, color="0.5", lw=0.8)
         bottom.legend(loc="upper left", fontsize=8)
