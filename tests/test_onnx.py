@@ -248,12 +248,12 @@ def test_forecast_hold_model_raw(hold_model):
     f = OnnxForecaster(hold_model)
     t, y = regular()
     step = float(np.median(np.diff(t[-65:])))
-    targets = t[-1] + np.array([0.3, 1.0, 2.5, 64.0]) * step
+    targets = t[-1] + np.array([0.3, 1.0, 2.5, 64.0, 64.4]) * step
     fc = f.forecast(t, y, targets, [0.1, 0.5, 0.9], calibrate=False)
     assert fc.model == "hold"
     np.testing.assert_allclose(fc.times, targets)
     np.testing.assert_allclose(fc.mean, y[-1], atol=1e-9)
-    h = np.array([1.0, 1.0, 2.5, 64.0])              # below one step: the one-step forecast
+    h = np.array([1.0, 1.0, 2.5, 64.0, 64.0])        # below one step: step 1; just past the last: step 64
     np.testing.assert_allclose(fc.quantiles[:, 2] - y[-1], 0.4 * SPREAD * h, rtol=1e-5)
     np.testing.assert_allclose(fc.quantiles[:, 0] - y[-1], -0.4 * SPREAD * h, rtol=1e-5)
 
@@ -292,7 +292,7 @@ def test_forecast_batch_matches_single(hold_model):
 
 @pytest.mark.parametrize("t, y, targets, levels, match", [
     ([0.0, 100.0], [0.0, 1.0], [50.0], [0.5], r"target_times\[0\] = 50.0 is before the newest measurement"),
-    ([0.0, 100.0], [0.0, 1.0], [200.0, 100.0 + 65 * 100.0], [0.5], r"target_times\[1\].*at most 64 steps"),
+    ([0.0, 100.0], [0.0, 1.0], [200.0, 100.0 + 64.6 * 100.0], [0.5], r"target_times\[1\].*at most 64 steps"),
     ([0.0, 100.0, 100.0], [0.0, 1.0, 2.0], [200.0], [0.5], r"strictly increasing: t\[2\]"),
     ([0.0, 100.0], [0.0, float("nan")], [200.0], [0.5], r"y\[1\] = nan is not finite"),
     ([0.0], [0.0], [200.0], [0.5], "at least 2 measurements"),

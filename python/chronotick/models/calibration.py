@@ -40,11 +40,13 @@ def _check_levels(levels, name: str) -> np.ndarray:
     a = np.asarray(levels, dtype=np.float64)
     if a.ndim != 1 or a.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D sequence, got shape {a.shape}")
-    for i, v in enumerate(a):
-        if not (0.0 < v < 1.0):
-            raise ValueError(f"{name}[{i}] = {float(v)!r} is not in (0, 1)")
-        if i and not v > a[i - 1]:
-            raise ValueError(f"{name} must be strictly increasing: {name}[{i}] = {float(v)!r} after {float(a[i - 1])!r}")
+    if not (np.all((a > 0.0) & (a < 1.0)) and np.all(a[1:] > a[:-1])):
+        for i, v in enumerate(a):
+            if not (0.0 < v < 1.0):
+                raise ValueError(f"{name}[{i}] = {float(v)!r} is not in (0, 1)")
+            if i and not v > a[i - 1]:
+                raise ValueError(f"{name} must be strictly increasing: {name}[{i}] = {float(v)!r} "
+                                 f"after {float(a[i - 1])!r}")
     return a
 
 
@@ -153,9 +155,14 @@ class ConformalScaler:
         (K = len(model_levels)); the result has shape q_raw.shape[:-1] +
         (len(levels),) and is non-decreasing along the last axis."""
         levels = _check_levels(levels, "levels")
-        q = np.sort(np.asarray(q_raw, dtype=np.float64), axis=-1)
+        q = np.asarray(q_raw, dtype=np.float64)
         if q.shape[-1] != self.model_levels.size:
             raise ValueError(f"q_raw's last axis must have {self.model_levels.size} values, got shape {q.shape}")
+        return self._apply(q, levels)
+
+    def _apply(self, q: np.ndarray, levels: np.ndarray) -> np.ndarray:
+        """`apply` for checked float64 q [..., K] and checked levels."""
+        q = np.sort(q, axis=-1)
         m = q[..., self.median_index:self.median_index + 1]
         base = interpolate_levels(q, self.model_levels, levels)
         if self.calibrated:

@@ -16,8 +16,10 @@ the caller's unit (seconds: offset = reference - local clock):
 2. Run the model; add the centring level back.
 3. A target time t maps to h = (t - t_n) / step grid steps ahead; the
    quantiles are linearly interpolated between whole steps (h < 1 uses step
-   1). Targets beyond H steps are refused (ValueError naming the limit): the
-   model is not rolled forward on its own forecasts.
+   1, H < h <= H + 1/2 step H, so a caller whose grid step differs slightly
+   is not refused at the last step). Targets further than H + 1/2 steps are
+   refused (ValueError naming the limit): the model is not rolled forward on
+   its own forecasts.
 4. Intervals are calibrated online (calibration.ConformalScaler) from the
    model's one-step-ahead errors on the newest `calib_window` measurements of
    the history it is given: the prediction of y_j uses only measurements
@@ -89,9 +91,9 @@ def _as_1d(a, name: str) -> np.ndarray:
     arr = np.asarray(a, dtype=np.float64)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-    bad = np.flatnonzero(~np.isfinite(arr))
-    if bad.size:
-        raise ValueError(f"{name}[{int(bad[0])}] = {float(arr[bad[0]])!r} is not finite")
+    if not np.isfinite(arr).all():
+        i = int(np.flatnonzero(~np.isfinite(arr))[0])
+        raise ValueError(f"{name}[{i}] = {float(arr[i])!r} is not finite")
     return arr
 
 
@@ -102,9 +104,8 @@ def _check_series(t, y) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"t and y differ in length: {t.size} vs {y.size}")
     if t.size < 2:
         raise ValueError(f"at least 2 measurements are needed, got {t.size}")
-    bad = np.flatnonzero(~(np.diff(t) > 0))
-    if bad.size:
-        i = int(bad[0]) + 1
+    if not (t[1:] > t[:-1]).all():
+        i = int(np.flatnonzero(~(t[1:] > t[:-1]))[0]) + 1
         raise ValueError(f"t must be strictly increasing: t[{i}] = {float(t[i])!r} after t[{i - 1}] = {float(t[i - 1])!r}")
     return t, y
 
@@ -184,6 +185,7 @@ class OnnxForecaster:
         self._bindings: dict[int, tuple] = {}
         self._memo: OrderedDict = OrderedDict()   # one-step predictions, see _one_step
         self._memo_max = 8192
+        self._levels_cache: dict[tuple, np.ndarray] = {}   # validated `levels` lists, by value
         try:
             out = self.run(np.zeros((1, self.context), dtype=np.float32))
         except ModelError as exc:
@@ -281,7 +283,10 @@ class OnnxForecaster:
     def _step(self, t: np.ndarray) -> float:
         if self.step_s is not None:
             return self.step_s
-        return float(np.median(np.diff(t[-65:])))
+        d = np.diff(t[-65:])
+        k = d.size // 2
+        part = np.partition(d, [k - 1, k] if d.size % 2 == 0 else k)
+        return float(part[k] if d.size % 2 else 0.5 * (part[k - 1] + part[k]))
 
     def _window(self, t, y, step):
         return window(t, y, float(t[-1]), step, self.context)
@@ -292,7 +297,7 @@ class OnnxForecaster:
         if bad.size:
             k = int(bad[0])
             raise ValueError(f"target_times[{k}] = {float(targets[k])!r} is before the newest measurement {t_end!r}")
-        bad = np.flatnonzero(h > self.horizon + 1e-9)
+        bad = np.flatnonzero(h > self.horizon + 0.5)   # up to half a step past the last: the last step
         if bad.size:
             k = int(bad[0])
             raise ValueError(f"target_times[{k}] = {float(targets[k])!r} is {targets[k] - t_end:.6g} s ahead; model "
@@ -301,13 +306,13 @@ class OnnxForecaster:
         return h
 
     def _at(self, q: np.ndarray, h: np.ndarray) -> np.ndarray:
-        """Quantiles q[K, H] (step k+1 at column k) at fractional steps h -> [len(h), K]."""
-        hc = np.clip(h, 1.0, float(self.horizon))
-        lo = np.clip(np.floor(hc).astype(np.int64), 1, self.horizon - 1) if self.horizon > 1 else np.ones_like(hc, dtype=np.int64)
-        w = (hc - lo) if self.horizon > 1 else np.zeros_like(hc)
-        a = q[:, lo - 1]
-        b = q[:, np.minimum(lo, self.horizon - 1)]
-        return (a * (1.0 - w) + b * w).T
+        """Quantiles q[K, H] (step k+1 at column k) at fractional steps h -> [len(h), K];
+        linear between whole steps, h < 1 uses step 1."""
+        H = self.horizon
+        hc = np.clip(h, 1.0, float(H))
+        lo = np.minimum(hc.astype(np.int64), max(H - 1, 1))   # the step at or below h (1-based)
+        w = hc - lo
+        return (q[:, lo - 1] * (1.0 - w) + q[:, np.minimum(lo, H - 1)] * w).T
 
     def _one_step(self, series: list[tuple[np.ndarray, np.ndarray, float]]) -> list[ConformalScaler]:
         """For each (t, y, step): a ConformalScaler filled with the model's
@@ -318,14 +323,15 @@ class OnnxForecaster:
         calling once per new measurement computes one new prediction."""
         nan = np.full(self.num_levels, np.nan)
         preds, missing = [], []
+        memo = self._memo
         for s, (t, y, _) in enumerate(series):
             first = max(2, t.size - self.calib_window)
+            tl, yl = t[first - 1:].tolist(), y[first - 1:].tolist()
             rows = []
-            for j in range(first, t.size):
-                key = (float(t[j - 1]), float(y[j - 1]), float(t[j]))
-                p = self._memo.get(key)
+            for r, key in enumerate(zip(tl[:-1], yl[:-1], tl[1:])):
+                p = memo.get(key)
                 if p is None:
-                    missing.append((s, len(rows), j, key))
+                    missing.append((s, r, first + r, key))
                 rows.append(p)
             preds.append(rows)
         if missing:
@@ -366,7 +372,13 @@ class OnnxForecaster:
     def forecast_batch(self, series, target_times, levels=DEFAULT_LEVELS, calibrate: bool = True) -> list:
         """`forecast` for many series in one batched model run.
         series: sequence of (t, y); target_times: one sequence per series."""
-        levels = _check_levels(levels, "levels")
+        key = tuple(levels) if isinstance(levels, (list, tuple)) else None
+        if key is not None and key in self._levels_cache:
+            levels = self._levels_cache[key]
+        else:
+            levels = _check_levels(levels, "levels")
+            if key is not None and len(self._levels_cache) < 64:
+                self._levels_cache[key] = levels
         if len(series) != len(target_times):
             raise ValueError(f"series and target_times differ in length: {len(series)} vs {len(target_times)}")
         if len(series) == 0:
@@ -385,7 +397,7 @@ class OnnxForecaster:
             prepared.append((t, y, step))
             targets.append(tt)
         wins = [self._window(t, y, step) for t, y, step in prepared]
-        raw = self.run(np.stack([w.values for w in wins]))
+        raw = self.run(wins[0].values[None, :] if len(wins) == 1 else np.stack([w.values for w in wins]))
         if calibrate and self.calib_window > 0:
             scalers = self._one_step(prepared)
         else:
@@ -393,7 +405,7 @@ class OnnxForecaster:
         out = []
         for w, q, h, tt, cs in zip(wins, raw, hs, targets, scalers):
             qt = self._at(q, h) + w.level                    # [T, K] raw quantiles at the targets
-            quant = cs.apply(qt, levels)
+            quant = cs._apply(qt, levels)
             median = np.sort(qt, axis=-1)[:, cs.median_index]
             out.append(_result(self.name, tt, levels, median, quant))
         return out
