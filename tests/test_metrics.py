@@ -79,7 +79,7 @@ def test_real_collector_runs_and_values_make_sense():
         assert np.isnan(v["cpu_freq_mean_mhz"]).all()
     lat = m.latest()
     assert set(lat) == set(CHANNELS) and lat["mem_percent"] == v["mem_percent"][-1]
-    assert st["overhead_cpu_s"] > 0 and st["overhead_cpu_per_sample_s"] < 0.05
+    assert st["overhead_cpu_s"] > 0 and st["overhead_wall_s"] > 0  # the cost itself: benchmarks/bench_metrics.py
 
 
 @needs_buffer
@@ -88,6 +88,7 @@ def test_rates_follow_real_network_traffic():
     import socket
     import threading
     m = SystemMetricsCollector(interval_s=1.0)
+    t_first = time.monotonic()
     m.collect_once()
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
@@ -108,17 +109,16 @@ def test_rates_follow_real_network_traffic():
     th = threading.Thread(target=sink)
     th.start()
     cl = socket.create_connection(srv.getsockname())
-    t0 = time.monotonic()
     cl.sendall(b"x" * 2_000_000)
     cl.close()
     th.join()
     srv.close()
-    time.sleep(0.05)
     _, v = m.collect_once()
-    elapsed = time.monotonic() - t0 + 0.05
+    elapsed = time.monotonic() - t_first  # >= the time between the two samples
     assert got == [2_000_000]
-    # loopback traffic is counted on 'lo' (in psutil's total); at least the payload over the elapsed time
-    assert v["net_sent_bytes_s"] >= 2_000_000 / (elapsed + 1.0)
+    # loopback traffic is counted on 'lo' (in psutil's total): at least the payload over the interval
+    assert v["net_sent_bytes_s"] >= 2_000_000 / elapsed
+    assert v["net_recv_bytes_s"] >= 2_000_000 / elapsed
 
 
 @needs_buffer
