@@ -31,7 +31,6 @@ import functools
 import re
 from collections import Counter
 
-
 from chronotick.io._common import RowCollector, RowError, check_path, numbered_lines, parse_float
 from chronotick.io.trace import Trace
 
