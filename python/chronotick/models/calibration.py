@@ -86,6 +86,7 @@ class ConformalScaler:
         self.min_errors = min_errors
         self._y = np.empty(0)
         self._q = np.empty((0, self.model_levels.size))
+        self._plans: dict = {}
 
     def fresh(self) -> "ConformalScaler":
         """An empty scaler with the same settings."""
@@ -93,6 +94,7 @@ class ConformalScaler:
         new.model_levels, new.median_index = self.model_levels, self.median_index
         new.window, new.min_errors = self.window, self.min_errors
         new._y, new._q = self._y[:0], self._q[:0]
+        new._plans = self._plans
         return new
 
     def __len__(self) -> int:
@@ -160,19 +162,33 @@ class ConformalScaler:
             raise ValueError(f"q_raw's last axis must have {self.model_levels.size} values, got shape {q.shape}")
         return self._apply(q, levels)
 
+    def _plan(self, levels: np.ndarray):
+        """Per requested levels, cached: interpolation indices/weights into the
+        model levels and the uncalibrated multipliers z(l) / z(clamp(l))."""
+        key = levels.tobytes()
+        plan = self._plans.get(key)
+        if plan is None:
+            ml = self.model_levels
+            lc = np.clip(levels, ml[0], ml[-1])
+            hi = np.clip(np.searchsorted(ml, lc, side="left"), 1, ml.size - 1)
+            lo = hi - 1
+            w = (lc - ml[lo]) / (ml[hi] - ml[lo])
+            f = np.ones_like(levels)
+            out = levels != lc
+            if out.any():
+                z = NormalDist().inv_cdf
+                f[out] = [z(lv) / z(c) for lv, c in zip(levels[out], lc[out])]
+            plan = (lo, hi, w, 1.0 - w, f, np.abs(2 * levels - 1))
+            if len(self._plans) < 64:
+                self._plans[key] = plan
+        return plan
+
     def _apply(self, q: np.ndarray, levels: np.ndarray) -> np.ndarray:
         """`apply` for checked float64 q [..., K] and checked levels."""
+        lo, hi, w, w1, f_raw, coverage = self._plan(levels)
         q = np.sort(q, axis=-1)
         m = q[..., self.median_index:self.median_index + 1]
-        base = interpolate_levels(q, self.model_levels, levels)
-        if self.calibrated:
-            f = self.factors(np.abs(2 * levels - 1))
-        else:
-            lc = np.clip(levels, self.model_levels[0], self.model_levels[-1])
-            f = np.ones_like(levels)
-            out_of_range = levels != lc
-            if out_of_range.any():
-                z = NormalDist().inv_cdf
-                f[out_of_range] = [z(lv) / z(c) for lv, c in zip(levels[out_of_range], lc[out_of_range])]
+        base = q[..., lo] * w1 + q[..., hi] * w
+        f = self.factors(coverage) if self.calibrated else f_raw
         out = m + f * (base - m)
         return np.maximum.accumulate(out, axis=-1)

@@ -309,6 +309,11 @@ class OnnxForecaster:
         """Quantiles q[K, H] (step k+1 at column k) at fractional steps h -> [len(h), K];
         linear between whole steps, h < 1 uses step 1."""
         H = self.horizon
+        if h.size == 1:                       # the common case, in scalars
+            hc = min(max(float(h[0]), 1.0), float(H))
+            lo = min(int(hc), max(H - 1, 1))
+            w = np.float64(hc - lo)           # a numpy float64: the float32 output is promoted
+            return (q[:, lo - 1] * (1.0 - w) + q[:, min(lo, H - 1)] * w)[None, :]
         hc = np.clip(h, 1.0, float(H))
         lo = np.minimum(hc.astype(np.int64), max(H - 1, 1))   # the step at or below h (1-based)
         w = hc - lo
