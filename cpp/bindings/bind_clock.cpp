@@ -240,6 +240,23 @@ void bind_clock(py::module_& m) {
               double conf) { s.writer().publish(make_model(ref, off, freq, bound, growth, status, conf)); },
            py::arg("ref_local_ns"), py::arg("offset_ns"), py::arg("freq"), py::arg("bound_ns"),
            py::arg("growth_ns_per_s"), py::arg("status"), py::arg("confidence") = 0.95, kPublishDoc)
+      .def("publish_at",
+           [](ClockState& s, int64_t now, int64_t ref, int64_t off, double freq, int64_t bound, double growth,
+              int status, double conf) {
+             if (now <= 0) throw std::invalid_argument("now_ns must be > 0, got " + std::to_string(now));
+             s.writer().publish_at(make_model(ref, off, freq, bound, growth, status, conf), now);
+           },
+           py::arg("now_ns"), py::arg("ref_local_ns"), py::arg("offset_ns"), py::arg("freq"), py::arg("bound_ns"),
+           py::arg("growth_ns_per_s"), py::arg("status"), py::arg("confidence") = 0.95,
+           "publish() at an explicit local time now_ns (slew start, heartbeat): for replays on a simulated clock.")
+      .def("now_at",
+           [](const ClockState& s, int64_t t) {
+             PyObject* o = make_bound(s.now_at(t));
+             if (o == nullptr) throw py::error_already_set();
+             return py::reinterpret_steal<py::object>(o);
+           },
+           py::arg("local_ns"),
+           "(earliest_ns, latest_ns, time_ns, status) the published model gives at local time local_ns.")
       .def("heartbeat", [](ClockState& s) { s.writer().heartbeat(); })
       .def("snapshot", [](const ClockState& s) { return snapshot_dict(s); }, "All published fields (one read).")
       .def("_verify_reads", [](const ClockState& s, uint64_t n) { return verify_dict(s, n); }, py::arg("n"),

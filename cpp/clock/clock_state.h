@@ -23,6 +23,14 @@ class ClockState {
     ct_clock_data d = from_words(w);
     return ct_compute(&d, t, 1);
   }
+  // The bound the published model gives at local time t (ns), e.g. for replays.
+  ct_time_bound now_at(int64_t t) const {
+    uint64_t w[kWords];
+    int64_t unused;
+    read(*shared_, w, unused);
+    ct_clock_data d = from_words(w);
+    return ct_compute(&d, t, 1);
+  }
   ct_clock_data snapshot(int64_t& local_ns, unsigned& retries) const {
     uint64_t w[kWords];
     retries = read(*shared_, w, local_ns);

@@ -53,10 +53,13 @@ void ClockWriter::write(ct_clock_data& d, uint64_t q) {
   last_ = d;
 }
 
-ct_clock_data ClockWriter::publish(const Model& m) {
+ct_clock_data ClockWriter::publish(const Model& m) { return publish_at(m, -1); }
+
+ct_clock_data ClockWriter::publish_at(const Model& m, int64_t now_in) {
   check_model(m);
   uint64_t q = begin_write(*shared_);
-  int64_t now = realtime_ns();  // inside the odd window: readers that saw the old model read the clock before this
+  // Inside the odd window: readers that saw the old model read the clock before this.
+  int64_t now = now_in < 0 ? realtime_ns() : now_in;
   ct_clock_data d{};
   d.ref_local_ns = m.ref_local_ns;
   d.offset_ns = m.offset_ns;

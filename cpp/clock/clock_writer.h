@@ -32,6 +32,10 @@ class ClockWriter {
 
   // Validates (std::invalid_argument naming the field) and publishes; returns what was written.
   ct_clock_data publish(const Model& m);
+  // The same at an explicit local time `now` (CLOCK_REALTIME ns) instead of
+  // the clock read inside the write window: for replays on a simulated time
+  // base. A live writer uses publish().
+  ct_clock_data publish_at(const Model& m, int64_t now);
   // Refreshes the heartbeat, keeping the model.
   void heartbeat();
   // Marks the clock CT_UNKNOWN (e.g. when the writer shuts down).

@@ -1,0 +1,365 @@
+"""`Clock`: corrected time with error bounds, served from a measured source.
+
+A background thread polls a measurement source (an NTP client, chrony, or any
+callable/iterator of ``(t, offset, uncertainty)``), feeds the Engine with the
+MEASUREMENTS ONLY (never its own predictions), forecasts the offset over the
+next polls, and publishes a correction into a C++ seqlock (``_core.ClockState``)
+that `now()` reads without locks or allocation:
+
+    time(t)       = t + offset + freq * (t - ref)                      (best estimate)
+    bound(t)      = bound0 + growth * (t - ref)                        (half-width)
+    [earliest, latest] = time(t) -/+ bound(t)
+
+t is the local CLOCK_REALTIME in ns. offset/freq come from the forecast's
+mean at the update instant and one poll later; bound0/growth from its
+quantiles at the configured confidence (default 99%) at leads of 0..4 polls
+(the chord from lead 0 to the widest, so it covers every lead until the next
+update). Corrections are slewed by the C++ writer at `max_slew_rate` so
+corrected time never goes backwards; a measurement that disagrees with the
+served time by more than `step_threshold_s` is reported in `health()`, not
+hidden.
+
+Status: SYNCHRONIZED while measurements arrive (the last within
+`holdover_after_s`); HOLDOVER when the source fails (timeouts, all servers
+rejected, exceptions) -- the bound keeps widening with the forecast -- and
+UNKNOWN after `unknown_after_s` without a measurement, before the first
+`min_measurements`, or when the writer is gone (stale segment). The
+application thread never sees an exception from the background thread.
+
+Retrospective correction: each new measurement (t_m, o_m) reveals the error
+e = o_m - served(t_m) of the correction served since the previous measurement
+t_p; the records in (t_p, t_m] are corrected by the linear ramp
+e * (t - t_p) / (t_m - t_p) (the prototype's rule). This is for records and
+evaluation (`history()`) and is never fed back to the models.
+
+Units: ns in `now()`/`TimeBound`; seconds everywhere else. Sign: offset =
+reference - local.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, fields
+from typing import Callable
+
+import numpy as np
+
+from chronotick import _core
+from chronotick.errors import ConfigError
+from chronotick.shm import Status, TimeBound  # TimeBound(earliest_ns, latest_ns, time_ns, status), built in C++
+
+log = logging.getLogger("chronotick.clock")
+
+UNKNOWN, SYNCHRONIZED, HOLDOVER = Status.UNKNOWN, Status.SYNCHRONIZED, Status.HOLDOVER
+
+
+@dataclass(frozen=True)
+class ClockConfig:
+    """Clock settings (seconds unless stated)."""
+
+    poll_interval_s: float = 64.0          # between measurements once warmed up
+    warmup_poll_interval_s: float = 4.0    # between the first `warmup_measurements`
+    warmup_measurements: int = 16
+    min_measurements: int = 3              # UNKNOWN before this many
+    confidence: float = 0.99               # of [earliest, latest]
+    max_slew_rate: float = 5e-4            # of a correction (0.5 ms/s)
+    step_threshold_s: float = 0.128        # a larger disagreement is reported in health()
+    holdover_after_s: float | None = None  # default: 3 poll intervals
+    unknown_after_s: float = 3600.0        # UNKNOWN after this long without a measurement
+    stale_after_s: float | None = None     # readers: writer silent this long -> UNKNOWN (default 2 polls + 10 s)
+    horizon_polls: int = 4                 # leads the bound is fitted over
+    history_size: int = 100000             # records kept for retrospective correction
+    calib_origins: int = 128               # past errors calibrating the intervals (99% needs many)
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "ClockConfig":
+        if d is None:
+            return cls()
+        if isinstance(d, cls):
+            return d
+        if not isinstance(d, dict):
+            raise ConfigError(f"clock config must be a dict, got {type(d).__name__}")
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ConfigError(f"clock.{unknown[0]}: unknown key; valid keys: {', '.join(sorted(names))}")
+        cfg = cls(**d)
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        def positive(name, integer=False):
+            v = getattr(self, name)
+            ok = isinstance(v, int) if integer else isinstance(v, (int, float))
+            if isinstance(v, bool) or not ok or not math.isfinite(v) or v <= 0:
+                kind = "a positive integer" if integer else "a positive number"
+                raise ConfigError(f"clock.{name}: must be {kind}, got {v!r}")
+        for n in ("poll_interval_s", "warmup_poll_interval_s", "step_threshold_s", "unknown_after_s"):
+            positive(n)
+        for n in ("warmup_measurements", "min_measurements", "horizon_polls", "history_size", "calib_origins"):
+            positive(n, integer=True)
+        for n in ("holdover_after_s", "stale_after_s"):
+            if getattr(self, n) is not None:
+                positive(n)
+        if not (isinstance(self.confidence, (int, float)) and 0.5 < self.confidence < 1):
+            raise ConfigError(f"clock.confidence: must be in (0.5, 1), got {self.confidence!r}")
+        if not (isinstance(self.max_slew_rate, (int, float)) and 0 < self.max_slew_rate <= 0.5):
+            raise ConfigError(f"clock.max_slew_rate: must be in (0, 0.5], got {self.max_slew_rate!r}")
+
+    @property
+    def holdover_after(self) -> float:
+        return self.holdover_after_s if self.holdover_after_s is not None else 3 * self.poll_interval_s
+
+    @property
+    def stale_after(self) -> float:
+        return self.stale_after_s if self.stale_after_s is not None else 2 * self.poll_interval_s + 10.0
+
+
+def _wall_ns() -> int:
+    return time.time_ns()
+
+
+class Clock:
+    """Corrected time with error bounds from a measurement source.
+
+    source: an object with `.measure()` (chronotick.NTPSource, ChronySource)
+    or any callable / iterator of (t, offset, uncertainty) tuples or
+    Measurements. engine: a chronotick.Engine (default: a new one with the
+    classical fused models). config: dict or ClockConfig (see ClockConfig).
+    time_ns: the local clock (CLOCK_REALTIME ns) -- replaceable for replays
+    on a simulated time base, with `poll_once(now_ns)` driving the clock
+    by hand and `now_at(t_ns)` reading it.
+    """
+
+    def __init__(self, source, engine=None, config=None, *, time_ns: Callable[[], int] = _wall_ns):
+        from chronotick.sources import as_source
+        self.config = ClockConfig.from_dict(config)
+        self._source = as_source(source)
+        if engine is None:
+            from chronotick.engine import Engine
+            engine = Engine()
+        self._engine = engine
+        self._time_ns = time_ns
+        self._state = _core.ClockState(self.config.stale_after, self.config.max_slew_rate)
+        self._lock = threading.Lock()            # serialises updates (thread vs poll_once)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._n_meas = 0
+        self._last_meas_ns: int | None = None
+        self._last_meas_t: float | None = None
+        self._last_uncertainty = 0.0
+        self._status = UNKNOWN
+        self._counts = {"polls": 0, "measurements": 0, "source_errors": 0, "forecast_errors": 0, "publishes": 0,
+                        "steps_detected": 0}
+        self._last_error: str | None = None
+        self._last_step: dict | None = None
+        self._model: dict | None = None
+        self._records = deque(maxlen=self.config.history_size)  # [t_s, served_offset_s, corrected_offset_s]
+
+    # -- reading (hot path: C++) ------------------------------------------
+    def now(self) -> TimeBound:
+        """Corrected time now and its bound (ns)."""
+        return self._state.now()
+
+    def now_ns(self) -> int:
+        """Corrected time now, ns since the Unix epoch."""
+        return self._state.now_ns()
+
+    def now_at(self, local_ns: int) -> TimeBound:
+        """The bound the published model gives at local time `local_ns` (for replays)."""
+        return self._state.now_at(int(local_ns))
+
+    def after(self, t_ns: int) -> bool:
+        """True if reference time t_ns has certainly passed (earliest > t_ns)."""
+        return self.now().earliest_ns > t_ns
+
+    def before(self, t_ns: int) -> bool:
+        """True if reference time t_ns has certainly not arrived (latest < t_ns)."""
+        return self.now().latest_ns < t_ns
+
+    def wait_until(self, t_ns: int, timeout_s: float | None = None) -> bool:
+        """Sleep until after(t_ns) holds (commit-wait). Returns False on timeout
+        or if the clock is UNKNOWN for the whole timeout."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            b = self.now()
+            if b.status != UNKNOWN and b.earliest_ns > t_ns:
+                return True
+            wait = max((t_ns - b.earliest_ns) / 1e9, 1e-4) if b.status != UNKNOWN else 0.05
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                wait = min(wait, left)
+            time.sleep(wait)
+
+    # -- the background thread ------------------------------------------------
+    def start(self) -> "Clock":
+        if self._thread and self._thread.is_alive():
+            return self
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="chronotick-clock", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def __enter__(self) -> "Clock":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll_once()
+            except Exception as exc:  # never let the thread die; visible in health()
+                self._last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("clock update failed")
+            interval = (self.config.warmup_poll_interval_s if self._n_meas < self.config.warmup_measurements
+                        else self.config.poll_interval_s)
+            self._stop.wait(interval)
+
+    # -- one update -----------------------------------------------------------
+    def poll_once(self, now_ns: int | None = None) -> bool:
+        """Measure once, feed the engine, re-forecast and publish. Returns
+        whether a measurement was obtained. Source failures are counted and
+        move the status towards HOLDOVER/UNKNOWN; they are not raised."""
+        with self._lock:
+            self._counts["polls"] += 1
+            m = None
+            try:
+                m = self._source.measure()
+            except StopIteration:
+                self._last_error = "source exhausted"
+                self._counts["source_errors"] += 1
+            except Exception as exc:
+                self._last_error = f"{type(exc).__name__}: {exc}"
+                self._counts["source_errors"] += 1
+            now = int(self._time_ns() if now_ns is None else now_ns)
+            if m is not None:
+                self._ingest(m, now)
+            self._publish(now)
+            return m is not None
+
+    def _ingest(self, m, now: int) -> None:
+        t, offset = float(m.t), float(m.offset)
+        unc = getattr(m, "uncertainty", None)
+        if self._last_meas_t is not None and t <= self._last_meas_t:
+            self._last_error = f"measurement time {t!r} not after the previous {self._last_meas_t!r}; dropped"
+            self._counts["source_errors"] += 1
+            return
+        # How far off was the time we served at t? (reported, and ramps the records)
+        if self._model is not None:
+            served = self._served_offset(int(t * 1e9))
+            err = offset - served
+            if abs(err) > self.config.step_threshold_s:
+                self._counts["steps_detected"] += 1
+                self._last_step = {"t": t, "error_s": err}
+            self._retro_correct(t, err, self._last_meas_t)
+        self._engine.observe(t, offset, unc)
+        self._last_uncertainty = float(unc) if unc is not None and math.isfinite(unc) else 0.0
+        self._n_meas += 1
+        self._counts["measurements"] += 1
+        self._last_meas_ns = now
+        self._last_meas_t = t
+
+    def _served_offset(self, local_ns: int) -> float:
+        b = self._state.now_at(local_ns)
+        return (b[2] - local_ns) / 1e9
+
+    def _retro_correct(self, t_m: float, err: float, t_p: float | None) -> None:
+        """Ramp the error e of measurement t_m over the records in (t_p, t_m]."""
+        for rec in reversed(self._records):
+            if rec[0] > t_m:
+                continue
+            if t_p is not None and rec[0] <= t_p:
+                break
+            rec[2] = rec[1] + err * (1.0 if t_p is None else (rec[0] - t_p) / (t_m - t_p))
+
+    def _status_at(self, now: int) -> int:
+        if self._n_meas < self.config.min_measurements or self._last_meas_ns is None:
+            return UNKNOWN
+        age = (now - self._last_meas_ns) / 1e9
+        if age <= self.config.holdover_after:
+            return SYNCHRONIZED
+        if age <= self.config.unknown_after_s:
+            return HOLDOVER
+        return UNKNOWN
+
+    def _publish(self, now: int) -> None:
+        status = self._status_at(now)
+        self._status = status
+        if status == UNKNOWN:
+            if self._model is not None:  # had a model: say UNKNOWN, keep the slewed time monotonic
+                self._state.publish_at(now, now, self._model["offset_ns"], self._model["freq"], 0, 0.0, UNKNOWN,
+                                       self.config.confidence)
+            return
+        poll = self.config.poll_interval_s
+        now_s = now / 1e9
+        leads = np.array([0.0, 1.0, 2.0, 3.0, 4.0])[: self.config.horizon_polls + 1] * poll
+        a = (1 - self.config.confidence) / 2
+        levels = (a, 0.5, 1 - a)
+        try:
+            fc = self._engine.forecast_at(now_s + leads, levels)
+        except Exception as exc:
+            self._counts["forecast_errors"] += 1
+            self._last_error = f"forecast failed: {type(exc).__name__}: {exc}"
+            return
+        mean, q = np.asarray(fc.mean, float), np.asarray(fc.quantiles, float)
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(q))):
+            self._counts["forecast_errors"] += 1
+            self._last_error = f"forecast by {fc.model} is not finite; correction not updated"
+            return
+        half = np.maximum(mean - q[:, 0], q[:, -1] - mean)
+        # The truth is known no better than the newest measurement's own
+        # stated uncertainty (NTP: delay/2 + root distance): never claim less.
+        half = np.maximum(half, self._last_uncertainty)
+        offset, freq = mean[0], (mean[1] - mean[0]) / leads[1]
+        # The bound is a line through (0, half[0]) above every later lead.
+        growth = max(0.0, float(np.max((half[1:] - half[0]) / leads[1:])))
+        model = dict(ref_local_ns=now, offset_ns=int(round(offset * 1e9)), freq=float(freq),
+                     bound_ns=int(math.ceil(half[0] * 1e9)), growth_ns_per_s=growth * 1e9, status=status,
+                     model_name=fc.model)
+        self._state.publish_at(now, model["ref_local_ns"], model["offset_ns"], model["freq"], model["bound_ns"],
+                               model["growth_ns_per_s"], status, self.config.confidence)
+        self._model = model
+        self._counts["publishes"] += 1
+        served = self._served_offset(now)
+        self._records.append([now_s, served, served])
+
+    # -- records and health ---------------------------------------------------
+    def history(self) -> dict:
+        """Published corrections: t (s, local), served offset (s) and the
+        retrospectively corrected offset (s). For records and evaluation
+        only; never fed back to the models."""
+        with self._lock:
+            a = np.array(self._records, dtype=float).reshape(-1, 3)
+        return {"t": a[:, 0], "served_offset": a[:, 1], "corrected_offset": a[:, 2]}
+
+    def health(self) -> dict:
+        snap = self._state.snapshot()
+        b = self.now()
+        return {
+            "status": Status(b.status).name,
+            "published_status": Status(self._status).name,
+            "measurements": self._n_meas,
+            "last_measurement_age_s": None if self._last_meas_ns is None else (self._time_ns() - self._last_meas_ns) / 1e9,
+            "bound_ns": (b.latest_ns - b.earliest_ns) // 2 if b.status != UNKNOWN else None,
+            "model": None if self._model is None else dict(self._model),
+            "counts": dict(self._counts),
+            "last_error": self._last_error,
+            "last_step": self._last_step,
+            "source": getattr(self._source, "stats", lambda: None)(),
+            "engine": self._engine.health() if hasattr(self._engine, "health") else None,
+            "slew": {"rate": snap["slew_rate"], "v0_ns": snap["slew_v0_ns"], "t0_ns": snap["slew_t0_ns"]},
+            "running": bool(self._thread and self._thread.is_alive()),
+        }
