@@ -290,6 +290,17 @@ def test_forecast_batch_matches_single(hold_model):
         np.testing.assert_allclose(b.mean, one.mean, rtol=1e-6)
 
 
+def test_concurrent_calls_on_one_instance_agree_with_sequential(hold_model):
+    from concurrent.futures import ThreadPoolExecutor
+    f = OnnxForecaster(hold_model)
+    series = [regular(40 + 5 * s, seed=s) for s in range(16)]
+    want = [OnnxForecaster(hold_model).forecast(t, y, [t[-1] + 100.0], [0.1, 0.5, 0.9]).quantiles for t, y in series]
+    with ThreadPoolExecutor(4) as ex:
+        got = list(ex.map(lambda s: f.forecast(s[0], s[1], [s[0][-1] + 100.0], [0.1, 0.5, 0.9]).quantiles, series))
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+
+
 @pytest.mark.parametrize("t, y, targets, levels, match", [
     ([0.0, 100.0], [0.0, 1.0], [50.0], [0.5], r"target_times\[0\] = 50.0 is before the newest measurement"),
     ([0.0, 100.0], [0.0, 1.0], [200.0, 100.0 + 64.6 * 100.0], [0.5], r"target_times\[1\].*at most 64 steps"),

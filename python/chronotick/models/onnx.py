@@ -130,8 +130,9 @@ class OnnxForecaster:
 
     Raises ModelError when the file is missing, not a loadable ONNX model, or
     does not have the input `context` [B, L] / output `quantiles` [B, K, H].
-    Not for concurrent use from several threads on the same instance
-    (calls are serialised by a lock).
+    Thread-safe: calls on one instance are serialised by a lock (one session,
+    one set of preallocated buffers); use one instance per thread for parallel
+    runs.
     """
 
     def __init__(self, path, providers=None, intra_op_threads: int = 1, *, step_s: float | None = None,
@@ -181,7 +182,7 @@ class OnnxForecaster:
         self.step_s = float(step_s) if step_s is not None else None
         self.calib_window = calib_window
         self.calib_min = calib_min
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._bindings: dict[int, tuple] = {}
         self._memo: OrderedDict = OrderedDict()   # one-step predictions, see _one_step
         self._memo_max = 8192
@@ -377,6 +378,10 @@ class OnnxForecaster:
     def forecast_batch(self, series, target_times, levels=DEFAULT_LEVELS, calibrate: bool = True) -> list:
         """`forecast` for many series in one batched model run.
         series: sequence of (t, y); target_times: one sequence per series."""
+        with self._lock:
+            return self._forecast_batch(series, target_times, levels, calibrate)
+
+    def _forecast_batch(self, series, target_times, levels, calibrate: bool) -> list:
         key = tuple(levels) if isinstance(levels, (list, tuple)) else None
         if key is not None and key in self._levels_cache:
             levels = self._levels_cache[key]
