@@ -134,7 +134,8 @@ class Clock:
     by hand and `now_at(t_ns)` reading it.
     """
 
-    def __init__(self, source, engine=None, config=None, *, time_ns: Callable[[], int] = _wall_ns):
+    def __init__(self, source, engine=None, config=None, *, time_ns: Callable[[], int] = _wall_ns,
+                 shm_path: str | None = None):
         from chronotick.sources import as_source
         self.config = ClockConfig.from_dict(config)
         self._source = as_source(source)
@@ -144,6 +145,9 @@ class Clock:
         self._engine = engine
         self._time_ns = time_ns
         self._state = _core.ClockState(self.config.stale_after, self.config.max_slew_rate)
+        # Other processes read the same model from a shared-memory file (chronotick.Client).
+        self._shm = (_core.ClockPublisher(shm_path, self.config.stale_after, self.config.max_slew_rate)
+                     if shm_path else None)
         self._lock = threading.Lock()            # serialises updates (thread vs poll_once)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -206,10 +210,14 @@ class Clock:
         return self
 
     def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop polling; a shared-memory segment is marked UNKNOWN for its readers."""
         self._stop.set()
         if self._thread:
             self._thread.join(timeout_s)
             self._thread = None
+        if self._shm is not None:
+            self._shm.close()
+            self._shm = None
 
     def __enter__(self) -> "Clock":
         return self.start()
@@ -300,8 +308,10 @@ class Clock:
         self._status = status
         if status == UNKNOWN:
             if self._model is not None:  # had a model: say UNKNOWN, keep the slewed time monotonic
-                self._state.publish_at(now, now, self._model["offset_ns"], self._model["freq"], 0, 0.0, UNKNOWN,
-                                       self.config.confidence)
+                args = (now, self._model["offset_ns"], self._model["freq"], 0, 0.0, UNKNOWN, self.config.confidence)
+                self._state.publish_at(now, *args)
+                if self._shm is not None:
+                    self._shm.publish(*args)
             return
         poll = self.config.poll_interval_s
         now_s = now / 1e9
@@ -329,8 +339,11 @@ class Clock:
         model = dict(ref_local_ns=now, offset_ns=int(round(offset * 1e9)), freq=float(freq),
                      bound_ns=int(math.ceil(half[0] * 1e9)), growth_ns_per_s=growth * 1e9, status=status,
                      model_name=fc.model)
-        self._state.publish_at(now, model["ref_local_ns"], model["offset_ns"], model["freq"], model["bound_ns"],
-                               model["growth_ns_per_s"], status, self.config.confidence)
+        args = (model["ref_local_ns"], model["offset_ns"], model["freq"], model["bound_ns"],
+                model["growth_ns_per_s"], status, self.config.confidence)
+        self._state.publish_at(now, *args)
+        if self._shm is not None:
+            self._shm.publish(*args)
         self._model = model
         self._counts["publishes"] += 1
         served = self._served_offset(now)
