@@ -20,7 +20,6 @@ import os
 
 import numpy as np
 import pytest
-
 from chronotick.models.onnx import OnnxForecaster
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
@@ -82,7 +81,7 @@ def test_pytorch_pipeline_batch1(benchmark, forecaster, pipeline):
     import torch
     t, y = history()
     x = torch.from_numpy(forecaster._window(t, y, forecaster._step(t)).values[None, :].copy())
-    q, mean = benchmark(pipeline.predict_quantiles, x, prediction_length=64, quantile_levels=LEVELS)
+    q, _ = benchmark(pipeline.predict_quantiles, x, prediction_length=64, quantile_levels=LEVELS)
     assert q.shape == (1, 64, 3)
 
 

@@ -20,9 +20,9 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "python"))
 
-from chronotick.backtest import core_model, run_backtest, summarize, trace_files  # noqa: E402
-from chronotick.io import load_chronotick_csv  # noqa: E402
-from chronotick.models.onnx import OnnxForecaster  # noqa: E402
+from chronotick.backtest import core_model, run_backtest, summarize, trace_files
+from chronotick.io import load_chronotick_csv
+from chronotick.models.onnx import OnnxForecaster
 
 
 def onnx_forecaster(model: OnnxForecaster, calibrate: bool):

@@ -11,7 +11,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
 
-from chronotick.cli import main  # noqa: E402
+from chronotick.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(["export", "chronos-bolt", *sys.argv[1:]]))

@@ -50,8 +50,8 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "python"))
 
-from chronotick import sim  # noqa: E402
-from chronotick.models.onnx import window  # noqa: E402
+from chronotick import sim
+from chronotick.models.onnx import window
 
 POLLS = np.array([16, 32, 64, 100, 120, 128, 256, 512, 1024], dtype=float)
 POLL_P = np.array([0.05, 0.07, 0.18, 0.2, 0.15, 0.15, 0.1, 0.05, 0.05])
@@ -223,7 +223,6 @@ def main(argv=None) -> int:
 
     import torch
     from chronos.chronos_bolt import ChronosBoltModelForForecasting
-
     from chronotick.models.export_bolt import export_chronos_bolt, random_bolt_config
 
     torch.set_num_threads(args.threads)

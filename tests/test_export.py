@@ -18,13 +18,11 @@ for _mod in ("torch", "chronos", "onnx", "onnxscript"):
     pytest.importorskip(_mod, reason=f"the export extra is not installed ({_mod} missing): "
                                      f"pip install 'chronotick[export]'")
 
-import torch  # noqa: E402
-
-from chronotick.cli import main  # noqa: E402
-from chronotick.errors import ModelError  # noqa: E402
-from chronotick.models.export_bolt import (export_chronos_bolt, load_pipeline,  # noqa: E402
-                                           save_random_bolt, verification_inputs)
-from chronotick.models.onnx import OnnxForecaster  # noqa: E402
+import torch
+from chronotick.cli import main
+from chronotick.errors import ModelError
+from chronotick.models.export_bolt import export_chronos_bolt, load_pipeline, save_random_bolt, verification_inputs
+from chronotick.models.onnx import OnnxForecaster
 
 CONTEXT = 48   # not a multiple of the patch size: the exported graph pads like the model does
 

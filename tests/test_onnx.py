@@ -15,7 +15,6 @@ from statistics import NormalDist
 
 import numpy as np
 import pytest
-
 from chronotick.errors import ModelError
 from chronotick.models.calibration import ConformalScaler, interpolate_levels
 from chronotick.models.onnx import DEFAULT_LEVELS, OnnxForecaster, window
@@ -333,7 +332,7 @@ shipped = pytest.mark.skipif(not os.path.isfile(SHIPPED), reason="clock-bolt.onn
 
 @shipped
 def test_shipped_model_is_listed_with_its_card():
-    import chronotick.models as models
+    from chronotick import models
     entry = {m["name"]: m for m in models.list()}["clock-bolt"]
     assert entry["kind"] == "onnx"
     card = entry["card"]

@@ -28,7 +28,6 @@ model's outermost levels by the Gaussian ratio z(l) / z(clamp(l)).
 """
 from __future__ import annotations
 
-import math
 from statistics import NormalDist
 
 import numpy as np
@@ -88,7 +87,7 @@ class ConformalScaler:
         self._q = np.empty((0, self.model_levels.size))
         self._plans: dict = {}
 
-    def fresh(self) -> "ConformalScaler":
+    def fresh(self) -> ConformalScaler:
         """An empty scaler with the same settings."""
         new = object.__new__(ConformalScaler)
         new.model_levels, new.median_index = self.model_levels, self.median_index

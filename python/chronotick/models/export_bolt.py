@@ -137,10 +137,10 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
     Returns the card. Raises ExportError (nothing is left at `out`) when the
     export fails or the parity exceeds `tolerance`."""
     _require()
-    import onnx
-    import torch
     import chronos
+    import onnx
     import onnxruntime
+    import torch
     import transformers
 
     if isinstance(context, bool) or not isinstance(context, int) or context < 1:
@@ -159,7 +159,7 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
             super().__init__()
             self.m = m
 
-        def forward(self, context):  # noqa: A002 - the ONNX input's name
+        def forward(self, context):
             return self.m(context=context).quantile_preds
 
     wrapper = Quantiles(model).eval()
