@@ -61,7 +61,7 @@ SCENARIOS = ("steady", "server_load", "thermal_cycle", "network_spike", "server_
              "server_load+network_spike")
 
 
-def simulate_grid(rng: np.random.Generator, length: int, seed: int) -> np.ndarray:
+def simulate_grid(rng: np.random.Generator, length: int, seed: int, transients: bool = False) -> np.ndarray:
     """One synthetic trace's measured offsets (s) on a regular grid of `length` cells (NaN = lost poll)."""
     poll = float(rng.choice(POLLS, p=POLL_P))
     cp, mp = sim.random_params(rng)
@@ -73,21 +73,27 @@ def simulate_grid(rng: np.random.Generator, length: int, seed: int) -> np.ndarra
     else:
         preset, clock_params, disciplined = str(rng.choice(PRESETS)), None, bool(rng.random() < 0.3)
     mode = "adaptive" if rng.random() < 0.1 else "fixed"
+    extra = {}
+    if transients and disciplined and rng.random() < 0.5:
+        # start 0.1-50 ms off: the servo's convergence transient, a level that moves by
+        # milliseconds within minutes (as after a restart or a change of server)
+        extra["initial_offset_s"] = float(rng.choice([-1.0, 1.0]) * math.exp(rng.uniform(math.log(1e-4),
+                                                                                         math.log(0.05))))
     res = sim.simulate(preset=preset, scenario=str(rng.choice(SCENARIOS)), duration_s=(length + 8) * poll,
                        poll_s=poll, seed=seed, disciplined=disciplined, dt=max(1.0, poll / 16),
-                       clock_params=clock_params, measurement_params=mp, poll_mode=mode)
+                       clock_params=clock_params, measurement_params=mp, poll_mode=mode, **extra)
     t, y = res.trace.times, res.trace.offsets
     step = float(np.median(np.diff(t)))
     w = window(t, y, float(t[-1]), step, length, level=0.0)
     return w.values.astype(np.float64)
 
 
-def make_data(n_series: int, length: int, seed: int, progress) -> np.ndarray:
+def make_data(n_series: int, length: int, seed: int, progress, transients: bool = False) -> np.ndarray:
     rng = np.random.default_rng(seed)
     seeds = rng.integers(0, 2**31 - 1, n_series)
     out = np.empty((n_series, length))
     for i in progress(range(n_series), "simulating"):
-        out[i] = simulate_grid(np.random.default_rng(seeds[i]), length, int(seeds[i]))
+        out[i] = simulate_grid(np.random.default_rng(seeds[i]), length, int(seeds[i]), transients)
     return out
 
 
@@ -218,6 +224,8 @@ def main(argv=None) -> int:
     ap.add_argument("--layers", type=int, default=3)
     ap.add_argument("--decoder-layers", type=int, default=2)
     ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--transients", action="store_true",
+                    help="start half the disciplined clocks 0.1-50 ms off (servo convergence transients)")
     ap.add_argument("--no-export", action="store_true", help="train and save the checkpoint only")
     args = ap.parse_args(argv)
 
@@ -231,7 +239,7 @@ def main(argv=None) -> int:
     horizon = 64
     t_start = time.time()
     length = args.context + horizon + 64
-    data = make_data(args.series, length, args.seed, bar)
+    data = make_data(args.series, length, args.seed, bar, args.transients)
     print(f"{args.series} synthetic series of {length} grid cells, "
           f"{np.isfinite(data).mean() * 100:.1f}% observed ({time.time() - t_start:.0f} s)", file=sys.stderr)
 
@@ -289,7 +297,8 @@ def main(argv=None) -> int:
     training = {
         "data": "synthetic only: chronotick.sim (presets, random_params; free-running and NTP-disciplined; "
                 "NTP-like measurement noise with spikes and losses; polls 16-1024 s)",
-        "series": args.series, "steps": args.steps, "short_p": args.short_p, "batch": args.batch, "lr": args.lr, "seed": args.seed,
+        "series": args.series, "steps": args.steps, "short_p": args.short_p, "transients": args.transients,
+        "batch": args.batch, "lr": args.lr, "seed": args.seed,
         "threads": args.threads, "wall_s": round(train_s, 1), "torch": torch.__version__,
         "validation": "real NTP traces (shared/data/clock-traces), next-NTP-point MAE of the median; "
                       "monitoring only, the final model is kept",
