@@ -85,17 +85,9 @@ void bind_buffers(py::module_& m) {
                  throw py::value_error("uncertainty and t differ in length");
                u = uncertainty->data();
              }
-             const double *tp = t.data(), *op = offset.data();
+             const double* cols[3] = {t.data(), offset.data(), u};
              py::gil_scoped_release release;
-             // Interleave only the rows that can survive (the newest `capacity`).
-             const std::size_t keep = std::min(n, r.capacity()), start = n - keep;
-             std::vector<double> rows(3 * keep);
-             for (std::size_t i = 0; i < keep; ++i) {
-               rows[3 * i] = tp[start + i];
-               rows[3 * i + 1] = op[start + i];
-               rows[3 * i + 2] = u ? u[start + i] : std::nan("");
-             }
-             r.push_tail(rows.data(), keep, n);
+             r.push_columns(cols, n);
            },
            py::arg("t"), py::arg("offset"), py::arg("uncertainty") = py::none(),
            "Append many rows from 1-D float64 arrays (GIL released).")

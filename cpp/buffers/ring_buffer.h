@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -46,18 +47,16 @@ class RowRing {
   // `tail` = min(total, capacity) are given (the older ones would be
   // overwritten by the batch itself; they count as pushed and overwritten).
   void push_tail(const double* tail_rows, std::size_t tail, std::size_t total) {
-    if (total == 0) return;
-    if (tail != std::min(total, capacity_)) throw std::invalid_argument("push_tail: tail != min(total, capacity)");
-    const uint64_t h = head_.load(std::memory_order_relaxed);
-    const uint64_t first = h + (total - tail);  // index of the first row written
-    claimed_.store(h + total, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_release);
-    for (std::size_t r = 0; r < tail; ++r) {
-      std::atomic<double>* slot = &data_[((first + r) % capacity_) * width_];
-      const double* src = tail_rows + r * width_;
-      for (std::size_t c = 0; c < width_; ++c) slot[c].store(src[c], std::memory_order_relaxed);
-    }
-    head_.store(h + total, std::memory_order_release);
+    write_batch(tail, total, [&](std::size_t r, std::size_t c) { return tail_rows[r * width_ + c]; });
+  }
+
+  // Producer: append `total` rows given as `width` columns (column c of row
+  // r at cols[c][r]; a null column fills NaN): no interleaved copy needed.
+  void push_columns(const double* const* cols, std::size_t total) {
+    const std::size_t tail = std::min(total, capacity_), skip = total - tail;
+    write_batch(tail, total, [&](std::size_t r, std::size_t c) {
+      return cols[c] ? cols[c][skip + r] : std::numeric_limits<double>::quiet_NaN();
+    });
   }
 
   // Consumer: the newest min(n, size()) rows, oldest first, into out
@@ -113,6 +112,25 @@ class RowRing {
   }
 
  private:
+  // The seqlock-style write of a batch; value(r, c) gives column c of the
+  // r-th of the `tail` rows written.
+  template <class Value>
+  void write_batch(std::size_t tail, std::size_t total, Value value) {
+    if (total == 0) return;
+    if (tail != std::min(total, capacity_)) throw std::invalid_argument("push: tail != min(total, capacity)");
+    const uint64_t h = head_.load(std::memory_order_relaxed);
+    const uint64_t first = h + (total - tail);  // index of the first row written
+    claimed_.store(h + total, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    std::size_t slot = static_cast<std::size_t>(first % capacity_);
+    for (std::size_t r = 0; r < tail; ++r) {
+      std::atomic<double>* dst = &data_[slot * width_];
+      for (std::size_t c = 0; c < width_; ++c) dst[c].store(value(r, c), std::memory_order_relaxed);
+      if (++slot == capacity_) slot = 0;
+    }
+    head_.store(h + total, std::memory_order_release);
+  }
+
   std::size_t capacity_, width_;
   std::unique_ptr<std::atomic<double>[]> data_;
   alignas(64) std::atomic<uint64_t> head_{0};
