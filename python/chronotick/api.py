@@ -104,7 +104,8 @@ def forecast_members(model: str, t, y, u, targets, levels):
                     fused = _core.fuse(list(fused.members) + [extra])
             except ValueError:
                 pass  # e.g. targets beyond the model's horizon: the classical fusion stands
-        return fused.forecast, {n: fused.weights[i] for i, n in enumerate(fused.member_names)}
+        w = fused.weights   # one conversion, not one per member
+        return fused.forecast, dict(zip(fused.member_names, w))
     fc = onnx_forecaster(model).forecast(t, y, targets, levels)
     return fc, {fc.model: np.ones(targets.size)}
 

@@ -218,7 +218,7 @@ class Engine:
                 fused = _core.fuse(members)
                 if not fused.forecast.ok:
                     raise RuntimeError(f"every model failed: {fused.forecast.note}")
-                weights = {n: fused.weights[i] for i, n in enumerate(fused.member_names)}
+                weights = dict(zip(fused.member_names, fused.weights))
                 fc = Forecast.from_core(fused.forecast, weights, levels=want, origin=float(t[-1]))
             self._counts[f"predictions_{kind}"] += 1
             self._latency[kind].append(time.perf_counter() - t0)
