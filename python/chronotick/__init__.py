@@ -33,8 +33,11 @@ _LAZY = {
     "Clock": "chronotick.clock",
     "TimeBound": "chronotick.clock",
     "Client": "chronotick.shm",
+    "Status": "chronotick.shm",
+    "load": "chronotick.io",
 }
-_SUBMODULES = {"io", "sim", "stats", "models", "backtest", "metrics", "sources", "clock", "shm", "plot"}
+_SUBMODULES = {"io", "sim", "stats", "models", "backtest", "metrics", "sources", "clock", "shm", "plot", "replay",
+               "holdover", "config"}
 
 __all__ = sorted(_LAZY) + ["__version__"]
 
