@@ -176,8 +176,23 @@ class Engine:
             ct, cv = self._cov_buf.snapshot(n)
             if ct.size == t.size and np.array_equal(ct, t):
                 temp = cv[:, self._cov_names.index("temperature")]
+        elif self._metrics is not None:
+            temp = self._collector_temperature(t)
         u = np.where(np.isfinite(u), u, 0.0) if np.isfinite(u).any() else None
         return t, y, u, temp
+
+    def _collector_temperature(self, t: np.ndarray):
+        """The system collector's CPU temperature aligned to the measurement
+        times (linear interpolation), or None where it does not cover them
+        all with finite values (no sensors: always None)."""
+        ct, vals = self._metrics.snapshot()
+        temp = vals.get("temp_cpu_c")
+        if temp is None or ct.size < 2:
+            return None
+        ok = np.isfinite(temp)
+        if ok.sum() < 2 or t[0] < ct[ok][0] or t[-1] > ct[ok][-1] + 2 * self._metrics.interval_s:
+            return None
+        return np.interp(t, ct[ok], temp[ok])
 
     def _step(self, t) -> float:
         s = self.config["short_term"]["step_s"]
