@@ -90,5 +90,15 @@ def test_temperature_covariate_uses_the_tempcomp_regression():
     temp = 25 + np.sin(np.arange(t.size) / 10)
     fc = chronotick.predict(y, t, horizon=2, model="regression", covariates={"temperature": temp})
     assert fc.model == "regression+temp"
-    with pytest.raises(ValueError, match="model='regression' only"):
-        chronotick.predict(y, t, horizon=2, covariates={"temperature": temp})
+    fused = chronotick.predict(y, t, horizon=2, model="fused", covariates={"temperature": temp})
+    assert "regression+temp" in fused.weights and "kalman" in fused.weights
+    np.testing.assert_allclose(sum(fused.weights.values()), 1.0)
+    with pytest.raises(ValueError, match="model='regression', 'fused' or 'auto' only"):
+        chronotick.predict(y, t, horizon=2, model="kalman", covariates={"temperature": temp})
+    bad = temp.copy()
+    bad[7] = np.nan
+    with pytest.raises(ValueError, match=r"covariates\['temperature'\]\[7\] = nan"):
+        chronotick.predict(y, t, horizon=2, model="regression", covariates={"temperature": bad})
+    y_gap = y.copy()
+    y_gap[7] = np.nan    # a missing value may have a missing temperature
+    chronotick.predict(y_gap, t, horizon=2, model="regression", covariates={"temperature": bad})

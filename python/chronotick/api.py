@@ -19,13 +19,13 @@ _BASE_LEVELS = (0.1, 0.5, 0.9)
 AUTO_ONNX = "clock-bolt"   # the shipped model "auto" adds to the fusion when present
 
 _onnx_cache: dict = {}
-
-
-def _has_base(levels: np.ndarray) -> bool:
-    have = {round(float(l), 12) for l in levels}
-    return all(b in have for b in _BASE_LEVELS)
-
 _onnx_lock = threading.Lock()
+
+
+def with_base_levels(levels: np.ndarray) -> np.ndarray:
+    """`levels` plus 0.1, 0.5, 0.9 (sorted) unless already there."""
+    have = {round(float(l), 12) for l in levels}
+    return levels if all(b in have for b in _BASE_LEVELS) else np.union1d(levels, _BASE_LEVELS)
 
 
 def onnx_forecaster(name: str):
@@ -89,21 +89,37 @@ def target_times(t: np.ndarray, horizon, horizon_s, step_s) -> tuple[np.ndarray,
     return t[-1] + step * np.arange(1, h + 1), step
 
 
-def forecast_members(model: str, t, y, u, targets, levels):
-    """(FusedForecast or QuantileForecast, weights dict) for a validated model name."""
+def forecast_members(model: str, t, y, u, targets, levels, temperature=None):
+    """(QuantileForecast, weights dict) for a validated model name.
+
+    "fused"/"auto": the classical ensemble (plus, for "auto", the shipped
+    ONNX model AUTO_ONNX when present and able to reach the targets; plus the
+    temperature regression when `temperature` is given), fused by inverse
+    variance in the core."""
+    if temperature is not None:
+        if model == "regression":
+            fc = _core.forecast_tempcomp(t, y, u, temperature, targets, levels)
+            return fc, {fc.model: np.ones(targets.size)}
+        if model not in (registry.FUSED, registry.AUTO):
+            raise ValueError(f"covariates are used by model='regression', 'fused' or 'auto' only, got model={model!r}")
     if model in registry.CLASSICAL:
         fc = _core.forecast(model, t, y, u, targets, levels)
         return fc, {fc.model: np.ones(targets.size)}
-    names = list(_core.DEFAULT_ENSEMBLE)
     if model in (registry.FUSED, registry.AUTO):
-        fused = _core.forecast_fused(names, t, y, u, targets, levels)
-        if model == registry.AUTO and AUTO_ONNX in registry.onnx_models() and t.size >= 2:
-            try:
-                extra = onnx_forecaster(AUTO_ONNX).forecast(t, y, targets, levels)
-                if extra.ok and fused.forecast.model.startswith("fused("):
-                    fused = _core.fuse(list(fused.members) + [extra])
-            except ValueError:
-                pass  # e.g. targets beyond the model's horizon: the classical fusion stands
+        fused = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels)
+        extra = []
+        if fused.forecast.model.startswith("fused("):    # not the too-little-history fallback
+            if model == registry.AUTO and AUTO_ONNX in registry.onnx_models():
+                try:
+                    fc = onnx_forecaster(AUTO_ONNX).forecast(t, y, targets, levels)
+                    if fc.ok:
+                        extra.append(fc)
+                except ValueError:
+                    pass  # e.g. targets beyond the model's horizon: the classical fusion stands
+            if temperature is not None:
+                extra.append(_core.forecast_tempcomp(t, y, u, temperature, targets, levels))
+        if extra:
+            fused = _core.fuse(list(fused.members) + extra)
         w = fused.weights   # one conversion, not one per member
         return fused.forecast, dict(zip(fused.member_names, w))
     fc = onnx_forecaster(model).forecast(t, y, targets, levels)
@@ -124,8 +140,9 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
     shipped clock model when present), "fused", "hold", "robust",
     "regression", "kalman", or an ONNX model name (chronotick.models.names()).
     quantile_levels: in (0, 1), strictly increasing.
-    covariates: {"temperature": array aligned with values} adds a temperature
-    term to the regression (chrony tempcomp-style) for model="regression".
+    covariates: {"temperature": array aligned with values (deg C)}: a
+    regression with a temperature term (chrony tempcomp-style); it is the
+    model for model="regression" and joins the fusion for "fused"/"auto".
     uncertainty: per-measurement standard uncertainty (same unit as values),
     weighting the regression and Kalman models; None = unknown.
 
@@ -137,29 +154,28 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
     registry.check_name(model)
     t, y, u = prepare(values, timestamps, uncertainty)
     user_levels = _check_levels(quantile_levels)
-    levels = user_levels if _has_base(user_levels) else np.union1d(user_levels, _BASE_LEVELS)
+    levels = with_base_levels(user_levels)
     targets, _ = target_times(t, horizon, horizon_s, step_s)
-    if covariates is not None:
-        fc, weights = _with_covariates(model, covariates, values, t, y, u, targets, levels)
-    else:
-        fc, weights = forecast_members(model, t, y, u, targets, levels)
+    temp = None if covariates is None else _temperature(covariates, values)
+    fc, weights = forecast_members(model, t, y, u, targets, levels, temp)
     if not fc.ok:
         raise RuntimeError(f"model {model!r} failed: {fc.note}")
     return Forecast.from_core(fc, weights, levels=user_levels, origin=float(t[-1]))
 
 
-def _with_covariates(model, covariates, values, t, y, u, targets, levels):
+def _temperature(covariates, values) -> np.ndarray:
+    """The temperature covariate aligned with the kept (non-NaN) values."""
     if not isinstance(covariates, dict):
         raise TypeError(f"covariates must be a dict name -> array, got {type(covariates).__name__}")
     unknown = sorted(set(covariates) - {"temperature"})
     if unknown:
         raise ValueError(f"covariates: unknown name {unknown[0]!r}; supported: 'temperature'")
-    if model != "regression":
-        raise ValueError(f"covariates are used by model='regression' only, got model={model!r}")
-    n_values = np.asarray(values).shape[0]
+    y = as_1d_float(values, "values", allow_nan=True)
     temp = as_1d_float(covariates["temperature"], "covariates['temperature']", allow_nan=True)
-    if temp.size != n_values:
-        raise ValueError(f"covariates['temperature'] has {temp.size} entries, values has {n_values}")
-    temp = temp[np.isfinite(as_1d_float(values, "values", allow_nan=True))]
-    fc = _core.forecast_tempcomp(t, y, u, temp, targets, levels)
-    return fc, {fc.model: np.ones(targets.size)}
+    if temp.size != y.size:
+        raise ValueError(f"covariates['temperature'] has {temp.size} entries, values has {y.size}")
+    bad = np.flatnonzero(np.isfinite(y) & ~np.isfinite(temp))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"covariates['temperature'][{i}] = {float(temp[i])!r} where values[{i}] is measured")
+    return temp[np.isfinite(y)]

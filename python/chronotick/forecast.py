@@ -1,51 +1,73 @@
-"""`Forecast`: what `predict` and the Engine return."""
+"""`Forecast`: what `predict` and the Engine return.
+
+Quantiles at levels that were not computed are derived from the stored ones:
+between two stored levels p0 < p < p1 the quantile is interpolated linearly
+in z = Phi^-1(p) (exact for a Gaussian forecast); outside the stored range it
+is extended from the nearest stored quantile with the forecast's Gaussian
+std: q(p) = q(p_edge) + (z(p) - z(p_edge)) * std. So wider intervals are
+always at least as wide as narrower ones.
+"""
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
 import numpy as np
 
-from chronotick._validate import as_1d_float
+_PHI = NormalDist()
 
-def _normal_quantile(p: float) -> float:
-    from statistics import NormalDist
-    return NormalDist().inv_cdf(p)
+
+def _z(levels) -> np.ndarray:
+    return np.array([_PHI.inv_cdf(float(p)) for p in levels])
 
 
 class Forecast:
     """Quantile forecast of a clock's offset at future times.
 
-    times: forecast times (s). mean: forecast offset (the values' unit).
-    quantiles: [horizon, len(quantile_levels)]. std: (q90 - q10) / 2.563 per
-    step (the sigma the fusion weighs by). model: which model made it
-    ("fused(robust,regression,kalman)", "hold (fallback: ...)", ...).
-    weights: member name -> fusion weight per step (a single model: ones).
-    note: why a member was dropped or an interval is uncalibrated ("" if none).
+    times: forecast times (s), the origin (last measurement) + step * (1..h).
+    mean: forecast offset per step (the values' unit). quantiles:
+    [horizon, len(quantile_levels)] at the levels asked for. std: the
+    Gaussian-equivalent sigma per step, (q90 - q10) / 2.563 (what the fusion
+    weighs by). model: which model made it ("fused(robust,regression,kalman)",
+    "hold (fallback: ...)", ...). weights: member name -> fusion weight per
+    step (a single model: ones). note: why a member was dropped or an
+    interval is uncalibrated ("" if none). origin: time of the newest
+    measurement the forecast was made from (s).
+
+    The levels 0.1, 0.5 and 0.9 are always computed (kept privately when
+    not asked for), so interval(0.8) is exact; other levels: see the module
+    docstring.
     """
 
-    __slots__ = ("times", "mean", "quantiles", "quantile_levels", "std", "model", "weights", "note", "origin")
+    __slots__ = ("times", "mean", "quantiles", "quantile_levels", "std", "model", "weights", "note", "origin",
+                 "_all_q", "_all_levels")
 
     def __init__(self, times, mean, quantiles, quantile_levels, std, model: str, weights: dict | None = None,
                  note: str = "", origin: float | None = None):
         self.times = np.asarray(times, dtype=np.float64)
         self.mean = np.asarray(mean, dtype=np.float64)
-        self.quantiles = np.asarray(quantiles, dtype=np.float64).reshape(self.times.size, -1)
         self.quantile_levels = np.asarray(quantile_levels, dtype=np.float64)
+        self.quantiles = np.asarray(quantiles, dtype=np.float64).reshape(self.times.size, self.quantile_levels.size)
         self.std = np.asarray(std, dtype=np.float64)
         self.model = model
         self.weights = weights if weights is not None else {model: np.ones(self.times.size)}
         self.note = note
         self.origin = origin
+        self._all_q, self._all_levels = self.quantiles, self.quantile_levels
 
     @classmethod
     def from_core(cls, fc, weights: dict | None = None, levels=None, origin: float | None = None) -> "Forecast":
-        """From a _core.QuantileForecast, keeping only `levels` (default: all)."""
-        q, lv = fc.quantiles, fc.levels
-        if levels is not None and len(levels) != len(lv):
-            index = {round(float(l), 12): i for i, l in enumerate(lv)}
+        """From a _core.QuantileForecast, exposing only `levels` (default:
+        all); the other computed levels still serve interval()/at()."""
+        q_all, lv_all = fc.quantiles, fc.levels
+        q, lv = q_all, lv_all
+        if levels is not None and len(levels) != len(lv_all):
+            index = {round(float(l), 12): i for i, l in enumerate(lv_all)}
             keep = [index[round(float(l), 12)] for l in levels]
-            q, lv = q[:, keep], lv[keep]
-        return cls(fc.times, fc.mean, q, lv, fc.std, fc.model, weights, fc.note, origin)
+            q, lv = q_all[:, keep], lv_all[keep]
+        out = cls(fc.times, fc.mean, q, lv, fc.std, fc.model, weights, fc.note, origin)
+        out._all_q, out._all_levels = q_all, lv_all
+        return out
 
     def __len__(self) -> int:
         return self.times.size
@@ -54,44 +76,60 @@ class Forecast:
         return (f"Forecast(model={self.model!r}, steps={self.times.size}, levels={self.quantile_levels.tolist()}"
                 f"{', note=' + repr(self.note) if self.note else ''})")
 
-    def _quantile(self, level: float) -> np.ndarray:
-        """Quantile `level` per step: linear in level between stored levels;
-        outside them, the Gaussian with the forecast's std."""
-        lv = self.quantile_levels
-        hit = np.flatnonzero(np.isclose(lv, level, rtol=0, atol=1e-12))
+    def quantile(self, level: float) -> np.ndarray:
+        """The quantile at `level` in (0, 1) per step (derived as the module
+        docstring says when `level` was not computed)."""
+        if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) or not 0 < level < 1:
+            raise ValueError(f"level must be in (0, 1), got {level!r}")
+        lv, q = self._all_levels, self._all_q
+        hit = np.flatnonzero(np.abs(lv - level) < 1e-12)
         if hit.size:
-            return self.quantiles[:, hit[0]].copy()
-        if lv[0] < level < lv[-1]:
-            return np.array([np.interp(level, lv, row) for row in self.quantiles])
-        return self.mean + _normal_quantile(level) * self.std
+            return q[:, hit[0]].copy()
+        z, zs = _PHI.inv_cdf(float(level)), _z(lv)
+        if level < lv[0]:
+            return q[:, 0] + (z - zs[0]) * self.std
+        if level > lv[-1]:
+            return q[:, -1] + (z - zs[-1]) * self.std
+        j = int(np.searchsorted(lv, level))
+        w = (z - zs[j - 1]) / (zs[j] - zs[j - 1])
+        return (1 - w) * q[:, j - 1] + w * q[:, j]
 
     def interval(self, level: float = 0.8) -> tuple[np.ndarray, np.ndarray]:
         """Central interval holding the offset with probability `level`:
-        (lower, upper) arrays over the horizon."""
-        if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
+        (lower, upper) arrays over the horizon, the quantiles (1 - level)/2
+        and (1 + level)/2."""
+        if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) or not 0 < level < 1:
             raise ValueError(f"level must be in (0, 1), got {level!r}")
-        return self._quantile((1 - level) / 2), self._quantile((1 + level) / 2)
+        return self.quantile((1 - level) / 2), self.quantile((1 + level) / 2)
 
     def at(self, t: float, level: float = 0.8) -> tuple[float, float, float]:
         """(mean, lower, upper) at future time t (s), linearly interpolated
-        between forecast times. t must lie after the forecast origin (the
-        last measurement) and at most at times[-1]; between the origin and
-        times[0] the first step's forecast applies (its interval is then a
-        little wider than needed)."""
+        between forecast times.
+
+        Valid t: origin < t <= times[-1] (origin = the newest measurement's
+        time). Between the origin and times[0] the first step's forecast
+        applies unchanged: it is what is forecast nearest to t, and its
+        interval, made for a longer lead, is if anything too wide -- never
+        the zero width a line from the last (noisy) measurement would give.
+        Outside that range: ValueError naming t and the valid range.
+        """
         if isinstance(t, bool) or not isinstance(t, (int, float, np.floating, np.integer)) or not math.isfinite(t):
             raise ValueError(f"t must be a finite time in seconds, got {t!r}")
         t = float(t)
-        lo_t, hi_t = float(self.times[0]), float(self.times[-1])
-        if self.origin is not None and self.origin < t < lo_t:
-            t = lo_t
-        if not lo_t <= t <= hi_t:
-            lo_t = self.origin if self.origin is not None else lo_t
-            raise ValueError(f"t = {t!r} is outside the forecast's range ({lo_t!r}, {hi_t!r}]")
+        first, last = float(self.times[0]), float(self.times[-1])
+        start = self.origin if self.origin is not None else first
+        inside = (start < t <= last) if self.origin is not None else (first <= t <= last)
+        if not inside:
+            bracket = "(" if self.origin is not None else "["
+            raise ValueError(f"t = {t!r} is outside the forecast's range {bracket}{start!r}, {last!r}]")
+        t = max(t, first)
         lo, hi = self.interval(level)
         return (float(np.interp(t, self.times, self.mean)), float(np.interp(t, self.times, lo)),
                 float(np.interp(t, self.times, hi)))
 
     def to_dict(self) -> dict:
+        """Plain lists and floats (JSON-serialisable)."""
         return {"times": self.times.tolist(), "mean": self.mean.tolist(), "quantiles": self.quantiles.tolist(),
                 "quantile_levels": self.quantile_levels.tolist(), "std": self.std.tolist(), "model": self.model,
-                "weights": {k: np.asarray(v).tolist() for k, v in self.weights.items()}, "note": self.note}
+                "weights": {k: np.asarray(v).tolist() for k, v in self.weights.items()}, "note": self.note,
+                "origin": self.origin}
