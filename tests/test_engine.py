@@ -109,6 +109,8 @@ def test_a_corrupt_onnx_model_is_unhealthy_not_fatal(tmp_path):
             h = eng.health()
             assert not h["ok"] and not h["models"]["broken"]["ok"]
             assert "load failed" in h["models"]["broken"]["reason"]
+            assert h["last_error"].startswith("broken: load failed")
+            assert "broken" not in fc.weights and "broken" not in eng.stats()["models_loaded"]
     finally:
         models._registered.pop("broken", None)
 
@@ -129,3 +131,81 @@ def test_metrics_collector_runs_with_the_engine():
         time.sleep(0.3)
         assert eng.health()["metrics"]["running"]
         assert eng.stats()["metrics"]["samples"] >= 2
+
+
+def test_auto_adds_the_shipped_onnx_model_to_the_short_term_fusion():
+    from chronotick import models
+    from chronotick.api import AUTO_ONNX
+    if AUTO_ONNX not in models.onnx_models():
+        pytest.skip(f"{AUTO_ONNX}.onnx is not shipped in this checkout")
+    t, y = series(300)
+    with chronotick.Engine({"short_term": {"models": ["auto"], "horizon": 8}}) as eng:
+        eng.observe_many(t, y)
+        fc = eng.predict_short_term()
+        assert set(fc.weights) == {"robust", "regression", "kalman", AUTO_ONNX}
+        np.testing.assert_allclose(sum(fc.weights.values()), 1.0)
+        assert AUTO_ONNX in eng.stats()["models_loaded"] and eng.health()["models"][AUTO_ONNX]["ok"]
+        # the same measurements through predict(model="auto") give the same fusion
+        ref = chronotick.predict(y, t, horizon=8, model="auto")
+        np.testing.assert_allclose(fc.mean, ref.mean, rtol=1e-9, atol=1e-12)
+
+
+def test_short_term_grid_and_forecast_at_follow_the_newest_measurement():
+    t, y = series(50)
+    with chronotick.Engine({"short_term": {"horizon": 3, "step_s": 30.0}}) as eng:
+        eng.observe_many(t, y)
+        fc = eng.predict_short_term()
+        np.testing.assert_allclose(fc.times, t[-1] + 30.0 * np.arange(1, 4))
+        assert fc.origin == t[-1]
+        with pytest.raises(ValueError, match="is not after the newest measurement"):
+            eng.forecast_at([t[-1], t[-1] + 10])
+        with pytest.raises(ValueError, match=r"times must be strictly increasing: times\[1\]"):
+            eng.forecast_at([t[-1] + 20, t[-1] + 10])
+        assert eng.stats()["counts"].get("predictions_at", 0) == 0
+
+
+def test_too_little_history_is_reported_not_raised():
+    with chronotick.Engine({"engine": {"min_history": 8}}) as eng:
+        eng.observe_many([0.0, 64.0, 128.0], [1e-3, 1.1e-3, 1.2e-3])
+        fc = eng.predict_short_term()
+        assert fc.model.startswith("hold (fallback")
+        reason = eng.health()["models"]["fused"]["reason"]
+        assert "3 measurements < engine.min_history 8" in reason
+
+
+def test_covariate_names_fixed_by_config():
+    t, y = series(30)
+    with chronotick.Engine({"covariates": {"names": ["temperature"]}}) as eng:
+        with pytest.raises(ValueError, match=r"covariates \[\] differ from the engine's \['temperature'\]"):
+            eng.observe(t[0], y[0])
+        eng.observe(t[0], y[0], temperature=21.5)
+        assert eng.stats()["counts"]["observations"] == 1
+        with pytest.raises(ValueError, match="observe_many carries no covariates"):
+            eng.observe_many(t[1:3], y[1:3])
+
+
+def test_a_closed_engine_refuses_work_but_reports_state():
+    t, y = series(20)
+    eng = chronotick.Engine()
+    eng.observe_many(t, y)
+    eng.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        eng.observe(t[-1] + 64, 0.0)
+    with pytest.raises(RuntimeError, match="closed"):
+        eng.predict_short_term()
+    assert eng.health()["closed"] and eng.stats()["counts"]["observations"] == 20
+
+
+def test_forecasts_never_feed_back_into_the_buffer():
+    t, y = series(40)
+    with chronotick.Engine() as eng:
+        eng.observe_many(t, y)
+        before = eng._buf.snapshot()
+        first = eng.predict_short_term().mean
+        for _ in range(3):
+            eng.predict_fused()
+            eng.predict_long_term()
+        after = eng._buf.snapshot()
+        for a, b in zip(before, after):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(eng.predict_short_term().mean, first)

@@ -20,6 +20,7 @@ the key, e.g. ``engine.buffer_capacity: must be a positive integer, got -3``.
       providers: null           # e.g. [CUDAExecutionProvider, CPUExecutionProvider]; null: CUDA if present
       intra_op_threads: 1
     covariates:
+      names: null               # covariate names observe() takes, e.g. [temperature]; null: fixed by the first observe()
       metrics: false            # collect system metrics (chronotick.metrics) while the engine runs
       interval_s: 1.0
       capacity: 4096
@@ -38,7 +39,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "short_term": {"models": ["fused"], "horizon": 8, "step_s": None},
     "long_term": {"model": None, "horizon": 64, "step_factor": 8},
     "onnx": {"providers": None, "intra_op_threads": 1},
-    "covariates": {"metrics": False, "interval_s": 1.0, "capacity": 4096},
+    "covariates": {"names": None, "metrics": False, "interval_s": 1.0, "capacity": 4096},
 }
 
 
@@ -86,6 +87,18 @@ def _validate(cfg: dict) -> None:
         raise ConfigError(f"onnx.providers: must be a list of provider names or null, got {o['providers']!r}")
     _pos_int("onnx.intra_op_threads", o["intra_op_threads"], 1, 1024)
     c = cfg["covariates"]
+    names = c["names"]
+    if names is not None:
+        if not isinstance(names, list):
+            raise ConfigError(f"covariates.names: must be a list of names or null, got {names!r}")
+        for i, n in enumerate(names):
+            if not isinstance(n, str) or not n.isidentifier():
+                raise ConfigError(f"covariates.names[{i}]: must be a Python identifier (a keyword of observe()), "
+                                  f"got {n!r}")
+            if n in ("t", "offset", "uncertainty"):
+                raise ConfigError(f"covariates.names[{i}]: {n!r} is an argument of observe() itself")
+        if len(set(names)) != len(names):
+            raise ConfigError(f"covariates.names: duplicate names in {names!r}")
     if not isinstance(c["metrics"], bool):
         raise ConfigError(f"covariates.metrics: must be true or false, got {c['metrics']!r}")
     _pos_num("covariates.interval_s", c["interval_s"])

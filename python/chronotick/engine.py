@@ -31,7 +31,7 @@ import numpy as np
 from chronotick import _core
 from chronotick import models as registry
 from chronotick._validate import quantile_levels as _check_levels
-from chronotick.api import _BASE_LEVELS, _median_spacing
+from chronotick.api import AUTO_ONNX, _median_spacing, with_base_levels
 from chronotick.config import load_config
 from chronotick.forecast import Forecast
 
@@ -98,13 +98,25 @@ class Engine:
         self._closed = False
         o = cfg["onnx"]
         self._onnx: dict[str, _ModelSlot] = {}
-        names = list(cfg["short_term"]["models"])
-        if "auto" in names and "clock-bolt" in registry.onnx_models():
-            names.append("clock-bolt")
-        for name in names + ([cfg["long_term"]["model"]] if cfg["long_term"]["model"] else []):
+        # "auto" = the classical fusion plus the shipped ONNX model when present
+        self._short_names: list[str] = []
+        for name in cfg["short_term"]["models"]:
+            if name == "auto":
+                extra = ["fused"] + ([AUTO_ONNX] if AUTO_ONNX in registry.onnx_models() else [])
+                self._short_names += [m for m in extra if m not in self._short_names]
+            elif name not in self._short_names:
+                self._short_names.append(name)
+        for name in self._short_names + ([cfg["long_term"]["model"]] if cfg["long_term"]["model"] else []):
             if name in registry.onnx_models() or name.endswith(".onnx"):
                 path = registry.onnx_models().get(name, name)
                 self._onnx[name] = _ModelSlot(name, path, o["providers"], o["intra_op_threads"])
+                if not self._onnx[name].ok:
+                    self._last_error = f"{name}: {self._onnx[name].reason}"
+        names = cfg["covariates"]["names"]
+        if names is not None:
+            self._cov_names = tuple(sorted(names))
+            if names:
+                self._cov_buf = _core.CovariateBuffer(e["buffer_capacity"], len(names))
         self._metrics = None
         if covariates or cfg["covariates"]["metrics"]:
             from chronotick.metrics import SystemMetricsCollector
@@ -115,8 +127,11 @@ class Engine:
     def observe(self, t, offset, uncertainty=None, **covariates) -> None:
         """One measurement: time t (s, strictly after the previous one),
         offset, optional standard uncertainty (>= 0, same unit), optional
-        covariates by name (floats; the names are fixed by the first call;
-        `temperature` adds a temperature term to the regression)."""
+        covariates by name (floats; the names are fixed by config
+        `covariates.names` or else by the first call; `temperature` (deg C)
+        adds a temperature-compensated regression to the fusion).
+        A rejected call (ValueError/TypeError) changes nothing."""
+        self._check_open()
         t = _finite("t", t)
         offset = _finite("offset", offset)
         u = math.nan
@@ -138,6 +153,7 @@ class Engine:
     def observe_many(self, t, offsets, uncertainty=None) -> None:
         """Many measurements at once (arrays; same rules as observe)."""
         from chronotick._validate import as_1d_float, check_timestamps, uncertainty as check_u
+        self._check_open()
         t = check_timestamps(as_1d_float(t, "t"), "t")
         y = as_1d_float(offsets, "offsets")
         if y.size != t.size:
@@ -163,7 +179,11 @@ class Engine:
                 self._cov_names = ()
         elif names != (self._cov_names or ()):
             raise ValueError(f"covariates {list(names)} differ from the engine's {list(self._cov_names or ())} "
-                             "(fixed by the first observation)")
+                             "(fixed by config covariates.names or the first observation)")
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this Engine is closed")
 
     # -- consumers ------------------------------------------------------------
     def _snapshot(self):
@@ -217,22 +237,27 @@ class Engine:
         usable = [m for m in out if m.ok]
         return usable or out
 
-    def _forecast(self, kind: str, names, targets, levels) -> Forecast:
-        levels = _check_levels(levels)
-        want = levels
-        if not all(any(abs(b - l) < 1e-12 for l in levels) for b in _BASE_LEVELS):
-            levels = np.union1d(levels, _BASE_LEVELS)
+    def _forecast(self, kind: str, names, grid, levels) -> Forecast:
+        """Forecast by the models `names` at the times grid(t) (t: the
+        snapshot's measurement times), all from ONE snapshot."""
+        self._check_open()
+        want = _check_levels(levels)
+        levels = with_base_levels(want)
         t0 = time.perf_counter()
         with self._consume:
             t, y, u, temp = self._snapshot()
-            targets = np.asarray(targets, dtype=np.float64)
+            targets = grid(t)
             members = self._members(names, t, y, u, temp, targets, levels)
+            for name, slot in self._onnx.items():
+                if not slot.ok and f"{name}: {slot.reason}" != self._last_error:
+                    self._last_error = f"{name}: {slot.reason}"
             if len(members) == 1:
                 fc = Forecast.from_core(members[0], None, levels=want, origin=float(t[-1]))
             else:
                 fused = _core.fuse(members)
                 if not fused.forecast.ok:
-                    raise RuntimeError(f"every model failed: {fused.forecast.note}")
+                    self._last_error = f"every model failed: {fused.forecast.note}"
+                    raise RuntimeError(self._last_error)
                 weights = dict(zip(fused.member_names, fused.weights))
                 fc = Forecast.from_core(fused.forecast, weights, levels=want, origin=float(t[-1]))
             self._counts[f"predictions_{kind}"] += 1
@@ -240,20 +265,28 @@ class Engine:
         return fc
 
     def forecast_at(self, times, quantile_levels=(0.1, 0.5, 0.9)) -> Forecast:
-        """The short-term models' fused forecast at absolute times (s)."""
-        return self._forecast("at", self.config["short_term"]["models"], times, quantile_levels)
+        """The short-term models' fused forecast at absolute times (s),
+        strictly increasing and after the newest measurement."""
+        from chronotick._validate import as_1d_float, check_timestamps
+        times = check_timestamps(as_1d_float(times, "times"), "times")
+        if times.size == 0:
+            raise ValueError("times is empty")
+
+        def grid(t):
+            if not times[0] > t[-1]:
+                raise ValueError(f"times[0] = {float(times[0])!r} is not after the newest measurement {float(t[-1])!r}")
+            return times
+        return self._forecast("at", self._short_names, grid, quantile_levels)
 
     def predict_short_term(self, quantile_levels=(0.1, 0.5, 0.9)) -> Forecast:
-        """Short-term models on the measurement-spaced grid, `short_term.horizon` steps."""
-        with self._consume:
-            t, *_ = self._snapshot()
-        s = self.config["short_term"]
-        targets = t[-1] + self._step(t) * np.arange(1, s["horizon"] + 1)
-        return self._forecast("short_term", s["models"], targets, quantile_levels)
+        """Short-term models on the measurement-spaced grid (step
+        `short_term.step_s`, default the median measurement spacing),
+        `short_term.horizon` steps after the newest measurement."""
+        h = self.config["short_term"]["horizon"]
+        return self._forecast("short_term", self._short_names,
+                              lambda t: t[-1] + self._step(t) * np.arange(1, h + 1), quantile_levels)
 
-    def _long_grid(self):
-        with self._consume:
-            t, *_ = self._snapshot()
+    def _long_grid(self, t):
         lt = self.config["long_term"]
         step = self._step(t) * lt["step_factor"]
         return t[-1] + step * np.arange(1, lt["horizon"] + 1)
@@ -262,23 +295,31 @@ class Engine:
         """The long-term model (or the classical fusion) on a coarser grid:
         `long_term.horizon` steps of step_factor x the short-term step."""
         name = self.config["long_term"]["model"] or "fused"
-        return self._forecast("long_term", [name], self._long_grid(), quantile_levels)
+        return self._forecast("long_term", [name], self._long_grid, quantile_levels)
 
     def predict_fused(self, quantile_levels=(0.1, 0.5, 0.9)) -> Forecast:
         """Short- and long-term models fused by inverse variance on the long-term grid."""
-        names = list(self.config["short_term"]["models"])
+        names = list(self._short_names)
         lt = self.config["long_term"]["model"]
         if lt and lt not in names:
             names.append(lt)
-        return self._forecast("fused", names, self._long_grid(), quantile_levels)
+        return self._forecast("fused", names, self._long_grid, quantile_levels)
 
     # -- state ------------------------------------------------------------------
     def health(self) -> dict:
-        models = {n: {"ok": True, "reason": ""} for n in self.config["short_term"]["models"] if n not in self._onnx}
-        models.update({n: {"ok": s.ok, "reason": s.reason} for n, s in self._onnx.items()})
-        fill = len(self._buf) / self._buf.capacity
+        """ok (every model healthy), models: name -> {ok, reason} (a classical
+        model's reason says when too little history makes it fall back to
+        hold), buffer_fill (0..1), measurements held, last_error (the
+        latest model failure or None), metrics collector state."""
+        n = len(self._buf)
+        short = self.config["engine"]["min_history"]
+        classical_reason = (f"{n} measurements < engine.min_history {short}: forecasts fall back to hold"
+                            if n < short else "")
+        models = {m: {"ok": True, "reason": classical_reason} for m in self._short_names if m not in self._onnx}
+        models.update({m: {"ok": s.ok, "reason": s.reason} for m, s in self._onnx.items()})
+        fill = n / self._buf.capacity
         return {"ok": all(m["ok"] for m in models.values()), "models": models, "buffer_fill": fill,
-                "measurements": len(self._buf), "last_error": self._last_error,
+                "measurements": n, "last_error": self._last_error, "closed": self._closed,
                 "metrics": None if self._metrics is None else {"running": self._metrics.running}}
 
     def stats(self) -> dict:
