@@ -17,11 +17,15 @@ def as_1d_float(x, name: str, *, allow_nan: bool = False) -> np.ndarray:
         raise TypeError(f"{name} must be a 1-D sequence of numbers, got None")
     if isinstance(x, (str, bytes)):
         raise TypeError(f"{name} must be a 1-D sequence of numbers, got {type(x).__name__}")
+    orig = x
     if type(x) is not np.ndarray:
         values = getattr(x, "to_numpy", None)
-        x = np.asarray(values() if callable(values) else x)
+        try:
+            x = np.asarray(values() if callable(values) else x)
+        except ValueError:   # ragged nesting
+            raise TypeError(f"{name} must be a 1-D sequence of numbers, got a ragged nested sequence") from None
     if x.dtype.kind not in "fiu":   # float, signed, unsigned; not bool, complex, object, str
-        raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
+        raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}{_first_non_number(orig, x, name)}")
     if x.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {x.shape}")
     arr = x.astype(np.float64, copy=False)
@@ -32,6 +36,18 @@ def as_1d_float(x, name: str, *, allow_nan: bool = False) -> np.ndarray:
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(f"{name}[{i}] = {float(arr[i])!r} is not finite")
     return arr
+
+
+def _first_non_number(orig, x: np.ndarray, name: str) -> str:
+    """' (name[i] = v)' for the first element that is not a real number."""
+    seq = orig if isinstance(orig, (list, tuple)) else (x if x.ndim == 1 else None)
+    if seq is None:
+        return ""
+    for i, v in enumerate(seq):
+        v = v.item() if isinstance(v, np.generic) else v
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            return f" ({name}[{i}] = {v!r})"
+    return ""
 
 
 def check_timestamps(t: np.ndarray, name: str = "timestamps") -> np.ndarray:
