@@ -30,6 +30,10 @@ def run(args) -> int:
         raise SystemExit(f"--cut must be in [10, {n - 1}] for this {n}-measurement trace, got {args.cut}")
     if args.horizon < 1:
         raise SystemExit(f"--horizon must be >= 1, got {args.horizon}")
+    try:
+        chronotick.models.check_name(args.model)
+    except ValueError as exc:
+        raise SystemExit(f"--model: {exc}") from None
     t, y = tr.times[:args.cut], tr.offsets[:args.cut]
     after = slice(args.cut, min(n, args.cut + args.horizon))
     ta, ya = tr.times[after], tr.offsets[after]
@@ -50,8 +54,17 @@ def run(args) -> int:
     err = np.abs(mean - ya)
     hold = np.abs(y[-1] - ya)
     med5 = np.abs(np.median(y[-5:]) - ya)
-    inside = np.mean((ya >= lo_a) & (ya <= hi_a))
+    hit = (ya >= lo_a) & (ya <= hi_a)
+    inside = np.mean(hit)
     print(f"\nmodel: {fc.model}\n({ms:.1f} ms; {len(y)} measurements in, {len(ta)} ahead)")
+    print("\nforecast vs measured after the cut (offsets in ms):")
+    print(f"{'time':>8} {'ahead':>10} {'measured':>8}   {'forecast':>8}   {'80% interval':^16} {'error':>7}")
+    rows = np.unique(np.linspace(0, len(ta) - 1, min(len(ta), 12)).round().astype(int))
+    for i in rows:
+        print(f"  {hours(ta[i]):6.2f} h {(ta[i] - t[-1]) / 60:6.0f} min {ya[i] * 1e3:8.2f}   {mean[i] * 1e3:8.2f}   "
+              f"[{lo_a[i] * 1e3:6.2f}, {hi_a[i] * 1e3:6.2f}] {(mean[i] - ya[i]) * 1e3:+7.2f}{'' if hit[i] else '  outside'}")
+    if rows.size < len(ta):
+        print(f"  ({rows.size} of {len(ta)} measurements shown)")
     print(f"mean absolute error over the next {len(ta)} measurements:")
     print(f"  forecast {err.mean() * 1e3:.2f} ms, hold-last {hold.mean() * 1e3:.2f} ms, "
           f"median-of-5 {med5.mean() * 1e3:.2f} ms")
