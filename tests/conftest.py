@@ -1,0 +1,48 @@
+"""Shared fixtures: the real data beside the repository, and small real traces.
+
+`shared_data`: path of ../shared/data relative to the repository root (the
+layout CI uses), else /work/shared/data; tests that need it skip with the
+reason when neither exists. `homelab_9h`: the 335 NTP measurements of
+shared/data/clock-traces/homelab_9h_2025-10-15.csv as shipped inside the
+package (chronotick.data; always present). `ntp_trace_2h`: the 79 NTP
+measurements of homelab_2h_2025-10-16.csv (needs shared_data).
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_CANDIDATES = (os.path.normpath(os.path.join(REPO, "..", "shared", "data")), "/work/shared/data")
+
+
+def shared_data_dir() -> str | None:
+    """The shared real-data folder, or None when it is not beside the repo."""
+    for path in _CANDIDATES:
+        if os.path.isdir(os.path.join(path, "clock-traces")):
+            return path
+    return None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> str:
+    path = shared_data_dir()
+    if path is None:
+        pytest.skip(f"real data not found: none of {', '.join(_CANDIDATES)} holds clock-traces/ "
+                    "(clone the repository beside shared/data)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def homelab_9h():
+    """chronotick.io.Trace: times (Unix s), offsets (s, reference - local), delay (s)."""
+    from chronotick.data import homelab_trace
+    return homelab_trace()
+
+
+@pytest.fixture(scope="session")
+def ntp_trace_2h(shared_data):
+    """chronotick.io.Trace of the NTP rows of homelab_2h_2025-10-16.csv (79 measurements)."""
+    import chronotick
+    return chronotick.load(os.path.join(shared_data, "clock-traces", "homelab_2h_2025-10-16.csv"))
