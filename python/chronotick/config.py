@@ -9,7 +9,7 @@ the key, e.g. ``engine.buffer_capacity: must be a positive integer, got -3``.
       min_history: 8            # below this the forecast falls back to hold
       calib_origins: 32         # past errors per lead that calibrate the intervals
     short_term:
-      models: [fused]           # names from chronotick.models.names(), fused by inverse variance
+      models: [fused]           # names from chronotick.models.names() or .onnx paths, fused by inverse variance
       horizon: 8                # steps on the measurement-spaced grid
       step_s: null              # null: median measurement spacing
     long_term:
@@ -69,8 +69,12 @@ def _validate(cfg: dict) -> None:
         raise ConfigError(f"short_term.models: must be a non-empty list of model names, got {s['models']!r}")
     from chronotick import models as registry
     for i, name in enumerate(s["models"]):
-        if name not in registry.names() and not name.endswith(".onnx"):
-            raise ConfigError(f"short_term.models[{i}]: unknown model {name!r}; valid: {', '.join(registry.names())}")
+        if name.endswith(".onnx"):
+            if not os.path.isfile(name):
+                raise ConfigError(f"short_term.models[{i}]: no such ONNX file {name!r}")
+        elif name not in registry.names():
+            raise ConfigError(f"short_term.models[{i}]: unknown model {name!r}; valid: {', '.join(registry.names())} "
+                              "or a path to a .onnx file")
     _pos_int("short_term.horizon", s["horizon"], 1, 1_000_000)
     _pos_num("short_term.step_s", s["step_s"], allow_none=True)
     lt = cfg["long_term"]
