@@ -1,0 +1,91 @@
+"""chronotick.predict end to end, side by side with what a user would
+otherwise write: a numpy least-squares line through the measurements,
+extrapolated, with an 80% band from the residual spread.
+
+    PYTHONPATH=python pytest benchmarks/bench_predict.py --benchmark-only --benchmark-group-by=group
+
+History: 64 irregular measurements (64..128 s apart, drift 2 ppm, 0.1 ms
+noise), as an NTP client would hold. Goal: <= 200 us per predict call with
+the classical models. Groups (compare rows within a group):
+- predict-1: one step ahead. predict-64: 64 steps (the default horizon).
+- engine: Engine.predict_short_term (ring-buffer snapshot + fused forecast,
+  8 steps) vs the same numpy line fit on a deque of measurements.
+"auto" adds the shipped ONNX model (clock-bolt) when present: it is timed
+for information, its own benchmark is bench_onnx.py.
+"""
+from __future__ import annotations
+
+import collections
+from statistics import NormalDist
+
+import numpy as np
+import pytest
+
+import chronotick
+from chronotick import models as registry
+
+RNG = np.random.default_rng(0)
+T = 1.7e9 + np.cumsum(RNG.uniform(64, 128, 64))
+Y = 2e-6 * (T - T[0]) + RNG.normal(0, 1e-4, 64)
+STEP = float(np.median(np.diff(T)))
+Z90 = NormalDist().inv_cdf(0.9)
+
+
+def numpy_line(t, y, horizon):
+    """Least-squares line, extrapolated on the median-spacing grid, with an
+    80% band of +-z90 * residual std (what a user would write by hand)."""
+    step = np.median(np.diff(t))
+    x = t - t[-1]
+    a = np.vstack([x, np.ones_like(x)]).T
+    (slope, icpt), res, *_ = np.linalg.lstsq(a, y, rcond=None)
+    sigma = np.sqrt(res[0] / (y.size - 2)) if res.size else 0.0
+    targets = step * np.arange(1, horizon + 1)
+    mean = icpt + slope * targets
+    return t[-1] + targets, mean, mean - Z90 * sigma, mean + Z90 * sigma
+
+
+@pytest.mark.benchmark(group="predict-1")
+@pytest.mark.parametrize("model", ["fused", "regression", "kalman"])
+def test_predict_1(benchmark, model):
+    fc = benchmark(chronotick.predict, Y, T, horizon=1, model=model)
+    assert np.isfinite(fc.mean[0]) and fc.interval(0.8)[0][0] < fc.mean[0]
+
+
+@pytest.mark.benchmark(group="predict-1")
+def test_numpy_line_1(benchmark):
+    times, mean, lo, hi = benchmark(numpy_line, T, Y, 1)
+    assert lo[0] < mean[0] < hi[0]
+
+
+@pytest.mark.benchmark(group="predict-64")
+@pytest.mark.parametrize("model", ["fused", "auto"])
+def test_predict_64(benchmark, model):
+    if model == "auto" and "clock-bolt" not in registry.onnx_models():
+        pytest.skip("clock-bolt.onnx not shipped: auto = fused")
+    fc = benchmark(chronotick.predict, Y, T, model=model)
+    assert len(fc) == 64 and np.all(np.isfinite(fc.quantiles))
+
+
+@pytest.mark.benchmark(group="predict-64")
+def test_numpy_line_64(benchmark):
+    times, mean, lo, hi = benchmark(numpy_line, T, Y, 64)
+    assert mean.size == 64
+
+
+@pytest.mark.benchmark(group="engine")
+def test_engine_short_term(benchmark):
+    with chronotick.Engine({"engine": {"buffer_capacity": 1024, "history": 64}}) as eng:
+        eng.observe_many(T, Y)
+        fc = benchmark(eng.predict_short_term)
+        assert len(fc) == 8
+
+
+@pytest.mark.benchmark(group="engine")
+def test_engine_numpy_deque(benchmark):
+    d = collections.deque(zip(T, Y), maxlen=1024)
+
+    def forecast():
+        a = np.array(d)
+        return numpy_line(a[-64:, 0], a[-64:, 1], 8)
+    times, mean, lo, hi = benchmark(forecast)
+    assert mean.size == 8
