@@ -12,6 +12,7 @@
 #include "fusion/fusion.h"
 #include "models/classical.h"
 #include "models/regression.h"
+#include "models/robust_stats.h"
 
 namespace py = pybind11;
 
@@ -201,6 +202,17 @@ void bind_models(py::module_& m) {
           }
         },
         py::arg("members"), "Fuse quantile forecasts made at the same times and levels.");
+
+  m.def("median_spacing",
+        [](const Array& t) {
+          std::vector<double> v = to_vector(t, "t");
+          if (v.size() < 2) return 1.0;
+          std::size_t first = v.size() > 65 ? v.size() - 65 : 0;
+          std::vector<double> gaps;
+          for (std::size_t i = first + 1; i < v.size(); ++i) gaps.push_back(v[i] - v[i - 1]);
+          return median_of(std::move(gaps));
+        },
+        py::arg("t"), "Median spacing of the newest (up to 65) times; 1.0 for fewer than 2.");
 
   m.def("fit_regression",
         [](const Array& t, const Array& y, const std::optional<Array>& u, const ModelParams& params) {

@@ -64,12 +64,7 @@ def prepare(values, timestamps, uncertainty=None):
 
 def _median_spacing(t: np.ndarray) -> float:
     """Median of the newest (up to 64) measurement spacings; 1.0 for one measurement."""
-    if t.size < 2:
-        return 1.0
-    d = np.diff(t[-65:])
-    k = d.size // 2
-    part = np.partition(d, k)
-    return float(part[k]) if d.size % 2 else 0.5 * float(part[k] + part[:k].max())
+    return _core.median_spacing(t)
 
 
 def target_times(t: np.ndarray, horizon, horizon_s, step_s) -> tuple[np.ndarray, float]:
