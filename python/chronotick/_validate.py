@@ -29,8 +29,9 @@ def as_1d_float(x, name: str, *, allow_nan: bool = False) -> np.ndarray:
     if x.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {x.shape}")
     arr = x.astype(np.float64, copy=False)
-    # sum is NaN/inf exactly when an element is (cheap fast path).
-    if not np.isfinite(arr.sum()):
+    # sum is NaN/inf exactly when an element is (cheap fast path; overflow
+    # to inf on huge finite values only costs the exact check below).
+    if not math.isfinite(arr.sum()):
         bad = np.isinf(arr) if allow_nan else ~np.isfinite(arr)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])

@@ -24,6 +24,8 @@ _onnx_lock = threading.Lock()
 
 def with_base_levels(levels: np.ndarray) -> np.ndarray:
     """`levels` plus 0.1, 0.5, 0.9 (sorted) unless already there."""
+    if levels.size == 3 and levels.tolist() == [0.1, 0.5, 0.9]:   # the default: no set building
+        return levels
     have = {round(float(l), 12) for l in levels}
     return levels if all(b in have for b in _BASE_LEVELS) else np.union1d(levels, _BASE_LEVELS)
 
@@ -51,7 +53,7 @@ def prepare(values, timestamps, uncertainty=None):
             raise ValueError(f"timestamps has {t.size} entries, values has {y.size}")
         check_timestamps(t)
     u = check_uncertainty(uncertainty, y.size)
-    if np.isnan(y.sum()):
+    if math.isnan(y.sum()):   # inf was rejected above: NaN sum = some value missing
         keep = np.isfinite(y)
         if not keep.any():
             raise ValueError(f"values are all NaN ({y.size} entries): nothing to forecast from")
