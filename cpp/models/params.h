@@ -30,7 +30,7 @@ struct ModelParams {
   // Calibration: the model re-forecasts each of its last `calib_origins`
   // measurements from the ones before it (one step ahead) and scales its
   // intervals by the quantiles of the standardised errors.
-  std::size_t calib_origins = 32;
+  std::size_t calib_origins = 24;
   std::size_t calib_min = 8;
 };
 

@@ -318,8 +318,11 @@ class Clock:
         leads = np.array([0.0, 1.0, 2.0, 3.0, 4.0])[: self.config.horizon_polls + 1] * poll
         a = (1 - self.config.confidence) / 2
         levels = (a, 0.5, 1 - a)
+        # Forecasts are for times after the newest measurement (a replay
+        # publishes at the very instant of a measurement: 1 ms later then).
+        base = max(now_s, (self._last_meas_t or now_s) + 1e-3)
         try:
-            fc = self._engine.forecast_at(now_s + leads, levels)
+            fc = self._engine.forecast_at(base + leads, levels)
         except Exception as exc:
             self._counts["forecast_errors"] += 1
             self._last_error = f"forecast failed: {type(exc).__name__}: {exc}"

@@ -7,7 +7,7 @@ the key, e.g. ``engine.buffer_capacity: must be a positive integer, got -3``.
       buffer_capacity: 4096     # measurements held (ring buffer; oldest overwritten)
       history: 512              # newest measurements the models see
       min_history: 8            # below this the forecast falls back to hold
-      calib_origins: 32         # past errors per lead that calibrate the intervals
+      calib_origins: 24         # past errors per lead that calibrate the intervals
     short_term:
       models: [fused]           # names from chronotick.models.names() or .onnx paths, fused by inverse variance
       horizon: 8                # steps on the measurement-spaced grid
@@ -35,7 +35,7 @@ from typing import Any
 from chronotick.errors import ConfigError
 
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "engine": {"buffer_capacity": 4096, "history": 512, "min_history": 8, "calib_origins": 32},
+    "engine": {"buffer_capacity": 4096, "history": 512, "min_history": 8, "calib_origins": 24},
     "short_term": {"models": ["fused"], "horizon": 8, "step_s": None},
     "long_term": {"model": None, "horizon": 64, "step_factor": 8},
     "onnx": {"providers": None, "intra_op_threads": 1},
