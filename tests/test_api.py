@@ -78,6 +78,15 @@ def test_too_little_history_falls_back_to_hold():
     assert np.all(hi - lo > 0)
 
 
+@pytest.mark.parametrize("model", ["kalman", "regression"])
+def test_a_single_model_that_cannot_forecast_yet_falls_back_to_hold(model):
+    fc = chronotick.predict([0.001, 0.002, 0.0015], [0.0, 64.0, 128.0], horizon=2, model=model)
+    assert fc.model.startswith(f"hold (fallback: {model}")
+    assert list(fc.weights) == ["hold"]
+    lo, hi = fc.interval(0.8)
+    assert np.all(np.isfinite(fc.mean)) and np.all(hi - lo > 0)
+
+
 def test_custom_quantile_levels():
     t, y = clock()
     fc = chronotick.predict(y, t, horizon=2, quantile_levels=(0.05, 0.5, 0.95))

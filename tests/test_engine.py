@@ -209,3 +209,16 @@ def test_forecasts_never_feed_back_into_the_buffer():
         for a, b in zip(before, after):
             np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(eng.predict_short_term().mean, first)
+
+
+@pytest.mark.parametrize("names, model", [(["kalman"], "hold (fallback: kalman"),
+                                          (["kalman", "regression"], "hold (fallback: kalman"),
+                                          (["kalman", "robust"], "robust")])
+def test_models_that_cannot_forecast_yet_fall_back(names, model):
+    with chronotick.Engine({"short_term": {"models": names, "horizon": 2}}) as eng:
+        eng.observe_many([0.0, 64.0, 128.0], [1e-3, 2e-3, 1.5e-3])
+        fc = eng.predict_short_term()
+        assert fc.model.startswith(model)
+        assert list(fc.weights) == [model.split(" ")[0]]
+        lo, hi = fc.interval(0.8)
+        assert np.all(np.isfinite(fc.mean)) and np.all(hi > lo)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import threading
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -86,6 +87,21 @@ def target_times(t: np.ndarray, horizon, horizon_s, step_s) -> tuple[np.ndarray,
     return t[-1] + step * np.arange(1, h + 1), step
 
 
+def classical_forecast(model: str, t, y, u, targets, levels, params=None):
+    """One classical model's forecast; where the model cannot forecast from
+    these measurements (too few, degenerate), the core's hold fallback, its
+    `.model` saying "hold (fallback: <the model's own note>)"."""
+    args = (t, y, u, targets, levels) if params is None else (t, y, u, targets, levels, params)
+    fc = _core.forecast(model, *args)
+    if fc.ok or model == "hold":
+        return fc
+    fb = _core.forecast_fused([model], *args).forecast
+    if not fb.ok:
+        return fc
+    return SimpleNamespace(model=f"hold (fallback: {fc.note})", times=fb.times, levels=fb.levels, mean=fb.mean,
+                           quantiles=fb.quantiles, std=fb.std, ok=True, note=fb.note)
+
+
 def forecast_members(model: str, t, y, u, targets, levels, temperature=None):
     """(QuantileForecast, weights dict) for a validated model name.
 
@@ -100,8 +116,8 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None):
         if model not in (registry.FUSED, registry.AUTO):
             raise ValueError(f"covariates are used by model='regression', 'fused' or 'auto' only, got model={model!r}")
     if model in registry.CLASSICAL:
-        fc = _core.forecast(model, t, y, u, targets, levels)
-        return fc, {fc.model: np.ones(targets.size)}
+        fc = classical_forecast(model, t, y, u, targets, levels)
+        return fc, {fc.model.split(" ")[0]: np.ones(targets.size)}
     if model in (registry.FUSED, registry.AUTO):
         fused = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels)
         extra = []

@@ -31,7 +31,7 @@ import numpy as np
 from chronotick import _core
 from chronotick import models as registry
 from chronotick._validate import quantile_levels as _check_levels
-from chronotick.api import AUTO_ONNX, _median_spacing, with_base_levels
+from chronotick.api import AUTO_ONNX, _median_spacing, classical_forecast, with_base_levels
 from chronotick.config import load_config
 from chronotick.forecast import Forecast
 
@@ -235,7 +235,15 @@ class Engine:
         if temp is not None:
             out.append(_core.forecast_tempcomp(t, y, u, temp, targets, levels, self._params))
         usable = [m for m in out if m.ok]
-        return usable or out
+        if usable:
+            return usable
+        # Nothing could forecast. A failed classical model: the core's hold
+        # fallback (wide interval; .model says why). Only ONNX models, all
+        # unhealthy or out of reach: the classical fusion (health() says why).
+        failed = [m.model for m in out if m.model in registry.CLASSICAL]
+        if failed:
+            return [classical_forecast(failed[0], t, y, u, targets, levels, self._params)]
+        return [_core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, self._params).forecast]
 
     def _forecast(self, kind: str, names, grid, levels) -> Forecast:
         """Forecast by the models `names` at the times grid(t) (t: the
@@ -252,7 +260,9 @@ class Engine:
                 if not slot.ok and f"{name}: {slot.reason}" != self._last_error:
                     self._last_error = f"{name}: {slot.reason}"
             if len(members) == 1:
-                fc = Forecast.from_core(members[0], None, levels=want, origin=float(t[-1]))
+                only = members[0]     # weights keyed by the member's name ("hold", not its fallback story)
+                fc = Forecast.from_core(only, {only.model.split(" ")[0]: np.ones(targets.size)}, levels=want,
+                                        origin=float(t[-1]))
             else:
                 fused = _core.fuse(members)
                 if not fused.forecast.ok:
