@@ -1,12 +1,16 @@
-// Python bindings of the ring buffers: MeasurementBuffer rows (t, offset,
-// uncertainty), CovariateBuffer rows (t, values...). Thin: shape checks and
-// copies; the ring is cpp/buffers/ring_buffer.h.
+// Python bindings of the ring buffers (cpp/buffers/ring_buffer.h):
+// MeasurementBuffer records (t, offset, uncertainty), CovariateBuffer records
+// (t, values[channels]). Thin: shape checks, then copies straight between the
+// numpy arrays and the ring's columns with the GIL released.
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "bindings/bindings.h"
 #include "buffers/ring_buffer.h"
@@ -24,6 +28,7 @@ struct MeasurementRing : RowRing {
 };
 struct CovariateRing : RowRing {
   CovariateRing(std::size_t capacity, std::size_t channels) : RowRing(capacity, 1 + channels) {}
+  std::size_t channels() const { return width() - 1; }
 };
 
 std::size_t positive_size(py::ssize_t v, const char* name) {
@@ -32,137 +37,164 @@ std::size_t positive_size(py::ssize_t v, const char* name) {
 }
 
 void check_1d(const Array& a, const char* name) {
-  if (a.ndim() != 1) throw py::value_error(std::string(name) + " must be 1-D, got " + std::to_string(a.ndim()) + "-D");
+  if (a.ndim() != 1)
+    throw py::value_error(std::string(name) + " must be a 1-D array, got " + std::to_string(a.ndim()) + "-D");
 }
 
-std::size_t snapshot_rows(const RowRing& r, const std::optional<py::ssize_t>& n, std::vector<double>& rows) {
+void check_length(const Array& a, const char* name, std::size_t n) {
+  if (static_cast<std::size_t>(a.size()) != n)
+    throw py::value_error(std::string(name) + " has length " + std::to_string(a.size()) + ", t has length " +
+                          std::to_string(n));
+}
+
+// How many records to allocate for snapshot(n): never more than are held
+// now (the held count can only grow, up to capacity, until the copy).
+std::size_t snapshot_room(const RowRing& r, const std::optional<py::ssize_t>& n) {
   std::size_t want = r.capacity();
   if (n) {
-    if (*n < 0) throw py::value_error("n must be >= 0, got " + std::to_string(*n));
+    if (*n < 0) throw py::value_error("n must be >= 0 or None, got " + std::to_string(*n));
     want = static_cast<std::size_t>(*n);
   }
-  py::gil_scoped_release release;
-  return r.snapshot(want, rows);
+  return std::min(want, r.size());
+}
+
+// The first k rows of a (a copy only in the rare case that the snapshot got
+// fewer records than allocated: a concurrent clear(), or an overrun).
+py::array head_rows(const py::array& a, std::size_t k, std::size_t room) {
+  if (k == room) return a;
+  return py::array(a[py::slice(0, static_cast<py::ssize_t>(k), 1)]).attr("copy")();
 }
 
 template <class R, class C>
-void common(C& cls) {
-  cls.def("__len__", [](const R& r) { return r.size(); })
+void counters(C& cls) {
+  cls.def("__len__", [](const R& r) { return r.size(); }, "records held now (at most capacity)")
       .def_property_readonly("capacity", [](const R& r) { return r.capacity(); })
       .def_property_readonly("overwritten", [](const R& r) { return r.overwritten(); },
-                             "rows lost to overwriting when full")
-      .def_property_readonly("total_pushed", [](const R& r) { return r.total_pushed(); })
-      .def("clear", [](R& r) { r.clear(); }, "forget the held rows (counters keep counting)");
+                             "records lost to overwriting the oldest when full (never reset)")
+      .def_property_readonly("total_pushed", [](const R& r) { return r.total_pushed(); },
+                             "records ever pushed (never reset)")
+      .def("clear", [](R& r) { r.clear(); }, "Forget the held records (the counters keep counting).");
 }
 
 }  // namespace
 
 void bind_buffers(py::module_& m) {
-  py::class_<MeasurementRing> meas(m, "MeasurementBuffer",
-                           "Lock-free SPSC ring of (t, offset, uncertainty) rows; overwrites the oldest when full.\n"
-                           "One thread pushes, one thread snapshots. Units: seconds; NaN uncertainty = unknown.\n"
-                           "No validation of time order or finiteness here: the Engine validates before pushing.");
+  py::class_<MeasurementRing> meas(
+      m, "MeasurementBuffer",
+      "Lock-free single-producer/single-consumer ring of (t, offset, uncertainty) records.\n\n"
+      "t: seconds (any epoch); offset = reference - local clock, seconds; uncertainty: seconds,\n"
+      "NaN = unknown. Overwrites the oldest record when full (counted in .overwritten).\n"
+      "One thread pushes while another takes snapshots; a snapshot is always the newest\n"
+      "records in push order, none torn. The buffer does not check time order or\n"
+      "finiteness: the caller (chronotick's Engine) validates before pushing.");
   meas.def(py::init([](py::ssize_t capacity) { return new MeasurementRing(positive_size(capacity, "capacity")); }),
            py::arg("capacity"))
-      .def("push",
-           [](MeasurementRing& r, double t, double offset, double uncertainty) {
-             const double row[3] = {t, offset, uncertainty};
-             r.push(row, 1);
-           },
-           py::arg("t"), py::arg("offset"), py::arg("uncertainty") = std::nan(""))
-      .def("push_many",
-           [](MeasurementRing& r, const Array& t, const Array& offset, const std::optional<Array>& uncertainty) {
-             check_1d(t, "t");
-             check_1d(offset, "offset");
-             const std::size_t n = static_cast<std::size_t>(t.size());
-             if (static_cast<std::size_t>(offset.size()) != n)
-               throw py::value_error("t and offset differ in length: " + std::to_string(n) + " vs " +
-                                     std::to_string(offset.size()));
-             const double* u = nullptr;
-             if (uncertainty) {
-               check_1d(*uncertainty, "uncertainty");
-               if (static_cast<std::size_t>(uncertainty->size()) != n)
-                 throw py::value_error("uncertainty and t differ in length");
-               u = uncertainty->data();
-             }
-             const double* cols[3] = {t.data(), offset.data(), u};
-             py::gil_scoped_release release;
-             r.push_columns(cols, n);
-           },
-           py::arg("t"), py::arg("offset"), py::arg("uncertainty") = py::none(),
-           "Append many rows from 1-D float64 arrays (GIL released).")
-      .def("snapshot",
-           [](const MeasurementRing& r, std::optional<py::ssize_t> n) {
-             std::vector<double> rows;
-             std::size_t k = snapshot_rows(r, n, rows);
-             Array t(static_cast<py::ssize_t>(k)), y(static_cast<py::ssize_t>(k)), u(static_cast<py::ssize_t>(k));
-             double *tp = t.mutable_data(), *yp = y.mutable_data(), *up = u.mutable_data();
-             for (std::size_t i = 0; i < k; ++i) {
-               tp[i] = rows[3 * i];
-               yp[i] = rows[3 * i + 1];
-               up[i] = rows[3 * i + 2];
-             }
-             return py::make_tuple(t, y, u);
-           },
-           py::arg("n") = py::none(), "(t, offset, uncertainty): the newest n rows (all if None), oldest first.");
-  common<MeasurementRing>(meas);
+      .def(
+          "push",
+          [](MeasurementRing& r, double t, double offset, double uncertainty) {
+            const double record[3] = {t, offset, uncertainty};
+            r.push(record);
+          },
+          py::arg("t"), py::arg("offset"), py::arg("uncertainty") = std::numeric_limits<double>::quiet_NaN(),
+          "Append one record.")
+      .def(
+          "push_many",
+          [](MeasurementRing& r, const Array& t, const Array& offset, const std::optional<Array>& uncertainty) {
+            check_1d(t, "t");
+            check_1d(offset, "offset");
+            const std::size_t n = static_cast<std::size_t>(t.size());
+            check_length(offset, "offset", n);
+            Field f[3] = {{t.data(), 1}, {offset.data(), 1}, {nullptr, 1}};
+            if (uncertainty) {
+              check_1d(*uncertainty, "uncertainty");
+              check_length(*uncertainty, "uncertainty", n);
+              f[2].p = uncertainty->data();
+            }
+            py::gil_scoped_release release;
+            r.push_fields(f, n);
+          },
+          py::arg("t"), py::arg("offset"), py::arg("uncertainty") = py::none(),
+          "Append len(t) records from 1-D float64 arrays of equal length (uncertainty None = NaN).\n"
+          "Only the newest `capacity` are stored; the copy runs with the GIL released.")
+      .def(
+          "snapshot",
+          [](const MeasurementRing& r, std::optional<py::ssize_t> n) {
+            const std::size_t room = snapshot_room(r, n);
+            const auto len = static_cast<py::ssize_t>(room);
+            Array t(len), y(len), u(len);
+            const OutField out[3] = {{t.mutable_data(), 1}, {y.mutable_data(), 1}, {u.mutable_data(), 1}};
+            std::size_t k;
+            {
+              py::gil_scoped_release release;
+              k = r.snapshot(room, out);
+            }
+            return py::make_tuple(head_rows(t, k, room), head_rows(y, k, room), head_rows(u, k, room));
+          },
+          py::arg("n") = py::none(),
+          "(t, offset, uncertainty): float64 arrays of the newest n records (all if None), oldest first.");
+  counters<MeasurementRing>(meas);
 
-  py::class_<CovariateRing> cov(m, "CovariateBuffer",
-                          "Lock-free SPSC ring of (t, values[channels]) rows; overwrites the oldest when full.");
+  py::class_<CovariateRing> cov(
+      m, "CovariateBuffer",
+      "Lock-free single-producer/single-consumer ring of (t, values[channels]) records.\n\n"
+      "t: seconds; values: one float64 per channel (the number of channels is fixed at\n"
+      "construction). Same overwrite and snapshot semantics as MeasurementBuffer; no\n"
+      "validation of time order or finiteness.");
   cov.def(py::init([](py::ssize_t capacity, py::ssize_t channels) {
             return new CovariateRing(positive_size(capacity, "capacity"), positive_size(channels, "channels"));
           }),
           py::arg("capacity"), py::arg("channels"))
-      .def_property_readonly("channels", [](const CovariateRing& r) { return r.width() - 1; })
-      .def("push",
-           [](CovariateRing& r, double t, const Array& values) {
-             check_1d(values, "values");
-             const std::size_t k = r.width() - 1;
-             if (static_cast<std::size_t>(values.size()) != k)
-               throw py::value_error("values has " + std::to_string(values.size()) + " entries, the buffer has " +
-                                     std::to_string(k) + " channels");
-             std::vector<double> row(1 + k);
-             row[0] = t;
-             std::copy(values.data(), values.data() + k, row.begin() + 1);
-             r.push(row.data(), 1);
-           },
-           py::arg("t"), py::arg("values"))
-      .def("push_many",
-           [](CovariateRing& r, const Array& t, const Array& values) {
-             check_1d(t, "t");
-             const std::size_t k = r.width() - 1, n = static_cast<std::size_t>(t.size());
-             if (values.ndim() != 2 || static_cast<std::size_t>(values.shape(0)) != n ||
-                 static_cast<std::size_t>(values.shape(1)) != k)
-               throw py::value_error("values must have shape (len(t), channels) = (" + std::to_string(n) + ", " +
-                                     std::to_string(k) + ")");
-             const std::size_t keep = std::min(n, r.capacity()), start = n - keep;
-             const double *tp = t.data(), *vp = values.data();
-             py::gil_scoped_release release;
-             std::vector<double> rows(keep * (1 + k));
-             for (std::size_t i = 0; i < keep; ++i) {
-               rows[i * (1 + k)] = tp[start + i];
-               std::copy(vp + (start + i) * k, vp + (start + i + 1) * k,
-                         rows.begin() + static_cast<std::ptrdiff_t>(i * (1 + k) + 1));
-             }
-             r.push_tail(rows.data(), keep, n);
-           },
-           py::arg("t"), py::arg("values"))
-      .def("snapshot",
-           [](const CovariateRing& r, std::optional<py::ssize_t> n) {
-             std::vector<double> rows;
-             std::size_t rcount = snapshot_rows(r, n, rows);
-             const std::size_t k = r.width() - 1;
-             Array t(static_cast<py::ssize_t>(rcount));
-             Array v({static_cast<py::ssize_t>(rcount), static_cast<py::ssize_t>(k)});
-             for (std::size_t i = 0; i < rcount; ++i) {
-               t.mutable_data()[i] = rows[i * (1 + k)];
-               std::copy(rows.begin() + static_cast<std::ptrdiff_t>(i * (1 + k) + 1),
-                         rows.begin() + static_cast<std::ptrdiff_t>((i + 1) * (1 + k)), v.mutable_data() + i * k);
-             }
-             return py::make_tuple(t, v);
-           },
-           py::arg("n") = py::none(), "(t, values[n, channels]): the newest n rows, oldest first.");
-  common<CovariateRing>(cov);
+      .def_property_readonly("channels", &CovariateRing::channels)
+      .def(
+          "push",
+          [](CovariateRing& r, double t, const Array& values) {
+            check_1d(values, "values");
+            const std::size_t k = r.channels();
+            if (static_cast<std::size_t>(values.size()) != k)
+              throw py::value_error("values has " + std::to_string(values.size()) + " entries, the buffer has " +
+                                    std::to_string(k) + " channels");
+            std::vector<double> record(1 + k);
+            record[0] = t;
+            std::copy(values.data(), values.data() + k, record.begin() + 1);
+            r.push(record.data());
+          },
+          py::arg("t"), py::arg("values"), "Append one record: values is 1-D with one entry per channel.")
+      .def(
+          "push_many",
+          [](CovariateRing& r, const Array& t, const Array& values) {
+            check_1d(t, "t");
+            const std::size_t k = r.channels(), n = static_cast<std::size_t>(t.size());
+            if (values.ndim() != 2 || static_cast<std::size_t>(values.shape(0)) != n ||
+                static_cast<std::size_t>(values.shape(1)) != k)
+              throw py::value_error("values must have shape (len(t), channels) = (" + std::to_string(n) + ", " +
+                                    std::to_string(k) + "), got " + std::string(py::str(values.attr("shape"))));
+            std::vector<Field> f(1 + k);
+            f[0] = {t.data(), 1};
+            for (std::size_t c = 0; c < k; ++c) f[1 + c] = {values.data() + c, static_cast<std::ptrdiff_t>(k)};
+            py::gil_scoped_release release;
+            r.push_fields(f.data(), n);
+          },
+          py::arg("t"), py::arg("values"),
+          "Append len(t) records: t 1-D [n], values 2-D [n, channels] (GIL released for the copy).")
+      .def(
+          "snapshot",
+          [](const CovariateRing& r, std::optional<py::ssize_t> n) {
+            const std::size_t room = snapshot_room(r, n), k = r.channels();
+            Array t(static_cast<py::ssize_t>(room));
+            Array v({static_cast<py::ssize_t>(room), static_cast<py::ssize_t>(k)});
+            std::vector<OutField> out(1 + k);
+            out[0] = {t.mutable_data(), 1};
+            for (std::size_t c = 0; c < k; ++c) out[1 + c] = {v.mutable_data() + c, static_cast<std::ptrdiff_t>(k)};
+            std::size_t got;
+            {
+              py::gil_scoped_release release;
+              got = r.snapshot(room, out.data());
+            }
+            return py::make_tuple(head_rows(t, got, room), head_rows(v, got, room));
+          },
+          py::arg("n") = py::none(),
+          "(t, values[n, channels]): float64 arrays of the newest n records (all if None), oldest first.");
+  counters<CovariateRing>(cov);
 }
 
 }  // namespace chronotick::bindings

@@ -1,6 +1,8 @@
-// One producer pushes rows (i, 2i, -i) as fast as it can while a consumer
-// snapshots: every snapshot must be consecutive rows with intact fields.
-// Run under ThreadSanitizer and AddressSanitizer in CI.
+// One producer pushes records (i, 2i, -i) as fast as it can (single records,
+// small batches and batches larger than the ring) while the consumer takes
+// snapshots of varying length: every snapshot must be consecutive records,
+// none torn (the redundant fields agree), never older than the previous
+// snapshot. Run under ThreadSanitizer and AddressSanitizer in CI.
 #include <atomic>
 #include <cstdio>
 #include <thread>
@@ -9,51 +11,64 @@
 #include "buffers/ring_buffer.h"
 #include "check.h"
 
+using chronotick::OutField;
 using chronotick::RowRing;
 
-TEST(concurrent_snapshots_are_consistent) {
-  RowRing r(256, 3);
-  const long total = 2000000;
+static void hammer(std::size_t capacity, long total) {
+  RowRing r(capacity, 3);
   std::atomic<bool> done{false};
   std::thread producer([&] {
-    double batch[3 * 7];
+    std::vector<double> batch;
     long i = 0;
-    while (i < total) {
-      if (i % 3 == 0) {  // mix single and batched pushes
-        const double x = static_cast<double>(i);
-        double row[3] = {x, 2.0 * x, -x};
+    for (long round = 0; i < total; ++round) {
+      long n = round % 3 == 0 ? 1 : (round % 50 == 1 ? static_cast<long>(capacity) + 5 : 7);
+      if (n == 1) {
+        const double x = static_cast<double>(i++);
+        const double row[3] = {x, 2.0 * x, -x};
         r.push(row);
-        ++i;
-      } else {
-        for (int k = 0; k < 7; ++k, ++i) {
-          const double x = static_cast<double>(i);
-          batch[3 * k] = x;
-          batch[3 * k + 1] = 2.0 * x;
-          batch[3 * k + 2] = -x;
-        }
-        r.push(batch, 7);
+        continue;
       }
+      batch.clear();
+      for (long k = 0; k < n; ++k, ++i) {
+        const double x = static_cast<double>(i);
+        batch.insert(batch.end(), {x, 2.0 * x, -x});
+      }
+      r.push_rows(batch.data(), static_cast<std::size_t>(n));
     }
     done = true;
   });
-  std::vector<double> out;
-  long snapshots = 0, torn = 0, gaps = 0, rows = 0;
-  while (!done) {
-    std::size_t n = r.snapshot(100, out);
+  std::vector<double> t(capacity + 10), y(capacity + 10), u(capacity + 10);
+  const OutField out[3] = {{t.data(), 1}, {y.data(), 1}, {u.data(), 1}};
+  long snapshots = 0, torn = 0, gaps = 0, backwards = 0, rows = 0, short_reads = 0;
+  double newest = -1;
+  for (std::size_t want = 1; !done; want = want % (capacity + 10) + 17) {
+    const std::size_t avail = r.size();
+    const std::size_t n = r.snapshot(want, out);
     ++snapshots;
     rows += static_cast<long>(n);
+    if (n < std::min(want, avail)) ++short_reads;  // allowed only when the producer overran the copy
     for (std::size_t k = 0; k < n; ++k) {
-      double t = out[3 * k];
-      if (out[3 * k + 1] != 2.0 * t || out[3 * k + 2] != -t) ++torn;
-      if (k && t != out[3 * (k - 1)] + 1.0) ++gaps;
+      if (y[k] != 2.0 * t[k] || u[k] != -t[k]) ++torn;
+      if (k && t[k] != t[k - 1] + 1.0) ++gaps;
+    }
+    if (n) {
+      if (t[n - 1] < newest) ++backwards;
+      newest = t[n - 1];
     }
   }
   producer.join();
-  std::printf("  %ld snapshots, %ld rows read, %ld torn, %ld gaps\n", snapshots, rows, torn, gaps);
+  std::printf("  capacity %zu: %ld snapshots, %ld rows read, %ld short, %ld torn, %ld gaps, %ld backwards\n",
+              capacity, snapshots, rows, short_reads, torn, gaps, backwards);
   CHECK(snapshots > 10);
+  CHECK(rows > 0);
   CHECK(torn == 0);
   CHECK(gaps == 0);
+  CHECK(backwards == 0);
   CHECK(r.total_pushed() >= static_cast<uint64_t>(total));
+  CHECK(r.overwritten() == r.total_pushed() - r.size());
 }
+
+TEST(small_ring_under_constant_overrun) { hammer(64, 2000000); }
+TEST(large_ring) { hammer(4096, 2000000); }
 
 TEST_MAIN()
