@@ -87,6 +87,16 @@ def test_a_single_model_that_cannot_forecast_yet_falls_back_to_hold(model):
     assert np.all(np.isfinite(fc.mean)) and np.all(hi - lo > 0)
 
 
+def test_an_onnx_model_with_one_measurement_falls_back_to_hold():
+    from chronotick import models
+    if "clock-bolt" not in models.onnx_models():
+        pytest.skip("clock-bolt.onnx is not shipped in this checkout")
+    fc = chronotick.predict([0.001], horizon=2, model="clock-bolt")
+    assert fc.model.startswith("hold (fallback") and list(fc.weights) == ["hold"]
+    with pytest.raises(ValueError, match="model clock-bolt forecasts at most 64 steps"):
+        chronotick.predict(np.linspace(0, 1e-3, 100), horizon=100, model="clock-bolt")
+
+
 def test_custom_quantile_levels():
     t, y = clock()
     fc = chronotick.predict(y, t, horizon=2, quantile_levels=(0.05, 0.5, 0.95))

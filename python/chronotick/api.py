@@ -135,6 +135,9 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None):
             fused = _core.fuse(list(fused.members) + extra)
         w = fused.weights   # one conversion, not one per member
         return fused.forecast, dict(zip(fused.member_names, w))
+    if t.size < 2:   # an ONNX model needs a spacing: the core's too-little-history fallback
+        fc = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels).forecast
+        return fc, {"hold": np.ones(targets.size)}
     fc = onnx_forecaster(model).forecast(t, y, targets, levels)
     return fc, {fc.model: np.ones(targets.size)}
 
