@@ -222,3 +222,49 @@ def test_models_that_cannot_forecast_yet_fall_back(names, model):
         assert list(fc.weights) == [model.split(" ")[0]]
         lo, hi = fc.interval(0.8)
         assert np.all(np.isfinite(fc.mean)) and np.all(hi > lo)
+
+
+def test_stats_and_health_while_observing_and_forecasting():
+    """stats()/health() from a third thread while a producer and two
+    consumers run: no 'mutated during iteration', consistent counts."""
+    t, y = series(600)
+    errors = []
+    with chronotick.Engine({"engine": {"buffer_capacity": 256, "history": 64}}) as eng:
+        eng.observe_many(t[:20], y[:20])
+        done = threading.Event()
+
+        def guard(fn):
+            def run():
+                try:
+                    fn()
+                except Exception as exc:  # pragma: no cover - reported below
+                    errors.append(exc)
+            return run
+
+        def produce():
+            for i in range(20, t.size):
+                eng.observe(t[i], y[i])
+
+        def consume():
+            for _ in range(15):
+                eng.predict_short_term()
+                eng.forecast_at([t[-1] + 1e6])
+
+        def watch():
+            while not done.is_set():
+                assert eng.stats()["buffer"]["size"] <= 256
+                eng.health()
+
+        workers = [threading.Thread(target=guard(f)) for f in (produce, consume, consume)]
+        watcher = threading.Thread(target=guard(watch))
+        for th in workers + [watcher]:
+            th.start()
+        for th in workers:
+            th.join()
+        done.set()
+        watcher.join()
+        assert not errors, errors
+        s = eng.stats()
+        assert s["counts"]["observations"] == 600 and s["buffer"]["overwritten"] == 600 - 256
+        assert s["counts"]["predictions_short_term"] == s["latency"]["short_term"]["n"] == 30
+        assert s["counts"]["predictions_at"] == 30

@@ -93,6 +93,7 @@ class Engine:
         self._cov_names: tuple[str, ...] | None = None
         self._cov_buf = None
         self._counts = collections.Counter()
+        self._stats_lock = threading.Lock()   # counts and latencies: written by producers and consumers, read by stats()
         self._latency = {k: collections.deque(maxlen=1000) for k in ("short_term", "long_term", "fused", "at")}
         self._last_error: str | None = None
         self._closed = False
@@ -141,6 +142,7 @@ class Engine:
                 raise ValueError(f"uncertainty must be >= 0, got {u!r}")
         cov = {k: _finite(k, v) for k, v in covariates.items()}
         with self._produce:
+            self._check_open()
             if self._last_t is not None and not t > self._last_t:
                 raise ValueError(f"t = {t!r} is not after the previous measurement's t = {self._last_t!r}")
             self._check_cov_names(cov)
@@ -148,7 +150,8 @@ class Engine:
                 self._cov_buf.push(t, np.array([cov[k] for k in self._cov_names]))
             self._buf.push(t, offset, u)
             self._last_t = t
-            self._counts["observations"] += 1
+            with self._stats_lock:
+                self._counts["observations"] += 1
 
     def observe_many(self, t, offsets, uncertainty=None) -> None:
         """Many measurements at once (arrays; same rules as observe)."""
@@ -160,6 +163,7 @@ class Engine:
             raise ValueError(f"offsets has {y.size} entries, t has {t.size}")
         u = check_u(uncertainty, t.size)
         with self._produce:
+            self._check_open()
             if self._cov_names:
                 raise ValueError(f"observe_many carries no covariates, but this engine records {self._cov_names}")
             if t.size and self._last_t is not None and not t[0] > self._last_t:
@@ -167,7 +171,8 @@ class Engine:
             if t.size:
                 self._buf.push_many(t, y, u)
                 self._last_t = float(t[-1])
-                self._counts["observations"] += int(t.size)
+                with self._stats_lock:
+                    self._counts["observations"] += int(t.size)
 
     def _check_cov_names(self, cov: dict) -> None:
         names = tuple(sorted(cov))
@@ -253,6 +258,7 @@ class Engine:
         levels = with_base_levels(want)
         t0 = time.perf_counter()
         with self._consume:
+            self._check_open()
             t, y, u, temp = self._snapshot()
             targets = grid(t)
             members = self._members(names, t, y, u, temp, targets, levels)
@@ -270,8 +276,9 @@ class Engine:
                     raise RuntimeError(self._last_error)
                 weights = dict(zip(fused.member_names, fused.weights))
                 fc = Forecast.from_core(fused.forecast, weights, levels=want, origin=float(t[-1]))
-            self._counts[f"predictions_{kind}"] += 1
-            self._latency[kind].append(time.perf_counter() - t0)
+            with self._stats_lock:
+                self._counts[f"predictions_{kind}"] += 1
+                self._latency[kind].append(time.perf_counter() - t0)
         return fc
 
     def forecast_at(self, times, quantile_levels=(0.1, 0.5, 0.9)) -> Forecast:
@@ -326,32 +333,39 @@ class Engine:
         classical_reason = (f"{n} measurements < engine.min_history {short}: forecasts fall back to hold"
                             if n < short else "")
         models = {m: {"ok": True, "reason": classical_reason} for m in self._short_names if m not in self._onnx}
-        models.update({m: {"ok": s.ok, "reason": s.reason} for m, s in self._onnx.items()})
+        models.update({m: {"ok": s.ok, "reason": s.reason} for m, s in list(self._onnx.items())})
         fill = n / self._buf.capacity
         return {"ok": all(m["ok"] for m in models.values()), "models": models, "buffer_fill": fill,
                 "measurements": n, "last_error": self._last_error, "closed": self._closed,
                 "metrics": None if self._metrics is None else {"running": self._metrics.running}}
 
     def stats(self) -> dict:
+        """counts (observations, predictions_<kind>), latency per forecast
+        kind over the newest 1000 calls (n, p50_us, p99_us, max_us), buffer
+        (size, capacity, fill, overwritten, total_pushed), models_loaded,
+        covariates, metrics collector stats. Safe from any thread."""
+        with self._stats_lock:
+            counts = dict(self._counts)
+            samples = {k: np.array(d) for k, d in self._latency.items() if d}
         lat = {}
-        for k, d in self._latency.items():
-            if d:
-                a = np.array(d) * 1e6
-                lat[k] = {"n": int(a.size), "p50_us": float(np.percentile(a, 50)),
-                          "p99_us": float(np.percentile(a, 99)), "max_us": float(a.max())}
-        return {"counts": dict(self._counts), "latency": lat, "buffer": {
+        for k, a in samples.items():
+            a = a * 1e6
+            lat[k] = {"n": int(a.size), "p50_us": float(np.percentile(a, 50)),
+                      "p99_us": float(np.percentile(a, 99)), "max_us": float(a.max())}
+        return {"counts": counts, "latency": lat, "buffer": {
                     "size": len(self._buf), "capacity": self._buf.capacity, "fill": len(self._buf) / self._buf.capacity,
                     "overwritten": self._buf.overwritten, "total_pushed": self._buf.total_pushed},
-                "models_loaded": [n for n, s in self._onnx.items() if s.forecaster is not None],
+                "models_loaded": [n for n, s in list(self._onnx.items()) if s.forecaster is not None],
                 "covariates": list(self._cov_names or ()),
                 "metrics": None if self._metrics is None else self._metrics.stats()}
 
     def close(self) -> None:
         """Stop the metrics collector and release the model sessions."""
-        if self._metrics is not None:
-            self._metrics.stop()
-        self._onnx.clear()
-        self._closed = True
+        with self._produce, self._consume:    # no forecast is using a session while they go
+            if self._metrics is not None:
+                self._metrics.stop()
+            self._closed = True
+            self._onnx.clear()
 
     def __enter__(self) -> "Engine":
         return self
