@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from chronotick.data import homelab_trace
 
@@ -40,3 +41,20 @@ def test_demo_bad_arguments_are_clear():
     assert out.returncode != 0 and "--cut must be in [10, 334]" in out.stderr
     out = demo("--model", "nope")
     assert out.returncode != 0 and "--model: unknown model 'nope'" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_asciiplot_places_series_and_bands_in_80_columns():
+    from chronotick.asciiplot import plot
+    x = np.arange(10.0)
+    text = plot([(x, x, ".")], bands=[(x + 10, x - 1, x + 1, ":")], width=80, height=12, y_label="offset (ms)",
+                x_label="hours")
+    lines = text.splitlines()
+    assert lines[0] == "offset (ms)" and all(len(line) <= 80 for line in lines)
+    body = lines[1:13]
+    assert body[0].lstrip().startswith("1") and "|" in body[0]      # top label near the largest value (11 + pad)
+    first_col = [row.ljust(80)[10] for row in body]                         # x = 0 sits in the first plot column
+    assert first_col.count(".") == 1
+    assert sum(row.count(":") for row in body) > 10
+    assert "hours" in lines[-1] and lines[-1].strip().startswith("0.00") and lines[-1].endswith("19.00")
+    with pytest.raises(ValueError, match="nothing finite to plot"):
+        plot([(np.array([np.nan]), np.array([1.0]), ".")])

@@ -162,8 +162,15 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
     uncertainty: per-measurement standard uncertainty (same unit as values),
     weighting the regression and Kalman models; None = unknown.
 
+    Returns a chronotick.Forecast: fc.times, fc.mean, fc.quantiles
+    [horizon, len(quantile_levels)], fc.std, fc.model, fc.weights (member ->
+    fusion weight per step), fc.interval(level), fc.at(t, level). The levels
+    0.1/0.5/0.9 are always computed as well, so fc.interval(0.8) is exact;
+    other levels are derived (see chronotick.forecast). fc.at(t) is defined
+    for last timestamp < t <= fc.times[-1].
+
     Too little history is not an error: the forecast falls back to `hold`
-    with a wide interval and `fc.model` says so. Intervals are calibrated on
+    with a wide interval and `fc.model` says so ("hold (fallback: ...)"). Intervals are calibrated on
     the model's own past errors at the same lead (see docs/backtest.md for
     the coverage this achieves on real traces).
     """
