@@ -102,7 +102,8 @@ def quantile_levels(levels, name: str = "quantile_levels") -> np.ndarray:
     d = np.flatnonzero(~(np.diff(lv) > 0))
     if d.size:
         i = int(d[0]) + 1
-        raise ValueError(f"{name} must be strictly increasing: {name}[{i}] = {float(lv[i])!r} after {float(lv[i - 1])!r}")
+        raise ValueError(f"{name} must be strictly increasing: {name}[{i}] = {float(lv[i])!r} "
+                         f"after {float(lv[i - 1])!r}")
     return lv
 
 

@@ -27,7 +27,7 @@ def with_base_levels(levels: np.ndarray) -> np.ndarray:
     """`levels` plus 0.1, 0.5, 0.9 (sorted) unless already there."""
     if levels.size == 3 and levels.tolist() == [0.1, 0.5, 0.9]:   # the default: no set building
         return levels
-    have = {round(float(l), 12) for l in levels}
+    have = {round(float(p), 12) for p in levels}
     return levels if all(b in have for b in _BASE_LEVELS) else np.union1d(levels, _BASE_LEVELS)
 
 

@@ -20,7 +20,7 @@ the key, e.g. ``engine.buffer_capacity: must be a positive integer, got -3``.
       providers: null           # e.g. [CUDAExecutionProvider, CPUExecutionProvider]; null: CUDA if present
       intra_op_threads: 1
     covariates:
-      names: null               # covariate names observe() takes, e.g. [temperature]; null: fixed by the first observe()
+      names: null               # covariate names observe() takes, e.g. [temperature]; null: the first observe()'s
       metrics: false            # collect system metrics (chronotick.metrics) while the engine runs
       interval_s: 1.0
       capacity: 4096

@@ -93,7 +93,7 @@ class Engine:
         self._cov_names: tuple[str, ...] | None = None
         self._cov_buf = None
         self._counts = collections.Counter()
-        self._stats_lock = threading.Lock()   # counts and latencies: written by producers and consumers, read by stats()
+        self._stats_lock = threading.Lock()   # counts/latencies: written by producers and consumers, read by stats()
         self._latency = {k: collections.deque(maxlen=1000) for k in ("short_term", "long_term", "fused", "at")}
         self._last_error: str | None = None
         self._closed = False

@@ -62,8 +62,8 @@ class Forecast:
         q_all, lv_all = fc.quantiles, fc.levels
         q, lv = q_all, lv_all
         if levels is not None and len(levels) != len(lv_all):
-            index = {round(float(l), 12): i for i, l in enumerate(lv_all)}
-            keep = [index[round(float(l), 12)] for l in levels]
+            index = {round(float(p), 12): i for i, p in enumerate(lv_all)}
+            keep = [index[round(float(p), 12)] for p in levels]
             q, lv = q_all[:, keep], lv_all[keep]
         out = cls(fc.times, fc.mean, q, lv, fc.std, fc.model, weights, fc.note, origin)
         out._all_q, out._all_levels = q_all, lv_all

@@ -15,7 +15,8 @@ import numpy as np
 def add_arguments(p) -> None:
     p.add_argument("--model", default="auto", help="model name (default: %(default)s)")
     p.add_argument("--horizon", type=int, default=12, help="measurements ahead to forecast (default: %(default)s)")
-    p.add_argument("--cut", type=int, default=200, help="forecast from after this many measurements (default: %(default)s)")
+    p.add_argument("--cut", type=int, default=200,
+                   help="forecast from after this many measurements (default: %(default)s)")
     p.add_argument("--width", type=int, default=80, help="plot width in columns (default: %(default)s)")
 
 
@@ -62,7 +63,8 @@ def run(args) -> int:
     rows = np.unique(np.linspace(0, len(ta) - 1, min(len(ta), 12)).round().astype(int))
     for i in rows:
         print(f"  {hours(ta[i]):6.2f} h {(ta[i] - t[-1]) / 60:6.0f} min {ya[i] * 1e3:8.2f}   {mean[i] * 1e3:8.2f}   "
-              f"[{lo_a[i] * 1e3:6.2f}, {hi_a[i] * 1e3:6.2f}] {(mean[i] - ya[i]) * 1e3:+7.2f}{'' if hit[i] else '  outside'}")
+              f"[{lo_a[i] * 1e3:6.2f}, {hi_a[i] * 1e3:6.2f}] {(mean[i] - ya[i]) * 1e3:+7.2f}"
+              f"{'' if hit[i] else '  outside'}")
     if rows.size < len(ta):
         print(f"  ({rows.size} of {len(ta)} measurements shown)")
     print(f"mean absolute error over the next {len(ta)} measurements:")
