@@ -234,3 +234,34 @@ def test_snapshots_race_a_producer_thread():
     th.join()
     assert snaps > 1 and b.total_pushed == batch * rounds
     np.testing.assert_array_equal(b.snapshot()[0], np.arange(batch * rounds - 4096, batch * rounds, dtype=float))
+
+
+def test_push_arguments():
+    """push is a raw fast-call method: check its argument handling."""
+    b = _core.MeasurementBuffer(8)
+    b.push(t=1.0, offset=2.0)
+    b.push(3, 4, uncertainty=5)  # ints convert
+    b.push(6.0, offset=np.float32(7.0), uncertainty=np.float64(8.0))
+    t, y, u = b.snapshot()
+    np.testing.assert_array_equal(t, [1, 3, 6])
+    np.testing.assert_array_equal(y, [2, 4, 7])
+    assert np.isnan(u[0]) and u[1] == 5 and u[2] == 8
+
+    class Sub(_core.MeasurementBuffer):
+        pass
+    s = Sub(2)
+    s.push(1.0, 2.0)
+    assert s.total_pushed == 1
+    for call, match in [
+        (lambda: b.push(), "missing required argument 't'"),
+        (lambda: b.push(1.0), "missing required argument 'offset'"),
+        (lambda: b.push("x", 1.0), "t must be a real number, got str"),
+        (lambda: b.push(1.0, None), "offset must be a real number, got NoneType"),
+        (lambda: b.push(1.0, 2.0, "u"), "uncertainty must be a real number"),
+        (lambda: b.push(1.0, 2.0, foo=3.0), "unexpected keyword argument 'foo'"),
+        (lambda: b.push(1.0, 2.0, 3.0, 4.0), "at most 3 arguments"),
+        (lambda: b.push(1.0, 2.0, t=3.0), "multiple values for argument 't'"),
+    ]:
+        with pytest.raises(TypeError, match=match):
+            call()
+    assert b.total_pushed == 3

@@ -76,6 +76,80 @@ void counters(C& cls) {
       .def("clear", [](R& r) { r.clear(); }, "Forget the held records (the counters keep counting).");
 }
 
+
+// MeasurementBuffer.push(t, offset, uncertainty=nan) as a raw METH_FASTCALL
+// method: the collector calls it once per measurement, and pybind11's
+// generic dispatch costs several times the push itself.
+double fast_arg(PyObject* o, const char* name, bool& ok) {
+  const double v = PyFloat_AsDouble(o);
+  if (v == -1.0 && PyErr_Occurred()) {
+    PyErr_Format(PyExc_TypeError, "push(): %s must be a real number, got %.100s", name, Py_TYPE(o)->tp_name);
+    ok = false;
+  }
+  return v;
+}
+
+PyTypeObject* measurement_type = nullptr;
+
+PyObject* measurement_push(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+  static const char* const names[3] = {"t", "offset", "uncertainty"};
+  PyObject* given[3] = {nullptr, nullptr, nullptr};
+  const Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+  if (nargs > 3) {
+    PyErr_Format(PyExc_TypeError, "push() takes at most 3 arguments (%zd given)", nargs);
+    return nullptr;
+  }
+  for (Py_ssize_t i = 0; i < nargs; ++i) given[i] = args[i];
+  for (Py_ssize_t k = 0; k < nkw; ++k) {
+    PyObject* key = PyTuple_GET_ITEM(kwnames, k);
+    int slot = -1;
+    for (int i = 0; i < 3; ++i)
+      if (PyUnicode_CompareWithASCIIString(key, names[i]) == 0) slot = i;
+    if (slot < 0) {
+      PyErr_Format(PyExc_TypeError, "push() got an unexpected keyword argument '%U'", key);
+      return nullptr;
+    }
+    if (given[slot]) {
+      PyErr_Format(PyExc_TypeError, "push() got multiple values for argument '%s'", names[slot]);
+      return nullptr;
+    }
+    given[slot] = args[nargs + k];
+  }
+  for (int i = 0; i < 2; ++i)
+    if (!given[i]) {
+      PyErr_Format(PyExc_TypeError, "push() missing required argument '%s'", names[i]);
+      return nullptr;
+    }
+  bool ok = true;
+  double record[3];
+  record[0] = fast_arg(given[0], "t", ok);
+  if (ok) record[1] = fast_arg(given[1], "offset", ok);
+  if (ok) record[2] = given[2] ? fast_arg(given[2], "uncertainty", ok) : std::numeric_limits<double>::quiet_NaN();
+  if (!ok) return nullptr;
+  MeasurementRing* ring = nullptr;
+  if (Py_TYPE(self) == measurement_type) {  // the common case: pybind11's simple layout, value first
+    ring = reinterpret_cast<py::detail::instance*>(self)->get_value_and_holder().value_ptr<MeasurementRing>();
+  } else {  // a Python subclass: the general (slower) cast
+    try {
+      ring = &py::handle(self).cast<MeasurementRing&>();
+    } catch (...) {
+      ring = nullptr;
+    }
+  }
+  if (ring == nullptr) {
+    PyErr_SetString(PyExc_TypeError, "push(): the MeasurementBuffer is not initialised");
+    return nullptr;
+  }
+  ring->push(record);
+  Py_RETURN_NONE;
+}
+
+PyMethodDef measurement_push_def = {
+    "push", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)(void)>(measurement_push)),
+    METH_FASTCALL | METH_KEYWORDS,
+    "push(t, offset, uncertainty=nan)\n\nAppend one record: t and offset (reference - local clock) in seconds,\n"
+    "uncertainty in seconds (NaN = unknown)."};
+
 }  // namespace
 
 void bind_buffers(py::module_& m) {
@@ -89,14 +163,6 @@ void bind_buffers(py::module_& m) {
       "finiteness: the caller (chronotick's Engine) validates before pushing.");
   meas.def(py::init([](py::ssize_t capacity) { return new MeasurementRing(positive_size(capacity, "capacity")); }),
            py::arg("capacity"))
-      .def(
-          "push",
-          [](MeasurementRing& r, double t, double offset, double uncertainty) {
-            const double record[3] = {t, offset, uncertainty};
-            r.push(record);
-          },
-          py::arg("t"), py::arg("offset"), py::arg("uncertainty") = std::numeric_limits<double>::quiet_NaN(),
-          "Append one record.")
       .def(
           "push_many",
           [](MeasurementRing& r, const Array& t, const Array& offset, const std::optional<Array>& uncertainty) {
@@ -133,6 +199,10 @@ void bind_buffers(py::module_& m) {
           py::arg("n") = py::none(),
           "(t, offset, uncertainty): float64 arrays of the newest n records (all if None), oldest first.");
   counters<MeasurementRing>(meas);
+  measurement_type = reinterpret_cast<PyTypeObject*>(meas.ptr());
+  PyObject* push = PyDescr_NewMethod(reinterpret_cast<PyTypeObject*>(meas.ptr()), &measurement_push_def);
+  if (!push) throw py::error_already_set();
+  meas.attr("push") = py::reinterpret_steal<py::object>(push);
 
   py::class_<CovariateRing> cov(
       m, "CovariateBuffer",
