@@ -13,6 +13,11 @@ MAX_HORIZON = 1_000_000
 def as_1d_float(x, name: str, *, allow_nan: bool = False) -> np.ndarray:
     """A 1-D float64 array from a list, numpy array or pandas Series.
     Rejects strings/objects, 2-D input, inf, and NaN unless allowed."""
+    return as_1d_float_nan(x, name, allow_nan=allow_nan)[0]
+
+
+def as_1d_float_nan(x, name: str, *, allow_nan: bool = False) -> tuple[np.ndarray, bool]:
+    """as_1d_float and whether the array holds a NaN (only possible with allow_nan)."""
     if x is None:
         raise TypeError(f"{name} must be a 1-D sequence of numbers, got None")
     if isinstance(x, (str, bytes)):
@@ -31,12 +36,13 @@ def as_1d_float(x, name: str, *, allow_nan: bool = False) -> np.ndarray:
     arr = x.astype(np.float64, copy=False)
     # sum is NaN/inf exactly when an element is (cheap fast path; overflow
     # to inf on huge finite values only costs the exact check below).
-    if not math.isfinite(arr.sum()):
-        bad = np.isinf(arr) if allow_nan else ~np.isfinite(arr)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"{name}[{i}] = {float(arr[i])!r} is not finite")
-    return arr
+    if math.isfinite(arr.sum()):
+        return arr, False
+    bad = np.isinf(arr) if allow_nan else ~np.isfinite(arr)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name}[{i}] = {float(arr[i])!r} is not finite")
+    return arr, bool(np.isnan(arr).any())
 
 
 def _first_non_number(orig, x: np.ndarray, name: str) -> str:
@@ -87,8 +93,16 @@ def horizon_steps(horizon, name: str = "horizon") -> int:
     return horizon
 
 
+_DEFAULT_LEVELS = (0.1, 0.5, 0.9)
+_DEFAULT_LEVELS_ARRAY = np.array(_DEFAULT_LEVELS)
+_DEFAULT_LEVELS_ARRAY.flags.writeable = False   # shared by every call that uses the default
+
+
 def quantile_levels(levels, name: str = "quantile_levels") -> np.ndarray:
-    if isinstance(levels, tuple) and all(type(v) is float for v in levels):   # the common literal: no numpy
+    """The levels as a float64 array, each in (0, 1), strictly increasing."""
+    if isinstance(levels, tuple) and levels == _DEFAULT_LEVELS:
+        return _DEFAULT_LEVELS_ARRAY
+    if isinstance(levels, tuple) and all(type(v) is float for v in levels):   # a literal: no numpy checks
         ok = all(0 < v < 1 for v in levels) and all(a < b for a, b in zip(levels, levels[1:])) and levels
         if ok:
             return np.array(levels)

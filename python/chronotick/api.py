@@ -9,7 +9,7 @@ import numpy as np
 
 from chronotick import _core
 from chronotick import models as registry
-from chronotick._validate import as_1d_float, check_timestamps, horizon_steps, positive_number
+from chronotick._validate import as_1d_float, as_1d_float_nan, check_timestamps, horizon_steps, positive_number
 from chronotick._validate import quantile_levels as _check_levels
 from chronotick._validate import uncertainty as check_uncertainty
 from chronotick.forecast import Forecast
@@ -43,7 +43,7 @@ def onnx_forecaster(name: str):
 
 def prepare(values, timestamps, uncertainty=None):
     """Validated (t, y, u) with NaN values (missing) dropped."""
-    y = as_1d_float(values, "values", allow_nan=True)
+    y, has_nan = as_1d_float_nan(values, "values", allow_nan=True)
     if y.size == 0:
         raise ValueError("values is empty")
     if timestamps is None:
@@ -54,7 +54,7 @@ def prepare(values, timestamps, uncertainty=None):
             raise ValueError(f"timestamps has {t.size} entries, values has {y.size}")
         check_timestamps(t)
     u = check_uncertainty(uncertainty, y.size)
-    if math.isnan(y.sum()):   # inf was rejected above: NaN sum = some value missing
+    if has_nan:
         keep = np.isfinite(y)
         if not keep.any():
             raise ValueError(f"values are all NaN ({y.size} entries): nothing to forecast from")
