@@ -268,3 +268,21 @@ def test_stats_and_health_while_observing_and_forecasting():
         assert s["counts"]["observations"] == 600 and s["buffer"]["overwritten"] == 600 - 256
         assert s["counts"]["predictions_short_term"] == s["latency"]["short_term"]["n"] == 30
         assert s["counts"]["predictions_at"] == 30
+
+
+def test_a_long_term_onnx_model_out_of_reach_is_left_out_with_a_note():
+    from chronotick import models
+    from chronotick.api import AUTO_ONNX
+    if AUTO_ONNX not in models.onnx_models():
+        pytest.skip(f"{AUTO_ONNX}.onnx is not shipped in this checkout")
+    t, y = series(300)
+    with chronotick.Engine({"long_term": {"model": AUTO_ONNX}}) as eng:   # 64 steps of 8 x 64 s: too far
+        eng.observe_many(t, y)
+        fc = eng.predict_long_term()
+        assert set(fc.weights) == {"robust", "regression", "kalman"}
+        assert f"{AUTO_ONNX} left out" in fc.note and "forecasts at most" in fc.note
+        assert eng.health()["models"][AUTO_ONNX]["ok"]        # out of reach is not a fault
+    with chronotick.Engine({"long_term": {"model": AUTO_ONNX, "horizon": 8}}) as eng:   # 8 x 512 s: in reach
+        eng.observe_many(t, y)
+        assert eng.predict_long_term().model == AUTO_ONNX
+        assert AUTO_ONNX in eng.predict_fused().weights

@@ -50,7 +50,7 @@ class _ModelSlot:
 
     def __init__(self, name: str, path: str, providers, threads: int):
         self.name, self.path = name, path
-        self.ok, self.reason, self.forecaster = True, "", None
+        self.ok, self.reason, self.forecaster, self.skipped = True, "", None, ""
         try:
             from chronotick.models.onnx import OnnxForecaster
             self.forecaster = OnnxForecaster(path, providers=providers, intra_op_threads=threads)
@@ -58,12 +58,18 @@ class _ModelSlot:
             self.ok, self.reason = False, f"load failed: {type(exc).__name__}: {exc}"
 
     def forecast(self, t, y, targets, levels):
+        """Its forecast, or None (unhealthy, or the targets out of its reach:
+        then `skipped` says why)."""
+        self.skipped = ""
         if not self.ok:
             return None
         try:
             fc = self.forecaster.forecast(t, y, targets, levels)
         except ValueError as exc:   # e.g. targets beyond its horizon: not a fault of the model
-            return None if "horizon" in str(exc) or "ahead" in str(exc) else self._fail(exc)
+            if "horizon" in str(exc) or "ahead" in str(exc):
+                self.skipped = f"{self.name} left out: {exc}"
+                return None
+            return self._fail(exc)
         except Exception as exc:
             return self._fail(exc)
         if not fc.ok or not np.all(np.isfinite(fc.quantiles)):
@@ -224,8 +230,10 @@ class Engine:
         return float(s) if s is not None else _median_spacing(t)
 
     def _members(self, names, t, y, u, temp, targets, levels):
-        """Quantile forecasts of the named members at `targets` (failed ones left out)."""
-        out = []
+        """(quantile forecasts of the named members at `targets`, notes on
+        members left out). Failed members are left out; where none can
+        forecast, a fallback (see below)."""
+        out, notes = [], []
         for name in names:
             if name in ("fused", "auto") or name in registry.CLASSICAL:
                 if name in registry.CLASSICAL:
@@ -234,21 +242,25 @@ class Engine:
                     f = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, self._params)
                     out.extend(f.members if len(names) > 1 or temp is not None or self._onnx else [f.forecast])
             elif name in self._onnx:
-                fc = self._onnx[name].forecast(t, y, targets, levels)
+                slot = self._onnx[name]
+                fc = slot.forecast(t, y, targets, levels)
                 if fc is not None:
                     out.append(fc)
+                else:
+                    notes.append(slot.skipped or f"{name} left out: unhealthy ({slot.reason})")
         if temp is not None:
             out.append(_core.forecast_tempcomp(t, y, u, temp, targets, levels, self._params))
         usable = [m for m in out if m.ok]
         if usable:
-            return usable
+            return usable, notes
         # Nothing could forecast. A failed classical model: the core's hold
         # fallback (wide interval; .model says why). Only ONNX models, all
         # unhealthy or out of reach: the classical fusion (health() says why).
         failed = [m.model for m in out if m.model in registry.CLASSICAL]
         if failed:
-            return [classical_forecast(failed[0], t, y, u, targets, levels, self._params)]
-        return [_core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, self._params).forecast]
+            return [classical_forecast(failed[0], t, y, u, targets, levels, self._params)], notes
+        f = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, self._params)
+        return ([f.forecast] if len(f.members) < 2 else list(f.members)), notes
 
     def _forecast(self, kind: str, names, grid, levels) -> Forecast:
         """Forecast by the models `names` at the times grid(t) (t: the
@@ -261,7 +273,7 @@ class Engine:
             self._check_open()
             t, y, u, temp = self._snapshot()
             targets = grid(t)
-            members = self._members(names, t, y, u, temp, targets, levels)
+            members, notes = self._members(names, t, y, u, temp, targets, levels)
             for name, slot in self._onnx.items():
                 if not slot.ok and f"{name}: {slot.reason}" != self._last_error:
                     self._last_error = f"{name}: {slot.reason}"
@@ -276,6 +288,8 @@ class Engine:
                     raise RuntimeError(self._last_error)
                 weights = dict(zip(fused.member_names, fused.weights))
                 fc = Forecast.from_core(fused.forecast, weights, levels=want, origin=float(t[-1]))
+            if notes:
+                fc.note = "; ".join(x for x in (fc.note, *notes) if x)
             with self._stats_lock:
                 self._counts[f"predictions_{kind}"] += 1
                 self._latency[kind].append(time.perf_counter() - t0)
