@@ -97,6 +97,18 @@ def test_an_onnx_model_with_one_measurement_falls_back_to_hold():
         chronotick.predict(np.linspace(0, 1e-3, 100), horizon=100, model="clock-bolt")
 
 
+def test_auto_names_the_shipped_model_it_leaves_out():
+    from chronotick import models
+    if "clock-bolt" not in models.onnx_models():
+        pytest.skip("clock-bolt.onnx is not shipped in this checkout")
+    t, y = clock(120)
+    near = chronotick.predict(y, t, horizon=8)
+    assert "clock-bolt" in near.weights and "clock-bolt left out" not in near.note
+    far = chronotick.predict(y, t, horizon=100)            # beyond its 64-step horizon
+    assert "clock-bolt" not in far.weights and far.model.startswith("fused(")
+    assert "clock-bolt left out" in far.note and "forecasts at most 64 steps" in far.note
+
+
 def test_custom_quantile_levels():
     t, y = clock()
     fc = chronotick.predict(y, t, horizon=2, quantile_levels=(0.05, 0.5, 0.95))

@@ -103,43 +103,47 @@ def classical_forecast(model: str, t, y, u, targets, levels, params=None):
 
 
 def forecast_members(model: str, t, y, u, targets, levels, temperature=None):
-    """(QuantileForecast, weights dict) for a validated model name.
+    """(QuantileForecast, weights dict, note) for a validated model name.
 
     "fused"/"auto": the classical ensemble (plus, for "auto", the shipped
     ONNX model AUTO_ONNX when present and able to reach the targets; plus the
     temperature regression when `temperature` is given), fused by inverse
-    variance in the core."""
+    variance in the core. note: why AUTO_ONNX was left out ("" if not)."""
     if temperature is not None:
         if model == "regression":
             fc = _core.forecast_tempcomp(t, y, u, temperature, targets, levels)
-            return fc, {fc.model: np.ones(targets.size)}
+            return fc, {fc.model: np.ones(targets.size)}, ""
         if model not in (registry.FUSED, registry.AUTO):
             raise ValueError(f"covariates are used by model='regression', 'fused' or 'auto' only, got model={model!r}")
     if model in registry.CLASSICAL:
         fc = classical_forecast(model, t, y, u, targets, levels)
-        return fc, {fc.model.split(" ")[0]: np.ones(targets.size)}
+        return fc, {fc.model.split(" ")[0]: np.ones(targets.size)}, ""
     if model in (registry.FUSED, registry.AUTO):
         fused = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels)
-        extra = []
+        extra, note = [], ""
         if fused.forecast.model.startswith("fused("):    # not the too-little-history fallback
             if model == registry.AUTO and AUTO_ONNX in registry.onnx_models():
+                # optional in "auto": out of reach (targets beyond its horizon) or
+                # failing, it is left out with a note and the classical fusion stands
                 try:
                     fc = onnx_forecaster(AUTO_ONNX).forecast(t, y, targets, levels)
-                    if fc.ok:
+                    if fc.ok and np.all(np.isfinite(fc.quantiles)):
                         extra.append(fc)
-                except ValueError:
-                    pass  # e.g. targets beyond the model's horizon: the classical fusion stands
+                    else:
+                        note = f"{AUTO_ONNX} left out: no usable output ({fc.note})"
+                except Exception as exc:  # noqa: BLE001 - any failure of the optional member
+                    note = f"{AUTO_ONNX} left out: {exc}"
             if temperature is not None:
                 extra.append(_core.forecast_tempcomp(t, y, u, temperature, targets, levels))
         if extra:
             fused = _core.fuse(list(fused.members) + extra)
         w = fused.weights   # one conversion, not one per member
-        return fused.forecast, dict(zip(fused.member_names, w))
+        return fused.forecast, dict(zip(fused.member_names, w)), note
     if t.size < 2:   # an ONNX model needs a spacing: the core's too-little-history fallback
         fc = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels).forecast
-        return fc, {"hold": np.ones(targets.size)}
+        return fc, {"hold": np.ones(targets.size)}, ""
     fc = onnx_forecaster(model).forecast(t, y, targets, levels)
-    return fc, {fc.model: np.ones(targets.size)}
+    return fc, {fc.model: np.ones(targets.size)}, ""
 
 
 def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=None, model="auto",
@@ -180,10 +184,13 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
     levels = with_base_levels(user_levels)
     targets, _ = target_times(t, horizon, horizon_s, step_s)
     temp = None if covariates is None else _temperature(covariates, values)
-    fc, weights = forecast_members(model, t, y, u, targets, levels, temp)
+    fc, weights, note = forecast_members(model, t, y, u, targets, levels, temp)
     if not fc.ok:
         raise RuntimeError(f"model {model!r} failed: {fc.note}")
-    return Forecast.from_core(fc, weights, levels=user_levels, origin=float(t[-1]))
+    out = Forecast.from_core(fc, weights, levels=user_levels, origin=float(t[-1]))
+    if note:
+        out.note = f"{out.note}; {note}" if out.note else note
+    return out
 
 
 def _temperature(covariates, values) -> np.ndarray:
