@@ -8,6 +8,8 @@ Groups (compare the rows within a group; goal: make_window >= 10x faster):
   (30-90 s apart, some long gaps) on a 1.7e9 s epoch with ~1e-5 s offsets.
 - window-512-long-history: the same grid over 100 000 measurements (the
   whole buffer passed in; only the tail is in the window).
+- window-512-batch-64: 64 such series: make_windows (one call) vs a Python
+  loop of make_window vs a loop of the numpy version.
 """
 from __future__ import annotations
 
@@ -68,3 +70,27 @@ def test_numpy_window(benchmark, group):
     benchmark.group = group
     t, y = CASES[group]
     benchmark(numpy_window, t, y, t[-1], STEP, CONTEXT, GAP)
+
+
+BATCH = [series(2000, 10 + b) for b in range(64)]
+
+
+@pytest.mark.benchmark(group="window-512-batch-64")
+def test_make_windows_batch(benchmark):
+    ts, ys = [t for t, _ in BATCH], [y for _, y in BATCH]
+    ends = np.array([t[-1] for t in ts])
+    ws = benchmark(_core.make_windows, ts, ys, ends, STEP, CONTEXT, GAP)
+    assert ws.values.shape == (64, CONTEXT)
+    check_same(_core.make_window(ts[5], ys[5], ends[5], STEP, CONTEXT, GAP),
+               numpy_window(ts[5], ys[5], ends[5], STEP, CONTEXT, GAP))
+    np.testing.assert_array_equal(ws.values[5], _core.make_window(ts[5], ys[5], ends[5], STEP, CONTEXT, GAP).values)
+
+
+@pytest.mark.benchmark(group="window-512-batch-64")
+def test_make_window_loop(benchmark):
+    benchmark(lambda: [_core.make_window(t, y, t[-1], STEP, CONTEXT, GAP) for t, y in BATCH])
+
+
+@pytest.mark.benchmark(group="window-512-batch-64")
+def test_numpy_window_loop(benchmark):
+    benchmark(lambda: [numpy_window(t, y, t[-1], STEP, CONTEXT, GAP) for t, y in BATCH])

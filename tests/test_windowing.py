@@ -132,3 +132,48 @@ def test_bad_types():
         _core.make_window(np.array(["a", "b"]), np.zeros(2), 1.0, 1.0, 2)
     with pytest.raises(TypeError):
         _core.make_window(np.zeros(2), np.zeros(2), 1.0, 1.0, 2.5)
+
+
+@settings(max_examples=100, deadline=None)
+@given(lengths=st.lists(st.integers(1, 40), min_size=0, max_size=6), context=st.integers(1, 50),
+       step=st.floats(0.5, 10.0), per_series_end=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_make_windows_matches_make_window(lengths, context, step, per_series_end, seed):
+    rng = np.random.default_rng(seed)
+    ts = [1.7e9 + np.cumsum(rng.uniform(0.1, 20.0, n)) for n in lengths]
+    ys = [rng.normal(0.0, 1e-3, n) for n in lengths]
+    ends = [t[-1] - rng.uniform(0.0, 5.0) if per_series_end else 1.7e9 + 400.0 for t in ts]
+    ends = [max(e, t[0]) for e, t in zip(ends, ts)]
+    end_arg = np.array(ends) if per_series_end else (ends[0] if ends else 0.0)
+    if not per_series_end:
+        ts = [t[t <= end_arg] if np.any(t <= end_arg) else t[:1] - (t[0] - end_arg) for t in ts]
+        ys = [y[: t.size] for t, y in zip(ts, ys)]
+    ws = _core.make_windows(ts, ys, end_arg, step, context, 15.0)
+    assert len(ws) == len(lengths) and ws.values.shape == (len(lengths), context)
+    assert ws.values.dtype == np.float32 and ws.mask.dtype == bool
+    for b, (t, y) in enumerate(zip(ts, ys)):
+        w = _core.make_window(t, y, ends[b] if per_series_end else end_arg, step, context, 15.0)
+        np.testing.assert_array_equal(ws.values[b], w.values)
+        np.testing.assert_array_equal(ws.mask[b], w.mask)
+        np.testing.assert_array_equal(ws.times[b], w.times)
+        assert ws.level[b] == w.level and ws.scale[b] == w.scale
+
+
+def test_make_windows_levels_and_errors():
+    t = np.arange(4.0)
+    ws = _core.make_windows([t, t], [t, 2 * t], 3.0, 1.0, 4, level=[np.nan, 1.0])
+    np.testing.assert_array_equal(ws.level, [3.0, 1.0])  # NaN = that series' default
+    np.testing.assert_array_equal(ws.values[1], 2 * t - 1.0)
+    with pytest.raises(ValueError, match=r"series 1: t must be strictly increasing: t\[2\] <= t\[1\]"):
+        _core.make_windows([t, np.array([0.0, 1.0, 1.0])], [t, np.zeros(3)], 3.0, 1.0, 4)
+    with pytest.raises(ValueError, match="series 0: t and y differ in length: 4 vs 3"):
+        _core.make_windows([t], [np.zeros(3)], 3.0, 1.0, 4)
+    with pytest.raises(ValueError, match="t and y differ in length: 2 vs 1 series"):
+        _core.make_windows([t, t], [t], 3.0, 1.0, 4)
+    with pytest.raises(ValueError, match=r"end_time must be a scalar or 1-D with one entry per series \(2\)"):
+        _core.make_windows([t, t], [t, t], [3.0, 3.0, 3.0], 1.0, 4)
+    with pytest.raises(ValueError, match="step_s must be finite and > 0"):
+        _core.make_windows([t], [t], 3.0, -1.0, 4)
+    with pytest.raises(ValueError, match="series 0: end_time is before the first measurement"):
+        _core.make_windows([t], [t], -1.0, 1.0, 4)
+    empty = _core.make_windows([], [], 0.0, 1.0, 3)
+    assert empty.values.shape == (0, 3) and empty.level.shape == (0,)

@@ -27,14 +27,10 @@ void validate(const double* t, const double* y, std::size_t n) {
   }
 }
 
-}  // namespace
-
-Window make_window(const double* t, const double* y, std::size_t n, double end_time, double step,
-                   std::size_t context, double max_gap, double level) {
-  if (!(step > 0) || !std::isfinite(step))
-    throw std::invalid_argument("step_s must be finite and > 0, got " + std::to_string(step));
-  if (context == 0) throw std::invalid_argument("context must be > 0");
-  if (!(max_gap > 0)) throw std::invalid_argument("max_gap must be > 0, got " + std::to_string(max_gap));
+// One window into raw outputs (values/mask/times: context entries each).
+void fill_window(const double* t, const double* y, std::size_t n, double end_time, double step,
+                 std::size_t context, double max_gap, double level, float* values, uint8_t* mask, double* times,
+                 double& level_out, double& scale_out) {
   if (!std::isfinite(end_time)) throw std::invalid_argument("end_time must be finite");
   if (std::isinf(level)) throw std::invalid_argument("level must be finite");
   validate(t, y, n);
@@ -44,21 +40,16 @@ Window make_window(const double* t, const double* y, std::size_t n, double end_t
     if (m == 0) throw std::invalid_argument("end_time is before the first measurement: no level to centre on");
     level = y[m - 1];
   }
-  Window w;
-  w.level = level;
-  w.values.assign(context, std::numeric_limits<float>::quiet_NaN());
-  w.mask.assign(context, 0);
-  w.times.resize(context);
-  const double g0 = end_time - static_cast<double>(context - 1) * step;
+  std::fill(values, values + context, std::numeric_limits<float>::quiet_NaN());
+  std::fill(mask, mask + context, uint8_t{0});
+  for (std::size_t k = 0; k < context; ++k) times[k] = end_time - static_cast<double>(context - 1 - k) * step;
   // j: the first measurement with t[j] >= g (the right bracket).
-  std::size_t j = static_cast<std::size_t>(std::lower_bound(t, t + m, g0) - t);
+  std::size_t j = static_cast<std::size_t>(std::lower_bound(t, t + m, times[0]) - t);
   // Welford's running mean and sum of squared deviations of the centred values.
   double mean = 0, m2 = 0;
   std::size_t count = 0;
-  for (std::size_t k = 0; k < context; ++k)
-    w.times[k] = end_time - static_cast<double>(context - 1 - k) * step;
   for (std::size_t k = 0; k < context; ++k) {
-    const double g = w.times[k];
+    const double g = times[k];
     while (j < m && t[j] < g) ++j;
     if (j == m) break;  // after the last measurement: the rest of the grid too
     double c;  // v - level, formed in float64 from the differences
@@ -71,14 +62,58 @@ Window make_window(const double* t, const double* y, std::size_t n, double end_t
       if (t1 - t0 > max_gap) continue;
       c = (y[j - 1] - level) + (y[j] - y[j - 1]) * ((g - t0) / (t1 - t0));
     }
-    w.values[k] = static_cast<float>(c);
-    w.mask[k] = 1;
+    values[k] = static_cast<float>(c);
+    mask[k] = 1;
     ++count;
     const double d = c - mean;
     mean += d / static_cast<double>(count);
     m2 += d * (c - mean);
   }
-  if (count >= 2 && m2 > 0) w.scale = std::sqrt(m2 / static_cast<double>(count));
+  level_out = level;
+  scale_out = count >= 2 && m2 > 0 ? std::sqrt(m2 / static_cast<double>(count)) : 1.0;
+}
+
+void check_grid(double step, std::size_t context, double max_gap) {
+  if (!(step > 0) || !std::isfinite(step))
+    throw std::invalid_argument("step_s must be finite and > 0, got " + std::to_string(step));
+  if (context == 0) throw std::invalid_argument("context must be > 0");
+  if (!(max_gap > 0)) throw std::invalid_argument("max_gap must be > 0, got " + std::to_string(max_gap));
+}
+
+}  // namespace
+
+Window make_window(const double* t, const double* y, std::size_t n, double end_time, double step,
+                   std::size_t context, double max_gap, double level) {
+  check_grid(step, context, max_gap);
+  Window w;
+  w.values.resize(context);
+  w.mask.resize(context);
+  w.times.resize(context);
+  fill_window(t, y, n, end_time, step, context, max_gap, level, w.values.data(), w.mask.data(), w.times.data(),
+              w.level, w.scale);
+  return w;
+}
+
+Windows make_windows(const double* const* t, const double* const* y, const std::size_t* n, std::size_t batch,
+                     const double* end_time, double step, std::size_t context, double max_gap, const double* level) {
+  check_grid(step, context, max_gap);
+  Windows w;
+  w.batch = batch;
+  w.context = context;
+  w.values.resize(batch * context);
+  w.mask.resize(batch * context);
+  w.times.resize(batch * context);
+  w.level.resize(batch);
+  w.scale.resize(batch);
+  for (std::size_t b = 0; b < batch; ++b) {
+    const double lv = level ? level[b] : std::numeric_limits<double>::quiet_NaN();
+    try {
+      fill_window(t[b], y[b], n[b], end_time[b], step, context, max_gap, lv, &w.values[b * context],
+                  &w.mask[b * context], &w.times[b * context], w.level[b], w.scale[b]);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument("series " + std::to_string(b) + ": " + e.what());
+    }
+  }
   return w;
 }
 

@@ -42,4 +42,19 @@ struct Window {
 Window make_window(const double* t, const double* y, std::size_t n, double end_time, double step,
                    std::size_t context, double max_gap, double level);
 
+// Many series, one grid shape: series b is t[b][0..n[b]), y[b], ending at
+// end_time[b], centred on level[b] (level == nullptr or NaN entries =
+// default). Row b of values/mask/times is that series' window. Errors name
+// the series: "series 3: t[5] is not finite".
+struct Windows {
+  std::size_t batch = 0, context = 0;
+  std::vector<float> values;   // [batch, context], row-major
+  std::vector<uint8_t> mask;   // [batch, context]
+  std::vector<double> times;   // [batch, context]
+  std::vector<double> level;   // [batch]
+  std::vector<double> scale;   // [batch]
+};
+Windows make_windows(const double* const* t, const double* const* y, const std::size_t* n, std::size_t batch,
+                     const double* end_time, double step, std::size_t context, double max_gap, const double* level);
+
 }  // namespace chronotick
