@@ -133,3 +133,21 @@ def test_temperature_covariate_uses_the_tempcomp_regression():
     y_gap = y.copy()
     y_gap[7] = np.nan    # a missing value may have a missing temperature
     chronotick.predict(y_gap, t, horizon=2, model="regression", covariates={"temperature": bad})
+
+
+def test_datetime_timestamps_are_unix_seconds():
+    idx = pd.date_range("2025-10-15 12:00", periods=40, freq="64s")
+    berlin = idx.tz_localize("Europe/Berlin")
+    y = np.linspace(0, 1e-3, 40)
+    ref = chronotick.predict(y, [x.timestamp() for x in idx], horizon=2, model="regression")
+    for ts in (idx, pd.Series(idx), idx.values, list(idx.values), list(idx.to_pydatetime())):
+        fc = chronotick.predict(y, ts, horizon=2, model="regression")
+        np.testing.assert_array_equal(fc.times, ref.times)
+        np.testing.assert_array_equal(fc.mean, ref.mean)
+    for ts in (berlin, pd.Series(berlin)):      # tz-aware: the same instants, 2 h earlier in UTC
+        fc = chronotick.predict(y, ts, horizon=2, model="regression")
+        np.testing.assert_allclose(fc.times, ref.times - 7200)
+    nat = idx.values.copy()
+    nat[3] = np.datetime64("NaT")
+    with pytest.raises(ValueError, match=r"timestamps\[3\] = NaT is not a time"):
+        chronotick.predict(y, nat)

@@ -1,6 +1,7 @@
 """`chronotick.predict`: forecast a clock's offset from its measurements."""
 from __future__ import annotations
 
+import datetime
 import math
 import threading
 from types import SimpleNamespace
@@ -49,7 +50,7 @@ def prepare(values, timestamps, uncertainty=None):
     if timestamps is None:
         t = np.arange(y.size, dtype=np.float64)
     else:
-        t = as_1d_float(timestamps, "timestamps")
+        t = as_1d_float(_datetimes_to_seconds(timestamps), "timestamps")
         if t.size != y.size:
             raise ValueError(f"timestamps has {t.size} entries, values has {y.size}")
         check_timestamps(t)
@@ -63,6 +64,26 @@ def prepare(values, timestamps, uncertainty=None):
     if u is not None and not np.all(np.isfinite(u)):
         u = np.where(np.isfinite(u), u, 0.0)   # 0 = unknown to the models
     return t, y, u
+
+
+def _datetimes_to_seconds(x):
+    """numpy datetime64 / pandas datetime timestamps (naive = UTC, or
+    tz-aware) -> Unix seconds (float); anything else unchanged (validated by
+    as_1d_float)."""
+    if isinstance(x, (list, tuple)) and x and isinstance(x[0], (datetime.datetime, np.datetime64)):
+        x = np.asarray(x, dtype="datetime64[ns]")
+    dtype = getattr(x, "dtype", None)
+    if getattr(dtype, "kind", None) != "M":
+        return x
+    if getattr(x, "tz", None) is not None:                          # tz-aware DatetimeIndex
+        x = x.tz_convert(None)
+    elif getattr(getattr(x, "dt", None), "tz", None) is not None:   # tz-aware Series
+        x = x.dt.tz_convert(None)
+    a = np.asarray(x).astype("datetime64[ns]")
+    if np.isnat(a).any():
+        i = int(np.flatnonzero(np.isnat(a))[0])
+        raise ValueError(f"timestamps[{i}] = NaT is not a time")
+    return a.astype(np.int64) / 1e9
 
 
 def _median_spacing(t: np.ndarray) -> float:
@@ -151,8 +172,9 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
     """Forecast the offset ahead of the last measurement.
 
     values: measured offsets (any unit; the forecast is in the same unit),
-    NaN = missing. timestamps: measurement times in seconds, strictly
-    increasing, may be irregular; None = a regular series with step 1.
+    NaN = missing. timestamps: measurement times in seconds (or numpy/pandas
+    datetimes, taken as Unix seconds UTC), strictly increasing, may be
+    irregular; None = a regular series with step 1.
     horizon: steps ahead (default 64) or horizon_s: seconds ahead; step_s:
     the forecast grid (default: the median measurement spacing). Forecast
     times are last timestamp + step_s * (1 .. horizon).
