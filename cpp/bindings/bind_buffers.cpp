@@ -158,9 +158,10 @@ void bind_buffers(py::module_& m) {
       "Lock-free single-producer/single-consumer ring of (t, offset, uncertainty) records.\n\n"
       "t: seconds (any epoch); offset = reference - local clock, seconds; uncertainty: seconds,\n"
       "NaN = unknown. Overwrites the oldest record when full (counted in .overwritten).\n"
-      "One thread pushes while another takes snapshots; a snapshot is always the newest\n"
-      "records in push order, none torn. The buffer does not check time order or\n"
-      "finiteness: the caller (chronotick's Engine) validates before pushing.");
+      "One thread pushes while others take snapshots; a snapshot is always the newest\n"
+      "records in push order, none torn. Pushes from several threads must be serialised\n"
+      "by the caller (push_many runs without the GIL). The buffer does not check time\n"
+      "order or finiteness: the caller (chronotick's Engine) validates before pushing.");
   meas.def(py::init([](py::ssize_t capacity) { return new MeasurementRing(positive_size(capacity, "capacity")); }),
            py::arg("capacity"))
       .def(

@@ -20,6 +20,9 @@
 // concurrent access is defined behaviour (and ThreadSanitizer-clean) while
 // compiling to plain loads and stores on x86-64 and ARM64.
 //
+// Threads: one producer at a time (callers serialise pushes); any number
+// of threads may take snapshots concurrently (they only read).
+//
 // Counters: total_pushed() counts every record ever pushed (clear() does not
 // reset it); overwritten() counts records lost to overwriting (pushed while
 // the ring was full, or dropped from a batch larger than the capacity).
