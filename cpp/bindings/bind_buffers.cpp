@@ -198,7 +198,9 @@ void bind_buffers(py::module_& m) {
             return py::make_tuple(head_rows(t, k, room), head_rows(y, k, room), head_rows(u, k, room));
           },
           py::arg("n") = py::none(),
-          "(t, offset, uncertainty): float64 arrays of the newest n records (all if None), oldest first.");
+          "(t, offset, uncertainty): float64 arrays of the newest n records (all if None), oldest first.\n"
+          "Consecutive and untorn even while another thread pushes; fewer than min(n, len) only if the\n"
+          "producer overwrote the records being copied 17 times in a row (then the intact newest part).");
   counters<MeasurementRing>(meas);
   measurement_type = reinterpret_cast<PyTypeObject*>(meas.ptr());
   PyObject* push = PyDescr_NewMethod(reinterpret_cast<PyTypeObject*>(meas.ptr()), &measurement_push_def);
@@ -264,7 +266,8 @@ void bind_buffers(py::module_& m) {
             return py::make_tuple(head_rows(t, got, room), head_rows(v, got, room));
           },
           py::arg("n") = py::none(),
-          "(t, values[n, channels]): float64 arrays of the newest n records (all if None), oldest first.");
+          "(t, values[n, channels]): float64 arrays of the newest n records (all if None), oldest first\n"
+          "(same consistency as MeasurementBuffer.snapshot).");
   counters<CovariateRing>(cov);
 }
 
