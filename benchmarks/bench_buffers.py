@@ -26,19 +26,22 @@ RNG = np.random.default_rng(0)
 T = 1.7e9 + np.cumsum(RNG.uniform(0.5, 1.5, N))
 Y = RNG.normal(0, 1e-3, N)
 U = RNG.uniform(1e-5, 1e-4, N)
+# ~100 ns calls: fixed iterations per round, so the timer's own cost is amortised the
+# same way for both (pytest-benchmark's calibration sometimes picks 1 iteration).
+ROUNDS, ITERATIONS = 1000, 200
 
 
 @pytest.mark.benchmark(group="buffer-push")
 def test_push_ring(benchmark):
     b = _core.MeasurementBuffer(4096)
-    benchmark(b.push, 1.7e9, 1e-3, 1e-4)
+    benchmark.pedantic(b.push, args=(1.7e9, 1e-3, 1e-4), rounds=ROUNDS, iterations=ITERATIONS, warmup_rounds=10)
     assert len(b) == min(4096, b.total_pushed)
 
 
 @pytest.mark.benchmark(group="buffer-push")
 def test_push_deque_append(benchmark):
     d = collections.deque(maxlen=4096)
-    benchmark(d.append, (1.7e9, 1e-3, 1e-4))
+    benchmark.pedantic(d.append, args=((1.7e9, 1e-3, 1e-4),), rounds=ROUNDS, iterations=ITERATIONS, warmup_rounds=10)
 
 
 @pytest.mark.benchmark(group="buffer-push-many-1e6")
