@@ -45,8 +45,10 @@ void fill_window(const double* t, const double* y, std::size_t n, double end_tim
   for (std::size_t k = 0; k < context; ++k) times[k] = end_time - static_cast<double>(context - 1 - k) * step;
   // j: the first measurement with t[j] >= g (the right bracket).
   std::size_t j = static_cast<std::size_t>(std::lower_bound(t, t + m, times[0]) - t);
-  // Welford's running mean and sum of squared deviations of the centred values.
-  double mean = 0, m2 = 0;
+  // Sums of the centred values shifted by the first observed one (the
+  // shifted-data variance: no cancellation unless the spread is far below
+  // the distance to that first value, which a window of one series is not).
+  double shift = 0, s1 = 0, s2 = 0;
   std::size_t count = 0;
   for (std::size_t k = 0; k < context; ++k) {
     const double g = times[k];
@@ -64,13 +66,15 @@ void fill_window(const double* t, const double* y, std::size_t n, double end_tim
     }
     values[k] = static_cast<float>(c);
     mask[k] = 1;
-    ++count;
-    const double d = c - mean;
-    mean += d / static_cast<double>(count);
-    m2 += d * (c - mean);
+    if (count++ == 0) shift = c;
+    const double d = c - shift;
+    s1 += d;
+    s2 += d * d;
   }
   level_out = level;
-  scale_out = count >= 2 && m2 > 0 ? std::sqrt(m2 / static_cast<double>(count)) : 1.0;
+  const double nc = static_cast<double>(count);
+  const double var = count >= 2 ? (s2 - s1 * s1 / nc) / nc : 0.0;
+  scale_out = var > 0 ? std::sqrt(var) : 1.0;
 }
 
 void check_grid(double step, std::size_t context, double max_gap) {
