@@ -8,17 +8,18 @@
 //
 // Consistency (a seqlock over record indices). Record i = 0, 1, 2, ... in
 // push order. The producer first announces the newest record it is about to
-// write (`claimed` = last index + 1), issues a release fence, writes the
-// fields, then publishes (`head` = last index + 1, release). A snapshot reads
-// `head` (acquire), copies records [head - n, head), issues an acquire fence
-// and reads `claimed`. If any field it copied came from a write that started
-// after the copy began, the fence pair makes that write's `claimed` visible,
-// and that write only touches slots of records < claimed - capacity. So the
-// records i >= claimed - capacity of the copy are intact; if the whole copy
-// is, it is returned, else the snapshot retries (and after `max_retries`
-// returns only the intact newest part). Fields are relaxed atomics, so the
-// concurrent access is defined behaviour (and ThreadSanitizer-clean) while
-// compiling to plain loads and stores on x86-64 and ARM64.
+// write (`claimed` = last index + 1), then writes the fields (release
+// stores), then publishes (`head` = last index + 1, release). A snapshot reads
+// `head` (acquire), copies records [head - n, head) (acquire loads), then
+// reads `claimed`. If any field it copied came from a write that started
+// after the copy began, that load synchronised with the write, so `claimed`
+// shows that write's announcement, and that write only touches slots of
+// records < claimed - capacity. So the records i >= claimed - capacity of the
+// copy are intact; if the whole copy is, it is returned, else the snapshot
+// retries (and after `max_retries` returns only the intact newest part).
+// Fields are atomics (release stores, acquire loads: plain moves on x86-64),
+// so the concurrent access is defined behaviour that ThreadSanitizer models
+// exactly (it does not model standalone fences).
 //
 // Threads: one producer at a time (callers serialise pushes); any number
 // of threads may take snapshots concurrently (they only read).
@@ -67,9 +68,8 @@ class RowRing {
   void push(const double* record) {
     const uint64_t h = head_.load(std::memory_order_relaxed);
     claimed_.store(h + 1, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_release);
     const std::size_t slot = static_cast<std::size_t>(h % capacity_);
-    for (std::size_t c = 0; c < width_; ++c) data_[c * capacity_ + slot].store(record[c], std::memory_order_relaxed);
+    for (std::size_t c = 0; c < width_; ++c) data_[c * capacity_ + slot].store(record[c], std::memory_order_release);
     head_.store(h + 1, std::memory_order_release);
   }
 
@@ -95,7 +95,6 @@ class RowRing {
     const std::size_t tail = std::min(n, capacity_), skip = n - tail;
     const uint64_t h = head_.load(std::memory_order_relaxed);
     claimed_.store(h + n, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_release);
     const std::size_t slot0 = static_cast<std::size_t>((h + skip) % capacity_);
     const std::size_t first_run = std::min(tail, capacity_ - slot0);  // before wrapping to slot 0
     for (std::size_t c = 0; c < width_; ++c) {
@@ -103,18 +102,18 @@ class RowRing {
       const Field f = fields[c];
       if (f.p == nullptr) {
         const double nan = std::numeric_limits<double>::quiet_NaN();
-        for (std::size_t r = 0; r < first_run; ++r) col[slot0 + r].store(nan, std::memory_order_relaxed);
-        for (std::size_t r = first_run; r < tail; ++r) col[r - first_run].store(nan, std::memory_order_relaxed);
+        for (std::size_t r = 0; r < first_run; ++r) col[slot0 + r].store(nan, std::memory_order_release);
+        for (std::size_t r = first_run; r < tail; ++r) col[r - first_run].store(nan, std::memory_order_release);
       } else if (f.stride == 1) {
         const double* src = f.p + skip;
-        for (std::size_t r = 0; r < first_run; ++r) col[slot0 + r].store(src[r], std::memory_order_relaxed);
-        for (std::size_t r = first_run; r < tail; ++r) col[r - first_run].store(src[r], std::memory_order_relaxed);
+        for (std::size_t r = 0; r < first_run; ++r) col[slot0 + r].store(src[r], std::memory_order_release);
+        for (std::size_t r = first_run; r < tail; ++r) col[r - first_run].store(src[r], std::memory_order_release);
       } else {
         const double* src = f.p + static_cast<std::ptrdiff_t>(skip) * f.stride;
         for (std::size_t r = 0; r < first_run; ++r)
-          col[slot0 + r].store(src[static_cast<std::ptrdiff_t>(r) * f.stride], std::memory_order_relaxed);
+          col[slot0 + r].store(src[static_cast<std::ptrdiff_t>(r) * f.stride], std::memory_order_release);
         for (std::size_t r = first_run; r < tail; ++r)
-          col[r - first_run].store(src[static_cast<std::ptrdiff_t>(r) * f.stride], std::memory_order_relaxed);
+          col[r - first_run].store(src[static_cast<std::ptrdiff_t>(r) * f.stride], std::memory_order_release);
       }
     }
     head_.store(h + n, std::memory_order_release);
@@ -139,11 +138,10 @@ class RowRing {
         double* dst = out[c].p;
         const std::ptrdiff_t s = out[c].stride;
         for (std::size_t r = 0; r < first_run; ++r)
-          dst[static_cast<std::ptrdiff_t>(r) * s] = col[slot0 + r].load(std::memory_order_relaxed);
+          dst[static_cast<std::ptrdiff_t>(r) * s] = col[slot0 + r].load(std::memory_order_acquire);
         for (std::size_t r = first_run; r < take; ++r)
-          dst[static_cast<std::ptrdiff_t>(r) * s] = col[r - first_run].load(std::memory_order_relaxed);
+          dst[static_cast<std::ptrdiff_t>(r) * s] = col[r - first_run].load(std::memory_order_acquire);
       }
-      std::atomic_thread_fence(std::memory_order_acquire);
       const uint64_t claimed = claimed_.load(std::memory_order_relaxed);
       const uint64_t safe = claimed > capacity_ ? claimed - capacity_ : 0;  // records >= safe are intact
       if (first >= safe) return take;
