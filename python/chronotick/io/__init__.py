@@ -91,6 +91,11 @@ def sniff_format(path) -> str:
     fields = [re.split(r"\s*,\s*|\s+", s) for s in body[:16]]
     if fields and all(len(f) in (2, 3) and all(_NUMBER.match(x) for x in f) for f in fields):
         return "plain_csv"
+    # A header naming t, offset first and more columns after (chronotick simulate's output).
+    head = [x.strip().lower() for x in re.split(r"\s*,\s*", data[0])]
+    if len(head) > 3 and head[:2] == ["t", "offset"] and fields and \
+            all(len(f) == len(head) and all(_NUMBER.match(x) for x in f) for f in fields):
+        return "plain_csv"
     raise ValueError(f"{path}: cannot tell the format from its first lines (starts with {data[0][:80]!r}); "
                      f"pass format= one of {sorted(FORMATS)}")
 
