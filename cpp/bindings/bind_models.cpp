@@ -203,6 +203,29 @@ void bind_models(py::module_& m) {
         },
         py::arg("members"), "Fuse quantile forecasts made at the same times and levels.");
 
+  m.def("scan_series",
+        [](const py::array& t, const py::array& y) -> long {
+          // Fast path of predict's validation: -1 unless both are 1-D float64,
+          // contiguous, equal length, t finite and strictly increasing and y
+          // without inf; else the number of NaN in y. The detailed (slow)
+          // checks run only on -1, to name the offending argument and index.
+          auto ok = [](const py::array& a) {
+            return a.ndim() == 1 && a.dtype().is(py::dtype::of<double>()) &&
+                   (a.flags() & py::array::c_style) != 0;
+          };
+          if (!ok(t) || !ok(y) || t.size() != y.size()) return -1;
+          const double* tp = static_cast<const double*>(t.data());
+          const double* yp = static_cast<const double*>(y.data());
+          const py::ssize_t n = t.size();
+          long nan = 0;
+          for (py::ssize_t i = 0; i < n; ++i) {
+            if (!std::isfinite(tp[i]) || (i && !(tp[i] > tp[i - 1])) || std::isinf(yp[i])) return -1;
+            nan += std::isnan(yp[i]);
+          }
+          return nan;
+        },
+        py::arg("t"), py::arg("y"));
+
   m.def("median_spacing",
         [](const Array& t) {
           std::vector<double> v = to_vector(t, "t");

@@ -119,7 +119,7 @@ KalmanNoise estimate_kalman_noise(const Series& s, const ModelParams& p) {
   double best_nll = std::numeric_limits<double>::infinity();
   Filter flt;
   static const double qf_rel[] = {1e-6, 1e-4, 1e-2, 1.0};
-  static const double qx_rel[] = {0.0, 0.03, 0.3};
+  static const double qx_rel[] = {0.0, 0.1};
   for (double a : qf_rel) {
     for (double b : qx_rel) {
       KalmanNoise q{r, a * r / (dt * dt * dt), b * r / dt};

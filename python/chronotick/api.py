@@ -44,6 +44,9 @@ def onnx_forecaster(name: str):
 
 def prepare(values, timestamps, uncertainty=None):
     """Validated (t, y, u) with NaN values (missing) dropped."""
+    if (uncertainty is None and type(values) is np.ndarray and type(timestamps) is np.ndarray
+            and values.size and _core.scan_series(timestamps, values) == 0):
+        return timestamps, values, None   # the common case, checked in one C++ pass
     y, has_nan = as_1d_float_nan(values, "values", allow_nan=True)
     if y.size == 0:
         raise ValueError("values is empty")
