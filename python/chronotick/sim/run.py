@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chronotick._validate import positive_number
 from chronotick.io.trace import Trace
 from chronotick.sim import clock, measurement, presets, scenarios
 from chronotick.sim.params import CLOCK_FIELDS, MEASUREMENT_FIELDS, ClockParams, MeasurementParams
@@ -57,12 +58,7 @@ class SimResult:
 
 
 def _positive(name: str, v) -> float:
-    if isinstance(v, bool) or not isinstance(v, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {v!r}")
-    v = float(v)
-    if not math.isfinite(v) or v <= 0:
-        raise ValueError(f"{name} must be finite and > 0, got {v!r}")
-    return v
+    return positive_number(v, name)
 
 
 def simulate(preset: str = "tcxo", scenario: str = "steady", duration_s: float = 6 * 3600,
