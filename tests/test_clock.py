@@ -9,10 +9,10 @@ import pytest
 
 import chronotick
 from chronotick import sim
-from chronotick.clock import HOLDOVER, SYNCHRONIZED, UNKNOWN, Clock
+from chronotick.clock import HOLDOVER, SYNCHRONIZED, UNKNOWN, Clock, _ElapsedCalibration
 from chronotick.errors import ConfigError
 from chronotick.io import load_chronotick_csv
-from chronotick.replay import replay
+from chronotick.replay import outages, replay
 from chronotick.sources import Measurement
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "clock-traces")
@@ -132,20 +132,63 @@ def test_background_thread_against_a_loopback_ntp_server():
 
 
 @pytest.mark.skipif(not os.path.isdir(DATA), reason=f"real traces not found at {DATA}")
-def test_bounds_on_a_real_trace():
-    """Truth = the next NTP measurement (it carries NTP's own error and
-    spikes). Measured: 98.7% for the 99% bound (docs/clock.md); asserted at
-    97% to leave room for platform differences."""
+def test_bounds_on_a_real_trace_at_every_status():
+    """9 h real trace with seeded outages. The claim (docs/clock.md) rests on
+    the 'consistent' criterion: the bound is not falsified by the measurement
+    (it intersects the measurement's NTP interval m +- delay/2). The stricter
+    'point' criterion (measured 99.6% / 98.8%) includes NTP's own spikes."""
     tr = load_chronotick_csv(os.path.join(DATA, "homelab_9h_2025-10-15.csv"))
-    r = replay(tr)
-    print(r)
-    assert r["n"] > 300
-    assert r["coverage"] >= 0.97
-    assert r["synchronized_share"] == 1.0
+    r = replay(tr, seed=0)
+    sync, hold = r["by_status"]["SYNCHRONIZED"], r["by_status"]["HOLDOVER"]
+    assert sync["n"] > 200 and hold["n"] > 50 and r["by_status"]["UNKNOWN"]["n"] > 0, r
+    for d in (sync, hold):
+        assert d["coverage"]["consistent"] >= r["confidence"], r
+        assert d["coverage"]["point"] >= 0.97, r
+        assert d["median_width_s"] < d["worst_case_median_width_s"], r     # narrower than the 50 ppm bound
 
 
-def test_bounds_hold_the_true_offset_of_simulated_clocks():
+def test_bounds_hold_the_true_offset_of_simulated_clocks_at_every_status():
     for preset in ("disciplined", "tcxo"):
         s = sim.simulate(preset=preset, scenario="steady", duration_s=6 * 3600, poll_s=64, seed=3)
-        r = replay(s.trace, truth=s.true_offset)
-        assert r["coverage"] >= 0.99, (preset, r)
+        r = replay(s.trace, truth=s.true_offset, seed=1)
+        for name in ("SYNCHRONIZED", "HOLDOVER"):
+            d = r["by_status"][name]
+            assert d["n"] > 50, (preset, name, r)
+            assert d["coverage"]["true"] >= r["confidence"], (preset, name, r)
+            assert d["median_width_s"] < d["worst_case_median_width_s"], (preset, name, r)
+
+
+def test_outages_are_seeded_and_reach_holdover_and_unknown():
+    m = outages(400, 20, 36, seed=5)
+    assert np.array_equal(m, outages(400, 20, 36, seed=5)) and not np.array_equal(m, outages(400, 20, 36, seed=6))
+    assert not m[:30].any()
+    runs = np.diff(np.flatnonzero(np.diff(np.r_[0, m.astype(int), 0])))[::2]
+    assert runs.max() == 41 and runs.min() >= 4        # one gap past unknown_after, the others >= 4 polls
+
+
+def test_conformal_rank_and_pooling_of_the_elapsed_calibration():
+    cal = _ElapsedCalibration(poll_s=10.0, max_elapsed_s=100.0, window=512, confidence=0.99)
+    assert cal.n_min == 99
+    cal.add(np.full(98, 10.0), np.arange(1, 99) * 1e-3, delay=0.02)
+    c, q = cal.quantiles(0.02)
+    assert c.size == 0                                  # 98 scores cannot give a 99% conformal quantile
+    cal.add(np.full(99, 20.0), np.arange(1, 100) * 2e-3, delay=0.02)
+    c, q = cal.quantiles(0.02)
+    # the 1-poll bin is pooled with the 2-poll bin: rank ceil(0.99 * 198) = 197 of 197 scores
+    assert c.tolist() == [10.0, 20.0] and q[0] == pytest.approx(0.198) and q[1] == pytest.approx(0.198)
+    assert cal.quantiles(0.01)[0].size == 0            # exchanges above the delay cut are not used
+    assert _ElapsedCalibration.at(np.array([5.0, 40.0]), c, q) == pytest.approx([0.198, 0.396])  # linear beyond
+
+
+def test_the_bound_is_worst_case_until_calibrated_then_from_the_clock_s_own_errors():
+    src = Scripted()
+    clock = Clock(src, config={"poll_interval_s": 64.0})
+    t = T0 + 64.0 * np.arange(60)
+    rng = np.random.default_rng(2)
+    drive(clock, src, t[:5], 1e-3 + rng.normal(0, 2e-4, 5))
+    assert clock.health()["model"]["bound_kind"] == "worst-case"
+    drive(clock, src, t[5:], 1e-3 + rng.normal(0, 2e-4, 55))
+    h = clock.health()
+    assert h["model"]["bound_kind"] == "calibrated"
+    # 99% of N(0, 0.2 ms) errors: about 0.5-0.8 ms, plus the stated delay/2 (0.1 ms): far below 50 ppm x 64 s
+    assert 2e5 < h["model"]["bound_ns"] < 2e6, h

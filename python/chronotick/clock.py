@@ -11,10 +11,17 @@ that `now()` reads without locks or allocation:
     [earliest, latest] = time(t) -/+ bound(t)
 
 t is the local CLOCK_REALTIME in ns. offset/freq come from the forecast's
-mean at the update instant and one poll later; bound0/growth from its
-quantiles at the configured confidence (default 99%) at leads of 0..4 polls
-(the chord from lead 0 to the widest, so it covers every lead until the next
-update). Corrections are slewed by the C++ writer at `max_slew_rate` so
+mean at the update instant and one poll later. The half-width bounds the
+TRUE offset at the configured confidence (default 99%) as a function of the
+time e elapsed since the newest measurement: A + Q(e), with A the path
+asymmetry and server error no client can observe (NTP's worst case for the
+smallest round trip seen: delta_min/2 + root distance) and Q(e) the
+conformal quantile of the clock's own past errors at elapsed e
+(_ElapsedCalibration), so HOLDOVER widens as the clock's own record of long
+gaps says. Before enough errors are known: the newest measurement's NTP
+interval grown at max_drift_ppm (worst case). bound0/growth are the chord
+from lead 0 to the widest of leads 0..4 polls, covering every lead until the
+next update. Corrections are slewed by the C++ writer at `max_slew_rate` so
 corrected time never goes backwards; a measurement that disagrees with the
 served time by more than `step_threshold_s` is reported in `health()`, not
 hidden.
@@ -72,7 +79,9 @@ class ClockConfig:
     stale_after_s: float | None = None     # readers: writer silent this long -> UNKNOWN (default 2 polls + 10 s)
     horizon_polls: int = 4                 # leads the bound is fitted over
     history_size: int = 100000             # records kept for retrospective correction
-    calib_origins: int = 128               # past errors calibrating the intervals (99% needs many)
+    calib_origins: int = 128               # the engine's past errors calibrating its own intervals
+    calib_window: int = 2048               # the clock's own past errors kept per elapsed-time bin
+    max_drift_ppm: float = 50.0            # worst-case frequency error, used only before any calibration
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "ClockConfig":
@@ -97,9 +106,11 @@ class ClockConfig:
             if isinstance(v, bool) or not ok or not math.isfinite(v) or v <= 0:
                 kind = "a positive integer" if integer else "a positive number"
                 raise ConfigError(f"clock.{name}: must be {kind}, got {v!r}")
-        for n in ("poll_interval_s", "warmup_poll_interval_s", "step_threshold_s", "unknown_after_s"):
+        for n in ("poll_interval_s", "warmup_poll_interval_s", "step_threshold_s", "unknown_after_s",
+                  "max_drift_ppm"):
             positive(n)
-        for n in ("warmup_measurements", "min_measurements", "horizon_polls", "history_size", "calib_origins"):
+        for n in ("warmup_measurements", "min_measurements", "horizon_polls", "history_size", "calib_origins",
+                  "calib_window"):
             positive(n, integer=True)
         for n in ("holdover_after_s", "stale_after_s"):
             if getattr(self, n) is not None:
@@ -116,6 +127,100 @@ class ClockConfig:
     @property
     def stale_after(self) -> float:
         return self.stale_after_s if self.stale_after_s is not None else 2 * self.poll_interval_s + 10.0
+
+
+class _ElapsedCalibration:
+    """Conformal half-widths from the clock's own past errors, by elapsed
+    time since the newest measurement the clock had.
+
+    After each measurement (origin o) the clock keeps its predictor p_o(t)
+    (the forecast mean on a ladder of elapsed times). When a later
+    measurement j arrives, every kept predictor is scored there:
+    r = |m_j - p_o(t_j)| at elapsed e = t_j - t_o, so the scores at long
+    elapsed times are exactly the errors a holdover of that length makes.
+    Scores are kept in bins of elapsed time (1, 2, 3, 4 polls, then x1.5).
+
+    Target: the symmetric-path offset z (the true offset up to the path
+    asymmetry, which no client can observe; the clock adds that separately).
+    m_j = z_j + n_j with n_j the queueing/spike noise of exchange j, drawn
+    after p_o was made, so independent of z_j - p_o. Two consequences:
+    (1) for symmetric unimodal noise |z - p + n| is stochastically larger
+    than |z - p| (Birnbaum/Anderson peakedness), so quantiles of r are
+    conservative quantiles of |z - p|; (2) selecting scores by the round
+    trip of exchange j does not bias them, so only exchanges with a round
+    trip in the lower quartile of those seen are used -- they carry the
+    least queueing noise (the idea of NTP's minimum-delay clock filter).
+    The half-width at elapsed e is the conformal quantile of the bin's
+    scores: the ceil(c (n + 1))-th smallest of n (finite-sample valid under
+    exchangeability; needs n >= c / (1 - c), else the bin is pooled with the
+    next longer ones, conservative where errors grow with elapsed time).
+    Across bins the quantile is made non-decreasing and interpolated; past
+    the longest calibrated bin it grows linearly with elapsed time (a
+    frequency error), which also covers random-walk (sqrt) growth.
+    """
+
+    def __init__(self, poll_s: float, max_elapsed_s: float, window: int, confidence: float):
+        self.poll, self.c, self.window = poll_s, confidence, window
+        self.n_min = int(math.ceil(confidence / (1 - confidence) - 1e-9))
+        edges = [0.0, 1.5, 2.5, 3.5, 4.5]
+        while edges[-1] * poll_s < max_elapsed_s:
+            edges.append(edges[-1] * 1.5)
+        self.edges = np.array(edges) * poll_s
+        k = len(edges)
+        self._e = np.zeros((k, window))
+        self._r = np.zeros((k, window))
+        self._d = np.zeros((k, window))
+        self._n = np.zeros(k, dtype=np.int64)      # scores ever added per bin (ring position = n % window)
+
+    def add(self, elapsed: np.ndarray, resid: np.ndarray, delay: float) -> None:
+        bins = np.searchsorted(self.edges, elapsed, side="right") - 1
+        for k, e, r in zip(bins, elapsed, resid):
+            if 0 <= k < self._n.size:
+                i = self._n[k] % self.window
+                self._e[k, i], self._r[k, i], self._d[k, i] = e, r, delay
+                self._n[k] += 1
+
+    def quantiles(self, delay_max_used: float):
+        """(centres, quantiles) of the calibrated bins from the scores of
+        exchanges with round trip <= delay_max_used, elapsed-ascending;
+        empty when no bin is calibrated."""
+        sel_s, sel_e = [], []
+        for k in range(self._n.size):
+            m = min(int(self._n[k]), self.window)
+            d = self._d[k, :m]
+            use = d <= delay_max_used
+            sel_s.append(self._r[k, :m][use])
+            sel_e.append(self._e[k, :m][use])
+        centres, qs = [], []
+        for k in range(len(sel_s)):
+            if sel_s[k].size == 0:
+                continue
+            pool = [sel_s[k]]
+            n = sel_s[k].size
+            j = k
+            while n < self.n_min and j + 1 < len(sel_s):
+                j += 1
+                pool.append(sel_s[j])
+                n += sel_s[j].size
+            if n < self.n_min:
+                break                   # this and every longer bin: not enough scores
+            s = np.concatenate(pool)
+            rank = int(math.ceil(self.c * (n + 1)))
+            centres.append(float(np.mean(sel_e[k])))
+            qs.append(float(np.partition(s, rank - 1)[rank - 1]))
+        return np.array(centres), np.maximum.accumulate(np.array(qs)) if qs else np.array(qs)
+
+    @staticmethod
+    def at(e: np.ndarray, centres: np.ndarray, qs: np.ndarray) -> np.ndarray:
+        """Half-width at elapsed times e from calibrated (centres, qs)."""
+        e = np.asarray(e, float)
+        out = np.interp(e, centres, qs)
+        far = e > centres[-1]
+        out[far] = qs[-1] * e[far] / centres[-1]
+        return out
+
+    def counts(self) -> list[int]:
+        return [int(min(n, self.window)) for n in self._n]
 
 
 def _wall_ns() -> int:
@@ -155,6 +260,19 @@ class Clock:
         self._last_meas_ns: int | None = None
         self._last_meas_t: float | None = None
         self._last_uncertainty = 0.0
+        self._last_offset = 0.0
+        self._last_rd = 0.0                       # newest measurement's uncertainty beyond delay/2 (root distance)
+        cfg = self.config
+        # Elapsed times (s after a measurement) at which each origin's predictor is kept:
+        # 1 ms, 1..4 polls, then x1.5, up to unknown_after_s (at most 256 polls).
+        self._max_elapsed = min(cfg.unknown_after_s, 256 * cfg.poll_interval_s) + cfg.poll_interval_s
+        ladder = [1e-3 / cfg.poll_interval_s, 1.0, 2.0, 3.0, 4.0]
+        while ladder[-1] * cfg.poll_interval_s < self._max_elapsed:
+            ladder.append(ladder[-1] * 1.5)
+        self._ladder = np.array(ladder) * cfg.poll_interval_s
+        self._origins: deque = deque(maxlen=256)    # (t_o, predictor means on t_o + ladder)
+        self._delays: deque = deque(maxlen=cfg.calib_window)
+        self._calib = _ElapsedCalibration(cfg.poll_interval_s, self._max_elapsed, cfg.calib_window, cfg.confidence)
         self._status = UNKNOWN
         self._counts = {"polls": 0, "measurements": 0, "source_errors": 0, "forecast_errors": 0, "publishes": 0,
                         "steps_detected": 0}
@@ -273,12 +391,55 @@ class Clock:
                 self._counts["steps_detected"] += 1
                 self._last_step = {"t": t, "error_s": err}
             self._retro_correct(t, err, self._last_meas_t)
+        u = float(unc) if unc is not None and math.isfinite(unc) else 0.0
+        delay = float(getattr(m, "delay", 0.0) or 0.0)
+        if not delay > 0:
+            delay = 2 * u         # no round trip given: the uncertainty read as NTP's delay/2
+        self._score_origins(t, offset, delay)
         self._engine.observe(t, offset, unc)
-        self._last_uncertainty = float(unc) if unc is not None and math.isfinite(unc) else 0.0
+        self._last_uncertainty = u
+        self._last_offset = offset
+        self._last_rd = max(0.0, u - delay / 2)
+        self._delays.append(delay)
         self._n_meas += 1
         self._counts["measurements"] += 1
         self._last_meas_ns = now
         self._last_meas_t = t
+
+    def _score_origins(self, t: float, offset: float, delay: float) -> None:
+        """Score every stored predictor at the new measurement (see _ElapsedCalibration)."""
+        while self._origins and t - self._origins[0][0] > self._max_elapsed:
+            self._origins.popleft()
+        if not self._origins:
+            return
+        t_o = np.array([o[0] for o in self._origins])
+        means = np.array([o[1] for o in self._origins])          # [origins, ladder]
+        e = t - t_o
+        lad = self._ladder
+        i = np.clip(np.searchsorted(lad, e) - 1, 0, lad.size - 2)
+        f = np.clip((e - lad[i]) / (lad[i + 1] - lad[i]), 0.0, 1.0)
+        rows = np.arange(t_o.size)
+        pred = means[rows, i] + f * (means[rows, i + 1] - means[rows, i])
+        self._calib.add(e, np.abs(offset - pred), delay)
+
+    def _half_width(self, elapsed: np.ndarray, mean_at_last: float, freq: float) -> tuple[np.ndarray, str]:
+        """Half-width (s) of the bound at these times since the newest measurement, and how it was made.
+
+        calibrated: A + Q(e). A = delta_min / 2 + root distance of the newest
+        measurement: the path asymmetry (|asymmetry| <= the smallest round
+        trip, as each direction takes >= 0) and the server's own error, which
+        no client can observe, at NTP's worst case for the smallest round
+        trip seen. Q: the conformal quantile of the clock's own past errors at
+        elapsed e (_ElapsedCalibration).
+        worst-case (before enough errors are known): the NTP interval of the
+        newest measurement grown at max_drift_ppm plus the predictor's own
+        frequency, around the predictor."""
+        d = np.array(self._delays) if self._delays else np.zeros(1)
+        centres, qs = self._calib.quantiles(float(np.quantile(d, 0.25)))
+        if centres.size:
+            return float(d.min()) / 2 + self._last_rd + _ElapsedCalibration.at(elapsed, centres, qs), "calibrated"
+        rho = self.config.max_drift_ppm * 1e-6 + abs(freq)
+        return self._last_uncertainty + abs(mean_at_last - self._last_offset) + rho * elapsed, "worst-case"
 
     def _served_offset(self, local_ns: int) -> float:
         b = self._state.now_at(local_ns)
@@ -315,33 +476,37 @@ class Clock:
             return
         poll = self.config.poll_interval_s
         now_s = now / 1e9
-        leads = np.array([0.0, 1.0, 2.0, 3.0, 4.0])[: self.config.horizon_polls + 1] * poll
-        a = (1 - self.config.confidence) / 2
-        levels = (a, 0.5, 1 - a)
+        t_last = self._last_meas_t
+        leads = np.arange(self.config.horizon_polls + 1, dtype=float) * poll
         # Forecasts are for times after the newest measurement (a replay
         # publishes at the very instant of a measurement: 1 ms later then).
-        base = max(now_s, (self._last_meas_t or now_s) + 1e-3)
+        base = max(now_s, t_last + 1e-3)
         try:
-            fc = self._engine.forecast_at(base + leads, levels)
+            if not self._origins or self._origins[-1][0] != t_last:
+                # A new origin: keep its predictor over the elapsed-time ladder, to be scored later.
+                lad = self._engine.forecast_at(t_last + self._ladder, (0.5,))
+                lad_mean = np.asarray(lad.mean, float)
+                if not np.all(np.isfinite(lad_mean)):
+                    raise ValueError(f"forecast by {lad.model} is not finite")
+                self._origins.append((t_last, lad_mean))
+            mean_last = float(self._origins[-1][1][0])
+            fc = self._engine.forecast_at(base + leads, (0.5,))
         except Exception as exc:
             self._counts["forecast_errors"] += 1
             self._last_error = f"forecast failed: {type(exc).__name__}: {exc}"
             return
-        mean, q = np.asarray(fc.mean, float), np.asarray(fc.quantiles, float)
-        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(q))):
+        mean = np.asarray(fc.mean, float)
+        if not np.all(np.isfinite(mean)):
             self._counts["forecast_errors"] += 1
             self._last_error = f"forecast by {fc.model} is not finite; correction not updated"
             return
-        half = np.maximum(mean - q[:, 0], q[:, -1] - mean)
-        # The truth is known no better than the newest measurement's own
-        # stated uncertainty (NTP: delay/2 + root distance): never claim less.
-        half = np.maximum(half, self._last_uncertainty)
         offset, freq = mean[0], (mean[1] - mean[0]) / leads[1]
+        half, how = self._half_width(base + leads - t_last, mean_last, freq)
         # The bound is a line through (0, half[0]) above every later lead.
         growth = max(0.0, float(np.max((half[1:] - half[0]) / leads[1:])))
         model = dict(ref_local_ns=now, offset_ns=int(round(offset * 1e9)), freq=float(freq),
                      bound_ns=int(math.ceil(half[0] * 1e9)), growth_ns_per_s=growth * 1e9, status=status,
-                     model_name=fc.model)
+                     model_name=fc.model, bound_kind=how)
         args = (model["ref_local_ns"], model["offset_ns"], model["freq"], model["bound_ns"],
                 model["growth_ns_per_s"], status, self.config.confidence)
         self._state.publish_at(now, *args)
