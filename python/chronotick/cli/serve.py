@@ -1,7 +1,7 @@
 """`chronotick serve`: run a Clock and publish it in shared memory.
 
     chronotick serve --config clock.yaml [--path FILE] [--servers host:port,...]
-                     [--duration S] [--metrics-port N]
+                     [--duration S] [--metrics-port N [--metrics-addr 127.0.0.1]]
 
 clock.yaml (every key optional):
     servers: ["127.0.0.1:11123"]   # NTP servers (host[:port]); or `chrony: true` to read chronyc
@@ -11,6 +11,7 @@ clock.yaml (every key optional):
     path: /run/chronotick/clock    # the shared-memory file readers open (chronotick.Client, chronotick.h)
     clock: {poll_interval_s: 64, confidence: 0.99, ...}      # chronotick.clock.ClockConfig
     engine: {engine: {buffer_capacity: 4096}, ...}            # chronotick.config
+Metrics (Prometheus text format on http://ADDR:N/metrics): see MetricsCollector.
 Readers: `chronotick status --path FILE`, chronotick.Client(FILE), or C via include/chronotick.h.
 """
 from __future__ import annotations
@@ -30,7 +31,8 @@ def add_arguments(p) -> None:
     p.add_argument("--path", help=f"shared-memory file (default: config's path or {DEFAULT_PATH})")
     p.add_argument("--servers", help="comma-separated NTP servers host[:port] (overrides the config)")
     p.add_argument("--duration", type=float, help="stop after this many seconds (default: until SIGINT/SIGTERM)")
-    p.add_argument("--metrics-port", type=int, help="expose Prometheus metrics on this port (needs prometheus_client)")
+    p.add_argument("--metrics-port", type=int, help="expose Prometheus metrics on this port, 0: any free one (printed); needs prometheus_client")
+    p.add_argument("--metrics-addr", default="127.0.0.1", help="address the metrics endpoint binds (default: %(default)s)")
 
 
 def _load(path):
@@ -50,42 +52,70 @@ def _load(path):
     return cfg
 
 
-def _metrics(port: int, clock, source):
+class MetricsCollector:
+    """Prometheus collector of a running Clock, read at each scrape:
+
+    chronotick_offset_seconds             correction now (corrected - local clock; reference - local)
+    chronotick_bound_seconds              half-width of [earliest, latest] now (NaN when UNKNOWN)
+    chronotick_status                     0 UNKNOWN, 1 SYNCHRONIZED, 2 HOLDOVER
+    chronotick_last_measurement_age_seconds
+    chronotick_measurements_total         measurements taken (counter)
+    chronotick_source_errors_total        failed polls (counter)
+    chronotick_forecast_errors_total      failed forecasts (counter)
+    chronotick_steps_detected_total       measurements off by more than the step threshold (counter)
+    chronotick_ntp_exchanges_total        NTP exchanges (counter)
+    chronotick_ntp_rejections_total{reason}  NTP replies / exchanges rejected, by reason (counter)
+    chronotick_forecast_latency_seconds{quantile="0.5"|"0.99"}  over the newest 1000 forecasts
+    """
+
+    def __init__(self, clock, source):
+        self.clock, self.source = clock, source
+
+    def collect(self):
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+        b = self.clock.now()
+        local = time.time_ns()
+        h = self.clock.health()
+        counts = h["counts"]
+        yield GaugeMetricFamily("chronotick_offset_seconds", "correction now: corrected - local clock",
+                                value=(b.time_ns - local) / 1e9)
+        yield GaugeMetricFamily("chronotick_bound_seconds", "half-width of [earliest, latest] now (NaN: UNKNOWN)",
+                                value=(b.latest_ns - b.earliest_ns) / 2e9 if b.status else float("nan"))
+        yield GaugeMetricFamily("chronotick_status", "0 UNKNOWN, 1 SYNCHRONIZED, 2 HOLDOVER", value=int(b.status))
+        age = h["last_measurement_age_s"]
+        yield GaugeMetricFamily("chronotick_last_measurement_age_seconds", "time since the newest measurement",
+                                value=float("nan") if age is None else age)
+        for key, doc in (("measurements", "measurements taken"), ("source_errors", "failed polls"),
+                         ("forecast_errors", "failed forecasts"),
+                         ("steps_detected", "measurements off by more than the step threshold")):
+            yield CounterMetricFamily(f"chronotick_{key}", doc, value=counts[key])
+        stats = self.source.stats() if hasattr(self.source, "stats") else None
+        if isinstance(stats, dict) and "rejected" in stats:
+            yield CounterMetricFamily("chronotick_ntp_exchanges", "NTP exchanges", value=stats.get("exchanges", 0))
+            rej = CounterMetricFamily("chronotick_ntp_rejections", "NTP replies/exchanges rejected, by reason",
+                                      labels=["reason"])
+            for reason, n in sorted(stats["rejected"].items()):
+                rej.add_metric([reason], n)
+            yield rej
+        lat = GaugeMetricFamily("chronotick_forecast_latency_seconds", "forecast latency over the newest 1000 calls",
+                                labels=["quantile"])
+        at = self.clock._engine.stats()["latency"].get("at")
+        if at:
+            lat.add_metric(["0.5"], at["p50_us"] / 1e6)
+            lat.add_metric(["0.99"], at["p99_us"] / 1e6)
+        yield lat
+
+
+def start_metrics(port: int, clock, source, addr: str = "127.0.0.1"):
+    """Serve the collector's metrics over HTTP on addr:port; returns the HTTP server (.shutdown() stops it)."""
     try:
         import prometheus_client as prom
     except ImportError:
         raise SystemExit("--metrics-port needs prometheus_client: pip install chronotick[metrics]") from None
     reg = prom.CollectorRegistry()
-    g = {name: prom.Gauge(f"chronotick_{name}", doc, registry=reg) for name, doc in [
-        ("offset_seconds", "correction applied to the local clock (reference - local)"),
-        ("bound_seconds", "half-width of the bound now"),
-        ("status", "0 UNKNOWN, 1 SYNCHRONIZED, 2 HOLDOVER"),
-        ("measurements_total", "measurements taken"),
-        ("source_errors_total", "failed polls"),
-        ("forecast_latency_p50_seconds", "median forecast latency")]}
-    rej = prom.Gauge("chronotick_ntp_rejections", "NTP replies rejected, by reason", ["reason"], registry=reg)
-
-    def update():
-        b = clock.now()
-        g["offset_seconds"].set((b.time_ns - time.time_ns()) / 1e9)
-        g["bound_seconds"].set((b.latest_ns - b.earliest_ns) / 2e9 if b.status else float("nan"))
-        g["status"].set(int(b.status))
-        h = clock.health()
-        g["measurements_total"].set(h["counts"]["measurements"])
-        g["source_errors_total"].set(h["counts"]["source_errors"])
-        lat = clock._engine.stats()["latency"].get("at")
-        if lat:
-            g["forecast_latency_p50_seconds"].set(lat["p50_us"] / 1e6)
-        stats = source.stats() if hasattr(source, "stats") else {}
-        for reason, n in (stats.get("rejections") or {}).items():
-            rej.labels(reason=reason).set(n)
-
-    class Collector:
-        def collect(self):
-            update()
-            return []
-    reg.register(Collector())
-    prom.start_http_server(port, addr="127.0.0.1", registry=reg)
+    reg.register(MetricsCollector(clock, source))
+    server = prom.start_http_server(port, addr=addr, registry=reg)
+    return server[0] if isinstance(server, tuple) else server
 
 
 def run(args) -> int:
@@ -104,16 +134,21 @@ def run(args) -> int:
     path = args.path or cfg.get("path") or DEFAULT_PATH
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     clock = Clock(source, engine=Engine(cfg.get("engine")), config=cfg.get("clock"), shm_path=path)
-    if args.metrics_port:
-        _metrics(args.metrics_port, clock, source)
+    metrics = None
+    if args.metrics_port is not None:
+        metrics = start_metrics(args.metrics_port, clock, source, args.metrics_addr)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     clock.start()
     print(f"chronotick serve: publishing to {path} (servers: {', '.join(servers or ['chrony'])})", flush=True)
+    if metrics is not None:
+        print(f"metrics: http://{args.metrics_addr}:{metrics.server_port}/metrics", flush=True)
     stop.wait(args.duration)
     h = clock.health()
     clock.stop()
+    if metrics is not None and hasattr(metrics, "shutdown"):
+        metrics.shutdown()
     print(f"stopped: status {h['status']}, {h['counts']['measurements']} measurements, "
           f"{h['counts']['source_errors']} failed polls", flush=True)
     return 0
