@@ -12,6 +12,9 @@
 #include <vector>
 
 #include "bindings/bindings.h"
+#include "windowing/forecast_input.h"
+#include "windowing/grid_quantiles.h"
+#include "windowing/nearest_window.h"
 #include "windowing/window.h"
 
 namespace py = pybind11;
@@ -155,6 +158,125 @@ void bind_windowing(py::module_& m) {
       "make_window for many series at once: t and y are sequences of 1-D arrays (one pair per\n"
       "series, lengths may differ); end_time and level are scalars or one per series (a NaN\n"
       "level = that series' default). Returns a Windows; errors name the series.");
+  // ---- the ONNX forecaster's window and post-processing (nearest_window.h, grid_quantiles.h) ----
+  using F32 = py::array_t<float, py::array::c_style>;
+  using I64 = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+  auto one_d = [](const Array& a, const char* name) {
+    if (a.ndim() == 1) return;
+    std::string shape = "(";
+    for (py::ssize_t i = 0; i < a.ndim(); ++i) shape += (i ? ", " : "") + std::to_string(a.shape(i));
+    shape += a.ndim() == 1 ? ",)" : ")";
+    throw py::value_error(std::string(name) + " must be 1-D, got shape " + shape);
+  };
+  auto row = [](F32& out, py::ssize_t size, const char* what) {
+    if (out.ndim() != 1 || out.size() != size || !out.writeable())
+      throw py::value_error(std::string(what) + " must be a writable C-contiguous float32 array of " +
+                            std::to_string(size) + " values");
+    return out.mutable_data();
+  };
+
+  m.def(
+      "nearest_window",
+      [one_d, row](const Array& t, const Array& y, double end_time, double step_s, py::ssize_t context,
+                   std::optional<double> level, std::optional<F32> out) {
+        one_d(t, "t");
+        one_d(y, "y");
+        if (context <= 0) throw py::value_error("context must be > 0, got " + std::to_string(context));
+        F32 values = out ? *out : F32(context);
+        float* v = row(values, context, "out");
+        try {
+          check_measurements(t.data(), static_cast<std::size_t>(t.size()), y.data(),
+                             static_cast<std::size_t>(y.size()), 1);
+          const double lv = nearest_window(t.data(), y.data(), static_cast<std::size_t>(t.size()), end_time, step_s,
+                                           static_cast<std::size_t>(context),
+                                           level ? *level : std::numeric_limits<double>::quiet_NaN(), v);
+          return py::make_tuple(values, lv);
+        } catch (const std::invalid_argument& e) {
+          throw py::value_error(e.what());
+        }
+      },
+      py::arg("t"), py::arg("y"), py::arg("end_time"), py::arg("step_s"), py::arg("context"),
+      py::arg("level") = py::none(), py::arg("out") = py::none(),
+      "Bin measurements onto the grid end_time - (context-1-k) step_s, k = 0..context-1, each to its\n"
+      "nearest grid time (mean where several share a cell, NaN where none), centred on `level`\n"
+      "(default: the newest y): the input window the shipped clock-bolt model was trained on\n"
+      "(numpy reference: chronotick.models.onnx.window). t: strictly increasing, finite; y finite.\n"
+      "out: a float32 array of `context` values to fill (default: a new one).\n"
+      "Returns (values float32 [context], level).");
+
+  m.def(
+      "window_step",
+      [one_d](const Array& t, py::ssize_t diffs) {
+        one_d(t, "t");
+        if (diffs <= 0) throw py::value_error("diffs must be > 0, got " + std::to_string(diffs));
+        try {
+          return median_spacing(t.data(), static_cast<std::size_t>(t.size()), static_cast<std::size_t>(diffs));
+        } catch (const std::invalid_argument& e) {
+          throw py::value_error(e.what());
+        }
+      },
+      py::arg("t"), py::arg("diffs") = 64,
+      "The ONNX forecaster's grid step: the median of the newest `diffs` spacings t[i] - t[i-1]\n"
+      "(needs at least 2 times).");
+
+  m.def(
+      "forecast_window",
+      [one_d, row](F32 out, const Array& t, const Array& y, const Array& target_times, double step_s,
+                   py::ssize_t horizon, const std::string& model) {
+        one_d(t, "t");
+        one_d(y, "y");
+        one_d(target_times, "target_times");
+        if (horizon <= 0) throw py::value_error("horizon must be > 0, got " + std::to_string(horizon));
+        float* v = row(out, out.size(), "out");
+        py::array_t<double> h(target_times.size());
+        try {
+          const ForecastInput in = prepare_forecast(
+              t.data(), static_cast<std::size_t>(t.size()), y.data(), static_cast<std::size_t>(y.size()),
+              target_times.data(), static_cast<std::size_t>(target_times.size()), step_s,
+              static_cast<std::size_t>(out.size()), static_cast<std::size_t>(horizon), model, v, h.mutable_data());
+          return py::make_tuple(in.level, in.step, h);
+        } catch (const std::invalid_argument& e) {
+          throw py::value_error(e.what());
+        }
+      },
+      py::arg("out"), py::arg("t"), py::arg("y"), py::arg("target_times"), py::arg("step_s"), py::arg("horizon"),
+      py::arg("model"),
+      "The ONNX forecaster's input in one pass: checks t, y (finite, t strictly increasing, >= 2)\n"
+      "and target_times, takes the grid step (step_s, or NaN: the median spacing of the newest 65\n"
+      "measurements), fills `out` (float32 [context], the model's input row) with nearest_window\n"
+      "ending at t[-1], and maps the targets to grid steps h = (target - t[-1]) / step (refusing\n"
+      "h < 0 and h > horizon + 1/2). Returns (level, step, h). ValueError names a bad value.");
+
+  m.def(
+      "grid_quantiles",
+      [](const F32& q, const Array& h, double level, py::ssize_t median_index, const I64& lo, const I64& hi,
+         const Array& w, const Array& w1, const Array& f) -> py::object {
+        if (q.ndim() != 2) throw py::value_error("q must be float32 [K, H]");
+        const auto K = static_cast<std::size_t>(q.shape(0)), H = static_cast<std::size_t>(q.shape(1));
+        const auto L = static_cast<std::size_t>(lo.size());
+        if (static_cast<std::size_t>(hi.size()) != L || static_cast<std::size_t>(w.size()) != L ||
+            static_cast<std::size_t>(w1.size()) != L || static_cast<std::size_t>(f.size()) != L)
+          throw py::value_error("lo, hi, w, w1 and f must have one entry per level");
+        if (median_index < 0) throw py::value_error("median_index must be >= 0");
+        if (!all_finite(q.data(), K * H)) return py::none();
+        const auto T = static_cast<std::size_t>(h.size());
+        py::array_t<double> median(static_cast<py::ssize_t>(T));
+        py::array_t<double> out({static_cast<py::ssize_t>(T), static_cast<py::ssize_t>(L)});
+        try {
+          grid_quantiles(q.data(), K, H, h.data(), T, level, static_cast<std::size_t>(median_index),
+                         LevelPlan{lo.data(), hi.data(), w.data(), w1.data(), f.data(), L}, median.mutable_data(),
+                         out.mutable_data());
+        } catch (const std::invalid_argument& e) {
+          throw py::value_error(e.what());
+        }
+        return py::make_tuple(median, out);
+      },
+      py::arg("q"), py::arg("h"), py::arg("level"), py::arg("median_index"), py::arg("lo"), py::arg("hi"),
+      py::arg("w"), py::arg("w1"), py::arg("f"),
+      "A grid model's quantiles q (float32 [K, H], centred) at fractional steps h, uncentred by\n"
+      "`level`, sorted, mapped to the requested levels by the plan (lo, hi, w, w1, f; see\n"
+      "cpp/windowing/grid_quantiles.h). Returns (median [T], quantiles [T, levels]), or None when q\n"
+      "holds a non-finite value.");
 }
 
 }  // namespace chronotick::bindings

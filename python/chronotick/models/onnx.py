@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chronotick import _core
 from chronotick.errors import ModelError
 from chronotick.models.calibration import ConformalScaler, _check_levels
 
@@ -110,11 +111,6 @@ def _check_series(t, y) -> tuple[np.ndarray, np.ndarray]:
     return t, y
 
 
-def _result(name, times, levels, mean, quantiles):
-    from chronotick import _core
-    return _core.QuantileForecast(name, times, levels, mean, quantiles)
-
-
 class OnnxForecaster:
     """One exported quantile model, one onnxruntime session (made once, reused).
 
@@ -183,10 +179,10 @@ class OnnxForecaster:
         self.calib_window = calib_window
         self.calib_min = calib_min
         self._lock = threading.RLock()
-        self._bindings: dict[int, tuple] = {}
+        self._bindings: dict[tuple, tuple] = {}
         self._memo: OrderedDict = OrderedDict()   # one-step predictions, see _one_step
         self._memo_max = 8192
-        self._levels_cache: dict[tuple, np.ndarray] = {}   # validated `levels` lists, by value
+        self._levels_cache: dict[tuple, tuple] = {}   # validated `levels` lists and their plans, by value
         try:
             out = self.run(np.zeros((1, self.context), dtype=np.float32))
         except ModelError as exc:
@@ -246,8 +242,10 @@ class OnnxForecaster:
         return int(L), int(K), int(H)
 
     # ---- raw runs ----------------------------------------------------------------------------
-    def _binding(self, batch: int):
-        b = self._bindings.get(batch)
+    def _binding(self, batch: int, calib: bool = False):
+        """Preallocated input/output buffers of one batch size, bound to the session
+        (a separate set for the calibration runs, which happen inside a forecast)."""
+        b = self._bindings.get((batch, calib))
         if b is None:
             x = np.empty((batch, self.context), dtype=np.float32)
             out = np.empty((batch, self.num_levels, self.horizon), dtype=np.float32)
@@ -257,7 +255,7 @@ class OnnxForecaster:
             b = (x, out, io)
             if len(self._bindings) >= 8:   # keep the preallocated buffers of a few batch sizes
                 self._bindings.pop(next(iter(self._bindings)))
-            self._bindings[batch] = b
+            self._bindings[(batch, calib)] = b
         return b
 
     def run(self, context: np.ndarray) -> np.ndarray:
@@ -281,40 +279,25 @@ class OnnxForecaster:
         return res
 
     # ---- forecasting -------------------------------------------------------------------------
+    # The window and the post-processing are C++ (_core.forecast_window, _core.grid_quantiles:
+    # cpp/windowing/nearest_window.h, grid_quantiles.h), the same binning as `window` above
+    # (tests/test_onnx_window_parity.py proves them equal); Python only sequences the calls.
+
     def _step(self, t: np.ndarray) -> float:
         if self.step_s is not None:
             return self.step_s
-        d = np.diff(t[-65:])
-        k = d.size // 2
-        part = np.partition(d, [k - 1, k] if d.size % 2 == 0 else k)
-        return float(part[k] if d.size % 2 else 0.5 * (part[k - 1] + part[k]))
+        return _core.window_step(np.asarray(t, dtype=np.float64))
 
-    def _window(self, t, y, step):
-        return window(t, y, float(t[-1]), step, self.context)
-
-    def _steps_ahead(self, targets: np.ndarray, t_end: float, step: float) -> np.ndarray:
-        h = (targets - t_end) / step
-        bad = np.flatnonzero(h < 0)
-        if bad.size:
-            k = int(bad[0])
-            raise ValueError(f"target_times[{k}] = {float(targets[k])!r} is before the newest measurement {t_end!r}")
-        bad = np.flatnonzero(h > self.horizon + 0.5)   # up to half a step past the last: the last step
-        if bad.size:
-            k = int(bad[0])
-            raise ValueError(f"target_times[{k}] = {float(targets[k])!r} is {targets[k] - t_end:.6g} s ahead; model "
-                             f"{self.name} forecasts at most {self.horizon} steps of {step:.6g} s "
-                             f"= {self.horizon * step:.6g} s ahead")
-        return h
+    def _window(self, t, y, step) -> Window:
+        t = np.asarray(t, dtype=np.float64)
+        values, level = _core.nearest_window(t, np.asarray(y, dtype=np.float64), float(t[-1]), step, self.context)
+        times = float(t[-1]) - step * np.arange(self.context - 1, -1, -1, dtype=np.float64)
+        return Window(values=values, mask=~np.isnan(values), times=times, level=level, step_s=float(step))
 
     def _at(self, q: np.ndarray, h: np.ndarray) -> np.ndarray:
         """Quantiles q[K, H] (step k+1 at column k) at fractional steps h -> [len(h), K];
-        linear between whole steps, h < 1 uses step 1."""
+        linear between whole steps, h < 1 uses step 1 (as cpp/windowing/grid_quantiles.h)."""
         H = self.horizon
-        if h.size == 1:                       # the common case, in scalars
-            hc = min(max(float(h[0]), 1.0), float(H))
-            lo = min(int(hc), max(H - 1, 1))
-            w = np.float64(hc - lo)           # a numpy float64: the float32 output is promoted
-            return (q[:, lo - 1] * (1.0 - w) + q[:, min(lo, H - 1)] * w)[None, :]
         hc = np.clip(h, 1.0, float(H))
         lo = np.minimum(hc.astype(np.int64), max(H - 1, 1))   # the step at or below h (1-based)
         w = hc - lo
@@ -322,45 +305,93 @@ class OnnxForecaster:
 
     def _one_step(self, series: list[tuple[np.ndarray, np.ndarray, float]]) -> list[ConformalScaler]:
         """For each (t, y, step): a ConformalScaler filled with the model's
-        predictions of the newest calib_window measurements y_j, each made
-        exactly as `forecast` would have made it at the time, from the
-        measurements before t_j only (grid step included). One batched run
-        for those not memoised; memo key (t_{j-1}, y_{j-1}, t_j), so an engine
-        calling once per new measurement computes one new prediction."""
+        predictions of the newest calib_window measurements y_j (_one_step_preds)."""
+        scalers = []
+        for (t, y, _), rows in zip(series, self._one_step_preds(series)):
+            cs = self._scaler.fresh()
+            if rows:
+                q = np.array(rows)
+                ok = np.all(np.isfinite(q), axis=1)
+                cs.add(y[t.size - len(rows):][ok], q[ok])
+            scalers.append(cs)
+        return scalers
+
+    def _one_step_preds(self, series: list[tuple[np.ndarray, np.ndarray, float]]) -> list[list[np.ndarray]]:
+        """For each (t, y, step): the model's raw quantiles [K] predicted for
+        each of the newest calib_window measurements y_j (oldest first; NaN
+        beyond the horizon), each made exactly as `forecast` would have made it
+        at the time, from the measurements before t_j only (grid step
+        included). One batched run for those not memoised; memo key
+        (t_{j-1}, y_{j-1}, t_j), so an engine calling once per new measurement
+        computes one new prediction."""
         nan = np.full(self.num_levels, np.nan)
         preds, missing = [], []
         memo = self._memo
         for s, (t, y, _) in enumerate(series):
             first = max(2, t.size - self.calib_window)
             tl, yl = t[first - 1:].tolist(), y[first - 1:].tolist()
-            rows = []
-            for r, key in enumerate(zip(tl[:-1], yl[:-1], tl[1:])):
-                p = memo.get(key)
+            rows = [memo.get(key) for key in zip(tl[:-1], yl[:-1], tl[1:])]
+            for r, p in enumerate(rows):
                 if p is None:
-                    missing.append((s, r, first + r, key))
-                rows.append(p)
+                    missing.append((s, r, first + r, (tl[r], yl[r], tl[r + 1])))
             preds.append(rows)
         if missing:
-            steps = [self._step(series[s][0][:j]) for s, _, j, _ in missing]
-            wins = [self._window(series[s][0][:j], series[s][1][:j], st) for (s, _, j, _), st in zip(missing, steps)]
-            raw = self.run(np.stack([w.values for w in wins]))
-            for (s, r, j, key), w, q, st in zip(missing, wins, raw, steps):
+            # the windows go straight into a preallocated input of their own (not the one
+            # the caller's forecast is using)
+            x, out, io = self._binding(len(missing), calib=True)
+            for m, (s, _, j, _) in enumerate(missing):
+                t, y = series[s][0][:j], series[s][1][:j]
+                st = self._step(t)
+                _, level = _core.nearest_window(t, y, float(t[-1]), st, self.context, None, x[m])
+                missing[m] += (st, level)
+            self._run_bound(io, out)
+            raw = out
+            if not np.all(np.isfinite(raw)):
+                rows = np.flatnonzero(~np.all(np.isfinite(raw), axis=(1, 2)))
+                raise ModelError(f"model {self.name} produced non-finite quantiles for batch row(s) "
+                                 f"{rows[:5].tolist()}")
+            for (s, r, j, key, st, level), q in zip(missing, raw):
                 t = series[s][0]
                 h = (t[j] - t[j - 1]) / st
-                p = self._at(q, np.array([h]))[0] + w.level if h <= self.horizon else nan
+                p = self._at(q, np.array([h]))[0] + level if h <= self.horizon else nan
                 preds[s][r] = p
-                self._memo[key] = p
-            while len(self._memo) > self._memo_max:
-                self._memo.popitem(last=False)
-        scalers = []
-        for (t, y, _), rows in zip(series, preds):
-            cs = self._scaler.fresh()
-            if rows:
-                q = np.stack(rows)
-                ok = np.all(np.isfinite(q), axis=1)
-                cs.add(y[t.size - len(rows):][ok], q[ok])
-            scalers.append(cs)
-        return scalers
+                memo[key] = p
+            while len(memo) > self._memo_max:
+                memo.popitem(last=False)
+        return preds
+
+    def one_step_history(self, t, y) -> tuple[np.ndarray, np.ndarray]:
+        """(past_mean, past_sigma), one entry per measurement: the model's
+        one-step-ahead prediction of y_j made from the measurements before t_j
+        (its median, and the Gaussian sigma implied by its outermost
+        quantiles, (q_K - q_1) / (z(l_K) - z(l_1))), for the newest
+        calib_window measurements (at least 64); NaN for the older ones and
+        where the model had no usable prediction. The same memoised
+        predictions as the interval calibration, so after a `forecast` on the
+        same history this costs no model run."""
+        from statistics import NormalDist
+
+        t, y = _check_series(t, y)
+        with self._lock:
+            step = self._step(t)
+            window_was = self.calib_window
+            self.calib_window = max(window_was, 64)
+            try:
+                rows = self._one_step_preds([(t, y, step)])[0]
+            finally:
+                self.calib_window = window_was
+        mean = np.full(t.size, np.nan)
+        sigma = np.full(t.size, np.nan)
+        if rows:
+            q = np.sort(np.array(rows), axis=1)
+            z = NormalDist().inv_cdf
+            lv = self.model_levels
+            s = (q[:, -1] - q[:, 0]) / (z(lv[-1]) - z(lv[0]))
+            ok = np.all(np.isfinite(q), axis=1) & (s > 0)
+            m = np.where(ok, q[:, self._raw_scaler.median_index], np.nan)
+            mean[t.size - len(rows):] = m
+            sigma[t.size - len(rows):] = np.where(ok, s, np.nan)
+        return mean, sigma
 
     def forecast(self, t, y, target_times, levels=DEFAULT_LEVELS, calibrate: bool = True):
         """Quantile forecast of the measurement at each target time.
@@ -373,7 +404,8 @@ class OnnxForecaster:
         one-step errors (see the module docstring).
         Returns chronotick._core.QuantileForecast (mean = the median).
         """
-        return self.forecast_batch([(t, y)], [target_times], levels, calibrate=calibrate)[0]
+        with self._lock:
+            return self._forecast_batch(((t, y),), (target_times,), levels, calibrate)[0]
 
     def forecast_batch(self, series, target_times, levels=DEFAULT_LEVELS, calibrate: bool = True) -> list:
         """`forecast` for many series in one batched model run.
@@ -381,41 +413,89 @@ class OnnxForecaster:
         with self._lock:
             return self._forecast_batch(series, target_times, levels, calibrate)
 
-    def _forecast_batch(self, series, target_times, levels, calibrate: bool) -> list:
+    def _plan(self, levels):
+        """(levels array, interpolation plan into the model levels), cached by value."""
         key = tuple(levels) if isinstance(levels, (list, tuple)) else None
-        if key is not None and key in self._levels_cache:
-            levels = self._levels_cache[key]
-        else:
-            levels = _check_levels(levels, "levels")
+        plan = self._levels_cache.get(key) if key is not None else None
+        if plan is None:
+            arr = _check_levels(levels, "levels")
+            plan = (arr,) + self._raw_scaler._plan(arr)     # lo, hi, w, w1, f_raw, coverage
             if key is not None and len(self._levels_cache) < 64:
-                self._levels_cache[key] = levels
+                self._levels_cache[key] = plan
+        return plan
+
+    def _run_bound(self, io, out) -> None:
+        try:
+            self.session.run_with_iobinding(io)
+        except Exception as exc:
+            raise ModelError(f"model {self.name}: onnxruntime run failed: {exc}") from exc
+
+    def _forecast_batch(self, series, target_times, levels, calibrate: bool) -> list:
+        levels, lo, hi, w, w1, f_raw, coverage = self._plan(levels)
         if len(series) != len(target_times):
             raise ValueError(f"series and target_times differ in length: {len(series)} vs {len(target_times)}")
-        if len(series) == 0:
+        n = len(series)
+        if n == 0:
             raise ValueError("series is empty")
-        prepared, hs, targets = [], [], []
-        for i, s in enumerate(series):
+        x, out, io = self._binding(n)
+        step = math.nan if self.step_s is None else self.step_s
+        prep = []
+        for i, ((t, y), tt) in enumerate(zip(series, target_times)):
             try:
-                t, y = _check_series(*s)
-                tt = _as_1d(target_times[i], "target_times")
-                if tt.size == 0:
-                    raise ValueError("target_times is empty")
-                step = self._step(t)
-                hs.append(self._steps_ahead(tt, float(t[-1]), step))
+                try:
+                    prep.append(_core.forecast_window(x[i], t, y, tt, step, self.horizon, self.name))
+                except TypeError:      # not convertible to float arrays: name the argument as numpy does
+                    _check_series(t, y)
+                    _as_1d(tt, "target_times")
+                    raise
             except ValueError as exc:
-                raise ValueError(f"series {i}: {exc}" if len(series) > 1 else str(exc)) from None
-            prepared.append((t, y, step))
-            targets.append(tt)
-        wins = [self._window(t, y, step) for t, y, step in prepared]
-        raw = self.run(wins[0].values[None, :] if len(wins) == 1 else np.stack([w.values for w in wins]))
+                raise ValueError(f"series {i}: {exc}" if n > 1 else str(exc)) from None
         if calibrate and self.calib_window > 0:
-            scalers = self._one_step(prepared)
+            data = [(np.asarray(t, dtype=np.float64), np.asarray(y, dtype=np.float64), p[1])
+                    for (t, y), p in zip(series, prep)]
+            scalers = self._one_step(data)
         else:
-            scalers = [self._raw_scaler] * len(prepared)
-        out = []
-        for w, q, h, tt, cs in zip(wins, raw, hs, targets, scalers):
-            qt = self._at(q, h) + w.level                    # [T, K] raw quantiles at the targets
-            quant = cs._apply(qt, levels)
-            median = np.sort(qt, axis=-1)[:, cs.median_index]
-            out.append(_result(self.name, tt, levels, median, quant))
-        return out
+            scalers = None
+        self._run_bound(io, out)
+        res, bad = [], []
+        median_index = self._raw_scaler.median_index
+        for i, (level, _, h) in enumerate(prep):
+            f = f_raw
+            if scalers is not None and scalers[i].calibrated:
+                f = scalers[i].factors(coverage)
+            r = _core.grid_quantiles(out[i], h, level, median_index, lo, hi, w, w1, f)
+            if r is None:
+                bad.append(i)
+                continue
+            res.append(_core.QuantileForecast(self.name, target_times[i], levels, r[0], r[1]))
+        if bad:
+            raise ModelError(f"model {self.name} produced non-finite quantiles for batch row(s) {bad[:5]}")
+        return res
+
+    def one_step_history(self, t, y) -> tuple[np.ndarray, np.ndarray]:
+        """The model's past one-step-ahead predictions of the measurements
+        themselves, as `forecast` made (and calibrated) them: for each of the
+        newest calib_window measurements y_j, the median and the sigma implied
+        by the calibrated 10%/90% quantiles ((q90 - q10) / 2.563) of the
+        prediction made from the measurements before t_j only (the grid step
+        too). Returns (mean, sigma), each of size len(y), NaN where no
+        prediction was made (the oldest measurements, or a target beyond the
+        horizon). Memoised: after `forecast` on the same history it costs no
+        model run. These let a fusion weigh the model by its recent accuracy
+        (chronotick._core.forecast_fused's `extra`)."""
+        with self._lock:
+            t, y = _check_series(t, y)
+            step = self._step(t)
+            cs = self._one_step([(t, y, step)])[0]
+            n = t.size
+            first = max(2, n - self.calib_window)
+            mean, sigma = np.full(n, np.nan), np.full(n, np.nan)
+            rows = [self._memo.get(k) for k in zip(t[first - 1:-1].tolist(), y[first - 1:-1].tolist(),
+                                                     t[first:].tolist())]
+            idx = [first + r for r, q in enumerate(rows) if q is not None and np.all(np.isfinite(q))]
+            if idx:
+                q = np.stack([rows[j - first] for j in idx])
+                cq = cs._apply(q, np.array([0.1, 0.9]))
+                mean[idx] = q[:, cs.median_index]
+                sigma[idx] = (cq[:, 1] - cq[:, 0]) / 2.563
+            return mean, sigma

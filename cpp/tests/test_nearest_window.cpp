@@ -1,0 +1,159 @@
+// nearest_window / median_spacing / check_measurements (the shipped ONNX
+// model's binning), grid_quantiles / steps_ahead (its post-processing),
+// prepare_forecast, float_repr. The numpy reference is checked against the
+// binding in tests/test_onnx_window_parity.py.
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "check.h"
+#include "windowing/float_repr.h"
+#include "windowing/forecast_input.h"
+#include "windowing/grid_quantiles.h"
+#include "windowing/nearest_window.h"
+
+using namespace chronotick;
+
+static std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(bins_to_the_nearest_cell_with_means_and_gaps) {
+  // grid 0, 10, 20, 30, 40; t=-6 falls in cell -1 (dropped); 20 and 21 share cell 2; nothing near 30
+  std::vector<double> t = {-6, 0, 10, 20, 21, 40}, y = {9, 1, 2, 3, 5, 7};
+  std::vector<float> v(5);
+  const double level = nearest_window(t.data(), y.data(), t.size(), 40, 10, 5, NAN, v.data());
+  CHECK(level == 7);
+  CHECK(v[0] == -6.0f && v[1] == -5.0f && v[2] == -3.0f && std::isnan(v[3]) && v[4] == 0.0f);
+}
+
+TEST(cell_edges_round_half_up) {
+  // cell k covers [g_k - step/2, g_k + step/2): t = 15 belongs to g = 20, t = 24.999 too
+  std::vector<double> t = {15, 24.999, 25}, y = {1, 2, 4};
+  std::vector<float> v(3);
+  nearest_window(t.data(), y.data(), 3, 30, 10, 3, 0.0, v.data());
+  CHECK(std::isnan(v[0]) && v[1] == 1.5f && v[2] == 4.0f);
+}
+
+TEST(short_history_is_left_padded_and_level_keeps_float32_resolution) {
+  std::vector<double> t, y;
+  for (int i = 0; i < 8; ++i) {
+    t.push_back(1.7e9 + 100.0 * i);
+    y.push_back(1e6 + 1e-6 * i);  // microsecond steps on a 1e6 level
+  }
+  std::vector<float> v(16);
+  const double level = nearest_window(t.data(), y.data(), t.size(), t.back(), 100, 16, NAN, v.data());
+  CHECK(level == y.back());
+  for (int k = 0; k < 8; ++k) CHECK(std::isnan(v[k]));
+  for (int k = 8; k < 16; ++k) CHECK_NEAR(v[k], (k - 15) * 1e-6, 2e-10);  // y itself carries 1.2e-10
+}
+
+TEST(a_measurement_after_the_end_is_refused) {
+  std::vector<double> t = {0, 10, 30}, y = {0, 0, 0};
+  std::vector<float> v(4);
+  const std::string e = error_of([&] { nearest_window(t.data(), y.data(), 3, 10, 10, 4, NAN, v.data()); });
+  CHECK(e == "measurement at t=30.0 lies after the window's end_time 10.0");
+  CHECK(error_of([&] { nearest_window(t.data(), y.data(), 3, 30, 0, 4, NAN, v.data()); }).find("step_s") == 0);
+}
+
+TEST(median_spacing_of_the_newest_65) {
+  std::vector<double> t = {0, 1, 3, 6};  // spacings 1, 2, 3
+  CHECK(median_spacing(t.data(), 4) == 2);
+  CHECK(median_spacing(t.data(), 4, 2) == 2.5);  // newest two spacings: 2, 3
+  std::vector<double> u;
+  for (int i = 0; i < 200; ++i) u.push_back(i < 100 ? 1000.0 * i : 99000.0 + 10.0 * (i - 99) + (i % 3));
+  // the newest 64 spacings are 10 + {0,1,2 pattern differences}: median of 64 values
+  std::vector<double> d;
+  for (int i = 136; i < 200; ++i) d.push_back(u[i] - u[i - 1]);
+  std::sort(d.begin(), d.end());
+  CHECK(median_spacing(u.data(), u.size()) == 0.5 * (d[31] + d[32]));
+}
+
+TEST(measurement_checks_name_the_value) {
+  std::vector<double> t = {0, 1, 1}, y = {0, NAN, 0};
+  CHECK(error_of([&] { check_measurements(t.data(), 3, y.data(), 3); }) == "y[1] = nan is not finite");
+  y[1] = 0;
+  CHECK(error_of([&] { check_measurements(t.data(), 3, y.data(), 3); }) ==
+        "t must be strictly increasing: t[2] = 1.0 after t[1] = 1.0");
+  CHECK(error_of([&] { check_measurements(t.data(), 1, y.data(), 1); }) == "at least 2 measurements are needed, got 1");
+  CHECK(error_of([&] { check_measurements(t.data(), 2, y.data(), 3); }) == "t and y differ in length: 2 vs 3");
+  CHECK(error_of([&] { check_measurements(t.data(), 2, y.data(), 2); }).empty());
+}
+
+TEST(float_repr_is_pythons) {
+  CHECK(float_repr(1760000000.5) == "1760000000.5");
+  CHECK(float_repr(100.0) == "100.0");
+  CHECK(float_repr(0.1) == "0.1");
+  CHECK(float_repr(-2.5e-7) == "-2.5e-07");
+  CHECK(float_repr(1e16) == "1e+16");
+  CHECK(float_repr(0.0001) == "0.0001");
+  CHECK(float_repr(-INFINITY) == "-inf");
+  CHECK(float_repr(0.0) == "0.0");
+}
+
+TEST(steps_ahead_limits) {
+  std::vector<double> tg = {150, 100 + 64.5 * 100}, h(2);
+  steps_ahead(tg.data(), 2, 100, 100, 64, "m", h.data());
+  CHECK(h[0] == 0.5 && h[1] == 64.5);
+  tg[1] = 6560;
+  CHECK(error_of([&] { steps_ahead(tg.data(), 2, 100, 100, 64, "m", h.data()); }) ==
+        "target_times[1] = 6560.0 is 6460 s ahead; model m forecasts at most 64 steps of 100 s = 6400 s ahead");
+  tg[0] = 50;
+  CHECK(error_of([&] { steps_ahead(tg.data(), 2, 100, 100, 64, "m", h.data()); }) ==
+        "target_times[0] = 50.0 is before the newest measurement 100.0");
+}
+
+TEST(grid_quantiles_interpolate_sort_and_map_levels) {
+  // K = 3 levels (0.1, 0.5, 0.9), H = 4 steps: q[k, j] = (k - 1) * (j + 1), level 10
+  const std::size_t K = 3, H = 4;
+  std::vector<float> q(K * H);
+  for (std::size_t k = 0; k < K; ++k)
+    for (std::size_t j = 0; j < H; ++j) q[k * H + j] = static_cast<float>((static_cast<double>(k) - 1) * (static_cast<double>(j) + 1.0));
+  // requested levels 0.1, 0.3, 0.5 with f = 2 at 0.1: lo/hi into the model levels
+  std::vector<int64_t> lo = {0, 0, 0}, hi = {1, 1, 1};
+  std::vector<double> w = {0, 0.5, 1}, w1 = {1, 0.5, 0}, f = {2, 1, 1};
+  std::vector<double> h = {0.3, 2.5, 4.4}, median(3), out(9);
+  grid_quantiles(q.data(), K, H, h.data(), 3, 10.0, 1,
+                 LevelPlan{lo.data(), hi.data(), w.data(), w1.data(), f.data(), 3},
+                 median.data(), out.data());
+  // h 0.3 -> step 1: q = -1, 0, 1; h 2.5 -> -2.5, 0, 2.5; h 4.4 -> step 4: -4, 0, 4
+  const double s[3] = {1, 2.5, 4};
+  for (int i = 0; i < 3; ++i) {
+    CHECK(median[i] == 10.0);
+    CHECK_NEAR(out[i * 3 + 0], 10 - 2 * s[i], 1e-12);
+    CHECK_NEAR(out[i * 3 + 1], 10 - 0.5 * s[i], 1e-12);
+    CHECK_NEAR(out[i * 3 + 2], 10, 1e-12);
+  }
+  // crossed quantiles are reordered before use
+  std::swap(q[0], q[2 * H]);
+  grid_quantiles(q.data(), K, H, h.data(), 1, 0.0, 1,
+                 LevelPlan{lo.data(), hi.data(), w.data(), w1.data(), f.data(), 3},
+                 median.data(), out.data());
+  CHECK(median[0] == 0 && out[0] == -2);
+  CHECK(all_finite(q.data(), q.size()));
+  q[5] = NAN;
+  CHECK(!all_finite(q.data(), q.size()));
+}
+
+TEST(prepare_forecast_in_one_pass) {
+  std::vector<double> t = {0, 100, 200, 300}, y = {1, 2, 3, 4}, tg = {400}, h(1);
+  std::vector<float> v(4);
+  const ForecastInput in = prepare_forecast(t.data(), 4, y.data(), 4, tg.data(), 1, NAN, 4, 64, "m", v.data(), h.data());
+  CHECK(in.level == 4 && in.step == 100 && in.t_end == 300 && h[0] == 1);
+  CHECK(v[0] == -3.0f && v[3] == 0.0f);
+  tg[0] = NAN;
+  CHECK(error_of([&] { prepare_forecast(t.data(), 4, y.data(), 4, tg.data(), 1, NAN, 4, 64, "m", v.data(), h.data()); }) ==
+        "target_times[0] = nan is not finite");
+  CHECK(error_of([&] { prepare_forecast(t.data(), 4, y.data(), 4, tg.data(), 0, NAN, 4, 64, "m", v.data(), h.data()); }) ==
+        "target_times is empty");
+}
+
+TEST_MAIN()

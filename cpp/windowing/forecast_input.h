@@ -1,0 +1,25 @@
+// Everything the ONNX forecaster does before the model run, in one pass:
+// check the measurements (t, y) and the target times, pick the grid step
+// (given, or the median spacing of the newest 65 measurements), bin the
+// measurements onto the grid ending at the newest one (nearest_window.h)
+// and map the targets to fractional grid steps (grid_quantiles.h).
+#pragma once
+#include <cstddef>
+#include <string>
+
+namespace chronotick {
+
+struct ForecastInput {
+  double level = 0;  // subtracted from the window (the newest y)
+  double step = 0;   // grid step, seconds
+  double t_end = 0;  // the newest measurement time (the last grid time)
+};
+
+// values: `context` floats (the model input row); h: n_targets doubles.
+// step NaN = the median spacing. Throws std::invalid_argument naming the
+// bad value (messages as the Python API's).
+ForecastInput prepare_forecast(const double* t, std::size_t nt, const double* y, std::size_t ny,
+                               const double* targets, std::size_t n_targets, double step, std::size_t context,
+                               std::size_t horizon, const std::string& model, float* values, double* h);
+
+}  // namespace chronotick

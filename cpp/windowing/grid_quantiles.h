@@ -1,0 +1,49 @@
+// A grid model's output -> quantiles at the caller's target times and levels
+// (the post-processing of the ONNX forecaster, python/chronotick/models/onnx.py).
+//
+// Target time t maps to h = (t - t_end) / step grid steps after the newest
+// measurement t_end. A model output q[K, H] (float32, level k, column j =
+// step j + 1, centred) is read at fractional step h by linear
+// interpolation between whole steps,
+//   hc = clamp(h, 1, H),  s = min(floor(hc), max(H - 1, 1)),  w = hc - s,
+//   qt_k = q[k, s - 1] (1 - w) + q[k, min(s, H - 1)] w + level,
+// in float64 (h < 1 uses step 1; up to half a step past H uses step H).
+// Then the requested levels: sort qt (crossed quantiles are reordered),
+// m = qt[median], base_l = qt[lo_l] w1_l + qt[hi_l] w_l (a precomputed
+// interpolation plan between the model's levels),
+//   out_l = m + f_l (base_l - m),  made non-decreasing by a running max,
+// where f_l is the interval factor (calibration, or the Gaussian extension
+// beyond the model's outermost levels; 1 inside). The mean is m.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace chronotick {
+
+// h[i] = (targets[i] - t_end) / step. Throws std::invalid_argument naming
+// the target when h < 0 ("... is before the newest measurement ...") or
+// h > horizon + 1/2 ("... model <name> forecasts at most ...").
+void steps_ahead(const double* targets, std::size_t n, double t_end, double step, std::size_t horizon,
+                 const std::string& model, double* h);
+
+// True when all K*H values of q are finite.
+bool all_finite(const float* q, std::size_t count);
+
+// The levels plan: for each requested level l, the model levels lo[l],
+// hi[l] it lies between, weights w1[l] (of lo) and w[l] (of hi), factor f[l].
+struct LevelPlan {
+  const int64_t* lo;
+  const int64_t* hi;
+  const double* w;
+  const double* w1;
+  const double* f;
+  std::size_t size;
+};
+
+// For each of the T steps h: median[i] and out[i * plan.size + l] as above.
+// q is [K, H] row-major; K <= 64.
+void grid_quantiles(const float* q, std::size_t K, std::size_t H, const double* h, std::size_t T, double level,
+                    std::size_t median_index, const LevelPlan& plan, double* median, double* out);
+
+}  // namespace chronotick

@@ -1,0 +1,94 @@
+#include "windowing/nearest_window.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "windowing/float_repr.h"
+
+namespace chronotick {
+
+void check_measurements(const double* t, std::size_t nt, const double* y, std::size_t ny, std::size_t min_count) {
+  // Fast pass: strictly increasing from a finite t[0] to a finite t[n-1]
+  // means every t is finite; y - y == 0 fails for NaN and infinities.
+  const std::size_t n = std::min(nt, ny);
+  bool ok = nt == ny && n >= min_count && n >= 1 && std::isfinite(t[0]) && std::isfinite(t[n - 1]) && y[0] - y[0] == 0.0;
+  for (std::size_t i = 1; ok && i < n; ++i) ok = t[i] > t[i - 1] && y[i] - y[i] == 0.0;
+  if (ok) return;
+  // Slow pass, only to name the first problem (in the Python API's order).
+  for (std::size_t i = 0; i < nt; ++i)
+    if (!std::isfinite(t[i]))
+      throw std::invalid_argument("t[" + std::to_string(i) + "] = " + float_repr(t[i]) + " is not finite");
+  for (std::size_t i = 0; i < ny; ++i)
+    if (!std::isfinite(y[i]))
+      throw std::invalid_argument("y[" + std::to_string(i) + "] = " + float_repr(y[i]) + " is not finite");
+  if (nt != ny)
+    throw std::invalid_argument("t and y differ in length: " + std::to_string(nt) + " vs " + std::to_string(ny));
+  if (n < min_count || n == 0)
+    throw std::invalid_argument("at least " + std::to_string(std::max<std::size_t>(min_count, 1)) +
+                                " measurement" + (min_count > 1 ? "s are" : " is") + " needed, got " +
+                                std::to_string(n));
+  for (std::size_t i = 1; i < n; ++i)
+    if (!(t[i] > t[i - 1]))
+      throw std::invalid_argument("t must be strictly increasing: t[" + std::to_string(i) + "] = " +
+                                  float_repr(t[i]) + " after t[" + std::to_string(i - 1) + "] = " +
+                                  float_repr(t[i - 1]));
+}
+
+double median_spacing(const double* t, std::size_t n, std::size_t diffs) {
+  if (n < 2) throw std::invalid_argument("median_spacing needs at least 2 times, got " + std::to_string(n));
+  if (diffs == 0) throw std::invalid_argument("median_spacing needs diffs >= 1");
+  const std::size_t m = std::min(diffs, n - 1);
+  double small[128];
+  std::vector<double> big;
+  double* d = small;
+  if (m > 128) {
+    big.resize(m);
+    d = big.data();
+  }
+  for (std::size_t i = 0; i < m; ++i) d[i] = t[n - m + i] - t[n - m + i - 1];
+  const std::size_t k = m / 2;
+  std::nth_element(d, d + k, d + m);
+  if (m % 2) return d[k];
+  const double below = *std::max_element(d, d + k);  // the k-th smallest (1-based)
+  return 0.5 * (below + d[k]);
+}
+
+double nearest_window(const double* t, const double* y, std::size_t n, double end_time, double step,
+                      std::size_t context, double level, float* values) {
+  if (!(step > 0) || !std::isfinite(step))
+    throw std::invalid_argument("step_s must be finite and > 0, got " + float_repr(step));
+  if (!std::isfinite(end_time)) throw std::invalid_argument("end_time must be finite, got " + float_repr(end_time));
+  if (context == 0) throw std::invalid_argument("context must be > 0");
+  if (std::isnan(level)) {
+    if (n == 0) throw std::invalid_argument("no measurements: no level to centre on");
+    level = y[n - 1];
+  }
+  std::fill(values, values + context, std::numeric_limits<float>::quiet_NaN());
+  const double last = static_cast<double>(context - 1);
+  // The cell of measurement i, as a double (exact for any sane grid; a
+  // nonsense step cannot overflow an integer conversion).
+  auto cell = [&](std::size_t i) { return std::floor((t[i] - end_time) / step + 0.5) + last; };
+  if (n > 0 && cell(n - 1) > last)
+    throw std::invalid_argument("measurement at t=" + float_repr(t[n - 1]) + " lies after the window's end_time " +
+                                float_repr(end_time));
+  // The first measurement inside the window (cell >= 0; cells do not decrease).
+  std::size_t lo = 0, hi = n;
+  while (lo < hi) {
+    const std::size_t mid = lo + (hi - lo) / 2;
+    if (cell(mid) < 0) lo = mid + 1; else hi = mid;
+  }
+  for (std::size_t i = lo; i < n;) {
+    const double k = cell(i);
+    double sum = 0.0;  // bincount: 0 + w_a + w_b + ... in time order
+    std::size_t count = 0;
+    for (; i < n && cell(i) == k; ++i, ++count) sum += y[i] - level;
+    values[static_cast<std::size_t>(k)] = static_cast<float>(sum / static_cast<double>(count));
+  }
+  return level;
+}
+
+}  // namespace chronotick

@@ -1,0 +1,49 @@
+// Irregular measurements -> the input window of the shipped ONNX model
+// (clock-bolt was trained on exactly this binning; see
+// python/chronotick/models/onnx.py `window`, the numpy reference, and
+// tests/test_onnx_window_parity.py, which proves the two equal).
+//
+// The grid: `context` cells ending at end_time,
+//   g_k = end_time - (context - 1 - k) * step,   k = 0 .. context-1.
+// Measurement i goes to its nearest grid time, cell
+//   k_i = context - 1 + floor((t_i - end_time) / step + 1/2)
+// (cell k covers [g_k - step/2, g_k + step/2)). Cells k < 0 are older than
+// the window and dropped; k_i > context - 1 (a measurement after
+// end_time + step/2) is an error. A cell holds the mean of (y_i - level)
+// over its measurements, summed in float64 in time order and divided by
+// their count (numpy's bincount order), then cast to float32; a cell with
+// none is NaN. level: default the newest measurement y[n-1], subtracted in
+// float64 so float32 keeps the resolution of the differences.
+//
+// The grid step used at run time: the median spacing of the newest 65
+// measurements (64 differences; the mean of the middle two when even).
+//
+// Cost: a binary search for the first measurement inside the window, then
+// one pass over the measurements inside it (t increasing: the cells of
+// consecutive measurements do not decrease, so a cell's measurements are
+// adjacent and no scratch array is needed).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace chronotick {
+
+// Throws std::invalid_argument, naming the value the way the Python API
+// does, unless t and y are finite, of equal length >= min_count, and t
+// strictly increasing. One pass when all is well.
+void check_measurements(const double* t, std::size_t nt, const double* y, std::size_t ny,
+                        std::size_t min_count = 2);
+
+// Median of t[i] - t[i-1] over the newest `diffs` differences (fewer when
+// n - 1 < diffs). Needs n >= 2.
+double median_spacing(const double* t, std::size_t n, std::size_t diffs = 64);
+
+// Fills values[0 .. context) (float32, NaN = empty cell) and returns the
+// level subtracted (NaN level = y[n-1]). t non-decreasing and finite, y
+// finite (check_measurements), step finite > 0, context > 0, n >= 1 when
+// level is NaN. Throws std::invalid_argument for a measurement after
+// end_time + step/2 or a bad step/end_time.
+double nearest_window(const double* t, const double* y, std::size_t n, double end_time, double step,
+                      std::size_t context, double level, float* values);
+
+}  // namespace chronotick
