@@ -359,16 +359,3 @@ def test_shipped_model_forecasts_a_real_trace():
     assert y[-20:].min() - 0.005 <= fc.mean[0] <= y[-20:].max() + 0.005
     assert q[2] - q[0] < 0.05
 
-
-def test_one_step_history_is_the_memoised_one_step_prediction(hold_model):
-    f = OnnxForecaster(hold_model, step_s=100.0, calib_window=16)
-    t = 1.7e9 + np.arange(100) * 100.0
-    y = np.cumsum(np.random.default_rng(4).normal(size=100)) * 1e-3
-    mean, sigma = f.one_step_history(t, y)
-    assert mean.shape == sigma.shape == (100,)
-    # the newest 64 (at least) are known: the hold model predicts y_{j-1}, quantiles +-0.4 * SPREAD at one step
-    np.testing.assert_allclose(mean[-64:], y[-65:-1], rtol=0, atol=1e-9)
-    z = NormalDist().inv_cdf
-    np.testing.assert_allclose(sigma[-64:], 0.8 * SPREAD / (z(0.9) - z(0.1)), rtol=1e-5)
-    assert np.all(np.isnan(mean[:-64])) and np.all(np.isnan(sigma[:-64]))
-    assert f.calib_window == 16

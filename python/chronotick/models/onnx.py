@@ -360,39 +360,6 @@ class OnnxForecaster:
                 memo.popitem(last=False)
         return preds
 
-    def one_step_history(self, t, y) -> tuple[np.ndarray, np.ndarray]:
-        """(past_mean, past_sigma), one entry per measurement: the model's
-        one-step-ahead prediction of y_j made from the measurements before t_j
-        (its median, and the Gaussian sigma implied by its outermost
-        quantiles, (q_K - q_1) / (z(l_K) - z(l_1))), for the newest
-        calib_window measurements (at least 64); NaN for the older ones and
-        where the model had no usable prediction. The same memoised
-        predictions as the interval calibration, so after a `forecast` on the
-        same history this costs no model run."""
-        from statistics import NormalDist
-
-        t, y = _check_series(t, y)
-        with self._lock:
-            step = self._step(t)
-            window_was = self.calib_window
-            self.calib_window = max(window_was, 64)
-            try:
-                rows = self._one_step_preds([(t, y, step)])[0]
-            finally:
-                self.calib_window = window_was
-        mean = np.full(t.size, np.nan)
-        sigma = np.full(t.size, np.nan)
-        if rows:
-            q = np.sort(np.array(rows), axis=1)
-            z = NormalDist().inv_cdf
-            lv = self.model_levels
-            s = (q[:, -1] - q[:, 0]) / (z(lv[-1]) - z(lv[0]))
-            ok = np.all(np.isfinite(q), axis=1) & (s > 0)
-            m = np.where(ok, q[:, self._raw_scaler.median_index], np.nan)
-            mean[t.size - len(rows):] = m
-            sigma[t.size - len(rows):] = np.where(ok, s, np.nan)
-        return mean, sigma
-
     def forecast(self, t, y, target_times, levels=DEFAULT_LEVELS, calibrate: bool = True):
         """Quantile forecast of the measurement at each target time.
 
