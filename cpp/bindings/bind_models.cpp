@@ -4,8 +4,10 @@
 #include <pybind11/stl.h>
 
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 
 #include "bindings/bindings.h"
 #include "fusion/ensemble.h"
@@ -125,6 +127,8 @@ void bind_models(py::module_& m) {
       .def_property_readonly("levels", [](const QuantileForecast& f) { return to_numpy(f.levels); })
       .def_property_readonly("mean", [](const QuantileForecast& f) { return to_numpy(f.mean); })
       .def_property_readonly("std", [](const QuantileForecast& f) { return to_numpy(f.std); })
+      .def_property_readonly("recent_mae", [](const QuantileForecast& f) { return to_numpy(f.recent_mae); },
+                             "Per step: mean absolute error of recent past forecasts at about that lead (NaN: unknown).")
       .def_property_readonly("quantiles", [](const QuantileForecast& f) {
         Array a = to_numpy(f.quantiles);
         a.resize({static_cast<py::ssize_t>(f.quantiles.empty() ? 0 : f.times.size()),
@@ -162,18 +166,47 @@ void bind_models(py::module_& m) {
 
   m.def("forecast_fused",
         [](const std::vector<std::string>& models, const Array& t, const Array& y, const std::optional<Array>& u,
-           const Array& target_times, const Array& levels, const ModelParams& params) {
+           const Array& target_times, const Array& levels, const ModelParams& params,
+           const std::vector<std::tuple<QuantileForecast, std::optional<Array>, std::optional<Array>>>& extra) {
           if (models.empty()) throw py::value_error("models is empty");
           std::vector<Model> which;
           for (const auto& n : models) which.push_back(parse_model(n));
           Inputs in = check_inputs(t, y, u, target_times, levels);
+          std::vector<ExternalMember> ext;
+          for (std::size_t e = 0; e < extra.size(); ++e) {
+            ExternalMember x;
+            x.forecast = std::get<0>(extra[e]);
+            const std::string who = "extra[" + std::to_string(e) + "] (" + x.forecast.model + ")";
+            if (x.forecast.times != in.targets || x.forecast.levels != in.levels)
+              throw py::value_error(who + ": forecast at other target_times or levels than the ensemble's");
+            const auto& pm = std::get<1>(extra[e]);
+            const auto& ps = std::get<2>(extra[e]);
+            if (pm.has_value() != ps.has_value())
+              throw py::value_error(who + ": give both past_mean and past_sigma, or neither");
+            if (pm) {
+              x.past_mean = to_vector(*pm, "past_mean");
+              x.past_sigma = to_vector(*ps, "past_sigma");
+              if (x.past_mean.size() != in.t.size() || x.past_sigma.size() != in.t.size())
+                throw py::value_error(who + ": past_mean and past_sigma must have one entry per measurement (" +
+                                      std::to_string(in.t.size()) + "), got " + std::to_string(x.past_mean.size()) +
+                                      " and " + std::to_string(x.past_sigma.size()));
+              for (std::size_t j = 0; j < x.past_sigma.size(); ++j)
+                if (std::isfinite(x.past_mean[j]) && !(x.past_sigma[j] > 0 && std::isfinite(x.past_sigma[j])))
+                  throw py::value_error(who + ": past_sigma[" + std::to_string(j) + "] = " +
+                                        std::to_string(x.past_sigma[j]) + " where past_mean is given (must be > 0)");
+            }
+            ext.push_back(std::move(x));
+          }
           py::gil_scoped_release release;
           return forecast_fused(which, in.series(), in.targets.data(), in.targets.size(), in.levels.data(),
-                                in.levels.size(), params);
+                                in.levels.size(), params, ext);
         },
         py::arg("models"), py::arg("t"), py::arg("y"), py::arg("u"), py::arg("target_times"), py::arg("levels"),
-        py::arg("params") = ModelParams{},
-        "The calibrated inverse-variance fusion of the named classical models.");
+        py::arg("params") = ModelParams{}, py::arg("extra") = std::vector<std::tuple<QuantileForecast,
+                                                     std::optional<Array>, std::optional<Array>>>{},
+        "The calibrated fusion of the named classical models, plus `extra` members from outside the core: "
+        "(QuantileForecast at the same targets/levels, past_mean, past_sigma) with past_* the member's one-step "
+        "predictions of each measurement (NaN where none) or None (see cpp/fusion/ensemble.h).");
 
   m.def("forecast_tempcomp",
         [](const Array& t, const Array& y, const std::optional<Array>& u, const Array& temperature,

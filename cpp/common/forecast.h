@@ -28,6 +28,10 @@ struct QuantileForecast {
   std::vector<double> mean;
   std::vector<double> std;
   std::vector<double> quantiles;
+  // Per step: mean absolute error of this forecaster's recent past forecasts
+  // at about the same lead (its calibration errors, models/calibration.h);
+  // empty or NaN where unknown. Fusion weights members by it when all have it.
+  std::vector<double> recent_mae;
   bool ok = true;     // false: the member failed (non-finite output, too little data, ...)
   std::string note;   // why it failed or fell back; empty when all is well
 

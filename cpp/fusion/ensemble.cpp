@@ -65,11 +65,12 @@ QuantileForecast forecast_tempcomp(const Series& s, const double* temp, const do
 }
 
 FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, const double* targets,
-                             std::size_t h, const double* levels, std::size_t nlev, const ModelParams& p) {
+                             std::size_t h, const double* levels, std::size_t nlev, const ModelParams& p,
+                             const std::vector<ExternalMember>& extra) {
   if (s.n < p.min_history)
     return fallback_hold(s, targets, h, levels, nlev, p,
                          std::to_string(s.n) + " measurements < min_history " + std::to_string(p.min_history));
-  const std::size_t m = models.size();
+  const std::size_t m = models.size(), me = extra.size();
   LeadPlan plan = plan_leads(s, targets, h, p);
   std::vector<QuantileForecast> members;
   std::vector<std::vector<Gaussian>> history(m);
@@ -80,24 +81,61 @@ FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, 
                                  run.history, p, &cals[i]));
     history[i] = std::move(run.history);
   }
+  for (std::size_t i = 0; i < m; ++i) cals[i].resize(plan.steps.size());
+  std::vector<std::vector<const Calibration*>> member_bucket(m);
+  for (std::size_t i = 0; i < m; ++i) member_bucket[i] = per_bucket(plan, cals[i], p);
+
+  // External members: their one-step errors over the one-step bucket's pairs
+  // (the same measurements the core members were scored on) give their
+  // recent_mae at the targets of that bucket.
+  const std::size_t one = std::find(plan.steps.begin(), plan.steps.end(), std::size_t{1}) - plan.steps.begin();
+  std::vector<double> extra_mae(me, std::nan(""));
+  for (std::size_t e = 0; e < me; ++e) {
+    QuantileForecast f = extra[e].forecast;
+    if (extra[e].past_mean.size() == s.n && extra[e].past_sigma.size() == s.n && one < plan.steps.size()) {
+      double sum = 0;
+      std::size_t cnt = 0;
+      for (std::size_t k = 0; k < plan.prefix[one].size(); ++k) {
+        std::size_t j = plan.target_index(one, k);
+        double mu = extra[e].past_mean[j];
+        if (std::isfinite(mu)) sum += std::fabs(s.y[j] - mu), ++cnt;
+      }
+      if (cnt >= p.calib_min && sum > 0) extra_mae[e] = sum / static_cast<double>(cnt);
+      f.recent_mae.assign(h, std::nan(""));
+      for (std::size_t k = 0; k < h; ++k)
+        if (plan.bucket_of_target[k] == one) f.recent_mae[k] = extra_mae[e];
+    }
+    members.push_back(std::move(f));
+  }
   FusedForecast out = fuse(members);
   if (!out.forecast.ok) return fallback_hold(s, targets, h, levels, nlev, p, "every model failed");
 
   // Past fused forecasts at each lead: the members' calibrated past forecasts
-  // fused with the same rule; their errors calibrate the fused intervals.
+  // fused with the same rule (1/mae^2 when all have a recent error at that
+  // lead, else 1/sigma^2); their errors calibrate the fused intervals.
+  struct Past { double mu, sd, mae; };
   std::vector<Gaussian> fused_hist(plan.steps.size());
-  for (std::size_t i = 0; i < m; ++i) cals[i].resize(plan.steps.size());
-  std::vector<std::vector<const Calibration*>> member_bucket(m);
-  for (std::size_t i = 0; i < m; ++i) member_bucket[i] = per_bucket(plan, cals[i], p);
   for (std::size_t b = 0; b < plan.steps.size(); ++b) {
     for (std::size_t k = 0; k < plan.prefix[b].size(); ++k) {
-      double total = 0, mean = 0, sig = 0;
+      std::vector<Past> past;
       for (std::size_t i = 0; i < m; ++i) {
         if (!members[i].ok || history[i].size() <= b || !member_bucket[i][b]) continue;
-        double mu = history[i][b].mean[k], sd = history[i][b].sigma[k] * member_bucket[i][b]->scale(p);
-        if (!std::isfinite(mu) || !(sd > 0) || !std::isfinite(sd)) continue;
-        double w = 1.0 / (sd * sd);
-        total += w; mean += w * mu; sig += w * sd;
+        const Calibration& c = *member_bucket[i][b];
+        past.push_back({history[i][b].mean[k], history[i][b].sigma[k] * c.scale(p), c.mean_abs_err});
+      }
+      if (b == one) {
+        std::size_t j = plan.target_index(b, k);
+        for (std::size_t e = 0; e < me; ++e)
+          if (out.members[m + e].ok && std::isfinite(extra_mae[e]))
+            past.push_back({extra[e].past_mean[j], extra[e].past_sigma[j], extra_mae[e]});
+      }
+      bool by_mae = true;
+      for (const Past& q : past) by_mae = by_mae && q.mae > 0;
+      double total = 0, mean = 0, sig = 0;
+      for (const Past& q : past) {
+        if (!std::isfinite(q.mu) || !(q.sd > 0) || !std::isfinite(q.sd)) continue;
+        double w = by_mae ? 1.0 / (q.mae * q.mae) : 1.0 / (q.sd * q.sd);
+        total += w; mean += w * q.mu; sig += w * q.sd;
       }
       fused_hist[b].mean.push_back(total > 0 ? mean / total : std::nan(""));
       fused_hist[b].sigma.push_back(total > 0 ? sig / total : std::nan(""));
@@ -109,11 +147,13 @@ FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, 
   QuantileForecast& f = out.forecast;
   if (!note.empty()) f.note += (f.note.empty() ? "" : "; ") + std::string("fused: ") + note;
   const std::size_t L = f.levels.size();
+  f.recent_mae.assign(h, std::nan(""));
   for (std::size_t k = 0; k < h; ++k) {
     if (!cal[k]) continue;  // keep the members' averaged (calibrated) offsets
     double sigma = f.std[k];  // weighted mean of the members' calibrated sigmas
     for (std::size_t l = 0; l < L; ++l) f.quantiles[k * L + l] = f.mean[k] + cal[k]->offset(f.levels[l], p) * sigma;
     f.std[k] = sigma * cal[k]->scale(p);
+    if (cal[k]->mean_abs_err > 0) f.recent_mae[k] = cal[k]->mean_abs_err;
   }
   return out;
 }

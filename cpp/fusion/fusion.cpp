@@ -33,6 +33,11 @@ bool usable(const QuantileForecast& f) {
 
 }  // namespace
 
+double recent_mae_at(const QuantileForecast& f, std::size_t k) {
+  if (k >= f.recent_mae.size() || !std::isfinite(f.recent_mae[k]) || !(f.recent_mae[k] > 0)) return std::nan("");
+  return f.recent_mae[k];
+}
+
 double implied_sigma(const QuantileForecast& f, std::size_t k) {
   double lo = quantile_at(f, k, 0.1), hi = quantile_at(f, k, 0.9);
   if (std::isfinite(lo) && std::isfinite(hi)) return (hi - lo) / 2.563;
@@ -87,14 +92,25 @@ FusedForecast fuse(const std::vector<QuantileForecast>& members) {
   f.std.assign(h, 0.0);
   f.quantiles.assign(h * L, 0.0);
   for (std::size_t k = 0; k < h; ++k) {
-    // Weights; members claiming zero sigma share all the weight.
+    // Weights: 1/mae^2 when every usable member knows its recent error at
+    // this step, else 1/sigma^2 (members claiming zero sigma share it all).
+    bool by_mae = true;
+    for (std::size_t i = 0; i < m; ++i)
+      if (use[i]) by_mae = by_mae && recent_mae_at(members[i], k) > 0;
     std::size_t zero = 0;
-    for (std::size_t i = 0; i < m; ++i) if (use[i] && !(implied_sigma(members[i], k) > 0)) ++zero;
+    if (!by_mae)
+      for (std::size_t i = 0; i < m; ++i) if (use[i] && !(implied_sigma(members[i], k) > 0)) ++zero;
     double total = 0;
     for (std::size_t i = 0; i < m; ++i) {
       if (!use[i]) continue;
-      double s = implied_sigma(members[i], k);
-      double w = zero ? (s > 0 ? 0.0 : 1.0) : 1.0 / (s * s);
+      double w;
+      if (by_mae) {
+        double e = recent_mae_at(members[i], k);
+        w = 1.0 / (e * e);
+      } else {
+        double s = implied_sigma(members[i], k);
+        w = zero ? (s > 0 ? 0.0 : 1.0) : 1.0 / (s * s);
+      }
       out.weights[i * h + k] = w;
       total += w;
     }

@@ -1,9 +1,14 @@
 // Inverse-variance fusion of quantile forecasts made at the same times.
 //
-// Per step k, each usable member i gets sigma_ik = (q90 - q10) / 2.563 (the
-// 80% central width of a normal is 2.563 sigma; q10/q90 are interpolated
-// from the member's levels) and weight w_ik = (1/sigma_ik^2) / sum_j 1/sigma_jk^2.
-// Fused mean: sum_i w_ik mean_ik. Fused quantile at level l:
+// Per step k, each usable member i gets a scale: its recent mean absolute
+// error e_ik (QuantileForecast::recent_mae: the errors its calibration saw at
+// about this lead) when every member has one, else the sigma implied by its
+// quantiles, sigma_ik = (q90 - q10) / 2.563 (the 80% central width of a
+// normal is 2.563 sigma; q10/q90 interpolated from the member's levels).
+// Weight w_ik = (1/e_ik^2) / sum_j 1/e_jk^2 (or the same with sigma): a
+// Bates-Granger combination by recent accuracy, with a robust scale (mean
+// absolute, not squared, error: NTP errors have spikes). Fused mean:
+// sum_i w_ik mean_ik. Fused quantile at level l:
 // mean_k + sum_i w_ik (q_ikl - mean_ik) -- the members' offsets averaged, the
 // spread one gets when members' errors are fully correlated (they read the
 // same measurements), so fusion never claims more certainty than its
@@ -25,6 +30,8 @@ struct FusedForecast {
   std::vector<double> weights;  // row-major [members x steps]
 };
 
+// recent_mae[k] if finite and > 0, else NaN.
+double recent_mae_at(const QuantileForecast& f, std::size_t k);
 // sigma implied by a member's quantiles at step k: (q90 - q10) / 2.563.
 double implied_sigma(const QuantileForecast& f, std::size_t k);
 

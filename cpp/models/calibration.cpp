@@ -23,11 +23,15 @@ double Calibration::scale(const ModelParams& p) const {
 
 Calibration calibrate(const Series& s, const LeadPlan& plan, std::size_t b, const Gaussian& hist) {
   Calibration c;
+  double sum_abs = 0;
   for (std::size_t k = 0; k < hist.mean.size() && k < plan.prefix[b].size(); ++k) {
     double m = hist.mean[k], sd = hist.sigma[k];
     if (!std::isfinite(m) || !std::isfinite(sd) || !(sd > 0)) continue;
-    c.abs_z.push_back(std::fabs(s.y[plan.target_index(b, k)] - m) / sd);
+    double e = std::fabs(s.y[plan.target_index(b, k)] - m);
+    sum_abs += e;
+    c.abs_z.push_back(e / sd);
   }
+  if (!c.abs_z.empty()) c.mean_abs_err = sum_abs / static_cast<double>(c.abs_z.size());
   std::sort(c.abs_z.begin(), c.abs_z.end());
   return c;
 }
@@ -91,9 +95,11 @@ QuantileForecast to_quantiles(const std::string& model, const double* targets, s
   static const Calibration gaussian;
   f.mean = g.mean;
   f.std.resize(h);
+  f.recent_mae.assign(h, std::nan(""));
   f.quantiles.resize(h * nlev);
   for (std::size_t k = 0; k < h; ++k) {
     const Calibration& c = (k < cal.size() && cal[k]) ? *cal[k] : gaussian;
+    if (&c != &gaussian && c.mean_abs_err > 0) f.recent_mae[k] = c.mean_abs_err;
     f.std[k] = g.sigma[k] * c.scale(p);
     for (std::size_t l = 0; l < nlev; ++l) f.quantiles[k * nlev + l] = g.mean[k] + c.offset(levels[l], p) * g.sigma[k];
     if (!std::isfinite(f.mean[k]) || !std::isfinite(f.std[k])) {

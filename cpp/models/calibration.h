@@ -9,6 +9,9 @@
 // with fewer than `calib_min` errors borrows the calibration of the nearest
 // shorter lead that has enough; with none, Gaussian quantiles z_l are used.
 // Either way the forecast's note says so.
+//
+// The raw mean absolute error mean_j |y_j - m_j| of the same pairs is kept
+// too: the fusion weighs members by it (fusion/fusion.h).
 #pragma once
 #include <string>
 #include <vector>
@@ -22,6 +25,7 @@ namespace chronotick {
 
 struct Calibration {
   std::vector<double> abs_z;  // standardised absolute errors, sorted ascending
+  double mean_abs_err = 0;    // mean |y_j - m_j| over the same pairs (unstandardised)
   bool calibrated(const ModelParams& p) const { return abs_z.size() >= p.calib_min; }
   // Multiplier of sigma for quantile level `level` (Gaussian if uncalibrated).
   double offset(double level, const ModelParams& p) const;

@@ -35,6 +35,20 @@ TEST(inverse_variance_weights_and_mean) {
   CHECK_NEAR(f.forecast.q(0, 2) - f.forecast.mean[0], 1.2815515655446004 * expected_sigma, 2e-3);
 }
 
+TEST(recent_errors_set_the_weights_when_every_member_has_one) {
+  QuantileForecast a = member("a", 1.0, 1.0), b = member("b", 3.0, 1.0);
+  a.recent_mae = {1.0, 1.0};
+  b.recent_mae = {2.0, std::numeric_limits<double>::quiet_NaN()};
+  FusedForecast f = fuse({a, b});
+  // step 0: 1/mae^2 -> 1 : 1/4 -> 0.8 / 0.2, although the sigmas are equal
+  CHECK_NEAR(f.weights[0], 0.8, 1e-12);
+  CHECK_NEAR(f.weights[2], 0.2, 1e-12);
+  CHECK_NEAR(f.forecast.mean[0], 0.8 * 1.0 + 0.2 * 3.0, 1e-12);
+  // step 1: b's error unknown -> both weighted by sigma (equal)
+  CHECK_NEAR(f.weights[1], 0.5, 1e-9);
+  CHECK_NEAR(f.weights[3], 0.5, 1e-9);
+}
+
 TEST(non_finite_members_are_dropped) {
   QuantileForecast bad = member("bad", 0.0, 1.0);
   bad.quantiles[1] = std::numeric_limits<double>::quiet_NaN();

@@ -182,6 +182,41 @@ TEST(calibrated_intervals_cover_on_gaussian_data) {
   CHECK(cov > 0.74 && cov < 0.88);
 }
 
+TEST(an_external_member_is_weighted_by_its_past_one_step_errors) {
+  // Past one-step predictions that were exact (error ~ 0) earn the external
+  // member nearly all the weight at the one-step target; made-up bad ones
+  // (off by 10 sigma of the noise) earn it almost none.
+  Data d = line(200, 0.0, 1e-6, 1e-3, 11);
+  ModelParams p;
+  double levels[] = {0.1, 0.5, 0.9};
+  double target = d.t.back() + (d.t[1] - d.t[0]);
+  Series s = d.series();
+  auto run = [&](double past_error) {
+    ExternalMember x;
+    x.forecast = forecast_model(Model::hold, s, &target, 1, levels, 3, p);
+    x.forecast.model = "external";
+    x.past_mean.assign(s.n, std::nan(""));
+    x.past_sigma.assign(s.n, std::nan(""));
+    for (std::size_t j = s.n - 40; j < s.n; ++j) {
+      x.past_mean[j] = d.y[j] + past_error * ((j % 2) ? 1.0 : -1.0);
+      x.past_sigma[j] = 1e-3;
+    }
+    return forecast_fused({Model::robust, Model::regression, Model::kalman}, s, &target, 1, levels, 3, p, {x});
+  };
+  FusedForecast good = run(1e-6), bad = run(1e-2);
+  CHECK(good.forecast.ok && bad.forecast.ok);
+  CHECK(good.member_names.size() == 4 && good.member_names[3] == "external");
+  std::printf("  external weight: %.4f (exact past), %.6f (bad past)\n", good.weights[3], bad.weights[3]);
+  CHECK(good.weights[3] > 0.99);
+  CHECK(bad.weights[3] < 0.05);
+  CHECK(std::isfinite(good.forecast.recent_mae[0]) && good.forecast.recent_mae[0] > 0);
+  // An external member without a past is fused by its own recent_mae / sigma.
+  ExternalMember plain;
+  plain.forecast = forecast_model(Model::hold, s, &target, 1, levels, 3, p);
+  FusedForecast f = forecast_fused({Model::robust}, s, &target, 1, levels, 3, p, {plain});
+  CHECK(f.forecast.ok && f.member_names.size() == 2);
+}
+
 TEST(short_history_falls_back_to_hold) {
   Data d = line(3, 0.001, 0.0, 1e-4, 9);
   ModelParams p;

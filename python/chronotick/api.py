@@ -143,24 +143,25 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None):
         fc = classical_forecast(model, t, y, u, targets, levels)
         return fc, {fc.model.split(" ")[0]: np.ones(targets.size)}, ""
     if model in (registry.FUSED, registry.AUTO):
-        fused = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels)
         extra, note = [], ""
-        if fused.forecast.model.startswith("fused("):    # not the too-little-history fallback
+        if t.size >= _core.ModelParams().min_history:   # else the core's too-little-history fallback
             if model == registry.AUTO and AUTO_ONNX in registry.onnx_models():
                 # optional in "auto": out of reach (targets beyond its horizon) or
-                # failing, it is left out with a note and the classical fusion stands
+                # failing, it is left out with a note and the classical fusion stands.
+                # Its past one-step predictions let the core weigh it by its recent
+                # error and calibrate the fused intervals with it included.
                 try:
-                    fc = onnx_forecaster(AUTO_ONNX).forecast(t, y, targets, levels)
+                    f = onnx_forecaster(AUTO_ONNX)
+                    fc = f.forecast(t, y, targets, levels)
                     if fc.ok and np.all(np.isfinite(fc.quantiles)):
-                        extra.append(fc)
+                        extra.append((fc, *f.one_step_history(t, y)))
                     else:
                         note = f"{AUTO_ONNX} left out: no usable output ({fc.note})"
                 except Exception as exc:  # noqa: BLE001 - any failure of the optional member
                     note = f"{AUTO_ONNX} left out: {exc}"
             if temperature is not None:
-                extra.append(_core.forecast_tempcomp(t, y, u, temperature, targets, levels))
-        if extra:
-            fused = _core.fuse(list(fused.members) + extra)
+                extra.append((_core.forecast_tempcomp(t, y, u, temperature, targets, levels), None, None))
+        fused = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, extra=extra)
         w = fused.weights   # one conversion, not one per member
         return fused.forecast, dict(zip(fused.member_names, w)), note
     if t.size < 2:   # an ONNX model needs a spacing: the core's too-little-history fallback

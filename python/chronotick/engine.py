@@ -76,6 +76,15 @@ class _ModelSlot:
             return self._fail(RuntimeError(f"non-finite output ({fc.note})"))
         return fc
 
+    def history(self, t, y):
+        """(past_mean, past_sigma): its one-step predictions of the
+        measurements (OnnxForecaster.one_step_history), or (None, None) if
+        they cannot be had (then the fusion weighs it by its sigma only)."""
+        try:
+            return self.forecaster.one_step_history(t, y)
+        except Exception:  # noqa: BLE001 - the forecast itself succeeded; this is optional
+            return None, None
+
     def _fail(self, exc):
         self.ok, self.reason = False, f"{type(exc).__name__}: {exc}"
         return None
@@ -230,37 +239,45 @@ class Engine:
         return float(s) if s is not None else _median_spacing(t)
 
     def _members(self, names, t, y, u, temp, targets, levels):
-        """(quantile forecasts of the named members at `targets`, notes on
-        members left out). Failed members are left out; where none can
+        """(members, notes, fused): the quantile forecasts of the named
+        members at `targets`, notes on members left out, and -- when the
+        classical ensemble ("fused") is among the names -- the core's fusion
+        of it with every other member (ONNX models with their past one-step
+        predictions, so their weight follows their recent error and the fused
+        intervals are calibrated with them; see cpp/fusion/ensemble.h); then
+        members is empty. Failed members are left out; where none can
         forecast, a fallback (see below)."""
-        out, notes = [], []
+        out, notes, ext = [], [], []
+        with_fused = any(name in ("fused", "auto") for name in names)
         for name in names:
-            if name in ("fused", "auto") or name in registry.CLASSICAL:
-                if name in registry.CLASSICAL:
-                    out.append(_core.forecast(name, t, y, u, targets, levels, self._params))
-                else:
-                    f = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, self._params)
-                    out.extend(f.members if len(names) > 1 or temp is not None or self._onnx else [f.forecast])
+            if name in registry.CLASSICAL:
+                out.append(_core.forecast(name, t, y, u, targets, levels, self._params))
             elif name in self._onnx:
                 slot = self._onnx[name]
                 fc = slot.forecast(t, y, targets, levels)
-                if fc is not None:
-                    out.append(fc)
-                else:
+                if fc is None:
                     notes.append(slot.skipped or f"{name} left out: unhealthy ({slot.reason})")
+                elif with_fused:
+                    ext.append((fc, *slot.history(t, y)))
+                else:
+                    out.append(fc)
         if temp is not None:
             out.append(_core.forecast_tempcomp(t, y, u, temp, targets, levels, self._params))
+        if with_fused:
+            ext += [(m, None, None) for m in out if m.ok]
+            f = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, self._params, extra=ext)
+            return [], notes, f
         usable = [m for m in out if m.ok]
         if usable:
-            return usable, notes
+            return usable, notes, None
         # Nothing could forecast. A failed classical model: the core's hold
         # fallback (wide interval; .model says why). Only ONNX models, all
         # unhealthy or out of reach: the classical fusion (health() says why).
         failed = [m.model for m in out if m.model in registry.CLASSICAL]
         if failed:
-            return [classical_forecast(failed[0], t, y, u, targets, levels, self._params)], notes
+            return [classical_forecast(failed[0], t, y, u, targets, levels, self._params)], notes, None
         f = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, self._params)
-        return ([f.forecast] if len(f.members) < 2 else list(f.members)), notes
+        return [], notes, f
 
     def _forecast(self, kind: str, names, grid, levels) -> Forecast:
         """Forecast by the models `names` at the times grid(t) (t: the
@@ -273,16 +290,17 @@ class Engine:
             self._check_open()
             t, y, u, temp = self._snapshot()
             targets = grid(t)
-            members, notes = self._members(names, t, y, u, temp, targets, levels)
+            members, notes, fused = self._members(names, t, y, u, temp, targets, levels)
             for name, slot in self._onnx.items():
                 if not slot.ok and f"{name}: {slot.reason}" != self._last_error:
                     self._last_error = f"{name}: {slot.reason}"
-            if len(members) == 1:
+            if fused is None and len(members) > 1:
+                fused = _core.fuse(members)
+            if fused is None:
                 only = members[0]     # weights keyed by the member's name ("hold", not its fallback story)
                 fc = Forecast.from_core(only, {only.model.split(" ")[0]: np.ones(targets.size)}, levels=want,
                                         origin=float(t[-1]))
             else:
-                fused = _core.fuse(members)
                 if not fused.forecast.ok:
                     self._last_error = f"every model failed: {fused.forecast.note}"
                     raise RuntimeError(self._last_error)

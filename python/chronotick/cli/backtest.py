@@ -96,12 +96,25 @@ def markdown(results, unit: str = "ms") -> str:
     if len(results) > 1:
         s = summarize(results)
         base = s.get("median-5", {}).get("mae")
-        lines += ["### Mean over traces", "", f"| model | MAE ({unit}) | MAE / median-5 | coverage |",
-                  "|---|---:|---:|---:|"]
+        lines += ["### Mean over traces", "",
+                  "`MAE / median-5` divides the mean of the per-trace MAEs by median-5's (traces with larger "
+                  "errors weigh more); `mean of ratios` averages the per-trace ratios (each trace counts the "
+                  "same). `coverage` is the mean over traces, with the per-trace range beside it; "
+                  "`max ≤ hold-last` counts the traces whose largest error is at most hold-last's.", "",
+                  f"| model | MAE ({unit}) | MAE / median-5 | mean of ratios | coverage | range | max ≤ hold-last |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
         for name, m in s.items():
             cov = "–" if np.isnan(m["coverage"]) else f"{m['coverage'] * 100:.1f}%"
             ratio = f"{m['mae'] / base:.3f}" if base else "–"
-            lines.append(f"| {name} | {m['mae'] * scale:.3f} | {ratio} | {cov} |")
+            tabs = [(r.table()[name], r.table().get("median-5"), r.table().get("hold-last"))
+                    for r in results if name in r.results]
+            per = [a["mae"] / b["mae"] for a, b, _ in tabs if b]
+            mean_ratio = f"{np.mean(per):.3f}" if per else "–"
+            covs = [a["coverage"] for a, _, _ in tabs if not np.isnan(a["coverage"])]
+            rng = f"{min(covs) * 100:.1f}–{max(covs) * 100:.1f}%" if covs else "–"
+            maxok = [a["max"] <= h["max"] for a, _, h in tabs if h]
+            mx = f"{sum(maxok)} of {len(maxok)}" if maxok else "–"
+            lines.append(f"| {name} | {m['mae'] * scale:.3f} | {ratio} | {mean_ratio} | {cov} | {rng} | {mx} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -1,0 +1,78 @@
+"""The shipped ONNX model inside the "auto" fusion: weighted by its recent
+one-step error, fused intervals calibrated with it (cpp/fusion/ensemble.h)."""
+import numpy as np
+import pytest
+
+import chronotick
+from chronotick import _core
+from chronotick.api import AUTO_ONNX, onnx_forecaster
+from chronotick.models import onnx_models
+
+pytestmark = pytest.mark.skipif(AUTO_ONNX not in onnx_models(), reason="shipped ONNX model not present")
+LEVELS = np.array([0.1, 0.5, 0.9])
+
+
+def _series(trace, n=120):
+    return trace.times[:n].copy(), trace.offsets[:n].copy()
+
+
+def test_one_step_history_is_what_forecast_said_before_each_measurement(homelab_9h):
+    t, y = _series(homelab_9h)
+    f = onnx_forecaster(AUTO_ONNX)
+    mean, sigma = f.one_step_history(t, y)
+    have = np.flatnonzero(np.isfinite(mean))
+    assert have.size == f.calib_window and have[-1] == t.size - 1     # the newest calib_window measurements
+    assert np.all(sigma[have] > 0) and np.all(np.isnan(sigma[np.isnan(mean)]))
+    for j in have[-3:]:
+        # made from the measurements before t_j only: the same as forecasting from the prefix
+        fc = f.forecast(t[:j], y[:j], np.array([t[j]]), LEVELS)
+        assert mean[j] == pytest.approx(fc.mean[0], rel=1e-6, abs=1e-12)
+
+
+def test_auto_weighs_the_onnx_member_by_its_recent_error(homelab_9h):
+    t, y = _series(homelab_9h)
+    fc = chronotick.predict(y, t, horizon=1)
+    assert set(fc.weights) == {"robust", "regression", "kalman", AUTO_ONNX}
+    # the weights are 1/mae^2 of the members' recent one-step errors, normalised
+    f = onnx_forecaster(AUTO_ONNX)
+    mean, _ = f.one_step_history(t, y)
+    fused = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, None, fc.times, LEVELS)
+    maes = {m.model: m.recent_mae[0] for m in fused.members}
+    n = 24   # the core's calib_origins: the same measurements for every member
+    maes[AUTO_ONNX] = np.mean(np.abs(y[-n:] - mean[-n:]))
+    inv = {k: 1 / v ** 2 for k, v in maes.items()}
+    for k, w in fc.weights.items():
+        assert w[0] == pytest.approx(inv[k] / sum(inv.values()), rel=1e-9)
+
+
+def test_a_member_with_a_bad_past_gets_little_weight(homelab_9h):
+    t, y = _series(homelab_9h)
+    targets = np.array([t[-1] + 100.0])
+    good = onnx_forecaster(AUTO_ONNX).forecast(t, y, targets, LEVELS)
+    mean, sigma = onnx_forecaster(AUTO_ONNX).one_step_history(t, y)
+    off = np.where(np.isfinite(mean), mean + 0.05, np.nan)       # 50 ms wrong every time
+    fused = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, None, targets, LEVELS,
+                                 extra=[(good, off, sigma)])
+    assert fused.member_names[-1] == AUTO_ONNX and fused.weights[-1, 0] < 0.01
+
+
+@pytest.mark.parametrize("past_mean, past_sigma, match", [
+    (np.zeros(5), np.ones(5), "one entry per measurement"),
+    (np.zeros(120), None, "both past_mean and past_sigma"),
+    (np.zeros(120), np.zeros(120), r"past_sigma\[0\] = 0"),
+])
+def test_extra_members_with_bad_pasts_are_refused(homelab_9h, past_mean, past_sigma, match):
+    t, y = _series(homelab_9h)
+    targets = np.array([t[-1] + 100.0])
+    fc = onnx_forecaster(AUTO_ONNX).forecast(t, y, targets, LEVELS)
+    with pytest.raises(ValueError, match=match):
+        _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, None, targets, LEVELS,
+                             extra=[(fc, past_mean, past_sigma)])
+
+
+def test_extra_member_at_other_targets_is_refused(homelab_9h):
+    t, y = _series(homelab_9h)
+    fc = onnx_forecaster(AUTO_ONNX).forecast(t, y, np.array([t[-1] + 50.0]), LEVELS)
+    with pytest.raises(ValueError, match="other target_times or levels"):
+        _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, None, np.array([t[-1] + 100.0]), LEVELS,
+                             extra=[(fc, None, None)])
