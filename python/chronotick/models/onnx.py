@@ -466,31 +466,3 @@ class OnnxForecaster:
                 mean[idx] = q[:, cs.median_index]
                 sigma[idx] = (cq[:, 1] - cq[:, 0]) / 2.563
             return mean, sigma
-
-    def one_step_history(self, t, y) -> tuple[np.ndarray, np.ndarray]:
-        """The model's past one-step-ahead predictions of the measurements
-        themselves, as `forecast` made (and calibrated) them: for each of the
-        newest calib_window measurements y_j, the median and the sigma implied
-        by the calibrated 10%/90% quantiles ((q90 - q10) / 2.563) of the
-        prediction made from the measurements before t_j only (the grid step
-        too). Returns (mean, sigma), each of size len(y), NaN where no
-        prediction was made (the oldest measurements, or a target beyond the
-        horizon). Memoised: after `forecast` on the same history it costs no
-        model run. These let a fusion weigh the model by its recent accuracy
-        (chronotick._core.forecast_fused's `extra`)."""
-        with self._lock:
-            t, y = _check_series(t, y)
-            step = self._step(t)
-            cs = self._one_step([(t, y, step)])[0]
-            n = t.size
-            first = max(2, n - self.calib_window)
-            mean, sigma = np.full(n, np.nan), np.full(n, np.nan)
-            rows = [self._memo.get(k) for k in zip(t[first - 1:-1].tolist(), y[first - 1:-1].tolist(),
-                                                     t[first:].tolist())]
-            idx = [first + r for r, q in enumerate(rows) if q is not None and np.all(np.isfinite(q))]
-            if idx:
-                q = np.stack([rows[j - first] for j in idx])
-                cq = cs._apply(q, np.array([0.1, 0.9]))
-                mean[idx] = q[:, cs.median_index]
-                sigma[idx] = (cq[:, 1] - cq[:, 0]) / 2.563
-            return mean, sigma
