@@ -31,8 +31,10 @@ def add_arguments(p) -> None:
     p.add_argument("--path", help=f"shared-memory file (default: config's path or {DEFAULT_PATH})")
     p.add_argument("--servers", help="comma-separated NTP servers host[:port] (overrides the config)")
     p.add_argument("--duration", type=float, help="stop after this many seconds (default: until SIGINT/SIGTERM)")
-    p.add_argument("--metrics-port", type=int, help="expose Prometheus metrics on this port, 0: any free one (printed); needs prometheus_client")
-    p.add_argument("--metrics-addr", default="127.0.0.1", help="address the metrics endpoint binds (default: %(default)s)")
+    p.add_argument("--metrics-port", type=int,
+                   help="expose Prometheus metrics on this port, 0: any free one (printed); needs prometheus_client")
+    p.add_argument("--metrics-addr", default="127.0.0.1",
+                   help="address the metrics endpoint binds (default: %(default)s)")
 
 
 def _load(path):
