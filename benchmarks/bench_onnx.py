@@ -1,22 +1,32 @@
-"""Inference speed of the shipped time-series foundation model (clock-bolt).
+"""Inference speed of the ONNX forecaster: the shipped clock-bolt and a
+bolt-tiny-sized export, against the chronos-forecasting PyTorch pipeline.
 
-    pytest benchmarks/bench_onnx.py --benchmark-columns=min,median,mean,ops
+    pytest benchmarks/bench_onnx.py --benchmark-columns=min,median,mean,iqr,ops,rounds
 
 Side by side, one thread each (torch.set_num_threads(1), onnxruntime
-intra_op_num_threads=1), on the same weights (export/clock-bolt-checkpoint
-is the PyTorch checkpoint the shipped .onnx was exported from):
+intra_op_num_threads=1), on the same weights:
 
-- OnnxForecaster.forecast, batch 1, end to end: irregular measurements in,
-  quantile forecast out (windowing, the model, interpolation; with and
-  without the online interval calibration, warm);
-- the bare onnxruntime session.run on the same window (the floor);
-- ChronosBoltPipeline.predict_quantiles (PyTorch), what a user would
-  otherwise call, on the same window (skipped without torch/chronos);
-- batched: 64 series per call (series/s = 64 / time).
+- clock-bolt (context 256; export/clock-bolt-checkpoint is the PyTorch
+  checkpoint the shipped .onnx was exported from), batch 1:
+  OnnxForecaster.forecast end to end (irregular measurements in, quantiles at
+  the target out: C++ window, the model via IOBinding, C++ interpolation;
+  raw and calibrated), the same with the RMS norms fused, the bare
+  session.run on a ready window (the floor) and
+  ChronosBoltPipeline.predict_quantiles on that window;
+- the overhead beyond the bare session.run: the two timed interleaved in one
+  test, the paired difference in extra_info (overhead_us);
+- bolt-tiny-sized (chronos-bolt-tiny's architecture: d_model 256, d_ff 1024,
+  4 + 4 layers, 4 heads, context 2048, patches of 16, horizon 64; random
+  weights, ~8.7 M parameters) exported once per session through the
+  project's own export (chronotick.models.export_bolt, with its parity
+  check), batch 1, ONNX vs PyTorch; skipped without torch/chronos;
+- many clocks: B = 64 and B = 1024 series per call, series per second in
+  extra_info (series_per_s).
 """
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 import pytest
@@ -26,6 +36,9 @@ ROOT = os.path.join(os.path.dirname(__file__), "..")
 MODEL = os.path.join(ROOT, "python", "chronotick", "models", "data", "clock-bolt.onnx")
 CHECKPOINT = os.path.join(ROOT, "export", "clock-bolt-checkpoint")
 LEVELS = [0.1, 0.5, 0.9]
+# chronos-bolt-tiny (amazon/chronos-bolt-tiny, t5-efficient-tiny): the architecture only
+BOLT_TINY = dict(context=2048, prediction_length=64, d_model=256, d_ff=1024, num_layers=4, num_decoder_layers=4,
+                 num_heads=4, patch=16, initializer_factor=0.05)
 
 pytestmark = pytest.mark.skipif(not os.path.isfile(MODEL), reason="clock-bolt.onnx not shipped in this checkout")
 
@@ -38,6 +51,21 @@ def history(n=300, seed=0):
     return t, y
 
 
+def series_per_s(benchmark, batch):
+    benchmark.extra_info["series"] = batch
+    stats = getattr(benchmark, "stats", None)
+    if stats is not None and not benchmark.disabled:
+        benchmark.extra_info["series_per_s"] = round(batch / stats.stats.median, 1)
+
+
+def _torch_pipeline(checkpoint):
+    torch = pytest.importorskip("torch", reason="torch not installed (export extra): no PyTorch side")
+    pytest.importorskip("chronos", reason="chronos-forecasting not installed (export extra): no PyTorch side")
+    from chronotick.models.export_bolt import load_pipeline
+    torch.set_num_threads(1)
+    return load_pipeline(checkpoint)
+
+
 @pytest.fixture(scope="module")
 def forecaster():
     return OnnxForecaster(MODEL, intra_op_threads=1)
@@ -45,15 +73,27 @@ def forecaster():
 
 @pytest.fixture(scope="module")
 def pipeline():
-    torch = pytest.importorskip("torch", reason="torch not installed (export extra): no PyTorch side")
-    pytest.importorskip("chronos", reason="chronos-forecasting not installed (export extra): no PyTorch side")
     if not os.path.isdir(CHECKPOINT):
         pytest.skip("export/clock-bolt-checkpoint missing")
-    from chronotick.models.export_bolt import load_pipeline
-    torch.set_num_threads(1)
-    return load_pipeline(CHECKPOINT)
+    return _torch_pipeline(CHECKPOINT)
 
 
+@pytest.fixture(scope="session")
+def bolt_tiny(tmp_path_factory):
+    """(onnx path, checkpoint dir): a random bolt-tiny-sized model, exported once per session."""
+    for mod in ("torch", "chronos", "onnx", "onnxscript"):
+        pytest.importorskip(mod, reason=f"{mod} not installed (export extra): no bolt-tiny export")
+    from chronotick.models.export_bolt import export_chronos_bolt, save_random_bolt
+    d = tmp_path_factory.mktemp("bolt-tiny")
+    ckpt = save_random_bolt(str(d / "checkpoint"), seed=0, **BOLT_TINY)
+    out = str(d / "bolt-tiny.onnx")
+    export_chronos_bolt(ckpt, out, context=BOLT_TINY["context"], name="bolt-tiny-random", log=lambda m: None)
+    return out, ckpt
+
+
+# ---- clock-bolt, batch 1 -------------------------------------------------------------------
+
+@pytest.mark.benchmark(group="clock-bolt batch 1")
 def test_forecast_batch1_raw(benchmark, forecaster):
     t, y = history()
     target = [t[-1] + 100.0]
@@ -61,6 +101,7 @@ def test_forecast_batch1_raw(benchmark, forecaster):
     assert np.all(np.isfinite(fc.quantiles))
 
 
+@pytest.mark.benchmark(group="clock-bolt batch 1")
 def test_forecast_batch1_calibrated(benchmark, forecaster):
     t, y = history()
     target = [t[-1] + 100.0]
@@ -69,6 +110,16 @@ def test_forecast_batch1_calibrated(benchmark, forecaster):
     assert np.all(np.isfinite(fc.quantiles))
 
 
+@pytest.mark.benchmark(group="clock-bolt batch 1")
+def test_forecast_batch1_raw_fused_norms(benchmark):
+    f = OnnxForecaster(MODEL, intra_op_threads=1, fuse_norms=True)
+    t, y = history()
+    fc = benchmark(f.forecast, t, y, [t[-1] + 100.0], LEVELS, calibrate=False)
+    benchmark.extra_info["fused"] = f.fused
+    assert np.all(np.isfinite(fc.quantiles))
+
+
+@pytest.mark.benchmark(group="clock-bolt batch 1")
 def test_session_run_bare(benchmark, forecaster):
     t, y = history()
     x = forecaster._window(t, y, forecaster._step(t)).values[None, :]
@@ -77,6 +128,7 @@ def test_session_run_bare(benchmark, forecaster):
     assert out[0].shape == (1, 9, 64)
 
 
+@pytest.mark.benchmark(group="clock-bolt batch 1")
 def test_pytorch_pipeline_batch1(benchmark, forecaster, pipeline):
     import torch
     t, y = history()
@@ -85,18 +137,87 @@ def test_pytorch_pipeline_batch1(benchmark, forecaster, pipeline):
     assert q.shape == (1, 64, 3)
 
 
-def test_forecast_batch64(benchmark, forecaster):
-    series = [history(300, seed=s) for s in range(64)]
-    targets = [[t[-1] + 100.0] for t, _ in series]
-    out = benchmark(forecaster.forecast_batch, series, targets, LEVELS, calibrate=False)
-    benchmark.extra_info["series"] = 64
-    assert len(out) == 64
+@pytest.mark.benchmark(group="clock-bolt overhead")
+def test_overhead_beyond_session_run(benchmark, forecaster):
+    """forecast(calibrate=False) and the bare session.run on its window, timed
+    alternately in one loop (so machine load hits both alike): extra_info has
+    both medians and the median paired difference, the overhead."""
+    t, y = history()
+    target = [t[-1] + 100.0]
+    x = forecaster._window(t, y, forecaster._step(t)).values[None, :]
+    sess = forecaster.session
+    n = 20 if benchmark.disabled else 3000
+    bare, full = np.empty(n), np.empty(n)
+    clock = time.perf_counter_ns
+    for i in range(-50 if n > 20 else 0, n):
+        a = clock()
+        sess.run(["quantiles"], {"context": x})
+        b = clock()
+        forecaster.forecast(t, y, target, LEVELS, calibrate=False)
+        c = clock()
+        if i >= 0:
+            bare[i], full[i] = (b - a) / 1e3, (c - b) / 1e3
+    benchmark.extra_info.update(bare_run_us=round(float(np.median(bare)), 1),
+                                forecast_us=round(float(np.median(full)), 1),
+                                overhead_us=round(float(np.median(full - bare)), 1), pairs=n)
+    fc = benchmark(forecaster.forecast, t, y, target, LEVELS, calibrate=False)
+    assert np.all(np.isfinite(fc.quantiles))
 
 
-def test_pytorch_pipeline_batch64(benchmark, forecaster, pipeline):
+# ---- bolt-tiny-sized, batch 1 ----------------------------------------------------------------
+
+@pytest.mark.benchmark(group="bolt-tiny batch 1")
+def test_bolt_tiny_onnx_forecast_batch1(benchmark, bolt_tiny):
+    f = OnnxForecaster(bolt_tiny[0], intra_op_threads=1)
+    t, y = history(2100)
+    fc = benchmark(f.forecast, t, y, [t[-1] + 100.0], LEVELS, calibrate=False)
+    assert np.all(np.isfinite(fc.quantiles))
+
+
+@pytest.mark.benchmark(group="bolt-tiny batch 1")
+def test_bolt_tiny_session_run_bare(benchmark, bolt_tiny):
+    f = OnnxForecaster(bolt_tiny[0], intra_op_threads=1)
+    t, y = history(2100)
+    x = f._window(t, y, f._step(t)).values[None, :]
+    out = benchmark(f.session.run, ["quantiles"], {"context": x})
+    assert out[0].shape == (1, 9, 64)
+
+
+@pytest.mark.benchmark(group="bolt-tiny batch 1")
+def test_bolt_tiny_pytorch_pipeline_batch1(benchmark, bolt_tiny):
     import torch
-    wins = [forecaster._window(t, y, forecaster._step(t)).values for t, y in (history(300, seed=s) for s in range(64))]
-    x = torch.from_numpy(np.stack(wins))
-    q, _ = benchmark(pipeline.predict_quantiles, x, prediction_length=64, quantile_levels=LEVELS)
-    benchmark.extra_info["series"] = 64
-    assert q.shape == (64, 64, 3)
+    pipe = _torch_pipeline(bolt_tiny[1])
+    f = OnnxForecaster(bolt_tiny[0], intra_op_threads=1)
+    t, y = history(2100)
+    x = torch.from_numpy(f._window(t, y, f._step(t)).values[None, :].copy())
+    q, _ = benchmark(pipe.predict_quantiles, x, prediction_length=64, quantile_levels=LEVELS)
+    assert q.shape == (1, 64, 3)
+
+
+# ---- many clocks ----------------------------------------------------------------------------
+
+def _many(batch):
+    series = [history(300, seed=s) for s in range(batch)]
+    return series, [[t[-1] + 100.0] for t, _ in series]
+
+
+@pytest.mark.parametrize("batch", [64, 1024])
+def test_forecast_many(benchmark, forecaster, batch):
+    benchmark.group = f"clock-bolt B={batch}"
+    series, targets = _many(batch)
+    out = benchmark.pedantic(forecaster.forecast_batch, (series, targets, LEVELS), {"calibrate": False},
+                             rounds=3 if batch > 64 else 10, warmup_rounds=1)
+    series_per_s(benchmark, batch)
+    assert len(out) == batch
+
+
+@pytest.mark.parametrize("batch", [64, 1024])
+def test_pytorch_pipeline_many(benchmark, forecaster, pipeline, batch):
+    import torch
+    benchmark.group = f"clock-bolt B={batch}"
+    series, _ = _many(batch)
+    x = torch.from_numpy(np.stack([forecaster._window(t, y, forecaster._step(t)).values for t, y in series]))
+    q, _ = benchmark.pedantic(pipeline.predict_quantiles, (x,), {"prediction_length": 64, "quantile_levels": LEVELS},
+                              rounds=3 if batch > 64 else 10, warmup_rounds=1)
+    series_per_s(benchmark, batch)
+    assert q.shape == (batch, 64, 3)

@@ -359,3 +359,20 @@ def test_shipped_model_forecasts_a_real_trace():
     assert y[-20:].min() - 0.005 <= fc.mean[0] <= y[-20:].max() + 0.005
     assert q[2] - q[0] < 0.05
 
+
+
+@shipped
+def test_fused_norms_change_the_shipped_model_by_less_than_1e_4():
+    plain = OnnxForecaster(SHIPPED)
+    fused = OnnxForecaster(SHIPPED, fuse_norms=True)
+    assert fused.fused and not plain.fused
+    x = np.cumsum(np.random.default_rng(9).normal(size=(4, plain.context)), axis=1).astype(np.float32) * 1e-3
+    x[1, :100] = np.nan
+    a, b = plain.run(x), fused.run(x)
+    assert np.max(np.abs(a - b)) <= 1e-4 * np.max(np.abs(a))
+
+
+def test_fused_norms_fall_back_to_the_plain_graph(hold_model):
+    f = OnnxForecaster(hold_model, fuse_norms=True)      # nothing to fuse: works either way
+    t, y = regular()
+    assert np.all(np.isfinite(f.forecast(t, y, [t[-1] + 100.0], [0.5]).quantiles))

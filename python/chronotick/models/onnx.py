@@ -111,6 +111,24 @@ def _check_series(t, y) -> tuple[np.ndarray, np.ndarray]:
     return t, y
 
 
+def _fused_norms(path: str) -> bytes | None:
+    """The graph with T5's RMS norms fused (onnxruntime.transformers.optimizer,
+    model_type t5, ONNX-level passes only), serialised; None if that fails."""
+    import logging
+    try:
+        from onnxruntime.transformers import optimizer
+        quiet = logging.getLogger("onnxruntime.transformers")
+        was = quiet.level
+        quiet.setLevel(logging.ERROR)
+        try:
+            om = optimizer.optimize_model(path, model_type="t5", num_heads=0, hidden_size=0, opt_level=0)
+        finally:
+            quiet.setLevel(was)
+        return om.model.SerializeToString()
+    except Exception:  # noqa: BLE001 - an optional speed-up; the plain graph is used
+        return None
+
+
 class OnnxForecaster:
     """One exported quantile model, one onnxruntime session (made once, reused).
 
@@ -122,7 +140,12 @@ class OnnxForecaster:
     = the median spacing of the newest measurements at each call.
     calib_window: how many of the newest measurements calibrate the
     intervals (0: raw model quantiles). calib_min: fewer errors than this:
-    raw quantiles.
+    raw quantiles. fuse_norms: before the session is made, let
+    onnxruntime's transformer optimizer fuse T5's RMS norms (Pow/ReduceMean/
+    Sqrt/Div/Mul chains) into SimplifiedLayerNormalization nodes, in memory
+    (the file is not changed): ~10% less model time for clock-bolt, outputs
+    within 1e-5 relative, ~0.6 s more at load; if the optimizer fails or is
+    missing, the graph is used as it is (`fused` says which).
 
     Raises ModelError when the file is missing, not a loadable ONNX model, or
     does not have the input `context` [B, L] / output `quantiles` [B, K, H].
@@ -132,7 +155,7 @@ class OnnxForecaster:
     """
 
     def __init__(self, path, providers=None, intra_op_threads: int = 1, *, step_s: float | None = None,
-                 calib_window: int = 64, calib_min: int = 8, name: str | None = None):
+                 calib_window: int = 64, calib_min: int = 8, name: str | None = None, fuse_norms: bool = False):
         import onnxruntime as ort
 
         path = os.fspath(path)
@@ -159,8 +182,11 @@ class OnnxForecaster:
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.log_severity_level = 3
+        model = _fused_norms(path) if fuse_norms else None
+        self.fused = model is not None
         try:
-            self.session = ort.InferenceSession(path, sess_options=opts, providers=list(providers))
+            self.session = ort.InferenceSession(model if model is not None else path, sess_options=opts,
+                                                providers=list(providers))
         except Exception as exc:  # onnxruntime raises its own exception types for corrupt files
             raise ModelError(f"cannot load ONNX model {path}: {exc}") from exc
         self.providers = self.session.get_providers()
