@@ -116,7 +116,8 @@ TEST(grid_quantiles_interpolate_sort_and_map_levels) {
   const std::size_t K = 3, H = 4;
   std::vector<float> q(K * H);
   for (std::size_t k = 0; k < K; ++k)
-    for (std::size_t j = 0; j < H; ++j) q[k * H + j] = static_cast<float>((static_cast<double>(k) - 1) * (static_cast<double>(j) + 1.0));
+    for (std::size_t j = 0; j < H; ++j)
+      q[k * H + j] = static_cast<float>((static_cast<double>(k) - 1) * (static_cast<double>(j) + 1.0));
   // requested levels 0.1, 0.3, 0.5 with f = 2 at 0.1: lo/hi into the model levels
   std::vector<int64_t> lo = {0, 0, 0}, hi = {1, 1, 1};
   std::vector<double> w = {0, 0.5, 1}, w1 = {1, 0.5, 0}, f = {2, 1, 1};
@@ -146,14 +147,15 @@ TEST(grid_quantiles_interpolate_sort_and_map_levels) {
 TEST(prepare_forecast_in_one_pass) {
   std::vector<double> t = {0, 100, 200, 300}, y = {1, 2, 3, 4}, tg = {400}, h(1);
   std::vector<float> v(4);
-  const ForecastInput in = prepare_forecast(t.data(), 4, y.data(), 4, tg.data(), 1, NAN, 4, 64, "m", v.data(), h.data());
+  auto prep = [&](std::size_t n_targets) {
+    return prepare_forecast(t.data(), 4, y.data(), 4, tg.data(), n_targets, NAN, 4, 64, "m", v.data(), h.data());
+  };
+  const ForecastInput in = prep(1);
   CHECK(in.level == 4 && in.step == 100 && in.t_end == 300 && h[0] == 1);
   CHECK(v[0] == -3.0f && v[3] == 0.0f);
   tg[0] = NAN;
-  CHECK(error_of([&] { prepare_forecast(t.data(), 4, y.data(), 4, tg.data(), 1, NAN, 4, 64, "m", v.data(), h.data()); }) ==
-        "target_times[0] = nan is not finite");
-  CHECK(error_of([&] { prepare_forecast(t.data(), 4, y.data(), 4, tg.data(), 0, NAN, 4, 64, "m", v.data(), h.data()); }) ==
-        "target_times is empty");
+  CHECK(error_of([&] { prep(1); }) == "target_times[0] = nan is not finite");
+  CHECK(error_of([&] { prep(0); }) == "target_times is empty");
 }
 
 TEST_MAIN()

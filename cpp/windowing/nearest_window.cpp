@@ -15,7 +15,8 @@ void check_measurements(const double* t, std::size_t nt, const double* y, std::s
   // Fast pass: strictly increasing from a finite t[0] to a finite t[n-1]
   // means every t is finite; y - y == 0 fails for NaN and infinities.
   const std::size_t n = std::min(nt, ny);
-  bool ok = nt == ny && n >= min_count && n >= 1 && std::isfinite(t[0]) && std::isfinite(t[n - 1]) && y[0] - y[0] == 0.0;
+  bool ok = nt == ny && n >= min_count && n >= 1 && std::isfinite(t[0]) && std::isfinite(t[n - 1]) &&
+            y[0] - y[0] == 0.0;
   for (std::size_t i = 1; ok && i < n; ++i) ok = t[i] > t[i - 1] && y[i] - y[i] == 0.0;
   if (ok) return;
   // Slow pass, only to name the first problem (in the Python API's order).

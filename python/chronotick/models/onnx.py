@@ -11,15 +11,20 @@ the caller's unit (seconds: offset = reference - local clock):
 1. Window: the measurements are binned onto the grid
    g_k = t_n - (L - 1 - k) * step,  k = 0 .. L-1 (each measurement to its
    nearest grid time, the mean where several fall in one cell, NaN where
-   none), centred on the newest value (float32 keeps its precision) - see
-   `window`. step: the median spacing of the newest measurements unless set.
+   none), centred on the newest value (float32 keeps its precision). At run
+   time this is C++ (_core.forecast_window: cpp/windowing/nearest_window.h,
+   with the input checks in the same pass); `window` below is the numpy
+   reference the shipped model was trained on (the two are bit-equal:
+   tests/test_onnx_window_parity.py). step: the median spacing of the
+   newest 65 measurements unless set.
 2. Run the model; add the centring level back.
 3. A target time t maps to h = (t - t_n) / step grid steps ahead; the
    quantiles are linearly interpolated between whole steps (h < 1 uses step
    1, H < h <= H + 1/2 step H, so a caller whose grid step differs slightly
    is not refused at the last step). Targets further than H + 1/2 steps are
    refused (ValueError naming the limit): the model is not rolled forward on
-   its own forecasts.
+   its own forecasts. Interpolation, uncentring and the mapping to the
+   requested levels are C++ too (_core.grid_quantiles).
 4. Intervals are calibrated online (calibration.ConformalScaler) from the
    model's one-step-ahead errors on the newest `calib_window` measurements of
    the history it is given: the prediction of y_j uses only measurements
