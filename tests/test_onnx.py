@@ -373,6 +373,6 @@ def test_fused_norms_change_the_shipped_model_by_less_than_1e_4():
 
 
 def test_fused_norms_fall_back_to_the_plain_graph(hold_model):
-    f = OnnxForecaster(hold_model, fuse_norms=True)      # nothing to fuse: works either way
+    f = OnnxForecaster(hold_model, fuse_norms=True)      # nothing to fuse: works either way (a warning if it failed)
     t, y = regular()
     assert np.all(np.isfinite(f.forecast(t, y, [t[-1] + 100.0], [0.5]).quantiles))

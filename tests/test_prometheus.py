@@ -11,6 +11,8 @@ import urllib.request
 
 import pytest
 
+import chronotick
+
 prom_parser = pytest.importorskip("prometheus_client.parser")
 
 from chronotick.testing.ntp_server import NTPTestServer, Reply  # noqa: E402
@@ -34,7 +36,9 @@ def test_serve_exposes_offset_bound_status_rejections_and_latency(tmp_path):
     cfg.write_text("burst: 1\ntimeout_s: 0.3\n"
                    "clock: {poll_interval_s: 0.1, warmup_poll_interval_s: 0.1, min_measurements: 3}\n")
     path = tmp_path / "clock"
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    # the child imports the same chronotick as this process (the working tree or an installed wheel)
+    pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(chronotick.__file__)))
+    env = dict(os.environ, PYTHONPATH=pkg_parent + os.pathsep + os.environ.get("PYTHONPATH", ""))
     with NTPTestServer(offset_s=0.040, delay_s=0.002) as ntp:
         # spoofed packets first (each followed by the real reply), then normal service
         ntp.queue(Reply("wrong_origin", then_ok=True), Reply("wrong_port", then_ok=True), Reply("mode3"))

@@ -130,7 +130,10 @@ def _fused_norms(path: str) -> bytes | None:
         finally:
             quiet.setLevel(was)
         return om.model.SerializeToString()
-    except Exception:  # noqa: BLE001 - an optional speed-up; the plain graph is used
+    except Exception as exc:  # noqa: BLE001 - an optional speed-up; the plain graph is used, with a warning
+        import warnings
+        warnings.warn(f"fuse_norms: onnxruntime's transformer optimizer failed on {path} "
+                      f"({type(exc).__name__}: {exc}); using the graph as it is", RuntimeWarning, stacklevel=3)
         return None
 
 
@@ -150,7 +153,8 @@ class OnnxForecaster:
     Sqrt/Div/Mul chains) into SimplifiedLayerNormalization nodes, in memory
     (the file is not changed): ~10% less model time for clock-bolt, outputs
     within 1e-5 relative, ~0.6 s more at load; if the optimizer fails or is
-    missing, the graph is used as it is (`fused` says which).
+    missing (it needs sympy), the graph is used as it is, with a
+    RuntimeWarning (`fused` says which).
 
     Raises ModelError when the file is missing, not a loadable ONNX model, or
     does not have the input `context` [B, L] / output `quantiles` [B, K, H].
