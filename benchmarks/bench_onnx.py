@@ -10,7 +10,8 @@ intra_op_num_threads=1), on the same weights:
   checkpoint the shipped .onnx was exported from), batch 1:
   OnnxForecaster.forecast end to end (irregular measurements in, quantiles at
   the target out: C++ window, the model via IOBinding, C++ interpolation;
-  raw and calibrated), the same with the RMS norms fused, the bare
+  raw and calibrated), chronotick.predict(model="clock-bolt" / "auto"),
+  the same with the RMS norms fused, the bare
   session.run on a ready window (the floor) and
   ChronosBoltPipeline.predict_quantiles on that window;
 - the overhead beyond the bare session.run: the two timed interleaved in one
@@ -117,6 +118,19 @@ def test_forecast_batch1_raw_fused_norms(benchmark):
     fc = benchmark(f.forecast, t, y, [t[-1] + 100.0], LEVELS, calibrate=False)
     benchmark.extra_info["fused"] = f.fused
     assert np.all(np.isfinite(fc.quantiles))
+
+
+@pytest.mark.benchmark(group="clock-bolt batch 1")
+@pytest.mark.parametrize("model", ["clock-bolt", "auto"])
+def test_predict_batch1(benchmark, model):
+    """The public path end to end: chronotick.predict -> validation, the ONNX
+    member (calibrated), and for "auto" the core's fusion with the classical
+    models (weights from recent errors, fused calibration) -> Forecast."""
+    import chronotick
+    t, y = history()
+    chronotick.predict(y, t, horizon=1, model=model)     # warm: session made, one-step predictions memoised
+    fc = benchmark(chronotick.predict, y, t, horizon=1, model=model)
+    assert np.all(np.isfinite(fc.quantiles)) and ("clock-bolt" in fc.weights)
 
 
 @pytest.mark.benchmark(group="clock-bolt batch 1")
