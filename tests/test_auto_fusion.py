@@ -76,3 +76,29 @@ def test_extra_member_at_other_targets_is_refused(homelab_9h):
     with pytest.raises(ValueError, match="other target_times or levels"):
         _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, None, np.array([t[-1] + 100.0]), LEVELS,
                              extra=[(fc, None, None)])
+
+
+def test_the_long_term_model_runs_on_a_coarser_grid(homelab_9h):
+    t, y = _series(homelab_9h, 300)
+    cfg = {"short_term": {"models": ["auto"]}, "long_term": {"model": AUTO_ONNX, "horizon": 16, "step_factor": 8}}
+    with chronotick.Engine(cfg) as eng:
+        for ti, yi in zip(t, y):
+            eng.observe(float(ti), float(yi))
+        long_name = f"{AUTO_ONNX} (long-term)"
+        slot = eng._onnx[long_name].forecaster
+        assert slot._step(t) == pytest.approx(8 * _core.window_step(t))
+        lt = eng.predict_long_term()
+        assert lt.model == long_name and "left out" not in lt.note
+        step = 8 * _core.window_step(t)
+        np.testing.assert_allclose(lt.times, t[-1] + step * np.arange(1, 17))
+        # 16 coarse steps = 128 measurement spacings: beyond the short-term model's 64, within the long one's
+        fused = eng.predict_fused()
+        assert long_name in fused.weights and f"{AUTO_ONNX} left out" in fused.note
+        assert {AUTO_ONNX, long_name} <= set(eng.health()["models"])
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), True])
+def test_step_factor_must_be_positive(bad):
+    from chronotick.models.onnx import OnnxForecaster
+    with pytest.raises(ValueError, match="step_factor"):
+        OnnxForecaster(onnx_models()[AUTO_ONNX], step_factor=bad)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import collections
 import math
+import os
 import threading
 import time
 
@@ -48,12 +49,13 @@ def _finite(name, v) -> float:
 class _ModelSlot:
     """One ONNX model the engine runs, with its health."""
 
-    def __init__(self, name: str, path: str, providers, threads: int):
+    def __init__(self, name: str, path: str, providers, threads: int, step_factor: float = 1.0):
         self.name, self.path = name, path
         self.ok, self.reason, self.forecaster, self.skipped = True, "", None, ""
         try:
             from chronotick.models.onnx import OnnxForecaster
-            self.forecaster = OnnxForecaster(path, providers=providers, intra_op_threads=threads)
+            self.forecaster = OnnxForecaster(path, providers=providers, intra_op_threads=threads,
+                                             step_factor=step_factor, name=name if step_factor != 1 else None)
         except Exception as exc:  # corrupt, missing or mismatched file: unhealthy, not fatal
             self.ok, self.reason = False, f"load failed: {type(exc).__name__}: {exc}"
 
@@ -122,12 +124,19 @@ class Engine:
                 self._short_names += [m for m in extra if m not in self._short_names]
             elif name not in self._short_names:
                 self._short_names.append(name)
-        for name in self._short_names + ([cfg["long_term"]["model"]] if cfg["long_term"]["model"] else []):
+        for name in self._short_names:
             if name in registry.onnx_models() or name.endswith(".onnx"):
-                path = registry.onnx_models().get(name, name)
-                self._onnx[name] = _ModelSlot(name, path, o["providers"], o["intra_op_threads"])
-                if not self._onnx[name].ok:
-                    self._last_error = f"{name}: {self._onnx[name].reason}"
+                self._add_slot(name, registry.onnx_models().get(name, name), o)
+        # The long-term model: its own session, run on a grid step_factor times coarser
+        # (64 steps reach that much further), under its own name so it can sit
+        # beside the same model used short-term.
+        lt = cfg["long_term"]
+        self._long_name = lt["model"]
+        if lt["model"] and (lt["model"] in registry.onnx_models() or lt["model"].endswith(".onnx")):
+            base = os.path.splitext(os.path.basename(lt["model"]))[0]
+            self._long_name = f"{base} (long-term)"
+            self._add_slot(self._long_name, registry.onnx_models().get(lt["model"], lt["model"]), o,
+                           step_factor=lt["step_factor"])
         names = cfg["covariates"]["names"]
         if names is not None:
             self._cov_names = tuple(sorted(names))
@@ -220,6 +229,11 @@ class Engine:
             temp = self._collector_temperature(t)
         u = np.where(np.isfinite(u), u, 0.0) if np.isfinite(u).any() else None
         return t, y, u, temp
+
+    def _add_slot(self, name: str, path: str, o: dict, step_factor: float = 1.0) -> None:
+        self._onnx[name] = _ModelSlot(name, path, o["providers"], o["intra_op_threads"], step_factor)
+        if not self._onnx[name].ok:
+            self._last_error = f"{name}: {self._onnx[name].reason}"
 
     def _collector_temperature(self, t: np.ndarray):
         """The system collector's CPU temperature aligned to the measurement
@@ -343,15 +357,13 @@ class Engine:
     def predict_long_term(self, quantile_levels=(0.1, 0.5, 0.9)) -> Forecast:
         """The long-term model (or the classical fusion) on a coarser grid:
         `long_term.horizon` steps of step_factor x the short-term step."""
-        name = self.config["long_term"]["model"] or "fused"
-        return self._forecast("long_term", [name], self._long_grid, quantile_levels)
+        return self._forecast("long_term", [self._long_name or "fused"], self._long_grid, quantile_levels)
 
     def predict_fused(self, quantile_levels=(0.1, 0.5, 0.9)) -> Forecast:
         """Short- and long-term models fused by inverse variance on the long-term grid."""
         names = list(self._short_names)
-        lt = self.config["long_term"]["model"]
-        if lt and lt not in names:
-            names.append(lt)
+        if self._long_name and self._long_name not in names:
+            names.append(self._long_name)
         return self._forecast("fused", names, self._long_grid, quantile_levels)
 
     # -- state ------------------------------------------------------------------

@@ -145,7 +145,12 @@ class OnnxForecaster:
     providers: onnxruntime execution providers in order of preference
     (default: CUDA when onnxruntime-gpu sees a GPU, else CPU).
     intra_op_threads: threads of one model run. step_s: grid step (s); None
-    = the median spacing of the newest measurements at each call.
+    = step_factor x the median spacing of the newest measurements at each
+    call. step_factor > 1 runs the model on a coarser grid (several
+    measurements averaged per cell): 64 steps then reach step_factor times
+    further -- how the Engine's long-term model is run (its one-step
+    calibration then scores the model's first coarse step against the next
+    measurement, a shorter lead: an approximation, stated in docs/models.md).
     calib_window: how many of the newest measurements calibrate the
     intervals (0: raw model quantiles). calib_min: fewer errors than this:
     raw quantiles. fuse_norms: before the session is made, let
@@ -164,7 +169,8 @@ class OnnxForecaster:
     """
 
     def __init__(self, path, providers=None, intra_op_threads: int = 1, *, step_s: float | None = None,
-                 calib_window: int = 64, calib_min: int = 8, name: str | None = None, fuse_norms: bool = False):
+                 step_factor: float = 1.0, calib_window: int = 64, calib_min: int = 8, name: str | None = None,
+                 fuse_norms: bool = False):
         import onnxruntime as ort
 
         path = os.fspath(path)
@@ -175,6 +181,9 @@ class OnnxForecaster:
                              f"got {intra_op_threads!r}")
         if step_s is not None and not (isinstance(step_s, (int, float)) and math.isfinite(step_s) and step_s > 0):
             raise ValueError(f"step_s must be a finite number > 0 or None, got {step_s!r}")
+        if isinstance(step_factor, bool) or not (isinstance(step_factor, (int, float)) and math.isfinite(step_factor)
+                                                 and step_factor > 0):
+            raise ValueError(f"step_factor must be a finite number > 0, got {step_factor!r}")
         if isinstance(calib_window, bool) or not isinstance(calib_window, int) or calib_window < 0:
             raise ValueError(f"calib_window must be an integer >= 0, got {calib_window!r}")
         if isinstance(calib_min, bool) or not isinstance(calib_min, int) or calib_min < 1:
@@ -211,6 +220,7 @@ class OnnxForecaster:
         except ValueError as exc:
             raise ModelError(f"{path}: bad quantile levels in the model card: {exc}") from exc
         self.step_s = float(step_s) if step_s is not None else None
+        self.step_factor = float(step_factor)
         self.calib_window = calib_window
         self.calib_min = calib_min
         self._lock = threading.RLock()
@@ -321,7 +331,7 @@ class OnnxForecaster:
     def _step(self, t: np.ndarray) -> float:
         if self.step_s is not None:
             return self.step_s
-        return _core.window_step(np.asarray(t, dtype=np.float64))
+        return self.step_factor * _core.window_step(np.asarray(t, dtype=np.float64))
 
     def _window(self, t, y, step) -> Window:
         t = np.asarray(t, dtype=np.float64)
@@ -441,11 +451,13 @@ class OnnxForecaster:
             raise ValueError("series is empty")
         x, out, io = self._binding(n)
         step = math.nan if self.step_s is None else self.step_s
+        coarse = self.step_s is None and self.step_factor != 1.0
         prep = []
         for i, ((t, y), tt) in enumerate(zip(series, target_times)):
             try:
                 try:
-                    prep.append(_core.forecast_window(x[i], t, y, tt, step, self.horizon, self.name))
+                    st = self._step(t) if coarse else step
+                    prep.append(_core.forecast_window(x[i], t, y, tt, st, self.horizon, self.name))
                 except TypeError:      # not convertible to float arrays: name the argument as numpy does
                     _check_series(t, y)
                     _as_1d(tt, "target_times")
