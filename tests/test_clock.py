@@ -158,6 +158,14 @@ def test_bounds_hold_the_true_offset_of_simulated_clocks_at_every_status():
             assert d["median_width_s"] < d["worst_case_median_width_s"], (preset, name, r)
 
 
+@pytest.mark.parametrize("warmup", [0, -3, 2.5, True])
+def test_replay_refuses_a_warmup_without_a_measurement_before_the_first_check(warmup):
+    s = sim.simulate(preset="disciplined", scenario="steady", duration_s=1800, poll_s=64, seed=3)
+    with pytest.raises(ValueError, match=f"warmup must be an integer >= 1.*got {warmup!r}"):
+        replay(s.trace, truth=s.true_offset, warmup=warmup, outage_share=0)
+    assert replay(s.trace, truth=s.true_offset, warmup=1, outage_share=0)["n"] == len(s.trace) - 1
+
+
 def test_outages_are_seeded_and_reach_holdover_and_unknown():
     m = outages(400, 20, 36, seed=5)
     assert np.array_equal(m, outages(400, 20, 36, seed=5)) and not np.array_equal(m, outages(400, 20, 36, seed=6))

@@ -99,6 +99,9 @@ def replay(trace: Trace, truth: np.ndarray | None = None, config: dict | None = 
     are 'point' and 'consistent'. outage_share=0: no outages."""
     from chronotick.clock import Clock
     from chronotick.engine import Engine
+    if isinstance(warmup, bool) or not isinstance(warmup, (int, np.integer)) or warmup < 1:
+        # check i compares with the last measurement received before it: there is none before the first
+        raise ValueError(f"warmup must be an integer >= 1 (measurements before the first check), got {warmup!r}")
     n = len(trace)
     poll = float(np.median(np.diff(trace.times)))
     cfg = {"poll_interval_s": poll, "warmup_measurements": 1}
