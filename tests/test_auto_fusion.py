@@ -102,3 +102,9 @@ def test_step_factor_must_be_positive(bad):
     from chronotick.models.onnx import OnnxForecaster
     with pytest.raises(ValueError, match="step_factor"):
         OnnxForecaster(onnx_models()[AUTO_ONNX], step_factor=bad)
+
+
+def test_step_s_and_step_factor_together_are_refused():
+    from chronotick.models.onnx import OnnxForecaster
+    with pytest.raises(ValueError, match=r"step_s or step_factor, not both: step_s=10.0 .* step_factor=8"):
+        OnnxForecaster(onnx_models()[AUTO_ONNX], step_s=10.0, step_factor=8)

@@ -146,7 +146,7 @@ class OnnxForecaster:
     (default: CUDA when onnxruntime-gpu sees a GPU, else CPU).
     intra_op_threads: threads of one model run. step_s: grid step (s); None
     = step_factor x the median spacing of the newest measurements at each
-    call. step_factor > 1 runs the model on a coarser grid (several
+    call (giving both is an error). step_factor > 1 runs the model on a coarser grid (several
     measurements averaged per cell): 64 steps then reach step_factor times
     further -- how the Engine's long-term model is run (its one-step
     calibration then scores the model's first coarse step against the next
@@ -184,6 +184,9 @@ class OnnxForecaster:
         if isinstance(step_factor, bool) or not (isinstance(step_factor, (int, float)) and math.isfinite(step_factor)
                                                  and step_factor > 0):
             raise ValueError(f"step_factor must be a finite number > 0, got {step_factor!r}")
+        if step_s is not None and step_factor != 1:
+            raise ValueError(f"give step_s or step_factor, not both: step_s={step_s!r} fixes the grid step, "
+                             f"step_factor={step_factor!r} would scale the median spacing")
         if isinstance(calib_window, bool) or not isinstance(calib_window, int) or calib_window < 0:
             raise ValueError(f"calib_window must be an integer >= 0, got {calib_window!r}")
         if isinstance(calib_min, bool) or not isinstance(calib_min, int) or calib_min < 1:
