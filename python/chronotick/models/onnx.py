@@ -491,11 +491,14 @@ class OnnxForecaster:
 
     def one_step_history(self, t, y) -> tuple[np.ndarray, np.ndarray]:
         """The model's past one-step-ahead predictions of the measurements
-        themselves, as `forecast` made (and calibrated) them: for each of the
-        newest calib_window measurements y_j, the median and the sigma implied
-        by the calibrated 10%/90% quantiles ((q90 - q10) / 2.563) of the
-        prediction made from the measurements before t_j only (the grid step
-        too). Returns (mean, sigma), each of size len(y), NaN where no
+        themselves: for each of the newest calib_window measurements y_j, the
+        median of the prediction made from the measurements before t_j only
+        (the grid step too), and the sigma implied by its 10%/90% quantiles
+        ((q90 - q10) / 2.563) calibrated with the CURRENT calibration (the
+        one-step errors of the whole window, y_j's own and later ones
+        included -- the scale the current forecast uses, as the core scales
+        its members' past forecasts; not the calibration `forecast` had at
+        t_j). Returns (mean, sigma), each of size len(y), NaN where no
         prediction was made (the oldest measurements, or a target beyond the
         horizon). Memoised: after `forecast` on the same history it costs no
         model run. These let a fusion weigh the model by its recent accuracy
