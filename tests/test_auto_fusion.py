@@ -108,3 +108,15 @@ def test_step_s_and_step_factor_together_are_refused():
     from chronotick.models.onnx import OnnxForecaster
     with pytest.raises(ValueError, match=r"step_s or step_factor, not both: step_s=10.0 .* step_factor=8"):
         OnnxForecaster(onnx_models()[AUTO_ONNX], step_s=10.0, step_factor=8)
+
+
+def test_the_long_term_model_keeps_its_own_name_at_step_factor_1(homelab_9h):
+    # same model short- and long-term on the same grid: two members, two weights, each under its own name
+    t, y = _series(homelab_9h, 150)
+    cfg = {"short_term": {"models": ["auto"]}, "long_term": {"model": AUTO_ONNX, "horizon": 8, "step_factor": 1}}
+    with chronotick.Engine(cfg) as eng:
+        eng.observe_many(t, y)
+        long_name = f"{AUTO_ONNX} (long-term)"
+        assert eng.predict_long_term().model == long_name
+        w = eng.predict_fused().weights
+        assert {AUTO_ONNX, long_name} <= set(w) and len(w) == 5, sorted(w)

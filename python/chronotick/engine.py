@@ -49,13 +49,16 @@ def _finite(name, v) -> float:
 class _ModelSlot:
     """One ONNX model the engine runs, with its health."""
 
-    def __init__(self, name: str, path: str, providers, threads: int, step_factor: float = 1.0):
+    def __init__(self, name: str, path: str, providers, threads: int, step_factor: float = 1.0,
+                 own_name: bool = False):
+        # own_name: the forecasts are named `name` (the long-term slot, "NAME (long-term)"),
+        # else the model's file name, as elsewhere
         self.name, self.path = name, path
         self.ok, self.reason, self.forecaster, self.skipped = True, "", None, ""
         try:
             from chronotick.models.onnx import OnnxForecaster
             self.forecaster = OnnxForecaster(path, providers=providers, intra_op_threads=threads,
-                                             step_factor=step_factor, name=name if step_factor != 1 else None)
+                                             step_factor=step_factor, name=name if own_name else None)
         except Exception as exc:  # corrupt, missing or mismatched file: unhealthy, not fatal
             self.ok, self.reason = False, f"load failed: {type(exc).__name__}: {exc}"
 
@@ -136,7 +139,7 @@ class Engine:
             base = os.path.splitext(os.path.basename(lt["model"]))[0]
             self._long_name = f"{base} (long-term)"
             self._add_slot(self._long_name, registry.onnx_models().get(lt["model"], lt["model"]), o,
-                           step_factor=lt["step_factor"])
+                           step_factor=lt["step_factor"], own_name=True)
         names = cfg["covariates"]["names"]
         if names is not None:
             self._cov_names = tuple(sorted(names))
@@ -230,8 +233,8 @@ class Engine:
         u = np.where(np.isfinite(u), u, 0.0) if np.isfinite(u).any() else None
         return t, y, u, temp
 
-    def _add_slot(self, name: str, path: str, o: dict, step_factor: float = 1.0) -> None:
-        self._onnx[name] = _ModelSlot(name, path, o["providers"], o["intra_op_threads"], step_factor)
+    def _add_slot(self, name: str, path: str, o: dict, step_factor: float = 1.0, own_name: bool = False) -> None:
+        self._onnx[name] = _ModelSlot(name, path, o["providers"], o["intra_op_threads"], step_factor, own_name)
         if not self._onnx[name].ok:
             self._last_error = f"{name}: {self._onnx[name].reason}"
 
