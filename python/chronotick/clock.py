@@ -19,9 +19,9 @@ smallest round trip seen: delta_min/2 + root distance) and Q(e) the
 conformal quantile of the clock's own past errors at elapsed e
 (_ElapsedCalibration), so HOLDOVER widens as the clock's own record of long
 gaps says. Before enough errors are known: the newest measurement's NTP
-interval grown at max_drift_ppm (worst case). bound0/growth are the chord
-from lead 0 to the widest of leads 0..4 polls, covering every lead until the
-next update. Corrections are slewed by the C++ writer at `max_slew_rate` so
+interval grown at max_drift_ppm (worst case). bound0/growth: the line through
+the half-width at lead 0 with the steepest of the chords to leads 1..4 polls
+(horizon_polls), so it lies above the half-width at every one of those leads. Corrections are slewed by the C++ writer at `max_slew_rate` so
 corrected time never goes backwards; a measurement that disagrees with the
 served time by more than `step_threshold_s` is reported in `health()`, not
 hidden.
