@@ -21,8 +21,9 @@ conformal quantile of the clock's own past errors at elapsed e
 gaps says. Before enough errors are known: the newest measurement's NTP
 interval grown at max_drift_ppm (worst case). bound0/growth: the line through
 the half-width at lead 0 with the steepest of the chords to leads 1..4 polls
-(horizon_polls), so it lies above the half-width at every one of those leads. Corrections are slewed by the C++ writer at `max_slew_rate` so
-corrected time never goes backwards; a measurement that disagrees with the
+(horizon_polls), so it lies above the half-width at every one of those leads.
+Corrections are slewed by the C++ writer at `max_slew_rate` so corrected
+time never goes backwards; a measurement that disagrees with the
 served time by more than `step_threshold_s` is reported in `health()`, not
 hidden.
 
@@ -79,7 +80,7 @@ class ClockConfig:
     stale_after_s: float | None = None     # readers: writer silent this long -> UNKNOWN (default 2 polls + 10 s)
     horizon_polls: int = 4                 # leads the bound is fitted over
     history_size: int = 100000             # records kept for retrospective correction
-    calib_origins: int = 128               # the engine's past errors calibrating its own intervals
+    calib_origins: int = 128               # unused by the Clock (validated only): see engine.calib_origins
     calib_window: int = 2048               # the clock's own past errors kept per elapsed-time bin
     max_drift_ppm: float = 50.0            # worst-case frequency error, used only before any calibration
 
