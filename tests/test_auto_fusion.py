@@ -120,3 +120,20 @@ def test_the_long_term_model_keeps_its_own_name_at_step_factor_1(homelab_9h):
         assert eng.predict_long_term().model == long_name
         w = eng.predict_fused().weights
         assert {AUTO_ONNX, long_name} <= set(w) and len(w) == 5, sorted(w)
+
+
+def test_the_long_term_grid_follows_a_fixed_short_term_step(homelab_9h):
+    t, y = _series(homelab_9h, 300)
+    cfg = {"short_term": {"step_s": 120.0}, "long_term": {"model": AUTO_ONNX, "horizon": 64, "step_factor": 8}}
+    with chronotick.Engine(cfg) as eng:
+        eng.observe_many(t, y)
+        lt = eng.predict_long_term()
+        # 64 steps of 8 x 120 s: the model's own grid is the same, so all are in its reach
+        assert lt.model == f"{AUTO_ONNX} (long-term)" and "left out" not in lt.note
+        np.testing.assert_allclose(lt.times, t[-1] + 960.0 * np.arange(1, 65))
+
+
+def test_auto_says_why_the_onnx_member_is_left_out_of_a_short_history(homelab_9h):
+    t, y = _series(homelab_9h, 5)
+    fc = chronotick.predict(y, t, horizon=1)
+    assert fc.model.startswith("hold (fallback") and f"{AUTO_ONNX} left out: 5 measurements" in fc.note

@@ -200,3 +200,29 @@ def test_the_bound_is_worst_case_until_calibrated_then_from_the_clock_s_own_erro
     assert h["model"]["bound_kind"] == "calibrated"
     # 99% of N(0, 0.2 ms) errors: about 0.5-0.8 ms, plus the stated delay/2 (0.1 ms): far below 50 ppm x 64 s
     assert 2e5 < h["model"]["bound_ns"] < 2e6, h
+
+
+def test_the_scored_predictor_is_the_served_one_when_an_onnx_model_cannot_reach_the_ladder(homelab_9h):
+    from chronotick.api import AUTO_ONNX
+    from chronotick.engine import Engine
+    if AUTO_ONNX not in chronotick.models.onnx_models():
+        pytest.skip("shipped ONNX model not present")
+    t, y = homelab_9h.times[:120], homelab_9h.offsets[:120]
+    src = Scripted()
+    eng = Engine({"short_term": {"models": ["auto"]}})
+    # a 4 h holdover limit: the ladder runs to 144 polls, past clock-bolt's 64 steps
+    clock = Clock(src, engine=eng, config={"poll_interval_s": 100.0, "warmup_measurements": 1,
+                                           "unknown_after_s": 4 * 3600.0},
+                  time_ns=lambda: int(t[-1] * 1e9))
+    drive(clock, src, t, y)
+    t_o, kept = clock._origins[-1]
+    assert t_o == t[-1]
+    # the ladder reaches past clock-bolt's 64 steps, so one call would leave it out everywhere
+    whole = eng.forecast_at(t_o + clock._ladder, (0.5,))
+    assert f"{AUTO_ONNX} left out" in whole.note
+    # the kept predictor is what a forecast at that elapsed time alone gives: clock-bolt included where it reaches
+    for k in (1, 2, 4):
+        alone = eng.forecast_at(np.array([t_o + clock._ladder[k]]), (0.5,))
+        assert AUTO_ONNX in alone.weights
+        assert kept[k] == pytest.approx(float(alone.mean[0]), rel=1e-9, abs=1e-12)
+    eng.close()

@@ -85,22 +85,48 @@ FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, 
   std::vector<std::vector<const Calibration*>> member_bucket(m);
   for (std::size_t i = 0; i < m; ++i) member_bucket[i] = per_bucket(plan, cals[i], p);
 
-  // External members: their one-step errors over the one-step bucket's pairs
-  // (the same measurements the core members were scored on) give their
-  // recent_mae at the targets of that bucket.
+  // External members with a past join at the one-step bucket. There, every
+  // member's recent_mae is its mean |y_j - m_j| over the same pairs: those
+  // for which every such external member made a prediction (its window may
+  // be shorter than calib_origins), so the weights compare like with like.
   const std::size_t one = std::find(plan.steps.begin(), plan.steps.end(), std::size_t{1}) - plan.steps.begin();
-  std::vector<double> extra_mae(me, std::nan(""));
+  std::vector<bool> has_past(me, false);
+  bool any_past = false;
   for (std::size_t e = 0; e < me; ++e) {
-    QuantileForecast f = extra[e].forecast;
-    if (extra[e].past_mean.size() == s.n && extra[e].past_sigma.size() == s.n && one < plan.steps.size()) {
+    has_past[e] = one < plan.steps.size() && extra[e].past_mean.size() == s.n && extra[e].past_sigma.size() == s.n;
+    any_past = any_past || has_past[e];
+  }
+  std::vector<double> extra_mae(me, std::nan("")), core_mae_one(m, std::nan(""));
+  if (any_past) {
+    std::vector<std::size_t> common;  // pair indices k of the one-step bucket
+    for (std::size_t k = 0; k < plan.prefix[one].size(); ++k) {
+      const std::size_t j = plan.target_index(one, k);
+      bool all = true;
+      for (std::size_t e = 0; e < me; ++e) all = all && (!has_past[e] || std::isfinite(extra[e].past_mean[j]));
+      if (all) common.push_back(k);
+    }
+    auto mae_over = [&](auto&& predicted) {  // predicted(k, j): the prediction of y_j at pair k
       double sum = 0;
       std::size_t cnt = 0;
-      for (std::size_t k = 0; k < plan.prefix[one].size(); ++k) {
-        std::size_t j = plan.target_index(one, k);
-        double mu = extra[e].past_mean[j];
+      for (std::size_t k : common) {
+        const std::size_t j = plan.target_index(one, k);
+        const double mu = predicted(k, j);
         if (std::isfinite(mu)) sum += std::fabs(s.y[j] - mu), ++cnt;
       }
-      if (cnt >= p.calib_min && sum > 0) extra_mae[e] = sum / static_cast<double>(cnt);
+      return cnt >= p.calib_min && sum > 0 ? sum / static_cast<double>(cnt) : std::nan("");
+    };
+    for (std::size_t e = 0; e < me; ++e)
+      if (has_past[e]) extra_mae[e] = mae_over([&](std::size_t, std::size_t j) { return extra[e].past_mean[j]; });
+    for (std::size_t i = 0; i < m; ++i) {
+      if (!members[i].ok || history[i].size() <= one) continue;
+      core_mae_one[i] = mae_over([&](std::size_t k, std::size_t) { return history[i][one].mean[k]; });
+      for (std::size_t k = 0; k < h; ++k)
+        if (plan.bucket_of_target[k] == one) members[i].recent_mae[k] = core_mae_one[i];
+    }
+  }
+  for (std::size_t e = 0; e < me; ++e) {
+    QuantileForecast f = extra[e].forecast;
+    if (has_past[e]) {
       f.recent_mae.assign(h, std::nan(""));
       for (std::size_t k = 0; k < h; ++k)
         if (plan.bucket_of_target[k] == one) f.recent_mae[k] = extra_mae[e];
@@ -121,7 +147,8 @@ FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, 
       for (std::size_t i = 0; i < m; ++i) {
         if (!members[i].ok || history[i].size() <= b || !member_bucket[i][b]) continue;
         const Calibration& c = *member_bucket[i][b];
-        past.push_back({history[i][b].mean[k], history[i][b].sigma[k] * c.scale(p), c.mean_abs_err});
+        const double mae = (b == one && any_past) ? core_mae_one[i] : c.mean_abs_err;
+        past.push_back({history[i][b].mean[k], history[i][b].sigma[k] * c.scale(p), mae});
       }
       if (b == one) {
         std::size_t j = plan.target_index(b, k);

@@ -161,6 +161,8 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None):
                     note = f"{AUTO_ONNX} left out: {exc}"
             if temperature is not None:
                 extra.append((_core.forecast_tempcomp(t, y, u, temperature, targets, levels), None, None))
+        elif model == registry.AUTO and AUTO_ONNX in registry.onnx_models():
+            note = f"{AUTO_ONNX} left out: {t.size} measurements < min_history {_core.ModelParams().min_history}"
         fused = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, extra=extra)
         w = fused.weights   # one conversion, not one per member
         return fused.forecast, dict(zip(fused.member_names, w)), note

@@ -423,6 +423,22 @@ class Clock:
         pred = means[rows, i] + f * (means[rows, i + 1] - means[rows, i])
         self._calib.add(e, np.abs(offset - pred), delay)
 
+    def _ladder_forecast(self, t_last: float) -> np.ndarray:
+        """The predictor kept for origin t_last: the forecast mean over the
+        elapsed-time ladder. A member that cannot reach the whole ladder (an
+        ONNX model's 64 steps) is left out of a forecast at all the targets;
+        then each point is forecast on its own, so every point is predicted by
+        the members that reach it -- as the forecast served at that elapsed
+        time is -- and the scored predictor is the served one."""
+        lad = self._engine.forecast_at(t_last + self._ladder, (0.5,))
+        mean = np.asarray(lad.mean, float)
+        if "left out" in (lad.note or ""):
+            mean = np.array([float(self._engine.forecast_at(np.array([t_last + e]), (0.5,)).mean[0])
+                             for e in self._ladder])
+        if not np.all(np.isfinite(mean)):
+            raise ValueError(f"forecast by {lad.model} is not finite")
+        return mean
+
     def _half_width(self, elapsed: np.ndarray, mean_at_last: float, freq: float) -> tuple[np.ndarray, str]:
         """Half-width (s) of the bound at these times since the newest measurement, and how it was made.
 
@@ -485,10 +501,7 @@ class Clock:
         try:
             if not self._origins or self._origins[-1][0] != t_last:
                 # A new origin: keep its predictor over the elapsed-time ladder, to be scored later.
-                lad = self._engine.forecast_at(t_last + self._ladder, (0.5,))
-                lad_mean = np.asarray(lad.mean, float)
-                if not np.all(np.isfinite(lad_mean)):
-                    raise ValueError(f"forecast by {lad.model} is not finite")
+                lad_mean = self._ladder_forecast(t_last)
                 self._origins.append((t_last, lad_mean))
             mean_last = float(self._origins[-1][1][0])
             fc = self._engine.forecast_at(base + leads, (0.5,))

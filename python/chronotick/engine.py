@@ -50,7 +50,7 @@ class _ModelSlot:
     """One ONNX model the engine runs, with its health."""
 
     def __init__(self, name: str, path: str, providers, threads: int, step_factor: float = 1.0,
-                 own_name: bool = False):
+                 own_name: bool = False, step_s: float | None = None):
         # own_name: the forecasts are named `name` (the long-term slot, "NAME (long-term)"),
         # else the model's file name, as elsewhere
         self.name, self.path = name, path
@@ -58,7 +58,8 @@ class _ModelSlot:
         try:
             from chronotick.models.onnx import OnnxForecaster
             self.forecaster = OnnxForecaster(path, providers=providers, intra_op_threads=threads,
-                                             step_factor=step_factor, name=name if own_name else None)
+                                             step_factor=step_factor, step_s=step_s,
+                                             name=name if own_name else None)
         except Exception as exc:  # corrupt, missing or mismatched file: unhealthy, not fatal
             self.ok, self.reason = False, f"load failed: {type(exc).__name__}: {exc}"
 
@@ -138,8 +139,11 @@ class Engine:
         if lt["model"] and (lt["model"] in registry.onnx_models() or lt["model"].endswith(".onnx")):
             base = os.path.splitext(os.path.basename(lt["model"]))[0]
             self._long_name = f"{base} (long-term)"
+            # on the long-term grid: step_factor x (short_term.step_s, or the median spacing)
+            fixed = cfg["short_term"]["step_s"]
             self._add_slot(self._long_name, registry.onnx_models().get(lt["model"], lt["model"]), o,
-                           step_factor=lt["step_factor"], own_name=True)
+                           step_factor=lt["step_factor"] if fixed is None else 1.0, own_name=True,
+                           step_s=None if fixed is None else float(fixed) * lt["step_factor"])
         names = cfg["covariates"]["names"]
         if names is not None:
             self._cov_names = tuple(sorted(names))
@@ -233,8 +237,10 @@ class Engine:
         u = np.where(np.isfinite(u), u, 0.0) if np.isfinite(u).any() else None
         return t, y, u, temp
 
-    def _add_slot(self, name: str, path: str, o: dict, step_factor: float = 1.0, own_name: bool = False) -> None:
-        self._onnx[name] = _ModelSlot(name, path, o["providers"], o["intra_op_threads"], step_factor, own_name)
+    def _add_slot(self, name: str, path: str, o: dict, step_factor: float = 1.0, own_name: bool = False,
+                  step_s: float | None = None) -> None:
+        self._onnx[name] = _ModelSlot(name, path, o["providers"], o["intra_op_threads"], step_factor, own_name,
+                                      step_s)
         if not self._onnx[name].ok:
             self._last_error = f"{name}: {self._onnx[name].reason}"
 
