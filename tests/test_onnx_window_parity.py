@@ -137,3 +137,17 @@ def test_shipped_model_forecast_equals_the_numpy_pipeline():
         np.testing.assert_allclose(got.quantiles, want, rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(got.mean, want_med, rtol=1e-12, atol=1e-15)
         np.testing.assert_array_equal(got.times, targets)
+
+
+def test_the_output_buffer_must_be_a_contiguous_float32_row():
+    """A buffer that would need a copy is refused (the writes would go to the copy)."""
+    t = np.arange(10.0) * 100
+    y = np.linspace(0, 1e-3, 10)
+    for bad in (np.zeros((16, 2), np.float32)[:, 0], np.zeros(16)):
+        with pytest.raises(TypeError):
+            _core.nearest_window(t, y, float(t[-1]), 100.0, 16, None, bad)
+        with pytest.raises(TypeError):
+            _core.forecast_window(bad, t, y, np.array([t[-1] + 100.0]), 100.0, 64, "m")
+    good = np.full((2, 16), np.nan, np.float32)
+    _core.nearest_window(t, y, float(t[-1]), 100.0, 16, None, good[1])
+    assert np.isfinite(good[1]).sum() == 10 and np.isnan(good[0]).all()

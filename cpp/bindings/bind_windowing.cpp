@@ -196,7 +196,7 @@ void bind_windowing(py::module_& m) {
         }
       },
       py::arg("t"), py::arg("y"), py::arg("end_time"), py::arg("step_s"), py::arg("context"),
-      py::arg("level") = py::none(), py::arg("out") = py::none(),
+      py::arg("level") = py::none(), py::arg("out").noconvert() = py::none(),
       "Bin measurements onto the grid end_time - (context-1-k) step_s, k = 0..context-1, each to its\n"
       "nearest grid time (mean where several share a cell, NaN where none), centred on `level`\n"
       "(default: the newest y): the input window the shipped clock-bolt model was trained on\n"
@@ -239,7 +239,8 @@ void bind_windowing(py::module_& m) {
           throw py::value_error(e.what());
         }
       },
-      py::arg("out"), py::arg("t"), py::arg("y"), py::arg("target_times"), py::arg("step_s"), py::arg("horizon"),
+      py::arg("out").noconvert(), py::arg("t"), py::arg("y"), py::arg("target_times"), py::arg("step_s"),
+      py::arg("horizon"),
       py::arg("model"),
       "The ONNX forecaster's input in one pass: checks t, y (finite, t strictly increasing, >= 2)\n"
       "and target_times, takes the grid step (step_s, or NaN: the median spacing of the newest 65\n"
