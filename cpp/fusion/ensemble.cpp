@@ -38,7 +38,7 @@ QuantileForecast calibrated(const std::string& name, const Series& s, const doub
   if (g.ok) cals = calibrate_all(s, plan, history);
   std::string note;
   std::vector<const Calibration*> cal = per_target(plan, cals, p, &note);
-  QuantileForecast f = to_quantiles(name, targets, h, levels, nlev, g, cal, p, note);
+  QuantileForecast f = to_quantiles(name, targets, h, levels, nlev, g, cal, p, note, target_steps(plan));
   if (cals_out) *cals_out = std::move(cals);
   return f;
 }
@@ -174,12 +174,14 @@ FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, 
   QuantileForecast& f = out.forecast;
   if (!note.empty()) f.note += (f.note.empty() ? "" : "; ") + std::string("fused: ") + note;
   const std::size_t L = f.levels.size();
+  const std::vector<std::size_t> steps = target_steps(plan);
   f.recent_mae.assign(h, std::nan(""));
   for (std::size_t k = 0; k < h; ++k) {
     if (!cal[k]) continue;  // keep the members' averaged (calibrated) offsets
     double sigma = f.std[k];  // weighted mean of the members' calibrated sigmas
-    for (std::size_t l = 0; l < L; ++l) f.quantiles[k * L + l] = f.mean[k] + cal[k]->offset(f.levels[l], p) * sigma;
-    f.std[k] = sigma * cal[k]->scale(p);
+    for (std::size_t l = 0; l < L; ++l)
+      f.quantiles[k * L + l] = f.mean[k] + cal[k]->offset_at(f.levels[l], sigma, steps[k], p);
+    f.std[k] = (cal[k]->offset_at(0.9, sigma, steps[k], p) - cal[k]->offset_at(0.1, sigma, steps[k], p)) / 2.563;
     if (cal[k]->mean_abs_err > 0) f.recent_mae[k] = cal[k]->mean_abs_err;
   }
   return out;

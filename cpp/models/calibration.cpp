@@ -21,6 +21,23 @@ double Calibration::scale(const ModelParams& p) const {
   return (offset(0.9, p) - offset(0.1, p)) / 2.563;
 }
 
+double Calibration::abs_offset(double level, const ModelParams& p) const {
+  if (!calibrated(p) || abs_err.empty() || level == 0.5) return 0.0;
+  double k = std::ceil((static_cast<double>(abs_err.size()) + 1.0) * std::fabs(2.0 * level - 1.0));
+  std::size_t idx = k < 1.0 ? 0 : std::min(abs_err.size() - 1, static_cast<std::size_t>(k) - 1);
+  return level > 0.5 ? abs_err[idx] : -abs_err[idx];
+}
+
+double Calibration::offset_at(double level, double sigma, std::size_t steps, const ModelParams& p) const {
+  double q = offset(level, p) * sigma;
+  if (lead_steps > 0 && steps > lead_steps) {
+    double grown = abs_offset(level, p) * std::pow(static_cast<double>(steps) / static_cast<double>(lead_steps),
+                                                   growth);
+    if (std::fabs(grown) > std::fabs(q)) q = grown;
+  }
+  return q;
+}
+
 Calibration calibrate(const Series& s, const LeadPlan& plan, std::size_t b, const Gaussian& hist) {
   Calibration c;
   double sum_abs = 0;
@@ -30,7 +47,10 @@ Calibration calibrate(const Series& s, const LeadPlan& plan, std::size_t b, cons
     double e = std::fabs(s.y[plan.target_index(b, k)] - m);
     sum_abs += e;
     c.abs_z.push_back(e / sd);
+    c.abs_err.push_back(e);
   }
+  c.lead_steps = plan.steps[b];
+  std::sort(c.abs_err.begin(), c.abs_err.end());
   if (!c.abs_z.empty()) c.mean_abs_err = sum_abs / static_cast<double>(c.abs_z.size());
   std::sort(c.abs_z.begin(), c.abs_z.end());
   return c;
@@ -39,6 +59,14 @@ Calibration calibrate(const Series& s, const LeadPlan& plan, std::size_t b, cons
 std::vector<Calibration> calibrate_all(const Series& s, const LeadPlan& plan, const std::vector<Gaussian>& hist) {
   std::vector<Calibration> out(plan.steps.size());
   for (std::size_t b = 0; b < plan.steps.size() && b < hist.size(); ++b) out[b] = calibrate(s, plan, b, hist[b]);
+  // Growth exponent of each bucket from the bucket of half its lead.
+  for (std::size_t b = 0; b < out.size(); ++b) {
+    for (std::size_t c = 0; c < out.size(); ++c) {
+      if (2 * plan.steps[c] != plan.steps[b] || out[c].abs_z.empty() || out[b].abs_z.empty()) continue;
+      if (out[c].mean_abs_err > 0 && out[b].mean_abs_err > 0)
+        out[b].growth = std::clamp(std::log2(out[b].mean_abs_err / out[c].mean_abs_err), 1.0, 2.0);
+    }
+  }
   return out;
 }
 
@@ -73,17 +101,24 @@ std::vector<const Calibration*> per_target(const LeadPlan& plan, const std::vect
     else if (out[k] != &cals[b]) borrowed = true;
   }
   if (note) {
-    if (borrowed) *note = "intervals at some leads calibrated at a shorter lead (too little history)";
+    if (borrowed) *note = "intervals at some leads calibrated at a shorter lead (too little history), "
+                          "at least that lead's errors grown with the lead";
     if (none) *note += std::string(note->empty() ? "" : "; ") +
                        "intervals not calibrated at some leads (too few past errors), Gaussian quantiles used";
   }
   return out;
 }
 
+std::vector<std::size_t> target_steps(const LeadPlan& plan) {
+  std::vector<std::size_t> out(plan.bucket_of_target.size());
+  for (std::size_t k = 0; k < out.size(); ++k) out[k] = plan.steps[plan.bucket_of_target[k]];
+  return out;
+}
+
 QuantileForecast to_quantiles(const std::string& model, const double* targets, std::size_t h,
                               const double* levels, std::size_t nlev, const Gaussian& g,
                               const std::vector<const Calibration*>& cal, const ModelParams& p,
-                              const std::string& cal_note) {
+                              const std::string& cal_note, const std::vector<std::size_t>& steps) {
   QuantileForecast f;
   f.model = model;
   f.times.assign(targets, targets + h);
@@ -100,8 +135,9 @@ QuantileForecast to_quantiles(const std::string& model, const double* targets, s
   for (std::size_t k = 0; k < h; ++k) {
     const Calibration& c = (k < cal.size() && cal[k]) ? *cal[k] : gaussian;
     if (&c != &gaussian && c.mean_abs_err > 0) f.recent_mae[k] = c.mean_abs_err;
-    f.std[k] = g.sigma[k] * c.scale(p);
-    for (std::size_t l = 0; l < nlev; ++l) f.quantiles[k * nlev + l] = g.mean[k] + c.offset(levels[l], p) * g.sigma[k];
+    const std::size_t S = k < steps.size() ? steps[k] : 0;
+    for (std::size_t l = 0; l < nlev; ++l) f.quantiles[k * nlev + l] = g.mean[k] + c.offset_at(levels[l], g.sigma[k], S, p);
+    f.std[k] = (c.offset_at(0.9, g.sigma[k], S, p) - c.offset_at(0.1, g.sigma[k], S, p)) / 2.563;
     if (!std::isfinite(f.mean[k]) || !std::isfinite(f.std[k])) {
       f.ok = false;
       f.note = "non-finite output";

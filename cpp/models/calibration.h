@@ -12,6 +12,17 @@
 //
 // The raw mean absolute error mean_j |y_j - m_j| of the same pairs is kept
 // too: the fusion weighs members by it (fusion/fusion.h).
+//
+// A lead beyond the longest calibrated one (no past pair reaches that far:
+// a 1 h forecast from 1 h of history) borrows a shorter lead's calibration,
+// and the model's own sigma may grow far too slowly with the lead (a line
+// fit's sigma assumes white noise). There the interval is at least the
+// borrowed lead's absolute error quantile grown with the lead as a power
+// law, Q_abs(D) * (S / D)^a, a = log2(MAE(D) / MAE(D/2)) -- the growth the
+// errors showed from D/2 to D -- kept in [1, 2] (at least linear: a
+// frequency error; at most quadratic: a frequency drift), 1 when D/2 is not
+// calibrated; the note says so. Random-walk FM (a = 1.5) is thus followed,
+// white FM (0.5) covered conservatively.
 #pragma once
 #include <string>
 #include <vector>
@@ -26,11 +37,21 @@ namespace chronotick {
 struct Calibration {
   std::vector<double> abs_z;  // standardised absolute errors, sorted ascending
   double mean_abs_err = 0;    // mean |y_j - m_j| over the same pairs (unstandardised)
+  std::vector<double> abs_err;  // |y_j - m_j|, sorted ascending
+  std::size_t lead_steps = 0;   // S of the lead bucket these errors are from
+  double growth = 1.0;          // exponent a of the error growth with the lead (see above)
   bool calibrated(const ModelParams& p) const { return abs_z.size() >= p.calib_min; }
   // Multiplier of sigma for quantile level `level` (Gaussian if uncalibrated).
   double offset(double level, const ModelParams& p) const;
   // (offset(0.9) - offset(0.1)) / 2.563: calibrated sigma / raw sigma.
   double scale(const ModelParams& p) const;
+  // Conformal quantile of the unstandardised errors for level `level`
+  // (signed like offset; 0 if uncalibrated).
+  double abs_offset(double level, const ModelParams& p) const;
+  // Offset of quantile `level` from the mean for a target `steps` ahead
+  // with model sigma `sigma`: offset(level) * sigma, widened to
+  // abs_offset(level) * (steps / lead_steps)^growth when steps > lead_steps.
+  double offset_at(double level, double sigma, std::size_t steps, const ModelParams& p) const;
 };
 
 // Errors of `hist` (the forecasts of bucket b of `plan`), standardised by
@@ -49,9 +70,13 @@ std::vector<const Calibration*> per_target(const LeadPlan& plan, const std::vect
                                            const ModelParams& p, std::string* note);
 
 // Quantiles (and std = (q90 - q10) / 2.563) of a calibrated Gaussian forecast.
+// target_steps: S of each target's lead bucket (empty: no lead growth).
 QuantileForecast to_quantiles(const std::string& model, const double* targets, std::size_t h,
                               const double* levels, std::size_t nlev, const Gaussian& g,
                               const std::vector<const Calibration*>& cal, const ModelParams& p,
-                              const std::string& cal_note);
+                              const std::string& cal_note, const std::vector<std::size_t>& target_steps = {});
+
+// S of each target's lead bucket.
+std::vector<std::size_t> target_steps(const LeadPlan& plan);
 
 }  // namespace chronotick

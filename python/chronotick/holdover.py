@@ -7,7 +7,14 @@ Baselines: hold (the last value) and a straight line fitted to the last hour
 (what chrony would extrapolate). Next to each interval width stands the kind
 of worst-case bound products publish: bound at last sync + max_drift x
 elapsed, for max_drift = 1 ppm and 50 ppm (bound at sync taken as 0 here: the
-lab data are much better than any such bound).
+lab data are much better than any such bound). At 3600 s no past pair of the
+hour reaches that far, so the intervals there are extrapolated: the longest
+calibrated shorter lead's errors grown with the lead at the power-law rate
+they showed between half that lead and it, exponent in [1, 2]
+(cpp/models/calibration.h). Before that rule (2026-11-24) the 3600 s 80%
+intervals covered 5-13%; it is an extrapolation, and it under-covers where
+the error growth steepens with the lead (mixed white-phase and random-walk-
+frequency noise: 54-66% in synthetic tests, tests/test_long_lead_calibration.py).
 
     python -m chronotick.holdover ../shared/data/oscillators --markdown docs/holdover.md
 """
