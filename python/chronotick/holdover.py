@@ -13,8 +13,10 @@ calibrated shorter lead's errors grown with the lead at the power-law rate
 they showed between half that lead and it, exponent in [1, 2]
 (cpp/models/calibration.h). Before that rule (2026-11-24) the 3600 s 80%
 intervals covered 5-13%; it is an extrapolation, and it under-covers where
-the error growth steepens with the lead (mixed white-phase and random-walk-
-frequency noise: 54-66% in synthetic tests, tests/test_long_lead_calibration.py).
+the error growth steepens with the lead (synthetic, 120 steps ahead of 100:
+the regression 66% under white-phase plus random-walk-frequency noise, the
+robust median 53% under random-walk frequency noise; the regression and the
+Kalman filter 78-97% under pure random-walk or white frequency noise).
 
     python -m chronotick.holdover ../shared/data/oscillators --markdown docs/holdover.md
 """
