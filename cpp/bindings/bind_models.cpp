@@ -14,7 +14,7 @@
 #include "fusion/fusion.h"
 #include "models/classical.h"
 #include "models/regression.h"
-#include "models/robust_stats.h"
+#include "windowing/nearest_window.h"
 
 namespace py = pybind11;
 
@@ -262,11 +262,7 @@ void bind_models(py::module_& m) {
   m.def("median_spacing",
         [](const Array& t) {
           std::vector<double> v = to_vector(t, "t");
-          if (v.size() < 2) return 1.0;
-          std::size_t first = v.size() > 65 ? v.size() - 65 : 0;
-          std::vector<double> gaps;
-          for (std::size_t i = first + 1; i < v.size(); ++i) gaps.push_back(v[i] - v[i - 1]);
-          return median_of(std::move(gaps));
+          return v.size() < 2 ? 1.0 : median_spacing(v.data(), v.size());
         },
         py::arg("t"), "Median spacing of the newest (up to 65) times; 1.0 for fewer than 2.");
 

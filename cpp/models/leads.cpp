@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "models/robust_stats.h"
+#include "windowing/nearest_window.h"
 
 namespace chronotick {
 
@@ -18,13 +18,7 @@ LeadPlan plan_leads(const Series& s, const double* targets, std::size_t h, const
   LeadPlan plan;
   const std::size_t n = s.n;
   plan.bucket_of_target.assign(h, 0);
-  double dt = 1.0;
-  if (n >= 2) {
-    std::size_t first = n > 65 ? n - 65 : 0;
-    std::vector<double> gaps;
-    for (std::size_t i = first + 1; i < n; ++i) gaps.push_back(s.t[i] - s.t[i - 1]);
-    dt = median_of(std::move(gaps));
-  }
+  const double dt = n >= 2 ? median_spacing(s.t, n) : 1.0;
   for (std::size_t k = 0; k < h; ++k) {
     double tau = n ? targets[k] - s.t[n - 1] : 0.0;
     double steps = std::max(1.0, tau / dt);
