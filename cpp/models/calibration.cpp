@@ -6,15 +6,23 @@
 #include "common/normal.h"
 
 namespace chronotick {
+namespace {
+
+// Signed conformal quantile of the ascending `sorted` errors for quantile
+// level `level`: the ceil((n+1)c)-th smallest, c = |2 level - 1|, with the
+// sign of level - 1/2.
+double conformal(const std::vector<double>& sorted, double level) {
+  double k = std::ceil((static_cast<double>(sorted.size()) + 1.0) * std::fabs(2.0 * level - 1.0));
+  std::size_t idx = k < 1.0 ? 0 : std::min(sorted.size() - 1, static_cast<std::size_t>(k) - 1);
+  return level > 0.5 ? sorted[idx] : -sorted[idx];
+}
+
+}  // namespace
 
 double Calibration::offset(double level, const ModelParams& p) const {
   if (!calibrated(p)) return normal_quantile(level);
   if (level == 0.5) return 0.0;
-  // Conformal quantile of the sorted errors: the ceil((n+1)c)-th smallest.
-  double k = std::ceil((static_cast<double>(abs_z.size()) + 1.0) * std::fabs(2.0 * level - 1.0));
-  std::size_t idx = k < 1.0 ? 0 : std::min(abs_z.size() - 1, static_cast<std::size_t>(k) - 1);
-  double q = abs_z[idx];
-  return level > 0.5 ? q : -q;
+  return conformal(abs_z, level);
 }
 
 double Calibration::scale(const ModelParams& p) const {
@@ -23,9 +31,7 @@ double Calibration::scale(const ModelParams& p) const {
 
 double Calibration::abs_offset(double level, const ModelParams& p) const {
   if (!calibrated(p) || abs_err.empty() || level == 0.5) return 0.0;
-  double k = std::ceil((static_cast<double>(abs_err.size()) + 1.0) * std::fabs(2.0 * level - 1.0));
-  std::size_t idx = k < 1.0 ? 0 : std::min(abs_err.size() - 1, static_cast<std::size_t>(k) - 1);
-  return level > 0.5 ? abs_err[idx] : -abs_err[idx];
+  return conformal(abs_err, level);
 }
 
 double Calibration::offset_at(double level, double sigma, std::size_t steps, const ModelParams& p) const {
