@@ -140,7 +140,8 @@ void bind_models(py::module_& m) {
                (f.ok ? "" : " FAILED: " + f.note) + ">";
       });
 
-  py::class_<FusedForecast>(m, "FusedForecast", "An inverse-variance fusion of member forecasts.")
+  py::class_<FusedForecast>(m, "FusedForecast",
+                            "A fusion of member forecasts (weights 1/recent MAE^2, else 1/sigma^2).")
       .def_readonly("forecast", &FusedForecast::forecast)
       .def_readonly("members", &FusedForecast::members)
       .def_readonly("member_names", &FusedForecast::member_names)

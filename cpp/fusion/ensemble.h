@@ -1,6 +1,6 @@
 // The classical ensemble: each member forecasts and calibrates itself on its
 // own one-step-ahead errors (models/calibration.h), the members are fused by
-// inverse variance (fusion/fusion.h), and the fused forecast is calibrated
+// inverse squared recent error (fusion/fusion.h), and the fused forecast is calibrated
 // the same way: at each past origin j the members' calibrated predictions are
 // fused with the same rule, and the fused errors' conformal quantiles set the
 // fused intervals. Everything is learned from measurements before the

@@ -1,4 +1,5 @@
-// Inverse-variance fusion of quantile forecasts made at the same times.
+// Fusion of quantile forecasts made at the same times, weighted by inverse
+// (robust) variance: recent error where known, else the quantiles' spread.
 //
 // Per step k, each usable member i gets a scale: its recent mean absolute
 // error e_ik (QuantileForecast::recent_mae: the errors its calibration saw at

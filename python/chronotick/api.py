@@ -131,8 +131,8 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None):
 
     "fused"/"auto": the classical ensemble (plus, for "auto", the shipped
     ONNX model AUTO_ONNX when present and able to reach the targets; plus the
-    temperature regression when `temperature` is given), fused by inverse
-    variance in the core. note: why AUTO_ONNX was left out ("" if not)."""
+    temperature regression when `temperature` is given), fused in the core
+    with weights 1/MAE^2 of each member's recent one-step errors. note: why AUTO_ONNX was left out ("" if not)."""
     if temperature is not None:
         if model == "regression":
             fc = _core.forecast_tempcomp(t, y, u, temperature, targets, levels)

@@ -9,7 +9,7 @@ the key, e.g. ``engine.buffer_capacity: must be a positive integer, got -3``.
       min_history: 8            # below this the forecast falls back to hold
       calib_origins: 24         # past errors per lead that calibrate the intervals
     short_term:
-      models: [fused]           # names from chronotick.models.names() or .onnx paths, fused by inverse variance
+      models: [fused]           # chronotick.models.names() or .onnx paths; weights 1/recent MAE^2
       horizon: 8                # steps on the measurement-spaced grid
       step_s: null              # null: median measurement spacing
     long_term:

@@ -369,7 +369,7 @@ class Engine:
         return self._forecast("long_term", [self._long_name or "fused"], self._long_grid, quantile_levels)
 
     def predict_fused(self, quantile_levels=(0.1, 0.5, 0.9)) -> Forecast:
-        """Short- and long-term models fused by inverse variance on the long-term grid."""
+        """Short- and long-term models fused (weights 1/recent MAE^2, else 1/sigma^2) on the long-term grid."""
         names = list(self._short_names)
         if self._long_name and self._long_name not in names:
             names.append(self._long_name)

@@ -1,7 +1,7 @@
 """The forecasters chronotick knows, by name.
 
 Classical models (always available, no files): hold, robust, regression,
-kalman, and "fused" (their inverse-variance fusion). ONNX models (time-series
+kalman, and "fused" (their fusion, weighted by recent error). ONNX models (time-series
 foundation models) are found as `<name>.onnx` + `<name>.json` (model card) in
 this package's `data/` folder, or registered at run time with `register()`.
 """
