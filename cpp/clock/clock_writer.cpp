@@ -1,5 +1,7 @@
 #include "clock/clock_writer.h"
 
+#include <atomic>
+
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -59,6 +61,11 @@ ct_clock_data ClockWriter::publish_at(const Model& m, int64_t now_in) {
   check_model(m);
   uint64_t q = begin_write(*shared_);
   // Inside the odd window: readers that saw the old model read the clock before this.
+  // That needs the odd seq visible to other cores before the clock is read here: a
+  // store->load order, which only a full fence gives (x86 keeps stores in a store
+  // buffer past later loads; a release fence does not drain it). Without it a reader
+  // could see the old model at a local time after `now` and time_ns go back a few ns.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   int64_t now = now_in < 0 ? realtime_ns() : now_in;
   ct_clock_data d{};
   d.ref_local_ns = m.ref_local_ns;
