@@ -73,11 +73,13 @@ ct_clock_data ClockWriter::publish_at(const Model& m, int64_t now_in) {
   d.freq = m.freq;
   d.bound_ns = m.bound_ns;
   d.growth_ns_per_s = m.growth_ns_per_s;
+  // Do not go back from what a reader could have read at `now`: the previous
+  // model's time_ns(now), or -- before the first publish, when readers get the
+  // raw local clock (ct_compute's never-published case) -- `now` itself. So a
+  // negative first offset is slewed in like any other, not stepped.
   int64_t v0 = ct_best(&d, now);
-  if (publishes_ > 0) {  // a model was published before: do not go back from its time_ns(now)
-    int64_t prev = ct_time(&last_, now);
-    if (prev > v0) v0 = prev;
-  }
+  int64_t prev = publishes_ > 0 ? ct_time(&last_, now) : now;
+  if (prev > v0) v0 = prev;
   d.slew_t0_ns = now;
   d.slew_v0_ns = v0;
   d.slew_rate = max_slew_rate_;
