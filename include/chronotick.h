@@ -25,8 +25,10 @@
  * estimate, it starts slew() at the old model's value (slew_v0_ns at
  * slew_t0_ns = the publish time) and lets it run slower than best() by
  * slew_rate until best() catches up, so time_ns never goes backwards across
- * publishes (slopes 1 + freq - slew_rate > 0). Forward corrections apply at
- * once. Bounds are around best(); `latest` widens to include time_ns during a
+ * publishes (slopes 1 + freq - slew_rate > 0). Before the first publish
+ * time_ns is the local clock, and the first model is slewed in from it the
+ * same way (a local clock that is ahead is not stepped back). Forward
+ * corrections apply at once. Bounds are around best(); `latest` widens to include time_ns during a
  * slew. Monotonicity assumes CLOCK_REALTIME itself is not stepped backwards.
  *
  * Staleness: the segment reads as CT_UNKNOWN (bounds INT64_MIN..INT64_MAX,
