@@ -48,7 +48,7 @@ void fill_window(const double* t, const double* y, std::size_t n, double end_tim
   // Sums of the centred values shifted by the first observed one (the
   // shifted-data variance: no cancellation unless the spread is far below
   // the distance to that first value, which a window of one series is not).
-  double shift = 0, s1 = 0, s2 = 0;
+  double shift = 0, s1 = 0, s2 = 0, biggest = 0;
   std::size_t count = 0;
   for (std::size_t k = 0; k < context; ++k) {
     const double g = times[k];
@@ -66,6 +66,7 @@ void fill_window(const double* t, const double* y, std::size_t n, double end_tim
     }
     values[k] = static_cast<float>(c);
     mask[k] = 1;
+    biggest = std::max(biggest, std::fabs(c));
     if (count++ == 0) shift = c;
     const double d = c - shift;
     s1 += d;
@@ -74,7 +75,10 @@ void fill_window(const double* t, const double* y, std::size_t n, double end_tim
   level_out = level;
   const double nc = static_cast<double>(count);
   const double var = count >= 2 ? (s2 - s1 * s1 / nc) / nc : 0.0;
-  scale_out = var > 0 ? std::sqrt(var) : 1.0;
+  // No spread: a std at the rounding level of the values (differences of
+  // a constant series interpolated in float64) counts as none.
+  const double sd = var > 0 ? std::sqrt(var) : 0.0;
+  scale_out = sd > kNoSpread * biggest ? sd : 1.0;
 }
 
 void check_grid(double step, std::size_t context, double max_gap) {

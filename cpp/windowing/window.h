@@ -15,7 +15,8 @@
 // `level` by default the last measurement at or before end_time, so
 // microsecond offsets on a 1.7e9 s epoch keep their precision. `scale` is
 // the standard deviation (ddof 0, like numpy.nanstd) of the centred observed
-// values, or 1 with fewer than 2 of them or no spread; the values are NOT
+// values, or 1 with fewer than 2 of them or no spread (std <= kNoSpread x
+// the largest |centred value|: rounding, not signal); the values are NOT
 // divided by it.
 //
 // Cost: O(n) to validate, then two binary searches and one merge pass over
@@ -26,6 +27,9 @@
 #include <vector>
 
 namespace chronotick {
+
+// Relative spread below which a window's values count as constant (scale 1).
+inline constexpr double kNoSpread = 1e-12;
 
 struct Window {
   std::vector<float> values;   // centred: v_k - level, NaN where missing
