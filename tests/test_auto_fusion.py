@@ -1,5 +1,5 @@
 """The shipped ONNX model inside the "auto" fusion: weighted by its recent
-one-step error, fused intervals calibrated with it (cpp/fusion/ensemble.h)."""
+error at each lead, fused intervals calibrated with it (cpp/fusion/ensemble.h)."""
 import numpy as np
 import pytest
 
@@ -54,6 +54,69 @@ def test_a_member_with_a_bad_past_gets_little_weight(homelab_9h):
     fused = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, None, targets, LEVELS,
                                  extra=[(good, off, sigma)])
     assert fused.member_names[-1] == AUTO_ONNX and fused.weights[-1, 0] < 0.01
+
+
+def test_past_predictions_are_forecasts_from_the_prefix_at_every_lead(homelab_9h):
+    t, y = _series(homelab_9h)
+    f = onnx_forecaster(AUTO_ONNX)
+    targets = t[-1] + np.array([60.0, 600.0, 1800.0])
+    prefix, target = _core.calibration_pairs(t, targets)
+    assert prefix.dtype == np.int64 and prefix.size == target.size > 0
+    assert np.all((prefix >= 1) & (prefix <= target) & (target < t.size))
+    assert np.unique(target - prefix).size > 1                 # more than the one-step lead
+    mean, sigma = f.past_predictions(t, y, prefix, target)
+    ok = np.isfinite(mean)
+    assert ok.mean() > 0.9 and np.all(sigma[ok] > 0)
+    for k in np.flatnonzero(ok & (target - prefix >= 4))[-3:]:
+        i, j = prefix[k], target[k]
+        # made from the measurements [0, i) only: the same as forecasting from the prefix
+        fc = f.forecast(t[:i], y[:i], np.array([t[j]]), LEVELS)
+        assert mean[k] == pytest.approx(fc.mean[0], rel=1e-6, abs=1e-12)
+
+
+def test_auto_weighs_the_onnx_member_by_its_error_at_each_lead(homelab_9h):
+    t, y = _series(homelab_9h)
+    f = onnx_forecaster(AUTO_ONNX)
+    targets = t[-1] + np.array([60.0, 1800.0])
+    fc = f.forecast(t, y, targets, LEVELS)
+    prefix, target, mean, sigma = f.fusion_past(t, y, targets)
+    one = target == prefix
+    # honest one-step past, 50 ms wrong at every longer lead: weight kept at 1 step, lost at 1800 s
+    bad = np.where(one, mean, mean + 0.05)
+    fused = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, None, targets, LEVELS,
+                                 extra=[(fc, prefix, target, bad, sigma)])
+    honest = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, None, targets, LEVELS,
+                                  extra=[(fc, prefix, target, mean, sigma)])
+    assert fused.member_names[-1] == AUTO_ONNX
+    assert fused.weights[-1, 0] == pytest.approx(honest.weights[-1, 0], rel=1e-9) and fused.weights[-1, 0] > 0.05
+    assert fused.weights[-1, 1] < 0.01 < honest.weights[-1, 1]
+
+
+@pytest.mark.parametrize("pairs, match", [
+    (([1, 2], [1]), "one length"),
+    (([0], [3]), r"pair 0 \(prefix 0, target 3\)"),
+    (([5], [4]), r"prefix <= target"),
+    (([5], [120]), r"< len\(t\) = 120"),
+])
+def test_bad_past_pairs_are_refused(homelab_9h, pairs, match):
+    t, y = _series(homelab_9h)
+    targets = np.array([t[-1] + 100.0])
+    fc = onnx_forecaster(AUTO_ONNX).forecast(t, y, targets, LEVELS)
+    prefix, target = (np.array(a, dtype=np.int64) for a in pairs)
+    with pytest.raises(ValueError, match=match):
+        _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, None, targets, LEVELS,
+                             extra=[(fc, prefix, target, np.zeros(target.size), np.ones(target.size))])
+    if prefix.size == target.size:
+        with pytest.raises(ValueError, match="prefix"):
+            onnx_forecaster(AUTO_ONNX).past_predictions(t, y, prefix, target)
+
+
+def test_an_extra_member_tuple_of_another_size_is_refused(homelab_9h):
+    t, y = _series(homelab_9h)
+    targets = np.array([t[-1] + 100.0])
+    fc = onnx_forecaster(AUTO_ONNX).forecast(t, y, targets, LEVELS)
+    with pytest.raises(ValueError, match="tuple of 2"):
+        _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, None, targets, LEVELS, extra=[(fc, None)])
 
 
 @pytest.mark.parametrize("past_mean, past_sigma, match", [

@@ -79,6 +79,62 @@ Model parse_model(const std::string& name) {
   return m;
 }
 
+using IndexArray = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+
+// One `extra` entry of forecast_fused (see its docstring), checked.
+ExternalMember external_member(const py::tuple& tup, std::size_t e, const Inputs& in) {
+  const std::string at = "extra[" + std::to_string(e) + "]";
+  if (tup.size() != 3 && tup.size() != 5)
+    throw py::value_error(at + ": expected (forecast, past_mean, past_sigma) or (forecast, prefix, target, "
+                          "past_mean, past_sigma), got a tuple of " + std::to_string(tup.size()));
+  ExternalMember x;
+  x.forecast = tup[0].cast<QuantileForecast>();
+  const std::string who = at + " (" + x.forecast.model + ")";
+  if (x.forecast.times != in.targets || x.forecast.levels != in.levels)
+    throw py::value_error(who + ": forecast at other target_times or levels than the ensemble's");
+  const std::size_t n = in.t.size();
+  auto check_sigma = [&](double mu, double sd, std::size_t j) {
+    if (std::isfinite(mu) && !(sd > 0 && std::isfinite(sd)))
+      throw py::value_error(who + ": past_sigma[" + std::to_string(j) + "] = " + std::to_string(sd) +
+                            " where past_mean is given (must be > 0)");
+  };
+  if (tup.size() == 3) {
+    if (tup[1].is_none() != tup[2].is_none())
+      throw py::value_error(who + ": give both past_mean and past_sigma, or neither");
+    if (tup[1].is_none()) return x;
+    std::vector<double> pm = to_vector(tup[1].cast<Array>(), "past_mean");
+    std::vector<double> ps = to_vector(tup[2].cast<Array>(), "past_sigma");
+    if (pm.size() != n || ps.size() != n)
+      throw py::value_error(who + ": past_mean and past_sigma must have one entry per measurement (" +
+                            std::to_string(n) + "), got " + std::to_string(pm.size()) + " and " +
+                            std::to_string(ps.size()));
+    for (std::size_t j = 0; j < n; ++j) {
+      check_sigma(pm[j], ps[j], j);
+      if (std::isfinite(pm[j])) x.past.push_back({j, j, pm[j], ps[j]});  // one step ahead: y[j] from [0, j)
+    }
+    return x;
+  }
+  IndexArray pre = tup[1].cast<IndexArray>(), tgt = tup[2].cast<IndexArray>();
+  std::vector<double> pm = to_vector(tup[3].cast<Array>(), "past_mean");
+  std::vector<double> ps = to_vector(tup[4].cast<Array>(), "past_sigma");
+  const std::size_t np = static_cast<std::size_t>(pre.size());
+  if (pre.ndim() != 1 || tgt.ndim() != 1 || static_cast<std::size_t>(tgt.size()) != np || pm.size() != np ||
+      ps.size() != np)
+    throw py::value_error(who + ": prefix, target, past_mean and past_sigma must be 1-D of one length, got " +
+                          std::to_string(pre.size()) + ", " + std::to_string(tgt.size()) + ", " +
+                          std::to_string(pm.size()) + ", " + std::to_string(ps.size()));
+  for (std::size_t k = 0; k < np; ++k) {
+    const int64_t i = pre.at(static_cast<py::ssize_t>(k)), j = tgt.at(static_cast<py::ssize_t>(k));
+    if (i < 1 || j < i || j >= static_cast<int64_t>(n))
+      throw py::value_error(who + ": pair " + std::to_string(k) + " (prefix " + std::to_string(i) + ", target " +
+                            std::to_string(j) + ") must have 1 <= prefix <= target < len(t) = " + std::to_string(n));
+    check_sigma(pm[k], ps[k], k);
+    if (std::isfinite(pm[k]))
+      x.past.push_back({static_cast<std::size_t>(i), static_cast<std::size_t>(j), pm[k], ps[k]});
+  }
+  return x;
+}
+
 }  // namespace
 
 void bind_models(py::module_& m) {
@@ -168,46 +224,43 @@ void bind_models(py::module_& m) {
   m.def("forecast_fused",
         [](const std::vector<std::string>& models, const Array& t, const Array& y, const std::optional<Array>& u,
            const Array& target_times, const Array& levels, const ModelParams& params,
-           const std::vector<std::tuple<QuantileForecast, std::optional<Array>, std::optional<Array>>>& extra) {
+           const std::vector<py::tuple>& extra) {
           if (models.empty()) throw py::value_error("models is empty");
           std::vector<Model> which;
           for (const auto& n : models) which.push_back(parse_model(n));
           Inputs in = check_inputs(t, y, u, target_times, levels);
           std::vector<ExternalMember> ext;
-          for (std::size_t e = 0; e < extra.size(); ++e) {
-            ExternalMember x;
-            x.forecast = std::get<0>(extra[e]);
-            const std::string who = "extra[" + std::to_string(e) + "] (" + x.forecast.model + ")";
-            if (x.forecast.times != in.targets || x.forecast.levels != in.levels)
-              throw py::value_error(who + ": forecast at other target_times or levels than the ensemble's");
-            const auto& pm = std::get<1>(extra[e]);
-            const auto& ps = std::get<2>(extra[e]);
-            if (pm.has_value() != ps.has_value())
-              throw py::value_error(who + ": give both past_mean and past_sigma, or neither");
-            if (pm) {
-              x.past_mean = to_vector(*pm, "past_mean");
-              x.past_sigma = to_vector(*ps, "past_sigma");
-              if (x.past_mean.size() != in.t.size() || x.past_sigma.size() != in.t.size())
-                throw py::value_error(who + ": past_mean and past_sigma must have one entry per measurement (" +
-                                      std::to_string(in.t.size()) + "), got " + std::to_string(x.past_mean.size()) +
-                                      " and " + std::to_string(x.past_sigma.size()));
-              for (std::size_t j = 0; j < x.past_sigma.size(); ++j)
-                if (std::isfinite(x.past_mean[j]) && !(x.past_sigma[j] > 0 && std::isfinite(x.past_sigma[j])))
-                  throw py::value_error(who + ": past_sigma[" + std::to_string(j) + "] = " +
-                                        std::to_string(x.past_sigma[j]) + " where past_mean is given (must be > 0)");
-            }
-            ext.push_back(std::move(x));
-          }
+          for (std::size_t e = 0; e < extra.size(); ++e) ext.push_back(external_member(extra[e], e, in));
           py::gil_scoped_release release;
           return forecast_fused(which, in.series(), in.targets.data(), in.targets.size(), in.levels.data(),
                                 in.levels.size(), params, ext);
         },
         py::arg("models"), py::arg("t"), py::arg("y"), py::arg("u"), py::arg("target_times"), py::arg("levels"),
-        py::arg("params") = ModelParams{}, py::arg("extra") = std::vector<std::tuple<QuantileForecast,
-                                                     std::optional<Array>, std::optional<Array>>>{},
-        "The calibrated fusion of the named classical models, plus `extra` members from outside the core: "
-        "(QuantileForecast at the same targets/levels, past_mean, past_sigma) with past_* the member's one-step "
-        "predictions of each measurement (NaN where none) or None (see cpp/fusion/ensemble.h).");
+        py::arg("params") = ModelParams{}, py::arg("extra") = std::vector<py::tuple>{},
+        "The calibrated fusion of the named classical models, plus `extra` members from outside the core, each "
+        "(QuantileForecast at the same targets/levels, prefix, target, past_mean, past_sigma): its past "
+        "predictions of y[target] from the measurements [0, prefix) at the pairs calibration_pairs lists; or "
+        "(forecast, past_mean, past_sigma) with one-step predictions of each measurement (size len(t), NaN where "
+        "none); or (forecast, None, None). See cpp/fusion/ensemble.h.");
+
+  m.def("calibration_pairs",
+        [](const Array& t, const Array& target_times, const ModelParams& params) {
+          Inputs in = check_inputs(t, t, std::nullopt, target_times, Array(1, std::vector<double>{0.5}.data()));
+          std::vector<PastPrediction> pairs = calibration_pairs(in.series(), in.targets.data(), in.targets.size(),
+                                                                params);
+          IndexArray prefix(static_cast<py::ssize_t>(pairs.size())), target(static_cast<py::ssize_t>(pairs.size()));
+          auto pp = prefix.mutable_unchecked<1>();
+          auto tt = target.mutable_unchecked<1>();
+          for (std::size_t k = 0; k < pairs.size(); ++k) {
+            pp(static_cast<py::ssize_t>(k)) = static_cast<int64_t>(pairs[k].prefix);
+            tt(static_cast<py::ssize_t>(k)) = static_cast<int64_t>(pairs[k].target);
+          }
+          return py::make_tuple(prefix, target);
+        },
+        py::arg("t"), py::arg("target_times"), py::arg("params") = ModelParams{},
+        "(prefix, target): int64 arrays of the pairs whose errors calibrate forecast_fused at target_times from "
+        "measurements at t -- predict y[target] from the measurements [0, prefix) -- so an external member can "
+        "give its past predictions at exactly these (see forecast_fused's extra).");
 
   m.def("forecast_tempcomp",
         [](const Array& t, const Array& y, const std::optional<Array>& u, const Array& temperature,

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <string>
+#include <utility>
 
 #include "models/calibration.h"
 #include "models/leads.h"
@@ -85,51 +87,89 @@ FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, 
   std::vector<std::vector<const Calibration*>> member_bucket(m);
   for (std::size_t i = 0; i < m; ++i) member_bucket[i] = per_bucket(plan, cals[i], p);
 
-  // External members with a past join at the one-step bucket. There, every
-  // member's recent_mae is its mean |y_j - m_j| over the same pairs: those
-  // for which every such external member made a prediction (its window may
-  // be shorter than calib_origins), so the weights compare like with like.
-  const std::size_t one = std::find(plan.steps.begin(), plan.steps.end(), std::size_t{1}) - plan.steps.begin();
+  // External members' past predictions at the plan's pairs (NaN: none).
+  const std::size_t nb = plan.steps.size();
+  using Grid = std::vector<std::vector<double>>;  // [bucket][pair]
+  std::vector<Grid> ext_mu(me), ext_sd(me);
   std::vector<bool> has_past(me, false);
   bool any_past = false;
-  for (std::size_t e = 0; e < me; ++e) {
-    has_past[e] = one < plan.steps.size() && extra[e].past_mean.size() == s.n && extra[e].past_sigma.size() == s.n;
-    any_past = any_past || has_past[e];
-  }
-  std::vector<double> extra_mae(me, std::nan("")), core_mae_one(m, std::nan(""));
-  if (any_past) {
-    std::vector<std::size_t> common;  // pair indices k of the one-step bucket
-    for (std::size_t k = 0; k < plan.prefix[one].size(); ++k) {
-      const std::size_t j = plan.target_index(one, k);
-      bool all = true;
-      for (std::size_t e = 0; e < me; ++e) all = all && (!has_past[e] || std::isfinite(extra[e].past_mean[j]));
-      if (all) common.push_back(k);
-    }
-    auto mae_over = [&](auto&& predicted) {  // predicted(k, j): the prediction of y_j at pair k
-      double sum = 0;
-      std::size_t cnt = 0;
-      for (std::size_t k : common) {
-        const std::size_t j = plan.target_index(one, k);
-        const double mu = predicted(k, j);
-        if (std::isfinite(mu)) sum += std::fabs(s.y[j] - mu), ++cnt;
+  {
+    std::map<std::pair<std::size_t, std::size_t>, std::pair<std::size_t, std::size_t>> where;  // -> (b, k)
+    for (std::size_t b = 0; b < nb; ++b)
+      for (std::size_t k = 0; k < plan.prefix[b].size(); ++k)
+        where[{plan.prefix[b][k], plan.target_index(b, k)}] = {b, k};
+    for (std::size_t e = 0; e < me; ++e) {
+      ext_mu[e].resize(nb);
+      ext_sd[e].resize(nb);
+      for (std::size_t b = 0; b < nb; ++b) {
+        ext_mu[e][b].assign(plan.prefix[b].size(), std::nan(""));
+        ext_sd[e][b].assign(plan.prefix[b].size(), std::nan(""));
       }
-      return cnt >= p.calib_min && sum > 0 ? sum / static_cast<double>(cnt) : std::nan("");
-    };
-    for (std::size_t e = 0; e < me; ++e)
-      if (has_past[e]) extra_mae[e] = mae_over([&](std::size_t, std::size_t j) { return extra[e].past_mean[j]; });
-    for (std::size_t i = 0; i < m; ++i) {
-      if (!members[i].ok || history[i].size() <= one) continue;
-      core_mae_one[i] = mae_over([&](std::size_t k, std::size_t) { return history[i][one].mean[k]; });
-      for (std::size_t k = 0; k < h; ++k)
-        if (plan.bucket_of_target[k] == one) members[i].recent_mae[k] = core_mae_one[i];
+      for (const PastPrediction& q : extra[e].past) {
+        auto it = where.find({q.prefix, q.target});
+        if (it == where.end() || !std::isfinite(q.mean) || !(q.sigma > 0) || !std::isfinite(q.sigma)) continue;
+        ext_mu[e][it->second.first][it->second.second] = q.mean;
+        ext_sd[e][it->second.first][it->second.second] = q.sigma;
+        has_past[e] = true;
+      }
+      any_past = any_past || has_past[e];
     }
+  }
+  // Per bucket: every member's mean |y_j - m_j| over the same pairs (those
+  // every external member with a past predicted); NaN under calib_min pairs.
+  std::vector<std::vector<double>> core_mae(m, std::vector<double>(nb, std::nan("")));
+  std::vector<std::vector<double>> ext_mae(me, std::vector<double>(nb, std::nan("")));
+  if (any_past) {
+    for (std::size_t b = 0; b < nb; ++b) {
+      std::vector<std::size_t> common;
+      for (std::size_t k = 0; k < plan.prefix[b].size(); ++k) {
+        bool all = true;
+        for (std::size_t e = 0; e < me; ++e) all = all && (!has_past[e] || std::isfinite(ext_mu[e][b][k]));
+        if (all) common.push_back(k);
+      }
+      auto mae_over = [&](auto&& predicted) {  // predicted(k): the prediction of pair k's target
+        double sum = 0;
+        std::size_t cnt = 0;
+        for (std::size_t k : common) {
+          const double mu = predicted(k);
+          if (std::isfinite(mu)) sum += std::fabs(s.y[plan.target_index(b, k)] - mu), ++cnt;
+        }
+        return cnt >= p.calib_min && sum > 0 ? sum / static_cast<double>(cnt) : std::nan("");
+      };
+      for (std::size_t e = 0; e < me; ++e)
+        if (has_past[e]) ext_mae[e][b] = mae_over([&](std::size_t k) { return ext_mu[e][b][k]; });
+      for (std::size_t i = 0; i < m; ++i)
+        if (members[i].ok && history[i].size() > b)
+          core_mae[i][b] = mae_over([&](std::size_t k) { return history[i][b].mean[k]; });
+    }
+  }
+  // The bucket whose errors weigh the members at bucket b: b, or the longest
+  // shorter lead where every external member with a past has its error.
+  std::vector<std::size_t> src(nb, nb);
+  if (any_past) {
+    for (std::size_t b = 0; b < nb; ++b) {
+      for (std::size_t c = 0; c < nb; ++c) {
+        if (plan.steps[c] > plan.steps[b]) continue;
+        bool all = true;
+        for (std::size_t e = 0; e < me; ++e) all = all && (!has_past[e] || std::isfinite(ext_mae[e][c]));
+        if (all && (src[b] == nb || plan.steps[c] > plan.steps[src[b]])) src[b] = c;
+      }
+    }
+  }
+  for (std::size_t k = 0; k < h; ++k) {
+    const std::size_t c = src[plan.bucket_of_target[k]];
+    if (c == nb) continue;
+    for (std::size_t i = 0; i < m; ++i)
+      if (members[i].ok && std::isfinite(core_mae[i][c])) members[i].recent_mae[k] = core_mae[i][c];
   }
   for (std::size_t e = 0; e < me; ++e) {
     QuantileForecast f = extra[e].forecast;
     if (has_past[e]) {
       f.recent_mae.assign(h, std::nan(""));
-      for (std::size_t k = 0; k < h; ++k)
-        if (plan.bucket_of_target[k] == one) f.recent_mae[k] = extra_mae[e];
+      for (std::size_t k = 0; k < h; ++k) {
+        const std::size_t c = src[plan.bucket_of_target[k]];
+        if (c != nb) f.recent_mae[k] = ext_mae[e][c];
+      }
     }
     members.push_back(std::move(f));
   }
@@ -137,25 +177,25 @@ FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, 
   if (!out.forecast.ok) return fallback_hold(s, targets, h, levels, nlev, p, "every model failed");
 
   // Past fused forecasts at each lead: the members' calibrated past forecasts
-  // fused with the same rule (1/mae^2 when all have a recent error at that
-  // lead, else 1/sigma^2); their errors calibrate the fused intervals.
+  // (external members' where they made one) fused with the same rule (1/mae^2
+  // when all have a recent error at that lead, else 1/sigma^2); their errors
+  // calibrate the fused intervals.
   struct Past { double mu, sd, mae; };
-  std::vector<Gaussian> fused_hist(plan.steps.size());
-  for (std::size_t b = 0; b < plan.steps.size(); ++b) {
+  std::vector<Gaussian> fused_hist(nb);
+  for (std::size_t b = 0; b < nb; ++b) {
+    const std::size_t c = src[b];
     for (std::size_t k = 0; k < plan.prefix[b].size(); ++k) {
       std::vector<Past> past;
       for (std::size_t i = 0; i < m; ++i) {
         if (!members[i].ok || history[i].size() <= b || !member_bucket[i][b]) continue;
-        const Calibration& c = *member_bucket[i][b];
-        const double mae = (b == one && any_past) ? core_mae_one[i] : c.mean_abs_err;
-        past.push_back({history[i][b].mean[k], history[i][b].sigma[k] * c.scale(p), mae});
+        const Calibration& cb = *member_bucket[i][b];
+        const double mae = (c != nb && std::isfinite(core_mae[i][c])) ? core_mae[i][c] : cb.mean_abs_err;
+        past.push_back({history[i][b].mean[k], history[i][b].sigma[k] * cb.scale(p), mae});
       }
-      if (b == one) {
-        std::size_t j = plan.target_index(b, k);
+      if (c != nb)
         for (std::size_t e = 0; e < me; ++e)
-          if (out.members[m + e].ok && std::isfinite(extra_mae[e]))
-            past.push_back({extra[e].past_mean[j], extra[e].past_sigma[j], extra_mae[e]});
-      }
+          if (out.members[m + e].ok && std::isfinite(ext_mu[e][b][k]) && std::isfinite(ext_mae[e][c]))
+            past.push_back({ext_mu[e][b][k], ext_sd[e][b][k], ext_mae[e][c]});
       bool by_mae = true;
       for (const Past& q : past) by_mae = by_mae && q.mae > 0;
       double total = 0, mean = 0, sig = 0;
@@ -184,6 +224,20 @@ FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, 
     f.std[k] = (cal[k]->offset_at(0.9, sigma, steps[k], p) - cal[k]->offset_at(0.1, sigma, steps[k], p)) / 2.563;
     if (cal[k]->mean_abs_err > 0) f.recent_mae[k] = cal[k]->mean_abs_err;
   }
+  return out;
+}
+
+std::vector<PastPrediction> calibration_pairs(const Series& s, const double* targets, std::size_t h,
+                                              const ModelParams& p) {
+  std::vector<PastPrediction> out;
+  if (s.n < p.min_history) return out;  // forecast_fused answers with its hold fallback: no pairs used
+  LeadPlan plan = plan_leads(s, targets, h, p);
+  std::map<std::pair<std::size_t, std::size_t>, bool> seen;
+  for (std::size_t b = 0; b < plan.steps.size(); ++b)
+    for (std::size_t k = 0; k < plan.prefix[b].size(); ++k) {
+      const std::size_t i = plan.prefix[b][k], j = plan.target_index(b, k);
+      if (seen.emplace(std::make_pair(i, j), true).second) out.push_back({i, j, std::nan(""), std::nan("")});
+    }
   return out;
 }
 

@@ -1,6 +1,7 @@
 // The classical ensemble: each member forecasts and calibrates itself on its
-// own one-step-ahead errors (models/calibration.h), the members are fused by
-// inverse squared recent error (fusion/fusion.h), and the fused forecast is calibrated
+// own past errors at each lead (models/leads.h, models/calibration.h), the
+// members are fused by inverse squared recent error at that lead
+// (fusion/fusion.h), and the fused forecast is calibrated
 // the same way: at each past origin j the members' calibrated predictions are
 // fused with the same rule, and the fused errors' conformal quantiles set the
 // fused intervals. Everything is learned from measurements before the
@@ -28,21 +29,37 @@ QuantileForecast forecast_model(Model m, const Series& s, const double* targets,
 QuantileForecast forecast_tempcomp(const Series& s, const double* temp, const double* targets, std::size_t h,
                                    const double* levels, std::size_t nlev, const ModelParams& p);
 
+// A member's past prediction of measurement y[target] made from the
+// measurements [0, prefix) only (target >= prefix): one of the pairs that
+// calibrate a forecast (models/leads.h; calibration_pairs lists them).
+struct PastPrediction {
+  std::size_t prefix = 0, target = 0;
+  double mean = 0, sigma = 0;
+};
+
 // A forecaster from outside the core (an ONNX model, the temperature
 // regression) joining the ensemble. forecast: its (calibrated) answer at the
-// same targets and levels. past_mean / past_sigma (size s.n, or empty): its
-// one-step-ahead predictions of the measurements themselves, each made from
-// the measurements before it only (NaN where it made none). With them it
-// joins the fusion of the past one-step forecasts, so its recent error sets
-// its weight and the fused intervals are calibrated with it included; at
-// longer leads (for which it has no past) the weights fall back to the
-// members' sigmas and the fused calibration to the core members' history.
-// Without them it is fused with its own recent_mae / sigma only.
+// same targets and levels. past: its predictions at (some of) the pairs
+// calibration_pairs lists; pairs it lacks count as "no prediction".
+//
+// At each lead bucket, every member's recent error is its mean |y_j - m_j|
+// over the same pairs (those every external member with a past predicted),
+// so weights 1/mae^2 compare like with like, and the external member joins
+// the fusion of the past forecasts there, so the fused intervals are
+// calibrated with it included. A bucket with fewer than calib_min such pairs
+// borrows the errors of the longest shorter one that has them. Where no
+// bucket has them (or the member has no past at all) the weights at that
+// target fall back to the members' sigmas and the fused calibration to the
+// core members' history.
 struct ExternalMember {
   QuantileForecast forecast;
-  std::vector<double> past_mean;
-  std::vector<double> past_sigma;
+  std::vector<PastPrediction> past;
 };
+
+// The (prefix, target) pairs whose errors calibrate a forecast at `targets`
+// from `s` (the pairs an ExternalMember's past should cover).
+std::vector<PastPrediction> calibration_pairs(const Series& s, const double* targets, std::size_t h,
+                                              const ModelParams& p);
 
 FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, const double* targets,
                              std::size_t h, const double* levels, std::size_t nlev, const ModelParams& p,

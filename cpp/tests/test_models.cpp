@@ -195,12 +195,8 @@ TEST(an_external_member_is_weighted_by_its_past_one_step_errors) {
     ExternalMember x;
     x.forecast = forecast_model(Model::hold, s, &target, 1, levels, 3, p);
     x.forecast.model = "external";
-    x.past_mean.assign(s.n, std::nan(""));
-    x.past_sigma.assign(s.n, std::nan(""));
-    for (std::size_t j = s.n - 40; j < s.n; ++j) {
-      x.past_mean[j] = d.y[j] + past_error * ((j % 2) ? 1.0 : -1.0);
-      x.past_sigma[j] = 1e-3;
-    }
+    for (std::size_t j = s.n - 40; j < s.n; ++j)  // one step ahead: y[j] from [0, j)
+      x.past.push_back({j, j, d.y[j] + past_error * ((j % 2) ? 1.0 : -1.0), 1e-3});
     return forecast_fused({Model::robust, Model::regression, Model::kalman}, s, &target, 1, levels, 3, p, {x});
   };
   FusedForecast good = run(1e-6), bad = run(1e-2);
@@ -215,6 +211,43 @@ TEST(an_external_member_is_weighted_by_its_past_one_step_errors) {
   plain.forecast = forecast_model(Model::hold, s, &target, 1, levels, 3, p);
   FusedForecast f = forecast_fused({Model::robust}, s, &target, 1, levels, 3, p, {plain});
   CHECK(f.forecast.ok && f.member_names.size() == 2);
+}
+
+TEST(an_external_member_is_weighted_by_its_past_errors_at_each_lead) {
+  // Exact past predictions at the 8-step pairs but bad one-step ones: the
+  // member earns the weight 8 steps ahead and almost none 1 step ahead --
+  // each lead is weighed by the errors at that lead (calibration_pairs).
+  Data d = line(200, 0.0, 1e-6, 1e-3, 12);
+  ModelParams p;
+  double levels[] = {0.1, 0.5, 0.9};
+  const double dt = d.t[1] - d.t[0];
+  double targets[] = {d.t.back() + dt, d.t.back() + 8 * dt};
+  Series s = d.series();
+  ExternalMember x;
+  x.forecast = forecast_model(Model::hold, s, targets, 2, levels, 3, p);
+  x.forecast.model = "external";
+  std::vector<PastPrediction> pairs = calibration_pairs(s, targets, 2, p);
+  CHECK(!pairs.empty());
+  std::size_t far = 0;
+  for (PastPrediction q : pairs) {
+    CHECK(q.prefix >= 1 && q.prefix <= q.target && q.target < s.n);
+    const bool one_step = q.target == q.prefix;
+    q.mean = d.y[q.target] + (one_step ? 1e-2 : 1e-7) * ((q.target % 2) ? 1.0 : -1.0);
+    q.sigma = 1e-3;
+    far += one_step ? 0 : 1;
+    x.past.push_back(q);
+  }
+  CHECK(far >= p.calib_min);
+  FusedForecast f = forecast_fused({Model::robust, Model::regression, Model::kalman}, s, targets, 2, levels, 3, p,
+                                   {x});
+  CHECK(f.forecast.ok && f.member_names.size() == 4);
+  const double w1 = f.weights[3 * 2 + 0], w8 = f.weights[3 * 2 + 1];
+  std::printf("  external weight: %.6f one step ahead (bad past there), %.4f 8 steps ahead (exact past)\n", w1, w8);
+  CHECK(w1 < 0.05);
+  CHECK(w8 > 0.99);
+  // No pairs below min_history: the fusion's hold fallback uses none.
+  Data few = line(3, 0.0, 0.0, 1e-4, 13);
+  CHECK(calibration_pairs(few.series(), targets, 1, p).empty());
 }
 
 TEST(short_history_falls_back_to_hold) {

@@ -132,7 +132,8 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None):
     "fused"/"auto": the classical ensemble (plus, for "auto", the shipped
     ONNX model AUTO_ONNX when present and able to reach the targets; plus the
     temperature regression when `temperature` is given), fused in the core
-    with weights 1/MAE^2 of each member's recent one-step errors. note: why AUTO_ONNX was left out ("" if not)."""
+    with weights 1/MAE^2 of each member's recent errors at each target's
+    lead. note: why AUTO_ONNX was left out ("" if not)."""
     if temperature is not None:
         if model == "regression":
             fc = _core.forecast_tempcomp(t, y, u, temperature, targets, levels)
@@ -148,13 +149,14 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None):
             if model == registry.AUTO and AUTO_ONNX in registry.onnx_models():
                 # optional in "auto": out of reach (targets beyond its horizon) or
                 # failing, it is left out with a note and the classical fusion stands.
-                # Its past one-step predictions let the core weigh it by its recent
-                # error and calibrate the fused intervals with it included.
+                # Its past predictions at the calibration pairs let the core weigh it
+                # by its recent error at each lead and calibrate the fused intervals
+                # with it included.
                 try:
                     f = onnx_forecaster(AUTO_ONNX)
                     fc = f.forecast(t, y, targets, levels)
                     if fc.ok and np.all(np.isfinite(fc.quantiles)):
-                        extra.append((fc, *f.one_step_history(t, y)))
+                        extra.append((fc, *f.fusion_past(t, y, targets)))
                     else:
                         note = f"{AUTO_ONNX} left out: no usable output ({fc.note})"
                 except Exception as exc:  # noqa: BLE001 - any failure of the optional member

@@ -82,12 +82,13 @@ class _ModelSlot:
             return self._fail(RuntimeError(f"non-finite output ({fc.note})"))
         return fc
 
-    def history(self, t, y):
-        """(past_mean, past_sigma): its one-step predictions of the
-        measurements (OnnxForecaster.one_step_history), or (None, None) if
-        they cannot be had (then the fusion weighs it by its sigma only)."""
+    def past(self, t, y, targets, params) -> tuple:
+        """(prefix, target, past_mean, past_sigma): its past predictions at the
+        fusion's calibration pairs (OnnxForecaster.fusion_past), or
+        (None, None) if they cannot be had (then the fusion weighs it by its
+        sigma only)."""
         try:
-            return self.forecaster.one_step_history(t, y)
+            return self.forecaster.fusion_past(t, y, targets, params)
         except Exception:  # noqa: BLE001 - the forecast itself succeeded; this is optional
             return None, None
 
@@ -265,8 +266,8 @@ class Engine:
         """(members, notes, fused): the quantile forecasts of the named
         members at `targets`, notes on members left out, and -- when the
         classical ensemble ("fused") is among the names -- the core's fusion
-        of it with every other member (ONNX models with their past one-step
-        predictions, so their weight follows their recent error and the fused
+        of it with every other member (ONNX models with their past predictions
+        at every lead, so their weight follows their recent error and the fused
         intervals are calibrated with them; see cpp/fusion/ensemble.h); then
         members is empty. Failed members are left out; where none can
         forecast, a fallback (see below)."""
@@ -281,7 +282,7 @@ class Engine:
                 if fc is None:
                     notes.append(slot.skipped or f"{name} left out: unhealthy ({slot.reason})")
                 elif with_fused:
-                    ext.append((fc, *slot.history(t, y)))
+                    ext.append((fc, *slot.past(t, y, targets, self._params)))
                 else:
                     out.append(fc)
         if temp is not None:

@@ -369,44 +369,94 @@ class OnnxForecaster:
         each of the newest calib_window measurements y_j (oldest first; NaN
         beyond the horizon), each made exactly as `forecast` would have made it
         at the time, from the measurements before t_j only (grid step
-        included). One batched run for those not memoised; memo key
-        (t_{j-1}, y_{j-1}, t_j), so an engine calling once per new measurement
-        computes one new prediction."""
-        nan = np.full(self.num_levels, np.nan)
-        preds, missing = [], []
-        memo = self._memo
-        for s, (t, y, _) in enumerate(series):
+        included) -- _pair_preds at the pairs (j, j)."""
+        out = []
+        for t, y, _ in series:
             first = max(2, t.size - self.calib_window)
-            tl, yl = t[first - 1:].tolist(), y[first - 1:].tolist()
-            rows = [memo.get(key) for key in zip(tl[:-1], yl[:-1], tl[1:])]
-            for r, p in enumerate(rows):
-                if p is None:
-                    missing.append((s, r, first + r, (tl[r], yl[r], tl[r + 1])))
-            preds.append(rows)
-        if missing:
+            j = np.arange(first, t.size)
+            out.append(list(self._pair_preds(t, y, j, j)))
+        return out
+
+    def _pair_preds(self, t: np.ndarray, y: np.ndarray, prefix: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """Raw quantiles [len(prefix), K]: the model's prediction of y[target[k]]
+        made from the measurements [0, prefix[k]) only, as `forecast` would
+        have made it then (grid step included); NaN beyond the horizon or
+        from fewer than 2 measurements. One batched run over the prefixes not
+        memoised (each run answers every target of its prefix); memo key
+        (t[i-1], y[i-1], t[j]), so an engine calling once per new measurement
+        computes about one new prefix per call."""
+        k_lv = self.num_levels
+        res = np.full((prefix.size, k_lv), np.nan)
+        memo = self._memo
+        tl, yl = t.tolist(), y.tolist()
+        todo: dict[int, list[tuple[int, int, tuple]]] = {}   # prefix -> [(row, target, key)]
+        for r, (i, j) in enumerate(zip(prefix.tolist(), target.tolist())):
+            if i < 2:
+                continue
+            key = (tl[i - 1], yl[i - 1], tl[j])
+            p = memo.get(key)
+            if p is None:
+                todo.setdefault(i, []).append((r, j, key))
+            else:
+                res[r] = p
+        if todo:
             # the windows go straight into a preallocated input of their own (not the one
             # the caller's forecast is using)
-            x, out, io = self._binding(len(missing), calib=True)
-            for m, (s, _, j, _) in enumerate(missing):
-                t, y = series[s][0][:j], series[s][1][:j]
-                st = self._step(t)
-                _, level = _core.nearest_window(t, y, float(t[-1]), st, self.context, None, x[m])
-                missing[m] += (st, level)
+            x, out, io = self._binding(len(todo), calib=True)
+            prefixes = list(todo)
+            meta = []
+            for m, i in enumerate(prefixes):
+                st = self._step(t[:i])
+                _, level = _core.nearest_window(t[:i], y[:i], tl[i - 1], st, self.context, None, x[m])
+                meta.append((st, level))
             self._run_bound(io, out)
-            raw = out
-            if not np.all(np.isfinite(raw)):
-                rows = np.flatnonzero(~np.all(np.isfinite(raw), axis=(1, 2)))
+            if not np.all(np.isfinite(out)):
+                rows = np.flatnonzero(~np.all(np.isfinite(out), axis=(1, 2)))
                 raise ModelError(f"model {self.name} produced non-finite quantiles for batch row(s) "
                                  f"{rows[:5].tolist()}")
-            for (s, r, j, key, st, level), q in zip(missing, raw):
-                t = series[s][0]
-                h = (t[j] - t[j - 1]) / st
-                p = self._at(q, np.array([h]))[0] + level if h <= self.horizon else nan
-                preds[s][r] = p
-                memo[key] = p
+            for m, i in enumerate(prefixes):
+                st, level = meta[m]
+                rows = todo[i]
+                h = (t[[j for _, j, _ in rows]] - tl[i - 1]) / st
+                q = np.sort(self._at(out[m], h), axis=1) + level   # crossed quantiles reordered, as forecast does
+                q[h > self.horizon + 0.5] = np.nan   # forecast refuses these too
+                for (r, _, key), qr in zip(rows, q):
+                    res[r] = qr
+                    memo[key] = qr
             while len(memo) > self._memo_max:
                 memo.popitem(last=False)
-        return preds
+        return res
+
+    def past_predictions(self, t, y, prefix, target) -> tuple[np.ndarray, np.ndarray]:
+        """The model's past predictions at pairs (prefix[k], target[k]): the
+        median of its forecast of y[target[k]] from the measurements
+        [0, prefix[k]) only, and the sigma implied by its 10%/90% quantiles
+        ((q90 - q10) / 2.563) calibrated with the CURRENT one-step calibration
+        (the scale the current forecast uses). NaN where it made none (beyond
+        its horizon, fewer than 2 measurements). With
+        chronotick._core.calibration_pairs these let the core weigh the model
+        by its recent error at every lead and calibrate the fused intervals
+        with it included (forecast_fused's `extra`)."""
+        with self._lock:
+            t, y = _check_series(t, y)
+            prefix = np.asarray(prefix, dtype=np.int64).reshape(-1)
+            target = np.asarray(target, dtype=np.int64).reshape(-1)
+            if prefix.size != target.size:
+                raise ValueError(f"prefix and target differ in length: {prefix.size} vs {target.size}")
+            bad = (prefix < 1) | (target < prefix) | (target >= t.size)
+            if bad.any():
+                k = int(np.flatnonzero(bad)[0])
+                raise ValueError(f"pair {k} (prefix {prefix[k]}, target {target[k]}) must have "
+                                 f"1 <= prefix <= target < len(t) = {t.size}")
+            cs = self._one_step([(t, y, self._step(t))])[0]
+            q = self._pair_preds(t, y, prefix, target)
+            mean, sigma = np.full(prefix.size, np.nan), np.full(prefix.size, np.nan)
+            ok = np.all(np.isfinite(q), axis=1)
+            if ok.any():
+                cq = cs._apply(q[ok], np.array([0.1, 0.9]))
+                mean[ok] = q[ok, cs.median_index]
+                sigma[ok] = (cq[:, 1] - cq[:, 0]) / 2.563
+            return mean, sigma
 
     def forecast(self, t, y, target_times, levels=DEFAULT_LEVELS, calibrate: bool = True):
         """Quantile forecast of the measurement at each target time.
@@ -489,6 +539,17 @@ class OnnxForecaster:
             raise ModelError(f"model {self.name} produced non-finite quantiles for batch row(s) {bad[:5]}")
         return res
 
+    def fusion_past(self, t, y, target_times, params=None) -> tuple:
+        """(prefix, target, past_mean, past_sigma): past_predictions at the
+        pairs chronotick._core.calibration_pairs lists for a fused forecast
+        at target_times from (t, y) with `params` (a _core.ModelParams, the
+        one the fusion uses; default ModelParams()) -- the tail of an `extra`
+        entry of chronotick._core.forecast_fused."""
+        t = np.asarray(t, dtype=np.float64)
+        prefix, target = _core.calibration_pairs(t, np.asarray(target_times, dtype=np.float64),
+                                                 _core.ModelParams() if params is None else params)
+        return (prefix, target, *self.past_predictions(t, y, prefix, target))
+
     def one_step_history(self, t, y) -> tuple[np.ndarray, np.ndarray]:
         """The model's past one-step-ahead predictions of the measurements
         themselves: for each of the newest calib_window measurements y_j, the
@@ -503,19 +564,9 @@ class OnnxForecaster:
         horizon). Memoised: after `forecast` on the same history it costs no
         model run. These let a fusion weigh the model by its recent accuracy
         (chronotick._core.forecast_fused's `extra`)."""
-        with self._lock:
-            t, y = _check_series(t, y)
-            step = self._step(t)
-            cs = self._one_step([(t, y, step)])[0]
-            n = t.size
-            first = max(2, n - self.calib_window)
-            mean, sigma = np.full(n, np.nan), np.full(n, np.nan)
-            rows = [self._memo.get(k) for k in zip(t[first - 1:-1].tolist(), y[first - 1:-1].tolist(),
-                                                     t[first:].tolist())]
-            idx = [first + r for r, q in enumerate(rows) if q is not None and np.all(np.isfinite(q))]
-            if idx:
-                q = np.stack([rows[j - first] for j in idx])
-                cq = cs._apply(q, np.array([0.1, 0.9]))
-                mean[idx] = q[:, cs.median_index]
-                sigma[idx] = (cq[:, 1] - cq[:, 0]) / 2.563
-            return mean, sigma
+        t, y = _check_series(t, y)
+        n = t.size
+        j = np.arange(max(2, n - self.calib_window), n)
+        mean, sigma = np.full(n, np.nan), np.full(n, np.nan)
+        mean[j], sigma[j] = self.past_predictions(t, y, j, j)
+        return mean, sigma

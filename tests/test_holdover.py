@@ -1,0 +1,75 @@
+"""Holdover on the lab oscillators (chronotick.holdover, docs/holdover.md):
+leakage-free origins, the baselines, and the fused default with the shipped
+TSFM on the real OCXO record (shared/data/oscillators/ocxo_frequency_1s.txt)."""
+import os
+
+import numpy as np
+import pytest
+
+from chronotick import holdover
+from chronotick.api import AUTO_ONNX
+from chronotick.io import Trace
+from chronotick.models import onnx_models
+
+
+def test_decimate_takes_block_means_at_block_centres():
+    t = np.arange(10.0)
+    y = t * 2
+    tm, ym = holdover.decimate(t, y, 4.0)
+    assert np.allclose(tm, [1.5, 5.5, 8.5]) and np.allclose(ym, [3.0, 11.0, 17.0])
+
+
+def test_forecasters_see_only_the_hour_before_the_origin(monkeypatch):
+    t = np.arange(0.0, 4 * 3600.0, 10.0)
+    tr = Trace(times=t, offsets=1e-9 * t, source="ramp")
+    seen = []
+
+    def spy(th, yh, target, level):
+        seen.append((th[0], th[-1], target))
+        return yh[-1], np.nan, np.nan
+
+    monkeypatch.setattr(holdover, "_hold", spy)
+    res = holdover.run_holdover(tr, leads=(60.0, 600.0), models=("fused",), every_s=1800.0)
+    assert len(seen) == 2 * res.truth[60.0].size
+    for first, last, target in seen:
+        origin = target - (60.0 if (target - last) < 600.0 else 600.0)
+        assert last < origin and first >= origin - 3600.0
+    tab = res.table()
+    assert tab[("hold", 600.0)]["mae"] > tab[("fused", 600.0)]["mae"]     # a ramp: hold lags, the fusion follows
+    assert tab[("fused", 600.0)]["mae"] < 1e-12
+
+
+def test_too_short_a_record_is_refused():
+    t = np.arange(0.0, 3600.0, 10.0)
+    with pytest.raises(ValueError, match="too short"):
+        holdover.run_holdover(Trace(times=t, offsets=0 * t, source="short"))
+
+
+def _record(shared_data, which):
+    from chronotick.io import load_oscillator_frequency, load_oscillator_phase
+    d = os.path.join(shared_data, "oscillators")
+    if which == "ocxo":
+        return load_oscillator_frequency(os.path.join(d, "ocxo_frequency_1s.txt"))
+    return load_oscillator_phase(os.path.join(d, "cs5071a_phase_1s.txt.gz"))
+
+
+@pytest.mark.skipif(AUTO_ONNX not in onnx_models(), reason="shipped ONNX model not present")
+@pytest.mark.parametrize("which", ["ocxo", "cs"])
+def test_auto_on_real_oscillators_follows_the_fusion_and_keeps_its_coverage(shared_data, which):
+    # The shipped TSFM alone misses the OCXO's steady frequency offset badly
+    # (docs/holdover.md). "auto" weighs it by its past error at each lead, so
+    # it is no more than 10% worse than the classical fusion, and its
+    # intervals, calibrated on past fused forecasts with the TSFM included,
+    # cover like the fusion's (before, the TSFM joined the long-lead forecasts
+    # without a past there: auto covered 53% at 600 s on the Cs, fusion 73%).
+    res = holdover.run_holdover(_record(shared_data, which), leads=(600.0, 3600.0),
+                                models=("fused", AUTO_ONNX, "auto"))
+    tab = res.table()
+    assert res.truth[600.0].size >= 50
+    for lead in (600.0, 3600.0):
+        auto, fused = tab[("auto", lead)], tab[("fused", lead)]
+        assert auto["n"] == fused["n"] and np.isfinite(auto["mae"])
+        assert auto["mae"] <= 1.1 * fused["mae"]
+        assert abs(auto["coverage"] - fused["coverage"]) <= 0.1
+        if which == "ocxo":
+            assert auto["mae"] < 0.1 * tab[(AUTO_ONNX, lead)]["mae"]    # the TSFM is weighted down
