@@ -98,7 +98,7 @@ def make_data(n_series: int, length: int, seed: int, progress, transients: bool 
 
 
 def sample_batch(rng: np.random.Generator, data: np.ndarray, batch: int, context: int, horizon: int,
-                 short_p: float = 0.7):
+                 short_p: float = 0.7, ramp_p: float = 0.0):
     """(context [B, context], target [B, horizon]) float32 pairs, see the module docstring."""
     n, length = data.shape
     ctx = np.full((batch, context), np.nan)
@@ -114,6 +114,14 @@ def sample_batch(rng: np.random.Generator, data: np.ndarray, batch: int, context
         if rng.random() < 0.5:                        # short histories, as real traces start
             keep = int(math.exp(rng.uniform(math.log(4), math.log(context))))
         lo = max(0, c - keep)
+        if rng.random() < ramp_p:
+            # a steady frequency offset on top: the clock's own noise plus a ramp of slope r times
+            # the typical step-to-step change (r log-uniform in [0.03, 30]), continued into the target
+            d = np.diff(row[lo:c][np.isfinite(row[lo:c])])
+            noise = float(np.median(np.abs(d))) * 1.4826 if d.size >= 2 else 0.0
+            noise = noise if noise > 0 else 1e-6
+            slope = rng.choice([-1.0, 1.0]) * noise * math.exp(rng.uniform(math.log(0.03), math.log(30.0)))
+            row = row + slope * (np.arange(row.size) - (c - 1))
         level = row[c - 1]
         sign = -1.0 if rng.random() < 0.5 else 1.0
         ctx[k, context - (c - lo):] = sign * (row[lo:c] - level)
@@ -226,6 +234,9 @@ def main(argv=None) -> int:
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--transients", action="store_true",
                     help="start half the disciplined clocks 0.1-50 ms off (servo convergence transients)")
+    ap.add_argument("--ramps", type=float, default=0.0,
+                    help="fraction of training pairs with a steady frequency offset added (a ramp of slope "
+                         "0.03-30 x the step-to-step noise): free-running clocks in holdover")
     ap.add_argument("--no-export", action="store_true", help="train and save the checkpoint only")
     args = ap.parse_args(argv)
 
@@ -268,7 +279,7 @@ def main(argv=None) -> int:
         losses = []
         n = min(args.steps_per_epoch, args.steps - step)
         for _ in bar(range(n), f"epoch {epoch}/{epochs}"):
-            ctx, tgt = sample_batch(rng, data, args.batch, args.context, horizon, args.short_p)
+            ctx, tgt = sample_batch(rng, data, args.batch, args.context, horizon, args.short_p, args.ramps)
             loss = model(context=torch.from_numpy(ctx), target=torch.from_numpy(tgt)).loss
             opt.zero_grad()
             loss.backward()
@@ -298,6 +309,7 @@ def main(argv=None) -> int:
         "data": "synthetic only: chronotick.sim (presets, random_params; free-running and NTP-disciplined; "
                 "NTP-like measurement noise with spikes and losses; polls 16-1024 s)",
         "series": args.series, "steps": args.steps, "short_p": args.short_p, "transients": args.transients,
+        "ramps": args.ramps,
         "batch": args.batch, "lr": args.lr, "seed": args.seed,
         "threads": args.threads, "wall_s": round(train_s, 1), "torch": torch.__version__,
         "validation": "real NTP traces (shared/data/clock-traces), next-NTP-point MAE of the median; "
