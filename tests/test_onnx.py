@@ -83,6 +83,50 @@ def test_scaler_factor_is_the_conformal_quantile_of_side_scores():
     assert cs.factor(0.0) == 1.0
 
 
+def reference_factors(y, q, levels, median_index, cov):
+    """The conformal factors in plain numpy (the rule of chronotick.models.calibration's docstring)."""
+    cc = np.minimum(cov, min(2 * levels[-1] - 1, 1 - 2 * levels[0]))
+    lo = interpolate_levels(q, levels, (1 - cc) / 2)
+    hi = interpolate_levels(q, levels, (1 + cc) / 2)
+    m = q[:, median_index:median_index + 1]
+    e = y[:, None] - m
+    d = np.where(e >= 0, hi - m, m - lo)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scores = np.where(e == 0, 0.0, np.abs(e) / np.maximum(d, 1e-300))
+    scores.sort(axis=0)
+    k = np.clip(np.ceil((y.size + 1) * cov).astype(np.int64), 1, y.size) - 1
+    return np.where(cov == 0, 1.0, scores[k, np.arange(cov.size)])
+
+
+def test_scaler_factors_are_bit_equal_to_the_numpy_rule():
+    rng = np.random.default_rng(5)
+    cov = np.array([0.0, 0.1, 0.5, 0.8, 0.9, 0.95, 0.99])
+    for trial in range(300):
+        n = int(rng.integers(1, 80))
+        q = np.sort(rng.standard_normal((n, 9)) * rng.uniform(0.1, 3), axis=1)
+        if trial % 7 == 0:
+            q[:] = q[:, 4:5]                       # zero-width predictions: scores 0 or inf
+        y = rng.standard_normal(n)
+        if trial % 5 == 0:
+            y[: n // 2] = q[: n // 2, 4]           # exactly at the median: score 0
+        cs = ConformalScaler(LEVELS, window=128, min_errors=1)
+        cs.add(y, q)
+        np.testing.assert_array_equal(cs.factors(cov), reference_factors(cs._y, cs._q, LEVELS, 4, cov))
+
+
+def test_conformal_factors_binding_rejects_bad_input():
+    from chronotick import _core
+    q = np.zeros((3, 9))
+    with pytest.raises(ValueError, match=r"q must have shape \(2, 9\)"):
+        _core.conformal_factors(np.zeros(2), q, LEVELS, 4, np.array([0.8]))
+    with pytest.raises(ValueError, match=r"coverages\[0\] = 1.0"):
+        _core.conformal_factors(np.zeros(3), q, LEVELS, 4, np.array([1.0]))
+    with pytest.raises(ValueError, match="median_index"):
+        _core.conformal_factors(np.zeros(3), q, LEVELS, 9, np.array([0.8]))
+    with pytest.raises(ValueError, match="y is empty"):
+        _core.conformal_factors(np.zeros(0), np.zeros((0, 9)), LEVELS, 4, np.array([0.8]))
+
+
 def test_scaler_restores_coverage_of_an_overconfident_model_online():
     rng = np.random.default_rng(2)
     cs = ConformalScaler(LEVELS, window=200, min_errors=20)

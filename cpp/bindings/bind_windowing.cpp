@@ -15,6 +15,7 @@
 #include "windowing/forecast_input.h"
 #include "windowing/grid_quantiles.h"
 #include "windowing/nearest_window.h"
+#include "windowing/quantile_conformal.h"
 #include "windowing/window.h"
 
 namespace py = pybind11;
@@ -174,6 +175,37 @@ void bind_windowing(py::module_& m) {
                             std::to_string(size) + " values");
     return out.mutable_data();
   };
+
+  m.def(
+      "conformal_factors",
+      [one_d](const Array& y, const Array& q, const Array& levels, py::ssize_t median_index, const Array& coverages) {
+        one_d(y, "y");
+        one_d(levels, "levels");
+        one_d(coverages, "coverages");
+        const py::ssize_t n = y.size(), K = levels.size();
+        if (n < 1) throw py::value_error("y is empty: at least one past prediction is needed");
+        if (K < 2) throw py::value_error("levels must have at least 2 entries, got " + std::to_string(K));
+        if (q.ndim() != 2 || q.shape(0) != n || q.shape(1) != K)
+          throw py::value_error("q must have shape (" + std::to_string(n) + ", " + std::to_string(K) +
+                                ") (one row of quantiles per y), got " + std::to_string(q.ndim()) + "-D");
+        if (median_index < 0 || median_index >= K)
+          throw py::value_error("median_index must be in [0, " + std::to_string(K) + "), got " +
+                                std::to_string(median_index));
+        const double* c = coverages.data();
+        for (py::ssize_t i = 0; i < coverages.size(); ++i)
+          if (!(c[i] >= 0.0 && c[i] < 1.0))
+            throw py::value_error("coverages[" + std::to_string(i) + "] = " + std::to_string(c[i]) +
+                                  " is not in [0, 1)");
+        Array out(coverages.size());
+        conformal_factors(y.data(), q.data(), static_cast<std::size_t>(n), levels.data(), static_cast<std::size_t>(K),
+                          static_cast<std::size_t>(median_index), c, static_cast<std::size_t>(coverages.size()),
+                          out.mutable_data());
+        return out;
+      },
+      py::arg("y"), py::arg("q"), py::arg("levels"), py::arg("median_index"), py::arg("coverages"),
+      "Split-conformal factors of a quantile model's distances from its median, one per central coverage\n"
+      "(cpp/windowing/quantile_conformal.h): y[n] observed, q[n, K] the raw quantiles (rows ascending) that\n"
+      "had been predicted for them at `levels`.");
 
   m.def(
       "nearest_window",

@@ -6,8 +6,10 @@
 #include <vector>
 
 #include "check.h"
+#include "windowing/quantile_conformal.h"
 #include "windowing/window.h"
 
+using chronotick::conformal_factors;
 using chronotick::make_window;
 
 TEST(interpolates_on_the_grid) {
@@ -109,6 +111,30 @@ TEST(bad_arguments_throw_naming_them) {
   CHECK(error_of(t, {0, 1, NAN}, 2, 1, 4, INFINITY, NAN) == "y[2] is not finite");
   CHECK(error_of(t, y, 2, 1, 4, INFINITY, INFINITY).find("level") == 0);
   CHECK(error_of(t, y, 2, 1, 4, INFINITY, NAN).empty());
+}
+
+TEST(conformal_factors_take_the_conformal_quantile_of_side_scores) {
+  // Three quantiles at 0.1 / 0.5 / 0.9: median 0, 1 below and 2 above. At
+  // coverage 0.8 an observation y scores y / 2 above the median and -y / 1
+  // below it; at 0.5 the ends are the quantiles at 0.25 / 0.75, interpolated:
+  // -0.625 / 1.25.
+  const double levels[] = {0.1, 0.5, 0.9};
+  const double q[] = {-1, 0, 2, -1, 0, 2, -1, 0, 2, -1, 0, 2};
+  const double y[] = {1.0, -3.0, 0.0, 4.0};        // scores 0.5, 3, 0, 2
+  const double cov[] = {0.0, 0.5, 0.8, 0.95};
+  double out[4];
+  conformal_factors(y, q, 4, levels, 3, 1, cov, 4, out);
+  CHECK(out[0] == 1.0);                             // coverage 0: the raw model
+  CHECK_NEAR(out[1], 3.2, 1e-12);                   // ceil(5 x 0.5) = 3rd smallest of 0, 0.8, 3.2, 4.8
+  CHECK(out[2] == 3.0);                             // ceil(5 x 0.8) = 4th
+  CHECK(out[3] == 3.0);                             // ceil(5 x 0.95) = 5 -> clamped to n = 4
+  // a zero-width prediction: an observation off the median scores (almost) infinitely
+  const double flat[] = {0, 0, 0};
+  const double off[] = {1e-9};
+  double f;
+  const double c80 = 0.8;
+  conformal_factors(off, flat, 1, levels, 3, 1, &c80, 1, &f);
+  CHECK(f > 1e290);
 }
 
 TEST_MAIN()

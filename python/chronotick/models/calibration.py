@@ -25,6 +25,9 @@ maps to m + s(|2l - 1|) (q(clamp(l)) - m); the model's asymmetry and its
 growth with the horizon are kept, only the width is rescaled. With fewer
 than `min_errors` scores the raw quantiles are used, extended beyond the
 model's outermost levels by the Gaussian ratio z(l) / z(clamp(l)).
+The scores and their conformal quantiles are computed in C++
+(_core.conformal_factors, cpp/windowing/quantile_conformal.h; the numpy
+statement of the same rule is tests/test_onnx.py's reference_factors).
 """
 from __future__ import annotations
 
@@ -32,7 +35,8 @@ from statistics import NormalDist
 
 import numpy as np
 
-_TINY = 1e-300  # floor of a distance d_lo / d_hi: a degenerate (zero-width) prediction gives score inf
+from chronotick import _core
+
 
 
 def _check_levels(levels, name: str) -> np.ndarray:
@@ -129,23 +133,13 @@ class ConformalScaler:
         bad = np.flatnonzero(~((cov >= 0) & (cov < 1)))
         if bad.size:
             raise ValueError(f"coverage[{int(bad[0])}] = {float(cov[bad[0]])!r} is not in [0, 1)")
+        return self._factors(cov)
+
+    def _factors(self, cov: np.ndarray) -> np.ndarray:
+        """`factors` for checked coverages (float64 array)."""
         if not self.calibrated:
             return np.ones_like(cov)
-        lv = self.model_levels
-        cc = np.minimum(cov, min(2 * lv[-1] - 1, 1 - 2 * lv[0]))
-        # distances below / above the median at levels (1 -+ cc)/2: [n, len(cov)]
-        lo = interpolate_levels(self._q, lv, (1 - cc) / 2)
-        hi = interpolate_levels(self._q, lv, (1 + cc) / 2)
-        m = self._q[:, self.median_index:self.median_index + 1]
-        e = (self._y[:, None] - m)
-        d = np.where(e >= 0, hi - m, m - lo)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scores = np.where(e == 0, 0.0, np.abs(e) / np.maximum(d, _TINY))
-        scores.sort(axis=0)
-        n = self._y.size
-        k = np.clip(np.ceil((n + 1) * cov).astype(np.int64), 1, n) - 1
-        f = scores[k, np.arange(cov.size)]
-        return np.where(cov == 0, 1.0, f)
+        return _core.conformal_factors(self._y, self._q, self.model_levels, self.median_index, cov)
 
     def factor(self, coverage: float) -> float:
         """s(coverage) for one coverage, see `factors`."""
@@ -188,6 +182,6 @@ class ConformalScaler:
         q = np.sort(q, axis=-1)
         m = q[..., self.median_index:self.median_index + 1]
         base = q[..., lo] * w1 + q[..., hi] * w
-        f = self.factors(coverage) if self.calibrated else f_raw
+        f = self._factors(coverage) if self.calibrated else f_raw
         out = m + f * (base - m)
         return np.maximum.accumulate(out, axis=-1)

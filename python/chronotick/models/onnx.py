@@ -353,79 +353,72 @@ class OnnxForecaster:
 
     def _one_step(self, series: list[tuple[np.ndarray, np.ndarray, float]]) -> list[ConformalScaler]:
         """For each (t, y, step): a ConformalScaler filled with the model's
-        predictions of the newest calib_window measurements y_j (_one_step_preds)."""
+        predictions of the newest calib_window measurements y_j, each made
+        exactly as `forecast` would have made it at the time, from the
+        measurements before t_j only (grid step included): _pair_preds at the
+        pairs (j, j), one batched run for all series."""
+        asks = []
+        for t, y, _ in series:
+            j = np.arange(max(2, t.size - self.calib_window), t.size)
+            asks.append((t, y, j, j))
         scalers = []
-        for (t, y, _), rows in zip(series, self._one_step_preds(series)):
+        for (t, y, j, _), q in zip(asks, self._pair_preds(asks)):
             cs = self._scaler.fresh()
-            if rows:
-                q = np.array(rows)
-                ok = np.all(np.isfinite(q), axis=1)
-                cs.add(y[t.size - len(rows):][ok], q[ok])
+            ok = np.all(np.isfinite(q), axis=1)
+            if ok.any():
+                cs.add(y[j[ok]], q[ok])
             scalers.append(cs)
         return scalers
 
-    def _one_step_preds(self, series: list[tuple[np.ndarray, np.ndarray, float]]) -> list[list[np.ndarray]]:
-        """For each (t, y, step): the model's raw quantiles [K] predicted for
-        each of the newest calib_window measurements y_j (oldest first; NaN
-        beyond the horizon), each made exactly as `forecast` would have made it
-        at the time, from the measurements before t_j only (grid step
-        included) -- _pair_preds at the pairs (j, j)."""
-        out = []
-        for t, y, _ in series:
-            first = max(2, t.size - self.calib_window)
-            j = np.arange(first, t.size)
-            out.append(list(self._pair_preds(t, y, j, j)))
-        return out
-
-    def _pair_preds(self, t: np.ndarray, y: np.ndarray, prefix: np.ndarray, target: np.ndarray) -> np.ndarray:
-        """Raw quantiles [len(prefix), K]: the model's prediction of y[target[k]]
-        made from the measurements [0, prefix[k]) only, as `forecast` would
-        have made it then (grid step included); NaN beyond the horizon or
-        from fewer than 2 measurements. One batched run over the prefixes not
-        memoised (each run answers every target of its prefix); memo key
-        (t[i-1], y[i-1], t[j]), so an engine calling once per new measurement
-        computes about one new prefix per call."""
-        k_lv = self.num_levels
-        res = np.full((prefix.size, k_lv), np.nan)
+    def _pair_preds(self, asks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+        """For each (t, y, prefix, target): raw quantiles [len(prefix), K], the
+        model's prediction of y[target[k]] made from the measurements
+        [0, prefix[k]) only, as `forecast` would have made it then (grid step
+        included, crossed quantiles reordered); NaN beyond the horizon or from
+        fewer than 2 measurements. One batched run over the prefixes not
+        memoised, of all series (each run answers every target of its
+        prefix); memo key (t[i-1], y[i-1], t[j]), so an engine calling once
+        per new measurement computes about one new prefix per call."""
         memo = self._memo
-        tl, yl = t.tolist(), y.tolist()
-        todo: dict[int, list[tuple[int, int, tuple]]] = {}   # prefix -> [(row, target, key)]
-        for r, (i, j) in enumerate(zip(prefix.tolist(), target.tolist())):
-            if i < 2:
-                continue
-            key = (tl[i - 1], yl[i - 1], tl[j])
-            p = memo.get(key)
-            if p is None:
-                todo.setdefault(i, []).append((r, j, key))
-            else:
-                res[r] = p
+        nan = np.full(self.num_levels, np.nan)
+        results, todo = [], {}     # todo: (series, prefix) -> [(row, target, key)]
+        for s, (t, y, prefix, target) in enumerate(asks):
+            tl, yl = t.tolist(), y.tolist()
+            keys = [(tl[i - 1], yl[i - 1], tl[j]) if i >= 2 else None
+                    for i, j in zip(prefix.tolist(), target.tolist())]
+            rows = [nan if k is None else memo.get(k) for k in keys]
+            for r, p in enumerate(rows):
+                if p is None:
+                    todo.setdefault((s, int(prefix[r])), []).append((r, int(target[r]), keys[r]))
+            results.append(rows)
         if todo:
             # the windows go straight into a preallocated input of their own (not the one
             # the caller's forecast is using)
             x, out, io = self._binding(len(todo), calib=True)
-            prefixes = list(todo)
             meta = []
-            for m, i in enumerate(prefixes):
+            for m, (s, i) in enumerate(todo):
+                t, y = asks[s][0], asks[s][1]
                 st = self._step(t[:i])
-                _, level = _core.nearest_window(t[:i], y[:i], tl[i - 1], st, self.context, None, x[m])
+                _, level = _core.nearest_window(t[:i], y[:i], float(t[i - 1]), st, self.context, None, x[m])
                 meta.append((st, level))
             self._run_bound(io, out)
             if not np.all(np.isfinite(out)):
-                rows = np.flatnonzero(~np.all(np.isfinite(out), axis=(1, 2)))
+                bad = np.flatnonzero(~np.all(np.isfinite(out), axis=(1, 2)))
                 raise ModelError(f"model {self.name} produced non-finite quantiles for batch row(s) "
-                                 f"{rows[:5].tolist()}")
-            for m, i in enumerate(prefixes):
+                                 f"{bad[:5].tolist()}")
+            for m, ((s, i), wanted) in enumerate(todo.items()):
+                t = asks[s][0]
                 st, level = meta[m]
-                rows = todo[i]
-                h = (t[[j for _, j, _ in rows]] - tl[i - 1]) / st
+                h = (t[[j for _, j, _ in wanted]] - t[i - 1]) / st
                 q = np.sort(self._at(out[m], h), axis=1) + level   # crossed quantiles reordered, as forecast does
-                q[h > self.horizon + 0.5] = np.nan   # forecast refuses these too
-                for (r, _, key), qr in zip(rows, q):
-                    res[r] = qr
+                q[h > self.horizon + 0.5] = np.nan                  # forecast refuses these too
+                for (r, _, key), qr in zip(wanted, q):
+                    results[s][r] = qr
                     memo[key] = qr
             while len(memo) > self._memo_max:
                 memo.popitem(last=False)
-        return res
+        k_lv = self.num_levels
+        return [np.array(rows) if rows else np.empty((0, k_lv)) for rows in results]
 
     def past_predictions(self, t, y, prefix, target) -> tuple[np.ndarray, np.ndarray]:
         """The model's past predictions at pairs (prefix[k], target[k]): the
@@ -449,7 +442,7 @@ class OnnxForecaster:
                 raise ValueError(f"pair {k} (prefix {prefix[k]}, target {target[k]}) must have "
                                  f"1 <= prefix <= target < len(t) = {t.size}")
             cs = self._one_step([(t, y, self._step(t))])[0]
-            q = self._pair_preds(t, y, prefix, target)
+            q = self._pair_preds([(t, y, prefix, target)])[0]
             mean, sigma = np.full(prefix.size, np.nan), np.full(prefix.size, np.nan)
             ok = np.all(np.isfinite(q), axis=1)
             if ok.any():
@@ -529,7 +522,7 @@ class OnnxForecaster:
         for i, (level, _, h) in enumerate(prep):
             f = f_raw
             if scalers is not None and scalers[i].calibrated:
-                f = scalers[i].factors(coverage)
+                f = scalers[i]._factors(coverage)
             r = _core.grid_quantiles(out[i], h, level, median_index, lo, hi, w, w1, f)
             if r is None:
                 bad.append(i)
