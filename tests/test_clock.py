@@ -74,6 +74,28 @@ def test_corrected_time_is_monotonic_across_a_backward_correction():
     assert clock.health()["counts"]["measurements"] == 31
 
 
+def test_corrected_time_is_monotonic_across_the_first_publish_of_a_negative_offset():
+    # Before the first publish now() reads the local clock (UNKNOWN); a first
+    # model 20 ms behind it is slewed in, not stepped back (ClockWriter).
+    src = Scripted()
+    clock = Clock(src, config={"poll_interval_s": 64.0})
+    t = T0 + 64.0 * np.arange(30)
+    seq = []
+    for ti in t:
+        for dt in (-1.0, -1e-6):
+            seq.append(clock.now_at(int((ti + dt) * 1e9)))
+        src.next = Measurement(t=float(ti), offset=-0.020, delay=2e-4, uncertainty=1e-4)
+        clock.poll_once(int(ti * 1e9))
+        for dt in (1e-6, 1e-3, 1.0, 30.0, 63.0):
+            seq.append(clock.now_at(int((ti + dt) * 1e9)))
+    times = [b.time_ns for b in seq]
+    assert all(b >= a for a, b in zip(times, times[1:]))                 # never steps backwards
+    assert seq[0].status == UNKNOWN and seq[-1].status == SYNCHRONIZED
+    last_local = int((t[-1] + 63.0) * 1e9)
+    assert abs((times[-1] - last_local) / 1e9 - (-0.020)) < 1e-3         # converged onto the model
+    assert seq[-1].earliest_ns <= times[-1] <= seq[-1].latest_ns
+
+
 def test_after_before_and_config_errors():
     src = Scripted()
     clock = Clock(src)
