@@ -104,9 +104,14 @@ def test_auto_names_the_shipped_model_it_leaves_out():
     t, y = clock(120)
     near = chronotick.predict(y, t, horizon=8)
     assert "clock-bolt" in near.weights and "clock-bolt left out" not in near.note
-    far = chronotick.predict(y, t, horizon=100)            # beyond its 64-step horizon
-    assert "clock-bolt" not in far.weights and far.model.startswith("fused(")
-    assert "clock-bolt left out" in far.note and "forecasts at most 64 steps" in far.note
+    far = chronotick.predict(y, t, horizon=100)            # partly beyond its 64-step horizon
+    w = far.weights["clock-bolt"]
+    assert np.all(w[:64] > 0) and np.all(w[65:] == 0)       # fused where it reaches, not past that
+    assert "clock-bolt left out" not in far.note
+    from chronotick.api import forecast_members             # all targets beyond it: left out, and why
+    fc, weights, note = forecast_members("auto", t, y, None, t[-1] + 200.0 * np.arange(70, 80), np.array([0.5]))
+    assert "clock-bolt" not in weights and fc.model.startswith("fused(")
+    assert note.startswith("clock-bolt left out: it reaches") and "the first target is" in note
 
 
 def test_custom_quantile_levels():

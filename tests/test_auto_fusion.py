@@ -154,9 +154,15 @@ def test_the_long_term_model_runs_on_a_coarser_grid(homelab_9h):
         assert lt.model == long_name and "left out" not in lt.note
         step = 8 * _core.window_step(t)
         np.testing.assert_allclose(lt.times, t[-1] + step * np.arange(1, 17))
-        # 16 coarse steps = 128 measurement spacings: beyond the short-term model's 64, within the long one's
+        # 16 coarse steps = 128 measurement spacings: beyond the short-term model's 64, within the long
+        # one's. The short-term model is fused where it reaches (the first 8 coarse steps), not past that.
         fused = eng.predict_fused()
-        assert long_name in fused.weights and f"{AUTO_ONNX} left out" in fused.note
+        reach = eng._onnx[AUTO_ONNX].forecaster.reach(t)
+        inside = fused.times <= reach
+        assert inside.sum() == 8
+        assert long_name in fused.weights and np.all(fused.weights[long_name] > 0)
+        assert np.all(fused.weights[AUTO_ONNX][inside] > 0) and np.all(fused.weights[AUTO_ONNX][~inside] == 0)
+        assert f"{AUTO_ONNX} left out" not in fused.note
         assert {AUTO_ONNX, long_name} <= set(eng.health()["models"])
 
 

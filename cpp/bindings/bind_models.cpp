@@ -156,7 +156,7 @@ void bind_models(py::module_& m) {
 
   py::class_<QuantileForecast>(m, "QuantileForecast", "One forecaster's quantiles at absolute times (s).")
       .def(py::init([](std::string model, const Array& times, const Array& levels, const Array& mean,
-                       const Array& quantiles) {
+                       const Array& quantiles, bool partial) {
              QuantileForecast f;
              f.model = std::move(model);
              f.times = to_vector(times, "times");
@@ -171,11 +171,31 @@ void bind_models(py::module_& m) {
              f.quantiles.assign(quantiles.data(), quantiles.data() + quantiles.size());
              f.std.resize(h);
              for (std::size_t k = 0; k < h; ++k) f.std[k] = implied_sigma(f, k);
-             for (double v : f.quantiles) if (!std::isfinite(v)) { f.ok = false; f.note = "non-finite quantiles"; }
-             for (double v : f.mean) if (!std::isfinite(v)) { f.ok = false; f.note = "non-finite mean"; }
+             std::size_t reached = 0;
+             for (std::size_t k = 0; k < h; ++k) {
+               bool any = std::isfinite(f.mean[k]), all = any;
+               for (std::size_t l = 0; l < L; ++l) {
+                 any = any || std::isfinite(f.q(k, l));
+                 all = all && std::isfinite(f.q(k, l));
+               }
+               reached += all ? 1 : 0;
+               if (all || (partial && !any)) continue;  // partial: an all-NaN row is a target not reached
+               f.ok = false;
+               f.note = std::string("non-finite ") + (std::isfinite(f.mean[k]) ? "quantiles" : "mean") + " at target " +
+                        std::to_string(k);
+             }
+             if (f.ok && reached == 0) {
+               f.ok = false;
+               f.note = "reaches none of the targets";
+             } else if (f.ok && reached < h) {
+               f.note = "reaches " + std::to_string(reached) + " of " + std::to_string(h) + " targets";
+             }
              return f;
            }),
-           py::arg("model"), py::arg("times"), py::arg("levels"), py::arg("mean"), py::arg("quantiles"))
+           py::arg("model"), py::arg("times"), py::arg("levels"), py::arg("mean"), py::arg("quantiles"),
+           py::arg("partial") = false,
+           "partial: rows all NaN are targets the forecaster does not reach (fused there with weight 0); "
+           "otherwise any non-finite value makes it not ok.")
       .def_readonly("model", &QuantileForecast::model)
       .def_readonly("ok", &QuantileForecast::ok)
       .def_readonly("note", &QuantileForecast::note)

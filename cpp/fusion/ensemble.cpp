@@ -116,15 +116,23 @@ FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, 
     }
   }
   // Per bucket: every member's mean |y_j - m_j| over the same pairs (those
-  // every external member with a past predicted); NaN under calib_min pairs.
+  // every external member that reaches the bucket predicted: one with at
+  // least calib_min past predictions there; an ONNX model does not reach
+  // leads past its horizon); NaN under calib_min pairs.
   std::vector<std::vector<double>> core_mae(m, std::vector<double>(nb, std::nan("")));
   std::vector<std::vector<double>> ext_mae(me, std::vector<double>(nb, std::nan("")));
+  std::vector<std::vector<bool>> reaches(me, std::vector<bool>(nb, false));
   if (any_past) {
     for (std::size_t b = 0; b < nb; ++b) {
+      for (std::size_t e = 0; e < me; ++e) {
+        std::size_t have = 0;
+        for (double mu : ext_mu[e][b]) have += std::isfinite(mu) ? 1 : 0;
+        reaches[e][b] = has_past[e] && have >= p.calib_min;
+      }
       std::vector<std::size_t> common;
       for (std::size_t k = 0; k < plan.prefix[b].size(); ++k) {
         bool all = true;
-        for (std::size_t e = 0; e < me; ++e) all = all && (!has_past[e] || std::isfinite(ext_mu[e][b][k]));
+        for (std::size_t e = 0; e < me; ++e) all = all && (!reaches[e][b] || std::isfinite(ext_mu[e][b][k]));
         if (all) common.push_back(k);
       }
       auto mae_over = [&](auto&& predicted) {  // predicted(k): the prediction of pair k's target
@@ -137,22 +145,24 @@ FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, 
         return cnt >= p.calib_min && sum > 0 ? sum / static_cast<double>(cnt) : std::nan("");
       };
       for (std::size_t e = 0; e < me; ++e)
-        if (has_past[e]) ext_mae[e][b] = mae_over([&](std::size_t k) { return ext_mu[e][b][k]; });
+        if (reaches[e][b]) ext_mae[e][b] = mae_over([&](std::size_t k) { return ext_mu[e][b][k]; });
       for (std::size_t i = 0; i < m; ++i)
         if (members[i].ok && history[i].size() > b)
           core_mae[i][b] = mae_over([&](std::size_t k) { return history[i][b].mean[k]; });
     }
   }
   // The bucket whose errors weigh the members at bucket b: b, or the longest
-  // shorter lead where every external member with a past has its error.
+  // shorter lead where the errors are known (the classical members', and
+  // those of every external member that reaches it).
   std::vector<std::size_t> src(nb, nb);
   if (any_past) {
     for (std::size_t b = 0; b < nb; ++b) {
       for (std::size_t c = 0; c < nb; ++c) {
         if (plan.steps[c] > plan.steps[b]) continue;
-        bool all = true;
-        for (std::size_t e = 0; e < me; ++e) all = all && (!has_past[e] || std::isfinite(ext_mae[e][c]));
-        if (all && (src[b] == nb || plan.steps[c] > plan.steps[src[b]])) src[b] = c;
+        bool known = false;
+        for (std::size_t i = 0; i < m; ++i) known = known || std::isfinite(core_mae[i][c]);
+        for (std::size_t e = 0; e < me; ++e) known = known && (!reaches[e][c] || std::isfinite(ext_mae[e][c]));
+        if (known && (src[b] == nb || plan.steps[c] > plan.steps[src[b]])) src[b] = c;
       }
     }
   }

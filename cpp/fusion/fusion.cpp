@@ -22,13 +22,16 @@ double quantile_at(const QuantileForecast& f, std::size_t k, double level) {
   return std::nan("");
 }
 
-bool usable(const QuantileForecast& f) {
-  if (!f.ok || f.mean.size() != f.times.size()) return false;
-  for (double v : f.mean) if (!std::isfinite(v)) return false;
-  for (double v : f.quantiles) if (!std::isfinite(v)) return false;
-  for (std::size_t k = 0; k < f.times.size(); ++k)
-    if (!std::isfinite(implied_sigma(f, k))) return false;
-  return true;
+// Whether member f can be fused at step k: it did not fail, and its mean,
+// quantiles and implied sigma there are finite. (A member may reach only some
+// targets -- an ONNX model's horizon -- and be NaN at the others.)
+bool usable_at(const QuantileForecast& f, std::size_t k) {
+  if (!f.ok || f.mean.size() != f.times.size() || f.quantiles.size() != f.times.size() * f.levels.size())
+    return false;
+  if (!std::isfinite(f.mean[k])) return false;
+  for (std::size_t l = 0; l < f.levels.size(); ++l)
+    if (!std::isfinite(f.q(k, l))) return false;
+  return std::isfinite(implied_sigma(f, k));
 }
 
 }  // namespace
@@ -64,11 +67,12 @@ FusedForecast fuse(const std::vector<QuantileForecast>& members) {
   out.members = members;
   out.weights.assign(m * h, 0.0);
   std::string name = "fused(";
-  std::vector<bool> use(m);
+  std::vector<std::vector<bool>> at(m, std::vector<bool>(h, false));  // usable at step k
+  std::vector<bool> use(m, false);                                   // usable somewhere
   std::string why;
   for (std::size_t i = 0; i < m; ++i) {
     out.member_names.push_back(members[i].model);
-    use[i] = usable(members[i]);
+    for (std::size_t k = 0; k < h; ++k) use[i] = (at[i][k] = usable_at(members[i], k)) || use[i];
     if (use[i]) {
       name += (name.back() == '(' ? "" : ",") + members[i].model;
     } else {
@@ -82,11 +86,14 @@ FusedForecast fuse(const std::vector<QuantileForecast>& members) {
   f.times = ref.times;
   f.levels = ref.levels;
   f.note = why.empty() ? "" : "dropped " + why;
-  bool any = false;
-  for (bool u : use) any = any || u;
-  if (!any) {
-    f.ok = false;
-    return out;
+  for (std::size_t k = 0; k < h; ++k) {
+    bool any = false;
+    for (std::size_t i = 0; i < m; ++i) any = any || at[i][k];
+    if (!any) {  // no member reaches this step: no forecast (the callers fall back)
+      f.ok = false;
+      f.note += (f.note.empty() ? "" : "; ") + std::string("no member can forecast step ") + std::to_string(k);
+      return out;
+    }
   }
   f.mean.assign(h, 0.0);
   f.std.assign(h, 0.0);
@@ -96,13 +103,13 @@ FusedForecast fuse(const std::vector<QuantileForecast>& members) {
     // this step, else 1/sigma^2 (members claiming zero sigma share it all).
     bool by_mae = true;
     for (std::size_t i = 0; i < m; ++i)
-      if (use[i]) by_mae = by_mae && recent_mae_at(members[i], k) > 0;
+      if (at[i][k]) by_mae = by_mae && recent_mae_at(members[i], k) > 0;
     std::size_t zero = 0;
     if (!by_mae)
-      for (std::size_t i = 0; i < m; ++i) if (use[i] && !(implied_sigma(members[i], k) > 0)) ++zero;
+      for (std::size_t i = 0; i < m; ++i) if (at[i][k] && !(implied_sigma(members[i], k) > 0)) ++zero;
     double total = 0;
     for (std::size_t i = 0; i < m; ++i) {
-      if (!use[i]) continue;
+      if (!at[i][k]) continue;
       double w;
       if (by_mae) {
         double e = recent_mae_at(members[i], k);

@@ -1,9 +1,9 @@
 // Fusion of quantile forecasts made at the same times, weighted by inverse
 // (robust) variance: recent error where known, else the quantiles' spread.
 //
-// Per step k, each usable member i gets a scale: its recent mean absolute
+// Per step k, each member i usable there gets a scale: its recent mean absolute
 // error e_ik (QuantileForecast::recent_mae: the errors its calibration saw at
-// about this lead) when every member has one, else the sigma implied by its
+// about this lead) when every such member has one, else the sigma implied by its
 // quantiles, sigma_ik = (q90 - q10) / 2.563 (the 80% central width of a
 // normal is 2.563 sigma; q10/q90 interpolated from the member's levels).
 // Weight w_ik = (1/e_ik^2) / sum_j 1/e_jk^2 (or the same with sigma): a
@@ -14,8 +14,11 @@
 // spread one gets when members' errors are fully correlated (they read the
 // same measurements), so fusion never claims more certainty than its
 // members. (The ensemble re-calibrates this from past errors when it has a
-// history.) Members that failed or produce any non-finite value are dropped,
-// with weight 0, never propagated.
+// history.) A member is fused at the steps where its mean, quantiles and
+// sigma are finite (one that reaches only some targets -- an ONNX model's
+// horizon -- gives NaN at the others and weight 0 there); one that failed or
+// is finite nowhere is dropped, with its note, never propagated. A step no
+// member can forecast makes the fused forecast not ok.
 #pragma once
 #include <string>
 #include <vector>

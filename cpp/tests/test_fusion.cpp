@@ -49,18 +49,33 @@ TEST(recent_errors_set_the_weights_when_every_member_has_one) {
   CHECK_NEAR(f.weights[3], 0.5, 1e-9);
 }
 
-TEST(non_finite_members_are_dropped) {
-  QuantileForecast bad = member("bad", 0.0, 1.0);
-  bad.quantiles[1] = std::numeric_limits<double>::quiet_NaN();
+TEST(members_are_fused_only_where_they_are_finite) {
+  // "part" is NaN at step 0 only (a model whose horizon does not reach it): weight 0
+  // there, its share at step 1. "nowhere" is NaN everywhere and "failed" failed: dropped.
+  QuantileForecast part = member("part", 0.0, 1.0);
+  part.quantiles[1] = std::numeric_limits<double>::quiet_NaN();
+  QuantileForecast nowhere = member("nowhere", 0.0, 1.0);
+  for (double& m : nowhere.mean) m = std::numeric_limits<double>::quiet_NaN();
   QuantileForecast failed = member("failed", 0.0, 1.0);
   failed.ok = false;
   failed.note = "boom";
-  FusedForecast f = fuse({member("good", 2.0, 1.0), bad, failed});
+  FusedForecast f = fuse({member("good", 2.0, 1.0), part, nowhere, failed});
   CHECK(f.forecast.ok);
-  CHECK(f.forecast.model == "fused(good)");
-  CHECK(f.weights[0] == 1.0 && f.weights[2] == 0.0 && f.weights[4] == 0.0);
+  CHECK(f.forecast.model == "fused(good,part)");
+  const std::size_t h = 2;
+  CHECK(f.weights[0 * h + 0] == 1.0 && f.weights[1 * h + 0] == 0.0);  // step 0: good alone
+  CHECK_NEAR(f.weights[0 * h + 1], 0.5, 1e-9);                         // step 1: equal sigmas
+  CHECK_NEAR(f.weights[1 * h + 1], 0.5, 1e-9);
+  CHECK(f.weights[2 * h + 0] == 0.0 && f.weights[2 * h + 1] == 0.0 && f.weights[3 * h + 1] == 0.0);
+  CHECK(f.forecast.mean[0] == 2.0);
+  CHECK_NEAR(f.forecast.mean[1], 1.0, 1e-9);
   for (double v : f.forecast.quantiles) CHECK(std::isfinite(v));
   CHECK(f.forecast.note.find("failed: boom") != std::string::npos);
+  CHECK(f.forecast.note.find("nowhere") != std::string::npos);
+  // a step no member reaches: no forecast
+  FusedForecast none = fuse({part});
+  CHECK(!none.forecast.ok);
+  CHECK(none.forecast.note.find("step 0") != std::string::npos);
 }
 
 TEST(all_members_failing_is_reported) {

@@ -147,15 +147,19 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None):
         extra, note = [], ""
         if t.size >= _core.ModelParams().min_history:   # else the core's too-little-history fallback
             if model == registry.AUTO and AUTO_ONNX in registry.onnx_models():
-                # optional in "auto": out of reach (targets beyond its horizon) or
-                # failing, it is left out with a note and the classical fusion stands.
+                # optional in "auto": fused at the targets it reaches (NaN past its
+                # horizon); reaching none, or failing, it is left out with a note and
+                # the classical fusion stands.
                 # Its past predictions at the calibration pairs let the core weigh it
                 # by its recent error at each lead and calibrate the fused intervals
                 # with it included.
                 try:
                     f = onnx_forecaster(AUTO_ONNX)
-                    fc = f.forecast(t, y, targets, levels)
-                    if fc.ok and np.all(np.isfinite(fc.quantiles)):
+                    fc = f.forecast_within_reach(t, y, targets, levels)   # NaN past its horizon
+                    if fc is None:
+                        note = (f"{AUTO_ONNX} left out: it reaches {f.reach(t) - t[-1]:.0f} s ahead, the first "
+                                f"target is {float(targets[0]) - t[-1]:.0f} s ahead")
+                    elif fc.ok and np.all(np.isfinite(fc.quantiles[np.isfinite(fc.mean)])):
                         extra.append((fc, *f.fusion_past(t, y, targets)))
                     else:
                         note = f"{AUTO_ONNX} left out: no usable output ({fc.note})"

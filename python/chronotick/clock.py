@@ -425,16 +425,10 @@ class Clock:
 
     def _ladder_forecast(self, t_last: float) -> np.ndarray:
         """The predictor kept for origin t_last: the forecast mean over the
-        elapsed-time ladder. A member that cannot reach the whole ladder (an
-        ONNX model's 64 steps) is left out of a forecast at all the targets;
-        then each point is forecast on its own, so every point is predicted by
-        the members that reach it -- as the forecast served at that elapsed
-        time is -- and the scored predictor is the served one."""
+        elapsed-time ladder (a member that cannot reach the whole ladder, an
+        ONNX model's 64 steps, is fused at the points it reaches)."""
         lad = self._engine.forecast_at(t_last + self._ladder, (0.5,))
         mean = np.asarray(lad.mean, float)
-        if "left out" in (lad.note or ""):
-            mean = np.array([float(self._engine.forecast_at(np.array([t_last + e]), (0.5,)).mean[0])
-                             for e in self._ladder])
         if not np.all(np.isfinite(mean)):
             raise ValueError(f"forecast by {lad.model} is not finite")
         return mean

@@ -63,14 +63,23 @@ class _ModelSlot:
         except Exception as exc:  # corrupt, missing or mismatched file: unhealthy, not fatal
             self.ok, self.reason = False, f"load failed: {type(exc).__name__}: {exc}"
 
-    def forecast(self, t, y, targets, levels):
+    def forecast(self, t, y, targets, levels, partial: bool = False):
         """Its forecast, or None (unhealthy, or the targets out of its reach:
-        then `skipped` says why)."""
+        then `skipped` says why). partial: NaN at the targets beyond its
+        reach (OnnxForecaster.forecast_within_reach; the core fusion uses it
+        where it reaches), None only when it reaches none."""
         self.skipped = ""
         if not self.ok:
             return None
         try:
-            fc = self.forecaster.forecast(t, y, targets, levels)
+            if partial:
+                fc = self.forecaster.forecast_within_reach(t, y, targets, levels)
+                if fc is None:
+                    self.skipped = (f"{self.name} left out: it reaches {self.forecaster.reach(t) - t[-1]:.0f} s "
+                                    f"ahead, the first target is {float(np.min(targets)) - t[-1]:.0f} s ahead")
+                    return None
+            else:
+                fc = self.forecaster.forecast(t, y, targets, levels)
         except ValueError as exc:   # e.g. targets beyond its horizon: not a fault of the model
             if "horizon" in str(exc) or "ahead" in str(exc):
                 self.skipped = f"{self.name} left out: {exc}"
@@ -78,7 +87,8 @@ class _ModelSlot:
             return self._fail(exc)
         except Exception as exc:
             return self._fail(exc)
-        if not fc.ok or not np.all(np.isfinite(fc.quantiles)):
+        reached = np.isfinite(fc.mean)
+        if not fc.ok or not np.all(np.isfinite(fc.quantiles[reached])):
             return self._fail(RuntimeError(f"non-finite output ({fc.note})"))
         return fc
 
@@ -278,7 +288,7 @@ class Engine:
                 out.append(_core.forecast(name, t, y, u, targets, levels, self._params))
             elif name in self._onnx:
                 slot = self._onnx[name]
-                fc = slot.forecast(t, y, targets, levels)
+                fc = slot.forecast(t, y, targets, levels, partial=with_fused)
                 if fc is None:
                     notes.append(slot.skipped or f"{name} left out: unhealthy ({slot.reason})")
                 elif with_fused:

@@ -465,6 +465,29 @@ class OnnxForecaster:
         with self._lock:
             return self._forecast_batch(((t, y),), (target_times,), levels, calibrate)[0]
 
+    def reach(self, t) -> float:
+        """The latest target time `forecast` accepts from measurements at
+        times t (s): t[-1] + horizon steps (the last half step excepted, as
+        a float margin)."""
+        t = np.asarray(t, dtype=np.float64)
+        return float(t[-1]) + (self.horizon + 0.5 - 1e-6) * self._step(t)
+
+    def forecast_within_reach(self, t, y, target_times, levels=DEFAULT_LEVELS):
+        """`forecast` at the targets it reaches (`reach`), NaN at the later
+        ones (a QuantileForecast made with partial=True: the core fuses it
+        where it is finite); None when it reaches none of them."""
+        targets = np.asarray(target_times, dtype=np.float64)
+        inside = targets <= self.reach(t)
+        if not inside.any():
+            return None
+        if inside.all():
+            return self.forecast(t, y, targets, levels)
+        part = self.forecast(t, y, targets[inside], levels)
+        mean = np.full(targets.size, np.nan)
+        q = np.full((targets.size, part.levels.size), np.nan)
+        mean[inside], q[inside] = part.mean, part.quantiles
+        return _core.QuantileForecast(part.model, targets, part.levels, mean, q, partial=True)
+
     def forecast_batch(self, series, target_times, levels=DEFAULT_LEVELS, calibrate: bool = True) -> list:
         """`forecast` for many series in one batched model run.
         series: sequence of (t, y); target_times: one sequence per series."""
