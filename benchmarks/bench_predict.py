@@ -74,7 +74,8 @@ def test_numpy_line_64(benchmark):
 
 @pytest.mark.benchmark(group="engine")
 def test_engine_short_term(benchmark):
-    with chronotick.Engine({"engine": {"buffer_capacity": 1024, "history": 64}}) as eng:
+    with chronotick.Engine({"engine": {"buffer_capacity": 1024, "history": 64},
+                           "short_term": {"models": ["fused"]}}) as eng:   # the classical fusion (the default adds clock-bolt)
         eng.observe_many(T, Y)
         fc = benchmark(eng.predict_short_term)
         assert len(fc) == 8

@@ -11,7 +11,7 @@ def test_defaults_and_merge():
     cfg = load_config(None)
     assert cfg == DEFAULTS and cfg is not DEFAULTS
     cfg = load_config({"short_term": {"horizon": 3}})
-    assert cfg["short_term"]["horizon"] == 3 and cfg["short_term"]["models"] == ["fused"]
+    assert cfg["short_term"]["horizon"] == 3 and cfg["short_term"]["models"] == ["auto"]
     assert DEFAULTS["short_term"]["horizon"] == 8          # defaults are not modified
 
 

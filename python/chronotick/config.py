@@ -9,7 +9,7 @@ the key, e.g. ``engine.buffer_capacity: must be a positive integer, got -3``.
       min_history: 8            # below this the forecast falls back to hold
       calib_origins: 24         # past errors per lead that calibrate the intervals
     short_term:
-      models: [fused]           # chronotick.models.names() or .onnx paths; weights 1/recent MAE^2
+      models: [auto]            # chronotick.models.names() or .onnx paths ("auto": fused + the shipped clock-bolt); weights 1/recent MAE^2
       horizon: 8                # steps on the measurement-spaced grid
       step_s: null              # null: median measurement spacing
     long_term:
@@ -36,7 +36,7 @@ from chronotick.errors import ConfigError
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "engine": {"buffer_capacity": 4096, "history": 512, "min_history": 8, "calib_origins": 24},
-    "short_term": {"models": ["fused"], "horizon": 8, "step_s": None},
+    "short_term": {"models": ["auto"], "horizon": 8, "step_s": None},
     "long_term": {"model": None, "horizon": 64, "step_factor": 8},
     "onnx": {"providers": None, "intra_op_threads": 1},
     "covariates": {"names": None, "metrics": False, "interval_s": 1.0, "capacity": 4096},
