@@ -43,14 +43,16 @@ struct PastPrediction {
 // calibration_pairs lists; pairs it lacks count as "no prediction".
 //
 // At each lead bucket, every member's recent error is its mean |y_j - m_j|
-// over the same pairs (those every external member with a past predicted),
-// so weights 1/mae^2 compare like with like, and the external member joins
-// the fusion of the past forecasts there, so the fused intervals are
-// calibrated with it included. A bucket with fewer than calib_min such pairs
-// borrows the errors of the longest shorter one that has them. Where no
-// bucket has them (or the member has no past at all) the weights at that
-// target fall back to the members' sigmas and the fused calibration to the
-// core members' history.
+// over the same pairs (those predicted by every external member that reaches
+// the bucket: one with at least calib_min past predictions there), so
+// weights 1/mae^2 compare like with like, and the external member joins the
+// fusion of the past forecasts there, so the fused intervals are calibrated
+// with it included. A bucket without such errors borrows those of the
+// longest shorter one that has them. An external member whose forecast is
+// NaN at a target (beyond an ONNX model's horizon) is not fused there
+// (fusion/fusion.h). Where it is fused without a known error at that lead
+// (or has no past at all) the weights at that target fall back to the
+// members' sigmas and the fused calibration to the core members' history.
 struct ExternalMember {
   QuantileForecast forecast;
   std::vector<PastPrediction> past;
