@@ -26,10 +26,14 @@ the caller's unit (seconds: offset = reference - local clock):
    its own forecasts. Interpolation, uncentring and the mapping to the
    requested levels are C++ too (_core.grid_quantiles).
 4. Intervals are calibrated online (calibration.ConformalScaler) from the
-   model's one-step-ahead errors on the newest `calib_window` measurements of
-   the history it is given: the prediction of y_j uses only measurements
-   before t_j. Those predictions are remembered, so an engine that calls
-   `forecast` once per new measurement pays one extra model run at most.
+   model's errors at the target's lead: a target h grid steps ahead falls in
+   the bucket S = 2^round(log2 h) (1, 2, 4, .. 64), calibrated by the model's
+   predictions S measurements ahead of each of the newest `calib_window`
+   measurements y_j, made from the measurements before y_{j-S+1} only (a
+   bucket with fewer than calib_min of them borrows the longest shorter
+   lead's). Those predictions are remembered, so an engine that calls
+   `forecast` once per new measurement pays about one extra model run per
+   lead bucket at most.
 
 The returned forecast's `mean` is the model's median (as in the
 chronos-forecasting pipeline).
@@ -135,6 +139,11 @@ def _fused_norms(path: str) -> bytes | None:
         warnings.warn(f"fuse_norms: onnxruntime's transformer optimizer failed on {path} "
                       f"({type(exc).__name__}: {exc}); using the graph as it is", RuntimeWarning, stacklevel=3)
         return None
+
+
+def _lead_buckets(h: np.ndarray) -> np.ndarray:
+    """Lead bucket of each target h (grid steps ahead): S = 2^round(log2 max(h, 1)), 1 .. 64."""
+    return (2 ** np.round(np.log2(np.maximum(np.asarray(h, dtype=np.float64), 1.0)))).astype(np.int64)
 
 
 class OnnxForecaster:
@@ -351,25 +360,6 @@ class OnnxForecaster:
         w = hc - lo
         return (q[:, lo - 1] * (1.0 - w) + q[:, np.minimum(lo, H - 1)] * w).T
 
-    def _one_step(self, series: list[tuple[np.ndarray, np.ndarray, float]]) -> list[ConformalScaler]:
-        """For each (t, y, step): a ConformalScaler filled with the model's
-        predictions of the newest calib_window measurements y_j, each made
-        exactly as `forecast` would have made it at the time, from the
-        measurements before t_j only (grid step included): _pair_preds at the
-        pairs (j, j), one batched run for all series."""
-        asks = []
-        for t, y, _ in series:
-            j = np.arange(max(2, t.size - self.calib_window), t.size)
-            asks.append((t, y, j, j))
-        scalers = []
-        for (t, y, j, _), q in zip(asks, self._pair_preds(asks)):
-            cs = self._scaler.fresh()
-            ok = np.all(np.isfinite(q), axis=1)
-            if ok.any():
-                cs.add(y[j[ok]], q[ok])
-            scalers.append(cs)
-        return scalers
-
     def _pair_preds(self, asks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]) -> list[np.ndarray]:
         """For each (t, y, prefix, target): raw quantiles [len(prefix), K], the
         model's prediction of y[target[k]] made from the measurements
@@ -424,8 +414,9 @@ class OnnxForecaster:
         """The model's past predictions at pairs (prefix[k], target[k]): the
         median of its forecast of y[target[k]] from the measurements
         [0, prefix[k]) only, and the sigma implied by its 10%/90% quantiles
-        ((q90 - q10) / 2.563) calibrated with the CURRENT one-step calibration
-        (the scale the current forecast uses). NaN where it made none (beyond
+        ((q90 - q10) / 2.563) calibrated with the CURRENT calibration at that
+        lead (target - prefix + 1 measurements ahead; the scale the current
+        forecast uses there). NaN where it made none (beyond
         its horizon, fewer than 2 measurements). With
         chronotick._core.calibration_pairs these let the core weigh the model
         by its recent error at every lead and calibrate the fused intervals
@@ -441,14 +432,18 @@ class OnnxForecaster:
                 k = int(np.flatnonzero(bad)[0])
                 raise ValueError(f"pair {k} (prefix {prefix[k]}, target {target[k]}) must have "
                                  f"1 <= prefix <= target < len(t) = {t.size}")
-            cs = self._one_step([(t, y, self._step(t))])[0]
+            lead = _lead_buckets(target - prefix + 1)
+            scalers = self._lead_scalers([(t, y)], [set(lead.tolist())])[0]
             q = self._pair_preds([(t, y, prefix, target)])[0]
             mean, sigma = np.full(prefix.size, np.nan), np.full(prefix.size, np.nan)
             ok = np.all(np.isfinite(q), axis=1)
-            if ok.any():
-                cq = cs._apply(q[ok], np.array([0.1, 0.9]))
-                mean[ok] = q[ok, cs.median_index]
-                sigma[ok] = (cq[:, 1] - cq[:, 0]) / 2.563
+            raw = self._scaler.fresh()            # uncalibrated: raw quantiles
+            for s in np.unique(lead[ok]):
+                sel = ok & (lead == s)
+                cs = scalers.get(int(s)) or raw
+                cq = cs._apply(q[sel], np.array([0.1, 0.9]))
+                mean[sel] = q[sel, cs.median_index]
+                sigma[sel] = (cq[:, 1] - cq[:, 0]) / 2.563
             return mean, sigma
 
     def forecast(self, t, y, target_times, levels=DEFAULT_LEVELS, calibrate: bool = True):
@@ -459,7 +454,7 @@ class OnnxForecaster:
         target_times: absolute times (s), at or after t[-1] and at most
         horizon * step_s ahead. levels: quantile levels in (0, 1), strictly
         increasing. calibrate: rescale intervals from the model's own recent
-        one-step errors (see the module docstring).
+        errors at each target's lead (see the module docstring).
         Returns chronotick._core.QuantileForecast (mean = the median).
         """
         with self._lock:
@@ -533,27 +528,60 @@ class OnnxForecaster:
                     raise
             except ValueError as exc:
                 raise ValueError(f"series {i}: {exc}" if n > 1 else str(exc)) from None
+        leads = [_lead_buckets(p[2]) for p in prep]
         if calibrate and self.calib_window > 0:
-            data = [(np.asarray(t, dtype=np.float64), np.asarray(y, dtype=np.float64), p[1])
-                    for (t, y), p in zip(series, prep)]
-            scalers = self._one_step(data)
+            data = [(np.asarray(t, dtype=np.float64), np.asarray(y, dtype=np.float64)) for (t, y) in series]
+            scalers = self._lead_scalers(data, [set(b.tolist()) for b in leads])
         else:
             scalers = None
         self._run_bound(io, out)
         res, bad = [], []
         median_index = self._raw_scaler.median_index
         for i, (level, _, h) in enumerate(prep):
-            f = f_raw
-            if scalers is not None and scalers[i].calibrated:
-                f = scalers[i]._factors(coverage)
-            r = _core.grid_quantiles(out[i], h, level, median_index, lo, hi, w, w1, f)
-            if r is None:
-                bad.append(i)
+            med, qs = np.empty(h.size), np.empty((h.size, levels.size))
+            for lead in np.unique(leads[i]):
+                sel = leads[i] == lead
+                cs = scalers[i].get(int(lead)) if scalers is not None else None
+                f = cs._factors(coverage) if cs is not None else f_raw
+                r = _core.grid_quantiles(out[i], h[sel], level, median_index, lo, hi, w, w1, f)
+                if r is None:
+                    break
+                med[sel], qs[sel] = r
+            else:
+                res.append(_core.QuantileForecast(self.name, target_times[i], levels, med, qs))
                 continue
-            res.append(_core.QuantileForecast(self.name, target_times[i], levels, r[0], r[1]))
+            bad.append(i)
         if bad:
             raise ModelError(f"model {self.name} produced non-finite quantiles for batch row(s) {bad[:5]}")
         return res
+
+    def _lead_scalers(self, data: list[tuple[np.ndarray, np.ndarray]], wanted: list[set]) -> list[dict]:
+        """Per series (t, y) and lead bucket S in wanted[s]: a ConformalScaler
+        of the model's predictions S measurements ahead of the newest
+        calib_window measurements y_j (from the measurements [0, j - S + 1)
+        only: _pair_preds, one batched run for all), or -- with fewer than
+        calib_min of them -- the longest shorter lead's that has them; None
+        when none has (raw quantiles)."""
+        asks, where = [], []
+        for s, ((t, y), leads) in enumerate(zip(data, wanted)):
+            for lead in sorted(leads | {1}):
+                j = np.arange(max(lead + 1, t.size - self.calib_window), t.size)
+                asks.append((t, y, j - lead + 1, j))
+                where.append((s, lead))
+        out = [dict() for _ in data]
+        for (s, lead), (t, y, _, j), q in zip(where, asks, self._pair_preds(asks)):
+            cs = self._scaler.fresh()
+            ok = np.all(np.isfinite(q), axis=1)
+            if ok.any():
+                cs.add(y[j[ok]], q[ok])
+            out[s][lead] = cs
+        for d in out:
+            best = None
+            for lead in sorted(d):
+                if d[lead].calibrated:
+                    best = d[lead]
+                d[lead] = best
+        return out
 
     def fusion_past(self, t, y, target_times, params=None) -> tuple:
         """(prefix, target, past_mean, past_sigma): past_predictions at the
