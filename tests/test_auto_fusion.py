@@ -206,3 +206,21 @@ def test_auto_says_why_the_onnx_member_is_left_out_of_a_short_history(homelab_9h
     t, y = _series(homelab_9h, 5)
     fc = chronotick.predict(y, t, horizon=1)
     assert fc.model.startswith("hold (fallback") and f"{AUTO_ONNX} left out: 5 measurements" in fc.note
+
+
+def test_a_coarse_grid_is_calibrated_at_the_lead_it_forecasts(homelab_9h, monkeypatch):
+    # step_factor 8: S coarse steps ahead are 8 S measurements ahead, and that is the lead scored
+    from chronotick.models.onnx import OnnxForecaster
+    t, y = _series(homelab_9h, 300)
+    f = OnnxForecaster(onnx_forecaster(AUTO_ONNX).path, step_factor=8)
+    seen = []
+    real = f._pair_preds
+
+    def spy(asks):
+        seen.extend((int(a[3][0] - a[2][0] + 1)) for a in asks)
+        return real(asks)
+
+    monkeypatch.setattr(f, "_pair_preds", spy)
+    step = f._step(t)
+    fc = f.forecast(t, y, t[-1] + step * np.array([1.0, 4.0]), LEVELS)
+    assert fc.ok and sorted(set(seen)) == [8, 32]

@@ -28,8 +28,9 @@ the caller's unit (seconds: offset = reference - local clock):
 4. Intervals are calibrated online (calibration.ConformalScaler) from the
    model's errors at the target's lead: a target h grid steps ahead falls in
    the bucket S = 2^round(log2 h) (1, 2, 4, .. 64), calibrated by the model's
-   predictions S measurements ahead of each of the newest `calib_window`
-   measurements y_j, made from the measurements before y_{j-S+1} only (a
+   predictions m = S r measurements ahead (r = grid step / median spacing: 1
+   unless the grid is coarser) of each of the newest `calib_window`
+   measurements y_j, made from the measurements before y_{j-m+1} only (a
    bucket with fewer than calib_min of them borrows the longest shorter
    lead's). Those predictions are remembered, so an engine that calls
    `forecast` once per new measurement pays about one extra model run per
@@ -157,9 +158,9 @@ class OnnxForecaster:
     = step_factor x the median spacing of the newest measurements at each
     call (giving both is an error). step_factor > 1 runs the model on a coarser grid (several
     measurements averaged per cell): 64 steps then reach step_factor times
-    further -- how the Engine's long-term model is run (its one-step
-    calibration then scores the model's first coarse step against the next
-    measurement, a shorter lead: an approximation, stated in docs/models.md).
+    further -- how the Engine's long-term model is run (its calibration at
+    S coarse steps ahead then scores its predictions S x step_factor
+    measurements ahead).
     calib_window: how many of the newest measurements calibrate the
     intervals (0: raw model quantiles). calib_min: fewer errors than this:
     raw quantiles. fuse_norms: before the session is made, let
@@ -345,6 +346,11 @@ class OnnxForecaster:
             return self.step_s
         return self.step_factor * _core.window_step(np.asarray(t, dtype=np.float64))
 
+    def _grid_ratio(self, t: np.ndarray) -> float:
+        """Grid step / median measurement spacing (how many measurements one grid step spans)."""
+        t = np.asarray(t, dtype=np.float64)
+        return self._step(t) / _core.window_step(t) if t.size >= 2 else 1.0
+
     def _window(self, t, y, step) -> Window:
         t = np.asarray(t, dtype=np.float64)
         values, level = _core.nearest_window(t, np.asarray(y, dtype=np.float64), float(t[-1]), step, self.context)
@@ -432,7 +438,7 @@ class OnnxForecaster:
                 k = int(np.flatnonzero(bad)[0])
                 raise ValueError(f"pair {k} (prefix {prefix[k]}, target {target[k]}) must have "
                                  f"1 <= prefix <= target < len(t) = {t.size}")
-            lead = _lead_buckets(target - prefix + 1)
+            lead = _lead_buckets((target - prefix + 1) / self._grid_ratio(t))   # in grid steps
             scalers = self._lead_scalers([(t, y)], [set(lead.tolist())])[0]
             q = self._pair_preds([(t, y, prefix, target)])[0]
             mean, sigma = np.full(prefix.size, np.nan), np.full(prefix.size, np.nan)
@@ -556,17 +562,21 @@ class OnnxForecaster:
         return res
 
     def _lead_scalers(self, data: list[tuple[np.ndarray, np.ndarray]], wanted: list[set]) -> list[dict]:
-        """Per series (t, y) and lead bucket S in wanted[s]: a ConformalScaler
-        of the model's predictions S measurements ahead of the newest
-        calib_window measurements y_j (from the measurements [0, j - S + 1)
-        only: _pair_preds, one batched run for all), or -- with fewer than
-        calib_min of them -- the longest shorter lead's that has them; None
-        when none has (raw quantiles)."""
+        """Per series (t, y) and lead bucket S (grid steps) in wanted[s]: a
+        ConformalScaler of the model's predictions m = max(1, round(S r))
+        measurements ahead (r = grid step / median spacing: 1 on the
+        measurement-spaced grid, step_factor on a coarse one) of the newest
+        calib_window measurements y_j, each from the measurements
+        [0, j - m + 1) only (_pair_preds, one batched run for all); with
+        fewer than calib_min of them the longest shorter lead's that has
+        them; None when none has (raw quantiles)."""
         asks, where = [], []
         for s, ((t, y), leads) in enumerate(zip(data, wanted)):
+            r = self._grid_ratio(t)
             for lead in sorted(leads | {1}):
-                j = np.arange(max(lead + 1, t.size - self.calib_window), t.size)
-                asks.append((t, y, j - lead + 1, j))
+                m = max(1, int(round(lead * r)))
+                j = np.arange(max(m + 1, t.size - self.calib_window), t.size)
+                asks.append((t, y, j - m + 1, j))
                 where.append((s, lead))
         out = [dict() for _ in data]
         for (s, lead), (t, y, _, j), q in zip(where, asks, self._pair_preds(asks)):
