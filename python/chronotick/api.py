@@ -157,8 +157,7 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None):
                     f = onnx_forecaster(AUTO_ONNX)
                     fc = f.forecast_within_reach(t, y, targets, levels)   # NaN past its horizon
                     if fc is None:
-                        note = (f"{AUTO_ONNX} left out: it reaches {f.reach(t) - t[-1]:.0f} s ahead, the first "
-                                f"target is {float(targets[0]) - t[-1]:.0f} s ahead")
+                        note = f"{AUTO_ONNX} left out: {f.out_of_reach(t, targets)}"
                     elif fc.ok and np.all(np.isfinite(fc.quantiles[np.isfinite(fc.mean)])):
                         extra.append((fc, *f.fusion_past(t, y, targets)))
                     else:

@@ -75,8 +75,7 @@ class _ModelSlot:
             if partial:
                 fc = self.forecaster.forecast_within_reach(t, y, targets, levels)
                 if fc is None:
-                    self.skipped = (f"{self.name} left out: it reaches {self.forecaster.reach(t) - t[-1]:.0f} s "
-                                    f"ahead, the first target is {float(np.min(targets)) - t[-1]:.0f} s ahead")
+                    self.skipped = f"{self.name} left out: {self.forecaster.out_of_reach(t, targets)}"
                     return None
             else:
                 fc = self.forecaster.forecast(t, y, targets, levels)

@@ -153,7 +153,8 @@ def run_holdover(trace: Trace, *, leads=LEADS, history_s: float = 3600.0, decima
         every_s = max(decimate_s, (last - first) / 60.0)
     origins = np.arange(first, last, every_s)
     forecasters = {"hold": _hold, "line (last hour)": _line_fit}
-    forecasters.update({m: _core_forecaster(m) if m in ("regression", "kalman", "robust", "fused")
+    from chronotick import models as registry
+    forecasters.update({m: _core_forecaster(m) if m in registry.CLASSICAL or m == registry.FUSED
                         else _predict_forecaster(m) for m in models})
     res = HoldoverResult(name or trace.name, tuple(leads), level)
     for lead in leads:

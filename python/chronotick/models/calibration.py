@@ -38,7 +38,6 @@ import numpy as np
 from chronotick import _core
 
 
-
 def _check_levels(levels, name: str) -> np.ndarray:
     a = np.asarray(levels, dtype=np.float64)
     if a.ndim != 1 or a.size == 0:

@@ -473,10 +473,15 @@ class OnnxForecaster:
         t = np.asarray(t, dtype=np.float64)
         return float(t[-1]) + (self.horizon + 0.5 - 1e-6) * self._step(t)
 
+    def out_of_reach(self, t, target_times) -> str:
+        """Why `forecast_within_reach` gives None: how far it reaches, how far the first target is."""
+        return (f"it reaches {self.reach(t) - float(t[-1]):.0f} s ahead, the first target is "
+                f"{float(np.min(target_times)) - float(t[-1]):.0f} s ahead")
+
     def forecast_within_reach(self, t, y, target_times, levels=DEFAULT_LEVELS):
         """`forecast` at the targets it reaches (`reach`), NaN at the later
         ones (a QuantileForecast made with partial=True: the core fuses it
-        where it is finite); None when it reaches none of them."""
+        where it is finite); None when it reaches none of them (`out_of_reach` says why)."""
         targets = np.asarray(target_times, dtype=np.float64)
         inside = targets <= self.reach(t)
         if not inside.any():
