@@ -242,12 +242,10 @@ std::vector<PastPrediction> calibration_pairs(const Series& s, const double* tar
   std::vector<PastPrediction> out;
   if (s.n < p.min_history) return out;  // forecast_fused answers with its hold fallback: no pairs used
   LeadPlan plan = plan_leads(s, targets, h, p);
-  std::map<std::pair<std::size_t, std::size_t>, bool> seen;
+  // Buckets have distinct leads S = j - i + 1, so no pair appears twice.
   for (std::size_t b = 0; b < plan.steps.size(); ++b)
-    for (std::size_t k = 0; k < plan.prefix[b].size(); ++k) {
-      const std::size_t i = plan.prefix[b][k], j = plan.target_index(b, k);
-      if (seen.emplace(std::make_pair(i, j), true).second) out.push_back({i, j, std::nan(""), std::nan("")});
-    }
+    for (std::size_t k = 0; k < plan.prefix[b].size(); ++k)
+      out.push_back({plan.prefix[b][k], plan.target_index(b, k), std::nan(""), std::nan("")});
   return out;
 }
 
