@@ -19,6 +19,19 @@ def test_decimate_takes_block_means_at_block_centres():
     assert np.allclose(tm, [1.5, 5.5, 8.5]) and np.allclose(ym, [3.0, 11.0, 17.0])
 
 
+def test_poll_takes_the_last_sample_of_each_block():
+    t = np.arange(10.0)
+    tm, ym = holdover.poll(t, t * 2, 4.0)
+    assert tm.tolist() == [3.0, 7.0, 9.0] and ym.tolist() == [6.0, 14.0, 18.0]
+    assert holdover.poll(t[:0], t[:0], 4.0)[0].size == 0
+
+
+def test_unknown_sampling_is_refused():
+    t = np.arange(0.0, 3 * 3600.0, 10.0)
+    with pytest.raises(ValueError, match="sampling must be 'poll' or 'mean', got 'median'"):
+        holdover.run_holdover(Trace(times=t, offsets=0 * t, source="flat"), sampling="median")
+
+
 def test_forecasters_see_only_the_hour_before_the_origin(monkeypatch):
     t = np.arange(0.0, 4 * 3600.0, 10.0)
     tr = Trace(times=t, offsets=1e-9 * t, source="ramp")
@@ -73,3 +86,16 @@ def test_auto_on_real_oscillators_follows_the_fusion_and_keeps_its_coverage(shar
         assert abs(auto["coverage"] - fused["coverage"]) <= 0.1
         if which == "ocxo":
             assert auto["mae"] < 0.1 * tab[(AUTO_ONNX, lead)]["mae"]    # the TSFM is weighted down
+
+
+def test_one_minute_intervals_cover_on_the_cs_clock(shared_data):
+    # Input polled once a minute and target a single 1-s sample carry the same
+    # white noise, so the intervals calibrated on past errors include it: the
+    # 80% intervals 60 s ahead cover 70-95% of 60 origins. (With minute means
+    # as input they covered 60-68%: the noise of the target was never seen.)
+    models = ("regression", "kalman", "fused") + (("auto",) if AUTO_ONNX in onnx_models() else ())
+    res = holdover.run_holdover(_record(shared_data, "cs"), leads=(60.0,), models=models)
+    tab = res.table()
+    for m in models:
+        assert tab[(m, 60.0)]["n"] >= 50
+        assert 0.70 <= tab[(m, 60.0)]["coverage"] <= 0.95, (m, tab[(m, 60.0)])
