@@ -224,3 +224,48 @@ def test_a_coarse_grid_is_calibrated_at_the_lead_it_forecasts(homelab_9h, monkey
     step = f._step(t)
     fc = f.forecast(t, y, t[-1] + step * np.array([1.0, 4.0]), LEVELS)
     assert fc.ok and sorted(set(seen)) == [8, 32]
+
+
+@pytest.mark.parametrize("ahead", [[60.0, 600.0], [60.0, 3600.0 * 4]], ids=["reached", "partly reached"])
+def test_forecast_with_past_is_the_two_calls_in_one_run(homelab_9h, monkeypatch, ahead):
+    # The fusion's path (api "auto", Engine): the forecast and the past
+    # predictions at the calibration pairs, bit-equal to forecast_within_reach
+    # + fusion_past, with the calibration built once and the past predictions
+    # made in the calibration's batched model run (fresh forecasters: no memo).
+    from chronotick.models.onnx import OnnxForecaster
+    t, y = _series(homelab_9h, 200)
+    targets = t[-1] + np.array(ahead)
+    path = onnx_models()[AUTO_ONNX]
+    apart, together = OnnxForecaster(path), OnnxForecaster(path)
+    runs = {"apart": 0, "together": 0}
+
+    def counting(f, key):
+        run = f._run_bound
+
+        def counted(io, out):
+            runs[key] += 1
+            return run(io, out)
+        monkeypatch.setattr(f, "_run_bound", counted)
+
+    counting(apart, "apart")
+    counting(together, "together")
+    fc1 = apart.forecast_within_reach(t, y, targets, LEVELS)
+    past1 = apart.fusion_past(t, y, targets)
+    fc2, *past2 = together.forecast_with_past(t, y, targets, LEVELS)
+    assert np.array_equal(fc1.mean, fc2.mean, equal_nan=True)
+    assert np.array_equal(fc1.quantiles, fc2.quantiles, equal_nan=True)
+    assert fc2.ok and np.isfinite(fc2.mean[0]) and np.isnan(fc2.mean[-1]) == (ahead[-1] > 3600.0)
+    for a, b in zip(past1, past2):
+        assert np.array_equal(a, b, equal_nan=True)
+    assert np.isfinite(past2[2]).sum() > 10
+    # together: the calibration's pairs with the fusion's (one run) and the forecast;
+    # apart, fusion_past needs a third run where the fusion asks for pairs the
+    # calibration did not make (here, a lead it has no bucket for)
+    assert runs == {"apart": 2 if ahead[-1] < 3600.0 else 3, "together": 2}
+
+
+def test_forecast_with_past_out_of_reach_gives_nothing(homelab_9h):
+    t, y = _series(homelab_9h)
+    f = onnx_forecaster(AUTO_ONNX)
+    assert f.forecast_with_past(t, y, [t[-1] + 1e6], LEVELS) == (None,) * 5
+    assert "reaches" in f.out_of_reach(t, [t[-1] + 1e6])

@@ -155,11 +155,11 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None):
                 # with it included.
                 try:
                     f = onnx_forecaster(AUTO_ONNX)
-                    fc = f.forecast_within_reach(t, y, targets, levels)   # NaN past its horizon
+                    fc, *past = f.forecast_with_past(t, y, targets, levels)   # NaN past its horizon
                     if fc is None:
                         note = f"{AUTO_ONNX} left out: {f.out_of_reach(t, targets)}"
                     elif fc.ok and np.all(np.isfinite(fc.quantiles[np.isfinite(fc.mean)])):
-                        extra.append((fc, *f.fusion_past(t, y, targets)))
+                        extra.append((fc, *past))
                     else:
                         note = f"{AUTO_ONNX} left out: no usable output ({fc.note})"
                 except Exception as exc:  # noqa: BLE001 - any failure of the optional member

@@ -91,6 +91,27 @@ class _ModelSlot:
             return self._fail(RuntimeError(f"non-finite output ({fc.note})"))
         return fc
 
+    def forecast_with_past(self, t, y, targets, levels, params) -> tuple:
+        """(forecast, past) for the fusion: `forecast(..., partial=True)` and
+        `past(...)` from one call of OnnxForecaster.forecast_with_past (one
+        calibration, one batched run). Should that call fail, the two are
+        tried apart, so a failure of the past alone costs only the past."""
+        self.skipped = ""
+        if not self.ok:
+            return None, (None, None)
+        try:
+            fc, *past = self.forecaster.forecast_with_past(t, y, targets, levels, params)
+        except Exception:  # noqa: BLE001 - retried apart below, where each failure is classified
+            fc = self.forecast(t, y, targets, levels, partial=True)
+            return fc, (self.past(t, y, targets, params) if fc is not None else (None, None))
+        if fc is None:
+            self.skipped = f"{self.name} left out: {self.forecaster.out_of_reach(t, targets)}"
+            return None, (None, None)
+        reached = np.isfinite(fc.mean)
+        if not fc.ok or not np.all(np.isfinite(fc.quantiles[reached])):
+            return self._fail(RuntimeError(f"non-finite output ({fc.note})")), (None, None)
+        return fc, tuple(past)
+
     def past(self, t, y, targets, params) -> tuple:
         """(prefix, target, past_mean, past_sigma): its past predictions at the
         fusion's calibration pairs (OnnxForecaster.fusion_past), or
@@ -287,11 +308,14 @@ class Engine:
                 out.append(_core.forecast(name, t, y, u, targets, levels, self._params))
             elif name in self._onnx:
                 slot = self._onnx[name]
-                fc = slot.forecast(t, y, targets, levels, partial=with_fused)
+                if with_fused:
+                    fc, past = slot.forecast_with_past(t, y, targets, levels, self._params)
+                else:
+                    fc = slot.forecast(t, y, targets, levels)
                 if fc is None:
                     notes.append(slot.skipped or f"{name} left out: unhealthy ({slot.reason})")
                 elif with_fused:
-                    ext.append((fc, *slot.past(t, y, targets, self._params)))
+                    ext.append((fc, *past))
                 else:
                     out.append(fc)
         if temp is not None:

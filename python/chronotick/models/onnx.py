@@ -429,28 +429,40 @@ class OnnxForecaster:
         with it included (forecast_fused's `extra`)."""
         with self._lock:
             t, y = _check_series(t, y)
-            prefix = np.asarray(prefix, dtype=np.int64).reshape(-1)
-            target = np.asarray(target, dtype=np.int64).reshape(-1)
-            if prefix.size != target.size:
-                raise ValueError(f"prefix and target differ in length: {prefix.size} vs {target.size}")
-            bad = (prefix < 1) | (target < prefix) | (target >= t.size)
-            if bad.any():
-                k = int(np.flatnonzero(bad)[0])
-                raise ValueError(f"pair {k} (prefix {prefix[k]}, target {target[k]}) must have "
-                                 f"1 <= prefix <= target < len(t) = {t.size}")
-            lead = _lead_buckets((target - prefix + 1) / self._grid_ratio(t))   # in grid steps
+            prefix, target, lead = self._pairs(t, prefix, target)
+            return self._past(t, y, prefix, target, lead)
+
+    def _pairs(self, t, prefix, target) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Validated (prefix, target) as int64 and their lead buckets (grid steps)."""
+        prefix = np.asarray(prefix, dtype=np.int64).reshape(-1)
+        target = np.asarray(target, dtype=np.int64).reshape(-1)
+        if prefix.size != target.size:
+            raise ValueError(f"prefix and target differ in length: {prefix.size} vs {target.size}")
+        bad = (prefix < 1) | (target < prefix) | (target >= t.size)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"pair {k} (prefix {prefix[k]}, target {target[k]}) must have "
+                             f"1 <= prefix <= target < len(t) = {t.size}")
+        return prefix, target, _lead_buckets((target - prefix + 1) / self._grid_ratio(t))
+
+    def _past(self, t, y, prefix, target, lead, scalers: dict | None = None, q: np.ndarray | None = None):
+        """past_predictions' (mean, sigma); `scalers` (lead bucket ->
+        ConformalScaler, _lead_scalers) and `q` (the raw pair predictions)
+        when the caller has them already."""
+        if scalers is None:
             scalers = self._lead_scalers([(t, y)], [set(lead.tolist())])[0]
+        if q is None:
             q = self._pair_preds([(t, y, prefix, target)])[0]
-            mean, sigma = np.full(prefix.size, np.nan), np.full(prefix.size, np.nan)
-            ok = np.all(np.isfinite(q), axis=1)
-            raw = self._scaler.fresh()            # uncalibrated: raw quantiles
-            for s in np.unique(lead[ok]):
-                sel = ok & (lead == s)
-                cs = scalers.get(int(s)) or raw
-                cq = cs._apply(q[sel], np.array([0.1, 0.9]))
-                mean[sel] = q[sel, cs.median_index]
-                sigma[sel] = (cq[:, 1] - cq[:, 0]) / 2.563
-            return mean, sigma
+        mean, sigma = np.full(prefix.size, np.nan), np.full(prefix.size, np.nan)
+        ok = np.all(np.isfinite(q), axis=1)
+        raw = self._scaler.fresh()            # uncalibrated: raw quantiles
+        for s in np.unique(lead[ok]):
+            sel = ok & (lead == s)
+            cs = scalers.get(int(s)) or raw
+            cq = cs._apply(q[sel], np.array([0.1, 0.9]))
+            mean[sel] = q[sel, cs.median_index]
+            sigma[sel] = (cq[:, 1] - cq[:, 0]) / 2.563
+        return mean, sigma
 
     def forecast(self, t, y, target_times, levels=DEFAULT_LEVELS, calibrate: bool = True):
         """Quantile forecast of the measurement at each target time.
@@ -488,11 +500,37 @@ class OnnxForecaster:
             return None
         if inside.all():
             return self.forecast(t, y, targets, levels)
-        part = self.forecast(t, y, targets[inside], levels)
+        return self._partial(self.forecast(t, y, targets[inside], levels), targets, inside)
+
+    @staticmethod
+    def _partial(part, targets: np.ndarray, inside: np.ndarray):
+        """`part` (a forecast at targets[inside]) spread over all targets, NaN elsewhere."""
         mean = np.full(targets.size, np.nan)
         q = np.full((targets.size, part.levels.size), np.nan)
         mean[inside], q[inside] = part.mean, part.quantiles
         return _core.QuantileForecast(part.model, targets, part.levels, mean, q, partial=True)
+
+    def forecast_with_past(self, t, y, target_times, levels=DEFAULT_LEVELS, params=None) -> tuple:
+        """`forecast_within_reach` and `fusion_past` in one call, as the
+        fusion wants them: (forecast, prefix, target, past_mean, past_sigma),
+        the same values the two give separately, but the calibration is
+        built once and the past predictions the memo lacks are made in the
+        same batched model run as the calibration's. When it reaches none of
+        the targets: (None, None, None, None, None) (`out_of_reach` says why)."""
+        targets = np.asarray(target_times, dtype=np.float64)
+        inside = targets <= self.reach(t)
+        if not inside.any():
+            return None, None, None, None, None
+        with self._lock:
+            tc, yc = _check_series(t, y)
+            prefix, target = _core.calibration_pairs(tc, targets, _core.ModelParams() if params is None else params)
+            prefix, target, lead = self._pairs(tc, prefix, target)
+            past = {"pairs": (prefix, target, lead)}
+            fc = self._forecast_batch(((t, y),), (targets[inside],), levels, True, past)[0]
+            mean, sigma = self._past(tc, yc, prefix, target, lead, past.get("scalers"), past.get("q"))
+        if not inside.all():
+            fc = self._partial(fc, targets, inside)
+        return fc, prefix, target, mean, sigma
 
     def forecast_batch(self, series, target_times, levels=DEFAULT_LEVELS, calibrate: bool = True) -> list:
         """`forecast` for many series in one batched model run.
@@ -517,7 +555,11 @@ class OnnxForecaster:
         except Exception as exc:
             raise ModelError(f"model {self.name}: onnxruntime run failed: {exc}") from exc
 
-    def _forecast_batch(self, series, target_times, levels, calibrate: bool) -> list:
+    def _forecast_batch(self, series, target_times, levels, calibrate: bool, past: dict | None = None) -> list:
+        """past (forecast_with_past): {"pairs": (prefix, target, lead)} of
+        series 0, whose raw predictions are made with the calibration's; on
+        return it holds "scalers" (the lead scalers of those pairs) and "q"
+        (the raw predictions) when the forecast was calibrated."""
         levels, lo, hi, w, w1, f_raw, coverage = self._plan(levels)
         if len(series) != len(target_times):
             raise ValueError(f"series and target_times differ in length: {len(series)} vs {len(target_times)}")
@@ -542,7 +584,15 @@ class OnnxForecaster:
         leads = [_lead_buckets(p[2]) for p in prep]
         if calibrate and self.calib_window > 0:
             data = [(np.asarray(t, dtype=np.float64), np.asarray(y, dtype=np.float64)) for (t, y) in series]
-            scalers = self._lead_scalers(data, [set(b.tolist()) for b in leads])
+            wanted = [set(b.tolist()) for b in leads]
+            extra = None
+            if past is not None:
+                prefix, target, lead = past["pairs"]
+                extra = ((data[0][0], data[0][1], prefix, target), set(lead.tolist()))
+            scalers = self._lead_scalers(data, wanted, extra)
+            if extra is not None:
+                past["q"] = scalers.pop()
+                past["scalers"] = scalers.pop()
         else:
             scalers = None
         self._run_bound(io, out)
@@ -566,7 +616,7 @@ class OnnxForecaster:
             raise ModelError(f"model {self.name} produced non-finite quantiles for batch row(s) {bad[:5]}")
         return res
 
-    def _lead_scalers(self, data: list[tuple[np.ndarray, np.ndarray]], wanted: list[set]) -> list[dict]:
+    def _lead_scalers(self, data: list[tuple[np.ndarray, np.ndarray]], wanted: list[set], extra=None) -> list:
         """Per series (t, y) and lead bucket S (grid steps) in wanted[s]: a
         ConformalScaler of the model's predictions m = max(1, round(S r))
         measurements ahead (r = grid step / median spacing: 1 on the
@@ -574,29 +624,45 @@ class OnnxForecaster:
         calib_window measurements y_j, each from the measurements
         [0, j - m + 1) only (_pair_preds, one batched run for all); with
         fewer than calib_min of them the longest shorter lead's that has
-        them; None when none has (raw quantiles)."""
+        them; None when none has (raw quantiles).
+        extra: ((t, y, prefix, target), leads) of series 0, made in the same
+        run: then two more entries follow the per-series dicts, the dict
+        for `leads` (from the same scalers) and the raw predictions of the
+        pairs [len(prefix), K]."""
         asks, where = [], []
-        for s, ((t, y), leads) in enumerate(zip(data, wanted)):
+        leads_of = [set(w) | {1} for w in wanted]
+        if extra is not None:
+            leads_of[0] = leads_of[0] | extra[1]
+        for s, ((t, y), leads) in enumerate(zip(data, leads_of)):
             r = self._grid_ratio(t)
-            for lead in sorted(leads | {1}):
+            for lead in sorted(leads):
                 m = max(1, int(round(lead * r)))
                 j = np.arange(max(m + 1, t.size - self.calib_window), t.size)
                 asks.append((t, y, j - m + 1, j))
                 where.append((s, lead))
-        out = [dict() for _ in data]
-        for (s, lead), (t, y, _, j), q in zip(where, asks, self._pair_preds(asks)):
+        preds = self._pair_preds(asks + ([extra[0]] if extra is not None else []))
+        base = [dict() for _ in data]
+        for (s, lead), (t, y, _, j), q in zip(where, asks, preds):
             cs = self._scaler.fresh()
             ok = np.all(np.isfinite(q), axis=1)
             if ok.any():
                 cs.add(y[j[ok]], q[ok])
-            out[s][lead] = cs
-        for d in out:
-            best = None
-            for lead in sorted(d):
-                if d[lead].calibrated:
-                    best = d[lead]
-                d[lead] = best
+            base[s][lead] = cs
+        out = [self._fallback(b, w | {1}) for b, w in zip(base, wanted)]
+        if extra is not None:
+            out += [self._fallback(base[0], extra[1] | {1}), preds[-1]]
         return out
+
+    @staticmethod
+    def _fallback(base: dict, leads: set) -> dict:
+        """lead -> the scaler of that lead if calibrated, else of the longest
+        shorter lead in `leads` that is, else None."""
+        d, best = {}, None
+        for lead in sorted(leads):
+            if base[lead].calibrated:
+                best = base[lead]
+            d[lead] = best
+        return d
 
     def fusion_past(self, t, y, target_times, params=None) -> tuple:
         """(prefix, target, past_mean, past_sigma): past_predictions at the
