@@ -133,6 +133,29 @@ def test_predict_batch1(benchmark, model):
     assert np.all(np.isfinite(fc.quantiles)) and ("clock-bolt" in fc.weights)
 
 
+@pytest.mark.benchmark(group="auto: the ONNX member's forecast and past")
+@pytest.mark.parametrize("horizon", [1, 64])
+@pytest.mark.parametrize("how", ["apart", "together"])
+def test_auto_member(benchmark, forecaster, how, horizon):
+    """What predict(model="auto") asks of the ONNX member: its forecast and its
+    past predictions at the fusion's calibration pairs, either as two calls
+    (forecast_within_reach + fusion_past, each building the calibration) or
+    as forecast_with_past (one build, one batched run); warm memo."""
+    t, y = history()
+    targets = t[-1] + 100.0 * np.arange(1, horizon + 1)
+
+    def apart():
+        return (forecaster.forecast_within_reach(t, y, targets, LEVELS), *forecaster.fusion_past(t, y, targets))
+
+    def together():
+        return forecaster.forecast_with_past(t, y, targets, LEVELS)
+
+    f = apart if how == "apart" else together
+    f()
+    out = benchmark(f)
+    assert np.all(np.isfinite(out[0].mean)) and np.isfinite(out[3]).any()
+
+
 @pytest.mark.benchmark(group="clock-bolt batch 1")
 def test_session_run_bare(benchmark, forecaster):
     t, y = history()
