@@ -61,6 +61,26 @@ def test_metrics_are_correct_on_a_known_case():
     assert m["width"] == pytest.approx(1e-3)
 
 
+@pytest.mark.parametrize("model", ["regression", "fused"])
+def test_the_public_path_is_given_the_uncertainty_the_core_path_gets(model):
+    # predict_model passes the trace's per-measurement uncertainty on, as
+    # core_model does: both paths give the same forecasts with or without it.
+    rng = np.random.default_rng(3)
+    n = 80
+    t = 1.7e9 + 64.0 * np.arange(n)
+    u = rng.uniform(1e-4, 5e-3, n)
+    y = 2e-6 * (t - t[0]) + rng.normal(0, 1, n) * u
+    with_u = Trace(times=t, offsets=y, uncertainty=u, source="weighted")
+    without = Trace(times=t, offsets=y, source="unweighted")
+    res = {}
+    for tr in (with_u, without):
+        r = run_backtest(tr, {"predict": predict_model(model), "core": core_model(model)}, warmup=40,
+                         include_baselines=False)
+        assert np.allclose(r.results["predict"].mean, r.results["core"].mean, rtol=0, atol=1e-12)
+        res[tr.source] = r.results["predict"].mean
+    assert not np.allclose(res["weighted"], res["unweighted"], rtol=0, atol=1e-9)   # u was used
+
+
 def test_bad_arguments():
     tr = synthetic(20)
     with pytest.raises(ValueError, match="level"):

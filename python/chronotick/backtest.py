@@ -72,12 +72,14 @@ def core_model(name: str) -> Forecaster:
 
 
 def predict_model(model: str = "auto") -> Forecaster:
-    """The public path: chronotick.predict(...).at(target)."""
+    """The public path: chronotick.predict(...) one step of target - t[-1]
+    ahead, given the measurements' uncertainty where the trace has one (as
+    core_model gives it to the core)."""
     import chronotick
 
     def f(t, y, u, target_t, level):
         step = float(target_t - t[-1])
-        fc = chronotick.predict(y, t, horizon=1, step_s=step, model=model,
+        fc = chronotick.predict(y, t, horizon=1, step_s=step, model=model, uncertainty=u,
                                 quantile_levels=((1 - level) / 2, 0.5, (1 + level) / 2))
         lo, hi = fc.interval(level)
         return float(fc.mean[0]), float(lo[0]), float(hi[0])
