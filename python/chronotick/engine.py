@@ -75,8 +75,7 @@ class _ModelSlot:
             if partial:
                 fc = self.forecaster.forecast_within_reach(t, y, targets, levels)
                 if fc is None:
-                    self.skipped = f"{self.name} left out: {self.forecaster.out_of_reach(t, targets)}"
-                    return None
+                    return self._out_of_reach(t, targets)
             else:
                 fc = self.forecaster.forecast(t, y, targets, levels)
         except ValueError as exc:   # e.g. targets beyond its horizon: not a fault of the model
@@ -86,10 +85,16 @@ class _ModelSlot:
             return self._fail(exc)
         except Exception as exc:
             return self._fail(exc)
-        reached = np.isfinite(fc.mean)
-        if not fc.ok or not np.all(np.isfinite(fc.quantiles[reached])):
-            return self._fail(RuntimeError(f"non-finite output ({fc.note})"))
-        return fc
+        return self._checked(fc)
+
+    def _checked(self, fc):
+        """fc if usable (finite wherever it reaches), else the slot fails: None."""
+        from chronotick.models.onnx import usable
+        return fc if usable(fc) else self._fail(RuntimeError(f"non-finite output ({fc.note})"))
+
+    def _out_of_reach(self, t, targets):
+        self.skipped = f"{self.name} left out: {self.forecaster.out_of_reach(t, targets)}"
+        return None
 
     def forecast_with_past(self, t, y, targets, levels, params) -> tuple:
         """(forecast, past) for the fusion: `forecast(..., partial=True)` and
@@ -105,12 +110,9 @@ class _ModelSlot:
             fc = self.forecast(t, y, targets, levels, partial=True)
             return fc, (self.past(t, y, targets, params) if fc is not None else (None, None))
         if fc is None:
-            self.skipped = f"{self.name} left out: {self.forecaster.out_of_reach(t, targets)}"
-            return None, (None, None)
-        reached = np.isfinite(fc.mean)
-        if not fc.ok or not np.all(np.isfinite(fc.quantiles[reached])):
-            return self._fail(RuntimeError(f"non-finite output ({fc.note})")), (None, None)
-        return fc, tuple(past)
+            return self._out_of_reach(t, targets), (None, None)
+        fc = self._checked(fc)
+        return fc, (tuple(past) if fc is not None else (None, None))
 
     def past(self, t, y, targets, params) -> tuple:
         """(prefix, target, past_mean, past_sigma): its past predictions at the

@@ -55,11 +55,17 @@ def _check_levels(levels, name: str) -> np.ndarray:
 def interpolate_levels(q: np.ndarray, model_levels: np.ndarray, levels: np.ndarray) -> np.ndarray:
     """Raw quantiles q[..., K] at model_levels, linearly interpolated to
     `levels` clamped into [model_levels[0], model_levels[-1]]."""
+    lo, hi, w, _ = _level_weights(model_levels, levels)
+    return q[..., lo] * (1.0 - w) + q[..., hi] * w
+
+
+def _level_weights(model_levels: np.ndarray, levels: np.ndarray):
+    """(lo, hi, w, lc): `levels` clamped into the model's range (lc) lie
+    between model_levels[lo] and model_levels[hi] = lo + 1, at weight w of hi."""
     lc = np.clip(levels, model_levels[0], model_levels[-1])
     hi = np.clip(np.searchsorted(model_levels, lc, side="left"), 1, model_levels.size - 1)
     lo = hi - 1
-    w = (lc - model_levels[lo]) / (model_levels[hi] - model_levels[lo])
-    return q[..., lo] * (1.0 - w) + q[..., hi] * w
+    return lo, hi, (lc - model_levels[lo]) / (model_levels[hi] - model_levels[lo]), lc
 
 
 class ConformalScaler:
@@ -160,11 +166,7 @@ class ConformalScaler:
         key = levels.tobytes()
         plan = self._plans.get(key)
         if plan is None:
-            ml = self.model_levels
-            lc = np.clip(levels, ml[0], ml[-1])
-            hi = np.clip(np.searchsorted(ml, lc, side="left"), 1, ml.size - 1)
-            lo = hi - 1
-            w = (lc - ml[lo]) / (ml[hi] - ml[lo])
+            lo, hi, w, lc = _level_weights(self.model_levels, levels)
             f = np.ones_like(levels)
             out = levels != lc
             if out.any():

@@ -147,6 +147,18 @@ def _lead_buckets(h: np.ndarray) -> np.ndarray:
     return (2 ** np.round(np.log2(np.maximum(np.asarray(h, dtype=np.float64), 1.0)))).astype(np.int64)
 
 
+def _fusion_pairs(t: np.ndarray, target_times, params) -> tuple[np.ndarray, np.ndarray]:
+    """(prefix, target): the pairs the core's fusion calibrates with (params None: ModelParams())."""
+    return _core.calibration_pairs(t, np.asarray(target_times, dtype=np.float64),
+                                   _core.ModelParams() if params is None else params)
+
+
+def usable(fc) -> bool:
+    """fc is ok and its quantiles are finite at every target it reaches (a
+    partial forecast is NaN, mean included, past its reach)."""
+    return bool(fc.ok and np.all(np.isfinite(fc.quantiles[np.isfinite(fc.mean)])))
+
+
 class OnnxForecaster:
     """One exported quantile model, one onnxruntime session (made once, reused).
 
@@ -450,7 +462,7 @@ class OnnxForecaster:
         ConformalScaler, _lead_scalers) and `q` (the raw pair predictions)
         when the caller has them already."""
         if scalers is None:
-            scalers = self._lead_scalers([(t, y)], [set(lead.tolist())])[0]
+            scalers = self._lead_scalers([(t, y)], [set(lead.tolist())])[0][0]
         if q is None:
             q = self._pair_preds([(t, y, prefix, target)])[0]
         mean, sigma = np.full(prefix.size, np.nan), np.full(prefix.size, np.nan)
@@ -523,8 +535,7 @@ class OnnxForecaster:
             return None, None, None, None, None
         with self._lock:
             tc, yc = _check_series(t, y)
-            prefix, target = _core.calibration_pairs(tc, targets, _core.ModelParams() if params is None else params)
-            prefix, target, lead = self._pairs(tc, prefix, target)
+            prefix, target, lead = self._pairs(tc, *_fusion_pairs(tc, targets, params))
             past = {"pairs": (prefix, target, lead)}
             fc = self._forecast_batch(((t, y),), (targets[inside],), levels, True, past)[0]
             mean, sigma = self._past(tc, yc, prefix, target, lead, past.get("scalers"), past.get("q"))
@@ -589,10 +600,9 @@ class OnnxForecaster:
             if past is not None:
                 prefix, target, lead = past["pairs"]
                 extra = ((data[0][0], data[0][1], prefix, target), set(lead.tolist()))
-            scalers = self._lead_scalers(data, wanted, extra)
-            if extra is not None:
-                past["q"] = scalers.pop()
-                past["scalers"] = scalers.pop()
+            scalers, got = self._lead_scalers(data, wanted, extra)
+            if got is not None:
+                past["scalers"], past["q"] = got
         else:
             scalers = None
         self._run_bound(io, out)
@@ -616,7 +626,7 @@ class OnnxForecaster:
             raise ModelError(f"model {self.name} produced non-finite quantiles for batch row(s) {bad[:5]}")
         return res
 
-    def _lead_scalers(self, data: list[tuple[np.ndarray, np.ndarray]], wanted: list[set], extra=None) -> list:
+    def _lead_scalers(self, data: list[tuple[np.ndarray, np.ndarray]], wanted: list[set], extra=None) -> tuple:
         """Per series (t, y) and lead bucket S (grid steps) in wanted[s]: a
         ConformalScaler of the model's predictions m = max(1, round(S r))
         measurements ahead (r = grid step / median spacing: 1 on the
@@ -625,10 +635,10 @@ class OnnxForecaster:
         [0, j - m + 1) only (_pair_preds, one batched run for all); with
         fewer than calib_min of them the longest shorter lead's that has
         them; None when none has (raw quantiles).
-        extra: ((t, y, prefix, target), leads) of series 0, made in the same
-        run: then two more entries follow the per-series dicts, the dict
-        for `leads` (from the same scalers) and the raw predictions of the
-        pairs [len(prefix), K]."""
+        Returns (the per-series dicts, for_extra). extra: ((t, y, prefix,
+        target), leads) of series 0, whose pairs are predicted in the same
+        run; for_extra is then (the dict for `leads`, from the same scalers;
+        the raw predictions of the pairs [len(prefix), K]), else None."""
         asks, where = [], []
         leads_of = [set(w) | {1} for w in wanted]
         if extra is not None:
@@ -649,9 +659,7 @@ class OnnxForecaster:
                 cs.add(y[j[ok]], q[ok])
             base[s][lead] = cs
         out = [self._fallback(b, w | {1}) for b, w in zip(base, wanted)]
-        if extra is not None:
-            out += [self._fallback(base[0], extra[1] | {1}), preds[-1]]
-        return out
+        return out, (None if extra is None else (self._fallback(base[0], extra[1] | {1}), preds[-1]))
 
     @staticmethod
     def _fallback(base: dict, leads: set) -> dict:
@@ -671,8 +679,7 @@ class OnnxForecaster:
         one the fusion uses; default ModelParams()) -- the tail of an `extra`
         entry of chronotick._core.forecast_fused."""
         t = np.asarray(t, dtype=np.float64)
-        prefix, target = _core.calibration_pairs(t, np.asarray(target_times, dtype=np.float64),
-                                                 _core.ModelParams() if params is None else params)
+        prefix, target = _fusion_pairs(t, target_times, params)
         return (prefix, target, *self.past_predictions(t, y, prefix, target))
 
     def one_step_history(self, t, y) -> tuple[np.ndarray, np.ndarray]:
