@@ -269,3 +269,49 @@ def test_forecast_with_past_out_of_reach_gives_nothing(homelab_9h):
     f = onnx_forecaster(AUTO_ONNX)
     assert f.forecast_with_past(t, y, [t[-1] + 1e6], LEVELS) == (None,) * 5
     assert "reaches" in f.out_of_reach(t, [t[-1] + 1e6])
+
+
+def test_forecast_with_past_refuses_an_unusable_forecast(homelab_9h, monkeypatch):
+    # What forecast_with_past returns goes straight into the core fusion, so a
+    # forecast with a non-finite quantile where it reaches is a ModelError
+    # there; predict(model="auto") then leaves the member out with a note.
+    from chronotick.errors import ModelError
+    from chronotick.models.onnx import OnnxForecaster
+    t, y = _series(homelab_9h)
+    f = OnnxForecaster(onnx_models()[AUTO_ONNX])
+    real = f._forecast_batch
+
+    def holed(*args, **kw):
+        out = real(*args, **kw)
+        fc = out[0]
+        q = np.array(fc.quantiles)
+        q[0, 0] = np.nan
+        return [_core.QuantileForecast(fc.model, fc.times, fc.levels, fc.mean, q)]
+    monkeypatch.setattr(f, "_forecast_batch", holed)
+    with pytest.raises(ModelError, match="no usable output"):
+        f.forecast_with_past(t, y, [t[-1] + 60.0], LEVELS)
+    monkeypatch.setattr(chronotick.api, "onnx_forecaster", lambda name: f)
+    fc = chronotick.predict(y, t, horizon=1)
+    assert AUTO_ONNX not in fc.weights and f"{AUTO_ONNX} left out" in fc.note and "no usable output" in fc.note
+    assert np.all(np.isfinite(fc.quantiles))
+
+
+def test_engine_marks_a_model_with_unusable_output_unhealthy(homelab_9h, monkeypatch):
+    # Inside a running Engine the same failure marks the slot unhealthy in
+    # health() and the fusion goes on without it: no exception reaches the caller.
+    t, y = _series(homelab_9h, 200)
+    with chronotick.Engine({"short_term": {"models": ["auto"], "horizon": 1}}) as eng:
+        eng.observe_many(t, y)
+        f = eng._onnx[AUTO_ONNX].forecaster
+        real = f._forecast_batch
+
+        def holed(*args, **kw):
+            fc = real(*args, **kw)[0]
+            q = np.array(fc.quantiles)
+            q[0, -1] = np.inf
+            return [_core.QuantileForecast(fc.model, fc.times, fc.levels, fc.mean, q)]
+        monkeypatch.setattr(f, "_forecast_batch", holed)
+        fc = eng.predict_short_term()
+        assert AUTO_ONNX not in fc.weights and np.all(np.isfinite(fc.quantiles))
+        h = eng.health()["models"][AUTO_ONNX]
+        assert not h["ok"] and "non-finite" in h["reason"]

@@ -154,15 +154,12 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None):
                 # by its recent error at each lead and calibrate the fused intervals
                 # with it included.
                 try:
-                    from chronotick.models.onnx import usable
                     f = onnx_forecaster(AUTO_ONNX)
                     fc, *past = f.forecast_with_past(t, y, targets, levels)   # NaN past its horizon
                     if fc is None:
                         note = f"{AUTO_ONNX} left out: {f.out_of_reach(t, targets)}"
-                    elif usable(fc):
-                        extra.append((fc, *past))
                     else:
-                        note = f"{AUTO_ONNX} left out: no usable output ({fc.note})"
+                        extra.append((fc, *past))
                 except Exception as exc:  # noqa: BLE001 - any failure of the optional member
                     note = f"{AUTO_ONNX} left out: {exc}"
             if temperature is not None:

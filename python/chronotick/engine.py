@@ -111,8 +111,7 @@ class _ModelSlot:
             return fc, (self.past(t, y, targets, params) if fc is not None else (None, None))
         if fc is None:
             return self._out_of_reach(t, targets), (None, None)
-        fc = self._checked(fc)
-        return fc, (tuple(past) if fc is not None else (None, None))
+        return fc, tuple(past)     # usable: forecast_with_past raises otherwise
 
     def past(self, t, y, targets, params) -> tuple:
         """(prefix, target, past_mean, past_sigma): its past predictions at the

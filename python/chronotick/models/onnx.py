@@ -528,7 +528,9 @@ class OnnxForecaster:
         the same values the two give separately, but the calibration is
         built once and the past predictions the memo lacks are made in the
         same batched model run as the calibration's. When it reaches none of
-        the targets: (None, None, None, None, None) (`out_of_reach` says why)."""
+        the targets: (None, None, None, None, None) (`out_of_reach` says why).
+        The forecast is `usable` (finite wherever it reaches), else ModelError:
+        what it returns can go straight into the core fusion's `extra`."""
         targets = np.asarray(target_times, dtype=np.float64)
         inside = targets <= self.reach(t)
         if not inside.any():
@@ -541,6 +543,8 @@ class OnnxForecaster:
             mean, sigma = self._past(tc, yc, prefix, target, lead, past.get("scalers"), past.get("q"))
         if not inside.all():
             fc = self._partial(fc, targets, inside)
+        if not usable(fc):
+            raise ModelError(f"model {self.name} gave no usable output ({fc.note})")
         return fc, prefix, target, mean, sigma
 
     def forecast_batch(self, series, target_times, levels=DEFAULT_LEVELS, calibrate: bool = True) -> list:
