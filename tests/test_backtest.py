@@ -105,3 +105,59 @@ def test_default_beats_median_of_5_with_calibrated_intervals_on_a_real_trace(nam
     assert tab[name]["max"] <= tab["hold-last"]["max"]
     assert 0.75 <= tab[name]["coverage"] <= 0.85
     assert tab[name]["mae"] < tab["prototype (recorded)"]["mae"]
+
+
+def _cli(argv):
+    from chronotick.cli import main
+    return main(["backtest", "--no-progress", *argv])
+
+
+def test_cli_backtests_an_exported_model_given_by_path(tmp_path, capsys, monkeypatch):
+    # "any exported model" (issue 4 §4): a .onnx with its model card, by path,
+    # named after the file or NAME=PATH; scored next to the baselines.
+    import json
+    import shutil
+
+    import chronotick.api
+    import chronotick.models
+    from chronotick.models import onnx_models
+    monkeypatch.setattr(chronotick.models, "_registered", dict(chronotick.models._registered))  # this test's only
+    monkeypatch.setattr(chronotick.api, "_onnx_cache", dict(chronotick.api._onnx_cache))
+    if "clock-bolt" not in onnx_models():
+        pytest.skip("clock-bolt.onnx is not shipped in this checkout")
+    src = onnx_models()["clock-bolt"]
+    shutil.copy(src, tmp_path / "mine.onnx")
+    shutil.copy(src[:-5] + ".json", tmp_path / "mine.json")
+    trace = synthetic(40)
+    csv = tmp_path / "trace.csv"
+    np.savetxt(csv, np.c_[trace.times, trace.offsets], delimiter=",", header="time,offset", comments="")
+    out = tmp_path / "m.json"
+    assert _cli(["--models", f"hold,{tmp_path / 'mine.onnx'},other={tmp_path / 'mine.onnx'}",
+                 "--json", str(out), str(csv)]) == 0
+    metrics = next(iter(json.load(open(out)).values()))["metrics"]
+    assert {"hold-last", "median-5", "hold", "mine", "other"} <= set(metrics)
+    assert metrics["mine"]["n"] == 30 and metrics["mine"]["mae"] == metrics["other"]["mae"] > 0
+    # refused before any trace is read, with the reason, not a traceback
+    capsys.readouterr()
+    assert _cli(["--models", str(tmp_path / "missing.onnx"), str(csv)]) == 1
+    assert "no such ONNX model file" in capsys.readouterr().err
+    (tmp_path / "bad.onnx").write_bytes(b"not a model")
+    assert _cli(["--models", f"bad={tmp_path / 'bad.onnx'}", str(csv)]) == 1
+    assert "bad.onnx" in capsys.readouterr().err
+    assert _cli(["--models", f"clock-bolt={tmp_path / 'mine.onnx'}", str(csv)]) == 1
+    assert "is taken by" in capsys.readouterr().err
+    assert _cli(["--models", "nope", str(csv)]) == 1
+    assert "unknown model 'nope'" in capsys.readouterr().err
+    assert _cli(["--models", "hold,hold", str(csv)]) == 1
+    assert "twice" in capsys.readouterr().err
+    assert _cli(["--models", "hold", str(tmp_path / "none.csv")]) == 1
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_format_shows_a_dash_where_a_row_has_no_interval():
+    tr = synthetic(40)
+    tr.extra["prototype_offset"] = tr.offsets + 1e-4      # a recorded prediction: a point, no interval
+    text = run_backtest(tr, {}).format()
+    row = [line for line in text.splitlines() if line.startswith("prototype (recorded)")][0]
+    assert "nan" not in text and row.split()[-3:] == ["–", "–", "–"]
+    assert row.split()[3] == "0.100"     # MAE 0.1 ms

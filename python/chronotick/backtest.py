@@ -136,10 +136,12 @@ class BacktestResult:
                 f"{'cov' + str(int(self.level * 100)):>7}{'width':>9}{'pinball':>9}")
         ahead = "the next measurement" if self.horizon == 1 else f"{self.horizon} measurements ahead"
         lines = [f"{self.trace}  (errors in {unit}, predicting {ahead})", head]
+        def cell(v, width, fmt, suffix=""):      # no interval (the recorded prototype): a dash
+            return f"{format(v, fmt) + suffix:>{width}}" if np.isfinite(v) else f"{'–':>{width}}"
         for name, m in rows.items():
             lines.append(f"{name:<22}{m['n']:>5}{m['mae'] * scale:>9.3f}{m['median_ae'] * scale:>9.3f}"
-                         f"{m['p95'] * scale:>9.3f}{m['max'] * scale:>9.3f}{m['coverage'] * 100:>6.1f}%"
-                         f"{m['width'] * scale:>9.3f}{m['pinball'] * scale:>9.4f}")
+                         f"{m['p95'] * scale:>9.3f}{m['max'] * scale:>9.3f}{cell(m['coverage'] * 100, 7, '.1f', '%')}"
+                         f"{cell(m['width'] * scale, 9, '.3f')}{cell(m['pinball'] * scale, 9, '.4f')}")
         return "\n".join(lines)
 
 

@@ -18,7 +18,9 @@ def add_arguments(p) -> None:
     p.add_argument("files", nargs="+", metavar="FILE",
                    help="trace files (any format chronotick.io reads) or directories of them")
     p.add_argument("--models", default="auto,hold,robust,regression,kalman",
-                   help="comma-separated model names (default: %(default)s)")
+                   help="comma-separated model names (default: %(default)s); an exported model "
+                        "too, as PATH.onnx (named after the file) or NAME=PATH.onnx, its model card "
+                        "beside it (what `chronotick export` writes)")
     p.add_argument("--horizon", type=int, default=1,
                    help="predict this many measurements ahead (default: %(default)s)")
     p.add_argument("--level", type=float, default=0.8, help="central interval level (default: %(default)s)")
@@ -119,17 +121,57 @@ def markdown(results, unit: str = "ms") -> str:
     return "\n".join(lines)
 
 
+def model_names(spec: str) -> list[str]:
+    """The model names of a --models value. Entries that name an exported
+    model file (PATH.onnx, or NAME=PATH.onnx) are registered under NAME (the
+    file's stem by default) and loaded once here, so a missing, corrupt or
+    mismatched file is refused before any trace is read."""
+    import chronotick.models as registry
+    from chronotick.api import onnx_forecaster
+    names = []
+    for entry in (m.strip() for m in spec.split(",")):
+        if not entry:
+            continue
+        if "=" in entry or entry.endswith(".onnx"):
+            name, _, path = entry.rpartition("=") if "=" in entry else ("", "", entry)
+            name = name.strip() or os.path.splitext(os.path.basename(path))[0]
+            path = path.strip()
+            if not path.endswith(".onnx"):
+                raise ValueError(f"--models entry {entry!r}: NAME=PATH must name a .onnx file")
+            taken = registry.onnx_models().get(name)
+            if taken is not None and os.path.abspath(path) != taken:
+                raise ValueError(f"--models entry {entry!r}: the name {name!r} is taken by {taken}; "
+                                 f"give it another (NAME=PATH.onnx)")
+            registry.register(name, path)
+            onnx_forecaster(name)
+            entry = name
+        registry.check_name(entry)
+        if entry in names:
+            raise ValueError(f"--models names {entry!r} twice")
+        names.append(entry)
+    if not names:
+        raise ValueError(f"--models names no model: {spec!r}")
+    return names
+
+
 def run(args) -> int:
     from chronotick.backtest import predict_model, run_backtest
+    from chronotick.errors import ModelError
 
-    import chronotick.models as registry
-    names = [m.strip() for m in args.models.split(",") if m.strip()]
-    for n in names:
-        registry.check_name(n)
+    try:
+        names = model_names(args.models)
+        files = _expand(args.files)
+    except (ValueError, OSError, ModelError) as exc:
+        print(f"chronotick backtest: {exc}", file=sys.stderr)
+        return 1
     forecasters = {n: predict_model(n) for n in names}
     results = []
-    for path in _expand(args.files):
-        trace = _load(path)
+    for path in files:
+        try:
+            trace = _load(path)
+        except (ValueError, OSError) as exc:
+            print(f"chronotick backtest: {path}: {exc}", file=sys.stderr)
+            return 1
         r = run_backtest(trace, forecasters, level=args.level, horizon=args.horizon,
                          progress=_Progress(trace.name, not args.no_progress))
         results.append(r)
