@@ -161,3 +161,22 @@ def test_format_shows_a_dash_where_a_row_has_no_interval():
     row = [line for line in text.splitlines() if line.startswith("prototype (recorded)")][0]
     assert "nan" not in text and row.split()[-3:] == ["–", "–", "–"]
     assert row.split()[3] == "0.100"     # MAE 0.1 ms
+
+
+def test_cli_bad_input_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch):
+    # every subcommand: a bad value or a missing file is `chronotick CMD: message`, exit 1
+    trace = synthetic(40)
+    csv = tmp_path / "trace.csv"
+    np.savetxt(csv, np.c_[trace.times, trace.offsets], delimiter=",", header="time,offset", comments="")
+    from chronotick.cli import main
+    for argv, pattern in [(["backtest", "--horizon", "0", str(csv)], "horizon must be a positive integer"),
+                          (["backtest", "--level", "1.5", str(csv)], "level must be in (0, 1)"),
+                          (["status", "--path", str(tmp_path / "none")], "none"),
+                          (["serve", "--config", str(tmp_path / "none.yaml")], "no such config file")]:
+        capsys.readouterr()
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"chronotick {argv[0]}: ") and pattern in err and "Traceback" not in err
+    monkeypatch.setenv("CHRONOTICK_TRACEBACK", "1")       # for debugging: the exception itself
+    with pytest.raises(ValueError, match="level must be in"):
+        main(["backtest", "--level", "1.5", str(csv)])

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -218,4 +219,8 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except (ValueError, OSError) as exc:     # a missing data file, a bad value: the message names it
+        print(f"python -m chronotick.holdover: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+from chronotick.errors import ChronotickError
 
 # name -> (module, one-line help). Each module has add_arguments(parser) and run(args) -> int.
 SUBCOMMANDS = {
@@ -36,7 +39,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    return int(modules[args.command].run(args) or 0)
+    try:
+        return int(modules[args.command].run(args) or 0)
+    except (ChronotickError, ValueError, OSError) as exc:
+        # bad input (a value, a file, a config key, a model file): the message names it; a
+        # traceback would only bury it. CHRONOTICK_TRACEBACK=1 shows the traceback too.
+        if os.environ.get("CHRONOTICK_TRACEBACK"):
+            raise
+        print(f"chronotick {args.command}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
