@@ -49,6 +49,59 @@ def test_export_writes_model_and_card(exported):
     assert card["source_checkpoint"] == ckpt
     assert card["export"]["torch"] == torch.__version__
     assert 0 <= card["parity"]["max_abs_diff_normalised"] <= 1e-3
+    # onnxruntime's fused operators by default: every attention block (encoder self, decoder
+    # self and cross) one MultiHeadAttention, the RMS norms fused; the parity above is of this graph
+    import onnx
+    ops = [n.op_type for n in onnx.load(out).graph.node]
+    assert card["graph"]["ort_fusions"]["fused"]["attention"] == 3 == ops.count("MultiHeadAttention")
+    assert "Softmax" not in ops and "ReduceMean" not in ops
+    before, after = card["graph"]["ort_fusions"]["nodes"]
+    assert after == len(ops) < before
+
+
+def test_export_without_fusions_is_standard_onnx_with_the_same_outputs(tmp_path, exported):
+    import onnx
+    import onnxruntime as ort
+    ckpt, fused = exported
+    out = tmp_path / "plain.onnx"
+    assert main(["export", "chronos-bolt", "--checkpoint", ckpt, "--context", str(CONTEXT), "--out", str(out),
+                 "--no-ort-fusions"]) == 0
+    card = json.load(open(tmp_path / "plain.json"))
+    assert card["graph"]["ort_fusions"] is False
+    m = onnx.load(out)
+    assert {n.domain for n in m.graph.node} <= {"", "ai.onnx"} and "Softmax" in [n.op_type for n in m.graph.node]
+    x = verification_inputs(CONTEXT, seed=3)
+    a = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(None, {"context": x})[0]
+    b = ort.InferenceSession(fused, providers=["CPUExecutionProvider"]).run(None, {"context": x})[0]
+    rel = np.abs(a - b).max(axis=(1, 2)) / np.abs(a).max(axis=(1, 2))
+    assert np.all(rel < 1e-5)
+
+
+def test_fusions_check_themselves_and_keep_the_original_when_wrong(exported, tmp_path, monkeypatch):
+    # the wrong head count: the rewritten graph does not run (onnxruntime refuses its attention
+    # bias), so fuse_for_ort keeps the original and says why
+    import onnx
+    from chronotick.models.graph_fusions import fuse_for_ort
+    ckpt, _ = exported
+    out = tmp_path / "plain.onnx"
+    export_chronos_bolt(ckpt, str(out), context=CONTEXT, ort_fusions=False, log=lambda m: None)
+    plain = onnx.load(out)
+    x = {"context": verification_inputs(CONTEXT)}
+    good, report = fuse_for_ort(plain, 2, x)
+    assert report["fused"]["attention"] == 3 and len(good.graph.node) < len(plain.graph.node)
+    kept, report = fuse_for_ort(plain, 1, x)
+    assert kept is plain and "number of heads" in report["kept_original"]
+    # a rewritten graph that runs but answers differently is refused too
+    import chronotick.models.graph_fusions as gf
+    real, calls = gf._run, []
+
+    def off_on_second_call(model_bytes, inputs):
+        out = real(model_bytes, inputs)
+        calls.append(1)
+        return out if len(calls) == 1 else [o * (1 + 1e-3) for o in out]
+    monkeypatch.setattr(gf, "_run", off_on_second_call)
+    kept, report = fuse_for_ort(plain, 2, x)
+    assert kept is plain and "differs by 0.001" in report["kept_original"]
 
 
 def test_exported_graph_matches_pipeline_with_dynamic_batch(exported):

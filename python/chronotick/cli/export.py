@@ -25,6 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="largest allowed ONNX vs PyTorch difference, in units of the series' scale (default 1e-3)")
     p.add_argument("--opset", type=int, default=None, help="ONNX opset (default: the exporter's)")
     p.add_argument("--name", default=None, help="model name in the card (default: the file name)")
+    p.add_argument("--no-ort-fusions", action="store_true",
+                   help="keep the standard-ONNX graph (default: attention blocks and RMS norms rewritten into "
+                        "onnxruntime's fused operators, ~half the nodes, faster; onnxruntime only)")
     p.add_argument("--register", action="store_true",
                    help="print the Python line that registers the exported model with chronotick")
 
@@ -37,7 +40,8 @@ def run(args) -> int:
         return 2
     try:
         card = export_chronos_bolt(args.checkpoint, args.out, context=args.context, tolerance=args.tolerance,
-                                   opset=args.opset, name=args.name, log=lambda m: print(m, file=sys.stderr))
+                                   opset=args.opset, name=args.name, ort_fusions=not args.no_ort_fusions,
+                                   log=lambda m: print(m, file=sys.stderr))
     except (ExportError, ValueError, OSError) as exc:
         print(f"chronotick export: {exc}", file=sys.stderr)
         return 1
