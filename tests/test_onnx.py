@@ -437,3 +437,27 @@ def test_shipped_model_intervals_are_calibrated_at_the_lead_asked_for(homelab_9h
     m = res.table()["clock-bolt"]
     assert m["n"] > 300
     assert 0.74 <= m["coverage"] <= 0.88
+
+
+def test_kept_calibrations_never_outlive_their_data(hold_model):
+    # The per-lead calibration is kept under the bytes of the measurements it
+    # depends on: forecasting again from unchanged data reuses it, and any
+    # change within the calibration window (a value, a time, one more
+    # measurement) gives what a fresh forecaster gives, bit for bit.
+    f = OnnxForecaster(hold_model, calib_window=40)
+    t = 1.7e9 + np.arange(150) * 100.0
+    y = np.cumsum(np.random.default_rng(9).normal(size=150)) * 1e-3
+    targets = [t[-1] + 100.0, t[-1] + 800.0]
+    first = f.forecast(t, y, targets, [0.1, 0.5, 0.9])
+    kept = len(f._scalers)
+    again = f.forecast(t, y, targets, [0.1, 0.5, 0.9])
+    assert len(f._scalers) == kept and np.array_equal(first.quantiles, again.quantiles)
+    y_changed, t_changed = y.copy(), t.copy()
+    y_changed[-30] += 5e-3
+    t_changed[-20:] += 1.0
+    for tt, yy in ((t, y_changed), (t_changed, y), (t[:-1], y[:-1]), (t, y)):
+        tg = [tt[-1] + 100.0, tt[-1] + 800.0]
+        got = f.forecast(tt, yy, tg, [0.1, 0.5, 0.9])
+        want = OnnxForecaster(hold_model, calib_window=40).forecast(tt, yy, tg, [0.1, 0.5, 0.9])
+        assert np.array_equal(got.quantiles, want.quantiles) and np.array_equal(got.mean, want.mean)
+    assert not np.array_equal(f.forecast(t, y_changed, targets, [0.1, 0.5, 0.9]).quantiles, first.quantiles)

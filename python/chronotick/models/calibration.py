@@ -130,6 +130,12 @@ class ConformalScaler:
         self._y = np.concatenate([self._y, y])[-self.window:]
         self._q = np.concatenate([self._q, np.sort(q, axis=1)])[-self.window:]
 
+    def _fill(self, y: np.ndarray, q: np.ndarray) -> None:
+        """`add` into an empty scaler, unchecked: y [n] finite float64, q [n, K]
+        finite float64 and already sorted along its last axis (the forecaster's
+        own past predictions, _pair_preds, are); only the newest `window` kept."""
+        self._y, self._q = y[-self.window:], q[-self.window:]
+
     def factors(self, coverages) -> np.ndarray:
         """s(c) for each coverage c in [0, 1): the multiplier of the model's
         distances from the median that makes the central interval of that

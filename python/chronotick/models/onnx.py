@@ -252,6 +252,9 @@ class OnnxForecaster:
         self._bindings: dict[tuple, tuple] = {}
         self._memo: OrderedDict = OrderedDict()   # one-step predictions, see _one_step
         self._memo_max = 8192
+        # per-lead calibrations, keyed by the data they were made from (see _lead_scalers)
+        self._scalers: OrderedDict = OrderedDict()
+        self._scalers_max = 256
         self._levels_cache: dict[tuple, tuple] = {}   # validated `levels` lists and their plans, by value
         try:
             out = self.run(np.zeros((1, self.context), dtype=np.float32))
@@ -596,8 +599,8 @@ class OnnxForecaster:
                     raise
             except ValueError as exc:
                 raise ValueError(f"series {i}: {exc}" if n > 1 else str(exc)) from None
-        leads = [_lead_buckets(p[2]) for p in prep]
         if calibrate and self.calib_window > 0:
+            leads = [_lead_buckets(p[2]) for p in prep]
             data = [(np.asarray(t, dtype=np.float64), np.asarray(y, dtype=np.float64)) for (t, y) in series]
             wanted = [set(b.tolist()) for b in leads]
             extra = None
@@ -613,10 +616,17 @@ class OnnxForecaster:
         res, bad = [], []
         median_index = self._raw_scaler.median_index
         for i, (level, _, h) in enumerate(prep):
+            if scalers is None:       # raw quantiles: one factor for every target, one call
+                r = _core.grid_quantiles(out[i], h, level, median_index, lo, hi, w, w1, f_raw)
+                if r is None:
+                    bad.append(i)
+                else:
+                    res.append(_core.QuantileForecast(self.name, target_times[i], levels, *r))
+                continue
             med, qs = np.empty(h.size), np.empty((h.size, levels.size))
-            for lead in np.unique(leads[i]):
+            for lead in sorted(set(leads[i].tolist())):      # per lead bucket: its own calibration
                 sel = leads[i] == lead
-                cs = scalers[i].get(int(lead)) if scalers is not None else None
+                cs = scalers[i].get(lead)
                 f = cs._factors(coverage) if cs is not None else f_raw
                 r = _core.grid_quantiles(out[i], h[sel], level, median_index, lo, hi, w, w1, f)
                 if r is None:
@@ -642,8 +652,15 @@ class OnnxForecaster:
         Returns (the per-series dicts, for_extra). extra: ((t, y, prefix,
         target), leads) of series 0, whose pairs are predicted in the same
         run; for_extra is then (the dict for `leads`, from the same scalers;
-        the raw predictions of the pairs [len(prefix), K]), else None."""
+        the raw predictions of the pairs [len(prefix), K]), else None.
+
+        A lead's scaler depends only on the newest calib_window + m
+        measurements (its targets and the last measurement of each prefix,
+        which is what identifies a prefix in the memo of _pair_preds) and on
+        n; it is kept under exactly those bytes, so forecasting again from
+        unchanged measurements skips the memo look-ups and the scores."""
         asks, where = [], []
+        base = [dict() for _ in data]
         leads_of = [set(w) | {1} for w in wanted]
         if extra is not None:
             leads_of[0] = leads_of[0] | extra[1]
@@ -651,17 +668,24 @@ class OnnxForecaster:
             r = self._grid_ratio(t)
             for lead in sorted(leads):
                 m = max(1, int(round(lead * r)))
+                k = min(t.size, self.calib_window + m)
+                key = (lead, m, t.size, t[-k:].tobytes(), y[-k:].tobytes())
+                cs = self._scalers.get(key)
+                if cs is not None:
+                    base[s][lead] = cs
+                    continue
                 j = np.arange(max(m + 1, t.size - self.calib_window), t.size)
                 asks.append((t, y, j - m + 1, j))
-                where.append((s, lead))
+                where.append((s, lead, key))
         preds = self._pair_preds(asks + ([extra[0]] if extra is not None else []))
-        base = [dict() for _ in data]
-        for (s, lead), (t, y, _, j), q in zip(where, asks, preds):
+        for (s, lead, key), (t, y, _, j), q in zip(where, asks, preds):
             cs = self._scaler.fresh()
             ok = np.all(np.isfinite(q), axis=1)
-            if ok.any():
-                cs.add(y[j[ok]], q[ok])
-            base[s][lead] = cs
+            if ok.any():     # y finite (_check_series), q sorted per row (_pair_preds): no re-checks
+                cs._fill(y[j[ok]], q[ok])
+            base[s][lead] = self._scalers[key] = cs
+        while len(self._scalers) > self._scalers_max:
+            self._scalers.popitem(last=False)
         out = [self._fallback(b, w | {1}) for b, w in zip(base, wanted)]
         return out, (None if extra is None else (self._fallback(base[0], extra[1] | {1}), preds[-1]))
 
