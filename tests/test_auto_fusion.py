@@ -315,3 +315,29 @@ def test_engine_marks_a_model_with_unusable_output_unhealthy(homelab_9h, monkeyp
         assert AUTO_ONNX not in fc.weights and np.all(np.isfinite(fc.quantiles))
         h = eng.health()["models"][AUTO_ONNX]
         assert not h["ok"] and "non-finite" in h["reason"]
+
+
+def test_streaming_forecasts_make_one_model_run_each_and_calibrate_as_a_fresh_forecaster(homelab_9h, monkeypatch):
+    # Each forecast's own run is kept as the prediction from that whole history, so a
+    # caller forecasting once per new measurement (the Engine, a Clock) finds every past
+    # prefix its calibration needs: one model run per forecast, no calibration run, and
+    # the same calibration a fresh forecaster computes from scratch.
+    from chronotick.models.onnx import OnnxForecaster
+    t, y = _series(homelab_9h, 200)
+    path = onnx_models()[AUTO_ONNX]
+    streaming = OnnxForecaster(path)
+    rows = []
+    run = streaming._run_bound
+
+    def counted(io, out):
+        rows.append(out.shape[0])
+        return run(io, out)
+    monkeypatch.setattr(streaming, "_run_bound", counted)
+    for n in range(100, 160):
+        fc, *past = streaming.forecast_with_past(t[:n], y[:n], t[n - 1] + np.array([60.0, 600.0]), LEVELS)
+    assert rows[-30:] == [1] * 30          # warm: the forecast's own run, nothing else
+    fresh = OnnxForecaster(path)
+    want, *want_past = fresh.forecast_with_past(t[:159], y[:159], t[158] + np.array([60.0, 600.0]), LEVELS)
+    np.testing.assert_allclose(fc.quantiles, want.quantiles, rtol=1e-5, atol=1e-9)
+    for a, b in zip(past, want_past):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-9)

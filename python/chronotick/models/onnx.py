@@ -250,8 +250,8 @@ class OnnxForecaster:
         self.calib_min = calib_min
         self._lock = threading.RLock()
         self._bindings: dict[tuple, tuple] = {}
-        self._memo: OrderedDict = OrderedDict()   # one-step predictions, see _one_step
-        self._memo_max = 8192
+        self._memo: OrderedDict = OrderedDict()   # prefix outputs, see _pair_preds (float32 [K, H] each)
+        self._memo_max = 4096
         # per-lead calibrations, keyed by the data they were made from (see _lead_scalers)
         self._scalers: OrderedDict = OrderedDict()
         self._scalers_max = 256
@@ -386,28 +386,29 @@ class OnnxForecaster:
         model's prediction of y[target[k]] made from the measurements
         [0, prefix[k]) only, as `forecast` would have made it then (grid step
         included, crossed quantiles reordered); NaN beyond the horizon or from
-        fewer than 2 measurements. One batched run over the prefixes not
-        memoised, of all series (each run answers every target of its
-        prefix); memo key (t[i-1], y[i-1], t[j]), so an engine calling once
-        per new measurement computes about one new prefix per call."""
+        fewer than 2 measurements. The memo keeps each prefix's whole model
+        output (all K levels, all H steps, its grid step and level) under
+        its newest measurement (t[i-1], y[i-1]), so one run answers every
+        later target of that prefix; `forecast` stores its own run there too,
+        so an engine calling once per new measurement finds every past prefix
+        it needs and makes no calibration run at all. The prefixes the memo
+        lacks are made in one batched run, of all series."""
         memo = self._memo
-        nan = np.full(self.num_levels, np.nan)
-        results, todo = [], {}     # todo: (series, prefix) -> [(row, target, key)]
-        for s, (t, y, prefix, target) in enumerate(asks):
+        keys_of, need = [], {}     # need: memo key -> (series, prefix) for the prefixes to run
+        for s, (t, y, prefix, _) in enumerate(asks):
             tl, yl = t.tolist(), y.tolist()
-            keys = [(tl[i - 1], yl[i - 1], tl[j]) if i >= 2 else None
-                    for i, j in zip(prefix.tolist(), target.tolist())]
-            rows = [nan if k is None else memo.get(k) for k in keys]
-            for r, p in enumerate(rows):
-                if p is None:
-                    todo.setdefault((s, int(prefix[r])), []).append((r, int(target[r]), keys[r]))
-            results.append(rows)
-        if todo:
+            keys = [(tl[i - 1], yl[i - 1]) if i >= 2 else None for i in prefix.tolist()]
+            for i, k in zip(prefix.tolist(), keys):
+                if k is not None and k not in memo and k not in need:
+                    need[k] = (s, i)
+            keys_of.append(keys)
+        fresh = {}
+        if need:
             # the windows go straight into a preallocated input of their own (not the one
             # the caller's forecast is using)
-            x, out, io = self._binding(len(todo), calib=True)
+            x, out, io = self._binding(len(need), calib=True)
             meta = []
-            for m, (s, i) in enumerate(todo):
+            for m, (s, i) in enumerate(need.values()):
                 t, y = asks[s][0], asks[s][1]
                 st = self._step(t[:i])
                 _, level = _core.nearest_window(t[:i], y[:i], float(t[i - 1]), st, self.context, None, x[m])
@@ -417,19 +418,41 @@ class OnnxForecaster:
                 bad = np.flatnonzero(~np.all(np.isfinite(out), axis=(1, 2)))
                 raise ModelError(f"model {self.name} produced non-finite quantiles for batch row(s) "
                                  f"{bad[:5].tolist()}")
-            for m, ((s, i), wanted) in enumerate(todo.items()):
-                t = asks[s][0]
-                st, level = meta[m]
-                h = (t[[j for _, j, _ in wanted]] - t[i - 1]) / st
-                q = np.sort(self._at(out[m], h), axis=1) + level   # crossed quantiles reordered, as forecast does
-                q[h > self.horizon + 0.5] = np.nan                  # forecast refuses these too
-                for (r, _, key), qr in zip(wanted, q):
-                    results[s][r] = qr
-                    memo[key] = qr
-            while len(memo) > self._memo_max:
-                memo.popitem(last=False)
-        k_lv = self.num_levels
-        return [np.array(rows) if rows else np.empty((0, k_lv)) for rows in results]
+            for m, key in enumerate(need):
+                fresh[key] = (out[m].copy(), *meta[m])
+        results = []
+        for (t, _, prefix, target), keys in zip(asks, keys_of):
+            q = np.full((len(keys), self.num_levels), np.nan)
+            rows = [r for r, k in enumerate(keys) if k is not None]
+            if rows:
+                got = [fresh.get(keys[r]) or memo[keys[r]] for r in rows]
+                rows = np.array(rows)
+                st = np.array([g[1] for g in got])
+                level = np.array([g[2] for g in got])
+                h = (t[target[rows]] - t[prefix[rows] - 1]) / st
+                qr = np.sort(self._at_each(np.stack([g[0] for g in got]), h), axis=1) + level[:, None]
+                qr[h > self.horizon + 0.5] = np.nan      # crossed quantiles reordered, beyond reach refused:
+                q[rows] = qr                             # as forecast does
+            results.append(q)
+        self._remember(fresh)
+        return results
+
+    def _at_each(self, q: np.ndarray, h: np.ndarray) -> np.ndarray:
+        """`_at` for many outputs at once: q[P, K, H], one fractional step h[p]
+        each -> [P, K] (the same arithmetic, so the same bits)."""
+        H = self.horizon
+        hc = np.clip(h, 1.0, float(H))
+        lo = np.minimum(hc.astype(np.int64), max(H - 1, 1))
+        w = hc - lo
+        p = np.arange(h.size)
+        return q[p, :, lo - 1] * (1.0 - w)[:, None] + q[p, :, np.minimum(lo, H - 1)] * w[:, None]
+
+    def _remember(self, entries: dict) -> None:
+        """Prefix outputs into the memo, the oldest out beyond _memo_max."""
+        memo = self._memo
+        memo.update(entries)
+        while len(memo) > self._memo_max:
+            memo.popitem(last=False)
 
     def past_predictions(self, t, y, prefix, target) -> tuple[np.ndarray, np.ndarray]:
         """The model's past predictions at pairs (prefix[k], target[k]): the
@@ -613,6 +636,11 @@ class OnnxForecaster:
         else:
             scalers = None
         self._run_bound(io, out)
+        # each row is also the prediction of the measurements to come from this whole history:
+        # kept for the calibration of later forecasts (_pair_preds)
+        self._remember({(float(t[-1]), float(y[-1])): (out[i].copy(), st, level)
+                        for i, ((t, y), (level, st, _)) in enumerate(zip(series, prep))
+                        if np.all(np.isfinite(out[i]))})
         res, bad = [], []
         median_index = self._raw_scaler.median_index
         for i, (level, _, h) in enumerate(prep):
