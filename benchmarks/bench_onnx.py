@@ -16,6 +16,8 @@ intra_op_num_threads=1), on the same weights:
   ChronosBoltPipeline.predict_quantiles on that window;
 - the overhead beyond the bare session.run: the two timed interleaved in one
   test, the paired difference in extra_info (overhead_us);
+- the streaming case: an Engine with "auto", one new measurement per
+  forecast (model rows per call in extra_info);
 - bolt-tiny-sized (chronos-bolt-tiny's architecture: d_model 256, d_ff 1024,
   4 + 4 layers, 4 heads, context 2048, patches of 16, horizon 64; random
   weights, ~8.7 M parameters) exported once per session through the
@@ -154,6 +156,41 @@ def test_auto_member(benchmark, forecaster, how, horizon):
     f()
     out = benchmark(f)
     assert np.all(np.isfinite(out[0].mean)) and np.isfinite(out[3]).any()
+
+
+@pytest.mark.benchmark(group="clock-bolt streaming")
+def test_engine_auto_per_new_measurement(benchmark):
+    """The streaming case: an Engine with the short-term "auto" ensemble
+    (classical models + clock-bolt, 8 steps), one new measurement observed
+    before each forecast. Every forecast's own run is kept for the next
+    calls' calibration, so each call makes one model run (extra_info:
+    model_rows_per_call); compare test_pytorch_pipeline_batch1, what one
+    bare PyTorch forecast per measurement would cost."""
+    import chronotick
+    from chronotick.api import AUTO_ONNX
+    t, y = history(2000)
+    eng = chronotick.Engine({"short_term": {"models": ["auto"], "horizon": 8}})
+    eng.observe_many(t[:300], y[:300])
+    eng.predict_short_term()
+    f = eng._onnx[AUTO_ONNX].forecaster
+    rows, run = [], f._run_bound
+
+    def counted(io, out):
+        rows.append(out.shape[0])
+        return run(io, out)
+    f._run_bound = counted
+    nxt = iter(range(300, t.size))
+
+    def one_more():
+        i = next(nxt)
+        eng.observe(t[i], y[i])
+    try:
+        rounds = 1 if benchmark.disabled else 1000
+        fc = benchmark.pedantic(eng.predict_short_term, setup=one_more, rounds=rounds, iterations=1)
+    finally:
+        eng.close()
+    benchmark.extra_info["model_rows_per_call"] = round(sum(rows) / max(1, rounds), 2)
+    assert AUTO_ONNX in fc.weights
 
 
 @pytest.mark.benchmark(group="clock-bolt batch 1")
