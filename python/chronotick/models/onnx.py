@@ -636,12 +636,17 @@ class OnnxForecaster:
         else:
             scalers = None
         self._run_bound(io, out)
-        # each row is also the prediction of the measurements to come from this whole history:
-        # kept for the calibration of later forecasts (_pair_preds)
-        # (a row's sum is finite only if all of it is: a cheaper check than isfinite over it)
-        self._remember({(float(t[-1]), float(y[-1])): (out[i].copy(), st, level)
-                        for i, ((t, y), (level, st, _)) in enumerate(zip(series, prep))
-                        if math.isfinite(out[i].sum())})
+        if scalers is not None:
+            # calibrating: each row is also the prediction of the measurements to come from
+            # this whole history, kept for the calibration of later forecasts (_pair_preds)
+            # unless kept already (a row's sum is finite only if all of it is)
+            keep = {}
+            for i, ((t, y), (level, st, _)) in enumerate(zip(series, prep)):
+                key = (float(t[-1]), float(y[-1]))
+                if key not in self._memo and math.isfinite(out[i].sum()):
+                    keep[key] = (out[i].copy(), st, level)
+            if keep:
+                self._remember(keep)
         res, bad = [], []
         median_index = self._raw_scaler.median_index
         for i, (level, _, h) in enumerate(prep):
