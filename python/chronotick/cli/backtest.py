@@ -156,14 +156,9 @@ def model_names(spec: str) -> list[str]:
 
 def run(args) -> int:
     from chronotick.backtest import predict_model, run_backtest
-    from chronotick.errors import ModelError
 
-    try:
-        names = model_names(args.models)
-        files = _expand(args.files)
-    except (ValueError, OSError, ModelError) as exc:
-        print(f"chronotick backtest: {exc}", file=sys.stderr)
-        return 1
+    names = model_names(args.models)   # a bad name, model file or path: chronotick.cli.main reports it
+    files = _expand(args.files)
     forecasters = {n: predict_model(n) for n in names}
     results = []
     for path in files:

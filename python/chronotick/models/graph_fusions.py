@@ -46,19 +46,19 @@ def fuse_attention(model, num_heads: int) -> int:
 
     g = model.graph
     producer = {o: n for n in g.node for o in n.output}
-    users: dict[str, int] = {}
+    consumers: dict[str, list] = {}
     for n in g.node:
         for i in n.input:
-            users[i] = users.get(i, 0) + 1
-    for o in g.output:
-        users[o.name] = users.get(o.name, 0) + 1
-
-    def single_user(n) -> bool:
-        return users.get(n.output[0], 0) == 1
+            consumers.setdefault(i, []).append(n)
+    graph_outputs = {o.name for o in g.output}
 
     def consumer(name):
-        found = [n for n in g.node if name in n.input]
-        return found[0] if len(found) == 1 else None
+        """The one node that reads `name` (once), None if it has other readers or is a graph output."""
+        found = consumers.get(name, [])
+        return found[0] if len(found) == 1 and name not in graph_outputs else None
+
+    def single_user(n) -> bool:
+        return consumer(n.output[0]) is not None
 
     replace, drop = {}, set()
     for sm in [n for n in g.node if n.op_type == "Softmax"]:

@@ -32,9 +32,10 @@ the caller's unit (seconds: offset = reference - local clock):
    unless the grid is coarser) of each of the newest `calib_window`
    measurements y_j, made from the measurements before y_{j-m+1} only (a
    bucket with fewer than calib_min of them borrows the longest shorter
-   lead's). Those predictions are remembered, so an engine that calls
-   `forecast` once per new measurement pays about one extra model run per
-   lead bucket at most.
+   lead's). Each prefix's model output is remembered under its newest
+   measurement, and a calibrated forecast remembers its own run, so an
+   engine that calls `forecast` once per new measurement makes one model
+   run per call and none for the calibration.
 
 The returned forecast's `mean` is the model's median (as in the
 chronos-forecasting pipeline).
@@ -372,15 +373,6 @@ class OnnxForecaster:
         times = float(t[-1]) - step * np.arange(self.context - 1, -1, -1, dtype=np.float64)
         return Window(values=values, mask=~np.isnan(values), times=times, level=level, step_s=float(step))
 
-    def _at(self, q: np.ndarray, h: np.ndarray) -> np.ndarray:
-        """Quantiles q[K, H] (step k+1 at column k) at fractional steps h -> [len(h), K];
-        linear between whole steps, h < 1 uses step 1 (as cpp/windowing/grid_quantiles.h)."""
-        H = self.horizon
-        hc = np.clip(h, 1.0, float(H))
-        lo = np.minimum(hc.astype(np.int64), max(H - 1, 1))   # the step at or below h (1-based)
-        w = hc - lo
-        return (q[:, lo - 1] * (1.0 - w) + q[:, np.minimum(lo, H - 1)] * w).T
-
     def _pair_preds(self, asks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]) -> list[np.ndarray]:
         """For each (t, y, prefix, target): raw quantiles [len(prefix), K], the
         model's prediction of y[target[k]] made from the measurements
@@ -438,11 +430,12 @@ class OnnxForecaster:
         return results
 
     def _at_each(self, q: np.ndarray, h: np.ndarray) -> np.ndarray:
-        """`_at` for many outputs at once: q[P, K, H], one fractional step h[p]
-        each -> [P, K] (the same arithmetic, so the same bits)."""
+        """Model outputs q[P, K, H] (step k+1 at column k), each at its own
+        fractional step h[p] -> [P, K]; linear between whole steps, h < 1 uses
+        step 1 (as cpp/windowing/grid_quantiles.h)."""
         H = self.horizon
         hc = np.clip(h, 1.0, float(H))
-        lo = np.minimum(hc.astype(np.int64), max(H - 1, 1))
+        lo = np.minimum(hc.astype(np.int64), max(H - 1, 1))   # the step at or below h (1-based)
         w = hc - lo
         p = np.arange(h.size)
         return q[p, :, lo - 1] * (1.0 - w)[:, None] + q[p, :, np.minimum(lo, H - 1)] * w[:, None]
