@@ -152,7 +152,15 @@ void bind_models(py::module_& m) {
       .def_readwrite("kalman_window", &ModelParams::kalman_window)
       .def_readwrite("min_history", &ModelParams::min_history)
       .def_readwrite("calib_origins", &ModelParams::calib_origins)
-      .def_readwrite("calib_min", &ModelParams::calib_min);
+      .def_readwrite("calib_min", &ModelParams::calib_min)
+      .def_property(
+          "growth_min", [](const ModelParams& p) { return p.growth_min; },
+          [](ModelParams& p, double v) {
+            if (!(v >= 0.0 && v <= 2.0))
+              throw py::value_error("growth_min must be in [0, 2], got " + std::to_string(v));
+            p.growth_min = v;
+          },
+          "Least exponent of the error growth beyond the longest calibrated lead (cpp/models/params.h).");
 
   py::class_<QuantileForecast>(m, "QuantileForecast", "One forecaster's quantiles at absolute times (s).")
       .def(py::init([](std::string model, const Array& times, const Array& levels, const Array& mean,

@@ -37,7 +37,7 @@ QuantileForecast calibrated(const std::string& name, const Series& s, const doub
                             const std::vector<Gaussian>& history, const ModelParams& p,
                             std::vector<Calibration>* cals_out = nullptr) {
   std::vector<Calibration> cals;
-  if (g.ok) cals = calibrate_all(s, plan, history);
+  if (g.ok) cals = calibrate_all(s, plan, history, p);
   std::string note;
   std::vector<const Calibration*> cal = per_target(plan, cals, p, &note);
   QuantileForecast f = to_quantiles(name, targets, h, levels, nlev, g, cal, p, note, target_steps(plan));
@@ -218,7 +218,7 @@ FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, 
       fused_hist[b].sigma.push_back(total > 0 ? sig / total : std::nan(""));
     }
   }
-  std::vector<Calibration> fcals = calibrate_all(s, plan, fused_hist);
+  std::vector<Calibration> fcals = calibrate_all(s, plan, fused_hist, p);
   std::string note;
   std::vector<const Calibration*> cal = per_target(plan, fcals, p, &note);
   QuantileForecast& f = out.forecast;

@@ -62,15 +62,20 @@ Calibration calibrate(const Series& s, const LeadPlan& plan, std::size_t b, cons
   return c;
 }
 
-std::vector<Calibration> calibrate_all(const Series& s, const LeadPlan& plan, const std::vector<Gaussian>& hist) {
+std::vector<Calibration> calibrate_all(const Series& s, const LeadPlan& plan, const std::vector<Gaussian>& hist,
+                                       const ModelParams& p) {
+  const double lo = std::clamp(p.growth_min, 0.0, 2.0);
   std::vector<Calibration> out(plan.steps.size());
-  for (std::size_t b = 0; b < plan.steps.size() && b < hist.size(); ++b) out[b] = calibrate(s, plan, b, hist[b]);
+  for (std::size_t b = 0; b < plan.steps.size() && b < hist.size(); ++b) {
+    out[b] = calibrate(s, plan, b, hist[b]);
+    out[b].growth = lo;
+  }
   // Growth exponent of each bucket from the bucket of half its lead.
   for (std::size_t b = 0; b < out.size(); ++b) {
     for (std::size_t c = 0; c < out.size(); ++c) {
       if (2 * plan.steps[c] != plan.steps[b] || out[c].abs_z.empty() || out[b].abs_z.empty()) continue;
       if (out[c].mean_abs_err > 0 && out[b].mean_abs_err > 0)
-        out[b].growth = std::clamp(std::log2(out[b].mean_abs_err / out[c].mean_abs_err), 1.0, 2.0);
+        out[b].growth = std::clamp(std::log2(out[b].mean_abs_err / out[c].mean_abs_err), lo, 2.0);
     }
   }
   return out;

@@ -32,6 +32,12 @@ struct ModelParams {
   // intervals by the quantiles of the standardised errors.
   std::size_t calib_origins = 24;
   std::size_t calib_min = 8;
+  // A lead beyond the longest calibrated one D grows D's errors as
+  // (lead / D)^a, a = the growth seen from D/2 to D kept in
+  // [growth_min, 2] (models/calibration.h). 1.5: random-walk FM, the
+  // long-term noise of crystal oscillators, is assumed to take over beyond
+  // what the history shows.
+  double growth_min = 1.5;
 };
 
 }  // namespace chronotick
