@@ -180,3 +180,54 @@ def test_cli_bad_input_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch
     monkeypatch.setenv("CHRONOTICK_TRACEBACK", "1")       # for debugging: the exception itself
     with pytest.raises(ValueError, match="level must be in"):
         main(["backtest", "--level", "1.5", str(csv)])
+
+
+def test_window_selection_holds_each_trace_out_of_its_own_choice():
+    """Leave-one-trace-out: each trace is scored with the value that is best
+    on the *other* traces, never with its own best (hand-made ratios)."""
+    from chronotick.backtest import WindowSelection
+    r = np.array([[0.90, 1.00, 1.00],     # value 8: best on trace a alone
+                  [0.98, 0.95, 0.95],     # value 16: best on b and c
+                  [0.99, 0.97, 0.97]])
+    sel = WindowSelection("regression_max", 16, (8, 16, 32), ["a", "b", "c"], {"fused": r})
+    # a held out: 16 is best on b, c; b held out: 8 is best on a, c (0.95 < 0.965); c likewise
+    assert sel.held_out("fused") == [("a", 16, 0.98), ("b", 8, 1.00), ("c", 8, 1.00)]
+    md = sel.markdown()
+    assert "| 16 (default) | 0.980 | 0.950 | 0.950 | 0.960 |" in md
+    assert "| held out (window chosen on the others) | 0.980 (16) | 1.000 (8) | 1.000 (8) | 0.993 |" in md
+
+
+def test_window_selection_backtests_every_value_on_every_trace():
+    from chronotick import _core
+    from chronotick.backtest import select_window
+    a, b = synthetic(40), synthetic(50)
+    b.offsets = b.offsets + 1e-4 * np.random.default_rng(0).standard_normal(50)
+    sel = select_window([a, b], values=(8, 16), models=("fused",))
+    assert sel.default == _core.ModelParams().regression_max and sel.traces == [a.name, b.name]
+    assert sel.ratios["fused"].shape == (2, 2) and np.all(np.isfinite(sel.ratios["fused"]))
+    # each cell is the fused backtest with that window
+    p = _core.ModelParams()
+    p.regression_max = 8
+    tab = run_backtest(b, {"fused": core_model("fused", p)}, include_prototype=False).table()
+    assert sel.ratios["fused"][0, 1] == tab["fused"]["mae"] / tab["median-5"]["mae"]
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    ({"traces": 1}, "at least 2 traces"),
+    ({"param": "no_such"}, "'no_such' is not a ModelParams field"),
+    ({"values": (16,)}, "at least 2 values"),
+    ({"models": ("hold",)}, "must be 'fused' or 'auto', got 'hold'"),
+])
+def test_window_selection_bad_arguments(kwargs, pattern):
+    from chronotick.backtest import select_window
+    traces = [synthetic(30)] * kwargs.pop("traces", 2)
+    with pytest.raises(ValueError, match=pattern):
+        select_window(traces, **kwargs)
+
+
+def test_cli_window_selection_needs_two_traces(tmp_path, capsys):
+    trace = synthetic(40)
+    csv = tmp_path / "trace.csv"
+    np.savetxt(csv, np.c_[trace.times, trace.offsets], delimiter=",", header="time,offset", comments="")
+    assert _cli(["--window-selection", str(csv)]) == 1
+    assert "--window-selection needs at least 2 traces (one held out), got 1" in capsys.readouterr().err

@@ -126,14 +126,17 @@ def classical_forecast(model: str, t, y, u, targets, levels, params=None):
                            quantiles=fb.quantiles, std=fb.std, ok=True, note=fb.note)
 
 
-def forecast_members(model: str, t, y, u, targets, levels, temperature=None):
+def forecast_members(model: str, t, y, u, targets, levels, temperature=None, params=None):
     """(QuantileForecast, weights dict, note) for a validated model name.
 
     "fused"/"auto": the classical ensemble (plus, for "auto", the shipped
     ONNX model AUTO_ONNX when present and able to reach the targets; plus the
     temperature regression when `temperature` is given), fused in the core
     with weights 1/MAE^2 of each member's recent errors at each target's
-    lead. note: why AUTO_ONNX was left out ("" if not)."""
+    lead. note: why AUTO_ONNX was left out ("" if not). params: the
+    classical models' _core.ModelParams (None: the defaults; the backtest's
+    window selection varies them)."""
+    p = params if params is not None else _core.ModelParams()
     if temperature is not None:
         if model == "regression":
             fc = _core.forecast_tempcomp(t, y, u, temperature, targets, levels)
@@ -141,11 +144,11 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None):
         if model not in (registry.FUSED, registry.AUTO):
             raise ValueError(f"covariates are used by model='regression', 'fused' or 'auto' only, got model={model!r}")
     if model in registry.CLASSICAL:
-        fc = classical_forecast(model, t, y, u, targets, levels)
+        fc = classical_forecast(model, t, y, u, targets, levels, params)
         return fc, {fc.model.split(" ")[0]: np.ones(targets.size)}, ""
     if model in (registry.FUSED, registry.AUTO):
         extra, note = [], ""
-        if t.size >= _core.ModelParams().min_history:   # else the core's too-little-history fallback
+        if t.size >= p.min_history:   # else the core's too-little-history fallback
             if model == registry.AUTO and AUTO_ONNX in registry.onnx_models():
                 # optional in "auto": fused at the targets it reaches (NaN past its
                 # horizon); reaching none, or failing, it is left out with a note and
@@ -165,12 +168,12 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None):
             if temperature is not None:
                 extra.append((_core.forecast_tempcomp(t, y, u, temperature, targets, levels), None, None))
         elif model == registry.AUTO and AUTO_ONNX in registry.onnx_models():
-            note = f"{AUTO_ONNX} left out: {t.size} measurements < min_history {_core.ModelParams().min_history}"
-        fused = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, extra=extra)
+            note = f"{AUTO_ONNX} left out: {t.size} measurements < min_history {p.min_history}"
+        fused = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, p, extra=extra)
         w = fused.weights   # one conversion, not one per member
         return fused.forecast, dict(zip(fused.member_names, w)), note
     if t.size < 2:   # an ONNX model needs a spacing: the core's too-little-history fallback
-        fc = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels).forecast
+        fc = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, p).forecast
         return fc, {"hold": np.ones(targets.size)}, ""
     fc = onnx_forecaster(model).forecast(t, y, targets, levels)
     return fc, {fc.model: np.ones(targets.size)}, ""

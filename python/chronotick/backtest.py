@@ -51,18 +51,20 @@ def median_last5(t, y, u, target_t, level):
     return m, m + lo, m + hi
 
 
-def core_model(name: str) -> Forecaster:
-    """A classical model (or "fused") of the C++ core, called directly."""
+def core_model(name: str, params=None) -> Forecaster:
+    """A classical model (or "fused") of the C++ core, called directly;
+    params: a _core.ModelParams (None: the defaults)."""
     from chronotick import _core
+    p = params if params is not None else _core.ModelParams()
 
     def f(t, y, u, target_t, level):
         a = (1 - level) / 2
         levels = np.array([a, 0.5, 1 - a]) if a < 0.5 else np.array([0.5])
         targets = np.array([target_t])
         if name == "fused":
-            fc = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels).forecast
+            fc = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, p).forecast
         else:
-            fc = _core.forecast(name, t, y, u, targets, levels)
+            fc = _core.forecast(name, t, y, u, targets, levels, p)
         if not fc.ok:
             return np.nan, np.nan, np.nan
         q = fc.quantiles[0]
@@ -210,3 +212,96 @@ def summarize(results: Iterable[BacktestResult]) -> dict[str, dict]:
         tabs = [r.table()[name] for r in results if name in r.results]
         out[name] = {k: float(np.mean([t[k] for t in tabs])) for k in tabs[0]}
     return out
+
+
+SELECTION_VALUES = (8, 12, 16, 24, 32, 64)
+
+
+def _auto_with(params) -> Forecaster:
+    """predict(model="auto")'s path (the fusion with the shipped TSFM) with
+    these classical ModelParams."""
+    from chronotick import api
+
+    def f(t, y, u, target_t, level):
+        a = (1 - level) / 2
+        fc, _, _ = api.forecast_members("auto", t, y, u, np.array([target_t]), np.array([a, 0.5, 1 - a]),
+                                        params=params)
+        if not fc.ok:
+            return np.nan, np.nan, np.nan
+        return float(fc.mean[0]), float(fc.quantiles[0, 0]), float(fc.quantiles[0, -1])
+
+    return f
+
+
+@dataclass
+class WindowSelection:
+    """MAE / median-5 MAE of each model for each value of one ModelParams
+    field on each trace, and what choosing that value on the other traces
+    gives on each trace held out."""
+    param: str
+    default: int
+    values: tuple
+    traces: list
+    ratios: dict                # model -> [value, trace]
+
+    def held_out(self, model: str) -> list[tuple[str, int, float]]:
+        """(trace, value chosen on the others, the model's ratio on this trace)."""
+        r = self.ratios[model]
+        out = []
+        for b, name in enumerate(self.traces):
+            others = [c for c in range(len(self.traces)) if c != b]
+            pick = int(np.argmin(r[:, others].mean(axis=1)))
+            out.append((name, int(self.values[pick]), float(r[pick, b])))
+        return out
+
+    def markdown(self) -> str:
+        d = self.values.index(self.default) if self.default in self.values else None
+        lines = ["### How much of the lead over median-5 the default window owes to these traces", "",
+                 f"The regression window of the classical models (`ModelParams.{self.param}`, default "
+                 f"{self.default}) was chosen on these same traces. Below: MAE / median-5 MAE per trace for each "
+                 "window, then leave-one-trace-out: each trace scored with the window that is best (mean of "
+                 "ratios) on the other traces, chosen per model. The gap between the default's mean and the "
+                 "held-out mean is what choosing the window on these traces adds to the tables above.", ""]
+        for model, r in self.ratios.items():
+            lines += [f"`{model}`:", "",
+                      f"| {self.param} | " + " | ".join(self.traces) + " | mean of ratios |",
+                      "|---:|" + "---:|" * (len(self.traces) + 1)]
+            for a, v in enumerate(self.values):
+                mark = " (default)" if a == d else ""
+                lines.append(f"| {v}{mark} | " + " | ".join(f"{x:.3f}" for x in r[a]) + f" | {r[a].mean():.3f} |")
+            ho = self.held_out(model)
+            lines.append("| held out (window chosen on the others) | " +
+                         " | ".join(f"{x:.3f} ({v})" for _, v, x in ho) + f" | {np.mean([x for *_, x in ho]):.3f} |")
+            lines.append("")
+        return "\n".join(lines)
+
+
+def select_window(traces: list[Trace], param: str = "regression_max", values=SELECTION_VALUES, *,
+                  models=("fused", "auto"), level: float = 0.8, horizon: int = 1) -> WindowSelection:
+    """Backtest `models` ("fused": the classical ensemble; "auto": predict's
+    default, with the shipped TSFM) on every trace for each value of `param`
+    (a ModelParams field) and keep the ratios to median-5 for
+    leave-one-trace-out selection (WindowSelection.held_out). Needs at least
+    2 traces and 2 values."""
+    from chronotick import _core
+    if len(traces) < 2:
+        raise ValueError(f"window selection needs at least 2 traces (one held out), got {len(traces)}")
+    if not hasattr(_core.ModelParams(), param):
+        raise ValueError(f"{param!r} is not a ModelParams field")
+    values = tuple(int(v) for v in values)
+    if len(values) < 2:
+        raise ValueError(f"window selection needs at least 2 values to choose from, got {values!r}")
+    makers = {"fused": lambda p: core_model("fused", p), "auto": _auto_with}
+    for m in models:
+        if m not in makers:
+            raise ValueError(f"window selection models must be 'fused' or 'auto', got {m!r}")
+    ratios = {m: np.full((len(values), len(traces)), np.nan) for m in models}
+    for a, v in enumerate(values):
+        p = _core.ModelParams()
+        setattr(p, param, v)
+        forecasters = {m: makers[m](p) for m in models}
+        for b, tr in enumerate(traces):
+            tab = run_backtest(tr, forecasters, level=level, horizon=horizon, include_prototype=False).table()
+            for m in models:
+                ratios[m][a, b] = tab[m]["mae"] / tab["median-5"]["mae"]
+    return WindowSelection(param, int(getattr(_core.ModelParams(), param)), values, [t.name for t in traces], ratios)

@@ -29,6 +29,10 @@ def add_arguments(p) -> None:
     p.add_argument("--markdown", metavar="OUT", help="write the tables as Markdown")
     p.add_argument("--plot", metavar="OUT", help="plot forecasts and errors (PNG; needs chronotick[plot]); "
                    "with several files, one PNG per trace named OUT-<trace>.png")
+    p.add_argument("--window-selection", action="store_true",
+                   help="also show how much the default regression window of the classical models owes to "
+                        "these traces: leave-one-trace-out choice among 8..64 for fused and auto "
+                        "(needs at least 2 traces)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -71,7 +75,7 @@ class _Progress:
         sys.stderr.flush()
 
 
-def markdown(results, unit: str = "ms") -> str:
+def markdown(results, unit: str = "ms", selection=None) -> str:
     from chronotick.backtest import summarize
     scale = {"s": 1.0, "ms": 1e3, "us": 1e6}[unit]
     lines = ["# Backtest on real NTP traces", "",
@@ -118,6 +122,8 @@ def markdown(results, unit: str = "ms") -> str:
             mx = f"{sum(maxok)} of {len(maxok)}" if maxok else "–"
             lines.append(f"| {name} | {m['mae'] * scale:.3f} | {ratio} | {mean_ratio} | {cov} | {rng} | {mx} |")
         lines.append("")
+    if selection is not None:
+        lines.append(selection.markdown())
     return "\n".join(lines)
 
 
@@ -155,12 +161,14 @@ def model_names(spec: str) -> list[str]:
 
 
 def run(args) -> int:
-    from chronotick.backtest import predict_model, run_backtest
+    from chronotick.backtest import predict_model, run_backtest, select_window
 
     names = model_names(args.models)   # a bad name, model file or path: chronotick.cli.main reports it
     files = _expand(args.files)
+    if args.window_selection and len(files) < 2:
+        raise ValueError(f"--window-selection needs at least 2 traces (one held out), got {len(files)}")
     forecasters = {n: predict_model(n) for n in names}
-    results = []
+    results, traces = [], []
     for path in files:
         try:
             trace = _load(path)
@@ -170,6 +178,7 @@ def run(args) -> int:
         r = run_backtest(trace, forecasters, level=args.level, horizon=args.horizon,
                          progress=_Progress(trace.name, not args.no_progress))
         results.append(r)
+        traces.append(trace)
         print(r.format(args.unit))
         print()
         if args.plot:
@@ -178,11 +187,22 @@ def run(args) -> int:
                 f"{os.path.splitext(args.plot)[0]}-{trace.name}.png"
             plot.plot_backtest(r, out)
             print(f"plot written to {out}")
+    selection = None
+    if args.window_selection:
+        selection = select_window(traces, level=args.level, horizon=args.horizon)
+        print(selection.markdown())
     if args.json:
+        out = {r.trace: {"horizon": r.horizon, "level": r.level, "metrics": r.table()} for r in results}
+        if selection is not None:
+            out["window_selection"] = {
+                "param": selection.param, "default": selection.default, "values": list(selection.values),
+                "traces": selection.traces,
+                "mae_over_median5": {m: r.tolist() for m, r in selection.ratios.items()},
+                "held_out": {m: [{"trace": n, "chosen": v, "ratio": x} for n, v, x in selection.held_out(m)]
+                             for m in selection.ratios}}
         with open(args.json, "w") as f:
-            json.dump({r.trace: {"horizon": r.horizon, "level": r.level, "metrics": r.table()} for r in results},
-                      f, indent=2)
+            json.dump(out, f, indent=2)
     if args.markdown:
         with open(args.markdown, "w") as f:
-            f.write(markdown(results, args.unit))
+            f.write(markdown(results, args.unit, selection))
     return 0
