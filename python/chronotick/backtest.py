@@ -217,14 +217,16 @@ def summarize(results: Iterable[BacktestResult]) -> dict[str, dict]:
 SELECTION_VALUES = (8, 12, 16, 24, 32, 64)
 
 
-def _auto_with(params) -> Forecaster:
-    """predict(model="auto")'s path (the fusion with the shipped TSFM) with
-    these classical ModelParams."""
+def members_model(name: str = "auto", params=None) -> Forecaster:
+    """chronotick's own model selection (`predict(model=name)`'s path through
+    api.forecast_members): "auto" (the fusion with the shipped TSFM) or an
+    ONNX model such as "clock-bolt"; params: the classical models'
+    _core.ModelParams (None: the defaults)."""
     from chronotick import api
 
     def f(t, y, u, target_t, level):
         a = (1 - level) / 2
-        fc, _, _ = api.forecast_members("auto", t, y, u, np.array([target_t]), np.array([a, 0.5, 1 - a]),
+        fc, _, _ = api.forecast_members(name, t, y, u, np.array([target_t]), np.array([a, 0.5, 1 - a]),
                                         params=params)
         if not fc.ok:
             return np.nan, np.nan, np.nan
@@ -291,7 +293,7 @@ def select_window(traces: list[Trace], param: str = "regression_max", values=SEL
     values = tuple(int(v) for v in values)
     if len(values) < 2:
         raise ValueError(f"window selection needs at least 2 values to choose from, got {values!r}")
-    makers = {"fused": lambda p: core_model("fused", p), "auto": _auto_with}
+    makers = {"fused": lambda p: core_model("fused", p), "auto": lambda p: members_model("auto", p)}
     for m in models:
         if m not in makers:
             raise ValueError(f"window selection models must be 'fused' or 'auto', got {m!r}")

@@ -122,39 +122,23 @@ def _hold(t, y, target, level):
 
 
 def _core_forecaster(name: str):
+    """A classical model or "fused" of the core, on 64 points (free-running
+    oscillators: chrony's regression window)."""
     from chronotick import _core
+    from chronotick.backtest import core_model
     p = _core.ModelParams()
     p.regression_max = 64
     p.kalman_window = 64
-
-    def f(t, y, target, level):
-        a = (1 - level) / 2
-        levels = np.array([a, 0.5, 1 - a])
-        tg = np.array([target])
-        if name == "fused":
-            fc = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, None, tg, levels, p).forecast
-        else:
-            fc = _core.forecast(name, t, y, None, tg, levels, p)
-        if not fc.ok:
-            return np.nan, np.nan, np.nan
-        return float(fc.mean[0]), float(fc.quantiles[0, 0]), float(fc.quantiles[0, -1])
-
-    return f
+    f = core_model(name, p)
+    return lambda t, y, target, level: f(t, y, None, target, level)
 
 
 def _predict_forecaster(name: str):
     """chronotick's own model selection (`predict(model=name)`'s path): "auto"
-    (the fused default with the shipped TSFM) or an ONNX model such as "clock-bolt"."""
-    from chronotick import api
-
-    def f(t, y, target, level):
-        a = (1 - level) / 2
-        fc, _, _ = api.forecast_members(name, t, y, None, np.array([target]), np.array([a, 0.5, 1 - a]))
-        if not fc.ok:
-            return np.nan, np.nan, np.nan
-        return float(fc.mean[0]), float(fc.quantiles[0, 0]), float(fc.quantiles[0, -1])
-
-    return f
+    (the fusion with the shipped TSFM) or an ONNX model such as "clock-bolt"."""
+    from chronotick.backtest import members_model
+    f = members_model(name)
+    return lambda t, y, target, level: f(t, y, None, target, level)
 
 
 def run_holdover(trace: Trace, *, leads=LEADS, history_s: float = 3600.0, decimate_s: float = 60.0,
