@@ -461,3 +461,43 @@ def test_kept_calibrations_never_outlive_their_data(hold_model):
         want = OnnxForecaster(hold_model, calib_window=40).forecast(tt, yy, tg, [0.1, 0.5, 0.9])
         assert np.array_equal(got.quantiles, want.quantiles) and np.array_equal(got.mean, want.mean)
     assert not np.array_equal(f.forecast(t, y_changed, targets, [0.1, 0.5, 0.9]).quantiles, first.quantiles)
+
+
+def test_the_memo_never_answers_for_another_series_sharing_the_newest_measurements():
+    """The memo keys a prefix by its newest measurement and a hash of the
+    newest context + 65 (models/onnx.py prefix_keys). Two series that agree
+    from index 100 on but differ before (two clocks polled together, or a
+    corrected history) share every later prefix's newest measurement: each
+    must still be calibrated on its own model outputs, bit-equal to a fresh
+    forecaster's."""
+    from chronotick import models as registry
+    path = registry.onnx_models()["clock-bolt"]
+    t = 1.7e9 + 64.0 * np.arange(200)
+    rng = np.random.default_rng(7)
+    a = np.cumsum(rng.normal(size=200)) * 1e-4
+    b = a.copy()
+    b[:100] += rng.normal(size=100) * 1e-3
+    targets, levels = t[-1] + 64.0 * np.array([1.0, 4.0]), [0.1, 0.5, 0.9]
+    shared = OnnxForecaster(path)
+    shared.forecast(t, a, targets, levels)
+    got = shared.forecast(t, b, targets, levels)
+    want = OnnxForecaster(path).forecast(t, b, targets, levels)
+    np.testing.assert_array_equal(got.quantiles, want.quantiles)
+    assert not np.array_equal(got.quantiles, shared.forecast(t, a, targets, levels).quantiles)
+
+
+def test_prefix_keys_do_not_move_when_the_oldest_measurements_drop():
+    from chronotick.models.onnx import prefix_keys
+    t = np.arange(600.0)
+    y = np.random.default_rng(1).normal(size=600)
+    full = prefix_keys(t, y, [400, 500, 600], 321)
+    tail = prefix_keys(t[50:], y[50:], [350, 450, 550], 321)     # 50 oldest dropped: the same prefixes
+    assert full == tail
+    y2 = y.copy()
+    y2[300] += 1e-12                                               # inside the span of prefix 400 and 600
+    changed = prefix_keys(t, y2, [400, 500, 600], 321)
+    assert changed[0] != full[0] and changed[2] != full[2]
+    assert changed[0][:2] == full[0][:2]                           # same newest measurement, other key
+    y3 = y.copy()
+    y3[10] += 1.0                                                  # older than any of the spans
+    assert prefix_keys(t, y3, [400, 500, 600], 321) == full

@@ -15,6 +15,7 @@
 #include "windowing/forecast_input.h"
 #include "windowing/grid_quantiles.h"
 #include "windowing/nearest_window.h"
+#include "windowing/prefix_hash.h"
 #include "windowing/quantile_conformal.h"
 #include "windowing/window.h"
 
@@ -250,6 +251,30 @@ void bind_windowing(py::module_& m) {
       py::arg("t"), py::arg("diffs") = 64,
       "The ONNX forecaster's grid step: the median of the newest `diffs` spacings t[i] - t[i-1]\n"
       "(needs at least 2 times).");
+
+  m.def(
+      "prefix_hashes",
+      [one_d](const Array& t, const Array& y, const I64& ends, py::ssize_t span) {
+        one_d(t, "t");
+        one_d(y, "y");
+        if (ends.ndim() != 1) throw py::value_error("ends must be 1-D");
+        if (t.size() != y.size())
+          throw py::value_error("t and y differ in length: " + std::to_string(t.size()) + " vs " +
+                                std::to_string(y.size()));
+        if (span <= 0) throw py::value_error("span must be >= 1, got " + std::to_string(span));
+        py::array_t<std::uint64_t> out(ends.size());
+        try {
+          prefix_hashes(t.data(), y.data(), static_cast<std::size_t>(t.size()), ends.data(),
+                        static_cast<std::size_t>(ends.size()), static_cast<std::size_t>(span), out.mutable_data());
+        } catch (const std::invalid_argument& e) {
+          throw py::value_error(e.what());
+        }
+        return out;
+      },
+      py::arg("t"), py::arg("y"), py::arg("ends"), py::arg("span"),
+      "uint64 fingerprint of the newest `span` measurements of each prefix [0, i), i in `ends`\n"
+      "(cpp/windowing/prefix_hash.h): sum x_j b^(i-1-j) mod 2^64 over j in [i - span, i), x_j a mix\n"
+      "of the bit patterns of t_j and y_j. The ONNX forecaster's memo key.");
 
   m.def(
       "forecast_window",

@@ -33,7 +33,8 @@ the caller's unit (seconds: offset = reference - local clock):
    measurements y_j, made from the measurements before y_{j-m+1} only (a
    bucket with fewer than calib_min of them borrows the longest shorter
    lead's). Each prefix's model output is remembered under its newest
-   measurement, and a calibrated forecast remembers its own run, so an
+   measurement and a fingerprint of the newest context + 65 (prefix_keys),
+   and a calibrated forecast remembers its own run, so an
    engine that calls `forecast` once per new measurement makes one model
    run per call and none for the calibration.
 
@@ -154,6 +155,21 @@ def _fusion_pairs(t: np.ndarray, target_times, params) -> tuple[np.ndarray, np.n
                                    _core.ModelParams() if params is None else params)
 
 
+def prefix_keys(t: np.ndarray, y: np.ndarray, ends, span: int) -> list:
+    """Memo key of each prefix [0, i), i in `ends` (1 <= i <= len(t)): its
+    newest measurement (t[i-1], y[i-1]) and a 64-bit fingerprint of its
+    newest `span` measurements (_core.prefix_hashes,
+    cpp/windowing/prefix_hash.h). Dropping the oldest measurements (a
+    bounded history) leaves a key as it is; a prefix of another series, or
+    of this one with a measurement in that span changed, gets another key.
+    Two series equal in their last `span` measurements get the same key."""
+    t = np.ascontiguousarray(t, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    ends = np.asarray(ends, dtype=np.int64)
+    h = _core.prefix_hashes(t, y, ends, span)
+    return list(zip(t[ends - 1].tolist(), y[ends - 1].tolist(), h.tolist()))
+
+
 def usable(fc) -> bool:
     """fc is ok and its quantiles are finite at every target it reaches (a
     partial forecast is NaN, mean included, past its reach)."""
@@ -253,6 +269,9 @@ class OnnxForecaster:
         self._bindings: dict[tuple, tuple] = {}
         self._memo: OrderedDict = OrderedDict()   # prefix outputs, see _pair_preds (float32 [K, H] each)
         self._memo_max = 4096
+        # measurements a memo key covers: the window's cells plus the 65 its grid step is
+        # the median spacing of (exact unless more than that fall in one window's span)
+        self._key_span = self.context + 65
         # per-lead calibrations, keyed by the data they were made from (see _lead_scalers)
         self._scalers: OrderedDict = OrderedDict()
         self._scalers_max = 256
@@ -380,7 +399,8 @@ class OnnxForecaster:
         included, crossed quantiles reordered); NaN beyond the horizon or from
         fewer than 2 measurements. The memo keeps each prefix's whole model
         output (all K levels, all H steps, its grid step and level) under
-        its newest measurement (t[i-1], y[i-1]), so one run answers every
+        prefix_keys (its newest measurement and a fingerprint of its newest
+        context + 65, what its window is made of), so one run answers every
         later target of that prefix; `forecast` stores its own run there too,
         so an engine calling once per new measurement finds every past prefix
         it needs and makes no calibration run at all. The prefixes the memo
@@ -388,8 +408,9 @@ class OnnxForecaster:
         memo = self._memo
         keys_of, need = [], {}     # need: memo key -> (series, prefix) for the prefixes to run
         for s, (t, y, prefix, _) in enumerate(asks):
-            tl, yl = t.tolist(), y.tolist()
-            keys = [(tl[i - 1], yl[i - 1]) if i >= 2 else None for i in prefix.tolist()]
+            pl = prefix.tolist()
+            keyed = iter(prefix_keys(t, y, [i for i in pl if i >= 2], self._key_span))
+            keys = [next(keyed) if i >= 2 else None for i in pl]
             for i, k in zip(prefix.tolist(), keys):
                 if k is not None and k not in memo and k not in need:
                     need[k] = (s, i)
@@ -635,7 +656,7 @@ class OnnxForecaster:
             # unless kept already (a row's sum is finite only if all of it is)
             keep = {}
             for i, ((t, y), (level, st, _)) in enumerate(zip(series, prep)):
-                key = (float(t[-1]), float(y[-1]))
+                key = prefix_keys(t, y, [len(t)], self._key_span)[0]
                 if key not in self._memo and math.isfinite(out[i].sum()):
                     keep[key] = (out[i].copy(), st, level)
             if keep:
@@ -681,11 +702,11 @@ class OnnxForecaster:
         run; for_extra is then (the dict for `leads`, from the same scalers;
         the raw predictions of the pairs [len(prefix), K]), else None.
 
-        A lead's scaler depends only on the newest calib_window + m
-        measurements (its targets and the last measurement of each prefix,
-        which is what identifies a prefix in the memo of _pair_preds) and on
-        n; it is kept under exactly those bytes, so forecasting again from
-        unchanged measurements skips the memo look-ups and the scores."""
+        A lead's scaler depends only on the newest calib_window + m +
+        _key_span measurements (its targets and the measurements that make
+        each prefix's memo key, prefix_keys) and on n; it is kept under
+        exactly those bytes, so forecasting again from unchanged measurements
+        skips the memo look-ups and the scores."""
         asks, where = [], []
         base = [dict() for _ in data]
         leads_of = [set(w) | {1} for w in wanted]
@@ -695,7 +716,7 @@ class OnnxForecaster:
             r = self._grid_ratio(t)
             for lead in sorted(leads):
                 m = max(1, int(round(lead * r)))
-                k = min(t.size, self.calib_window + m)
+                k = min(t.size, self.calib_window + m + self._key_span)
                 key = (lead, m, t.size, t[-k:].tobytes(), y[-k:].tobytes())
                 cs = self._scalers.get(key)
                 if cs is not None:

@@ -1,0 +1,93 @@
+// prefix_hash: the definition (Horner per prefix) against the one-pass
+// prefix sums; keys unchanged when the oldest measurements drop; changed by
+// any measurement inside the span, not by one before it; bad ends refused.
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "check.h"
+#include "windowing/prefix_hash.h"
+
+using chronotick::prefix_hashes;
+
+namespace {
+
+std::uint64_t mix(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+std::uint64_t bits(double v) {
+  std::uint64_t u;
+  std::memcpy(&u, &v, sizeof u);
+  return u;
+}
+
+// The definition: sum_{j=i-span}^{i-1} x_j b^(i-1-j) by Horner's rule.
+std::uint64_t direct(const std::vector<double>& t, const std::vector<double>& y, std::size_t i, std::size_t span) {
+  std::uint64_t h = 0;
+  for (std::size_t j = i > span ? i - span : 0; j < i; ++j)
+    h = h * 0x9E3779B97F4A7C15ULL + mix(mix(bits(y[j])) ^ bits(t[j]));
+  return h;
+}
+
+std::uint64_t one(const std::vector<double>& t, const std::vector<double>& y, std::int64_t end, std::size_t span) {
+  std::uint64_t out = 0;
+  prefix_hashes(t.data(), y.data(), t.size(), &end, 1, span, &out);
+  return out;
+}
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(one_pass_equals_the_definition_and_keys_follow_the_span) {
+  std::vector<double> t, y;
+  for (int i = 0; i < 600; ++i) {
+    t.push_back(1.7e9 + 64.0 * i);
+    y.push_back(1e-3 * ((i * 7919) % 101 - 50));
+  }
+  const std::size_t span = 321;
+  std::vector<std::int64_t> ends = {1, 2, 100, 321, 322, 400, 599, 600};
+  std::vector<std::uint64_t> got(ends.size());
+  prefix_hashes(t.data(), y.data(), t.size(), ends.data(), ends.size(), span, got.data());
+  for (std::size_t k = 0; k < ends.size(); ++k)
+    CHECK(got[k] == direct(t, y, static_cast<std::size_t>(ends[k]), span));
+  // the same prefixes after the 50 oldest measurements dropped
+  std::vector<double> t2(t.begin() + 50, t.end()), y2(y.begin() + 50, y.end());
+  CHECK(one(t2, y2, 550, span) == got[7]);
+  CHECK(one(t2, y2, 350, span) == got[5]);
+  // a change inside the span of the prefix ending at 600 moves its key; one before it does not
+  std::vector<double> y3 = y;
+  y3[300] += 1e-15;
+  CHECK(one(t, y3, 600, span) != got[7]);
+  CHECK(one(t, y3, 600, span) == direct(t, y3, 600, span));
+  std::vector<double> y4 = y;
+  y4[200] += 1.0;                       // 600 - 321 = 279 > 200
+  CHECK(one(t, y4, 600, span) == got[7]);
+  std::vector<double> t5 = t;
+  t5[599] += 1e-6;                      // the time of a measurement counts as well
+  CHECK(one(t5, y, 600, span) != got[7]);
+}
+
+TEST(bad_ends_and_span_are_refused) {
+  std::vector<double> t = {0.0, 1.0, 2.0}, y = {0.0, 0.0, 0.0};
+  std::uint64_t o;
+  std::int64_t e0 = 0, e4 = 4, e2 = 2;
+  CHECK(error_of([&] { prefix_hashes(t.data(), y.data(), 3, &e0, 1, 5, &o); }) == "ends[0] = 0 is not in [1, 3]");
+  CHECK(error_of([&] { prefix_hashes(t.data(), y.data(), 3, &e4, 1, 5, &o); }) == "ends[0] = 4 is not in [1, 3]");
+  CHECK(error_of([&] { prefix_hashes(t.data(), y.data(), 3, &e2, 1, 0, &o); }) == "span must be >= 1");
+}
+
+TEST_MAIN()

@@ -1,0 +1,68 @@
+#include "windowing/prefix_hash.h"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace chronotick {
+namespace {
+
+constexpr std::uint64_t kBase = 0x9E3779B97F4A7C15ULL;
+
+std::uint64_t mix(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+std::uint64_t bits(double v) {
+  std::uint64_t u;
+  std::memcpy(&u, &v, sizeof u);
+  return u;
+}
+
+// b^-1 modulo 2^64 (Newton's iteration; each step doubles the correct low bits).
+std::uint64_t inverse(std::uint64_t b) {
+  std::uint64_t x = b;
+  for (int k = 0; k < 6; ++k) x *= 2 - b * x;
+  return x;
+}
+
+}  // namespace
+
+void prefix_hashes(const double* t, const double* y, std::size_t n, const std::int64_t* ends, std::size_t m,
+                   std::size_t span, std::uint64_t* out) {
+  if (span == 0) throw std::invalid_argument("span must be >= 1");
+  if (m == 0) return;
+  std::int64_t lo_end = ends[0], hi_end = ends[0];
+  for (std::size_t k = 0; k < m; ++k) {
+    if (ends[k] < 1 || static_cast<std::uint64_t>(ends[k]) > n)
+      throw std::invalid_argument("ends[" + std::to_string(k) + "] = " + std::to_string(ends[k]) +
+                                  " is not in [1, " + std::to_string(n) + "]");
+    lo_end = std::min(lo_end, ends[k]);
+    hi_end = std::max(hi_end, ends[k]);
+  }
+  // Only measurements [lo, hi) enter any key; indices below are relative to lo.
+  const std::size_t hi = static_cast<std::size_t>(hi_end);
+  const std::size_t lo = static_cast<std::size_t>(lo_end) > span ? static_cast<std::size_t>(lo_end) - span : 0;
+  const std::size_t len = hi - lo;
+  std::vector<std::uint64_t> p(len + 1), fwd(len);
+  const std::uint64_t inv = inverse(kBase);
+  std::uint64_t back = 1, ahead = 1;  // b^-k, b^k
+  p[0] = 0;
+  for (std::size_t k = 0; k < len; ++k) {
+    p[k + 1] = p[k] + mix(mix(bits(y[lo + k])) ^ bits(t[lo + k])) * back;
+    fwd[k] = ahead;
+    back *= inv;
+    ahead *= kBase;
+  }
+  for (std::size_t k = 0; k < m; ++k) {
+    const std::size_t i = static_cast<std::size_t>(ends[k]) - lo;  // >= 1
+    const std::size_t start = i > span ? i - span : 0;
+    out[k] = fwd[i - 1] * (p[i] - p[start]);
+  }
+}
+
+}  // namespace chronotick

@@ -1,0 +1,27 @@
+// prefix_hash: a fingerprint of the newest measurements of each prefix of a
+// series -- the key under which an ONNX model's output for that prefix is
+// remembered (python/chronotick/models/onnx.py, prefix_keys).
+//
+// For the prefix [0, i) of (t, y):
+//
+//   H(i) = sum_{j = max(0, i - span)}^{i - 1} x_j b^(i - 1 - j)   (mod 2^64),
+//   x_j  = mix(mix(bits(y_j)) ^ bits(t_j)),
+//
+// mix splitmix64's finaliser, bits the IEEE-754 bit pattern, b an odd
+// constant. Positions count back from the prefix's newest measurement, so
+// dropping the oldest measurements of a series leaves every key whose span
+// they were not in unchanged. All prefixes in one pass over prefix sums
+// P_k = sum_{j < k} x_j b^-j (b is invertible modulo 2^64):
+// H(i) = b^(i-1) (P_i - P_{max(0, i - span)}).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace chronotick {
+
+// out[k] = H(ends[k]); each end in [1, n], span >= 1. Throws
+// std::invalid_argument naming a bad end or span.
+void prefix_hashes(const double* t, const double* y, std::size_t n, const std::int64_t* ends, std::size_t m,
+                   std::size_t span, std::uint64_t* out);
+
+}  // namespace chronotick
