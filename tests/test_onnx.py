@@ -501,3 +501,31 @@ def test_prefix_keys_do_not_move_when_the_oldest_measurements_drop():
     y3 = y.copy()
     y3[10] += 1.0                                                  # older than any of the spans
     assert prefix_keys(t, y3, [400, 500, 600], 321) == full
+
+
+def test_a_lead_beyond_the_history_is_at_least_the_longest_calibrated_leads_errors_grown(hold_model):
+    """40 measurements, a target 40 steps ahead (bucket 32: 7 pairs, fewer than
+    calib_min): it borrows lead 16's calibration and, as the classical models
+    do (cpp/models/calibration.h), is at least lead 16's absolute conformal
+    error quantile q grown as (32 / 16)^a, a = log2(MAE(16) / MAE(8)) in
+    [growth_min, 2]. The hold model's own spread grows linearly: 40/16 q."""
+    n, ahead = 40, 40
+    t = 1.7e9 + 100.0 * np.arange(n)
+    y = np.cumsum(np.random.default_rng(2).normal(size=n)) * 1e-2
+
+    def errors(S):        # the hold model's median of y_j, S steps ahead, is y_{j-S}
+        j = np.arange(S + 1, n)
+        return np.abs(y[j] - y[j - S])
+
+    e16 = np.sort(errors(16))
+    q = e16[math.ceil((e16.size + 1) * 0.8) - 1]
+    growth = math.log2(e16.mean() / errors(8).mean())
+    for growth_min, half in [(1.5, q * 2.0 ** min(max(growth, 1.5), 2.0)),    # the floor binds: > 2.5 q
+                             (0.0, max(q * 2.0 ** min(max(growth, 0.0), 2.0), q * ahead / 16))]:
+        f = OnnxForecaster(hold_model, step_s=100.0, growth_min=growth_min)
+        fc = f.forecast(t, y, [t[-1] + 100.0 * ahead], [0.1, 0.5, 0.9])
+        assert fc.mean[0] == pytest.approx(y[-1], abs=1e-6)
+        assert fc.quantiles[0, 2] - fc.mean[0] == pytest.approx(half, rel=1e-4)
+        assert fc.mean[0] - fc.quantiles[0, 0] == pytest.approx(half, rel=1e-4)
+    with pytest.raises(ValueError, match=r"growth_min must be a number in \[0, 2\], got 3"):
+        OnnxForecaster(hold_model, growth_min=3)

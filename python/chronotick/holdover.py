@@ -28,8 +28,9 @@ steps ahead of 100: 54-69% under white-phase plus random-walk-frequency
 noise, now 79-87%); where the growth stays slower (white phase or white
 frequency noise) the intervals over-cover (93-100%). On the Cs at 3600 s
 the fused and auto intervals now cover 87% and 88% (were 72% and 77%).
-clock-bolt alone borrows its longest calibrated lead's conformal factor and keeps
-its own quantiles' growth (models/onnx.py), without that floor: 50% there. A frequency drift the model does not follow is not
+clock-bolt alone follows the same rule since then (models/onnx.py); with only
+its own quantiles' growth beyond the calibrated leads it had covered 50% there
+(now 95%). A frequency drift the model does not follow is not
 covered by any rule of this kind (the regression alone: 0%).
 
     python -m chronotick.holdover ../shared/data/oscillators --markdown docs/holdover.md

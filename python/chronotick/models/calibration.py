@@ -95,6 +95,7 @@ class ConformalScaler:
         self._y = np.empty(0)
         self._q = np.empty((0, self.model_levels.size))
         self._plans: dict = {}
+        self.lead: int | None = None      # the lead bucket these errors are at, where a caller keeps one
 
     def fresh(self) -> ConformalScaler:
         """An empty scaler with the same settings."""
@@ -103,6 +104,7 @@ class ConformalScaler:
         new.window, new.min_errors = self.window, self.min_errors
         new._y, new._q = self._y[:0], self._q[:0]
         new._plans = self._plans
+        new.lead = None
         return new
 
     def __len__(self) -> int:

@@ -31,8 +31,10 @@ the caller's unit (seconds: offset = reference - local clock):
    predictions m = S r measurements ahead (r = grid step / median spacing: 1
    unless the grid is coarser) of each of the newest `calib_window`
    measurements y_j, made from the measurements before y_{j-m+1} only (a
-   bucket with fewer than calib_min of them borrows the longest shorter
-   lead's). Each prefix's model output is remembered under its newest
+   bucket with fewer than calib_min of them -- the lead reaches beyond the
+   history -- borrows the longest shorter lead D's that has them, and its
+   interval is at least D's absolute error quantile grown as (S / D)^a, a
+   from D/2 to D in [growth_min, 2], as the classical models do). Each prefix's model output is remembered under its newest
    measurement and a fingerprint of the newest context + 65 (prefix_keys),
    and a calibrated forecast remembers its own run, so an
    engine that calls `forecast` once per new measurement makes one model
@@ -209,7 +211,7 @@ class OnnxForecaster:
 
     def __init__(self, path, providers=None, intra_op_threads: int = 1, *, step_s: float | None = None,
                  step_factor: float = 1.0, calib_window: int = 64, calib_min: int = 8, name: str | None = None,
-                 fuse_norms: bool = False):
+                 fuse_norms: bool = False, growth_min: float | None = None):
         import onnxruntime as ort
 
         path = os.fspath(path)
@@ -230,6 +232,10 @@ class OnnxForecaster:
             raise ValueError(f"calib_window must be an integer >= 0, got {calib_window!r}")
         if isinstance(calib_min, bool) or not isinstance(calib_min, int) or calib_min < 1:
             raise ValueError(f"calib_min must be an integer >= 1, got {calib_min!r}")
+        if growth_min is None:
+            growth_min = _core.ModelParams().growth_min
+        if isinstance(growth_min, bool) or not (isinstance(growth_min, (int, float)) and 0 <= growth_min <= 2):
+            raise ValueError(f"growth_min must be a number in [0, 2], got {growth_min!r}")
         self.path = path
         self.name = name or os.path.splitext(os.path.basename(path))[0]
         self.card = self._read_card(path)
@@ -265,6 +271,7 @@ class OnnxForecaster:
         self.step_factor = float(step_factor)
         self.calib_window = calib_window
         self.calib_min = calib_min
+        self.growth_min = float(growth_min)
         self._lock = threading.RLock()
         self._bindings: dict[tuple, tuple] = {}
         self._memo: OrderedDict = OrderedDict()   # prefix outputs, see _pair_preds (float32 [K, H] each)
@@ -679,7 +686,7 @@ class OnnxForecaster:
                 r = _core.grid_quantiles(out[i], h[sel], level, median_index, lo, hi, w, w1, f)
                 if r is None:
                     break
-                med[sel], qs[sel] = r
+                med[sel], qs[sel] = r[0], self._grow(r[0], r[1], levels, lead, scalers[i])
             else:
                 res.append(_core.QuantileForecast(self.name, target_times[i], levels, med, qs))
                 continue
@@ -712,8 +719,11 @@ class OnnxForecaster:
         leads_of = [set(w) | {1} for w in wanted]
         if extra is not None:
             leads_of[0] = leads_of[0] | extra[1]
+        ratios = [self._grid_ratio(t) for t, _ in data]
+        for s, ((t, _), r) in enumerate(zip(data, ratios)):
+            leads_of[s] |= self._donors(leads_of[s], t.size, r)
         for s, ((t, y), leads) in enumerate(zip(data, leads_of)):
-            r = self._grid_ratio(t)
+            r = ratios[s]
             for lead in sorted(leads):
                 m = max(1, int(round(lead * r)))
                 k = min(t.size, self.calib_window + m + self._key_span)
@@ -728,14 +738,66 @@ class OnnxForecaster:
         preds = self._pair_preds(asks + ([extra[0]] if extra is not None else []))
         for (s, lead, key), (t, y, _, j), q in zip(where, asks, preds):
             cs = self._scaler.fresh()
+            cs.lead = lead
             ok = np.all(np.isfinite(q), axis=1)
             if ok.any():     # y finite (_check_series), q sorted per row (_pair_preds): no re-checks
                 cs._fill(y[j[ok]], q[ok])
             base[s][lead] = self._scalers[key] = cs
         while len(self._scalers) > self._scalers_max:
             self._scalers.popitem(last=False)
-        out = [self._fallback(b, w | {1}) for b, w in zip(base, wanted)]
+        out = [self._fallback(b, leads) for b, leads in zip(base, leads_of)]
         return out, (None if extra is None else (self._fallback(base[0], extra[1] | {1}), preds[-1]))
+
+    def _pairs_at(self, lead: int, n: int, r: float) -> int:
+        """How many calibration pairs lead bucket `lead` has in n measurements."""
+        m = max(1, int(round(lead * r)))
+        return max(0, n - max(m + 1, n - self.calib_window))
+
+    def _donors(self, leads: set, n: int, r: float) -> set:
+        """For each lead with fewer than calib_min pairs (it reaches beyond the
+        history): the longest shorter power-of-two lead D that has them, and
+        D/2 if it has them too (its errors are grown from D's at the rate
+        they grew from D/2 to D, see _grow)."""
+        out = set()
+        for lead in leads:
+            if self._pairs_at(lead, n, r) >= self.calib_min:
+                continue
+            d = 1 << max(0, (int(lead) - 1).bit_length() - 1)      # the largest power of two < lead
+            while d >= 1 and self._pairs_at(d, n, r) < self.calib_min:
+                d >>= 1
+            if d >= 1:
+                out.add(d)
+                if d >= 2 and self._pairs_at(d // 2, n, r) >= self.calib_min:
+                    out.add(d // 2)
+        return out
+
+    def _grow(self, med: np.ndarray, qs: np.ndarray, levels: np.ndarray, lead: int, scalers: dict) -> np.ndarray:
+        """Quantiles qs [T, L] around med [T] of targets in lead bucket `lead`
+        whose calibration is a shorter lead D's: each end at least D's
+        absolute conformal error quantile grown as (lead / D)^a, a =
+        log2(MAE(D) / MAE(D/2)) kept in [growth_min, 2] (growth_min when D/2
+        has no errors) -- the classical models' rule (cpp/models/calibration.h).
+        The model's own quantiles may grow far too slowly with the lead: a
+        60-point history asked 60 steps ahead covered 50% of 80% on the Cs
+        clock without it (docs/holdover.md)."""
+        cs = scalers.get(lead)
+        d = getattr(cs, "lead", None)
+        if cs is None or d is None or d >= lead or not cs.calibrated:
+            return qs
+        err = np.sort(np.abs(cs._y - cs._q[:, cs.median_index]))
+        a = self.growth_min
+        half = scalers.get(d // 2) if d >= 2 else None
+        if half is not None and getattr(half, "lead", None) == d // 2 and half.calibrated:
+            mae_d = err.mean()
+            mae_h = np.abs(half._y - half._q[:, half.median_index]).mean()
+            if mae_d > 0 and mae_h > 0:
+                a = min(max(math.log2(mae_d / mae_h), self.growth_min), 2.0)
+        cov = np.abs(2.0 * levels - 1.0)
+        k = np.clip(np.ceil((err.size + 1) * cov).astype(np.int64), 1, err.size) - 1
+        floor = err[k] * (lead / d) ** a * (cov > 0)                 # per level, the median untouched
+        side = np.sign(levels - 0.5)
+        dist = np.maximum(side * (qs - med[:, None]), floor[None, :])
+        return np.maximum.accumulate(med[:, None] + side * dist, axis=1)
 
     @staticmethod
     def _fallback(base: dict, leads: set) -> dict:
