@@ -25,9 +25,9 @@
 // calibrated; the note says so. The floor is there because the growth seen
 // up to D understates the growth beyond it whenever a redder noise takes
 // over at longer leads (white phase noise at short leads, random-walk FM at
-// long ones: with a floor of 1 such intervals covered 54-69% of 80% in
+// long ones: with a floor of 1 such intervals covered 54-74% of 80% in
 // tests/test_long_lead_calibration.py); white phase or white FM noise
-// (a <= 1) is covered conservatively (93-100%).
+// (a <= 1) is covered conservatively (95-100% there).
 #pragma once
 #include <string>
 #include <vector>

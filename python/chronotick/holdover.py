@@ -24,9 +24,9 @@ intervals covered 5-13%. It is an extrapolation, chosen on synthetic noise
 (tests/test_long_lead_calibration.py), not on these records: the floor of
 1.5 (random-walk FM) replaced a floor of 1 on 2026-12-02, which had
 under-covered where the error growth steepens with the lead (synthetic, 120
-steps ahead of 100: 54-69% under white-phase plus random-walk-frequency
+steps ahead of 100: 54-74% under white-phase plus random-walk-frequency
 noise, now 79-87%); where the growth stays slower (white phase or white
-frequency noise) the intervals over-cover (93-100%). On the Cs at 3600 s
+frequency noise) the intervals over-cover (95-100%). On the Cs at 3600 s
 the fused and auto intervals now cover 87% and 88% (were 72% and 77%).
 clock-bolt alone follows the same rule since then (models/onnx.py); with only
 its own quantiles' growth beyond the calibrated leads it had covered 50% there
