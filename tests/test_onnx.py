@@ -529,3 +529,13 @@ def test_a_lead_beyond_the_history_is_at_least_the_longest_calibrated_leads_erro
         assert fc.mean[0] - fc.quantiles[0, 0] == pytest.approx(half, rel=1e-4)
     with pytest.raises(ValueError, match=r"growth_min must be a number in \[0, 2\], got 3"):
         OnnxForecaster(hold_model, growth_min=3)
+
+
+def test_lead_buckets_of_few_targets_match_the_array_rule():
+    from chronotick.models.onnx import _lead_buckets
+    h = np.r_[0.2, 0.5, 1.0, 1.41, 1.42, 2.82, 2.83, 3.0, 5.65, 5.66, 45.2, 45.3, 63.9, 64.4,
+              np.random.default_rng(0).uniform(0.1, 64.5, 400)]
+    many = _lead_buckets(h)                                  # the numpy path (more than 4 targets)
+    few = np.concatenate([_lead_buckets(h[i:i + 2]) for i in range(0, h.size, 2)])
+    np.testing.assert_array_equal(few, many)
+    assert many[:8].tolist() == [1, 1, 1, 1, 2, 2, 4, 4]

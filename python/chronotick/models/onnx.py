@@ -147,8 +147,12 @@ def _fused_norms(path: str) -> bytes | None:
 
 
 def _lead_buckets(h: np.ndarray) -> np.ndarray:
-    """Lead bucket of each target h (grid steps ahead): S = 2^round(log2 max(h, 1)), 1 .. 64."""
-    return (2 ** np.round(np.log2(np.maximum(np.asarray(h, dtype=np.float64), 1.0)))).astype(np.int64)
+    """Lead bucket of each target h (grid steps ahead): S = 2^round(log2 max(h, 1)), 1 .. 64
+    (round half to even, as np.round)."""
+    h = np.asarray(h, dtype=np.float64)
+    if h.size <= 4:             # the usual one or few targets: no array round trips
+        return np.array([1 << int(round(math.log2(max(v, 1.0)))) for v in h.tolist()], dtype=np.int64)
+    return (2 ** np.round(np.log2(np.maximum(h, 1.0)))).astype(np.int64)
 
 
 def _fusion_pairs(t: np.ndarray, target_times, params) -> tuple[np.ndarray, np.ndarray]:
@@ -390,6 +394,8 @@ class OnnxForecaster:
 
     def _grid_ratio(self, t: np.ndarray) -> float:
         """Grid step / median measurement spacing (how many measurements one grid step spans)."""
+        if self.step_s is None and self.step_factor == 1.0:
+            return 1.0          # the grid is the median spacing itself
         t = np.asarray(t, dtype=np.float64)
         return self._step(t) / _core.window_step(t) if t.size >= 2 else 1.0
 
@@ -412,6 +418,8 @@ class OnnxForecaster:
         so an engine calling once per new measurement finds every past prefix
         it needs and makes no calibration run at all. The prefixes the memo
         lacks are made in one batched run, of all series."""
+        if not asks:
+            return []
         memo = self._memo
         keys_of, need = [], {}     # need: memo key -> (series, prefix) for the prefixes to run
         for s, (t, y, prefix, _) in enumerate(asks):
@@ -602,7 +610,12 @@ class OnnxForecaster:
 
     def _plan(self, levels):
         """(levels array, interpolation plan into the model levels), cached by value."""
-        key = tuple(levels) if isinstance(levels, (list, tuple)) else None
+        if isinstance(levels, (list, tuple)):
+            key = tuple(levels)
+        elif isinstance(levels, np.ndarray) and levels.ndim == 1:
+            key = (levels.dtype.str, levels.tobytes())
+        else:
+            key = None
         plan = self._levels_cache.get(key) if key is not None else None
         if plan is None:
             arr = _check_levels(levels, "levels")
