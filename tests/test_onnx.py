@@ -525,8 +525,12 @@ def test_a_lead_beyond_the_history_is_at_least_the_longest_calibrated_leads_erro
         f = OnnxForecaster(hold_model, step_s=100.0, growth_min=growth_min)
         fc = f.forecast(t, y, [t[-1] + 100.0 * ahead], [0.1, 0.5, 0.9])
         assert fc.mean[0] == pytest.approx(y[-1], abs=1e-6)
+        assert "calibrated at a shorter lead" in fc.note and "grown with the lead" in fc.note
         assert fc.quantiles[0, 2] - fc.mean[0] == pytest.approx(half, rel=1e-4)
         assert fc.mean[0] - fc.quantiles[0, 0] == pytest.approx(half, rel=1e-4)
+    assert f.forecast(t, y, [t[-1] + 100.0], [0.1, 0.5, 0.9]).note == ""      # lead 1: its own errors
+    few = f.forecast(t[:6], y[:6], [t[5] + 100.0], [0.1, 0.5, 0.9])            # 4 pairs < calib_min
+    assert "not calibrated at some leads" in few.note
     with pytest.raises(ValueError, match=r"growth_min must be a number in \[0, 2\], got 3"):
         OnnxForecaster(hold_model, growth_min=3)
 

@@ -164,7 +164,7 @@ void bind_models(py::module_& m) {
 
   py::class_<QuantileForecast>(m, "QuantileForecast", "One forecaster's quantiles at absolute times (s).")
       .def(py::init([](std::string model, const Array& times, const Array& levels, const Array& mean,
-                       const Array& quantiles, bool partial) {
+                       const Array& quantiles, bool partial, const std::string& note) {
              QuantileForecast f;
              f.model = std::move(model);
              f.times = to_vector(times, "times");
@@ -198,12 +198,14 @@ void bind_models(py::module_& m) {
              } else if (f.ok && reached < h) {
                f.note = "reaches " + std::to_string(reached) + " of " + std::to_string(h) + " targets";
              }
+             if (!note.empty()) f.note = f.note.empty() ? note : f.note + "; " + note;
              return f;
            }),
            py::arg("model"), py::arg("times"), py::arg("levels"), py::arg("mean"), py::arg("quantiles"),
-           py::arg("partial") = false,
+           py::arg("partial") = false, py::arg("note") = std::string(),
            "partial: rows all NaN are targets the forecaster does not reach (fused there with weight 0); "
-           "otherwise any non-finite value makes it not ok.")
+           "otherwise any non-finite value makes it not ok. note: how it was made (appended to the note "
+           "the checks leave).")
       .def_readonly("model", &QuantileForecast::model)
       .def_readonly("ok", &QuantileForecast::ok)
       .def_readonly("note", &QuantileForecast::note)

@@ -34,7 +34,9 @@ the caller's unit (seconds: offset = reference - local clock):
    bucket with fewer than calib_min of them -- the lead reaches beyond the
    history -- borrows the longest shorter lead D's that has them, and its
    interval is at least D's absolute error quantile grown as (S / D)^a, a
-   from D/2 to D in [growth_min, 2], as the classical models do). Each prefix's model output is remembered under its newest
+   from D/2 to D in [growth_min, 2], as the classical models do; the
+   forecast's note says so, as it says when a lead has no calibration at
+   all and the model's own quantiles stand). Each prefix's model output is remembered under its newest
    measurement and a fingerprint of the newest context + 65 (prefix_keys),
    and a calibrated forecast remembers its own run, so an
    engine that calls `forecast` once per new measurement makes one model
@@ -692,16 +694,24 @@ class OnnxForecaster:
                     res.append(_core.QuantileForecast(self.name, target_times[i], levels, *r))
                 continue
             med, qs = np.empty(h.size), np.empty((h.size, levels.size))
+            borrowed = raw = False
             for lead in sorted(set(leads[i].tolist())):      # per lead bucket: its own calibration
                 sel = leads[i] == lead
                 cs = scalers[i].get(lead)
+                raw = raw or cs is None
+                borrowed = borrowed or (cs is not None and getattr(cs, "lead", lead) < lead)
                 f = cs._factors(coverage) if cs is not None else f_raw
                 r = _core.grid_quantiles(out[i], h[sel], level, median_index, lo, hi, w, w1, f)
                 if r is None:
                     break
                 med[sel], qs[sel] = r[0], self._grow(r[0], r[1], levels, lead, scalers[i])
             else:
-                res.append(_core.QuantileForecast(self.name, target_times[i], levels, med, qs))
+                note = "; ".join(n for n, on in (
+                    ("intervals at some leads calibrated at a shorter lead (too little history), at least "
+                     "that lead's errors grown with the lead", borrowed),
+                    ("intervals not calibrated at some leads (too few past errors), the model's own "
+                     "quantiles used", raw)) if on)
+                res.append(_core.QuantileForecast(self.name, target_times[i], levels, med, qs, False, note))
                 continue
             bad.append(i)
         if bad:
