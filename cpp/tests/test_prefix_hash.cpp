@@ -1,8 +1,7 @@
-// prefix_hash: the definition (Horner per prefix) against the one-pass
+// prefix_hash: the definition (Horner per prefix, over measurement_hash) against the one-pass
 // prefix sums; keys unchanged when the oldest measurements drop; changed by
 // any measurement inside the span, not by one before it; bad ends refused.
 #include <cstdint>
-#include <cstring>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -15,23 +14,11 @@ using chronotick::prefix_hashes;
 
 namespace {
 
-std::uint64_t mix(std::uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-std::uint64_t bits(double v) {
-  std::uint64_t u;
-  std::memcpy(&u, &v, sizeof u);
-  return u;
-}
-
 // The definition: sum_{j=i-span}^{i-1} x_j b^(i-1-j) by Horner's rule.
 std::uint64_t direct(const std::vector<double>& t, const std::vector<double>& y, std::size_t i, std::size_t span) {
   std::uint64_t h = 0;
   for (std::size_t j = i > span ? i - span : 0; j < i; ++j)
-    h = h * 0x9E3779B97F4A7C15ULL + mix(mix(bits(y[j])) ^ bits(t[j]));
+    h = h * 0x9E3779B97F4A7C15ULL + chronotick::measurement_hash(t[j], y[j]);
   return h;
 }
 

@@ -1,7 +1,6 @@
 #include "windowing/prefix_hash.h"
 
 #include <algorithm>
-#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -10,18 +9,6 @@ namespace chronotick {
 namespace {
 
 constexpr std::uint64_t kBase = 0x9E3779B97F4A7C15ULL;
-
-std::uint64_t mix(std::uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-std::uint64_t bits(double v) {
-  std::uint64_t u;
-  std::memcpy(&u, &v, sizeof u);
-  return u;
-}
 
 // b^-1 modulo 2^64 (Newton's iteration; each step doubles the correct low bits).
 std::uint64_t inverse(std::uint64_t b) {
@@ -53,7 +40,7 @@ void prefix_hashes(const double* t, const double* y, std::size_t n, const std::i
   std::uint64_t back = 1, ahead = 1;  // b^-k, b^k
   p[0] = 0;
   for (std::size_t k = 0; k < len; ++k) {
-    p[k + 1] = p[k] + mix(mix(bits(y[lo + k])) ^ bits(t[lo + k])) * back;
+    p[k + 1] = p[k] + measurement_hash(t[lo + k], y[lo + k]) * back;
     fwd[k] = ahead;
     back *= inv;
     ahead *= kBase;

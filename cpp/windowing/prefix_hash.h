@@ -16,8 +16,26 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace chronotick {
+
+// splitmix64's finaliser.
+inline std::uint64_t mix64(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+// The IEEE-754 bit pattern of v.
+inline std::uint64_t bits64(double v) {
+  std::uint64_t u;
+  std::memcpy(&u, &v, sizeof u);
+  return u;
+}
+
+// x_j of the fingerprint below.
+inline std::uint64_t measurement_hash(double t, double y) { return mix64(mix64(bits64(y)) ^ bits64(t)); }
 
 // out[k] = H(ends[k]); each end in [1, n], span >= 1. Throws
 // std::invalid_argument naming a bad end or span.
