@@ -158,7 +158,7 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None, par
                 # with it included.
                 try:
                     f = onnx_forecaster(AUTO_ONNX)
-                    fc, *past = f.forecast_with_past(t, y, targets, levels)   # NaN past its horizon
+                    fc, *past = f.forecast_with_past(t, y, targets, levels, params)   # NaN past its horizon
                     if fc is None:
                         note = f"{AUTO_ONNX} left out: {f.out_of_reach(t, targets)}"
                     else:
