@@ -3,7 +3,9 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -12,6 +14,7 @@
 #include "bindings/bindings.h"
 #include "fusion/ensemble.h"
 #include "fusion/fusion.h"
+#include "models/calibration.h"
 #include "models/classical.h"
 #include "models/regression.h"
 #include "windowing/nearest_window.h"
@@ -272,6 +275,26 @@ void bind_models(py::module_& m) {
         "predictions of y[target] from the measurements [0, prefix) at the pairs calibration_pairs lists; or "
         "(forecast, past_mean, past_sigma) with one-step predictions of each measurement (size len(t), NaN where "
         "none); or (forecast, None, None). See cpp/fusion/ensemble.h.");
+
+  m.def(
+      "grown_offsets",
+      [](const Array& abs_err, double mae_half, double ratio, const Array& levels, double growth_min) {
+        std::vector<double> e = to_vector(abs_err, "abs_err");
+        std::vector<double> lv = to_vector(levels, "levels");
+        for (double v : e)
+          if (!(v >= 0)) throw py::value_error("abs_err must be finite and >= 0, got " + std::to_string(v));
+        if (!(ratio >= 1) || !std::isfinite(ratio)) throw py::value_error("ratio must be >= 1, got " + std::to_string(ratio));
+        const double mae = e.empty() ? 0.0 : std::accumulate(e.begin(), e.end(), 0.0) / static_cast<double>(e.size());
+        const double a = growth_exponent(mae, mae_half, growth_min);
+        std::sort(e.begin(), e.end());
+        std::vector<double> out(lv.size());
+        for (std::size_t l = 0; l < lv.size(); ++l) out[l] = grown_offset(e, lv[l], ratio, a);
+        return to_numpy(out);
+      },
+      py::arg("abs_err"), py::arg("mae_half"), py::arg("ratio"), py::arg("levels"), py::arg("growth_min"),
+      "Signed offsets from the mean, per level, of a lead `ratio` times the lead D whose absolute errors are\n"
+      "abs_err: their conformal quantile grown as ratio^a, a = log2(mean(abs_err) / mae_half) in [growth_min, 2]\n"
+      "(growth_min when mae_half <= 0). The rule of cpp/models/calibration.h, for the ONNX forecaster.");
 
   m.def("calibration_pairs",
         [](const Array& t, const Array& target_times, const ModelParams& params) {

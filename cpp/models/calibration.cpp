@@ -30,18 +30,28 @@ double Calibration::scale(const ModelParams& p) const {
 }
 
 double Calibration::abs_offset(double level, const ModelParams& p) const {
-  if (!calibrated(p) || abs_err.empty() || level == 0.5) return 0.0;
-  return conformal(abs_err, level);
+  if (!calibrated(p)) return 0.0;
+  return grown_offset(abs_err, level, 1.0, 1.0);
 }
 
 double Calibration::offset_at(double level, double sigma, std::size_t steps, const ModelParams& p) const {
   double q = offset(level, p) * sigma;
-  if (lead_steps > 0 && steps > lead_steps) {
-    double grown = abs_offset(level, p) * std::pow(static_cast<double>(steps) / static_cast<double>(lead_steps),
-                                                   growth);
+  if (lead_steps > 0 && steps > lead_steps && calibrated(p)) {
+    double grown = grown_offset(abs_err, level, static_cast<double>(steps) / static_cast<double>(lead_steps), growth);
     if (std::fabs(grown) > std::fabs(q)) q = grown;
   }
   return q;
+}
+
+double growth_exponent(double mae_d, double mae_half, double growth_min) {
+  const double lo = std::clamp(growth_min, 0.0, 2.0);
+  if (!(mae_d > 0) || !(mae_half > 0)) return lo;
+  return std::clamp(std::log2(mae_d / mae_half), lo, 2.0);
+}
+
+double grown_offset(const std::vector<double>& sorted_abs_err, double level, double ratio, double growth) {
+  if (sorted_abs_err.empty() || level == 0.5) return 0.0;
+  return conformal(sorted_abs_err, level) * std::pow(ratio, growth);
 }
 
 Calibration calibrate(const Series& s, const LeadPlan& plan, std::size_t b, const Gaussian& hist) {
@@ -64,18 +74,16 @@ Calibration calibrate(const Series& s, const LeadPlan& plan, std::size_t b, cons
 
 std::vector<Calibration> calibrate_all(const Series& s, const LeadPlan& plan, const std::vector<Gaussian>& hist,
                                        const ModelParams& p) {
-  const double lo = std::clamp(p.growth_min, 0.0, 2.0);
   std::vector<Calibration> out(plan.steps.size());
   for (std::size_t b = 0; b < plan.steps.size() && b < hist.size(); ++b) {
     out[b] = calibrate(s, plan, b, hist[b]);
-    out[b].growth = lo;
+    out[b].growth = growth_exponent(0.0, 0.0, p.growth_min);
   }
   // Growth exponent of each bucket from the bucket of half its lead.
   for (std::size_t b = 0; b < out.size(); ++b) {
     for (std::size_t c = 0; c < out.size(); ++c) {
       if (2 * plan.steps[c] != plan.steps[b] || out[c].abs_z.empty() || out[b].abs_z.empty()) continue;
-      if (out[c].mean_abs_err > 0 && out[b].mean_abs_err > 0)
-        out[b].growth = std::clamp(std::log2(out[b].mean_abs_err / out[c].mean_abs_err), lo, 2.0);
+      out[b].growth = growth_exponent(out[b].mean_abs_err, out[c].mean_abs_err, p.growth_min);
     }
   }
   return out;

@@ -59,6 +59,18 @@ struct Calibration {
   double offset_at(double level, double sigma, std::size_t steps, const ModelParams& p) const;
 };
 
+// The growth exponent a of errors from lead D/2 to D: log2(mae_d / mae_half)
+// kept in [growth_min, 2]; growth_min when either is not positive (D/2 has no
+// errors: pass 0).
+double growth_exponent(double mae_d, double mae_half, double growth_min);
+
+// Offset from the mean of quantile `level` at ratio = S / D times the lead D
+// whose absolute errors `sorted_abs_err` are (ascending): their conformal
+// quantile for |2 level - 1| grown as ratio^growth, signed like level - 1/2,
+// 0 at the median or without errors. (The ONNX forecaster's floor as well:
+// _core.grown_offsets.)
+double grown_offset(const std::vector<double>& sorted_abs_err, double level, double ratio, double growth);
+
 // Errors of `hist` (the forecasts of bucket b of `plan`), standardised by
 // their sigma; non-finite forecasts are skipped.
 Calibration calibrate(const Series& s, const LeadPlan& plan, std::size_t b, const Gaussian& hist);

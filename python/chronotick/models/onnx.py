@@ -428,7 +428,7 @@ class OnnxForecaster:
             pl = prefix.tolist()
             keyed = iter(prefix_keys(t, y, [i for i in pl if i >= 2], self._key_span))
             keys = [next(keyed) if i >= 2 else None for i in pl]
-            for i, k in zip(prefix.tolist(), keys):
+            for i, k in zip(pl, keys):
                 if k is not None and k not in memo and k not in need:
                     need[k] = (s, i)
             keys_of.append(keys)
@@ -699,7 +699,7 @@ class OnnxForecaster:
                 sel = leads[i] == lead
                 cs = scalers[i].get(lead)
                 raw = raw or cs is None
-                borrowed = borrowed or (cs is not None and getattr(cs, "lead", lead) < lead)
+                borrowed = borrowed or (cs is not None and cs.lead is not None and cs.lead < lead)
                 f = cs._factors(coverage) if cs is not None else f_raw
                 r = _core.grid_quantiles(out[i], h[sel], level, median_index, lo, hi, w, w1, f)
                 if r is None:
@@ -748,14 +748,13 @@ class OnnxForecaster:
         for s, ((t, y), leads) in enumerate(zip(data, leads_of)):
             r = ratios[s]
             for lead in sorted(leads):
-                m = max(1, int(round(lead * r)))
+                m, j = self._pair_targets(lead, t.size, r)
                 k = min(t.size, self.calib_window + m + self._key_span)
                 key = (lead, m, t.size, t[-k:].tobytes(), y[-k:].tobytes())
                 cs = self._scalers.get(key)
                 if cs is not None:
                     base[s][lead] = cs
                     continue
-                j = np.arange(max(m + 1, t.size - self.calib_window), t.size)
                 asks.append((t, y, j - m + 1, j))
                 where.append((s, lead, key))
         preds = self._pair_preds(asks + ([extra[0]] if extra is not None else []))
@@ -771,10 +770,16 @@ class OnnxForecaster:
         out = [self._fallback(b, leads) for b, leads in zip(base, leads_of)]
         return out, (None if extra is None else (self._fallback(base[0], extra[1] | {1}), preds[-1]))
 
+    def _pair_targets(self, lead: int, n: int, r: float) -> tuple[int, np.ndarray]:
+        """(m, j): lead bucket `lead` is m measurements ahead (r: grid step /
+        median spacing); its calibration targets are the newest calib_window
+        measurements j with a prefix [0, j - m + 1) of at least 2."""
+        m = max(1, int(round(lead * r)))
+        return m, np.arange(max(m + 1, n - self.calib_window), n)
+
     def _pairs_at(self, lead: int, n: int, r: float) -> int:
         """How many calibration pairs lead bucket `lead` has in n measurements."""
-        m = max(1, int(round(lead * r)))
-        return max(0, n - max(m + 1, n - self.calib_window))
+        return self._pair_targets(lead, n, r)[1].size
 
     def _donors(self, leads: set, n: int, r: float) -> set:
         """For each lead with fewer than calib_min pairs (it reaches beyond the
@@ -804,20 +809,14 @@ class OnnxForecaster:
         60-point history asked 60 steps ahead covered 50% of 80% on the Cs
         clock without it (docs/holdover.md)."""
         cs = scalers.get(lead)
-        d = getattr(cs, "lead", None)
-        if cs is None or d is None or d >= lead or not cs.calibrated:
+        if cs is None or cs.lead is None or cs.lead >= lead or not cs.calibrated:
             return qs
-        err = np.sort(np.abs(cs._y - cs._q[:, cs.median_index]))
-        a = self.growth_min
+        d = cs.lead
         half = scalers.get(d // 2) if d >= 2 else None
-        if half is not None and getattr(half, "lead", None) == d // 2 and half.calibrated:
-            mae_d = err.mean()
-            mae_h = np.abs(half._y - half._q[:, half.median_index]).mean()
-            if mae_d > 0 and mae_h > 0:
-                a = min(max(math.log2(mae_d / mae_h), self.growth_min), 2.0)
-        cov = np.abs(2.0 * levels - 1.0)
-        k = np.clip(np.ceil((err.size + 1) * cov).astype(np.int64), 1, err.size) - 1
-        floor = err[k] * (lead / d) ** a * (cov > 0)                 # per level, the median untouched
+        mae_half = (np.abs(half._y - half._q[:, half.median_index]).mean()
+                    if half is not None and half.lead == d // 2 and half.calibrated else 0.0)
+        floor = np.abs(_core.grown_offsets(np.abs(cs._y - cs._q[:, cs.median_index]), mae_half, lead / d,
+                                           levels, self.growth_min))      # 0 at the median
         side = np.sign(levels - 0.5)
         dist = np.maximum(side * (qs - med[:, None]), floor[None, :])
         return np.maximum.accumulate(med[:, None] + side * dist, axis=1)
