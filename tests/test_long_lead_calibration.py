@@ -89,3 +89,67 @@ def test_the_borrowed_interval_is_wider_than_the_model_alone_claims():
     assert "Gaussian quantiles used" in raw.note
     assert grown.mean[0] == raw.mean[0]
     assert grown.quantiles[0, 2] - grown.quantiles[0, 0] > 2 * (raw.quantiles[0, 2] - raw.quantiles[0, 0])
+
+
+# Calibrated long leads (past pairs reach them): errors S steps ahead from
+# consecutive origins share most of their noise, so 24 of them are a few
+# independent errors and their quantile under-covers. Spaced S/4 apart
+# (ModelParams.calib_spread = 4) they span about 6 S. Measured 2026-12-02
+# (300 trials, seed 7, 300 measurements, 64 steps ahead): the fused 80%
+# interval covered 53-81% over these noises with consecutive pairs, 78-87%
+# spaced; over 7 cases (100-512 measurements, 8-64 ahead) and 5 models the
+# mean |coverage - 80%| went 0.085 -> 0.050 (fused 0.083 -> 0.031). Spacing
+# 8 gave 0.048 (fused 0.037, mean coverage 78%); 4 was chosen for the fused
+# default. The Kalman filter's past forecasts now start a window before the
+# earliest pair (a filter just started was less sure than the forecast's and
+# its standardised errors too small: 55-61% under white phase noise).
+KINDS_LONG = ["white FM", "random-walk FM", "white PM + random-walk FM", "white PM", "drift"]
+
+
+def _long_series(rng, kind, n):
+    w = rng.normal(0, 1e-9, n)
+    if kind == "random-walk FM":
+        return np.cumsum(np.cumsum(w))
+    if kind == "white PM + random-walk FM":
+        return np.cumsum(np.cumsum(w)) + rng.normal(0, 30e-9, n)
+    if kind == "white PM":
+        return rng.normal(0, 30e-9, n)
+    if kind == "drift":
+        return np.cumsum(np.cumsum(w)) + 0.5e-9 * (np.arange(n) * 0.01) ** 2 + rng.normal(0, 10e-9, n)
+    return np.cumsum(w)
+
+
+def _coverage_within(model, kind, n, ahead, spread, trials=120, seed=11):
+    rng = np.random.default_rng(seed)
+    p = _core.ModelParams()
+    p.calib_spread = spread
+    t = np.arange(n, dtype=float)
+    covered = 0
+    for _ in range(trials):
+        x = _long_series(rng, kind, n + ahead)
+        target = np.array([t[-1] + ahead])
+        if model == "fused":
+            fc = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, x[:n], None, target, LEVELS, p).forecast
+        else:
+            fc = _core.forecast(model, t, x[:n], None, target, LEVELS, p)
+        assert fc.ok and "shorter lead" not in fc.note      # calibrated at its own lead
+        lo, _, hi = fc.quantiles[0]
+        covered += lo <= x[n - 1 + ahead] <= hi
+    return covered / trials
+
+
+@pytest.mark.parametrize("n, ahead", [(512, 64), (300, 32)])
+def test_a_calibrated_long_lead_is_covered(n, ahead):
+    # Measured (120 trials, seed 11): 512/64 ahead 76-84%, 300/32 77-85%;
+    # with consecutive pairs 57-82% and 61-83% (64 ahead of 512 and 300).
+    # (The Kalman filter alone still under-covers white phase noise 64 ahead:
+    # 61-66% of 80%; the fusion weighs it with the others.)
+    cov = {k: _coverage_within("fused", k, n, ahead, 4) for k in KINDS_LONG}
+    assert all(0.70 <= c <= 0.92 for c in cov.values()), cov
+    assert abs(np.mean(list(cov.values())) - 0.8) <= 0.06, cov
+
+
+def test_consecutive_pairs_under_cover_a_long_lead():
+    """What the spacing fixes: the same fused forecasts with consecutive pairs."""
+    cov = {k: _coverage_within("fused", k, 300, 64, 0) for k in KINDS_LONG}
+    assert min(cov.values()) < 0.65, cov

@@ -156,6 +156,7 @@ void bind_models(py::module_& m) {
       .def_readwrite("min_history", &ModelParams::min_history)
       .def_readwrite("calib_origins", &ModelParams::calib_origins)
       .def_readwrite("calib_min", &ModelParams::calib_min)
+      .def_readwrite("calib_spread", &ModelParams::calib_spread)
       .def_property(
           "growth_min", [](const ModelParams& p) { return p.growth_min; },
           [](ModelParams& p, double v) {

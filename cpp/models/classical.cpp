@@ -95,19 +95,27 @@ ModelRun run_model(Model m, const Series& s, const double* targets, std::size_t 
   KalmanNoise q = estimate_kalman_noise(tail, p);
   run.forecast = predict_kalman_with(tail, q, targets, h);
   if (!run.forecast.ok) return run;
-  // The history must not learn from the measurements it predicts: its noise
-  // levels come from the measurements before the earliest prefix.
-  std::size_t early_n = std::max(plan.earliest_prefix(s.n), first) - first;
-  KalmanNoise q_early = early_n >= 4 ? estimate_kalman_noise(Series{tail.t, tail.y, tail.u, early_n}, p) : q;
+  // The history: one pass of the filter from kalman_window measurements
+  // before the earliest prefix, so that each past forecast comes from a
+  // filter that has seen at least as many measurements as the forecast's
+  // (a filter just started is less sure and its standardised errors would
+  // understate the current ones). It must not learn from the measurements it
+  // predicts: its noise levels come from the measurements before the
+  // earliest prefix.
+  const std::size_t earliest = plan.earliest_prefix(s.n);
+  const std::size_t hfirst = std::min(first, earliest > p.kalman_window ? earliest - p.kalman_window : 0);
+  Series htail{s.t + hfirst, s.y + hfirst, s.u ? s.u + hfirst : nullptr, s.n - hfirst};
+  std::size_t early_n = std::max(earliest, hfirst) - hfirst;
+  KalmanNoise q_early = early_n >= 4 ? estimate_kalman_noise(Series{htail.t, htail.y, htail.u, early_n}, p) : q;
   for (std::size_t b = 0; b < plan.steps.size(); ++b) {
     std::vector<std::size_t> pre, tgt;
     for (std::size_t k = 0; k < plan.prefix[b].size(); ++k) {
       std::size_t i = plan.prefix[b][k];
-      pre.push_back(i > first ? i - first : 0);  // 0: before the filter's window, left NaN
-      tgt.push_back(i > first ? plan.target_index(b, k) - first : 0);
+      pre.push_back(i > hfirst ? i - hfirst : 0);  // 0: before the filter's start, left NaN
+      tgt.push_back(i > hfirst ? plan.target_index(b, k) - hfirst : 0);
     }
     Gaussian g;
-    predict_kalman_pairs(tail, q_early, pre, tgt, g);
+    predict_kalman_pairs(htail, q_early, pre, tgt, g);
     run.history.push_back(std::move(g));
   }
   return run;

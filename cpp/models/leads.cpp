@@ -30,49 +30,40 @@ LeadPlan plan_leads(const Series& s, const double* targets, std::size_t h, const
     }
     plan.bucket_of_target[k] = static_cast<std::size_t>(it - plan.steps.begin());
   }
-  // Pairs of bucket S: prefixes i in [start, end), end = n - S + 1 keeping
-  // j = i - 1 + S <= n - 1, start = the newest calib_origins, >= min_history.
-  auto range = [&](std::size_t S, std::size_t& start, std::size_t& end) {
-    end = n >= S ? n - S + 1 : 0;
-    start = end > p.calib_origins ? end - p.calib_origins : 0;
-    start = std::max(start, std::max<std::size_t>(p.min_history, 1));
-    return end > start ? end - start : std::size_t{0};
+  // Pairs of bucket S: prefixes i = end - 1 - g k, k = 0 .. calib_origins - 1,
+  // end = n - S + 1 keeping the target j = i - 1 + S <= n - 1, i >=
+  // min_history, spaced g = ceil(S / calib_spread) apart (g = 1 without a
+  // spread: the newest consecutive ones).
+  auto prefixes_of = [&](std::size_t S) {
+    std::vector<std::size_t> out;
+    const std::size_t end = n >= S ? n - S + 1 : 0;
+    const std::size_t g = p.calib_spread == 0 ? 1 : std::max<std::size_t>(1, (S + p.calib_spread - 1) / p.calib_spread);
+    const std::size_t lo = std::max<std::size_t>(p.min_history, 1);
+    for (std::size_t i = end; i > lo && out.size() < p.calib_origins; i -= std::min(g, i)) out.push_back(i - 1);
+    std::reverse(out.begin(), out.end());
+    return out;
   };
+  auto pairs = [&](std::size_t S) { return prefixes_of(S).size(); };
   // A lead no past pair can calibrate (it reaches beyond the history: a 1 h
   // forecast from 1 h of measurements) gets donor buckets without targets:
-  // the longest shorter power-of-two lead D with calib_min pairs that every
-  // model can re-forecast (prefixes inside the Kalman filter's window), and
-  // D/2; the calibration borrows D's errors and grows them with the lead at
-  // the rate they grew from D/2 to D (models/calibration.h).
-  const std::size_t window_first = n > p.kalman_window ? n - p.kalman_window : 0;
-  auto usable = [&](std::size_t S) {
-    std::size_t start, end;
-    range(S, start, end);
-    start = std::max(start, window_first + 1);
-    return end > start ? end - start : std::size_t{0};
-  };
+  // the longest shorter power-of-two lead D with calib_min pairs, and D/2;
+  // the calibration borrows D's errors and grows them with the lead at the
+  // rate they grew from D/2 to D (models/calibration.h).
   auto add = [&](std::size_t S) {
     if (std::find(plan.steps.begin(), plan.steps.end(), S) == plan.steps.end()) plan.steps.push_back(S);
   };
   const std::size_t wanted = plan.steps.size();
   for (std::size_t b = 0; b < wanted; ++b) {
-    std::size_t start, end;
-    if (range(plan.steps[b], start, end) >= p.calib_min && usable(plan.steps[b]) >= p.calib_min) continue;
+    if (pairs(plan.steps[b]) >= p.calib_min) continue;
     for (std::size_t D = plan.steps[b] >> 1; D >= 1; D >>= 1) {
-      if (usable(D) >= p.calib_min) {
+      if (pairs(D) >= p.calib_min) {
         add(D);
-        if (D >= 2 && usable(D / 2) >= p.calib_min) add(D / 2);
+        if (D >= 2 && pairs(D / 2) >= p.calib_min) add(D / 2);
         break;
       }
     }
   }
-  for (std::size_t S : plan.steps) {
-    std::vector<std::size_t> prefixes;
-    std::size_t start, end;
-    if (range(S, start, end) > 0)
-      for (std::size_t i = start; i < end; ++i) prefixes.push_back(i);
-    plan.prefix.push_back(std::move(prefixes));
-  }
+  for (std::size_t S : plan.steps) plan.prefix.push_back(prefixes_of(S));
   return plan;
 }
 

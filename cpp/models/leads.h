@@ -7,7 +7,10 @@
 // measurements ahead (dt the median spacing). Leads are grouped in buckets
 // S = 1, 2, 4, 8, ... (log2-rounded), so a 64-step horizon needs at most
 // 7 buckets; each bucket takes the newest `calib_origins` pairs whose prefix
-// has at least `min_history` measurements. Every target j <= n - 1: the
+// has at least `min_history` measurements, their prefixes spaced
+// g = ceil(S / calib_spread) apart (errors S steps ahead from consecutive
+// origins share most of their noise: spaced, the same number of pairs
+// holds more independent errors; params.h). Every target j <= n - 1: the
 // calibration never sees past the forecast origin. A bucket with fewer than
 // `calib_min` pairs (the lead reaches beyond the history) brings a donor
 // bucket without targets: the longest shorter lead with enough pairs.

@@ -162,6 +162,31 @@ TEST(lead_buckets_are_powers_of_two) {
   CHECK(plan.steps[plan.bucket_of_target[63]] == 64);
 }
 
+TEST(pairs_of_long_leads_are_spaced) {
+  // Lead S's calibration pairs are the newest calib_origins prefixes spaced
+  // ceil(S / calib_spread) apart (consecutive for S <= calib_spread), each
+  // target inside the history; calib_spread = 0 keeps them consecutive.
+  Data d = line(600, 0.0, 0.0, 1e-4, 14);
+  std::vector<double> targets;
+  for (int k : {1, 4, 8, 64}) targets.push_back(d.t.back() + 100.0 * k);
+  ModelParams p;
+  CHECK(p.calib_spread == 4);
+  auto check = [&](const ModelParams& q, const std::vector<std::size_t>& gaps) {
+    LeadPlan plan = plan_leads(d.series(), targets.data(), targets.size(), q);
+    CHECK(plan.steps.size() == 4);
+    for (std::size_t b = 0; b < plan.steps.size(); ++b) {
+      const auto& pre = plan.prefix[b];
+      CHECK(pre.size() == q.calib_origins);
+      CHECK(plan.target_index(b, pre.size() - 1) == d.t.size() - 1);  // the newest pair ends at the origin
+      for (std::size_t k = 1; k < pre.size(); ++k) CHECK(pre[k] - pre[k - 1] == gaps[b]);
+    }
+  };
+  check(p, {1, 1, 2, 16});
+  ModelParams consecutive = p;
+  consecutive.calib_spread = 0;
+  check(consecutive, {1, 1, 1, 1});
+}
+
 TEST(calibrated_intervals_cover_on_gaussian_data) {
   // Rolling one-step forecasts on white noise + drift: the 80% interval of
   // the fused ensemble should cover about 80% of the next measurements.

@@ -518,6 +518,9 @@ class OnnxForecaster:
         """past_predictions' (mean, sigma); `scalers` (lead bucket ->
         ConformalScaler, _lead_scalers) and `q` (the raw pair predictions)
         when the caller has them already."""
+        if scalers is None and q is None:     # the scalers' and the pairs' predictions in one run
+            leads = set(lead.tolist())
+            scalers, q = self._lead_scalers([(t, y)], [leads], ((t, y, prefix, target), leads))[1]
         if scalers is None:
             scalers = self._lead_scalers([(t, y)], [set(lead.tolist())])[0][0]
         if q is None:
