@@ -50,6 +50,7 @@ covariates:
     ({"engine": {"history": 5000}}, "engine.history: 5000 exceeds engine.buffer_capacity 4096"),
     ({"engine": {"min_history": 0}}, "engine.min_history: must be an integer >= 2"),
     ({"engine": {"calib_origins": "many"}}, "engine.calib_origins: must be an integer"),
+    ({"engine": {"calib_spread": -1}}, r"^engine.calib_spread: must be an integer >= 0 and <= 1024, got -1$"),
     ({"engine": {"capacity": 5}}, "engine.capacity: unknown key; valid: buffer_capacity, history"),
     ({"short_term": {"models": []}}, "short_term.models: must be a non-empty list"),
     ({"short_term": {"models": "fused"}}, "short_term.models: must be a non-empty list"),

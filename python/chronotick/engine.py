@@ -140,6 +140,7 @@ class Engine:
         self._params = _core.ModelParams()
         self._params.min_history = e["min_history"]
         self._params.calib_origins = e["calib_origins"]
+        self._params.calib_spread = e["calib_spread"]
         self._produce = threading.Lock()
         self._consume = threading.Lock()
         self._last_t: float | None = None
