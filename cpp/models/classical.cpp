@@ -107,6 +107,17 @@ ModelRun run_model(Model m, const Series& s, const double* targets, std::size_t 
   Series htail{s.t + hfirst, s.y + hfirst, s.u ? s.u + hfirst : nullptr, s.n - hfirst};
   std::size_t early_n = std::max(earliest, hfirst) - hfirst;
   KalmanNoise q_early = early_n >= 4 ? estimate_kalman_noise(Series{htail.t, htail.y, htail.u, early_n}, p) : q;
+  // The calibration carries the past errors over to the forecast as
+  // multiples of sigma, so the forecast's sigma is the one the same noise
+  // levels give (its mean keeps the newest ones). With sigma from the newest
+  // noise levels instead, 64 steps ahead of 300 measurements of white phase
+  // noise the 80% interval covered 64% (now 85%); on the simulated
+  // disciplined clocks next measurement / 8 ahead 78.7% / 77.2% (now 80.4% /
+  // 81.5%), the MAE the same (tests/test_long_lead_calibration.py).
+  if (early_n >= 4) {
+    Gaussian same = predict_kalman_with(tail, q_early, targets, h);
+    if (same.ok) run.forecast.sigma = same.sigma;
+  }
   for (std::size_t b = 0; b < plan.steps.size(); ++b) {
     std::vector<std::size_t> pre, tgt;
     for (std::size_t k = 0; k < plan.prefix[b].size(); ++k) {

@@ -32,14 +32,15 @@ beyond the calibrated leads it had covered 50% on the Cs at 3600 s (now
 95%). Since 2026-12-02 the classical models' calibration pairs at long
 leads are spaced S/4 apart (ModelParams.calib_spread; consecutive origins'
 errors are nearly one error, and on synthetic noise the fused 80% interval
-64 steps ahead covered 54-94% with them, 76-91% spaced) and the Kalman
-filter's past forecasts start a window before the earliest pair. Chosen on
-synthetic noise; here it widens the long-lead intervals, which now
-over-cover: 600 s fused 90% / 80% (OCXO / Cs; were 78% / 82%), auto 90% /
-93% (80% / 88%); at 3600 s the classical and auto intervals cover 98-100%
-(were 87-97%), on the Cs about 2.5x wider (on the OCXO a little
-narrower): with only 60 polls the longest lead with 8 spaced pairs is 16
-polls (was 32), and the 60-poll lead is grown from there.
+64 steps ahead covered 54-94% with them, 76-91% spaced), the Kalman
+filter's past forecasts start a window before the earliest pair, and its
+forecast's sigma comes from the noise levels its pairs were made with.
+Chosen on synthetic noise; here, at 600 s fused covers 83% / 77% (OCXO /
+Cs; were 78% / 82%) and auto 85% / 92% (80% / 88%), and at 3600 s the
+classical and auto intervals cover 98-100% (were 87-97%): on the Cs 2.3-2.6x
+wider, on the OCXO a quarter narrower. With only 60 polls the longest
+lead with 8 spaced pairs is 16 polls (was 32), and the 60-poll lead is
+grown from there.
 
     python -m chronotick.holdover ../shared/data/oscillators --markdown docs/holdover.md
 """
