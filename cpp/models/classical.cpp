@@ -96,12 +96,11 @@ ModelRun run_model(Model m, const Series& s, const double* targets, std::size_t 
   run.forecast = predict_kalman_with(tail, q, targets, h);
   if (!run.forecast.ok) return run;
   // The history: one pass of the filter from kalman_window measurements
-  // before the earliest prefix, so that each past forecast comes from a
-  // filter that has seen at least as many measurements as the forecast's
-  // (a filter just started is less sure and its standardised errors would
-  // understate the current ones). It must not learn from the measurements it
-  // predicts: its noise levels come from the measurements before the
-  // earliest prefix.
+  // before the earliest prefix (spaced pairs of long leads reach back beyond
+  // the forecast's own window), so each past forecast comes from a filter
+  // that has seen at least as many measurements as the forecast's. It must
+  // not learn from the measurements it predicts: its noise levels come from
+  // the measurements before the earliest prefix.
   const std::size_t earliest = plan.earliest_prefix(s.n);
   const std::size_t hfirst = std::min(first, earliest > p.kalman_window ? earliest - p.kalman_window : 0);
   Series htail{s.t + hfirst, s.y + hfirst, s.u ? s.u + hfirst : nullptr, s.n - hfirst};

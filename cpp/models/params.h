@@ -43,9 +43,12 @@ struct ModelParams {
   // 80% interval covered 54-94% with consecutive pairs (64 ahead of 300:
   // 54-94%, random-walk FM 57%) and 76-91% spaced S/4 apart (78-87%); mean
   // |coverage - 80%| over five models 0.085 -> 0.050. Spacing S/8 gave
-  // 0.048 but the fusion 69-91%. Chosen on synthetic noise, not on the real
-  // traces (tests/test_long_lead_calibration.py; docs/holdover.md for what
-  // it does on the lab oscillators: wider, over-covering long leads).
+  // 0.048 but the fusion 69-91%. (With the Kalman filter's sigma taken from
+  // its pairs' noise levels, models/classical.cpp, the fusion covers 69-88%
+  // over those cases, the Kalman filter 72-92%.) Chosen on synthetic noise,
+  // not on the real traces (tests/test_long_lead_calibration.py;
+  // docs/holdover.md for what it does on the lab oscillators: over-covering
+  // long leads).
   std::size_t calib_spread = 4;
   // A lead beyond the longest calibrated one D grows D's errors as
   // (lead / D)^a, a = the growth seen from D/2 to D kept in
