@@ -36,16 +36,16 @@ def test_forecasts_from_a_stream():
 def test_calib_spread_reaches_the_long_term_calibration():
     # engine.calib_spread spaces the calibration pairs of long leads
     # (ModelParams.calib_spread): 0 (consecutive) gives other long-term intervals
-    # than the default 4, and 4 is the default
+    # than the default 8, and 8 is the default
     t, y = series()
     out = {}
-    for key, cfg in (("default", {}), ("4", {"calib_spread": 4}), ("0", {"calib_spread": 0})):
+    for key, cfg in (("default", {}), ("8", {"calib_spread": 8}), ("0", {"calib_spread": 0})):
         with chronotick.Engine({"engine": cfg, "short_term": {"models": ["fused"]},
                                 "long_term": {"horizon": 16, "step_factor": 4}}) as eng:
             eng.observe_many(t[:300], y[:300])
             out[key] = eng.predict_long_term().quantiles
-    assert np.array_equal(out["default"], out["4"])
-    assert not np.allclose(out["0"], out["4"])
+    assert np.array_equal(out["default"], out["8"])
+    assert not np.allclose(out["0"], out["8"])
 
 
 def test_buffer_overwrites_oldest_and_counts():

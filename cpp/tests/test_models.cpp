@@ -168,9 +168,9 @@ TEST(pairs_of_long_leads_are_spaced) {
   // target inside the history; calib_spread = 0 keeps them consecutive.
   Data d = line(600, 0.0, 0.0, 1e-4, 14);
   std::vector<double> targets;
-  for (int k : {1, 4, 8, 64}) targets.push_back(d.t.back() + 100.0 * k);
+  for (int k : {1, 8, 16, 64}) targets.push_back(d.t.back() + 100.0 * k);
   ModelParams p;
-  CHECK(p.calib_spread == 4);
+  CHECK(p.calib_spread == 8);
   auto check = [&](const ModelParams& q, const std::vector<std::size_t>& gaps) {
     LeadPlan plan = plan_leads(d.series(), targets.data(), targets.size(), q);
     CHECK(plan.steps.size() == 4);
@@ -181,7 +181,7 @@ TEST(pairs_of_long_leads_are_spaced) {
       for (std::size_t k = 1; k < pre.size(); ++k) CHECK(pre[k] - pre[k - 1] == gaps[b]);
     }
   };
-  check(p, {1, 1, 2, 16});
+  check(p, {1, 1, 2, 8});
   ModelParams consecutive = p;
   consecutive.calib_spread = 0;
   check(consecutive, {1, 1, 1, 1});

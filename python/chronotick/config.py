@@ -8,7 +8,7 @@ the key, e.g. ``engine.buffer_capacity: must be a positive integer, got -3``.
       history: 512              # newest measurements the models see
       min_history: 8            # below this the forecast falls back to hold
       calib_origins: 24         # past errors per lead that calibrate the intervals
-      calib_spread: 4           # lead S's errors from origins ceil(S / 4) apart (0: consecutive)
+      calib_spread: 8           # lead S's errors from origins ceil(S / 8) apart (0: consecutive)
     short_term:
       models: [auto]            # chronotick.models.names() or .onnx paths ("auto": fused + the shipped clock-bolt); weights 1/recent MAE^2
       horizon: 8                # steps on the measurement-spaced grid
@@ -36,7 +36,7 @@ from typing import Any
 from chronotick.errors import ConfigError
 
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "engine": {"buffer_capacity": 4096, "history": 512, "min_history": 8, "calib_origins": 24, "calib_spread": 4},
+    "engine": {"buffer_capacity": 4096, "history": 512, "min_history": 8, "calib_origins": 24, "calib_spread": 8},
     "short_term": {"models": ["auto"], "horizon": 8, "step_s": None},
     "long_term": {"model": None, "horizon": 64, "step_factor": 8},
     "onnx": {"providers": None, "intra_op_threads": 1},
