@@ -51,26 +51,31 @@ def median_last5(t, y, u, target_t, level):
     return m, m + lo, m + hi
 
 
-def core_model(name: str, params=None) -> Forecaster:
-    """A classical model (or "fused") of the C++ core, called directly;
-    params: a _core.ModelParams (None: the defaults)."""
-    from chronotick import _core
-    p = params if params is not None else _core.ModelParams()
-
+def _at_target(forecast) -> Forecaster:
+    """A Forecaster from forecast(t, y, u, targets, levels) -> a core
+    QuantileForecast: one target, the central interval at `level` (the
+    median alone at level 0); NaN where the forecast is not ok."""
     def f(t, y, u, target_t, level):
         a = (1 - level) / 2
         levels = np.array([a, 0.5, 1 - a]) if a < 0.5 else np.array([0.5])
-        targets = np.array([target_t])
-        if name == "fused":
-            fc = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, p).forecast
-        else:
-            fc = _core.forecast(name, t, y, u, targets, levels, p)
+        fc = forecast(t, y, u, np.array([target_t]), levels)
         if not fc.ok:
             return np.nan, np.nan, np.nan
         q = fc.quantiles[0]
         return float(fc.mean[0]), float(q[0]), float(q[-1])
 
     return f
+
+
+def core_model(name: str, params=None) -> Forecaster:
+    """A classical model (or "fused") of the C++ core, called directly;
+    params: a _core.ModelParams (None: the defaults)."""
+    from chronotick import _core
+    p = params if params is not None else _core.ModelParams()
+    if name == "fused":
+        return _at_target(lambda t, y, u, tg, lv: _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, tg,
+                                                                      lv, p).forecast)
+    return _at_target(lambda t, y, u, tg, lv: _core.forecast(name, t, y, u, tg, lv, p))
 
 
 def predict_model(model: str = "auto") -> Forecaster:
@@ -223,16 +228,7 @@ def members_model(name: str = "auto", params=None) -> Forecaster:
     ONNX model such as "clock-bolt"; params: the classical models'
     _core.ModelParams (None: the defaults)."""
     from chronotick import api
-
-    def f(t, y, u, target_t, level):
-        a = (1 - level) / 2
-        fc, _, _ = api.forecast_members(name, t, y, u, np.array([target_t]), np.array([a, 0.5, 1 - a]),
-                                        params=params)
-        if not fc.ok:
-            return np.nan, np.nan, np.nan
-        return float(fc.mean[0]), float(fc.quantiles[0, 0]), float(fc.quantiles[0, -1])
-
-    return f
+    return _at_target(lambda t, y, u, tg, lv: api.forecast_members(name, t, y, u, tg, lv, params=params)[0])
 
 
 @dataclass

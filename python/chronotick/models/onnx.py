@@ -517,14 +517,11 @@ class OnnxForecaster:
     def _past(self, t, y, prefix, target, lead, scalers: dict | None = None, q: np.ndarray | None = None):
         """past_predictions' (mean, sigma); `scalers` (lead bucket ->
         ConformalScaler, _lead_scalers) and `q` (the raw pair predictions)
-        when the caller has them already."""
-        if scalers is None and q is None:     # the scalers' and the pairs' predictions in one run
+        when the caller has them already (forecast_with_past: both or
+        neither)."""
+        if scalers is None or q is None:      # the scalers' and the pairs' predictions in one run
             leads = set(lead.tolist())
             scalers, q = self._lead_scalers([(t, y)], [leads], ((t, y, prefix, target), leads))[1]
-        if scalers is None:
-            scalers = self._lead_scalers([(t, y)], [set(lead.tolist())])[0][0]
-        if q is None:
-            q = self._pair_preds([(t, y, prefix, target)])[0]
         mean, sigma = np.full(prefix.size, np.nan), np.full(prefix.size, np.nan)
         ok = np.all(np.isfinite(q), axis=1)
         raw = self._scaler.fresh()            # uncalibrated: raw quantiles
