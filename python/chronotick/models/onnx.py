@@ -770,16 +770,22 @@ class OnnxForecaster:
         out = [self._fallback(b, leads) for b, leads in zip(base, leads_of)]
         return out, (None if extra is None else (self._fallback(base[0], extra[1] | {1}), preds[-1]))
 
-    def _pair_targets(self, lead: int, n: int, r: float) -> tuple[int, np.ndarray]:
-        """(m, j): lead bucket `lead` is m measurements ahead (r: grid step /
-        median spacing); its calibration targets are the newest calib_window
-        measurements j with a prefix [0, j - m + 1) of at least 2."""
+    def _pair_start(self, lead: int, n: int, r: float) -> tuple[int, int]:
+        """(m, start): lead bucket `lead` is m measurements ahead (r: grid
+        step / median spacing); its calibration targets are the newest
+        calib_window measurements j in [start, n) with a prefix [0, j - m + 1)
+        of at least 2."""
         m = max(1, int(round(lead * r)))
-        return m, np.arange(max(m + 1, n - self.calib_window), n)
+        return m, max(m + 1, n - self.calib_window)
+
+    def _pair_targets(self, lead: int, n: int, r: float) -> tuple[int, np.ndarray]:
+        """(m, j): m and the calibration targets of _pair_start."""
+        m, start = self._pair_start(lead, n, r)
+        return m, np.arange(start, n)
 
     def _pairs_at(self, lead: int, n: int, r: float) -> int:
         """How many calibration pairs lead bucket `lead` has in n measurements."""
-        return self._pair_targets(lead, n, r)[1].size
+        return max(0, n - self._pair_start(lead, n, r)[1])
 
     def _donors(self, leads: set, n: int, r: float) -> set:
         """For each lead above 1: the longest shorter power-of-two lead D with
