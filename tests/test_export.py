@@ -89,6 +89,9 @@ def test_fusions_check_themselves_and_keep_the_original_when_wrong(exported, tmp
     x = {"context": verification_inputs(CONTEXT)}
     good, report = fuse_for_ort(plain, 2, x)
     assert report["fused"]["attention"] == 3 and len(good.graph.node) < len(plain.graph.node)
+    # the input scaling's clean-up matches the exported graph: nan_to_num of the mean, the std and
+    # the patch mask; Not(Not(.)) in the two non-NaN counts
+    assert report["fused"]["nan_to_num"] == 3 and report["fused"]["double_not"] == 2
     kept, report = fuse_for_ort(plain, 1, x)
     assert kept is plain and "number of heads" in report["kept_original"]
     # a rewritten graph that runs but answers differently is refused too

@@ -3,7 +3,7 @@
 clock-bolt is small (12 MFLOP a forecast), so onnxruntime's time on it is
 mostly per-operator overhead, not arithmetic: the torch.onnx (dynamo) graph
 of a T5 model has ~360 nodes, and onnxruntime's own fusions do not match
-its patterns. Two rewrites, each exact up to float rounding:
+its patterns. Rewrites, each exact up to float rounding:
 
 - attention: every T5 attention block
       softmax(Q K^T + bias_1 + ... + bias_n) V   (no 1/sqrt(d) scaling in T5)
@@ -12,7 +12,10 @@ its patterns. Two rewrites, each exact up to float rounding:
   bias terms: the relative position bias and the padding mask), scale 1;
 - normalisation: T5's RMS norms (x / sqrt(mean(x^2) + eps) * w), alone and
   after a residual add, become SimplifiedLayerNormalization /
-  SkipSimplifiedLayerNormalization (onnxscript's ORT fusion rules).
+  SkipSimplifiedLayerNormalization (onnxscript's ORT fusion rules);
+- clean-up of the input scaling, exact for every input: torch.nan_to_num's
+  9 exported nodes become 3 (`simplify_nan_to_num`), Not(Not(x)) becomes x
+  (`drop_double_not`).
 
 The result runs on onnxruntime only (com.microsoft operators, CPU and CUDA).
 `fuse_for_ort` checks its own output: the rewritten graph must give the
@@ -45,12 +48,7 @@ def fuse_attention(model, num_heads: int) -> int:
     from onnx import helper
 
     g = model.graph
-    producer = {o: n for n in g.node for o in n.output}
-    consumers: dict[str, list] = {}
-    for n in g.node:
-        for i in n.input:
-            consumers.setdefault(i, []).append(n)
-    graph_outputs = {o.name for o in g.output}
+    producer, consumers, graph_outputs = _graph_maps(g)
 
     def consumer(name):
         """The one node that reads `name` (once), None if it has other readers or is a graph output."""
@@ -104,6 +102,40 @@ def fuse_attention(model, num_heads: int) -> int:
         drop.update(id(n) for n in inner)
     if not replace:
         return 0
+    _replace_nodes(g, replace, drop)
+    used = {i for n in g.node for i in n.input}
+    unused = [t for t in g.initializer if t.name not in used]     # the dropped reshapes' shapes
+    for t in unused:
+        g.initializer.remove(t)
+    if not any(o.domain == "com.microsoft" for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    return len(replace)
+
+
+def _graph_maps(g) -> tuple:
+    """(producer of each value, readers of each value, graph output names)."""
+    producer = {o: n for n in g.node for o in n.output}
+    readers: dict[str, list] = {}
+    for n in g.node:
+        for i in n.input:
+            readers.setdefault(i, []).append(n)
+    return producer, readers, {o.name for o in g.output}
+
+
+def _constants(g) -> dict:
+    """name -> numpy array of every initializer and Constant node's value."""
+    from onnx import numpy_helper
+    found = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    for n in g.node:
+        if n.op_type == "Constant":
+            for a in n.attribute:
+                if a.name == "value":
+                    found[n.output[0]] = numpy_helper.to_array(a.t)
+    return found
+
+
+def _replace_nodes(g, replace: dict, drop: set) -> None:
+    """Rebuild g.node: node id in `replace` -> its list of new nodes (in its place), ids in `drop` removed."""
     kept = []
     for n in g.node:
         if id(n) in replace:
@@ -112,13 +144,99 @@ def fuse_attention(model, num_heads: int) -> int:
             kept.append(n)
     del g.node[:]
     g.node.extend(kept)
-    used = {i for n in g.node for i in n.input}
-    unused = [t for t in g.initializer if t.name not in used]     # the dropped reshapes' shapes
-    for t in unused:
-        g.initializer.remove(t)
-    if not any(o.domain == "com.microsoft" for o in model.opset_import):
-        model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+
+
+def simplify_nan_to_num(model) -> int:
+    """Rewrite `model` in place; returns how many were rewritten.
+    torch.nan_to_num(x, nan=c) exports as 9 nodes:
+        w1 = Where(IsNaN(x), c, x)
+        w2 = Where(And(Less(x, 0), IsInf(x)), -FLT_MAX, w1)
+        w3 = Where(And(Greater(x, 0), IsInf(x)), FLT_MAX, w2)
+    which equal, for every float32 x, the 3 nodes
+        w3 = Where(IsNaN(x), c, Clip(x, -FLT_MAX, FLT_MAX))
+    (no finite float32 lies beyond +-FLT_MAX; +-inf clip to them; NaN gives c
+    either way). Matched only with the default infinity replacements +-FLT_MAX
+    of float32, a zero in both comparisons, and every intermediate read by
+    this pattern alone."""
+    from onnx import helper, numpy_helper
+
+    g = model.graph
+    producer, readers, outputs = _graph_maps(g)
+    const = _constants(g)
+    big = float(np.finfo(np.float32).max)
+
+    def made_by(name, op):
+        n = producer.get(name)
+        return n if n is not None and n.op_type == op else None
+
+    def scalar(name):
+        v = const.get(name)
+        return float(v.reshape(-1)[0]) if v is not None and v.size == 1 and v.dtype == np.float32 else None
+
+    replace, drop = {}, set()
+    for w3 in [n for n in g.node if n.op_type == "Where"]:
+        a3, w2 = made_by(w3.input[0], "And"), made_by(w3.input[2], "Where")
+        a2 = made_by(w2.input[0], "And") if w2 is not None else None
+        w1 = made_by(w2.input[2], "Where") if w2 is not None else None
+        isnan = made_by(w1.input[0], "IsNaN") if w1 is not None else None
+        if a3 is None or a2 is None or isnan is None:
+            continue
+        x = isnan.input[0]
+        gt, inf = made_by(a3.input[0], "Greater"), made_by(a3.input[1], "IsInf")
+        lt = made_by(a2.input[0], "Less")
+        if gt is None or inf is None or lt is None or a2.input[1] != inf.output[0]:
+            continue
+        if w1.input[2] != x or gt.input[0] != x or lt.input[0] != x or inf.input[0] != x:
+            continue
+        if scalar(gt.input[1]) != 0.0 or scalar(lt.input[1]) != 0.0:
+            continue
+        if scalar(w2.input[1]) != -big or scalar(w3.input[1]) != big:
+            continue
+        inner = [isnan, w1, lt, gt, a2, a3, w2]
+        if any(o in outputs or len(readers.get(o, [])) != 1 for n in inner for o in n.output):
+            continue
+        if inf.output[0] in outputs or len(readers.get(inf.output[0], [])) != 2:
+            continue
+        name = w3.name or w3.output[0]
+        lo, hi = f"{name}_lo", f"{name}_hi"
+        g.initializer.extend([numpy_helper.from_array(np.array(-big, dtype=np.float32), lo),
+                              numpy_helper.from_array(np.array(big, dtype=np.float32), hi)])
+        replace[id(w3)] = [
+            helper.make_node("IsNaN", [x], [f"{name}_isnan"], name=f"{name}_isnan"),
+            helper.make_node("Clip", [x, lo, hi], [f"{name}_clip"], name=f"{name}_clip"),
+            helper.make_node("Where", [f"{name}_isnan", w1.input[1], f"{name}_clip"], [w3.output[0]],
+                             name=f"{name}_nan_to_num")]
+        drop.update(id(n) for n in inner + [inf])
+    if replace:
+        _replace_nodes(g, replace, drop)
+        used = {i for n in g.node for i in n.input}
+        for t in [t for t in g.initializer if t.name not in used]:
+            g.initializer.remove(t)
     return len(replace)
+
+
+def drop_double_not(model) -> int:
+    """Rewrite `model` in place: Not(Not(x)) -> x where the inner Not has no
+    other reader and neither output is a graph output; returns how many."""
+    g = model.graph
+    producer, readers, outputs = _graph_maps(g)
+    alias, drop = {}, set()
+    for outer in [n for n in g.node if n.op_type == "Not"]:
+        inner = producer.get(outer.input[0])
+        if (inner is None or inner.op_type != "Not" or id(inner) in drop or outer.output[0] in outputs
+                or inner.output[0] in outputs or len(readers.get(inner.output[0], [])) != 1):
+            continue
+        alias[outer.output[0]] = inner.input[0]
+        drop.update((id(inner), id(outer)))
+    if not alias:
+        return 0
+    _replace_nodes(g, {}, drop)
+    for n in g.node:
+        for k, name in enumerate(n.input):
+            while name in alias:
+                name = alias[name]
+            n.input[k] = name
+    return len(alias)
 
 
 def _fuse_norms(model):
@@ -139,8 +257,8 @@ def _run(model_bytes: bytes, inputs: dict) -> list:
 
 
 def fuse_for_ort(model, num_heads: int, inputs: dict, rtol: float = 1e-4) -> tuple:
-    """(model, report): `model` (onnx.ModelProto) with the attention and RMS-norm
-    rewrites, if on `inputs` (name -> array) its outputs equal the original's
+    """(model, report): `model` (onnx.ModelProto) with the attention, clean-up
+    and RMS-norm rewrites, if on `inputs` (name -> array) its outputs equal the original's
     within rtol of each output's largest magnitude; else the original model.
     report: {"nodes": [before, after], "fused": {rule: count}} or, when the
     original is kept, {"kept_original": reason}."""
@@ -151,7 +269,8 @@ def fuse_for_ort(model, num_heads: int, inputs: dict, rtol: float = 1e-4) -> tup
     try:
         fused = onnx.ModelProto()
         fused.CopyFrom(model)
-        counts = {"attention": fuse_attention(fused, num_heads)}
+        counts = {"attention": fuse_attention(fused, num_heads), "nan_to_num": simplify_nan_to_num(fused),
+                  "double_not": drop_double_not(fused)}
         fused, norms = _fuse_norms(fused)
         counts.update(norms)
         got = _run(fused.SerializeToString(), inputs)
