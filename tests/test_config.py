@@ -30,12 +30,14 @@ long_term:
 onnx:
   providers: [CPUExecutionProvider]
   intra_op_threads: 2
+  detrend_r2: null
 covariates:
   names: [temperature]
 """)
     cfg = load_config(str(p))
     assert cfg["engine"]["buffer_capacity"] == 256 and cfg["short_term"]["models"] == ["hold", "kalman"]
     assert cfg["onnx"]["providers"] == ["CPUExecutionProvider"] and cfg["covariates"]["names"] == ["temperature"]
+    assert cfg["onnx"]["detrend_r2"] is None
     with chronotick.Engine(p) as eng:                       # a pathlib.Path works too
         assert eng.config == cfg
     (tmp_path / "empty.yaml").write_text("")
@@ -67,6 +69,8 @@ covariates:
     ({"onnx": {"providers": "CPUExecutionProvider"}}, "onnx.providers: must be a list of provider names or null"),
     ({"onnx": {"providers": [1]}}, "onnx.providers: must be a list"),
     ({"onnx": {"intra_op_threads": 0}}, "onnx.intra_op_threads: must be an integer >= 1"),
+    ({"onnx": {"detrend_r2": 1.2}}, r"^onnx.detrend_r2: must be a number in \[0, 1\] or null, got 1.2$"),
+    ({"onnx": {"detrend_r2": "high"}}, "onnx.detrend_r2: must be a number in"),
     ({"covariates": {"metrics": "yes"}}, "covariates.metrics: must be true or false, got 'yes'"),
     ({"covariates": {"interval_s": 0}}, "covariates.interval_s: must be a positive number"),
     ({"covariates": {"capacity": 1}}, "covariates.capacity: must be an integer >= 2"),

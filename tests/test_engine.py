@@ -48,6 +48,14 @@ def test_calib_spread_reaches_the_long_term_calibration():
     assert not np.allclose(out["0"], out["8"])
 
 
+@pytest.mark.skipif("clock-bolt" not in chronotick.models.onnx_models(), reason="shipped ONNX model not present")
+def test_onnx_detrend_r2_reaches_every_onnx_slot():
+    for cfg, want in (({}, 0.8), ({"detrend_r2": None}, None), ({"detrend_r2": 0.5}, 0.5)):
+        with chronotick.Engine({"onnx": cfg, "long_term": {"model": "clock-bolt"}}) as eng:
+            slots = list(eng._onnx.values())
+            assert len(slots) == 2 and all(s.ok and s.forecaster.detrend_r2 == want for s in slots)
+
+
 def test_buffer_overwrites_oldest_and_counts():
     t, y = series(100)
     with chronotick.Engine({"engine": {"buffer_capacity": 50, "history": 40}}) as eng:

@@ -69,9 +69,8 @@ def _record(shared_data, which):
 @pytest.mark.skipif(AUTO_ONNX not in onnx_models(), reason="shipped ONNX model not present")
 @pytest.mark.parametrize("which", ["ocxo", "cs"])
 def test_auto_on_real_oscillators_follows_the_fusion_and_keeps_its_coverage(shared_data, which):
-    # The shipped TSFM alone misses the OCXO's steady frequency offset badly
-    # (docs/holdover.md). "auto" weighs it by its past error at each lead, so
-    # it is no more than 10% worse than the classical fusion, and its
+    # "auto" weighs the shipped TSFM by its past error at each lead, so it is
+    # no more than 10% worse than the classical fusion, and its
     # intervals, calibrated on past fused forecasts with the TSFM included,
     # cover at least as the fusion's do, less 10 points (before, the TSFM
     # joined the long-lead forecasts without a past there: auto covered 53%
@@ -89,7 +88,10 @@ def test_auto_on_real_oscillators_follows_the_fusion_and_keeps_its_coverage(shar
         assert auto["mae"] <= 1.1 * fused["mae"]
         assert auto["coverage"] >= fused["coverage"] - 0.1
         if which == "ocxo":
-            assert auto["mae"] < 0.1 * tab[(AUTO_ONNX, lead)]["mae"]    # the TSFM is weighted down
+            # the OCXO's steady frequency offset: the TSFM alone forecasts along the line its
+            # window shows (detrend_r2; it pulled back towards the window's mean before: 2.2 us
+            # off at 600 s where the fusion is 3 ns), within 3x of the fusion
+            assert tab[(AUTO_ONNX, lead)]["mae"] < 3 * fused["mae"]
 
 
 def test_one_minute_intervals_cover_on_the_cs_clock(shared_data):

@@ -13,6 +13,7 @@
 
 #include "bindings/bindings.h"
 #include "windowing/forecast_input.h"
+#include "windowing/detrend.h"
 #include "windowing/grid_quantiles.h"
 #include "windowing/nearest_window.h"
 #include "windowing/prefix_hash.h"
@@ -277,6 +278,28 @@ void bind_windowing(py::module_& m) {
       "of the bit patterns of t_j and y_j. The ONNX forecaster's memo key.");
 
   m.def(
+      "detrend_rows",
+      [](F32 x, double r2_min) {
+        if (x.ndim() != 2 || !x.writeable())
+          throw py::value_error("x must be a writable C-contiguous float32 array [batch, context], got " +
+                                std::to_string(x.ndim()) + "-D");
+        if (!std::isfinite(r2_min)) throw py::value_error("r2_min must be finite, got " + std::to_string(r2_min));
+        const auto B = static_cast<std::size_t>(x.shape(0)), L = static_cast<std::size_t>(x.shape(1));
+        py::array_t<double> slopes(static_cast<py::ssize_t>(B));
+        double* b = slopes.mutable_data();
+        float* v = x.mutable_data();
+        std::vector<double> work;
+        for (std::size_t i = 0; i < B; ++i) b[i] = detrend_window(v + i * L, L, r2_min, work);
+        return slopes;
+      },
+      py::arg("x").noconvert(), py::arg("r2_min"),
+      "For each row of x (float32 [batch, context], the model's input, NaN = empty cell), in place:\n"
+      "a robust line through its observed cells (least squares, then Huber passes), removed when it\n"
+      "explains the row (R^2 = 1 - (MAD(residuals) / MAD(row))^2 > r2_min), anchored at the newest\n"
+      "cell (cpp/windowing/detrend.h). Returns the slope removed per row (per grid step; 0: none);\n"
+      "grid_quantiles(..., slope=) puts it back.");
+
+  m.def(
       "forecast_window",
       [one_d, row](F32 out, const Array& t, const Array& y, const Array& target_times, double step_s,
                    py::ssize_t horizon, const std::string& model) {
@@ -308,7 +331,7 @@ void bind_windowing(py::module_& m) {
   m.def(
       "grid_quantiles",
       [](const F32& q, const Array& h, double level, py::ssize_t median_index, const I64& lo, const I64& hi,
-         const Array& w, const Array& w1, const Array& f) -> py::object {
+         const Array& w, const Array& w1, const Array& f, double slope) -> py::object {
         if (q.ndim() != 2) throw py::value_error("q must be float32 [K, H]");
         const auto K = static_cast<std::size_t>(q.shape(0)), H = static_cast<std::size_t>(q.shape(1));
         const auto L = static_cast<std::size_t>(lo.size());
@@ -321,7 +344,7 @@ void bind_windowing(py::module_& m) {
         py::array_t<double> median(static_cast<py::ssize_t>(T));
         py::array_t<double> out({static_cast<py::ssize_t>(T), static_cast<py::ssize_t>(L)});
         try {
-          grid_quantiles(q.data(), K, H, h.data(), T, level, static_cast<std::size_t>(median_index),
+          grid_quantiles(q.data(), K, H, h.data(), T, level, slope, static_cast<std::size_t>(median_index),
                          LevelPlan{lo.data(), hi.data(), w.data(), w1.data(), f.data(), L}, median.mutable_data(),
                          out.mutable_data());
         } catch (const std::invalid_argument& e) {
@@ -330,9 +353,9 @@ void bind_windowing(py::module_& m) {
         return py::make_tuple(median, out);
       },
       py::arg("q"), py::arg("h"), py::arg("level"), py::arg("median_index"), py::arg("lo"), py::arg("hi"),
-      py::arg("w"), py::arg("w1"), py::arg("f"),
+      py::arg("w"), py::arg("w1"), py::arg("f"), py::arg("slope") = 0.0,
       "A grid model's quantiles q (float32 [K, H], centred) at fractional steps h, uncentred by\n"
-      "`level`, sorted, mapped to the requested levels by the plan (lo, hi, w, w1, f; see\n"
+      "`level` plus `slope` x the (clamped) step (the line detrend_rows took out), sorted, mapped to the requested levels by the plan (lo, hi, w, w1, f; see\n"
       "cpp/windowing/grid_quantiles.h). Returns (median [T], quantiles [T, levels]), or None when q\n"
       "holds a non-finite value.");
 }

@@ -122,7 +122,7 @@ TEST(grid_quantiles_interpolate_sort_and_map_levels) {
   std::vector<int64_t> lo = {0, 0, 0}, hi = {1, 1, 1};
   std::vector<double> w = {0, 0.5, 1}, w1 = {1, 0.5, 0}, f = {2, 1, 1};
   std::vector<double> h = {0.3, 2.5, 4.4}, median(3), out(9);
-  grid_quantiles(q.data(), K, H, h.data(), 3, 10.0, 1,
+  grid_quantiles(q.data(), K, H, h.data(), 3, 10.0, 0.0, 1,
                  LevelPlan{lo.data(), hi.data(), w.data(), w1.data(), f.data(), 3},
                  median.data(), out.data());
   // h 0.3 -> step 1: q = -1, 0, 1; h 2.5 -> -2.5, 0, 2.5; h 4.4 -> step 4: -4, 0, 4
@@ -133,9 +133,19 @@ TEST(grid_quantiles_interpolate_sort_and_map_levels) {
     CHECK_NEAR(out[i * 3 + 1], 10 - 0.5 * s[i], 1e-12);
     CHECK_NEAR(out[i * 3 + 2], 10, 1e-12);
   }
+  // a detrended window's line (slope per step) comes back at the clamped step, in float64:
+  // a spread float32 could not hold next to the line survives
+  grid_quantiles(q.data(), K, H, h.data(), 3, 10.0, 1e9, 1,
+                 LevelPlan{lo.data(), hi.data(), w.data(), w1.data(), f.data(), 3},
+                 median.data(), out.data());
+  for (int i = 0; i < 3; ++i) {
+    CHECK(median[i] == 10.0 + 1e9 * s[i]);
+    CHECK_NEAR(out[i * 3 + 0] - median[i], -2 * s[i], 1e-6);
+    CHECK_NEAR(out[i * 3 + 1] - median[i], -0.5 * s[i], 1e-6);
+  }
   // crossed quantiles are reordered before use
   std::swap(q[0], q[2 * H]);
-  grid_quantiles(q.data(), K, H, h.data(), 1, 0.0, 1,
+  grid_quantiles(q.data(), K, H, h.data(), 1, 0.0, 0.0, 1,
                  LevelPlan{lo.data(), hi.data(), w.data(), w1.data(), f.data(), 3},
                  median.data(), out.data());
   CHECK(median[0] == 0 && out[0] == -2);

@@ -46,7 +46,7 @@ bool all_finite(const float* q, std::size_t count) {
 }
 
 void grid_quantiles(const float* q, std::size_t K, std::size_t H, const double* h, std::size_t T, double level,
-                    std::size_t median_index, const LevelPlan& plan, double* median, double* out) {
+                    double slope, std::size_t median_index, const LevelPlan& plan, double* median, double* out) {
   if (K == 0 || K > 64 || H == 0 || median_index >= K)
     throw std::invalid_argument("grid_quantiles: bad shape K=" + std::to_string(K) + " H=" + std::to_string(H));
   for (std::size_t l = 0; l < plan.size; ++l)
@@ -61,8 +61,9 @@ void grid_quantiles(const float* q, std::size_t K, std::size_t H, const double* 
     const std::size_t s = std::min(static_cast<std::size_t>(hc), top);
     const double w = hc - static_cast<double>(s);
     const std::size_t a = s - 1, b = std::min(s, H - 1);
+    const double shift = level + slope * hc;
     for (std::size_t k = 0; k < K; ++k)
-      qt[k] = (static_cast<double>(q[k * H + a]) * (1.0 - w) + static_cast<double>(q[k * H + b]) * w) + level;
+      qt[k] = (static_cast<double>(q[k * H + a]) * (1.0 - w) + static_cast<double>(q[k * H + b]) * w) + shift;
     std::sort(qt, qt + K);
     const double m = qt[median_index];
     median[i] = m;

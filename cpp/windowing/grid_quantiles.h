@@ -6,8 +6,11 @@
 // step j + 1, centred) is read at fractional step h by linear
 // interpolation between whole steps,
 //   hc = clamp(h, 1, H),  s = min(floor(hc), max(H - 1, 1)),  w = hc - s,
-//   qt_k = q[k, s - 1] (1 - w) + q[k, min(s, H - 1)] w + level,
-// in float64 (h < 1 uses step 1; up to half a step past H uses step H).
+//   qt_k = q[k, s - 1] (1 - w) + q[k, min(s, H - 1)] w + (level + slope hc),
+// in float64 (h < 1 uses step 1; up to half a step past H uses step H);
+// slope: the line the window's detrending took out (windowing/detrend.h,
+// per grid step; 0 for none), put back here in float64 so that float32 does
+// not round the model's spread away under a large trend.
 // Then the requested levels: sort qt (crossed quantiles are reordered),
 // m = qt[median], base_l = qt[lo_l] w1_l + qt[hi_l] w_l (a precomputed
 // interpolation plan between the model's levels),
@@ -44,6 +47,6 @@ struct LevelPlan {
 // For each of the T steps h: median[i] and out[i * plan.size + l] as above.
 // q is [K, H] row-major; K <= 64.
 void grid_quantiles(const float* q, std::size_t K, std::size_t H, const double* h, std::size_t T, double level,
-                    std::size_t median_index, const LevelPlan& plan, double* median, double* out);
+                    double slope, std::size_t median_index, const LevelPlan& plan, double* median, double* out);
 
 }  // namespace chronotick

@@ -20,6 +20,7 @@ the key, e.g. ``engine.buffer_capacity: must be a positive integer, got -3``.
     onnx:
       providers: null           # e.g. [CUDAExecutionProvider, CPUExecutionProvider]; null: CUDA if present
       intra_op_threads: 1
+      detrend_r2: 0.8           # forecast along a robust line where it explains > this share of the window; null: off
     covariates:
       names: null               # covariate names observe() takes, e.g. [temperature]; null: the first observe()'s
       metrics: false            # collect system metrics (chronotick.metrics) while the engine runs
@@ -39,7 +40,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "engine": {"buffer_capacity": 4096, "history": 512, "min_history": 8, "calib_origins": 24, "calib_spread": 8},
     "short_term": {"models": ["auto"], "horizon": 8, "step_s": None},
     "long_term": {"model": None, "horizon": 64, "step_factor": 8},
-    "onnx": {"providers": None, "intra_op_threads": 1},
+    "onnx": {"providers": None, "intra_op_threads": 1, "detrend_r2": 0.8},
     "covariates": {"names": None, "metrics": False, "interval_s": 1.0, "capacity": 4096},
 }
 
@@ -92,6 +93,9 @@ def _validate(cfg: dict) -> None:
                                        not all(isinstance(p, str) for p in o["providers"])):
         raise ConfigError(f"onnx.providers: must be a list of provider names or null, got {o['providers']!r}")
     _pos_int("onnx.intra_op_threads", o["intra_op_threads"], 1, 1024)
+    d = o["detrend_r2"]
+    if d is not None and (isinstance(d, bool) or not isinstance(d, (int, float)) or not 0 <= d <= 1):
+        raise ConfigError(f"onnx.detrend_r2: must be a number in [0, 1] or null, got {d!r}")
     c = cfg["covariates"]
     names = c["names"]
     if names is not None:

@@ -50,7 +50,7 @@ class _ModelSlot:
     """One ONNX model the engine runs, with its health."""
 
     def __init__(self, name: str, path: str, providers, threads: int, step_factor: float = 1.0,
-                 own_name: bool = False, step_s: float | None = None):
+                 own_name: bool = False, step_s: float | None = None, detrend_r2: float | None = None):
         # own_name: the forecasts are named `name` (the long-term slot, "NAME (long-term)"),
         # else the model's file name, as elsewhere
         self.name, self.path = name, path
@@ -59,7 +59,7 @@ class _ModelSlot:
             from chronotick.models.onnx import OnnxForecaster
             self.forecaster = OnnxForecaster(path, providers=providers, intra_op_threads=threads,
                                              step_factor=step_factor, step_s=step_s,
-                                             name=name if own_name else None)
+                                             name=name if own_name else None, detrend_r2=detrend_r2)
         except Exception as exc:  # corrupt, missing or mismatched file: unhealthy, not fatal
             self.ok, self.reason = False, f"load failed: {type(exc).__name__}: {exc}"
 
@@ -273,7 +273,7 @@ class Engine:
     def _add_slot(self, name: str, path: str, o: dict, step_factor: float = 1.0, own_name: bool = False,
                   step_s: float | None = None) -> None:
         self._onnx[name] = _ModelSlot(name, path, o["providers"], o["intra_op_threads"], step_factor, own_name,
-                                      step_s)
+                                      step_s, o["detrend_r2"])
         if not self._onnx[name].ok:
             self._last_error = f"{name}: {self._onnx[name].reason}"
 

@@ -17,7 +17,11 @@ the caller's unit (seconds: offset = reference - local clock):
    reference the shipped model was trained on (the two are bit-equal:
    tests/test_onnx_window_parity.py). step: the median spacing of the
    newest 65 measurements unless set.
-2. Run the model; add the centring level back.
+2. Where a robust line explains the window (R^2 > detrend_r2, default
+   0.8), take it out (anchored at the newest cell), run the model on the
+   residuals and add the line back on its output (_core.detrend_rows /
+   retrend_rows: cpp/windowing/detrend.h); else run it on the window as it
+   is. Add the centring level back.
 3. A target time t maps to h = (t - t_n) / step grid steps ahead; the
    quantiles are linearly interpolated between whole steps (h < 1 uses step
    1, H < h <= H + 1/2 step H, so a caller whose grid step differs slightly
@@ -63,6 +67,9 @@ from chronotick.models.calibration import ConformalScaler, _check_levels
 DEFAULT_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 INPUT_NAME = "context"
 OUTPUT_NAME = "quantiles"
+# a window whose robust line explains more than this share of its spread is forecast
+# along the line (cpp/windowing/detrend.h; chosen on simulated clocks, docs/models.md)
+DETREND_R2 = 0.8
 
 
 @dataclass
@@ -200,13 +207,21 @@ class OnnxForecaster:
     measurements ahead).
     calib_window: how many of the newest measurements calibrate the
     intervals (0: raw model quantiles). calib_min: fewer errors than this:
-    raw quantiles. fuse_norms: before the session is made, let
+    raw quantiles. min_history: a calibration pair's forecast is made from at
+    least this many measurements (default ModelParams().min_history, 8, as the
+    classical models' pairs). fuse_norms: before the session is made, let
     onnxruntime's transformer optimizer fuse T5's RMS norms (Pow/ReduceMean/
     Sqrt/Div/Mul chains) into SimplifiedLayerNormalization nodes, in memory
     (the file is not changed): ~10% less model time for clock-bolt, outputs
     within 1e-5 relative, ~0.6 s more at load; if the optimizer fails or is
     missing (it needs sympy), the graph is used as it is, with a
-    RuntimeWarning (`fused` says which).
+    RuntimeWarning (`fused` says which). detrend_r2: where a robust line
+    through a window's observed cells explains more than this share of its
+    spread (R^2 = 1 - (MAD(residuals) / MAD(window))^2), the model forecasts
+    the residuals and the line is added back to its output
+    (cpp/windowing/detrend.h): the shipped model otherwise pulls a steady
+    trend back towards the window's mean. None: the model sees the window
+    as it is. Past predictions for the calibration are made the same way.
 
     Raises ModelError when the file is missing, not a loadable ONNX model, or
     does not have the input `context` [B, L] / output `quantiles` [B, K, H].
@@ -217,7 +232,8 @@ class OnnxForecaster:
 
     def __init__(self, path, providers=None, intra_op_threads: int = 1, *, step_s: float | None = None,
                  step_factor: float = 1.0, calib_window: int = 64, calib_min: int = 8, name: str | None = None,
-                 fuse_norms: bool = False, growth_min: float | None = None):
+                 fuse_norms: bool = False, growth_min: float | None = None,
+                 detrend_r2: float | None = DETREND_R2, min_history: int | None = None):
         import onnxruntime as ort
 
         path = os.fspath(path)
@@ -238,6 +254,13 @@ class OnnxForecaster:
             raise ValueError(f"calib_window must be an integer >= 0, got {calib_window!r}")
         if isinstance(calib_min, bool) or not isinstance(calib_min, int) or calib_min < 1:
             raise ValueError(f"calib_min must be an integer >= 1, got {calib_min!r}")
+        if detrend_r2 is not None and (isinstance(detrend_r2, bool) or not isinstance(detrend_r2, (int, float))
+                                       or not 0 <= detrend_r2 <= 1):
+            raise ValueError(f"detrend_r2 must be a number in [0, 1] or None (no detrending), got {detrend_r2!r}")
+        if min_history is None:
+            min_history = _core.ModelParams().min_history
+        if isinstance(min_history, bool) or not isinstance(min_history, int) or min_history < 2:
+            raise ValueError(f"min_history must be an integer >= 2, got {min_history!r}")
         if growth_min is None:
             growth_min = _core.ModelParams().growth_min
         if isinstance(growth_min, bool) or not (isinstance(growth_min, (int, float)) and 0 <= growth_min <= 2):
@@ -278,9 +301,11 @@ class OnnxForecaster:
         self.calib_window = calib_window
         self.calib_min = calib_min
         self.growth_min = float(growth_min)
+        self.detrend_r2 = None if detrend_r2 is None else float(detrend_r2)
+        self.min_history = min_history
         self._lock = threading.RLock()
         self._bindings: dict[tuple, tuple] = {}
-        self._memo: OrderedDict = OrderedDict()   # prefix outputs, see _pair_preds (float32 [K, H] each)
+        self._memo: OrderedDict = OrderedDict()   # prefix outputs (float32 [K, H], step, level, slope): _pair_preds
         self._memo_max = 4096
         # measurements a memo key covers: the window's cells plus the 65 its grid step is
         # the median spacing of (exact unless more than that fall in one window's span)
@@ -443,13 +468,13 @@ class OnnxForecaster:
                 st = self._step(t[:i])
                 _, level = _core.nearest_window(t[:i], y[:i], float(t[i - 1]), st, self.context, None, x[m])
                 meta.append((st, level))
-            self._run_bound(io, out)
+            slopes = self._run_bound(x, io, out).tolist()
             if not np.all(np.isfinite(out)):
                 bad = np.flatnonzero(~np.all(np.isfinite(out), axis=(1, 2)))
                 raise ModelError(f"model {self.name} produced non-finite quantiles for batch row(s) "
                                  f"{bad[:5].tolist()}")
             for m, key in enumerate(need):
-                fresh[key] = (out[m].copy(), *meta[m])
+                fresh[key] = (out[m].copy(), *meta[m], slopes[m])
         results = []
         for (t, _, prefix, target), keys in zip(asks, keys_of):
             q = np.full((len(keys), self.num_levels), np.nan)
@@ -459,8 +484,10 @@ class OnnxForecaster:
                 rows = np.array(rows)
                 st = np.array([g[1] for g in got])
                 level = np.array([g[2] for g in got])
+                slope = np.array([g[3] for g in got])
                 h = (t[target[rows]] - t[prefix[rows] - 1]) / st
-                qr = np.sort(self._at_each(np.stack([g[0] for g in got]), h), axis=1) + level[:, None]
+                shift = level + slope * np.clip(h, 1.0, float(self.horizon))   # as grid_quantiles
+                qr = np.sort(self._at_each(np.stack([g[0] for g in got]), h), axis=1) + shift[:, None]
                 qr[h > self.horizon + 0.5] = np.nan      # crossed quantiles reordered, beyond reach refused:
                 q[rows] = qr                             # as forecast does
             results.append(q)
@@ -626,11 +653,19 @@ class OnnxForecaster:
                 self._levels_cache[key] = plan
         return plan
 
-    def _run_bound(self, io, out) -> None:
+    def _run_bound(self, x, io, out) -> np.ndarray:
+        """Run the model on the bound input rows x into out. Returns each row's
+        slope (per grid step): where detrend_r2 asks for it, the line
+        _core.detrend_rows took out of the row first (x is left detrended:
+        the caller refills it), to be put back on the row's forecast in
+        float64 (grid_quantiles' slope, _pair_preds); else zeros."""
+        slopes = (_core.detrend_rows(x, self.detrend_r2) if self.detrend_r2 is not None
+                  else np.zeros(x.shape[0]))
         try:
             self.session.run_with_iobinding(io)
         except Exception as exc:
             raise ModelError(f"model {self.name}: onnxruntime run failed: {exc}") from exc
+        return slopes
 
     def _forecast_batch(self, series, target_times, levels, calibrate: bool, past: dict | None = None) -> list:
         """past (forecast_with_past): {"pairs": (prefix, target, lead)} of
@@ -671,7 +706,7 @@ class OnnxForecaster:
                 past["scalers"], past["q"] = got
         else:
             scalers = None
-        self._run_bound(io, out)
+        slopes = self._run_bound(x, io, out).tolist()
         if scalers is not None:
             # calibrating: each row is also the prediction of the measurements to come from
             # this whole history, kept for the calibration of later forecasts (_pair_preds)
@@ -680,14 +715,14 @@ class OnnxForecaster:
             for i, ((t, y), (level, st, _)) in enumerate(zip(series, prep)):
                 key = prefix_keys(t, y, [len(t)], self._key_span)[0]
                 if key not in self._memo and math.isfinite(out[i].sum()):
-                    keep[key] = (out[i].copy(), st, level)
+                    keep[key] = (out[i].copy(), st, level, slopes[i])
             if keep:
                 self._remember(keep)
         res, bad = [], []
         median_index = self._raw_scaler.median_index
         for i, (level, _, h) in enumerate(prep):
             if scalers is None:       # raw quantiles: one factor for every target, one call
-                r = _core.grid_quantiles(out[i], h, level, median_index, lo, hi, w, w1, f_raw)
+                r = _core.grid_quantiles(out[i], h, level, median_index, lo, hi, w, w1, f_raw, slopes[i])
                 if r is None:
                     bad.append(i)
                 else:
@@ -701,7 +736,7 @@ class OnnxForecaster:
                 raw = raw or cs is None
                 borrowed = borrowed or (cs is not None and cs.lead is not None and cs.lead < lead)
                 f = cs._factors(coverage) if cs is not None else f_raw
-                r = _core.grid_quantiles(out[i], h[sel], level, median_index, lo, hi, w, w1, f)
+                r = _core.grid_quantiles(out[i], h[sel], level, median_index, lo, hi, w, w1, f, slopes[i])
                 if r is None:
                     break
                 med[sel], qs[sel] = r[0], self._grow(r[0], r[1], levels, lead, scalers[i])
@@ -774,9 +809,14 @@ class OnnxForecaster:
         """(m, start): lead bucket `lead` is m measurements ahead (r: grid
         step / median spacing); its calibration targets are the newest
         calib_window measurements j in [start, n) with a prefix [0, j - m + 1)
-        of at least 2."""
+        of at least min_history measurements (as the classical models' pairs:
+        cpp/models/leads.h). From fewer the model forecasts worse than from
+        the history it is asked about, so such pairs overstate its errors: an
+        hour of minute polls forecast an hour ahead on simulated free-running
+        clocks got 80% intervals 1400x wider than the classical fusion's from
+        pairs of 2-7 measurements (2 until 2026-12-02), 2.1x from 8."""
         m = max(1, int(round(lead * r)))
-        return m, max(m + 1, n - self.calib_window)
+        return m, max(m + self.min_history - 1, n - self.calib_window)
 
     def _pair_targets(self, lead: int, n: int, r: float) -> tuple[int, np.ndarray]:
         """(m, j): m and the calibration targets of _pair_start."""

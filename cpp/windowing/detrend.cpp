@@ -1,0 +1,76 @@
+#include "windowing/detrend.h"
+
+#include <cmath>
+
+#include "models/robust_stats.h"
+
+namespace chronotick {
+
+namespace {
+
+constexpr std::size_t kMinCells = 8;
+constexpr int kHuberPasses = 4;
+constexpr double kHuberC = 1.345;
+
+// Weighted least-squares line y = a + b x; false when x has no spread.
+bool weighted_line(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& w,
+                   double& a, double& b) {
+  double sw = 0, sx = 0, sy = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    sw += w[i];
+    sx += w[i] * x[i];
+    sy += w[i] * y[i];
+  }
+  if (!(sw > 0)) return false;
+  const double xm = sx / sw, ym = sy / sw;
+  double sxx = 0, sxy = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    sxx += w[i] * (x[i] - xm) * (x[i] - xm);
+    sxy += w[i] * (x[i] - xm) * (y[i] - ym);
+  }
+  if (!(sxx > 0)) return false;
+  b = sxy / sxx;
+  a = ym - b * xm;
+  return true;
+}
+
+}  // namespace
+
+double detrend_window(float* values, std::size_t L, double r2_min, std::vector<double>& work) {
+  std::vector<double> x, y;
+  x.reserve(L);
+  y.reserve(L);
+  for (std::size_t k = 0; k < L; ++k) {
+    if (std::isnan(values[k])) continue;
+    x.push_back(static_cast<double>(k) - static_cast<double>(L - 1));
+    y.push_back(values[k]);
+  }
+  const std::size_t n = y.size();
+  if (n < kMinCells) return 0.0;
+  const double spread = mad_sigma_into(y.data(), n, work);
+  if (!(spread > 0) || !std::isfinite(spread)) return 0.0;
+  std::vector<double> w(n, 1.0), r(n);
+  double a = 0, b = 0, sigma = 0;
+  if (!weighted_line(x, y, w, a, b)) return 0.0;
+  for (int pass = 0; pass <= kHuberPasses; ++pass) {
+    for (std::size_t i = 0; i < n; ++i) r[i] = y[i] - a - b * x[i];
+    sigma = mad_sigma_into(r.data(), n, work);
+    if (pass == kHuberPasses || !(sigma > 0)) break;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double u = std::fabs(r[i]) / (kHuberC * sigma);
+      w[i] = u <= 1.0 ? 1.0 : 1.0 / u;
+    }
+    if (!weighted_line(x, y, w, a, b)) return 0.0;
+  }
+  const double ratio = sigma / spread;
+  const double r2 = 1.0 - ratio * ratio;
+  if (!(r2 > r2_min) || !std::isfinite(b) || b == 0.0) return 0.0;
+  for (std::size_t k = 0; k < L; ++k) {
+    if (std::isnan(values[k])) continue;
+    const double dx = static_cast<double>(k) - static_cast<double>(L - 1);
+    values[k] = static_cast<float>(static_cast<double>(values[k]) - b * dx);
+  }
+  return b;
+}
+
+}  // namespace chronotick
