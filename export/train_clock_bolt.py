@@ -27,7 +27,8 @@ sign randomly flipped; 70% of the targets keep only their first 1-8 steps
 (the loss is masked beyond: the near steps matter most here); targets are clipped to +-20 instance-scale units of
 their context (the loss stays the model's own, in those units). --ramps P
 adds a steady frequency offset to a fraction P of the pairs (tried, not
-used for the shipped model: docs/models.md, "Known weakness: steady trends").
+used for the shipped model: docs/models.md, "Steady trends"; the runtime detrends
+instead).
 
 Validation each epoch (never trained on): the real NTP traces in
 shared/data/clock-traces. For every measurement after the 10th, the model

@@ -243,9 +243,9 @@ def test_forecast_with_past_is_the_two_calls_in_one_run(homelab_9h, monkeypatch,
     def counting(f, key):
         run = f._run_bound
 
-        def counted(x, io, out):
+        def counted(io, out):
             runs[key] += 1
-            return run(x, io, out)
+            return run(io, out)
         monkeypatch.setattr(f, "_run_bound", counted)
 
     counting(apart, "apart")
@@ -330,9 +330,9 @@ def test_streaming_forecasts_make_one_model_run_each_and_calibrate_as_a_fresh_fo
     rows = []
     run = streaming._run_bound
 
-    def counted(x, io, out):
+    def counted(io, out):
         rows.append(out.shape[0])
-        return run(x, io, out)
+        return run(io, out)
     monkeypatch.setattr(streaming, "_run_bound", counted)
     for n in range(100, 160):
         fc, *past = streaming.forecast_with_past(t[:n], y[:n], t[n - 1] + np.array([60.0, 600.0]), LEVELS)

@@ -288,7 +288,7 @@ void bind_windowing(py::module_& m) {
         py::array_t<double> slopes(static_cast<py::ssize_t>(B));
         double* b = slopes.mutable_data();
         float* v = x.mutable_data();
-        std::vector<double> work;
+        thread_local DetrendWork work;
         for (std::size_t i = 0; i < B; ++i) b[i] = detrend_window(v + i * L, L, r2_min, work);
         return slopes;
       },
@@ -302,7 +302,7 @@ void bind_windowing(py::module_& m) {
   m.def(
       "forecast_window",
       [one_d, row](F32 out, const Array& t, const Array& y, const Array& target_times, double step_s,
-                   py::ssize_t horizon, const std::string& model) {
+                   py::ssize_t horizon, const std::string& model, double detrend_r2) {
         one_d(t, "t");
         one_d(y, "y");
         one_d(target_times, "target_times");
@@ -313,20 +313,22 @@ void bind_windowing(py::module_& m) {
           const ForecastInput in = prepare_forecast(
               t.data(), static_cast<std::size_t>(t.size()), y.data(), static_cast<std::size_t>(y.size()),
               target_times.data(), static_cast<std::size_t>(target_times.size()), step_s,
-              static_cast<std::size_t>(out.size()), static_cast<std::size_t>(horizon), model, v, h.mutable_data());
-          return py::make_tuple(in.level, in.step, h);
+              static_cast<std::size_t>(out.size()), static_cast<std::size_t>(horizon), model, v, h.mutable_data(),
+              detrend_r2);
+          return py::make_tuple(in.level, in.step, h, in.slope);
         } catch (const std::invalid_argument& e) {
           throw py::value_error(e.what());
         }
       },
       py::arg("out").noconvert(), py::arg("t"), py::arg("y"), py::arg("target_times"), py::arg("step_s"),
       py::arg("horizon"),
-      py::arg("model"),
+      py::arg("model"), py::arg("detrend_r2") = std::nan(""),
       "The ONNX forecaster's input in one pass: checks t, y (finite, t strictly increasing, >= 2)\n"
       "and target_times, takes the grid step (step_s, or NaN: the median spacing of the newest 65\n"
       "measurements), fills `out` (float32 [context], the model's input row) with nearest_window\n"
       "ending at t[-1], and maps the targets to grid steps h = (target - t[-1]) / step (refusing\n"
-      "h < 0 and h > horizon + 1/2). Returns (level, step, h). ValueError names a bad value.");
+      "h < 0 and h > horizon + 1/2); with detrend_r2 (not NaN) takes out a line that explains the\n"
+      "window (detrend_rows). Returns (level, step, h, slope). ValueError names a bad value.");
 
   m.def(
       "grid_quantiles",

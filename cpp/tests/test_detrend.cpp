@@ -23,7 +23,7 @@ std::vector<float> line(std::size_t L, double slope, double noise) {
 }  // namespace
 
 TEST(a_clean_line_is_removed_and_its_slope_returned) {
-  std::vector<double> work;
+  DetrendWork work;
   auto v = line(256, 1e-3, 1e-5);
   const float newest = v[255];
   const double b = detrend_window(v.data(), v.size(), 0.8, work);
@@ -35,7 +35,7 @@ TEST(a_clean_line_is_removed_and_its_slope_returned) {
 }
 
 TEST(spikes_and_gaps_do_not_move_the_line) {
-  std::vector<double> work;
+  DetrendWork work;
   auto v = line(128, -2.0, 0.1);
   for (std::size_t k = 0; k < 128; k += 9) v[k] = NAN;   // empty cells
   v[100] += 500.0f;                                      // two spikes
@@ -47,7 +47,7 @@ TEST(spikes_and_gaps_do_not_move_the_line) {
 }
 
 TEST(noise_without_a_line_is_left_alone) {
-  std::vector<double> work;
+  DetrendWork work;
   auto v = line(256, 0.0, 1.0);
   const auto before = v;
   CHECK(detrend_window(v.data(), v.size(), 0.8, work) == 0.0);
@@ -62,7 +62,7 @@ TEST(noise_without_a_line_is_left_alone) {
 }
 
 TEST(too_few_cells_or_no_spread_change_nothing) {
-  std::vector<double> work;
+  DetrendWork work;
   std::vector<float> v(64, NAN);
   for (std::size_t k = 57; k < 64; ++k) v[k] = static_cast<float>(k);   // 7 observed cells
   auto before = v;

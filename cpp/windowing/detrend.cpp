@@ -1,5 +1,6 @@
 #include "windowing/detrend.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "models/robust_stats.h"
@@ -11,6 +12,7 @@ namespace {
 constexpr std::size_t kMinCells = 8;
 constexpr int kHuberPasses = 4;
 constexpr double kHuberC = 1.345;
+constexpr double kScreenR2 = 0.5;   // the least-squares line must explain this much first
 
 // Weighted least-squares line y = a + b x; false when x has no spread.
 bool weighted_line(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& w,
@@ -36,10 +38,10 @@ bool weighted_line(const std::vector<double>& x, const std::vector<double>& y, c
 
 }  // namespace
 
-double detrend_window(float* values, std::size_t L, double r2_min, std::vector<double>& work) {
-  std::vector<double> x, y;
-  x.reserve(L);
-  y.reserve(L);
+double detrend_window(float* values, std::size_t L, double r2_min, DetrendWork& ws) {
+  std::vector<double>&x = ws.x, &y = ws.y, &w = ws.w, &r = ws.r;
+  x.clear();
+  y.clear();
   for (std::size_t k = 0; k < L; ++k) {
     if (std::isnan(values[k])) continue;
     x.push_back(static_cast<double>(k) - static_cast<double>(L - 1));
@@ -47,14 +49,20 @@ double detrend_window(float* values, std::size_t L, double r2_min, std::vector<d
   }
   const std::size_t n = y.size();
   if (n < kMinCells) return 0.0;
-  const double spread = mad_sigma_into(y.data(), n, work);
+  const double spread = mad_sigma_into(y.data(), n, ws.sel);
   if (!(spread > 0) || !std::isfinite(spread)) return 0.0;
-  std::vector<double> w(n, 1.0), r(n);
+  w.assign(n, 1.0);
+  r.resize(n);
   double a = 0, b = 0, sigma = 0;
   if (!weighted_line(x, y, w, a, b)) return 0.0;
   for (int pass = 0; pass <= kHuberPasses; ++pass) {
     for (std::size_t i = 0; i < n; ++i) r[i] = y[i] - a - b * x[i];
-    sigma = mad_sigma_into(r.data(), n, work);
+    sigma = mad_sigma_into(r.data(), n, ws.sel);
+    if (pass == 0) {
+      // screen: most windows of a disciplined clock are no line at all; skip the passes
+      const double q = sigma / spread;
+      if (1.0 - q * q < std::min(kScreenR2, r2_min)) return 0.0;
+    }
     if (pass == kHuberPasses || !(sigma > 0)) break;
     for (std::size_t i = 0; i < n; ++i) {
       const double u = std::fabs(r[i]) / (kHuberC * sigma);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "windowing/detrend.h"
 #include "windowing/float_repr.h"
 #include "windowing/grid_quantiles.h"
 #include "windowing/nearest_window.h"
@@ -11,7 +12,8 @@ namespace chronotick {
 
 ForecastInput prepare_forecast(const double* t, std::size_t nt, const double* y, std::size_t ny,
                                const double* targets, std::size_t n_targets, double step, std::size_t context,
-                               std::size_t horizon, const std::string& model, float* values, double* h) {
+                               std::size_t horizon, const std::string& model, float* values, double* h,
+                               double detrend_r2) {
   check_measurements(t, nt, y, ny, 2);
   bool finite = true;
   for (std::size_t i = 0; i < n_targets; ++i) finite = finite && std::isfinite(targets[i]);
@@ -26,6 +28,10 @@ ForecastInput prepare_forecast(const double* t, std::size_t nt, const double* y,
   in.step = std::isnan(step) ? median_spacing(t, nt, 64) : step;
   steps_ahead(targets, n_targets, in.t_end, in.step, horizon, model, h);
   in.level = nearest_window(t, y, nt, in.t_end, in.step, context, std::nan(""), values);
+  if (!std::isnan(detrend_r2)) {
+    thread_local DetrendWork work;
+    in.slope = detrend_window(values, context, detrend_r2, work);
+  }
   return in;
 }
 

@@ -40,7 +40,14 @@ synthetic noise and simulated clocks; here, at 600 s fused covers 80% /
 3600 s the classical and auto intervals cover 97-100% (were 87-97%): on the
 Cs 2.2-2.4x wider, on the OCXO 20% narrower. With only 60 polls the longest
 lead with 8 spaced pairs is 16 polls (was 32), and the 60-poll lead is
-grown from there.
+grown from there. Later on 2026-12-02 clock-bolt began to forecast along
+the line a window shows where the line explains it (OnnxForecaster's
+detrend_r2, chosen on simulated clocks) and to calibrate only on past
+forecasts from at least 8 polls: alone on the OCXO it is now 3.3 / 7.6 /
+30 ns off at 60 / 600 / 3600 s (was 305 / 2206 / 1307 ns), and auto, which
+now weighs it in, 0.37 / 3.01 / 26.4 ns (was 0.36 / 2.84 / 29.2) with 80%
+intervals covering 80% / 88% / 95% (were 83% / 85% / 98%); on the Cs
+little changed.
 
     python -m chronotick.holdover ../shared/data/oscillators --markdown docs/holdover.md
 """

@@ -34,7 +34,8 @@ the caller's unit (seconds: offset = reference - local clock):
    the bucket S = 2^round(log2 h) (1, 2, 4, .. 64), calibrated by the model's
    predictions m = S r measurements ahead (r = grid step / median spacing: 1
    unless the grid is coarser) of each of the newest `calib_window`
-   measurements y_j, made from the measurements before y_{j-m+1} only (a
+   measurements y_j, made from the measurements before y_{j-m+1} only, at
+   least min_history (8) of them (a
    bucket with fewer than calib_min of them -- the lead reaches beyond the
    history -- borrows the longest shorter lead D's that has them, and its
    interval is at least D's absolute error quantile grown as (S / D)^a, a
@@ -468,7 +469,10 @@ class OnnxForecaster:
                 st = self._step(t[:i])
                 _, level = _core.nearest_window(t[:i], y[:i], float(t[i - 1]), st, self.context, None, x[m])
                 meta.append((st, level))
-            slopes = self._run_bound(x, io, out).tolist()
+            # a line that explains a window is taken out (put back below, in float64)
+            slopes = (_core.detrend_rows(x, self.detrend_r2).tolist() if self.detrend_r2 is not None
+                      else [0.0] * len(need))
+            self._run_bound(io, out)
             if not np.all(np.isfinite(out)):
                 bad = np.flatnonzero(~np.all(np.isfinite(out), axis=(1, 2)))
                 raise ModelError(f"model {self.name} produced non-finite quantiles for batch row(s) "
@@ -653,19 +657,11 @@ class OnnxForecaster:
                 self._levels_cache[key] = plan
         return plan
 
-    def _run_bound(self, x, io, out) -> np.ndarray:
-        """Run the model on the bound input rows x into out. Returns each row's
-        slope (per grid step): where detrend_r2 asks for it, the line
-        _core.detrend_rows took out of the row first (x is left detrended:
-        the caller refills it), to be put back on the row's forecast in
-        float64 (grid_quantiles' slope, _pair_preds); else zeros."""
-        slopes = (_core.detrend_rows(x, self.detrend_r2) if self.detrend_r2 is not None
-                  else np.zeros(x.shape[0]))
+    def _run_bound(self, io, out) -> None:
         try:
             self.session.run_with_iobinding(io)
         except Exception as exc:
             raise ModelError(f"model {self.name}: onnxruntime run failed: {exc}") from exc
-        return slopes
 
     def _forecast_batch(self, series, target_times, levels, calibrate: bool, past: dict | None = None) -> list:
         """past (forecast_with_past): {"pairs": (prefix, target, lead)} of
@@ -680,13 +676,14 @@ class OnnxForecaster:
             raise ValueError("series is empty")
         x, out, io = self._binding(n)
         step = math.nan if self.step_s is None else self.step_s
+        r2 = math.nan if self.detrend_r2 is None else self.detrend_r2
         coarse = self.step_s is None and self.step_factor != 1.0
         prep = []
         for i, ((t, y), tt) in enumerate(zip(series, target_times)):
             try:
                 try:
                     st = self._step(t) if coarse else step
-                    prep.append(_core.forecast_window(x[i], t, y, tt, st, self.horizon, self.name))
+                    prep.append(_core.forecast_window(x[i], t, y, tt, st, self.horizon, self.name, r2))
                 except TypeError:      # not convertible to float arrays: name the argument as numpy does
                     _check_series(t, y)
                     _as_1d(tt, "target_times")
@@ -706,23 +703,23 @@ class OnnxForecaster:
                 past["scalers"], past["q"] = got
         else:
             scalers = None
-        slopes = self._run_bound(x, io, out).tolist()
+        self._run_bound(io, out)
         if scalers is not None:
             # calibrating: each row is also the prediction of the measurements to come from
             # this whole history, kept for the calibration of later forecasts (_pair_preds)
             # unless kept already (a row's sum is finite only if all of it is)
             keep = {}
-            for i, ((t, y), (level, st, _)) in enumerate(zip(series, prep)):
+            for i, ((t, y), (level, st, _, slope)) in enumerate(zip(series, prep)):
                 key = prefix_keys(t, y, [len(t)], self._key_span)[0]
                 if key not in self._memo and math.isfinite(out[i].sum()):
-                    keep[key] = (out[i].copy(), st, level, slopes[i])
+                    keep[key] = (out[i].copy(), st, level, slope)
             if keep:
                 self._remember(keep)
         res, bad = [], []
         median_index = self._raw_scaler.median_index
-        for i, (level, _, h) in enumerate(prep):
+        for i, (level, _, h, slope) in enumerate(prep):
             if scalers is None:       # raw quantiles: one factor for every target, one call
-                r = _core.grid_quantiles(out[i], h, level, median_index, lo, hi, w, w1, f_raw, slopes[i])
+                r = _core.grid_quantiles(out[i], h, level, median_index, lo, hi, w, w1, f_raw, slope)
                 if r is None:
                     bad.append(i)
                 else:
@@ -736,7 +733,7 @@ class OnnxForecaster:
                 raw = raw or cs is None
                 borrowed = borrowed or (cs is not None and cs.lead is not None and cs.lead < lead)
                 f = cs._factors(coverage) if cs is not None else f_raw
-                r = _core.grid_quantiles(out[i], h[sel], level, median_index, lo, hi, w, w1, f, slopes[i])
+                r = _core.grid_quantiles(out[i], h[sel], level, median_index, lo, hi, w, w1, f, slope)
                 if r is None:
                     break
                 med[sel], qs[sel] = r[0], self._grow(r[0], r[1], levels, lead, scalers[i])
