@@ -19,9 +19,10 @@ the caller's unit (seconds: offset = reference - local clock):
    newest 65 measurements unless set.
 2. Where a robust line explains the window (R^2 > detrend_r2, default
    0.8), take it out (anchored at the newest cell), run the model on the
-   residuals and add the line back on its output (_core.detrend_rows /
-   retrend_rows: cpp/windowing/detrend.h); else run it on the window as it
-   is. Add the centring level back.
+   residuals and add the line back on its output, in float64 with the
+   centring level (cpp/windowing/detrend.h: in _core.forecast_window's pass,
+   _core.detrend_rows for the calibration's batches; the slope goes to
+   _core.grid_quantiles); else run it on the window as it is.
 3. A target time t maps to h = (t - t_n) / step grid steps ahead; the
    quantiles are linearly interpolated between whole steps (h < 1 uses step
    1, H < h <= H + 1/2 step H, so a caller whose grid step differs slightly
