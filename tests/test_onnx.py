@@ -663,3 +663,10 @@ def test_long_lead_intervals_of_a_free_running_clock_from_an_hour():
         _, flo, fhi = fused(t[o - 60:o], y[o - 60:o], None, t[o - 1] + 3600.0, 0.8)
         ratios.append((bhi - blo) / (fhi - flo))
     assert len(ratios) >= 5 and np.median(ratios) < 10
+
+
+def test_detrend_r2_is_fixed_for_the_forecasters_life(hold_model):
+    f = OnnxForecaster(hold_model, detrend_r2=0.5)
+    assert f.detrend_r2 == 0.5
+    with pytest.raises(AttributeError):
+        f.detrend_r2 = None          # the memo holds outputs made with the first setting

@@ -303,7 +303,7 @@ class OnnxForecaster:
         self.calib_window = calib_window
         self.calib_min = calib_min
         self.growth_min = float(growth_min)
-        self.detrend_r2 = None if detrend_r2 is None else float(detrend_r2)
+        self._detrend_r2 = None if detrend_r2 is None else float(detrend_r2)
         self.min_history = min_history
         self._lock = threading.RLock()
         self._bindings: dict[tuple, tuple] = {}
@@ -324,6 +324,12 @@ class OnnxForecaster:
             raise ModelError(f"{path}: a probe run on a zero context gave shape {out.shape} "
                              f"(finite: {bool(np.all(np.isfinite(out)))}), expected (1, {self.num_levels}, "
                              f"{self.horizon}) finite")
+
+    @property
+    def detrend_r2(self) -> float | None:
+        """The detrending gate (constructor argument; fixed for the forecaster's
+        life: its memo of past predictions holds outputs made with it)."""
+        return self._detrend_r2
 
     # ---- loading -----------------------------------------------------------------------------
     @staticmethod
@@ -471,7 +477,7 @@ class OnnxForecaster:
                 _, level = _core.nearest_window(t[:i], y[:i], float(t[i - 1]), st, self.context, None, x[m])
                 meta.append((st, level))
             # a line that explains a window is taken out (put back below, in float64)
-            slopes = (_core.detrend_rows(x, self.detrend_r2).tolist() if self.detrend_r2 is not None
+            slopes = (_core.detrend_rows(x, self._detrend_r2).tolist() if self._detrend_r2 is not None
                       else [0.0] * len(need))
             self._run_bound(io, out)
             if not np.all(np.isfinite(out)):
@@ -677,7 +683,7 @@ class OnnxForecaster:
             raise ValueError("series is empty")
         x, out, io = self._binding(n)
         step = math.nan if self.step_s is None else self.step_s
-        r2 = math.nan if self.detrend_r2 is None else self.detrend_r2
+        r2 = math.nan if self._detrend_r2 is None else self._detrend_r2
         coarse = self.step_s is None and self.step_factor != 1.0
         prep = []
         for i, ((t, y), tt) in enumerate(zip(series, target_times)):
