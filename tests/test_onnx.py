@@ -670,3 +670,14 @@ def test_detrend_r2_is_fixed_for_the_forecasters_life(hold_model):
     assert f.detrend_r2 == 0.5
     with pytest.raises(AttributeError):
         f.detrend_r2 = None          # the memo holds outputs made with the first setting
+
+
+def test_detrend_rows_takes_nan_as_off_like_forecast_window():
+    from chronotick import _core
+    x = np.tile(np.arange(64, dtype=np.float32) * 1e-3, (2, 1))
+    before = x.copy()
+    np.testing.assert_array_equal(_core.detrend_rows(x, math.nan), [0.0, 0.0])
+    np.testing.assert_array_equal(x, before)
+    np.testing.assert_allclose(_core.detrend_rows(x, 0.8), [1e-3, 1e-3], rtol=1e-5)
+    with pytest.raises(ValueError, match="r2_min must be finite or NaN"):
+        _core.detrend_rows(x, math.inf)

@@ -283,21 +283,21 @@ void bind_windowing(py::module_& m) {
         if (x.ndim() != 2 || !x.writeable())
           throw py::value_error("x must be a writable C-contiguous float32 array [batch, context], got " +
                                 std::to_string(x.ndim()) + "-D");
-        if (!std::isfinite(r2_min)) throw py::value_error("r2_min must be finite, got " + std::to_string(r2_min));
+        if (std::isinf(r2_min)) throw py::value_error("r2_min must be finite or NaN, got " + std::to_string(r2_min));
         const auto B = static_cast<std::size_t>(x.shape(0)), L = static_cast<std::size_t>(x.shape(1));
         py::array_t<double> slopes(static_cast<py::ssize_t>(B));
         double* b = slopes.mutable_data();
         float* v = x.mutable_data();
         thread_local DetrendWork work;
-        for (std::size_t i = 0; i < B; ++i) b[i] = detrend_window(v + i * L, L, r2_min, work);
+        for (std::size_t i = 0; i < B; ++i) b[i] = std::isnan(r2_min) ? 0.0 : detrend_window(v + i * L, L, r2_min, work);
         return slopes;
       },
       py::arg("x").noconvert(), py::arg("r2_min"),
       "For each row of x (float32 [batch, context], the model's input, NaN = empty cell), in place:\n"
       "a robust line through its observed cells (least squares, then Huber passes), removed when it\n"
       "explains the row (R^2 = 1 - (MAD(residuals) / MAD(row))^2 > r2_min), anchored at the newest\n"
-      "cell (cpp/windowing/detrend.h). Returns the slope removed per row (per grid step; 0: none);\n"
-      "grid_quantiles(..., slope=) puts it back.");
+      "cell (cpp/windowing/detrend.h); r2_min NaN: no detrending (as forecast_window). Returns the\n"
+      "slope removed per row (per grid step; 0: none); grid_quantiles(..., slope=) puts it back.");
 
   m.def(
       "forecast_window",
@@ -357,8 +357,8 @@ void bind_windowing(py::module_& m) {
       py::arg("q"), py::arg("h"), py::arg("level"), py::arg("median_index"), py::arg("lo"), py::arg("hi"),
       py::arg("w"), py::arg("w1"), py::arg("f"), py::arg("slope") = 0.0,
       "A grid model's quantiles q (float32 [K, H], centred) at fractional steps h, uncentred by\n"
-      "`level` plus `slope` x the (clamped) step (the line detrend_rows took out), sorted, mapped to the requested levels by the plan (lo, hi, w, w1, f; see\n"
-      "cpp/windowing/grid_quantiles.h). Returns (median [T], quantiles [T, levels]), or None when q\n"
+      "`level` plus `slope` x the (clamped) step (the line detrend_rows took out), sorted, mapped\n"
+      "to the requested levels by the plan (lo, hi, w, w1, f; see cpp/windowing/grid_quantiles.h). Returns (median [T], quantiles [T, levels]), or None when q\n"
       "holds a non-finite value.");
 }
 

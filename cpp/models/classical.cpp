@@ -104,8 +104,8 @@ ModelRun run_model(Model m, const Series& s, const double* targets, std::size_t 
   const std::size_t earliest = plan.earliest_prefix(s.n);
   const std::size_t hfirst = std::min(first, earliest > p.kalman_window ? earliest - p.kalman_window : 0);
   Series htail{s.t + hfirst, s.y + hfirst, s.u ? s.u + hfirst : nullptr, s.n - hfirst};
-  std::size_t early_n = std::max(earliest, hfirst) - hfirst;
-  KalmanNoise q_early = early_n >= 4 ? estimate_kalman_noise(Series{htail.t, htail.y, htail.u, early_n}, p) : q;
+  const std::size_t early_n = std::max(earliest, hfirst) - hfirst;
+  KalmanNoise q_early = q;  // the newest noise levels where fewer than 4 measurements precede
   // The calibration carries the past errors over to the forecast as
   // multiples of sigma, so the forecast's sigma is the one the same noise
   // levels give (its mean keeps the newest ones). With sigma from the newest
@@ -114,6 +114,7 @@ ModelRun run_model(Model m, const Series& s, const double* targets, std::size_t 
   // disciplined clocks next measurement / 8 ahead 78.7% / 77.2% (now 80.4% /
   // 81.5%), the MAE the same (tests/test_long_lead_calibration.py).
   if (early_n >= 4) {
+    q_early = estimate_kalman_noise(Series{htail.t, htail.y, htail.u, early_n}, p);
     Gaussian same = predict_kalman_with(tail, q_early, targets, h);
     if (same.ok) run.forecast.sigma = same.sigma;
   }

@@ -51,6 +51,7 @@ double detrend_window(float* values, std::size_t L, double r2_min, DetrendWork& 
   if (n < kMinCells) return 0.0;
   const double spread = mad_sigma_into(y.data(), n, ws.sel);
   if (!(spread > 0) || !std::isfinite(spread)) return 0.0;
+  auto explained = [spread](double sigma) { return 1.0 - (sigma / spread) * (sigma / spread); };  // R^2
   w.assign(n, 1.0);
   r.resize(n);
   double a = 0, b = 0, sigma = 0;
@@ -58,11 +59,8 @@ double detrend_window(float* values, std::size_t L, double r2_min, DetrendWork& 
   for (int pass = 0; pass <= kHuberPasses; ++pass) {
     for (std::size_t i = 0; i < n; ++i) r[i] = y[i] - a - b * x[i];
     sigma = mad_sigma_into(r.data(), n, ws.sel);
-    if (pass == 0) {
-      // screen: most windows of a disciplined clock are no line at all; skip the passes
-      const double q = sigma / spread;
-      if (1.0 - q * q < std::min(kScreenR2, r2_min)) return 0.0;
-    }
+    // screen: most windows of a disciplined clock are no line at all; skip the passes
+    if (pass == 0 && explained(sigma) < std::min(kScreenR2, r2_min)) return 0.0;
     if (pass == kHuberPasses || !(sigma > 0)) break;
     for (std::size_t i = 0; i < n; ++i) {
       const double u = std::fabs(r[i]) / (kHuberC * sigma);
@@ -70,9 +68,7 @@ double detrend_window(float* values, std::size_t L, double r2_min, DetrendWork& 
     }
     if (!weighted_line(x, y, w, a, b)) return 0.0;
   }
-  const double ratio = sigma / spread;
-  const double r2 = 1.0 - ratio * ratio;
-  if (!(r2 > r2_min) || !std::isfinite(b) || b == 0.0) return 0.0;
+  if (!(explained(sigma) > r2_min) || !std::isfinite(b) || b == 0.0) return 0.0;
   for (std::size_t k = 0; k < L; ++k) {
     if (std::isnan(values[k])) continue;
     const double dx = static_cast<double>(k) - static_cast<double>(L - 1);

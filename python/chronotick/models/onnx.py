@@ -331,6 +331,11 @@ class OnnxForecaster:
         life: its memo of past predictions holds outputs made with it)."""
         return self._detrend_r2
 
+    @property
+    def _r2_arg(self) -> float:
+        """detrend_r2 as the C++ windowing takes it (NaN: no detrending)."""
+        return math.nan if self._detrend_r2 is None else self._detrend_r2
+
     # ---- loading -----------------------------------------------------------------------------
     @staticmethod
     def _read_card(path: str) -> dict:
@@ -476,9 +481,7 @@ class OnnxForecaster:
                 st = self._step(t[:i])
                 _, level = _core.nearest_window(t[:i], y[:i], float(t[i - 1]), st, self.context, None, x[m])
                 meta.append((st, level))
-            # a line that explains a window is taken out (put back below, in float64)
-            slopes = (_core.detrend_rows(x, self._detrend_r2).tolist() if self._detrend_r2 is not None
-                      else [0.0] * len(need))
+            slopes = _core.detrend_rows(x, self._r2_arg).tolist()   # put back in _at_each, in float64
             self._run_bound(io, out)
             if not np.all(np.isfinite(out)):
                 bad = np.flatnonzero(~np.all(np.isfinite(out), axis=(1, 2)))
@@ -497,24 +500,25 @@ class OnnxForecaster:
                 level = np.array([g[2] for g in got])
                 slope = np.array([g[3] for g in got])
                 h = (t[target[rows]] - t[prefix[rows] - 1]) / st
-                shift = level + slope * np.clip(h, 1.0, float(self.horizon))   # as grid_quantiles
-                qr = np.sort(self._at_each(np.stack([g[0] for g in got]), h), axis=1) + shift[:, None]
+                qr = np.sort(self._at_each(np.stack([g[0] for g in got]), h, level, slope), axis=1)
                 qr[h > self.horizon + 0.5] = np.nan      # crossed quantiles reordered, beyond reach refused:
                 q[rows] = qr                             # as forecast does
             results.append(q)
         self._remember(fresh)
         return results
 
-    def _at_each(self, q: np.ndarray, h: np.ndarray) -> np.ndarray:
-        """Model outputs q[P, K, H] (step k+1 at column k), each at its own
-        fractional step h[p] -> [P, K]; linear between whole steps, h < 1 uses
-        step 1 (as cpp/windowing/grid_quantiles.h)."""
+    def _at_each(self, q: np.ndarray, h: np.ndarray, level: np.ndarray, slope: np.ndarray) -> np.ndarray:
+        """Model outputs q[P, K, H] (step k+1 at column k, centred), each at its
+        own fractional step h[p] -> [P, K], uncentred by level[p] + slope[p] x
+        the clamped step (the line the detrending took out); linear between
+        whole steps, h < 1 uses step 1 (as cpp/windowing/grid_quantiles.h)."""
         H = self.horizon
         hc = np.clip(h, 1.0, float(H))
         lo = np.minimum(hc.astype(np.int64), max(H - 1, 1))   # the step at or below h (1-based)
         w = hc - lo
         p = np.arange(h.size)
-        return q[p, :, lo - 1] * (1.0 - w)[:, None] + q[p, :, np.minimum(lo, H - 1)] * w[:, None]
+        return (q[p, :, lo - 1] * (1.0 - w)[:, None] + q[p, :, np.minimum(lo, H - 1)] * w[:, None]
+                + (level + slope * hc)[:, None])
 
     def _remember(self, entries: dict) -> None:
         """Prefix outputs into the memo, the oldest out beyond _memo_max."""
@@ -683,14 +687,13 @@ class OnnxForecaster:
             raise ValueError("series is empty")
         x, out, io = self._binding(n)
         step = math.nan if self.step_s is None else self.step_s
-        r2 = math.nan if self._detrend_r2 is None else self._detrend_r2
         coarse = self.step_s is None and self.step_factor != 1.0
         prep = []
         for i, ((t, y), tt) in enumerate(zip(series, target_times)):
             try:
                 try:
                     st = self._step(t) if coarse else step
-                    prep.append(_core.forecast_window(x[i], t, y, tt, st, self.horizon, self.name, r2))
+                    prep.append(_core.forecast_window(x[i], t, y, tt, st, self.horizon, self.name, self._r2_arg))
                 except TypeError:      # not convertible to float arrays: name the argument as numpy does
                     _check_series(t, y)
                     _as_1d(tt, "target_times")
