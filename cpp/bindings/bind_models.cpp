@@ -16,6 +16,7 @@
 #include "fusion/fusion.h"
 #include "models/calibration.h"
 #include "models/classical.h"
+#include "models/delay_noise.h"
 #include "models/regression.h"
 #include "windowing/nearest_window.h"
 
@@ -373,6 +374,25 @@ void bind_models(py::module_& m) {
           return v.size() < 2 ? 1.0 : median_spacing(v.data(), v.size());
         },
         py::arg("t"), "Median spacing of the newest (up to 65) times; 1.0 for fewer than 2.");
+
+  m.def("delay_noise",
+        [](const Array& y, const Array& d) -> py::tuple {
+          if (y.ndim() != 1 || d.ndim() != 1 || y.size() != d.size())
+            throw py::value_error("delay_noise: y and d must be 1-D of the same length");
+          const double* yp = y.data();
+          const double* dp = d.data();
+          for (py::ssize_t i = 0; i < y.size(); ++i)
+            if (!std::isfinite(yp[i]) || !std::isfinite(dp[i]) || dp[i] < 0)
+              throw py::value_error("delay_noise: entry " + std::to_string(i) + " is not finite (or a delay < 0)");
+          Array sigma(y.size());
+          DelayNoise fit;
+          const std::size_t n = static_cast<std::size_t>(y.size());
+          if (!delay_noise(yp, dp, n, sigma.mutable_data(), &fit)) return py::make_tuple(py::none(), fit.k, fit.s, fit.x_typ);
+          return py::make_tuple(sigma, fit.k, fit.s, fit.x_typ);
+        },
+        py::arg("y"), py::arg("d"),
+        "Per-measurement noise scale from round-trip delays (models/delay_noise.h): "
+        "(sigma or None, k, s, x_typ).");
 
   m.def("fit_regression",
         [](const Array& t, const Array& y, const std::optional<Array>& u, const ModelParams& params) {

@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _LAZY = {
     "predict": "chronotick.api",
+    "uncertainty_from_delay": "chronotick.api",
     "Forecast": "chronotick.forecast",
     "Engine": "chronotick.engine",
     "Trace": "chronotick.io",

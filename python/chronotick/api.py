@@ -42,8 +42,14 @@ def onnx_forecaster(name: str):
         return f
 
 
-def prepare(values, timestamps, uncertainty=None):
-    """Validated (t, y, u) with NaN values (missing) dropped."""
+def prepare(values, timestamps, uncertainty=None, delay=None):
+    """Validated (t, y, u) with NaN values (missing) dropped; with `delay`,
+    u is uncertainty_from_delay of the kept values."""
+    if delay is not None:
+        if uncertainty is not None:
+            raise ValueError("give uncertainty or delay, not both (delay only sets the uncertainty)")
+        t, y, u = prepare(values, timestamps)
+        return t, y, _delay_sigma(values, delay)
     if (uncertainty is None and type(values) is np.ndarray and type(timestamps) is np.ndarray
             and values.size and _core.scan_series(timestamps, values) == 0):
         return timestamps, values, None   # the common case, checked in one C++ pass
@@ -67,6 +73,40 @@ def prepare(values, timestamps, uncertainty=None):
     if u is not None and not np.all(np.isfinite(u)):
         u = np.where(np.isfinite(u), u, 0.0)   # 0 = unknown to the models
     return t, y, u
+
+
+def uncertainty_from_delay(values, delay):
+    """Each measurement's standard uncertainty from its round-trip delay.
+
+    values: measured offsets (any unit; NaN = missing); delay: the same
+    measurements' round-trip delays (any unit, >= 0; NaN allowed only where
+    the value is NaN). Returns an array for the measured (non-NaN) values, in
+    the values' unit, for `predict(..., uncertainty=...)` or
+    `Engine.observe_many` -- or None when the window gives nothing to fit
+    (fewer than 8 measurements, all delays equal, no scatter).
+
+    The model (cpp/models/delay_noise.h, chrony's weighting of samples by
+    their distance above the minimum): sigma_i = c (1 + k x_i / x_typ) with
+    x_i = (delay_i - min delay) / 2, fitted on this window by maximum
+    likelihood on each value's scatter about its neighbours; k = 0 (equal
+    sigma, i.e. equal weights) unless the delays explain the scatter (BIC).
+    `predict(..., delay=d)` is the same as passing this as uncertainty.
+    """
+    return _delay_sigma(values, delay)
+
+
+def _delay_sigma(values, delay):
+    y, _ = as_1d_float_nan(values, "values", allow_nan=True)
+    d, _ = as_1d_float_nan(delay, "delay", allow_nan=True)
+    if d.size != y.size:
+        raise ValueError(f"delay has {d.size} entries, values has {y.size}")
+    keep = np.isfinite(y)
+    bad = np.flatnonzero(keep & ~(d >= 0))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"delay[{i}] = {float(d[i])!r} where values[{i}] is measured: need a delay >= 0")
+    sigma = _core.delay_noise(y[keep], d[keep])[0]
+    return sigma
 
 
 def _datetimes_to_seconds(x):
@@ -180,7 +220,7 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None, par
 
 
 def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=None, model="auto",
-            quantile_levels=(0.1, 0.5, 0.9), covariates=None, uncertainty=None) -> Forecast:
+            quantile_levels=(0.1, 0.5, 0.9), covariates=None, uncertainty=None, delay=None) -> Forecast:
     """Forecast the offset ahead of the last measurement.
 
     values: measured offsets (any unit; the forecast is in the same unit),
@@ -199,6 +239,10 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
     model for model="regression" and joins the fusion for "fused"/"auto".
     uncertainty: per-measurement standard uncertainty (same unit as values),
     weighting the regression and Kalman models; None = unknown.
+    delay: instead of uncertainty, each measurement's round-trip delay (any
+    unit): the uncertainty is then `uncertainty_from_delay(values, delay)`,
+    a noise scale growing with the delay above the window's minimum where
+    this window's scatter shows it does (NTP; see that function).
 
     Returns a chronotick.Forecast: fc.times, fc.mean, fc.quantiles
     [horizon, len(quantile_levels)], fc.std, fc.model, fc.weights (member ->
@@ -213,7 +257,7 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
     the coverage this achieves on real traces).
     """
     registry.check_name(model)
-    t, y, u = prepare(values, timestamps, uncertainty)
+    t, y, u = prepare(values, timestamps, uncertainty, delay)
     user_levels = _check_levels(quantile_levels)
     levels = with_base_levels(user_levels)
     targets, _ = target_times(t, horizon, horizon_s, step_s)

@@ -19,6 +19,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from chronotick.api import uncertainty_from_delay
 from chronotick.io.trace import Trace
 
 Forecaster = Callable[[np.ndarray, np.ndarray, "np.ndarray | None", float, float], tuple]
@@ -155,14 +156,17 @@ class BacktestResult:
 def run_backtest(trace: Trace, forecasters: dict[str, Forecaster] | None = None, *, level: float = 0.8,
                  horizon: int = 1, warmup: int = 10, max_history: int | None = 512,
                  include_baselines: bool = True,
-                 include_prototype: bool = True, progress: Callable[[int, int], None] | None = None
-                 ) -> BacktestResult:
+                 include_prototype: bool = True, progress: Callable[[int, int], None] | None = None,
+                 delay_weights: bool = True) -> BacktestResult:
     """Rolling-origin backtest over `trace`; see the module docstring.
 
     horizon: predict the measurement `horizon` measurements ahead: forecasters
     see measurements [.., i - horizon] for target i (1 = the next one).
     warmup: the first target is measurement index `warmup`.
     max_history: at most this many newest measurements are passed (None: all).
+    delay_weights: where the trace has round-trip delays and no uncertainty,
+    the forecasters get u = chronotick.uncertainty_from_delay(y, delay) of
+    the measurements they see (a noise model fitted on that window alone).
     include_prototype: score the recorded prototype prediction if the trace has one
     (``trace.extra["prototype_offset"]``).
     """
@@ -189,6 +193,8 @@ def run_backtest(trace: Trace, forecasters: dict[str, Forecaster] | None = None,
         u = trace.uncertainty[lo:end] if trace.uncertainty is not None else None
         if u is not None and not np.all(np.isfinite(u)):
             u = None
+        if u is None and delay_weights and trace.delay is not None and np.all(np.isfinite(trace.delay[lo:end])):
+            u = uncertainty_from_delay(y, trace.delay[lo:end])
         for name, f in all_f.items():
             out[name][j] = f(t, y, u, float(trace.times[i]), level)
         if progress:
@@ -275,7 +281,8 @@ class WindowSelection:
 
 
 def select_window(traces: list[Trace], param: str = "regression_max", values=SELECTION_VALUES, *,
-                  models=("fused", "auto"), level: float = 0.8, horizon: int = 1) -> WindowSelection:
+                  models=("fused", "auto"), level: float = 0.8, horizon: int = 1,
+                  delay_weights: bool = True) -> WindowSelection:
     """Backtest `models` ("fused": the classical ensemble; "auto": predict's
     default, with the shipped TSFM) on every trace for each value of `param`
     (a ModelParams field) and keep the ratios to median-5 for
@@ -299,7 +306,8 @@ def select_window(traces: list[Trace], param: str = "regression_max", values=SEL
         setattr(p, param, v)
         forecasters = {m: makers[m](p) for m in models}
         for b, tr in enumerate(traces):
-            tab = run_backtest(tr, forecasters, level=level, horizon=horizon, include_prototype=False).table()
+            tab = run_backtest(tr, forecasters, level=level, horizon=horizon, include_prototype=False,
+                               delay_weights=delay_weights).table()
             for m in models:
                 ratios[m][a, b] = tab[m]["mae"] / tab["median-5"]["mae"]
     return WindowSelection(param, int(getattr(_core.ModelParams(), param)), values, [t.name for t in traces], ratios)

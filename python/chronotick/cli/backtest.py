@@ -33,6 +33,10 @@ def add_arguments(p) -> None:
                    help="also show how much the default regression window of the classical models owes to "
                         "these traces: leave-one-trace-out choice among 8..64 for fused and auto "
                         "(needs at least 2 traces)")
+    p.add_argument("--no-delay-weights", action="store_true",
+                   help="ignore the traces' round-trip delays (by default, where a trace has delays and no "
+                        "uncertainty, the models weigh each measurement by chronotick.uncertainty_from_delay, "
+                        "and `auto` is also shown without them as `auto (no delays)`)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -168,6 +172,9 @@ def run(args) -> int:
     if args.window_selection and len(files) < 2:
         raise ValueError(f"--window-selection needs at least 2 traces (one held out), got {len(files)}")
     forecasters = {n: predict_model(n) for n in names}
+    if "auto" in forecasters and not args.no_delay_weights:
+        auto = forecasters["auto"]
+        forecasters["auto (no delays)"] = lambda t, y, u, target_t, level: auto(t, y, None, target_t, level)
     results, traces = [], []
     for path in files:
         try:
@@ -175,7 +182,9 @@ def run(args) -> int:
         except (ValueError, OSError) as exc:
             print(f"chronotick backtest: {path}: {exc}", file=sys.stderr)
             return 1
-        r = run_backtest(trace, forecasters, level=args.level, horizon=args.horizon,
+        fs = forecasters if trace.delay is not None else {k: v for k, v in forecasters.items()
+                                                          if k != "auto (no delays)"}
+        r = run_backtest(trace, fs, level=args.level, horizon=args.horizon, delay_weights=not args.no_delay_weights,
                          progress=_Progress(trace.name, not args.no_progress))
         results.append(r)
         traces.append(trace)
@@ -189,7 +198,8 @@ def run(args) -> int:
             print(f"plot written to {out}")
     selection = None
     if args.window_selection:
-        selection = select_window(traces, level=args.level, horizon=args.horizon)
+        selection = select_window(traces, level=args.level, horizon=args.horizon,
+                                  delay_weights=not args.no_delay_weights)
         print(selection.markdown())
     if args.json:
         out = {r.trace: {"horizon": r.horizon, "level": r.level, "metrics": r.table()} for r in results}
