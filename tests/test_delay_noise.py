@@ -128,3 +128,36 @@ def test_the_backtest_gives_forecasters_the_delay_uncertainty_of_their_own_windo
     assert all(u.shape == (size,) for size, u in seen if size >= 8)
     # the last target's window: the 30 measurements 29 .. 58 before it
     assert np.array_equal(seen[-1][1], chronotick.uncertainty_from_delay(y[29:59], d[29:59]))
+
+
+def test_the_engine_weighs_by_the_delays_of_its_window():
+    d, y = heteroscedastic()
+    t = 1.7e9 + 100.0 * np.arange(y.size)
+    eng = chronotick.Engine({"short_term": {"models": ["regression"], "horizon": 2}})
+    ref = chronotick.Engine({"short_term": {"models": ["regression"], "horizon": 2}})
+    for k in range(y.size):
+        eng.observe(t[k], y[k], delay=d[k])
+    ref.observe_many(t, y, uncertainty=chronotick.uncertainty_from_delay(y, d))
+    a, b = eng.predict_short_term(), ref.predict_short_term()
+    assert np.array_equal(a.quantiles, b.quantiles)
+    many = chronotick.Engine({"short_term": {"models": ["regression"], "horizon": 2}})
+    many.observe_many(t, y, delay=d)
+    assert np.array_equal(many.predict_short_term().quantiles, a.quantiles)
+    # one measurement without a delay: the window is weighed by the uncertainties (none here)
+    eng.observe(t[-1] + 100.0, y[-1])
+    plain = chronotick.Engine({"short_term": {"models": ["regression"], "horizon": 2}})
+    plain.observe_many(np.append(t, t[-1] + 100.0), np.append(y, y[-1]))
+    assert np.array_equal(eng.predict_short_term().quantiles, plain.predict_short_term().quantiles)
+
+
+@pytest.mark.parametrize("call, pattern", [
+    (lambda e: e.observe(1.0, 0.0, delay=-0.01), r"delay must be >= 0, got -0.01"),
+    (lambda e: e.observe(1.0, 0.0, delay=float("nan")), r"delay"),
+    (lambda e: e.observe_many([1.0, 2.0], [0.0, 0.0], delay=[0.01]), r"delay has 1 entries, t has 2"),
+    (lambda e: e.observe_many([1.0, 2.0], [0.0, 0.0], delay=[0.01, -1.0]), r"delay\[1\] = -1.0 is negative"),
+])
+def test_the_engine_refuses_bad_delays_and_keeps_nothing(call, pattern):
+    eng = chronotick.Engine({"short_term": {"models": ["regression"]}})
+    with pytest.raises(ValueError, match=pattern):
+        call(eng)
+    assert eng.stats()["buffer"]["total_pushed"] == 0

@@ -394,10 +394,12 @@ class Clock:
             self._retro_correct(t, err, self._last_meas_t)
         u = float(unc) if unc is not None and math.isfinite(unc) else 0.0
         delay = float(getattr(m, "delay", 0.0) or 0.0)
-        if not delay > 0:
+        measured = delay > 0 and math.isfinite(delay)
+        if not measured:
             delay = 2 * u         # no round trip given: the uncertainty read as NTP's delay/2
         self._score_origins(t, offset, delay)
-        self._engine.observe(t, offset, unc)
+        # a measured round trip weighs the models' measurements (uncertainty_from_delay)
+        self._engine.observe(t, offset, unc, delay=delay if measured else None)
         self._last_uncertainty = u
         self._last_offset = offset
         self._last_rd = max(0.0, u - delay / 2)

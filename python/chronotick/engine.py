@@ -5,7 +5,7 @@ snapshot of the newest `engine.history` of them. The engine forecasts from
 MEASUREMENTS ONLY: its own forecasts are never written back.
 
     with chronotick.Engine({"short_term": {"horizon": 8}}) as eng:
-        eng.observe(t, offset, uncertainty=0.002)      # producer thread(s)
+        eng.observe(t, offset, uncertainty=0.002)      # producer thread(s); or delay=0.031 (NTP)
         fc = eng.predict_fused()                       # consumer thread(s)
         eng.health(), eng.stats()
 
@@ -32,7 +32,7 @@ import numpy as np
 from chronotick import _core
 from chronotick import models as registry
 from chronotick._validate import quantile_levels as _check_levels
-from chronotick.api import AUTO_ONNX, _median_spacing, classical_forecast, with_base_levels
+from chronotick.api import AUTO_ONNX, _median_spacing, classical_forecast, uncertainty_from_delay, with_base_levels
 from chronotick.config import load_config
 from chronotick.forecast import Forecast
 
@@ -137,6 +137,7 @@ class Engine:
         self.config = cfg = load_config(config)
         e = cfg["engine"]
         self._buf = _core.MeasurementBuffer(e["buffer_capacity"])
+        self._delay_buf = _core.MeasurementBuffer(e["buffer_capacity"])   # (t, round-trip delay) where given
         self._params = _core.ModelParams()
         self._params.min_history = e["min_history"]
         self._params.calib_origins = e["calib_origins"]
@@ -189,13 +190,17 @@ class Engine:
             self._metrics = SystemMetricsCollector(interval_s=c["interval_s"], capacity=c["capacity"]).start()
 
     # -- producers ------------------------------------------------------------
-    def observe(self, t, offset, uncertainty=None, **covariates) -> None:
+    def observe(self, t, offset, uncertainty=None, delay=None, **covariates) -> None:
         """One measurement: time t (s, strictly after the previous one),
         offset, optional standard uncertainty (>= 0, same unit), optional
+        round-trip delay (>= 0, any unit: an NTP exchange's), optional
         covariates by name (floats; the names are fixed by config
         `covariates.names` or else by the first call; `temperature` (deg C)
         adds a temperature-compensated regression to the fusion).
-        A rejected call (ValueError/TypeError) changes nothing."""
+        Where every measurement of a forecast's window has a delay, the
+        models weigh them by `chronotick.uncertainty_from_delay` of that
+        window (the delays' noise model fitted on it) instead of by the
+        uncertainties. A rejected call (ValueError/TypeError) changes nothing."""
         self._check_open()
         t = _finite("t", t)
         offset = _finite("offset", offset)
@@ -204,6 +209,11 @@ class Engine:
             u = _finite("uncertainty", uncertainty)
             if u < 0:
                 raise ValueError(f"uncertainty must be >= 0, got {u!r}")
+        d = None
+        if delay is not None:
+            d = _finite("delay", delay)
+            if d < 0:
+                raise ValueError(f"delay must be >= 0, got {d!r}")
         cov = {k: _finite(k, v) for k, v in covariates.items()}
         with self._produce:
             self._check_open()
@@ -212,12 +222,14 @@ class Engine:
             self._check_cov_names(cov)
             if self._cov_buf is not None:
                 self._cov_buf.push(t, np.array([cov[k] for k in self._cov_names]))
+            if d is not None:
+                self._delay_buf.push(t, d, math.nan)
             self._buf.push(t, offset, u)
             self._last_t = t
             with self._stats_lock:
                 self._counts["observations"] += 1
 
-    def observe_many(self, t, offsets, uncertainty=None) -> None:
+    def observe_many(self, t, offsets, uncertainty=None, delay=None) -> None:
         """Many measurements at once (arrays; same rules as observe)."""
         from chronotick._validate import as_1d_float, check_timestamps, uncertainty as check_u
         self._check_open()
@@ -226,6 +238,13 @@ class Engine:
         if y.size != t.size:
             raise ValueError(f"offsets has {y.size} entries, t has {t.size}")
         u = check_u(uncertainty, t.size)
+        d = None if delay is None else as_1d_float(delay, "delay")
+        if d is not None:
+            if d.size != t.size:
+                raise ValueError(f"delay has {d.size} entries, t has {t.size}")
+            neg = np.flatnonzero(d < 0)
+            if neg.size:
+                raise ValueError(f"delay[{int(neg[0])}] = {float(d[neg[0]])!r} is negative")
         with self._produce:
             self._check_open()
             if self._cov_names:
@@ -233,6 +252,8 @@ class Engine:
             if t.size and self._last_t is not None and not t[0] > self._last_t:
                 raise ValueError(f"t[0] = {t[0]!r} is not after the previous measurement's t = {self._last_t!r}")
             if t.size:
+                if d is not None:
+                    self._delay_buf.push_many(t, d, None)
                 self._buf.push_many(t, y, u)
                 self._last_t = float(t[-1])
                 with self._stats_lock:
@@ -268,6 +289,14 @@ class Engine:
         elif self._metrics is not None:
             temp = self._collector_temperature(t)
         u = np.where(np.isfinite(u), u, 0.0) if np.isfinite(u).any() else None
+        # Delays are pushed just before their measurement: this later snapshot may hold
+        # a few newer ones, so the window's are found by the newest measurement time.
+        dt, d, _ = self._delay_buf.snapshot(n + 64)
+        end = int(np.searchsorted(dt, t[-1], side="right"))
+        if end >= t.size and np.array_equal(dt[end - t.size:end], t):   # every one has its delay
+            u_d = uncertainty_from_delay(y, d[end - t.size:end])
+            if u_d is not None:
+                u = u_d
         return t, y, u, temp
 
     def _add_slot(self, name: str, path: str, o: dict, step_factor: float = 1.0, own_name: bool = False,
