@@ -248,3 +248,19 @@ def test_an_onnx_model_that_cannot_reach_the_ladder_is_fused_where_it_reaches(ho
     w = whole.weights[AUTO_ONNX]
     assert np.all(w[inside] > 0) and np.all(w[~inside] == 0)
     eng.close()
+
+
+def test_the_clock_gives_its_engine_the_measured_round_trip_delays():
+    # NTP measurements carry their delay: the engine weighs the window by it
+    # (chronotick.uncertainty_from_delay); a source without one gives none.
+    src = Scripted()
+    clock = Clock(src, config={"poll_interval_s": 64.0})
+    times = T0 + 64.0 * np.arange(12)
+    for k, t in enumerate(times):
+        src.next = Measurement(t=float(t), offset=1e-3 * (k % 3), delay=0.02 + 0.001 * k, uncertainty=0.011 + 0.0005 * k)
+        clock.poll_once(int(t * 1e9))
+    dt, d, _ = clock._engine._delay_buf.snapshot(100)
+    assert np.array_equal(dt, times) and np.allclose(d, 0.02 + 0.001 * np.arange(12))
+    src.next = Measurement(t=float(times[-1] + 64.0), offset=0.0, delay=0.0, uncertainty=1e-3)
+    clock.poll_once(int((times[-1] + 64.0) * 1e9))
+    assert clock._engine._delay_buf.snapshot(100)[0].size == 12        # no delay: none recorded

@@ -88,7 +88,10 @@ def markdown(results, unit: str = "ms", selection=None) -> str:
              "before it (at most 512) and predicts its offset; errors are against that measured offset. "
              "`hold-last` and `median-5` are plain-numpy baselines; `prototype (recorded)` is the research "
              "prototype's own prediction stored in the trace. `auto` is `chronotick.predict(model=\"auto\")`; "
-             "`fused` the classical ensemble alone; `clock-bolt` the shipped ONNX model alone. Coverage is of "
+             "`fused` the classical ensemble alone; `clock-bolt` the shipped ONNX model alone. Where a trace "
+             "records round-trip delays (all but homelab_3h), the models weigh each measurement by "
+             "`chronotick.uncertainty_from_delay` of the window they see (a noise model fitted on that window "
+             "alone; `--no-delay-weights` turns it off); `auto (no delays)` is `auto` without them. Coverage is of "
              "the central interval at the stated level; width is its median; pinball is the mean pinball loss "
              "of its two ends.", ""]
     for r in results:
