@@ -257,7 +257,8 @@ def test_the_clock_gives_its_engine_the_measured_round_trip_delays():
     clock = Clock(src, config={"poll_interval_s": 64.0})
     times = T0 + 64.0 * np.arange(12)
     for k, t in enumerate(times):
-        src.next = Measurement(t=float(t), offset=1e-3 * (k % 3), delay=0.02 + 0.001 * k, uncertainty=0.011 + 0.0005 * k)
+        src.next = Measurement(t=float(t), offset=1e-3 * (k % 3), delay=0.02 + 0.001 * k,
+                               uncertainty=0.011 + 0.0005 * k)
         clock.poll_once(int(t * 1e9))
     dt, d, _ = clock._engine._delay_buf.snapshot(100)
     assert np.array_equal(dt, times) and np.allclose(d, 0.02 + 0.001 * np.arange(12))

@@ -36,7 +36,8 @@ def add_arguments(p) -> None:
     p.add_argument("--no-delay-weights", action="store_true",
                    help="ignore the traces' round-trip delays (by default, where a trace has delays and no "
                         "uncertainty, the models weigh each measurement by chronotick.uncertainty_from_delay, "
-                        "and `auto` is also shown without them as `auto (no delays)`, the same as `auto` on a trace without delays)")
+                        "and `auto` is also shown without them as `auto (no delays)`, the same as `auto` on a "
+                        "trace without delays)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -185,7 +186,8 @@ def run(args) -> int:
         except (ValueError, OSError) as exc:
             print(f"chronotick backtest: {path}: {exc}", file=sys.stderr)
             return 1
-        r = run_backtest(trace, forecasters, level=args.level, horizon=args.horizon, delay_weights=not args.no_delay_weights,
+        r = run_backtest(trace, forecasters, level=args.level, horizon=args.horizon,
+                         delay_weights=not args.no_delay_weights,
                          progress=_Progress(trace.name, not args.no_progress))
         results.append(r)
         traces.append(trace)
