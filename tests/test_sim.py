@@ -155,6 +155,46 @@ def test_measurement_model():
     assert 0.03 < spiky < 0.07
 
 
+def test_a_server_pool_gives_each_server_its_delay_and_asymmetry():
+    # servers=3, no queueing or spikes: the delays take three values (one per server), the
+    # errors three levels b_s / 2, each within that server's NTP bound.
+    mp = dict(min_delay_s=0.02, queue_mean_s=0.0, asymmetry_jitter_s=0.0, spike_prob=0.0, loss_prob=0.0,
+              servers=3, server_delay_spread_s=0.04, server_asymmetry_s=0.003)
+    r = sim.simulate(preset="ocxo", duration_s=2e4, poll_s=16.0, seed=9, **mp)
+    tr = r.trace
+    err = tr.offsets - r.true_offset
+    delays = np.unique(np.round(tr.delay, 12))
+    assert delays.size == 3 and np.all((delays >= 0.02) & (delays <= 0.06))
+    for d in delays:
+        e = err[np.isclose(tr.delay, d, rtol=0, atol=1e-12)]
+        assert np.ptp(e) < 1e-12                          # one fixed asymmetry per server
+        assert abs(e[0]) <= d / 2
+    assert np.unique(np.round(err, 12)).size == 3
+    counts = [np.sum(np.isclose(tr.delay, d, rtol=0, atol=1e-12)) for d in delays]
+    assert min(counts) > 0.25 * len(tr)                    # a random server per poll
+
+
+def test_a_one_server_run_draws_what_it_drew_before_pools_existed():
+    # the pool's draws come last and only for a pool, so existing seeds reproduce
+    a = sim.simulate(preset="tcxo", duration_s=3600, seed=3)
+    b = sim.simulate(preset="tcxo", duration_s=3600, seed=3, servers=1, server_delay_spread_s=0.0)
+    assert np.array_equal(a.trace.offsets, b.trace.offsets) and np.array_equal(a.trace.delay, b.trace.delay)
+    c = sim.simulate(preset="tcxo", duration_s=3600, seed=3, servers=4, server_delay_spread_s=0.01)
+    assert np.array_equal(a.x, c.x)                        # the clock is the same; only its measurements differ
+    assert not np.array_equal(a.trace.delay, c.trace.delay)
+
+
+@pytest.mark.parametrize("kw, pattern", [
+    (dict(servers=0), r"servers must be an integer >= 1, got 0"),
+    (dict(servers=2.5), r"servers must be an integer >= 1, got 2.5"),
+    (dict(server_delay_spread_s=-0.01), r"server_delay_spread_s"),
+    (dict(server_asymmetry_s=float("nan")), r"server_asymmetry_s"),
+])
+def test_bad_pool_parameters_are_named(kw, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        sim.simulate(preset="tcxo", duration_s=600, **kw)
+
+
 def test_network_spike_scenario_raises_delays():
     r = sim.simulate(preset="tcxo", scenario="network_spike", duration_s=86400, poll_s=16.0, seed=8)
     c = r.trace.covariates["net_congestion"]

@@ -8,7 +8,10 @@ One exchange at true time t, with theta = reference - local = -x(t):
     uncertainty     = delay/2 + root_dispersion  (NTP bound: |error| <= delay/2)
 
 a: path asymmetry, a level redrawn (mean asymmetry_s, rms asymmetry_jitter_s)
-at Poisson route changes; q: exponential queueing of mean
+at Poisson route changes (with a server pool, servers > 1 or a server spread
+set: each exchange asks a random server s, whose own extra delay D_s ~
+U(0, server_delay_spread_s) adds to min_delay and whose own asymmetry b_s ~
+N(0, server_asymmetry_s) adds to a, clipped to 0.9 of that server's delay); q: exponential queueing of mean
 queue_mean_s * (1 + congestion_queue_gain * net_congestion); s: with probability
 spike_prob + congestion_spike_prob * net_congestion one direction gets an
 exponential spike of mean spike_mean_s; with probability loss_prob the reply
@@ -46,6 +49,12 @@ class Stream:
         lim = 0.9 * mp.min_delay_s
         self.asym = np.clip(levels, -lim, lim)[route]
         self.congestion = congestion
+        # drawn last, and only for a pool: the draws above stay those of a one-server run
+        self.pool = mp.servers > 1 or mp.server_delay_spread_s > 0 or mp.server_asymmetry_s > 0
+        if self.pool:
+            server = rng.integers(mp.servers, size=slots)
+            self.srv_delay = rng.uniform(0.0, 1.0, mp.servers)[server] * mp.server_delay_spread_s
+            self.srv_asym = mp.server_asymmetry_s * rng.standard_normal(mp.servers)[server]
 
     def measure(self, j, k, theta):
         """Measured offset and delay of exchange(s) j at grid index(es) k with
@@ -56,8 +65,12 @@ class Stream:
         spike = (self.spike_u[j] < mp.spike_prob + mp.congestion_spike_prob * c) * self.spike_size[j]
         fwd = self.spike_fwd[j]
         a = self.asym[k]
-        d_f = 0.5 * mp.min_delay_s + 0.5 * a + self.qf[j] * qmean + spike * fwd
-        d_b = 0.5 * mp.min_delay_s - 0.5 * a + self.qb[j] * qmean + spike * (1 - fwd)
+        min_delay = mp.min_delay_s
+        if self.pool:
+            min_delay = min_delay + self.srv_delay[j]
+            a = np.clip(a + self.srv_asym[j], -0.9 * min_delay, 0.9 * min_delay)
+        d_f = 0.5 * min_delay + 0.5 * a + self.qf[j] * qmean + spike * fwd
+        d_b = 0.5 * min_delay - 0.5 * a + self.qb[j] * qmean + spike * (1 - fwd)
         return theta + 0.5 * (d_f - d_b), d_f + d_b
 
 

@@ -94,14 +94,23 @@ class MeasurementParams:
     root_dispersion_s: float = 0.0005  # server's root dispersion, s, added to the uncertainty
     congestion_queue_gain: float = 10.0  # queueing multiplied by 1 + gain * net_congestion
     congestion_spike_prob: float = 0.2   # extra spike probability at net_congestion = 1
+    # A server pool (pool.ntp.org: each query may reach another server): each poll asks one of
+    # `servers` at random; each has its own extra propagation delay ~ U(0, server_delay_spread_s)
+    # and its own fixed path asymmetry ~ N(0, server_asymmetry_s), added to the route's.
+    servers: int = 1
+    server_delay_spread_s: float = 0.0
+    server_asymmetry_s: float = 0.0
 
     def __post_init__(self) -> None:
         if self.poll_mode not in ("fixed", "adaptive"):
             raise ValueError(f"poll_mode must be 'fixed' or 'adaptive', got {self.poll_mode!r}")
-        _check_finite(self, skip=("poll_mode",))
+        if isinstance(self.servers, bool) or not isinstance(self.servers, numbers.Integral) or self.servers < 1:
+            raise ValueError(f"servers must be an integer >= 1, got {self.servers!r}")
+        _check_finite(self, skip=("poll_mode", "servers"))
         _check_pos(self, ("poll_s",))
         _check_nonneg(self, ("min_delay_s", "queue_mean_s", "asymmetry_jitter_s", "route_change_per_hour",
-                             "spike_mean_s", "root_dispersion_s", "congestion_queue_gain"))
+                             "spike_mean_s", "root_dispersion_s", "congestion_queue_gain",
+                             "server_delay_spread_s", "server_asymmetry_s"))
         for name in ("spike_prob", "loss_prob", "congestion_spike_prob"):
             v = getattr(self, name)
             if not 0.0 <= v <= 1.0:
