@@ -346,11 +346,25 @@ def test_cli_writes_csv(tmp_path, capsys):
     (["--scenario", "steady+nope"], "valid scenarios"),
     (["--hours", "-1"], "--hours must be > 0"),
     (["--poll-s", "0"], "--poll-s must be > 0"),
+    (["--servers", "0"], "servers must be an integer >= 1, got 0"),
+    (["--server-delay-spread-s", "-1"], "server_delay_spread_s"),
 ])
 def test_cli_bad_input(tmp_path, capsys, argv, pattern):
     rc = cli_main(["simulate", "--out", str(tmp_path / "x.csv")] + argv)
     assert rc == 2 and pattern in capsys.readouterr().err
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_cli_simulates_a_server_pool(tmp_path):
+    out = tmp_path / "pool.csv"
+    rc = cli_main(["simulate", "--preset", "disciplined", "--hours", "2", "--out", str(out), "--seed", "5",
+                   "--servers", "4", "--server-delay-spread-s", "0.03", "--server-asymmetry-s", "0.002"])
+    assert rc == 0
+    data = np.genfromtxt(out, delimiter=",", names=True)
+    r = sim.simulate(preset="disciplined", duration_s=7200, seed=5, servers=4, server_delay_spread_s=0.03,
+                     server_asymmetry_s=0.002)
+    assert np.allclose(data["delay"], r.trace.delay, rtol=1e-11, atol=0)
+    assert not np.allclose(data["delay"], sim.simulate(preset="disciplined", duration_s=7200, seed=5).trace.delay)
 
 
 def test_cli_csv_loads_with_plain_csv_loader(tmp_path):

@@ -31,6 +31,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="keep the clock near the reference with an NTP-like servo "
                         "(always on for --preset disciplined)")
     p.add_argument("--dt", type=float, default=1.0, help="simulation step in seconds (default 1)")
+    p.add_argument("--servers", type=int, default=None,
+                   help="a server pool: each poll asks one of N servers at random (default 1)")
+    p.add_argument("--server-delay-spread-s", type=float, default=None,
+                   help="each pool server's extra round-trip delay ~ U(0, this) seconds (default 0)")
+    p.add_argument("--server-asymmetry-s", type=float, default=None,
+                   help="rms of each pool server's own path asymmetry, seconds (default 0)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
     overrides = {}
     if args.poll_mode is not None:
         overrides["poll_mode"] = args.poll_mode
+    for name in ("servers", "server_delay_spread_s", "server_asymmetry_s"):
+        if getattr(args, name) is not None:
+            overrides[name] = getattr(args, name)
     try:
         r = sim.simulate(preset=args.preset, scenario=args.scenario, duration_s=args.hours * 3600.0,
                          poll_s=args.poll_s, seed=args.seed, disciplined=True if args.disciplined else None,
