@@ -28,7 +28,9 @@ sign randomly flipped; 70% of the targets keep only their first 1-8 steps
 their context (the loss stays the model's own, in those units). --ramps P
 adds a steady frequency offset to a fraction P of the pairs (tried, not
 used for the shipped model: docs/models.md, "Steady trends"; the runtime detrends
-instead).
+instead). --pools P measures a fraction P of the clocks through a server pool
+(2-10 servers, each with its own extra delay and asymmetry, as pool.ntp.org
+answers; drawn after everything else, so --pools 0 gives the same data).
 
 Validation each epoch (never trained on): the real NTP traces in
 shared/data/clock-traces. For every measurement after the 10th, the model
@@ -64,7 +66,8 @@ SCENARIOS = ("steady", "server_load", "thermal_cycle", "network_spike", "server_
              "server_load+network_spike")
 
 
-def simulate_grid(rng: np.random.Generator, length: int, seed: int, transients: bool = False) -> np.ndarray:
+def simulate_grid(rng: np.random.Generator, length: int, seed: int, transients: bool = False,
+                  pools: float = 0.0) -> np.ndarray:
     """One synthetic trace's measured offsets (s) on a regular grid of `length` cells (NaN = lost poll)."""
     poll = float(rng.choice(POLLS, p=POLL_P))
     cp, mp = sim.random_params(rng)
@@ -82,7 +85,15 @@ def simulate_grid(rng: np.random.Generator, length: int, seed: int, transients: 
         # milliseconds within minutes (as after a restart or a change of server)
         extra["initial_offset_s"] = float(rng.choice([-1.0, 1.0]) * math.exp(rng.uniform(math.log(1e-4),
                                                                                          math.log(0.05))))
-    res = sim.simulate(preset=preset, scenario=str(rng.choice(SCENARIOS)), duration_s=(length + 8) * poll,
+    scenario = str(rng.choice(SCENARIOS))
+    if pools > 0 and rng.random() < pools:
+        # a server pool (pool.ntp.org): 2-10 servers, each with its own extra delay (up to
+        # 0.1-3 x the path's minimum) and its own asymmetry (rms 0.05-0.5 x the minimum).
+        # Drawn after everything else, so without --pools the data is what it was.
+        extra["servers"] = int(rng.integers(2, 11))
+        extra["server_delay_spread_s"] = mp.min_delay_s * math.exp(rng.uniform(math.log(0.1), math.log(3.0)))
+        extra["server_asymmetry_s"] = mp.min_delay_s * math.exp(rng.uniform(math.log(0.05), math.log(0.5)))
+    res = sim.simulate(preset=preset, scenario=scenario, duration_s=(length + 8) * poll,
                        poll_s=poll, seed=seed, disciplined=disciplined, dt=max(1.0, poll / 16),
                        clock_params=clock_params, measurement_params=mp, poll_mode=mode, **extra)
     t, y = res.trace.times, res.trace.offsets
@@ -91,12 +102,13 @@ def simulate_grid(rng: np.random.Generator, length: int, seed: int, transients: 
     return w.values.astype(np.float64)
 
 
-def make_data(n_series: int, length: int, seed: int, progress, transients: bool = False) -> np.ndarray:
+def make_data(n_series: int, length: int, seed: int, progress, transients: bool = False,
+              pools: float = 0.0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     seeds = rng.integers(0, 2**31 - 1, n_series)
     out = np.empty((n_series, length))
     for i in progress(range(n_series), "simulating"):
-        out[i] = simulate_grid(np.random.default_rng(seeds[i]), length, int(seeds[i]), transients)
+        out[i] = simulate_grid(np.random.default_rng(seeds[i]), length, int(seeds[i]), transients, pools)
     return out
 
 
@@ -240,6 +252,9 @@ def main(argv=None) -> int:
     ap.add_argument("--ramps", type=float, default=0.0,
                     help="fraction of training pairs with a steady frequency offset added (a ramp of slope "
                          "0.03-30 x the step-to-step noise): free-running clocks in holdover")
+    ap.add_argument("--pools", type=float, default=0.0,
+                    help="fraction of the simulated clocks measured through a server pool (2-10 servers, each "
+                         "with its own delay and asymmetry: chronotick.sim's servers=...)")
     ap.add_argument("--no-export", action="store_true", help="train and save the checkpoint only")
     args = ap.parse_args(argv)
 
@@ -253,7 +268,9 @@ def main(argv=None) -> int:
     horizon = 64
     t_start = time.time()
     length = args.context + horizon + 64
-    data = make_data(args.series, length, args.seed, bar, args.transients)
+    if not 0.0 <= args.pools <= 1.0:
+        ap.error(f"--pools must be a fraction in [0, 1], got {args.pools!r}")
+    data = make_data(args.series, length, args.seed, bar, args.transients, args.pools)
     print(f"{args.series} synthetic series of {length} grid cells, "
           f"{np.isfinite(data).mean() * 100:.1f}% observed ({time.time() - t_start:.0f} s)", file=sys.stderr)
 
@@ -312,7 +329,7 @@ def main(argv=None) -> int:
         "data": "synthetic only: chronotick.sim (presets, random_params; free-running and NTP-disciplined; "
                 "NTP-like measurement noise with spikes and losses; polls 16-1024 s)",
         "series": args.series, "steps": args.steps, "short_p": args.short_p, "transients": args.transients,
-        "ramps": args.ramps,
+        "ramps": args.ramps, "pools": args.pools,
         "batch": args.batch, "lr": args.lr, "seed": args.seed,
         "threads": args.threads, "wall_s": round(train_s, 1), "torch": torch.__version__,
         "validation": "real NTP traces (shared/data/clock-traces), next-NTP-point MAE of the median; "
