@@ -161,3 +161,37 @@ def test_the_engine_refuses_bad_delays_and_keeps_nothing(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call(eng)
     assert eng.stats()["buffer"]["total_pushed"] == 0
+
+
+def test_the_engine_weighs_by_delay_while_measurements_stream_in():
+    # a producer thread observes with delays while consumers forecast: each forecast's
+    # weights come from the delays of exactly its snapshot's measurements
+    import threading
+    d, y = heteroscedastic(600)
+    t = 1.7e9 + 100.0 * np.arange(y.size)
+    eng = chronotick.Engine({"short_term": {"models": ["regression"], "horizon": 1}, "engine": {"history": 128}})
+    eng.observe_many(t[:50], y[:50], delay=d[:50])
+    errors, seen = [], []
+
+    def produce():
+        for i in range(50, y.size):
+            eng.observe(t[i], y[i], delay=d[i])
+
+    def consume():
+        try:
+            for _ in range(40):
+                fc = eng.predict_short_term()
+                assert np.all(np.isfinite(fc.quantiles))
+                seen.append(fc)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=produce)] + [threading.Thread(target=consume) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors and len(seen) == 80
+    # once quiet, the forecast is the one from the last 128 measurements weighed by their delays
+    ref = chronotick.predict(y[-128:], t[-128:], horizon=1, model="regression", delay=d[-128:])
+    assert np.array_equal(eng.predict_short_term().quantiles, ref.quantiles)
