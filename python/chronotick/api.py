@@ -48,7 +48,7 @@ def prepare(values, timestamps, uncertainty=None, delay=None):
     if delay is not None:
         if uncertainty is not None:
             raise ValueError("give uncertainty or delay, not both (delay only sets the uncertainty)")
-        t, y, u = prepare(values, timestamps)
+        t, y, _ = prepare(values, timestamps)
         return t, y, _delay_sigma(values, delay)
     if (uncertainty is None and type(values) is np.ndarray and type(timestamps) is np.ndarray
             and values.size and _core.scan_series(timestamps, values) == 0):
@@ -105,8 +105,7 @@ def _delay_sigma(values, delay):
     if bad.size:
         i = int(bad[0])
         raise ValueError(f"delay[{i}] = {float(d[i])!r} where values[{i}] is measured: need a delay >= 0")
-    sigma = _core.delay_noise(y[keep], d[keep])[0]
-    return sigma
+    return _core.delay_noise(y[keep], d[keep])[0]
 
 
 def _datetimes_to_seconds(x):
