@@ -8,6 +8,9 @@ History: 64 irregular measurements (64..128 s apart, drift 2 ppm, 0.1 ms
 noise), as an NTP client would hold. Goal: <= 200 us per predict call with
 the classical models. Groups (compare rows within a group):
 - predict-1: one step ahead. predict-64: 64 steps (the default horizon).
+- predict-1-delays: one step, the measurements weighed by NTP delays
+  (predict(delay=) fits the delays' noise model on the window) vs the bound
+  delay/2 as uncertainty vs a numpy weighted line.
 - engine: Engine.predict_short_term (ring-buffer snapshot + fused forecast,
   8 steps) vs the same numpy line fit on a deque of measurements.
 "auto" adds the shipped ONNX model (clock-bolt) when present: it is timed
@@ -29,6 +32,7 @@ T = 1.7e9 + np.cumsum(RNG.uniform(64, 128, 64))
 Y = 2e-6 * (T - T[0]) + RNG.normal(0, 1e-4, 64)
 STEP = float(np.median(np.diff(T)))
 Z90 = NormalDist().inv_cdf(0.9)
+D = 0.02 + 0.04 * RNG.random(64)      # NTP round-trip delays (s) of the same measurements
 
 
 def numpy_line(t, y, horizon):
@@ -55,6 +59,25 @@ def test_predict_1(benchmark, model):
 def test_numpy_line_1(benchmark):
     times, mean, lo, hi = benchmark(numpy_line, T, Y, 1)
     assert lo[0] < mean[0] < hi[0]
+
+
+@pytest.mark.benchmark(group="predict-1-delays")
+@pytest.mark.parametrize("how", ["delay", "uncertainty"])
+def test_predict_1_weighted(benchmark, how):
+    """Measurements weighed by their round-trip delays: the noise model fitted on
+    the window (delay=) vs the NTP bound delay/2 passed as the uncertainty."""
+    kw = {"delay": D} if how == "delay" else {"uncertainty": D / 2}
+    fc = benchmark(chronotick.predict, Y, T, horizon=1, model="fused", **kw)
+    assert np.isfinite(fc.mean[0])
+
+
+@pytest.mark.benchmark(group="predict-1-delays")
+def test_numpy_weighted_line_1(benchmark):
+    """What a user would write: a line weighted by 1/(delay/2) (np.polyfit's w), extrapolated one step."""
+    def line():
+        slope, icpt = np.polyfit(T - T[-1], Y, 1, w=2.0 / D)
+        return icpt + slope * STEP
+    assert np.isfinite(benchmark(line))
 
 
 @pytest.mark.benchmark(group="predict-64")
