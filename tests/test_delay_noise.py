@@ -138,8 +138,12 @@ def test_the_engine_weighs_by_the_delays_of_its_window():
     for k in range(y.size):
         eng.observe(t[k], y[k], delay=d[k])
     ref.observe_many(t, y, uncertainty=chronotick.uncertainty_from_delay(y, d))
+    assert eng.stats()["delay_weights"] is None            # no forecast yet
     a, b = eng.predict_short_term(), ref.predict_short_term()
     assert np.array_equal(a.quantiles, b.quantiles)
+    fit = eng.stats()["delay_weights"]
+    assert fit["weighted"] and fit["k"] > 0 and fit["measurements"] == y.size
+    assert ref.stats()["delay_weights"] is None               # given uncertainties, no delays
     many = chronotick.Engine({"short_term": {"models": ["regression"], "horizon": 2}})
     many.observe_many(t, y, delay=d)
     assert np.array_equal(many.predict_short_term().quantiles, a.quantiles)

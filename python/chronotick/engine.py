@@ -32,7 +32,7 @@ import numpy as np
 from chronotick import _core
 from chronotick import models as registry
 from chronotick._validate import quantile_levels as _check_levels
-from chronotick.api import AUTO_ONNX, _median_spacing, classical_forecast, uncertainty_from_delay, with_base_levels
+from chronotick.api import AUTO_ONNX, _median_spacing, classical_forecast, with_base_levels
 from chronotick.config import load_config
 from chronotick.forecast import Forecast
 
@@ -138,6 +138,7 @@ class Engine:
         e = cfg["engine"]
         self._buf = _core.MeasurementBuffer(e["buffer_capacity"])
         self._delay_buf = _core.MeasurementBuffer(e["buffer_capacity"])   # (t, round-trip delay) where given
+        self._delay_fit: dict | None = None       # the newest forecast's delay noise fit (stats())
         self._params = _core.ModelParams()
         self._params.min_history = e["min_history"]
         self._params.calib_origins = e["calib_origins"]
@@ -294,7 +295,11 @@ class Engine:
         dt, d, _ = self._delay_buf.snapshot(n + 64)
         end = int(np.searchsorted(dt, t[-1], side="right"))
         if end >= t.size and np.array_equal(dt[end - t.size:end], t):   # every one has its delay
-            u_d = uncertainty_from_delay(y, d[end - t.size:end])
+            # uncertainty_from_delay without its checks: observe() checked every value and delay
+            u_d, k, _, x_typ = _core.delay_noise(y, d[end - t.size:end])
+            with self._stats_lock:
+                self._delay_fit = {"k": float(k), "x_typ": float(x_typ), "weighted": bool(k > 0),
+                                   "measurements": int(t.size)}
             if u_d is not None:
                 u = u_d
         return t, y, u, temp
@@ -461,9 +466,15 @@ class Engine:
         """counts (observations, predictions_<kind>), latency per forecast
         kind over the newest 1000 calls (n, p50_us, p99_us, max_us), buffer
         (size, capacity, fill, overwritten, total_pushed), models_loaded,
-        covariates, metrics collector stats. Safe from any thread."""
+        covariates, metrics collector stats, delay_weights (the newest
+        forecast's fit of the delays' noise model, docs of
+        chronotick.uncertainty_from_delay: k (0 = equal weights), x_typ (the
+        unit of excess one-way delay, delays' unit), weighted, measurements;
+        None until a forecast's window had a delay for every measurement).
+        Safe from any thread."""
         with self._stats_lock:
             counts = dict(self._counts)
+            delay_fit = None if self._delay_fit is None else dict(self._delay_fit)
             samples = {k: np.array(d) for k, d in self._latency.items() if d}
         lat = {}
         for k, a in samples.items():
@@ -475,7 +486,8 @@ class Engine:
                     "overwritten": self._buf.overwritten, "total_pushed": self._buf.total_pushed},
                 "models_loaded": [n for n, s in list(self._onnx.items()) if s.forecaster is not None],
                 "covariates": list(self._cov_names or ()),
-                "metrics": None if self._metrics is None else self._metrics.stats()}
+                "metrics": None if self._metrics is None else self._metrics.stats(),
+                "delay_weights": delay_fit}
 
     def close(self) -> None:
         """Stop the metrics collector and release the model sessions."""
