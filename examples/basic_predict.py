@@ -27,9 +27,11 @@ def main() -> None:
         from chronotick.data import homelab_trace
         trace = homelab_trace()
     t, y = trace.times[:args.cut], trace.offsets[:args.cut]
-    fc = chronotick.predict(y, t, horizon=args.horizon)
+    # NTP round-trip delays, where the trace has them, weigh the measurements (uncertainty_from_delay)
+    delay = trace.delay[:args.cut] if trace.delay is not None else None
+    fc = chronotick.predict(y, t, horizon=args.horizon, delay=delay)
     lo, hi = fc.interval(0.8)
-    print(f"model: {fc.model}")
+    print(f"model: {fc.model}" + ("; measurements weighed by their round-trip delays" if delay is not None else ""))
     print(f"{'lead (s)':>9} {'mean (ms)':>10} {'80% interval (ms)':>22} {'measured (ms)':>14}")
     for k, tk in enumerate(fc.times):
         j = np.searchsorted(trace.times, tk)

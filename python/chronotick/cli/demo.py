@@ -39,8 +39,9 @@ def run(args) -> int:
     after = slice(args.cut, min(n, args.cut + args.horizon))
     ta, ya = tr.times[after], tr.offsets[after]
     t0 = time.perf_counter()
+    delay = tr.delay[:args.cut] if tr.delay is not None else None   # NTP round trips weigh the measurements
     fc = chronotick.predict(y, t, horizon_s=float(ta[-1] - t[-1]), step_s=float(np.median(np.diff(t))),
-                            model=args.model)
+                            model=args.model, delay=delay)
     ms = (time.perf_counter() - t0) * 1e3
     lo, hi = fc.interval(0.8)
     hours = lambda x: (np.asarray(x) - tr.times[0]) / 3600.0  # noqa: E731
@@ -57,7 +58,8 @@ def run(args) -> int:
     med5 = np.abs(np.median(y[-5:]) - ya)
     hit = (ya >= lo_a) & (ya <= hi_a)
     inside = np.mean(hit)
-    print(f"\nmodel: {fc.model}\n({ms:.1f} ms; {len(y)} measurements in, {len(ta)} ahead)")
+    print(f"\nmodel: {fc.model}\n({ms:.1f} ms; {len(y)} measurements in, {len(ta)} ahead"
+          f"{', weighed by their round-trip delays' if delay is not None else ''})")
     print("\nforecast vs measured after the cut (offsets in ms):")
     print(f"{'time':>8} {'ahead':>10} {'measured':>8}   {'forecast':>8}   {'80% interval':^16} {'error':>7}")
     rows = np.unique(np.linspace(0, len(ta) - 1, min(len(ta), 12)).round().astype(int))
