@@ -199,3 +199,22 @@ def test_the_engine_weighs_by_delay_while_measurements_stream_in():
     # once quiet, the forecast is the one from the last 128 measurements weighed by their delays
     ref = chronotick.predict(y[-128:], t[-128:], horizon=1, model="regression", delay=d[-128:])
     assert np.array_equal(eng.predict_short_term().quantiles, ref.quantiles)
+
+
+def test_the_backtest_prefers_delays_to_a_traces_uncertainty_as_the_engine_does():
+    d, y = heteroscedastic(40)
+    t = 1.7e9 + 100.0 * np.arange(40)
+    bound = d / 2 + 1e-3                       # an NTP trace's uncertainty column: the bound
+    tr = Trace(times=t, offsets=y, delay=d, uncertainty=bound, source="both")
+    got = {}
+
+    def spy(tt, yy, u, target_t, level):
+        got[yy.size] = u
+        return yy[-1], yy[-1] - 1, yy[-1] + 1
+
+    for weights in (True, False):
+        got.clear()
+        run_backtest(tr, {"spy": spy}, include_baselines=False, include_prototype=False, warmup=39,
+                     delay_weights=weights)
+        want = chronotick.uncertainty_from_delay(y[:39], d[:39]) if weights else bound[:39]
+        assert np.array_equal(got[39], want)

@@ -164,9 +164,10 @@ def run_backtest(trace: Trace, forecasters: dict[str, Forecaster] | None = None,
     see measurements [.., i - horizon] for target i (1 = the next one).
     warmup: the first target is measurement index `warmup`.
     max_history: at most this many newest measurements are passed (None: all).
-    delay_weights: where the trace has round-trip delays and no uncertainty,
-    the forecasters get u = chronotick.uncertainty_from_delay(y, delay) of
-    the measurements they see (a noise model fitted on that window alone).
+    delay_weights: where the trace has round-trip delays, the forecasters get
+    u = chronotick.uncertainty_from_delay(y, delay) of the measurements they
+    see (a noise model fitted on that window alone) rather than the trace's
+    uncertainty (for NTP, a bound: delay/2 + dispersion), as the Engine does.
     include_prototype: score the recorded prototype prediction if the trace has one
     (``trace.extra["prototype_offset"]``).
     """
@@ -190,11 +191,12 @@ def run_backtest(trace: Trace, forecasters: dict[str, Forecaster] | None = None,
         end = i - horizon + 1  # measurements [lo, end) are strictly before the origin's next one
         lo = 0 if max_history is None else max(0, end - max_history)
         t, y = trace.times[lo:end], trace.offsets[lo:end]
-        u = trace.uncertainty[lo:end] if trace.uncertainty is not None else None
-        if u is not None and not np.all(np.isfinite(u)):
-            u = None
-        if u is None and delay_weights and trace.delay is not None and np.all(np.isfinite(trace.delay[lo:end])):
-            u = uncertainty_from_delay(y, trace.delay[lo:end])
+        if delay_weights and trace.delay is not None and np.all(np.isfinite(trace.delay[lo:end])):
+            u = uncertainty_from_delay(y, trace.delay[lo:end])     # as the Engine: delays first
+        else:
+            u = trace.uncertainty[lo:end] if trace.uncertainty is not None else None
+            if u is not None and not np.all(np.isfinite(u)):
+                u = None
         for name, f in all_f.items():
             out[name][j] = f(t, y, u, float(trace.times[i]), level)
         if progress:

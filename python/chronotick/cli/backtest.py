@@ -34,8 +34,9 @@ def add_arguments(p) -> None:
                         "these traces: leave-one-trace-out choice among 8..64 for fused and auto "
                         "(needs at least 2 traces)")
     p.add_argument("--no-delay-weights", action="store_true",
-                   help="ignore the traces' round-trip delays (by default, where a trace has delays and no "
-                        "uncertainty, the models weigh each measurement by chronotick.uncertainty_from_delay, "
+                   help="ignore the traces' round-trip delays (by default, where a trace has delays, the models "
+                        "weigh each measurement by chronotick.uncertainty_from_delay rather than by the trace's "
+                        "uncertainty, "
                         "and `auto` is also shown without them as `auto (no delays)`, the same as `auto` on a "
                         "trace without delays)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
