@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "models/robust_stats.h"
+#include "models/weighted_line.h"
 
 namespace chronotick {
 namespace {
@@ -12,23 +13,16 @@ struct Line {
   double tbar, a, b, sw, sxx, s2;
 };
 
-// Weighted least squares on x (time relative to t0), y, weights w.
+// Weighted least squares on x (time relative to t0), y, weights w over
+// [lo, n) (models/weighted_line.h), with the residual variance s2.
 bool wls(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& w,
          std::size_t lo, Line& out) {
-  double sw = 0, sx = 0, sy = 0;
-  for (std::size_t i = lo; i < x.size(); ++i) { sw += w[i]; sx += w[i] * x[i]; sy += w[i] * y[i]; }
-  if (!(sw > 0)) return false;
-  double xb = sx / sw, yb = sy / sw, sxx = 0, sxy = 0;
-  for (std::size_t i = lo; i < x.size(); ++i) {
-    double dx = x[i] - xb;
-    sxx += w[i] * dx * dx;
-    sxy += w[i] * dx * (y[i] - yb);
-  }
-  if (!(sxx > 0)) return false;
-  out.tbar = xb; out.a = yb; out.b = sxy / sxx; out.sw = sw; out.sxx = sxx;
+  WeightedLine l;
+  if (!weighted_line(x.data() + lo, y.data() + lo, w.data() + lo, x.size() - lo, l)) return false;
+  out.tbar = l.xbar; out.a = l.ybar; out.b = l.b; out.sw = l.sw; out.sxx = l.sxx;
   double rss = 0;
   for (std::size_t i = lo; i < x.size(); ++i) {
-    double r = y[i] - (out.a + out.b * (x[i] - xb));
+    double r = y[i] - (out.a + out.b * (x[i] - l.xbar));
     rss += w[i] * r * r;
   }
   std::size_t m = x.size() - lo;

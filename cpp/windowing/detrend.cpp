@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "models/robust_stats.h"
+#include "models/weighted_line.h"
 
 namespace chronotick {
 
@@ -14,25 +15,13 @@ constexpr int kHuberPasses = 4;
 constexpr double kHuberC = 1.345;
 constexpr double kScreenR2 = 0.5;   // the least-squares line must explain this much first
 
-// Weighted least-squares line y = a + b x; false when x has no spread.
-bool weighted_line(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& w,
-                   double& a, double& b) {
-  double sw = 0, sx = 0, sy = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    sw += w[i];
-    sx += w[i] * x[i];
-    sy += w[i] * y[i];
-  }
-  if (!(sw > 0)) return false;
-  const double xm = sx / sw, ym = sy / sw;
-  double sxx = 0, sxy = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    sxx += w[i] * (x[i] - xm) * (x[i] - xm);
-    sxy += w[i] * (x[i] - xm) * (y[i] - ym);
-  }
-  if (!(sxx > 0)) return false;
-  b = sxy / sxx;
-  a = ym - b * xm;
+// The weighted least-squares line y = a + b x (models/weighted_line.h); false when x has no spread.
+bool line_through(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& w,
+                  double& a, double& b) {
+  WeightedLine l;
+  if (!weighted_line(x.data(), y.data(), w.data(), x.size(), l)) return false;
+  b = l.b;
+  a = l.ybar - l.b * l.xbar;
   return true;
 }
 
@@ -55,7 +44,7 @@ double detrend_window(float* values, std::size_t L, double r2_min, DetrendWork& 
   w.assign(n, 1.0);
   r.resize(n);
   double a = 0, b = 0, sigma = 0;
-  if (!weighted_line(x, y, w, a, b)) return 0.0;
+  if (!line_through(x, y, w, a, b)) return 0.0;
   for (int pass = 0; pass <= kHuberPasses; ++pass) {
     for (std::size_t i = 0; i < n; ++i) r[i] = y[i] - a - b * x[i];
     sigma = mad_sigma_into(r.data(), n, ws.sel);
@@ -66,7 +55,7 @@ double detrend_window(float* values, std::size_t L, double r2_min, DetrendWork& 
       const double u = std::fabs(r[i]) / (kHuberC * sigma);
       w[i] = u <= 1.0 ? 1.0 : 1.0 / u;
     }
-    if (!weighted_line(x, y, w, a, b)) return 0.0;
+    if (!line_through(x, y, w, a, b)) return 0.0;
   }
   if (!(explained(sigma) > r2_min) || !std::isfinite(b) || b == 0.0) return 0.0;
   for (std::size_t k = 0; k < L; ++k) {
