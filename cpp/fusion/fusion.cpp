@@ -1,6 +1,8 @@
 #include "fusion/fusion.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include "common/normal.h"
@@ -107,23 +109,34 @@ FusedForecast fuse(const std::vector<QuantileForecast>& members) {
     std::size_t zero = 0;
     if (!by_mae)
       for (std::size_t i = 0; i < m; ++i) if (at[i][k] && !(implied_sigma(members[i], k) > 0)) ++zero;
-    double total = 0;
+    // The scale each weight is 1/scale^2 of (0: a zero-sigma member's share).
+    auto scale_of = [&](std::size_t i) {
+      if (by_mae) return recent_mae_at(members[i], k);
+      double s = implied_sigma(members[i], k);
+      return zero ? (s > 0 ? std::nan("") : 1.0) : s;
+    };
+    double total = 0, smin = std::numeric_limits<double>::infinity();
     for (std::size_t i = 0; i < m; ++i) {
       if (!at[i][k]) continue;
-      double w;
-      if (by_mae) {
-        double e = recent_mae_at(members[i], k);
-        w = 1.0 / (e * e);
-      } else {
-        double s = implied_sigma(members[i], k);
-        w = zero ? (s > 0 ? 0.0 : 1.0) : 1.0 / (s * s);
-      }
+      double s = scale_of(i), w = s > 0 ? 1.0 / (s * s) : 0.0;
+      if (s > 0) smin = std::min(smin, s);
       out.weights[i * h + k] = w;
       total += w;
     }
+    if (!(total > 0) || !std::isfinite(total)) {
+      // Scales so small or large that 1/s^2 under- or overflows: the same
+      // weights as (s_min / s)^2.
+      total = 0;
+      for (std::size_t i = 0; i < m; ++i) {
+        if (!at[i][k]) continue;
+        double s = scale_of(i), r = smin / s;
+        out.weights[i * h + k] = s > 0 ? r * r : 0.0;
+        total += out.weights[i * h + k];
+      }
+    }
     for (std::size_t i = 0; i < m; ++i) {
       double& w = out.weights[i * h + k];
-      w /= total;
+      w = at[i][k] && total > 0 ? w / total : 0.0;
       if (w == 0) continue;
       f.mean[k] += w * members[i].mean[k];
       f.std[k] += w * implied_sigma(members[i], k);

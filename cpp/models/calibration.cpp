@@ -10,11 +10,21 @@ namespace {
 
 // Signed conformal quantile of the ascending `sorted` errors for quantile
 // level `level`: the ceil((n+1)c)-th smallest, c = |2 level - 1|, with the
-// sign of level - 1/2.
+// sign of level - 1/2. Beyond c_n = n/(n+1), the widest coverage n errors
+// resolve (where split conformal would answer infinity), the largest error
+// grows by the normal tail's ratio z((1+c)/2) / z((1+c_n)/2): wider
+// coverage asked, a wider interval, continuous at c_n.
 double conformal(const std::vector<double>& sorted, double level) {
-  double k = std::ceil((static_cast<double>(sorted.size()) + 1.0) * std::fabs(2.0 * level - 1.0));
-  std::size_t idx = k < 1.0 ? 0 : std::min(sorted.size() - 1, static_cast<std::size_t>(k) - 1);
-  return level > 0.5 ? sorted[idx] : -sorted[idx];
+  const double n = static_cast<double>(sorted.size()), c = std::fabs(2.0 * level - 1.0);
+  double k = std::ceil((n + 1.0) * c);
+  double v;
+  if (k <= n) {
+    v = sorted[k < 1.0 ? 0 : static_cast<std::size_t>(k) - 1];
+  } else {
+    const double cn = n / (n + 1.0);
+    v = sorted.back() * normal_quantile(0.5 + 0.5 * c) / normal_quantile(0.5 + 0.5 * cn);
+  }
+  return level > 0.5 ? v : -v;
 }
 
 }  // namespace

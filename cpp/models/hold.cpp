@@ -31,7 +31,7 @@ Gaussian predict_hold(const Series& s, const double* targets, std::size_t h, con
     double lo = *std::min_element(s.y, s.y + n), hi = *std::max_element(s.y, s.y + n);
     double width = hi - lo;
     if (s.u && std::isfinite(s.u[n - 1])) width = std::max(width, 3.0 * s.u[n - 1]);
-    if (!(width > 0.0)) width = std::fabs(last);
+    if (!(width > 0.0)) width = resolution_of(s.y, n);  // every value the same
     for (std::size_t k = 0; k < h; ++k) g.sigma[k] = width;
     g.note = "too little history for a spread estimate; interval from the range of the values";
     return g;

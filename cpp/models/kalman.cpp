@@ -112,7 +112,8 @@ KalmanNoise estimate_kalman_noise(const Series& s, const ModelParams& p) {
     d2.push_back((slope2 - slope1) * hm);
     gaps.push_back(h2);
   }
-  double sd = mad_sigma(d2);
+  // Floored at the values' resolution: exactly linear data have d2 = 0.
+  double sd = std::max(mad_sigma(d2), resolution_of(s.y + first, s.n - first));
   double dt = median_of(gaps);
   if (!(sd > 0) || !(dt > 0)) return best;
   double r = sd * sd / 6.0;

@@ -63,16 +63,14 @@ RegressionFit fit_regression(const Series& s, const ModelParams& p) {
   const std::size_t first = s.n > p.regression_max ? s.n - p.regression_max : 0;
   const std::size_t m = s.n - first;
   fit.t0 = s.t[s.n - 1];
-  std::vector<double> x(m), y(m), base(m), w(m);
+  std::vector<double> x(m), y(m), w(m);
   for (std::size_t i = 0; i < m; ++i) {
     x[i] = s.t[first + i] - fit.t0;
     y[i] = s.y[first + i];
-    double u = s.u ? s.u[first + i] : std::nan("");
-    base[i] = (std::isfinite(u) && u > 0) ? 1.0 / (u * u) : 1.0;
   }
-  // Normalise base weights so that s2 is the variance of a typical sample.
-  double bmed = median_of(base);
-  for (double& b : base) b /= bmed;
+  // Weights 1/u^2 relative to a typical sample's, so that s2 is the variance
+  // of a typical sample.
+  const std::vector<double> base = relative_weights(s.u ? s.u + first : nullptr, m);
   fit.w_new = 1.0;
 
   std::size_t lo = 0;
@@ -106,7 +104,9 @@ RegressionFit fit_regression(const Series& s, const ModelParams& p) {
     lo = std::min(lo + step, m - need);
   }
   fit.n_used = m - lo;
-  fit.s2 = line.s2;
+  // Exactly linear data leave s2 = 0: floor it at the values' resolution.
+  const double res = resolution_of(y.data() + lo, m - lo);
+  fit.s2 = std::max(line.s2, res * res);
   fit.freq = line.b;
   // Move the intercept from tbar to t0 (x = 0).
   fit.offset = line.a - line.b * line.tbar;
@@ -120,7 +120,7 @@ RegressionFit fit_regression(const Series& s, const ModelParams& p) {
 
 Gaussian predict_regression(const Series& s, const double* targets, std::size_t h, const ModelParams& p) {
   RegressionFit fit = fit_regression(s, p);
-  if (!fit.ok) return failed("regression: too few measurements or degenerate times");
+  if (!fit.ok) return failed("regression: too few measurements or a degenerate fit (equal times, or values too large)");
   if (!(fit.s2 > 0)) return failed("regression: zero residual variance");
   Gaussian g;
   g.mean.resize(h);

@@ -1,5 +1,6 @@
 #include "models/robust.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "models/robust_stats.h"
@@ -12,6 +13,14 @@ Gaussian predict_robust(const Series& s, const double* /*targets*/, std::size_t 
   std::vector<double> v(s.y + (s.n - w), s.y + s.n);
   double med = median_of(v);
   double spread = mad_sigma(v);
+  if (spread == 0.0) {
+    // More than half the window ties (quantised or constant data): the mean
+    // absolute deviation from the median, x sqrt(pi/2) (a normal sigma),
+    // floored at the values' resolution.
+    double sad = 0;
+    for (double x : v) sad += std::fabs(x - med);
+    spread = std::max(1.2533 * sad / static_cast<double>(w), resolution_of(v.data(), w));
+  }
   if (!(spread > 0.0) || !std::isfinite(spread)) return failed("robust: zero spread in the window");
   Gaussian g;
   g.mean.assign(h, med);

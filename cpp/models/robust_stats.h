@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <vector>
 
 namespace chronotick {
@@ -41,6 +42,43 @@ inline double mad_sigma_into(const double* v, std::size_t n, std::vector<double>
   double m = *mid;
   if (n % 2 == 0) m = 0.5 * (m + *std::max_element(work.begin(), mid));
   return 1.4826 * m;
+}
+
+// Inverse-variance weights from uncertainties u[0..n) (null: none), scaled
+// so that their median is 1 (a sample of typical uncertainty weighs 1). A
+// missing, non-finite or non-positive u weighs as a typical one. Formed from
+// u / u_ref before squaring, so that no u, however small or large, under- or
+// overflows 1/u^2.
+inline std::vector<double> relative_weights(const double* u, std::size_t n) {
+  std::vector<double> w(n, 1.0);
+  if (!u) return w;
+  double ref = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    if (std::isfinite(u[i]) && u[i] > 0) ref = std::max(ref, u[i]);
+  if (!(ref > 0)) return w;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(u[i]) || !(u[i] > 0)) { w[i] = std::nan(""); continue; }
+    double r = u[i] / ref;
+    w[i] = 1.0 / (r * r);
+  }
+  std::vector<double> known;
+  for (double x : w) if (std::isfinite(x)) known.push_back(x);
+  double med = median_of(known);
+  for (double& x : w) x = std::isfinite(x) ? x / med : 1.0;
+  return w;
+}
+
+// The floor of any noise scale estimated from values v[0..n): four spacings
+// of doubles at the largest |v|, and at least sqrt(DBL_MIN) ~ 1.5e-154 (so
+// that its square is a normal double: all-zero data). No sample is known
+// better than its floating-point representation; the floor matters only
+// where every residual is exactly 0 (constant or exactly linear data), where
+// it keeps a model's sigma from being 0.
+inline double resolution_of(const double* v, std::size_t n) {
+  double m = 0;
+  for (std::size_t i = 0; i < n; ++i) m = std::max(m, std::fabs(v[i]));
+  return std::max(4.0 * std::numeric_limits<double>::epsilon() * m,
+                  std::sqrt(std::numeric_limits<double>::min()));
 }
 
 }  // namespace chronotick

@@ -72,11 +72,8 @@ TempcompFit fit_tempcomp(const Series& s, const double* temp, const ModelParams&
     std::size_t i = first + j;
     tau[j] = s.t[i] - fit.t0;
     y[j] = s.y[i];
-    double u = s.u ? s.u[i] : std::nan("");
-    base[j] = (std::isfinite(u) && u > 0) ? 1.0 / (u * u) : 1.0;
   }
-  double bmed = median_of(base);
-  for (double& b : base) b /= bmed;
+  base = relative_weights(s.u ? s.u + first : nullptr, m);
   w = base;
   double beta[3] = {0, 0, 0}, inv[3][3];
   for (int iter = 0; iter < 3; ++iter) {
@@ -104,7 +101,9 @@ TempcompFit fit_tempcomp(const Series& s, const double* temp, const ModelParams&
     double e = y[j] - beta[0] - beta[1] * tau[j] - beta[2] * C[j];
     rss += w[j] * e * e;
   }
-  fit.s2 = rss / static_cast<double>(m - 3);
+  // Exactly fitting data leave rss = 0: floor s2 at the values' resolution.
+  const double res = resolution_of(y.data(), m);
+  fit.s2 = std::max(rss / static_cast<double>(m - 3), res * res);
   fit.offset = beta[0];
   fit.freq = beta[1];
   fit.k = beta[2];

@@ -288,4 +288,72 @@ TEST(short_history_falls_back_to_hold) {
   CHECK(f.forecast.q(0, 2) - f.forecast.q(0, 0) > 0);
 }
 
+namespace {
+struct Fused {
+  FusedForecast f;
+  bool finite() const {
+    if (!f.forecast.ok) return false;
+    for (double v : f.forecast.mean) if (!std::isfinite(v)) return false;
+    for (double v : f.forecast.quantiles) if (!std::isfinite(v)) return false;
+    return true;
+  }
+};
+Fused fused_of(const std::vector<double>& t, const std::vector<double>& y, const std::vector<double>& targets,
+               const std::vector<double>* u = nullptr) {
+  ModelParams p;
+  static const double levels[] = {0.1, 0.5, 0.9};
+  Series s{t.data(), y.data(), u ? u->data() : nullptr, t.size()};
+  return {forecast_fused({Model::robust, Model::regression, Model::kalman}, s, targets.data(), targets.size(),
+                         levels, 3, p)};
+}
+}  // namespace
+
+TEST(an_exact_line_is_extrapolated) {
+  // No noise at all: zero residuals are the best case of a fit, not a failure.
+  std::vector<double> t, y;
+  for (int i = 0; i < 100; ++i) { t.push_back(16.0 * i); y.push_back(0.5 * i); }
+  std::vector<double> targets = {1600.0, 1616.0, 1632.0};
+  Fused r = fused_of(t, y, targets);
+  CHECK(r.finite());
+  for (std::size_t k = 0; k < 3; ++k) CHECK_NEAR(r.f.forecast.mean[k], 50.0 + 0.5 * static_cast<double>(k), 1e-9);
+  ModelParams p;
+  Gaussian g = predict_gaussian(Model::regression, Series{t.data(), y.data(), nullptr, t.size()}, targets.data(), 3, p);
+  CHECK(g.ok);
+  if (g.ok) CHECK_NEAR(g.mean[0], 50.0, 1e-9);
+}
+
+TEST(a_constant_series_gives_that_constant) {
+  for (double c : {0.0, 1e-3, -2.5, 1e6}) {
+    std::vector<double> t, y(100, c);
+    for (int i = 0; i < 100; ++i) t.push_back(1.7e9 + 16.0 * i);
+    std::vector<double> targets = {1.7e9 + 1600.0, 1.7e9 + 1616.0};
+    Fused r = fused_of(t, y, targets);
+    CHECK(r.finite());
+    if (!r.finite()) continue;
+    for (std::size_t k = 0; k < 2; ++k) {
+      CHECK(r.f.forecast.q(k, 0) <= c && c <= r.f.forecast.q(k, 2));
+      // Shifting a series by a constant shifts its forecast; it does not widen it.
+      CHECK(r.f.forecast.q(k, 2) - r.f.forecast.q(k, 0) <= 1e-12 * std::max(1.0, std::fabs(c)));
+    }
+  }
+}
+
+TEST(huge_or_tiny_values_never_give_nan_or_crash) {
+  for (double scale : {1e155, 1e200, 1e300, 1e-300}) {
+    std::vector<double> t, y;
+    for (int i = 1; i <= 20; ++i) { t.push_back(i); y.push_back(scale * std::sin(i)); }
+    std::vector<double> targets = {21, 22, 23, 24};
+    Fused r = fused_of(t, y, targets);
+    CHECK(r.finite() || !r.f.forecast.ok);
+  }
+  // Uncertainties whose squares under- or overflow: the weights are relative.
+  for (double u0 : {1e-200, 1e200}) {
+    std::vector<double> t, y, u;
+    for (int i = 1; i <= 40; ++i) { t.push_back(i); y.push_back(1e-3 * std::sin(i)); u.push_back(u0 * (1 + i % 3)); }
+    std::vector<double> targets = {41, 42};
+    Fused r = fused_of(t, y, targets, &u);
+    CHECK(r.finite());
+  }
+}
+
 TEST_MAIN()

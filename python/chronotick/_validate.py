@@ -98,12 +98,17 @@ _DEFAULT_LEVELS_ARRAY = np.array(_DEFAULT_LEVELS)
 _DEFAULT_LEVELS_ARRAY.flags.writeable = False   # shared by every call that uses the default
 
 
+MIN_TAIL = 1e-6   # the most extreme quantile level accepted: [MIN_TAIL, 1 - MIN_TAIL]
+
+
 def quantile_levels(levels, name: str = "quantile_levels") -> np.ndarray:
-    """The levels as a float64 array, each in (0, 1), strictly increasing."""
+    """The levels as a float64 array, each in [MIN_TAIL, 1 - MIN_TAIL],
+    strictly increasing."""
     if isinstance(levels, tuple) and levels == _DEFAULT_LEVELS:
         return _DEFAULT_LEVELS_ARRAY
     if isinstance(levels, tuple) and all(type(v) is float for v in levels):   # a literal: no numpy checks
-        ok = all(0 < v < 1 for v in levels) and all(a < b for a, b in zip(levels, levels[1:])) and levels
+        ok = all(MIN_TAIL <= v <= 1 - MIN_TAIL for v in levels) and all(a < b for a, b in zip(levels, levels[1:])) \
+            and levels
         if ok:
             return np.array(levels)
     lv = as_1d_float(levels, name)
@@ -113,6 +118,12 @@ def quantile_levels(levels, name: str = "quantile_levels") -> np.ndarray:
     if bad.size:
         i = int(bad[0])
         raise ValueError(f"{name}[{i}] = {float(lv[i])!r} is not in (0, 1)")
+    bad = np.flatnonzero(~((lv >= MIN_TAIL) & (lv <= 1 - MIN_TAIL)))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{name}[{i}] = {float(lv[i])!r} is too far in the tail: levels must be in "
+                         f"[{MIN_TAIL}, 1 - {MIN_TAIL}] (no history calibrates a one-in-a-million tail, "
+                         f"and near 0 or 1 the central coverage 1 - 2 min(l, 1 - l) rounds to 1)")
     d = np.flatnonzero(~(np.diff(lv) > 0))
     if d.size:
         i = int(d[0]) + 1

@@ -86,6 +86,9 @@ def _validate(cfg: dict) -> None:
             raise ConfigError(f"long_term.model: must be a model name or .onnx path, got {lt['model']!r}")
         if lt["model"] not in registry.names() and not os.path.isfile(lt["model"]):
             raise ConfigError(f"long_term.model: {lt['model']!r} is neither a model name nor an existing file")
+        if lt["model"] not in registry.names() and not lt["model"].endswith(".onnx"):
+            # as short_term.models: a path is an .onnx file (the engine loads no other)
+            raise ConfigError(f"long_term.model: {lt['model']!r} is a file but not a .onnx file")
     _pos_int("long_term.horizon", lt["horizon"], 1, 1_000_000)
     _pos_num("long_term.step_factor", lt["step_factor"])
     o = cfg["onnx"]
@@ -105,7 +108,7 @@ def _validate(cfg: dict) -> None:
             if not isinstance(n, str) or not n.isidentifier():
                 raise ConfigError(f"covariates.names[{i}]: must be a Python identifier (a keyword of observe()), "
                                   f"got {n!r}")
-            if n in ("t", "offset", "uncertainty"):
+            if n in ("t", "offset", "uncertainty", "delay"):
                 raise ConfigError(f"covariates.names[{i}]: {n!r} is an argument of observe() itself")
         if len(set(names)) != len(names):
             raise ConfigError(f"covariates.names: duplicate names in {names!r}")

@@ -357,8 +357,22 @@ class Engine:
         if temp is not None:
             out.append(_core.forecast_tempcomp(t, y, u, temp, targets, levels, self._params))
         if with_fused:
+            onnx_ext = len(ext)
             ext += [(m, None, None) for m in out if m.ok]
-            f = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, self._params, extra=ext)
+            try:
+                f = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, self._params,
+                                         extra=ext)
+            except ValueError as exc:
+                # The core rejected an ONNX member's output or past predictions
+                # (it names which): this forecast goes without the ONNX members,
+                # and says so; the application never sees the exception.
+                if not onnx_ext:
+                    raise
+                left = ", ".join(e[0].model for e in ext[:onnx_ext])
+                notes.append(f"{left} left out: the fusion rejected its output ({exc})")
+                self._last_error = f"fusion: {exc}"
+                f = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, self._params,
+                                         extra=ext[onnx_ext:])
             return [], notes, f
         usable = [m for m in out if m.ok]
         if usable:

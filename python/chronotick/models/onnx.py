@@ -157,6 +157,12 @@ def _fused_norms(path: str) -> bytes | None:
         return None
 
 
+def _resolution(v: np.ndarray) -> np.ndarray:
+    """4 spacings of doubles at |v|, at least sqrt(DBL_MIN): the smallest
+    sigma a value can be known to (cpp/models/robust_stats.h)."""
+    return np.maximum(4 * np.spacing(np.abs(v)), np.sqrt(np.finfo(float).tiny))
+
+
 def _lead_buckets(h: np.ndarray) -> np.ndarray:
     """Lead bucket of each target h (grid steps ahead): S = 2^round(log2 max(h, 1)), 1 .. 64
     (round half to even, as np.round)."""
@@ -573,7 +579,10 @@ class OnnxForecaster:
             cq = cs._apply(q[sel], np.array([0.1, 0.9]))
             mean[sel] = q[sel, cs.median_index]
             sigma[sel] = (cq[:, 1] - cq[:, 0]) / 2.563
-        return mean, sigma
+        # Quantiles that coincide (a flat window, below float32's resolution at
+        # the level) claim sigma 0: floor it at the values' resolution, as the
+        # core's models do (robust_stats.h, resolution_of).
+        return mean, np.where(np.isfinite(mean), np.maximum(sigma, _resolution(mean)), sigma)
 
     def forecast(self, t, y, target_times, levels=DEFAULT_LEVELS, calibrate: bool = True):
         """Quantile forecast of the measurement at each target time.

@@ -1,0 +1,157 @@
+"""Series without noise, with absurd magnitudes, and extreme quantile levels:
+the forecasts stay finite and honest, and nothing raises where a model merely
+cannot help (probed 2026-12-02; every case here failed before its fix)."""
+import numpy as np
+import pytest
+
+import chronotick
+from chronotick import _core
+
+T = np.arange(100) * 16.0
+
+
+@pytest.mark.parametrize("model", ["fused", "regression", "kalman", "auto"])
+def test_an_exact_line_is_extrapolated(model):
+    # Zero residuals are the best case of a fit, not a failure (was: regression and
+    # kalman dropped, fused = the median of the last 9, flat below the last value).
+    fc = chronotick.predict(0.5 * np.arange(100), T, horizon=3, model=model)
+    np.testing.assert_allclose(fc.mean, [50.0, 50.5, 51.0], rtol=0, atol=1e-9)
+    lo, hi = fc.interval(0.8)
+    assert np.all(lo <= fc.mean + 1e-9) and np.all(fc.mean - 1e-9 <= hi)
+
+
+@pytest.mark.parametrize("c", [0.0, 1e-3, -2.5, 1e6])
+@pytest.mark.parametrize("model", ["fused", "auto"])
+def test_a_constant_series_forecasts_the_constant(c, model):
+    # Was: every classical member failed; fused fell back to hold with a width of
+    # |c| (1e6 -> [-3e5, 2.3e6]); auto was clock-bolt alone, drifting off c with an
+    # interval that excluded it.
+    fc = chronotick.predict(np.full(100, c), 1.7e9 + T, horizon=3, model=model)
+    assert "regression" in fc.model and "hold (fallback" not in fc.model
+    lo, hi = fc.interval(0.8)
+    assert np.all(lo <= c) and np.all(c <= hi)
+    assert np.all(hi - lo <= 1e-12 * max(1.0, abs(c)))     # shifting a series does not widen it
+
+
+def test_a_nearly_flat_series_does_not_raise():
+    # 1 ms offset, 1 ps/s drift, 1 s polls: clock-bolt's quantiles coincide in
+    # float32, its past sigma was 0, and the core's check raised out of predict
+    # and the Engine (a Clock stopped publishing).
+    t = 1.7e9 + np.arange(60.0)
+    y = 1e-3 + 1e-12 * (t - t[0])
+    fc = chronotick.predict(y, t, horizon=3)
+    assert np.all(np.isfinite(fc.mean)) and np.all(np.abs(fc.mean - 1e-3) < 1e-9)
+    eng = chronotick.Engine()
+    try:
+        eng.observe_many(t, y)
+        f = eng.predict_short_term()
+        assert np.all(np.isfinite(f.mean))
+        assert np.all(np.isfinite(eng.forecast_at([t[-1] + 1.0]).mean))
+    finally:
+        eng.close()
+
+
+@pytest.mark.parametrize("scale", [1e155, 1e300, 1e-300])
+@pytest.mark.parametrize("model", ["fused", "regression", "kalman", "robust", "auto"])
+def test_huge_or_tiny_values_give_finite_forecasts(scale, model):
+    # 1e155 * sin: squares overflow. Was: a segfault in the fusion (0/0 weights
+    # indexing a failed member), NaN means from regression/kalman.
+    k = np.arange(1, 21.0)
+    fc = chronotick.predict(scale * np.sin(k), k, horizon=4, model=model)
+    assert np.all(np.isfinite(fc.mean)) and np.all(np.isfinite(fc.quantiles))
+
+
+@pytest.mark.parametrize("u0", [1e-200, 1e200])
+@pytest.mark.parametrize("model", ["regression", "fused", "auto"])
+def test_uncertainties_weigh_relative_to_each_other(u0, model):
+    # 1/u^2 under- or overflowed (NaN forecasts at u >= 1.4e154); the weights are
+    # relative, so scaling every u by one factor changes nothing.
+    t = np.arange(40.0)
+    y = 1e-3 * np.sin(t)
+    u = 1e-4 * (1 + t % 3)
+    ref = chronotick.predict(y, t, horizon=2, uncertainty=u, model="regression")
+    fc = chronotick.predict(y, t, horizon=2, uncertainty=u / 1e-4 * u0, model=model)
+    assert np.all(np.isfinite(fc.mean)) and np.all(np.isfinite(fc.quantiles))
+    if model == "regression":
+        np.testing.assert_allclose(fc.mean, ref.mean, rtol=1e-9)
+
+
+def test_wider_coverage_than_the_history_resolves_still_widens():
+    # 24 past errors resolve central coverage up to 24/25 = 96%; beyond it the
+    # interval was clamped at the largest error, so 99.8% was as wide as 98%.
+    rng = np.random.default_rng(5)
+    t = np.arange(200) * 16.0
+    y = 1e-4 * rng.standard_normal(200)
+    levels = (0.001, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999)
+    for model in ["fused", "regression", "kalman"]:
+        q = chronotick.predict(y, t, horizon=1, model=model, quantile_levels=levels).quantiles[0]
+        assert np.all(np.diff(q) > 0), (model, q)
+        assert q[-1] - q[0] > 1.1 * (q[-2] - q[1])
+
+
+def test_extreme_levels_are_rejected_up_front():
+    # 1e-17: central coverage 1 - 2e-17 rounds to 1; was an internal
+    # "coverages[0] = 1.000000" error, and inside an Engine it marked clock-bolt
+    # unhealthy for good.
+    t = np.arange(60) * 16.0
+    y = 1e-4 * np.sin(t)
+    with pytest.raises(ValueError, match=r"quantile_levels\[0\] = 1e-17 is too far in the tail"):
+        chronotick.predict(y, t, horizon=2, quantile_levels=(1e-17, 0.5))
+    eng = chronotick.Engine()
+    try:
+        eng.observe_many(t, y)
+        with pytest.raises(ValueError, match="too far in the tail"):
+            eng.predict_short_term((0.5, 1 - 1e-9))
+        assert all(m["ok"] for m in eng.health()["models"].values())
+    finally:
+        eng.close()
+
+
+def test_a_level_next_to_a_base_level_changes_nothing():
+    # 0.1 + 1e-13 counted as 0.1 when deciding whether to add the base levels,
+    # but not in the core: the interval shrank by 41%.
+    rng = np.random.default_rng(1)
+    t = np.arange(120) * 16.0
+    y = 1e-4 * rng.standard_normal(120)
+    a = chronotick.predict(y, t, horizon=2, model="fused")
+    b = chronotick.predict(y, t, horizon=2, model="fused", quantile_levels=(0.1 + 1e-13, 0.5, 0.9))
+    np.testing.assert_allclose(b.interval(0.8), a.interval(0.8), rtol=1e-6)
+    np.testing.assert_allclose(b.std, a.std, rtol=1e-6)
+
+
+def test_engine_leaves_out_an_onnx_member_the_fusion_rejects(monkeypatch):
+    # Whatever the core refuses of an ONNX member's output, the application
+    # thread gets the classical fusion with a note, not the exception.
+    t = 1.7e9 + np.arange(80) * 16.0
+    y = 1e-4 * np.sin(np.arange(80.0))
+    eng = chronotick.Engine()
+    try:
+        eng.observe_many(t, y)
+        slot = eng._onnx["clock-bolt"]
+        real = slot.forecaster.forecast_with_past
+
+        def broken(*a, **k):
+            fc, prefix, target, mean, sigma = real(*a, **k)
+            return fc, prefix, target, mean, np.zeros_like(sigma)      # the core rejects sigma 0
+        monkeypatch.setattr(slot.forecaster, "forecast_with_past", broken)
+        with pytest.raises(ValueError):   # the core does reject it
+            _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, None, t[-1:] + 16.0,
+                                 np.array([0.1, 0.5, 0.9]), _core.ModelParams(),
+                                 extra=[broken(t, y, t[-1:] + 16.0, np.array([0.1, 0.5, 0.9]), _core.ModelParams())])
+        fc = eng.predict_short_term()
+        assert np.all(np.isfinite(fc.mean))
+        assert "clock-bolt" not in fc.model and "fusion rejected" in fc.note
+        assert eng.health()["last_error"].startswith("fusion:")
+    finally:
+        eng.close()
+
+
+def test_config_refuses_what_the_engine_would_ignore(tmp_path):
+    from chronotick.errors import ConfigError
+    f = tmp_path / "cb.model"           # a real ONNX file, but not named .onnx: never loaded, silently
+    f.write_bytes(b"\x08\x07")
+    with pytest.raises(ConfigError, match="is a file but not a .onnx file"):
+        chronotick.Engine({"long_term": {"model": str(f)}})
+    # "delay" is observe()'s own argument: as a covariate name every observe() failed
+    with pytest.raises(ConfigError, match=r"covariates.names\[0\]: 'delay' is an argument of observe"):
+        chronotick.Engine({"covariates": {"names": ["delay"]}})
