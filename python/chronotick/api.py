@@ -10,7 +10,8 @@ import numpy as np
 
 from chronotick import _core
 from chronotick import models as registry
-from chronotick._validate import as_1d_float, as_1d_float_nan, check_timestamps, horizon_steps, positive_number
+from chronotick._validate import (MAX_HORIZON, as_1d_float, as_1d_float_nan, check_timestamps, horizon_steps,
+                                  positive_number)
 from chronotick._validate import quantile_levels as _check_levels
 from chronotick._validate import uncertainty as check_uncertainty
 from chronotick.forecast import Forecast
@@ -28,7 +29,9 @@ def with_base_levels(levels: np.ndarray) -> np.ndarray:
     """`levels` plus 0.1, 0.5, 0.9 (sorted) unless already there."""
     if levels.size == 3 and levels.tolist() == [0.1, 0.5, 0.9]:   # the default: no set building
         return levels
-    have = {round(float(p), 12) for p in levels}
+    # Exact membership: a level 1e-13 from 0.1 is another level, and 0.1
+    # itself is still computed (the core compares levels exactly).
+    have = set(levels.tolist())
     return levels if all(b in have for b in _BASE_LEVELS) else np.union1d(levels, _BASE_LEVELS)
 
 
@@ -113,7 +116,9 @@ def _datetimes_to_seconds(x):
     tz-aware) -> Unix seconds (float); anything else unchanged (validated by
     as_1d_float)."""
     if isinstance(x, (list, tuple)) and x and isinstance(x[0], (datetime.datetime, np.datetime64)):
-        x = np.asarray(x, dtype="datetime64[ns]")
+        x = np.asarray(x)   # numpy picks the finest unit of the items: no cast to [ns], which wraps
+        if x.dtype.kind == "O":   # datetime.datetime objects (microsecond resolution), or mixed
+            x = x.astype("datetime64[us]")
     dtype = getattr(x, "dtype", None)
     if getattr(dtype, "kind", None) != "M":
         return x
@@ -121,11 +126,23 @@ def _datetimes_to_seconds(x):
         x = x.tz_convert(None)
     elif getattr(getattr(x, "dt", None), "tz", None) is not None:   # tz-aware Series
         x = x.dt.tz_convert(None)
-    a = np.asarray(x).astype("datetime64[ns]")
+    a = np.asarray(x)
     if np.isnat(a).any():
         i = int(np.flatnonzero(np.isnat(a))[0])
         raise ValueError(f"timestamps[{i}] = NaT is not a time")
-    return a.astype(np.int64) / 1e9
+    unit, count = np.datetime_data(a.dtype)
+    per_s = {"ns": 1e9, "ps": 1e12, "fs": 1e15, "as": 1e18}.get(unit)
+    if per_s is not None:   # finer than us: the integers as they are (a cast to [ns] could wrap)
+        v = a.view(np.int64)
+        return v / per_s if count == 1 else v.astype(np.float64) * (count / per_s)
+    # us and coarser: to [us] (+-290,000 years); numpy does not check the cast, the round trip does
+    b = a.astype("datetime64[us]")
+    bad = np.flatnonzero(b.astype(a.dtype) != a)
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"timestamps[{i}] = {a[i]} is out of range: a time must be within about "
+                         f"290,000 years of 1970")
+    return b.view(np.int64) / 1e6
 
 
 def _median_spacing(t: np.ndarray) -> float:
@@ -140,14 +157,27 @@ def target_times(t: np.ndarray, horizon, horizon_s, step_s) -> tuple[np.ndarray,
         step = positive_number(step_s, "step_s")
     if horizon_s is not None:
         hs = positive_number(horizon_s, "horizon_s")
-        n = math.ceil(hs / step - 1e-9)
+        r = hs / step
+        if not math.isfinite(r):   # e.g. 1e308 / 1e-10, where math.ceil overflows
+            raise ValueError(f"horizon_s / step_s = {hs!r} / {step!r} = {r} steps is absurd "
+                             f"(more than {MAX_HORIZON:,})")
+        n = math.ceil(r - 1e-9)
         if horizon is not None and horizon_steps(horizon) != n:
             raise ValueError(f"horizon = {horizon} and horizon_s = {hs!r} disagree: horizon_s / step_s = "
                              f"{hs / step:g} steps")
         h = horizon_steps(n, "horizon_s / step_s")
     else:
         h = horizon_steps(DEFAULT_HORIZON if horizon is None else horizon)
-    return t[-1] + step * np.arange(1, h + 1), step
+    targets = t[-1] + step * np.arange(1, h + 1)
+    if not (targets[0] > t[-1] and (h == 1 or (targets[1:] > targets[:-1]).all())):
+        # a step below the resolution of float64 times this large: the grid would collapse
+        # onto the origin (or repeat times)
+        what = "step_s" if step_s is not None else "the median measurement spacing (the default step_s)"
+        raise ValueError(f"{what} = {step!r} s is too small for timestamps near {float(t[-1])!r}: their "
+                         f"resolution there is {float(np.spacing(abs(targets[-1]))):.3g} s, so the forecast "
+                         f"times would not increase; use a larger step_s (or timestamps relative to a "
+                         f"nearer origin)")
+    return targets, step
 
 
 def classical_forecast(model: str, t, y, u, targets, levels, params=None):
@@ -178,8 +208,14 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None, par
     p = params if params is not None else _core.ModelParams()
     if temperature is not None:
         if model == "regression":
-            fc = _core.forecast_tempcomp(t, y, u, temperature, targets, levels)
-            return fc, {fc.model: np.ones(targets.size)}, ""
+            fc = _core.forecast_tempcomp(t, y, u, temperature, targets, levels, p)
+            if fc.ok:
+                return fc, {fc.model: np.ones(targets.size)}, ""
+            # too little history or a degenerate temperature (e.g. constant): the plain
+            # regression (itself falling back to hold), the temperature term dropped with a
+            # note, as "fused" drops the member
+            fb = classical_forecast("regression", t, y, u, targets, levels, params)
+            return fb, {fb.model.split(" ")[0]: np.ones(targets.size)}, f"dropped regression+temp: {fc.note}"
         if model not in (registry.FUSED, registry.AUTO):
             raise ValueError(f"covariates are used by model='regression', 'fused' or 'auto' only, got model={model!r}")
     if model in registry.CLASSICAL:
@@ -205,7 +241,7 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None, par
                 except Exception as exc:  # noqa: BLE001 - any failure of the optional member
                     note = f"{AUTO_ONNX} left out: {exc}"
             if temperature is not None:
-                extra.append((_core.forecast_tempcomp(t, y, u, temperature, targets, levels), None, None))
+                extra.append((_core.forecast_tempcomp(t, y, u, temperature, targets, levels, p), None, None))
         elif model == registry.AUTO and AUTO_ONNX in registry.onnx_models():
             note = f"{AUTO_ONNX} left out: {t.size} measurements < min_history {p.min_history}"
         fused = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, p, extra=extra)
@@ -236,6 +272,10 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
     covariates: {"temperature": array aligned with values (deg C)}: a
     regression with a temperature term (chrony tempcomp-style); it is the
     model for model="regression" and joins the fusion for "fused"/"auto".
+    An empty dict is the same as None (no covariates). Where the temperature
+    regression cannot be fitted (too little history, a constant temperature),
+    "regression" falls back to the plain regression and "fused"/"auto" drop
+    that member, with `fc.note` saying why.
     uncertainty: per-measurement standard uncertainty (same unit as values),
     weighting the regression and Kalman models; None = unknown.
     delay: instead of uncertainty, each measurement's round-trip delay (any
@@ -260,7 +300,8 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
     user_levels = _check_levels(quantile_levels)
     levels = with_base_levels(user_levels)
     targets, _ = target_times(t, horizon, horizon_s, step_s)
-    temp = None if covariates is None else _temperature(covariates, values)
+    temp = None if covariates is None or (isinstance(covariates, dict) and not covariates) else \
+        _temperature(covariates, values)
     fc, weights, note = forecast_members(model, t, y, u, targets, levels, temp)
     if not fc.ok:
         raise RuntimeError(f"model {model!r} failed: {fc.note}")

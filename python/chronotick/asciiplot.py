@@ -1,13 +1,24 @@
 """Plots for a terminal: plain ASCII, readable in 80 columns."""
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
+
+MIN_WIDTH = 20    # the 9-column value labels, the axis, and 10 plot columns
+MIN_HEIGHT = 3
 
 
 def plot(series: list[tuple[np.ndarray, np.ndarray, str]], bands=(), width: int = 80, height: int = 18,
          y_label: str = "", x_label: str = "", title: str = "") -> str:
     """Scatter `series` [(x, y, char)] over shaded `bands` [(x, lower, upper, char)]
-    into a text block `width` columns wide. Later series draw over earlier ones."""
+    into a text block `width` columns wide (>= MIN_WIDTH) and `height` rows high
+    (>= MIN_HEIGHT). Later series draw over earlier ones."""
+    for name, v, least in (("width", width, MIN_WIDTH), ("height", height, MIN_HEIGHT)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise TypeError(f"{name} must be an integer number of columns/rows, got {type(v).__name__} {v!r}")
+        if v < least:
+            raise ValueError(f"{name} must be >= {least}, got {v}")
     xs = [np.asarray(s[0], float) for s in series] + [np.asarray(b[0], float) for b in bands]
     ys = [np.asarray(s[1], float) for s in series] + [np.asarray(b[i], float) for b in bands for i in (1, 2)]
     xs = np.concatenate([x[np.isfinite(x)] for x in xs])

@@ -153,6 +153,21 @@ class BacktestResult:
         return "\n".join(lines)
 
 
+def check_length(trace: Trace, *, horizon: int = 1, warmup: int = 10) -> int:
+    """The warmup run_backtest uses (max(warmup, horizon)), or ValueError
+    naming the trace when it is too short to score any target."""
+    eff = max(warmup, horizon)
+    if eff < 1:
+        raise ValueError(f"warmup must be >= 1, got {warmup!r}")
+    n = len(trace)
+    if eff >= n:
+        src = trace.source.split("::")[0] if trace.source else "trace"
+        raise ValueError(f"{src}: too short for the backtest: {n} measurements, it needs at least {eff + 1} "
+                         f"(a warmup of {eff} before the first target: the larger of warmup = {warmup} "
+                         f"and horizon = {horizon})")
+    return eff
+
+
 def run_backtest(trace: Trace, forecasters: dict[str, Forecaster] | None = None, *, level: float = 0.8,
                  horizon: int = 1, warmup: int = 10, max_history: int | None = 512,
                  include_baselines: bool = True,
@@ -176,9 +191,7 @@ def run_backtest(trace: Trace, forecasters: dict[str, Forecaster] | None = None,
     n = len(trace)
     if not isinstance(horizon, (int, np.integer)) or horizon < 1:
         raise ValueError(f"horizon must be a positive integer (measurements ahead), got {horizon!r}")
-    warmup = max(warmup, horizon)
-    if warmup < 1 or warmup >= n:
-        raise ValueError(f"warmup must be in [1, {n - 1}] for a trace of {n} measurements, got {warmup!r}")
+    warmup = check_length(trace, horizon=horizon, warmup=warmup)
     all_f: dict[str, Forecaster] = {}
     if include_baselines:
         all_f["hold-last"] = hold_last

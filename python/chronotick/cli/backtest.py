@@ -175,7 +175,7 @@ def model_names(spec: str) -> list[str]:
 
 
 def run(args) -> int:
-    from chronotick.backtest import predict_model, run_backtest, select_window
+    from chronotick.backtest import check_length, predict_model, run_backtest, select_window
 
     names = model_names(args.models)   # a bad name, model file or path: chronotick.cli.main reports it
     files = _expand(args.files)
@@ -185,18 +185,28 @@ def run(args) -> int:
     if "auto" in forecasters and not args.no_delay_weights:
         auto = forecasters["auto"]
         forecasters["auto (no delays)"] = lambda t, y, u, target_t, level: auto(t, y, None, target_t, level)
-    results, traces = [], []
+    # Every file is loaded and checked first: a bad or too-short one stops the run, named,
+    # before any backtest (not after the others' output, nor skipped).
+    traces = []
     for path in files:
         try:
             trace = _load(path)
         except (ValueError, OSError) as exc:
             print(f"chronotick backtest: {path}: {exc}", file=sys.stderr)
             return 1
+        try:
+            check_length(trace, horizon=args.horizon)
+        except ValueError as exc:
+            msg = str(exc) if path in str(exc) else f"{path}: {exc}"
+            print(f"chronotick backtest: {msg}", file=sys.stderr)
+            return 1
+        traces.append(trace)
+    results = []
+    for trace in traces:
         r = run_backtest(trace, forecasters, level=args.level, horizon=args.horizon,
                          delay_weights=not args.no_delay_weights,
                          progress=_Progress(trace.name, not args.no_progress))
         results.append(r)
-        traces.append(trace)
         print(r.format(args.unit))
         print()
         if args.plot:

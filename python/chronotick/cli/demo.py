@@ -17,12 +17,13 @@ def add_arguments(p) -> None:
     p.add_argument("--horizon", type=int, default=12, help="measurements ahead to forecast (default: %(default)s)")
     p.add_argument("--cut", type=int, default=200,
                    help="forecast from after this many measurements (default: %(default)s)")
-    p.add_argument("--width", type=int, default=80, help="plot width in columns (default: %(default)s)")
+    p.add_argument("--width", type=int, default=80,
+                   help="plot width in columns, at least 20 (default: %(default)s)")
 
 
 def run(args) -> int:
     import chronotick
-    from chronotick.asciiplot import plot
+    from chronotick.asciiplot import MIN_WIDTH, plot
     from chronotick.data import homelab_trace
 
     tr = homelab_trace()
@@ -31,6 +32,8 @@ def run(args) -> int:
         raise SystemExit(f"--cut must be in [10, {n - 1}] for this {n}-measurement trace, got {args.cut}")
     if args.horizon < 1:
         raise SystemExit(f"--horizon must be >= 1, got {args.horizon}")
+    if args.width < MIN_WIDTH:
+        raise SystemExit(f"--width must be >= {MIN_WIDTH} columns, got {args.width}")
     try:
         chronotick.models.check_name(args.model)
     except ValueError as exc:

@@ -1,12 +1,16 @@
 """Loader for plain CSV traces: `t, offset[, uncertainty]`, seconds.
 
-Columns are positional: time (s), offset (s, reference - local), and an
-optional uncertainty (s, >= 0). An optional header line (first line whose
-first field is not a number) is skipped; lines starting with '#' are
-comments. Fields are separated by commas; a line without commas is split on
-whitespace. Columns after the third need a header naming them (e.g. what
-`chronotick simulate` writes): `delay` becomes the trace's delay (s), any
-other name an array in `trace.extra`; without a header they are an error.
+Columns: time (s), offset (s, reference - local), and an optional
+uncertainty (s, >= 0). An optional header line (first line whose first field
+is not a number) names the columns; lines starting with '#' are comments.
+Fields are separated by commas; a line without commas is split on
+whitespace. The first two columns are time and offset whatever their names.
+Columns after them follow the header's names (case-insensitive): `delay`
+is the trace's round-trip delay (s, >= 0), `uncertainty` the uncertainty,
+any other name an array in `trace.extra` -- except that the third column is
+the uncertainty under any other name (e.g. `unc`) when no column is named
+`uncertainty`. Without a header the third column is the uncertainty, and
+more columns are an error.
 """
 from __future__ import annotations
 
@@ -26,11 +30,30 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _roles(header: list[str] | None) -> list[str]:
+    """The name each column after t, offset is stored under: "uncertainty",
+    "delay", or (a column of trace.extra) its header name."""
+    if header is None:
+        return ["uncertainty"]
+    low = [h.lower() for h in header[2:]]
+    roles = []
+    for i, (name, lo) in enumerate(zip(header[2:], low)):
+        if lo in ("uncertainty", "delay"):
+            roles.append(lo)
+        elif i == 0 and "uncertainty" not in low:
+            roles.append("uncertainty")   # the third column, positionally
+        else:
+            roles.append(name)
+    return roles
+
+
 def load_plain_csv(path, strict: bool = True) -> Trace:
     """Load `t, offset[, uncertainty]` rows (seconds) into a Trace.
 
-    All data rows must have the same number of columns (2 or 3); times must
-    be strictly increasing; values finite; uncertainty non-negative.
+    All data rows must have the same number of columns (2 or 3, or as many
+    as the header names); times must be strictly increasing; values finite;
+    uncertainty and delay non-negative. See the module docstring for which
+    column is which.
     """
     path = check_path(path)
     header: list[str] | None = None
@@ -44,15 +67,16 @@ def load_plain_csv(path, strict: bool = True) -> Trace:
         f = _fields(s)
         if not seen_data and not _is_number(f[0]):
             seen_data = True  # a header: only the first non-comment line may be one
-            if len(f) < 2 or (len(f) > 3 and len(f) != len(set(f))):
+            roles = _roles(f)
+            if len(f) < 2 or (len(f) > 3 and len(f) != len(set(f))) or len({"offset", *roles}) != len(roles) + 1:
                 raise ValueError(f"{path}:{lineno}: header must name t, offset[, uncertainty][, more named "
-                                 f"columns], got {len(f)}: {s!r}")
+                                 f"columns, each once], got {len(f)}: {s!r}")
             header, ncols = f, len(f)
             continue
         seen_data = True
         if rows is None:
-            extra = header[3:] if header and len(header) > 3 else []
-            rows = RowCollector(path, strict, ["offset", "uncertainty", *extra])
+            roles = _roles(header)
+            rows = RowCollector(path, strict, ["offset", *roles])
         try:
             if (ncols is None and len(f) not in (2, 3)) or (ncols is not None and len(f) != ncols):
                 want = ncols or "2 or 3"
@@ -60,12 +84,13 @@ def load_plain_csv(path, strict: bool = True) -> Trace:
                                f"{', ...' if ncols and ncols > 3 else ''}), got {len(f)}")
             t = parse_float(f[0], path, lineno, "t")
             o = parse_float(f[1], path, lineno, "offset")
-            u = parse_float(f[2], path, lineno, "uncertainty") if len(f) >= 3 else 0.0
-            if u < 0:
-                raise RowError(f"{path}:{lineno}: uncertainty must be >= 0, got {f[2]!r}")
-            values = {"offset": o, "uncertainty": u}
-            for name, text in zip(header[3:] if header else [], f[3:]):
-                values[name] = parse_float(text, path, lineno, name)
+            values = {"offset": o}
+            if len(f) == 2:
+                values["uncertainty"] = 0.0
+            for role, text in zip(roles, f[2:]):
+                v = values[role] = parse_float(text, path, lineno, role)
+                if role in ("uncertainty", "delay") and v < 0:
+                    raise RowError(f"{path}:{lineno}: {role} must be >= 0, got {text!r}")
         except RowError as e:
             rows.bad(e)
             continue
@@ -73,6 +98,7 @@ def load_plain_csv(path, strict: bool = True) -> Trace:
         rows.add(lineno, t, values)
     if rows is None:
         raise ValueError(f"{path}: no measurements found")
-    extra = [n for n in (header[3:] if header else []) if n != "delay"]
-    return rows.trace("offset", f"{path}::plain_csv", uncertainty="uncertainty" if ncols and ncols >= 3 else None,
-                      delay="delay" if header and "delay" in header[3:] else None, extra=extra)
+    cols = roles[:ncols - 2] if ncols else []
+    extra = [n for n in cols if n not in ("uncertainty", "delay")]
+    return rows.trace("offset", f"{path}::plain_csv", uncertainty="uncertainty" if "uncertainty" in cols else None,
+                      delay="delay" if "delay" in cols else None, extra=extra)

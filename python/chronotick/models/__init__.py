@@ -49,9 +49,12 @@ def names() -> builtins.list[str]:
 
 
 def list() -> builtins.list[dict]:  # noqa: A001 - the issue names this API `chronotick.models.list()`
-    """One dict per available model: name, kind ("classical" | "fused" | "onnx"), path, card."""
+    """One dict per available model (every name of `names()`): name, kind
+    ("classical" | "fused" | "onnx"), path, card. "auto" is of kind "fused":
+    the classical fusion, joined by the shipped ONNX model where present."""
     import json
-    out = [{"name": n, "kind": "classical", "path": None, "card": None} for n in CLASSICAL]
+    out = [{"name": AUTO, "kind": "fused", "path": None, "card": None}]
+    out += [{"name": n, "kind": "classical", "path": None, "card": None} for n in CLASSICAL]
     out.append({"name": FUSED, "kind": "fused", "path": None, "card": None})
     for name, path in onnx_models().items():
         card_path = path[:-5] + ".json"
