@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import threading
 import time
 from collections import deque
@@ -228,6 +229,27 @@ def _wall_ns() -> int:
     return time.time_ns()
 
 
+_INT64_S = 9.2e9              # |t| (s) whose ns still fit an int64 (2**63 ns = 9.22e9 s): the C++ state's range
+_MAX_OFFSET_S = 2**62 / 1e9   # |offset| (s) a ns correction holds with room (146 y: a clock booted at 1970 is fine)
+_MAX_AHEAD_S = 1.0            # a measurement is taken before the poll reads its local time: slack for rounding only
+
+
+def _real(v) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def _check_ns(name: str, v) -> None:
+    """A time in ns the C++ state can take (int64); a clear error naming it otherwise."""
+    if not _real(v):
+        raise TypeError(f"{name} must be a time in ns (an integer), got {type(v).__name__} {v!r}")
+    if not -2**63 <= v < 2**63:           # also nan and inf
+        raise ValueError(f"{name} must be a time in ns within int64 (|{name}| < 2**63), got {v!r}")
+
+
+class _BadMeasurement(ValueError):
+    """A source gave a measurement the Clock cannot use: counted as a source error, dropped."""
+
+
 class Clock:
     """Corrected time with error bounds from a measurement source.
 
@@ -255,6 +277,7 @@ class Clock:
         self._shm = (_core.ClockPublisher(shm_path, self.config.stale_after, self.config.max_slew_rate)
                      if shm_path else None)
         self._lock = threading.Lock()            # serialises updates (thread vs poll_once)
+        self._ctl = threading.Lock()             # serialises start()/stop(): one polling thread at most
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._n_meas = 0
@@ -275,8 +298,8 @@ class Clock:
         self._delays: deque = deque(maxlen=cfg.calib_window)
         self._calib = _ElapsedCalibration(cfg.poll_interval_s, self._max_elapsed, cfg.calib_window, cfg.confidence)
         self._status = UNKNOWN
-        self._counts = {"polls": 0, "measurements": 0, "source_errors": 0, "forecast_errors": 0, "publishes": 0,
-                        "steps_detected": 0}
+        self._counts = {"polls": 0, "measurements": 0, "empty_polls": 0, "source_errors": 0, "forecast_errors": 0,
+                        "publishes": 0, "steps_detected": 0}
         self._last_error: str | None = None
         self._last_step: dict | None = None
         self._model: dict | None = None
@@ -293,25 +316,37 @@ class Clock:
 
     def now_at(self, local_ns: int) -> TimeBound:
         """The bound the published model gives at local time `local_ns` (for replays)."""
+        _check_ns("local_ns", local_ns)
         return self._state.now_at(int(local_ns))
 
     def after(self, t_ns: int) -> bool:
         """True if reference time t_ns has certainly passed (earliest > t_ns)."""
+        _check_ns("t_ns", t_ns)          # nan would answer False silently
         return self.now().earliest_ns > t_ns
 
     def before(self, t_ns: int) -> bool:
         """True if reference time t_ns has certainly not arrived (latest < t_ns)."""
+        _check_ns("t_ns", t_ns)
         return self.now().latest_ns < t_ns
 
     def wait_until(self, t_ns: int, timeout_s: float | None = None) -> bool:
         """Sleep until after(t_ns) holds (commit-wait). Returns False on timeout
-        or if the clock is UNKNOWN for the whole timeout."""
+        or if the clock is UNKNOWN for the whole timeout. timeout_s: None waits
+        without limit; a finite number of seconds (<= 0: check once)."""
+        _check_ns("t_ns", t_ns)
+        if timeout_s is not None:
+            if not _real(timeout_s):
+                raise TypeError(f"timeout_s must be a number of seconds or None, got {type(timeout_s).__name__} "
+                                f"{timeout_s!r}")
+            if not math.isfinite(timeout_s):   # nan never passes the deadline: the wait would never end
+                raise ValueError(f"timeout_s must be a finite number of seconds (or None: no limit), got {timeout_s!r}")
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
             b = self.now()
             if b.status != UNKNOWN and b.earliest_ns > t_ns:
                 return True
-            wait = max((t_ns - b.earliest_ns) / 1e9, 1e-4) if b.status != UNKNOWN else 0.05
+            # at most 1 s at a time: the correction or the status may change meanwhile
+            wait = min(max((t_ns - b.earliest_ns) / 1e9, 1e-4), 1.0) if b.status != UNKNOWN else 0.05
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -320,20 +355,44 @@ class Clock:
             time.sleep(wait)
 
     # -- the background thread ------------------------------------------------
-    def start(self) -> "Clock":
-        if self._thread and self._thread.is_alive():
-            return self
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="chronotick-clock", daemon=True)
-        self._thread.start()
+    def start(self, timeout_s: float = 5.0) -> "Clock":
+        """Start polling in a background thread (no-op if it already runs).
+        There is never more than one polling thread: if stop() returned while
+        the previous one was still in a poll (a slow source), start() waits up
+        to timeout_s for it to end and raises RuntimeError if it has not."""
+        with self._ctl:
+            old = self._thread
+            if old is not None and old.is_alive():
+                if not self._stop.is_set():
+                    return self
+                old.join(timeout_s)
+                if old.is_alive():
+                    raise RuntimeError(f"Clock.start: the previous polling thread is still in a poll after "
+                                       f"{timeout_s!r} s (the source's measure() has not returned since stop()); "
+                                       f"not starting a second one -- call start() again later")
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="chronotick-clock", daemon=True)
+            self._thread.start()
         return self
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop polling; a shared-memory segment is marked UNKNOWN for its readers."""
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout_s)
-            self._thread = None
+        """Stop polling; a shared-memory segment is marked UNKNOWN for its readers.
+        Waits up to timeout_s for a poll in progress; a thread still in its
+        poll then ends after it (and closes the segment itself): health()
+        says running until then, and start() waits for it."""
+        with self._ctl:
+            self._stop.set()
+            th = self._thread
+            if th is not None:
+                th.join(timeout_s)
+                if th.is_alive():
+                    return            # kept in self._thread, so that start() cannot run a second one
+                self._thread = None
+            with self._lock:
+                self._close_shm()
+
+    def _close_shm(self) -> None:
+        # under self._lock: never while a poll publishes to it
         if self._shm is not None:
             self._shm.close()
             self._shm = None
@@ -354,36 +413,107 @@ class Clock:
             interval = (self.config.warmup_poll_interval_s if self._n_meas < self.config.warmup_measurements
                         else self.config.poll_interval_s)
             self._stop.wait(interval)
+        # stop() may have returned during the last poll: the segment is closed after it, not before
+        with self._lock:
+            self._close_shm()
 
     # -- one update -----------------------------------------------------------
     def poll_once(self, now_ns: int | None = None) -> bool:
         """Measure once, feed the engine, re-forecast and publish. Returns
-        whether a measurement was obtained. Source failures are counted and
-        move the status towards HOLDOVER/UNKNOWN; they are not raised."""
+        whether a measurement was used. Source failures -- exceptions, and
+        measurements the Clock cannot use (not a Measurement, non-finite or
+        out of range, not after the previous one) -- are counted in
+        health()["counts"]["source_errors"] with last_error, the measurement
+        dropped, and move the status towards HOLDOVER/UNKNOWN; they are not
+        raised. A source with no measurement this time (None) is counted in
+        "empty_polls". now_ns: the local time of the poll (default: time_ns())."""
+        if now_ns is not None:
+            _check_ns("now_ns", now_ns)      # the caller's argument: raised, before the source is asked
         with self._lock:
             self._counts["polls"] += 1
             m = None
             try:
                 m = self._source.measure()
             except StopIteration:
-                self._last_error = "source exhausted"
-                self._counts["source_errors"] += 1
+                self._source_error("source exhausted")
             except Exception as exc:
-                self._last_error = f"{type(exc).__name__}: {exc}"
-                self._counts["source_errors"] += 1
+                self._source_error(f"{type(exc).__name__}: {exc}")
             now = int(self._time_ns() if now_ns is None else now_ns)
-            if m is not None:
-                self._ingest(m, now)
+            used = False
+            if m is None:
+                self._counts["empty_polls"] += 1     # not an error, but a source that never answers is visible
+            else:
+                try:
+                    used = self._ingest(m, now)
+                except _BadMeasurement as exc:
+                    self._source_error(f"{exc}; dropped")
             self._publish(now)
-            return m is not None
+            return used
 
-    def _ingest(self, m, now: int) -> None:
-        t, offset = float(m.t), float(m.offset)
-        unc = getattr(m, "uncertainty", None)
+    def _source_error(self, msg: str) -> None:
+        self._last_error = msg
+        self._counts["source_errors"] += 1
+
+    def _checked(self, m, now: int) -> tuple[float, float, float | None, float | None]:
+        """(t, offset, delay or None, uncertainty or None) of a source's
+        measurement, or _BadMeasurement naming the bad value. Nothing is
+        changed before this passes (a NaN once scored stays in the calibration)."""
+        try:
+            ok = hasattr(m, "t") and hasattr(m, "offset")
+        except Exception:                 # a failing property: not usable either
+            ok = False
+        if not ok:
+            raise _BadMeasurement(f"source's measure() gave a {type(m).__name__}, not a Measurement "
+                                  f"(with .t and .offset): {m!r:.200}")
+        vals = {}
+        for name in ("t", "offset", "delay", "uncertainty"):
+            try:
+                v = getattr(m, name, None)
+            except Exception as exc:      # a property of a custom measurement that fails
+                raise _BadMeasurement(f"measurement {name}: {type(exc).__name__}: {exc}") from None
+            if v is None and name in ("delay", "uncertainty"):    # optional
+                vals[name] = None
+                continue
+            if not _real(v):
+                raise _BadMeasurement(f"measurement {name} must be a number, got {type(v).__name__} {v!r:.200}")
+            v = float(v)
+            if not math.isfinite(v):
+                raise _BadMeasurement(f"measurement {name} must be finite, got {v!r}")
+            if name in ("delay", "uncertainty") and v < 0:
+                raise _BadMeasurement(f"measurement {name} must be >= 0 seconds, got {v!r}")
+            vals[name] = v
+        t, offset = vals["t"], vals["offset"]
+        # t is the local time (s) of the measurement, taken before this poll's local time `now`:
+        # it is compared with now and published in ns, so it must lie just before now. Not older
+        # than unknown_after_s either: the clock would be UNKNOWN by then. (1.7e12: ms by mistake.)
+        now_s = now / 1e9
+        if not (now_s - self.config.unknown_after_s <= t <= now_s + _MAX_AHEAD_S and abs(t) < _INT64_S):
+            raise _BadMeasurement(
+                f"measurement t = {t!r} is not a plausible time in seconds: this poll's local time is "
+                f"{now_s!r} s and t must lie within {self.config.unknown_after_s!r} s (unknown_after_s) "
+                f"before it and {_MAX_AHEAD_S} s after it (milliseconds or another time base by mistake?)")
+        if abs(offset) > _MAX_OFFSET_S:
+            raise _BadMeasurement(f"measurement offset = {offset!r} s is beyond +-{_MAX_OFFSET_S:.3g} s, "
+                                  f"more than a ns correction can hold")
         if self._last_meas_t is not None and t <= self._last_meas_t:
-            self._last_error = f"measurement time {t!r} not after the previous {self._last_meas_t!r}; dropped"
-            self._counts["source_errors"] += 1
-            return
+            raise _BadMeasurement(f"measurement time {t!r} not after the previous {self._last_meas_t!r}")
+        return t, offset, vals["delay"], vals["uncertainty"]
+
+    def _ingest(self, m, now: int) -> bool:
+        t, offset, delay, unc = self._checked(m, now)
+        u = unc if unc is not None else 0.0
+        measured = delay is not None and delay > 0
+        if not measured:
+            delay = 2 * u         # no round trip given: the uncertainty read as NTP's delay/2
+        # The engine first: if it refuses the measurement (a shared engine already past t, or
+        # closed), nothing of the Clock has changed yet.
+        try:
+            # a measured round trip weighs the models' measurements (uncertainty_from_delay)
+            self._engine.observe(t, offset, unc, delay=delay if measured else None)
+        except Exception as exc:
+            self._source_error(f"measurement at t = {t!r} refused by the engine: {type(exc).__name__}: {exc}; "
+                               f"dropped")
+            return False
         # How far off was the time we served at t? (reported, and ramps the records)
         if self._model is not None:
             served = self._served_offset(int(t * 1e9))
@@ -392,14 +522,7 @@ class Clock:
                 self._counts["steps_detected"] += 1
                 self._last_step = {"t": t, "error_s": err}
             self._retro_correct(t, err, self._last_meas_t)
-        u = float(unc) if unc is not None and math.isfinite(unc) else 0.0
-        delay = float(getattr(m, "delay", 0.0) or 0.0)
-        measured = delay > 0 and math.isfinite(delay)
-        if not measured:
-            delay = 2 * u         # no round trip given: the uncertainty read as NTP's delay/2
         self._score_origins(t, offset, delay)
-        # a measured round trip weighs the models' measurements (uncertainty_from_delay)
-        self._engine.observe(t, offset, unc, delay=delay if measured else None)
         self._last_uncertainty = u
         self._last_offset = offset
         self._last_rd = max(0.0, u - delay / 2)
@@ -408,6 +531,7 @@ class Clock:
         self._counts["measurements"] += 1
         self._last_meas_ns = now
         self._last_meas_t = t
+        return True
 
     def _score_origins(self, t: float, offset: float, delay: float) -> None:
         """Score every stored predictor at the new measurement (see _ElapsedCalibration)."""
@@ -514,6 +638,12 @@ class Clock:
         half, how = self._half_width(base + leads - t_last, mean_last, freq)
         # The bound is a line through (0, half[0]) above every later lead.
         growth = max(0.0, float(np.max((half[1:] - half[0]) / leads[1:])))
+        if not (abs(offset) <= _MAX_OFFSET_S and 0 <= half[0] <= _MAX_OFFSET_S and math.isfinite(growth)):
+            # the C++ state holds ns in int64: keep the previous correction rather than raise
+            self._counts["forecast_errors"] += 1
+            self._last_error = (f"forecast by {fc.model} gives offset {offset!r} s, bound {half[0]!r} s: "
+                                f"beyond what a ns correction can hold; correction not updated")
+            return
         model = dict(ref_local_ns=now, offset_ns=int(round(offset * 1e9)), freq=float(freq),
                      bound_ns=int(math.ceil(half[0] * 1e9)), growth_ns_per_s=growth * 1e9, status=status,
                      model_name=fc.model, bound_kind=how)

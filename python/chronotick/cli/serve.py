@@ -63,6 +63,7 @@ class MetricsCollector:
     chronotick_last_measurement_age_seconds
     chronotick_measurements_total         measurements taken (counter)
     chronotick_source_errors_total        failed polls (counter)
+    chronotick_empty_polls_total          polls that returned no measurement (counter)
     chronotick_forecast_errors_total      failed forecasts (counter)
     chronotick_steps_detected_total       measurements off by more than the step threshold (counter)
     chronotick_ntp_exchanges_total        NTP exchanges (counter)
@@ -88,6 +89,7 @@ class MetricsCollector:
         yield GaugeMetricFamily("chronotick_last_measurement_age_seconds", "time since the newest measurement",
                                 value=float("nan") if age is None else age)
         for key, doc in (("measurements", "measurements taken"), ("source_errors", "failed polls"),
+                         ("empty_polls", "polls that returned no measurement"),
                          ("forecast_errors", "failed forecasts"),
                          ("steps_detected", "measurements off by more than the step threshold")):
             yield CounterMetricFamily(f"chronotick_{key}", doc, value=counts[key])

@@ -1,0 +1,182 @@
+"""chronotick.Clock against bad sources and bad arguments: an unusable
+measurement is counted as a source error and dropped before it changes
+anything, poll_once never raises for a source, one polling thread at most,
+wait_until rejects what it cannot wait for, empty polls are counted."""
+import threading
+import time
+import types
+
+import numpy as np
+import pytest
+
+import chronotick
+from chronotick.clock import SYNCHRONIZED, UNKNOWN, Clock
+from chronotick.sources import Measurement
+from test_clock import Scripted   # a source whose answers a test sets: anything, or an exception
+
+T0 = 1.7e9
+
+
+
+
+def fused():
+    return chronotick.Engine({"short_term": {"models": ["fused"]}})
+
+
+def drive(clock, src, times, offset=1e-3):
+    for t in times:
+        src.next = Measurement(t=float(t), offset=offset, delay=2e-4, uncertainty=1e-4)
+        assert clock.poll_once(int(t * 1e9))
+
+
+@pytest.mark.parametrize("field,value", [("offset", float("nan")), ("t", float("inf")),
+                                         ("delay", float("nan")), ("uncertainty", -1e-4),
+                                         ("offset", "1e-3")])
+def test_an_invalid_measurement_is_a_source_error_and_changes_nothing(field, value):
+    src = Scripted()
+    clock = Clock(src, fused(), {"poll_interval_s": 64.0})
+    t = T0 + 64.0 * np.arange(30)
+    drive(clock, src, t)
+    n_obs = clock._engine.stats()["counts"]["observations"]
+    calib = clock._calib._r.copy()
+    records = clock.history()["corrected_offset"].copy()
+    tb = t[-1] + 64
+    bad = dict(t=tb, offset=1e-3, delay=2e-4, uncertainty=1e-4)
+    bad[field] = value
+    src.next = types.SimpleNamespace(**bad)
+    assert clock.poll_once(int(tb * 1e9)) is False          # counted, not raised
+    h = clock.health()
+    assert h["counts"]["source_errors"] == 1 and h["counts"]["measurements"] == 30
+    assert f"measurement {field}" in h["last_error"] and repr(value) in h["last_error"], h["last_error"]
+    # dropped before any state changed: no NaN in the calibration, the records or the engine
+    assert np.array_equal(clock._calib._r, calib) and np.all(np.isfinite(clock._calib._r))
+    assert np.array_equal(clock.history()["corrected_offset"][:records.size], records)
+    assert clock._engine.stats()["counts"]["observations"] == n_obs
+    # and the clock keeps working
+    drive(clock, src, tb + 64.0 * np.arange(1, 4))
+    h = clock.health()
+    assert h["counts"]["measurements"] == 33 and h["counts"]["source_errors"] == 1
+    b = clock.now_at(int((tb + 193) * 1e9))
+    assert b.status == SYNCHRONIZED and abs((b.time_ns - int((tb + 193) * 1e9)) / 1e9 - 1e-3) < 1e-4
+
+
+def test_poll_once_counts_a_non_measurement_and_an_implausible_time_instead_of_raising():
+    src = Scripted()
+    clock = Clock(src, fused(), {"poll_interval_s": 64.0})
+    t = T0 + 64.0 * np.arange(5)
+    drive(clock, src, t)
+    now = int((t[-1] + 64) * 1e9)
+    src.next = (t[-1] + 64, 1e-3, 1e-4)                       # a tuple from .measure()
+    assert clock.poll_once(now) is False
+    assert "gave a tuple, not a Measurement" in clock.health()["last_error"]
+    for bad_t in (1.7e12, 1.7e18, 1e5):                       # ms, ns, another time base
+        src.next = Measurement(t=bad_t, offset=1e-3, delay=2e-4, uncertainty=1e-4)
+        assert clock.poll_once(now) is False
+        assert f"measurement t = {bad_t!r} is not a plausible time in seconds" in clock.health()["last_error"]
+    src.next = Measurement(t=t[-1] + 64, offset=1e10, delay=2e-4, uncertainty=1e-4)   # no ns correction holds it
+    assert clock.poll_once(now) is False
+    assert "measurement offset = 10000000000.0 s is beyond" in clock.health()["last_error"]
+    h = clock.health()
+    assert h["counts"]["source_errors"] == 5 and h["counts"]["measurements"] == 5
+    drive(clock, src, [t[-1] + 64])                           # still accepted afterwards
+    assert clock.health()["counts"]["measurements"] == 6
+    # a bad argument of the caller, unlike a source's failure, is raised
+    with pytest.raises(ValueError, match="now_ns must be a time in ns within int64.*nan"):
+        clock.poll_once(float("nan"))
+
+
+def test_a_measurement_the_engine_refuses_is_counted_and_dropped():
+    src = Scripted()
+    eng = fused()
+    clock = Clock(src, eng, {"poll_interval_s": 64.0})
+    t = T0 + 64.0 * np.arange(5)
+    drive(clock, src, t)
+    eng.observe(t[-1] + 100, 0.0)                             # a shared engine already past the next t
+    src.next = Measurement(t=float(t[-1] + 64), offset=1e-3, delay=2e-4, uncertainty=1e-4)
+    assert clock.poll_once(int((t[-1] + 200) * 1e9)) is False
+    h = clock.health()
+    assert h["counts"]["source_errors"] == 1 and h["counts"]["measurements"] == 5
+    assert h["counts"]["forecast_errors"] == 0
+    assert "refused by the engine" in h["last_error"] and "is not after the previous" in h["last_error"]
+
+
+def test_stop_that_times_out_then_start_never_runs_two_polling_threads():
+    calls = []
+    release = threading.Event()
+
+    def slow_source():
+        calls.append(threading.get_ident())
+        release.wait(1.0)                                     # an NTP query waiting for its timeout
+        return (time.time(), 1e-3, 1e-4)
+
+    def polling():
+        return [th for th in threading.enumerate() if th.name == "chronotick-clock" and th.is_alive()]
+
+    def in_a_poll():
+        n = len(calls)
+        deadline = time.monotonic() + 5
+        while len(calls) == n and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(calls) > n
+
+    clock = Clock(slow_source, fused(), config={"warmup_poll_interval_s": 0.05})
+    try:
+        clock.start()
+        in_a_poll()
+        clock.stop(timeout_s=0.1)                             # returns while the poll is still in flight
+        assert clock.health()["running"]                      # said, not hidden
+        clock.start()                                         # waits for the old thread, then starts one
+        for _ in range(30):
+            assert len(polling()) <= 1
+            time.sleep(0.05)
+        assert len(polling()) == 1
+        in_a_poll()
+        clock.stop(timeout_s=0.1)
+        with pytest.raises(RuntimeError, match="previous polling thread is still in a poll"):
+            clock.start(timeout_s=0.05)                       # a clear error, not a second thread
+        assert len(polling()) == 1
+    finally:
+        release.set()
+        clock.stop()
+    assert not polling() and not clock.health()["running"]
+
+
+def test_wait_until_rejects_a_nan_timeout_and_an_out_of_range_time():
+    clock = Clock(lambda: None)                               # never started: UNKNOWN
+    out = []
+
+    def wait_nan():
+        try:
+            out.append(clock.wait_until(0, float("nan")))
+        except Exception as exc:
+            out.append(exc)
+    th = threading.Thread(target=wait_nan, daemon=True)
+    th.start()
+    th.join(2.0)
+    assert not th.is_alive(), "wait_until(timeout_s=nan) never returns"
+    assert isinstance(out[0], ValueError) and "timeout_s must be a finite number" in str(out[0]) \
+        and "nan" in str(out[0])
+    with pytest.raises(ValueError, match="timeout_s must be a finite number.*inf"):
+        clock.wait_until(0, float("inf"))
+    with pytest.raises(TypeError, match="timeout_s must be a number.*'1'"):
+        clock.wait_until(0, "1")
+    with pytest.raises(ValueError, match=f"t_ns must be a time in ns within int64.*{10**30}"):
+        clock.wait_until(10**30, 0.1)
+    with pytest.raises(ValueError, match="t_ns must be a time in ns within int64.*nan"):
+        clock.wait_until(float("nan"), 0.1)
+    with pytest.raises(TypeError, match="t_ns must be a time in ns.*NoneType"):
+        clock.wait_until(None, 0.1)
+    with pytest.raises(ValueError, match="local_ns must be a time in ns within int64"):
+        clock.now_at(2**64)
+    assert clock.wait_until(0, 0.05) is False                 # UNKNOWN for the whole timeout
+
+
+def test_a_source_with_no_measurement_is_counted_as_an_empty_poll_not_an_error():
+    src = Scripted()
+    clock = Clock(src, fused(), {"poll_interval_s": 64.0})
+    for k in range(5):
+        assert clock.poll_once(int((T0 + 64 * k) * 1e9)) is False
+    h = clock.health()
+    assert h["counts"]["empty_polls"] == 5 and h["counts"]["polls"] == 5
+    assert h["counts"]["source_errors"] == 0 and h["last_error"] is None
+    assert h["status"] == UNKNOWN.name and h["measurements"] == 0
