@@ -5,7 +5,11 @@
 // are exchangeable with the next one if the model's sigma has the right
 // shape, so the central interval m +- Q(a, c) s, Q the conformal quantile
 // (ceil((n+1)c)-th smallest), covers a new measurement with probability >= c.
-// Quantile level l maps to m + sign(l - 1/2) Q(a, |2l - 1|) s. A lead bucket
+// Quantile level l maps to m + sign(l - 1/2) Q(a, |2l - 1|) s. Beyond
+// c_n = n/(n+1), the widest coverage n errors resolve (split conformal would
+// answer infinity), Q is the largest a grown by the normal tail's ratio
+// z((1+c)/2) / z((1+c_n)/2): a wider coverage asked gives a wider interval
+// (with 24 errors, 99.8% was as wide as 98%). A lead bucket
 // with fewer than `calib_min` errors borrows the calibration of the nearest
 // shorter lead that has enough; with none, Gaussian quantiles z_l are used.
 // Either way the forecast's note says so.
