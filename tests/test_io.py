@@ -168,7 +168,12 @@ def test_chrony_measurements_real_log():
     b = load_chrony_measurements(path, source="127.0.0.2")
     assert a.source.endswith("[127.0.0.1]") and b.source.endswith("[127.0.0.2]")
     entries = [ln.split() for ln in open(path) if ln.startswith("2026-")]
-    assert len(a) + len(b) + a.skipped["duplicate_time"] + b.skipped["duplicate_time"] == len(entries)
+    # rows that failed chrony's tests A-D (column 8 not 1111; chrony's good_packet) are skipped:
+    # the log holds four (1101, test C) among its entries
+    failed = [f for f in entries if "0" in f[5] + f[6] + f[7]]
+    assert len(failed) == 4
+    assert a.skipped["failed_tests"] + b.skipped["failed_tests"] == len(failed)
+    assert len(a) + len(b) + a.skipped["duplicate_time"] + b.skipped["duplicate_time"] + len(failed) == len(entries)
     assert a.skipped["other_source"] == sum(f[2] == "127.0.0.2" for f in entries)
     # the iburst put several entries in one second: the last one of the second is kept
     # "2026-11-24 02:32:37 127.0.0.1 N 1 111 111 1111 0 0 0.00 -1.685e-06 7.~" is the last .1 entry at :37
@@ -216,7 +221,8 @@ def test_chrony_log_malformed_entries(tmp_path):
 
 
 def test_chrony_rawmeasurements_failed_tests(tmp_path):
-    base = [ln for ln in open(os.path.join(DATA, "chrony_measurements.log")) if " 127.0.0.1 " in ln][-3:]
+    base = [ln for ln in open(os.path.join(DATA, "chrony_measurements.log"))
+            if " 127.0.0.1 " in ln and " 111 111 1111 " in ln][-3:]      # rows that passed every test
     failed = base[1].replace(" 111 111 ", " 111 101 ")
     p = write(tmp_path, "measurements.log", "".join([base[0], failed, base[2]]))
     assert len(load_chrony_measurements(p)) == 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import math
 import os
+import re
 from typing import Iterator
 
 import numpy as np
@@ -62,11 +63,27 @@ def head_lines(path: str, n: int = 64) -> list[str]:
     return out
 
 
+# Plain decimal or scientific notation (ASCII digits only), or inf / nan (rejected below unless
+# finite=False). float() alone also takes digit-group underscores ('2_0e-7') and non-ASCII digits.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:inf|infinity|nan)",
+                     re.IGNORECASE)
+
+
+def is_plain_number(text: str) -> bool:
+    """True when `text` (surrounding whitespace aside) is plain decimal / scientific notation or
+    inf / nan -- what parse_float accepts before its finiteness check."""
+    return _NUMBER.fullmatch(text.strip()) is not None
+
+
 def parse_float(text, path: str, lineno: int, column: str, finite: bool = True) -> float:
-    """float(text) or RowError naming file, line, column and the bad text."""
+    """float(text) or RowError naming file, line, column and the bad text. Only plain decimal or
+    scientific notation is a number: digit-group underscores ('2_0e-7'), which float() accepts,
+    and non-ASCII digits are not."""
     if text is None:
         raise RowError(f"{path}:{lineno}: column {column!r} is missing")
     try:
+        if isinstance(text, str) and not is_plain_number(text):
+            raise ValueError(text)
         v = float(text)
     except ValueError:
         raise RowError(f"{path}:{lineno}: column {column!r} is not a number: {text!r}") from None

@@ -4,7 +4,11 @@ Formats are chrony's own (chrony.conf(5), directive `log`; written by
 reference.c, ntp_core.c and sourcestats.c). Each log line starts with the date
 and time in UTC at 1 s resolution ("2017-08-22 13:22:36"); the files carry
 banner lines of '=' and a column header, repeated every `logbanner` lines,
-which are skipped. Because of the 1 s resolution several entries can share a
+which are skipped. An impossible date (2025-02-30) is a malformed entry, not
+shifted to another day. Columns that are standard deviations, dispersions,
+delays, skews or error bounds must be >= 0; an entry with a negative one is
+malformed (strict: ValueError naming file:line; else counted under
+trace.skipped["malformed"]). Because of the 1 s resolution several entries can share a
 time stamp (an iburst, several sources updating within one second): the last
 one of each second is kept and the rest counted in
 `trace.skipped["duplicate_time"]`.
@@ -27,6 +31,7 @@ Sign conversions to chronotick's offset = reference - local clock (seconds):
 from __future__ import annotations
 
 import calendar
+import datetime
 import functools
 import re
 from collections import Counter
@@ -42,6 +47,7 @@ _TIME = re.compile(r"^\d{2}:\d{2}:\d{2}$")
 @functools.lru_cache(maxsize=4096)
 def _day_epoch(date: str) -> int:
     y, m, d = (int(x) for x in date.split("-"))
+    datetime.date(y, m, d)     # ValueError for an impossible date; calendar.timegm would shift it
     return calendar.timegm((y, m, d, 0, 0, 0))
 
 
@@ -57,6 +63,13 @@ def _utc(date: str, time: str, path: str, lineno: int) -> float:
     if h > 23 or mi > 59 or s > 60:
         raise RowError(f"{path}:{lineno}: invalid time {time!r}")
     return float(base + 3600 * h + 60 * mi + s)
+
+
+def _check_nonnegative(v: dict, names, texts: dict, path: str, lineno: int) -> None:
+    """RowError when one of `names` (std devs, dispersions, delays, bounds) is negative."""
+    for n in names:
+        if v[n] < 0:
+            raise RowError(f"{path}:{lineno}: column {n!r} must be >= 0, got {texts[n]!r}")
 
 
 def _data_rows(path: str):
@@ -121,6 +134,8 @@ def load_chrony_tracking(path, strict: bool = True) -> Trace:
             names = ("stratum", "freq_ppm", "skew_ppm", "offset", None, "combined_sources", "offset_sd",
                      "remaining_correction", "root_delay", "root_dispersion", "max_error")
             v = {n: parse_float(f[3 + i], path, lineno, n) for i, n in enumerate(names) if n}
+            _check_nonnegative(v, ("skew_ppm", "offset_sd", "root_delay", "root_dispersion", "max_error"),
+                               {n: f[3 + i] for i, n in enumerate(names) if n}, path, lineno)
         except RowError as e:
             rows.bad(e)
             continue
@@ -151,8 +166,17 @@ def load_chrony_measurements(path, strict: bool = True, source: str | None = Non
     uncertainty: the RFC 5905 error bound of one measurement, delay / 2 +
     peer dispersion. extra: stratum, local_poll, remote_poll (log2 s), score,
     peer_dispersion, root_delay, root_dispersion.
-    valid_only: skip entries that failed any of RFC 5905 tests 1-3 / 5-7
-    (counted as "failed_tests"; only rawmeasurements logs have them).
+    valid_only: skip entries that failed any test, counted as "failed_tests":
+    columns 6-7 (RFC 5905 tests 1-3 and 5-7) or column 8 (chrony's tests
+    A-D: maximum delay / sane server processing time, delay ratio, delay
+    deviation ratio, no synchronisation loop). chrony uses a measurement only
+    when all of them pass (ntp_core.c: good_packet = testA && testB && testC
+    && testD, on top of the tests 1-7 of a "synced" packet). A
+    `log measurements` log holds every packet that passed tests 1-3 and 5-7,
+    so it can hold entries that failed A-D; a `log rawmeasurements` log holds
+    every packet, so also entries that failed 1-3 / 5-7. Columns 6-8 must be
+    3, 3 and 4 binary digits (else the entry is malformed).
+    Peer delay, peer dispersion, root delay and root dispersion must be >= 0.
     Entries of other sources are counted as "other_source".
     """
     path = check_path(path)
@@ -171,19 +195,25 @@ def load_chrony_measurements(path, strict: bool = True, source: str | None = Non
             if len(tests) != 6 or set(tests) - {"0", "1"}:
                 raise RowError(f"{path}:{lineno}: columns 6-7 must be RFC 5905 test bits like '111', "
                                f"got {f[5]!r} {f[6]!r}")
+            abcd = f[7]
+            if len(abcd) != 4 or set(abcd) - {"0", "1"}:
+                raise RowError(f"{path}:{lineno}: column 8 must be chrony's test bits ABCD like '1111', "
+                               f"got {abcd!r}")
             names = {4: "stratum", 8: "local_poll", 9: "remote_poll", 10: "score", 11: "offset", 12: "delay",
                      13: "peer_dispersion", 14: "root_delay", 15: "root_dispersion"}
             v = {n: parse_float(f[i], path, lineno, n) for i, n in names.items()}
+            _check_nonnegative(v, ("delay", "peer_dispersion", "root_delay", "root_dispersion"),
+                               {n: f[i] for i, n in names.items()}, path, lineno)
         except RowError as e:
             rows.bad(e)
             continue
         if f[2] != src:
             rows.skip("other_source")
             continue
-        if valid_only and "0" in tests:
+        if valid_only and "0" in tests + abcd:
             rows.skip("failed_tests")
             continue
-        v["uncertainty"] = max(v["delay"], 0.0) / 2 + v["peer_dispersion"]
+        v["uncertainty"] = v["delay"] / 2 + v["peer_dispersion"]
         rows.add(lineno, t, v)
     return rows.trace("offset", f"{path}::chrony_measurements[{src}]", delay="delay", uncertainty="uncertainty",
                       extra=_MEAS_EXTRA, what=f"measurements of {src}")
@@ -203,6 +233,7 @@ def load_chrony_statistics(path, strict: bool = True, source: str | None = None)
     uncertainty: "Offset sd" (column 6). extra: std_dev (s), diff_freq and
     est_skew (s/s, diff_freq positive = local clock gaining), stress,
     n_samples, start_index, n_runs, and asymmetry when the log has it.
+    Std dev, Offset sd and Est skew must be >= 0.
     """
     path = check_path(path)
     src = _pick_source(path, source)
@@ -217,6 +248,8 @@ def load_chrony_statistics(path, strict: bool = True, source: str | None = None)
                 raise RowError(f"{path}:{lineno}: expected {want} columns of a statistics.log entry, got {len(f)}")
             t = _utc(f[0], f[1], path, lineno)
             v = {n: parse_float(f[i], path, lineno, n) for i, n in names.items() if i < len(f)}
+            _check_nonnegative(v, ("std_dev", "offset_sd", "est_skew"),
+                               {n: f[i] for i, n in names.items() if i < len(f)}, path, lineno)
             v.setdefault("asymmetry", 0.0)
         except RowError as e:
             rows.bad(e)
@@ -238,6 +271,8 @@ def load_chrony_statistics(path, strict: bool = True, source: str | None = None)
 _CHRONYC_LEAP = {"Normal", "Insert second", "Delete second", "Not synchronised"}
 _CHRONYC_EXTRA = ("ref_time", "stratum", "last_offset", "rms_offset", "freq_ppm", "residual_freq_ppm",
                   "skew_ppm", "root_delay", "root_dispersion", "update_interval")
+# fields that chronyc prints as magnitudes / bounds (shared with sources.chrony.parse_tracking)
+_CHRONYC_NONNEGATIVE = ("rms_offset", "skew_ppm", "root_delay", "root_dispersion")
 _HEX8 = re.compile(r"^[0-9A-Fa-f]{8}$")
 
 
@@ -257,6 +292,7 @@ def load_chronyc_tracking(path, strict: bool = True) -> Trace:
     reference - local), rms_offset, freq_ppm (positive = system clock fast),
     residual_freq_ppm, skew_ppm, root_delay, root_dispersion, update_interval.
     Reports with leap status "Not synchronised" are counted as "unsynchronised".
+    RMS offset, skew, root delay and root dispersion must be >= 0.
     """
     path = check_path(path)
     rows = RowCollector(path, strict, ["offset", "uncertainty", *_CHRONYC_EXTRA], keep_last_on_equal_time=True)
@@ -277,6 +313,7 @@ def load_chronyc_tracking(path, strict: bool = True) -> Trace:
             if g[13] not in _CHRONYC_LEAP:
                 raise RowError(f"{path}:{lineno}: unknown leap status {g[13]!r}")
             v = {n: parse_float(g[2 + i], path, lineno, n) for i, n in enumerate(names)}
+            _check_nonnegative(v, _CHRONYC_NONNEGATIVE, {n: g[2 + i] for i, n in enumerate(names)}, path, lineno)
         except RowError as e:
             rows.bad(e)
             continue

@@ -15,6 +15,12 @@ The time error x is the oscillator's clock minus the reference, so as a clock
 offset (reference - local) the trace holds offsets = -x. Lines starting with
 '#' are comments; a "first datapoint <unix seconds>" comment sets t0 for
 phase files (else t0 = 0). gzip files are read transparently.
+
+Numbers must be plain decimal or scientific notation ('2_0e-7', which
+Python's float() would take as 2.0e-6, is malformed). A frequency reading of
+0 Hz or less (e.g. a counter that missed its gate) is malformed too: it is no
+frequency of a running oscillator, and integrating it would put a jump of
+tau seconds or more into the time error.
 """
 from __future__ import annotations
 
@@ -26,7 +32,7 @@ import numpy as np
 from chronotick.io._common import RowError, check_path, open_text, parse_float
 from chronotick.io.trace import Trace
 
-_FIRST = re.compile(r"first datapoint\s+(\d+(?:\.\d*)?)", re.IGNORECASE)
+_FIRST = re.compile(r"first datapoint\s+([0-9]+(?:\.[0-9]*)?)", re.IGNORECASE)
 
 
 def _check_positive(name: str, value) -> float:
@@ -39,11 +45,13 @@ def _check_positive(name: str, value) -> float:
     return v
 
 
-def _read_column(path: str, strict: bool) -> tuple[np.ndarray, int, float | None]:
+def _read_column(path: str, strict: bool, positive: str | None = None) -> tuple[np.ndarray, int, float | None]:
     """(values, number malformed, t0 from a 'first datapoint' comment or None).
 
     One value per data line, in file order; with strict=False a malformed
-    line keeps its slot as NaN (so later readings keep their times)."""
+    line keeps its slot as NaN (so later readings keep their times).
+    positive: a description of the values ("frequency (Hz)") when they must be
+    > 0; a value <= 0 is then malformed."""
     texts, linenos = [], []
     t0 = None
     with open_text(path) as f:
@@ -61,12 +69,14 @@ def _read_column(path: str, strict: bool) -> tuple[np.ndarray, int, float | None
         linenos.append(lineno)
     if not texts:
         raise ValueError(f"{path}: no data lines found (only comments or blank lines)")
-    try:
-        values = np.fromiter(map(float, texts), dtype=np.float64, count=len(texts))  # fast path
-        if np.all(np.isfinite(values)):
-            return values, 0, t0
-    except ValueError:
-        pass
+    joined = "".join(texts)
+    if "_" not in joined and joined.isascii():  # else float() could take what plain notation does not
+        try:
+            values = np.fromiter(map(float, texts), dtype=np.float64, count=len(texts))  # fast path
+            if np.all(np.isfinite(values)) and (positive is None or np.all(values > 0)):
+                return values, 0, t0
+        except ValueError:
+            pass
     values = np.empty(len(texts))
     bad = 0
     for i, (s, lineno) in enumerate(zip(texts, linenos)):
@@ -74,6 +84,8 @@ def _read_column(path: str, strict: bool) -> tuple[np.ndarray, int, float | None
             if len(s.split()) != 1:
                 raise RowError(f"{path}:{lineno}: expected one number per line, got {s!r}")
             values[i] = parse_float(s, path, lineno, "value")
+            if positive is not None and values[i] <= 0:
+                raise RowError(f"{path}:{lineno}: {positive} must be > 0, got {s!r}")
         except RowError:
             if strict:
                 raise
@@ -91,6 +103,7 @@ def load_oscillator_frequency(path, strict: bool = True, nominal_hz: float = 10e
     See the module docstring for the math. extra["fractional_frequency"] holds
     y_k aligned with the *end* of its interval (t_{k+1}); its first entry, at
     t0 where no interval has ended yet, is 0 by the x_0 = 0 convention.
+    A reading that is not a number, not finite or not > 0 Hz is malformed.
     strict=False: a malformed reading is replaced by the previous interval's
     frequency (the next valid one if it is the first), so the phase stays
     continuous; the count is in trace.skipped["malformed"].
@@ -98,7 +111,7 @@ def load_oscillator_frequency(path, strict: bool = True, nominal_hz: float = 10e
     path = check_path(path)
     nominal_hz = _check_positive("nominal_hz", nominal_hz)
     tau = _check_positive("tau", tau)
-    f, bad, _ = _read_column(path, strict)
+    f, bad, _ = _read_column(path, strict, positive="frequency reading (Hz)")
     if bad:
         ok = np.isfinite(f)
         idx = np.where(ok, np.arange(f.size), 0)

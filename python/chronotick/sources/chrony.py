@@ -14,6 +14,11 @@ uncertainty = root_dispersion + root_delay / 2, chrony's bound on the error
 of its reference time beyond the System time offset (chronyc(1), "Root
 dispersion"); delay = root_delay. t is the local time midway through the
 chronyc call (the report describes the clock at the moment chronyd answers).
+
+A report is checked as chronotick.io.load_chronyc_tracking checks a line:
+reference ID of 8 hex digits, numbers in plain notation and finite, leap status one of chronyc's four,
+RMS offset / skew / root delay / root dispersion >= 0; anything else raises
+NTPError naming the field.
 """
 from __future__ import annotations
 
@@ -23,24 +28,35 @@ import subprocess
 import time
 
 from chronotick.errors import NTPError
+from chronotick.io._common import is_plain_number
+from chronotick.io.chrony import _CHRONYC_LEAP, _CHRONYC_NONNEGATIVE, _HEX8
 from chronotick.sources.measurement import Measurement
 
 
 def parse_tracking(line: str) -> dict:
-    """One `chronyc -c tracking` line -> dict of its fields (floats where numeric)."""
+    """One `chronyc -c tracking` line -> dict of its fields (floats where numeric); NTPError naming
+    the field for a malformed one (see the module docstring)."""
     f = [x.strip() for x in line.strip().split(",")]
     if len(f) != 14:
         raise NTPError(f"chronyc -c tracking: expected 14 comma-separated fields, got {len(f)}: {line.strip()!r}")
     names = ("stratum", "ref_time", "system_time", "last_offset", "rms_offset", "freq_ppm", "resid_freq_ppm",
              "skew_ppm", "root_delay", "root_dispersion", "update_interval")
+    if not _HEX8.match(f[0]):
+        raise NTPError(f"chronyc -c tracking: field 'ref_id' must be 8 hex digits, got {f[0]!r}")
+    if f[13] not in _CHRONYC_LEAP:
+        raise NTPError(f"chronyc -c tracking: field 'leap' must be one of {sorted(_CHRONYC_LEAP)}, got {f[13]!r}")
     out: dict = {"ref_id": f[0], "name": f[1], "leap": f[13]}
     for i, n in enumerate(names):
         try:
+            if not is_plain_number(f[2 + i]):
+                raise ValueError(f[2 + i])
             v = float(f[2 + i])
         except ValueError:
             raise NTPError(f"chronyc -c tracking: field {n!r} is not a number: {f[2 + i]!r}") from None
         if not math.isfinite(v):
             raise NTPError(f"chronyc -c tracking: field {n!r} is not finite: {f[2 + i]!r}")
+        if n in _CHRONYC_NONNEGATIVE and v < 0:
+            raise NTPError(f"chronyc -c tracking: field {n!r} must be >= 0, got {f[2 + i]!r}")
         out[n] = v
     return out
 
@@ -90,7 +106,7 @@ class ChronySource:
         return Measurement(
             t=(t0 + t1) / 2,
             offset=rep["system_time"],
-            delay=abs(rep["root_delay"]),
-            uncertainty=rep["root_dispersion"] + abs(rep["root_delay"]) / 2,
+            delay=rep["root_delay"],
+            uncertainty=rep["root_dispersion"] + rep["root_delay"] / 2,
             server=f"chronyd:{rep['name'] or rep['ref_id']}",
         )

@@ -7,11 +7,19 @@ read right around sendto/recvfrom):
     offset theta = ((T2 - T1) + (T3 - T4)) / 2      (reference - local)
     delay  delta = (T4 - T1) - (T3 - T2)
 
-The true offset lies within theta +- lambda (the root distance of the sample),
+The true offset lies within theta +- lambda (the root distance of the sample,
+RFC 5905 root_dist() for a single sample: no jitter term),
 
-    lambda = delta / 2 + root_dispersion + root_delay / 2,
+    lambda = (root_delay + delta) / 2 + root_dispersion + epsilon,
+    epsilon = 2^precision(server) + 2^precision(local) + PHI * (T4 - T1),
 
-which is each measurement's `uncertainty`.
+PHI = 15e-6 s/s (the frequency tolerance of RFC 5905), which is each
+measurement's `uncertainty`. A reply whose lambda exceeds `max_root_distance`
+is rejected (RFC 5905 section 11.2.1 and fit(): root distance > MAXDIST), so
+the limit covers the sample's own round-trip delay, not only what the server
+advertises. (RFC 5905
+also floors root_delay + delta at MINDISP = 0.01 s in root_dist(); that floor
+is not applied here, as it only matters to its peer selection.)
 
 Per server a burst of `burst` exchanges is sent and the sample of least delay
 kept (the one least disturbed by queueing). The servers are queried
@@ -30,11 +38,20 @@ another address/port or cannot be parsed are not replies to us: they are
 counted and the exchange keeps waiting until its timeout. Replies that pass it
 but are unusable end the exchange with a reason: mode, version, kiss-o'-death
 (stratum 0: RATE makes us back off from that server, DENY and RSTR make us
-stop querying it), unsynchronised (LI = 3), stratum >= 16, zero transmit time
-stamp, root distance over `max_root_distance`, negative delay.
+stop querying it), unsynchronised (LI = 3), stratum >= 16, zero origin /
+receive / transmit time stamp (ntpd's TEST3, chrony's test 3), reference time
+stamp later than the transmit time stamp (RFC 5905 A.5.1.1 packet(): invalid
+header values; a zero reference time stamp, "never synchronised", is not
+"later" -- such servers send stratum 16 / LI 3, rejected above), negative
+delay, server processing time |T3 - T2| over MAX_SERVER_INTERVAL_S (4 s, as
+chrony's test A), root distance lambda over `max_root_distance`.
+
+Root delay and root dispersion are unsigned (NTP short format, RFC 5905
+section 6): 0xFFFF0000 is 65535 s, never -1 s.
 """
 from __future__ import annotations
 
+import ipaddress
 import math
 import secrets
 import socket
@@ -51,11 +68,13 @@ from chronotick.sources.measurement import Measurement
 NTP_PORT = 123
 RATE_BACKOFF_MIN_S = 16.0      # first back-off after a RATE kiss; doubles on each further RATE
 RATE_BACKOFF_MAX_S = 1024.0
+PHI = 15e-6                    # RFC 5905 frequency tolerance (s/s): dispersion growth
+MAX_SERVER_INTERVAL_S = 4.0    # chrony's test A: a server holding a request longer is not sane
 
 # Reasons that end an exchange (the reply was really for us but is unusable).
 FINAL_REASONS = ("mode", "version", "kod_rate", "kod_deny", "kod_rstr", "kod_other", "unsynchronised",
-                 "stratum", "zero_transmit", "root_distance", "negative_delay", "timeout", "socket_error",
-                 "resolve")
+                 "stratum", "zero_origin", "zero_receive", "zero_transmit", "reference_after_transmit",
+                 "negative_delay", "server_interval", "root_distance", "timeout", "socket_error", "resolve")
 # Reasons for packets that are not a reply to our request: counted, then we keep waiting.
 BOGUS_REASONS = ("wrong_origin", "wrong_source", "truncated", "oversized", "malformed")
 
@@ -88,6 +107,17 @@ def parse_server(spec: str) -> tuple[str, int]:
     return host, port
 
 
+def _server_key(host: str, port: int) -> tuple[str, int]:
+    """What makes two server specs the same server: host names compared case-insensitively
+    without a trailing dot, IP addresses in canonical form ('[::1]' = '::1' = '0::1')."""
+    h = host.strip().rstrip(".").lower()
+    try:
+        h = ipaddress.ip_address(h).compressed
+    except ValueError:
+        pass
+    return h, port
+
+
 @dataclass(frozen=True)
 class Sample:
     """One accepted exchange (times in ns of the Unix epoch, CLOCK_REALTIME)."""
@@ -99,6 +129,7 @@ class Sample:
     root_delay: float
     root_dispersion: float
     stratum: int
+    dispersion: float = 0.0    # epsilon: precisions of both clocks + PHI * (T4 - T1), seconds
 
     @property
     def offset(self) -> float:
@@ -110,12 +141,24 @@ class Sample:
 
     @property
     def distance(self) -> float:
-        """lambda = delay / 2 + root dispersion + root delay / 2 (seconds)."""
-        return self.delay / 2 + self.root_dispersion + abs(self.root_delay) / 2
+        """lambda = (root delay + delay) / 2 + root dispersion + dispersion (seconds)."""
+        return (self.root_delay + self.delay) / 2 + self.root_dispersion + self.dispersion
 
     @property
     def midpoint(self) -> float:
         return (self.t1 + self.t4) / 2e9
+
+
+def _local_precision() -> float:
+    """Resolution of the clock T1 and T4 are read from (RFC 5905's system precision), seconds."""
+    try:
+        r = float(time.get_clock_info("time").resolution)
+    except (AttributeError, ValueError, OSError):
+        return 1e-6
+    return r if math.isfinite(r) and 0 < r < 1 else 1e-6
+
+
+_LOCAL_PRECISION_S = _local_precision()
 
 
 class _Rejected(Exception):
@@ -125,8 +168,9 @@ class _Rejected(Exception):
         self.detail = detail
 
 
-def _check_reply(p: pk.Packet, max_root_distance: float) -> None:
-    """RFC 5905 sanity checks of a reply whose origin time stamp matched."""
+def _check_reply(p: pk.Packet, pivot_ns: int) -> None:
+    """RFC 5905 sanity checks of a reply whose origin time stamp matched (header values only; the
+    checks that need T1..T4 are in NTPSource._exchange). pivot_ns: T1, for the era of time stamps."""
     if p.mode != pk.MODE_SERVER:
         raise _Rejected("mode", f"mode {p.mode}, expected {pk.MODE_SERVER}")
     if p.version not in (3, 4):
@@ -139,10 +183,20 @@ def _check_reply(p: pk.Packet, max_root_distance: float) -> None:
         raise _Rejected("unsynchronised", "leap indicator 3 (server clock not synchronised)")
     if p.stratum >= 16:
         raise _Rejected("stratum", f"stratum {p.stratum}")
+    if p.origin_ts == 0:       # cannot match our (non-zero) transmit time stamp; checked for completeness
+        raise _Rejected("zero_origin", "origin time stamp is zero")
+    if p.receive_ts == 0:
+        raise _Rejected("zero_receive", "receive time stamp is zero")
     if p.transmit_ts == 0:
         raise _Rejected("zero_transmit", "transmit time stamp is zero")
-    if not p.root_distance <= max_root_distance:
-        raise _Rejected("root_distance", f"root distance {p.root_distance:.6g} s > {max_root_distance} s")
+    # RFC 5905 A.5.1.1: p->reftime > r->xmt is an invalid header. Compared after resolving the era
+    # (near T1), so a reference time stamp just before the 2036 wrap and a transmit time stamp just
+    # after it are ordered correctly; 0 ("never synchronised") is never later, as in the RFC's test.
+    if p.reference_ts != 0:
+        ref_ns, xmt_ns = pk.ntp_to_ns(p.reference_ts, pivot_ns), pk.ntp_to_ns(p.transmit_ts, pivot_ns)
+        if ref_ns > xmt_ns:
+            raise _Rejected("reference_after_transmit",
+                            f"reference time stamp {(ref_ns - xmt_ns) / 1e9:.9g} s after the transmit time stamp")
 
 
 class NTPSource:
@@ -151,8 +205,9 @@ class NTPSource:
     servers: list of 'host', 'host:port', '[v6]:port' strings.
     burst: exchanges per server per `measure()`; the least-delay sample is kept.
     timeout_s: how long each exchange waits for its reply.
-    max_root_distance: replies whose root_delay / 2 + root_dispersion exceeds
-    this (seconds) are rejected.
+    max_root_distance: replies whose root distance lambda = (root_delay +
+    delay) / 2 + root_dispersion + epsilon exceeds this (seconds) are rejected
+    (RFC 5905 fit(), MAXDIST).
     burst_interval_s: pause between the exchanges of a burst.
 
     `measure()` returns a `Measurement` (offset = reference - local, seconds)
@@ -168,6 +223,15 @@ class NTPSource:
         if not servers:
             raise ValueError("servers: need at least one server, got an empty list")
         self._servers = [(s.strip(), *parse_server(s)) for s in servers]
+        seen: dict[tuple[str, int], str] = {}
+        for name, host, port in self._servers:
+            key = _server_key(host, port)
+            if key in seen:
+                # one server listed twice would get two votes in the falseticker selection
+                same = "is listed twice" if name == seen[key] else f"is the same server as {seen[key]!r}"
+                raise ValueError(f"servers: duplicate server {name!r} ({key[0]} port {key[1]}) {same}; "
+                                 f"list each server once")
+            seen[key] = name
         if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
             raise ValueError(f"burst must be an integer >= 1, got {burst!r}")
         for name, v in (("timeout_s", timeout_s), ("max_root_distance", max_root_distance)):
@@ -249,11 +313,20 @@ class NTPSource:
             if p.origin_ts != xmt:
                 self._count(name, "wrong_origin")
                 continue
-            _check_reply(p, self.max_root_distance)
+            _check_reply(p, t1)
+            epsilon = 2.0 ** p.precision + _LOCAL_PRECISION_S + PHI * max(0, t4 - t1) / 1e9
             s = Sample(t1, pk.ntp_to_ns(p.receive_ts, t1), pk.ntp_to_ns(p.transmit_ts, t1), t4, p.root_delay,
-                       p.root_dispersion, p.stratum)
+                       p.root_dispersion, p.stratum, epsilon)
             if s.delay < 0:
                 raise _Rejected("negative_delay", f"delay {s.delay:.6g} s")
+            server_interval = (s.t3 - s.t2) / 1e9
+            if abs(server_interval) > MAX_SERVER_INTERVAL_S:
+                raise _Rejected("server_interval", f"server processing time T3 - T2 = {server_interval:.6g} s, "
+                                                   f"more than {MAX_SERVER_INTERVAL_S} s in magnitude")
+            if not s.distance <= self.max_root_distance:
+                raise _Rejected("root_distance", f"root distance {s.distance:.6g} s (root delay {s.root_delay:.6g}"
+                                                 f" s, delay {s.delay:.6g} s, root dispersion "
+                                                 f"{s.root_dispersion:.6g} s) > {self.max_root_distance} s")
             return s
 
     def _query(self, entry) -> tuple[Sample | None, str]:

@@ -3,8 +3,8 @@
 The 48-byte header, big-endian:
 
     LI(2) VN(3) Mode(3) | Stratum | Poll | Precision (int8)
-    Root Delay       (signed 16.16 seconds)
-    Root Dispersion  (unsigned 16.16 seconds)
+    Root Delay       (unsigned 16.16 seconds: NTP short format, RFC 5905 sections 6 and 7.3)
+    Root Dispersion  (unsigned 16.16 seconds, likewise)
     Reference ID     (4 bytes; for stratum 0 the ASCII "kiss code")
     Reference, Origin, Receive, Transmit time stamps (64-bit: 32.32 seconds since 1900)
 
@@ -20,6 +20,7 @@ puts the time stamp nearest a pivot (the local time of the exchange).
 """
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass
 
@@ -31,7 +32,7 @@ _ERA = 1 << 32
 MODE_CLIENT = 3
 MODE_SERVER = 4
 
-_HEADER = struct.Struct("!BBbbiI4sQQQQ")
+_HEADER = struct.Struct("!BBbbII4sQQQQ")   # root delay and dispersion: unsigned 16.16
 
 
 class PacketError(ValueError):
@@ -45,7 +46,7 @@ class PacketError(ValueError):
 @dataclass(frozen=True)
 class Packet:
     """A decoded NTP header. Time stamps are raw 64-bit NTP values (int);
-    root_delay and root_dispersion are in seconds."""
+    root_delay and root_dispersion are in seconds (unsigned: 0 .. 65536 - 2^-16)."""
 
     leap: int
     version: int
@@ -69,16 +70,20 @@ class Packet:
     @property
     def root_distance(self) -> float:
         """root_delay / 2 + root_dispersion, seconds."""
-        return abs(self.root_delay) / 2.0 + self.root_dispersion
+        return self.root_delay / 2.0 + self.root_dispersion
 
 
 def encode(p: Packet) -> bytes:
-    """The 48-byte header of `p`."""
+    """The 48-byte header of `p`. Root delay and root dispersion are unsigned
+    16.16 fields: a negative or non-finite value raises ValueError, one of
+    65536 s or more is stored as the largest value (65535.99998 s)."""
     first = ((p.leap & 3) << 6) | ((p.version & 7) << 3) | (p.mode & 7)
-    rd = int(round(p.root_delay * 65536.0))
-    rdisp = int(round(p.root_dispersion * 65536.0))
-    rd = max(-(1 << 31), min((1 << 31) - 1, rd))
-    rdisp = max(0, min((1 << 32) - 1, rdisp))
+    short = []
+    for name, v in (("root_delay", p.root_delay), ("root_dispersion", p.root_dispersion)):
+        if not math.isfinite(v) or v < 0:
+            raise ValueError(f"{name} must be finite and >= 0 (NTP short format is unsigned), got {v!r}")
+        short.append(min((1 << 32) - 1, int(round(v * 65536.0))))
+    rd, rdisp = short
     return _HEADER.pack(first, p.stratum & 0xFF, p.poll, p.precision, rd, rdisp, p.ref_id[:4].ljust(4, b"\0"),
                         p.reference_ts, p.origin_ts, p.receive_ts, p.transmit_ts)
 
