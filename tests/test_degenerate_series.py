@@ -155,3 +155,12 @@ def test_config_refuses_what_the_engine_would_ignore(tmp_path):
     # "delay" is observe()'s own argument: as a covariate name every observe() failed
     with pytest.raises(ConfigError, match=r"covariates.names\[0\]: 'delay' is an argument of observe"):
         chronotick.Engine({"covariates": {"names": ["delay"]}})
+
+
+def test_one_measurement_never_gives_a_zero_width_interval():
+    # Nothing says how far the next may be: the offset's own size is the only scale
+    # (the resolution floor of a constant series must not apply to one or two values).
+    for y in ([0.004], [0.004, 0.004], [-2e-3]):
+        fc = chronotick.predict(y, 1.7e9 + 16.0 * np.arange(len(y)), horizon=2)
+        lo, hi = fc.interval(0.8)
+        assert np.all(hi - lo > 0.5 * abs(y[-1])), (y, lo, hi)

@@ -52,6 +52,25 @@ def test_forecasters_see_only_the_hour_before_the_origin(monkeypatch):
     assert tab[("fused", 600.0)]["mae"] < 1e-12
 
 
+def test_targets_are_samples_of_the_record_and_gaps_are_not_scored():
+    # An interpolation between two samples halves their white noise: the truth was
+    # smoother than any measurement, flattering every error (until 2026-12-02).
+    rng = np.random.default_rng(3)
+    t = np.arange(0.0, 3 * 3600.0, 1.0)
+    t = np.delete(t, np.s_[9000:9700])                 # a 700-s gap in the record
+    y = rng.standard_normal(t.size)
+    res = holdover.run_holdover(Trace(times=t, offsets=y, source="white"), leads=(60.0, 600.0),
+                                models=("fused",), every_s=97.3)
+    for lead in (60.0, 600.0):
+        truth = res.truth[lead]
+        scored = np.isfinite(truth)
+        assert np.all(np.isin(truth[scored], y))              # every target a measured sample
+        assert 0.9 < np.std(truth[scored]) < 1.1              # with the record's own noise
+        assert (~scored).any()                                 # some targets fall in the gap ...
+        assert res.table()[("hold", lead)]["n"] == scored.sum()   # ... and are not scored
+        assert np.all(np.isnan(res.preds[("hold", lead)][~scored]))
+
+
 def test_too_short_a_record_is_refused():
     t = np.arange(0.0, 3600.0, 10.0)
     with pytest.raises(ValueError, match="too short"):

@@ -2,6 +2,9 @@
 // process), ClockState (in-process, heap). Times are int ns of CLOCK_REALTIME;
 // offset = reference - local.
 #include <cerrno>
+#include <memory>
+#include <stdexcept>
+#include <string>
 
 #include "bindings/bindings.h"
 #include "clock/clock_state.h"
@@ -12,6 +15,12 @@ namespace py = pybind11;
 using namespace chronotick::clock;
 
 namespace {
+
+// A path with an embedded NUL would be cut there by the C calls (opening another file).
+void check_path(const std::string& path) {
+  if (path.find('\0') != std::string::npos)
+    throw std::invalid_argument("path contains an embedded null byte: " + path.substr(0, path.find('\0')) + "\\0...");
+}
 
 // TimeBound: a C struct sequence (named tuple) so building one costs little.
 PyStructSequence_Field kBoundFields[] = {
@@ -198,6 +207,7 @@ void bind_clock(py::module_& m) {
   py::class_<ShmPublisher>(m, "ClockPublisher",
                            "Writer of the shared-memory clock file at `path` (mode 0644; one publisher per path).")
       .def(py::init([](const std::string& path, double stale_after_s, double max_slew_rate) {
+             check_path(path);
              return std::make_unique<ShmPublisher>(path, stale_ns(stale_after_s), max_slew_rate);
            }),
            py::arg("path"), py::arg("stale_after_s") = 10.0, py::arg("max_slew_rate") = 5e-4)
@@ -220,7 +230,11 @@ void bind_clock(py::module_& m) {
       .def("__exit__", [](ShmPublisher& p, py::args) { p.close(); });
 
   py::class_<ShmReader> reader(m, "ClockReader", "Read-only view of a shared-memory clock file (any process).");
-  reader.def(py::init<const std::string&>(), py::arg("path"))
+  reader.def(py::init([](const std::string& path) {
+                check_path(path);
+                return std::make_unique<ShmReader>(path);
+              }),
+              py::arg("path"))
       .def("snapshot", [](const ShmReader& r) { return snapshot_dict(r); }, "All published fields (one read).")
       .def("_verify_reads", [](const ShmReader& r, uint64_t n) { return verify_dict(r, n); }, py::arg("n"),
            "Test support: n reads in C++ (GIL released), counting torn/inconsistent/backwards reads.")

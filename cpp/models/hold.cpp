@@ -31,7 +31,10 @@ Gaussian predict_hold(const Series& s, const double* targets, std::size_t h, con
     double lo = *std::min_element(s.y, s.y + n), hi = *std::max_element(s.y, s.y + n);
     double width = hi - lo;
     if (s.u && std::isfinite(s.u[n - 1])) width = std::max(width, 3.0 * s.u[n - 1]);
-    if (!(width > 0.0)) width = resolution_of(s.y, n);  // every value the same
+    // Nothing else known: with under 3 values only the offset's own size is a
+    // scale (a zero-width interval from one measurement would claim certainty);
+    // with more, all equal, the data say the spread is below their resolution.
+    if (!(width > 0.0)) width = n < 3 ? std::max(std::fabs(last), resolution_of(s.y, n)) : resolution_of(s.y, n);
     for (std::size_t k = 0; k < h; ++k) g.sigma[k] = width;
     g.note = "too little history for a spread estimate; interval from the range of the values";
     return g;

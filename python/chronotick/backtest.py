@@ -141,7 +141,7 @@ class BacktestResult:
         scale = {"s": 1.0, "ms": 1e3, "us": 1e6}[unit]
         rows = self.table()
         head = (f"{'model':<22}{'n':>5}{'MAE':>9}{'medAE':>9}{'P95':>9}{'max':>9}"
-                f"{'cov' + str(int(self.level * 100)):>7}{'width':>9}{'pinball':>9}")
+                f"{'cov' + str(round(self.level * 100)):>7}{'width':>9}{'pinball':>9}")
         ahead = "the next measurement" if self.horizon == 1 else f"{self.horizon} measurements ahead"
         lines = [f"{self.trace}  (errors in {unit}, predicting {ahead})", head]
         def cell(v, width, fmt, suffix=""):      # no interval (the recorded prototype): a dash
@@ -191,6 +191,9 @@ def run_backtest(trace: Trace, forecasters: dict[str, Forecaster] | None = None,
     n = len(trace)
     if not isinstance(horizon, (int, np.integer)) or horizon < 1:
         raise ValueError(f"horizon must be a positive integer (measurements ahead), got {horizon!r}")
+    if max_history is not None and (isinstance(max_history, bool) or not isinstance(max_history, (int, np.integer))
+                                    or max_history < 1):
+        raise ValueError(f"max_history must be a positive integer (measurements) or None (all), got {max_history!r}")
     warmup = check_length(trace, horizon=horizon, warmup=warmup)
     all_f: dict[str, Forecaster] = {}
     if include_baselines:

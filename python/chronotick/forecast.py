@@ -100,7 +100,12 @@ class Forecast:
         and (1 + level)/2."""
         if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) or not 0 < level < 1:
             raise ValueError(f"level must be in (0, 1), got {level!r}")
-        return self.quantile((1 - level) / 2), self.quantile((1 + level) / 2)
+        lo, hi = (1 - level) / 2, (1 + level) / 2
+        if not 0 < lo < 1 or not 0 < hi < 1:
+            # in floating point (1 + level)/2 rounds to 1.0 for a level within ~1e-16 of 1
+            raise ValueError(f"level {level!r} is too close to 1: its interval's upper quantile (1 + level)/2 "
+                             f"rounds to {hi!r} in floating point; use a level <= 1 - 1e-15")
+        return self.quantile(lo), self.quantile(hi)
 
     def at(self, t: float, level: float = 0.8) -> tuple[float, float, float]:
         """(mean, lower, upper) at future time t (s), linearly interpolated

@@ -191,19 +191,44 @@ def sim_cases(presets: list[str], hours: float = 8.0, seed: int = 3):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m chronotick.replay", description=__doc__.split("\n")[0])
+    """Command line: bad input (a missing or unreadable file, an unknown preset, a trace too short
+    to check) is one line on stderr and exit status 1; no trace at all is a usage error (2).
+    CHRONOTICK_TRACEBACK=1 shows the exception itself."""
+    import inspect
+    import os
+    import sys
+
+    from chronotick.errors import ChronotickError
+    prog = "python -m chronotick.replay"
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     ap.add_argument("files", nargs="*")
     ap.add_argument("--sim", default="", help="comma-separated chronotick.sim presets to replay too (8 h, seed 3)")
     ap.add_argument("--seed", type=int, default=0, help="outage placement seed (default 0)")
     ap.add_argument("--markdown", action="store_true", help="print the docs/clock.md table")
     args = ap.parse_args(argv)
-    from chronotick.io import load
-    cases = [(None, load(f), None) for f in args.files]
-    cases += list(sim_cases([p for p in args.sim.split(",") if p]))
-    results = []
-    for name, tr, truth in cases:
-        results.append(replay(tr, truth=truth, seed=args.seed))
-        results[-1]["name"] = name or results[-1]["name"]
+    presets = [p.strip() for p in args.sim.split(",") if p.strip()]
+    if not args.files and not presets:
+        ap.error("nothing to replay: give trace files and/or --sim presets")
+    warmup = inspect.signature(replay).parameters["warmup"].default
+    try:
+        from chronotick.io import load
+        cases = []
+        for f in args.files:
+            tr = load(f)
+            if len(tr) <= warmup:
+                raise ValueError(f"{f}: {len(tr)} measurements, too short to replay: needs at least "
+                                 f"{warmup + 1} (a warm-up of {warmup}, then the checks)")
+            cases.append((None, tr, None))
+        cases += list(sim_cases(presets))
+        results = []
+        for name, tr, truth in cases:
+            results.append(replay(tr, truth=truth, seed=args.seed))
+            results[-1]["name"] = name or results[-1]["name"]
+    except (ChronotickError, ValueError, OSError) as exc:
+        if os.environ.get("CHRONOTICK_TRACEBACK"):
+            raise
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 1
     if args.markdown:
         print(markdown(results))
         return 0

@@ -24,6 +24,7 @@ model's extrapolation (the local clock if there never was one).
 from __future__ import annotations
 
 import os
+import stat
 from enum import IntEnum
 
 try:
@@ -55,7 +56,8 @@ class Client:
     """Read-only view of the clock file at `path`.
 
     Raises FileNotFoundError / OSError when the file cannot be opened, and
-    ValueError when it is not a chronotick clock file (wrong magic) or was
+    ValueError when the path holds a null byte, is not a regular file (a FIFO,
+    a directory, a device), is not a chronotick clock file (wrong magic) or was
     written with another major layout version (e.g. by a newer chronotick).
     """
 
@@ -63,6 +65,13 @@ class Client:
         path = os.fspath(path)
         if not isinstance(path, str) or not path:
             raise ValueError(f"path must be a non-empty file path, got {path!r}")
+        if "\0" in path:
+            # the C++ reader would stop at the NUL and silently open another file
+            raise ValueError(f"path contains an embedded null byte: {path!r}")
+        # A FIFO, a device or a directory is no clock file; opening a FIFO would block forever.
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError(f"{path}: not a regular file (a chronotick clock file is one)")
         self._reader = _core.ClockReader(path)
         self.path = path
         # The hot path: the C++ methods themselves, no Python frame in between.

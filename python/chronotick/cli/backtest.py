@@ -104,7 +104,7 @@ def markdown(results, unit: str = "ms", selection=None) -> str:
     for r in results:
         ahead = "next measurement" if r.horizon == 1 else f"{r.horizon} measurements ahead"
         lines += [f"### {r.trace} ({len(r.truth)} targets, {ahead})", "",
-                  f"| model | MAE ({unit}) | median AE | P95 | max | {int(r.level * 100)}% coverage | width | pinball |",
+                  f"| model | MAE ({unit}) | median AE | P95 | max | {round(r.level * 100)}% coverage | width | pinball |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for name, m in r.table().items():
             cov = "–" if np.isnan(m["coverage"]) else f"{m['coverage'] * 100:.1f}%"
@@ -139,6 +139,24 @@ def markdown(results, unit: str = "ms", selection=None) -> str:
     if selection is not None:
         lines.append(selection.markdown())
     return "\n".join(lines)
+
+
+def _json_safe(x):
+    """x with every non-finite number replaced by None (JSON null): JSON has no NaN or Infinity,
+    and json.dump would otherwise write the bare tokens NaN / Infinity, which are not JSON."""
+    if isinstance(x, dict):
+        return {k: _json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_safe(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _json_safe(x.tolist())
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if np.isfinite(x) else None
+    return x
 
 
 def model_names(spec: str) -> list[str]:
@@ -192,7 +210,8 @@ def run(args) -> int:
         try:
             trace = _load(path)
         except (ValueError, OSError) as exc:
-            print(f"chronotick backtest: {path}: {exc}", file=sys.stderr)
+            msg = str(exc) if path in str(exc) else f"{path}: {exc}"   # name the file once
+            print(f"chronotick backtest: {msg}", file=sys.stderr)
             return 1
         try:
             check_length(trace, horizon=args.horizon)
@@ -230,7 +249,7 @@ def run(args) -> int:
                 "held_out": {m: [{"trace": n, "chosen": v, "ratio": x} for n, v, x in selection.held_out(m)]
                              for m in selection.ratios}}
         with open(args.json, "w") as f:
-            json.dump(out, f, indent=2)
+            json.dump(_json_safe(out), f, indent=2, allow_nan=False)   # NaN (no interval, ...) -> null
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write(markdown(results, args.unit, selection))

@@ -4,8 +4,8 @@
                      [--duration S] [--metrics-port N [--metrics-addr 127.0.0.1]]
 
 clock.yaml (every key optional):
-    servers: ["127.0.0.1:11123"]   # NTP servers (host[:port]); or `chrony: true` to read chronyc
-    chrony: false
+    servers: ["127.0.0.1:11123"]   # NTP servers (host[:port]; one string: one server); or `chrony: true`
+    chrony: false                  # read chronyc instead of `servers` (--servers overrides it)
     burst: 4
     timeout_s: 1.0
     path: /run/chronotick/clock    # the shared-memory file readers open (chronotick.Client, chronotick.h)
@@ -16,6 +16,7 @@ Readers: `chronotick status --path FILE`, chronotick.Client(FILE), or C via incl
 """
 from __future__ import annotations
 
+import math
 import os
 import signal
 import sys
@@ -45,13 +46,57 @@ def _load(path):
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no such config file: {path}")
     with open(path) as f:
-        cfg = yaml.safe_load(f) or {}
+        try:
+            cfg = yaml.safe_load(f) or {}
+        except yaml.YAMLError as exc:
+            # one line: the problem and where (the full message spans several lines)
+            where = getattr(exc, "problem_mark", None)
+            what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            at = f" at line {where.line + 1}, column {where.column + 1}" if where is not None else ""
+            raise ConfigError(f"{path}: not valid YAML: {what}{at}") from None
     if not isinstance(cfg, dict):
         raise ConfigError(f"{path}: must be a mapping")
     unknown = sorted(set(cfg) - _KEYS)
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown key; valid: {', '.join(sorted(_KEYS))}")
+    servers = cfg.get("servers")
+    if isinstance(servers, str):
+        cfg["servers"] = servers = [servers]       # one server, as NTPSource takes it
+    if servers is not None:
+        if not isinstance(servers, list) or not all(isinstance(x, str) and x.strip() for x in servers):
+            raise ConfigError(f"servers: must be a host[:port] string or a list of them, got {servers!r}")
+    if "chrony" in cfg and not isinstance(cfg["chrony"], bool):
+        raise ConfigError(f"chrony: must be true or false, got {cfg['chrony']!r}")
+    if cfg.get("path") is not None and (not isinstance(cfg["path"], str) or not cfg["path"]):
+        raise ConfigError(f"path: must be a file path, got {cfg['path']!r}")
     return cfg
+
+
+def _check_args(args) -> None:
+    """Refuse bad command-line values before anything starts (named in the message)."""
+    d = args.duration
+    if d is not None and not (math.isfinite(d) and d > 0):
+        raise ValueError(f"--duration must be a finite number of seconds > 0, got {d!r} "
+                         "(omit it to run until SIGINT/SIGTERM)")
+    port = args.metrics_port
+    if port is not None and not 0 <= port <= 65535:
+        raise ValueError(f"--metrics-port must be in 0..65535 (0: any free port), got {port!r}")
+    if args.servers is not None and not [x for x in args.servers.split(",") if x.strip()]:
+        raise ValueError(f"--servers: need at least one host[:port], got {args.servers!r}")
+
+
+def _wait(stop: threading.Event, duration) -> None:
+    """stop.wait(duration) for any finite duration (Event.wait overflows past threading.TIMEOUT_MAX)."""
+    if duration is None:
+        while not stop.wait(3600.0):
+            pass
+        return
+    deadline = time.monotonic() + duration
+    while not stop.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        stop.wait(min(left, 3600.0))
 
 
 class MetricsCollector:
@@ -127,12 +172,21 @@ def run(args) -> int:
     from chronotick.engine import Engine
     from chronotick.sources import ChronySource, NTPSource
 
+    _check_args(args)
     cfg = _load(args.config)
-    servers = args.servers.split(",") if args.servers else cfg.get("servers")
-    if cfg.get("chrony"):
-        source = ChronySource()
-    elif servers:
+    # --servers overrides the config's source (its `servers:` and its `chrony: true`)
+    if args.servers:
+        servers = [x.strip() for x in args.servers.split(",") if x.strip()]
+    elif cfg.get("chrony"):
+        servers = None
+    else:
+        servers = cfg.get("servers")
+    if servers:
         source = NTPSource(servers, burst=cfg.get("burst", 4), timeout_s=cfg.get("timeout_s", 1.0))
+        source_desc = f"servers: {', '.join(servers)}"
+    elif cfg.get("chrony"):
+        source = ChronySource()
+        source_desc = "source: chronyc"
     else:
         raise SystemExit("no time source: give --servers host[:port],... or `servers:`/`chrony: true` in --config")
     path = args.path or cfg.get("path") or DEFAULT_PATH
@@ -145,10 +199,10 @@ def run(args) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     clock.start()
-    print(f"chronotick serve: publishing to {path} (servers: {', '.join(servers or ['chrony'])})", flush=True)
+    print(f"chronotick serve: publishing to {path} ({source_desc})", flush=True)
     if metrics is not None:
         print(f"metrics: http://{args.metrics_addr}:{metrics.server_port}/metrics", flush=True)
-    stop.wait(args.duration)
+    _wait(stop, args.duration)
     h = clock.health()
     clock.stop()
     if metrics is not None and hasattr(metrics, "shutdown"):

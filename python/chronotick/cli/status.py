@@ -20,5 +20,8 @@ def run(args) -> int:
     if b.status:
         print(f"bound:      +-{(b.latest_ns - b.earliest_ns) / 2e6:.3f} ms at {snap['confidence']:.0%} confidence")
     print(f"frequency:  {snap['freq'] * 1e6:+.3f} ppm")
-    print(f"writer pid: {c.writer_pid}, last publish {(local - snap['heartbeat_real_ns']) / 1e9:.1f} s ago")
+    hb = snap["heartbeat_real_ns"]
+    # heartbeat 0: the writer created the file but has not published yet (not a time of 1970)
+    last = "never published" if hb == 0 else f"last publish {(local - hb) / 1e9:.1f} s ago"
+    print(f"writer pid: {c.writer_pid}, {last}")
     return 0 if b.status else 1

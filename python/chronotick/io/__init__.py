@@ -77,7 +77,9 @@ def sniff_format(path) -> str:
             if kind:
                 return kind
             break
-    if lines and "ntp_offset_ms" in lines[0].split(","):
+    # the header: the first line that is not a '#' comment (the shipped data file has some)
+    first = next((ln for ln in lines if not ln.lstrip().startswith("#")), None)
+    if first is not None and "ntp_offset_ms" in [x.strip() for x in first.split(",")]:
         return "chronotick_csv"
     data = [ln.strip() for ln in lines if not ln.lstrip().startswith(("#", "="))]
     if not data:

@@ -11,6 +11,7 @@ the prototype's start-up rows).
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 
 import numpy as np
@@ -30,7 +31,7 @@ def _optional_ms(row: dict, name: str, path: str, lineno: int) -> float:
 
 
 def load_chronotick_csv(path, strict: bool = True) -> Trace:
-    """Load one ChronoTick CSV (plain or gzip).
+    """Load one ChronoTick CSV (plain or gzip); '#' comment lines before its header are skipped.
 
     strict=True: a malformed NTP row (unparsable or non-finite number, short
     row, time not after the previous one) raises ValueError naming file and
@@ -46,14 +47,23 @@ def load_chronotick_csv(path, strict: bool = True) -> Trace:
     path = check_path(path)
     rows = RowCollector(path, strict, ["offset", "delay", "uncertainty", "prototype"])
     with open_text(path) as f:
-        reader = csv.DictReader(f)
+        # Leading '#' comment lines (and blank lines) before the header are skipped, as in the
+        # file shipped in chronotick/data; line numbers in messages still count them.
+        lines = iter(f)
+        before = 0
+        for line in lines:
+            if line.strip() and not line.lstrip().startswith("#"):
+                lines = itertools.chain([line], lines)
+                break
+            before += 1
+        reader = csv.DictReader(lines)
         fields = reader.fieldnames or []
         missing = [c for c in _REQUIRED if c not in fields]
         if missing:
             raise ValueError(f"{path}: not a ChronoTick CSV (no {' / '.join(map(repr, missing))} column in "
                              f"header {fields!r})")
         for row in reader:
-            lineno = reader.line_num
+            lineno = reader.line_num + before
             off = row.get("ntp_offset_ms")
             if off is None or not off.strip():
                 continue
