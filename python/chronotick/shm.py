@@ -20,6 +20,12 @@ UNKNOWN -- nothing published yet, the writer has stopped (no heartbeat
 within its stale limit) or its process is gone; then earliest_ns /
 latest_ns are -2**63 / 2**63 - 1 (unbounded) and time_ns is the last
 model's extrapolation (the local clock if there never was one).
+
+Not handled: the file truncated under an open Client by another program.
+The publisher never does that (it writes a new file and renames it over the
+old one; open readers keep the old mapping); a reader of a file cut short
+after it was mapped faults with SIGBUS, as any reader of a mapped file would.
+Checking the size on every read would put a system call on the hot path.
 """
 from __future__ import annotations
 
