@@ -10,6 +10,11 @@
  *     ct_time_bound tb = ct_reader_now(&r);   // tb.time_ns, [tb.earliest_ns, tb.latest_ns], tb.status
  *     ct_reader_close(&r);
  *
+ * A restarted server renames a new file onto the path; a mapping of the old
+ * one reads CT_UNKNOWN from then on. A reader that stays UNKNOWN should
+ * re-open the path now and then (chronotick's own readers do, at most once a
+ * second while UNKNOWN, when the file at the path is another one).
+ *
  * Header-only (static inline), C99 with the GCC/Clang __atomic builtins, POSIX
  * (mmap, clock_gettime, kill). In strict C99 define _POSIX_C_SOURCE=200809L.
  *

@@ -60,6 +60,29 @@ def test_file_mode_and_single_publisher(path):
     _core.ClockPublisher(path).close()          # free again once the first one is closed
 
 
+def test_a_client_follows_a_restarted_publisher(path):
+    # The new publisher renames a new file onto the path: a Client mapping the old one
+    # read UNKNOWN for ever. It now looks again (at most once a second) while UNKNOWN.
+    first = _core.ClockPublisher(path)
+    c = Client(path)
+    first.publish(time.time_ns(), 1_000_000, 0.0, 1000, 0.0, _core.CLOCK_SYNCHRONIZED)
+    assert c.now().status is Status.SYNCHRONIZED
+    first.close()
+    assert c.now().status is Status.UNKNOWN               # looked: the same file, nothing to follow
+    second = _core.ClockPublisher(path)
+    try:
+        second.publish(time.time_ns(), 2_000_000, 0.0, 1000, 0.0, _core.CLOCK_HOLDOVER)
+        deadline = time.monotonic() + 3.0
+        while c.now().status is Status.UNKNOWN and time.monotonic() < deadline:
+            time.sleep(0.05)
+        tb = c.now()
+        assert tb.status is Status.HOLDOVER
+        assert abs(tb.time_ns - time.time_ns() - 2_000_000) < 5_000_000
+        assert c.snapshot()["offset_ns"] == 2_000_000
+    finally:
+        second.close()
+
+
 def test_close_and_staleness_read_as_unknown(path):
     pub = _core.ClockPublisher(path, stale_after_s=0.3)
     c = Client(path)

@@ -66,6 +66,27 @@ ShmReader::ShmReader(const std::string& path) : path_(path) {
   int rc = ct_reader_open(&r_, path.c_str());
   if (rc != CT_OK) throw ShmError(rc, r_.sys_errno, ct_reader_error(&r_));
   shared_ = reinterpret_cast<const SharedClock*>(r_.shm);
+  struct stat st;
+  if (::fstat(r_.fd, &st) == 0) dev_ = st.st_dev, ino_ = st.st_ino;
+}
+
+bool ShmReader::follow_replaced() {
+  struct stat st;
+  if (::stat(path_.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  if (static_cast<uint64_t>(st.st_dev) == dev_ && static_cast<uint64_t>(st.st_ino) == ino_) return false;
+  ct_reader fresh;
+  if (ct_reader_open(&fresh, path_.c_str()) != CT_OK) return false;   // keep the old mapping
+  struct stat fst;
+  if (::fstat(fresh.fd, &fst) != 0) {
+    ct_reader_close(&fresh);
+    return false;
+  }
+  ct_reader_close(&r_);
+  r_ = fresh;
+  shared_ = reinterpret_cast<const SharedClock*>(r_.shm);
+  dev_ = fst.st_dev;
+  ino_ = fst.st_ino;
+  return true;
 }
 
 ShmReader::~ShmReader() { ct_reader_close(&r_); }

@@ -56,7 +56,15 @@ class ShmReader {
     int64_t t;
     read(*shared_, w, t);
     ct_clock_data d = from_words(w);
-    return ct_compute(&d, t, ct_reader_writer_alive(&r_, t));
+    ct_time_bound b = ct_compute(&d, t, ct_reader_writer_alive(&r_, t));
+    // UNKNOWN (the writer gone or stale): a restarted server has renamed a new
+    // file onto the path, and this mapping would never see it. At most once a
+    // second, look and follow it (the healthy path makes no system call).
+    if (b.status == CT_UNKNOWN && t >= next_replaced_check_ns_) {
+      next_replaced_check_ns_ = t + 1000000000;
+      if (follow_replaced()) return now();
+    }
+    return b;
   }
   // One seqlock read: the data, the local time read with it, the retries it took.
   ct_clock_data snapshot(int64_t& local_ns, unsigned& retries) const {
@@ -68,10 +76,18 @@ class ShmReader {
   uint16_t version_minor() const { return shared_->version_minor; }
   const std::string& path() const { return path_; }
 
+  // Re-maps the path if the file there is no longer the one mapped (a new
+  // publisher renamed its file onto it) and is a valid clock file; returns
+  // whether it did. Not thread-safe against concurrent reads of this reader
+  // (Python calls hold the GIL); C readers do the same with ct_reader_open.
+  bool follow_replaced();
+
  private:
   std::string path_;
   ct_reader r_{};
   const SharedClock* shared_ = nullptr;
+  uint64_t dev_ = 0, ino_ = 0;           // the mapped file's identity
+  int64_t next_replaced_check_ns_ = 0;
 };
 
 }  // namespace chronotick::clock
