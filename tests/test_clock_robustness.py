@@ -180,3 +180,29 @@ def test_a_source_with_no_measurement_is_counted_as_an_empty_poll_not_an_error()
     assert h["counts"]["empty_polls"] == 5 and h["counts"]["polls"] == 5
     assert h["counts"]["source_errors"] == 0 and h["last_error"] is None
     assert h["status"] == UNKNOWN.name and h["measurements"] == 0
+
+
+def test_unknown_keeps_extrapolating_at_the_last_frequency():
+    # Was: UNKNOWN re-published the last model's offset at ref = now each poll, dropping
+    # its frequency: the served time saw-toothed away from the clock's own drift (178 ms
+    # after 2.5 h at 25 ppm) and resumed SYNCHRONIZED that far off, slewing in.
+    freq, poll = -25e-6, 64.0
+    src = Scripted()
+    clock = Clock(src, engine=chronotick.Engine(), config={"poll_interval_s": poll, "unknown_after_s": 1800.0},
+                  time_ns=lambda: 0)
+    truth = lambda t: freq * (t - T0)   # noqa: E731
+    for i in range(40):
+        t = T0 + i * poll
+        src.next = Measurement(t=t, offset=truth(t), delay=2e-4, uncertainty=1e-4)
+        clock.poll_once(int(t * 1e9))
+    last = t
+    worst = 0.0
+    for k in range(1, 140):
+        tp = last + k * poll
+        src.next = TimeoutError("timed out")
+        clock.poll_once(int(tp * 1e9))
+        ns = int((tp + 30.0) * 1e9)
+        b = clock.now_at(ns)
+        worst = max(worst, abs((b.time_ns - ns) / 1e9 - truth(tp + 30.0)))
+    assert b.status == UNKNOWN
+    assert worst < 1e-4

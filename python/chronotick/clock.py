@@ -606,7 +606,13 @@ class Clock:
         self._status = status
         if status == UNKNOWN:
             if self._model is not None:  # had a model: say UNKNOWN, keep the slewed time monotonic
-                args = (now, self._model["offset_ns"], self._model["freq"], 0, 0.0, UNKNOWN, self.config.confidence)
+                # re-anchored at now along the last model (offset + freq x elapsed): re-publishing its
+                # offset at a new reference point would drop the frequency correction at every poll
+                m = self._model
+                off = m["offset_ns"] + int(round(m["freq"] * (now - m["ref_local_ns"])))
+                if abs(off) > _MAX_OFFSET_S * 1e9:
+                    off = m["offset_ns"]      # beyond int64 ns after a very long outage: hold the last
+                args = (now, off, m["freq"], 0, 0.0, UNKNOWN, self.config.confidence)
                 self._state.publish_at(now, *args)
                 if self._shm is not None:
                     self._shm.publish(*args)

@@ -47,7 +47,12 @@ def _finite(name, v) -> float:
 
 
 class _ModelSlot:
-    """One ONNX model the engine runs, with its health."""
+    """One ONNX model the engine runs, with its health. A model that failed
+    to load stays unhealthy; one that failed while running is left out for
+    RETRY_S seconds, then tried again (a transient fault does not cost it
+    for the engine's lifetime; health() shows the failure meanwhile)."""
+
+    RETRY_S = 60.0
 
     def __init__(self, name: str, path: str, providers, threads: int, step_factor: float = 1.0,
                  own_name: bool = False, step_s: float | None = None, detrend_r2: float | None = None):
@@ -55,6 +60,7 @@ class _ModelSlot:
         # else the model's file name, as elsewhere
         self.name, self.path = name, path
         self.ok, self.reason, self.forecaster, self.skipped = True, "", None, ""
+        self.failed_at = 0.0      # time.monotonic() of the newest failure while running
         try:
             from chronotick.models.onnx import OnnxForecaster
             self.forecaster = OnnxForecaster(path, providers=providers, intra_op_threads=threads,
@@ -69,7 +75,7 @@ class _ModelSlot:
         reach (OnnxForecaster.forecast_within_reach; the core fusion uses it
         where it reaches), None only when it reaches none."""
         self.skipped = ""
-        if not self.ok:
+        if not self._usable():
             return None
         try:
             if partial:
@@ -90,7 +96,18 @@ class _ModelSlot:
     def _checked(self, fc):
         """fc if usable (finite wherever it reaches), else the slot fails: None."""
         from chronotick.models.onnx import usable
-        return fc if usable(fc) else self._fail(RuntimeError(f"non-finite output ({fc.note})"))
+        if not usable(fc):
+            return self._fail(RuntimeError(f"non-finite output ({fc.note})"))
+        self.reason = ""          # healthy again after a retry
+        return fc
+
+    def _usable(self) -> bool:
+        if self.ok:
+            return True
+        if self.forecaster is None or time.monotonic() - self.failed_at < self.RETRY_S:
+            return False          # a load failure: for good; a running failure: not yet
+        self.ok = True            # retry; a new failure leaves it out for RETRY_S again
+        return True
 
     def _out_of_reach(self, t, targets):
         self.skipped = f"{self.name} left out: {self.forecaster.out_of_reach(t, targets)}"
@@ -102,7 +119,7 @@ class _ModelSlot:
         calibration, one batched run). Should that call fail, the two are
         tried apart, so a failure of the past alone costs only the past."""
         self.skipped = ""
-        if not self.ok:
+        if not self._usable():
             return None, (None, None)
         try:
             fc, *past = self.forecaster.forecast_with_past(t, y, targets, levels, params)
@@ -111,6 +128,7 @@ class _ModelSlot:
             return fc, (self.past(t, y, targets, params) if fc is not None else (None, None))
         if fc is None:
             return self._out_of_reach(t, targets), (None, None)
+        self.reason = ""           # healthy again after a retry
         return fc, tuple(past)     # usable: forecast_with_past raises otherwise
 
     def past(self, t, y, targets, params) -> tuple:
@@ -125,6 +143,7 @@ class _ModelSlot:
 
     def _fail(self, exc):
         self.ok, self.reason = False, f"{type(exc).__name__}: {exc}"
+        self.failed_at = time.monotonic()
         return None
 
 
@@ -170,13 +189,20 @@ class Engine:
         # (64 steps reach that much further), under its own name so it can sit
         # beside the same model used short-term.
         lt = cfg["long_term"]
-        self._long_name = lt["model"]
-        if lt["model"] and (lt["model"] in registry.onnx_models() or lt["model"].endswith(".onnx")):
-            base = os.path.splitext(os.path.basename(lt["model"]))[0]
-            self._long_name = f"{base} (long-term)"
+        # the long-term model's names in the forecasts ("auto": the classical fusion plus
+        # the shipped model on the long-term grid, as "auto" means everywhere else)
+        self._long_names: list[str] = [] if not lt["model"] else [lt["model"]]
+        onnx_long = lt["model"]
+        if lt["model"] == "auto":
+            onnx_long = AUTO_ONNX if AUTO_ONNX in registry.onnx_models() else None
+            self._long_names = ["fused"]
+        if onnx_long and (onnx_long in registry.onnx_models() or onnx_long.endswith(".onnx")):
+            base = os.path.splitext(os.path.basename(onnx_long))[0]
+            long_name = f"{base} (long-term)"
+            self._long_names = [n for n in self._long_names if n != onnx_long] + [long_name]
             # on the long-term grid: step_factor x (short_term.step_s, or the median spacing)
             fixed = cfg["short_term"]["step_s"]
-            self._add_slot(self._long_name, registry.onnx_models().get(lt["model"], lt["model"]), o,
+            self._add_slot(long_name, registry.onnx_models().get(onnx_long, onnx_long), o,
                            step_factor=lt["step_factor"] if fixed is None else 1.0, own_name=True,
                            step_s=None if fixed is None else float(fixed) * lt["step_factor"])
         names = cfg["covariates"]["names"]
@@ -344,6 +370,15 @@ class Engine:
                 out.append(_core.forecast(name, t, y, u, targets, levels, self._params))
             elif name in self._onnx:
                 slot = self._onnx[name]
+                if t.size < self._params.min_history:
+                    # as predict(): too little history for the model (it needs a spacing and
+                    # pairs to calibrate on); left out this time, not failed
+                    if slot.ok:
+                        notes.append(f"{name} left out: {t.size} measurements < engine.min_history "
+                                     f"{self._params.min_history}")
+                    else:
+                        notes.append(f"{name} left out: unhealthy ({slot.reason})")
+                    continue
                 if with_fused:
                     fc, past = slot.forecast_with_past(t, y, targets, levels, self._params)
                 else:
@@ -405,8 +440,8 @@ class Engine:
                 fused = _core.fuse(members)
             if fused is None:
                 only = members[0]     # weights keyed by the member's name ("hold", not its fallback story)
-                fc = Forecast.from_core(only, {only.model.split(" ")[0]: np.ones(targets.size)}, levels=want,
-                                        origin=float(t[-1]))
+                key = only.model if only.model in self._onnx else only.model.split(" ")[0]
+                fc = Forecast.from_core(only, {key: np.ones(targets.size)}, levels=want, origin=float(t[-1]))
             else:
                 if not fused.forecast.ok:
                     self._last_error = f"every model failed: {fused.forecast.note}"
@@ -450,13 +485,12 @@ class Engine:
     def predict_long_term(self, quantile_levels=(0.1, 0.5, 0.9)) -> Forecast:
         """The long-term model (or the classical fusion) on a coarser grid:
         `long_term.horizon` steps of step_factor x the short-term step."""
-        return self._forecast("long_term", [self._long_name or "fused"], self._long_grid, quantile_levels)
+        return self._forecast("long_term", self._long_names or ["fused"], self._long_grid, quantile_levels)
 
     def predict_fused(self, quantile_levels=(0.1, 0.5, 0.9)) -> Forecast:
         """Short- and long-term models fused (weights 1/recent MAE^2, else 1/sigma^2) on the long-term grid."""
         names = list(self._short_names)
-        if self._long_name and self._long_name not in names:
-            names.append(self._long_name)
+        names += [n for n in self._long_names if n not in names]
         return self._forecast("fused", names, self._long_grid, quantile_levels)
 
     # -- state ------------------------------------------------------------------

@@ -1,0 +1,87 @@
+"""The Engine as streaming users drive it (probed 2026-12-02): asked for a
+forecast from its first measurement on, with a long-term model, and after a
+transient failure of an ONNX model."""
+import numpy as np
+import pytest
+
+import chronotick
+from chronotick.api import AUTO_ONNX
+from chronotick.models import onnx_models
+
+pytestmark = pytest.mark.skipif(AUTO_ONNX not in onnx_models(), reason="shipped ONNX model not present")
+
+T0 = 1.7e9
+
+
+def _series(n, poll=64.0):
+    rng = np.random.default_rng(7)
+    t = T0 + poll * np.arange(n)
+    return t, 2e-6 * (t - T0) + 1e-4 * rng.standard_normal(n)
+
+
+def test_a_forecast_from_one_measurement_does_not_cost_the_onnx_model():
+    # Was: clock-bolt failed ("median_spacing needs at least 2 times") and stayed
+    # unhealthy for the engine's lifetime; every later forecast went without it.
+    t, y = _series(40)
+    eng = chronotick.Engine()
+    try:
+        eng.observe(t[0], y[0])
+        fc = eng.predict_short_term()
+        assert "clock-bolt left out" in fc.note and "min_history" in fc.note
+        assert eng.health()["models"]["clock-bolt"]["ok"]
+        eng.observe_many(t[1:], y[1:])
+        fc = eng.predict_short_term()
+        assert "clock-bolt" in fc.model
+        ref = chronotick.predict(y, t, horizon=eng.config["short_term"]["horizon"])
+        np.testing.assert_allclose(fc.quantiles, ref.quantiles, rtol=0, atol=1e-12)
+    finally:
+        eng.close()
+
+
+def test_an_onnx_model_that_failed_while_running_is_tried_again(monkeypatch):
+    t, y = _series(60)
+    eng = chronotick.Engine()
+    try:
+        eng.observe_many(t, y)
+        slot = eng._onnx["clock-bolt"]
+        real = slot.forecaster.forecast_with_past
+        calls = {"n": 0}
+
+        def flaky(*a, **k):
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise MemoryError("transient")
+            return real(*a, **k)
+        monkeypatch.setattr(slot.forecaster, "forecast_with_past", flaky)
+        monkeypatch.setattr(slot.forecaster, "forecast_within_reach", lambda *a, **k: (_ for _ in ()).throw(
+            MemoryError("transient")))
+        fc = eng.predict_short_term()
+        assert "clock-bolt" not in fc.model
+        h = eng.health()["models"]["clock-bolt"]
+        assert not h["ok"] and "MemoryError" in h["reason"]
+        assert "clock-bolt" not in eng.predict_short_term().model       # left out for RETRY_S
+        monkeypatch.setattr(type(slot), "RETRY_S", 0.0)
+        fc = eng.predict_short_term()
+        assert "clock-bolt" in fc.model
+        assert eng.health()["models"]["clock-bolt"] == {"ok": True, "reason": ""}
+    finally:
+        eng.close()
+
+
+def test_long_term_auto_and_the_long_term_name():
+    # long_term.model "auto" was accepted but left the shipped model out; a single
+    # long-term member's weights were keyed by the short-term name.
+    t, y = _series(300)
+    for model, want in (("auto", {"fused", "clock-bolt (long-term)"}), ("clock-bolt", {"clock-bolt (long-term)"})):
+        eng = chronotick.Engine({"long_term": {"model": model, "step_factor": 4, "horizon": 16}})
+        try:
+            eng.observe_many(t, y)
+            fc = eng.predict_long_term()
+            assert np.all(np.isfinite(fc.quantiles))
+            names = set(fc.weights)
+            if model == "auto":
+                assert "clock-bolt (long-term)" in fc.model and "robust" in names
+            else:
+                assert names == want, names
+        finally:
+            eng.close()
