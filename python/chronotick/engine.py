@@ -497,14 +497,20 @@ class Engine:
     def health(self) -> dict:
         """ok (every model healthy), models: name -> {ok, reason} (a classical
         model's reason says when too little history makes it fall back to
-        hold), buffer_fill (0..1), measurements held, last_error (the
+        hold; an ONNX model's entry also has providers, those its session
+        runs on, and provider_note, what a requested provider fell back from,
+        e.g. CUDA requested where it is not available), buffer_fill (0..1), measurements held, last_error (the
         latest model failure or None), metrics collector state."""
         n = len(self._buf)
         short = self.config["engine"]["min_history"]
         classical_reason = (f"{n} measurements < engine.min_history {short}: forecasts fall back to hold"
                             if n < short else "")
         models = {m: {"ok": True, "reason": classical_reason} for m in self._short_names if m not in self._onnx}
-        models.update({m: {"ok": s.ok, "reason": s.reason} for m, s in list(self._onnx.items())})
+        for m, sl in list(self._onnx.items()):
+            f = sl.forecaster   # None: the load failed
+            # the providers its session runs on, and what a requested provider fell back from
+            models[m] = {"ok": sl.ok, "reason": sl.reason, "providers": list(f.providers) if f else [],
+                         "provider_note": getattr(f, "provider_note", "") if f else ""}
         fill = n / self._buf.capacity
         return {"ok": all(m["ok"] for m in models.values()), "models": models, "buffer_fill": fill,
                 "measurements": n, "last_error": self._last_error, "closed": self._closed,

@@ -4,12 +4,19 @@
 
 Needs the `export` extra (pip install 'chronotick[export]': torch==2.13.0,
 chronos-forecasting, onnx, onnxscript). Writes model.onnx and its model
-card model.json; fails (exit 1, nothing written) when the exported graph
-differs from the PyTorch pipeline by more than --tolerance normalised units.
+card model.json (its "opset": the opset written); fails (exit 1, nothing
+written) when the checkpoint cannot be loaded or the exported graph differs
+from the PyTorch pipeline by more than --tolerance normalised units. A
+mistake in the arguments (--context < 1, --tolerance not finite > 0, --opset
+outside 18..23) is exit 2. --checkpoint is a local directory when it exists,
+starts with / . or ~, has more than one /, or its first part (A of A/B) is a
+local directory -- then a missing one is "no such checkpoint directory" at
+once -- else a hub id ("amazon/chronos-bolt-tiny").
 """
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 ARCHITECTURES = ("chronos-bolt",)
@@ -18,12 +25,16 @@ ARCHITECTURES = ("chronos-bolt",)
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("architecture", choices=ARCHITECTURES, help="the model family to export")
     p.add_argument("--checkpoint", required=True,
-                   help="a local checkpoint directory (config.json + weights), or a hub id where the hub is reachable")
+                   help="a local checkpoint directory (config.json + weights), or a hub id (namespace/name) where "
+                        "the hub is reachable. Read as a local directory when it exists, starts with / . or ~, "
+                        "has more than one /, or its first part is a local directory; a missing one is an error")
     p.add_argument("--out", required=True, help="the .onnx file to write (its model card goes beside it as .json)")
     p.add_argument("--context", type=int, default=512, help="context length L of the input [B, L] (default 512)")
     p.add_argument("--tolerance", type=float, default=1e-3,
-                   help="largest allowed ONNX vs PyTorch difference, in units of the series' scale (default 1e-3)")
-    p.add_argument("--opset", type=int, default=None, help="ONNX opset (default: the exporter's)")
+                   help="largest allowed ONNX vs PyTorch difference, in units of the series' scale, finite > 0 "
+                        "(default 1e-3)")
+    p.add_argument("--opset", type=int, default=None,
+                   help="ONNX opset, 18..23 (default: the exporter's, 20); the card records the one written")
     p.add_argument("--name", default=None, help="model name in the card (default: the file name)")
     p.add_argument("--no-ort-fusions", action="store_true",
                    help="keep the standard-ONNX graph (default: attention blocks and RMS norms rewritten into "
@@ -33,17 +44,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from chronotick.models.export_bolt import ExportError, export_chronos_bolt
+    from chronotick.models.export_bolt import MAX_OPSET, MIN_OPSET, ExportError, export_chronos_bolt
 
     if args.context < 1:
         print(f"chronotick export: --context must be >= 1, got {args.context}", file=sys.stderr)
+        return 2
+    if not (math.isfinite(args.tolerance) and args.tolerance > 0):
+        print(f"chronotick export: --tolerance must be a finite number > 0, got {args.tolerance!r}", file=sys.stderr)
+        return 2
+    if args.opset is not None and not MIN_OPSET <= args.opset <= MAX_OPSET:
+        print(f"chronotick export: --opset must be in [{MIN_OPSET}, {MAX_OPSET}] (the opsets torch's exporter "
+              f"writes), got {args.opset}", file=sys.stderr)
         return 2
     try:
         card = export_chronos_bolt(args.checkpoint, args.out, context=args.context, tolerance=args.tolerance,
                                    opset=args.opset, name=args.name, ort_fusions=not args.no_ort_fusions,
                                    log=lambda m: print(m, file=sys.stderr))
     except (ExportError, ValueError, OSError) as exc:
-        print(f"chronotick export: {exc}", file=sys.stderr)
+        msg = " ".join(str(exc).split())      # one line, whatever the library's message looked like
+        print(f"chronotick export: {msg}", file=sys.stderr)
         return 1
     par = card["parity"]["max_abs_diff_normalised"]
     print(f"wrote {args.out} ({card['parameters']:,} parameters, context {card['context']}, horizon "

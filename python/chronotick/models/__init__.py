@@ -20,11 +20,21 @@ _shipped: dict[str, str] | None = None  # scanned once: package data does not ch
 
 
 def register(name: str, path: str) -> None:
-    """Make an exported ONNX model available as `model=name`."""
+    """Make an exported ONNX model available as `model=name`. path: an
+    existing `.onnx` file (its model card, if any, is the `.json` beside it);
+    its content is checked when the model is loaded."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"name must be a non-empty string, got {name!r}")
     if name in CLASSICAL or name in (FUSED, AUTO):
         raise ValueError(f"name {name!r} is reserved for a built-in model")
+    try:
+        path = os.fspath(path)
+    except TypeError:
+        raise TypeError(f"path must be a path to a .onnx file, got {type(path).__name__} {path!r}") from None
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if os.path.splitext(path)[1].lower() != ".onnx":
+        raise ValueError(f"path must name a .onnx file, got {path!r}")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no such ONNX model file: {path}")
     _registered[name] = os.path.abspath(path)
@@ -48,21 +58,40 @@ def names() -> builtins.list[str]:
     return [AUTO, FUSED, *CLASSICAL, *onnx_models()]
 
 
+def _card_path(path: str) -> str:
+    """The model card beside an ONNX file: the same name with .json."""
+    return os.path.splitext(path)[0] + ".json"
+
+
+def _load_card(card_path: str) -> tuple[dict | None, str | None]:
+    """(card, error): the card (None when there is none), or None and what is
+    wrong with it, naming the file."""
+    import json
+    if not os.path.exists(card_path):
+        return None, None
+    try:
+        with open(card_path) as f:
+            card = json.load(f)
+    except (OSError, ValueError) as exc:       # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return None, f"model card {card_path} is not readable JSON: {type(exc).__name__}: {exc}"
+    if not isinstance(card, dict):
+        return None, f"model card {card_path} must hold a JSON object, got {type(card).__name__}"
+    return card, None
+
+
 def list() -> builtins.list[dict]:  # noqa: A001 - the issue names this API `chronotick.models.list()`
     """One dict per available model (every name of `names()`): name, kind
-    ("classical" | "fused" | "onnx"), path, card. "auto" is of kind "fused":
-    the classical fusion, joined by the shipped ONNX model where present."""
-    import json
-    out = [{"name": AUTO, "kind": "fused", "path": None, "card": None}]
-    out += [{"name": n, "kind": "classical", "path": None, "card": None} for n in CLASSICAL]
-    out.append({"name": FUSED, "kind": "fused", "path": None, "card": None})
+    ("classical" | "fused" | "onnx"), path, card, card_error. "auto" is of
+    kind "fused": the classical fusion, joined by the shipped ONNX model
+    where present. card: the ONNX model's card (`<name>.json` beside it), None
+    when it has none or it cannot be read; card_error: None, or what is wrong
+    with the card, naming its file (one bad card does not hide the others)."""
+    out = [{"name": AUTO, "kind": "fused", "path": None, "card": None, "card_error": None}]
+    out += [{"name": n, "kind": "classical", "path": None, "card": None, "card_error": None} for n in CLASSICAL]
+    out.append({"name": FUSED, "kind": "fused", "path": None, "card": None, "card_error": None})
     for name, path in onnx_models().items():
-        card_path = path[:-5] + ".json"
-        card = None
-        if os.path.isfile(card_path):
-            with open(card_path) as f:
-                card = json.load(f)
-        out.append({"name": name, "kind": "onnx", "path": path, "card": card})
+        card, error = _load_card(_card_path(path))
+        out.append({"name": name, "kind": "onnx", "path": path, "card": card, "card_error": error})
     return out
 
 

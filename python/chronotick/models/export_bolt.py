@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import os
 import platform
+import re
 
 import numpy as np
 
@@ -34,6 +36,65 @@ CONTEXT_INPUT = "context"
 
 class ExportError(RuntimeError):
     """The export failed or its output does not match the PyTorch model."""
+
+
+# the opsets torch's dynamo exporter writes directly: its operator library is opset 18; below that it
+# tries a version conversion that fails on Chronos-Bolt (torch 2.13 then kept 18 and said so only in a
+# logged traceback); above 23 it has no implementations
+MIN_OPSET, MAX_OPSET = 18, 23
+
+# a hub id: "name" or "namespace/name", each part letters, digits, "-", "_", "." (huggingface_hub's rule)
+_HUB_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9._-]*/)?[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def _one_line(exc: BaseException) -> str:
+    """`Type: first line of the message`, at most 300 characters: for one-line CLI errors."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    msg = f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+    return msg if len(msg) <= 300 else msg[:297] + "..."
+
+
+def check_export_args(tolerance, opset) -> None:
+    """ValueError naming the bad value: tolerance must be a finite number > 0,
+    opset None or an integer in [MIN_OPSET, MAX_OPSET]."""
+    if (isinstance(tolerance, bool) or not isinstance(tolerance, (int, float, np.integer, np.floating))
+            or not math.isfinite(tolerance) or not tolerance > 0):
+        raise ValueError(f"tolerance must be a finite number > 0, got {tolerance!r}")
+    if opset is not None and (isinstance(opset, bool) or not isinstance(opset, (int, np.integer))
+                              or not MIN_OPSET <= opset <= MAX_OPSET):
+        raise ValueError(f"opset must be an integer in [{MIN_OPSET}, {MAX_OPSET}] (the opsets torch's exporter "
+                         f"writes), got {opset!r}")
+
+
+def resolve_checkpoint(checkpoint) -> str:
+    """The checkpoint as from_pretrained takes it: a local directory, or a hub id.
+
+    The rule: `checkpoint` is a local path when it exists, or when it cannot
+    be a hub id -- it starts with "/", "." or "~", holds a backslash or more
+    than one "/", or is "A/B" where A is an existing local directory (so
+    "ckpts/missing" is a missing local checkpoint, not a repository of a
+    user "ckpts"). A local path must be a directory holding config.json,
+    else ExportError ("no such checkpoint directory: PATH"), at once.
+    Anything else ("amazon/chronos-bolt-tiny", "gpt2") is a hub id."""
+    if not isinstance(checkpoint, (str, os.PathLike)):
+        raise ValueError(f"checkpoint must be a directory or a hub id, got {type(checkpoint).__name__} "
+                         f"{checkpoint!r}")
+    text = os.fspath(checkpoint)
+    if not text or not text.strip():
+        raise ValueError(f"checkpoint must be a directory or a hub id, got {text!r}")
+    local = os.path.expanduser(text)
+    looks_local = (os.path.exists(local) or text.startswith(("/", ".", "~")) or "\\" in text
+                   or os.sep in text and os.sep != "/" or not _HUB_ID.match(text)
+                   or ("/" in text and os.path.isdir(text.split("/", 1)[0])))
+    if not looks_local:
+        return text
+    if not os.path.exists(local):
+        raise ExportError(f"no such checkpoint directory: {text}")
+    if not os.path.isdir(local):
+        raise ExportError(f"checkpoint {text} is a file, not a checkpoint directory (config.json + weights)")
+    if not os.path.isfile(os.path.join(local, "config.json")):
+        raise ExportError(f"checkpoint directory {text} has no config.json")
+    return local
 
 
 def _require():
@@ -49,15 +110,22 @@ def _require():
 
 
 def load_pipeline(checkpoint: str):
-    """ChronosBoltPipeline from a local directory (or a hub id where the hub is reachable), float32, CPU."""
+    """ChronosBoltPipeline from a local directory (or a hub id where the hub
+    is reachable; see resolve_checkpoint for which is which), float32, CPU.
+    Raises ExportError when it cannot be loaded (missing directory, corrupt
+    weights, not a Chronos-Bolt model)."""
     _require()
     import torch
     from chronos import BaseChronosPipeline, ChronosBoltPipeline
 
+    source = resolve_checkpoint(checkpoint)
     try:
-        pipe = BaseChronosPipeline.from_pretrained(checkpoint, device_map="cpu", dtype=torch.float32)
-    except TypeError:  # older transformers: torch_dtype
-        pipe = BaseChronosPipeline.from_pretrained(checkpoint, device_map="cpu", torch_dtype=torch.float32)
+        try:
+            pipe = BaseChronosPipeline.from_pretrained(source, device_map="cpu", dtype=torch.float32)
+        except TypeError:  # older transformers: torch_dtype
+            pipe = BaseChronosPipeline.from_pretrained(source, device_map="cpu", torch_dtype=torch.float32)
+    except Exception as exc:  # noqa: BLE001 - transformers/safetensors/hub raise many types; one clear error
+        raise ExportError(f"cannot load checkpoint {checkpoint}: {_one_line(exc)}") from exc
     if not isinstance(pipe, ChronosBoltPipeline):
         raise ExportError(f"{checkpoint} is a {type(pipe).__name__}, not a Chronos-Bolt model "
                           f"(ChronosBoltModelForForecasting)")
@@ -139,8 +207,26 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
     the nodes, the same outputs up to rounding; the file then runs on
     onnxruntime only); False keeps the standard-ONNX graph. The parity check
     runs on the graph that is written.
-    Returns the card. Raises ExportError (nothing is left at `out`) when the
-    export fails or the parity exceeds `tolerance`."""
+    checkpoint: see resolve_checkpoint for when it is a local directory and
+    when a hub id. tolerance: a finite number > 0. opset: None (the
+    exporter's default, 20) or MIN_OPSET..MAX_OPSET; the card's "opset" is
+    the one the written graph imports.
+    Returns the card. Raises ValueError on a bad argument (before anything
+    is loaded), ExportError when the checkpoint cannot be loaded, the export
+    fails or the parity exceeds `tolerance`: nothing is written then (the
+    model and its card are written to temporary files and moved to `out`
+    and its .json only when both are complete)."""
+    if isinstance(context, bool) or not isinstance(context, int) or context < 1:
+        raise ValueError(f"context must be a positive integer, got {context!r}")
+    if not str(out).endswith(".onnx"):
+        raise ValueError(f"out must name a .onnx file, got {out!r}")
+    check_export_args(tolerance, opset)
+    out = os.fspath(out)
+    card_path = os.path.splitext(out)[0] + ".json"
+    for p in (out, card_path):
+        if os.path.isdir(p):
+            raise ValueError(f"{p} is a directory: the export writes the model and its card as files there")
+    resolve_checkpoint(checkpoint)      # a missing local directory: at once, before torch is imported
     _require()
     import chronos
     import onnx
@@ -148,10 +234,6 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
     import torch
     import transformers
 
-    if isinstance(context, bool) or not isinstance(context, int) or context < 1:
-        raise ValueError(f"context must be a positive integer, got {context!r}")
-    if not str(out).endswith(".onnx"):
-        raise ValueError(f"out must name a .onnx file, got {out!r}")
     pipe = load_pipeline(checkpoint)
     model = pipe.model
     cc = model.chronos_config
@@ -170,9 +252,9 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
     wrapper = Quantiles(model).eval()
     example = torch.from_numpy(verification_inputs(context)[:2].copy())
     batch = torch.export.Dim("batch", min=1, max=65536)
-    out = os.fspath(out)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     tmp = out + ".tmp.onnx"
+    tmp_card = card_path + ".tmp"
     log(f"exporting {checkpoint} (context {context}, horizon {cc.prediction_length}) with torch {torch.__version__}")
     try:
         with torch.no_grad():
@@ -182,6 +264,11 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
         prog.optimize()
         prog.save(tmp, external_data=False)
         onnx.checker.check_model(tmp)
+        written = _default_opset(onnx.load(tmp, load_external_data=False))
+        if opset is not None and written != opset:
+            raise ExportError(f"opset {opset} was requested but torch {torch.__version__} wrote opset {written} "
+                              f"(its conversion failed); use an opset in [{MIN_OPSET}, {MAX_OPSET}] its exporter "
+                              f"supports for this model, or leave it unset")
         inputs = verification_inputs(context)
         graph = {"ort_fusions": False, "runs_on": "any ONNX runtime (standard operators)"}
         if ort_fusions:
@@ -198,17 +285,47 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
         if not err <= tolerance:
             raise ExportError(f"exported model differs from the PyTorch pipeline by {err:.3g} normalised units "
                               f"(> {tolerance:g})")
-        os.replace(tmp, out)
+        written = _default_opset(onnx.load(tmp, load_external_data=False))
+        card = _card(model, cc, checkpoint, out, name, context, graph, err, tolerance, inputs, written,
+                     {"torch": torch.__version__, "transformers": transformers.__version__,
+                      "chronos_forecasting": getattr(chronos, "__version__", "unknown"), "onnx": onnx.__version__,
+                      "onnxruntime": onnxruntime.__version__, "python": platform.python_version()})
+        card.update(extra_card or {})
+        # both files complete beside their targets before either is moved: a card that cannot be
+        # written leaves no model behind (and a model that cannot be moved no new card)
+        with open(tmp_card, "w") as f:
+            json.dump(card, f, indent=2, allow_nan=False)
+            f.write("\n")
+        os.replace(tmp_card, card_path)
+        try:
+            os.replace(tmp, out)
+        except BaseException:
+            os.remove(card_path)
+            raise
     except ExportError:
         raise
     except Exception as exc:
-        raise ExportError(f"export of {checkpoint} failed: {type(exc).__name__}: {exc}") from exc
+        raise ExportError(f"export of {checkpoint} failed: {_one_line(exc)}") from exc
     finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        for p in (tmp, tmp_card):
+            if os.path.lexists(p):
+                os.remove(p)
+    return card
+
+
+def _default_opset(proto) -> int | None:
+    """The default-domain (ai.onnx) opset a model imports."""
+    for o in proto.opset_import:
+        if o.domain in ("", "ai.onnx"):
+            return int(o.version)
+    return None
+
+
+def _card(model, cc, checkpoint, out, name, context, graph, err, tolerance, inputs, opset, versions) -> dict:
+    """The model card of an export."""
     cfg = model.config
     n_params = int(sum(p.numel() for p in model.parameters()))
-    card = {
+    return {
         "name": name or os.path.splitext(os.path.basename(out))[0],
         "architecture": "ChronosBoltModelForForecasting",
         "source_checkpoint": str(checkpoint),
@@ -225,19 +342,13 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
                   "missing": "NaN", "scaling": "inside the graph (NaN-aware mean/std)"},
         "output": {"name": QUANTILE_OUTPUT, "dtype": "float32",
                    "shape": ["batch", len(cc.quantiles), int(cc.prediction_length)]},
+        "opset": opset,           # the default-domain opset the written graph imports
         "graph": graph,
         "parity": {"max_abs_diff_normalised": err, "tolerance": tolerance,
                    "reference": "chronos.ChronosBoltPipeline.predict", "inputs": int(inputs.shape[0])},
-        "export": {"torch": torch.__version__, "transformers": transformers.__version__,
-                   "chronos_forecasting": getattr(chronos, "__version__", "unknown"), "onnx": onnx.__version__,
-                   "onnxruntime": onnxruntime.__version__, "python": platform.python_version(),
+        "export": {**versions,
                    "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")},
     }
-    card.update(extra_card or {})
-    with open(os.path.splitext(out)[0] + ".json", "w") as f:
-        json.dump(card, f, indent=2)
-        f.write("\n")
-    return card
 
 
 def random_bolt_config(context: int = 64, prediction_length: int = 64, d_model: int = 32, d_ff: int = 64,

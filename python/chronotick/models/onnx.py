@@ -242,43 +242,52 @@ class OnnxForecaster:
                  step_factor: float = 1.0, calib_window: int = 64, calib_min: int = 8, name: str | None = None,
                  fuse_norms: bool = False, growth_min: float | None = None,
                  detrend_r2: float | None = DETREND_R2, min_history: int | None = None):
+        import numbers
+
         import onnxruntime as ort
 
         path = os.fspath(path)
         if not os.path.isfile(path):
             raise ModelError(f"ONNX model file not found: {path}")
-        if isinstance(intra_op_threads, bool) or not isinstance(intra_op_threads, int) or intra_op_threads < 0:
-            raise ValueError(f"intra_op_threads must be an integer >= 0 (0: onnxruntime's default), "
-                             f"got {intra_op_threads!r}")
-        if step_s is not None and not (isinstance(step_s, (int, float)) and math.isfinite(step_s) and step_s > 0):
+        def _is_int(v) -> bool:      # Python or numpy integers, not bools
+            return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+
+        def _is_real(v) -> bool:     # Python or numpy real numbers, not bools
+            return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+
+        if not _is_int(intra_op_threads) or not 0 <= intra_op_threads <= self.MAX_INTRA_OP_THREADS:
+            raise ValueError(f"intra_op_threads must be an integer in [0, {self.MAX_INTRA_OP_THREADS}] "
+                             f"(0: onnxruntime's default), got {intra_op_threads!r}")
+        intra_op_threads = int(intra_op_threads)
+        if step_s is not None and not (_is_real(step_s) and math.isfinite(step_s) and step_s > 0):
             raise ValueError(f"step_s must be a finite number > 0 or None, got {step_s!r}")
-        if isinstance(step_factor, bool) or not (isinstance(step_factor, (int, float)) and math.isfinite(step_factor)
-                                                 and step_factor > 0):
-            raise ValueError(f"step_factor must be a finite number > 0, got {step_factor!r}")
+        if not (_is_real(step_factor) and math.isfinite(step_factor)
+                and self.STEP_FACTOR_RANGE[0] <= step_factor <= self.STEP_FACTOR_RANGE[1]):
+            raise ValueError(f"step_factor must be a finite number in [{self.STEP_FACTOR_RANGE[0]:g}, "
+                             f"{self.STEP_FACTOR_RANGE[1]:g}], got {step_factor!r}")
         if step_s is not None and step_factor != 1:
             raise ValueError(f"give step_s or step_factor, not both: step_s={step_s!r} fixes the grid step, "
                              f"step_factor={step_factor!r} would scale the median spacing")
-        if isinstance(calib_window, bool) or not isinstance(calib_window, int) or calib_window < 0:
+        if not _is_int(calib_window) or calib_window < 0:
             raise ValueError(f"calib_window must be an integer >= 0, got {calib_window!r}")
-        if isinstance(calib_min, bool) or not isinstance(calib_min, int) or calib_min < 1:
+        if not _is_int(calib_min) or calib_min < 1:
             raise ValueError(f"calib_min must be an integer >= 1, got {calib_min!r}")
-        if detrend_r2 is not None and (isinstance(detrend_r2, bool) or not isinstance(detrend_r2, (int, float))
-                                       or not 0 <= detrend_r2 <= 1):
+        calib_window, calib_min = int(calib_window), int(calib_min)
+        if detrend_r2 is not None and (not _is_real(detrend_r2) or not 0 <= detrend_r2 <= 1):
             raise ValueError(f"detrend_r2 must be a number in [0, 1] or None (no detrending), got {detrend_r2!r}")
         if min_history is None:
             min_history = _core.ModelParams().min_history
-        if isinstance(min_history, bool) or not isinstance(min_history, int) or min_history < 2:
+        if not _is_int(min_history) or min_history < 2:
             raise ValueError(f"min_history must be an integer >= 2, got {min_history!r}")
+        min_history = int(min_history)
         if growth_min is None:
             growth_min = _core.ModelParams().growth_min
-        if isinstance(growth_min, bool) or not (isinstance(growth_min, (int, float)) and 0 <= growth_min <= 2):
+        if not (_is_real(growth_min) and 0 <= growth_min <= 2):
             raise ValueError(f"growth_min must be a number in [0, 2], got {growth_min!r}")
+        providers, wanted = self._resolve_providers(providers, ort)
         self.path = path
         self.name = name or os.path.splitext(os.path.basename(path))[0]
         self.card = self._read_card(path)
-        if providers is None:
-            avail = ort.get_available_providers()
-            providers = (["CUDAExecutionProvider"] if "CUDAExecutionProvider" in avail else []) + ["CPUExecutionProvider"]
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = intra_op_threads
         opts.inter_op_num_threads = 1
@@ -292,7 +301,12 @@ class OnnxForecaster:
                                                 providers=list(providers))
         except Exception as exc:  # onnxruntime raises its own exception types for corrupt files
             raise ModelError(f"cannot load ONNX model {path}: {exc}") from exc
-        self.providers = self.session.get_providers()
+        self.providers = self.session.get_providers()     # the providers in use, in onnxruntime's order
+        self.requested_providers = wanted                # the names asked for (None: the default)
+        self.provider_note = self._provider_note(wanted, providers, self.providers, ort)
+        if self.provider_note:
+            import warnings
+            warnings.warn(f"{path}: {self.provider_note}", RuntimeWarning, stacklevel=2)
         self.context, self.num_levels, self.horizon = self._check_signature()
         levels = self.card.get("quantile_levels", DEFAULT_LEVELS if self.num_levels == 9 else None)
         if levels is None or len(levels) != self.num_levels:
@@ -343,21 +357,92 @@ class OnnxForecaster:
         return math.nan if self._detrend_r2 is None else self._detrend_r2
 
     # ---- loading -----------------------------------------------------------------------------
+    # the constructor's bounds: onnxruntime threads of one run (as the Engine's onnx.intra_op_threads;
+    # thousands would each be an OS thread), and the coarse-grid factor (1e300 overflowed the window)
+    MAX_INTRA_OP_THREADS = 1024
+    STEP_FACTOR_RANGE = (1e-6, 1e6)
+
+    @staticmethod
+    def _resolve_providers(providers, ort) -> tuple[list, list | None]:
+        """(the providers to ask onnxruntime for, the names requested or None).
+        providers: None (CUDA when onnxruntime-gpu lists it, then CPU), or a
+        list of onnxruntime provider names / (name, options dict) pairs in
+        order of preference. A string, an empty list or a name onnxruntime
+        does not know (onnxruntime.get_all_providers()) is a ValueError. Names
+        known but not available in this onnxruntime build
+        (get_available_providers()) are dropped, CPU is added last when
+        missing: the fallback is recorded in `provider_note` and warned about."""
+        known, avail = ort.get_all_providers(), ort.get_available_providers()
+        if providers is None:
+            return (["CUDAExecutionProvider"] if "CUDAExecutionProvider" in avail else []) + \
+                ["CPUExecutionProvider"], None
+        if isinstance(providers, (str, bytes)):
+            raise ValueError(f"providers must be a list of onnxruntime provider names, got the string "
+                             f"{providers!r} (write [{providers!r}])")
+        try:
+            entries = list(providers)
+        except TypeError:
+            raise ValueError(f"providers must be a list of onnxruntime provider names or None, got "
+                             f"{type(providers).__name__} {providers!r}") from None
+        if not entries:
+            raise ValueError("providers is empty: give at least one onnxruntime provider name, or None for the "
+                             "default (CUDA when available, else CPU)")
+        names = []
+        for e in entries:
+            if isinstance(e, str):
+                names.append(e)
+            elif (isinstance(e, (tuple, list)) and len(e) == 2 and isinstance(e[0], str)
+                  and isinstance(e[1], dict)):
+                names.append(e[0])
+            else:
+                raise ValueError(f"providers entry {e!r} is not a provider name (or a (name, options dict) pair)")
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ValueError(f"unknown onnxruntime provider(s) {unknown!r}; onnxruntime knows: {', '.join(known)}")
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"providers names {dup!r} more than once: {names!r}")
+        use = [e for e, n in zip(entries, names) if n in avail]
+        if "CPUExecutionProvider" not in [e if isinstance(e, str) else e[0] for e in use]:
+            use.append("CPUExecutionProvider")
+        return use, names
+
+    @staticmethod
+    def _provider_note(wanted, asked, in_use, ort) -> str:
+        """'' when every provider asked for runs, else what fell back to what."""
+        names = wanted if wanted is not None else [e if isinstance(e, str) else e[0] for e in asked]
+        missing = [n for n in names if n not in in_use]
+        if not missing:
+            return ""
+        avail = ort.get_available_providers()
+        why = [f"{n} (not available in this onnxruntime build; available: {', '.join(avail)})" if n not in avail
+               else f"{n} (onnxruntime could not start it)" for n in missing]
+        return f"requested provider(s) {'; '.join(why)} not used: running on {', '.join(in_use)}"
+
     @staticmethod
     def _read_card(path: str) -> dict:
+        """The model card beside `path` (same name, .json); {} when there is
+        none. A card that exists but cannot be read (a directory, not UTF-8,
+        not JSON, not a JSON object) is a ModelError naming it."""
         card_path = os.path.splitext(path)[0] + ".json"
-        if not os.path.isfile(card_path):
+        if not os.path.lexists(card_path):
             return {}
         try:
-            with open(card_path) as f:
+            with open(card_path, encoding="utf-8") as f:
                 card = json.load(f)
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"model card {card_path} is not readable JSON: {exc}") from exc
+        except (OSError, ValueError) as exc:      # ValueError: JSONDecodeError, UnicodeDecodeError
+            raise ModelError(f"model card {card_path} is not readable JSON: {type(exc).__name__}: {exc}") from exc
         if not isinstance(card, dict):
             raise ModelError(f"model card {card_path} must hold a JSON object, got {type(card).__name__}")
         return card
 
     def _check_signature(self) -> tuple[int, int, int]:
+        """(context L, quantiles K, horizon H) of the graph's input `context`
+        [B, L] and output `quantiles` [B, K, H]; a dimension the graph leaves
+        dynamic comes from the model card. Any card entry the graph contradicts
+        (context, prediction_length, num_quantiles, the length of
+        quantile_levels), or one of the wrong type, is a ModelError showing
+        both values."""
         ins, outs = self.session.get_inputs(), self.session.get_outputs()
         if len(ins) != 1 or ins[0].name != INPUT_NAME:
             raise ModelError(f"{self.path}: expected one input named {INPUT_NAME!r}, got "
@@ -372,23 +457,55 @@ class OnnxForecaster:
         if o.type != "tensor(float)" or len(o.shape) != 3:
             raise ModelError(f"{self.path}: output {OUTPUT_NAME!r} must be float32 [batch, quantiles, horizon], "
                              f"got {o.type} {o.shape}")
-        L = ins[0].shape[1]
-        if not isinstance(L, int):
-            L = self.card.get("context")
-            if not isinstance(L, int) or L < 1:
+        card = self.card
+
+        def card_int(key: str):
+            """The card's positive integer `key`, None when absent."""
+            if key not in card:
+                return None
+            v = card[key]
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ModelError(f"{self.path}: the model card's {key} must be a positive integer, got {v!r}")
+            return v
+
+        def graph_dim(v):
+            return v if isinstance(v, int) and not isinstance(v, bool) and v >= 1 else None
+
+        card_L, card_H, card_K = card_int("context"), card_int("prediction_length"), card_int("num_quantiles")
+        card_levels = None
+        if "quantile_levels" in card:
+            card_levels = card["quantile_levels"]
+            if not isinstance(card_levels, list) or not card_levels:
+                raise ModelError(f"{self.path}: the model card's quantile_levels must be a non-empty list, got "
+                                 f"{card_levels!r}")
+
+        L = graph_dim(ins[0].shape[1])
+        if L is None:
+            if card_L is None:
                 raise ModelError(f"{self.path}: the context length is dynamic and the model card gives none")
-        elif "context" in self.card and self.card["context"] != L:
-            raise ModelError(f"{self.path}: the graph's context is {L}, the model card says {self.card['context']}")
-        K, H = o.shape[1], o.shape[2]
-        if not isinstance(K, int) or not isinstance(H, int):
-            K = self.card.get("num_quantiles", len(self.card.get("quantile_levels", DEFAULT_LEVELS)))
-            H = self.card.get("prediction_length")
-            if not isinstance(H, int):
+            L = card_L
+        elif card_L is not None and card_L != L:
+            raise ModelError(f"{self.path}: the graph's context is {L!r}, the model card says {card_L!r}")
+        K, H = graph_dim(o.shape[1]), graph_dim(o.shape[2])
+        if K is None:
+            if card_K is not None and card_levels is not None and card_K != len(card_levels):
+                raise ModelError(f"{self.path}: the model card's num_quantiles is {card_K!r} but its "
+                                 f"quantile_levels has {len(card_levels)}: {card_levels!r}")
+            K = card_K if card_K is not None else len(card_levels if card_levels is not None else DEFAULT_LEVELS)
+        else:
+            if card_K is not None and card_K != K:
+                raise ModelError(f"{self.path}: the graph outputs {K!r} quantiles, the model card's num_quantiles "
+                                 f"says {card_K!r}")
+            if card_levels is not None and len(card_levels) != K:
+                raise ModelError(f"{self.path}: the graph outputs {K!r} quantiles, the model card's "
+                                 f"quantile_levels has {len(card_levels)}: {card_levels!r}")
+        if H is None:
+            if card_H is None:
                 raise ModelError(f"{self.path}: output {OUTPUT_NAME!r} has dynamic shape {o.shape} and the model "
                                  f"card gives no prediction_length")
-        if "prediction_length" in self.card and self.card["prediction_length"] != H:
-            raise ModelError(f"{self.path}: the graph's horizon is {H}, the model card says "
-                             f"{self.card['prediction_length']}")
+            H = card_H
+        elif card_H is not None and card_H != H:
+            raise ModelError(f"{self.path}: the graph's horizon is {H!r}, the model card says {card_H!r}")
         return int(L), int(K), int(H)
 
     # ---- raw runs ----------------------------------------------------------------------------
@@ -830,9 +947,15 @@ class OnnxForecaster:
         the history it is asked about, so such pairs overstate its errors: an
         hour of minute polls forecast an hour ahead on simulated free-running
         clocks got 80% intervals 1400x wider than the classical fusion's from
-        pairs of 2-7 measurements (2 until 2026-12-02), 2.1x from 8."""
+        pairs of 2-7 measurements (2 until 2026-12-02), 2.1x from 8.
+        On a grid coarser than the polls (r > 1: the long-term model) the
+        minimum is min_history grid cells, r x min_history measurements: the
+        model (and its detrending) sees cells, and a prefix of 8 measurements
+        at step_factor 8 is one cell (80% intervals 1.3 s wide where the
+        median was 0.3 ms off, on a clean drift, until 2026-12-02)."""
         m = max(1, int(round(lead * r)))
-        return m, max(m + self.min_history - 1, n - self.calib_window)
+        need = self.min_history if r <= 1 else int(math.ceil(self.min_history * r))
+        return m, max(m + need - 1, n - self.calib_window)
 
     def _pair_targets(self, lead: int, n: int, r: float) -> tuple[int, np.ndarray]:
         """(m, j): m and the calibration targets of _pair_start."""

@@ -1,0 +1,305 @@
+"""Edge cases of the ONNX side: `chronotick export chronos-bolt` (bad
+checkpoints, --opset, --tolerance, nothing written on failure), the
+OnnxForecaster's arguments (threads, providers, step_s/step_factor), model
+cards that contradict their graph, and the model registry with a bad card.
+
+The forecaster tests use a hand-built 'hold' graph (needs `onnx`); the export
+tests a randomly initialised Chronos-Bolt (needs the `export` extra, skipped
+without it; two real exports, ~30 s each).
+"""
+from __future__ import annotations
+
+import json
+import os
+import warnings
+
+import numpy as np
+import pytest
+from chronotick.errors import ModelError
+
+LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def hold_model(path, *, context=16, levels=LEVELS, horizon=64, card=None):
+    """quantiles[b, k, h] = context[b, -1] + (levels[k] - 0.5) * 0.01 * (h + 1); card: written beside it."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    spread = ((np.asarray(levels) - 0.5)[:, None] * 0.01 * np.arange(1, horizon + 1)[None, :]).astype(np.float32)
+    inits = [numpy_helper.from_array(spread[None], "spread"),
+             numpy_helper.from_array(np.array([-1], np.int64), "start"),
+             numpy_helper.from_array(np.array([2**62], np.int64), "end"),
+             numpy_helper.from_array(np.array([1], np.int64), "axis1")]
+    nodes = [helper.make_node("Slice", ["context", "start", "end", "axis1"], ["last"]),
+             helper.make_node("Unsqueeze", ["last", "axis1"], ["last3"]),
+             helper.make_node("Add", ["last3", "spread"], ["quantiles"])]
+    graph = helper.make_graph(
+        nodes, "hold", [helper.make_tensor_value_info("context", TensorProto.FLOAT, ["B", context])],
+        [helper.make_tensor_value_info("quantiles", TensorProto.FLOAT, ["B", len(levels), horizon])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    if card is not None:
+        with open(os.path.splitext(str(path))[0] + ".json", "w") as f:
+            json.dump(card, f)
+    return str(path)
+
+
+@pytest.fixture
+def hold(tmp_path):
+    return hold_model(tmp_path / "hold.onnx")
+
+
+# ---- OnnxForecaster arguments ----------------------------------------------------------------
+
+def test_intra_op_threads_is_capped_and_numpy_integers_are_taken(hold):
+    from chronotick.models.onnx import OnnxForecaster
+    for bad in (2000, 1025, 2**40, -1, True, 2.0):
+        with pytest.raises(ValueError, match=rf"intra_op_threads must be an integer in \[0, 1024\].*got {bad!r}"):
+            OnnxForecaster(hold, intra_op_threads=bad)
+    assert OnnxForecaster(hold, intra_op_threads=np.int64(2)).run(np.zeros((1, 16), np.float32)).shape == (1, 9, 64)
+
+
+def test_step_s_rejects_bools_and_takes_numpy_reals(hold):
+    from chronotick.models.onnx import OnnxForecaster
+    for bad in (True, np.bool_(True)):
+        with pytest.raises(ValueError, match=r"step_s must be a finite number > 0 or None, got (np\.)?True"):
+            OnnxForecaster(hold, step_s=bad)
+    f = OnnxForecaster(hold, step_s=np.float32(64))
+    assert f.step_s == 64.0 and type(f.step_s) is float
+    assert OnnxForecaster(hold, step_s=np.int64(10)).step_s == 10.0
+    g = OnnxForecaster(hold, step_factor=np.int64(8))
+    assert g.step_factor == 8.0
+    t = 1e9 + np.arange(40) * 10.0
+    fc = g.forecast(t, np.zeros(40), [t[-1] + 80.0], [0.1, 0.5, 0.9])
+    assert np.all(np.isfinite(fc.quantiles))
+
+
+def test_step_factor_is_bounded(hold):
+    from chronotick.models.onnx import OnnxForecaster
+    for bad in (1e300, 1e7, 1e-9, np.bool_(True)):
+        with pytest.raises(ValueError, match=r"step_factor must be a finite number in \[1e-06, 1e\+06\], got"):
+            OnnxForecaster(hold, step_factor=bad)
+    assert OnnxForecaster(hold, step_factor=1e6).step_factor == 1e6
+
+
+def test_providers_string_and_unknown_names_are_refused(hold):
+    from chronotick.models.onnx import OnnxForecaster
+    with pytest.raises(ValueError, match=r"got the string 'CPUExecutionProvider' \(write \['CPUExecutionProvider'\]\)"):
+        OnnxForecaster(hold, providers="CPUExecutionProvider")
+    with pytest.raises(ValueError, match=r"unknown onnxruntime provider\(s\) \['CUDAExecutionProvidr'\]"):
+        OnnxForecaster(hold, providers=["CUDAExecutionProvidr", "CPUExecutionProvider"])
+    with pytest.raises(ValueError, match="providers is empty"):
+        OnnxForecaster(hold, providers=[])
+    with pytest.raises(ValueError, match="providers entry 3"):
+        OnnxForecaster(hold, providers=[3])
+
+
+def test_an_unavailable_provider_falls_back_to_cpu_visibly(hold, monkeypatch):
+    import onnxruntime as ort
+    from chronotick.models.onnx import OnnxForecaster
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # the default: no fallback, no warning
+        f = OnnxForecaster(hold, providers=["CPUExecutionProvider"])
+    assert f.providers == ["CPUExecutionProvider"] and f.provider_note == ""
+    assert f.requested_providers == ["CPUExecutionProvider"]
+    assert OnnxForecaster(hold).requested_providers is None
+    # CUDA known to onnxruntime but not available in this build: CPU, said in provider_note and a warning
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CPUExecutionProvider"])
+    with pytest.warns(RuntimeWarning, match="CUDAExecutionProvider .*not available"):
+        f = OnnxForecaster(hold, providers=["CUDAExecutionProvider"])
+    assert f.providers == ["CPUExecutionProvider"]
+    assert f.requested_providers == ["CUDAExecutionProvider"]
+    assert "CUDAExecutionProvider" in f.provider_note and "running on CPUExecutionProvider" in f.provider_note
+    assert f.run(np.zeros((1, 16), np.float32)).shape == (1, 9, 64)
+
+
+# ---- model cards against their graph ---------------------------------------------------------
+
+@pytest.mark.parametrize("card, match", [
+    ({"num_quantiles": 5}, r"graph outputs 9 quantiles, the model card's num_quantiles says 5"),
+    ({"num_quantiles": 5, "quantile_levels": list(LEVELS)}, r"num_quantiles says 5"),
+    ({"quantile_levels": [0.1, 0.5, 0.9]}, r"graph outputs 9 quantiles, the model card's quantile_levels has 3"),
+    ({"context": "16"}, r"model card's context must be a positive integer, got '16'"),
+    ({"context": 16.0}, r"model card's context must be a positive integer, got 16\.0"),
+    ({"context": 32}, r"the graph's context is 16, the model card says 32"),
+    ({"prediction_length": "64"}, r"model card's prediction_length must be a positive integer, got '64'"),
+    ({"num_quantiles": True}, r"model card's num_quantiles must be a positive integer, got True"),
+    ({"quantile_levels": "0.5"}, r"quantile_levels must be a non-empty list, got '0.5'"),
+])
+def test_a_card_that_contradicts_its_graph_is_refused_at_load(tmp_path, card, match):
+    from chronotick.models.onnx import OnnxForecaster
+    path = hold_model(tmp_path / "m.onnx", card=card)
+    with pytest.raises(ModelError, match=match):
+        OnnxForecaster(path)
+
+
+def test_a_card_that_agrees_loads(tmp_path):
+    from chronotick.models.onnx import OnnxForecaster
+    path = hold_model(tmp_path / "m.onnx", card={"context": 16, "prediction_length": 64, "num_quantiles": 9,
+                                                 "quantile_levels": list(LEVELS)})
+    f = OnnxForecaster(path)
+    assert (f.context, f.num_levels, f.horizon) == (16, 9, 64)
+
+
+def test_a_card_path_that_is_a_directory_is_an_error(tmp_path):
+    from chronotick.models.onnx import OnnxForecaster
+    path = hold_model(tmp_path / "m.onnx")
+    os.mkdir(tmp_path / "m.json")
+    with pytest.raises(ModelError, match=r"m\.json is not readable JSON"):
+        OnnxForecaster(path)
+
+
+# ---- the registry ----------------------------------------------------------------------------
+
+@pytest.fixture
+def registry():
+    from chronotick import models
+    before = dict(models._registered)
+    yield models
+    models._registered.clear()
+    models._registered.update(before)
+
+
+def test_one_bad_card_does_not_break_list(tmp_path, registry):
+    good = hold_model(tmp_path / "good.onnx", card={"context": 16})
+    bad = hold_model(tmp_path / "bad.onnx")
+    (tmp_path / "bad.json").write_text("{oops")
+    lst = hold_model(tmp_path / "lst.onnx", card=[1, 2])
+    registry.register("edge-good", good)
+    registry.register("edge-bad", bad)
+    registry.register("edge-list", lst)
+    entries = {m["name"]: m for m in registry.list()}
+    assert entries["edge-good"]["card"] == {"context": 16} and entries["edge-good"]["card_error"] is None
+    assert entries["edge-bad"]["card"] is None
+    assert str(tmp_path / "bad.json") in entries["edge-bad"]["card_error"]
+    assert "JSONDecodeError" in entries["edge-bad"]["card_error"]
+    assert entries["edge-list"]["card"] is None and "must hold a JSON object" in entries["edge-list"]["card_error"]
+    assert entries["hold"]["card_error"] is None and entries["hold"]["kind"] == "classical"
+
+
+def test_register_wants_an_existing_onnx_file(tmp_path, registry):
+    txt = tmp_path / "readme.txt"
+    txt.write_text("hi")
+    with pytest.raises(ValueError, match=r"path must name a \.onnx file, got '.*readme\.txt'"):
+        registry.register("edge-txt", str(txt))
+    with pytest.raises(FileNotFoundError, match="no such ONNX model file"):
+        registry.register("edge-missing", str(tmp_path / "missing.onnx"))
+    os.mkdir(tmp_path / "dir.onnx")
+    with pytest.raises(FileNotFoundError):
+        registry.register("edge-dir", str(tmp_path / "dir.onnx"))
+    assert not {"edge-txt", "edge-missing", "edge-dir"} & set(registry.names())
+    upper = hold_model(tmp_path / "Up.ONNX", card={"context": 16})
+    registry.register("edge-upper", upper)
+    assert {m["name"]: m for m in registry.list()}["edge-upper"]["card"] == {"context": 16}
+
+
+# ---- export ----------------------------------------------------------------------------------
+
+def _export_extra():
+    for mod in ("torch", "chronos", "onnx", "onnxscript"):
+        if os.environ.get("CHRONOTICK_REQUIRE_EXPORT"):
+            __import__(mod)
+        pytest.importorskip(mod, reason=f"the export extra is not installed ({mod} missing)")
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    _export_extra()
+    from chronotick.models.export_bolt import save_random_bolt
+    d = tmp_path_factory.mktemp("edge_bolt")
+    return save_random_bolt(str(d / "ckpt"), seed=1, context=64, d_model=32, d_ff=64, initializer_factor=0.1)
+
+
+def _cli(capsys, *argv):
+    from chronotick.cli import main
+    rc = main(["export", "chronos-bolt", *argv])
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("chronotick export:")]
+    return rc, err
+
+
+def test_corrupt_weights_are_a_one_line_error(tmp_path, ckpt, capsys):
+    import shutil
+    bad = tmp_path / "corrupt"
+    bad.mkdir()
+    shutil.copy(os.path.join(ckpt, "config.json"), bad / "config.json")
+    (bad / "model.safetensors").write_bytes(b"\0" * 8 + b"garbage")
+    from chronotick.cli import main
+    rc = main(["export", "chronos-bolt", "--checkpoint", str(bad), "--context", "48", "--out",
+               str(tmp_path / "x.onnx")])
+    err = capsys.readouterr().err
+    assert rc == 1 and "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"chronotick export: cannot load checkpoint {bad}: SafetensorError")
+    assert not os.path.exists(tmp_path / "x.onnx") and not os.path.exists(tmp_path / "x.json")
+
+
+def test_missing_local_checkpoints_are_named_at_once(tmp_path, ckpt, capsys, monkeypatch):
+    import chronos
+    from chronotick.models.export_bolt import resolve_checkpoint
+
+    def no_hub(*a, **k):
+        raise AssertionError(f"from_pretrained called with {a!r}: a local path went to the hub")
+    monkeypatch.setattr(chronos.BaseChronosPipeline, "from_pretrained", no_hub)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad").mkdir()
+    for arg in ("bad/missing", "./nothere", "../nothere", str(tmp_path / "abs" / "missing"), "a/b/c", "~/nothere-x"):
+        rc, err = _cli(capsys, "--checkpoint", arg, "--context", "48", "--out", "o/x.onnx")
+        assert rc == 1 and err == [f"chronotick export: no such checkpoint directory: {arg}"], (arg, err)
+    (tmp_path / "afile").write_text("x")
+    rc, err = _cli(capsys, "--checkpoint", "afile", "--out", "o/x.onnx")
+    assert rc == 1 and "afile is a file, not a checkpoint directory" in err[0]
+    rc, err = _cli(capsys, "--checkpoint", "bad", "--out", "o/x.onnx")
+    assert rc == 1 and err == ["chronotick export: checkpoint directory bad has no config.json"]
+    assert not os.path.exists("o/x.onnx")
+    # hub ids still go to the hub
+    assert resolve_checkpoint("amazon/chronos-bolt-tiny") == "amazon/chronos-bolt-tiny"
+    assert resolve_checkpoint("gpt2") == "gpt2"
+    assert resolve_checkpoint(ckpt) == ckpt
+
+
+@pytest.mark.parametrize("bad", ["-1", "0", "nan", "inf", "-inf"])
+def test_tolerance_must_be_finite_and_positive(tmp_path, ckpt, capsys, bad):
+    from chronotick.models.export_bolt import export_chronos_bolt
+    rc, err = _cli(capsys, "--checkpoint", ckpt, "--context", "48", "--out", str(tmp_path / "t.onnx"),
+                   f"--tolerance={bad}")
+    assert rc == 2 and err == [f"chronotick export: --tolerance must be a finite number > 0, got {float(bad)!r}"]
+    with pytest.raises(ValueError, match=r"tolerance must be a finite number > 0, got"):
+        export_chronos_bolt(ckpt, str(tmp_path / "t.onnx"), context=48, tolerance=float(bad), log=lambda m: None)
+    assert not os.listdir(tmp_path)
+
+
+def test_opset_is_honoured_or_refused(tmp_path, ckpt, capsys):
+    import onnx
+    from chronotick.models.export_bolt import export_chronos_bolt
+    for bad in ("17", "3", "24"):
+        rc, err = _cli(capsys, "--checkpoint", ckpt, "--context", "48", "--out", str(tmp_path / "a.onnx"),
+                       "--opset", bad)
+        assert rc == 2 and err == [f"chronotick export: --opset must be in [18, 23] (the opsets torch's "
+                                   f"exporter writes), got {bad}"]
+    with pytest.raises(ValueError, match="opset must be an integer in"):
+        export_chronos_bolt(ckpt, str(tmp_path / "a.onnx"), context=48, opset=17, log=lambda m: None)
+    assert not os.listdir(tmp_path)
+    out = tmp_path / "op18.onnx"
+    rc, _ = _cli(capsys, "--checkpoint", ckpt, "--context", "48", "--out", str(out), "--opset", "18",
+                 "--no-ort-fusions")
+    assert rc == 0
+    written = {o.domain: o.version for o in onnx.load(str(out)).opset_import}
+    assert written[""] == 18
+    assert json.load(open(tmp_path / "op18.json"))["opset"] == 18
+    assert sorted(os.listdir(tmp_path)) == ["op18.json", "op18.onnx"]
+
+
+def test_a_card_that_cannot_be_written_leaves_nothing(tmp_path, ckpt, capsys):
+    from chronotick.models.export_bolt import ExportError, export_chronos_bolt
+    out = tmp_path / "m.onnx"
+    with pytest.raises(ExportError, match="TypeError"):
+        export_chronos_bolt(ckpt, str(out), context=48, ort_fusions=False, extra_card={"bad": object()},
+                            log=lambda m: None)
+    assert os.listdir(tmp_path) == []
+    # a card path that is a directory: refused before the export
+    os.mkdir(tmp_path / "m.json")
+    rc, err = _cli(capsys, "--checkpoint", ckpt, "--context", "48", "--out", str(out))
+    assert rc == 1 and err == [f"chronotick export: {tmp_path / 'm.json'} is a directory: the export writes the "
+                               f"model and its card as files there"]
+    assert os.listdir(tmp_path) == ["m.json"]
