@@ -90,6 +90,7 @@
 #define CT_ERR_SIZE 2      /* the file is smaller than the layout it claims or this reader needs */
 #define CT_ERR_MAGIC 3     /* not a chronotick clock file */
 #define CT_ERR_VERSION 4   /* written with a different major layout version */
+#define CT_ERR_NOT_FILE 5  /* not a regular file (a FIFO, a directory, a device) */
 
 /* The data read under the seqlock: 14 words of 8 bytes. */
 typedef struct ct_clock_data {
@@ -277,13 +278,20 @@ static inline int ct_reader_open(ct_reader* r, const char* path) {
   memset(r, 0, sizeof *r);
   r->fd = -1;
   r->writer_alive = 1;
-  r->fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer for ever */
+  r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (r->fd < 0 || fstat(r->fd, &st) != 0) {
     r->sys_errno = errno;
     snprintf(r->message, sizeof r->message, "%s: cannot open: %s", path, strerror(r->sys_errno));
     if (r->fd >= 0) close(r->fd);
     r->fd = -1;
     return r->error = CT_ERR_OPEN;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    snprintf(r->message, sizeof r->message, "%s: not a regular file (a chronotick clock file is one)", path);
+    close(r->fd);
+    r->fd = -1;
+    return r->error = CT_ERR_NOT_FILE;
   }
   if ((size_t)st.st_size < 16) {
     snprintf(r->message, sizeof r->message, "%s: %lld bytes is too small for a chronotick clock file", path,

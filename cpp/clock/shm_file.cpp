@@ -72,7 +72,7 @@ ShmReader::ShmReader(const std::string& path) : path_(path) {
 
 bool ShmReader::follow_replaced() {
   struct stat st;
-  if (::stat(path_.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  if (::stat(path_.c_str(), &st) != 0) return false;
   if (static_cast<uint64_t>(st.st_dev) == dev_ && static_cast<uint64_t>(st.st_ino) == ino_) return false;
   ct_reader fresh;
   if (ct_reader_open(&fresh, path_.c_str()) != CT_OK) return false;   // keep the old mapping

@@ -23,14 +23,13 @@ model's extrapolation (the local clock if there never was one).
 
 Not handled: the file truncated under an open Client by another program.
 The publisher never does that (it writes a new file and renames it over the
-old one; open readers keep the old mapping); a reader of a file cut short
+old one, which open readers follow while they read UNKNOWN); a reader of a file cut short
 after it was mapped faults with SIGBUS, as any reader of a mapped file would.
 Checking the size on every read would put a system call on the hot path.
 """
 from __future__ import annotations
 
 import os
-import stat
 from enum import IntEnum
 
 try:
@@ -71,13 +70,8 @@ class Client:
         path = os.fspath(path)
         if not isinstance(path, str) or not path:
             raise ValueError(f"path must be a non-empty file path, got {path!r}")
-        if "\0" in path:
-            # the C++ reader would stop at the NUL and silently open another file
-            raise ValueError(f"path contains an embedded null byte: {path!r}")
-        # A FIFO, a device or a directory is no clock file; opening a FIFO would block forever.
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode):
-            raise ValueError(f"{path}: not a regular file (a chronotick clock file is one)")
+        # (a NUL in the path and a file that is not a regular one -- a FIFO, a
+        # directory -- are refused by the core's reader: ValueError)
         self._reader = _core.ClockReader(path)
         self.path = path
         # The hot path: the C++ methods themselves, no Python frame in between.
