@@ -121,7 +121,6 @@ RegressionFit fit_regression(const Series& s, const ModelParams& p) {
 Gaussian predict_regression(const Series& s, const double* targets, std::size_t h, const ModelParams& p) {
   RegressionFit fit = fit_regression(s, p);
   if (!fit.ok) return failed("regression: too few measurements or a degenerate fit (equal times, or values too large)");
-  if (!(fit.s2 > 0)) return failed("regression: zero residual variance");
   Gaussian g;
   g.mean.resize(h);
   g.sigma.resize(h);

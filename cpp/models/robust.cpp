@@ -21,7 +21,7 @@ Gaussian predict_robust(const Series& s, const double* /*targets*/, std::size_t 
     for (double x : v) sad += std::fabs(x - med);
     spread = std::max(1.2533 * sad / static_cast<double>(w), resolution_of(v.data(), w));
   }
-  if (!(spread > 0.0) || !std::isfinite(spread)) return failed("robust: zero spread in the window");
+  if (!(spread > 0.0) || !std::isfinite(spread)) return failed("robust: no finite spread in the window (values too large?)");
   Gaussian g;
   g.mean.assign(h, med);
   g.sigma.assign(h, spread * std::sqrt(1.0 + M_PI / (2.0 * static_cast<double>(w))));

@@ -118,7 +118,6 @@ Gaussian predict_tempcomp(const Series& s, const double* temp, const double* tar
                           const ModelParams& p) {
   TempcompFit fit = fit_tempcomp(s, temp, p);
   if (!fit.ok) return failed("regression+temp: too few measurements or temperatures, or a degenerate fit");
-  if (!(fit.s2 > 0)) return failed("regression+temp: zero residual variance");
   Gaussian g;
   g.mean.resize(h);
   g.sigma.resize(h);

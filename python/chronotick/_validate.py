@@ -10,6 +10,16 @@ import numpy as np
 MAX_HORIZON = 1_000_000
 
 
+def is_real(v) -> bool:
+    """A Python or numpy real number, not a bool."""
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def is_int(v) -> bool:
+    """A Python or numpy integer, not a bool."""
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
 def as_1d_float(x, name: str, *, allow_nan: bool = False) -> np.ndarray:
     """A 1-D float64 array from a list, numpy array or pandas Series.
     Rejects strings/objects, 2-D input, inf, and NaN unless allowed."""

@@ -1,9 +1,9 @@
 """Plots for a terminal: plain ASCII, readable in 80 columns."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+
+from chronotick._validate import is_int
 
 MIN_WIDTH = 20    # the 9-column value labels, the axis, and 10 plot columns
 MIN_HEIGHT = 3
@@ -15,7 +15,7 @@ def plot(series: list[tuple[np.ndarray, np.ndarray, str]], bands=(), width: int 
     into a text block `width` columns wide (>= MIN_WIDTH) and `height` rows high
     (>= MIN_HEIGHT). Later series draw over earlier ones."""
     for name, v, least in (("width", width, MIN_WIDTH), ("height", height, MIN_HEIGHT)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        if not is_int(v):
             raise TypeError(f"{name} must be an integer number of columns/rows, got {type(v).__name__} {v!r}")
         if v < least:
             raise ValueError(f"{name} must be >= {least}, got {v}")

@@ -19,6 +19,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from chronotick._validate import is_int
 from chronotick.api import uncertainty_from_delay
 from chronotick.io.trace import Trace
 
@@ -191,8 +192,7 @@ def run_backtest(trace: Trace, forecasters: dict[str, Forecaster] | None = None,
     n = len(trace)
     if not isinstance(horizon, (int, np.integer)) or horizon < 1:
         raise ValueError(f"horizon must be a positive integer (measurements ahead), got {horizon!r}")
-    if max_history is not None and (isinstance(max_history, bool) or not isinstance(max_history, (int, np.integer))
-                                    or max_history < 1):
+    if max_history is not None and (not is_int(max_history) or max_history < 1):
         raise ValueError(f"max_history must be a positive integer (measurements) or None (all), got {max_history!r}")
     warmup = check_length(trace, horizon=horizon, warmup=warmup)
     all_f: dict[str, Forecaster] = {}

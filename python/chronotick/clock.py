@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import logging
 import math
-import numbers
 import threading
 import time
 from collections import deque
@@ -57,6 +56,7 @@ from typing import Callable
 import numpy as np
 
 from chronotick import _core
+from chronotick._validate import is_real
 from chronotick.errors import ConfigError
 from chronotick.shm import Status, TimeBound  # TimeBound(earliest_ns, latest_ns, time_ns, status), built in C++
 
@@ -234,13 +234,9 @@ _MAX_OFFSET_S = 2**62 / 1e9   # |offset| (s) a ns correction holds with room (14
 _MAX_AHEAD_S = 1.0            # a measurement is taken before the poll reads its local time: slack for rounding only
 
 
-def _real(v) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, bool)
-
-
 def _check_ns(name: str, v) -> None:
     """A time in ns the C++ state can take (int64); a clear error naming it otherwise."""
-    if not _real(v):
+    if not is_real(v):
         raise TypeError(f"{name} must be a time in ns (an integer), got {type(v).__name__} {v!r}")
     if not -2**63 <= v < 2**63:           # also nan and inf
         raise ValueError(f"{name} must be a time in ns within int64 (|{name}| < 2**63), got {v!r}")
@@ -335,7 +331,7 @@ class Clock:
         without limit; a finite number of seconds (<= 0: check once)."""
         _check_ns("t_ns", t_ns)
         if timeout_s is not None:
-            if not _real(timeout_s):
+            if not is_real(timeout_s):
                 raise TypeError(f"timeout_s must be a number of seconds or None, got {type(timeout_s).__name__} "
                                 f"{timeout_s!r}")
             if not math.isfinite(timeout_s):   # nan never passes the deadline: the wait would never end
@@ -474,7 +470,7 @@ class Clock:
             if v is None and name in ("delay", "uncertainty"):    # optional
                 vals[name] = None
                 continue
-            if not _real(v):
+            if not is_real(v):
                 raise _BadMeasurement(f"measurement {name} must be a number, got {type(v).__name__} {v!r:.200}")
             v = float(v)
             if not math.isfinite(v):

@@ -510,7 +510,7 @@ class Engine:
             f = sl.forecaster   # None: the load failed
             # the providers its session runs on, and what a requested provider fell back from
             models[m] = {"ok": sl.ok, "reason": sl.reason, "providers": list(f.providers) if f else [],
-                         "provider_note": getattr(f, "provider_note", "") if f else ""}
+                         "provider_note": f.provider_note if f else ""}
         fill = n / self._buf.capacity
         return {"ok": all(m["ok"] for m in models.values()), "models": models, "buffer_fill": fill,
                 "measurements": n, "last_error": self._last_error, "closed": self._closed,

@@ -58,19 +58,17 @@ def names() -> builtins.list[str]:
     return [AUTO, FUSED, *CLASSICAL, *onnx_models()]
 
 
-def _card_path(path: str) -> str:
-    """The model card beside an ONNX file: the same name with .json."""
-    return os.path.splitext(path)[0] + ".json"
-
-
-def _load_card(card_path: str) -> tuple[dict | None, str | None]:
-    """(card, error): the card (None when there is none), or None and what is
-    wrong with it, naming the file."""
+def read_card(onnx_path: str) -> tuple[dict | None, str | None]:
+    """(card, error) of the model card beside an ONNX file (the same name with
+    .json): the card, None when there is none; or None and what is wrong with
+    it (a directory, not UTF-8, not JSON, not a JSON object), naming the file.
+    list() reports the error; OnnxForecaster raises it as a ModelError."""
     import json
-    if not os.path.exists(card_path):
+    card_path = os.path.splitext(onnx_path)[0] + ".json"
+    if not os.path.lexists(card_path):
         return None, None
     try:
-        with open(card_path) as f:
+        with open(card_path, encoding="utf-8") as f:
             card = json.load(f)
     except (OSError, ValueError) as exc:       # JSONDecodeError and UnicodeDecodeError are ValueErrors
         return None, f"model card {card_path} is not readable JSON: {type(exc).__name__}: {exc}"
@@ -90,7 +88,7 @@ def list() -> builtins.list[dict]:  # noqa: A001 - the issue names this API `chr
     out += [{"name": n, "kind": "classical", "path": None, "card": None, "card_error": None} for n in CLASSICAL]
     out.append({"name": FUSED, "kind": "fused", "path": None, "card": None, "card_error": None})
     for name, path in onnx_models().items():
-        card, error = _load_card(_card_path(path))
+        card, error = read_card(path)
         out.append({"name": name, "kind": "onnx", "path": path, "card": card, "card_error": error})
     return out
 

@@ -53,7 +53,6 @@ chronos-forecasting pipeline).
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import threading
@@ -63,6 +62,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from chronotick import _core
+from chronotick._validate import is_int, is_real
 from chronotick.errors import ModelError
 from chronotick.models.calibration import ConformalScaler, _check_levels
 
@@ -242,47 +242,39 @@ class OnnxForecaster:
                  step_factor: float = 1.0, calib_window: int = 64, calib_min: int = 8, name: str | None = None,
                  fuse_norms: bool = False, growth_min: float | None = None,
                  detrend_r2: float | None = DETREND_R2, min_history: int | None = None):
-        import numbers
-
         import onnxruntime as ort
 
         path = os.fspath(path)
         if not os.path.isfile(path):
             raise ModelError(f"ONNX model file not found: {path}")
-        def _is_int(v) -> bool:      # Python or numpy integers, not bools
-            return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
-
-        def _is_real(v) -> bool:     # Python or numpy real numbers, not bools
-            return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
-
-        if not _is_int(intra_op_threads) or not 0 <= intra_op_threads <= self.MAX_INTRA_OP_THREADS:
+        if not is_int(intra_op_threads) or not 0 <= intra_op_threads <= self.MAX_INTRA_OP_THREADS:
             raise ValueError(f"intra_op_threads must be an integer in [0, {self.MAX_INTRA_OP_THREADS}] "
                              f"(0: onnxruntime's default), got {intra_op_threads!r}")
         intra_op_threads = int(intra_op_threads)
-        if step_s is not None and not (_is_real(step_s) and math.isfinite(step_s) and step_s > 0):
+        if step_s is not None and not (is_real(step_s) and math.isfinite(step_s) and step_s > 0):
             raise ValueError(f"step_s must be a finite number > 0 or None, got {step_s!r}")
-        if not (_is_real(step_factor) and math.isfinite(step_factor)
+        if not (is_real(step_factor) and math.isfinite(step_factor)
                 and self.STEP_FACTOR_RANGE[0] <= step_factor <= self.STEP_FACTOR_RANGE[1]):
             raise ValueError(f"step_factor must be a finite number in [{self.STEP_FACTOR_RANGE[0]:g}, "
                              f"{self.STEP_FACTOR_RANGE[1]:g}], got {step_factor!r}")
         if step_s is not None and step_factor != 1:
             raise ValueError(f"give step_s or step_factor, not both: step_s={step_s!r} fixes the grid step, "
                              f"step_factor={step_factor!r} would scale the median spacing")
-        if not _is_int(calib_window) or calib_window < 0:
+        if not is_int(calib_window) or calib_window < 0:
             raise ValueError(f"calib_window must be an integer >= 0, got {calib_window!r}")
-        if not _is_int(calib_min) or calib_min < 1:
+        if not is_int(calib_min) or calib_min < 1:
             raise ValueError(f"calib_min must be an integer >= 1, got {calib_min!r}")
         calib_window, calib_min = int(calib_window), int(calib_min)
-        if detrend_r2 is not None and (not _is_real(detrend_r2) or not 0 <= detrend_r2 <= 1):
+        if detrend_r2 is not None and (not is_real(detrend_r2) or not 0 <= detrend_r2 <= 1):
             raise ValueError(f"detrend_r2 must be a number in [0, 1] or None (no detrending), got {detrend_r2!r}")
         if min_history is None:
             min_history = _core.ModelParams().min_history
-        if not _is_int(min_history) or min_history < 2:
+        if not is_int(min_history) or min_history < 2:
             raise ValueError(f"min_history must be an integer >= 2, got {min_history!r}")
         min_history = int(min_history)
         if growth_min is None:
             growth_min = _core.ModelParams().growth_min
-        if not (_is_real(growth_min) and 0 <= growth_min <= 2):
+        if not (is_real(growth_min) and 0 <= growth_min <= 2):
             raise ValueError(f"growth_min must be a number in [0, 2], got {growth_min!r}")
         providers, wanted = self._resolve_providers(providers, ort)
         self.path = path
@@ -421,20 +413,13 @@ class OnnxForecaster:
 
     @staticmethod
     def _read_card(path: str) -> dict:
-        """The model card beside `path` (same name, .json); {} when there is
-        none. A card that exists but cannot be read (a directory, not UTF-8,
-        not JSON, not a JSON object) is a ModelError naming it."""
-        card_path = os.path.splitext(path)[0] + ".json"
-        if not os.path.lexists(card_path):
-            return {}
-        try:
-            with open(card_path, encoding="utf-8") as f:
-                card = json.load(f)
-        except (OSError, ValueError) as exc:      # ValueError: JSONDecodeError, UnicodeDecodeError
-            raise ModelError(f"model card {card_path} is not readable JSON: {type(exc).__name__}: {exc}") from exc
-        if not isinstance(card, dict):
-            raise ModelError(f"model card {card_path} must hold a JSON object, got {type(card).__name__}")
-        return card
+        """The model card beside `path` (chronotick.models.read_card); {} when
+        there is none, a ModelError naming it when it cannot be read."""
+        from chronotick.models import read_card
+        card, error = read_card(path)
+        if error:
+            raise ModelError(error)
+        return card or {}
 
     def _check_signature(self) -> tuple[int, int, int]:
         """(context L, quantiles K, horizon H) of the graph's input `context`
