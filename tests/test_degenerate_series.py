@@ -164,3 +164,26 @@ def test_one_measurement_never_gives_a_zero_width_interval():
         fc = chronotick.predict(y, 1.7e9 + 16.0 * np.arange(len(y)), horizon=2)
         lo, hi = fc.interval(0.8)
         assert np.all(hi - lo > 0.5 * abs(y[-1])), (y, lo, hi)
+
+
+def test_predict_leaves_out_an_onnx_member_the_fusion_rejects(monkeypatch):
+    # predict(model="auto") as the Engine: a core rejection of the optional
+    # member gives the classical fusion with a note, not the exception.
+    from chronotick import api
+    t = 1.7e9 + np.arange(80) * 16.0
+    y = 1e-4 * np.sin(np.arange(80.0))
+    f = api.onnx_forecaster("clock-bolt")
+    real = f.forecast_with_past
+
+    def broken(*a, **k):
+        fc, prefix, target, mean, sigma = real(*a, **k)
+        return fc, prefix, target, mean, np.zeros_like(sigma)      # the core rejects sigma 0
+    monkeypatch.setattr(f, "forecast_with_past", broken)
+    fc = chronotick.predict(y, t, horizon=2)
+    assert np.all(np.isfinite(fc.mean))
+    assert "clock-bolt" not in fc.weights and "fusion rejected" in fc.note
+    ref = chronotick.predict(y, t, horizon=2, model="fused")
+    np.testing.assert_array_equal(fc.mean, ref.mean)
+    temp = 20 + np.cos(np.arange(80.0) / 7)
+    fc = chronotick.predict(y, t, horizon=2, covariates={"temperature": temp})
+    assert "clock-bolt" not in fc.weights and "fusion rejected" in fc.note

@@ -244,7 +244,17 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None, par
                 extra.append((_core.forecast_tempcomp(t, y, u, temperature, targets, levels, p), None, None))
         elif model == registry.AUTO and AUTO_ONNX in registry.onnx_models():
             note = f"{AUTO_ONNX} left out: {t.size} measurements < min_history {p.min_history}"
-        fused = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, p, extra=extra)
+        onnx_ext = len(extra) - (temperature is not None and t.size >= p.min_history)
+        try:
+            fused = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, p, extra=extra)
+        except ValueError as exc:
+            # The core rejected the ONNX member's output or past predictions (it
+            # names which): as in the Engine, the classical fusion stands, with a note.
+            if not onnx_ext:
+                raise
+            note = f"{AUTO_ONNX} left out: the fusion rejected its output ({exc})"
+            fused = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, p,
+                                         extra=extra[onnx_ext:])
         w = fused.weights   # one conversion, not one per member
         return fused.forecast, dict(zip(fused.member_names, w)), note
     if t.size < 2:   # an ONNX model needs a spacing: the core's too-little-history fallback
