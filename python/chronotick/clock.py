@@ -23,9 +23,25 @@ interval grown at max_drift_ppm (worst case). bound0/growth: the line through
 the half-width at lead 0 with the steepest of the chords to leads 1..4 polls
 (horizon_polls), so it lies above the half-width at every one of those leads.
 Corrections are slewed by the C++ writer at `max_slew_rate` so corrected
-time never goes backwards; a measurement that disagrees with the
-served time by more than `step_threshold_s` is reported in `health()`, not
-hidden.
+time never goes backwards.
+
+Steps (a level shift of the measured offset: the local clock stepped by
+another program, a new reference): a measurement that differs from the
+median of the 5 newest measurements fed by more than `step_threshold_s`
+(after an outage too) is held back from the engine, as ntpd holds a "popcorn
+spike", and the bound is widened to include it until it is decided. `step_confirm` such measurements in a
+row that agree (within step_threshold_s / 2 of their median) are a step:
+its size (their median disagreement) is added to the step correction S, and
+the engine is fed offset - S from then on, so its models see one continuous
+series and need not re-learn the level (chrony corrects its sample history
+after a step in the same way). A held measurement followed by one that
+agrees with the served time was a spike: it is fed to the engine unchanged.
+Either way each one is scored against the predictors as they were (a step's
+errors stay in the calibration), and after a step the stored predictors are
+moved by it, so the bound does not stay wide for as long as the models would
+take to re-learn the level. Steps and spikes are counted in `health()`.
+`step_confirm: 0` feeds every measurement at once (no step handling). A
+shared engine sees the step-corrected offsets.
 
 Status: SYNCHRONIZED while measurements arrive (the last within
 `holdover_after_s`); HOLDOVER when the source fails (timeouts, all servers
@@ -75,7 +91,8 @@ class ClockConfig:
     min_measurements: int = 3              # UNKNOWN before this many
     confidence: float = 0.99               # of [earliest, latest]
     max_slew_rate: float = 5e-4            # of a correction (0.5 ms/s)
-    step_threshold_s: float = 0.128        # a larger disagreement is reported in health()
+    step_threshold_s: float = 0.128        # a larger disagreement is held back: a spike or a step
+    step_confirm: int = 3                  # that many in a row, agreeing, make a step (0: no step handling)
     holdover_after_s: float | None = None  # default: 3 poll intervals
     unknown_after_s: float = 3600.0        # UNKNOWN after this long without a measurement
     stale_after_s: float | None = None     # readers: writer silent this long -> UNKNOWN (default 2 polls + 10 s)
@@ -114,6 +131,8 @@ class ClockConfig:
         for n in ("warmup_measurements", "min_measurements", "horizon_polls", "history_size", "calib_origins",
                   "calib_window"):
             positive(n, integer=True)
+        if isinstance(self.step_confirm, bool) or not isinstance(self.step_confirm, int) or self.step_confirm < 0:
+            raise ConfigError(f"clock.step_confirm: must be an integer >= 0, got {self.step_confirm!r}")
         for n in ("holdover_after_s", "stale_after_s"):
             if getattr(self, n) is not None:
                 positive(n)
@@ -278,7 +297,11 @@ class Clock:
         self._thread: threading.Thread | None = None
         self._n_meas = 0
         self._last_meas_ns: int | None = None
-        self._last_meas_t: float | None = None
+        self._last_meas_t: float | None = None      # the newest measurement fed to the engine
+        self._last_seen_t: float | None = None      # the newest accepted, held back or not
+        self._step_correction = 0.0                 # S: the sum of the confirmed steps (s); the engine gets offset - S
+        self._held: list = []                       # held back: (t, offset, delay, unc, now, err, jump)
+        self._recent: deque = deque(maxlen=5)       # the newest measurements fed, offset - S at the time
         self._last_uncertainty = 0.0
         self._last_offset = 0.0
         self._last_rd = 0.0                       # newest measurement's uncertainty beyond delay/2 (root distance)
@@ -295,7 +318,7 @@ class Clock:
         self._calib = _ElapsedCalibration(cfg.poll_interval_s, self._max_elapsed, cfg.calib_window, cfg.confidence)
         self._status = UNKNOWN
         self._counts = {"polls": 0, "measurements": 0, "empty_polls": 0, "source_errors": 0, "forecast_errors": 0,
-                        "publishes": 0, "steps_detected": 0}
+                        "publishes": 0, "steps_detected": 0, "spikes": 0}
         self._last_error: str | None = None
         self._last_step: dict | None = None
         self._model: dict | None = None
@@ -491,12 +514,67 @@ class Clock:
         if abs(offset) > _MAX_OFFSET_S:
             raise _BadMeasurement(f"measurement offset = {offset!r} s is beyond +-{_MAX_OFFSET_S:.3g} s, "
                                   f"more than a ns correction can hold")
-        if self._last_meas_t is not None and t <= self._last_meas_t:
-            raise _BadMeasurement(f"measurement time {t!r} not after the previous {self._last_meas_t!r}")
+        if self._last_seen_t is not None and t <= self._last_seen_t:
+            raise _BadMeasurement(f"measurement time {t!r} not after the previous {self._last_seen_t!r}")
         return t, offset, vals["delay"], vals["uncertainty"]
 
     def _ingest(self, m, now: int) -> bool:
         t, offset, delay, unc = self._checked(m, now)
+        cfg = self.config
+        # How far off was the time we served at t? (the bound while held, the records' ramp)
+        err = None if self._model is None else offset - self._served_offset(int(t * 1e9))
+        # Steps and spikes are judged against the median of the newest measurements fed
+        # (not against the model, which a spike fed to it may have pulled, nor the time
+        # served, which slews towards a new level for a while)
+        jump = offset - self._step_correction - float(np.median(self._recent)) if len(self._recent) >= 3 else None
+        prev = self._last_seen_t
+        if cfg.step_confirm and err is not None and jump is not None and abs(jump) > cfg.step_threshold_s:
+            if self._held and abs(jump - self._held_median()) > cfg.step_threshold_s / 2:
+                self._release_held()          # not the same level: those were spikes
+            self._held.append((t, offset, delay, unc, now, err, jump))
+            self._last_seen_t = t
+            self._last_step = {"t": t, "error_s": jump, "confirmed": False}
+            if len(self._held) >= cfg.step_confirm:
+                self._confirm_step()
+            return True
+        if self._held:
+            self._release_held()
+        used = self._feed(t, offset, delay, unc, now, err)
+        if not used:
+            self._last_seen_t = prev
+        return used
+
+    def _held_median(self) -> float:
+        return float(np.median([h[6] for h in self._held]))
+
+    def _release_held(self) -> None:
+        """The held measurements were spikes: fed as they are."""
+        held, self._held = self._held, []
+        self._counts["spikes"] += len(held)
+        for h in held:
+            self._feed(*h[:6])
+
+    def _confirm_step(self) -> None:
+        """The held measurements agree on a new level: a step of their median
+        disagreement. They are scored against the predictors as they were,
+        then the predictors are moved by the step and the engine is fed
+        offset - S from here on."""
+        step = self._held_median()
+        held, self._held = self._held, []
+        self._counts["steps_detected"] += 1
+        self._last_step = {"t": held[0][0], "error_s": step, "confirmed": True}
+        log.warning("clock: offset step of %.6g s at t = %.6f (%d measurements agree)", step, held[0][0], len(held))
+        new = self._step_correction + step
+        for h in held:
+            self._score_origins(h[0], h[1], h[2] if h[2] is not None and h[2] > 0 else 2 * (h[3] or 0.0))
+        self._step_correction = new
+        for o in self._origins:
+            o[1] += step
+        for h in held:
+            self._feed(*h[:6], scored=True)
+
+    def _feed(self, t, offset, delay, unc, now, err, scored=False) -> bool:
+        """Feed one measurement (offset as measured; the engine gets offset - S)."""
         u = unc if unc is not None else 0.0
         measured = delay is not None and delay > 0
         if not measured:
@@ -505,20 +583,19 @@ class Clock:
         # closed), nothing of the Clock has changed yet.
         try:
             # a measured round trip weighs the models' measurements (uncertainty_from_delay)
-            self._engine.observe(t, offset, unc, delay=delay if measured else None)
+            self._engine.observe(t, offset - self._step_correction, unc, delay=delay if measured else None)
+            self._recent.append(offset - self._step_correction)
         except Exception as exc:
             self._source_error(f"measurement at t = {t!r} refused by the engine: {type(exc).__name__}: {exc}; "
                                f"dropped")
             return False
-        # How far off was the time we served at t? (reported, and ramps the records)
-        if self._model is not None:
-            served = self._served_offset(int(t * 1e9))
-            err = offset - served
-            if abs(err) > self.config.step_threshold_s:
-                self._counts["steps_detected"] += 1
-                self._last_step = {"t": t, "error_s": err}
+        if err is not None:
+            if not self.config.step_confirm and abs(err) > self.config.step_threshold_s:
+                self._counts["steps_detected"] += 1     # no step handling: each one is reported
+                self._last_step = {"t": t, "error_s": err, "confirmed": False}
             self._retro_correct(t, err, self._last_meas_t)
-        self._score_origins(t, offset, delay)
+        if not scored:
+            self._score_origins(t, offset, delay)
         self._last_uncertainty = u
         self._last_offset = offset
         self._last_rd = max(0.0, u - delay / 2)
@@ -527,6 +604,7 @@ class Clock:
         self._counts["measurements"] += 1
         self._last_meas_ns = now
         self._last_meas_t = t
+        self._last_seen_t = t
         return True
 
     def _score_origins(self, t: float, offset: float, delay: float) -> None:
@@ -550,7 +628,7 @@ class Clock:
         elapsed-time ladder (a member that cannot reach the whole ladder, an
         ONNX model's 64 steps, is fused at the points it reaches)."""
         lad = self._engine.forecast_at(t_last + self._ladder, (0.5,))
-        mean = np.asarray(lad.mean, float)
+        mean = np.asarray(lad.mean, float) + self._step_correction     # the engine's frame is offset - S
         if not np.all(np.isfinite(mean)):
             raise ValueError(f"forecast by {lad.model} is not finite")
         return mean
@@ -570,9 +648,17 @@ class Clock:
         d = np.array(self._delays) if self._delays else np.zeros(1)
         centres, qs = self._calib.quantiles(float(np.quantile(d, 0.25)))
         if centres.size:
-            return float(d.min()) / 2 + self._last_rd + _ElapsedCalibration.at(elapsed, centres, qs), "calibrated"
-        rho = self.config.max_drift_ppm * 1e-6 + abs(freq)
-        return self._last_uncertainty + abs(mean_at_last - self._last_offset) + rho * elapsed, "worst-case"
+            half, how = float(d.min()) / 2 + self._last_rd + _ElapsedCalibration.at(elapsed, centres, qs), "calibrated"
+        else:
+            rho = self.config.max_drift_ppm * 1e-6 + abs(freq)
+            half, how = self._last_uncertainty + abs(mean_at_last - self._last_offset) + rho * elapsed, "worst-case"
+        if self._held:
+            # measurements held back (a spike or a step, not decided yet): the bound includes
+            # each one's NTP interval, at the disagreement it showed with the time served
+            reach = max(abs(h[5]) + max(h[2] / 2 if h[2] else 0.0, h[3] or 0.0) for h in self._held)
+            half = np.maximum(half, reach)
+            how += ", held measurements included"
+        return half, how
 
     def _served_offset(self, local_ns: int) -> float:
         b = self._state.now_at(local_ns)
@@ -624,14 +710,14 @@ class Clock:
             if not self._origins or self._origins[-1][0] != t_last:
                 # A new origin: keep its predictor over the elapsed-time ladder, to be scored later.
                 lad_mean = self._ladder_forecast(t_last)
-                self._origins.append((t_last, lad_mean))
+                self._origins.append([t_last, lad_mean])
             mean_last = float(self._origins[-1][1][0])
             fc = self._engine.forecast_at(base + leads, (0.5,))
         except Exception as exc:
             self._counts["forecast_errors"] += 1
             self._last_error = f"forecast failed: {type(exc).__name__}: {exc}"
             return
-        mean = np.asarray(fc.mean, float)
+        mean = np.asarray(fc.mean, float) + self._step_correction
         if not np.all(np.isfinite(mean)):
             self._counts["forecast_errors"] += 1
             self._last_error = f"forecast by {fc.model} is not finite; correction not updated"
@@ -681,6 +767,8 @@ class Clock:
             "counts": dict(self._counts),
             "last_error": self._last_error,
             "last_step": self._last_step,
+            "step_correction_s": self._step_correction,
+            "held_measurements": len(self._held),
             "source": getattr(self._source, "stats", lambda: None)(),
             "engine": self._engine.health() if hasattr(self._engine, "health") else None,
             "slew": {"rate": snap["slew_rate"], "v0_ns": snap["slew_v0_ns"], "t0_ns": snap["slew_t0_ns"]},

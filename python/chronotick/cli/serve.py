@@ -110,7 +110,9 @@ class MetricsCollector:
     chronotick_source_errors_total        failed polls (counter)
     chronotick_empty_polls_total          polls that returned no measurement (counter)
     chronotick_forecast_errors_total      failed forecasts (counter)
-    chronotick_steps_detected_total       measurements off by more than the step threshold (counter)
+    chronotick_steps_detected_total       offset steps confirmed (clock.step_confirm measurements agreeing
+                                          beyond the step threshold) (counter)
+    chronotick_spikes_total               measurements beyond the step threshold not followed by a step (counter)
     chronotick_ntp_exchanges_total        NTP exchanges (counter)
     chronotick_ntp_rejections_total{reason}  NTP replies / exchanges rejected, by reason (counter)
     chronotick_forecast_latency_seconds{quantile="0.5"|"0.99"}  over the newest 1000 forecasts
@@ -136,7 +138,8 @@ class MetricsCollector:
         for key, doc in (("measurements", "measurements taken"), ("source_errors", "failed polls"),
                          ("empty_polls", "polls that returned no measurement"),
                          ("forecast_errors", "failed forecasts"),
-                         ("steps_detected", "measurements off by more than the step threshold")):
+                         ("steps_detected", "offset steps confirmed beyond the step threshold"),
+                         ("spikes", "measurements beyond the step threshold not followed by a step")):
             yield CounterMetricFamily(f"chronotick_{key}", doc, value=counts[key])
         stats = self.source.stats() if hasattr(self.source, "stats") else None
         if isinstance(stats, dict) and "rejected" in stats:

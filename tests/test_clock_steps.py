@@ -1,0 +1,110 @@
+"""Steps of the measured offset (the local clock stepped, a new reference) and
+single spikes beyond clock.step_threshold_s: held back, decided, and the bound
+back to its usual width soon after a step (it had stayed 10-20x wider for up
+to a day while the models re-learned the level)."""
+import numpy as np
+import pytest
+
+import chronotick
+from chronotick import sim
+from chronotick.clock import Clock
+from chronotick.errors import ConfigError
+from chronotick.sources import Measurement
+
+POLL = 64.0
+
+
+def replay(offsets, truth, times, delay, config=None):
+    """Drive a Clock through the measurements; per measurement i (after 20):
+    the bound at t_i before it arrives, and whether it holds the truth."""
+    it = iter(range(len(times)))
+    now = [int(times[0] * 1e9)]
+
+    def src():
+        i = next(it)
+        return Measurement(t=float(times[i]), offset=float(offsets[i]), uncertainty=float(delay[i]) / 2,
+                           delay=float(delay[i]))
+    eng = chronotick.Engine({"engine": {"calib_origins": 128, "history": 512}, "short_term": {"models": ["fused"]}})
+    clock = Clock(src, engine=eng, config={"poll_interval_s": POLL, "warmup_measurements": 1, **(config or {})},
+                  time_ns=lambda: now[0])
+    width, inside = np.full(len(times), np.nan), np.zeros(len(times), bool)
+    for i, t in enumerate(times):
+        t_ns = int(round(t * 1e9))
+        if i >= 20:
+            b = clock.now_at(t_ns)
+            lo, hi = (b.earliest_ns - t_ns) / 1e9, (b.latest_ns - t_ns) / 1e9
+            width[i], inside[i] = hi - lo, lo <= truth[i] <= hi
+        now[0] = t_ns
+        clock.poll_once(t_ns)
+    eng.close()
+    return clock, width, inside
+
+
+@pytest.fixture(scope="module")
+def tcxo():
+    s = sim.simulate(preset="tcxo", scenario="steady", duration_s=12 * 3600, poll_s=POLL, seed=3)
+    return s.trace.times, np.asarray(s.trace.offsets, float), np.asarray(s.true_offset, float), s.trace.delay
+
+
+def with_step(tcxo, step, at_h=6.0):
+    t, y, z, d = tcxo
+    k = int(np.searchsorted(t, t[0] + at_h * 3600))
+    y, z = y.copy(), z.copy()
+    y[k:] += step
+    z[k:] += step
+    return t, y, z, d, k
+
+
+@pytest.mark.parametrize("step", [-0.2, 0.5])
+def test_a_step_is_confirmed_and_the_bound_is_back_to_its_width_within_half_an_hour(tcxo, step):
+    t, y, z, d, k = with_step(tcxo, step)
+    clock, width, inside = replay(y, z, t, d)
+    h = clock.health()
+    assert h["counts"]["steps_detected"] == 1 and h["counts"]["spikes"] == 0
+    assert h["step_correction_s"] == pytest.approx(step, abs=0.005)
+    assert h["last_step"]["confirmed"] and h["last_step"]["t"] == t[k]
+    assert clock._engine.stats()["buffer"]["total_pushed"] == len(t)     # nothing lost
+    before = np.nanmedian(width[20:k])
+    late = t >= t[k] + 1800
+    # the bound was 10x wider for the rest of the day before steps were handled
+    assert np.median(width[late]) < 1.5 * before
+    # the truth is covered at 99% (the measurement showing the step could not be foreseen)
+    assert inside[k + 1:].mean() >= 0.99
+
+
+def test_a_single_spike_is_held_then_fed_unchanged_and_the_bound_includes_it_meanwhile(tcxo):
+    t, y, z, d = tcxo
+    k = 300
+    y = y.copy()
+    y[k] += 0.3                       # one reply 300 ms off: a spike, not a step
+    clock, width, inside = replay(y, z, t, d)
+    h = clock.health()
+    assert h["counts"]["spikes"] == 1 and h["counts"]["steps_detected"] == 0
+    assert h["step_correction_s"] == 0.0 and h["held_measurements"] == 0
+    assert clock._engine.stats()["buffer"]["total_pushed"] == len(t)     # fed after all
+    # while it was held, the bound widened to include it; one poll later it is back
+    assert width[k + 1] > 0.6 and width[k + 2] < 2 * np.nanmedian(width[20:k])
+    assert h["counts"]["source_errors"] == 0
+
+
+def test_disagreeing_outliers_in_a_row_are_spikes_not_a_step(tcxo):
+    t, y, z, d = tcxo
+    y = y.copy()
+    y[300], y[301], y[302] = 0.3, -0.3, 0.3
+    clock, _, _ = replay(y, z, t, d)
+    h = clock.health()
+    assert h["counts"]["steps_detected"] == 0 and h["counts"]["spikes"] == 3 and h["step_correction_s"] == 0.0
+
+
+def test_step_confirm_zero_feeds_at_once_and_reports_each_large_disagreement(tcxo):
+    t, y, z, d, k = with_step(tcxo, -0.2)
+    clock, width, _ = replay(y, z, t, d, config={"step_confirm": 0})
+    h = clock.health()
+    assert h["step_correction_s"] == 0.0 and h["counts"]["spikes"] == 0
+    assert h["counts"]["steps_detected"] >= 1 and not h["last_step"]["confirmed"]
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "3", None])
+def test_step_confirm_is_validated(bad):
+    with pytest.raises(ConfigError, match="step_confirm"):
+        Clock(lambda: None, config={"step_confirm": bad})
