@@ -377,3 +377,31 @@ def test_cli_csv_loads_with_plain_csv_loader(tmp_path):
     assert np.allclose(tr.uncertainty, r.trace.uncertainty, rtol=1e-11)
     assert np.allclose(tr.delay, r.trace.delay, rtol=1e-11)
     assert np.allclose(tr.extra["true_offset"], r.true_offset, rtol=1e-9, atol=1e-15)
+
+
+def test_adaptive_polling_of_a_free_running_clock_keeps_its_frequency():
+    # adaptive polling steps through the polls with the servo's code: free-running, its
+    # frequency (set to -y(0) for a disciplined start) had been applied all the same, so
+    # the offsets lost the clock's +25 ppm (0.48 s off x after 5.5 h)
+    quiet = dict(aging_ppm_per_day=0, temp_coeff_ppm_per_c=0, h_wpm=0, h_fpm=0, h_wfm=0, h_ffm=0, h_rwfm=0)
+    for mode in ("fixed", "adaptive"):
+        r = sim.simulate(preset="xo", duration_s=20000, seed=1, poll_mode=mode, **quiet)
+        k = np.rint(r.trace.times).astype(int)
+        np.testing.assert_allclose(r.true_offset, -r.x[k], atol=1e-12)
+        assert np.polyfit(r.trace.times, r.true_offset, 1)[0] == pytest.approx(-25e-6, rel=1e-3)
+
+
+def test_a_short_fine_grid_does_not_allocate_the_thermal_lag():
+    import resource
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    r = sim.simulate(preset="xo", duration_s=0.01, dt=1e-7)       # 100001 samples; thermal lag 3e10 samples
+    assert r.x.size == 100001 and np.all(np.isfinite(r.x))
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 300_000     # KiB: it asked for 2.2 GiB
+
+
+def test_a_servo_time_step_is_not_in_the_fractional_frequency():
+    # docs/sim.md: y excludes phase noise and time steps; the servo's 1 s step at t = 0
+    # had shown up as y = 1.0 for one sample
+    r = sim.simulate(preset="disciplined", duration_s=3600, seed=0, initial_offset_s=1.0)
+    assert abs(r.x[0]) > 0.9 and np.max(np.abs(r.x[10:])) < 0.01     # it did step
+    assert np.max(np.abs(r.y)) < 1e-4

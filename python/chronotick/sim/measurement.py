@@ -98,7 +98,9 @@ def poll(x_free: np.ndarray, y_free0: float, dt: float, mp: MeasurementParams, c
     Returns a dict with, per poll j (in time order): k (grid index), meas
     (measured offset, s), delay (s), lost (bool), true (true offset, s); and
     the dense correction C (s) that the servo added to the free-running time
-    error (zeros when free-running), so x = x_free + C.
+    error (zeros when free-running), so x = x_free + C; step_k / steps: the
+    grid index and size (s) of each time step the servo made (C jumps by it
+    between samples step_k and step_k + 1).
 
     Fixed polling of a free-running clock is fully vectorised. Adaptive
     polling and the servo depend on earlier measurements, so they step
@@ -119,7 +121,7 @@ def poll(x_free: np.ndarray, y_free0: float, dt: float, mp: MeasurementParams, c
         j = np.arange(k.size)
         meas, delay = trace.measure(j, k, -x_free[k])
         return {"k": k, "meas": meas, "delay": delay, "lost": trace.lost[j], "true": -x_free[k],
-                "C": np.zeros(n)}
+                "C": np.zeros(n), "step_k": np.zeros(0, dtype=np.int64), "steps": np.zeros(0)}
 
     adaptive = mp.poll_mode == "adaptive"
     if adaptive:
@@ -128,7 +130,8 @@ def poll(x_free: np.ndarray, y_free0: float, dt: float, mp: MeasurementParams, c
     r = 1.0 - 1.0 / cp.servo_time_constant_polls
     ga, gb = 1.0 - r * r, (1.0 - r) ** 2
     fmax = cp.servo_max_freq_ppm * 1e-6
-    f = min(max(-y_free0, -fmax), fmax)
+    # the servo's frequency; free-running (adaptive polling only) nothing steers the clock
+    f = min(max(-y_free0, -fmax), fmax) if disciplined else 0.0
     C = 0.0
     filt: list[tuple[float, float, int]] = []  # (delay, offset, j) of the last 8 servo samples
     last_used = -1
@@ -151,6 +154,7 @@ def poll(x_free: np.ndarray, y_free0: float, dt: float, mp: MeasurementParams, c
     servo_lost = servo.lost.tolist() if disciplined else None
 
     ks, meas_l, delay_l, lost_l, true_l, c_after, u_l = [], [], [], [], [], [], []
+    step_k, step_l = [], []   # servo time steps: grid index of the poll, amount (s)
     k = 0
     j = 0
     while k < n:
@@ -177,6 +181,8 @@ def poll(x_free: np.ndarray, y_free0: float, dt: float, mp: MeasurementParams, c
                     off = resid = best[1]
                     if abs(off) > cp.servo_step_threshold_s:
                         C += off  # step: x -> x + offset, about 0
+                        step_k.append(k)
+                        step_l.append(off)
                         filt.clear()
                         stepped = True
         elif adaptive and not lost:
@@ -222,4 +228,5 @@ def poll(x_free: np.ndarray, y_free0: float, dt: float, mp: MeasurementParams, c
         uu = np.asarray(u_l)
         dense[1:] = ca[seg] + uu[seg] * (idx - kk[seg]) * dt
     return {"k": kk, "meas": np.asarray(meas_l), "delay": np.asarray(delay_l),
-            "lost": np.asarray(lost_l, dtype=bool), "true": np.asarray(true_l), "C": dense}
+            "lost": np.asarray(lost_l, dtype=bool), "true": np.asarray(true_l), "C": dense,
+            "step_k": np.asarray(step_k, dtype=np.int64), "steps": np.asarray(step_l, dtype=np.float64)}

@@ -121,7 +121,12 @@ def simulate(preset: str = "tcxo", scenario: str = "steady", duration_s: float =
     x = x_free + polls["C"]
     y = y_free
     if disciplined:
-        y = y_free + np.diff(polls["C"], append=polls["C"][-1]) / dt
+        # the servo's steering, less its time steps (a step is not a frequency)
+        dc = np.diff(polls["C"], append=polls["C"][-1])
+        ks = polls["step_k"]
+        ks_in = ks < n - 1
+        np.subtract.at(dc, ks[ks_in], polls["steps"][ks_in])
+        y = y_free + dc / dt
         if n > 1:
             y[-1] = y[-2]
     covariates = {"temperature_c": temp, "cpu_load": env["cpu_load"], "net_congestion": env["net_congestion"]}
