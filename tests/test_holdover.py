@@ -124,3 +124,24 @@ def test_one_minute_intervals_cover_on_the_cs_clock(shared_data):
     for m in models:
         assert tab[(m, 60.0)]["n"] >= 50
         assert 0.70 <= tab[(m, 60.0)]["coverage"] <= 0.95, (m, tab[(m, 60.0)])
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(leads=(-600.0, 60.0)), r"leads\[0\] must be finite and > 0, got -600"),
+    (dict(leads=()), "leads must not be empty"),
+    (dict(leads=(float("nan"),)), r"leads\[0\] must be finite"),
+    (dict(every_s=float("nan")), "every_s must be finite"),
+    (dict(every_s=0), "every_s must be finite and > 0, got 0"),
+    (dict(every_s=-5), "every_s must be finite and > 0"),
+    (dict(history_s=float("nan")), "history_s must be finite"),
+    (dict(history_s=30.0), r"history_s \(30.0\) must be at least decimate_s"),
+    (dict(decimate_s=float("inf")), "decimate_s must be finite"),
+    (dict(models=("nope",)), "unknown model 'nope'"),
+])
+def test_run_holdover_names_a_bad_argument(kw, match):
+    # each had run (a negative lead scored a sample inside the history) or failed with
+    # IndexError / LinAlgError / "arange: cannot compute length"
+    t = np.arange(0.0, 9000.0, 1.0)
+    tr = Trace(times=t, offsets=1e-9 * t)
+    with pytest.raises(ValueError, match=match):
+        holdover.run_holdover(tr, **{"models": ("regression",), **kw})

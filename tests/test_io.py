@@ -365,3 +365,30 @@ def test_oscillator_malformed_and_params(tmp_path):
     np.testing.assert_allclose(tr.offsets, [-1e-9, -2e-9, -4e-9])
     with pytest.raises(ValueError, match="no data lines"):
         load_oscillator_phase(write(tmp_path, "c.txt", "# only a comment\n"))
+
+
+def test_oscillator_first_datapoint_comment_read_whole_and_t0_checked(tmp_path):
+    # "1.39e9" had been read as 1.39 and "-100" as no time (t0 = 0), silently
+    p = tmp_path / "phase.txt"
+    p.write_text("# first datapoint 1.39e9 2014-01-31\n1e-9\n2e-9\n")
+    assert load_oscillator_phase(str(p)).times[0] == 1.39e9
+    p.write_text("# first datapoint -100\n1e-9\n2e-9\n")
+    assert load_oscillator_phase(str(p)).times[0] == -100.0
+    p.write_text("# first datapoint soon\n1e-9\n2e-9\n")
+    with pytest.raises(ValueError, match=r"phase.txt:1: 'first datapoint' time must be a number of seconds, got 'soon'"):
+        load_oscillator_phase(str(p))
+    p.write_text("1e-9\n2e-9\n")
+    for bad in (float("nan"), "abc", float("inf")):
+        with pytest.raises(ValueError, match="t0 must be a"):
+            load_oscillator_phase(str(p), t0=bad)
+        with pytest.raises(ValueError, match="t0 must be a"):
+            load_oscillator_frequency(str(p), t0=bad)
+
+
+def test_a_truncated_gzip_is_a_value_error_naming_the_file(tmp_path):
+    import gzip
+    p = tmp_path / "phase.txt.gz"
+    data = "".join(f"{v:.12e}\n" for v in np.random.default_rng(0).standard_normal(5000)).encode()
+    p.write_bytes(gzip.compress(data)[:20000])
+    with pytest.raises(ValueError, match="phase.txt.gz: truncated or corrupt gzip"):
+        load_oscillator_phase(str(p))

@@ -405,3 +405,20 @@ def test_a_servo_time_step_is_not_in_the_fractional_frequency():
     r = sim.simulate(preset="disciplined", duration_s=3600, seed=0, initial_offset_s=1.0)
     assert abs(r.x[0]) > 0.9 and np.max(np.abs(r.x[10:])) < 0.01     # it did step
     assert np.max(np.abs(r.y)) < 1e-4
+
+
+def test_sim_helpers_and_simulate_name_bad_arguments():
+    with pytest.raises(ValueError, match="dt must be finite and > 0, got -1"):
+        sim.h_from_adev(1e-9, -1.0, dt=-1)
+    with pytest.raises(ValueError, match="dt must be finite and > 0, got nan"):
+        sim.h_from_adev(1e-9, -0.5, dt=float("nan"))
+    c = sim.ClockParams()
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="taus must be finite and > 0 s"):
+            sim.theory_adev(c, [1.0, bad])
+    with pytest.raises(ValueError, match="dt must be finite and > 0, got 0"):
+        sim.theory_adev(c, [1.0], dt=0)
+    with pytest.raises(TypeError, match="disciplined must be True, False or None, got str 'yes'"):
+        sim.simulate(preset="xo", duration_s=100, disciplined="yes")
+    with pytest.raises(TypeError, match="clock_params must be a ClockParams or None, got str 'x'"):
+        sim.simulate(preset="xo", duration_s=100, clock_params="x")

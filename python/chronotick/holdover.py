@@ -66,6 +66,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from chronotick._validate import positive_number
 from chronotick.io.trace import Trace
 
 LEADS = (60.0, 600.0, 3600.0)
@@ -180,8 +181,21 @@ def run_holdover(trace: Trace, *, leads=LEADS, history_s: float = 3600.0, decima
     sample = samplers[sampling]
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
-    if history_s <= 0 or decimate_s <= 0:
-        raise ValueError(f"history_s and decimate_s must be > 0, got {history_s!r}, {decimate_s!r}")
+    history_s = positive_number(history_s, "history_s")
+    decimate_s = positive_number(decimate_s, "decimate_s")
+    every_s = positive_number(every_s, "every_s", allow_none=True)
+    if history_s < decimate_s:
+        raise ValueError(f"history_s ({history_s!r}) must be at least decimate_s ({decimate_s!r})")
+    try:
+        leads = tuple(leads)
+    except TypeError:
+        raise TypeError(f"leads must be a sequence of seconds, got {type(leads).__name__} {leads!r}") from None
+    if not leads:
+        raise ValueError("leads must not be empty")
+    leads = tuple(positive_number(v, f"leads[{i}]") for i, v in enumerate(leads))
+    from chronotick import models as registry
+    for m in models:
+        registry.check_name(m)
     t, y = trace.times, trace.offsets
     span = t[-1] - t[0]
     first, last = t[0] + history_s, t[-1] - max(leads)
@@ -197,7 +211,6 @@ def run_holdover(trace: Trace, *, leads=LEADS, history_s: float = 3600.0, decima
     origins = np.unique(t[np.searchsorted(t, np.arange(first, last, every_s))])
     tol = float(np.median(np.diff(t)))
     forecasters = {"hold": _hold, "line (last hour)": _line_fit}
-    from chronotick import models as registry
     forecasters.update({m: _core_forecaster(m) if m in registry.CLASSICAL or m == registry.FUSED
                         else _predict_forecaster(m) for m in models})
     res = HoldoverResult(name or trace.name, tuple(leads), level)

@@ -24,15 +24,17 @@ tau seconds or more into the time error.
 """
 from __future__ import annotations
 
+import gzip
 import math
 import re
+import zlib
 
 import numpy as np
 
 from chronotick.io._common import RowError, check_path, open_text, parse_float
 from chronotick.io.trace import Trace
 
-_FIRST = re.compile(r"first datapoint\s+([0-9]+(?:\.[0-9]*)?)", re.IGNORECASE)
+_FIRST = re.compile(r"first datapoint\s+(\S+)", re.IGNORECASE)
 
 
 def _check_positive(name: str, value) -> float:
@@ -45,6 +47,17 @@ def _check_positive(name: str, value) -> float:
     return v
 
 
+def _check_time(name: str, value) -> float:
+    """A finite time in seconds (any sign), the bad value named."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number of seconds, got {value!r}") from None
+    if isinstance(value, bool) or not math.isfinite(v):
+        raise ValueError(f"{name} must be a finite number of seconds, got {value!r}")
+    return v
+
+
 def _read_column(path: str, strict: bool, positive: str | None = None) -> tuple[np.ndarray, int, float | None]:
     """(values, number malformed, t0 from a 'first datapoint' comment or None).
 
@@ -54,8 +67,11 @@ def _read_column(path: str, strict: bool, positive: str | None = None) -> tuple[
     > 0; a value <= 0 is then malformed."""
     texts, linenos = [], []
     t0 = None
-    with open_text(path) as f:
-        lines = f.read().splitlines()
+    try:
+        with open_text(path) as f:
+            lines = f.read().splitlines()
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise ValueError(f"{path}: truncated or corrupt gzip file ({exc})") from None
     for lineno, line in enumerate(lines, start=1):
         s = line.strip()
         if not s:
@@ -63,7 +79,8 @@ def _read_column(path: str, strict: bool, positive: str | None = None) -> tuple[
         if s.startswith("#"):
             m = _FIRST.search(s)
             if m and t0 is None:
-                t0 = float(m.group(1))
+                # the whole number: 1.39e9 had been read as 1.39, -100 as no time at all
+                t0 = _check_time(f"{path}:{lineno}: 'first datapoint' time", m.group(1))
             continue
         texts.append(s)
         linenos.append(lineno)
@@ -119,6 +136,7 @@ def load_oscillator_frequency(path, strict: bool = True, nominal_hz: float = 10e
         first = int(np.argmax(ok))
         idx[:first] = first
         f = f[idx]
+    t0 = _check_time("t0", t0)
     y = (f - nominal_hz) / nominal_hz
     x = np.concatenate(([0.0], np.cumsum(y * tau)))
     times = float(t0) + tau * np.arange(x.size)
@@ -136,8 +154,10 @@ def load_oscillator_phase(path, strict: bool = True, tau: float = 1.0, t0: float
     """
     path = check_path(path)
     tau = _check_positive("tau", tau)
+    if t0 is not None:
+        t0 = _check_time("t0", t0)
     x, bad, t_file = _read_column(path, strict)
-    start = float(t0) if t0 is not None else (t_file if t_file is not None else 0.0)
+    start = t0 if t0 is not None else (t_file if t_file is not None else 0.0)
     times = start + tau * np.arange(x.size)
     ok = np.isfinite(x)
     return Trace(times=times[ok], offsets=-x[ok], source=f"{path}::oscillator_phase",

@@ -38,6 +38,8 @@ def h_from_adev(adev_1s: float, slope: float, dt: float = 1.0) -> tuple[str, flo
         raise ValueError(f"adev_slope must be one of {sorted(_SLOPE_FIELD)}, got {slope!r}")
     if not (math.isfinite(adev_1s) and adev_1s > 0):
         raise ValueError(f"adev_1s must be finite and > 0, got {adev_1s!r}")
+    if not (math.isfinite(dt) and dt > 0):
+        raise ValueError(f"dt must be finite and > 0, got {dt!r}")
     v = adev_1s * adev_1s
     field = _SLOPE_FIELD[float(slope)]
     if field == "h_wpm":
@@ -56,6 +58,11 @@ def theory_adev(params, taus, dt: float = 1.0) -> np.ndarray:
     sigma_y^2 = D^2 tau^2 / 2), at taus in seconds. A constant frequency
     offset adds nothing; temperature and VM migrations are not included."""
     tau = np.asarray(taus, dtype=np.float64)
+    if not (math.isfinite(dt) and dt > 0):
+        raise ValueError(f"dt must be finite and > 0, got {dt!r}")
+    if tau.size and not np.all(np.isfinite(tau) & (tau > 0)):
+        bad = tau.ravel()[~(np.isfinite(tau.ravel()) & (tau.ravel() > 0))][0]
+        raise ValueError(f"taus must be finite and > 0 s, got {bad!r}")
     f_h = 1.0 / (2.0 * dt)
     pi2 = math.pi ** 2
     var = (3.0 * f_h * params.h_wpm / (4.0 * pi2 * tau ** 2)

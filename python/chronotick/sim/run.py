@@ -86,6 +86,13 @@ def simulate(preset: str = "tcxo", scenario: str = "steady", duration_s: float =
     c_fields, m_fields, disc = presets.preset(preset)
     if disciplined is None:
         disciplined = disc
+    elif not isinstance(disciplined, (bool, np.bool_)):
+        raise TypeError(f"disciplined must be True, False or None, got {type(disciplined).__name__} {disciplined!r}")
+    disciplined = bool(disciplined)
+    for name, v, cls in (("clock_params", clock_params, ClockParams),
+                         ("measurement_params", measurement_params, MeasurementParams)):
+        if v is not None and not isinstance(v, cls):
+            raise TypeError(f"{name} must be a {cls.__name__} or None, got {type(v).__name__} {v!r:.100}")
     unknown = sorted(set(overrides) - CLOCK_FIELDS - MEASUREMENT_FIELDS)
     if unknown:
         raise TypeError(f"unknown simulate parameter(s) {unknown}; ClockParams fields: "
