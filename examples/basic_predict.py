@@ -34,8 +34,8 @@ def main() -> None:
     print(f"model: {fc.model}" + ("; measurements weighed by their round-trip delays" if delay is not None else ""))
     print(f"{'lead (s)':>9} {'mean (ms)':>10} {'80% interval (ms)':>22} {'measured (ms)':>14}")
     for k, tk in enumerate(fc.times):
-        j = np.searchsorted(trace.times, tk)
-        meas = f"{trace.offsets[j] * 1e3:14.3f}" if j < len(trace) and abs(trace.times[j] - tk) < 30 else " " * 14
+        j = int(np.argmin(np.abs(trace.times - tk)))          # the measurement nearest the forecast time
+        meas = f"{trace.offsets[j] * 1e3:14.3f}" if abs(trace.times[j] - tk) < 30 else " " * 14
         print(f"{tk - t[-1]:9.0f} {fc.mean[k] * 1e3:10.3f} [{lo[k] * 1e3:9.3f}, {hi[k] * 1e3:9.3f}] {meas}")
     if args.plot:
         from chronotick import plot

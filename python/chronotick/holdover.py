@@ -32,7 +32,7 @@ noise, now 79-87%); where the growth stays slower (white phase or white
 frequency noise) the intervals over-cover (95-100%). clock-bolt alone
 follows the same rule (models/onnx.py); with only its own quantiles' growth
 beyond the calibrated leads it had covered 50% on the Cs at 3600 s (now
-95%). Since 2026-12-02 the classical models' calibration pairs at long
+93%). Since 2026-12-02 the classical models' calibration pairs at long
 leads are spaced S/8 apart (ModelParams.calib_spread; consecutive origins'
 errors are nearly one error, and on synthetic noise the fused 80% interval
 covered 54-94% with them, 70-82% spaced), the Kalman filter's past
@@ -40,7 +40,7 @@ forecasts start a window before the earliest pair, and its forecast's
 sigma comes from the noise levels its pairs were made with. Chosen on
 synthetic noise and simulated clocks; here, at 600 s fused covers 80% /
 80% (OCXO / Cs; were 78% / 82%) and auto 88% / 90% (80% / 88%), and at
-3600 s the classical and auto intervals cover 97-100% (were 87-97%): on the
+3600 s the classical intervals cover 97-100% (were 87-97%; auto 95-100%): on the
 Cs 2.2-2.4x wider, on the OCXO 20% narrower. With only 60 polls the longest
 lead with 8 spaced pairs is 16 polls (was 32), and the 60-poll lead is
 grown from there. Later on 2026-12-02 clock-bolt began to forecast along

@@ -22,7 +22,8 @@ SUBCOMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="chronotick", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="chronotick", description=(
+        "Predictive, bounded clock correction: forecast a clock's offset, serve corrected time with error bounds."))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules = {}
     for name, (modname, help_) in SUBCOMMANDS.items():
