@@ -81,7 +81,7 @@ def test_poll_once_counts_a_non_measurement_and_an_implausible_time_instead_of_r
     drive(clock, src, [t[-1] + 64])                           # still accepted afterwards
     assert clock.health()["counts"]["measurements"] == 6
     # a bad argument of the caller, unlike a source's failure, is raised
-    with pytest.raises(ValueError, match="now_ns must be a time in ns within int64.*nan"):
+    with pytest.raises(ValueError, match="now_ns must be a time in ns within \\+-2\\*\\*62.*nan"):
         clock.poll_once(float("nan"))
 
 
@@ -166,7 +166,7 @@ def test_wait_until_rejects_a_nan_timeout_and_an_out_of_range_time():
         clock.wait_until(float("nan"), 0.1)
     with pytest.raises(TypeError, match="t_ns must be a time in ns.*NoneType"):
         clock.wait_until(None, 0.1)
-    with pytest.raises(ValueError, match="local_ns must be a time in ns within int64"):
+    with pytest.raises(ValueError, match="local_ns must be a time in ns within \\+-2\\*\\*62"):
         clock.now_at(2**64)
     assert clock.wait_until(0, 0.05) is False                 # UNKNOWN for the whole timeout
 

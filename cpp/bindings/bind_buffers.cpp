@@ -128,7 +128,10 @@ PyObject* measurement_push(PyObject* self, PyObject* const* args, Py_ssize_t nar
   if (!ok) return nullptr;
   MeasurementRing* ring = nullptr;
   if (Py_TYPE(self) == measurement_type) {  // the common case: pybind11's simple layout, value first
-    ring = reinterpret_cast<py::detail::instance*>(self)->get_value_and_holder().value_ptr<MeasurementRing>();
+    // Without a constructed holder (__new__ without __init__) the value memory
+    // may be allocated but unconstructed: not a ring.
+    auto v_h = reinterpret_cast<py::detail::instance*>(self)->get_value_and_holder();
+    ring = v_h.holder_constructed() ? v_h.value_ptr<MeasurementRing>() : nullptr;
   } else {  // a Python subclass: the general (slower) cast
     try {
       ring = &py::handle(self).cast<MeasurementRing&>();

@@ -121,13 +121,23 @@ int64_t stale_ns(double stale_after_s) {
   return static_cast<int64_t>(stale_after_s * 1e9);
 }
 
+// Checked here too (as ClockWriter does) so a publisher is never set up with it.
+double slew_rate(double max_slew_rate) {
+  if (!(max_slew_rate > 0.0 && max_slew_rate <= 0.5))
+    throw std::invalid_argument("max_slew_rate must be in (0, 0.5], got " + std::to_string(max_slew_rate));
+  return max_slew_rate;
+}
+
 // now() / now_ns() as plain METH_NOARGS methods: pybind11's generic dispatch
 // costs more than the read itself, and these are the calls the read path is about.
 template <class T>
 T* self_ptr(PyObject* self) {
+  // Made by __new__ without __init__: no holder (pybind11 may still have
+  // allocated raw, unconstructed value memory, so value_ptr alone is no test).
   auto* inst = reinterpret_cast<py::detail::instance*>(self);
-  T* obj = inst->get_value_and_holder().template value_ptr<T>();
-  if (obj == nullptr) PyErr_SetString(PyExc_TypeError, "uninitialised clock object");
+  auto v_h = inst->get_value_and_holder();
+  T* obj = v_h.holder_constructed() ? v_h.template value_ptr<T>() : nullptr;
+  if (obj == nullptr) PyErr_SetString(PyExc_TypeError, "uninitialised clock object (__init__ was not called)");
   return obj;
 }
 
@@ -208,7 +218,7 @@ void bind_clock(py::module_& m) {
                            "Writer of the shared-memory clock file at `path` (mode 0644; one publisher per path).")
       .def(py::init([](const std::string& path, double stale_after_s, double max_slew_rate) {
              check_path(path);
-             return std::make_unique<ShmPublisher>(path, stale_ns(stale_after_s), max_slew_rate);
+             return std::make_unique<ShmPublisher>(path, stale_ns(stale_after_s), slew_rate(max_slew_rate));
            }),
            py::arg("path"), py::arg("stale_after_s") = 10.0, py::arg("max_slew_rate") = 5e-4)
       .def("publish",
@@ -246,7 +256,7 @@ void bind_clock(py::module_& m) {
 
   py::class_<ClockState> state(m, "ClockState", "The clock model in this process's memory (same seqlock as the file).");
   state.def(py::init([](double stale_after_s, double max_slew_rate) {
-             return std::make_unique<ClockState>(stale_ns(stale_after_s), max_slew_rate);
+             return std::make_unique<ClockState>(stale_ns(stale_after_s), slew_rate(max_slew_rate));
            }),
            py::arg("stale_after_s") = 10.0, py::arg("max_slew_rate") = 5e-4)
       .def("publish",
@@ -257,7 +267,8 @@ void bind_clock(py::module_& m) {
       .def("publish_at",
            [](ClockState& s, int64_t now, int64_t ref, int64_t off, double freq, int64_t bound, double growth,
               int status, double conf) {
-             if (now <= 0) throw std::invalid_argument("now_ns must be > 0, got " + std::to_string(now));
+             if (now <= 0 || now > kMaxTimeNs)
+               throw std::invalid_argument("now_ns must be in (0, 2**62], got " + std::to_string(now));
              s.writer().publish_at(make_model(ref, off, freq, bound, growth, status, conf), now);
            },
            py::arg("now_ns"), py::arg("ref_local_ns"), py::arg("offset_ns"), py::arg("freq"), py::arg("bound_ns"),

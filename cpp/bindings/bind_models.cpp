@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <optional>
 #include <stdexcept>
@@ -18,6 +19,7 @@
 #include "models/classical.h"
 #include "models/delay_noise.h"
 #include "models/regression.h"
+#include "windowing/float_repr.h"
 #include "windowing/nearest_window.h"
 
 namespace py = pybind11;
@@ -181,8 +183,24 @@ void bind_models(py::module_& m) {
                throw py::value_error("quantiles must have shape (len(times), len(levels)) = (" + std::to_string(h) +
                                      ", " + std::to_string(L) + ")");
              if (f.mean.size() != h) throw py::value_error("mean and times differ in length");
+             // Quantile levels: probabilities, strictly increasing (the sigma and
+             // fusion interpolate between them).
+             for (std::size_t l = 0; l < L; ++l)
+               if (!(f.levels[l] > 0.0 && f.levels[l] < 1.0) || (l > 0 && !(f.levels[l] > f.levels[l - 1])))
+                 throw py::value_error("levels must be strictly increasing in (0, 1): levels[" + std::to_string(l) +
+                                       "] = " + float_repr(f.levels[l]));
              f.quantiles.assign(quantiles.data(), quantiles.data() + quantiles.size());
-             f.std.resize(h);
+             // Quantiles cannot decrease with the level (crossed quantiles imply a
+             // negative sigma); NaN entries are judged by the finiteness checks below.
+             for (std::size_t k = 0; k < h; ++k)
+               for (std::size_t l = 1; l < L; ++l)
+                 if (f.q(k, l) < f.q(k, l - 1))
+                   throw py::value_error("quantiles at target " + std::to_string(k) + " decrease with the level: " +
+                                         float_repr(f.q(k, l)) + " at level " + float_repr(f.levels[l]) + " < " +
+                                         float_repr(f.q(k, l - 1)) + " at level " + float_repr(f.levels[l - 1]));
+             // NaN first: implied_sigma falls back to f.std[k] when finite, so a
+             // placeholder 0 would be returned as the sigma.
+             f.std.assign(h, std::numeric_limits<double>::quiet_NaN());
              for (std::size_t k = 0; k < h; ++k) f.std[k] = implied_sigma(f, k);
              std::size_t reached = 0;
              for (std::size_t k = 0; k < h; ++k) {

@@ -14,6 +14,7 @@
 #include "bindings/bindings.h"
 #include "windowing/forecast_input.h"
 #include "windowing/detrend.h"
+#include "windowing/float_repr.h"
 #include "windowing/grid_quantiles.h"
 #include "windowing/nearest_window.h"
 #include "windowing/prefix_hash.h"
@@ -193,6 +194,21 @@ void bind_windowing(py::module_& m) {
         if (median_index < 0 || median_index >= K)
           throw py::value_error("median_index must be in [0, " + std::to_string(K) + "), got " +
                                 std::to_string(median_index));
+        // Scores |y - median| / distance need finite values, and at_level's
+        // interpolation needs levels strictly increasing inside (0, 1).
+        const double *yp = y.data(), *qp = q.data(), *lp = levels.data();
+        for (py::ssize_t k = 0; k < K; ++k)
+          if (!(lp[k] > 0.0 && lp[k] < 1.0) || (k > 0 && !(lp[k] > lp[k - 1])))
+            throw py::value_error("levels must be strictly increasing in (0, 1): levels[" + std::to_string(k) +
+                                  "] = " + float_repr(lp[k]));
+        for (py::ssize_t i = 0; i < n; ++i) {
+          if (!std::isfinite(yp[i]))
+            throw py::value_error("y[" + std::to_string(i) + "] = " + float_repr(yp[i]) + " is not finite");
+          for (py::ssize_t k = 0; k < K; ++k)
+            if (!std::isfinite(qp[i * K + k]))
+              throw py::value_error("q[" + std::to_string(i) + ", " + std::to_string(k) + "] = " +
+                                    float_repr(qp[i * K + k]) + " is not finite");
+        }
         const double* c = coverages.data();
         for (py::ssize_t i = 0; i < coverages.size(); ++i)
           if (!(c[i] >= 0.0 && c[i] < 1.0))
@@ -216,6 +232,8 @@ void bind_windowing(py::module_& m) {
         one_d(t, "t");
         one_d(y, "y");
         if (context <= 0) throw py::value_error("context must be > 0, got " + std::to_string(context));
+        if (level && !std::isfinite(*level))
+          throw py::value_error("level must be finite or None, got " + float_repr(*level));
         F32 values = out ? *out : F32(context);
         float* v = row(values, context, "out");
         try {
@@ -243,6 +261,16 @@ void bind_windowing(py::module_& m) {
       [one_d](const Array& t, py::ssize_t diffs) {
         one_d(t, "t");
         if (diffs <= 0) throw py::value_error("diffs must be > 0, got " + std::to_string(diffs));
+        // The median of the spacings is a step only for finite, strictly increasing times.
+        const double* tp = t.data();
+        for (py::ssize_t i = 0; i < t.size(); ++i) {
+          if (!std::isfinite(tp[i]))
+            throw py::value_error("t[" + std::to_string(i) + "] = " + float_repr(tp[i]) + " is not finite");
+          if (i > 0 && !(tp[i] > tp[i - 1]))
+            throw py::value_error("t must be strictly increasing: t[" + std::to_string(i) + "] = " +
+                                  float_repr(tp[i]) + " after t[" + std::to_string(i - 1) + "] = " +
+                                  float_repr(tp[i - 1]));
+        }
         try {
           return median_spacing(t.data(), static_cast<std::size_t>(t.size()), static_cast<std::size_t>(diffs));
         } catch (const std::invalid_argument& e) {

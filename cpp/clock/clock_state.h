@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <memory>
+#include <stdexcept>
+#include <string>
 
 #include "clock/clock_writer.h"
 
@@ -24,11 +26,17 @@ class ClockState {
     return ct_compute(&d, t, 1);
   }
   // The bound the published model gives at local time t (ns), e.g. for replays.
+  // |t| must be at most 2^62 (std::invalid_argument otherwise, or where the
+  // model's time at t would not fit in int64).
   ct_time_bound now_at(int64_t t) const {
+    if (t < -kMaxTimeNs || t > kMaxTimeNs)
+      throw std::invalid_argument("local_ns must be within +-2**62, got " + std::to_string(t));
     uint64_t w[kWords];
     int64_t unused;
     read(*shared_, w, unused);
     ct_clock_data d = from_words(w);
+    if (!computable_at(d, t))
+      throw std::invalid_argument("local_ns = " + std::to_string(t) + ": the published model's time there is beyond int64 ns");
     return ct_compute(&d, t, 1);
   }
   ct_clock_data snapshot(int64_t& local_ns, unsigned& retries) const {

@@ -42,7 +42,13 @@ static void check_model(const Model& m) {
     throw std::invalid_argument("growth_ns_per_s must be finite and >= 0, got " + std::to_string(m.growth_ns_per_s));
   if (!(m.confidence > 0.0 && m.confidence <= 1.0))
     throw std::invalid_argument("confidence must be in (0, 1], got " + std::to_string(m.confidence));
-  if (m.ref_local_ns <= 0) throw std::invalid_argument("ref_local_ns must be > 0, got " + std::to_string(m.ref_local_ns));
+  if (m.ref_local_ns <= 0 || m.ref_local_ns > kMaxTimeNs)
+    throw std::invalid_argument("ref_local_ns must be in (0, 2**62], got " + std::to_string(m.ref_local_ns));
+  // Beyond 2^62 the reader's t + offset_ns wraps around int64 (e.g. near 2^63).
+  if (m.offset_ns < -kMaxTimeNs || m.offset_ns > kMaxTimeNs)
+    throw std::invalid_argument("offset_ns must be within +-2**62, got " + std::to_string(m.offset_ns));
+  if (m.bound_ns > kMaxTimeNs)
+    throw std::invalid_argument("bound_ns must be <= 2**62, got " + std::to_string(m.bound_ns));
 }
 
 void ClockWriter::write(ct_clock_data& d, uint64_t q) {
@@ -59,6 +65,24 @@ ct_clock_data ClockWriter::publish(const Model& m) { return publish_at(m, -1); }
 
 ct_clock_data ClockWriter::publish_at(const Model& m, int64_t now_in) {
   check_model(m);
+  if (now_in == 0 || now_in > kMaxTimeNs)
+    throw std::invalid_argument("now_ns must be in (0, 2**62], got " + std::to_string(now_in));
+  {
+    // Before the write window (a throw inside it would leave the seqlock odd):
+    // the new model and the previous one's slew must be computable at about now.
+    const int64_t t = now_in < 0 ? realtime_ns() : now_in;
+    ct_clock_data probe{};
+    probe.ref_local_ns = m.ref_local_ns;
+    probe.offset_ns = m.offset_ns;
+    probe.freq = m.freq;
+    probe.bound_ns = m.bound_ns;
+    probe.slew_t0_ns = t;
+    probe.status = CT_SYNCHRONIZED;
+    probe.heartbeat_real_ns = t;
+    if (!computable_at(probe, t) || (publishes_ > 0 && !computable_at(last_, t)))
+      throw std::invalid_argument("offset_ns = " + std::to_string(m.offset_ns) + " at local time " +
+                                  std::to_string(t) + " ns gives a time beyond int64 ns");
+  }
   uint64_t q = begin_write(*shared_);
   // Inside the odd window: readers that saw the old model read the clock before this.
   // That needs the odd seq visible to other cores before the clock is read here: a

@@ -7,11 +7,35 @@
 // `now` (read inside the seqlock's odd window), slew_v0 = max(previous model's
 // time_ns(now), best(now)), slew_t0 = now. A single writer per SharedClock.
 #pragma once
+#include <cmath>
 #include <cstdint>
 
 #include "clock/seqlock.h"
 
 namespace chronotick::clock {
+
+// Times and offsets a model may hold (ns): |offset_ns|, bound_ns and local
+// times up to 2^62 (146 years), so t + offset + freq x (t - ref) +- the bound
+// stays within int64 for any sane pairing (computable_at checks the rest).
+inline constexpr int64_t kMaxTimeNs = int64_t{1} << 62;
+
+// Whether ct_compute(d, t) stays within int64: best(t) +- the half-width and
+// the slew line at t, estimated in double (error ~1e3 ns, far inside the margin).
+inline bool computable_at(const ct_clock_data& d, int64_t t) {
+  if (d.status == CT_UNKNOWN && d.heartbeat_real_ns == 0) return true;  // never published: t itself
+  constexpr double kLimit = 9.2e18;  // below 2^63 = 9.223e18
+  const double td = static_cast<double>(t);
+  const double elapsed = td - static_cast<double>(d.ref_local_ns);
+  const double best = td + static_cast<double>(d.offset_ns) + d.freq * elapsed;
+  const double slew = static_cast<double>(d.slew_v0_ns) +
+                      (td - static_cast<double>(d.slew_t0_ns)) * (1.0 + d.freq - d.slew_rate);
+  double half = 0.0;
+  if (d.status != CT_UNKNOWN) {
+    half = static_cast<double>(d.bound_ns) + (elapsed > 0 ? d.growth_ns_per_s * elapsed * 1e-9 : 0.0);
+    if (!(half < 4.0e18)) half = 4.0e18;  // ct_compute's saturation
+  }
+  return std::fabs(best) + half < kLimit && std::fabs(slew) < kLimit;
+}
 
 struct Model {
   int64_t ref_local_ns = 0;      // local CLOCK_REALTIME of the reference point

@@ -39,16 +39,23 @@ ShmPublisher::ShmPublisher(const std::string& path, int64_t stale_after_ns, doub
     ::unlink(tmp.c_str());
     throw err;
   }
-  shared_ = new (p) SharedClock;  // the page is zero-filled; this only starts the objects' lifetime
-  init_header(*shared_, static_cast<int32_t>(::getpid()));
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    ShmError err = sys_error("cannot rename " + tmp + " onto it", path);
+  // Any failure from here on: unmap, close (dropping the lock) and remove the
+  // temporary file, so nothing is left on `path` or held by this process. The
+  // writer (which validates its arguments) is made before the rename.
+  try {
+    shared_ = new (p) SharedClock;  // the page is zero-filled; this only starts the objects' lifetime
+    init_header(*shared_, static_cast<int32_t>(::getpid()));
+    writer_ = std::make_unique<ClockWriter>(shared_, stale_after_ns, max_slew_rate);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) throw sys_error("cannot rename " + tmp + " onto it", path);
+  } catch (...) {
+    writer_.reset();
+    shared_ = nullptr;
     ::munmap(p, len_);
     ::close(fd_);
+    fd_ = -1;
     ::unlink(tmp.c_str());
-    throw err;
+    throw;
   }
-  writer_ = std::make_unique<ClockWriter>(shared_, stale_after_ns, max_slew_rate);
 }
 
 void ShmPublisher::close() {

@@ -24,16 +24,19 @@ double quantile_at(const QuantileForecast& f, std::size_t k, double level) {
   return std::nan("");
 }
 
-// Whether member f can be fused at step k: it did not fail, and its mean,
-// quantiles and implied sigma there are finite. (A member may reach only some
-// targets -- an ONNX model's horizon -- and be NaN at the others.)
+// Whether member f can be fused at step k: it did not fail, its mean and
+// quantiles there are finite and its implied sigma finite and >= 0. (A member
+// may reach only some targets -- an ONNX model's horizon -- and be NaN at the
+// others.)
 bool usable_at(const QuantileForecast& f, std::size_t k) {
   if (!f.ok || f.mean.size() != f.times.size() || f.quantiles.size() != f.times.size() * f.levels.size())
     return false;
   if (!std::isfinite(f.mean[k])) return false;
   for (std::size_t l = 0; l < f.levels.size(); ++l)
     if (!std::isfinite(f.q(k, l))) return false;
-  return std::isfinite(implied_sigma(f, k));
+  // A sigma below 0 (crossed quantiles) or non-finite is no spread to weight by.
+  const double s = implied_sigma(f, k);
+  return std::isfinite(s) && s >= 0.0;
 }
 
 }  // namespace

@@ -78,6 +78,20 @@ TEST(members_are_fused_only_where_they_are_finite) {
   CHECK(none.forecast.note.find("step 0") != std::string::npos);
 }
 
+TEST(a_member_with_crossed_quantiles_is_unusable_there) {
+  // Crossed quantiles at step 0 (a negative implied sigma): dropped there, not
+  // given all the weight as a "zero sigma" member; step 1 is fine.
+  QuantileForecast a = member("a", 1.0, 1.0), b = member("b", 3.0, 2.0);
+  b.quantiles[0] = 3.0 + 2.0 * 1.2815515655446004;
+  b.quantiles[2] = 3.0 - 2.0 * 1.2815515655446004;
+  FusedForecast f = fuse({a, b});
+  CHECK(f.forecast.ok);
+  CHECK_NEAR(f.weights[0], 1.0, 1e-12);  // a alone at step 0
+  CHECK_NEAR(f.weights[2], 0.0, 1e-12);
+  CHECK_NEAR(f.weights[1], 0.8, 1e-3);   // both at step 1
+  CHECK_NEAR(f.forecast.mean[0], 1.0, 1e-12);
+}
+
 TEST(all_members_failing_is_reported) {
   QuantileForecast a = member("a", 0.0, 1.0);
   a.ok = false;

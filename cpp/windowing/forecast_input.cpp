@@ -14,6 +14,9 @@ ForecastInput prepare_forecast(const double* t, std::size_t nt, const double* y,
                                const double* targets, std::size_t n_targets, double step, std::size_t context,
                                std::size_t horizon, const std::string& model, float* values, double* h,
                                double detrend_r2) {
+  // The step first: a bad one would otherwise be blamed on the targets (steps_ahead).
+  if (!std::isnan(step) && !(step > 0 && std::isfinite(step)))
+    throw std::invalid_argument("step_s must be > 0 (or NaN for the median spacing), got " + float_repr(step));
   check_measurements(t, nt, y, ny, 2);
   bool finite = true;
   for (std::size_t i = 0; i < n_targets; ++i) finite = finite && std::isfinite(targets[i]);

@@ -64,7 +64,8 @@ double nearest_window(const double* t, const double* y, std::size_t n, double en
     throw std::invalid_argument("step_s must be finite and > 0, got " + float_repr(step));
   if (!std::isfinite(end_time)) throw std::invalid_argument("end_time must be finite, got " + float_repr(end_time));
   if (context == 0) throw std::invalid_argument("context must be > 0");
-  if (std::isnan(level)) {
+  if (std::isinf(level)) throw std::invalid_argument("level must be finite, got " + float_repr(level));
+  if (std::isnan(level)) {  // NaN: the default, the newest y
     if (n == 0) throw std::invalid_argument("no measurements: no level to centre on");
     level = y[n - 1];
   }
@@ -87,7 +88,13 @@ double nearest_window(const double* t, const double* y, std::size_t n, double en
     double sum = 0.0;  // bincount: 0 + w_a + w_b + ... in time order
     std::size_t count = 0;
     for (; i < n && cell(i) == k; ++i, ++count) sum += y[i] - level;
-    values[static_cast<std::size_t>(k)] = static_cast<float>(sum / static_cast<double>(count));
+    const double v = sum / static_cast<double>(count);
+    // A cell's mean must be finite as float32 too (else +-inf/NaN where observed).
+    if (!(std::fabs(v) <= static_cast<double>(std::numeric_limits<float>::max())))
+      throw std::invalid_argument("the centred value at grid point " + std::to_string(static_cast<std::size_t>(k)) +
+                                  " (y - level = " + float_repr(v) + ", level " + float_repr(level) +
+                                  ") is not finite in float32");
+    values[static_cast<std::size_t>(k)] = static_cast<float>(v);
   }
   return level;
 }

@@ -6,8 +6,13 @@
 #include <stdexcept>
 #include <string>
 
+#include "windowing/float_repr.h"
+
 namespace chronotick {
 namespace {
+
+// Largest value a float32 holds: a centred value beyond it casts to +-inf.
+constexpr double kFloat32Max = static_cast<double>(std::numeric_limits<float>::max());
 
 // t strictly increasing and finite, y finite: a quick pass, then a second
 // one only to name the offending index. (Strictly increasing from a finite
@@ -34,6 +39,15 @@ void fill_window(const double* t, const double* y, std::size_t n, double end_tim
   if (!std::isfinite(end_time)) throw std::invalid_argument("end_time must be finite");
   if (std::isinf(level)) throw std::invalid_argument("level must be finite");
   validate(t, y, n);
+  // The grid span and the measurements' span must be finite in float64 (else
+  // interpolation weights are 0/inf or NaN: NaN/inf values marked observed).
+  const double span = static_cast<double>(context - 1) * step;
+  if (!std::isfinite(span) || !std::isfinite(end_time - span))
+    throw std::invalid_argument("the grid span (context - 1) x step_s = " + float_repr(span) + " before end_time " +
+                                float_repr(end_time) + " is not finite");
+  if (n > 0 && !std::isfinite(t[n - 1] - t[0]))
+    throw std::invalid_argument("the time span t[-1] - t[0] = " + float_repr(t[n - 1]) + " - " + float_repr(t[0]) +
+                                " is not finite");
   // Measurements at or before end_time: [0, m).
   const std::size_t m = static_cast<std::size_t>(std::upper_bound(t, t + n, end_time) - t);
   if (std::isnan(level)) {
@@ -64,6 +78,10 @@ void fill_window(const double* t, const double* y, std::size_t n, double end_tim
       if (t1 - t0 > max_gap) continue;
       c = (y[j - 1] - level) + (y[j] - y[j - 1]) * ((g - t0) / (t1 - t0));
     }
+    // Observed values must be finite as float32 too (|c| <= FLT_MAX; also refuses NaN).
+    if (!(std::fabs(c) <= kFloat32Max))
+      throw std::invalid_argument("the centred value at grid point " + std::to_string(k) + " (y - level = " +
+                                  float_repr(c) + ", level " + float_repr(level) + ") is not finite in float32");
     values[k] = static_cast<float>(c);
     mask[k] = 1;
     biggest = std::max(biggest, std::fabs(c));
@@ -88,11 +106,21 @@ void check_grid(double step, std::size_t context, double max_gap) {
   if (!(max_gap > 0)) throw std::invalid_argument("max_gap must be > 0, got " + std::to_string(max_gap));
 }
 
+// batch x context entries of float64 (the largest element) must be addressable:
+// refuse before the product wraps around (or the vector throws length_error).
+void check_size(std::size_t batch, std::size_t context) {
+  const std::size_t max_entries = static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max()) / sizeof(double);
+  if (batch > 0 && context > max_entries / batch)
+    throw std::invalid_argument("context = " + std::to_string(context) + " is too large (" + std::to_string(batch) +
+                                " series x context entries exceed " + std::to_string(max_entries) + ")");
+}
+
 }  // namespace
 
 Window make_window(const double* t, const double* y, std::size_t n, double end_time, double step,
                    std::size_t context, double max_gap, double level) {
   check_grid(step, context, max_gap);
+  check_size(1, context);
   Window w;
   w.values.resize(context);
   w.mask.resize(context);
@@ -105,6 +133,7 @@ Window make_window(const double* t, const double* y, std::size_t n, double end_t
 Windows make_windows(const double* const* t, const double* const* y, const std::size_t* n, std::size_t batch,
                      const double* end_time, double step, std::size_t context, double max_gap, const double* level) {
   check_grid(step, context, max_gap);
+  check_size(batch, context);
   Windows w;
   w.batch = batch;
   w.context = context;

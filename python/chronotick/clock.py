@@ -253,12 +253,18 @@ _MAX_OFFSET_S = 2**62 / 1e9   # |offset| (s) a ns correction holds with room (14
 _MAX_AHEAD_S = 1.0            # a measurement is taken before the poll reads its local time: slack for rounding only
 
 
-def _check_ns(name: str, v) -> None:
-    """A time in ns the C++ state can take (int64); a clear error naming it otherwise."""
+def _check_ns(name: str, v, compared_only: bool = False) -> None:
+    """A time in ns the C++ state can take: |t| <= 2**62 where it reads the clock
+    at that time (room for an offset without leaving int64), any int64 where
+    it is only compared with a bound (after/before/wait_until); a clear error
+    naming it otherwise."""
     if not is_real(v):
         raise TypeError(f"{name} must be a time in ns (an integer), got {type(v).__name__} {v!r}")
-    if not -2**63 <= v < 2**63:           # also nan and inf
-        raise ValueError(f"{name} must be a time in ns within int64 (|{name}| < 2**63), got {v!r}")
+    if compared_only:
+        if not -2**63 <= v < 2**63:       # also nan and inf
+            raise ValueError(f"{name} must be a time in ns within int64 (|{name}| < 2**63), got {v!r}")
+    elif not -2**62 <= v <= 2**62:
+        raise ValueError(f"{name} must be a time in ns within +-2**62, got {v!r}")
 
 
 class _BadMeasurement(ValueError):
@@ -340,19 +346,19 @@ class Clock:
 
     def after(self, t_ns: int) -> bool:
         """True if reference time t_ns has certainly passed (earliest > t_ns)."""
-        _check_ns("t_ns", t_ns)          # nan would answer False silently
+        _check_ns("t_ns", t_ns, compared_only=True)          # nan would answer False silently
         return self.now().earliest_ns > t_ns
 
     def before(self, t_ns: int) -> bool:
         """True if reference time t_ns has certainly not arrived (latest < t_ns)."""
-        _check_ns("t_ns", t_ns)
+        _check_ns("t_ns", t_ns, compared_only=True)
         return self.now().latest_ns < t_ns
 
     def wait_until(self, t_ns: int, timeout_s: float | None = None) -> bool:
         """Sleep until after(t_ns) holds (commit-wait). Returns False on timeout
         or if the clock is UNKNOWN for the whole timeout. timeout_s: None waits
         without limit; a finite number of seconds (<= 0: check once)."""
-        _check_ns("t_ns", t_ns)
+        _check_ns("t_ns", t_ns, compared_only=True)
         if timeout_s is not None:
             if not is_real(timeout_s):
                 raise TypeError(f"timeout_s must be a number of seconds or None, got {type(timeout_s).__name__} "
