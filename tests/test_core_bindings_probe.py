@@ -293,3 +293,14 @@ def test_uninitialised_clock_now_raises_type_error(cls):
     """)
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("TypeError") == 4
+
+
+def test_push_takes_none_as_unknown_uncertainty_and_names_a_too_large_int():
+    b = C.MeasurementBuffer(4)
+    b.push(1.0, 2.0, None)                  # as push_many's uncertainty=None: NaN
+    b.push(2.0, 3.0, uncertainty=None)
+    assert np.isnan(b.snapshot()[2]).all()
+    with pytest.raises(OverflowError, match=r"push\(\): t = 1000.* is too large for a float64"):
+        b.push(10**400, 0.0)
+    with pytest.raises(TypeError, match=r"push\(\): offset must be a real number, got str"):
+        b.push(1.0, "x")

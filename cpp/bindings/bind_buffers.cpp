@@ -83,7 +83,12 @@ void counters(C& cls) {
 double fast_arg(PyObject* o, const char* name, bool& ok) {
   const double v = PyFloat_AsDouble(o);
   if (v == -1.0 && PyErr_Occurred()) {
-    PyErr_Format(PyExc_TypeError, "push(): %s must be a real number, got %.100s", name, Py_TYPE(o)->tp_name);
+    if (PyErr_ExceptionMatches(PyExc_OverflowError)) {  // an int beyond float64: not a type error
+      PyErr_Clear();
+      PyErr_Format(PyExc_OverflowError, "push(): %s = %.100R is too large for a float64", name, o);
+    } else {
+      PyErr_Format(PyExc_TypeError, "push(): %s must be a real number, got %.100s", name, Py_TYPE(o)->tp_name);
+    }
     ok = false;
   }
   return v;
@@ -124,7 +129,9 @@ PyObject* measurement_push(PyObject* self, PyObject* const* args, Py_ssize_t nar
   double record[3];
   record[0] = fast_arg(given[0], "t", ok);
   if (ok) record[1] = fast_arg(given[1], "offset", ok);
-  if (ok) record[2] = given[2] ? fast_arg(given[2], "uncertainty", ok) : std::numeric_limits<double>::quiet_NaN();
+  // uncertainty None = unknown (NaN), as push_many's
+  if (ok) record[2] = given[2] && given[2] != Py_None ? fast_arg(given[2], "uncertainty", ok)
+                                                       : std::numeric_limits<double>::quiet_NaN();
   if (!ok) return nullptr;
   MeasurementRing* ring = nullptr;
   if (Py_TYPE(self) == measurement_type) {  // the common case: pybind11's simple layout, value first
@@ -151,7 +158,7 @@ PyMethodDef measurement_push_def = {
     "push", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)(void)>(measurement_push)),
     METH_FASTCALL | METH_KEYWORDS,
     "push(t, offset, uncertainty=nan)\n\nAppend one record: t and offset (reference - local clock) in seconds,\n"
-    "uncertainty in seconds (NaN = unknown)."};
+    "uncertainty in seconds (NaN or None = unknown)."};
 
 }  // namespace
 
