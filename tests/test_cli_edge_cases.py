@@ -273,3 +273,29 @@ def test_the_core_refuses_a_path_with_a_null_byte(tmp_path):
     for cls in (_core.ClockPublisher, _core.ClockReader):
         with pytest.raises(ValueError, match="embedded null byte"):
             cls(str(tmp_path / "clock") + "\0other")
+
+
+def test_serve_refuses_an_empty_path(tmp_path, capsys, monkeypatch):
+    # '' had meant the default /run/chronotick/clock (created there, rc 0)
+    monkeypatch.chdir(tmp_path)
+    assert main(["serve", "--servers", "127.0.0.1:9", "--path", "", "--duration", "0.2"]) == 1
+    line = _one_line_error(capsys.readouterr().err, "chronotick serve: ")
+    assert "--path must name a file, got ''" in line
+
+
+def test_serve_with_its_metrics_port_in_use_names_it_and_publishes_nothing(tmp_path, capsys):
+    pytest.importorskip("prometheus_client")
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    port = s.getsockname()[1]
+    clock = tmp_path / "clock"
+    try:
+        assert main(["serve", "--servers", "127.0.0.1:9", "--path", str(clock), "--metrics-port", str(port),
+                     "--duration", "0.2"]) == 1
+    finally:
+        s.close()
+    line = _one_line_error(capsys.readouterr().err, "chronotick serve: ")
+    assert f"--metrics-port {port} on 127.0.0.1:" in line
+    assert not clock.exists()          # the clock file had been created (and left UNKNOWN) before the bind

@@ -107,3 +107,9 @@ def test_an_onnx_path_is_a_valid_model(tmp_path):
     p.write_bytes(b"not really onnx")
     cfg = load_config({"long_term": {"model": str(p)}, "short_term": {"models": ["fused", str(p)]}})
     assert cfg["long_term"]["model"] == str(p)
+
+
+def test_fused_members_match_the_core():
+    from chronotick import _core
+    from chronotick import models as registry
+    assert tuple(_core.DEFAULT_ENSEMBLE) == registry.FUSED_MEMBERS

@@ -51,11 +51,13 @@ def _pos_int(key, v, lo=1, hi=None):
         raise ConfigError(f"{key}: must be {rng}, got {v!r}")
 
 
-def _pos_num(key, v, allow_none=False):
+def _pos_num(key, v, allow_none=False, lo=None, hi=None):
     if v is None and allow_none:
         return
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
         raise ConfigError(f"{key}: must be a positive number{' or null' if allow_none else ''}, got {v!r}")
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        raise ConfigError(f"{key}: must be in [{lo:g}, {hi:g}], got {v!r}")
 
 
 def _validate(cfg: dict) -> None:
@@ -67,11 +69,21 @@ def _validate(cfg: dict) -> None:
     _pos_int("engine.calib_spread", e["calib_spread"], 0, 1024)
     if e["history"] > e["buffer_capacity"]:
         raise ConfigError(f"engine.history: {e['history']} exceeds engine.buffer_capacity {e['buffer_capacity']}")
+    if e["min_history"] > e["history"]:
+        # every forecast would fall back to hold: the models never see min_history measurements
+        raise ConfigError(f"engine.min_history: {e['min_history']} exceeds engine.history {e['history']}")
     s = cfg["short_term"]
     if not isinstance(s["models"], list) or not s["models"] or not all(isinstance(m, str) for m in s["models"]):
         raise ConfigError(f"short_term.models: must be a non-empty list of model names, got {s['models']!r}")
     from chronotick import models as registry
+    fused_in = {"fused", "auto"} & set(s["models"])
     for i, name in enumerate(s["models"]):
+        if name in s["models"][:i]:
+            raise ConfigError(f"short_term.models[{i}]: {name!r} is listed twice")
+        if fused_in and name in registry.FUSED_MEMBERS:
+            # it would be fused twice (once inside the ensemble), its weight doubled
+            raise ConfigError(f"short_term.models[{i}]: {name!r} is already a member of "
+                              f"{sorted(fused_in)[0]!r} (the classical fusion of {', '.join(registry.FUSED_MEMBERS)})")
         if name.endswith(".onnx"):
             if not os.path.isfile(name):
                 raise ConfigError(f"short_term.models[{i}]: no such ONNX file {name!r}")
@@ -79,7 +91,7 @@ def _validate(cfg: dict) -> None:
             raise ConfigError(f"short_term.models[{i}]: unknown model {name!r}; valid: {', '.join(registry.names())} "
                               "or a path to a .onnx file")
     _pos_int("short_term.horizon", s["horizon"], 1, 1_000_000)
-    _pos_num("short_term.step_s", s["step_s"], allow_none=True)
+    _pos_num("short_term.step_s", s["step_s"], allow_none=True, lo=1e-6, hi=1e9)
     lt = cfg["long_term"]
     if lt["model"] is not None:
         if not isinstance(lt["model"], str):
@@ -90,11 +102,22 @@ def _validate(cfg: dict) -> None:
             # as short_term.models: a path is an .onnx file (the engine loads no other)
             raise ConfigError(f"long_term.model: {lt['model']!r} is a file but not a .onnx file")
     _pos_int("long_term.horizon", lt["horizon"], 1, 1_000_000)
-    _pos_num("long_term.step_factor", lt["step_factor"])
+    _pos_num("long_term.step_factor", lt["step_factor"], lo=1e-6, hi=1e6)   # OnnxForecaster's range
+    if s["step_s"] is not None and not s["step_s"] * lt["step_factor"] <= 1e9:
+        raise ConfigError(f"long_term.step_factor: {lt['step_factor']!r} x short_term.step_s {s['step_s']!r} "
+                          f"is a long-term step beyond 1e9 s")
     o = cfg["onnx"]
-    if o["providers"] is not None and (not isinstance(o["providers"], list) or
-                                       not all(isinstance(p, str) for p in o["providers"])):
-        raise ConfigError(f"onnx.providers: must be a list of provider names or null, got {o['providers']!r}")
+    if o["providers"] is not None:
+        if not isinstance(o["providers"], list) or not o["providers"] or \
+                not all(isinstance(p, str) for p in o["providers"]):
+            raise ConfigError(f"onnx.providers: must be a list of provider names or null (not empty), "
+                              f"got {o['providers']!r}")
+        import onnxruntime as ort
+        known = ort.get_all_providers()
+        for i, p in enumerate(o["providers"]):
+            if p not in known:
+                raise ConfigError(f"onnx.providers[{i}]: unknown provider {p!r}; onnxruntime knows "
+                                  f"{', '.join(known)}")
     _pos_int("onnx.intra_op_threads", o["intra_op_threads"], 1, 1024)
     d = o["detrend_r2"]
     if d is not None and (isinstance(d, bool) or not isinstance(d, (int, float)) or not 0 <= d <= 1):
@@ -114,8 +137,8 @@ def _validate(cfg: dict) -> None:
             raise ConfigError(f"covariates.names: duplicate names in {names!r}")
     if not isinstance(c["metrics"], bool):
         raise ConfigError(f"covariates.metrics: must be true or false, got {c['metrics']!r}")
-    _pos_num("covariates.interval_s", c["interval_s"])
-    _pos_int("covariates.capacity", c["capacity"], 2)
+    _pos_num("covariates.interval_s", c["interval_s"], lo=0.01, hi=86400.0)   # 1 ns had used a whole core
+    _pos_int("covariates.capacity", c["capacity"], 2, 10_000_000)
 
 
 def load_config(config=None) -> dict:
@@ -128,11 +151,13 @@ def load_config(config=None) -> dict:
         path = os.fspath(config)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"no such config file: {path}")
-        with open(path) as f:
+        with open(path, encoding="utf-8") as f:
             try:
                 user = yaml.safe_load(f) or {}
             except yaml.YAMLError as exc:
                 raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+            except UnicodeDecodeError as exc:
+                raise ConfigError(f"{path}: not UTF-8 text: {exc}") from None
     elif isinstance(config, dict):
         user = config
     else:

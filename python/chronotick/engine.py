@@ -34,6 +34,7 @@ from chronotick import models as registry
 from chronotick._validate import quantile_levels as _check_levels
 from chronotick.api import AUTO_ONNX, _median_spacing, classical_forecast, with_base_levels
 from chronotick.config import load_config
+from chronotick.errors import ConfigError
 from chronotick.forecast import Forecast
 
 
@@ -182,9 +183,16 @@ class Engine:
                 self._short_names += [m for m in extra if m not in self._short_names]
             elif name not in self._short_names:
                 self._short_names.append(name)
+        files: dict[str, str] = {}
         for name in self._short_names:
             if name in registry.onnx_models() or name.endswith(".onnx"):
-                self._add_slot(name, registry.onnx_models().get(name, name), o)
+                path = registry.onnx_models().get(name, name)
+                same = files.setdefault(os.path.realpath(path), name)
+                if same != name:
+                    # one model fused twice, its weight doubled
+                    raise ConfigError(f"short_term.models: {name!r} is the same ONNX file as {same!r}"
+                                      + (" (which 'auto' includes)" if same == AUTO_ONNX else ""))
+                self._add_slot(name, path, o)
         # The long-term model: its own session, run on a grid step_factor times coarser
         # (64 steps reach that much further), under its own name so it can sit
         # beside the same model used short-term.
@@ -205,6 +213,7 @@ class Engine:
             self._add_slot(long_name, registry.onnx_models().get(onnx_long, onnx_long), o,
                            step_factor=lt["step_factor"] if fixed is None else 1.0, own_name=True,
                            step_s=None if fixed is None else float(fixed) * lt["step_factor"])
+        self._onnx_names = list(self._onnx)       # health() after close() still lists them
         names = cfg["covariates"]["names"]
         if names is not None:
             self._cov_names = tuple(sorted(names))
@@ -310,9 +319,12 @@ class Engine:
             raise ValueError("no measurements observed yet")
         temp = None
         if self._cov_buf is not None and "temperature" in self._cov_names:
-            ct, cv = self._cov_buf.snapshot(n)
-            if ct.size == t.size and np.array_equal(ct, t):
-                temp = cv[:, self._cov_names.index("temperature")]
+            # Covariates are pushed just before their measurement: this later snapshot may
+            # hold a few newer ones (an observe() between the two), found by time as the delays
+            ct, cv = self._cov_buf.snapshot(n + 64)
+            end = int(np.searchsorted(ct, t[-1], side="right"))
+            if end >= t.size and np.array_equal(ct[end - t.size:end], t):
+                temp = cv[end - t.size:end, self._cov_names.index("temperature")]
         elif self._metrics is not None:
             temp = self._collector_temperature(t)
         u = np.where(np.isfinite(u), u, 0.0) if np.isfinite(u).any() else None
@@ -339,16 +351,23 @@ class Engine:
 
     def _collector_temperature(self, t: np.ndarray):
         """The system collector's CPU temperature aligned to the measurement
-        times (linear interpolation), or None where it does not cover them
-        all with finite values (no sensors: always None)."""
+        times (linear interpolation), NaN at the older ones its record no
+        longer covers (its ring holds capacity x interval_s: 68 min by
+        default, often less than the measurement window), or None where it
+        covers not even the newest (no sensors: always None). Only the
+        newest run of increasing sample times is used (a wall-clock step
+        back would make the interpolation meaningless)."""
         ct, vals = self._metrics.snapshot()
         temp = vals.get("temp_cpu_c")
         if temp is None or ct.size < 2:
             return None
+        back = np.flatnonzero(np.diff(ct) <= 0)
+        if back.size:
+            ct, temp = ct[back[-1] + 1:], temp[back[-1] + 1:]
         ok = np.isfinite(temp)
-        if ok.sum() < 2 or t[0] < ct[ok][0] or t[-1] > ct[ok][-1] + 2 * self._metrics.interval_s:
+        if ok.sum() < 2 or t[-1] > ct[ok][-1] + 2 * self._metrics.interval_s or t[-1] < ct[ok][0]:
             return None
-        return np.interp(t, ct[ok], temp[ok])
+        return np.where(t >= ct[ok][0], np.interp(t, ct[ok], temp[ok]), np.nan)
 
     def _step(self, t) -> float:
         s = self.config["short_term"]["step_s"]
@@ -390,7 +409,19 @@ class Engine:
                 else:
                     out.append(fc)
         if temp is not None:
-            out.append(_core.forecast_tempcomp(t, y, u, temp, targets, levels, self._params))
+            # the newest measurements with a temperature (the collector's record may not reach
+            # back over the whole window)
+            k = int(np.flatnonzero(~np.isfinite(temp))[-1]) + 1 if not np.isfinite(temp).all() else 0
+            if t.size - k < self._params.min_history:
+                notes.append(f"dropped regression+temp: temperature known at {t.size - k} measurements "
+                             f"< min_history {self._params.min_history}")
+            else:
+                tc = _core.forecast_tempcomp(t[k:], y[k:], None if u is None else u[k:], temp[k:], targets,
+                                             levels, self._params)
+                if tc.ok:
+                    out.append(tc)
+                else:     # e.g. a constant temperature: as predict(), the member is dropped with a note
+                    notes.append(f"dropped regression+temp: {tc.note}")
         if with_fused:
             onnx_ext = len(ext)
             ext += [(m, None, None) for m in out if m.ok]
@@ -490,7 +521,10 @@ class Engine:
     def predict_fused(self, quantile_levels=(0.1, 0.5, 0.9)) -> Forecast:
         """Short- and long-term models fused (weights 1/recent MAE^2, else 1/sigma^2) on the long-term grid."""
         names = list(self._short_names)
-        names += [n for n in self._long_names if n not in names]
+        fused = "fused" in names
+        # a long-term model already in the classical fusion is not fused twice
+        names += [n for n in self._long_names
+                  if n not in names and not (fused and n in registry.FUSED_MEMBERS)]
         return self._forecast("fused", names, self._long_grid, quantile_levels)
 
     # -- state ------------------------------------------------------------------
@@ -506,7 +540,11 @@ class Engine:
         classical_reason = (f"{n} measurements < engine.min_history {short}: forecasts fall back to hold"
                             if n < short else "")
         models = {m: {"ok": True, "reason": classical_reason} for m in self._short_names if m not in self._onnx}
-        for m, sl in list(self._onnx.items()):
+        for m in self._onnx_names:
+            sl = self._onnx.get(m)
+            if sl is None:             # closed: the session is released
+                models[m] = {"ok": False, "reason": "engine closed", "providers": [], "provider_note": ""}
+                continue
             f = sl.forecaster   # None: the load failed
             # the providers its session runs on, and what a requested provider fell back from
             models[m] = {"ok": sl.ok, "reason": sl.reason, "providers": list(f.providers) if f else [],

@@ -78,6 +78,9 @@ def _check_args(args) -> None:
     if d is not None and not (math.isfinite(d) and d > 0):
         raise ValueError(f"--duration must be a finite number of seconds > 0, got {d!r} "
                          "(omit it to run until SIGINT/SIGTERM)")
+    if args.path is not None and not args.path.strip():
+        raise ValueError(f"--path must name a file, got {args.path!r} (omit it for the config's path or "
+                         f"{DEFAULT_PATH})")
     port = args.metrics_port
     if port is not None and not 0 <= port <= 65535:
         raise ValueError(f"--metrics-port must be in 0..65535 (0: any free port), got {port!r}")
@@ -123,6 +126,8 @@ class MetricsCollector:
 
     def collect(self):
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+        if self.clock is None:       # the server is bound before the clock is made
+            return
         b = self.clock.now()
         local = time.time_ns()
         h = self.clock.health()
@@ -159,15 +164,24 @@ class MetricsCollector:
 
 
 def start_metrics(port: int, clock, source, addr: str = "127.0.0.1"):
-    """Serve the collector's metrics over HTTP on addr:port; returns the HTTP server (.shutdown() stops it)."""
+    """Serve the collector's metrics over HTTP on addr:port; returns the HTTP
+    server (.shutdown() stops it) with .collector (its clock may be set later:
+    nothing is served until it is). A port that cannot be bound is a
+    ValueError naming it."""
     try:
         import prometheus_client as prom
     except ImportError:
         raise SystemExit("--metrics-port needs prometheus_client: pip install chronotick[metrics]") from None
     reg = prom.CollectorRegistry()
-    reg.register(MetricsCollector(clock, source))
-    server = prom.start_http_server(port, addr=addr, registry=reg)
-    return server[0] if isinstance(server, tuple) else server
+    coll = MetricsCollector(clock, source)
+    reg.register(coll)
+    try:
+        server = prom.start_http_server(port, addr=addr, registry=reg)
+    except OSError as exc:
+        raise ValueError(f"--metrics-port {port} on {addr}: {exc.strerror or exc}") from None
+    server = server[0] if isinstance(server, tuple) else server
+    server.collector = coll
+    return server
 
 
 def run(args) -> int:
@@ -192,12 +206,22 @@ def run(args) -> int:
         source_desc = "source: chronyc"
     else:
         raise SystemExit("no time source: give --servers host[:port],... or `servers:`/`chrony: true` in --config")
-    path = args.path or cfg.get("path") or DEFAULT_PATH
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    clock = Clock(source, engine=Engine(cfg.get("engine")), config=cfg.get("clock"), shm_path=path)
+    path = args.path if args.path is not None else (cfg.get("path") or DEFAULT_PATH)
+    engine = Engine(cfg.get("engine"))
     metrics = None
     if args.metrics_port is not None:
-        metrics = start_metrics(args.metrics_port, clock, source, args.metrics_addr)
+        # bound first: a port in use is refused before anything is published
+        metrics = start_metrics(args.metrics_port, None, source, args.metrics_addr)
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        clock = Clock(source, engine=engine, config=cfg.get("clock"), shm_path=path)
+    except BaseException:
+        if metrics is not None and hasattr(metrics, "shutdown"):
+            metrics.shutdown()
+        engine.close()
+        raise
+    if metrics is not None:
+        metrics.collector.clock = clock
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

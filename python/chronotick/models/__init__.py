@@ -13,6 +13,7 @@ import os
 CLASSICAL = ("hold", "robust", "regression", "kalman")
 FUSED = "fused"
 AUTO = "auto"
+FUSED_MEMBERS = ("robust", "regression", "kalman")   # the classical ensemble (_core.DEFAULT_ENSEMBLE)
 
 _DATA_DIR = os.path.join(os.path.dirname(__file__), "data")
 _registered: dict[str, str] = {}   # name -> path of a .onnx file
