@@ -127,3 +127,37 @@ def test_missing_matplotlib_message(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", fake)
     with pytest.raises(ImportError, match=r"pip install chronotick\[plot\]"):
         plot.plot_forecast(np.arange(3.0), np.zeros(3), out="unused.png")
+
+
+def test_a_one_step_forecast_is_drawn_and_an_inf_truth_is_skipped(tmp_path, monkeypatch):
+    import chronotick
+    figs = []
+    real_save = plot._save
+    monkeypatch.setattr(plot, "_save", lambda fig, out: figs.append(fig) or real_save(fig, out))
+    t = 1.7e9 + np.arange(60) * 64.0
+    y = 1e-3 * np.sin(np.arange(60) / 5.0)
+    fc = chronotick.predict(y, t, horizon=1, model="regression")
+    plot.plot_forecast(t, y, fc, out=str(tmp_path / "one.png"))
+    ax = figs[0].axes[0]
+    mean_line = [ln for ln in ax.get_lines() if ln.get_label() == "forecast mean"][0]
+    assert mean_line.get_marker() == "o"          # a "-" line of one point drew nothing
+    assert (tmp_path / "one.png").stat().st_size > 0
+    truth = np.where(np.arange(60) == 10, np.inf, y)
+    plot.plot_models(t, truth, {"a": (y, None, None)}, out=str(tmp_path / "m.png"))   # had raised on inf limits
+    assert (tmp_path / "m.png").stat().st_size > 0
+
+
+def test_asciiplot_refuses_mismatched_lengths_and_bad_markers_and_widens_its_labels():
+    from chronotick import asciiplot
+    x = np.arange(50.0)
+    with pytest.raises(ValueError, match=r"series\[0\]: its arrays differ in length \(50, 4\)"):
+        asciiplot.plot([(x, np.sin(x)[:4], "*")])
+    with pytest.raises(ValueError, match="marker must be one character, got 'ab'"):
+        asciiplot.plot([(x, x, "ab")])
+    with pytest.raises(ValueError, match="nothing to plot"):
+        asciiplot.plot([])
+    with pytest.raises(ValueError, match="span more than a float64"):
+        asciiplot.plot([(x, np.where(x > 10, 1e308, -1e308), "*")])
+    out = asciiplot.plot([(x, -20000 + np.sin(x), "*")], width=40, height=7).splitlines()
+    assert len({line.index("|") for line in out if "|" in line}) == 1       # one label column
+    assert all(len(line) <= 40 for line in out)

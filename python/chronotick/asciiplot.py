@@ -19,6 +19,16 @@ def plot(series: list[tuple[np.ndarray, np.ndarray, str]], bands=(), width: int 
             raise TypeError(f"{name} must be an integer number of columns/rows, got {type(v).__name__} {v!r}")
         if v < least:
             raise ValueError(f"{name} must be >= {least}, got {v}")
+    if not series and not bands:
+        raise ValueError("nothing to plot: no series and no bands given")
+    for kind, items, n_arrays in (("series", series, 2), ("bands", bands, 3)):
+        for i, item in enumerate(items):
+            arrays, ch = item[:n_arrays], item[n_arrays]
+            sizes = [np.asarray(a, float).size for a in arrays]
+            if len(set(sizes)) != 1:
+                raise ValueError(f"{kind}[{i}]: its arrays differ in length ({', '.join(map(str, sizes))})")
+            if not isinstance(ch, str) or len(ch) != 1:
+                raise ValueError(f"{kind}[{i}]: the marker must be one character, got {ch!r}")
     xs = [np.asarray(s[0], float) for s in series] + [np.asarray(b[0], float) for b in bands]
     ys = [np.asarray(s[1], float) for s in series] + [np.asarray(b[i], float) for b in bands for i in (1, 2)]
     xs = np.concatenate([x[np.isfinite(x)] for x in xs])
@@ -27,14 +37,26 @@ def plot(series: list[tuple[np.ndarray, np.ndarray, str]], bands=(), width: int 
         raise ValueError("nothing finite to plot")
     x0, x1 = float(xs.min()), float(xs.max())
     y0, y1 = float(ys.min()), float(ys.max())
+    if not (np.isfinite(x1 - x0) and np.isfinite(y1 - y0)):
+        raise ValueError(f"the values span more than a float64 can hold (x {x0:g} .. {x1:g}, y {y0:g} .. {y1:g})")
     if x1 == x0:
         x1 = x0 + 1.0
     if y1 == y0:
         y0, y1 = y0 - 1.0, y1 + 1.0
     pad = 0.05 * (y1 - y0)
     y0, y1 = y0 - pad, y1 + pad
-    label_w = 9
+    # value labels on every third row: %8.2f where those fit in 8 columns and tell the rows
+    # apart, else 6 significant digits, the label column as wide as the widest
+    rows_lab = [r for r in range(height) if r % 3 == 0 or r == height - 1]
+    vals = [y1 - r * (y1 - y0) / (height - 1) for r in rows_lab]
+    labels = [f"{v:8.2f}" for v in vals]
+    if max(map(len, labels)) > 8 or len(set(labels)) < len(labels):
+        labels = [f"{v:8.6g}" for v in vals]
+    label_of = dict(zip(rows_lab, labels))
+    label_w = max(9, max(map(len, labels)) + 1)
     cols = width - label_w - 1
+    if cols < 2:
+        raise ValueError(f"width {width} leaves no room for the plot beside labels {label_w} columns wide")
     grid = [[" "] * cols for _ in range(height)]
 
     def cell(x, y):
@@ -57,8 +79,7 @@ def plot(series: list[tuple[np.ndarray, np.ndarray, str]], bands=(), width: int 
                 grid[r][c] = ch
     lines = [title[:width]] if title else []
     for r, row in enumerate(grid):
-        yv = y1 - r * (y1 - y0) / (height - 1)
-        label = f"{yv:8.2f} " if r % 3 == 0 or r == height - 1 else " " * label_w
+        label = label_of[r].rjust(label_w - 1) + " " if r in label_of else " " * label_w
         lines.append(label + "|" + "".join(row))
     lines.append(" " * label_w + "+" + "-" * cols)
     left, right = f"{x0:.2f}", f"{x1:.2f}"

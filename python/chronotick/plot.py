@@ -173,11 +173,15 @@ def plot_forecast(trace_or_times, offsets=None, forecast=None, truth=None, out="
     top.plot((t - t0) / tdiv, y * ydiv, ".", ms=4, color="0.25", label="measured offset")
     if ft is not None:
         x = (ft - t0) / tdiv
+        one = x.size == 1       # a one-step forecast: a line and a band of one point draw nothing
         if flo is not None and fhi is not None:
-            top.fill_between(x, flo * ydiv, fhi * ydiv, color=_COLORS[0], alpha=0.25, lw=0,
-                             label=f"{level:.0%} interval" if not isinstance(forecast, (dict, tuple, list))
-                             else "interval")
-        top.plot(x, fm * ydiv, "-", color=_COLORS[0], lw=1.5, label="forecast mean")
+            ilabel = f"{level:.0%} interval" if not isinstance(forecast, (dict, tuple, list)) else "interval"
+            if one:
+                top.errorbar(x, fm * ydiv, yerr=[(fm - flo) * ydiv, (fhi - fm) * ydiv], fmt="none",
+                             ecolor=_COLORS[0], elinewidth=6, alpha=0.35, label=ilabel)
+            else:
+                top.fill_between(x, flo * ydiv, fhi * ydiv, color=_COLORS[0], alpha=0.25, lw=0, label=ilabel)
+        top.plot(x, fm * ydiv, "o" if one else "-", color=_COLORS[0], lw=1.5, ms=5, label="forecast mean")
         ex = (et - t0) / tdiv
         if truth is not None:
             top.plot(ex, ey * ydiv, "o", ms=4, mfc="none", color=_COLORS[1], label="measured later")
@@ -249,7 +253,8 @@ def plot_models(times, truth, models: dict, out="out.png", title=None, level=Non
     fig, top, bottom = _new_figure(title)
     x = (t - t0) / tdiv
     top.plot(x, y * ydiv, ".", ms=4, color="0.25", label="measured", zorder=3)
-    lo_y, hi_y = np.nanquantile(y, [0.01, 0.99]) if np.isfinite(y).any() else (0.0, 0.0)
+    fin = y[np.isfinite(y)]     # an inf in truth is skipped, as _value_unit does (it made the limits inf)
+    lo_y, hi_y = np.quantile(fin, [0.01, 0.99]) if fin.size else (0.0, 0.0)
     pad = 0.5 * (hi_y - lo_y) + 1e-12
     def has_band(v):
         return v[1] is not None and v[2] is not None and np.isfinite(v[1]).any() and np.isfinite(v[2]).any()
