@@ -180,3 +180,14 @@ def test_invariant_to_phase_and_frequency_offset_and_scales(seed, n, scale, offs
         _, shifted = fn(x + scale * (offset + slope * t), taus=taus)
         assert np.allclose(base, scale * unit, rtol=1e-12, atol=0)
         assert np.allclose(shifted, base, rtol=1e-9, atol=0)
+
+
+def test_complex_data_strings_and_extreme_rates_are_refused():
+    from chronotick import stats
+    with pytest.raises(TypeError, match="data must be real, got complex128"):
+        stats.adev(np.ones(10) + 1j)             # had returned zeros with a ComplexWarning
+    with pytest.raises(TypeError, match="taus must be numbers"):
+        stats.adev(np.arange(100.0), taus=["a"])
+    for rate in (1e300, 1e-300):
+        with pytest.raises(ValueError, match=r"rate must be a finite number in \[1e-12, 1e12\]"):
+            stats.adev(np.arange(100.0), rate=rate)

@@ -41,9 +41,16 @@ def _phase(data, rate, data_type) -> tuple[np.ndarray, float]:
         rate = float(rate)
     except (TypeError, ValueError):
         raise TypeError(f"rate must be a number (samples per second), got {rate!r}") from None
-    if not math.isfinite(rate) or rate <= 0:
-        raise ValueError(f"rate must be a finite number > 0 (samples per second), got {rate!r}")
-    a = np.asarray(data, dtype=np.float64)
+    if not math.isfinite(rate) or rate <= 0 or not 1e-12 <= rate <= 1e12:
+        # beyond these tau0 = 1/rate over- or underflows the deviations (inf, 0)
+        raise ValueError(f"rate must be a finite number in [1e-12, 1e12] (samples per second), got {rate!r}")
+    raw = np.asarray(data)
+    if np.iscomplexobj(raw):     # numpy would drop the imaginary part with only a warning
+        raise TypeError(f"data must be real, got {raw.dtype} values")
+    try:
+        a = raw.astype(np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"data must be numbers, got {raw.dtype} values") from None
     if a.ndim != 1:
         raise ValueError(f"data must be one-dimensional, got shape {a.shape}")
     bad = np.flatnonzero(~np.isfinite(a))
@@ -76,7 +83,10 @@ def _ms(taus, nx: int, tau0: float, min_terms_m) -> np.ndarray:
         if not ms:
             raise ValueError(f"data too short: {nx} phase points give no tau")
         return np.asarray(ms, dtype=np.int64)
-    t = np.atleast_1d(np.asarray(taus, dtype=np.float64))
+    try:
+        t = np.atleast_1d(np.asarray(taus, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise TypeError(f"taus must be numbers (seconds), got {taus!r:.100}") from None
     if t.ndim != 1 or t.size == 0:
         raise ValueError(f"taus must be a non-empty 1-D sequence of seconds, got shape {t.shape}")
     ms = np.rint(t / tau0)
