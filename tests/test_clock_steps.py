@@ -108,3 +108,27 @@ def test_step_confirm_zero_feeds_at_once_and_reports_each_large_disagreement(tcx
 def test_step_confirm_is_validated(bad):
     with pytest.raises(ConfigError, match="step_confirm"):
         Clock(lambda: None, config={"step_confirm": bad})
+
+
+def test_held_measurements_are_fed_when_the_source_goes_quiet(tcxo):
+    # a step, then silence: the held measurements had never reached the engine
+    t, y, z, d, k = with_step(tcxo, -0.2)
+    n = k + 2                                 # two measurements of the new level, then nothing
+    it = iter(range(n))
+    now = [int(t[0] * 1e9)]
+
+    def src():
+        i = next(it, None)
+        if i is None:
+            return None
+        return Measurement(t=float(t[i]), offset=float(y[i]), uncertainty=float(d[i]) / 2, delay=float(d[i]))
+    eng = chronotick.Engine({"short_term": {"models": ["fused"]}})
+    clock = Clock(src, engine=eng, config={"poll_interval_s": POLL, "warmup_measurements": 1},
+                  time_ns=lambda: now[0])
+    for i in range(n + 6):
+        now[0] = int(round((t[i] if i < n else t[n - 1] + (i - n + 1) * POLL) * 1e9))
+        clock.poll_once(now[0])
+    h = clock.health()
+    assert h["held_measurements"] == 0 and h["counts"]["spikes"] == 2
+    assert eng.stats()["buffer"]["total_pushed"] == n
+    eng.close()

@@ -34,8 +34,9 @@ row that agree (within step_threshold_s / 2 of their median) are a step:
 its size (their median disagreement) is added to the step correction S, and
 the engine is fed offset - S from then on, so its models see one continuous
 series and need not re-learn the level (chrony corrects its sample history
-after a step in the same way). A held measurement followed by one that
-agrees with the served time was a spike: it is fed to the engine unchanged.
+after a step in the same way). A held measurement followed by an ordinary
+one was a spike: it is fed to the engine unchanged (as are held
+measurements with nothing after them for holdover_after_s).
 Either way each one is scored against the predictors as they were (a step's
 errors stay in the calibration), and after a step the stored predictors are
 moved by it, so the bound does not stay wide for as long as the models would
@@ -472,6 +473,8 @@ class Clock:
                     used = self._ingest(m, now)
                 except _BadMeasurement as exc:
                     self._source_error(f"{exc}; dropped")
+            if not used:
+                self._release_stale_held(now)
             self._publish(now)
             return used
 
@@ -549,6 +552,13 @@ class Clock:
         if not used:
             self._last_seen_t = prev
         return used
+
+    def _release_stale_held(self, now: int) -> None:
+        """Held measurements with nothing after them for holdover_after
+        (the source went quiet): undecided, they are fed as measured rather
+        than kept from the models for good."""
+        if self._held and (now - self._held[-1][4]) / 1e9 > self.config.holdover_after:
+            self._release_held()
 
     def _held_median(self) -> float:
         return float(np.median([h[6] for h in self._held]))
