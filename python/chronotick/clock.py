@@ -29,8 +29,9 @@ Steps (a level shift of the measured offset: the local clock stepped by
 another program, a new reference): a measurement that differs from the
 median of the 5 newest measurements fed by more than `step_threshold_s`
 (after an outage too) is held back from the engine, as ntpd holds a "popcorn
-spike", and the bound is widened to include it until it is decided. `step_confirm` such measurements in a
-row that agree (within step_threshold_s / 2 of their median) are a step:
+spike", and the bound is widened to include it until it is decided.
+`step_confirm` such measurements in a row that agree (within
+step_threshold_s / 2 of their median) are a step:
 its size (their median disagreement) is added to the step correction S, and
 the engine is fed offset - S from then on, so its models see one continuous
 series and need not re-learn the level (chrony corrects its sample history
