@@ -34,8 +34,9 @@ class Forecast:
     interval is uncalibrated ("" if none). origin: time of the newest
     measurement the forecast was made from (s).
 
-    The levels 0.1, 0.5 and 0.9 are always computed (kept privately when
-    not asked for), so interval(0.8) is exact; other levels: see the module
+    The levels 0.025, 0.1, 0.25, 0.5, 0.75, 0.9 and 0.975 are always computed
+    by predict() and the Engine (kept privately when not asked for), so
+    interval(0.5 / 0.8 / 0.95) is exact; other levels: see the module
     docstring.
     """
 
