@@ -272,3 +272,16 @@ def test_c_header_reader_agrees_with_client(path, tmp_path):
     bad.write_bytes(_header(major=3))
     r = subprocess.run([str(exe), str(bad)], capture_output=True, text=True, check=False)
     assert r.returncode == 2 and "newer" in r.stderr
+
+
+def test_clock_publishes_to_a_pathlib_path(tmp_path):
+    # a Path had been refused by the core's ClockPublisher (TypeError), while Client takes one
+    import chronotick
+    p = tmp_path / "clock"
+    c = chronotick.Clock(lambda: None, shm_path=p)
+    try:
+        assert p.exists() and Client(p).now().status is Status.UNKNOWN
+    finally:
+        c.stop()
+    with pytest.raises(ValueError, match="shm_path must be a non-empty file path"):
+        chronotick.Clock(lambda: None, shm_path="")

@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 from collections import deque
@@ -297,6 +298,10 @@ class Clock:
         self._time_ns = time_ns
         self._state = _core.ClockState(self.config.stale_after, self.config.max_slew_rate)
         # Other processes read the same model from a shared-memory file (chronotick.Client).
+        if shm_path is not None:
+            shm_path = os.fspath(shm_path)     # a pathlib.Path too, as chronotick.Client takes
+            if not isinstance(shm_path, str) or not shm_path:
+                raise ValueError(f"shm_path must be a non-empty file path or None, got {shm_path!r}")
         self._shm = (_core.ClockPublisher(shm_path, self.config.stale_after, self.config.max_slew_rate)
                      if shm_path else None)
         self._lock = threading.Lock()            # serialises updates (thread vs poll_once)
