@@ -267,8 +267,8 @@ void bind_clock(py::module_& m) {
       .def("publish_at",
            [](ClockState& s, int64_t now, int64_t ref, int64_t off, double freq, int64_t bound, double growth,
               int status, double conf) {
-             if (now <= 0 || now > kMaxTimeNs)
-               throw std::invalid_argument("now_ns must be in (0, 2**62], got " + std::to_string(now));
+             // < 0 is publish_at's "read the clock now"; not for callers (0 and > 2**62: publish_at's check)
+             if (now < 0) throw std::invalid_argument("now_ns must be in (0, 2**62], got " + std::to_string(now));
              s.writer().publish_at(make_model(ref, off, freq, bound, growth, status, conf), now);
            },
            py::arg("now_ns"), py::arg("ref_local_ns"), py::arg("offset_ns"), py::arg("freq"), py::arg("bound_ns"),

@@ -183,12 +183,7 @@ void bind_models(py::module_& m) {
                throw py::value_error("quantiles must have shape (len(times), len(levels)) = (" + std::to_string(h) +
                                      ", " + std::to_string(L) + ")");
              if (f.mean.size() != h) throw py::value_error("mean and times differ in length");
-             // Quantile levels: probabilities, strictly increasing (the sigma and
-             // fusion interpolate between them).
-             for (std::size_t l = 0; l < L; ++l)
-               if (!(f.levels[l] > 0.0 && f.levels[l] < 1.0) || (l > 0 && !(f.levels[l] > f.levels[l - 1])))
-                 throw py::value_error("levels must be strictly increasing in (0, 1): levels[" + std::to_string(l) +
-                                       "] = " + float_repr(f.levels[l]));
+             check_levels_increasing(f.levels.data(), L);
              f.quantiles.assign(quantiles.data(), quantiles.data() + quantiles.size());
              // Quantiles cannot decrease with the level (crossed quantiles imply a
              // negative sigma); NaN entries are judged by the finiteness checks below.

@@ -196,11 +196,8 @@ void bind_windowing(py::module_& m) {
                                 std::to_string(median_index));
         // Scores |y - median| / distance need finite values, and at_level's
         // interpolation needs levels strictly increasing inside (0, 1).
-        const double *yp = y.data(), *qp = q.data(), *lp = levels.data();
-        for (py::ssize_t k = 0; k < K; ++k)
-          if (!(lp[k] > 0.0 && lp[k] < 1.0) || (k > 0 && !(lp[k] > lp[k - 1])))
-            throw py::value_error("levels must be strictly increasing in (0, 1): levels[" + std::to_string(k) +
-                                  "] = " + float_repr(lp[k]));
+        check_levels_increasing(levels.data(), static_cast<std::size_t>(K));
+        const double *yp = y.data(), *qp = q.data();
         for (py::ssize_t i = 0; i < n; ++i) {
           if (!std::isfinite(yp[i]))
             throw py::value_error("y[" + std::to_string(i) + "] = " + float_repr(yp[i]) + " is not finite");
@@ -261,17 +258,11 @@ void bind_windowing(py::module_& m) {
       [one_d](const Array& t, py::ssize_t diffs) {
         one_d(t, "t");
         if (diffs <= 0) throw py::value_error("diffs must be > 0, got " + std::to_string(diffs));
-        // The median of the spacings is a step only for finite, strictly increasing times.
-        const double* tp = t.data();
-        for (py::ssize_t i = 0; i < t.size(); ++i) {
-          if (!std::isfinite(tp[i]))
-            throw py::value_error("t[" + std::to_string(i) + "] = " + float_repr(tp[i]) + " is not finite");
-          if (i > 0 && !(tp[i] > tp[i - 1]))
-            throw py::value_error("t must be strictly increasing: t[" + std::to_string(i) + "] = " +
-                                  float_repr(tp[i]) + " after t[" + std::to_string(i - 1) + "] = " +
-                                  float_repr(tp[i - 1]));
-        }
         try {
+          // The median of the spacings is a step only for finite, strictly increasing times
+          // (t as both series: no y here; an empty t is median_spacing's to refuse).
+          const std::size_t n = static_cast<std::size_t>(t.size());
+          if (n > 0) check_measurements(t.data(), n, t.data(), n, 1);
           return median_spacing(t.data(), static_cast<std::size_t>(t.size()), static_cast<std::size_t>(diffs));
         } catch (const std::invalid_argument& e) {
           throw py::value_error(e.what());

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "windowing/centred_value.h"
 #include "windowing/float_repr.h"
 
 namespace chronotick {
@@ -88,13 +89,8 @@ double nearest_window(const double* t, const double* y, std::size_t n, double en
     double sum = 0.0;  // bincount: 0 + w_a + w_b + ... in time order
     std::size_t count = 0;
     for (; i < n && cell(i) == k; ++i, ++count) sum += y[i] - level;
-    const double v = sum / static_cast<double>(count);
-    // A cell's mean must be finite as float32 too (else +-inf/NaN where observed).
-    if (!(std::fabs(v) <= static_cast<double>(std::numeric_limits<float>::max())))
-      throw std::invalid_argument("the centred value at grid point " + std::to_string(static_cast<std::size_t>(k)) +
-                                  " (y - level = " + float_repr(v) + ", level " + float_repr(level) +
-                                  ") is not finite in float32");
-    values[static_cast<std::size_t>(k)] = static_cast<float>(v);
+    const auto cell_k = static_cast<std::size_t>(k);
+    values[cell_k] = centred_float32(sum / static_cast<double>(count), cell_k, level);
   }
   return level;
 }

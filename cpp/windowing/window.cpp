@@ -6,13 +6,11 @@
 #include <stdexcept>
 #include <string>
 
+#include "windowing/centred_value.h"
 #include "windowing/float_repr.h"
 
 namespace chronotick {
 namespace {
-
-// Largest value a float32 holds: a centred value beyond it casts to +-inf.
-constexpr double kFloat32Max = static_cast<double>(std::numeric_limits<float>::max());
 
 // t strictly increasing and finite, y finite: a quick pass, then a second
 // one only to name the offending index. (Strictly increasing from a finite
@@ -78,11 +76,7 @@ void fill_window(const double* t, const double* y, std::size_t n, double end_tim
       if (t1 - t0 > max_gap) continue;
       c = (y[j - 1] - level) + (y[j] - y[j - 1]) * ((g - t0) / (t1 - t0));
     }
-    // Observed values must be finite as float32 too (|c| <= FLT_MAX; also refuses NaN).
-    if (!(std::fabs(c) <= kFloat32Max))
-      throw std::invalid_argument("the centred value at grid point " + std::to_string(k) + " (y - level = " +
-                                  float_repr(c) + ", level " + float_repr(level) + ") is not finite in float32");
-    values[k] = static_cast<float>(c);
+    values[k] = centred_float32(c, k, level);
     mask[k] = 1;
     biggest = std::max(biggest, std::fabs(c));
     if (count++ == 0) shift = c;

@@ -42,6 +42,23 @@ def with_base_levels(levels: np.ndarray) -> np.ndarray:
     return levels if all(b in have for b in _BASE_LEVELS) else np.union1d(levels, _BASE_LEVELS)
 
 
+def fuse_with_onnx(t, y, u, targets, levels, params, onnx, others=()):
+    """(the core's fusion of the classical ensemble with the ONNX members
+    `onnx` and the other extra members `others`, None) -- or, should the core
+    reject an ONNX member's output or past predictions (a ValueError naming
+    which), (the fusion without the ONNX members, that ValueError): predict()
+    and the Engine leave the ONNX members out with a note rather than pass
+    the exception on to the application. The ONNX members are (forecast,
+    past prefixes, targets, means, sigmas) as forecast_with_past gives them."""
+    ensemble = list(_core.DEFAULT_ENSEMBLE)
+    try:
+        return _core.forecast_fused(ensemble, t, y, u, targets, levels, params, extra=[*onnx, *others]), None
+    except ValueError as exc:
+        if not onnx:
+            raise
+        return _core.forecast_fused(ensemble, t, y, u, targets, levels, params, extra=list(others)), exc
+
+
 def onnx_forecaster(name: str):
     """The (cached, shared) OnnxForecaster of a registered/shipped ONNX model."""
     with _onnx_lock:
@@ -229,7 +246,7 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None, par
         fc = classical_forecast(model, t, y, u, targets, levels, params)
         return fc, {fc.model.split(" ")[0]: np.ones(targets.size)}, ""
     if model in (registry.FUSED, registry.AUTO):
-        extra, note = [], ""
+        onnx, extra, note = [], [], ""
         if t.size >= p.min_history:   # else the core's too-little-history fallback
             if model == registry.AUTO and AUTO_ONNX in registry.onnx_models():
                 # optional in "auto": fused at the targets it reaches (NaN past its
@@ -244,24 +261,16 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None, par
                     if fc is None:
                         note = f"{AUTO_ONNX} left out: {f.out_of_reach(t, targets)}"
                     else:
-                        extra.append((fc, *past))
+                        onnx.append((fc, *past))
                 except Exception as exc:  # noqa: BLE001 - any failure of the optional member
                     note = f"{AUTO_ONNX} left out: {exc}"
             if temperature is not None:
                 extra.append((_core.forecast_tempcomp(t, y, u, temperature, targets, levels, p), None, None))
         elif model == registry.AUTO and AUTO_ONNX in registry.onnx_models():
             note = f"{AUTO_ONNX} left out: {t.size} measurements < min_history {p.min_history}"
-        onnx_ext = len(extra) - (temperature is not None and t.size >= p.min_history)
-        try:
-            fused = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, p, extra=extra)
-        except ValueError as exc:
-            # The core rejected the ONNX member's output or past predictions (it
-            # names which): as in the Engine, the classical fusion stands, with a note.
-            if not onnx_ext:
-                raise
-            note = f"{AUTO_ONNX} left out: the fusion rejected its output ({exc})"
-            fused = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, p,
-                                         extra=extra[onnx_ext:])
+        fused, rejected = fuse_with_onnx(t, y, u, targets, levels, p, onnx, extra)
+        if rejected is not None:
+            note = f"{AUTO_ONNX} left out: the fusion rejected its output ({rejected})"
         w = fused.weights   # one conversion, not one per member
         return fused.forecast, dict(zip(fused.member_names, w)), note
     if t.size < 2:   # an ONNX model needs a spacing: the core's too-little-history fallback

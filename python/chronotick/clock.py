@@ -68,7 +68,7 @@ import math
 import os
 import threading
 import time
-from collections import deque
+from collections import deque, namedtuple
 from dataclasses import dataclass, fields
 from typing import Callable
 
@@ -270,6 +270,19 @@ def _check_ns(name: str, v, compared_only: bool = False) -> None:
         raise ValueError(f"{name} must be a time in ns within +-2**62, got {v!r}")
 
 
+# A measurement held back (a spike or a step, not decided yet): as _checked gave it, the
+# poll's local time (ns), its disagreement with the time served (err) and with the median
+# of the newest measurements fed (jump).
+_Held = namedtuple("_Held", "t offset delay unc now err jump")
+
+
+def _round_trip(delay, unc) -> tuple[float, bool]:
+    """(the round trip the calibration files a measurement under, whether it
+    was measured): without one, the uncertainty read as NTP's delay/2."""
+    measured = delay is not None and delay > 0
+    return (delay if measured else 2 * (unc if unc is not None else 0.0)), measured
+
+
 class _BadMeasurement(ValueError):
     """A source gave a measurement the Clock cannot use: counted as a source error, dropped."""
 
@@ -303,7 +316,7 @@ class Clock:
             if not isinstance(shm_path, str) or not shm_path:
                 raise ValueError(f"shm_path must be a non-empty file path or None, got {shm_path!r}")
         self._shm = (_core.ClockPublisher(shm_path, self.config.stale_after, self.config.max_slew_rate)
-                     if shm_path else None)
+                     if shm_path is not None else None)
         self._lock = threading.Lock()            # serialises updates (thread vs poll_once)
         self._ctl = threading.Lock()             # serialises start()/stop(): one polling thread at most
         self._stop = threading.Event()
@@ -313,7 +326,7 @@ class Clock:
         self._last_meas_t: float | None = None      # the newest measurement fed to the engine
         self._last_seen_t: float | None = None      # the newest accepted, held back or not
         self._step_correction = 0.0                 # S: the sum of the confirmed steps (s); the engine gets offset - S
-        self._held: list = []                       # held back: (t, offset, delay, unc, now, err, jump)
+        self._held: list[_Held] = []                # measurements held back, oldest first
         self._recent: deque = deque(maxlen=5)       # the newest measurements fed, offset - S at the time
         self._last_uncertainty = 0.0
         self._last_offset = 0.0
@@ -546,7 +559,7 @@ class Clock:
         if cfg.step_confirm and err is not None and jump is not None and abs(jump) > cfg.step_threshold_s:
             if self._held and abs(jump - self._held_median()) > cfg.step_threshold_s / 2:
                 self._release_held()          # not the same level: those were spikes
-            self._held.append((t, offset, delay, unc, now, err, jump))
+            self._held.append(_Held(t, offset, delay, unc, now, err, jump))
             self._last_seen_t = t
             self._last_step = {"t": t, "error_s": jump, "confirmed": False}
             if len(self._held) >= cfg.step_confirm:
@@ -563,18 +576,18 @@ class Clock:
         """Held measurements with nothing after them for holdover_after
         (the source went quiet): undecided, they are fed as measured rather
         than kept from the models for good."""
-        if self._held and (now - self._held[-1][4]) / 1e9 > self.config.holdover_after:
+        if self._held and (now - self._held[-1].now) / 1e9 > self.config.holdover_after:
             self._release_held()
 
     def _held_median(self) -> float:
-        return float(np.median([h[6] for h in self._held]))
+        return float(np.median([h.jump for h in self._held]))
 
     def _release_held(self) -> None:
         """The held measurements were spikes: fed as they are."""
         held, self._held = self._held, []
         self._counts["spikes"] += len(held)
         for h in held:
-            self._feed(*h[:6])
+            self._feed(*h[:6])       # all but the jump
 
     def _confirm_step(self) -> None:
         """The held measurements agree on a new level: a step of their median
@@ -584,12 +597,11 @@ class Clock:
         step = self._held_median()
         held, self._held = self._held, []
         self._counts["steps_detected"] += 1
-        self._last_step = {"t": held[0][0], "error_s": step, "confirmed": True}
-        log.warning("clock: offset step of %.6g s at t = %.6f (%d measurements agree)", step, held[0][0], len(held))
-        new = self._step_correction + step
+        self._last_step = {"t": held[0].t, "error_s": step, "confirmed": True}
+        log.warning("clock: offset step of %.6g s at t = %.6f (%d measurements agree)", step, held[0].t, len(held))
         for h in held:
-            self._score_origins(h[0], h[1], h[2] if h[2] is not None and h[2] > 0 else 2 * (h[3] or 0.0))
-        self._step_correction = new
+            self._score_origins(h.t, h.offset, _round_trip(h.delay, h.unc)[0])
+        self._step_correction += step
         for o in self._origins:
             o[1] += step
         for h in held:
@@ -598,9 +610,7 @@ class Clock:
     def _feed(self, t, offset, delay, unc, now, err, scored=False) -> bool:
         """Feed one measurement (offset as measured; the engine gets offset - S)."""
         u = unc if unc is not None else 0.0
-        measured = delay is not None and delay > 0
-        if not measured:
-            delay = 2 * u         # no round trip given: the uncertainty read as NTP's delay/2
+        delay, measured = _round_trip(delay, unc)
         # The engine first: if it refuses the measurement (a shared engine already past t, or
         # closed), nothing of the Clock has changed yet.
         try:
@@ -677,7 +687,7 @@ class Clock:
         if self._held:
             # measurements held back (a spike or a step, not decided yet): the bound includes
             # each one's NTP interval, at the disagreement it showed with the time served
-            reach = max(abs(h[5]) + max(h[2] / 2 if h[2] else 0.0, h[3] or 0.0) for h in self._held)
+            reach = max(abs(h.err) + max(h.delay / 2 if h.delay else 0.0, h.unc or 0.0) for h in self._held)
             half = np.maximum(half, reach)
             how += ", held measurements included"
         return half, how

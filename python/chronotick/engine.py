@@ -32,7 +32,7 @@ import numpy as np
 from chronotick import _core
 from chronotick import models as registry
 from chronotick._validate import quantile_levels as _check_levels
-from chronotick.api import AUTO_ONNX, _median_spacing, classical_forecast, with_base_levels
+from chronotick.api import AUTO_ONNX, _median_spacing, classical_forecast, fuse_with_onnx, with_base_levels
 from chronotick.config import load_config
 from chronotick.errors import ConfigError
 from chronotick.forecast import Forecast
@@ -45,6 +45,16 @@ def _finite(name, v) -> float:
     if not math.isfinite(v):
         raise ValueError(f"{name} must be finite, got {v!r}")
     return v
+
+
+def _rows_of(bt: np.ndarray, t: np.ndarray) -> slice | None:
+    """The rows of a side buffer (delays, covariates; times bt) that belong to
+    the measurements at times t, or None where some have none. Its rows are
+    pushed just before their measurement, so a snapshot taken after the
+    measurements' may hold a few newer ones: they are found by the newest
+    measurement time."""
+    end = int(np.searchsorted(bt, t[-1], side="right"))
+    return slice(end - t.size, end) if end >= t.size and np.array_equal(bt[end - t.size:end], t) else None
 
 
 class _ModelSlot:
@@ -319,22 +329,18 @@ class Engine:
             raise ValueError("no measurements observed yet")
         temp = None
         if self._cov_buf is not None and "temperature" in self._cov_names:
-            # Covariates are pushed just before their measurement: this later snapshot may
-            # hold a few newer ones (an observe() between the two), found by time as the delays
             ct, cv = self._cov_buf.snapshot(n + 64)
-            end = int(np.searchsorted(ct, t[-1], side="right"))
-            if end >= t.size and np.array_equal(ct[end - t.size:end], t):
-                temp = cv[end - t.size:end, self._cov_names.index("temperature")]
+            rows = _rows_of(ct, t)
+            if rows is not None:
+                temp = cv[rows, self._cov_names.index("temperature")]
         elif self._metrics is not None:
             temp = self._collector_temperature(t)
         u = np.where(np.isfinite(u), u, 0.0) if np.isfinite(u).any() else None
-        # Delays are pushed just before their measurement: this later snapshot may hold
-        # a few newer ones, so the window's are found by the newest measurement time.
         dt, d, _ = self._delay_buf.snapshot(n + 64)
-        end = int(np.searchsorted(dt, t[-1], side="right"))
-        if end >= t.size and np.array_equal(dt[end - t.size:end], t):   # every one has its delay
+        rows = _rows_of(dt, t)
+        if rows is not None:   # every one has its delay
             # uncertainty_from_delay without its checks: observe() checked every value and delay
-            u_d, k, _, x_typ = _core.delay_noise(y, d[end - t.size:end])
+            u_d, k, _, x_typ = _core.delay_noise(y, d[rows])
             with self._stats_lock:
                 self._delay_fit = {"k": float(k), "x_typ": float(x_typ), "weighted": bool(k > 0),
                                    "measurements": int(t.size)}
@@ -411,7 +417,8 @@ class Engine:
         if temp is not None:
             # the newest measurements with a temperature (the collector's record may not reach
             # back over the whole window)
-            k = int(np.flatnonzero(~np.isfinite(temp))[-1]) + 1 if not np.isfinite(temp).all() else 0
+            unknown = np.flatnonzero(~np.isfinite(temp))
+            k = int(unknown[-1]) + 1 if unknown.size else 0
             if t.size - k < self._params.min_history:
                 notes.append(f"dropped regression+temp: temperature known at {t.size - k} measurements "
                              f"< min_history {self._params.min_history}")
@@ -423,22 +430,12 @@ class Engine:
                 else:     # e.g. a constant temperature: as predict(), the member is dropped with a note
                     notes.append(f"dropped regression+temp: {tc.note}")
         if with_fused:
-            onnx_ext = len(ext)
-            ext += [(m, None, None) for m in out if m.ok]
-            try:
-                f = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, self._params,
-                                         extra=ext)
-            except ValueError as exc:
-                # The core rejected an ONNX member's output or past predictions
-                # (it names which): this forecast goes without the ONNX members,
-                # and says so; the application never sees the exception.
-                if not onnx_ext:
-                    raise
-                left = ", ".join(e[0].model for e in ext[:onnx_ext])
-                notes.append(f"{left} left out: the fusion rejected its output ({exc})")
-                self._last_error = f"fusion: {exc}"
-                f = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, self._params,
-                                         extra=ext[onnx_ext:])
+            f, rejected = fuse_with_onnx(t, y, u, targets, levels, self._params, ext,
+                                         [(m, None, None) for m in out if m.ok])
+            if rejected is not None:
+                left = ", ".join(e[0].model for e in ext)
+                notes.append(f"{left} left out: the fusion rejected its output ({rejected})")
+                self._last_error = f"fusion: {rejected}"
             return [], notes, f
         usable = [m for m in out if m.ok]
         if usable:

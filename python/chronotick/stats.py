@@ -41,7 +41,7 @@ def _phase(data, rate, data_type) -> tuple[np.ndarray, float]:
         rate = float(rate)
     except (TypeError, ValueError):
         raise TypeError(f"rate must be a number (samples per second), got {rate!r}") from None
-    if not math.isfinite(rate) or rate <= 0 or not 1e-12 <= rate <= 1e12:
+    if not 1e-12 <= rate <= 1e12:    # also nan, inf, <= 0
         # beyond these tau0 = 1/rate over- or underflows the deviations (inf, 0)
         raise ValueError(f"rate must be a finite number in [1e-12, 1e12] (samples per second), got {rate!r}")
     raw = np.asarray(data)
