@@ -89,6 +89,10 @@ def test_bad_arguments():
         run_backtest(tr, warmup=20)
     with pytest.raises(ValueError, match="horizon"):
         run_backtest(tr, horizon=0)
+    with pytest.raises(ValueError, match="horizon must be a positive integer .* got True"):
+        run_backtest(tr, horizon=True)        # a bool is not a count of measurements
+    with pytest.raises(ValueError, match="max_history must be .* got False"):
+        run_backtest(tr, max_history=False)
 
 
 @needs_data

@@ -104,6 +104,9 @@ def test_plot_models_arrays(tmp_path):
     assert os.path.getsize(out) > 20_000
     with pytest.raises(ValueError, match="must be \\(mean, lower, upper\\)"):
         plot.plot_models(tr.times, truth, {"a": truth}, out=str(tmp_path / "m2.png"))
+    for bad in (0, True, 2.5):          # a bool is not a count of targets
+        with pytest.raises(ValueError, match="window must be a positive integer"):
+            plot.plot_models(tr.times, truth, models, out=str(tmp_path / "m3.png"), window=bad)
 
 
 def _write(tmp_path):

@@ -190,7 +190,7 @@ def run_backtest(trace: Trace, forecasters: dict[str, Forecaster] | None = None,
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
     n = len(trace)
-    if not isinstance(horizon, (int, np.integer)) or horizon < 1:
+    if not is_int(horizon) or horizon < 1:
         raise ValueError(f"horizon must be a positive integer (measurements ahead), got {horizon!r}")
     if max_history is not None and (not is_int(max_history) or max_history < 1):
         raise ValueError(f"max_history must be a positive integer (measurements) or None (all), got {max_history!r}")

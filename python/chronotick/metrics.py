@@ -43,6 +43,8 @@ from typing import Callable, Mapping
 import numpy as np
 import psutil
 
+from chronotick._validate import is_int
+
 log = logging.getLogger("chronotick.metrics")
 
 NAN = math.nan
@@ -105,7 +107,7 @@ class SystemMetricsCollector:
     def __init__(self, interval_s: float = 1.0, capacity: int = 3600,
                  extra_channels: Mapping[str, Callable[[], float]] | None = None):
         self.interval_s = _check_interval(interval_s)
-        if isinstance(capacity, bool) or not isinstance(capacity, (int, np.integer)) or capacity < 1:
+        if not is_int(capacity) or capacity < 1:
             raise ValueError(f"capacity must be a positive integer (samples), got {capacity!r}")
         extra = dict(extra_channels or {})
         for name, fn in extra.items():
@@ -297,7 +299,7 @@ class SystemMetricsCollector:
     def snapshot(self, n: int | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """The newest `n` samples (all kept when None), oldest first:
         (times in Unix seconds, name -> values)."""
-        if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0):
+        if n is not None and (not is_int(n) or n < 0):
             raise ValueError(f"n must be a non-negative integer or None, got {n!r}")
         with self._lock:
             t, v = self._buf.snapshot(n) if n is not None else self._buf.snapshot()

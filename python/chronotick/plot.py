@@ -15,6 +15,8 @@ import os
 
 import numpy as np
 
+from chronotick._validate import is_int
+
 _COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 
 
@@ -261,7 +263,7 @@ def plot_models(times, truth, models: dict, out="out.png", title=None, level=Non
 
     if band_models is None:
         band_models = [n for n, v in arrs.items() if has_band(v)][:max(0, int(bands))]
-    if not isinstance(window, (int, np.integer)) or window < 1:
+    if not is_int(window) or window < 1:
         raise ValueError(f"window must be a positive integer (targets), got {window!r}")
     lvl = f" {level:.0%}" if level is not None else ""
     for k, (name, (m, lo, hi)) in enumerate(arrs.items()):

@@ -34,6 +34,7 @@ import argparse
 
 import numpy as np
 
+from chronotick._validate import is_int
 from chronotick.io.trace import Trace
 
 STATUS_NAMES = {0: "UNKNOWN", 1: "SYNCHRONIZED", 2: "HOLDOVER"}
@@ -99,7 +100,7 @@ def replay(trace: Trace, truth: np.ndarray | None = None, config: dict | None = 
     are 'point' and 'consistent'. outage_share=0: no outages."""
     from chronotick.clock import Clock
     from chronotick.engine import Engine
-    if isinstance(warmup, bool) or not isinstance(warmup, (int, np.integer)) or warmup < 1:
+    if not is_int(warmup) or warmup < 1:
         # check i compares with the last measurement received before it: there is none before the first
         raise ValueError(f"warmup must be an integer >= 1 (measurements before the first check), got {warmup!r}")
     n = len(trace)
