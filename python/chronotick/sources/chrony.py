@@ -70,8 +70,10 @@ class ChronySource:
     """
 
     def __init__(self, chronyc: str = "chronyc", socket: str | None = None, timeout_s: float = 5.0):
-        if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not timeout_s > 0:
-            raise ValueError(f"timeout_s must be a number > 0, got {timeout_s!r}")
+        # finite: subprocess.run(timeout=inf) raises OverflowError only when measure() runs
+        if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not math.isfinite(timeout_s) \
+                or not timeout_s > 0:
+            raise ValueError(f"timeout_s must be a finite number > 0, got {timeout_s!r}")
         self.chronyc = chronyc
         self.socket = socket
         self.timeout_s = float(timeout_s)

@@ -26,7 +26,10 @@ kept (the one least disturbed by queueing). The servers are queried
 concurrently (a thread each) and combined by interval intersection
 (Marzullo): the largest set of intervals [theta - lambda, theta + lambda]
 that share a common point survives if it is a majority of the servers that
-answered; the others are falsetickers. The result is the intersection of the
+answered and the only set that large; the others are falsetickers. (Two
+different largest sets can both be majorities when they share a wide
+interval, e.g. [-1, 1], [-0.5, -0.48] and [-0.01, 0.01]: no majority agrees
+on one offset, and measure() raises NTPError rather than pick one.) The result is the intersection of the
 survivors' intervals -- offset = its midpoint, uncertainty = its half-width --
 since the true offset lies in every truechimer's interval. With one server
 that is simply theta +- lambda.
@@ -90,6 +93,8 @@ def parse_server(spec: str) -> tuple[str, int]:
             raise ValueError(f"servers: unclosed '[' in {spec!r}")
         host, rest = s[1:end], s[end + 1:]
         if rest == "":
+            if not host:
+                raise ValueError(f"servers: empty host in {spec!r}")
             return host, NTP_PORT
         if not rest.startswith(":"):
             raise ValueError(f"servers: expected ':port' after ']' in {spec!r}")
@@ -98,10 +103,10 @@ def parse_server(spec: str) -> tuple[str, int]:
         host, port_s = s.split(":")
     else:                      # a plain host name, IPv4 address, or bare IPv6 address
         return s, NTP_PORT
-    try:
-        port = int(port_s)
-    except ValueError:
-        raise ValueError(f"servers: port must be an integer in {spec!r}") from None
+    # ASCII digits only: int() would also take '+123', ' 123', '1_23' and non-ASCII digits
+    if not (port_s.isascii() and port_s.isdigit()):
+        raise ValueError(f"servers: port must be an integer in {spec!r}")
+    port = int(port_s)
     if not 0 < port < 65536 or not host:
         raise ValueError(f"servers: invalid host or port (1..65535) in {spec!r}")
     return host, port
@@ -222,7 +227,8 @@ class NTPSource:
         servers = list(servers)
         if not servers:
             raise ValueError("servers: need at least one server, got an empty list")
-        self._servers = [(s.strip(), *parse_server(s)) for s in servers]
+        parsed = [parse_server(s) for s in servers]   # first: a non-string spec gets its ValueError
+        self._servers = [(s.strip(), host, port) for s, (host, port) in zip(servers, parsed)]
         seen: dict[tuple[str, int], str] = {}
         for name, host, port in self._servers:
             key = _server_key(host, port)
@@ -294,7 +300,7 @@ class NTPSource:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise _Rejected("timeout", f"no valid reply within {self.timeout_s} s")
-            sock.settimeout(remaining)
+            sock.settimeout(min(remaining, 3600.0))   # a huge timeout_s overflows the socket timeout
             try:
                 data, src = sock.recvfrom(2048)
                 t4 = time.time_ns()
@@ -340,13 +346,18 @@ class NTPSource:
                 return None, f"backing off after kiss-o'-death RATE ({until - time.monotonic():.0f} s left)"
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
-        except OSError as e:
+        except (OSError, UnicodeError) as e:   # UnicodeError: a name IDNA cannot encode
             self._count(name, "resolve")
             return None, f"resolve: {e}"
         family, _, _, _, addr = infos[0]
         best: Sample | None = None
         reasons: list[str] = []
-        with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        try:
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+        except OSError as e:                   # e.g. IPv6 disabled, out of file descriptors
+            self._count(name, "socket_error")
+            return None, f"socket_error (socket: {e})"
+        with sock:
             for i in range(self.burst):
                 if i and self.burst_interval_s:
                     time.sleep(self.burst_interval_s)
@@ -422,7 +433,9 @@ def select(samples):
 
     samples: list of (name, Sample). Returns the members of the largest
     group of intervals with a common point, or None when that group is not a
-    majority (more than half) of `samples`.
+    majority (more than half) of `samples` or is not unique: two different
+    largest groups both hold a majority only by sharing a wide interval, and
+    which of them are the truechimers cannot be told.
     """
     edges = []
     for i, (_, s) in enumerate(samples):
@@ -431,13 +444,16 @@ def select(samples):
     edges.sort()
     open_now: set[int] = set()
     best: set[int] = set()
+    ties = 0                   # other groups as large as `best` (each appears once, at its last start)
     for _, kind, i in edges:
         if kind == 0:
             open_now.add(i)
             if len(open_now) > len(best):
-                best = set(open_now)
+                best, ties = set(open_now), 0
+            elif len(open_now) == len(best):
+                ties += 1
         else:
             open_now.discard(i)
-    if 2 * len(best) <= len(samples):
+    if 2 * len(best) <= len(samples) or ties:
         return None
     return [samples[i] for i in sorted(best)]
