@@ -1,4 +1,4 @@
-"""`chronotick backtest FILE... [--models ...] [--horizon K] [--plot out.png] [--json out.json]`
+"""`chronotick backtest FILE... [--format F] [--models ...] [--horizon K] [--plot out.png] [--json out.json]`
 
 Leakage-free rolling-origin backtest (chronotick.backtest) of forecasters on
 measured traces; the baselines hold-last and median-of-last-5 are always
@@ -17,6 +17,10 @@ import numpy as np
 def add_arguments(p) -> None:
     p.add_argument("files", nargs="+", metavar="FILE",
                    help="trace files (any format chronotick.io reads) or directories of them")
+    p.add_argument("--format", default="auto", metavar="FORMAT",
+                   help="the files' format: auto (sniffed from their first lines; default) or one of "
+                        "chronotick.io.FORMATS (chronotick_csv, chrony_tracking, chrony_measurements, "
+                        "chrony_statistics, chronyc_tracking, plain_csv, oscillator_frequency, oscillator_phase)")
     p.add_argument("--models", default="auto,hold,robust,regression,kalman",
                    help="comma-separated model names (default: %(default)s); an exported model "
                         "too, as PATH.onnx (named after the file) or NAME=PATH.onnx, its model card "
@@ -42,11 +46,16 @@ def add_arguments(p) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+# the loaders read gzip transparently, so a directory's trace.csv.gz is a trace as trace.csv is
+TRACE_SUFFIXES = tuple(e + z for e in (".csv", ".log", ".txt") for z in ("", ".gz"))
+
+
 def _expand(paths: list[str]) -> list[str]:
     out = []
     for p in paths:
         if os.path.isdir(p):
-            out.extend(sorted(os.path.join(p, f) for f in os.listdir(p) if f.endswith((".csv", ".log", ".txt"))))
+            out.extend(sorted(os.path.join(p, f) for f in os.listdir(p) if f.endswith(TRACE_SUFFIXES)
+                              and not os.path.isdir(os.path.join(p, f))))
         elif os.path.exists(p):
             out.append(p)
         else:
@@ -56,11 +65,25 @@ def _expand(paths: list[str]) -> list[str]:
     return out
 
 
-def _load(path: str):
+def _load(path: str, format: str = "auto"):
     import chronotick.io as cio
     if hasattr(cio, "load"):
-        return cio.load(path)
+        return cio.load(path, format=format)
     return cio.load_chronotick_csv(path)
+
+
+def _check_output(option: str, path: str | None, is_file: bool = True) -> None:
+    """ValueError naming `option` when `path` cannot be written as a file: checked before the
+    backtest runs, so a typo in an output path does not throw away a long run's results."""
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if is_file and os.path.isdir(path):
+        raise ValueError(f"{option} {path}: is a directory; name a file")
+    if not os.path.isdir(folder):
+        raise ValueError(f"{option} {path}: output directory does not exist: {folder}")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"{option} {path}: output directory is not writable: {folder}")
 
 
 class _Progress:
@@ -195,6 +218,14 @@ def model_names(spec: str) -> list[str]:
 def run(args) -> int:
     from chronotick.backtest import check_length, predict_model, run_backtest, select_window
 
+    import chronotick.io as cio
+    fmt = getattr(args, "format", "auto")
+    if fmt != "auto" and fmt not in cio.FORMATS:
+        raise ValueError(f"--format {fmt!r}: expected auto or one of {sorted(cio.FORMATS)}")
+    for option in ("json", "markdown"):
+        _check_output(f"--{option}", getattr(args, option))
+    if args.plot:
+        _check_output("--plot", args.plot, is_file=False)   # with several traces, OUT-<trace>.png beside it
     names = model_names(args.models)   # a bad name, model file or path: chronotick.cli.main reports it
     files = _expand(args.files)
     if args.window_selection and len(files) < 2:
@@ -208,9 +239,10 @@ def run(args) -> int:
     traces = []
     for path in files:
         try:
-            trace = _load(path)
+            trace = _load(path, fmt)
         except (ValueError, OSError) as exc:
             msg = str(exc) if path in str(exc) else f"{path}: {exc}"   # name the file once
+            msg = msg.replace("pass format= one of", "pass --format, one of")   # the CLI's spelling
             print(f"chronotick backtest: {msg}", file=sys.stderr)
             return 1
         try:

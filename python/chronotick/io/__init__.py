@@ -86,19 +86,25 @@ def sniff_format(path) -> str:
         raise ValueError(f"{path}: cannot tell the format (no data lines among the first 64); pass format=")
     if _CHRONYC.match(data[0]) and len(data[0].split(",")) in (14, 15):
         return "chronyc_tracking"
-    if all(_NUMBER.match(s) for s in data[:16]):
+    # The shape decides; a minority of lines with a bad value (nan, an empty field, a stray byte) does
+    # not: the loader then names that line and value, rather than "cannot tell the format".
+    single = [s for s in data[:16] if not re.search(r"[,\s]", s)]
+    numbers = [s for s in single if _NUMBER.match(s)]
+    if len(single) == len(data[:16]) and 2 * len(numbers) >= len(single):
         # one number per line: a frequency in Hz is large, a time error in s is tiny
-        return "oscillator_frequency" if abs(float(data[0])) > 1e3 else "oscillator_phase"
+        return "oscillator_frequency" if abs(float(numbers[0])) > 1e3 else "oscillator_phase"
     body = data[1:] if data[0] and not _NUMBER.match(re.split(r"[,\s]+", data[0])[0]) else data
     fields = [re.split(r"\s*,\s*|\s+", s) for s in body[:16]]
-    if fields and all(len(f) in (2, 3) and all(_NUMBER.match(x) for x in f) for f in fields):
+    numeric = sum(all(_NUMBER.match(x) for x in f) for f in fields)
+    if fields and all(len(f) in (2, 3) for f in fields) and 2 * numeric >= len(fields):
         return "plain_csv"
     # A header naming t, offset first and more columns after (chronotick simulate's output).
     head = [x.strip().lower() for x in re.split(r"\s*,\s*", data[0])]
     if len(head) > 3 and head[:2] == ["t", "offset"] and fields and \
-            all(len(f) == len(head) and all(_NUMBER.match(x) for x in f) for f in fields):
+            all(len(f) == len(head) for f in fields) and 2 * numeric >= len(fields):
         return "plain_csv"
-    raise ValueError(f"{path}: cannot tell the format from its first lines (starts with {data[0][:80]!r}); "
+    alone = "; it has no other data line" if len(data) == 1 else ""
+    raise ValueError(f"{path}: cannot tell the format from its first lines (starts with {data[0][:80]!r}{alone}); "
                      f"pass format= one of {sorted(FORMATS)}")
 
 

@@ -4,7 +4,9 @@ strict-or-skip handling of bad rows, and assembling rows into a `Trace`.
 A loader reads rows in file order. A row that cannot be parsed raises
 `ValueError("<path>:<line>: <reason>")` when strict, or is skipped and counted
 under "malformed" when not. Rows whose time is not after the previous kept
-row are treated the same way (the trace must be strictly increasing).
+row are treated the same way (the trace must be strictly increasing), and so
+are rows whose time is 1e11 or more in magnitude (after the year 5000: a time
+stamp in ms, us or ns by mistake; times are seconds).
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import gzip
 import math
 import os
 import re
+import zlib
 from typing import Iterator
 
 import numpy as np
@@ -37,12 +40,50 @@ def check_path(path) -> str:
     return path
 
 
+class _GzipText:
+    """A gzip text stream whose truncated / corrupt data raises ValueError naming the file: gzip
+    raises EOFError or zlib.error there, which are neither ValueError nor OSError, so callers (and
+    the CLIs) would show a traceback."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.f = gzip.open(path, "rt", encoding="utf-8-sig", errors="replace", newline="")
+
+    def _corrupt(self, exc: BaseException) -> ValueError:
+        return ValueError(f"{self.path}: truncated or corrupt gzip file ({exc})")
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        try:
+            return next(self.f)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise self._corrupt(exc) from None
+
+    def read(self, *args) -> str:
+        try:
+            return self.f.read(*args)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise self._corrupt(exc) from None
+
+    def close(self) -> None:
+        self.f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def open_text(path: str):
-    """Text stream of `path`, transparently gunzipping `.gz` files."""
+    """Text stream of `path`, transparently gunzipping `.gz` files (a truncated or corrupt one:
+    ValueError naming the file)."""
     with open(path, "rb") as f:
         gz = f.read(2) == b"\x1f\x8b"
     if gz:
-        return gzip.open(path, "rt", encoding="utf-8-sig", errors="replace", newline="")
+        return _GzipText(path)
     return open(path, "r", encoding="utf-8-sig", errors="replace", newline="")
 
 
@@ -92,6 +133,18 @@ def parse_float(text, path: str, lineno: int, column: str, finite: bool = True) 
     return v
 
 
+# Larger times in seconds are after the year 5000: a time stamp in milliseconds (or us, ns) by mistake
+# (1e11 ms is 1973-03-03). No trace of a clock has them, epoch-based or relative.
+MAX_SECONDS = 1e11
+
+
+def check_seconds(t: float, what: str) -> None:
+    """RowError when |t| >= MAX_SECONDS: a time in ms, us or ns where seconds are expected."""
+    if abs(t) >= MAX_SECONDS:
+        raise RowError(f"{what} {t!r} is not a time in seconds (after the year 5000): milliseconds, "
+                       f"microseconds or nanoseconds by mistake? times must be seconds")
+
+
 class RowCollector:
     """Accumulates parsed rows; enforces strictly increasing time.
 
@@ -120,6 +173,11 @@ class RowCollector:
         self.skip("malformed")
 
     def add(self, lineno: int, t: float, values: dict[str, float]) -> None:
+        try:
+            check_seconds(t, f"{self.path}:{lineno}: time")
+        except RowError as e:
+            self.bad(e)
+            return
         if self.times and t <= self.times[-1]:
             if t == self.times[-1] and self.keep_last:
                 self.skip("duplicate_time")

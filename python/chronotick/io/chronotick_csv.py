@@ -21,6 +21,7 @@ from chronotick.io.trace import Trace
 
 _MS = 1e-3
 _REQUIRED = ("system_time", "ntp_offset_ms")
+_USED = (*_REQUIRED, "ntp_delay_ms", "ntp_uncertainty_ms", "chronotick_offset_ms", "chronotick_source")
 
 
 def _optional_ms(row: dict, name: str, path: str, lineno: int) -> float:
@@ -34,10 +35,11 @@ def load_chronotick_csv(path, strict: bool = True) -> Trace:
     """Load one ChronoTick CSV (plain or gzip); '#' comment lines before its header are skipped.
 
     strict=True: a malformed NTP row (unparsable or non-finite number, short
-    row, time not after the previous one) raises ValueError naming file and
+    or long row, time not after the previous one) raises ValueError naming file and
     line. strict=False: such rows are skipped and counted in
     `trace.skipped["malformed"]`. Rows without an NTP offset are not
     measurements and are not counted.
+    A header naming a column this loader reads more than once is a ValueError.
     delay / uncertainty are None when the file has no such column; a row of
     a file that has the column but leaves it empty gets NaN there. An
     uncertainty column that is 0 on every NTP row (homelab_3h: the prototype
@@ -59,6 +61,9 @@ def load_chronotick_csv(path, strict: bool = True) -> Trace:
         reader = csv.DictReader(lines)
         fields = reader.fieldnames or []
         missing = [c for c in _REQUIRED if c not in fields]
+        twice = sorted({c for c in fields if fields.count(c) > 1} & set(_USED))
+        if twice:
+            raise ValueError(f"{path}: header names column {twice[0]!r} more than once")
         if missing:
             raise ValueError(f"{path}: not a ChronoTick CSV (no {' / '.join(map(repr, missing))} column in "
                              f"header {fields!r})")
@@ -71,6 +76,9 @@ def load_chronotick_csv(path, strict: bool = True) -> Trace:
                 if None in row:
                     raise RowError(f"{path}:{lineno}: {len(fields) + len(row[None])} fields, header has "
                                    f"{len(fields)}")
+                if None in row.values():     # csv.DictReader's filler for the cells a short row lacks
+                    n = sum(v is not None for v in row.values())
+                    raise RowError(f"{path}:{lineno}: {n} fields, header has {len(fields)}")
                 t = parse_float(row["system_time"], path, lineno, "system_time")
                 o = parse_float(off, path, lineno, "ntp_offset_ms") * _MS
                 d = _optional_ms(row, "ntp_delay_ms", path, lineno)

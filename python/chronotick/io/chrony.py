@@ -283,7 +283,8 @@ def load_chronyc_tracking(path, strict: bool = True) -> Trace:
     field (e.g. `printf '%s,' "$(date +%s.%N)"; chronyc -c tracking`); then
     that is the row's time. Otherwise the row's time is "Ref time" (the last
     clock update) and repeated reports of the same update keep the last one
-    (counted as "duplicate_time").
+    (counted as "duplicate_time"). All lines must be of one kind (a line of
+    the other kind is malformed).
     offsets: "System time" as is -- chronyc prints a positive value as "slow
     of NTP time", so it already is NTP time - system time = reference - local.
     uncertainty: root_dispersion + root_delay / 2 (chronyc(1): the bound on
@@ -298,6 +299,7 @@ def load_chronyc_tracking(path, strict: bool = True) -> Trace:
     rows = RowCollector(path, strict, ["offset", "uncertainty", *_CHRONYC_EXTRA], keep_last_on_equal_time=True)
     names = ("stratum", "ref_time", "offset", "last_offset", "rms_offset", "freq_ppm", "residual_freq_ppm",
              "skew_ppm", "root_delay", "root_dispersion", "update_interval")
+    width = None      # 14 or 15, fixed by the first well-formed line: one time base for the whole trace
     for lineno, line in numbered_lines(path):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
@@ -306,6 +308,10 @@ def load_chronyc_tracking(path, strict: bool = True) -> Trace:
             if len(f) not in (14, 15):
                 raise RowError(f"{path}:{lineno}: expected 14 fields of `chronyc -c tracking` (15 with a leading "
                                f"time stamp), got {len(f)}")
+            if width is not None and len(f) != width:
+                raise RowError(f"{path}:{lineno}: {len(f)} fields, but the earlier reports have {width}: lines "
+                               f"with and without a leading query time stamp cannot be mixed (their times "
+                               f"would be query times and Ref times in one trace)")
             qt = parse_float(f[0], path, lineno, "query_time") if len(f) == 15 else None
             g = f[1:] if len(f) == 15 else f
             if not _HEX8.match(g[0]):
@@ -317,6 +323,7 @@ def load_chronyc_tracking(path, strict: bool = True) -> Trace:
         except RowError as e:
             rows.bad(e)
             continue
+        width = len(f)
         if g[13] == "Not synchronised":
             rows.skip("unsynchronised")
             continue

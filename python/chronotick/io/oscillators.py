@@ -31,7 +31,7 @@ import zlib
 
 import numpy as np
 
-from chronotick.io._common import RowError, check_path, open_text, parse_float
+from chronotick.io._common import RowError, check_path, check_seconds, open_text, parse_float
 from chronotick.io.trace import Trace
 
 _FIRST = re.compile(r"first datapoint\s+(\S+)", re.IGNORECASE)
@@ -55,6 +55,7 @@ def _check_time(name: str, value) -> float:
         raise ValueError(f"{name} must be a number of seconds, got {value!r}") from None
     if isinstance(value, bool) or not math.isfinite(v):
         raise ValueError(f"{name} must be a finite number of seconds, got {value!r}")
+    check_seconds(v, name)      # a RowError (ValueError): 1.7e12 is a time in ms
     return v
 
 

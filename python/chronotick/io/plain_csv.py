@@ -2,9 +2,12 @@
 
 Columns: time (s), offset (s, reference - local), and an optional
 uncertainty (s, >= 0). An optional header line (first line whose first field
-is not a number) names the columns; lines starting with '#' are comments.
+is not a number, and whose other fields are not all numbers: "1o,0.1" is a
+malformed data row) names the columns; lines starting with '#' are comments.
 Fields are separated by commas; a line without commas is split on
-whitespace. The first two columns are time and offset whatever their names.
+whitespace. The first two columns are time and offset whatever their names,
+except that a name stating another unit (offset_ms, t[us], delay (ns)) is refused:
+every value is read as seconds.
 Columns after them follow the header's names (case-insensitive): `delay`
 is the trace's round-trip delay (s, >= 0), `uncertainty` the uncertainty,
 any other name an array in `trace.extra` -- except that the third column is
@@ -14,8 +17,15 @@ more columns are an error.
 """
 from __future__ import annotations
 
-from chronotick.io._common import RowCollector, RowError, check_path, numbered_lines, parse_float
+import re
+
+from chronotick.io._common import RowCollector, RowError, check_path, is_plain_number, numbered_lines, parse_float
 from chronotick.io.trace import Trace
+
+
+# a column name that states a unit other than seconds: offset_ms, t[us], delay (ns), offset.msec
+_UNIT = re.compile(r"(?i)(?:^|[_\s.(\[-])(ms|msec|millis(?:econds?)?|us|usec|µs|micros(?:econds?)?|ns|nsec|"
+                   r"nanos(?:econds?)?)[)\]]?$")
 
 
 def _fields(line: str) -> list[str]:
@@ -65,12 +75,21 @@ def load_plain_csv(path, strict: bool = True) -> Trace:
         if not s or s.startswith("#"):
             continue
         f = _fields(s)
-        if not seen_data and not _is_number(f[0]):
-            seen_data = True  # a header: only the first non-comment line may be one
+        # a header: only the first non-comment line may be one, and it names its columns -- a line whose
+        # other fields are all numbers is a data row with a bad time (it is parsed below, which names it)
+        if not seen_data and not _is_number(f[0]) and not (len(f) > 1 and all(map(is_plain_number, f[1:]))):
+            seen_data = True
             roles = _roles(f)
             if len(f) < 2 or (len(f) > 3 and len(f) != len(set(f))) or len({"offset", *roles}) != len(roles) + 1:
                 raise ValueError(f"{path}:{lineno}: header must name t, offset[, uncertainty][, more named "
                                  f"columns, each once], got {len(f)}: {s!r}")
+            # values are seconds: a header that names another unit for t, offset, uncertainty or delay
+            # would otherwise be read 1000x off without a word
+            for name, role in zip(f, ["t", "offset", *roles]):
+                if role in ("t", "offset", "uncertainty", "delay") and _UNIT.search(name):
+                    raise ValueError(f"{path}:{lineno}: column {name!r} ({role}) names a unit other than "
+                                     f"seconds; this format reads seconds: convert the values (or load the "
+                                     f"file with numpy and pass seconds to chronotick)")
             header, ncols = f, len(f)
             continue
         seen_data = True
