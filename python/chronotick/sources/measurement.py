@@ -16,7 +16,10 @@ class Measurement:
     delay: round-trip delay to the reference, seconds (0.0 when the source
     has none).
     uncertainty: half-width of the interval around `offset` that holds the
-    true offset, seconds (for NTP: delay / 2 + root dispersion + root delay / 2).
+    true offset, seconds (for one NTP server its root distance: (root delay +
+    delay) / 2 + root dispersion + both clocks' precision + 15 ppm x the round
+    trip; for several, the half-width of the survivors' intersection:
+    chronotick.sources.ntp).
     server: which reference(s) the value came from.
     """
 
