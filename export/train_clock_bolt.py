@@ -31,6 +31,9 @@ used for the shipped model: docs/models.md, "Steady trends"; the runtime detrend
 instead). --pools P measures a fraction P of the clocks through a server pool
 (2-10 servers, each with its own extra delay and asymmetry, as pool.ntp.org
 answers; drawn after everything else, so --pools 0 gives the same data).
+--ema D keeps an exponential moving average of the weights (decay D per
+step), validates and ships it (tried, not used for the shipped model:
+docs/models.md, "The shipped model").
 
 Validation each epoch (never trained on): the real NTP traces in
 shared/data/clock-traces. For every measurement after the 10th, the model
@@ -209,6 +212,30 @@ def validate(model, val, median_index: int) -> dict:
     return res
 
 
+class averaged:
+    """Within the block, the model holds the averaged weights `ema` (None: as it is)."""
+
+    def __init__(self, model, ema):
+        self.model, self.ema = model, ema
+
+    def __enter__(self):
+        import torch
+        if self.ema is not None:
+            with torch.no_grad():
+                self.saved = [p.detach().clone() for p in self.model.parameters()]
+                for p, a in zip(self.model.parameters(), self.ema):
+                    p.copy_(a)
+        return self.model
+
+    def __exit__(self, *exc):
+        import torch
+        if self.ema is not None:
+            with torch.no_grad():
+                for p, s in zip(self.model.parameters(), self.saved):
+                    p.copy_(s)
+        return False
+
+
 def progress_factory():
     try:
         from tqdm import tqdm
@@ -255,6 +282,9 @@ def main(argv=None) -> int:
     ap.add_argument("--pools", type=float, default=0.0,
                     help="fraction of the simulated clocks measured through a server pool (2-10 servers, each "
                          "with its own delay and asymmetry: chronotick.sim's servers=...)")
+    ap.add_argument("--ema", type=float, default=0.0,
+                    help="keep an exponential moving average of the weights with this decay per step (0: "
+                         "off) and ship it: the average validates each epoch and is exported")
     ap.add_argument("--no-export", action="store_true", help="train and save the checkpoint only")
     args = ap.parse_args(argv)
 
@@ -271,6 +301,8 @@ def main(argv=None) -> int:
     for flag in ("pools", "ramps", "short_p"):
         if not 0.0 <= getattr(args, flag) <= 1.0:
             ap.error(f"--{flag.replace('_', '-')} must be a fraction in [0, 1], got {getattr(args, flag)!r}")
+    if not 0.0 <= args.ema < 1.0:
+        ap.error(f"--ema must be a decay in [0, 1), got {args.ema!r}")
     for flag in ("series", "steps", "steps_per_epoch", "batch", "context", "d_model", "d_ff", "layers",
                  "decoder_layers", "heads", "threads"):
         if getattr(args, flag) < 1:
@@ -301,6 +333,7 @@ def main(argv=None) -> int:
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / args.steps)))))
     rng = np.random.default_rng(args.seed + 1)
+    ema = [p.detach().clone() for p in model.parameters()] if args.ema > 0 else None
     history = []
     print(f"model: {n_params / 1e6:.2f} M parameters; {args.steps} steps of batch {args.batch}", file=sys.stderr)
     step = 0
@@ -316,13 +349,17 @@ def main(argv=None) -> int:
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
+            if ema is not None:
+                with torch.no_grad():     # averaged weights: a <- d a + (1 - d) w after every step
+                    torch._foreach_lerp_(ema, list(model.parameters()), 1.0 - args.ema)
             sched.step()
             losses.append(float(loss.detach()))
             step += 1
         model.eval()
         entry = {"epoch": epoch, "step": step, "train_loss": float(np.mean(losses))}
         if val:
-            v = validate(model, val, median_index)
+            with averaged(model, ema):
+                v = validate(model, val, median_index)
             mean = {k: float(np.mean([r[k] for r in v.values()])) for k in ("model", "hold-last", "median-5")}
             entry["val_mae_ms"] = {k: x * 1e3 for k, x in mean.items()}
             shown = (f"; validation MAE at the next NTP point (mean over traces): model {mean['model'] * 1e3:.3f} ms, "
@@ -340,6 +377,10 @@ def main(argv=None) -> int:
     out = os.path.abspath(args.out)
     ckpt = args.checkpoint_dir or os.path.join(tempfile.gettempdir(), "chronotick-" +
                                                os.path.splitext(os.path.basename(out))[0] + "-checkpoint")
+    if ema is not None:           # what ships is the averaged model
+        with torch.no_grad():
+            for p, a in zip(model.parameters(), ema):
+                p.copy_(a)
     model.save_pretrained(ckpt)
     print(f"checkpoint saved to {ckpt}", file=sys.stderr)
     if args.no_export:
@@ -348,7 +389,7 @@ def main(argv=None) -> int:
         "data": "synthetic only: chronotick.sim (presets, random_params; free-running and NTP-disciplined; "
                 "NTP-like measurement noise with spikes and losses; polls 16-1024 s)",
         "series": args.series, "steps": args.steps, "short_p": args.short_p, "transients": args.transients,
-        "ramps": args.ramps, "pools": args.pools,
+        "ramps": args.ramps, "pools": args.pools, "ema": args.ema,
         "batch": args.batch, "lr": args.lr, "seed": args.seed,
         "threads": args.threads, "wall_s": round(train_s, 1), "torch": torch.__version__,
         "validation": ("real NTP traces (shared/data/clock-traces), next-NTP-point MAE of the median; "
