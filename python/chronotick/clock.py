@@ -49,8 +49,13 @@ Status: SYNCHRONIZED while measurements arrive (the last within
 `holdover_after_s`); HOLDOVER when the source fails (timeouts, all servers
 rejected, exceptions) -- the bound keeps widening with the forecast -- and
 UNKNOWN after `unknown_after_s` without a measurement, before the first
-`min_measurements`, or when the writer is gone (stale segment). The
-application thread never sees an exception from the background thread.
+`min_measurements`, when the writer is gone (stale segment), or from a poll
+that finds the local clock gone back (stepped by another program) until the
+next measurement. The application thread never sees an exception from the
+background thread, nor from a source (a BaseException such as SystemExit
+raised by a source is a source error too; only poll_once() called in the
+caller's own thread raises on a KeyboardInterrupt or SystemExit, after
+counting it, so that Ctrl-C works).
 
 Retrospective correction: each new measurement (t_m, o_m) reveals the error
 e = o_m - served(t_m) of the correction served since the previous measurement
@@ -88,7 +93,7 @@ UNKNOWN, SYNCHRONIZED, HOLDOVER = Status.UNKNOWN, Status.SYNCHRONIZED, Status.HO
 class ClockConfig:
     """Clock settings (seconds unless stated)."""
 
-    poll_interval_s: float = 64.0          # between measurements once warmed up
+    poll_interval_s: float = 64.0          # between measurements once warmed up (>= 1 ms)
     warmup_poll_interval_s: float = 4.0    # between the first `warmup_measurements`
     warmup_measurements: int = 16
     min_measurements: int = 3              # UNKNOWN before this many
@@ -139,6 +144,10 @@ class ClockConfig:
         for n in ("holdover_after_s", "stale_after_s"):
             if getattr(self, n) is not None:
                 positive(n)
+        if self.poll_interval_s < _MIN_POLL_S:
+            # the bound's ladder of elapsed times and forecast leads are poll multiples: below
+            # this they are not distinct times at Unix-epoch magnitudes, and no forecast is made
+            raise ConfigError(f"clock.poll_interval_s: must be at least {_MIN_POLL_S} s, got {self.poll_interval_s!r}")
         if not (isinstance(self.confidence, (int, float)) and 0.5 < self.confidence < 1):
             raise ConfigError(f"clock.confidence: must be in (0.5, 1), got {self.confidence!r}")
         if not (isinstance(self.max_slew_rate, (int, float)) and 0 < self.max_slew_rate <= 0.5):
@@ -253,6 +262,8 @@ def _wall_ns() -> int:
 
 _INT64_S = 9.2e9              # |t| (s) whose ns still fit an int64 (2**63 ns = 9.22e9 s): the C++ state's range
 _MAX_OFFSET_S = 2**62 / 1e9   # |offset| (s) a ns correction holds with room (146 y: a clock booted at 1970 is fine)
+_MAX_FREQ = 0.01              # |freq| the C++ state takes (10000 ppm)
+_MIN_POLL_S = 1e-3           # the shortest poll_interval_s (ClockConfig.validate)
 _MAX_AHEAD_S = 1.0            # a measurement is taken before the poll reads its local time: slack for rounding only
 
 
@@ -281,6 +292,27 @@ def _round_trip(delay, unc) -> tuple[float, bool]:
     was measured): without one, the uncertainty read as NTP's delay/2."""
     measured = delay is not None and delay > 0
     return (delay if measured else 2 * (unc if unc is not None else 0.0)), measured
+
+
+def _join_timeout(name: str, v) -> float | None:
+    """A wait for Thread.join: None (or inf) for no limit, else a number of
+    seconds (<= 0: no wait); a clear error naming the value otherwise."""
+    if v is None:
+        return None
+    if not is_real(v) or math.isnan(v):
+        raise (TypeError if not is_real(v) else ValueError)(
+            f"{name} must be a number of seconds or None (no limit), got {type(v).__name__} {v!r}")
+    return None if math.isinf(v) and v > 0 else max(float(v), 0.0)
+
+
+def _report(obj, method: str):
+    """obj.method() for health(), None without one; a report that fails is
+    described, not raised (a failed source never raises in the caller's thread)."""
+    try:
+        f = getattr(obj, method, None)
+        return None if f is None else f()
+    except Exception as exc:
+        return {"error": f"{type(obj).__name__}.{method}() failed: {type(exc).__name__}: {exc}"}
 
 
 class _BadMeasurement(ValueError):
@@ -325,6 +357,8 @@ class Clock:
         self._last_meas_ns: int | None = None
         self._last_meas_t: float | None = None      # the newest measurement fed to the engine
         self._last_seen_t: float | None = None      # the newest accepted, held back or not
+        self._last_poll_ns: int | None = None       # the local time of the previous poll
+        self._went_back = False                     # the local clock went back since the newest measurement
         self._step_correction = 0.0                 # S: the sum of the confirmed steps (s); the engine gets offset - S
         self._held: list[_Held] = []                # measurements held back, oldest first
         self._recent: deque = deque(maxlen=5)       # the newest measurements fed, offset - S at the time
@@ -333,9 +367,9 @@ class Clock:
         self._last_rd = 0.0                       # newest measurement's uncertainty beyond delay/2 (root distance)
         cfg = self.config
         # Elapsed times (s after a measurement) at which each origin's predictor is kept:
-        # 1 ms, 1..4 polls, then x1.5, up to unknown_after_s (at most 256 polls).
+        # 1 ms (half a poll if shorter), 1..4 polls, then x1.5, up to unknown_after_s (at most 256 polls).
         self._max_elapsed = min(cfg.unknown_after_s, 256 * cfg.poll_interval_s) + cfg.poll_interval_s
-        ladder = [1e-3 / cfg.poll_interval_s, 1.0, 2.0, 3.0, 4.0]
+        ladder = [min(1e-3, cfg.poll_interval_s / 2) / cfg.poll_interval_s, 1.0, 2.0, 3.0, 4.0]
         while ladder[-1] * cfg.poll_interval_s < self._max_elapsed:
             ladder.append(ladder[-1] * 1.5)
         self._ladder = np.array(ladder) * cfg.poll_interval_s
@@ -405,12 +439,13 @@ class Clock:
         There is never more than one polling thread: if stop() returned while
         the previous one was still in a poll (a slow source), start() waits up
         to timeout_s for it to end and raises RuntimeError if it has not."""
+        wait = _join_timeout("timeout_s", timeout_s)
         with self._ctl:
             old = self._thread
             if old is not None and old.is_alive():
                 if not self._stop.is_set():
                     return self
-                old.join(timeout_s)
+                old.join(wait)
                 if old.is_alive():
                     raise RuntimeError(f"Clock.start: the previous polling thread is still in a poll after "
                                        f"{timeout_s!r} s (the source's measure() has not returned since stop()); "
@@ -424,12 +459,14 @@ class Clock:
         """Stop polling; a shared-memory segment is marked UNKNOWN for its readers.
         Waits up to timeout_s for a poll in progress; a thread still in its
         poll then ends after it (and closes the segment itself): health()
-        says running until then, and start() waits for it."""
+        says running until then, and start() waits for it. timeout_s: a
+        number of seconds (None or inf: no limit)."""
+        wait = _join_timeout("timeout_s", timeout_s)     # before anything changes
         with self._ctl:
             self._stop.set()
             th = self._thread
             if th is not None:
-                th.join(timeout_s)
+                th.join(wait)
                 if th.is_alive():
                     return            # kept in self._thread, so that start() cannot run a second one
                 self._thread = None
@@ -452,7 +489,7 @@ class Clock:
         while not self._stop.is_set():
             try:
                 self.poll_once()
-            except Exception as exc:  # never let the thread die; visible in health()
+            except BaseException as exc:  # never let the thread die; visible in health()
                 self._last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("clock update failed")
             interval = (self.config.warmup_poll_interval_s if self._n_meas < self.config.warmup_measurements
@@ -470,29 +507,51 @@ class Clock:
         out of range, not after the previous one) -- are counted in
         health()["counts"]["source_errors"] with last_error, the measurement
         dropped, and move the status towards HOLDOVER/UNKNOWN; they are not
-        raised. A source with no measurement this time (None) is counted in
-        "empty_polls". now_ns: the local time of the poll (default: time_ns())."""
+        raised. That includes BaseExceptions (KeyboardInterrupt, SystemExit,
+        GeneratorExit, ...): the polling thread records them and polls on;
+        only a KeyboardInterrupt or SystemExit in a caller's own thread (its
+        Ctrl-C, its exit) is raised on after it is counted. A source with no
+        measurement this time (None) is counted in "empty_polls" (a failed
+        poll is not). now_ns: the local time of the poll (default: time_ns())."""
         if now_ns is not None:
             _check_ns("now_ns", now_ns)      # the caller's argument: raised, before the source is asked
         with self._lock:
             self._counts["polls"] += 1
-            m = None
+            m, failed = None, True
             try:
                 m = self._source.measure()
+                failed = False
             except StopIteration:
                 self._source_error("source exhausted")
             except Exception as exc:
                 self._source_error(f"{type(exc).__name__}: {exc}")
+            except BaseException as exc:
+                # KeyboardInterrupt, SystemExit, GeneratorExit, ...: a source failure too, never the
+                # end of the polling thread; raised on only in a caller's thread (its Ctrl-C / exit)
+                self._source_error(f"{type(exc).__name__} raised by the source: {exc}")
+                if isinstance(exc, (KeyboardInterrupt, SystemExit)) and threading.current_thread() is not self._thread:
+                    raise
             now = int(self._time_ns() if now_ns is None else now_ns)
+            if self._last_poll_ns is not None and now < self._last_poll_ns and self._n_meas:
+                # stepped back by another program: the correction served is off by the step,
+                # and elapsed times read on this clock are wrong -- UNKNOWN until a measurement
+                self._went_back = True
+                self._last_error = (f"the local clock went back by {(self._last_poll_ns - now) / 1e9!r} s since "
+                                    f"the previous poll: UNKNOWN until a new measurement")
+            self._last_poll_ns = now
             used = False
-            if m is None:
+            if failed:
+                pass
+            elif m is None:
                 self._counts["empty_polls"] += 1     # not an error, but a source that never answers is visible
             else:
                 try:
                     used = self._ingest(m, now)
                 except _BadMeasurement as exc:
                     self._source_error(f"{exc}; dropped")
-            if not used:
+            if used:
+                self._went_back = False
+            else:
                 self._release_stale_held(now)
             self._publish(now)
             return used
@@ -543,7 +602,8 @@ class Clock:
             raise _BadMeasurement(f"measurement offset = {offset!r} s is beyond +-{_MAX_OFFSET_S:.3g} s, "
                                   f"more than a ns correction can hold")
         if self._last_seen_t is not None and t <= self._last_seen_t:
-            raise _BadMeasurement(f"measurement time {t!r} not after the previous {self._last_seen_t!r}")
+            back = " (the local clock went back?)" if now_s < self._last_seen_t else ""
+            raise _BadMeasurement(f"measurement time {t!r} not after the previous {self._last_seen_t!r}{back}")
         return t, offset, vals["delay"], vals["uncertainty"]
 
     def _ingest(self, m, now: int) -> bool:
@@ -709,6 +769,10 @@ class Clock:
         if self._n_meas < self.config.min_measurements or self._last_meas_ns is None:
             return UNKNOWN
         age = (now - self._last_meas_ns) / 1e9
+        if self._went_back or age < 0:
+            # the local clock went back (stepped by another program): the correction no longer
+            # fits it, and until a new measurement arrives nothing says by how much
+            return UNKNOWN
         if age <= self.config.holdover_after:
             return SYNCHRONIZED
         if age <= self.config.unknown_after_s:
@@ -758,11 +822,15 @@ class Clock:
         half, how = self._half_width(base + leads - t_last, mean_last, freq)
         # The bound is a line through (0, half[0]) above every later lead.
         growth = max(0.0, float(np.max((half[1:] - half[0]) / leads[1:])))
-        if not (abs(offset) <= _MAX_OFFSET_S and 0 <= half[0] <= _MAX_OFFSET_S and math.isfinite(growth)):
-            # the C++ state holds ns in int64: keep the previous correction rather than raise
+        if not (abs(offset) <= _MAX_OFFSET_S and 0 <= half[0] <= _MAX_OFFSET_S and math.isfinite(growth)
+                and abs(freq) <= _MAX_FREQ):
+            # the C++ state holds ns in int64 and a frequency within 1%: keep the previous
+            # correction rather than raise (from poll_once, or every poll of the thread)
             self._counts["forecast_errors"] += 1
-            self._last_error = (f"forecast by {fc.model} gives offset {offset!r} s, bound {half[0]!r} s: "
-                                f"beyond what a ns correction can hold; correction not updated")
+            self._last_error = (f"forecast by {fc.model} gives offset {float(offset)!r} s, frequency "
+                                f"{float(freq)!r}, bound {float(half[0])!r} s: beyond what a correction can hold "
+                                f"(|offset| <= {_MAX_OFFSET_S:.3g} s, |frequency| <= {_MAX_FREQ}); "
+                                f"correction not updated")
             return
         model = dict(ref_local_ns=now, offset_ns=int(round(offset * 1e9)), freq=float(freq),
                      bound_ns=int(math.ceil(half[0] * 1e9)), growth_ns_per_s=growth * 1e9, status=status,
@@ -801,8 +869,8 @@ class Clock:
             "last_step": self._last_step,
             "step_correction_s": self._step_correction,
             "held_measurements": len(self._held),
-            "source": getattr(self._source, "stats", lambda: None)(),
-            "engine": self._engine.health() if hasattr(self._engine, "health") else None,
+            "source": _report(self._source, "stats"),
+            "engine": _report(self._engine, "health"),
             "slew": {"rate": snap["slew_rate"], "v0_ns": snap["slew_v0_ns"], "t0_ns": snap["slew_t0_ns"]},
             "running": bool(self._thread and self._thread.is_alive()),
         }
