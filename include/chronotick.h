@@ -47,10 +47,18 @@
  * release fence, data words (relaxed), seq even (release). A reader loads seq
  * (acquire), copies the data words (relaxed), acquire fence, reloads seq, and
  * retries if it was odd or changed. The last data word is a checksum of the
- * others (ct_checksum) so tests can prove no read is torn.
+ * others (ct_checksum) so tests can prove no read is torn; ct_reader_open
+ * checks it once to refuse garbage behind a valid header (CT_ERR_CORRUPT).
  */
 #ifndef CHRONOTICK_H
 #define CHRONOTICK_H
+
+/* Strict ISO C (-std=c99/c11) hides POSIX: ask for it when no feature macro is
+ * set (effective when this header comes before any system header). */
+#if defined(__STRICT_ANSI__) && !defined(__cplusplus) && !defined(_POSIX_C_SOURCE) && !defined(_XOPEN_SOURCE) && \
+    !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE) && !defined(_BSD_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -64,6 +72,10 @@
 #include <sched.h>
 #include <time.h>
 #include <unistd.h>
+
+#if !defined(CLOCK_REALTIME) || !defined(O_CLOEXEC)
+#error "chronotick.h needs POSIX.1-2008 (clock_gettime, O_CLOEXEC, kill): compile with -D_POSIX_C_SOURCE=200809L or include chronotick.h before other headers"
+#endif
 
 /* ThreadSanitizer does not model standalone fences (GCC warns -Wtsan); under it
  * the seqlock uses the equivalent per-access form instead: release stores and
@@ -86,11 +98,12 @@
 
 /* error codes of ct_reader_open */
 #define CT_OK 0
-#define CT_ERR_OPEN 1      /* open/fstat/mmap failed: see errno */
+#define CT_ERR_OPEN 1      /* open/fstat/mmap failed: see r->sys_errno (errno is left set too) */
 #define CT_ERR_SIZE 2      /* the file is smaller than the layout it claims or this reader needs */
 #define CT_ERR_MAGIC 3     /* not a chronotick clock file */
 #define CT_ERR_VERSION 4   /* written with a different major layout version */
 #define CT_ERR_NOT_FILE 5  /* not a regular file (a FIFO, a directory, a device) */
+#define CT_ERR_CORRUPT 6   /* right header, but the data fails its checksum or the writer pid is not > 0 */
 
 /* The data read under the seqlock: 14 words of 8 bytes. */
 typedef struct ct_clock_data {
@@ -182,7 +195,8 @@ static inline ct_time_bound ct_compute(const ct_clock_data* d, int64_t t, int wr
     return r;
   }
   r.time_ns = ct_time(d, t);
-  if (d->status == CT_UNKNOWN || !writer_alive || age > d->stale_after_ns || age < -d->stale_after_ns) {
+  if (d->status == CT_UNKNOWN || (uint64_t)d->status > CT_HOLDOVER || !writer_alive || age > d->stale_after_ns ||
+      age < -d->stale_after_ns) {
     r.earliest_ns = INT64_MIN; r.latest_ns = INT64_MAX; r.status = CT_UNKNOWN;
     return r;
   }
@@ -270,11 +284,14 @@ typedef struct ct_reader {
 } ct_reader;
 
 /* Opens and maps `path` read-only. Returns CT_OK or an error code; on error
- * ct_reader_error(r) says what went wrong and nothing needs closing. */
+ * ct_reader_error(r) says what went wrong (naming the path, cut to 200
+ * characters) and nothing needs closing. It checks the published data once
+ * (CT_ERR_CORRUPT: a checksum mismatch; an all-zero file reads as never published). */
 static inline int ct_reader_open(ct_reader* r, const char* path) {
   struct stat st;
   void* p;
   const ct_clock_shm* shm;
+  const char* cut = strlen(path) > 200 ? "..." : "";  /* messages show "%.200s%s", path, cut */
   memset(r, 0, sizeof *r);
   r->fd = -1;
   r->writer_alive = 1;
@@ -282,20 +299,22 @@ static inline int ct_reader_open(ct_reader* r, const char* path) {
   r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (r->fd < 0 || fstat(r->fd, &st) != 0) {
     r->sys_errno = errno;
-    snprintf(r->message, sizeof r->message, "%s: cannot open: %s", path, strerror(r->sys_errno));
+    snprintf(r->message, sizeof r->message, "%.200s%s: cannot open: %s", path, cut, strerror(r->sys_errno));
     if (r->fd >= 0) close(r->fd);
     r->fd = -1;
+    errno = r->sys_errno;
     return r->error = CT_ERR_OPEN;
   }
   if (!S_ISREG(st.st_mode)) {
-    snprintf(r->message, sizeof r->message, "%s: not a regular file (a chronotick clock file is one)", path);
+    snprintf(r->message, sizeof r->message, "%.200s%s: not a regular file (a chronotick clock file is one)", path,
+             cut);
     close(r->fd);
     r->fd = -1;
     return r->error = CT_ERR_NOT_FILE;
   }
   if ((size_t)st.st_size < 16) {
-    snprintf(r->message, sizeof r->message, "%s: %lld bytes is too small for a chronotick clock file", path,
-             (long long)st.st_size);
+    snprintf(r->message, sizeof r->message, "%.200s%s: %lld bytes is too small for a chronotick clock file", path,
+             cut, (long long)st.st_size);
     close(r->fd);
     r->fd = -1;
     return r->error = CT_ERR_SIZE;
@@ -303,26 +322,49 @@ static inline int ct_reader_open(ct_reader* r, const char* path) {
   p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, r->fd, 0);
   if (p == MAP_FAILED) {
     r->sys_errno = errno;
-    snprintf(r->message, sizeof r->message, "%s: mmap failed: %s", path, strerror(r->sys_errno));
+    snprintf(r->message, sizeof r->message, "%.200s%s: mmap failed: %s", path, cut, strerror(r->sys_errno));
     close(r->fd);
     r->fd = -1;
+    errno = r->sys_errno;
     return r->error = CT_ERR_OPEN;
   }
   shm = (const ct_clock_shm*)p;
   r->error = ct_check_header(shm, (size_t)st.st_size);
+  if (r->error == CT_OK && shm->writer_pid <= 0) r->error = CT_ERR_CORRUPT;  /* kill(pid <= 0) is no liveness test */
+  if (r->error == CT_OK) {
+    /* Garbage that passes the header checks must not read as a model: the data
+     * must carry its checksum (an all-zero file reads as never published). */
+    uint64_t w[CT_DATA_WORDS];
+    int i, tries;
+    for (tries = 0; tries < 1000; ++tries) {  /* a writer mid-write all along: skip the check */
+      uint64_t s1 = __atomic_load_n(&shm->seq, __ATOMIC_ACQUIRE), any = 0;
+      if (s1 & 1u) continue;
+      for (i = 0; i < CT_DATA_WORDS; ++i) w[i] = __atomic_load_n(&shm->data[i], __ATOMIC_ACQUIRE);
+      if (__atomic_load_n(&shm->seq, __ATOMIC_RELAXED) != s1) continue;
+      for (i = 0; i < CT_DATA_WORDS; ++i) any |= w[i];
+      if (any != 0 && ct_checksum(w) != w[CT_DATA_WORDS - 1]) r->error = CT_ERR_CORRUPT;
+      break;
+    }
+  }
   if (r->error != CT_OK) {
     if (r->error == CT_ERR_MAGIC)
-      snprintf(r->message, sizeof r->message, "%s: not a chronotick clock file (magic %02x%02x%02x%02x, expected "
-               "\"CTCK\")", path, (unsigned char)shm->magic[0], (unsigned char)shm->magic[1],
+      snprintf(r->message, sizeof r->message, "%.200s%s: not a chronotick clock file (magic %02x%02x%02x%02x, "
+               "expected \"CTCK\")", path, cut, (unsigned char)shm->magic[0], (unsigned char)shm->magic[1],
                (unsigned char)shm->magic[2], (unsigned char)shm->magic[3]);
     else if (r->error == CT_ERR_VERSION)
-      snprintf(r->message, sizeof r->message, "%s: layout version %u.%u is %s than this reader's %d.%d; use a "
-               "chronotick reader of major version %u", path, shm->version_major, shm->version_minor,
+      snprintf(r->message, sizeof r->message, "%.200s%s: layout version %u.%u is %s than this reader's %d.%d; use a "
+               "chronotick reader of major version %u", path, cut, shm->version_major, shm->version_minor,
                shm->version_major > CT_VERSION_MAJOR ? "newer" : "older", CT_VERSION_MAJOR, CT_VERSION_MINOR,
                shm->version_major);
+    else if (r->error == CT_ERR_CORRUPT && shm->writer_pid <= 0)
+      snprintf(r->message, sizeof r->message, "%.200s%s: corrupt chronotick clock file: writer pid %d is not a "
+               "process id", path, cut, (int)shm->writer_pid);
+    else if (r->error == CT_ERR_CORRUPT)
+      snprintf(r->message, sizeof r->message, "%.200s%s: corrupt chronotick clock file: the published data fails "
+               "its checksum", path, cut);
     else
-      snprintf(r->message, sizeof r->message, "%s: file of %lld bytes, layout claims %u, version %d.%d needs %u",
-               path, (long long)st.st_size, shm->size, CT_VERSION_MAJOR, CT_VERSION_MINOR,
+      snprintf(r->message, sizeof r->message, "%.200s%s: file of %lld bytes, layout claims %u, version %d.%d needs "
+               "%u", path, cut, (long long)st.st_size, shm->size, CT_VERSION_MAJOR, CT_VERSION_MINOR,
                (unsigned)sizeof(ct_clock_shm));
     munmap(p, (size_t)st.st_size);
     close(r->fd);
@@ -355,10 +397,16 @@ static inline int ct_reader_writer_alive(ct_reader* r, int64_t local_ns) {
   return __atomic_load_n(&r->writer_alive, __ATOMIC_RELAXED);
 }
 
-/* Corrected time now. */
+/* Corrected time now. A reader whose open failed, or that is closed, reads
+ * CT_UNKNOWN (unbounded, the local clock) rather than faulting. */
 static inline ct_time_bound ct_reader_now(ct_reader* r) {
   ct_clock_data d;
   int64_t t;
+  if (__builtin_expect(r->shm == NULL, 0)) {
+    ct_time_bound u;
+    u.earliest_ns = INT64_MIN; u.latest_ns = INT64_MAX; u.time_ns = ct_realtime_ns(); u.status = CT_UNKNOWN;
+    return u;
+  }
   ct_read(r->shm, &d, &t);
   return ct_compute(&d, t, ct_reader_writer_alive(r, t));
 }

@@ -179,6 +179,16 @@ const char* kPublishDoc =
 }  // namespace
 
 namespace chronotick::bindings {
+namespace {
+
+// A file name (or a message holding one) as Python's os.fsdecode gives it.
+py::object fs_str(const std::string& s) {
+  PyObject* o = PyUnicode_DecodeFSDefaultAndSize(s.data(), static_cast<Py_ssize_t>(s.size()));
+  if (o == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(o);
+}
+
+}  // namespace
 
 void bind_clock(py::module_& m) {
   static py::exception<ShmError> unused(m, "_ShmErrorBase");  // never raised as such; see translator
@@ -187,11 +197,14 @@ void bind_clock(py::module_& m) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const ShmError& e) {
+      // The message names the path, which need not be UTF-8: decoded as the OS
+      // decodes file names (undecodable bytes as surrogates), never a UnicodeDecodeError.
+      py::object msg = fs_str(e.what());
       if (e.code == CT_ERR_OPEN) {
-        py::object err = py::module_::import("builtins").attr("OSError")(e.sys_errno, e.what());
+        py::object err = py::module_::import("builtins").attr("OSError")(e.sys_errno, msg);
         PyErr_SetObject(PyExc_OSError, err.ptr());
       } else {
-        PyErr_SetString(PyExc_ValueError, e.what());
+        PyErr_SetObject(PyExc_ValueError, msg.ptr());
       }
     }
   });
@@ -234,7 +247,7 @@ void bind_clock(py::module_& m) {
              p.writer().heartbeat();
            }, "Refresh the heartbeat without changing the model.")
       .def("close", &ShmPublisher::close, "Mark the clock UNKNOWN and release the file (it stays for readers).")
-      .def_property_readonly("path", &ShmPublisher::path)
+      .def_property_readonly("path", [](const ShmPublisher& p) { return fs_str(p.path()); })
       .def_property_readonly("publishes", [](ShmPublisher& p) { return p.closed() ? 0 : p.writer().publishes(); })
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__", [](ShmPublisher& p, py::args) { p.close(); });
@@ -250,7 +263,7 @@ void bind_clock(py::module_& m) {
            "Test support: n reads in C++ (GIL released), counting torn/inconsistent/backwards reads.")
       .def_property_readonly("writer_pid", &ShmReader::writer_pid)
       .def_property_readonly("version_minor", &ShmReader::version_minor)
-      .def_property_readonly("path", &ShmReader::path);
+      .def_property_readonly("path", [](const ShmReader& r) { return fs_str(r.path()); });
   add_method(reader, &kReaderNow);
   add_method(reader, &kReaderNowNs);
 

@@ -57,22 +57,37 @@ _core._set_clock_status_objects((Status.UNKNOWN, Status.SYNCHRONIZED, Status.HOL
 TimeBound = _core.TimeBound
 
 
+def _has_surrogates(s: str) -> bool:
+    try:
+        s.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 class Client:
     """Read-only view of the clock file at `path`.
 
-    Raises FileNotFoundError / OSError when the file cannot be opened, and
-    ValueError when the path holds a null byte, is not a regular file (a FIFO,
-    a directory, a device), is not a chronotick clock file (wrong magic) or was
-    written with another major layout version (e.g. by a newer chronotick).
+    `path`: a str, bytes or os.PathLike. Raises TypeError for anything else,
+    FileNotFoundError / OSError when the file cannot be opened, and ValueError
+    when the path is empty or holds a null byte, is not a regular file (a FIFO,
+    a directory, a device), is not a chronotick clock file (wrong magic, too
+    small), was written with another major layout version (e.g. by a newer
+    chronotick), or is corrupt (its published data fails the checksum, or its
+    writer pid is not > 0).
     """
 
     def __init__(self, path):
         path = os.fspath(path)
-        if not isinstance(path, str) or not path:
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        if not path:
             raise ValueError(f"path must be a non-empty file path, got {path!r}")
         # (a NUL in the path and a file that is not a regular one -- a FIFO, a
         # directory -- are refused by the core's reader: ValueError)
-        self._reader = _core.ClockReader(path)
+        # a file name that is not UTF-8 (surrogates from fsdecode) goes to the core as its bytes; the
+        # core's messages and .path decode file names as os.fsdecode does
+        self._reader = _core.ClockReader(os.fsencode(path) if _has_surrogates(path) else path)
         self.path = path
         # The hot path: the C++ methods themselves, no Python frame in between.
         self.now = self._reader.now
