@@ -182,3 +182,13 @@ def test_a_forecast_beyond_the_frequency_the_state_holds_is_a_forecast_error_not
     assert h["counts"]["forecast_errors"] > 0 and h["counts"]["polls"] == 20
     assert "frequency" in h["last_error"] and "correction not updated" in h["last_error"], h["last_error"]
     assert h["status"] == UNKNOWN.name or h["model"]["freq"] <= 0.01
+
+
+def test_a_callable_or_iterator_source_returning_none_is_an_empty_poll():
+    """As a source object's measure() returning None: no measurement this time, not a source error."""
+    import chronotick
+    for src in (lambda: None, iter([None, None])):
+        clock = chronotick.Clock(src)
+        assert clock.poll_once() is False
+        h = clock.health()
+        assert h["counts"]["empty_polls"] == 1 and h["counts"]["source_errors"] == 0

@@ -4,8 +4,8 @@ from __future__ import annotations
 from chronotick.sources.measurement import Measurement
 
 
-def _measurement(value, what: str) -> Measurement:
-    if isinstance(value, Measurement):
+def _measurement(value, what: str) -> Measurement | None:
+    if value is None or isinstance(value, Measurement):   # None: no measurement this time (an empty poll)
         return value
     try:
         t, offset, uncertainty = value
@@ -16,25 +16,27 @@ def _measurement(value, what: str) -> Measurement:
 
 class CallableSource:
     """`.measure()` calls `fn()`, which returns (t, offset, uncertainty) in seconds
-    (t: local Unix time; offset: reference - local) or a Measurement."""
+    (t: local Unix time; offset: reference - local), a Measurement, or None when
+    it has no measurement this time (as a source's measure() may)."""
 
     def __init__(self, fn, name: str | None = None):
         self._fn = fn
         self.name = name or getattr(fn, "__name__", type(fn).__name__)
 
-    def measure(self) -> Measurement:
+    def measure(self) -> Measurement | None:
         return _measurement(self._fn(), self.name)
 
 
 class IteratorSource:
-    """`.measure()` takes the next item of an iterator of (t, offset, uncertainty)
-    or Measurements; raises StopIteration when it is exhausted."""
+    """`.measure()` takes the next item of an iterator of (t, offset, uncertainty),
+    Measurements or None (no measurement this time); raises StopIteration when it
+    is exhausted."""
 
     def __init__(self, iterable, name: str | None = None):
         self._it = iter(iterable)
         self.name = name or type(iterable).__name__
 
-    def measure(self) -> Measurement:
+    def measure(self) -> Measurement | None:
         return _measurement(next(self._it), self.name)
 
 
