@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import os
 import threading
 from types import SimpleNamespace
 
@@ -60,12 +61,16 @@ def fuse_with_onnx(t, y, u, targets, levels, params, onnx, others=()):
 
 
 def onnx_forecaster(name: str):
-    """The (cached, shared) OnnxForecaster of a registered/shipped ONNX model."""
+    """The (cached, shared) OnnxForecaster of a registered/shipped ONNX model.
+    Cached by name AND path: a name registered again with another file loads
+    (and checks) that file, not the one the name meant before."""
+    path = registry.onnx_models()[name]
     with _onnx_lock:
         f = _onnx_cache.get(name)
-        if f is None:
+        if f is None or f.path != os.fspath(path):
             from chronotick.models.onnx import OnnxForecaster
-            f = _onnx_cache[name] = OnnxForecaster(registry.onnx_models()[name])
+            _onnx_cache.pop(name, None)
+            f = _onnx_cache[name] = OnnxForecaster(path)
         return f
 
 

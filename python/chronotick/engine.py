@@ -120,6 +120,19 @@ class _ModelSlot:
         self.ok = True            # retry; a new failure leaves it out for RETRY_S again
         return True
 
+    def history_needed(self, t, min_history: int) -> int:
+        """Measurements it needs before it forecasts: min_history cells of its
+        grid -- min_history x (grid step / median spacing) on a coarser grid
+        (the long-term model: fewer cells leave its window nearly empty and
+        its intervals uncalibrated), else min_history."""
+        if self.forecaster is None or t.size < 2:
+            return min_history
+        try:
+            r = self.forecaster._grid_ratio(t)
+        except Exception:  # noqa: BLE001 - the forecast itself reports what is wrong
+            return min_history
+        return max(min_history, int(math.ceil(min_history * r - 1e-9))) if math.isfinite(r) else min_history
+
     def _out_of_reach(self, t, targets):
         self.skipped = f"{self.name} left out: {self.forecaster.out_of_reach(t, targets)}"
         return None
@@ -395,12 +408,15 @@ class Engine:
                 out.append(_core.forecast(name, t, y, u, targets, levels, self._params))
             elif name in self._onnx:
                 slot = self._onnx[name]
-                if t.size < self._params.min_history:
+                mh = self._params.min_history
+                need = slot.history_needed(t, mh)
+                if t.size < need:
                     # as predict(): too little history for the model (it needs a spacing and
-                    # pairs to calibrate on); left out this time, not failed
+                    # pairs to calibrate on; on a coarse grid, min_history cells); left out
+                    # this time, not failed
                     if slot.ok:
-                        notes.append(f"{name} left out: {t.size} measurements < engine.min_history "
-                                     f"{self._params.min_history}")
+                        notes.append(f"{name} left out: {t.size} measurements < engine.min_history {mh}"
+                                     + ("" if need == mh else f" cells of its grid ({need} measurements)"))
                     else:
                         notes.append(f"{name} left out: unhealthy ({slot.reason})")
                     continue

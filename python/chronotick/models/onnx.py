@@ -352,6 +352,7 @@ class OnnxForecaster:
     # the constructor's bounds: onnxruntime threads of one run (as the Engine's onnx.intra_op_threads;
     # thousands would each be an OS thread), and the coarse-grid factor (1e300 overflowed the window)
     MAX_INTRA_OP_THREADS = 1024
+    RUN_ROWS = 1024        # windows per onnxruntime run (_binding)
     STEP_FACTOR_RANGE = (1e-6, 1e6)
 
     @staticmethod
@@ -496,14 +497,22 @@ class OnnxForecaster:
     # ---- raw runs ----------------------------------------------------------------------------
     def _binding(self, batch: int, calib: bool = False):
         """Preallocated input/output buffers of one batch size, bound to the session
-        (a separate set for the calibration runs, which happen inside a forecast)."""
+        (a separate set for the calibration runs, which happen inside a forecast).
+        The bindings cover RUN_ROWS rows each: onnxruntime's memory for one run
+        grows with its batch (~0.1 MB a window for clock-bolt) and its arena keeps
+        the peak for the session's life, so a huge batch runs in slices."""
         b = self._bindings.get((batch, calib))
         if b is None:
             x = np.empty((batch, self.context), dtype=np.float32)
             out = np.empty((batch, self.num_levels, self.horizon), dtype=np.float32)
-            io = self.session.io_binding()
-            io.bind_input(INPUT_NAME, "cpu", 0, np.float32, list(x.shape), x.ctypes.data)
-            io.bind_output(OUTPUT_NAME, "cpu", 0, np.float32, list(out.shape), out.ctypes.data)
+            io = []       # one binding per RUN_ROWS rows (views of x and out): _run_bound runs them in turn
+            for s in range(0, batch, self.RUN_ROWS):
+                e = min(batch, s + self.RUN_ROWS)
+                part = self.session.io_binding()
+                part.bind_input(INPUT_NAME, "cpu", 0, np.float32, [e - s, self.context], x[s:e].ctypes.data)
+                part.bind_output(OUTPUT_NAME, "cpu", 0, np.float32, [e - s, self.num_levels, self.horizon],
+                                 out[s:e].ctypes.data)
+                io.append(part)
             b = (x, out, io)
             if len(self._bindings) >= 8:   # keep the preallocated buffers of a few batch sizes
                 self._bindings.pop(next(iter(self._bindings)))
@@ -519,10 +528,7 @@ class OnnxForecaster:
         with self._lock:
             x, out, io = self._binding(context.shape[0])
             x[...] = context
-            try:
-                self.session.run_with_iobinding(io)
-            except Exception as exc:
-                raise ModelError(f"model {self.name}: onnxruntime run failed: {exc}") from exc
+            self._run_bound(io, out)
             res = out.copy()
         if not np.all(np.isfinite(res)):
             rows = np.flatnonzero(~np.all(np.isfinite(res), axis=(1, 2)))
@@ -780,8 +786,10 @@ class OnnxForecaster:
         return plan
 
     def _run_bound(self, io, out) -> None:
+        """One batched run of the rows bound by `io` (_binding's list) into `out`."""
         try:
-            self.session.run_with_iobinding(io)
+            for b in io:
+                self.session.run_with_iobinding(b)
         except Exception as exc:
             raise ModelError(f"model {self.name}: onnxruntime run failed: {exc}") from exc
 
