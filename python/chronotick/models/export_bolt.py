@@ -113,24 +113,87 @@ def load_pipeline(checkpoint: str):
     """ChronosBoltPipeline from a local directory (or a hub id where the hub
     is reachable; see resolve_checkpoint for which is which), float32, CPU.
     Raises ExportError when it cannot be loaded (missing directory, corrupt
-    weights, not a Chronos-Bolt model)."""
+    weights, weights that do not cover the model config.json describes, not a
+    Chronos-Bolt model, a hub id while the hub is unreachable and the model
+    is not in the local cache: at once, no retries)."""
     _require()
     import torch
     from chronos import BaseChronosPipeline, ChronosBoltPipeline
 
     source = resolve_checkpoint(checkpoint)
+    hub = {} if os.path.isdir(source) else _hub_kwargs(source)
     try:
         try:
-            pipe = BaseChronosPipeline.from_pretrained(source, device_map="cpu", dtype=torch.float32)
+            pipe = BaseChronosPipeline.from_pretrained(source, device_map="cpu", dtype=torch.float32, **hub)
         except TypeError:  # older transformers: torch_dtype
-            pipe = BaseChronosPipeline.from_pretrained(source, device_map="cpu", torch_dtype=torch.float32)
+            pipe = BaseChronosPipeline.from_pretrained(source, device_map="cpu", torch_dtype=torch.float32, **hub)
     except Exception as exc:  # noqa: BLE001 - transformers/safetensors/hub raise many types; one clear error
         raise ExportError(f"cannot load checkpoint {checkpoint}: {_one_line(exc)}") from exc
     if not isinstance(pipe, ChronosBoltPipeline):
         raise ExportError(f"{checkpoint} is a {type(pipe).__name__}, not a Chronos-Bolt model "
                           f"(ChronosBoltModelForForecasting)")
+    _check_weights(type(pipe.model), source, hub, checkpoint)
     pipe.model.eval()
     return pipe
+
+
+def _check_weights(cls, source, hub, checkpoint) -> None:
+    """ExportError when the checkpoint's weights do not cover the model its config describes:
+    transformers then initialises the missing or mismatched parameters at random with a
+    warning (the patch embeddings silently), the pipeline carries the same random values, and the
+    parity check cannot see it."""
+    import torch
+
+    class Strict(cls):      # chronos-forecasting lets the patch embeddings be missing (T5 initialisation)
+        _keys_to_ignore_on_load_missing = None
+
+    try:
+        _, info = Strict.from_pretrained(source, device_map="cpu", dtype=torch.float32, output_loading_info=True, **hub)
+    except Exception as exc:  # noqa: BLE001 - it loaded a moment ago; report as a load failure
+        raise ExportError(f"cannot load checkpoint {checkpoint}: {_one_line(exc)}") from exc
+    bad = sorted({str(k if isinstance(k, str) else k[0]) for key in ("missing_keys", "mismatched_keys")
+                  for k in info.get(key) or ()})
+    if bad:
+        raise ExportError(f"checkpoint {checkpoint}'s weights do not match its config.json: {len(bad)} parameters "
+                          f"missing or of another shape ({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''})")
+
+
+def _hub_reachable(timeout: float = 5.0) -> bool:
+    """Whether a TCP connection to the hub endpoint (HF_ENDPOINT) opens within `timeout` s.
+    True when a proxy is configured (the connection would go through it) or the check cannot be made."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from huggingface_hub import constants
+
+    if any(os.environ.get(k) for k in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True
+    url = urlsplit(constants.ENDPOINT)
+    if not url.hostname:
+        return True
+    try:
+        socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)),
+                                 timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+def _hub_kwargs(hub_id: str) -> dict:
+    """from_pretrained's extra arguments for a hub id: none when the hub is reachable,
+    local_files_only when it is not but the local cache has the model; else ExportError at once
+    (huggingface_hub would retry for ~30 s, logging each try, before failing)."""
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    if constants.HF_HUB_OFFLINE:
+        return {"local_files_only": True}
+    if _hub_reachable():
+        return {}
+    if isinstance(try_to_load_from_cache(hub_id, "config.json"), str):
+        return {"local_files_only": True}
+    raise ExportError(f"cannot load checkpoint {hub_id}: the hub ({constants.ENDPOINT}) is not reachable and "
+                      f"{hub_id} is not in the local cache; download it where the hub is reachable, or pass "
+                      f"a local checkpoint directory")
 
 
 def _eager(model) -> None:
@@ -151,7 +214,7 @@ def verification_inputs(context: int, seed: int = 0) -> np.ndarray:
     gaps[rng.random(context) < 0.2] = np.nan                   # NaN gaps
     rows.append(gaps)
     pad = np.full(context, np.nan)
-    n = max(2, context // 5)
+    n = min(context, max(2, context // 5))
     pad[-n:] = np.cumsum(rng.normal(size=n))                   # left padding: only the newest n observed
     rows.append(pad)
     rows.append(np.full(context, 3.25))                        # constant series
