@@ -212,6 +212,14 @@ def validate(model, val, median_index: int) -> dict:
     return res
 
 
+def set_weights(model, tensors) -> None:
+    """Copy `tensors` (one per parameter, in model.parameters() order) into the model."""
+    import torch
+    with torch.no_grad():
+        for p, a in zip(model.parameters(), tensors):
+            p.copy_(a)
+
+
 class averaged:
     """Within the block, the model holds the averaged weights `ema` (None: as it is)."""
 
@@ -219,20 +227,14 @@ class averaged:
         self.model, self.ema = model, ema
 
     def __enter__(self):
-        import torch
         if self.ema is not None:
-            with torch.no_grad():
-                self.saved = [p.detach().clone() for p in self.model.parameters()]
-                for p, a in zip(self.model.parameters(), self.ema):
-                    p.copy_(a)
+            self.saved = [p.detach().clone() for p in self.model.parameters()]
+            set_weights(self.model, self.ema)
         return self.model
 
     def __exit__(self, *exc):
-        import torch
         if self.ema is not None:
-            with torch.no_grad():
-                for p, s in zip(self.model.parameters(), self.saved):
-                    p.copy_(s)
+            set_weights(self.model, self.saved)
         return False
 
 
@@ -378,9 +380,7 @@ def main(argv=None) -> int:
     ckpt = args.checkpoint_dir or os.path.join(tempfile.gettempdir(), "chronotick-" +
                                                os.path.splitext(os.path.basename(out))[0] + "-checkpoint")
     if ema is not None:           # what ships is the averaged model
-        with torch.no_grad():
-            for p, a in zip(model.parameters(), ema):
-                p.copy_(a)
+        set_weights(model, ema)
     model.save_pretrained(ckpt)
     print(f"checkpoint saved to {ckpt}", file=sys.stderr)
     if args.no_export:

@@ -334,16 +334,14 @@ static inline int ct_reader_open(ct_reader* r, const char* path) {
   if (r->error == CT_OK) {
     /* Garbage that passes the header checks must not read as a model: the data
      * must carry its checksum (an all-zero file reads as never published). */
-    uint64_t w[CT_DATA_WORDS];
-    int i, tries;
-    for (tries = 0; tries < 1000; ++tries) {  /* a writer mid-write all along: skip the check */
-      uint64_t s1 = __atomic_load_n(&shm->seq, __ATOMIC_ACQUIRE), any = 0;
-      if (s1 & 1u) continue;
-      for (i = 0; i < CT_DATA_WORDS; ++i) w[i] = __atomic_load_n(&shm->data[i], __ATOMIC_ACQUIRE);
-      if (__atomic_load_n(&shm->seq, __ATOMIC_RELAXED) != s1) continue;
+    ct_clock_data d;
+    uint64_t w[CT_DATA_WORDS], any = 0;
+    int64_t t;
+    int i;
+    if (ct_read(shm, &d, &t) == 0) {  /* -1: a writer stuck mid-write; reads say UNKNOWN anyway */
+      memcpy(w, &d, sizeof w);
       for (i = 0; i < CT_DATA_WORDS; ++i) any |= w[i];
       if (any != 0 && ct_checksum(w) != w[CT_DATA_WORDS - 1]) r->error = CT_ERR_CORRUPT;
-      break;
     }
   }
   if (r->error != CT_OK) {

@@ -5,7 +5,8 @@ layout CI uses), else /work/shared/data; tests that need it skip with the
 reason when neither exists. `homelab_9h`: the 335 NTP measurements of
 shared/data/clock-traces/homelab_9h_2025-10-15.csv as shipped inside the
 package (chronotick.data; always present). `ntp_trace_2h`: the 79 NTP
-measurements of homelab_2h_2025-10-16.csv (needs shared_data).
+measurements of homelab_2h_2025-10-16.csv (needs shared_data). `registry`:
+chronotick.models, with what a test registers forgotten after it.
 """
 from __future__ import annotations
 
@@ -46,3 +47,16 @@ def ntp_trace_2h(shared_data):
     """chronotick.io.Trace of the NTP rows of homelab_2h_2025-10-16.csv (79 measurements)."""
     import chronotick
     return chronotick.load(os.path.join(shared_data, "clock-traces", "homelab_2h_2025-10-16.csv"))
+
+
+@pytest.fixture
+def registry():
+    """chronotick.models, with the names a test registers (and the forecasters predict() cached
+    for them) forgotten after it."""
+    from chronotick import api, models
+    before, cached = dict(models._registered), set(api._onnx_cache)
+    yield models
+    models._registered.clear()
+    models._registered.update(before)
+    for name in set(api._onnx_cache) - cached:
+        api._onnx_cache.pop(name)

@@ -20,21 +20,23 @@ from chronotick.errors import ModelError
 LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
-def hold_model(path, *, context=16, levels=LEVELS, horizon=64, card=None):
-    """quantiles[b, k, h] = context[b, -1] + (levels[k] - 0.5) * 0.01 * (h + 1); card: written beside it."""
+def hold_model(path, *, context=16, levels=LEVELS, horizon=64, card=None, input_name="context", offset=0.0):
+    """quantiles[b, k, h] = context[b, -1] + offset + (levels[k] - 0.5) * 0.01 * (h + 1); card: written
+    beside it; input_name: the graph's input (a wrong one makes a mismatched model)."""
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper, numpy_helper
 
-    spread = ((np.asarray(levels) - 0.5)[:, None] * 0.01 * np.arange(1, horizon + 1)[None, :]).astype(np.float32)
+    spread = ((np.asarray(levels) - 0.5)[:, None] * 0.01 * np.arange(1, horizon + 1)[None, :]
+              + offset).astype(np.float32)
     inits = [numpy_helper.from_array(spread[None], "spread"),
              numpy_helper.from_array(np.array([-1], np.int64), "start"),
              numpy_helper.from_array(np.array([2**62], np.int64), "end"),
              numpy_helper.from_array(np.array([1], np.int64), "axis1")]
-    nodes = [helper.make_node("Slice", ["context", "start", "end", "axis1"], ["last"]),
+    nodes = [helper.make_node("Slice", [input_name, "start", "end", "axis1"], ["last"]),
              helper.make_node("Unsqueeze", ["last", "axis1"], ["last3"]),
              helper.make_node("Add", ["last3", "spread"], ["quantiles"])]
     graph = helper.make_graph(
-        nodes, "hold", [helper.make_tensor_value_info("context", TensorProto.FLOAT, ["B", context])],
+        nodes, "hold", [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["B", context])],
         [helper.make_tensor_value_info("quantiles", TensorProto.FLOAT, ["B", len(levels), horizon])], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
@@ -151,15 +153,6 @@ def test_a_card_path_that_is_a_directory_is_an_error(tmp_path):
 
 
 # ---- the registry ----------------------------------------------------------------------------
-
-@pytest.fixture
-def registry():
-    from chronotick import models
-    before = dict(models._registered)
-    yield models
-    models._registered.clear()
-    models._registered.update(before)
-
 
 def test_one_bad_card_does_not_break_list(tmp_path, registry):
     good = hold_model(tmp_path / "good.onnx", card={"context": 16})

@@ -6,40 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-
-
-def hold_model(path, *, context=16, horizon=64, input_name="context", offset=0.0):
-    """quantiles[b, k, h] = context[b, -1] + offset + (levels[k] - 0.5) * 0.01 * (h + 1)."""
-    onnx = pytest.importorskip("onnx")
-    from onnx import TensorProto, helper, numpy_helper
-
-    spread = ((np.asarray(LEVELS) - 0.5)[:, None] * 0.01 * np.arange(1, horizon + 1)[None, :] + offset)
-    inits = [numpy_helper.from_array(spread[None].astype(np.float32), "spread"),
-             numpy_helper.from_array(np.array([-1], np.int64), "start"),
-             numpy_helper.from_array(np.array([2**62], np.int64), "end"),
-             numpy_helper.from_array(np.array([1], np.int64), "axis1")]
-    nodes = [helper.make_node("Slice", [input_name, "start", "end", "axis1"], ["last"]),
-             helper.make_node("Unsqueeze", ["last", "axis1"], ["last3"]),
-             helper.make_node("Add", ["last3", "spread"], ["quantiles"])]
-    graph = helper.make_graph(
-        nodes, "hold", [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["B", context])],
-        [helper.make_tensor_value_info("quantiles", TensorProto.FLOAT, ["B", len(LEVELS), horizon])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-    return str(path)
-
-
-@pytest.fixture
-def registry():
-    from chronotick import api, models
-    before = dict(models._registered)
-    yield models
-    models._registered.clear()
-    models._registered.update(before)
-    for name in [n for n in api._onnx_cache if n.startswith("probe-")]:
-        api._onnx_cache.pop(name)
+from test_onnx_edge_cases import hold_model   # a hand-built 'hold' graph (needs onnx)
 
 
 def test_a_name_registered_again_predicts_with_the_new_file(tmp_path, registry):

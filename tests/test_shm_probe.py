@@ -7,7 +7,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
@@ -17,10 +16,8 @@ if not hasattr(_core, "ClockPublisher"):
 
 from chronotick.shm import Client, Status
 
-ROOT = Path(__file__).resolve().parents[1]
-_PKG_PARENT = str(Path(sys.modules["chronotick"].__file__).resolve().parents[1])
-ENV = dict(os.environ, PYTHONPATH=_PKG_PARENT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-CC = shutil.which("gcc") or shutil.which("cc") or shutil.which("clang")
+from test_shm import CC, ENV, ROOT   # the compiler, child processes' environment, the repository
+
 CXX = shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")
 M64 = (1 << 64) - 1
 
@@ -120,12 +117,15 @@ def probe(tmp_path_factory):
 
 # ---- C header ------------------------------------------------------------------------------
 
-@pytest.mark.skipif(CC is None, reason="no C compiler")
-def test_header_included_first_needs_no_posix_define(tmp_path):
+@pytest.mark.parametrize("lang", ["c", "c++"])
+def test_header_compiles_warning_free_without_a_posix_define(tmp_path, lang):
     # plain `cc -std=c11 -Wall -Wextra` had failed: clock_gettime, kill, O_CLOEXEC undeclared
-    src = tmp_path / "probe.c"
+    compiler, std, name = (CC, "-std=c11", "probe.c") if lang == "c" else (CXX, "-std=c++17", "probe.cpp")
+    if compiler is None:
+        pytest.skip(f"no {lang} compiler")
+    src = tmp_path / name
     src.write_text(PROBE_C)
-    r = subprocess.run([CC, "-std=c11", "-Wall", "-Wextra", "-Werror", "-fsyntax-only", f"-I{ROOT / 'include'}",
+    r = subprocess.run([compiler, std, "-Wall", "-Wextra", "-Werror", "-fsyntax-only", f"-I{ROOT / 'include'}",
                         str(src)], capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
 
@@ -140,15 +140,6 @@ def test_header_without_posix_define_gives_a_clear_error(tmp_path):
                        text=True, check=False)
     first = next(line for line in r.stderr.splitlines() if "error" in line)
     assert r.returncode != 0 and "#error" in first and "_POSIX_C_SOURCE" in first
-
-
-@pytest.mark.skipif(CXX is None, reason="no C++ compiler")
-def test_header_compiles_as_cxx_warning_free(tmp_path):
-    src = tmp_path / "probe.cpp"
-    src.write_text(PROBE_C)
-    r = subprocess.run([CXX, "-std=c++17", "-Wall", "-Wextra", "-Werror", "-fsyntax-only", f"-I{ROOT / 'include'}",
-                        str(src)], capture_output=True, text=True, check=False)
-    assert r.returncode == 0, r.stderr
 
 
 def test_c_open_refuses_garbage_data_behind_a_valid_header(probe, tmp_path):

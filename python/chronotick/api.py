@@ -69,7 +69,6 @@ def onnx_forecaster(name: str):
         f = _onnx_cache.get(name)
         if f is None or f.path != os.fspath(path):
             from chronotick.models.onnx import OnnxForecaster
-            _onnx_cache.pop(name, None)
             f = _onnx_cache[name] = OnnxForecaster(path)
         return f
 

@@ -57,14 +57,6 @@ _core._set_clock_status_objects((Status.UNKNOWN, Status.SYNCHRONIZED, Status.HOL
 TimeBound = _core.TimeBound
 
 
-def _has_surrogates(s: str) -> bool:
-    try:
-        s.encode()
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
 class Client:
     """Read-only view of the clock file at `path`.
 
@@ -78,16 +70,14 @@ class Client:
     """
 
     def __init__(self, path):
-        path = os.fspath(path)
-        if isinstance(path, bytes):
-            path = os.fsdecode(path)
+        path = os.fsdecode(os.fspath(path))
         if not path:
             raise ValueError(f"path must be a non-empty file path, got {path!r}")
         # (a NUL in the path and a file that is not a regular one -- a FIFO, a
-        # directory -- are refused by the core's reader: ValueError)
-        # a file name that is not UTF-8 (surrogates from fsdecode) goes to the core as its bytes; the
-        # core's messages and .path decode file names as os.fsdecode does
-        self._reader = _core.ClockReader(os.fsencode(path) if _has_surrogates(path) else path)
+        # directory -- are refused by the core's reader: ValueError). The core gets
+        # the name's bytes, so a name that is not UTF-8 opens too; its messages
+        # decode file names as os.fsdecode does.
+        self._reader = _core.ClockReader(os.fsencode(path))
         self.path = path
         # The hot path: the C++ methods themselves, no Python frame in between.
         self.now = self._reader.now

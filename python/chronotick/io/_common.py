@@ -40,6 +40,9 @@ def check_path(path) -> str:
     return path
 
 
+_GZIP_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)   # what gzip raises on truncated / corrupt data
+
+
 class _GzipText:
     """A gzip text stream whose truncated / corrupt data raises ValueError naming the file: gzip
     raises EOFError or zlib.error there, which are neither ValueError nor OSError, so callers (and
@@ -58,13 +61,13 @@ class _GzipText:
     def __next__(self) -> str:
         try:
             return next(self.f)
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        except _GZIP_ERRORS as exc:
             raise self._corrupt(exc) from None
 
     def read(self, *args) -> str:
         try:
             return self.f.read(*args)
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        except _GZIP_ERRORS as exc:
             raise self._corrupt(exc) from None
 
     def close(self) -> None:
