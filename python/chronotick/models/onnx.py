@@ -319,8 +319,12 @@ class OnnxForecaster:
         self.min_history = min_history
         self._lock = threading.RLock()
         self._bindings: dict[tuple, tuple] = {}
-        self._memo: OrderedDict = OrderedDict()   # prefix outputs (float32 [K, H], step, level, slope): _pair_preds
+        # prefix outputs (_pair_preds): key -> slot of _memo_q (float32 [K, H]) and _memo_meta
+        # (grid step, level, slope); arrays grown by doubling up to _memo_max slots
+        self._memo: OrderedDict = OrderedDict()
         self._memo_max = 4096
+        self._memo_q = np.empty((0, self.num_levels, self.horizon), dtype=np.float32)
+        self._memo_meta = np.empty((0, 3))
         # measurements a memo key covers: the window's cells plus the 65 its grid step is
         # the median spacing of (exact unless more than that fall in one window's span)
         self._key_span = self.context + 65
@@ -571,75 +575,113 @@ class OnnxForecaster:
         later target of that prefix; `forecast` stores its own run there too,
         so an engine calling once per new measurement finds every past prefix
         it needs and makes no calibration run at all. The prefixes the memo
-        lacks are made in one batched run, of all series."""
+        lacks are made in one batched run, of all series; the memo is filled
+        after every answer is read, so no slot in use is overwritten."""
         if not asks:
             return []
-        memo = self._memo
-        keys_of, need = [], {}     # need: memo key -> (series, prefix) for the prefixes to run
+        memo_get = self._memo.get
+        slots_of, need = [], {}     # need: memo key -> (row of this call's run, series, prefix)
         for s, (t, y, prefix, _) in enumerate(asks):
             pl = prefix.tolist()
             keyed = iter(prefix_keys(t, y, [i for i in pl if i >= 2], self._key_span))
-            keys = [next(keyed) if i >= 2 else None for i in pl]
-            for i, k in zip(pl, keys):
-                if k is not None and k not in memo and k not in need:
-                    need[k] = (s, i)
-            keys_of.append(keys)
-        fresh = {}
+            slots = []      # per pair: memo slot >= 0, -2 - (row of this call's run), or None (< 2 measurements)
+            for i in pl:
+                if i < 2:
+                    slots.append(None)
+                    continue
+                k = next(keyed)
+                j = memo_get(k)
+                if j is None:
+                    got = need.get(k)
+                    if got is None:
+                        got = need[k] = (len(need), s, i)
+                    j = -2 - got[0]
+                slots.append(j)
+            slots_of.append(slots)
+        fresh_q = fresh_meta = None
         if need:
             # the windows go straight into a preallocated input of their own (not the one
             # the caller's forecast is using)
             x, out, io = self._binding(len(need), calib=True)
-            meta = []
-            for m, (s, i) in enumerate(need.values()):
+            fresh_meta = np.empty((len(need), 3))
+            for m, s, i in need.values():
                 t, y = asks[s][0], asks[s][1]
                 st = self._step(t[:i])
                 _, level = _core.nearest_window(t[:i], y[:i], float(t[i - 1]), st, self.context, None, x[m])
-                meta.append((st, level))
-            slopes = _core.detrend_rows(x, self._r2_arg).tolist()   # put back in _at_each, in float64
+                fresh_meta[m, :2] = st, level
+            fresh_meta[:, 2] = _core.detrend_rows(x, self._r2_arg)   # put back in _at_each, in float64
             self._run_bound(io, out)
             if not np.all(np.isfinite(out)):
                 bad = np.flatnonzero(~np.all(np.isfinite(out), axis=(1, 2)))
                 raise ModelError(f"model {self.name} produced non-finite quantiles for batch row(s) "
                                  f"{bad[:5].tolist()}")
-            for m, key in enumerate(need):
-                fresh[key] = (out[m].copy(), *meta[m], slopes[m])
+            fresh_q = out
         results = []
-        for (t, _, prefix, target), keys in zip(asks, keys_of):
-            q = np.full((len(keys), self.num_levels), np.nan)
-            rows = [r for r, k in enumerate(keys) if k is not None]
-            if rows:
-                got = [fresh.get(keys[r]) or memo[keys[r]] for r in rows]
-                rows = np.array(rows)
-                st = np.array([g[1] for g in got])
-                level = np.array([g[2] for g in got])
-                slope = np.array([g[3] for g in got])
-                h = (t[target[rows]] - t[prefix[rows] - 1]) / st
-                qr = np.sort(self._at_each(np.stack([g[0] for g in got]), h, level, slope), axis=1)
-                qr[h > self.horizon + 0.5] = np.nan      # crossed quantiles reordered, beyond reach refused:
-                q[rows] = qr                             # as forecast does
-            results.append(q)
-        self._remember(fresh)
+        for (t, _, prefix, target), slots in zip(asks, slots_of):
+            q = np.full((len(slots), self.num_levels), np.nan)
+            rows = np.array([r for r, j in enumerate(slots) if j is not None], dtype=np.int64)
+            if rows.size:
+                src = np.array([slots[r] for r in rows], dtype=np.int64)
+                qr = self._at_each(src, t[target[rows]] - t[prefix[rows] - 1], fresh_q, fresh_meta)
+                q[rows] = np.sort(qr, axis=1)            # crossed quantiles reordered, beyond reach refused
+            results.append(q)                            # (in _at_each): as forecast does
+        if need:
+            self._remember([(k, fresh_q[m], fresh_meta[m]) for k, (m, _, _) in need.items()])
         return results
 
-    def _at_each(self, q: np.ndarray, h: np.ndarray, level: np.ndarray, slope: np.ndarray) -> np.ndarray:
-        """Model outputs q[P, K, H] (step k+1 at column k, centred), each at its
-        own fractional step h[p] -> [P, K], uncentred by level[p] + slope[p] x
-        the clamped step (the line the detrending took out); linear between
-        whole steps, h < 1 uses step 1 (as cpp/windowing/grid_quantiles.h)."""
+    def _at_each(self, src: np.ndarray, dt: np.ndarray, fresh_q, fresh_meta) -> np.ndarray:
+        """The prefix outputs src[p] (a memo slot >= 0, or -2 - a row of
+        fresh_q / fresh_meta, this call's run) each dt[p] seconds ahead of its
+        newest measurement -> [P, K]: at the fractional step h = dt / its grid
+        step (step k+1 at column k, centred), uncentred by level + slope x the
+        clamped step (the line the detrending took out); linear between whole
+        steps, h < 1 uses step 1 (as cpp/windowing/grid_quantiles.h); NaN
+        beyond the horizon + 0.5."""
         H = self.horizon
+        memo = src >= 0
+        if memo.all():
+            meta = self._memo_meta[src]
+        else:
+            meta = np.empty((src.size, 3))
+            meta[memo] = self._memo_meta[src[memo]]
+            meta[~memo] = fresh_meta[-2 - src[~memo]]
+        h = dt / meta[:, 0]
         hc = np.clip(h, 1.0, float(H))
         lo = np.minimum(hc.astype(np.int64), max(H - 1, 1))   # the step at or below h (1-based)
+        up = np.minimum(lo, H - 1)
+        if memo.all():
+            qa, qb = self._memo_q[src, :, lo - 1], self._memo_q[src, :, up]
+        else:
+            qa = np.empty((src.size, self.num_levels), dtype=np.float32)
+            qb = np.empty_like(qa)
+            f = ~memo
+            qa[memo], qb[memo] = self._memo_q[src[memo], :, lo[memo] - 1], self._memo_q[src[memo], :, up[memo]]
+            qa[f], qb[f] = fresh_q[-2 - src[f], :, lo[f] - 1], fresh_q[-2 - src[f], :, up[f]]
         w = hc - lo
-        p = np.arange(h.size)
-        return (q[p, :, lo - 1] * (1.0 - w)[:, None] + q[p, :, np.minimum(lo, H - 1)] * w[:, None]
-                + (level + slope * hc)[:, None])
+        q = qa * (1.0 - w)[:, None] + qb * w[:, None] + (meta[:, 1] + meta[:, 2] * hc)[:, None]
+        q[h > H + 0.5] = np.nan
+        return q
 
-    def _remember(self, entries: dict) -> None:
-        """Prefix outputs into the memo, the oldest out beyond _memo_max."""
+    def _remember(self, entries) -> None:
+        """(key, output [K, H], (step, level, slope)) into the memo, keys it
+        holds already left as they are; beyond _memo_max slots the oldest
+        entry's slot is reused."""
         memo = self._memo
-        memo.update(entries)
-        while len(memo) > self._memo_max:
-            memo.popitem(last=False)
+        for key, q, meta in entries:
+            if key in memo:
+                continue
+            if len(memo) >= self._memo_max:
+                j = memo.popitem(last=False)[1]
+            else:
+                j = len(memo)
+                if j >= self._memo_q.shape[0]:
+                    cap = min(self._memo_max, max(64, 2 * self._memo_q.shape[0]))
+                    self._memo_q = np.concatenate(
+                        [self._memo_q, np.empty((cap - j,) + self._memo_q.shape[1:], dtype=np.float32)])
+                    self._memo_meta = np.concatenate([self._memo_meta, np.empty((cap - j, 3))])
+            self._memo_q[j] = q
+            self._memo_meta[j] = meta
+            memo[key] = j
 
     def past_predictions(self, t, y, prefix, target) -> tuple[np.ndarray, np.ndarray]:
         """The model's past predictions at pairs (prefix[k], target[k]): the
@@ -837,13 +879,12 @@ class OnnxForecaster:
             # calibrating: each row is also the prediction of the measurements to come from
             # this whole history, kept for the calibration of later forecasts (_pair_preds)
             # unless kept already (a row's sum is finite only if all of it is)
-            keep = {}
+            keep = []
             for i, ((t, y), (level, st, _, slope)) in enumerate(zip(series, prep)):
                 key = prefix_keys(t, y, [len(t)], self._key_span)[0]
                 if key not in self._memo and math.isfinite(out[i].sum()):
-                    keep[key] = (out[i].copy(), st, level, slope)
-            if keep:
-                self._remember(keep)
+                    keep.append((key, out[i], (st, level, slope)))
+            self._remember(keep)
         res, bad = [], []
         median_index = self._raw_scaler.median_index
         for i, (level, _, h, slope) in enumerate(prep):
