@@ -486,6 +486,31 @@ def test_the_memo_never_answers_for_another_series_sharing_the_newest_measuremen
     assert not np.array_equal(got.quantiles, shared.forecast(t, a, targets, levels).quantiles)
 
 
+def test_a_full_memo_reuses_its_oldest_slots_without_changing_answers():
+    """The memo keeps prefix outputs in slots of one array (_memo_q); beyond
+    _memo_max the oldest entry's slot is reused. A streaming forecaster with a
+    memo of 16 slots (its 40 calibration pairs never all held, slots
+    overwritten every call, some mid-series) must answer bit-equal to a fresh
+    forecaster at every step, at one and several leads."""
+    from chronotick import models as registry
+    path = registry.onnx_models()["clock-bolt"]
+    n = 140
+    t = 1.7e9 + 64.0 * np.arange(n) + np.random.default_rng(3).uniform(-2, 2, n)
+    y = np.cumsum(np.random.default_rng(4).normal(size=n)) * 1e-4
+    levels = [0.1, 0.5, 0.9]
+    small = OnnxForecaster(path, calib_window=40)
+    small._memo_max = 16
+    for end in range(60, n, 9):
+        tt, yy = t[end - 60:end], y[end - 60:end]
+        targets = tt[-1] + 64.0 * np.array([1.0, 3.0, 9.0])
+        got = small.forecast(tt, yy, targets, levels)
+        want = OnnxForecaster(path, calib_window=40).forecast(tt, yy, targets, levels)
+        np.testing.assert_array_equal(got.quantiles, want.quantiles)
+        np.testing.assert_array_equal(got.mean, want.mean)
+        assert len(small._memo) <= 16 and small._memo_q.shape[0] <= 16
+    assert sorted(small._memo.values()) == list(range(16))      # every slot in use, each once
+
+
 def test_prefix_keys_do_not_move_when_the_oldest_measurements_drop():
     from chronotick.models.onnx import prefix_keys
     t = np.arange(600.0)
