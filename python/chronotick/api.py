@@ -5,6 +5,7 @@ import datetime
 import math
 import os
 import threading
+from collections.abc import Mapping
 from types import SimpleNamespace
 
 import numpy as np
@@ -143,8 +144,18 @@ def _datetimes_to_seconds(x):
     """numpy datetime64 / pandas datetime timestamps (naive = UTC, or
     tz-aware) -> Unix seconds (float); anything else unchanged (validated by
     as_1d_float)."""
-    if isinstance(x, (list, tuple)) and x and isinstance(x[0], (datetime.datetime, np.datetime64)):
-        x = np.asarray(x)   # numpy picks the finest unit of the items: no cast to [ns], which wraps
+    seq = x if isinstance(x, (list, tuple)) else None
+    if seq is None and getattr(getattr(x, "dtype", None), "kind", None) == "O":
+        # an object array or Series of datetimes (pandas keeps tz-aware datetimes with mixed
+        # UTC offsets, e.g. across a DST change, as objects)
+        a = np.asarray(x.to_numpy() if callable(getattr(x, "to_numpy", None)) else x)
+        seq = a if a.ndim == 1 else None
+    if seq is not None and len(seq) and isinstance(seq[0], (datetime.datetime, np.datetime64)):
+        if any(isinstance(d, datetime.datetime) and d.tzinfo is not None for d in seq):
+            # tz-aware: to naive UTC here (numpy's own conversion warns once per item)
+            seq = [d.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+                   if isinstance(d, datetime.datetime) and d.tzinfo is not None else d for d in seq]
+        x = np.asarray(seq)   # numpy picks the finest unit of the items: no cast to [ns], which wraps
         if x.dtype.kind == "O":   # datetime.datetime objects (microsecond resolution), or mixed
             x = x.astype("datetime64[us]")
     dtype = getattr(x, "dtype", None)
@@ -189,14 +200,28 @@ def target_times(t: np.ndarray, horizon, horizon_s, step_s) -> tuple[np.ndarray,
         if not math.isfinite(r):   # e.g. 1e308 / 1e-10, where math.ceil overflows
             raise ValueError(f"horizon_s / step_s = {hs!r} / {step!r} = {r} steps is absurd "
                              f"(more than {MAX_HORIZON:,})")
-        n = math.ceil(r - 1e-9)
+        # at least one step: a horizon_s shorter than a step (even below the 1e-9-step
+        # tolerance for float error in hs / step) is reached by the first step
+        n = max(1, math.ceil(r - 1e-9))
         if horizon is not None and horizon_steps(horizon) != n:
             raise ValueError(f"horizon = {horizon} and horizon_s = {hs!r} disagree: horizon_s / step_s = "
                              f"{hs / step:g} steps")
         h = horizon_steps(n, "horizon_s / step_s")
     else:
         h = horizon_steps(DEFAULT_HORIZON if horizon is None else horizon)
-    targets = t[-1] + step * np.arange(1, h + 1)
+    with np.errstate(over="ignore"):
+        targets = t[-1] + step * np.arange(1, h + 1)
+    if not math.isfinite(targets[-1]):
+        what = "step_s" if step_s is not None else "the median measurement spacing (the default step_s)"
+        raise ValueError(f"the forecast times overflow: the last timestamp {float(t[-1])!r} + {h} steps of {what} "
+                         f"= {step!r} s is beyond the largest float; use timestamps relative to a nearer origin")
+    if horizon_s is not None:
+        # step * h can fall short of horizon_s by rounding (0.3 * 3 = 0.8999999999999999) or by
+        # the 1e-9-step tolerance above: the last target is then origin + horizon_s itself, so
+        # that the forecast reaches what was asked and fc.at(origin + horizon_s) is in range
+        end = float(t[-1]) + hs
+        if targets[-1] < end < math.inf:
+            targets[-1] = end
     if not (targets[0] > t[-1] and (h == 1 or (targets[1:] > targets[:-1]).all())):
         # a step below the resolution of float64 times this large: the grid would collapse
         # onto the origin (or repeat times)
@@ -294,7 +319,9 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
     irregular; None = a regular series with step 1.
     horizon: steps ahead (default 64) or horizon_s: seconds ahead; step_s:
     the forecast grid (default: the median measurement spacing). Forecast
-    times are last timestamp + step_s * (1 .. horizon).
+    times are last timestamp + step_s * (1 .. horizon); with horizon_s,
+    horizon = ceil(horizon_s / step_s) (at least 1) and the last forecast
+    time is at least last timestamp + horizon_s.
     model: "auto" (the best available: the fused classical ensemble, plus the
     shipped clock model when present), "fused", "hold", "robust",
     "regression", "kalman", or an ONNX model name (chronotick.models.names()).
@@ -331,7 +358,7 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
     user_levels = _check_levels(quantile_levels)
     levels = with_base_levels(user_levels)
     targets, _ = target_times(t, horizon, horizon_s, step_s)
-    temp = None if covariates is None or (isinstance(covariates, dict) and not covariates) else \
+    temp = None if covariates is None or (isinstance(covariates, Mapping) and not covariates) else \
         _temperature(covariates, values)
     fc, weights, note = forecast_members(model, t, y, u, targets, levels, temp)
     if not fc.ok:
@@ -344,7 +371,7 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
 
 def _temperature(covariates, values) -> np.ndarray:
     """The temperature covariate aligned with the kept (non-NaN) values."""
-    if not isinstance(covariates, dict):
+    if not isinstance(covariates, Mapping):
         raise TypeError(f"covariates must be a dict name -> array, got {type(covariates).__name__}")
     unknown = sorted(set(covariates) - {"temperature"})
     if unknown:

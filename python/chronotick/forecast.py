@@ -21,6 +21,19 @@ def _z(levels) -> np.ndarray:
     return np.array([_PHI.inv_cdf(float(p)) for p in levels])
 
 
+def _level_column(computed: np.ndarray, p: float) -> int:
+    """Index of level p among the computed levels: the exactly equal one,
+    else the nearest within 1e-12 (a level that went through a text or
+    float32 round trip); ValueError naming p when none is."""
+    hit = np.flatnonzero(computed == p)
+    if hit.size:
+        return int(hit[0])
+    i = int(np.argmin(np.abs(computed - p)))
+    if abs(float(computed[i]) - p) < 1e-12:
+        return i
+    raise ValueError(f"quantile level {p!r} was not computed (computed: {computed.tolist()})")
+
+
 class Forecast:
     """Quantile forecast of a clock's offset at future times.
 
@@ -44,7 +57,7 @@ class Forecast:
                  "_all_q", "_all_levels")
 
     def __init__(self, times, mean, quantiles, quantile_levels, std, model: str, weights: dict | None = None,
-                 note: str = "", origin: float | None = None):
+                 note: str = "", origin: float | None = None, all_quantile_levels=None, all_quantiles=None):
         self.times = np.asarray(times, dtype=np.float64)
         self.mean = np.asarray(mean, dtype=np.float64)
         self.quantile_levels = np.asarray(quantile_levels, dtype=np.float64)
@@ -55,17 +68,26 @@ class Forecast:
         self.note = note
         self.origin = origin
         self._all_q, self._all_levels = self.quantiles, self.quantile_levels
+        if (all_quantile_levels is None) != (all_quantiles is None):
+            raise ValueError("give all_quantile_levels and all_quantiles together, or neither")
+        if all_quantile_levels is not None:   # every level computed (to_dict() gives them): interval() uses them
+            lv = np.asarray(all_quantile_levels, dtype=np.float64)
+            self._all_q = np.asarray(all_quantiles, dtype=np.float64).reshape(self.times.size, lv.size)
+            self._all_levels = lv
 
     @classmethod
     def from_core(cls, fc, weights: dict | None = None, levels=None, origin: float | None = None) -> "Forecast":
         """From a _core.QuantileForecast, exposing only `levels` (default:
         all); the other computed levels still serve interval()/at()."""
-        q_all, lv_all = fc.quantiles, fc.levels
+        q_all, lv_all = fc.quantiles, np.asarray(fc.levels, dtype=np.float64)
         q, lv = q_all, lv_all
-        if levels is not None and len(levels) != len(lv_all):
-            index = {round(float(p), 12): i for i, p in enumerate(lv_all)}
-            keep = [index[round(float(p), 12)] for p in levels]
-            q, lv = q_all[:, keep], lv_all[keep]
+        if levels is not None:
+            want = np.asarray(levels, dtype=np.float64)
+            if not np.array_equal(want, lv_all):
+                # each level asked for at its own computed column: exactly equal first (two levels
+                # 1e-13 apart are two columns: rounding both to 12 digits had mapped them to one)
+                keep = [_level_column(lv_all, p) for p in want.tolist()]
+                q, lv = q_all[:, keep], lv_all[keep]
         out = cls(fc.times, fc.mean, q, lv, fc.std, fc.model, weights, fc.note, origin)
         out._all_q, out._all_levels = q_all, lv_all
         return out
@@ -83,7 +105,9 @@ class Forecast:
         if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) or not 0 < level < 1:
             raise ValueError(f"level must be in (0, 1), got {level!r}")
         lv, q = self._all_levels, self._all_q
-        hit = np.flatnonzero(np.abs(lv - level) < 1e-12)
+        hit = np.flatnonzero(lv == level)   # exactly a computed level first, then one within 1e-12
+        if not hit.size:
+            hit = np.flatnonzero(np.abs(lv - level) < 1e-12)
         if hit.size:
             return q[:, hit[0]].copy()
         z, zs = _PHI.inv_cdf(float(level)), _z(lv)
@@ -134,8 +158,12 @@ class Forecast:
                 float(np.interp(t, self.times, hi)))
 
     def to_dict(self) -> dict:
-        """Plain lists and floats (JSON-serialisable)."""
+        """Plain lists and floats (JSON-serialisable). `Forecast(**d)` gives
+        the forecast back, interval() and at() included: all_quantile_levels
+        / all_quantiles are every level computed (the calibrated base levels
+        kept privately besides those asked for)."""
         return {"times": self.times.tolist(), "mean": self.mean.tolist(), "quantiles": self.quantiles.tolist(),
                 "quantile_levels": self.quantile_levels.tolist(), "std": self.std.tolist(), "model": self.model,
                 "weights": {k: np.asarray(v).tolist() for k, v in self.weights.items()}, "note": self.note,
-                "origin": self.origin}
+                "origin": self.origin, "all_quantile_levels": np.asarray(self._all_levels).tolist(),
+                "all_quantiles": np.asarray(self._all_q).tolist()}
