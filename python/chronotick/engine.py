@@ -11,7 +11,9 @@ MEASUREMENTS ONLY: its own forecasts are never written back.
 
 Threads: any number of threads may observe and forecast; producers are
 serialised by one lock and consumers by another, so the single-producer/
-single-consumer ring sees one of each. A failing model (corrupt ONNX file,
+single-consumer ring sees one of each. A forecast also holds the producers'
+lock while it copies its snapshot (microseconds), so the measurements, their
+delays and their covariates come from the same moment. A failing model (corrupt ONNX file,
 NaN output, exception) is marked unhealthy in `health()` and left out of the
 fusion: a forecast call raises only for the caller's own mistakes (bad
 arguments, no measurements yet).
@@ -41,7 +43,10 @@ from chronotick.forecast import Forecast
 def _finite(name, v) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a number, got {type(v).__name__} {v!r}")
-    v = float(v)
+    try:
+        v = float(v)
+    except OverflowError:      # an int beyond float64 (float() would not name the argument)
+        raise ValueError(f"{name} must be finite, got {v!r} (beyond float64)") from None
     if not math.isfinite(v):
         raise ValueError(f"{name} must be finite, got {v!r}")
     return v
@@ -337,19 +342,25 @@ class Engine:
     # -- consumers ------------------------------------------------------------
     def _snapshot(self):
         n = self.config["engine"]["history"]
-        t, y, u = self._buf.snapshot(n)
+        # The three buffers copied with no producer between them (the caller holds
+        # _consume; lock order _consume -> _produce, as close()): an observe_many of
+        # more than 64 measurements with delays, pushed between the measurements'
+        # snapshot and the delays', had left that forecast without its delay weights.
+        with self._produce:
+            cov = self._cov_buf is not None and "temperature" in self._cov_names
+            t, y, u = self._buf.snapshot(n)
+            ct, cv = self._cov_buf.snapshot(n + 64) if cov else (None, None)
+            dt, d, _ = self._delay_buf.snapshot(n + 64)
         if t.size == 0:
             raise ValueError("no measurements observed yet")
         temp = None
-        if self._cov_buf is not None and "temperature" in self._cov_names:
-            ct, cv = self._cov_buf.snapshot(n + 64)
+        if cov:
             rows = _rows_of(ct, t)
             if rows is not None:
                 temp = cv[rows, self._cov_names.index("temperature")]
         elif self._metrics is not None:
             temp = self._collector_temperature(t)
         u = np.where(np.isfinite(u), u, 0.0) if np.isfinite(u).any() else None
-        dt, d, _ = self._delay_buf.snapshot(n + 64)
         rows = _rows_of(dt, t)
         if rows is not None:   # every one has its delay
             # uncertainty_from_delay without its checks: observe() checked every value and delay
@@ -359,6 +370,10 @@ class Engine:
                                    "measurements": int(t.size)}
             if u_d is not None:
                 u = u_d
+        elif self._delay_fit is not None:
+            # this forecast weighs by no delays: stats() must not show an older window's fit
+            with self._stats_lock:
+                self._delay_fit = None
         return t, y, u, temp
 
     def _add_slot(self, name: str, path: str, o: dict, step_factor: float = 1.0, own_name: bool = False,
@@ -455,13 +470,18 @@ class Engine:
             return [], notes, f
         usable = [m for m in out if m.ok]
         if usable:
+            # a classical member that cannot forecast from this window is left out of the
+            # fusion with a note, as the core's fusion says "dropped <model>: ..." (it had
+            # been dropped silently: the forecast said nothing of it)
+            notes[:0] = [f"dropped {m.model}: {m.note}" for m in out if not m.ok]
             return usable, notes, None
         # Nothing could forecast. A failed classical model: the core's hold
         # fallback (wide interval; .model says why). Only ONNX models, all
         # unhealthy or out of reach: the classical fusion (health() says why).
-        failed = [m.model for m in out if m.model in registry.CLASSICAL]
+        failed = [m for m in out if m.model in registry.CLASSICAL]
         if failed:
-            return [classical_forecast(failed[0], t, y, u, targets, levels, self._params)], notes, None
+            notes[:0] = [f"dropped {m.model}: {m.note}" for m in failed[1:]]
+            return [classical_forecast(failed[0].model, t, y, u, targets, levels, self._params)], notes, None
         f = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, self._params)
         return [], notes, f
 
@@ -484,7 +504,14 @@ class Engine:
                 fused = _core.fuse(members)
             if fused is None:
                 only = members[0]     # weights keyed by the member's name ("hold", not its fallback story)
-                key = only.model if only.model in self._onnx else only.model.split(" ")[0]
+                if not only.ok:
+                    # every model failed and so did the hold fallback (e.g. values near the float64
+                    # limit): as predict() -- not a Forecast of NaN, nor a reshape error
+                    self._last_error = "every model failed: " + "; ".join([only.note, *notes])
+                    raise RuntimeError(self._last_error)
+                onnx_names = {s.forecaster.name for s in self._onnx.values() if s.forecaster is not None}
+                # an ONNX model's name may hold spaces ("my model.onnx"); a fallback's is "hold (fallback: ...)"
+                key = only.model if only.model in self._onnx or only.model in onnx_names else only.model.split(" ")[0]
                 fc = Forecast.from_core(only, {key: np.ones(targets.size)}, levels=want, origin=float(t[-1]))
             else:
                 if not fused.forecast.ok:
@@ -513,18 +540,34 @@ class Engine:
             return times
         return self._forecast("at", self._short_names, grid, quantile_levels)
 
+    @staticmethod
+    def _grid(t, step: float, h: int, what: str) -> np.ndarray:
+        """h forecast times `step` apart after t[-1]; a ValueError (as predict()'s)
+        where the step is below the resolution of float64 times this large (the
+        grid had collapsed onto the origin, or repeated times, silently)."""
+        targets = t[-1] + step * np.arange(1, h + 1)
+        if not (targets[0] > t[-1] and (h == 1 or (targets[1:] > targets[:-1]).all())):
+            raise ValueError(f"{what} = {step!r} s is too small for timestamps near {float(t[-1])!r}: their "
+                             f"resolution there is {float(np.spacing(abs(targets[-1]))):.3g} s, so the forecast "
+                             f"times would not increase; use a larger short_term.step_s (or timestamps "
+                             f"relative to a nearer origin)")
+        return targets
+
+    def _short_grid(self, t):
+        what = ("short_term.step_s" if self.config["short_term"]["step_s"] is not None
+                else "the median measurement spacing (the default short_term.step_s)")
+        return self._grid(t, self._step(t), self.config["short_term"]["horizon"], what)
+
     def predict_short_term(self, quantile_levels=(0.1, 0.5, 0.9)) -> Forecast:
         """Short-term models on the measurement-spaced grid (step
         `short_term.step_s`, default the median measurement spacing),
         `short_term.horizon` steps after the newest measurement."""
-        h = self.config["short_term"]["horizon"]
-        return self._forecast("short_term", self._short_names,
-                              lambda t: t[-1] + self._step(t) * np.arange(1, h + 1), quantile_levels)
+        return self._forecast("short_term", self._short_names, self._short_grid, quantile_levels)
 
     def _long_grid(self, t):
         lt = self.config["long_term"]
         step = self._step(t) * lt["step_factor"]
-        return t[-1] + step * np.arange(1, lt["horizon"] + 1)
+        return self._grid(t, step, lt["horizon"], "the long-term step (long_term.step_factor x the short-term step)")
 
     def predict_long_term(self, quantile_levels=(0.1, 0.5, 0.9)) -> Forecast:
         """The long-term model (or the classical fusion) on a coarser grid:
@@ -532,12 +575,17 @@ class Engine:
         return self._forecast("long_term", self._long_names or ["fused"], self._long_grid, quantile_levels)
 
     def predict_fused(self, quantile_levels=(0.1, 0.5, 0.9)) -> Forecast:
-        """Short- and long-term models fused (weights 1/recent MAE^2, else 1/sigma^2) on the long-term grid."""
+        """Short- and long-term models fused (weights 1/recent MAE^2, else 1/sigma^2) on the long-term grid
+        (the long-term model: long_term.model, or the classical fusion where it is null; a member of
+        the classical fusion named on either side is fused once)."""
         names = list(self._short_names)
-        fused = "fused" in names
-        # a long-term model already in the classical fusion is not fused twice
-        names += [n for n in self._long_names
-                  if n not in names and not (fused and n in registry.FUSED_MEMBERS)]
+        # the long-term model: as predict_long_term(), the classical fusion where none is configured
+        names += [n for n in (self._long_names or ["fused"]) if n not in names]
+        if "fused" in names:
+            # a member of the classical fusion is not fused twice, whichever side named it (a
+            # short-term "kalman" beside a long-term "fused"/"auto" had been: its weight doubled,
+            # the weights summing to less than 1)
+            names = [n for n in names if n not in registry.FUSED_MEMBERS]
         return self._forecast("fused", names, self._long_grid, quantile_levels)
 
     # -- state ------------------------------------------------------------------
@@ -552,7 +600,9 @@ class Engine:
         short = self.config["engine"]["min_history"]
         classical_reason = (f"{n} measurements < engine.min_history {short}: forecasts fall back to hold"
                             if n < short else "")
-        models = {m: {"ok": True, "reason": classical_reason} for m in self._short_names if m not in self._onnx}
+        # the classical models, short- and long-term (long_term.model null: the classical fusion)
+        models = {m: {"ok": True, "reason": classical_reason}
+                  for m in (*self._short_names, *(self._long_names or ["fused"])) if m not in self._onnx_names}
         for m in self._onnx_names:
             sl = self._onnx.get(m)
             if sl is None:             # closed: the session is released
@@ -575,7 +625,8 @@ class Engine:
         forecast's fit of the delays' noise model, docs of
         chronotick.uncertainty_from_delay: k (0 = equal weights), x_typ (the
         unit of excess one-way delay, delays' unit), weighted, measurements;
-        None until a forecast's window had a delay for every measurement).
+        None while the newest forecast's window lacked a delay for some
+        measurement, and before the first forecast).
         Safe from any thread."""
         with self._stats_lock:
             counts = dict(self._counts)
@@ -596,7 +647,9 @@ class Engine:
 
     def close(self) -> None:
         """Stop the metrics collector and release the model sessions."""
-        with self._produce, self._consume:    # no forecast is using a session while they go
+        # no forecast is using a session while they go (lock order _consume -> _produce, as a
+        # forecast's snapshot)
+        with self._consume, self._produce:
             if self._metrics is not None:
                 self._metrics.stop()
             self._closed = True

@@ -1,0 +1,203 @@
+"""The streaming Engine probed as a demanding user drives it (session 13):
+every case had given a wrong or silent result, or an exception that did not
+say what was wrong."""
+import shutil
+import threading
+
+import numpy as np
+import pytest
+
+import chronotick
+from chronotick.api import AUTO_ONNX
+from chronotick.models import onnx_models
+
+T0 = 1.7e9
+
+
+def _series(n, poll=64.0, seed=5):
+    rng = np.random.default_rng(seed)
+    t = T0 + poll * np.arange(n)
+    return t, 1e-6 * (t - T0) + 1e-4 * rng.standard_normal(n)
+
+
+def _weight_sum(fc):
+    return np.sum(np.array(list(fc.weights.values())), axis=0)
+
+
+@pytest.mark.parametrize("long_model", ["fused"] + (["auto"] if AUTO_ONNX in onnx_models() else []))
+def test_a_short_term_member_of_the_long_term_fusion_is_not_fused_twice(long_model):
+    # Was: fused(robust,regression,kalman,kalman) -- kalman's weight doubled, the weights
+    # (keyed by name) summing to 0.57-0.98
+    t, y = _series(200)
+    with chronotick.Engine({"short_term": {"models": ["kalman"]}, "long_term": {"model": long_model}}) as eng:
+        eng.observe_many(t, y)
+        fc = eng.predict_fused()
+        assert fc.model.count("kalman") == 1, fc.model
+        np.testing.assert_allclose(_weight_sum(fc), 1.0, atol=1e-12)
+
+
+def test_predict_fused_without_a_long_term_model_fuses_the_classical_fusion():
+    # long_term.model null means the classical fusion (config docs; predict_long_term uses it);
+    # predict_fused had left it out: with short_term [hold] it was hold alone on the long grid
+    t, y = _series(200)
+    with chronotick.Engine({"short_term": {"models": ["hold"]}}) as eng:
+        eng.observe_many(t, y)
+        fc = eng.predict_fused()
+        assert {"robust", "regression", "kalman", "hold"} <= set(fc.weights)
+        np.testing.assert_allclose(_weight_sum(fc), 1.0, atol=1e-12)
+        np.testing.assert_array_equal(fc.times, eng.predict_long_term().times)
+
+
+@pytest.mark.parametrize("models, match", [
+    (["hold"], "every model failed: non-finite output"),      # was: a Forecast of NaN, silently
+    (["kalman"], "every model failed: kalman: could not estimate"),   # was: "cannot reshape array of size 0"
+    (["kalman", "robust"], "dropped robust: robust: no finite spread"),
+])
+def test_every_model_failing_is_a_runtime_error_naming_why(models, match):
+    t = T0 + 64.0 * np.arange(60)
+    y = 1.7e308 * (-1.0) ** np.arange(60)       # finite, but every model overflows on it
+    with chronotick.Engine({"short_term": {"models": models}}) as eng:
+        with np.errstate(all="ignore"):
+            eng.observe_many(t, y)
+        with pytest.raises(RuntimeError, match=match):
+            eng.predict_short_term()
+        assert eng.health()["last_error"].startswith("every model failed")
+    with pytest.raises(RuntimeError):      # as predict() does
+        chronotick.predict(y, t, horizon=8, model=models[0])
+
+
+def test_a_classical_member_that_cannot_forecast_is_dropped_with_a_note():
+    # Was: kalman dropped from the engine's own fusion without a word (the core's fusion says
+    # "dropped kalman: ..."; predict(model="fused") on the same data does)
+    t = T0 + 64.0 * np.arange(60)
+    y = 1e300 * (-1.0) ** np.arange(60)
+    with chronotick.Engine({"short_term": {"models": ["kalman", "robust"]}}) as eng:
+        eng.observe_many(t, y)
+        fc = eng.predict_short_term()
+        assert list(fc.weights) == ["robust"]
+        assert "dropped kalman: kalman: could not estimate the measurement noise" in fc.note
+
+
+def test_a_forecast_step_below_the_timestamps_resolution_is_refused():
+    # Was: forecast times all equal to the newest measurement's (t near 1e12 s has a resolution
+    # of 1.2e-4 s), returned as a forecast; predict() refuses the same step with this message
+    t = 1e12 + 64.0 * np.arange(50)
+    y = 1e-3 * np.random.default_rng(0).standard_normal(50)
+    with chronotick.Engine({"short_term": {"models": ["fused"], "step_s": 1e-6}}) as eng:
+        eng.observe_many(t, y)
+        with pytest.raises(ValueError, match=r"short_term.step_s = 1e-06 s is too small for timestamps near 1000000003136.0"):
+            eng.predict_short_term()
+    with chronotick.Engine({"short_term": {"models": ["fused"]}, "long_term": {"step_factor": 1e-6}}) as eng:
+        eng.observe_many(t, y)
+        assert np.all(np.diff(eng.predict_short_term().times) == 64.0)
+        for f in (eng.predict_long_term, eng.predict_fused):
+            with pytest.raises(ValueError, match=r"the long-term step \(long_term.step_factor x the short-term step\) "
+                                                 r"= 6.4e-05 s is too small"):
+                f()
+        assert eng.health()["ok"] and eng.health()["last_error"] is None
+
+
+class _PausingBuffer:
+    """A real delay buffer whose push_many stops between pushing the delays and
+    the measurements' push (where a consumer's snapshot can fall), for at most
+    `hold` seconds."""
+
+    def __init__(self, real, hold=0.3):
+        self.real, self.hold = real, hold
+        self.paused, self.release = threading.Event(), threading.Event()
+
+    def push_many(self, *a):
+        self.real.push_many(*a)
+        self.paused.set()
+        self.release.wait(self.hold)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+def test_delays_of_a_burst_observed_during_a_forecast_are_not_lost():
+    # Was: an observe_many of more than 64 measurements with delays, pushed between a forecast's
+    # snapshot of the measurements and of their delays, left that forecast without its delay
+    # weights (2 of 181 forecasts while bursts of 300 streamed in)
+    rng = np.random.default_rng(3)
+    n = 200
+    t = T0 + 64.0 * np.arange(n)
+    d = 0.02 + rng.exponential(0.01, n)
+    y = 1e-6 * (t - T0) + (d - 0.02) * 0.5 + 1e-5 * rng.standard_normal(n)
+    with chronotick.Engine({"engine": {"buffer_capacity": 1024, "history": 64},
+                            "short_term": {"models": ["fused"]}}) as eng:
+        eng.observe_many(t[:100], y[:100], delay=d[:100])
+        pausing = eng._delay_buf = _PausingBuffer(eng._delay_buf)
+        th = threading.Thread(target=eng.observe_many, args=(t[100:], y[100:]), kwargs={"delay": d[100:]})
+        th.start()
+        try:
+            assert pausing.paused.wait(5)
+            fc = eng.predict_short_term()
+        finally:
+            pausing.release.set()
+            th.join()
+        k = int(np.searchsorted(t, fc.origin)) + 1          # the measurements it forecast from
+        w = slice(k - 64, k)
+        ref = chronotick.predict(y[w], t[w], horizon=8, model="fused", delay=d[w])
+        plain = chronotick.predict(y[w], t[w], horizon=8, model="fused")
+        assert not np.allclose(ref.quantiles, plain.quantiles, rtol=0, atol=1e-12)   # the delays matter here
+        np.testing.assert_allclose(fc.quantiles, ref.quantiles, rtol=0, atol=1e-12)
+        assert eng.stats()["delay_weights"]["measurements"] == 64
+
+
+@pytest.mark.parametrize("value", [10 ** 400, -(10 ** 400)], ids=["1e400", "-1e400"])
+def test_observe_names_an_integer_beyond_float64(value):
+    # Was: OverflowError "int too large to convert to float", naming no argument
+    with chronotick.Engine({"short_term": {"models": ["fused"]}}) as eng:
+        with pytest.raises(ValueError, match="offset must be finite"):
+            eng.observe(T0, value)
+        with pytest.raises(ValueError, match="t must be finite"):
+            eng.observe(value, 0.0)
+        eng.observe(T0, 0.0)
+        assert eng.stats()["counts"]["observations"] == 1
+
+
+@pytest.mark.skipif(AUTO_ONNX not in onnx_models(), reason="shipped ONNX model not present")
+def test_a_lone_onnx_member_with_a_space_in_its_name_keeps_its_whole_name(tmp_path):
+    # Was: weights keyed "my" for the model "my model.onnx" (the name cut at its first space,
+    # as meant for "hold (fallback: ...)")
+    src = onnx_models()[AUTO_ONNX]
+    path = tmp_path / "my model.onnx"
+    shutil.copy(src, path)
+    card = src[:-len(".onnx")] + ".json"
+    shutil.copy(card, tmp_path / "my model.json")
+    t, y = _series(100)
+    with chronotick.Engine({"short_term": {"models": [str(path)]}}) as eng:
+        eng.observe_many(t, y)
+        fc = eng.predict_short_term()
+        assert fc.model == "my model" and list(fc.weights) == ["my model"], (fc.model, list(fc.weights))
+
+
+def test_health_lists_a_classical_long_term_model():
+    # Was: health()["models"] listed the short-term models and the ONNX ones only; a long-term
+    # "kalman" (or the classical fusion, long_term.model null) was missing
+    with chronotick.Engine({"short_term": {"models": ["hold"]}, "long_term": {"model": "kalman"}}) as eng:
+        eng.observe_many(*_series(3))
+        h = eng.health()["models"]
+        assert set(h) == {"hold", "kalman"}
+        assert "3 measurements < engine.min_history 8" in h["kalman"]["reason"]
+    with chronotick.Engine({"short_term": {"models": ["hold"]}}) as eng:
+        assert set(eng.health()["models"]) == {"hold", "fused"}
+
+
+def test_stats_delay_weights_follow_the_newest_forecast():
+    # Was: once a window had been weighted by its delays, stats() kept showing that fit
+    # ("weighted": True) after measurements without a delay had ended the weighting
+    rng = np.random.default_rng(3)
+    t = T0 + 64.0 * np.arange(100)
+    d = 0.02 + rng.exponential(0.01, 100)
+    y = 1e-6 * (t - T0) + (d - 0.02) * 0.5 + 1e-5 * rng.standard_normal(100)
+    with chronotick.Engine({"short_term": {"models": ["fused"]}}) as eng:
+        eng.observe_many(t[:99], y[:99], delay=d[:99])
+        eng.predict_short_term()
+        assert eng.stats()["delay_weights"]["measurements"] == 99
+        eng.observe(t[99], y[99])                    # no delay: the window is weighed without
+        fc = eng.predict_short_term()
+        np.testing.assert_allclose(fc.quantiles, chronotick.predict(y, t, horizon=8, model="fused").quantiles,
+                                   rtol=0, atol=1e-12)
+        assert eng.stats()["delay_weights"] is None
