@@ -140,7 +140,12 @@ class SystemMetricsCollector:
         for name, fn in extra.items():
             self._readers.append((name, (name,), self._extra_reader(name, fn)))
 
-        self._lock = threading.Lock()  # sampling state and buffer
+        # Two locks: _sampling serialises the readers and their counter state (a sample can take
+        # as long as its slowest reader -- a board sensor on a slow bus); _lock guards only the
+        # buffer and the counts, so snapshot()/latest()/stats() (the Engine reads the buffer
+        # inside a forecast) never wait for a sample in progress.
+        self._sampling = threading.Lock()
+        self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._prev: dict[str, tuple] = {}  # reader -> previous counter reading (for deltas)
@@ -209,13 +214,17 @@ class SystemMetricsCollector:
             if c >= p:  # a counter that went backwards (reset) gives no rate
                 row[self._index[name]] = (c - p) / dt
 
+    # The rates divide by the monotonic time of the counters' own read, not the sample's start:
+    # the readers before them (temperatures, frequencies, ...) take a varying time.
     def _read_disk(self, row: np.ndarray, now: float) -> None:
-        self._rates("disk", psutil.disk_io_counters(), ("disk_read_bytes_s", "disk_write_bytes_s"),
-                    ("read_bytes", "write_bytes"), row, now)
+        counters = psutil.disk_io_counters()
+        self._rates("disk", counters, ("disk_read_bytes_s", "disk_write_bytes_s"),
+                    ("read_bytes", "write_bytes"), row, time.monotonic())
 
     def _read_net(self, row: np.ndarray, now: float) -> None:
-        self._rates("net", psutil.net_io_counters(), ("net_recv_bytes_s", "net_sent_bytes_s"),
-                    ("bytes_recv", "bytes_sent"), row, now)
+        counters = psutil.net_io_counters()
+        self._rates("net", counters, ("net_recv_bytes_s", "net_sent_bytes_s"),
+                    ("bytes_recv", "bytes_sent"), row, time.monotonic())
 
     # ------------------------------------------------------------------ sampling
     def collect_once(self) -> tuple[float, dict[str, float]]:
@@ -225,7 +234,7 @@ class SystemMetricsCollector:
         (e.g. to time one sample) is safe while the thread runs.
         """
         cpu0, wall0 = time.thread_time(), time.perf_counter()
-        with self._lock:
+        with self._sampling:
             row = np.full(len(self.channels), NAN)
             now = time.monotonic()
             for name, chans, read in self._readers:
@@ -234,17 +243,20 @@ class SystemMetricsCollector:
                 except Exception:  # one bad reader must not stop the others or the thread
                     for c in chans:
                         row[self._index[c]] = NAN
-                    self._errors += 1
-                    self._errors_by[name] = self._errors_by.get(name, 0) + 1
-                    if name not in self._logged:
+                    with self._lock:
+                        self._errors += 1
+                        self._errors_by[name] = self._errors_by.get(name, 0) + 1
+                        first = name not in self._logged
                         self._logged.add(name)
+                    if first:
                         log.warning("metrics reader %r failed; its channels %s are NaN (logged once)",
                                     name, list(chans), exc_info=True)
             t = time.time()
-            self._buf.push(t, row)
-            self._samples += 1
-            self._cpu_s += time.thread_time() - cpu0
-            self._wall_s += time.perf_counter() - wall0
+            with self._lock:
+                self._buf.push(t, row)
+                self._samples += 1
+                self._cpu_s += time.thread_time() - cpu0
+                self._wall_s += time.perf_counter() - wall0
         return t, dict(zip(self.channels, row.tolist()))
 
     def _run(self) -> None:
@@ -269,7 +281,7 @@ class SystemMetricsCollector:
         """Start the sampling thread (no-op if it runs). Delta channels restart at NaN."""
         if self.running:
             return self
-        with self._lock:
+        with self._sampling:
             self._prev.clear()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="chronotick-metrics", daemon=True)

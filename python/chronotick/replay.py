@@ -16,7 +16,8 @@ about 20% of the checked measurements are withheld; on traces long enough
 reaches UNKNOWN.
 
 Truth criteria:
-    true        the simulator's true offset lies in [earliest, latest] (simulated clocks)
+    true        the simulator's true offset lies in [earliest, latest] (simulated clocks:
+                --sim, or a file with the true_offset column `chronotick simulate` writes)
     point       the measured offset lies in [earliest, latest]: includes the
                 measurement's own error (NTP noise, spikes)
     consistent  [earliest, latest] intersects the measurement's NTP correctness
@@ -31,10 +32,11 @@ UNKNOWN makes no claim: only counted.
 from __future__ import annotations
 
 import argparse
+import math
 
 import numpy as np
 
-from chronotick._validate import is_int
+from chronotick._validate import is_int, is_real
 from chronotick.io.trace import Trace
 
 STATUS_NAMES = {0: "UNKNOWN", 1: "SYNCHRONIZED", 2: "HOLDOVER"}
@@ -43,13 +45,14 @@ STATUS_NAMES = {0: "UNKNOWN", 1: "SYNCHRONIZED", 2: "HOLDOVER"}
 class _ReplaySource:
     """Measurement i of the trace when `withheld[i]` is false, else a TimeoutError."""
 
-    def __init__(self, trace: Trace, withheld: np.ndarray | None = None):
-        self.trace, self.i = trace, 0
+    def __init__(self, trace: Trace, withheld: np.ndarray | None = None, shift_s: float = 0.0):
+        self.trace, self.i, self.shift_s = trace, 0, shift_s
         self.withheld = np.zeros(len(trace), bool) if withheld is None else withheld
 
     def delay_unc(self, i: int) -> tuple[float, float]:
         tr = self.trace
-        d = float(tr.delay[i]) if tr.delay is not None else 0.0
+        # a delay the trace does not have (None, or NaN in a row) is 0: none (Measurement.delay)
+        d = float(tr.delay[i]) if tr.delay is not None and np.isfinite(tr.delay[i]) else 0.0
         u = float(tr.uncertainty[i]) if tr.uncertainty is not None and np.isfinite(tr.uncertainty[i]) else d / 2
         return d, u
 
@@ -61,7 +64,7 @@ class _ReplaySource:
             raise TimeoutError(f"replay outage: measurement {i} withheld")
         d, u = self.delay_unc(i)
         tr = self.trace
-        return Measurement(t=float(tr.times[i]), offset=float(tr.offsets[i]), delay=d, uncertainty=u)
+        return Measurement(t=float(tr.times[i]) + self.shift_s, offset=float(tr.offsets[i]), delay=d, uncertainty=u)
 
 
 def outages(n: int, warmup: int, unknown_polls: int, seed: int = 0, share: float = 0.2) -> np.ndarray:
@@ -97,19 +100,40 @@ def replay(trace: Trace, truth: np.ndarray | None = None, config: dict | None = 
     criterion and the median bound width, for the clock and the
     ClockBound-style bound; UNKNOWN checks are counted. truth: true offsets
     at the measurement times (simulated clocks); without it the criteria
-    are 'point' and 'consistent'. outage_share=0: no outages."""
+    are 'point' and 'consistent'. outage_share=0: no outages.
+
+    The clock runs on the trace's own time base, moved forward as a whole
+    where the trace starts before 0 s (relative times): the Clock's local
+    times are positive; nothing measured depends on the origin."""
     from chronotick.clock import Clock
     from chronotick.engine import Engine
     if not is_int(warmup) or warmup < 1:
         # check i compares with the last measurement received before it: there is none before the first
         raise ValueError(f"warmup must be an integer >= 1 (measurements before the first check), got {warmup!r}")
+    if not is_int(seed) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0 (the outage placement), got {seed!r}")
+    if not is_real(outage_share) or not 0 <= outage_share < 1:
+        raise ValueError(f"outage_share must be a number in [0, 1) (0: no outages), got {outage_share!r}")
+    if not is_real(max_drift_ppm) or not (math.isfinite(max_drift_ppm) and max_drift_ppm >= 0):
+        raise ValueError(f"max_drift_ppm must be a finite number >= 0 (the worst-case bound's drift), "
+                         f"got {max_drift_ppm!r}")
     n = len(trace)
+    if n < 2:
+        raise ValueError(f"{trace.name}: {n} measurement(s), too few to replay (the poll interval is their spacing)")
+    if truth is not None:
+        truth = np.asarray(truth, dtype=np.float64)
+        if truth.shape != (n,):
+            raise ValueError(f"truth has shape {truth.shape}, the trace has {n} measurements")
+        if not np.isfinite(truth).all():
+            i = int(np.flatnonzero(~np.isfinite(truth))[0])
+            raise ValueError(f"truth[{i}] = {float(truth[i])!r} is not finite")
     poll = float(np.median(np.diff(trace.times)))
     cfg = {"poll_interval_s": poll, "warmup_measurements": 1}
     cfg.update(config or {})
-    now = [int(trace.times[0] * 1e9)]
+    shift = max(0.0, -float(trace.times[0]))          # local times >= 0 for the Clock
+    now = [int((trace.times[0] + shift) * 1e9)]
     withheld = np.zeros(n, bool)
-    src = _ReplaySource(trace, withheld)
+    src = _ReplaySource(trace, withheld, shift)
     clock = Clock(src, engine=Engine({"engine": {"calib_origins": 128, "history": 512}}),
                   config=cfg, time_ns=lambda: now[0])
     if outage_share > 0:
@@ -120,7 +144,7 @@ def replay(trace: Trace, truth: np.ndarray | None = None, config: dict | None = 
     rho = max_drift_ppm * 1e-6
     for i in range(n):
         t = float(trace.times[i])
-        t_ns = int(round(t * 1e9))
+        t_ns = int(round((t + shift) * 1e9))
         if i >= warmup:
             b = clock.now_at(t_ns)
             m = float(trace.offsets[i])
@@ -177,8 +201,9 @@ def markdown(results: list[dict]) -> str:
                 lines.append(f"| {r['name']} | {name} | 0 | | | | | |")
                 continue
             w, ww = d["median_width_s"] * 1e3, d["worst_case_median_width_s"] * 1e3
+            ratio = f"{w / ww:.2f}" if ww > 0 else "–"     # 0 ppm and no delays: a zero-width bound
             lines.append(f"| {r['name']} | {name} | {d['n']} | {cov(d['coverage'])} | {w:.2f} | "
-                         f"{cov(d['worst_case_coverage'])} | {ww:.2f} | {w / ww:.2f} |")
+                         f"{cov(d['worst_case_coverage'])} | {ww:.2f} | {ratio} |")
         lines.append(f"| {r['name']} | UNKNOWN (no claim) | {r['by_status']['UNKNOWN']['n']} | | | | | |")
     return "\n".join(lines)
 
@@ -204,12 +229,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     ap.add_argument("files", nargs="*")
     ap.add_argument("--sim", default="", help="comma-separated chronotick.sim presets to replay too (8 h, seed 3)")
-    ap.add_argument("--seed", type=int, default=0, help="outage placement seed (default 0)")
+    ap.add_argument("--seed", type=int, default=0, help="outage placement seed, an integer >= 0 (default 0)")
     ap.add_argument("--markdown", action="store_true", help="print the docs/clock.md table")
     args = ap.parse_args(argv)
     presets = [p.strip() for p in args.sim.split(",") if p.strip()]
     if not args.files and not presets:
         ap.error("nothing to replay: give trace files and/or --sim presets")
+    if args.seed < 0:
+        print(f"{prog}: --seed must be an integer >= 0, got {args.seed}", file=sys.stderr)
+        return 1
     warmup = inspect.signature(replay).parameters["warmup"].default
     try:
         from chronotick.io import load
@@ -219,7 +247,8 @@ def main(argv=None) -> int:
             if len(tr) <= warmup:
                 raise ValueError(f"{f}: {len(tr)} measurements, too short to replay: needs at least "
                                  f"{warmup + 1} (a warm-up of {warmup}, then the checks)")
-            cases.append((None, tr, None))
+            # a simulated clock written by `chronotick simulate` carries its truth: the `true` criterion
+            cases.append((None, tr, tr.extra.get("true_offset")))
         cases += list(sim_cases(presets))
         results = []
         for name, tr, truth in cases:

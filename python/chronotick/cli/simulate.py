@@ -1,17 +1,23 @@
 """`chronotick simulate`: simulate a clock and its NTP-like measurements and
 write them as a plain CSV with a header:
 
-    t,offset,uncertainty,delay,true_offset,temperature_c,cpu_load,net_congestion
+    t,offset,uncertainty,delay,true_offset,cpu_load,net_congestion,temperature_c
 
 t: seconds since the start; offset: measured reference - local (s);
 uncertainty: NTP bound delay/2 + root dispersion (s); delay: round trip (s);
-true_offset: the simulated truth (s); then the covariates at those times.
-The first three columns are the plain `t, offset[, uncertainty]` layout.
+true_offset: the simulated truth (s); then the covariates at those times,
+in name order. The first three columns are the plain `t, offset[, uncertainty]`
+layout. The file appears complete or not at all (written beside it, then
+renamed over it): a failed run leaves an existing file as it was.
 """
 from __future__ import annotations
 
 import argparse
+import errno
+import math
+import os
 import sys
+import tempfile
 
 import numpy as np
 
@@ -42,8 +48,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from chronotick import sim
     for name, v in (("--hours", args.hours), ("--dt", args.dt), ("--poll-s", args.poll_s)):
-        if v is not None and not v > 0:  # also catches nan
-            print(f"chronotick simulate: {name} must be > 0, got {v!r}", file=sys.stderr)
+        if v is not None and not (math.isfinite(v) and v > 0):  # also catches nan and inf
+            print(f"chronotick simulate: {name} must be > 0 and finite, got {v!r}", file=sys.stderr)
             return 2
     overrides = {}
     if args.poll_mode is not None:
@@ -63,14 +69,56 @@ def run(args: argparse.Namespace) -> int:
     cols = [tr.times, tr.offsets, tr.uncertainty, tr.delay, r.true_offset] + [tr.covariates[k] for k in names]
     header = ",".join(["t", "offset", "uncertainty", "delay", "true_offset"] + names)
     data = np.column_stack(cols)
-    out = sys.stdout if args.out == "-" else open(args.out, "w", encoding="ascii")
-    try:
-        np.savetxt(out, data, fmt="%.12g", delimiter=",", header=header, comments="")
-    finally:
-        if out is not sys.stdout:
-            out.close()
-    if args.out != "-":
-        print(f"wrote {len(tr)} measurements over {args.hours:g} h ({r.params.preset}, {r.params.scenario}, "
-              f"seed {r.params.seed}{', disciplined' if r.params.disciplined else ''}) to {args.out}",
-              file=sys.stderr)
+    if args.out == "-":
+        try:
+            np.savetxt(sys.stdout, data, fmt="%.12g", delimiter=",", header=header, comments="")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # the reader stopped early (`| head`): not an error of ours; keep the interpreter's
+            # final flush from failing on the closed pipe too
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    _write_atomic(args.out, data, header)
+    print(f"wrote {len(tr)} measurements over {args.hours:g} h ({r.params.preset}, {r.params.scenario}, "
+          f"seed {r.params.seed}{', disciplined' if r.params.disciplined else ''}) to {args.out}",
+          file=sys.stderr)
     return 0
+
+
+def _write_atomic(path: str, data: np.ndarray, header: str) -> None:
+    """Write the CSV to a temporary file in the same folder and rename it over
+    `path`: never a half-written file, an existing one untouched on failure.
+    A path that is a device or a FIFO (/dev/stdout) is written in place. A
+    failure is an OSError naming `path`."""
+    def save(f):
+        np.savetxt(f, data, fmt="%.12g", delimiter=",", header=header, comments="")
+
+    real = os.path.realpath(path)          # a symlink's target is written, the link kept
+    try:
+        if os.path.isdir(real):
+            raise IsADirectoryError(errno.EISDIR, "is a directory")
+        if os.path.exists(real) and not os.path.isfile(real):
+            with open(path, "w", encoding="ascii") as f:
+                save(f)
+            return
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(real) + ".", suffix=".tmp",
+                                   dir=os.path.dirname(real))
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as f:
+                save(f)
+            if os.path.exists(real):
+                mode = os.stat(real).st_mode & 0o7777
+            else:
+                umask = os.umask(0)
+                os.umask(umask)
+                mode = 0o666 & ~umask
+            os.chmod(tmp, mode)            # mkstemp makes it 0600; keep what open() would have given
+            os.replace(tmp, real)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+    except OSError as exc:
+        raise OSError(f"cannot write --out {path}: {exc.strerror or exc}") from exc

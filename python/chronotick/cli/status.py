@@ -11,14 +11,25 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from chronotick.shm import Client
     c = Client(args.path)
+    # now() reads the local clock itself: the local time it used is bracketed by these two reads
+    # (the midpoint is within a fraction of a microsecond of it; reading the local clock after
+    # now() and snapshot() had printed corrections ~10 us short)
+    c.now()                     # warm: a first call takes several microseconds more
+    before = time.time_ns()
     b = c.now()
+    after = time.time_ns()
+    local = (before + after) // 2
     snap = c.snapshot()
-    local = time.time_ns()
     status = getattr(b.status, "name", str(b.status))
     print(f"status:     {status}")
     print(f"time:       {b.time_ns / 1e9:.9f} s (correction {(b.time_ns - local) / 1e6:+.3f} ms vs local clock)")
     if b.status:
-        print(f"bound:      +-{(b.latest_ns - b.earliest_ns) / 2e6:.3f} ms at {snap['confidence']:.0%} confidence")
+        # [earliest, latest] around that time: symmetric in steady state, not while a backward
+        # correction is slewed in (the time served is then at one end of the interval)
+        below, above = (b.time_ns - b.earliest_ns) / 1e6, (b.latest_ns - b.time_ns) / 1e6
+        width = f"+-{(below + above) / 2:.3f} ms" if f"{below:.3f}" == f"{above:.3f}" else \
+            f"-{below:.3f} / +{above:.3f} ms around that time"
+        print(f"bound:      {width} at {snap['confidence']:.0%} confidence")
     print(f"frequency:  {snap['freq'] * 1e6:+.3f} ppm")
     hb = snap["heartbeat_real_ns"]
     # heartbeat 0: the writer created the file but has not published yet (not a time of 1970)
