@@ -148,3 +148,33 @@ def test_covariates_may_be_any_mapping():
     np.testing.assert_array_equal(fc.mean, ref.mean)
     plain = chronotick.predict(y, t, horizon=2, model="regression", covariates=types.MappingProxyType({}))
     assert plain.model == "regression"
+
+
+def test_a_numpy_float_horizon_is_taken_as_a_python_float_is():
+    import chronotick
+    y = np.random.default_rng(0).normal(size=50) * 1e-3
+    for h in (8.0, np.float32(8.0), np.float64(8.0)):
+        assert chronotick.predict(y, horizon=h, model="fused").times.size == 8
+    for h in (np.float64(8.5), np.float32("inf"), float("nan")):
+        with pytest.raises(TypeError, match="horizon must be an integer number of steps"):
+            chronotick.predict(y, horizon=h, model="fused")
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"quantile_levels": [0.9, 0.5, 0.1]}, "strictly increasing"),
+    ({"quantile_levels": [0.0, 0.5, 0.9]}, r"quantile_levels\[0\] = 0.0 is not in \(0, 1\)"),
+    ({"quantiles": [[1.0, 2.0, 3.0]]}, r"quantiles must have shape \(4, 3\)"),
+    ({"mean": [1.0]}, r"mean must have one value per time \(4\)"),
+    ({"all_quantile_levels": [0.5, 0.1]}, "all_quantile_levels must be strictly increasing"),
+])
+def test_a_forecast_built_by_hand_checks_its_levels_and_shapes(change, match):
+    """quantile()/interval() read the levels in order: unsorted levels had
+    given silently wrong columns, a level of 0 a StatisticsError."""
+    import chronotick
+    from chronotick.forecast import Forecast
+    d = chronotick.predict(np.random.default_rng(0).normal(size=50) * 1e-3, horizon=4, model="fused").to_dict()
+    back = Forecast(**d)
+    np.testing.assert_array_equal(back.quantiles, np.asarray(d["quantiles"]))
+    d.update(change)
+    with pytest.raises(ValueError, match=match):
+        Forecast(**d)

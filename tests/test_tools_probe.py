@@ -289,3 +289,33 @@ def test_rates_divide_by_the_time_between_the_counter_reads(monkeypatch):
     # it read 4x the rate: 0.4 s of counts over the 0.1 s between the samples' starts
     assert math.isclose(v["net_recv_bytes_s"], rate, rel_tol=0.05), v["net_recv_bytes_s"]
     assert math.isclose(v["net_sent_bytes_s"], rate, rel_tol=0.05), v["net_sent_bytes_s"]
+
+
+def test_a_stop_that_timed_out_then_a_start_leaves_one_sampling_thread():
+    """stop(timeout) returning while a slow sample runs, then start() at once:
+    the old thread must still see its stop (the two had shared one event,
+    cleared again by start(), so both sampled on). The old failure needed the
+    old thread to pass its check after start() cleared the event: this test
+    does not force that interleaving (it passed on the old code too); it
+    guards the invariant."""
+    from chronotick.metrics import SystemMetricsCollector
+    gate = threading.Event()
+
+    def slow_sensor():
+        gate.wait(2.0)
+        return 1.0
+    m = SystemMetricsCollector(interval_s=0.05, extra_channels={"board_c": slow_sensor})
+    m.start()
+    time.sleep(0.1)                     # the first sample is inside slow_sensor
+    old = m._thread
+    m.stop(timeout=0.01)                # returns while the old thread still samples
+    assert old.is_alive()
+    m.start()
+    gate.set()
+    old.join(2.0)
+    try:
+        assert not old.is_alive()       # it saw its own stop event
+        assert m.running and sum(th.name == "chronotick-metrics" and th.is_alive()
+                                 for th in threading.enumerate()) == 1
+    finally:
+        m.stop(timeout=2.0)

@@ -91,8 +91,8 @@ def positive_number(x, name: str, *, allow_none: bool = False):
 
 def horizon_steps(horizon, name: str = "horizon") -> int:
     if isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral):
-        if isinstance(horizon, float) and horizon.is_integer():
-            horizon = int(horizon)
+        if isinstance(horizon, (float, np.floating)) and math.isfinite(horizon) and float(horizon).is_integer():
+            horizon = int(horizon)     # 8.0 as 8, a numpy float too (np.float32(8.0) had been a TypeError)
         else:
             raise TypeError(f"{name} must be an integer number of steps, got {type(horizon).__name__} {horizon!r}")
     horizon = int(horizon)

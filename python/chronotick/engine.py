@@ -24,6 +24,7 @@ convention, offset = reference - local).
 from __future__ import annotations
 
 import collections
+import copy
 import math
 import os
 import threading
@@ -182,7 +183,7 @@ class Engine:
     chronotick.SystemMetricsCollector for the engine's lifetime."""
 
     def __init__(self, config=None, *, covariates: bool = False):
-        self.config = cfg = load_config(config)
+        self._cfg = cfg = copy.deepcopy(load_config(config))   # private: changes after construction are not checked
         e = cfg["engine"]
         self._buf = _core.MeasurementBuffer(e["buffer_capacity"])
         self._delay_buf = _core.MeasurementBuffer(e["buffer_capacity"])   # (t, round-trip delay) where given
@@ -256,7 +257,8 @@ class Engine:
     # -- producers ------------------------------------------------------------
     def observe(self, t, offset, uncertainty=None, delay=None, **covariates) -> None:
         """One measurement: time t (s, strictly after the previous one),
-        offset, optional standard uncertainty (>= 0, same unit), optional
+        offset, optional standard uncertainty (>= 0, same unit; None or NaN:
+        unknown), optional
         round-trip delay (>= 0, any unit: an NTP exchange's), optional
         covariates by name (floats; the names are fixed by config
         `covariates.names` or else by the first call; `temperature` (deg C)
@@ -269,7 +271,8 @@ class Engine:
         t = _finite("t", t)
         offset = _finite("offset", offset)
         u = math.nan
-        if uncertainty is not None:
+        # NaN = unknown, as None (observe_many and predict() read a NaN uncertainty so; refused here before)
+        if uncertainty is not None and not (isinstance(uncertainty, (float, np.floating)) and math.isnan(uncertainty)):
             u = _finite("uncertainty", uncertainty)
             if u < 0:
                 raise ValueError(f"uncertainty must be >= 0, got {u!r}")
@@ -328,7 +331,7 @@ class Engine:
         if self._cov_names is None and self._counts["observations"] == 0:
             if names:
                 self._cov_names = names
-                self._cov_buf = _core.CovariateBuffer(self.config["engine"]["buffer_capacity"], len(names))
+                self._cov_buf = _core.CovariateBuffer(self._cfg["engine"]["buffer_capacity"], len(names))
             else:
                 self._cov_names = ()
         elif names != (self._cov_names or ()):
@@ -339,9 +342,17 @@ class Engine:
         if self._closed:
             raise RuntimeError("this Engine is closed")
 
+    @property
+    def config(self) -> dict:
+        """The validated configuration in use (a copy: editing it changes
+        nothing -- the engine's models, buffers and grids were made from it;
+        make a new Engine for another configuration. Editing it had changed
+        short_term.horizon/step_s unchecked and left the other keys ignored)."""
+        return copy.deepcopy(self._cfg)
+
     # -- consumers ------------------------------------------------------------
     def _snapshot(self):
-        n = self.config["engine"]["history"]
+        n = self._cfg["engine"]["history"]
         # The three buffers copied with no producer between them (the caller holds
         # _consume; lock order _consume -> _produce, as close()): an observe_many of
         # more than 64 measurements with delays, pushed between the measurements'
@@ -404,7 +415,7 @@ class Engine:
         return np.where(t >= ct[ok][0], np.interp(t, ct[ok], temp[ok]), np.nan)
 
     def _step(self, t) -> float:
-        s = self.config["short_term"]["step_s"]
+        s = self._cfg["short_term"]["step_s"]
         return float(s) if s is not None else _median_spacing(t)
 
     def _members(self, names, t, y, u, temp, targets, levels):
@@ -554,9 +565,9 @@ class Engine:
         return targets
 
     def _short_grid(self, t):
-        what = ("short_term.step_s" if self.config["short_term"]["step_s"] is not None
+        what = ("short_term.step_s" if self._cfg["short_term"]["step_s"] is not None
                 else "the median measurement spacing (the default short_term.step_s)")
-        return self._grid(t, self._step(t), self.config["short_term"]["horizon"], what)
+        return self._grid(t, self._step(t), self._cfg["short_term"]["horizon"], what)
 
     def predict_short_term(self, quantile_levels=(0.1, 0.5, 0.9)) -> Forecast:
         """Short-term models on the measurement-spaced grid (step
@@ -565,7 +576,7 @@ class Engine:
         return self._forecast("short_term", self._short_names, self._short_grid, quantile_levels)
 
     def _long_grid(self, t):
-        lt = self.config["long_term"]
+        lt = self._cfg["long_term"]
         step = self._step(t) * lt["step_factor"]
         return self._grid(t, step, lt["horizon"], "the long-term step (long_term.step_factor x the short-term step)")
 
@@ -597,7 +608,7 @@ class Engine:
         e.g. CUDA requested where it is not available), buffer_fill (0..1), measurements held, last_error (the
         latest model failure or None), metrics collector state."""
         n = len(self._buf)
-        short = self.config["engine"]["min_history"]
+        short = self._cfg["engine"]["min_history"]
         classical_reason = (f"{n} measurements < engine.min_history {short}: forecasts fall back to hold"
                             if n < short else "")
         # the classical models, short- and long-term (long_term.model null: the classical fusion)

@@ -14,6 +14,8 @@ from statistics import NormalDist
 
 import numpy as np
 
+from chronotick.models.calibration import _check_levels
+
 _PHI = NormalDist()
 
 
@@ -32,6 +34,17 @@ def _level_column(computed: np.ndarray, p: float) -> int:
     if abs(float(computed[i]) - p) < 1e-12:
         return i
     raise ValueError(f"quantile level {p!r} was not computed (computed: {computed.tolist()})")
+
+
+def _check_shapes(times, mean, std, q, nlev: int, name: str) -> None:
+    """mean and std one value per time; q [len(times), nlev] (ValueError naming what differs)."""
+    if times.ndim != 1:
+        raise ValueError(f"times must be 1-D, got shape {times.shape}")
+    for what, v in (("mean", mean), ("std", std)):
+        if np.shape(v) != times.shape:
+            raise ValueError(f"{what} must have one value per time ({times.size}), got shape {np.shape(v)}")
+    if np.shape(q) not in ((times.size, nlev),) and not (times.size == 1 and np.shape(q) == (nlev,)):
+        raise ValueError(f"{name} must have shape ({times.size}, {nlev}) (times x levels), got {np.shape(q)}")
 
 
 class Forecast:
@@ -57,10 +70,16 @@ class Forecast:
                  "_all_q", "_all_levels")
 
     def __init__(self, times, mean, quantiles, quantile_levels, std, model: str, weights: dict | None = None,
-                 note: str = "", origin: float | None = None, all_quantile_levels=None, all_quantiles=None):
+                 note: str = "", origin: float | None = None, all_quantile_levels=None, all_quantiles=None,
+                 *, _checked: bool = False):
         self.times = np.asarray(times, dtype=np.float64)
         self.mean = np.asarray(mean, dtype=np.float64)
         self.quantile_levels = np.asarray(quantile_levels, dtype=np.float64)
+        if not _checked:     # built by hand (from_core's arrays come checked from the core)
+            # quantile()/interval() search and interpolate the levels in order: unsorted levels
+            # had given silently wrong columns, a level of 0 or 1 a StatisticsError
+            _check_levels(self.quantile_levels, "quantile_levels")
+            _check_shapes(self.times, self.mean, std, quantiles, self.quantile_levels.size, "quantiles")
         self.quantiles = np.asarray(quantiles, dtype=np.float64).reshape(self.times.size, self.quantile_levels.size)
         self.std = np.asarray(std, dtype=np.float64)
         self.model = model
@@ -72,6 +91,8 @@ class Forecast:
             raise ValueError("give all_quantile_levels and all_quantiles together, or neither")
         if all_quantile_levels is not None:   # every level computed (to_dict() gives them): interval() uses them
             lv = np.asarray(all_quantile_levels, dtype=np.float64)
+            _check_levels(lv, "all_quantile_levels")
+            _check_shapes(self.times, self.mean, std, all_quantiles, lv.size, "all_quantiles")
             self._all_q = np.asarray(all_quantiles, dtype=np.float64).reshape(self.times.size, lv.size)
             self._all_levels = lv
 
@@ -88,7 +109,7 @@ class Forecast:
                 # 1e-13 apart are two columns: rounding both to 12 digits had mapped them to one)
                 keep = [_level_column(lv_all, p) for p in want.tolist()]
                 q, lv = q_all[:, keep], lv_all[keep]
-        out = cls(fc.times, fc.mean, q, lv, fc.std, fc.model, weights, fc.note, origin)
+        out = cls(fc.times, fc.mean, q, lv, fc.std, fc.model, weights, fc.note, origin, _checked=True)
         out._all_q, out._all_levels = q_all, lv_all
         return out
 

@@ -259,9 +259,9 @@ class SystemMetricsCollector:
                 self._wall_s += time.perf_counter() - wall0
         return t, dict(zip(self.channels, row.tolist()))
 
-    def _run(self) -> None:
+    def _run(self, stop: threading.Event) -> None:
         next_at = time.monotonic()
-        while not self._stop.is_set():
+        while not stop.is_set():
             try:
                 self.collect_once()
             except Exception:  # e.g. the buffer rejected a row: count, log once, keep going
@@ -275,7 +275,7 @@ class SystemMetricsCollector:
             now = time.monotonic()
             if next_at < now:  # fell behind (suspended, overloaded): skip missed ticks
                 next_at = now + self.interval_s - ((now - next_at) % self.interval_s)
-            self._stop.wait(next_at - now)
+            stop.wait(next_at - now)
 
     def start(self) -> "SystemMetricsCollector":
         """Start the sampling thread (no-op if it runs). Delta channels restart at NaN."""
@@ -283,8 +283,10 @@ class SystemMetricsCollector:
             return self
         with self._sampling:
             self._prev.clear()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="chronotick-metrics", daemon=True)
+        # each thread its own stop event: a stop() that timed out and a start() at once had shared
+        # one, cleared again before the old thread saw it (two threads sampling)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(self._stop,), name="chronotick-metrics", daemon=True)
         self._thread.start()
         return self
 
