@@ -511,6 +511,30 @@ def test_a_full_memo_reuses_its_oldest_slots_without_changing_answers():
     assert sorted(small._memo.values()) == list(range(16))      # every slot in use, each once
 
 
+@pytest.mark.parametrize("kw", [{"step_factor": 4.0}, {"step_s": 256.0}])
+def test_a_coarse_grid_memo_never_answers_for_another_series_sharing_the_newest_measurements(kw):
+    """On a grid k times coarser a window spans ~k x context measurements; the
+    memo keys must cover that many (they covered context + 65 whatever the
+    grid). Two series equal in their newest 700 measurements and different
+    before (inside a 4 x 256-cell window) must each be calibrated on their own
+    model outputs, bit-equal to a fresh forecaster's."""
+    from chronotick import models as registry
+    path = registry.onnx_models()["clock-bolt"]
+    n = 1100
+    t = 1.7e9 + 64.0 * np.arange(n)
+    rng = np.random.default_rng(11)
+    a = np.cumsum(rng.normal(size=n)) * 1e-4
+    b = a.copy()
+    b[:n - 700] += 0.05 + rng.normal(size=n - 700) * 1e-3
+    targets, levels = t[-1] + 256.0 * np.array([1.0, 4.0]), [0.1, 0.5, 0.9]
+    shared = OnnxForecaster(path, **kw)
+    shared.forecast(t, a, targets, levels)
+    got = shared.forecast(t, b, targets, levels)
+    want = OnnxForecaster(path, **kw).forecast(t, b, targets, levels)
+    np.testing.assert_array_equal(got.quantiles, want.quantiles)
+    assert not np.array_equal(got.quantiles, shared.forecast(t, a, targets, levels).quantiles)
+
+
 def test_prefix_keys_do_not_move_when_the_oldest_measurements_drop():
     from chronotick.models.onnx import prefix_keys
     t = np.arange(600.0)

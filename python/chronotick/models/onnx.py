@@ -325,9 +325,10 @@ class OnnxForecaster:
         self._memo_max = 4096
         self._memo_q = np.empty((0, self.num_levels, self.horizon), dtype=np.float32)
         self._memo_meta = np.empty((0, 3))
-        # measurements a memo key covers: the window's cells plus the 65 its grid step is
-        # the median spacing of (exact unless more than that fall in one window's span)
-        self._key_span = self.context + 65
+        # measurements a memo key covers: the window's span in measurements (context cells of
+        # step_factor spacings) plus the 65 its grid step is the median spacing of (exact unless
+        # more than that fall in one window's span); with a fixed step_s, per call (_span_of)
+        self._key_span = int(math.ceil(self.context * self.step_factor)) + 65
         # per-lead calibrations, keyed by the data they were made from (see _lead_scalers)
         self._scalers: OrderedDict = OrderedDict()
         self._scalers_max = 256
@@ -557,6 +558,17 @@ class OnnxForecaster:
         t = np.asarray(t, dtype=np.float64)
         return self._step(t) / _core.window_step(t) if t.size >= 2 else 1.0
 
+    def _span_of(self, t: np.ndarray) -> int:
+        """Measurements a memo key of a prefix of t covers (see _key_span): a
+        window spans context x (grid step / median spacing) of them. On a
+        coarse grid that is step_factor x context (until 2026-12-02 the keys
+        covered context + 65 measurements whatever the grid, so two series
+        agreeing in those but not further back inside the window -- 2048
+        measurements at step_factor 8 -- shared each other's model outputs)."""
+        if self.step_s is None:
+            return self._key_span
+        return int(math.ceil(self.context * self._grid_ratio(t))) + 65
+
     def _window(self, t, y, step) -> Window:
         t = np.asarray(t, dtype=np.float64)
         values, level = _core.nearest_window(t, np.asarray(y, dtype=np.float64), float(t[-1]), step, self.context)
@@ -583,7 +595,7 @@ class OnnxForecaster:
         slots_of, need = [], {}     # need: memo key -> (row of this call's run, series, prefix)
         for s, (t, y, prefix, _) in enumerate(asks):
             pl = prefix.tolist()
-            keyed = iter(prefix_keys(t, y, [i for i in pl if i >= 2], self._key_span))
+            keyed = iter(prefix_keys(t, y, [i for i in pl if i >= 2], self._span_of(t)))
             slots = []      # per pair: memo slot >= 0, -2 - (row of this call's run), or None (< 2 measurements)
             for i in pl:
                 if i < 2:
@@ -780,7 +792,8 @@ class OnnxForecaster:
         mean[inside], q[inside] = part.mean, part.quantiles
         return _core.QuantileForecast(part.model, targets, part.levels, mean, q, partial=True)
 
-    def forecast_with_past(self, t, y, target_times, levels=DEFAULT_LEVELS, params=None) -> tuple:
+    def forecast_with_past(self, t, y, target_times, levels=DEFAULT_LEVELS, params=None,
+                           fused_tail: int | None = None) -> tuple:
         """`forecast_within_reach` and `fusion_past` in one call, as the
         fusion wants them: (forecast, prefix, target, past_mean, past_sigma),
         the same values the two give separately, but the calibration is
@@ -788,14 +801,26 @@ class OnnxForecaster:
         same batched model run as the calibration's. When it reaches none of
         the targets: (None, None, None, None, None) (`out_of_reach` says why).
         The forecast is `usable` (finite wherever it reaches), else ModelError:
-        what it returns can go straight into the core fusion's `extra`."""
+        what it returns can go straight into the core fusion's `extra`.
+        fused_tail: the fusion sees only the newest fused_tail measurements of
+        (t, y) (a model given a longer history than the classical models: the
+        Engine's long-term model); the pairs are then the fusion's on that
+        tail, prefix and target returned in its indices, each past prediction
+        made from all of (t, y) before its target."""
         targets = np.asarray(target_times, dtype=np.float64)
         inside = targets <= self.reach(t)
         if not inside.any():
             return None, None, None, None, None
         with self._lock:
             tc, yc = _check_series(t, y)
-            prefix, target, lead = self._pairs(tc, *_fusion_pairs(tc, targets, params))
+            if fused_tail is None:
+                off = 0
+            elif not (is_int(fused_tail) and 1 <= fused_tail <= tc.size):
+                raise ValueError(f"fused_tail must be an integer in [1, len(t) = {tc.size}], got {fused_tail!r}")
+            else:
+                off = tc.size - int(fused_tail)
+            p, g = _fusion_pairs(tc[off:], targets, params)
+            prefix, target, lead = self._pairs(tc, p + off, g + off)
             past = {"pairs": (prefix, target, lead)}
             fc = self._forecast_batch(((t, y),), (targets[inside],), levels, True, past)[0]
             mean, sigma = self._past(tc, yc, prefix, target, lead, past.get("scalers"), past.get("q"))
@@ -803,7 +828,7 @@ class OnnxForecaster:
             fc = self._partial(fc, targets, inside)
         if not usable(fc):
             raise ModelError(f"model {self.name} gave no usable output ({fc.note})")
-        return fc, prefix, target, mean, sigma
+        return fc, prefix - off, target - off, mean, sigma
 
     def forecast_batch(self, series, target_times, levels=DEFAULT_LEVELS, calibrate: bool = True) -> list:
         """`forecast` for many series in one batched model run.
@@ -881,7 +906,7 @@ class OnnxForecaster:
             # unless kept already (a row's sum is finite only if all of it is)
             keep = []
             for i, ((t, y), (level, st, _, slope)) in enumerate(zip(series, prep)):
-                key = prefix_keys(t, y, [len(t)], self._key_span)[0]
+                key = prefix_keys(t, y, [len(t)], self._span_of(t))[0]
                 if key not in self._memo and math.isfinite(out[i].sum()):
                     keep.append((key, out[i], (st, level, slope)))
             self._remember(keep)
@@ -935,7 +960,7 @@ class OnnxForecaster:
         the raw predictions of the pairs [len(prefix), K]), else None.
 
         A lead's scaler depends only on the newest calib_window + m +
-        _key_span measurements (its targets and the measurements that make
+        _span_of(t) measurements (its targets and the measurements that make
         each prefix's memo key, prefix_keys) and on n; it is kept under
         exactly those bytes, so forecasting again from unchanged measurements
         skips the memo look-ups and the scores."""
@@ -951,7 +976,7 @@ class OnnxForecaster:
             r = ratios[s]
             for lead in sorted(leads):
                 m, j = self._pair_targets(lead, t.size, r)
-                k = min(t.size, self.calib_window + m + self._key_span)
+                k = min(t.size, self.calib_window + m + self._span_of(t))
                 key = (lead, m, t.size, t[-k:].tobytes(), y[-k:].tobytes())
                 cs = self._scalers.get(key)
                 if cs is not None:
@@ -1058,15 +1083,22 @@ class OnnxForecaster:
             d[lead] = best
         return d
 
-    def fusion_past(self, t, y, target_times, params=None) -> tuple:
+    def fusion_past(self, t, y, target_times, params=None, fused_tail: int | None = None) -> tuple:
         """(prefix, target, past_mean, past_sigma): past_predictions at the
         pairs chronotick._core.calibration_pairs lists for a fused forecast
         at target_times from (t, y) with `params` (a _core.ModelParams, the
         one the fusion uses; default ModelParams()) -- the tail of an `extra`
-        entry of chronotick._core.forecast_fused."""
+        entry of chronotick._core.forecast_fused. fused_tail: as
+        forecast_with_past's."""
         t = np.asarray(t, dtype=np.float64)
-        prefix, target = _fusion_pairs(t, target_times, params)
-        return (prefix, target, *self.past_predictions(t, y, prefix, target))
+        off = 0
+        if fused_tail is not None:
+            if not (is_int(fused_tail) and 1 <= fused_tail <= t.size):
+                raise ValueError(f"fused_tail must be an integer in [1, len(t) = {t.size}], got {fused_tail!r}")
+            off = t.size - int(fused_tail)
+        prefix, target = _fusion_pairs(t[off:], target_times, params)
+        mean, sigma = self.past_predictions(t, y, prefix + off, target + off)
+        return prefix, target, mean, sigma
 
     def one_step_history(self, t, y) -> tuple[np.ndarray, np.ndarray]:
         """The model's past one-step-ahead predictions of the measurements
