@@ -233,3 +233,57 @@ def test_editing_engine_config_after_construction_changes_nothing():
     eng.config["short_term"]["step_s"] = 1e-30
     assert eng.predict_short_term().times.size == 4
     assert eng.config["short_term"]["horizon"] == 4
+
+
+def _drifting(n, seed=5):
+    rng = np.random.default_rng(seed)
+    t = 1.7e9 + 64.0 * np.arange(n) + rng.uniform(-1, 1, n)
+    y = np.cumsum(rng.normal(size=n)) * 2e-5 + 3e-6 * (t - t[0]) / 64.0
+    return t, y
+
+
+def test_the_long_term_model_sees_the_history_its_window_spans():
+    """At step_factor 8 clock-bolt's 256 cells span 2048 measurements; fed
+    engine.history (512) alone it saw 64 of them. It now gets the newest
+    measurements its window and calibration pairs span (within the buffer):
+    its forecast equals a standalone forecaster's from those, not from 512."""
+    from chronotick.engine import Engine
+    from chronotick.models import onnx_models
+    from chronotick.models.onnx import OnnxForecaster
+    t, y = _drifting(1500)
+    eng = Engine({"long_term": {"model": "clock-bolt", "step_factor": 8}})
+    eng.observe_many(t, y)
+    n_long = eng._long_history
+    assert n_long > 1500 and n_long <= eng.config["engine"]["buffer_capacity"]
+    fc = eng.predict_long_term()
+    assert "clock-bolt (long-term)" in fc.weights
+    ref = OnnxForecaster(onnx_models()["clock-bolt"], step_factor=8.0)
+    np.testing.assert_array_equal(fc.mean, ref.forecast(t, y, fc.times).mean)
+    assert not np.array_equal(fc.mean, ref.forecast(t[-512:], y[-512:], fc.times).mean)
+    fused = eng.predict_fused()       # fused with the classical models on the 512 newest
+    assert np.all(np.isfinite(fused.mean)) and "clock-bolt (long-term)" in fused.weights
+    eng.close()
+
+
+def test_fused_tail_gives_the_tails_pairs_and_past_predictions_from_the_whole_history():
+    from chronotick import _core
+    from chronotick.models import onnx_models
+    from chronotick.models.onnx import OnnxForecaster, _fusion_pairs
+    t, y = _drifting(700)
+    f = OnnxForecaster(onnx_models()["clock-bolt"], step_factor=2.0)
+    p = _core.ModelParams()
+    targets = t[-1] + 128.0 * np.arange(1, 9)
+    fc, prefix, target, mean, sigma = f.forecast_with_past(t, y, targets, params=p, fused_tail=300)
+    want_p, want_t = _fusion_pairs(t[-300:], targets, p)
+    np.testing.assert_array_equal(prefix, want_p)
+    np.testing.assert_array_equal(target, want_t)
+    m2, s2 = f.past_predictions(t, y, prefix + 400, target + 400)
+    np.testing.assert_array_equal(mean, m2)
+    np.testing.assert_array_equal(sigma, s2)
+    np.testing.assert_array_equal(fc.mean, f.forecast(t, y, targets).mean)
+    fp = f.fusion_past(t, y, targets, p, fused_tail=300)
+    for a, b in zip(fp, (prefix, target, mean, sigma)):
+        np.testing.assert_array_equal(a, b)
+    for bad in (0, 701, 2.5, True):
+        with pytest.raises(ValueError, match="fused_tail must be an integer"):
+            f.forecast_with_past(t, y, targets, params=p, fused_tail=bad)

@@ -5,7 +5,7 @@ the key, e.g. ``engine.buffer_capacity: must be a positive integer, got -3``.
 
     engine:
       buffer_capacity: 4096     # measurements held (ring buffer; oldest overwritten)
-      history: 512              # newest measurements the models see
+      history: 512              # newest measurements the models see (an ONNX long-term model: what its window spans, within buffer_capacity)
       min_history: 8            # below this the forecast falls back to hold
       calib_origins: 24         # past errors per lead that calibrate the intervals
       calib_spread: 8           # lead S's errors from origins ceil(S / 8) apart (0: consecutive)

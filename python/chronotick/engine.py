@@ -143,7 +143,7 @@ class _ModelSlot:
         self.skipped = f"{self.name} left out: {self.forecaster.out_of_reach(t, targets)}"
         return None
 
-    def forecast_with_past(self, t, y, targets, levels, params) -> tuple:
+    def forecast_with_past(self, t, y, targets, levels, params, fused_tail=None) -> tuple:
         """(forecast, past) for the fusion: `forecast(..., partial=True)` and
         `past(...)` from one call of OnnxForecaster.forecast_with_past (one
         calibration, one batched run). Should that call fail, the two are
@@ -152,22 +152,22 @@ class _ModelSlot:
         if not self._usable():
             return None, (None, None)
         try:
-            fc, *past = self.forecaster.forecast_with_past(t, y, targets, levels, params)
+            fc, *past = self.forecaster.forecast_with_past(t, y, targets, levels, params, fused_tail)
         except Exception:  # noqa: BLE001 - retried apart below, where each failure is classified
             fc = self.forecast(t, y, targets, levels, partial=True)
-            return fc, (self.past(t, y, targets, params) if fc is not None else (None, None))
+            return fc, (self.past(t, y, targets, params, fused_tail) if fc is not None else (None, None))
         if fc is None:
             return self._out_of_reach(t, targets), (None, None)
         self.reason = ""           # healthy again after a retry
         return fc, tuple(past)     # usable: forecast_with_past raises otherwise
 
-    def past(self, t, y, targets, params) -> tuple:
+    def past(self, t, y, targets, params, fused_tail=None) -> tuple:
         """(prefix, target, past_mean, past_sigma): its past predictions at the
         fusion's calibration pairs (OnnxForecaster.fusion_past), or
         (None, None) if they cannot be had (then the fusion weighs it by its
         sigma only)."""
         try:
-            return self.forecaster.fusion_past(t, y, targets, params)
+            return self.forecaster.fusion_past(t, y, targets, params, fused_tail)
         except Exception:  # noqa: BLE001 - the forecast itself succeeded; this is optional
             return None, None
 
@@ -229,6 +229,8 @@ class Engine:
         # the long-term model's names in the forecasts ("auto": the classical fusion plus
         # the shipped model on the long-term grid, as "auto" means everywhere else)
         self._long_names: list[str] = [] if not lt["model"] else [lt["model"]]
+        self._long_slot: str | None = None      # the long-term ONNX model's slot name
+        self._long_history = e["history"]       # measurements it sees (below)
         onnx_long = lt["model"]
         if lt["model"] == "auto":
             onnx_long = AUTO_ONNX if AUTO_ONNX in registry.onnx_models() else None
@@ -242,6 +244,17 @@ class Engine:
             self._add_slot(long_name, registry.onnx_models().get(onnx_long, onnx_long), o,
                            step_factor=lt["step_factor"] if fixed is None else 1.0, own_name=True,
                            step_s=None if fixed is None else float(fixed) * lt["step_factor"])
+            f = self._onnx[long_name].forecaster
+            if f is not None:
+                # the long-term model sees the measurements its window spans (context cells of
+                # step_factor spacings), its calibration pairs' prefixes included, up to the
+                # buffer: with engine.history alone (512) it saw 64 of its 256 cells at step_factor
+                # 8, and every new measurement changed every calibration prefix (the oldest one
+                # left the window): ~170 model rows, ~40 ms per forecast
+                span = (math.ceil(f.context * lt["step_factor"]) + 65 + f.calib_window
+                        + math.ceil(f.horizon * lt["step_factor"]))
+                self._long_slot = long_name
+                self._long_history = max(e["history"], min(e["buffer_capacity"], span))
         self._onnx_names = list(self._onnx)       # health() after close() still lists them
         names = cfg["covariates"]["names"]
         if names is not None:
@@ -359,11 +372,12 @@ class Engine:
         # snapshot and the delays', had left that forecast without its delay weights.
         with self._produce:
             cov = self._cov_buf is not None and "temperature" in self._cov_names
-            t, y, u = self._buf.snapshot(n)
+            tl, yl, u = self._buf.snapshot(self._long_history)   # the long-term model's (>= n)
             ct, cv = self._cov_buf.snapshot(n + 64) if cov else (None, None)
             dt, d, _ = self._delay_buf.snapshot(n + 64)
-        if t.size == 0:
+        if tl.size == 0:
             raise ValueError("no measurements observed yet")
+        t, y, u = tl[-n:], yl[-n:], u[-n:]
         temp = None
         if cov:
             rows = _rows_of(ct, t)
@@ -385,7 +399,7 @@ class Engine:
             # this forecast weighs by no delays: stats() must not show an older window's fit
             with self._stats_lock:
                 self._delay_fit = None
-        return t, y, u, temp
+        return t, y, u, temp, (tl, yl)
 
     def _add_slot(self, name: str, path: str, o: dict, step_factor: float = 1.0, own_name: bool = False,
                   step_s: float | None = None) -> None:
@@ -418,7 +432,7 @@ class Engine:
         s = self._cfg["short_term"]["step_s"]
         return float(s) if s is not None else _median_spacing(t)
 
-    def _members(self, names, t, y, u, temp, targets, levels):
+    def _members(self, names, t, y, u, temp, targets, levels, long=None):
         """(members, notes, fused): the quantile forecasts of the named
         members at `targets`, notes on members left out, and -- when the
         classical ensemble ("fused") is among the names -- the core's fusion
@@ -434,22 +448,25 @@ class Engine:
                 out.append(_core.forecast(name, t, y, u, targets, levels, self._params))
             elif name in self._onnx:
                 slot = self._onnx[name]
+                # the long-term model: its own longer history (long: (t, y) ending with t, y)
+                ts, ys = long if long is not None and name == self._long_slot else (t, y)
                 mh = self._params.min_history
-                need = slot.history_needed(t, mh)
-                if t.size < need:
+                need = slot.history_needed(ts, mh)
+                if ts.size < need:
                     # as predict(): too little history for the model (it needs a spacing and
                     # pairs to calibrate on; on a coarse grid, min_history cells); left out
                     # this time, not failed
                     if slot.ok:
-                        notes.append(f"{name} left out: {t.size} measurements < engine.min_history {mh}"
+                        notes.append(f"{name} left out: {ts.size} measurements < engine.min_history {mh}"
                                      + ("" if need == mh else f" cells of its grid ({need} measurements)"))
                     else:
                         notes.append(f"{name} left out: unhealthy ({slot.reason})")
                     continue
                 if with_fused:
-                    fc, past = slot.forecast_with_past(t, y, targets, levels, self._params)
+                    fc, past = slot.forecast_with_past(ts, ys, targets, levels, self._params,
+                                                       None if ts is t else t.size)
                 else:
-                    fc = slot.forecast(t, y, targets, levels)
+                    fc = slot.forecast(ts, ys, targets, levels)
                 if fc is None:
                     notes.append(slot.skipped or f"{name} left out: unhealthy ({slot.reason})")
                 elif with_fused:
@@ -505,9 +522,9 @@ class Engine:
         t0 = time.perf_counter()
         with self._consume:
             self._check_open()
-            t, y, u, temp = self._snapshot()
+            t, y, u, temp, long = self._snapshot()
             targets = grid(t)
-            members, notes, fused = self._members(names, t, y, u, temp, targets, levels)
+            members, notes, fused = self._members(names, t, y, u, temp, targets, levels, long)
             for name, slot in self._onnx.items():
                 if not slot.ok and f"{name}: {slot.reason}" != self._last_error:
                     self._last_error = f"{name}: {slot.reason}"

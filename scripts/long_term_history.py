@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Offline check (docs/models.md, "The long-term model's history"): the Engine's long-term ONNX
+model fed engine.history measurements (before 2026-12-02, session 13) or the measurements its
+window spans (after), scored on simulated clocks against their true offset.
+
+    python scripts/long_term_history.py 9201-9204 9301-9304
+
+First range: disciplined clocks (steady / server_load / thermal_cycle / network_spike in turn),
+second: free-running xo / tcxo / ocxo / vm in turn; 48 h at 64 s polls, one seed each. Engine:
+the default config with long_term {model: clock-bolt, step_factor: 8}. At origins every 25 polls
+from poll 700 (the long-term model then has 87 of its 256 cells with engine.history alone) until
+its 64 targets (512 polls ahead) end inside the record: predict_fused()'s MAE against the true
+offset at its targets and the share of them inside its 80% interval. Prints per clock and the
+mean of the per-clock MAE ratios (after / before).
+"""
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from chronotick import sim  # noqa: E402
+from chronotick.engine import Engine  # noqa: E402
+
+CFG = {"long_term": {"model": "clock-bolt", "step_factor": 8}}
+
+
+def clocks(dspan, fspan):
+    scen = ("steady", "server_load", "thermal_cycle", "network_spike")
+    a, b = map(int, dspan.split("-"))
+    for k, seed in enumerate(range(a, b + 1)):
+        yield f"disciplined/{scen[k % 4]}/{seed}", sim.simulate(
+            preset="disciplined", scenario=scen[k % 4], duration_s=48 * 3600.0, poll_s=64.0, seed=seed)
+    a, b = map(int, fspan.split("-"))
+    for k, seed in enumerate(range(a, b + 1)):
+        p = ("xo", "tcxo", "ocxo", "vm")[k % 4]
+        yield f"{p}/{seed}", sim.simulate(preset=p, scenario="steady", duration_s=48 * 3600.0, poll_s=64.0,
+                                          seed=seed, disciplined=False)
+
+
+def score(r, old: bool):
+    tr = r.trace
+    t, y = tr.times, tr.offsets
+    eng = Engine(CFG)
+    if old:
+        eng._long_history = eng._cfg["engine"]["history"]
+    err, cov, seen = [], [], 0
+    for o in range(700, t.size - 520, 25):
+        eng.observe_many(t[seen:o], y[seen:o])
+        seen = o
+        fc = eng.predict_fused((0.1, 0.5, 0.9))
+        truth = np.interp(fc.times, r.t, -r.x)
+        err.append(np.abs(fc.mean - truth))
+        lo, hi = fc.interval(0.8)
+        cov.append((truth >= lo) & (truth <= hi))
+    eng.close()
+    return float(np.mean(err)), float(np.mean(cov))
+
+
+def main(dspan, fspan):
+    ratios, cov_a, cov_b = [], [], []
+    for name, r in clocks(dspan, fspan):
+        (ma, ca), (mb, cb) = score(r, True), score(r, False)
+        ratios.append(mb / ma)
+        cov_a.append(ca)
+        cov_b.append(cb)
+        print(f"{name:32s} MAE before {ma * 1e3:9.4f} ms  after {mb * 1e3:9.4f} ms  ratio {mb / ma:6.3f}   "
+              f"80% coverage {ca:.1%} -> {cb:.1%}", flush=True)
+    print(f"mean ratio {np.mean(ratios):.4f} (worst {np.max(ratios):.3f}); 80% coverage {np.mean(cov_a):.1%} -> "
+          f"{np.mean(cov_b):.1%}")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])
