@@ -203,25 +203,6 @@ def test_stats_delay_weights_follow_the_newest_forecast():
         assert eng.stats()["delay_weights"] is None
 
 
-def test_observe_takes_a_nan_uncertainty_as_unknown_as_observe_many_does():
-    from chronotick.engine import Engine
-    t = 1.7e9 + 64.0 * np.arange(20)
-    y = np.random.default_rng(0).normal(size=20) * 1e-3
-    a, b = Engine({"short_term": {"models": ["fused"]}}), Engine({"short_term": {"models": ["fused"]}})
-    for ti, yi in zip(t, y):
-        a.observe(ti, yi, uncertainty=float("nan"))
-        b.observe(ti, yi)
-    b2 = Engine({"short_term": {"models": ["fused"]}})
-    b2.observe_many(t, y, uncertainty=np.full(20, np.nan))
-    fa, fb, fc = (e.predict_short_term() for e in (a, b, b2))
-    np.testing.assert_array_equal(fa.quantiles, fb.quantiles)
-    np.testing.assert_array_equal(fa.quantiles, fc.quantiles)
-    with pytest.raises(ValueError, match="uncertainty must be >= 0"):
-        a.observe(t[-1] + 64.0, 0.0, uncertainty=-1.0)
-    with pytest.raises(ValueError, match="uncertainty must be finite"):
-        a.observe(t[-1] + 64.0, 0.0, uncertainty=float("inf"))
-
-
 def test_editing_engine_config_after_construction_changes_nothing():
     """eng.config is a copy: editing it (short_term.horizon had taken effect
     unchecked, other keys were silently ignored) leaves the engine as made."""

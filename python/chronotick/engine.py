@@ -270,8 +270,9 @@ class Engine:
     # -- producers ------------------------------------------------------------
     def observe(self, t, offset, uncertainty=None, delay=None, **covariates) -> None:
         """One measurement: time t (s, strictly after the previous one),
-        offset, optional standard uncertainty (>= 0, same unit; None or NaN:
-        unknown), optional
+        offset, optional standard uncertainty (>= 0, same unit; None:
+        unknown -- a NaN is refused here as a likely mistake, while
+        observe_many's arrays mark unknown entries with NaN), optional
         round-trip delay (>= 0, any unit: an NTP exchange's), optional
         covariates by name (floats; the names are fixed by config
         `covariates.names` or else by the first call; `temperature` (deg C)
@@ -284,8 +285,7 @@ class Engine:
         t = _finite("t", t)
         offset = _finite("offset", offset)
         u = math.nan
-        # NaN = unknown, as None (observe_many and predict() read a NaN uncertainty so; refused here before)
-        if uncertainty is not None and not (isinstance(uncertainty, (float, np.floating)) and math.isnan(uncertainty)):
+        if uncertainty is not None:
             u = _finite("uncertainty", uncertainty)
             if u < 0:
                 raise ValueError(f"uncertainty must be >= 0, got {u!r}")
@@ -310,7 +310,8 @@ class Engine:
                 self._counts["observations"] += 1
 
     def observe_many(self, t, offsets, uncertainty=None, delay=None) -> None:
-        """Many measurements at once (arrays; same rules as observe)."""
+        """Many measurements at once (arrays; the rules of observe, except that
+        a NaN entry of `uncertainty` means unknown for that measurement)."""
         from chronotick._validate import as_1d_float, check_timestamps, uncertainty as check_u
         self._check_open()
         t = check_timestamps(as_1d_float(t, "t"), "t")
