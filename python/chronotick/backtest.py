@@ -19,7 +19,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from chronotick._validate import is_int
+from chronotick._validate import is_int, is_real
 from chronotick.api import uncertainty_from_delay
 from chronotick.io.trace import Trace
 
@@ -139,7 +139,10 @@ class BacktestResult:
         return {name: r.metrics(self.truth, self.level) for name, r in self.results.items()}
 
     def format(self, unit: str = "ms") -> str:
-        scale = {"s": 1.0, "ms": 1e3, "us": 1e6}[unit]
+        scales = {"s": 1.0, "ms": 1e3, "us": 1e6}
+        if unit not in scales:
+            raise ValueError(f"unit must be one of {sorted(scales)}, got {unit!r}")
+        scale = scales[unit]
         rows = self.table()
         head = (f"{'model':<22}{'n':>5}{'MAE':>9}{'medAE':>9}{'P95':>9}{'max':>9}"
                 f"{'cov' + str(round(self.level * 100)):>7}{'width':>9}{'pinball':>9}")
@@ -148,8 +151,9 @@ class BacktestResult:
         def cell(v, width, fmt, suffix=""):      # no interval (the recorded prototype): a dash
             return f"{format(v, fmt) + suffix:>{width}}" if np.isfinite(v) else f"{'–':>{width}}"
         for name, m in rows.items():
-            lines.append(f"{name:<22}{m['n']:>5}{m['mae'] * scale:>9.3f}{m['median_ae'] * scale:>9.3f}"
-                         f"{m['p95'] * scale:>9.3f}{m['max'] * scale:>9.3f}{cell(m['coverage'] * 100, 7, '.1f', '%')}"
+            lines.append(f"{name:<22}{m['n']:>5}{cell(m['mae'] * scale, 9, '.3f')}{cell(m['median_ae'] * scale, 9, '.3f')}"
+                         f"{cell(m['p95'] * scale, 9, '.3f')}{cell(m['max'] * scale, 9, '.3f')}"
+                         f"{cell(m['coverage'] * 100, 7, '.1f', '%')}"
                          f"{cell(m['width'] * scale, 9, '.3f')}{cell(m['pinball'] * scale, 9, '.4f')}")
         return "\n".join(lines)
 
@@ -157,9 +161,9 @@ class BacktestResult:
 def check_length(trace: Trace, *, horizon: int = 1, warmup: int = 10) -> int:
     """The warmup run_backtest uses (max(warmup, horizon)), or ValueError
     naming the trace when it is too short to score any target."""
-    eff = max(warmup, horizon)
-    if eff < 1:
-        raise ValueError(f"warmup must be >= 1, got {warmup!r}")
+    if not is_int(warmup) or warmup < 0:
+        raise ValueError(f"warmup must be a non-negative integer (the first target's index), got {warmup!r}")
+    eff = max(int(warmup), horizon)
     n = len(trace)
     if eff >= n:
         src = trace.source.split("::")[0] if trace.source else "trace"
@@ -187,7 +191,7 @@ def run_backtest(trace: Trace, forecasters: dict[str, Forecaster] | None = None,
     include_prototype: score the recorded prototype prediction if the trace has one
     (``trace.extra["prototype_offset"]``).
     """
-    if not 0 < level < 1:
+    if not is_real(level) or not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
     n = len(trace)
     if not is_int(horizon) or horizon < 1:
@@ -195,6 +199,23 @@ def run_backtest(trace: Trace, forecasters: dict[str, Forecaster] | None = None,
     if max_history is not None and (not is_int(max_history) or max_history < 1):
         raise ValueError(f"max_history must be a positive integer (measurements) or None (all), got {max_history!r}")
     warmup = check_length(trace, horizon=horizon, warmup=warmup)
+    proto = trace.extra.get("prototype_offset") if include_prototype else None
+    if proto is not None:
+        proto = np.asarray(proto, dtype=np.float64)
+        if proto.shape != (n,):        # set after the Trace was made: not checked there
+            raise ValueError(f"{trace.name}: extra['prototype_offset'] has shape {proto.shape}, the trace has "
+                             f"{n} measurements (it must be aligned with times)")
+    use_delay = delay_weights and trace.delay is not None
+    # checked here, in the trace's terms, rather than part-way through by a forecaster naming an
+    # index of its window (a column may have been set after the Trace was made)
+    for col, used in (("delay", use_delay), ("uncertainty", trace.uncertainty is not None)):
+        v = getattr(trace, col)
+        bad = np.flatnonzero((np.asarray(v) < 0) | np.isinf(v)) if used else ()
+        if len(bad):
+            i = int(bad[0])
+            hint = " or pass delay_weights=False (--no-delay-weights)" if col == "delay" else ""
+            raise ValueError(f"{trace.name}: {col}[{i}] = {float(v[i])!r} at t = {float(trace.times[i])!r} "
+                             f"must be >= 0 and finite (NaN where a measurement has none); fix the trace{hint}")
     all_f: dict[str, Forecaster] = {}
     if include_baselines:
         all_f["hold-last"] = hold_last
@@ -207,19 +228,36 @@ def run_backtest(trace: Trace, forecasters: dict[str, Forecaster] | None = None,
         end = i - horizon + 1  # measurements [lo, end) are strictly before the origin's next one
         lo = 0 if max_history is None else max(0, end - max_history)
         t, y = trace.times[lo:end], trace.offsets[lo:end]
-        if delay_weights and trace.delay is not None and np.all(np.isfinite(trace.delay[lo:end])):
+        if use_delay and np.all(np.isfinite(trace.delay[lo:end])):
             u = uncertainty_from_delay(y, trace.delay[lo:end])     # as the Engine: delays first
         else:
             u = trace.uncertainty[lo:end] if trace.uncertainty is not None else None
             if u is not None and not np.all(np.isfinite(u)):
                 u = None
         for name, f in all_f.items():
-            out[name][j] = f(t, y, u, float(trace.times[i]), level)
+            # copies: a view of the trace would let a forecaster read later measurements
+            # (through .base) or change the trace (truth and later histories) in place
+            try:
+                got = f(t.copy(), y.copy(), None if u is None else np.array(u, dtype=np.float64),
+                        float(trace.times[i]), level)
+            except Exception as exc:
+                if hasattr(exc, "add_note"):          # Python >= 3.11: where it happened, the exception kept
+                    exc.add_note(f"in forecaster {name!r} of the backtest of {trace.name}, target {i} "
+                                 f"(t = {float(trace.times[i])!r}, from {end - lo} measurements)")
+                raise
+            try:
+                row = np.asarray(got, dtype=np.float64)
+            except (TypeError, ValueError):
+                row = None
+            if row is not None and row.shape == (3,):
+                out[name][j] = row
+            else:
+                raise ValueError(f"forecaster {name!r} returned {got!r} for target {i} of {trace.name}; "
+                                 f"a forecaster returns (mean, lower, upper) numbers (NaN where it has none)") from None
         if progress:
             progress(j + 1, idx.size)
     for name, a in out.items():
         res.results[name] = ModelResult(name, a[:, 0], a[:, 1], a[:, 2])
-    proto = trace.extra.get("prototype_offset") if include_prototype else None
     if proto is not None and np.isfinite(proto[idx]).any():
         nan = np.full(idx.size, np.nan)
         res.results["prototype (recorded)"] = ModelResult("prototype (recorded)", proto[idx], nan, nan)
@@ -233,9 +271,12 @@ def trace_files(data_dir: str) -> list[str]:
 
 
 def summarize(results: Iterable[BacktestResult]) -> dict[str, dict]:
-    """Mean over traces of each metric, per model."""
+    """Mean over traces of each metric, per model (over the traces that
+    score it: every model of any trace, in order of first appearance)."""
     results = list(results)
-    names = list(results[0].results)
+    if not results:
+        raise ValueError("summarize needs at least one BacktestResult, got none")
+    names = list(dict.fromkeys(name for r in results for name in r.results))
     out = {}
     for name in names:
         tabs = [r.table()[name] for r in results if name in r.results]

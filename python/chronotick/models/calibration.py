@@ -8,7 +8,8 @@ one-step-ahead errors correct them.
 
 For the central interval of nominal coverage c (quantile levels
 (1 - c)/2 and (1 + c)/2), take the model's distances below and above the
-median at the nearest level it has, c' = min(c, l_K - l_1):
+median at the nearest central interval it has, c' = min(c, 2 l_K - 1,
+1 - 2 l_1) (c' = min(c, l_K - l_1) when the levels are symmetric):
 
     d_lo = m - q((1 - c')/2),   d_hi = q((1 + c')/2) - m.
 
@@ -21,7 +22,10 @@ If the scores are exchangeable with the next one, s(c) = the
 ceil((n + 1) c)-th smallest of the n scores gives an interval
 [m - s(c) d_lo, m + s(c) d_hi] covering the next value with probability
 >= c (split conformal; n capped at the rolling window). Quantile level l
-maps to m + s(|2l - 1|) (q(clamp(l)) - m); the model's asymmetry and its
+maps to m + s(|2l - 1|) (q(clamp(l)) - m), clamp(l) into
+[(1 - c_max)/2, (1 + c_max)/2] with c_max = min(2 l_K - 1, 1 - 2 l_1) (the
+distances s was computed on, also where the model's levels are not
+symmetric); the model's asymmetry and its
 growth with the horizon are kept, only the width is rescaled. With fewer
 than `min_errors` scores the raw quantiles are used, extended beyond the
 model's outermost levels by the Gaussian ratio z(l) / z(clamp(l)).
@@ -36,6 +40,7 @@ from statistics import NormalDist
 import numpy as np
 
 from chronotick import _core
+from chronotick._validate import is_int
 
 
 def _check_levels(levels, name: str) -> np.ndarray:
@@ -86,12 +91,12 @@ class ConformalScaler:
         if hits.size != 1:
             raise ValueError(f"model_levels must contain 0.5 (the median), got {self.model_levels.tolist()}")
         self.median_index = int(hits[0])
-        if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        if not is_int(window) or window < 1:          # a numpy integer is an integer too
             raise ValueError(f"window must be an integer >= 1, got {window!r}")
-        if isinstance(min_errors, bool) or not isinstance(min_errors, int) or min_errors < 1:
+        if not is_int(min_errors) or min_errors < 1:
             raise ValueError(f"min_errors must be an integer >= 1, got {min_errors!r}")
-        self.window = window
-        self.min_errors = min_errors
+        self.window = int(window)
+        self.min_errors = int(min_errors)
         self._y = np.empty(0)
         self._q = np.empty((0, self.model_levels.size))
         self._plans: dict = {}
@@ -119,10 +124,19 @@ class ConformalScaler:
         had been predicted from earlier data only. Several at once: y [n],
         q [n, K], oldest first. Only the newest `window` are kept."""
         y = np.atleast_1d(np.asarray(y, dtype=np.float64))
-        q = np.asarray(q, dtype=np.float64).reshape(y.size, -1) if y.size else np.empty((0, self.model_levels.size))
-        if y.ndim != 1 or q.shape != (y.size, self.model_levels.size):
-            raise ValueError(f"q must have {self.model_levels.size} values per y (one per model level), "
-                             f"got shape {np.shape(q)} for {y.size} y")
+        if y.ndim != 1:
+            raise ValueError(f"y must be a number or a 1-D sequence, got shape {y.shape}")
+        K = self.model_levels.size
+        q = np.asarray(q, dtype=np.float64)
+        # q [n, K] (one row per y); one y may come with its K values alone. No other shape is
+        # reshaped into that: q laid out [K, n] (one row per level) would be read scrambled.
+        if q.shape == (K,) and y.size == 1:
+            q = q.reshape(1, K)
+        elif q.size == 0 and y.size == 0:
+            q = np.empty((0, K))
+        if q.shape != (y.size, K):
+            raise ValueError(f"q must have shape ({y.size}, {K}): {K} values per y (one per model level), "
+                             f"got shape {q.shape} for {y.size} y")
         bad = np.flatnonzero(~np.isfinite(y))
         if bad.size:
             raise ValueError(f"y[{int(bad[0])}] = {float(y[bad[0]])!r} is not finite")
@@ -164,8 +178,14 @@ class ConformalScaler:
         (len(levels),) and is non-decreasing along the last axis."""
         levels = _check_levels(levels, "levels")
         q = np.asarray(q_raw, dtype=np.float64)
-        if q.shape[-1] != self.model_levels.size:
+        if q.ndim == 0 or q.shape[-1] != self.model_levels.size:
             raise ValueError(f"q_raw's last axis must have {self.model_levels.size} values, got shape {q.shape}")
+        rows = np.argwhere(~np.all(np.isfinite(q), axis=-1)) if not np.isfinite(q.sum()) else ()
+        if len(rows):
+            # a NaN would be sorted to the end and shift the median: wrong numbers, not NaN
+            i = tuple(int(v) for v in rows[0])
+            where = f"q_raw[{', '.join(map(str, i))}]" if i else "q_raw"
+            raise ValueError(f"{where} has non-finite values: {q[i].tolist()}")
         return self._apply(q, levels)
 
     def _plan(self, levels: np.ndarray):
@@ -185,12 +205,39 @@ class ConformalScaler:
                 self._plans[key] = plan
         return plan
 
+    def _calibrated_plan(self, levels: np.ndarray, plan):
+        """(lo, hi, w, w1) of `levels` clamped into the widest central
+        interval of the model's levels, [(1 - c_max)/2, (1 + c_max)/2]: the
+        distances the conformal factors are computed on (_core.conformal_factors
+        clamps each coverage to c_max). The same as `plan`'s where the model's
+        levels are symmetric about 0.5."""
+        ml = self.model_levels
+        c_max = min(2 * ml[-1] - 1, 1 - 2 * ml[0])
+        lo_l, hi_l = (1 - c_max) / 2, (1 + c_max) / 2
+        lo_l = ml[0] if np.isclose(lo_l, ml[0], rtol=0, atol=1e-12) else max(lo_l, ml[0])
+        hi_l = ml[-1] if np.isclose(hi_l, ml[-1], rtol=0, atol=1e-12) else min(hi_l, ml[-1])
+        if lo_l == ml[0] and hi_l == ml[-1]:
+            return plan[:4]
+        key = (b"calibrated", levels.tobytes())
+        cal = self._plans.get(key)
+        if cal is None:
+            lo, hi, w, _ = _level_weights(ml, np.clip(levels, lo_l, hi_l))
+            cal = (lo, hi, w, 1.0 - w)
+            if len(self._plans) < 64:
+                self._plans[key] = cal
+        return cal
+
     def _apply(self, q: np.ndarray, levels: np.ndarray) -> np.ndarray:
         """`apply` for checked float64 q [..., K] and checked levels."""
-        lo, hi, w, w1, f_raw, coverage = self._plan(levels)
+        plan = self._plan(levels)
+        lo, hi, w, w1, f_raw, coverage = plan
         q = np.sort(q, axis=-1)
         m = q[..., self.median_index:self.median_index + 1]
+        if self.calibrated:
+            f = self._factors(coverage)
+            lo, hi, w, w1 = self._calibrated_plan(levels, plan)
+        else:
+            f = f_raw
         base = q[..., lo] * w1 + q[..., hi] * w
-        f = self._factors(coverage) if self.calibrated else f_raw
         out = m + f * (base - m)
         return np.maximum.accumulate(out, axis=-1)
