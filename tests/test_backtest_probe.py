@@ -280,3 +280,55 @@ def test_a_forecaster_returning_the_wrong_thing_is_named_not_scored_as_nan(retur
         run_backtest(synthetic(), {"mine": lambda t, y, u, tt, lv: returned})
     r = run_backtest(synthetic(), {"arr": lambda t, y, u, tt, lv: np.array([y[-1], np.nan, np.nan])})
     assert r.table()["arr"]["n"] == 50
+
+
+def _two_traces(tmp_path):
+    """Two chronotick-CSV traces: the first records the prototype's prediction, the second not."""
+    rng = np.random.default_rng(3)
+    paths = []
+    for k, proto in enumerate((True, False)):
+        n = 80
+        t = 1.7e9 + 64.0 * np.arange(n)
+        ntp = np.cumsum(rng.normal(size=n)) * (0.2 + 2.0 * k)     # ms; the second trace 10x noisier
+        rows = ["system_time,chronotick_offset_ms,chronotick_source,ntp_offset_ms,ntp_delay_ms"]
+        for i in range(n):
+            p = f"{ntp[i - 1] if i else 0.0:.6f}" if proto else ""
+            rows.append(f"{t[i]:.3f},{p},{'cpu' if proto else ''},{ntp[i]:.6f},{30 + i % 7}")
+        f = tmp_path / f"trace{k}.csv"
+        f.write_text("\n".join(rows) + "\n")
+        paths.append(str(f))
+    return paths
+
+
+def _mean_table(md):
+    rows = md.split("### Mean over traces")[1].splitlines()
+    return {r.split("|")[1].strip(): [c.strip() for c in r.split("|")[2:-1]] for r in rows if r.startswith("| ")
+            and not r.startswith("| model")}
+
+
+def test_mean_table_ratio_of_a_model_on_some_traces_uses_the_same_traces(tmp_path):
+    """`MAE / median-5` of a model scored on some traces only (the recorded
+    prototype) divided its mean over those by median-5's over all traces."""
+    from chronotick.cli import main
+    from chronotick.backtest import run_backtest
+    from chronotick.io import load
+    paths = _two_traces(tmp_path)
+    md_path = tmp_path / "bt.md"
+    assert main(["backtest", "--no-progress", "--models", "hold", "--markdown", str(md_path), *paths]) == 0
+    table = _mean_table(md_path.read_text())
+    r0 = run_backtest(load(paths[0]), {})
+    proto, med = r0.table()["prototype (recorded)"]["mae"], r0.table()["median-5"]["mae"]
+    assert table["prototype (recorded)"][1] == f"{proto / med:.3f}"
+    assert table["prototype (recorded)"][2] == f"{proto / med:.3f}"      # mean of ratios: one trace
+
+
+def test_the_recorded_prototype_is_not_scored_beside_forecasts_several_measurements_ahead(tmp_path):
+    from chronotick.cli import main
+    paths = _two_traces(tmp_path)
+    md8, md1 = tmp_path / "bt8.md", tmp_path / "bt1.md"
+    assert main(["backtest", "--no-progress", "--models", "hold", "--horizon", "8", "--markdown", str(md8),
+                 *paths]) == 0
+    assert main(["backtest", "--no-progress", "--models", "hold", "--markdown", str(md1), *paths]) == 0
+    assert "| prototype (recorded) |" not in md8.read_text()
+    assert "left out here" in md8.read_text()
+    assert "| prototype (recorded) |" in md1.read_text()

@@ -730,3 +730,21 @@ def test_detrend_rows_takes_nan_as_off_like_forecast_window():
     np.testing.assert_allclose(_core.detrend_rows(x, 0.8), [1e-3, 1e-3], rtol=1e-5)
     with pytest.raises(ValueError, match="r2_min must be finite or NaN"):
         _core.detrend_rows(x, math.inf)
+
+
+def test_calibrated_intervals_of_asymmetric_model_levels_scale_the_distances_they_were_fitted_on(tmp_path):
+    """Model levels [0.05, 0.1, 0.5, 0.9]: the conformal factors are fitted on
+    the widest central interval the levels have (0.1-0.9), so a requested
+    0.05 / 0.95 is that interval's distances scaled (as ConformalScaler.apply
+    clamps). The hold model's 0.1/0.9 distances are equal, so its calibrated
+    90% interval is symmetric about the median; the 0.05 level's own, wider
+    distance had been scaled by the 0.1-0.9 factor (one tail 12% wider)."""
+    path = build_model(tmp_path / "asym.onnx", levels=[0.05, 0.1, 0.5, 0.9])
+    import json
+    json.dump({"quantile_levels": [0.05, 0.1, 0.5, 0.9]}, open(str(path)[:-5] + ".json", "w"))
+    t, y = regular(120)
+    f = OnnxForecaster(path)
+    fc = f.forecast(t, y, [t[-1] + 100.0], [0.05, 0.5, 0.95])
+    assert "not calibrated" not in fc.note
+    lo, med, hi = fc.quantiles[0]
+    assert abs((med - lo) / (hi - med) - 1.0) < 1e-9

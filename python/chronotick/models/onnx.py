@@ -928,7 +928,13 @@ class OnnxForecaster:
                 raw = raw or cs is None
                 borrowed = borrowed or (cs is not None and cs.lead is not None and cs.lead < lead)
                 f = cs._factors(coverage) if cs is not None else f_raw
-                r = _core.grid_quantiles(out[i], h[sel], level, median_index, lo, hi, w, w1, f, slope)
+                plan = (lo, hi, w, w1)
+                if cs is not None and cs.calibrated:
+                    # levels clamped to the central interval the factors are computed on (the same
+                    # plan where the model's levels are symmetric; with asymmetric ones the outer
+                    # level had been scaled by the inner interval's factor: ConformalScaler.apply)
+                    plan = self._raw_scaler._calibrated_plan(levels, plan)
+                r = _core.grid_quantiles(out[i], h[sel], level, median_index, *plan, f, slope)
                 if r is None:
                     break
                 med[sel], qs[sel] = r[0], self._grow(r[0], r[1], levels, lead, scalers[i])
