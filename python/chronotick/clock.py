@@ -82,7 +82,8 @@ import numpy as np
 from chronotick import _core
 from chronotick._validate import is_real
 from chronotick.errors import ConfigError
-from chronotick.shm import Status, TimeBound  # TimeBound(earliest_ns, latest_ns, time_ns, status), built in C++
+# TimeBound(earliest_ns, latest_ns, time_ns, status), built in C++
+from chronotick.shm import UNBOUNDED_EARLIEST, UNBOUNDED_LATEST, Status, TimeBound
 
 log = logging.getLogger("chronotick.clock")
 
@@ -115,6 +116,7 @@ class ClockConfig:
         if d is None:
             return cls()
         if isinstance(d, cls):
+            d.validate()            # built directly, it was never checked (confidence=1.5 was accepted)
             return d
         if not isinstance(d, dict):
             raise ConfigError(f"clock config must be a dict, got {type(d).__name__}")
@@ -328,7 +330,9 @@ class Clock:
     classical fused models). config: dict or ClockConfig (see ClockConfig).
     time_ns: the local clock (CLOCK_REALTIME ns) -- replaceable for replays
     on a simulated time base, with `poll_once(now_ns)` driving the clock
-    by hand and `now_at(t_ns)` reading it.
+    by hand and `now_at(t_ns)` reading it; now(), now_ns(), after(),
+    before() and wait_until() then read the model at time_ns() too (a
+    shm_path needs CLOCK_REALTIME: its readers read that clock).
     """
 
     def __init__(self, source, engine=None, config=None, *, time_ns: Callable[[], int] = _wall_ns,
@@ -341,12 +345,26 @@ class Clock:
             engine = Engine()
         self._engine = engine
         self._time_ns = time_ns
+        # The local clock is CLOCK_REALTIME (the default, or time.time_ns itself): now() reads it in
+        # C++, inside the seqlock's read window. Any other time base (a simulated one, CLOCK_TAI, ...)
+        # is read through time_ns, so that the model is never applied to a clock it was not made on.
+        self._wall = time_ns is _wall_ns or time_ns is time.time_ns
         self._state = _core.ClockState(self.config.stale_after, self.config.max_slew_rate)
+        if self._wall:
+            # the hot path: the C++ reads themselves, no Python frame between (the methods
+            # below stay for the class's documentation and for an injected time base)
+            self.now, self.now_ns = self._state.now, self._state.now_ns
         # Other processes read the same model from a shared-memory file (chronotick.Client).
         if shm_path is not None:
             shm_path = os.fspath(shm_path)     # a pathlib.Path too, as chronotick.Client takes
             if not isinstance(shm_path, str) or not shm_path:
                 raise ValueError(f"shm_path must be a non-empty file path or None, got {shm_path!r}")
+            if not self._wall:
+                # its readers (Client, include/chronotick.h) apply the model to CLOCK_REALTIME: a model
+                # made on another time base would be served to them as SYNCHRONIZED, and wrong
+                raise ValueError(f"shm_path needs the Clock's local clock to be CLOCK_REALTIME (the default "
+                                 f"time_ns), which its readers read; got time_ns={time_ns!r}")
+        self._shm_path = shm_path               # re-opened by start() after a stop() closed it
         self._shm = (_core.ClockPublisher(shm_path, self.config.stale_after, self.config.max_slew_rate)
                      if shm_path is not None else None)
         self._lock = threading.Lock()            # serialises updates (thread vs poll_once)
@@ -386,12 +404,28 @@ class Clock:
 
     # -- reading (hot path: C++) ------------------------------------------
     def now(self) -> TimeBound:
-        """Corrected time now and its bound (ns)."""
-        return self._state.now()
+        """Corrected time now and its bound (ns), at the local time the
+        Clock's `time_ns` reads (CLOCK_REALTIME by default)."""
+        if self._wall:
+            return self._state.now()
+        return self._now_local()
 
     def now_ns(self) -> int:
         """Corrected time now, ns since the Unix epoch."""
-        return self._state.now_ns()
+        if self._wall:
+            return self._state.now_ns()
+        return self._now_local().time_ns
+
+    def _now_local(self) -> TimeBound:
+        """now() on an injected time base: the published model at time_ns()
+        (its local times are on that base, not on CLOCK_REALTIME)."""
+        t = self._time_ns()
+        _check_ns("time_ns()", t)
+        t = int(t)
+        try:
+            return self._state.now_at(t)
+        except ValueError:        # the model's time there is beyond int64 ns: no claim
+            return TimeBound((UNBOUNDED_EARLIEST, UNBOUNDED_LATEST, t, UNKNOWN))
 
     def now_at(self, local_ns: int) -> TimeBound:
         """The bound the published model gives at local time `local_ns` (for replays)."""
@@ -436,9 +470,11 @@ class Clock:
     # -- the background thread ------------------------------------------------
     def start(self, timeout_s: float = 5.0) -> "Clock":
         """Start polling in a background thread (no-op if it already runs).
-        There is never more than one polling thread: if stop() returned while
-        the previous one was still in a poll (a slow source), start() waits up
-        to timeout_s for it to end and raises RuntimeError if it has not."""
+        After a stop(), a Clock with a shm_path publishes into a new file at
+        that path (readers of the old one follow it). There is never more
+        than one polling thread: if stop() returned while the previous one
+        was still in a poll (a slow source), start() waits up to timeout_s
+        for it to end and raises RuntimeError if it has not."""
         wait = _join_timeout("timeout_s", timeout_s)
         with self._ctl:
             old = self._thread
@@ -450,6 +486,12 @@ class Clock:
                     raise RuntimeError(f"Clock.start: the previous polling thread is still in a poll after "
                                        f"{timeout_s!r} s (the source's measure() has not returned since stop()); "
                                        f"not starting a second one -- call start() again later")
+            if self._shm is None and self._shm_path is not None:
+                # a restart after stop() (which retired the file for its readers): a new file is
+                # renamed onto the path, which open Clients follow (was: never published again)
+                with self._lock:
+                    self._shm = _core.ClockPublisher(self._shm_path, self.config.stale_after,
+                                                     self.config.max_slew_rate)
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="chronotick-clock", daemon=True)
             self._thread.start()
@@ -553,7 +595,7 @@ class Clock:
                 self._went_back = False
             else:
                 self._release_stale_held(now)
-            self._publish(now)
+            self._publish(now, live=now_ns is None)
             return used
 
     def _source_error(self, msg: str) -> None:
@@ -779,7 +821,28 @@ class Clock:
             return HOLDOVER
         return UNKNOWN
 
-    def _publish(self, now: int) -> None:
+    def _write(self, now: int, args: tuple, live: bool) -> None:
+        """Publish args (ref_local_ns, ...) into the state and the shared file.
+
+        A replay (poll_once(now_ns)) publishes at its own `now`. A live poll
+        publishes at the instant of the write, not at `now` (read before the
+        forecasts, milliseconds earlier or more): the slew that keeps time_ns
+        from going back starts from what readers got up to that instant --
+        from `now` it could be below what they had read meanwhile (was: time_ns
+        went back by up to (write - now) x (slew rate + the frequency change),
+        3 ms after a 0.4 s forecast)."""
+        if not live:
+            self._state.publish_at(now, *args)
+        elif self._wall:
+            self._state.publish(*args)            # the clock read inside the write window
+        else:
+            t = self._time_ns()
+            ok = is_real(t) and now <= t <= 2**62
+            self._state.publish_at(int(t) if ok else now, *args)
+        if self._shm is not None:
+            self._shm.publish(*args)
+
+    def _publish(self, now: int, live: bool = False) -> None:
         status = self._status_at(now)
         self._status = status
         if status == UNKNOWN:
@@ -791,9 +854,7 @@ class Clock:
                 if abs(off) > _MAX_OFFSET_S * 1e9:
                     off = m["offset_ns"]      # beyond int64 ns after a very long outage: hold the last
                 args = (now, off, m["freq"], 0, 0.0, UNKNOWN, self.config.confidence)
-                self._state.publish_at(now, *args)
-                if self._shm is not None:
-                    self._shm.publish(*args)
+                self._write(now, args, live)
             return
         poll = self.config.poll_interval_s
         now_s = now / 1e9
@@ -837,9 +898,7 @@ class Clock:
                      model_name=fc.model, bound_kind=how)
         args = (model["ref_local_ns"], model["offset_ns"], model["freq"], model["bound_ns"],
                 model["growth_ns_per_s"], status, self.config.confidence)
-        self._state.publish_at(now, *args)
-        if self._shm is not None:
-            self._shm.publish(*args)
+        self._write(now, args, live)
         self._model = model
         self._counts["publishes"] += 1
         served = self._served_offset(now)

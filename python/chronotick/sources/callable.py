@@ -1,12 +1,19 @@
 """Any callable or iterator of (t, offset, uncertainty) as a measurement source."""
 from __future__ import annotations
 
+from types import GeneratorType
+
 from chronotick.sources.measurement import Measurement
 
 
 def _measurement(value, what: str) -> Measurement | None:
     if value is None or isinstance(value, Measurement):   # None: no measurement this time (an empty poll)
         return value
+    if isinstance(value, GeneratorType):
+        # a generator function given as the source: each call made a new generator, which
+        # unpacking would run (up to 4 items) -- never a measurement
+        raise TypeError(f"{what} must give (t, offset, uncertainty) or a Measurement, got a generator "
+                        f"{value!r:.200}: for a generator function pass the generator (fn()), not the function")
     try:
         t, offset, uncertainty = value
     except (TypeError, ValueError):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 
@@ -32,10 +33,17 @@ class Measurement:
     def __post_init__(self):
         for name in ("t", "offset", "delay", "uncertainty"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
+            # any real number, numpy's too (a row of a float32 or int64 array was refused
+            # as "not a number"); not a bool. Stored as a Python float.
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
                 raise TypeError(f"Measurement.{name} must be a number, got {type(v).__name__} {v!r}")
-            if not math.isfinite(v):
+            try:
+                f = float(v)
+            except OverflowError:       # an int beyond any float
+                f = math.inf
+            if not math.isfinite(f):
                 raise ValueError(f"Measurement.{name} must be finite, got {v!r}")
+            object.__setattr__(self, name, f)
         if self.delay < 0:
             raise ValueError(f"Measurement.delay must be >= 0 seconds, got {self.delay!r}")
         if self.uncertainty < 0:
