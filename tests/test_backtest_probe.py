@@ -332,3 +332,12 @@ def test_the_recorded_prototype_is_not_scored_beside_forecasts_several_measureme
     assert "| prototype (recorded) |" not in md8.read_text()
     assert "left out here" in md8.read_text()
     assert "| prototype (recorded) |" in md1.read_text()
+
+
+def test_window_selection_refuses_fractional_values_instead_of_truncating():
+    from chronotick.backtest import select_window
+    from chronotick.io import Trace
+    t = 1.7e9 + 64.0 * np.arange(40)
+    tr = [Trace(times=t, offsets=np.sin(np.arange(40) / (5.0 + k)) * 1e-3, source=f"s{k}") for k in range(2)]
+    with pytest.raises(ValueError, match="whole numbers, got 12.7"):
+        select_window(tr, values=(8, 12.7))

@@ -352,6 +352,10 @@ def select_window(traces: list[Trace], param: str = "regression_max", values=SEL
         raise ValueError(f"window selection needs at least 2 traces (one held out), got {len(traces)}")
     if not hasattr(_core.ModelParams(), param):
         raise ValueError(f"{param!r} is not a ModelParams field")
+    values = tuple(values)
+    bad = [v for v in values if not (is_int(v) or (is_real(v) and float(v).is_integer()))]
+    if bad:      # int() had truncated 12.7 to 12 without a word
+        raise ValueError(f"window selection values must be whole numbers, got {bad[0]!r}")
     values = tuple(int(v) for v in values)
     if len(values) < 2:
         raise ValueError(f"window selection needs at least 2 values to choose from, got {values!r}")
