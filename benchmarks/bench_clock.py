@@ -65,6 +65,17 @@ def test_bench_clock_state_now(benchmark):
     _record_ratio(benchmark, st.now)
 
 
+def test_bench_clock_now_ns(benchmark):
+    """chronotick.Clock.now_ns() as an application calls it: on CLOCK_REALTIME
+    it is the ClockState read bound on the instance (no Python frame since
+    2026-12-02; before, a Python method called it)."""
+    from chronotick.clock import Clock
+    c = Clock(lambda: None)
+    _publish(c._state)
+    _bench(benchmark, c.now_ns)
+    _record_ratio(benchmark, c.now_ns)
+
+
 @pytest.fixture
 def published(tmp_path):
     path = str(tmp_path / "clock")
