@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Offline check (docs/models.md, "The long-term model's history"): the Engine's long-term ONNX
+"""Offline check (docs/models.md, the long-term model's "Its history"): the Engine's long-term ONNX
 model fed engine.history measurements (before 2026-12-02, session 13) or the measurements its
 window spans (after), scored on simulated clocks against their true offset.
 

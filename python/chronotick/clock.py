@@ -326,8 +326,8 @@ class Clock:
 
     source: an object with `.measure()` (chronotick.NTPSource, ChronySource)
     or any callable / iterator of (t, offset, uncertainty) tuples or
-    Measurements. engine: a chronotick.Engine (default: a new one with the
-    classical fused models). config: dict or ClockConfig (see ClockConfig).
+    Measurements. engine: a chronotick.Engine (default: a new Engine(),
+    whose short-term model is `auto`: the classical fusion with clock-bolt). config: dict or ClockConfig (see ClockConfig).
     time_ns: the local clock (CLOCK_REALTIME ns) -- replaceable for replays
     on a simulated time base, with `poll_once(now_ns)` driving the clock
     by hand and `now_at(t_ns)` reading it; now(), now_ns(), after(),

@@ -43,7 +43,8 @@ the caller's unit (seconds: offset = reference - local clock):
    from D/2 to D in [growth_min, 2], as the classical models do; the
    forecast's note says so, as it says when a lead has no calibration at
    all and the model's own quantiles stand). Each prefix's model output is remembered under its newest
-   measurement and a fingerprint of the newest context + 65 (prefix_keys),
+   measurement and a fingerprint of the newest context x step_factor + 65
+   measurements (prefix_keys, _span_of),
    and a calibrated forecast remembers its own run, so an
    engine that calls `forecast` once per new measurement makes one model
    run per call and none for the calibration.
