@@ -21,6 +21,7 @@ done
 if ls python/chronotick/_core*.so >/dev/null 2>&1; then
   export PYTHONPATH="python${PYTHONPATH:+:$PYTHONPATH}"
 fi
+trap 'rm -f docs/replay.md.tmp docs/clock-bolt-eval.md.tmp' EXIT
 run() { echo "+ $*" >&2; "$@"; }
 
 run python -m chronotick backtest "$DATA/clock-traces" --models auto,fused,robust,regression,kalman,hold,clock-bolt \
@@ -36,7 +37,8 @@ run python -m chronotick.holdover "$DATA/oscillators" --markdown docs/holdover.m
   echo "64 s polls, seed 3). What the columns mean, and what they say: docs/clock.md, \"Replay\"."
   echo
   run python -m chronotick.replay "$DATA"/clock-traces/*.csv --sim disciplined,tcxo --markdown
-} > docs/replay.md
+} > docs/replay.md.tmp
+mv docs/replay.md.tmp docs/replay.md     # (a failed block stops the script here: set -e)
 {
   echo "# clock-bolt alone on the real NTP traces"
   echo
@@ -47,5 +49,6 @@ run python -m chronotick.holdover "$DATA/oscillators" --markdown docs/holdover.m
   echo '```'
   run python export/evaluate_clock_bolt.py --data-dir "$DATA"
   echo '```'
-} > docs/clock-bolt-eval.md
+} > docs/clock-bolt-eval.md.tmp
+mv docs/clock-bolt-eval.md.tmp docs/clock-bolt-eval.md
 echo "regenerated: docs/backtest.md docs/backtest-8-ahead.md docs/holdover.md docs/replay.md docs/clock-bolt-eval.md" >&2
