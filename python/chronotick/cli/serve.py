@@ -13,6 +13,10 @@ clock.yaml (every key optional):
     engine: {engine: {buffer_capacity: 4096}, ...}            # chronotick.config
 Metrics (Prometheus text format on http://ADDR:N/metrics): see MetricsCollector.
 Readers: `chronotick status --path FILE`, chronotick.Client(FILE), or C via include/chronotick.h.
+SIGINT/SIGTERM (from the start) or --duration end it with exit 0, the file retired (UNKNOWN for
+its readers). A second serve on the same path refuses ("another process is publishing", exit 1);
+if the file is removed under a running serve it is published again (a line on stderr), and if
+another live publisher took the path over, serve stops with exit 1 naming it.
 """
 from __future__ import annotations
 
@@ -88,18 +92,102 @@ def _check_args(args) -> None:
         raise ValueError(f"--servers: need at least one host[:port], got {args.servers!r}")
 
 
-def _wait(stop: threading.Event, duration) -> None:
-    """stop.wait(duration) for any finite duration (Event.wait overflows past threading.TIMEOUT_MAX)."""
-    if duration is None:
-        while not stop.wait(3600.0):
-            pass
-        return
-    deadline = time.monotonic() + duration
+def _wait(stop: threading.Event, duration, check=None, every: float = 1.0) -> None:
+    """stop.wait(duration) for any finite duration (Event.wait overflows past threading.TIMEOUT_MAX),
+    calling check() every `every` seconds meanwhile (if given; it may raise to end the wait)."""
+    deadline = None if duration is None else time.monotonic() + duration
     while not stop.is_set():
-        left = deadline - time.monotonic()
+        left = 3600.0 if deadline is None else deadline - time.monotonic()
         if left <= 0:
             return
-        stop.wait(min(left, 3600.0))
+        if stop.wait(min(left, 3600.0, every if check is not None else 3600.0)):
+            return
+        if check is not None:
+            check()
+
+
+def _say(msg: str, file=None) -> None:
+    """Print one progress line. A stdout/stderr nobody reads any more (a closed pipe: `| head -2`, a
+    log collector gone; a hung-up terminal) must not end the server or turn its exit code to 1:
+    the line is dropped, and so is all later output to that stream (pointed at /dev/null, so that
+    the interpreter's own flush at exit does not fail either)."""
+    f = sys.stdout if file is None else file
+    try:
+        print(msg, file=f, flush=True)
+    except (OSError, ValueError):
+        try:
+            fd = f.fileno()
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, fd)
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+
+def _stop_on_signals(stop: threading.Event) -> dict:
+    """SIGINT and SIGTERM set `stop`; returns the previous handlers (for _restore_signals). Only the
+    main thread can set handlers: elsewhere (serve run from a thread) nothing is changed."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    old = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        old[sig] = signal.signal(sig, lambda *_: stop.set())
+    return old
+
+
+def _restore_signals(old: dict) -> None:
+    for sig, handler in old.items():
+        if handler is not None:          # None: set outside Python; nothing to put back
+            signal.signal(sig, handler)
+
+
+def _file_id(path):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+class _PathWatch:
+    """Is the file at `path` still the one this process publishes to? It is not once another
+    program removed it (readers that open the path then find nothing) or renamed another file onto
+    it -- another publisher that started at the same instant (the core's "another process is
+    publishing" check and its rename are not atomic together: both then ran, one of them into a
+    file nobody could open). check() then publishes a new file there (Clock.stop() and start()),
+    which fails with "another process is publishing" while another live publisher holds the path."""
+
+    def __init__(self, clock, path):
+        self.clock, self.path = clock, path
+        self.republished = 0
+        self._ours = self._identify()
+
+    def _identify(self):
+        from chronotick.shm import Client
+        before = _file_id(self.path)
+        try:
+            pid = Client(self.path).writer_pid
+        except (OSError, ValueError):
+            return None
+        return before if pid == os.getpid() and _file_id(self.path) == before else None
+
+    def check(self) -> None:
+        if self._ours is not None and _file_id(self.path) == self._ours:
+            return
+        now = _file_id(self.path)
+        what = "was removed" if now is None else "was replaced by another file"
+        self.clock.stop()
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+            self.clock.start()
+        except RuntimeError:            # the polling thread is still in a slow poll: next time
+            return
+        except OSError as exc:
+            raise OSError(exc.errno, f"{self.path} {what} while serving, and it cannot be published "
+                                     f"again: {exc.strerror or exc}") from None
+        self._ours = self._identify()
+        self.republished += 1
+        _say(f"chronotick serve: {self.path} {what}; published it again", file=sys.stderr)
 
 
 class MetricsCollector:
@@ -184,9 +272,30 @@ def start_metrics(port: int, clock, source, addr: str = "127.0.0.1"):
     return server
 
 
+def _close_metrics(metrics) -> None:
+    if metrics is None:
+        return
+    if hasattr(metrics, "shutdown"):
+        metrics.shutdown()
+    if hasattr(metrics, "server_close"):
+        metrics.server_close()         # shutdown() alone left the port bound (and connections hanging)
+
+
 def run(args) -> int:
+    # SIGINT/SIGTERM stop the server from the very start: during the imports and the set-up below
+    # (about 0.3 s) Ctrl-C had ended it with a KeyboardInterrupt traceback and SIGTERM with -15
+    stop = threading.Event()
+    old_handlers = _stop_on_signals(stop)
+    try:
+        return _run(args, stop)
+    finally:
+        _restore_signals(old_handlers)   # in-process callers (main() from Python) get their Ctrl-C back
+
+
+def _run(args, stop: threading.Event) -> int:
     from chronotick.clock import Clock
     from chronotick.engine import Engine
+    from chronotick.errors import ConfigError
     from chronotick.sources import ChronySource, NTPSource
 
     _check_args(args)
@@ -207,33 +316,38 @@ def run(args) -> int:
     else:
         raise SystemExit("no time source: give --servers host[:port],... or `servers:`/`chrony: true` in --config")
     path = args.path if args.path is not None else (cfg.get("path") or DEFAULT_PATH)
-    engine = Engine(cfg.get("engine"))
-    metrics = None
-    if args.metrics_port is not None:
-        # bound first: a port in use is refused before anything is published
-        metrics = start_metrics(args.metrics_port, None, source, args.metrics_addr)
     try:
+        engine = Engine(cfg.get("engine"))
+    except ConfigError as exc:
+        # the engine's messages name keys inside the `engine:` section (`bogus: unknown section`
+        # read as a top-level key of the config file)
+        raise ConfigError(f"engine: {exc}") from None
+    metrics = clock = None
+    try:
+        if args.metrics_port is not None:
+            # bound first: a port in use is refused before anything is published
+            metrics = start_metrics(args.metrics_port, None, source, args.metrics_addr)
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         clock = Clock(source, engine=engine, config=cfg.get("clock"), shm_path=path)
-    except BaseException:
-        if metrics is not None and hasattr(metrics, "shutdown"):
-            metrics.shutdown()
-        engine.close()
-        raise
-    if metrics is not None:
-        metrics.collector.clock = clock
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    clock.start()
-    print(f"chronotick serve: publishing to {path} ({source_desc})", flush=True)
-    if metrics is not None:
-        print(f"metrics: http://{args.metrics_addr}:{metrics.server_port}/metrics", flush=True)
-    _wait(stop, args.duration)
-    h = clock.health()
-    clock.stop()
-    if metrics is not None and hasattr(metrics, "shutdown"):
-        metrics.shutdown()
-    print(f"stopped: status {h['status']}, {h['counts']['measurements']} measurements, "
-          f"{h['counts']['source_errors']} failed polls", flush=True)
+        if metrics is not None:
+            metrics.collector.clock = clock
+        watch = _PathWatch(clock, path)
+        if not stop.is_set():         # (not when a signal came during the set-up)
+            clock.start()
+            _say(f"chronotick serve: publishing to {path} ({source_desc})")
+            if metrics is not None:
+                _say(f"metrics: http://{args.metrics_addr}:{metrics.server_port}/metrics")
+        _wait(stop, args.duration, watch.check)
+        h = clock.health()
+    finally:
+        # whatever ended the run (a signal, --duration, an error): no scrape of a stopped clock, the
+        # shared file retired (UNKNOWN for its readers), the polling thread and the engine ended
+        _close_metrics(metrics)
+        if clock is not None:
+            clock.stop()
+        # (a polling thread still in a slow poll after stop()'s wait ends on its own: its engine stays)
+        if clock is None or not clock.health()["running"]:
+            engine.close()
+    _say(f"stopped: status {h['status']}, {h['counts']['measurements']} measurements, "
+         f"{h['counts']['source_errors']} failed polls")
     return 0

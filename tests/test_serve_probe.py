@@ -1,0 +1,188 @@
+"""`chronotick serve` as a long-lived process: what ends it and how, what it leaves behind.
+
+A stdout nobody reads any more (`| head -2`) had turned a SIGTERM into exit 1 ("Broken pipe"); a
+signal during its set-up had ended it with a KeyboardInterrupt traceback (SIGINT) or -15 (SIGTERM);
+run in-process it left its signal handlers and its metrics port behind; the engine's config errors
+did not say they were in `engine:`; a clock file removed or taken over under a running serve left it
+publishing into a file nobody could open."""
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+_core = pytest.importorskip("chronotick._core")
+if not hasattr(_core, "ClockPublisher"):
+    pytest.skip("chronotick._core built without the clock bindings", allow_module_level=True)
+
+from chronotick.cli import main  # noqa: E402
+from chronotick.shm import Client, Status  # noqa: E402
+from chronotick.testing.ntp_server import NTPTestServer  # noqa: E402
+
+_PKG_PARENT = str(Path(sys.modules["chronotick"].__file__).resolve().parents[1])
+ENV = dict(os.environ, PYTHONPATH=_PKG_PARENT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+ENV.pop("CHRONOTICK_TRACEBACK", None)
+FAST = "burst: 1\ntimeout_s: 0.3\nclock: {poll_interval_s: 0.2, warmup_poll_interval_s: 0.1, min_measurements: 3}\n"
+
+
+@pytest.fixture
+def ntp():
+    with NTPTestServer(offset_s=0.040, delay_s=0.002) as srv:
+        yield srv
+
+
+def _serve(tmp_path, ntp, *extra, **popen):
+    cfg = tmp_path / "clock.yaml"
+    cfg.write_text(FAST)
+    kw = dict(stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    kw.update(popen)
+    return subprocess.Popen([sys.executable, "-m", "chronotick", "serve", "--config", str(cfg), "--path",
+                             str(tmp_path / "clock"), "--servers", ntp.address, *extra], **kw)
+
+
+def _until_synchronized(path, timeout=15.0) -> Client:
+    deadline = time.monotonic() + timeout
+    c = None
+    while time.monotonic() < deadline:
+        try:
+            c = c or Client(path)
+            if c.now().status is Status.SYNCHRONIZED:
+                return c
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"{path} not SYNCHRONIZED within {timeout} s")
+
+
+def _reap(proc):
+    if proc.poll() is None:
+        proc.kill()
+    proc.communicate(timeout=10)
+
+
+def test_sigterm_after_the_stdout_reader_went_away_exits_0_and_retires_the_file(tmp_path, ntp):
+    # `chronotick serve ... | head -2`: the "stopped:" line hit a closed pipe, exit 1 "Broken pipe"
+    r, w = os.pipe()
+    proc = _serve(tmp_path, ntp, "--metrics-port", "0", stdout=w)
+    os.close(w)
+    try:
+        with os.fdopen(r) as out:
+            assert "publishing to" in out.readline()
+            assert "metrics: http://" in out.readline()
+        c = _until_synchronized(tmp_path / "clock")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+        assert proc.returncode == 0, err
+        assert "Broken pipe" not in err and "Traceback" not in err, err
+        assert c.now().status is Status.UNKNOWN
+    finally:
+        _reap(proc)
+
+
+CHILD = textwrap.dedent("""
+    import os, signal, sys
+    import chronotick.engine
+    sig = getattr(signal, sys.argv[1])
+    Engine = chronotick.engine.Engine
+
+    class SignalledDuringSetUp(Engine):          # the operator's Ctrl-C / SIGTERM during serve's set-up
+        def __init__(self, *a, **k):
+            os.kill(os.getpid(), sig)
+            super().__init__(*a, **k)
+
+    chronotick.engine.Engine = SignalledDuringSetUp
+    from chronotick.cli import main
+    sys.exit(main(sys.argv[2:]))
+""")
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_signal_during_the_set_up_ends_serve_cleanly(tmp_path, sig):
+    # was: SIGINT a KeyboardInterrupt traceback (rc 1 / -2), SIGTERM rc -15
+    child = tmp_path / "child.py"
+    child.write_text(CHILD)
+    path = tmp_path / "clock"
+    r = subprocess.run([sys.executable, str(child), sig, "serve", "--servers", "127.0.0.1:9", "--path", str(path)],
+                       capture_output=True, text=True, env=ENV, timeout=30)
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr and "KeyboardInterrupt" not in r.stderr, r.stderr
+    assert "stopped: status UNKNOWN" in r.stdout, r.stdout
+    if path.exists():                      # created, then retired: never SYNCHRONIZED for its readers
+        assert Client(path).now().status is Status.UNKNOWN
+
+
+def test_in_process_serve_gives_back_the_signal_handlers_and_the_metrics_port(tmp_path, capsys):
+    pytest.importorskip("prometheus_client")
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    assert main(["serve", "--servers", "127.0.0.1:9", "--path", str(tmp_path / "clock"), "--duration", "0.3",
+                 "--metrics-port", str(port)]) == 0
+    # the handlers had stayed a lambda setting a dead event: Ctrl-C no longer interrupted the caller
+    assert {s: signal.getsignal(s) for s in before} == before
+    # the metrics server had been shut down but not closed: its port stayed bound
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("text, says", [
+    ("engine: {bogus: 1}\n", "engine: bogus: unknown section"),
+    ("engine: 5\n", "engine: config must be"),
+])
+def test_engine_config_errors_name_the_engine_section(tmp_path, capsys, text, says):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    assert main(["serve", "--config", str(cfg), "--servers", "127.0.0.1:9", "--path", str(tmp_path / "clock"),
+                 "--duration", "0.2"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"chronotick serve: {says}"), err
+
+
+def test_a_removed_clock_file_is_published_again(tmp_path, ntp):
+    # was: serve went on publishing into the removed file; new readers found nothing for ever
+    proc = _serve(tmp_path, ntp, "--duration", "15")
+    path = tmp_path / "clock"
+    try:
+        _until_synchronized(path)
+        os.unlink(path)
+        c = _until_synchronized(path, timeout=5)
+        assert c.writer_pid == proc.pid
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0, err
+    assert "was removed; published it again" in err, err
+
+
+def test_a_serve_whose_file_another_publisher_took_over_exits_1_naming_it(tmp_path, ntp):
+    # Two publishers starting at the same instant can both pass the core's "another process is
+    # publishing" check and both rename their file onto the path: the first went on publishing
+    # into a file nobody could open (exit 0, metrics saying SYNCHRONIZED). Here the other one
+    # takes the path over by hand.
+    proc = _serve(tmp_path, ntp, "--duration", "15")
+    path = tmp_path / "clock"
+    try:
+        _until_synchronized(path)
+        other = _core.ClockPublisher(str(tmp_path / "other"))
+        os.rename(tmp_path / "other", path)         # a live publisher now holds the path
+        try:
+            out, err = proc.communicate(timeout=10)
+        finally:
+            other.close()
+    finally:
+        _reap(proc)
+    assert proc.returncode == 1, (out, err)
+    assert "Traceback" not in err, err
+    assert re.search(r"clock was replaced by another file while serving.*another process is publishing", err), err
