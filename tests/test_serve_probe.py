@@ -186,3 +186,19 @@ def test_a_serve_whose_file_another_publisher_took_over_exits_1_naming_it(tmp_pa
     assert proc.returncode == 1, (out, err)
     assert "Traceback" not in err, err
     assert re.search(r"clock was replaced by another file while serving.*another process is publishing", err), err
+
+
+def test_an_engine_yaml_named_by_a_relative_path_is_read_beside_the_config(tmp_path, capsys, monkeypatch):
+    """`engine: engine.yaml` was opened from the current directory, so a serve started by a
+    service manager elsewhere failed (or read another file)."""
+    conf = tmp_path / "etc"
+    conf.mkdir()
+    (conf / "engine.yaml").write_text("engine: {bogus_key: 1}\n")      # a bad key: proves which file was read
+    (conf / "clock.yaml").write_text("engine: engine.yaml\n")
+    elsewhere = tmp_path / "run"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["serve", "--config", str(conf / "clock.yaml"), "--servers", "127.0.0.1:9",
+                 "--path", str(tmp_path / "clock"), "--duration", "0.2"]) == 1
+    err = capsys.readouterr().err
+    assert "bogus_key" in err and "no such config file" not in err, err

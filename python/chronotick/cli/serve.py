@@ -10,7 +10,8 @@ clock.yaml (every key optional):
     timeout_s: 1.0
     path: /run/chronotick/clock    # the shared-memory file readers open (chronotick.Client, chronotick.h)
     clock: {poll_interval_s: 64, confidence: 0.99, ...}      # chronotick.clock.ClockConfig
-    engine: {engine: {buffer_capacity: 4096}, ...}            # chronotick.config
+    engine: {engine: {buffer_capacity: 4096}, ...}            # chronotick.config, or a YAML path
+                                                              # (relative: to this file's folder)
 Metrics (Prometheus text format on http://ADDR:N/metrics): see MetricsCollector.
 Readers: `chronotick status --path FILE`, chronotick.Client(FILE), or C via include/chronotick.h.
 SIGINT/SIGTERM (from the start) or --duration end it with exit 0, the file retired (UNKNOWN for
@@ -63,6 +64,11 @@ def _load(path):
     unknown = sorted(set(cfg) - _KEYS)
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown key; valid: {', '.join(sorted(_KEYS))}")
+    eng = cfg.get("engine")
+    if isinstance(eng, str) and eng and not os.path.isabs(eng):
+        # an engine YAML named by a relative path: beside this config file, not in the current
+        # directory (a service manager starts serve elsewhere)
+        cfg["engine"] = os.path.join(os.path.dirname(os.path.abspath(path)), eng)
     servers = cfg.get("servers")
     if isinstance(servers, str):
         cfg["servers"] = servers = [servers]       # one server, as NTPSource takes it
