@@ -18,7 +18,9 @@ and "auto" (predict's default: the fusion with clock-bolt, each member
 weighted by its past error at the lead asked for). Next to each interval width stands the kind
 of worst-case bound products publish: bound at last sync + max_drift x
 elapsed, for max_drift = 1 ppm and 50 ppm (bound at sync taken as 0 here: the
-lab data are much better than any such bound). At 3600 s no past pair of the
+lab data are much better than any such bound; elapsed from the last sample the
+forecasters see to the target, the lead plus 1 s here: until 2026-12-02 the
+widths were those of the lead alone). At 3600 s no past pair of the
 hour reaches that far, so the intervals there are extrapolated: the longest
 calibrated shorter lead's errors grown with the lead at the power-law rate
 they showed between half that lead and it, exponent in [1.5, 2]
@@ -106,6 +108,17 @@ class HoldoverResult:
     level: float
     truth: dict = field(default_factory=dict)       # lead -> array over origins
     preds: dict = field(default_factory=dict)       # (model, lead) -> array [origins, 3] (mean, lo, hi)
+    # lead -> array over origins: seconds from the last input sample (the last sync) to the target
+    # (NaN where not scored); the worst-case bound grows over this, not over the lead alone
+    elapsed: dict = field(default_factory=dict)
+
+    def bound_width(self, lead: float, max_drift_ppm: float) -> float:
+        """Width (s) of the worst-case bound +-max_drift x elapsed at this lead (bound at the
+        last sync taken as 0): the median over scored origins of the time from the last
+        input sample to the target; the lead itself when no elapsed times are recorded."""
+        e = np.asarray(self.elapsed.get(lead, ()), dtype=np.float64)
+        e = e[np.isfinite(e)]
+        return 2.0 * max_drift_ppm * 1e-6 * (float(np.median(e)) if e.size else float(lead))
 
     def table(self) -> dict:
         out = {}
@@ -113,6 +126,10 @@ class HoldoverResult:
             scored = np.isfinite(self.truth[lead])        # origins whose target lies in a gap: not scored
             truth, p = self.truth[lead][scored], p[scored]
             ae = np.abs(p[:, 0] - truth)
+            if ae.size == 0:    # no origin scored at this lead (every target in a gap): nothing to summarise
+                out[(model, lead)] = {"n": 0, "mae": np.nan, "p95": np.nan, "max": np.nan,
+                                      "coverage": np.nan, "width": np.nan}
+                continue
             has = np.isfinite(p[:, 1]) & np.isfinite(p[:, 2])
             cov = float(np.mean((truth[has] >= p[has, 1]) & (truth[has] <= p[has, 2]))) if has.any() else np.nan
             width = float(np.median(p[has, 2] - p[has, 1])) if has.any() else np.nan
@@ -124,7 +141,7 @@ class HoldoverResult:
         tab = self.table()
         lines = []
         for lead in self.leads:
-            worst = ", ".join(f"{d:g} ppm: {2 * d * 1e-6 * lead * 1e9:.0f} ns" for d in MAX_DRIFTS_PPM)
+            worst = ", ".join(f"{d:g} ppm: {self.bound_width(lead, d) * 1e9:.0f} ns" for d in MAX_DRIFTS_PPM)
             lines += [f"#### {self.name}: {lead:g} s ahead (worst-case bound widths: {worst})", "",
                       f"| model | n | MAE (ns) | P95 (ns) | max (ns) | {round(self.level * 100)}% coverage | "
                       f"width (ns) |", "|---|---:|---:|---:|---:|---:|---:|"]
@@ -133,8 +150,8 @@ class HoldoverResult:
                     continue
                 cov = "–" if np.isnan(m["coverage"]) else f"{m['coverage'] * 100:.0f}%"
                 w = "–" if np.isnan(m["width"]) else f"{m['width'] * 1e9:.2f}"
-                lines.append(f"| {model} | {m['n']} | {m['mae'] * 1e9:.2f} | {m['p95'] * 1e9:.2f} | "
-                             f"{m['max'] * 1e9:.2f} | {cov} | {w} |")
+                err = ["–" if np.isnan(m[key]) else f"{m[key] * 1e9:.2f}" for key in ("mae", "p95", "max")]
+                lines.append(f"| {model} | {m['n']} | {err[0]} | {err[1]} | {err[2]} | {cov} | {w} |")
             lines.append("")
         return "\n".join(lines)
 
@@ -220,16 +237,32 @@ def run_holdover(trace: Trace, *, leads=LEADS, history_s: float = 3600.0, decima
         ok = (t[k] >= origins + lead) & (t[k] - (origins + lead) <= tol)
         at[lead] = (k, ok)
         res.truth[lead] = np.where(ok, y[k], np.nan)
+        res.elapsed[lead] = np.full(origins.size, np.nan)
         for m in forecasters:
             res.preds[(m, lead)] = np.full((origins.size, 3), np.nan)
     for j, o in enumerate(origins):
         lo, hi = np.searchsorted(t, o - history_s), np.searchsorted(t, o)   # strictly before o
         th, yh = sample(t[lo:hi], y[lo:hi], decimate_s)
+        if th.size < 2:
+            # a gap of the record covers (nearly) all of this origin's hour: nothing to fit a
+            # line to (0 points had raised IndexError, 1 point LinAlgError): not scored
+            for lead in leads:
+                at[lead][1][j] = False
+                res.truth[lead][j] = np.nan
+            continue
         for lead in leads:
             k, ok = at[lead]
             if ok[j]:
+                res.elapsed[lead][j] = float(t[k[j]]) - float(th[-1])
                 for m, f in forecasters.items():
                     res.preds[(m, lead)][j] = f(th, yh, float(t[k[j]]), level)
+                if not all(np.isfinite(res.preds[(m, lead)][j, 0]) for m in forecasters):
+                    # a model without a forecast here (a few points after a gap: the regression
+                    # needs more than the line) would make its MAE NaN: every model is scored on
+                    # the same origins, so this one is scored for none
+                    for m in forecasters:
+                        res.preds[(m, lead)][j] = np.nan
+                    res.truth[lead][j] = res.elapsed[lead][j] = np.nan
     return res
 
 

@@ -82,12 +82,21 @@ def _tabulate(stream: Stream, j: np.ndarray, k: np.ndarray):
     return lambda jj, kk, theta: (theta + err[jj], delay[jj])
 
 
+def _steps(interval_s: float, dt: float, n: int) -> int:
+    """A poll interval in grid steps: interval_s / dt rounded, at least 1, at most n (an
+    interval as long as the run or longer gives the one poll at t = 0 either way; capping
+    it keeps it an int64 numpy can step by: poll_s=1e300 had raised IndexError, and
+    1e300 / 1e-10 = inf OverflowError)."""
+    ratio = interval_s / dt
+    return n if not ratio < n else max(1, int(round(ratio)))
+
+
 def max_slots(n: int, dt: float, mp: MeasurementParams) -> int:
     """Upper bound on the number of polls in n grid steps."""
     if mp.poll_mode == "fixed":
-        step = max(1, int(round(mp.poll_s / dt)))
+        step = _steps(mp.poll_s, dt, n)
     else:
-        step = max(1, int(round(2.0 ** mp.min_poll_log2 / dt)))
+        step = _steps(2.0 ** mp.min_poll_log2, dt, n)
     return (n + step - 1) // step + 1
 
 
@@ -116,7 +125,7 @@ def poll(x_free: np.ndarray, y_free0: float, dt: float, mp: MeasurementParams, c
     """
     n = x_free.size
     if mp.poll_mode == "fixed" and not disciplined:
-        step = max(1, int(round(mp.poll_s / dt)))
+        step = _steps(mp.poll_s, dt, n)
         k = np.arange(0, n, step)
         j = np.arange(k.size)
         meas, delay = trace.measure(j, k, -x_free[k])
@@ -126,7 +135,7 @@ def poll(x_free: np.ndarray, y_free0: float, dt: float, mp: MeasurementParams, c
     adaptive = mp.poll_mode == "adaptive"
     if adaptive:
         log2 = int(min(max(round(math.log2(mp.poll_s)), mp.min_poll_log2), mp.max_poll_log2))
-    fixed_step = max(1, int(round(mp.poll_s / dt)))
+    fixed_step = _steps(mp.poll_s, dt, n)
     r = 1.0 - 1.0 / cp.servo_time_constant_polls
     ga, gb = 1.0 - r * r, (1.0 - r) ** 2
     fmax = cp.servo_max_freq_ppm * 1e-6
@@ -204,7 +213,7 @@ def poll(x_free: np.ndarray, y_free0: float, dt: float, mp: MeasurementParams, c
                         count = 0
                         log2 = max(log2 - 1, mp.min_poll_log2)
                 jitter = math.sqrt(jitter * jitter + (resid * resid - jitter * jitter) / 4.0)
-            steps = max(1, int(round(2 ** log2 / dt)))
+            steps = _steps(2.0 ** log2, dt, n)
         else:
             steps = fixed_step
         T = steps * dt

@@ -107,9 +107,13 @@ def simulate(preset: str = "tcxo", scenario: str = "steady", duration_s: float =
     if mp.poll_s < dt:
         raise ValueError(f"poll_s ({mp.poll_s!r}) must be at least dt ({dt!r})")
 
-    n = int(math.floor(duration_s / dt + 1e-9)) + 1
-    if n > MAX_SAMPLES:
-        raise ValueError(f"duration_s / dt = {duration_s!r} / {dt!r} gives {n} samples, more than {MAX_SAMPLES:.0e} "
+    ratio = duration_s / dt
+    # a ratio past 1e15 (or inf: 1e300 / 1e-10) is stated as a float: floor(inf) had raised
+    # OverflowError and a 1e300-sample count printed 300 digits
+    n = int(math.floor(ratio + 1e-9)) + 1 if ratio < 1e15 else None
+    if n is None or n > MAX_SAMPLES:
+        count = f"{n}" if n is not None else f"{ratio:.3g}"
+        raise ValueError(f"duration_s / dt = {duration_s!r} / {dt!r} gives {count} samples, more than {MAX_SAMPLES:.0e} "
                          f"(about 200 MB per 1e6 samples): use a larger dt or a shorter duration_s")
     t = np.arange(n, dtype=np.float64) * dt
     rngs = {name: np.random.default_rng(s)
