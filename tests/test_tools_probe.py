@@ -29,7 +29,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -39,11 +38,7 @@ _core = pytest.importorskip("chronotick._core")
 from chronotick.cli import main  # noqa: E402
 from chronotick.io.trace import Trace  # noqa: E402
 
-_PKG_PARENT = str(Path(sys.modules["chronotick"].__file__).resolve().parents[1])
-ENV = dict(os.environ, PYTHONPATH=_PKG_PARENT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-ENV.pop("CHRONOTICK_TRACEBACK", None)
-needs_clock = pytest.mark.skipif(not hasattr(_core, "ClockPublisher"),
-                                 reason="chronotick._core built without the clock bindings")
+from test_cli_edge_cases import ENV, needs_clock  # noqa: E402  (child processes' environment, the clock bindings)
 needs_buffer = pytest.mark.skipif(not hasattr(_core, "CovariateBuffer"),
                                   reason="_core.CovariateBuffer not built yet")
 

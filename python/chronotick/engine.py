@@ -598,10 +598,15 @@ class Engine:
         step = self._step(t) * lt["step_factor"]
         return self._grid(t, step, lt["horizon"], "the long-term step (long_term.step_factor x the short-term step)")
 
+    @property
+    def _long_term_names(self) -> list[str]:
+        """The long-term model's names: long_term.model's, or the classical fusion where it is null."""
+        return self._long_names or ["fused"]
+
     def predict_long_term(self, quantile_levels=(0.1, 0.5, 0.9)) -> Forecast:
         """The long-term model (or the classical fusion) on a coarser grid:
         `long_term.horizon` steps of step_factor x the short-term step."""
-        return self._forecast("long_term", self._long_names or ["fused"], self._long_grid, quantile_levels)
+        return self._forecast("long_term", self._long_term_names, self._long_grid, quantile_levels)
 
     def predict_fused(self, quantile_levels=(0.1, 0.5, 0.9)) -> Forecast:
         """Short- and long-term models fused (weights 1/recent MAE^2, else 1/sigma^2) on the long-term grid
@@ -609,7 +614,7 @@ class Engine:
         the classical fusion named on either side is fused once)."""
         names = list(self._short_names)
         # the long-term model: as predict_long_term(), the classical fusion where none is configured
-        names += [n for n in (self._long_names or ["fused"]) if n not in names]
+        names += [n for n in self._long_term_names if n not in names]
         if "fused" in names:
             # a member of the classical fusion is not fused twice, whichever side named it (a
             # short-term "kalman" beside a long-term "fused"/"auto" had been: its weight doubled,
@@ -631,7 +636,7 @@ class Engine:
                             if n < short else "")
         # the classical models, short- and long-term (long_term.model null: the classical fusion)
         models = {m: {"ok": True, "reason": classical_reason}
-                  for m in (*self._short_names, *(self._long_names or ["fused"])) if m not in self._onnx_names}
+                  for m in (*self._short_names, *self._long_term_names) if m not in self._onnx_names}
         for m in self._onnx_names:
             sl = self._onnx.get(m)
             if sl is None:             # closed: the session is released

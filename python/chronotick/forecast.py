@@ -23,17 +23,23 @@ def _z(levels) -> np.ndarray:
     return np.array([_PHI.inv_cdf(float(p)) for p in levels])
 
 
-def _level_column(computed: np.ndarray, p: float) -> int:
+def _level_index(computed: np.ndarray, p: float) -> int | None:
     """Index of level p among the computed levels: the exactly equal one,
     else the nearest within 1e-12 (a level that went through a text or
-    float32 round trip); ValueError naming p when none is."""
+    float32 round trip); None when none is."""
     hit = np.flatnonzero(computed == p)
     if hit.size:
         return int(hit[0])
     i = int(np.argmin(np.abs(computed - p)))
-    if abs(float(computed[i]) - p) < 1e-12:
-        return i
-    raise ValueError(f"quantile level {p!r} was not computed (computed: {computed.tolist()})")
+    return i if abs(float(computed[i]) - p) < 1e-12 else None
+
+
+def _level_column(computed: np.ndarray, p: float) -> int:
+    """_level_index, a ValueError naming p when the level was not computed."""
+    i = _level_index(computed, p)
+    if i is None:
+        raise ValueError(f"quantile level {p!r} was not computed (computed: {computed.tolist()})")
+    return i
 
 
 def _check_shapes(times, mean, std, q, nlev: int, name: str) -> None:
@@ -126,11 +132,9 @@ class Forecast:
         if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) or not 0 < level < 1:
             raise ValueError(f"level must be in (0, 1), got {level!r}")
         lv, q = self._all_levels, self._all_q
-        hit = np.flatnonzero(lv == level)   # exactly a computed level first, then one within 1e-12
-        if not hit.size:
-            hit = np.flatnonzero(np.abs(lv - level) < 1e-12)
-        if hit.size:
-            return q[:, hit[0]].copy()
+        i = _level_index(lv, level)       # exactly a computed level first, then one within 1e-12
+        if i is not None:
+            return q[:, i].copy()
         z, zs = _PHI.inv_cdf(float(level)), _z(lv)
         if level < lv[0]:
             return q[:, 0] + (z - zs[0]) * self.std

@@ -179,6 +179,16 @@ def _fusion_pairs(t: np.ndarray, target_times, params) -> tuple[np.ndarray, np.n
                                    _core.ModelParams() if params is None else params)
 
 
+def _tail_offset(n: int, fused_tail) -> int:
+    """Index of the first of the newest `fused_tail` of n measurements (0 for None): where the
+    fusion's series starts in a longer one (forecast_with_past, fusion_past)."""
+    if fused_tail is None:
+        return 0
+    if not (is_int(fused_tail) and 1 <= fused_tail <= n):
+        raise ValueError(f"fused_tail must be an integer in [1, len(t) = {n}], got {fused_tail!r}")
+    return n - int(fused_tail)
+
+
 def prefix_keys(t: np.ndarray, y: np.ndarray, ends, span: int) -> list:
     """Memo key of each prefix [0, i), i in `ends` (1 <= i <= len(t)): its
     newest measurement (t[i-1], y[i-1]) and a 64-bit fingerprint of its
@@ -814,12 +824,7 @@ class OnnxForecaster:
             return None, None, None, None, None
         with self._lock:
             tc, yc = _check_series(t, y)
-            if fused_tail is None:
-                off = 0
-            elif not (is_int(fused_tail) and 1 <= fused_tail <= tc.size):
-                raise ValueError(f"fused_tail must be an integer in [1, len(t) = {tc.size}], got {fused_tail!r}")
-            else:
-                off = tc.size - int(fused_tail)
+            off = _tail_offset(tc.size, fused_tail)
             p, g = _fusion_pairs(tc[off:], targets, params)
             prefix, target, lead = self._pairs(tc, p + off, g + off)
             past = {"pairs": (prefix, target, lead)}
@@ -1098,11 +1103,7 @@ class OnnxForecaster:
         entry of chronotick._core.forecast_fused. fused_tail: as
         forecast_with_past's."""
         t = np.asarray(t, dtype=np.float64)
-        off = 0
-        if fused_tail is not None:
-            if not (is_int(fused_tail) and 1 <= fused_tail <= t.size):
-                raise ValueError(f"fused_tail must be an integer in [1, len(t) = {t.size}], got {fused_tail!r}")
-            off = t.size - int(fused_tail)
+        off = _tail_offset(t.size, fused_tail)
         prefix, target = _fusion_pairs(t[off:], target_times, params)
         mean, sigma = self.past_predictions(t, y, prefix + off, target + off)
         return prefix, target, mean, sigma
