@@ -60,6 +60,41 @@ def test_file_mode_and_single_publisher(path):
     _core.ClockPublisher(path).close()          # free again once the first one is closed
 
 
+def _start_publisher(path, barrier, results):
+    barrier.wait(timeout=60)
+    try:
+        pub = _core.ClockPublisher(path)
+    except OSError as e:
+        results.put(("refused", str(e)))
+        return
+    results.put(("publishing", os.getpid()))
+    time.sleep(0.3)                         # hold it while the others try
+    pub.close()
+
+
+def test_publishers_starting_together_one_wins(tmp_path):
+    # Each checked the path was free and then renamed its file onto it: started together,
+    # several could pass the check, the later renames leaving the earlier publishers writing
+    # to files no reader can open (4 of 20 rounds of 8 had 2-3 "publishing"). The check and
+    # the rename now run under a lock on the directory.
+    import multiprocessing
+    ctx = multiprocessing.get_context("fork")
+    for r in range(6):
+        path = str(tmp_path / f"clock{r}")
+        barrier, results = ctx.Barrier(6), ctx.Queue()
+        procs = [ctx.Process(target=_start_publisher, args=(path, barrier, results)) for _ in range(6)]
+        for p in procs:
+            p.start()
+        got = [results.get(timeout=60) for _ in procs]
+        for p in procs:
+            p.join(timeout=60)
+            assert p.exitcode == 0
+        winners = [g for g in got if g[0] == "publishing"]
+        assert len(winners) == 1, got
+        assert all("another process is publishing" in m for k, m in got if k == "refused"), got
+    assert sorted(os.listdir(tmp_path)) == [f"clock{r}" for r in range(6)]   # no temporary files left
+
+
 def test_a_client_follows_a_restarted_publisher(path):
     # The new publisher renames a new file onto the path: a Client mapping the old one
     # read UNKNOWN for ever. It now looks again (at most once a second) while UNKNOWN.

@@ -17,7 +17,33 @@ static ShmError sys_error(const std::string& what, const std::string& path) {
   return ShmError(CT_ERR_OPEN, e, path + ": " + what + ": " + std::strerror(e));
 }
 
+// The directory holding `path`, locked (flock, exclusive) while a publisher checks the file
+// there and renames its own onto it: two publishers starting together on one path could both
+// find it free and both rename, the later rename leaving the earlier publisher writing to a
+// file no reader can open. With the check and the rename serialised, the later one finds the
+// earlier one's file locked and fails. The lock is released when the constructor returns.
+// A directory that cannot be opened for reading is left unlocked (the check still runs).
+namespace {
+struct DirLock {
+  int fd = -1;
+  explicit DirLock(const std::string& path) {
+    std::string::size_type slash = path.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
+    while (::flock(fd, LOCK_EX) != 0 && errno == EINTR) {
+    }
+  }
+  ~DirLock() {
+    if (fd >= 0) ::close(fd);   // closing drops the lock
+  }
+  DirLock(const DirLock&) = delete;
+  DirLock& operator=(const DirLock&) = delete;
+};
+}  // namespace
+
 ShmPublisher::ShmPublisher(const std::string& path, int64_t stale_after_ns, double max_slew_rate) : path_(path) {
+  DirLock dir_lock(path);
   // Refuse to take over a file another live publisher holds.
   int old = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (old >= 0) {

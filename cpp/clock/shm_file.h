@@ -4,8 +4,10 @@
 // by all, writable by the owner only), sized to a page, header filled, locked
 // with flock(LOCK_EX) for the publisher's lifetime, then renamed onto `path`,
 // so readers never see a half-initialised file. A second publisher on a path
-// whose file is still locked fails. ShmReader maps it read-only and reads with
-// the seqlock of seqlock.h (header checks and pid checks from chronotick.h).
+// whose file is still locked fails; the check and the rename run under a lock
+// on the directory, so two publishers starting together cannot both pass.
+// ShmReader maps it read-only and reads with the seqlock of seqlock.h (header
+// checks and pid checks from chronotick.h).
 #pragma once
 #include <cstdint>
 #include <memory>
