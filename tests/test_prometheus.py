@@ -73,6 +73,11 @@ def test_serve_exposes_offset_bound_status_rejections_and_latency(tmp_path):
             p50 = s[("chronotick_forecast_latency_seconds", (("quantile", "0.5"),))]
             p99 = s[("chronotick_forecast_latency_seconds", (("quantile", "0.99"),))]
             assert 0 < p50 <= p99 < 5.0, s
+            # a summary: its count and sum over every forecast beside the quantiles
+            n_lat = s[("chronotick_forecast_latency_seconds_count", ())]
+            assert n_lat >= 1 and 0 < s[("chronotick_forecast_latency_seconds_sum", ())] < 5.0 * n_lat, s
+            with urllib.request.urlopen(url, timeout=5) as r:
+                assert "# TYPE chronotick_forecast_latency_seconds summary" in r.read().decode()
             assert s[("chronotick_source_errors_total", ())] >= 1, s       # the mode-3 poll failed
             # a second scrape sees the counters move on (values are read at each scrape)
             n0 = s[("chronotick_measurements_total", ())]

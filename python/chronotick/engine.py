@@ -200,6 +200,7 @@ class Engine:
         self._counts = collections.Counter()
         self._stats_lock = threading.Lock()   # counts/latencies: written by producers and consumers, read by stats()
         self._latency = {k: collections.deque(maxlen=1000) for k in ("short_term", "long_term", "fused", "at")}
+        self._latency_total = {k: [0, 0.0] for k in self._latency}   # every call: count, seconds
         self._last_error: str | None = None
         self._closed = False
         o = cfg["onnx"]
@@ -552,7 +553,11 @@ class Engine:
                 fc.note = "; ".join(x for x in (fc.note, *notes) if x)
             with self._stats_lock:
                 self._counts[f"predictions_{kind}"] += 1
-                self._latency[kind].append(time.perf_counter() - t0)
+                took = time.perf_counter() - t0
+                self._latency[kind].append(took)
+                total = self._latency_total[kind]
+                total[0] += 1
+                total[1] += took
         return fc
 
     def forecast_at(self, times, quantile_levels=(0.1, 0.5, 0.9)) -> Forecast:
@@ -653,7 +658,8 @@ class Engine:
 
     def stats(self) -> dict:
         """counts (observations, predictions_<kind>), latency per forecast
-        kind over the newest 1000 calls (n, p50_us, p99_us, max_us), buffer
+        kind over the newest 1000 calls (n, p50_us, p99_us, max_us; and over
+        every call since the start: count, sum_s), buffer
         (size, capacity, fill, overwritten, total_pushed), models_loaded,
         covariates, metrics collector stats, delay_weights (the newest
         forecast's fit of the delays' noise model, docs of
@@ -666,11 +672,13 @@ class Engine:
             counts = dict(self._counts)
             delay_fit = None if self._delay_fit is None else dict(self._delay_fit)
             samples = {k: np.array(d) for k, d in self._latency.items() if d}
+            totals = {k: tuple(v) for k, v in self._latency_total.items()}
         lat = {}
         for k, a in samples.items():
             a = a * 1e6
             lat[k] = {"n": int(a.size), "p50_us": float(np.percentile(a, 50)),
-                      "p99_us": float(np.percentile(a, 99)), "max_us": float(a.max())}
+                      "p99_us": float(np.percentile(a, 99)), "max_us": float(a.max()),
+                      "count": totals[k][0], "sum_s": totals[k][1]}
         return {"counts": counts, "latency": lat, "buffer": {
                     "size": len(self._buf), "capacity": self._buf.capacity, "fill": len(self._buf) / self._buf.capacity,
                     "overwritten": self._buf.overwritten, "total_pushed": self._buf.total_pushed},

@@ -212,14 +212,15 @@ class MetricsCollector:
     chronotick_spikes_total               measurements beyond the step threshold not followed by a step (counter)
     chronotick_ntp_exchanges_total        NTP exchanges (counter)
     chronotick_ntp_rejections_total{reason}  NTP replies / exchanges rejected, by reason (counter)
-    chronotick_forecast_latency_seconds{quantile="0.5"|"0.99"}  over the newest 1000 forecasts
+    chronotick_forecast_latency_seconds   a summary: {quantile="0.5"|"0.99"} over the newest 1000
+                                          forecasts, _count and _sum over every forecast
     """
 
     def __init__(self, clock, source):
         self.clock, self.source = clock, source
 
     def collect(self):
-        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
         if self.clock is None:       # the server is bound before the clock is made
             return
         b = self.clock.now()
@@ -248,12 +249,16 @@ class MetricsCollector:
             for reason, n in sorted(stats["rejected"].items()):
                 rej.add_metric([reason], n)
             yield rej
-        lat = GaugeMetricFamily("chronotick_forecast_latency_seconds", "forecast latency over the newest 1000 calls",
-                                labels=["quantile"])
+        # a summary (a quantile label belongs to that type): quantiles over the newest 1000
+        # forecasts, count and sum over all of them
+        name = "chronotick_forecast_latency_seconds"
+        lat = Metric(name, "forecast latency: quantiles over the newest 1000 forecasts", "summary")
         at = self.clock._engine.stats()["latency"].get("at")
         if at:
-            lat.add_metric(["0.5"], at["p50_us"] / 1e6)
-            lat.add_metric(["0.99"], at["p99_us"] / 1e6)
+            lat.add_sample(name, {"quantile": "0.5"}, at["p50_us"] / 1e6)
+            lat.add_sample(name, {"quantile": "0.99"}, at["p99_us"] / 1e6)
+            lat.add_sample(name + "_count", {}, at["count"])
+            lat.add_sample(name + "_sum", {}, at["sum_s"])
         yield lat
 
 
