@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 
 import numpy as np
 import pytest
@@ -422,3 +423,19 @@ def test_sim_helpers_and_simulate_name_bad_arguments():
         sim.simulate(preset="xo", duration_s=100, disciplined="yes")
     with pytest.raises(TypeError, match="clock_params must be a ClockParams or None, got str 'x'"):
         sim.simulate(preset="xo", duration_s=100, clock_params="x")
+
+
+def test_preset_descriptions_name_every_noise_term_they_use():
+    # the tcxo and ocxo descriptions (and docs/sim.md's table) had left out their random-walk FM
+    from chronotick.sim.presets import PRESETS, preset
+    words = {"h_wfm": "white FM", "h_ffm": "flicker floor", "h_rwfm": "random-walk FM"}
+    for name in ("xo", "tcxo", "ocxo"):          # vm and disciplined are described as the xo clock
+        text, (clock, _, _) = PRESETS[name], preset(name)
+        for key, word in words.items():
+            if clock.get(key, 0.0) > 0:
+                assert word in text, (name, key)
+    doc = open(os.path.join(os.path.dirname(__file__), "..", "docs", "sim.md")).read()
+    rows = [line for line in doc.splitlines() if line.startswith("| `") and "ppm" in line]
+    for name in ("xo", "tcxo", "ocxo"):
+        row = next(r for r in rows if r.startswith(f"| `{name}` |"))
+        assert "RWFM" in row, name

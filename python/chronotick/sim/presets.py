@@ -32,7 +32,7 @@ _PRESETS = {
         "uncompensated crystal (a PC/server motherboard clock): +25 ppm offset (crystals are "
         "specified +-20..100 ppm), 0.2 ppm/degC, aging 0.01 ppm/day (~3 ppm/year), oscillator "
         "warms 5 degC at full load; sigma_y(1 s) = 1e-9 white FM, 3e-10 flicker floor, "
-        "20 ns readout jitter. Sources: typical XO datasheets (IEEE Std 1139 terms); PC clock "
+        "random-walk FM 1e-9 at 1e4 s, 20 ns readout jitter. Sources: typical XO datasheets (IEEE Std 1139 terms); PC clock "
         "studies (Mills, 'Computer Network Time Synchronization', ch. 12; Veitch et al., RADclock).",
         dict(freq_offset_ppm=25.0, aging_ppm_per_day=0.01, temp_coeff_ppm_per_c=0.2,
              load_heating_c=5.0, thermal_tau_s=600.0,
@@ -41,7 +41,8 @@ _PRESETS = {
     "tcxo": (
         "temperature-compensated crystal: +1 ppm offset, residual +-0.5..2 ppm over -40..85 degC "
         "(0.01 ppm/degC linear plus 5e-4 ppm/degC^2 around 25 degC), aging 1 ppm/year; "
-        "sigma_y(1 s) = 2e-10 white FM, 1e-10 flicker floor. Sources: typical TCXO datasheets "
+        "sigma_y(1 s) = 2e-10 white FM, 1e-10 flicker floor, random-walk FM 3e-10 at 1e4 s, 5 ns "
+        "readout jitter; warms 3 degC at full load. Sources: typical TCXO datasheets "
         "(+-0.5..2 ppm over temperature, +-1 ppm/year); IEEE Std 1139.",
         dict(freq_offset_ppm=1.0, aging_ppm_per_day=0.003, temp_coeff_ppm_per_c=0.01,
              temp_quad_ppm_per_c2=5e-4, turnover_c=25.0, load_heating_c=3.0, thermal_tau_s=600.0,
@@ -51,7 +52,8 @@ _PRESETS = {
         "oven-controlled crystal: 0.01 ppm offset, 5e-5 ppm/degC (+-5 ppb over 0..70 degC), "
         "aging 5e-4 ppm/day (0.5 ppb/day); noise from the lab 10 MHz OCXO in "
         "shared/data/oscillators (Stable32 table: sigma_y = 7.6e-11 at 1 s falling as 1/tau, "
-        "flicker floor ~6e-12). Sources: typical OCXO datasheets; that measurement.",
+        "flicker floor ~6e-12), plus 1e-11 white FM and random-walk FM 1e-12 at 1e4 s; warms 0.5 degC "
+        "at full load. Sources: typical OCXO datasheets; that measurement.",
         dict(freq_offset_ppm=0.01, aging_ppm_per_day=5e-4, temp_coeff_ppm_per_c=5e-5,
              load_heating_c=0.5, thermal_tau_s=1800.0,
              **{**_h(wfm_1s=1e-11, ffm_floor=6e-12, rwfm_1e4=1e-12),
