@@ -200,7 +200,7 @@ FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, 
         if (!members[i].ok || history[i].size() <= b || !member_bucket[i][b]) continue;
         const Calibration& cb = *member_bucket[i][b];
         const double mae = (c != nb && std::isfinite(core_mae[i][c])) ? core_mae[i][c] : cb.mean_abs_err;
-        past.push_back({history[i][b].mean[k], history[i][b].sigma[k] * cb.scale(p), mae});
+        past.push_back({history[i][b].mean[k], cb.calibrated_sigma(history[i][b].sigma[k], p), mae});
       }
       if (c != nb)
         for (std::size_t e = 0; e < me; ++e)

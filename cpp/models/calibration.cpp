@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "common/normal.h"
 
@@ -30,7 +31,7 @@ double conformal(const std::vector<double>& sorted, double level) {
 }  // namespace
 
 double Calibration::offset(double level, const ModelParams& p) const {
-  if (!calibrated(p)) return normal_quantile(level);
+  if (!calibrated(p) || abs_z.empty()) return normal_quantile(level);
   if (level == 0.5) return 0.0;
   return conformal(abs_z, level);
 }
@@ -39,13 +40,29 @@ double Calibration::scale(const ModelParams& p) const {
   return (offset(0.9, p) - offset(0.1, p)) / 2.563;
 }
 
+double Calibration::calibrated_sigma(double sigma, const ModelParams& p) const {
+  if (abs_fixed.empty() || !calibrated(p)) return sigma * scale(p);
+  return (offset_at(0.9, sigma, 0, p) - offset_at(0.1, sigma, 0, p)) / 2.563;
+}
+
 double Calibration::abs_offset(double level, const ModelParams& p) const {
   if (!calibrated(p)) return 0.0;
   return grown_offset(abs_err, level, 1.0, 1.0);
 }
 
 double Calibration::offset_at(double level, double sigma, std::size_t steps, const ModelParams& p) const {
-  double q = offset(level, p) * sigma;
+  double q;
+  if (abs_fixed.empty() || !calibrated(p)) {
+    q = offset(level, p) * sigma;
+  } else if (level == 0.5) {
+    q = 0.0;
+  } else {
+    // the floor-sigma pairs' errors as they are, the others' scaled to this sigma
+    std::vector<double> v(abs_fixed);
+    for (double z : abs_z) v.push_back(z * std::fabs(sigma));
+    std::sort(v.begin(), v.end());
+    q = conformal(v, level);
+  }
   if (lead_steps > 0 && steps > lead_steps && calibrated(p)) {
     double grown = grown_offset(abs_err, level, static_cast<double>(steps) / static_cast<double>(lead_steps), growth);
     if (std::fabs(grown) > std::fabs(q)) q = grown;
@@ -70,15 +87,21 @@ Calibration calibrate(const Series& s, const LeadPlan& plan, std::size_t b, cons
   for (std::size_t k = 0; k < hist.mean.size() && k < plan.prefix[b].size(); ++k) {
     double m = hist.mean[k], sd = hist.sigma[k];
     if (!std::isfinite(m) || !std::isfinite(sd) || !(sd > 0)) continue;
-    double e = std::fabs(s.y[plan.target_index(b, k)] - m);
+    const double yj = s.y[plan.target_index(b, k)];
+    double e = std::fabs(yj - m);
     sum_abs += e;
-    c.abs_z.push_back(e / sd);
+    if (sd <= kFloorUlps * std::numeric_limits<double>::epsilon() * std::max(std::fabs(m), std::fabs(yj)) ||
+        sd <= kFloorUlps * std::sqrt(std::numeric_limits<double>::min()))
+      c.abs_fixed.push_back(e);  // a floor sigma: no scale to standardise by (calibration.h)
+    else
+      c.abs_z.push_back(e / sd);
     c.abs_err.push_back(e);
   }
   c.lead_steps = plan.steps[b];
   std::sort(c.abs_err.begin(), c.abs_err.end());
-  if (!c.abs_z.empty()) c.mean_abs_err = sum_abs / static_cast<double>(c.abs_z.size());
+  if (!c.abs_err.empty()) c.mean_abs_err = sum_abs / static_cast<double>(c.abs_err.size());
   std::sort(c.abs_z.begin(), c.abs_z.end());
+  std::sort(c.abs_fixed.begin(), c.abs_fixed.end());
   return c;
 }
 
@@ -92,7 +115,7 @@ std::vector<Calibration> calibrate_all(const Series& s, const LeadPlan& plan, co
   // Growth exponent of each bucket from the bucket of half its lead.
   for (std::size_t b = 0; b < out.size(); ++b) {
     for (std::size_t c = 0; c < out.size(); ++c) {
-      if (2 * plan.steps[c] != plan.steps[b] || out[c].abs_z.empty() || out[b].abs_z.empty()) continue;
+      if (2 * plan.steps[c] != plan.steps[b] || out[c].abs_err.empty() || out[b].abs_err.empty()) continue;
       out[b].growth = growth_exponent(out[b].mean_abs_err, out[c].mean_abs_err, p.growth_min);
     }
   }

@@ -43,22 +43,39 @@
 
 namespace chronotick {
 
+// A past forecast whose sigma is at the float64 resolution floor of the
+// values (sigma <= kFloorUlps * eps * max(|m_j|, |y_j|), robust_stats.h
+// resolution_of: it came from exactly constant or exactly linear
+// measurements) has no scale its error could be standardised by: a clean
+// step after a flat stretch gave |y_j - m_j| / s_j ~ 1e150 and intervals
+// 1e148 wide. Such an error is kept unstandardised (abs_fixed) and enters
+// the conformal quantile as it is, next to the others' a_j * sigma.
+constexpr double kFloorUlps = 16.0;
+
 struct Calibration {
   std::vector<double> abs_z;  // standardised absolute errors, sorted ascending
+  std::vector<double> abs_fixed;  // absolute errors of pairs with a floor sigma (above), sorted ascending
   double mean_abs_err = 0;    // mean |y_j - m_j| over the same pairs (unstandardised)
   std::vector<double> abs_err;  // |y_j - m_j|, sorted ascending
   std::size_t lead_steps = 0;   // S of the lead bucket these errors are from
   double growth = 1.5;          // exponent a of the error growth with the lead (see above)
-  bool calibrated(const ModelParams& p) const { return abs_z.size() >= p.calib_min; }
-  // Multiplier of sigma for quantile level `level` (Gaussian if uncalibrated).
+  bool calibrated(const ModelParams& p) const { return abs_z.size() + abs_fixed.size() >= p.calib_min; }
+  // Multiplier of sigma for quantile level `level` (Gaussian if uncalibrated;
+  // from abs_z alone; Gaussian where abs_z is empty but abs_fixed
+  // calibrates, so that scale() is then 1).
   double offset(double level, const ModelParams& p) const;
   // (offset(0.9) - offset(0.1)) / 2.563: calibrated sigma / raw sigma.
   double scale(const ModelParams& p) const;
+  // The calibrated sigma of a forecast whose model sigma is `sigma`:
+  // sigma * scale() -- or, with abs_fixed, (offset_at(0.9) - offset_at(0.1)) /
+  // 2.563 at that sigma (the errors kept unstandardised count as they are).
+  double calibrated_sigma(double sigma, const ModelParams& p) const;
   // Conformal quantile of the unstandardised errors for level `level`
   // (signed like offset; 0 if uncalibrated).
   double abs_offset(double level, const ModelParams& p) const;
   // Offset of quantile `level` from the mean for a target `steps` ahead
-  // with model sigma `sigma`: offset(level) * sigma, widened to
+  // with model sigma `sigma`: offset(level) * sigma (with abs_fixed: the
+  // conformal quantile of {a_j * sigma} and abs_fixed together), widened to
   // abs_offset(level) * (steps / lead_steps)^growth when steps > lead_steps.
   double offset_at(double level, double sigma, std::size_t steps, const ModelParams& p) const;
 };

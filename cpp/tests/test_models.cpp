@@ -338,6 +338,26 @@ TEST(a_constant_series_gives_that_constant) {
   }
 }
 
+TEST(a_clean_step_after_a_flat_stretch_gives_intervals_on_the_step_scale) {
+  // Past forecasts of an exactly flat stretch have a floor sigma (~1e-154 at 0): standardising
+  // the step's error by it gave ~1e150 sigmas, and intervals ~1e148 wide (calibration.h).
+  std::vector<double> t, y;
+  for (int i = 0; i < 100; ++i) {
+    t.push_back(1.7e9 + 16.0 * i);
+    y.push_back(i < 80 ? 0.0 : 1e-3);
+  }
+  std::vector<double> targets;
+  for (int k = 1; k <= 64; ++k) targets.push_back(1.7e9 + 16.0 * (99 + k));
+  Fused r = fused_of(t, y, targets);
+  CHECK(r.finite());
+  if (!r.finite()) return;
+  for (std::size_t k = 0; k < targets.size(); ++k) {
+    double lo = r.f.forecast.q(k, 0), hi = r.f.forecast.q(k, 2);
+    CHECK(lo <= r.f.forecast.mean[k] && r.f.forecast.mean[k] <= hi);
+    CHECK(hi - lo < 0.1);   // seconds: the step is 1 ms
+  }
+}
+
 TEST(huge_or_tiny_values_never_give_nan_or_crash) {
   for (double scale : {1e155, 1e200, 1e300, 1e-300}) {
     std::vector<double> t, y;
