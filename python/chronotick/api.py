@@ -63,14 +63,20 @@ def fuse_with_onnx(t, y, u, targets, levels, params, onnx, others=()):
 
 def onnx_forecaster(name: str):
     """The (cached, shared) OnnxForecaster of a registered/shipped ONNX model.
-    Cached by name AND path: a name registered again with another file loads
-    (and checks) that file, not the one the name meant before."""
+    Cached by name, path AND registration: a name registered again loads
+    (and checks) its file again, whether another file or the same path with
+    new content (a re-export), not the one the name meant before. Its
+    forecasts are named `name` (the registered name, not the file's stem:
+    two exports both saved as model.onnx stay two models)."""
     path = registry.onnx_models()[name]
+    gen = registry.generation(name)
     with _onnx_lock:
         f = _onnx_cache.get(name)
-        if f is None or f.path != os.fspath(path):
+        if f is None or f.path != os.fspath(path) or getattr(f, "_registry_generation", 0) != gen:
             from chronotick.models.onnx import OnnxForecaster
-            f = _onnx_cache[name] = OnnxForecaster(path)
+            f = OnnxForecaster(path, name=name)
+            f._registry_generation = gen
+            _onnx_cache[name] = f
         return f
 
 
@@ -94,7 +100,10 @@ def prepare(values, timestamps, uncertainty=None, delay=None):
         t = as_1d_float(_datetimes_to_seconds(timestamps), "timestamps")
         if t.size != y.size:
             raise ValueError(f"timestamps has {t.size} entries, values has {y.size}")
-        check_timestamps(t)
+        try:
+            check_timestamps(t)
+        except ValueError as exc:
+            raise ValueError(f"{exc}{_coarse_dtype_hint(timestamps, t)}") from None
     u = check_uncertainty(uncertainty, y.size)
     if has_nan:
         keep = np.isfinite(y)
@@ -105,6 +114,19 @@ def prepare(values, timestamps, uncertainty=None, delay=None):
     if u is not None and not np.all(np.isfinite(u)):
         u = np.where(np.isfinite(u), u, 0.0)   # 0 = unknown to the models
     return t, y, u
+
+
+def _coarse_dtype_hint(timestamps, t: np.ndarray) -> str:
+    """For timestamps given as a float type narrower than float64 (float32
+    holds Unix times only to 128 s): a note naming that dtype and its
+    resolution at the largest time, which is why times collapsed; "" else."""
+    dtype = getattr(timestamps, "dtype", None)
+    if dtype is None or getattr(dtype, "kind", None) != "f" or dtype.itemsize >= 8 or t.size == 0:
+        return ""
+    big = float(np.max(np.abs(t)))
+    res = float(np.spacing(np.asarray(big, dtype=dtype)))
+    return (f" (timestamps came as {dtype}, whose resolution near {big:.6g} s is {res:g} s: pass them as "
+            f"float64, or relative to a nearer origin)")
 
 
 def uncertainty_from_delay(values, delay):
@@ -305,7 +327,20 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None, par
     if t.size < 2:   # an ONNX model needs a spacing: the core's too-little-history fallback
         fc = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, p).forecast
         return fc, {"hold": np.ones(targets.size)}, ""
-    fc = onnx_forecaster(model).forecast(t, y, targets, levels)
+    f = onnx_forecaster(model)
+    reach = f.reach(t)
+    if targets[-1] > reach:
+        # in the caller's terms (its horizon), not the forecaster's "target_times[k]" (predict()
+        # made those; its default horizon of 64 steps is beyond a model exported with a shorter one)
+        fit = int(np.count_nonzero(targets <= reach))
+        ahead = f.horizon * f._step(t)
+        how = (f"pass horizon <= {fit} (or horizon_s <= {ahead:.6g})" if fit else
+               f"pass a step_s (now {float(targets[0] - t[-1]):.6g} s) and horizon_s of at most {ahead:.6g} s")
+        raise ValueError(f"model {model} forecasts at most {f.horizon} steps of {f._step(t):.6g} s = "
+                         f"{ahead:.6g} s ahead of the newest measurement (its exported prediction_length); "
+                         f"{targets.size} forecast times reaching {float(targets[-1] - t[-1]):.6g} s ahead "
+                         f"were asked for: {how}, or use model='auto' / 'fused' further ahead")
+    fc = f.forecast(t, y, targets, levels)
     return fc, {fc.model: np.ones(targets.size)}, ""
 
 

@@ -63,6 +63,20 @@ def _rows_of(bt: np.ndarray, t: np.ndarray) -> slice | None:
     return slice(end - t.size, end) if end >= t.size and np.array_equal(bt[end - t.size:end], t) else None
 
 
+def _name_clashes(names: list[str]) -> set[str]:
+    """The ONNX entries of short_term.models (registered names or .onnx
+    paths) that are paths whose file stem is also another member's name (a
+    classical model's, a registered model's, another path's stem): these are
+    named by their whole path in the forecasts."""
+    def stem(p):
+        return os.path.splitext(os.path.basename(p))[0]
+    registered = [n for n in names if n in registry.onnx_models()]
+    paths = [n for n in names if n not in registry.onnx_models()]
+    taken = set(registry.CLASSICAL) | {registry.FUSED, registry.AUTO, "regression+temp"} | set(registered)
+    stems = collections.Counter(stem(p) for p in paths)
+    return {p for p in paths if stem(p) in taken or stems[stem(p)] > 1}
+
+
 class _ModelSlot:
     """One ONNX model the engine runs, with its health. A model that failed
     to load stays unhealthy; one that failed while running is left out for
@@ -214,15 +228,20 @@ class Engine:
             elif name not in self._short_names:
                 self._short_names.append(name)
         files: dict[str, str] = {}
-        for name in self._short_names:
-            if name in registry.onnx_models() or name.endswith(".onnx"):
-                path = registry.onnx_models().get(name, name)
-                same = files.setdefault(os.path.realpath(path), name)
-                if same != name:
-                    # one model fused twice, its weight doubled
-                    raise ConfigError(f"short_term.models: {name!r} is the same ONNX file as {same!r}"
-                                      + (" (which 'auto' includes)" if same == AUTO_ONNX else ""))
-                self._add_slot(name, path, o)
+        onnx_short = [n for n in self._short_names if n in registry.onnx_models() or n.endswith(".onnx")]
+        clashes = _name_clashes(onnx_short)
+        for name in onnx_short:
+            path = registry.onnx_models().get(name, name)
+            same = files.setdefault(os.path.realpath(path), name)
+            if same != name:
+                # one model fused twice, its weight doubled
+                raise ConfigError(f"short_term.models: {name!r} is the same ONNX file as {same!r}"
+                                  + (" (which 'auto' includes)" if same == AUTO_ONNX else ""))
+            # a registered model's forecasts are named as it was registered; a path's after its
+            # file, or after the whole path where that name is another member's too (two exports
+            # both saved as model.onnx, or a kalman.onnx beside the classical kalman had been fused
+            # under one name: the weights dict kept one of them)
+            self._add_slot(name, path, o, own_name=name in registry.onnx_models() or name in clashes)
         # The long-term model: its own session, run on a grid step_factor times coarser
         # (64 steps reach that much further), under its own name so it can sit
         # beside the same model used short-term.
@@ -237,7 +256,7 @@ class Engine:
             onnx_long = AUTO_ONNX if AUTO_ONNX in registry.onnx_models() else None
             self._long_names = ["fused"]
         if onnx_long and (onnx_long in registry.onnx_models() or onnx_long.endswith(".onnx")):
-            base = os.path.splitext(os.path.basename(onnx_long))[0]
+            base = onnx_long if onnx_long in registry.onnx_models() else os.path.splitext(os.path.basename(onnx_long))[0]
             long_name = f"{base} (long-term)"
             self._long_names = [n for n in self._long_names if n != onnx_long] + [long_name]
             # on the long-term grid: step_factor x (short_term.step_s, or the median spacing)

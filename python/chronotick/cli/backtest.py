@@ -225,6 +225,22 @@ def model_names(spec: str) -> list[str]:
     return names
 
 
+def _check_reach(names: list[str], horizon: int) -> None:
+    """ValueError naming --horizon when an ONNX model among `names` forecasts fewer grid steps
+    (its exported prediction_length; one step is about one measurement's spacing) than
+    --horizon measurements ahead: before any trace is read, rather than at the first target
+    with a message about step_s and horizon_s, which the backtest sets itself."""
+    import chronotick.models as registry
+    from chronotick.api import onnx_forecaster
+    for name in names:
+        if name in registry.onnx_models():
+            f = onnx_forecaster(name)
+            if horizon > f.horizon:
+                raise ValueError(f"--horizon {horizon}: model {name} forecasts at most {f.horizon} steps "
+                                 f"(about {f.horizon} measurements) ahead, its exported prediction_length; "
+                                 f"use --horizon <= {f.horizon} or leave {name} out of --models")
+
+
 def run(args) -> int:
     from chronotick.backtest import check_length, predict_model, run_backtest, select_window
 
@@ -237,6 +253,7 @@ def run(args) -> int:
     if args.plot:
         _check_output("--plot", args.plot, is_file=False)   # with several traces, OUT-<trace>.png beside it
     names = model_names(args.models)   # a bad name, model file or path: chronotick.cli.main reports it
+    _check_reach(names, args.horizon)
     files = _expand(args.files)
     if args.window_selection and len(files) < 2:
         raise ValueError(f"--window-selection needs at least 2 traces (one held out), got {len(files)}")

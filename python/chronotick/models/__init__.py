@@ -17,13 +17,19 @@ FUSED_MEMBERS = ("robust", "regression", "kalman")   # the classical ensemble (_
 
 _DATA_DIR = os.path.join(os.path.dirname(__file__), "data")
 _registered: dict[str, str] = {}   # name -> path of a .onnx file
+# name -> how many times it was registered: a forecaster loaded for an older registration
+# (chronotick.api.onnx_forecaster's cache) is loaded again, the file may have been replaced
+_generation: dict[str, int] = {}
 _shipped: dict[str, str] | None = None  # scanned once: package data does not change at run time
 
 
 def register(name: str, path: str) -> None:
     """Make an exported ONNX model available as `model=name`. path: an
     existing `.onnx` file (its model card, if any, is the `.json` beside it);
-    its content is checked when the model is loaded."""
+    its content is checked when the model is loaded. Registering a name
+    again (even with the same path: a re-export replaces the file) makes
+    `predict(model=name)` load the file again. Forecasts of the model are
+    named `name`."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"name must be a non-empty string, got {name!r}")
     if name in CLASSICAL or name in (FUSED, AUTO):
@@ -39,6 +45,12 @@ def register(name: str, path: str) -> None:
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no such ONNX model file: {path}")
     _registered[name] = os.path.abspath(path)
+    _generation[name] = _generation.get(name, 0) + 1
+
+
+def generation(name: str) -> int:
+    """How many times `name` was registered (0: a shipped model, or never)."""
+    return _generation.get(name, 0)
 
 
 def onnx_models() -> dict[str, str]:
