@@ -51,7 +51,18 @@ rejected, exceptions) -- the bound keeps widening with the forecast -- and
 UNKNOWN after `unknown_after_s` without a measurement, before the first
 `min_measurements`, when the writer is gone (stale segment), or from a poll
 that finds the local clock gone back (stepped by another program) until the
-next measurement. The application thread never sees an exception from the
+next measurement, and after stop() (nothing measures any more: in this
+process and for shared-file readers alike, at once; time_ns runs on along the
+last model; a poll_once() or start() after it publishes again). A change that
+depends only on elapsed time (holdover_after_s, unknown_after_s since the
+newest measurement) is published by the polling thread at that instant, not at
+its next poll (it was up to a poll late), unless a poll is in progress then
+(a source waiting for its timeout, a forecast): then when that poll ends --
+the worst-case lag is that poll's duration, and never beyond stale_after_s,
+when readers say UNKNOWN for want of a heartbeat. A clock driven by
+poll_once() alone (no thread) publishes only at its polls. A poll whose
+forecast fails keeps the correction but still publishes a status that claims
+less (HOLDOVER, UNKNOWN). The application thread never sees an exception from the
 background thread, nor from a source (a BaseException such as SystemExit
 raised by a source is a source error too; only poll_once() called in the
 caller's own thread raises on a KeyboardInterrupt or SystemExit, after
@@ -88,6 +99,8 @@ from chronotick.shm import UNBOUNDED_EARLIEST, UNBOUNDED_LATEST, Status, TimeBou
 log = logging.getLogger("chronotick.clock")
 
 UNKNOWN, SYNCHRONIZED, HOLDOVER = Status.UNKNOWN, Status.SYNCHRONIZED, Status.HOLDOVER
+# how little a status claims: a change towards a larger one needs no forecast to be published
+_SEVERITY = {SYNCHRONIZED: 0, HOLDOVER: 1, UNKNOWN: 2}
 
 
 @dataclass(frozen=True)
@@ -368,6 +381,9 @@ class Clock:
         self._shm = (_core.ClockPublisher(shm_path, self.config.stale_after, self.config.max_slew_rate)
                      if shm_path is not None else None)
         self._lock = threading.Lock()            # serialises updates (thread vs poll_once)
+        self._rec_lock = threading.Lock()        # the records only: history() never waits for a source
+        self._poller: int | None = None          # the thread in poll_once (holding self._lock), if any
+        self._retire_pending = False             # stop() called from inside a poll: retire at its end
         self._ctl = threading.Lock()             # serialises start()/stop(): one polling thread at most
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -486,24 +502,33 @@ class Clock:
                     raise RuntimeError(f"Clock.start: the previous polling thread is still in a poll after "
                                        f"{timeout_s!r} s (the source's measure() has not returned since stop()); "
                                        f"not starting a second one -- call start() again later")
-            if self._shm is None and self._shm_path is not None:
-                # a restart after stop() (which retired the file for its readers): a new file is
-                # renamed onto the path, which open Clients follow (was: never published again)
-                with self._lock:
-                    self._shm = _core.ClockPublisher(self._shm_path, self.config.stale_after,
-                                                     self.config.max_slew_rate)
+            with self._lock:
+                self._reopen_shm()
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="chronotick-clock", daemon=True)
             self._thread.start()
         return self
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop polling; a shared-memory segment is marked UNKNOWN for its readers.
-        Waits up to timeout_s for a poll in progress; a thread still in its
-        poll then ends after it (and closes the segment itself): health()
-        says running until then, and start() waits for it. timeout_s: a
-        number of seconds (None or inf: no limit)."""
+        """Stop polling. Nothing measures any more, so the clock reads UNKNOWN
+        from then on, in this process (now(), health()) and for the readers of
+        its shared-memory file (marked UNKNOWN and released); time_ns runs on
+        along the last model. Waits up to timeout_s for a poll in progress; a
+        thread still in its poll then ends after it (and marks the clock
+        UNKNOWN, closes the file, itself): health() says running until then,
+        and start() waits for it. Called from the polling thread itself (from
+        a source), it only asks that thread to end after this poll. Without
+        start(), or a second time: marks the clock UNKNOWN (a poll_once()
+        after it publishes again). timeout_s: a number of seconds (None or
+        inf: no limit)."""
         wait = _join_timeout("timeout_s", timeout_s)     # before anything changes
+        if self._poller == threading.get_ident() or self._thread is threading.current_thread():
+            # from inside a poll (a source; this thread holds the update lock) or from the polling
+            # thread: joining itself would raise, taking the lock would hang. The poll marks the
+            # clock UNKNOWN as it ends (the polling thread then ends too).
+            self._stop.set()
+            self._retire_pending = self._poller == threading.get_ident()
+            return
         with self._ctl:
             self._stop.set()
             th = self._thread
@@ -513,13 +538,34 @@ class Clock:
                     return            # kept in self._thread, so that start() cannot run a second one
                 self._thread = None
             with self._lock:
-                self._close_shm()
+                self._retire()
 
     def _close_shm(self) -> None:
         # under self._lock: never while a poll publishes to it
         if self._shm is not None:
             self._shm.close()
             self._shm = None
+
+    def _reopen_shm(self) -> None:
+        """Under self._lock: after stop() (which retired the file for its readers) a new file
+        is renamed onto the path, which open Clients follow (was: never published again)."""
+        if self._shm is None and self._shm_path is not None:
+            self._shm = _core.ClockPublisher(self._shm_path, self.config.stale_after, self.config.max_slew_rate)
+
+    def _retire(self) -> None:
+        """Under self._lock, when polling stops: the shared file marked UNKNOWN and released,
+        and this process's own clock UNKNOWN too (it had kept its last status until stale_after
+        although nothing measured any more). Never raises (stop() and the thread's end)."""
+        self._close_shm()
+        if self._status == UNKNOWN:
+            return
+        try:
+            now = self._time_ns()
+            _check_ns("time_ns()", now)
+            self._publish_status(int(now), UNKNOWN, live=True)
+        except Exception as exc:      # an injected time base gone bad: said in health()
+            self._last_error = f"stop: the clock could not be marked UNKNOWN: {type(exc).__name__}: {exc}"
+            log.warning("clock: %s", self._last_error)
 
     def __enter__(self) -> "Clock":
         return self.start()
@@ -528,18 +574,71 @@ class Clock:
         self.stop()
 
     def _run(self) -> None:
+        next_poll = time.monotonic()
+        due_ns, tries = None, 0
         while not self._stop.is_set():
-            try:
-                self.poll_once()
-            except BaseException as exc:  # never let the thread die; visible in health()
-                self._last_error = f"{type(exc).__name__}: {exc}"
-                log.exception("clock update failed")
-            interval = (self.config.warmup_poll_interval_s if self._n_meas < self.config.warmup_measurements
-                        else self.config.poll_interval_s)
-            self._stop.wait(interval)
-        # stop() may have returned during the last poll: the segment is closed after it, not before
+            if time.monotonic() >= next_poll:
+                try:
+                    self.poll_once()
+                except BaseException as exc:  # never let the thread die; visible in health()
+                    self._last_error = f"{type(exc).__name__}: {exc}"
+                    log.exception("clock update failed")
+                interval = (self.config.warmup_poll_interval_s if self._n_meas < self.config.warmup_measurements
+                            else self.config.poll_interval_s)
+                next_poll = time.monotonic() + interval
+            else:
+                # woken for a status change that depends only on elapsed time
+                try:
+                    self._publish_due_status()
+                except BaseException as exc:
+                    self._last_error = f"{type(exc).__name__}: {exc}"
+                    log.exception("clock status update failed")
+            wait = next_poll - time.monotonic()
+            # SYNCHRONIZED -> HOLDOVER and HOLDOVER -> UNKNOWN are due at holdover_after_s and
+            # unknown_after_s after the newest measurement: published then, not at the next poll
+            # (up to a poll late before). A few tries per change (a wake a little early, a time
+            # base that does not advance), then the next poll.
+            d = self._status_due_ns()
+            if d != due_ns:
+                due_ns, tries = d, 0
+            if d is not None and tries < 3:
+                try:
+                    t = self._time_ns()
+                    left = (d - int(t)) / 1e9 + 2e-4 if is_real(t) and math.isfinite(t) else None
+                except Exception:
+                    left = None
+                if left is not None and left < wait:
+                    wait, tries = left, tries + 1
+            self._stop.wait(max(wait, 0.0))
+        # stop() may have returned during the last poll: the clock is marked UNKNOWN and the
+        # segment closed after it, not before
         with self._lock:
-            self._close_shm()
+            self._retire()
+
+    def _status_due_ns(self) -> int | None:
+        """The local time (ns) at which the published status changes by elapsed time alone
+        (SYNCHRONIZED -> HOLDOVER -> UNKNOWN), or None."""
+        last = self._last_meas_ns
+        if last is None or self._went_back or self._n_meas < self.config.min_measurements:
+            return None
+        if self._status == SYNCHRONIZED:
+            return last + int(self.config.holdover_after * 1e9)
+        if self._status == HOLDOVER:
+            return last + int(self.config.unknown_after_s * 1e9)
+        return None
+
+    def _publish_due_status(self) -> None:
+        """Publish the status elapsed time has given the clock, where it claims less than the
+        published one: the same correction and bound, another status word (no forecast)."""
+        with self._lock:
+            if self._stop.is_set():
+                return
+            now = self._time_ns()
+            _check_ns("time_ns()", now)
+            now = int(now)
+            status = self._status_at(now)
+            if _SEVERITY[status] > _SEVERITY[self._status]:
+                self._publish_status(now, status, live=True)
 
     # -- one update -----------------------------------------------------------
     def poll_once(self, now_ns: int | None = None) -> bool:
@@ -554,49 +653,78 @@ class Clock:
         only a KeyboardInterrupt or SystemExit in a caller's own thread (its
         Ctrl-C, its exit) is raised on after it is counted. A source with no
         measurement this time (None) is counted in "empty_polls" (a failed
-        poll is not). now_ns: the local time of the poll (default: time_ns())."""
+        poll is not). now_ns: the local time of the poll (default: time_ns()).
+        Raised: a bad now_ns (before the source is asked), an injected
+        time_ns() that gives no time in ns (TypeError/ValueError naming it),
+        a call from inside a poll of the same clock (its source calling
+        back: RuntimeError, counted as that source's error), and after stop()
+        on a Clock with shm_path, where the file is published again as
+        start() does, what that raises (another process publishing there)."""
         if now_ns is not None:
             _check_ns("now_ns", now_ns)      # the caller's argument: raised, before the source is asked
+        if self._poller == threading.get_ident():
+            # (a source calling back into its clock) the update lock is not re-entrant: it would wait for itself
+            raise RuntimeError("Clock.poll_once called from inside a poll of the same clock (by its source?)")
         with self._lock:
-            self._counts["polls"] += 1
-            m, failed = None, True
+            self._poller = threading.get_ident()
             try:
-                m = self._source.measure()
-                failed = False
-            except StopIteration:
-                self._source_error("source exhausted")
-            except Exception as exc:
-                self._source_error(f"{type(exc).__name__}: {exc}")
-            except BaseException as exc:
-                # KeyboardInterrupt, SystemExit, GeneratorExit, ...: a source failure too, never the
-                # end of the polling thread; raised on only in a caller's thread (its Ctrl-C / exit)
-                self._source_error(f"{type(exc).__name__} raised by the source: {exc}")
-                if isinstance(exc, (KeyboardInterrupt, SystemExit)) and threading.current_thread() is not self._thread:
-                    raise
-            now = int(self._time_ns() if now_ns is None else now_ns)
-            if self._last_poll_ns is not None and now < self._last_poll_ns and self._n_meas:
-                # stepped back by another program: the correction served is off by the step,
-                # and elapsed times read on this clock are wrong -- UNKNOWN until a measurement
-                self._went_back = True
-                self._last_error = (f"the local clock went back by {(self._last_poll_ns - now) / 1e9!r} s since "
-                                    f"the previous poll: UNKNOWN until a new measurement")
-            self._last_poll_ns = now
-            used = False
-            if failed:
-                pass
-            elif m is None:
-                self._counts["empty_polls"] += 1     # not an error, but a source that never answers is visible
-            else:
-                try:
-                    used = self._ingest(m, now)
-                except _BadMeasurement as exc:
-                    self._source_error(f"{exc}; dropped")
-            if used:
-                self._went_back = False
-            else:
-                self._release_stale_held(now)
-            self._publish(now, live=now_ns is None)
-            return used
+                return self._poll_locked(now_ns)
+            finally:
+                self._poller = None
+                if self._retire_pending:      # stop() was called by the source
+                    self._retire_pending = False
+                    self._retire()
+
+    def _poll_locked(self, now_ns) -> bool:
+        """poll_once under self._lock."""
+        # after stop(): the shared file is published again, as start() does (else this process
+        # would read the new status while the file's readers kept UNKNOWN)
+        self._reopen_shm()
+        self._counts["polls"] += 1
+        m, failed = None, True
+        try:
+            m = self._source.measure()
+            failed = False
+        except StopIteration:
+            self._source_error("source exhausted")
+        except Exception as exc:
+            self._source_error(f"{type(exc).__name__}: {exc}")
+        except BaseException as exc:
+            # KeyboardInterrupt, SystemExit, GeneratorExit, ...: a source failure too, never the
+            # end of the polling thread; raised on only in a caller's thread (its Ctrl-C / exit)
+            self._source_error(f"{type(exc).__name__} raised by the source: {exc}")
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)) and threading.current_thread() is not self._thread:
+                raise
+        if now_ns is None:
+            now_ns = self._time_ns()
+            _check_ns("time_ns()", now_ns)   # the injected clock: named (was: int() of it, or a str taken)
+            live = True
+        else:
+            live = False
+        now = int(now_ns)
+        if self._last_poll_ns is not None and now < self._last_poll_ns and self._n_meas:
+            # stepped back by another program: the correction served is off by the step,
+            # and elapsed times read on this clock are wrong -- UNKNOWN until a measurement
+            self._went_back = True
+            self._last_error = (f"the local clock went back by {(self._last_poll_ns - now) / 1e9!r} s since "
+                                f"the previous poll: UNKNOWN until a new measurement")
+        self._last_poll_ns = now
+        used = False
+        if failed:
+            pass
+        elif m is None:
+            self._counts["empty_polls"] += 1     # not an error, but a source that never answers is visible
+        else:
+            try:
+                used = self._ingest(m, now)
+            except _BadMeasurement as exc:
+                self._source_error(f"{exc}; dropped")
+        if used:
+            self._went_back = False
+        else:
+            self._release_stale_held(now)
+        self._publish(now, live=live)
+        return used
 
     def _source_error(self, msg: str) -> None:
         self._last_error = msg
@@ -800,12 +928,13 @@ class Clock:
 
     def _retro_correct(self, t_m: float, err: float, t_p: float | None) -> None:
         """Ramp the error e of measurement t_m over the records in (t_p, t_m]."""
-        for rec in reversed(self._records):
-            if rec[0] > t_m:
-                continue
-            if t_p is not None and rec[0] <= t_p:
-                break
-            rec[2] = rec[1] + err * (1.0 if t_p is None else (rec[0] - t_p) / (t_m - t_p))
+        with self._rec_lock:
+            for rec in reversed(self._records):
+                if rec[0] > t_m:
+                    continue
+                if t_p is not None and rec[0] <= t_p:
+                    break
+                rec[2] = rec[1] + err * (1.0 if t_p is None else (rec[0] - t_p) / (t_m - t_p))
 
     def _status_at(self, now: int) -> int:
         if self._n_meas < self.config.min_measurements or self._last_meas_ns is None:
@@ -842,19 +971,40 @@ class Clock:
         if self._shm is not None:
             self._shm.publish(*args)
 
+    def _publish_status(self, now: int, status: int, live: bool) -> None:
+        """Publish another status without a new forecast: UNKNOWN along the last model, or
+        the last model (its correction, its bound still growing) with another status word.
+        self._status is what readers were given."""
+        m = self._model
+        if m is None:                    # never published: readers read UNKNOWN already
+            if status == UNKNOWN:
+                self._status = UNKNOWN
+            return
+        if status == UNKNOWN:
+            # say UNKNOWN, keep the slewed time monotonic: re-anchored at now along the last model
+            # (offset + freq x elapsed): re-publishing its offset at a new reference point would
+            # drop the frequency correction at every poll
+            off = m["offset_ns"] + int(round(m["freq"] * (now - m["ref_local_ns"])))
+            if abs(off) > _MAX_OFFSET_S * 1e9:
+                off = m["offset_ns"]      # beyond int64 ns after a very long outage: hold the last
+            self._write(now, (now, off, m["freq"], 0, 0.0, UNKNOWN, self.config.confidence), live)
+        else:
+            self._write(now, (m["ref_local_ns"], m["offset_ns"], m["freq"], m["bound_ns"], m["growth_ns_per_s"],
+                              status, self.config.confidence), live)
+            self._model = dict(m, status=status)
+        self._status = status
+
+    def _keep_correction(self, now: int, status: int, live: bool) -> None:
+        """A forecast failed: the correction is not updated, but a status that claims less
+        than the published one is published (was: health() said HOLDOVER while readers kept
+        SYNCHRONIZED until stale_after)."""
+        if _SEVERITY[status] > _SEVERITY[self._status]:
+            self._publish_status(now, status, live)
+
     def _publish(self, now: int, live: bool = False) -> None:
         status = self._status_at(now)
-        self._status = status
         if status == UNKNOWN:
-            if self._model is not None:  # had a model: say UNKNOWN, keep the slewed time monotonic
-                # re-anchored at now along the last model (offset + freq x elapsed): re-publishing its
-                # offset at a new reference point would drop the frequency correction at every poll
-                m = self._model
-                off = m["offset_ns"] + int(round(m["freq"] * (now - m["ref_local_ns"])))
-                if abs(off) > _MAX_OFFSET_S * 1e9:
-                    off = m["offset_ns"]      # beyond int64 ns after a very long outage: hold the last
-                args = (now, off, m["freq"], 0, 0.0, UNKNOWN, self.config.confidence)
-                self._write(now, args, live)
+            self._publish_status(now, UNKNOWN, live)
             return
         poll = self.config.poll_interval_s
         now_s = now / 1e9
@@ -873,11 +1023,13 @@ class Clock:
         except Exception as exc:
             self._counts["forecast_errors"] += 1
             self._last_error = f"forecast failed: {type(exc).__name__}: {exc}"
+            self._keep_correction(now, status, live)
             return
         mean = np.asarray(fc.mean, float) + self._step_correction
         if not np.all(np.isfinite(mean)):
             self._counts["forecast_errors"] += 1
             self._last_error = f"forecast by {fc.model} is not finite; correction not updated"
+            self._keep_correction(now, status, live)
             return
         offset, freq = mean[0], (mean[1] - mean[0]) / leads[1]
         half, how = self._half_width(base + leads - t_last, mean_last, freq)
@@ -892,6 +1044,7 @@ class Clock:
                                 f"{float(freq)!r}, bound {float(half[0])!r} s: beyond what a correction can hold "
                                 f"(|offset| <= {_MAX_OFFSET_S:.3g} s, |frequency| <= {_MAX_FREQ}); "
                                 f"correction not updated")
+            self._keep_correction(now, status, live)
             return
         model = dict(ref_local_ns=now, offset_ns=int(round(offset * 1e9)), freq=float(freq),
                      bound_ns=int(math.ceil(half[0] * 1e9)), growth_ns_per_s=growth * 1e9, status=status,
@@ -900,16 +1053,18 @@ class Clock:
                 model["growth_ns_per_s"], status, self.config.confidence)
         self._write(now, args, live)
         self._model = model
+        self._status = status
         self._counts["publishes"] += 1
         served = self._served_offset(now)
-        self._records.append([now_s, served, served])
+        with self._rec_lock:
+            self._records.append([now_s, served, served])
 
     # -- records and health ---------------------------------------------------
     def history(self) -> dict:
         """Published corrections: t (s, local), served offset (s) and the
         retrospectively corrected offset (s). For records and evaluation
         only; never fed back to the models."""
-        with self._lock:
+        with self._rec_lock:          # not the update lock: a source can hang in a poll under it
             a = np.array(self._records, dtype=float).reshape(-1, 3)
         return {"t": a[:, 0], "served_offset": a[:, 1], "corrected_offset": a[:, 2]}
 

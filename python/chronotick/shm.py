@@ -15,9 +15,12 @@ TimeBound: times in ns of the Unix epoch (UTC, like time.time_ns()).
 time_ns = local + offset + freq * (local - ref), never going backwards
 across the server's corrections (backward ones are slewed); the true time
 lies in [earliest_ns, latest_ns] at the published confidence. status is
-SYNCHRONIZED, HOLDOVER (the server has lost its references and predicts) or
-UNKNOWN -- nothing published yet, the writer has stopped (no heartbeat
-within its stale limit) or its process is gone; then earliest_ns /
+SYNCHRONIZED, HOLDOVER (the server has lost its references and predicts;
+published when due, not at the server's next poll) or
+UNKNOWN -- nothing published yet, the writer was stopped (Clock.stop(),
+`chronotick serve` ending: at once, as the publishing process's own clock),
+it has gone silent (no heartbeat within its stale limit) or its process is
+gone; then earliest_ns /
 latest_ns are -2**63 / 2**63 - 1 (unbounded) and time_ns is the last
 model's extrapolation (the local clock if there never was one).
 
