@@ -11,9 +11,19 @@
  *     ct_reader_close(&r);
  *
  * A restarted server renames a new file onto the path; a mapping of the old
- * one reads CT_UNKNOWN from then on. A reader that stays UNKNOWN should
- * re-open the path now and then (chronotick's own readers do, at most once a
- * second while UNKNOWN, when the file at the path is another one).
+ * one reads CT_UNKNOWN from then on. A reader that stays UNKNOWN should call
+ * ct_reader_follow(&r, path) now and then (chronotick's own readers do, at most
+ * once a second while UNKNOWN): it maps the file now at the path if that is
+ * another one. The new server's file reads CT_UNKNOWN with the local clock
+ * until its first publish, so time_ns can go back by the old model's offset
+ * across a restart (monotonicity holds across the publishes of one server).
+ *
+ * Misuse: NULL for the reader or the path gives CT_ERR_OPEN (errno EINVAL);
+ * ct_reader_now/close/error accept NULL, closed and failed readers. The file
+ * must not be truncated while mapped: a read of a page cut off faults with
+ * SIGBUS. chronotick's publisher never truncates a file at the path (it makes
+ * a new file and renames it over the old one) and creates it mode 0644, so
+ * only the file's owner (the publishing user) or root can truncate it.
  *
  * Header-only (static inline), C99 with the GCC/Clang __atomic builtins, POSIX
  * (mmap, clock_gettime, kill). In strict C99 define _POSIX_C_SOURCE=200809L.
@@ -63,6 +73,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -72,6 +83,10 @@
 #include <sched.h>
 #include <time.h>
 #include <unistd.h>
+
+#if !defined(__GNUC__) && !defined(__clang__)
+#error "chronotick.h needs the GCC/Clang __atomic builtins (gcc, clang, icx)"
+#endif
 
 #if !defined(CLOCK_REALTIME) || !defined(O_CLOEXEC)
 #error "chronotick.h needs POSIX.1-2008 (clock_gettime, O_CLOEXEC, kill): compile with -D_POSIX_C_SOURCE=200809L or include chronotick.h before other headers"
@@ -96,9 +111,9 @@
 #define CT_SYNCHRONIZED 1
 #define CT_HOLDOVER 2
 
-/* error codes of ct_reader_open */
+/* error codes of ct_reader_open (ct_reader_follow returns them negated) */
 #define CT_OK 0
-#define CT_ERR_OPEN 1      /* open/fstat/mmap failed: see r->sys_errno (errno is left set too) */
+#define CT_ERR_OPEN 1      /* open/fstat/mmap failed, or a NULL reader/path (EINVAL): see r->sys_errno (errno is left set too) */
 #define CT_ERR_SIZE 2      /* the file is smaller than the layout it claims or this reader needs */
 #define CT_ERR_MAGIC 3     /* not a chronotick clock file */
 #define CT_ERR_VERSION 4   /* written with a different major layout version */
@@ -228,10 +243,29 @@ static inline int ct_writer_stuck(int32_t writer_pid, int64_t* first_wait_ns) {
   return 0;
 }
 
+/* The words a reader falls back on when it gives up on a stuck writer: the
+ * data as it lies, if it carries its checksum (a writer killed between its two
+ * seq stores has left the previous model intact), with the status UNKNOWN, so
+ * time_ns runs on along the last model rather than falling back to the local
+ * clock; else (a half-written copy) the never-published state. */
+#define CT_WORD_HEARTBEAT_REAL (offsetof(ct_clock_data, heartbeat_real_ns) / 8)
+#define CT_WORD_STATUS (offsetof(ct_clock_data, status) / 8)
+
+/* w: the data words as they lie in the file (copied without the seqlock). */
+static inline void ct_stuck_words(uint64_t* w) {
+  if (ct_checksum(w) == w[CT_DATA_WORDS - 1] && w[CT_WORD_HEARTBEAT_REAL] != 0) {
+    w[CT_WORD_STATUS] = CT_UNKNOWN;
+  } else {
+    memset(w, 0, CT_DATA_WORDS * sizeof w[0]);
+  }
+  w[CT_DATA_WORDS - 1] = ct_checksum(w);
+}
+
 /* One seqlock read of the data; also reads the local clock inside the read
  * window (so the data is the model in force at that instant). Returns 0, or
  * -1 when it gave up on a stuck writer (ct_writer_stuck): then `out` is the
- * never-published state, which reads as CT_UNKNOWN. */
+ * last intact model marked CT_UNKNOWN, or the never-published state
+ * (ct_stuck_words), either reading as CT_UNKNOWN. */
 static inline int ct_read(const ct_clock_shm* shm, ct_clock_data* out, int64_t* local_ns) {
   uint64_t w[CT_DATA_WORDS];
   unsigned spins = 0;
@@ -242,9 +276,9 @@ static inline int ct_read(const ct_clock_shm* shm, ct_clock_data* out, int64_t* 
     s1 = __atomic_load_n(&shm->seq, __ATOMIC_ACQUIRE);
     if (s1 & 1u) {
       if ((++spins & 1023u) == 0 && ct_writer_stuck(shm->writer_pid, &first_wait)) {
-        memset(w, 0, sizeof w);
+        for (i = 0; i < CT_DATA_WORDS; ++i) w[i] = __atomic_load_n(&shm->data[i], __ATOMIC_ACQUIRE);
+        ct_stuck_words(w);
         memcpy(out, w, sizeof w);
-        out->check = ct_checksum(w);
         *local_ns = ct_realtime_ns();
         return -1;
       }
@@ -291,10 +325,21 @@ static inline int ct_reader_open(ct_reader* r, const char* path) {
   struct stat st;
   void* p;
   const ct_clock_shm* shm;
-  const char* cut = strlen(path) > 200 ? "..." : "";  /* messages show "%.200s%s", path, cut */
+  const char* cut;
+  if (r == NULL) {           /* nowhere to say more: CT_ERR_OPEN with errno EINVAL */
+    errno = EINVAL;
+    return CT_ERR_OPEN;
+  }
   memset(r, 0, sizeof *r);
   r->fd = -1;
   r->writer_alive = 1;
+  if (path == NULL) {
+    r->sys_errno = EINVAL;
+    snprintf(r->message, sizeof r->message, "(null): cannot open: the path is a NULL pointer");
+    errno = EINVAL;
+    return r->error = CT_ERR_OPEN;
+  }
+  cut = strlen(path) > 200 ? "..." : "";  /* messages show "%.200s%s", path, cut */
   /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer for ever */
   r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (r->fd < 0 || fstat(r->fd, &st) != 0) {
@@ -374,9 +419,15 @@ static inline int ct_reader_open(ct_reader* r, const char* path) {
   return CT_OK;
 }
 
-static inline const char* ct_reader_error(const ct_reader* r) { return r->message; }
+static inline const char* ct_reader_error(const ct_reader* r) {
+  return r != NULL ? r->message : "(null): the ct_reader is a NULL pointer";
+}
 
+/* Unmaps and closes; a reader already closed, or whose open failed, is left as
+ * it is (closing twice is fine). NULL is ignored. Not on a ct_reader that was
+ * never passed to ct_reader_open (its fields are garbage). */
 static inline void ct_reader_close(ct_reader* r) {
+  if (r == NULL) return;
   if (r->shm) munmap((void*)(uintptr_t)r->shm, r->map_len);
   if (r->fd >= 0) close(r->fd);
   r->shm = NULL;
@@ -395,18 +446,45 @@ static inline int ct_reader_writer_alive(ct_reader* r, int64_t local_ns) {
   return __atomic_load_n(&r->writer_alive, __ATOMIC_RELAXED);
 }
 
-/* Corrected time now. A reader whose open failed, or that is closed, reads
- * CT_UNKNOWN (unbounded, the local clock) rather than faulting. */
+/* Corrected time now. A reader whose open failed, or that is closed (or NULL),
+ * reads CT_UNKNOWN (unbounded, the local clock) rather than faulting. Several
+ * threads may call it on one reader at once (not with ct_reader_follow/close). */
 static inline ct_time_bound ct_reader_now(ct_reader* r) {
   ct_clock_data d;
   int64_t t;
-  if (__builtin_expect(r->shm == NULL, 0)) {
+  if (__builtin_expect(r == NULL || r->shm == NULL, 0)) {
     ct_time_bound u;
     u.earliest_ns = INT64_MIN; u.latest_ns = INT64_MAX; u.time_ns = ct_realtime_ns(); u.status = CT_UNKNOWN;
     return u;
   }
   ct_read(r->shm, &d, &t);
   return ct_compute(&d, t, ct_reader_writer_alive(r, t));
+}
+
+/* Follows a restarted publisher: if the file at `path` is no longer the one
+ * `r` maps (a new publisher renamed its file onto the path) and it opens as a
+ * valid clock file, `r` maps the new one and the old mapping is released.
+ * Returns 1 when it switched (also when `r` was closed or its open had failed
+ * and the path now opens), 0 when the path still holds the mapped file, and
+ * -(error code) when the path cannot be opened as a clock file now (`r` is left
+ * as it was, still reading the old mapping; the reason is not kept). It makes
+ * system calls (stat, and open/mmap on a change): call it when ct_reader_now
+ * says CT_UNKNOWN, e.g. at most once a second, as chronotick's own readers do.
+ * Not safe against ct_reader_now on the same reader in another thread at the
+ * same time (the old mapping is unmapped). */
+static inline int ct_reader_follow(ct_reader* r, const char* path) {
+  struct stat now_st, old_st;
+  ct_reader fresh;
+  int rc;
+  if (r == NULL || path == NULL) return -CT_ERR_OPEN;
+  if (r->shm != NULL && stat(path, &now_st) == 0 && fstat(r->fd, &old_st) == 0 && now_st.st_dev == old_st.st_dev &&
+      now_st.st_ino == old_st.st_ino)
+    return 0;
+  rc = ct_reader_open(&fresh, path);
+  if (rc != CT_OK) return -rc;
+  ct_reader_close(r);
+  *r = fresh;
+  return 1;
 }
 
 /* Corrected time now, ns (time_ns of ct_reader_now). */

@@ -86,8 +86,8 @@ inline void end_write(SharedClock& s, uint64_t q, const uint64_t* w) {
 // One consistent copy of the words plus the local clock read inside the
 // window. Returns how many times it had to retry. A writer found mid-write is
 // waited for as chronotick.h's ct_read does (yield every 1024 spins); if it is
-// gone or stuck (ct_writer_stuck), returns the "never published" words (all
-// zero but the checksum), which read as CT_UNKNOWN.
+// gone or stuck (ct_writer_stuck), returns ct_stuck_words: the last intact
+// model marked CT_UNKNOWN, else the "never published" words; both read as CT_UNKNOWN.
 inline unsigned read(const SharedClock& s, uint64_t* w, int64_t& local_ns) {
   unsigned retries = 0;
   int64_t first_wait = 0;
@@ -106,8 +106,8 @@ inline unsigned read(const SharedClock& s, uint64_t* w, int64_t& local_ns) {
 #endif
     if (s.seq.load(std::memory_order_relaxed) == s1) return retries;
   }
-  for (int i = 0; i < kWords; ++i) w[i] = 0;
-  w[kWords - 1] = ct_checksum(w);
+  for (int i = 0; i < kWords; ++i) w[i] = s.data[i].load(std::memory_order_acquire);
+  ct_stuck_words(w);
   local_ns = realtime_ns();
   return retries;
 }

@@ -52,7 +52,15 @@ ShmPublisher::ShmPublisher(const std::string& path, int64_t stale_after_ns, doub
     if (busy) throw ShmError(CT_ERR_OPEN, EBUSY, path + ": another process is publishing to this clock file");
   }
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  fd_ = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // A new file, never an existing one: O_EXCL | O_NOFOLLOW, so a name planted at `tmp` (a
+  // symlink or hard link to another file, in a world-writable directory such as /dev/shm)
+  // cannot make this process truncate and overwrite that file (a live clock file under its
+  // readers -- SIGBUS -- or any file this user may write). A leftover of an earlier process
+  // with this pid is removed (unlink removes the name, never the file it points to) and the
+  // creation retried once.
+  const int create_flags = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  fd_ = ::open(tmp.c_str(), create_flags, 0644);
+  if (fd_ < 0 && errno == EEXIST && ::unlink(tmp.c_str()) == 0) fd_ = ::open(tmp.c_str(), create_flags, 0644);
   if (fd_ < 0) throw sys_error("cannot create", tmp);
   len_ = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   if (len_ < sizeof(SharedClock)) len_ = sizeof(SharedClock);
@@ -99,26 +107,12 @@ ShmReader::ShmReader(const std::string& path) : path_(path) {
   int rc = ct_reader_open(&r_, path.c_str());
   if (rc != CT_OK) throw ShmError(rc, r_.sys_errno, ct_reader_error(&r_));
   shared_ = reinterpret_cast<const SharedClock*>(r_.shm);
-  struct stat st;
-  if (::fstat(r_.fd, &st) == 0) dev_ = st.st_dev, ino_ = st.st_ino;
 }
 
 bool ShmReader::follow_replaced() {
-  struct stat st;
-  if (::stat(path_.c_str(), &st) != 0) return false;
-  if (static_cast<uint64_t>(st.st_dev) == dev_ && static_cast<uint64_t>(st.st_ino) == ino_) return false;
-  ct_reader fresh;
-  if (ct_reader_open(&fresh, path_.c_str()) != CT_OK) return false;   // keep the old mapping
-  struct stat fst;
-  if (::fstat(fresh.fd, &fst) != 0) {
-    ct_reader_close(&fresh);
-    return false;
-  }
-  ct_reader_close(&r_);
-  r_ = fresh;
+  // The C API's ct_reader_follow: a new valid file at the path is mapped, else the old mapping kept.
+  if (ct_reader_follow(&r_, path_.c_str()) != 1) return false;
   shared_ = reinterpret_cast<const SharedClock*>(r_.shm);
-  dev_ = fst.st_dev;
-  ino_ = fst.st_ino;
   return true;
 }
 

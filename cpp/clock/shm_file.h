@@ -1,6 +1,6 @@
 // The clock segment as a file in shared memory (e.g. under /dev/shm or /run).
 //
-// ShmPublisher creates it: a temporary file beside `path`, mode 0644 (readable
+// ShmPublisher creates it: a new temporary file beside `path` (O_EXCL | O_NOFOLLOW), mode 0644 (readable
 // by all, writable by the owner only), sized to a page, header filled, locked
 // with flock(LOCK_EX) for the publisher's lifetime, then renamed onto `path`,
 // so readers never see a half-initialised file. A second publisher on a path
@@ -81,14 +81,13 @@ class ShmReader {
   // Re-maps the path if the file there is no longer the one mapped (a new
   // publisher renamed its file onto it) and is a valid clock file; returns
   // whether it did. Not thread-safe against concurrent reads of this reader
-  // (Python calls hold the GIL); C readers do the same with ct_reader_open.
+  // (Python calls hold the GIL); it is chronotick.h's ct_reader_follow.
   bool follow_replaced();
 
  private:
   std::string path_;
   ct_reader r_{};
   const SharedClock* shared_ = nullptr;
-  uint64_t dev_ = 0, ino_ = 0;           // the mapped file's identity
   int64_t next_replaced_check_ns_ = 0;
 };
 

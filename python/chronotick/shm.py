@@ -25,10 +25,14 @@ latest_ns are -2**63 / 2**63 - 1 (unbounded) and time_ns is the last
 model's extrapolation (the local clock if there never was one).
 
 Not handled: the file truncated under an open Client by another program.
-The publisher never does that (it writes a new file and renames it over the
-old one, which open readers follow while they read UNKNOWN); a reader of a file cut short
+The publisher never does that (it writes a new file -- O_EXCL, never
+through a link planted at its name -- and renames it over the old one,
+which open readers follow while they read UNKNOWN); a reader of a file cut short
 after it was mapped faults with SIGBUS, as any reader of a mapped file would.
-Checking the size on every read would put a system call on the hot path.
+The file is mode 0644, so only its owner (the publishing user) or root can
+truncate it. Checking the size on every read would put a system call on the hot path.
+Across a publisher restart time_ns can go back by the old model's offset: the
+new file reads UNKNOWN with the local clock until its first publish.
 """
 from __future__ import annotations
 
