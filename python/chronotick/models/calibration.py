@@ -100,6 +100,7 @@ class ConformalScaler:
         self._y = np.empty(0)
         self._q = np.empty((0, self.model_levels.size))
         self._plans: dict = {}
+        self._flat: np.ndarray | None = None   # _flat_misses, computed when first asked
         self.lead: int | None = None      # the lead bucket these errors are at, where a caller keeps one
 
     def fresh(self) -> ConformalScaler:
@@ -109,6 +110,7 @@ class ConformalScaler:
         new.window, new.min_errors = self.window, self.min_errors
         new._y, new._q = self._y[:0], self._q[:0]
         new._plans = self._plans
+        new._flat = None
         new.lead = None
         return new
 
@@ -145,12 +147,44 @@ class ConformalScaler:
             raise ValueError(f"q[{int(bad[0])}] has non-finite values: {q[bad[0]].tolist()}")
         self._y = np.concatenate([self._y, y])[-self.window:]
         self._q = np.concatenate([self._q, np.sort(q, axis=1)])[-self.window:]
+        self._flat = None
 
     def _fill(self, y: np.ndarray, q: np.ndarray) -> None:
         """`add` into an empty scaler, unchecked: y [n] finite float64, q [n, K]
         finite float64 and already sorted along its last axis (the forecaster's
         own past predictions, _pair_preds, are); only the newest `window` kept."""
         self._y, self._q = y[-self.window:], q[-self.window:]
+        self._flat = None
+
+    def _flat_misses(self) -> np.ndarray:
+        """Rows of the recorded predictions that had zero width (all quantiles
+        equal: the forecaster's forecast from an exactly flat window) and
+        missed: their score |e| / 0 has no scale of its own (the core clamps
+        the distance to 1e-300, so one such miss made factors of ~1e293).
+        Empty for any prediction with a spread, i.e. on ordinary data."""
+        f = self._flat
+        if f is None:
+            q = self._q
+            same = q[:, -1] == q[:, 0]
+            f = (np.flatnonzero(same & (self._y != q[:, self.median_index])) if same.any()
+                 else np.empty(0, dtype=np.int64))
+            self._flat = f
+        return f
+
+    def _factors_for(self, cov: np.ndarray, dist: np.ndarray) -> np.ndarray:
+        """`_factors` for the forecast whose quantiles lie `dist` [K] (sorted,
+        0 at the median) from its median: each flat past prediction that
+        missed (_flat_misses) is scored as if it had had those distances, i.e.
+        its absolute error against the width of the forecast it calibrates
+        (the classical models keep such errors absolute likewise:
+        cpp/models/calibration.h). The same as `_factors` where there is no
+        such prediction or `dist` is 0."""
+        rows = self._flat_misses() if self.calibrated else ()
+        if not len(rows) or not np.any(dist):
+            return self._factors(cov)
+        q = self._q.copy()
+        q[rows] = q[rows, self.median_index][:, None] + dist[None, :]
+        return _core.conformal_factors(self._y, q, self.model_levels, self.median_index, cov)
 
     def factors(self, coverages) -> np.ndarray:
         """s(c) for each coverage c in [0, 1): the multiplier of the model's
@@ -234,8 +268,13 @@ class ConformalScaler:
         q = np.sort(q, axis=-1)
         m = q[..., self.median_index:self.median_index + 1]
         if self.calibrated:
-            f = self._factors(coverage)
             lo, hi, w, w1 = self._calibrated_plan(levels, plan)
+            if self._flat_misses().size:      # factors per forecast: see _factors_for
+                rows = q.reshape(-1, q.shape[-1])
+                f = np.array([self._factors_for(coverage, r - r[self.median_index]) for r in rows])
+                f = f.reshape(q.shape[:-1] + (coverage.size,))
+            else:
+                f = self._factors(coverage)
         else:
             f = f_raw
         base = q[..., lo] * w1 + q[..., hi] * w

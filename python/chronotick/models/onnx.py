@@ -22,7 +22,10 @@ the caller's unit (seconds: offset = reference - local clock):
    residuals and add the line back on its output, in float64 with the
    centring level (cpp/windowing/detrend.h: in _core.forecast_window's pass,
    _core.detrend_rows for the calibration's batches; the slope goes to
-   _core.grid_quantiles); else run it on the window as it is.
+   _core.grid_quantiles); else run it on the window as it is. A window
+   the model sees with zero spread (all observed cells equal) is forecast as
+   that constant with zero-width quantiles (Chronos-Bolt exports: its scaling
+   floors a zero spread at 1e-5, whatever the data's scale; _pin_flat).
 3. A target time t maps to h = (t - t_n) / step grid steps ahead; the
    quantiles are linearly interpolated between whole steps (h < 1 uses step
    1, H < h <= H + 1/2 step H, so a caller whose grid step differs slightly
@@ -32,7 +35,8 @@ the caller's unit (seconds: offset = reference - local clock):
    requested levels are C++ too (_core.grid_quantiles).
 4. Intervals are calibrated online (calibration.ConformalScaler) from the
    model's errors at the target's lead: a target h grid steps ahead falls in
-   the bucket S = 2^round(log2 h) (1, 2, 4, .. 64), calibrated by the model's
+   the bucket S = 2^round(log2 h) (1, 2, 4, .. 64; at most the model's
+   horizon H, so a 24-step model's last steps are bucket 24), calibrated by the model's
    predictions m = S r measurements ahead (r = grid step / median spacing: 1
    unless the grid is coarser) of each of the newest `calib_window`
    measurements y_j, made from the measurements before y_{j-m+1} only, at
@@ -164,13 +168,42 @@ def _resolution(v: np.ndarray) -> np.ndarray:
     return np.maximum(4 * np.spacing(np.abs(v)), np.sqrt(np.finfo(float).tiny))
 
 
-def _lead_buckets(h: np.ndarray) -> np.ndarray:
+def _lead_buckets(h: np.ndarray, horizon: int | None = None) -> np.ndarray:
     """Lead bucket of each target h (grid steps ahead): S = 2^round(log2 max(h, 1)), 1 .. 64
-    (round half to even, as np.round)."""
+    (round half to even, as np.round), at most `horizon` (the model's; None: no cap).
+    A model whose horizon is not a power of two (24 steps) has its last steps in the
+    bucket of its horizon: 2^round(log2 23) = 32 lay beyond its reach, had no pairs and
+    borrowed the 16-step errors, grown (a 64-step model's buckets are unchanged)."""
     h = np.asarray(h, dtype=np.float64)
+    cap = (1 << 62) if horizon is None else int(horizon)
     if h.size <= 4:             # the usual one or few targets: no array round trips
-        return np.array([1 << int(round(math.log2(max(v, 1.0)))) for v in h.tolist()], dtype=np.int64)
-    return (2 ** np.round(np.log2(np.maximum(h, 1.0)))).astype(np.int64)
+        return np.array([min(1 << int(round(math.log2(max(v, 1.0)))), cap) for v in h.tolist()], dtype=np.int64)
+    s = (2 ** np.round(np.log2(np.maximum(h, 1.0)))).astype(np.int64)
+    return s if horizon is None else np.minimum(s, cap)
+
+
+def _pin_flat(x: np.ndarray, out: np.ndarray) -> None:
+    """Each row of `out` [B, K, H] whose window x [B, L] (as the model saw it: centred,
+    detrended) has zero spread -- its observed cells all equal -- set to that value at
+    every level and step: a constant forecast with zero-width quantiles.
+
+    Chronos-Bolt's scaling divides by the window's spread and falls back to
+    |mean| + 1e-5 where it is 0, so on a centred flat window (mean 0) its output noise
+    is on the 1e-5 scale whatever the data's: a constant 1e-8 s series was forecast
+    ~2e-7 off 64 steps ahead (shipped clock-bolt). Any non-zero spread, however small
+    (1e-12 on PTP-scale data), is the model's own scale and is left to it; its output
+    tends to the constant as the spread tends to 0, which is what this gives at 0.
+    Only for Chronos-Bolt exports (OnnxForecaster.pins_flat: the card's architecture)."""
+    if x.shape[0] == 1:                     # the usual single forecast: fewer numpy calls
+        v = x[0]
+        c = v[-1]                           # the newest cell is always observed
+        if np.count_nonzero(v != c) == np.count_nonzero(v != v):     # differing cells are all NaN
+            out[0] = c
+        return
+    hi = np.fmax.reduce(x, axis=1)          # NaN (missing) cells ignored
+    flat = hi == np.fmin.reduce(x, axis=1)
+    if flat.any():
+        out[flat] = hi[flat, None, None]
 
 
 def _fusion_pairs(t: np.ndarray, target_times, params) -> tuple[np.ndarray, np.ndarray]:
@@ -328,6 +361,10 @@ class OnnxForecaster:
         self.growth_min = float(growth_min)
         self._detrend_r2 = None if detrend_r2 is None else float(detrend_r2)
         self.min_history = min_history
+        # Chronos-Bolt's in-graph scaling floors a zero spread at |mean| + 1e-5: its forecasts
+        # from exactly flat windows are made the constant (_pin_flat); another architecture's
+        # output on such a window is its own (the card's `architecture`, written by the export)
+        self.pins_flat = "ChronosBolt" in str(self.card.get("architecture", ""))
         self._lock = threading.RLock()
         self._bindings: dict[tuple, tuple] = {}
         # prefix outputs (_pair_preds): key -> slot of _memo_q (float32 [K, H]) and _memo_meta
@@ -634,6 +671,8 @@ class OnnxForecaster:
                 fresh_meta[m, :2] = st, level
             fresh_meta[:, 2] = _core.detrend_rows(x, self._r2_arg)   # put back in _at_each, in float64
             self._run_bound(io, out)
+            if self.pins_flat:
+                _pin_flat(x, out)                                      # as forecast does
             if not np.all(np.isfinite(out)):
                 bad = np.flatnonzero(~np.all(np.isfinite(out), axis=(1, 2)))
                 raise ModelError(f"model {self.name} produced non-finite quantiles for batch row(s) "
@@ -733,7 +772,7 @@ class OnnxForecaster:
             k = int(np.flatnonzero(bad)[0])
             raise ValueError(f"pair {k} (prefix {prefix[k]}, target {target[k]}) must have "
                              f"1 <= prefix <= target < len(t) = {t.size}")
-        return prefix, target, _lead_buckets((target - prefix + 1) / self._grid_ratio(t))
+        return prefix, target, _lead_buckets((target - prefix + 1) / self._grid_ratio(t), self.horizon)
 
     def _past(self, t, y, prefix, target, lead, scalers: dict | None = None, q: np.ndarray | None = None):
         """past_predictions' (mean, sigma); `scalers` (lead bucket ->
@@ -893,7 +932,7 @@ class OnnxForecaster:
             except ValueError as exc:
                 raise ValueError(f"series {i}: {exc}" if n > 1 else str(exc)) from None
         if calibrate and self.calib_window > 0:
-            leads = [_lead_buckets(p[2]) for p in prep]
+            leads = [_lead_buckets(p[2], self.horizon) for p in prep]
             data = [(np.asarray(t, dtype=np.float64), np.asarray(y, dtype=np.float64)) for (t, y) in series]
             wanted = [set(b.tolist()) for b in leads]
             extra = None
@@ -906,6 +945,8 @@ class OnnxForecaster:
         else:
             scalers = None
         self._run_bound(io, out)
+        if self.pins_flat:
+            _pin_flat(x, out)
         if scalers is not None:
             # calibrating: each row is also the prediction of the measurements to come from
             # this whole history, kept for the calibration of later forecasts (_pair_preds)
@@ -940,7 +981,10 @@ class OnnxForecaster:
                     # plan where the model's levels are symmetric; with asymmetric ones the outer
                     # level had been scaled by the inner interval's factor: ConformalScaler.apply)
                     plan = self._raw_scaler._calibrated_plan(levels, plan)
-                r = _core.grid_quantiles(out[i], h[sel], level, median_index, *plan, f, slope)
+                if cs is not None and cs.calibrated and cs._flat_misses().size:
+                    r = self._per_target(out[i], h[sel], level, median_index, plan, coverage, cs, slope)
+                else:
+                    r = _core.grid_quantiles(out[i], h[sel], level, median_index, *plan, f, slope)
                 if r is None:
                     break
                 med[sel], qs[sel] = r[0], self._grow(r[0], r[1], levels, lead, scalers[i])
@@ -956,6 +1000,27 @@ class OnnxForecaster:
         if bad:
             raise ModelError(f"model {self.name} produced non-finite quantiles for batch row(s) {bad[:5]}")
         return res
+
+    def _per_target(self, q: np.ndarray, h: np.ndarray, level: float, median_index: int, plan, coverage,
+                    cs: ConformalScaler, slope: float):
+        """grid_quantiles' (median, quantiles) of the model output q [K, H] at steps h,
+        each target with its own conformal factors: cs holds past predictions from
+        flat windows that missed, scored against this forecast's raw distances at
+        that step (ConformalScaler._factors_for). None where grid_quantiles is."""
+        H = self.horizon
+        med, qs = np.empty(h.size), np.empty((h.size, coverage.size))
+        for k, hk in enumerate(h.tolist()):
+            hc = min(max(hk, 1.0), float(H))           # the step grid_quantiles / _at_each read
+            lo = min(int(hc), max(H - 1, 1))
+            up = min(lo, H - 1)
+            w = hc - lo
+            raw = np.sort(q[:, lo - 1].astype(np.float64) * (1.0 - w) + q[:, up].astype(np.float64) * w)
+            f = cs._factors_for(coverage, raw - raw[median_index])
+            r = _core.grid_quantiles(q, h[k:k + 1], level, median_index, *plan, f, slope)
+            if r is None:
+                return None
+            med[k], qs[k] = r[0][0], r[1][0]
+        return med, qs
 
     def _lead_scalers(self, data: list[tuple[np.ndarray, np.ndarray]], wanted: list[set], extra=None) -> tuple:
         """Per series (t, y) and lead bucket S (grid steps) in wanted[s]: a

@@ -1,0 +1,233 @@
+"""Follow-ups on the ONNX forecaster (chronotick.models.onnx):
+
+- an exactly flat window (after the centring and the detrending) is forecast as its
+  constant with zero-width raw quantiles: Chronos-Bolt's scaling floors a zero spread
+  at |mean| + 1e-5, so a constant 1e-8 s series had been forecast ~2e-7 off 64 steps
+  ahead; near-flat windows (a 1e-12 spread) keep the model's own output. A flat past
+  prediction that missed is scored against the width of the forecast it calibrates
+  (its |e| / 0 score had made 80% intervals ~1e293 wide after a step);
+- a model whose horizon is not a power of two (24 steps) calibrates its last steps at
+  its own horizon, not at a lead bucket (32) beyond its reach;
+- one forecaster (and predict()'s shared one) called from several threads at once
+  gives bit-for-bit the results of the same calls made one after another.
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+import pytest
+
+import chronotick
+from chronotick.models.calibration import ConformalScaler
+from chronotick.models.onnx import OnnxForecaster, _lead_buckets
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHIPPED = os.path.join(REPO, "python", "chronotick", "models", "data", "clock-bolt.onnx")
+shipped = pytest.mark.skipif(not os.path.isfile(SHIPPED), reason="clock-bolt.onnx not shipped in this checkout")
+
+LEVELS = (0.025, 0.1, 0.5, 0.9, 0.975)
+
+
+def _grid(n=300, step=64.0):
+    return 1.7e9 + step * np.arange(n)
+
+
+# ---- exactly flat windows ----------------------------------------------------------------------
+
+@shipped
+@pytest.mark.parametrize("level", [1e-8, 1e3, 0.0, -2.5e-3])
+def test_a_constant_series_is_forecast_as_that_constant(level):
+    # Was: 1e-8 + ~6e-8 one step ahead and ~2e-7 64 steps ahead (raw: +2.7e-6, 5.7e-6 wide),
+    # the model's output noise on its 1e-5 scale floor; the same ~2e-7 off at 1e3
+    f = OnnxForecaster(SHIPPED)
+    t = _grid()
+    y = np.full(t.size, level)
+    assert f.pins_flat            # a Chronos-Bolt export (its card); another architecture is left as it is
+    targets = t[-1] + 64.0 * np.arange(1, 65)
+    for cal in (True, False):
+        fc = f.forecast(t, y, targets, LEVELS, calibrate=cal)
+        np.testing.assert_array_equal(fc.mean, level)
+        np.testing.assert_array_equal(fc.quantiles, level)
+    # forecast_batch agrees, next to an ordinary series in the same run
+    rng = np.random.default_rng(1)
+    y2 = np.cumsum(rng.normal(size=t.size)) * 1e-5
+    fresh = OnnxForecaster(SHIPPED)
+    a, b = fresh.forecast_batch([(t, y2), (t, y)], [targets, targets], LEVELS)
+    np.testing.assert_array_equal(b.quantiles, level)
+    np.testing.assert_array_equal(a.quantiles, OnnxForecaster(SHIPPED).forecast(t, y2, targets, LEVELS).quantiles)
+    # the calibration's past predictions (memo, _pair_preds / _at_each) are the constant too
+    mean, sigma = OnnxForecaster(SHIPPED).past_predictions(t, y, np.arange(200, 290), np.arange(200, 290) + 7)
+    np.testing.assert_array_equal(mean, level)
+    assert np.all(sigma <= 4 * np.spacing(abs(level)) + 1e-150)
+
+
+@shipped
+def test_a_flat_stretch_of_a_gappy_series_with_one_reading_repeated_is_the_constant():
+    # missing cells (NaN) do not count as spread; a series flat after detrending-free centring
+    f = OnnxForecaster(SHIPPED)
+    rng = np.random.default_rng(3)
+    t = np.sort(rng.choice(np.arange(600), 250, replace=False)).astype(float) * 64.0 + 1.7e9
+    y = np.full(t.size, 7e-9)
+    fc = f.forecast(t, y, t[-1] + 64.0 * np.arange(1, 9), LEVELS)
+    np.testing.assert_array_equal(fc.quantiles, 7e-9)
+
+
+@shipped
+def test_a_near_flat_ptp_scale_window_keeps_the_models_own_scale():
+    # spread 1e-12 (PTP-scale data): the model's scaling uses that spread, no 1e-5 floor;
+    # its forecast stays within a few spreads of the level and has a non-zero width
+    f = OnnxForecaster(SHIPPED)
+    t = _grid()
+    y = 1e-3 + np.random.default_rng(0).normal(size=t.size) * 1e-12
+    fc = f.forecast(t, y, t[-1] + 64.0 * np.arange(1, 65), LEVELS, calibrate=False)
+    width = fc.quantiles[:, -1] - fc.quantiles[:, 0]
+    assert np.all(width > 0) and np.all(width < 1e-10)
+    assert np.all(np.abs(fc.mean - 1e-3) < 1e-11)
+
+
+@shipped
+@pytest.mark.parametrize("after", [20, 40])
+def test_a_step_after_a_flat_stretch_gets_intervals_of_the_steps_size(after):
+    # Was (once flat windows forecast zero-width quantiles): the past predictions made from
+    # the flat stretch missed the step with a zero width, scored |e| / 1e-300, and the 80%
+    # intervals 16-64 steps ahead were ~1e293 wide
+    f = OnnxForecaster(SHIPPED)
+    t = _grid()
+    y = np.full(t.size, 2e-6)
+    y[t.size - after:] += 1e-3
+    fc = f.forecast(t, y, t[-1] + 64.0 * np.array([1, 8, 16, 32, 64]), (0.1, 0.5, 0.9))
+    w80 = fc.quantiles[:, 2] - fc.quantiles[:, 0]
+    assert np.all(np.isfinite(w80)) and np.all(w80 < 0.05), w80
+    fcw, _, _, mean, sigma = OnnxForecaster(SHIPPED).forecast_with_past(t, y, t[-1] + 64.0 * np.array([1, 8, 64]),
+                                                                         (0.1, 0.5, 0.9))
+    assert np.nanmax(sigma) < 0.05
+
+
+def test_conformal_scaler_scores_a_flat_miss_against_the_forecast_it_calibrates():
+    levels = np.array([0.1, 0.5, 0.9])
+    cs = ConformalScaler(levels, min_errors=4)
+    rng = np.random.default_rng(0)
+    m = rng.normal(size=20)
+    cs.add(m + rng.normal(size=20), np.c_[m - 1.0, m, m + 1.0])      # ordinary: width 2
+    cs.add([5.0] * 6, np.tile([0.0, 0.0, 0.0], (6, 1)))               # flat predictions that missed by 5
+    q = np.array([[-2.0, 0.0, 2.0]])
+    out = cs.apply(q, [0.1, 0.5, 0.9])
+    assert np.all(np.isfinite(out)) and out[0, 2] < 100, out         # was ~1e300
+    # the misses count as 5 / 2 = 2.5 of this forecast's distance: the same as
+    # predictions that had this forecast's width
+    ref = ConformalScaler(levels, min_errors=4)
+    ref.add(cs._y[:20], cs._q[:20])
+    ref.add([5.0] * 6, np.tile([-2.0, 0.0, 2.0], (6, 1)))
+    np.testing.assert_allclose(out, ref.apply(q, [0.1, 0.5, 0.9]), rtol=0, atol=0)
+
+
+# ---- a horizon that is not a power of two --------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def bolt24(tmp_path_factory):
+    """A small random Chronos-Bolt exported with prediction_length 24 (context 64)."""
+    for mod in ("torch", "chronos", "onnx", "onnxscript"):
+        pytest.importorskip(mod, reason=f"the export extra is not installed ({mod} missing)")
+    from chronotick.models.export_bolt import export_chronos_bolt, save_random_bolt
+    root = tmp_path_factory.mktemp("bolt24")
+    ckpt = save_random_bolt(str(root / "ckpt"), seed=2, initializer_factor=0.1, context=64, prediction_length=24,
+                            d_model=32, d_ff=64, patch=16)
+    path = root / "bolt24.onnx"
+    export_chronos_bolt(ckpt, str(path), context=64, log=lambda m: None)
+    return str(path)
+
+
+def test_lead_buckets_stop_at_the_models_horizon(bolt24):
+    assert _lead_buckets(np.array([23.0, 24.0, 24.4]), 24).tolist() == [24, 24, 24]
+    assert _lead_buckets(np.arange(1.0, 25.0), 24).max() == 24
+    h = np.r_[np.arange(0.5, 65.0, 0.25)]
+    np.testing.assert_array_equal(_lead_buckets(h, 64), _lead_buckets(h))    # 64 steps: as before
+
+
+def test_a_24_step_model_calibrates_its_last_steps_at_its_own_horizon(bolt24):
+    # Was: targets 23-24 steps ahead fell in lead bucket 32, beyond the model's reach: no
+    # pairs there, so they borrowed the 16-step errors grown 2^a-fold, and the note said
+    # "too little history" from a 400-measurement history
+    f = OnnxForecaster(bolt24)
+    assert f.horizon == 24
+    rng = np.random.default_rng(5)
+    t = _grid(400, 64.0) + rng.uniform(-1, 1, 400)
+    y = np.cumsum(rng.normal(size=400)) * 1e-4
+    targets = t[-1] + 64.0 * np.arange(1, 25)
+    fc = f.forecast(t, y, targets, (0.1, 0.5, 0.9))
+    assert fc.note == "", fc.note
+    assert np.all(np.isfinite(fc.quantiles))
+    # the last steps are calibrated by the model's own predictions 24 measurements ahead
+    data = [(np.asarray(t), np.asarray(y))]
+    scalers, _ = f._lead_scalers(data, [{24}])
+    cs = scalers[0][24]
+    assert cs is not None and cs.lead == 24 and cs.calibrated
+    # the same numbers as a fresh forecaster's, one target at a time
+    g = OnnxForecaster(bolt24)
+    for k in (0, 15, 22, 23):
+        one = g.forecast(t, y, targets[k:k + 1], (0.1, 0.5, 0.9))
+        np.testing.assert_array_equal(one.quantiles[0], fc.quantiles[k])
+    # a short history still says so
+    short = f.forecast(t[:30], y[:30], t[29] + 64.0 * np.arange(1, 25), (0.1, 0.5, 0.9))
+    assert "too little history" in short.note
+
+
+# ---- threads ---------------------------------------------------------------------------------------
+
+def _thread_call(f, kind, t, y, H):
+    tg = t[-1] + 64.0 * np.arange(1, H + 1)
+    if kind == 0:
+        fc = f.forecast(t, y, tg, (0.1, 0.5, 0.9))
+        return np.c_[fc.mean, fc.quantiles]
+    if kind == 1:
+        k = 1 + t.size % 3
+        ser = [(t, y), (t[:-5], y[:-5]), (t[:-9], y[:-9])][:k]
+        fcs = f.forecast_batch(ser, [tg[tg <= t[-10] + 60 * 64.0]] * k)
+        return np.concatenate([np.c_[c.mean, c.quantiles] for c in fcs])
+    if kind == 2:
+        fc, _, _, m, s = f.forecast_with_past(t, y, tg, (0.1, 0.5, 0.9))
+        return np.concatenate([np.c_[fc.mean, fc.quantiles].ravel(), m, s])
+    fc = chronotick.predict(y, t, horizon=H, model="clock-bolt")     # predict()'s shared forecaster
+    return np.c_[fc.mean, fc.quantiles]
+
+
+@shipped
+def test_one_forecaster_from_eight_threads_gives_the_serial_results():
+    # onnxruntime's run releases the GIL while the forecaster keeps preallocated bound buffers
+    # and its memo: calls on one instance (and predict()'s cached one) from 8 threads at once,
+    # with different series, batch sizes, horizons, flat series among them, must give exactly
+    # what the same calls give one after another
+    rng = np.random.default_rng(0)
+    jobs = []
+    for k in range(16):
+        n = int(rng.integers(20, 400))
+        t = 1.7e9 + 64.0 * np.arange(n) + rng.uniform(-3, 3, n)
+        y = np.cumsum(rng.normal(size=n)) * 1e-5 * (k + 1)
+        if k % 5 == 0:
+            y[:] = 1e-8 * k
+        jobs.append((k % 4, t, y, (1, 8, 64)[k % 3]))
+    serial = OnnxForecaster(SHIPPED)
+    want = [_thread_call(serial, *j) for j in jobs]
+    for _ in range(2):
+        shared = OnnxForecaster(SHIPPED)
+        got, errors = [None] * len(jobs), []
+        barrier = threading.Barrier(8)
+
+        def worker(w):
+            barrier.wait()
+            for i in range(w, len(jobs), 8):
+                try:
+                    got[i] = _thread_call(shared, *jobs[i])
+                except Exception as exc:  # noqa: BLE001 - reported below
+                    errors.append(repr(exc))
+
+        threads = [threading.Thread(target=worker, args=(w,)) for w in range(8)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert not errors
+        for i, (a, b) in enumerate(zip(got, want)):
+            assert a is not None and np.array_equal(a, b, equal_nan=True), f"job {i} differs"
