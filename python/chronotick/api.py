@@ -61,14 +61,50 @@ def fuse_with_onnx(t, y, u, targets, levels, params, onnx, others=()):
         return _core.forecast_fused(ensemble, t, y, u, targets, levels, params, extra=list(others)), exc
 
 
+def _file_identity(path: str) -> tuple:
+    """What tells a file replaced or rewritten: device, inode, size, mtime (None: absent)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _path_forecaster(path: str):
+    """The (cached, shared) OnnxForecaster of the .onnx file at `path` (predict(model=PATH)),
+    named after the file's stem. Cached by the file's real path and that stem, and loaded
+    again (and checked) when the file or its card was replaced or rewritten since."""
+    from chronotick.models.onnx import OnnxForecaster
+    real = os.path.realpath(path)
+    name = os.path.splitext(os.path.basename(path))[0]
+    key = ("path", real, name)
+    with _onnx_lock:
+        # taken before the load: a file replaced while it loads is loaded again at the next call
+        ident = (_file_identity(real), _file_identity(os.path.splitext(real)[0] + ".json"))
+        f = _onnx_cache.get(key)
+        if f is None or getattr(f, "_file_identity", None) != ident:
+            _onnx_cache.pop(key, None)      # a failed reload leaves no stale model behind
+            f = OnnxForecaster(real, name=name)
+            f._file_identity = ident
+            _onnx_cache[key] = f
+        return f
+
+
 def onnx_forecaster(name: str):
     """The (cached, shared) OnnxForecaster of a registered/shipped ONNX model.
     Cached by name, path AND registration: a name registered again loads
     (and checks) its file again, whether another file or the same path with
     new content (a re-export), not the one the name meant before. Its
     forecasts are named `name` (the registered name, not the file's stem:
-    two exports both saved as model.onnx stay two models)."""
-    path = registry.onnx_models()[name]
+    two exports both saved as model.onnx stay two models).
+    `name` may also be a path to a .onnx file that is no registered name
+    (registry.model_path): see _path_forecaster."""
+    models = registry.onnx_models()
+    if name not in models:
+        path = registry.model_path(name)
+        if path is not None:
+            return _path_forecaster(path)
+    path = models[name]
     gen = registry.generation(name)
     with _onnx_lock:
         f = _onnx_cache.get(name)
@@ -336,7 +372,8 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None, par
         ahead = f.horizon * f._step(t)
         how = (f"pass horizon <= {fit} (or horizon_s <= {ahead:.6g})" if fit else
                f"pass a step_s (now {float(targets[0] - t[-1]):.6g} s) and horizon_s of at most {ahead:.6g} s")
-        raise ValueError(f"model {model} forecasts at most {f.horizon} steps of {f._step(t):.6g} s = "
+        label = model if f.name == model else f"{f.name} ({model})"    # a path: its name, then the path
+        raise ValueError(f"model {label} forecasts at most {f.horizon} steps of {f._step(t):.6g} s = "
                          f"{ahead:.6g} s ahead of the newest measurement (its exported prediction_length); "
                          f"{targets.size} forecast times reaching {float(targets[-1] - t[-1]):.6g} s ahead "
                          f"were asked for: {how}, or use model='auto' / 'fused' further ahead")
@@ -359,7 +396,13 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
     time is at least last timestamp + horizon_s.
     model: "auto" (the best available: the fused classical ensemble, plus the
     shipped clock model when present), "fused", "hold", "robust",
-    "regression", "kalman", or an ONNX model name (chronotick.models.names()).
+    "regression", "kalman", an ONNX model name (chronotick.models.names()), or
+    the path (str or os.PathLike) of an exported .onnx file, its model card the
+    .json beside it: loaded and checked as a registered model (a missing file
+    is a FileNotFoundError, a file that is not a .onnx model a ValueError or
+    chronotick.errors.ModelError, each naming the path), kept loaded by its
+    real path and reloaded when the file or its card is replaced; its
+    forecasts are named after the file's stem (`fc.model`, `fc.weights`).
     quantile_levels: in (0, 1), strictly increasing.
     covariates: {"temperature": array aligned with values (deg C)}: a
     regression with a temperature term (chrony tempcomp-style); it is the
@@ -388,7 +431,11 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
     the model's own past errors at the same lead (see docs/backtest.md for
     the coverage this achieves on real traces).
     """
-    registry.check_name(model)
+    path = registry.model_path(model)
+    if path is None:
+        registry.check_name(model)
+    else:
+        model = path
     t, y, u = prepare(values, timestamps, uncertainty, delay)
     user_levels = _check_levels(quantile_levels)
     levels = with_base_levels(user_levels)

@@ -686,21 +686,31 @@ class Engine:
         unit of excess one-way delay, delays' unit), weighted, measurements;
         None while the newest forecast's window lacked a delay for some
         measurement, and before the first forecast).
-        Safe from any thread."""
-        with self._stats_lock:
-            counts = dict(self._counts)
-            delay_fit = None if self._delay_fit is None else dict(self._delay_fit)
-            samples = {k: np.array(d) for k, d in self._latency.items() if d}
-            totals = {k: tuple(v) for k, v in self._latency_total.items()}
+        Safe from any thread; one consistent reading (counts.observations ==
+        buffer.total_pushed == size + overwritten, fill == size / capacity,
+        each predictions_<kind> == latency[kind].count), taken while no
+        measurement is being pushed."""
+        # One reading: no measurement is pushed while the counts and the buffer's counters are
+        # read (lock order _produce -> _stats_lock, as observe()), and the prediction counts and
+        # latencies are copied together. Read apart, a reading under a running producer could
+        # say size 19 with fill 20/64, or 16 observations with 19 pushed.
+        with self._produce:
+            size, pushed, overwritten = len(self._buf), self._buf.total_pushed, self._buf.overwritten
+            with self._stats_lock:
+                counts = dict(self._counts)
+                delay_fit = None if self._delay_fit is None else dict(self._delay_fit)
+                samples = {k: list(d) for k, d in self._latency.items() if d}
+                totals = {k: tuple(v) for k, v in self._latency_total.items()}
         lat = {}
         for k, a in samples.items():
-            a = a * 1e6
+            a = np.array(a) * 1e6
             lat[k] = {"n": int(a.size), "p50_us": float(np.percentile(a, 50)),
                       "p99_us": float(np.percentile(a, 99)), "max_us": float(a.max()),
                       "count": totals[k][0], "sum_s": totals[k][1]}
+        cap = self._buf.capacity
         return {"counts": counts, "latency": lat, "buffer": {
-                    "size": len(self._buf), "capacity": self._buf.capacity, "fill": len(self._buf) / self._buf.capacity,
-                    "overwritten": self._buf.overwritten, "total_pushed": self._buf.total_pushed},
+                    "size": size, "capacity": cap, "fill": size / cap,
+                    "overwritten": overwritten, "total_pushed": pushed},
                 "models_loaded": [n for n, s in list(self._onnx.items()) if s.forecaster is not None],
                 "covariates": list(self._cov_names or ()),
                 "metrics": None if self._metrics is None else self._metrics.stats(),

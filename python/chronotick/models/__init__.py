@@ -87,7 +87,219 @@ def read_card(onnx_path: str) -> tuple[dict | None, str | None]:
         return None, f"model card {card_path} is not readable JSON: {type(exc).__name__}: {exc}"
     if not isinstance(card, dict):
         return None, f"model card {card_path} must hold a JSON object, got {type(card).__name__}"
+    error = card_vs_graph(onnx_path, card, card_path)
+    if error:
+        return None, error
     return card, None
+
+
+# ---- the model card's shapes against the graph ------------------------------------------------
+# The card's top-level context / prediction_length / num_quantiles / quantile_levels are
+# compared with the session's input and output by OnnxForecaster (onnx.py). Its `input.shape`,
+# `output.shape` and `patch_size` are checked here, against the graph read straight from the
+# file (a few protobuf fields: no onnx package, no session), so that list() reports them too.
+
+def _varint(buf, i: int) -> tuple[int, int]:
+    shift = result = 0
+    while True:
+        b = buf[i]
+        i += 1
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return result, i
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+
+
+def _fields(buf, start: int, end: int):
+    """(field number, wire type, value) of one protobuf message in buf[start:end]; value: an
+    int (varint, fixed), or (start, end) of a length-delimited field."""
+    i = start
+    while i < end:
+        key, i = _varint(buf, i)
+        field, wt = key >> 3, key & 7
+        if wt == 0:
+            v, i = _varint(buf, i)
+        elif wt == 1:
+            v, i = int.from_bytes(buf[i:i + 8], "little"), i + 8
+        elif wt == 2:
+            n, i = _varint(buf, i)
+            v, i = (i, i + n), i + n
+        elif wt == 5:
+            v, i = int.from_bytes(buf[i:i + 4], "little"), i + 4
+        else:
+            raise ValueError(f"unsupported protobuf wire type {wt}")
+        if i > end:
+            raise ValueError("truncated protobuf message")
+        yield field, wt, v
+
+
+def _int64(v: int) -> int:
+    return v - (1 << 64) if v >= 1 << 63 else v
+
+
+def _value_info(buf, s: int, e: int) -> tuple[str, list | None]:
+    """(name, dims) of an ONNX ValueInfoProto: dims as ints (fixed), strings (named dynamic)
+    or None (unknown); None when it gives no tensor shape."""
+    name, dims = "", None
+    for f, wt, v in _fields(buf, s, e):
+        if f == 1 and wt == 2:
+            name = bytes(buf[v[0]:v[1]]).decode("utf-8", "replace")
+        elif f == 2 and wt == 2:                          # TypeProto
+            for f2, wt2, v2 in _fields(buf, *v):
+                if f2 != 1 or wt2 != 2:                   # tensor_type
+                    continue
+                for f3, wt3, v3 in _fields(buf, *v2):
+                    if f3 != 2 or wt3 != 2:               # shape
+                        continue
+                    dims = []
+                    for f4, wt4, v4 in _fields(buf, *v3):
+                        if f4 != 1 or wt4 != 2:           # dim
+                            continue
+                        d = None
+                        for f5, wt5, v5 in _fields(buf, *v4):
+                            if f5 == 1 and wt5 == 0:
+                                d = _int64(v5)
+                            elif f5 == 2 and wt5 == 2:
+                                d = bytes(buf[v5[0]:v5[1]]).decode("utf-8", "replace")
+                        dims.append(d)
+    return name, dims
+
+
+def graph_signature(onnx_path: str) -> dict | None:
+    """What the ONNX file's graph declares, read from its protobuf without loading it:
+    {"inputs": {name: dims}, "outputs": {name: dims}, "patch_size": int | None}; dims as
+    _value_info gives them. patch_size: half the input width of the first MatMul that takes
+    a Concat and a 2-D initializer (Chronos-Bolt's input patch embedding, whose input is a
+    patch and its observed mask side by side), None where there is none. None when the file
+    cannot be read as an ONNX model (the loader reports that)."""
+    import mmap
+    try:
+        with open(onnx_path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            graph = next((v for f, wt, v in _fields(buf, 0, len(buf)) if f == 7 and wt == 2), None)
+            if graph is None:
+                return None
+            inputs, outputs, inits, nodes = {}, {}, {}, []
+            for f, wt, v in _fields(buf, *graph):
+                if wt != 2:
+                    continue
+                if f in (11, 12):
+                    name, dims = _value_info(buf, *v)
+                    (inputs if f == 11 else outputs)[name] = dims
+                elif f == 5:                                  # TensorProto: dims, name
+                    name, dims = "", []
+                    for f2, wt2, v2 in _fields(buf, *v):
+                        if f2 == 1 and wt2 == 0:
+                            dims.append(_int64(v2))
+                        elif f2 == 1 and wt2 == 2:            # packed
+                            j = v2[0]
+                            while j < v2[1]:
+                                d, j = _varint(buf, j)
+                                dims.append(_int64(d))
+                        elif f2 == 8 and wt2 == 2:
+                            name = bytes(buf[v2[0]:v2[1]]).decode("utf-8", "replace")
+                    inits[name] = dims
+                elif f == 1:                                  # NodeProto: input, output, op_type
+                    node = {"input": [], "output": [], "op": ""}
+                    for f2, wt2, v2 in _fields(buf, *v):
+                        if wt2 == 2 and f2 in (1, 2, 4):
+                            text = bytes(buf[v2[0]:v2[1]]).decode("utf-8", "replace")
+                            if f2 == 4:
+                                node["op"] = text
+                            else:
+                                node["input" if f2 == 1 else "output"].append(text)
+                    nodes.append(node)
+    except (OSError, ValueError, IndexError, OverflowError):
+        return None
+    for name in inits:            # IR < 4 lists the initializers among the inputs
+        inputs.pop(name, None)
+    producer = {o: n["op"] for n in nodes for o in n["output"]}
+    patch = None
+    for n in nodes:
+        if n["op"] == "MatMul" and len(n["input"]) == 2 and len(inits.get(n["input"][1], ())) == 2:
+            width = inits[n["input"][1]][0]
+            if producer.get(n["input"][0]) == "Concat" and width >= 2 and width % 2 == 0:
+                patch = width // 2
+            break
+    return {"inputs": inputs, "outputs": outputs, "patch_size": patch}
+
+
+def _is_pos_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+
+def card_vs_graph(onnx_path: str, card: dict, card_path: str | None = None) -> str | None:
+    """What is wrong with the card's `input.shape`, `output.shape` and `patch_size` (a
+    message naming the card's file, the field and both values), or None. Each is compared
+    with the graph where the graph fixes it (input `context` [batch, L], output `quantiles`
+    [batch, K, H]; patch_size with a Chronos-Bolt card: the width of the graph's input patch
+    embedding), else with the card's own context / num_quantiles (or the length of
+    quantile_levels) / prediction_length, the values the loader uses where the graph leaves a
+    dimension dynamic. A dimension the card names by a string (e.g. "batch") is not compared.
+    Missing entries are not checked."""
+    card_path = card_path or os.path.splitext(onnx_path)[0] + ".json"
+    where = f"model card {card_path}"
+    sig = None
+
+    def graph():
+        nonlocal sig
+        if sig is None:
+            sig = graph_signature(onnx_path) or {"inputs": {}, "outputs": {}, "patch_size": None}
+        return sig
+
+    levels = card.get("quantile_levels")
+    card_K = card.get("num_quantiles", len(levels) if isinstance(levels, builtins.list) and levels else None)
+    top = {"input": {1: ("context", card.get("context"))},
+           "output": {1: ("num_quantiles", card_K), 2: ("prediction_length", card.get("prediction_length"))}}
+    for key, default_name, rank in (("input", "context", 2), ("output", "quantiles", 3)):
+        if key not in card:
+            continue
+        spec = card[key]
+        if not isinstance(spec, dict):
+            return f"{where}: {key} must be a JSON object, got {spec!r}"
+        if "shape" not in spec:
+            continue
+        shape = spec["shape"]
+        if not isinstance(shape, builtins.list) or not all(
+                isinstance(d, str) or _is_pos_int(d) for d in shape):
+            return (f"{where}: {key}.shape must be a list of positive integers and dimension names, "
+                    f"got {shape!r}")
+        name = spec.get("name", default_name)
+        side = graph()["inputs" if key == "input" else "outputs"]
+        dims = side.get(name) if isinstance(name, str) else None
+        if dims is None and len(side) == 1 and key == "input":
+            name, dims = next(iter(side.items()))
+        if len(shape) != rank:
+            what = f"the graph {onnx_path} has {key} {name!r} of shape {dims!r}" if dims is not None else \
+                f"the {key} {default_name!r} has {rank} dimensions"
+            return f"{where}: {key}.shape is {shape!r} ({len(shape)} dimensions) but {what}"
+        if dims is not None and len(dims) != rank:
+            return (f"{where}: {key}.shape is {shape!r} but the graph {onnx_path} has {key} {name!r} "
+                    f"of shape {dims!r}")
+        for axis, c in enumerate(shape):
+            if isinstance(c, str):
+                continue
+            g = dims[axis] if dims is not None else None
+            if isinstance(g, int) and g >= 1:
+                if c != g:
+                    return (f"{where}: {key}.shape is {shape!r} but the graph {onnx_path} has {key} "
+                            f"{name!r} of shape {dims!r} (dimension {axis}: the card says {c}, the graph {g})")
+            elif axis in top[key]:
+                field, v = top[key][axis]
+                if _is_pos_int(v) and c != v:
+                    return (f"{where}: {key}.shape is {shape!r} but its {field} is {v!r} (dimension {axis}; "
+                            f"the graph leaves it dynamic)")
+    if "patch_size" in card:
+        p = card["patch_size"]
+        if not _is_pos_int(p):
+            return f"{where}: patch_size must be a positive integer, got {p!r}"
+        if "ChronosBolt" in str(card.get("architecture", "")):
+            g = graph()["patch_size"]
+            if g is not None and g != p:
+                return (f"{where}: patch_size is {p!r} but the graph {onnx_path} patches by {g} (its input "
+                        f"patch embedding takes {2 * g} values: a patch and its observed mask)")
+    return None
 
 
 def list() -> builtins.list[dict]:  # noqa: A001 - the issue names this API `chronotick.models.list()`
@@ -104,6 +316,30 @@ def list() -> builtins.list[dict]:  # noqa: A001 - the issue names this API `chr
         card, error = read_card(path)
         out.append({"name": name, "kind": "onnx", "path": path, "card": card, "card_error": error})
     return out
+
+
+def model_path(model) -> str | None:
+    """The path `model` names when it is given as a file rather than a name: an
+    os.PathLike, or a string that is no model name (names()) and ends with .onnx or holds
+    a directory separator; None for a name (valid or not: check_name judges it). The path
+    must be an existing .onnx file: else FileNotFoundError / ValueError naming it. Its
+    content is checked when it is loaded (a ModelError naming it)."""
+    if isinstance(model, os.PathLike):
+        model = os.fspath(model)
+        if isinstance(model, bytes):
+            model = os.fsdecode(model)
+    elif not isinstance(model, str) or model in (AUTO, FUSED) or model in CLASSICAL or model in onnx_models():
+        return None
+    elif not (model.lower().endswith(".onnx") or os.sep in model or (os.altsep and os.altsep in model)):
+        return None
+    if os.path.isdir(model):
+        raise ValueError(f"model path {model!r} is a directory, not a .onnx file")
+    if os.path.splitext(model)[1].lower() != ".onnx":
+        raise ValueError(f"model path {model!r} must name a .onnx file (an exported model; its card is "
+                         f"the .json beside it)")
+    if not os.path.isfile(model):
+        raise FileNotFoundError(f"no such ONNX model file: {model}")
+    return model
 
 
 def check_name(model: str) -> str:

@@ -354,6 +354,7 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
                       "chronos_forecasting": getattr(chronos, "__version__", "unknown"), "onnx": onnx.__version__,
                       "onnxruntime": onnxruntime.__version__, "python": platform.python_version()})
         card.update(extra_card or {})
+        _check_card(card, tmp, card_path)
         # both files complete beside their targets before either is moved: a card that cannot be
         # written leaves no model behind (and a model that cannot be moved no new card)
         with open(tmp_card, "w") as f:
@@ -382,6 +383,31 @@ def _default_opset(proto) -> int | None:
         if o.domain in ("", "ai.onnx"):
             return int(o.version)
     return None
+
+
+def _check_card(card: dict, onnx_path: str, card_path: str) -> None:
+    """ExportError when the card to be written (extra_card included) contradicts the graph
+    at onnx_path: its context / prediction_length / num_quantiles / quantile_levels, or its
+    input.shape / output.shape / patch_size (chronotick.models.card_vs_graph) -- the file
+    would be refused at load."""
+    from chronotick.models import card_vs_graph, graph_signature
+    sig = graph_signature(onnx_path)
+    problem = card_vs_graph(onnx_path, card, card_path)
+    if problem is None and sig is not None:
+        dims_in = sig["inputs"].get(CONTEXT_INPUT) or [None, None]
+        dims_out = sig["outputs"].get(QUANTILE_OUTPUT) or [None, None, None]
+        levels = card.get("quantile_levels")
+        for field, value, graph in (("context", card.get("context"), dims_in[-1]),
+                                    ("num_quantiles", card.get("num_quantiles"), dims_out[1]),
+                                    ("quantile_levels", len(levels) if isinstance(levels, list) else levels,
+                                     dims_out[1]),
+                                    ("prediction_length", card.get("prediction_length"), dims_out[-1])):
+            if isinstance(graph, int) and value != graph:
+                problem = (f"model card {card_path}: {field} is {card.get(field)!r} but the exported graph's "
+                           f"is {graph}")
+                break
+    if problem is not None:
+        raise ExportError(f"the model card disagrees with the exported graph (extra_card?): {problem}")
 
 
 def _card(model, cc, checkpoint, out, name, context, graph, err, tolerance, inputs, opset, versions) -> dict:
