@@ -10,15 +10,10 @@ import time
 import numpy as np
 import pytest
 
-import chronotick
 from chronotick.clock import HOLDOVER, SYNCHRONIZED, UNKNOWN, Clock
 from chronotick.sources import Measurement
 
-T0 = 1.7e9
-
-
-def fused():
-    return chronotick.Engine({"short_term": {"models": ["fused"]}})
+from test_clock_read_probe import T0, fused   # noqa: E402  (the tests directory is on sys.path)
 
 
 class Scripted:
@@ -31,6 +26,19 @@ class Scripted:
         if isinstance(self.next, BaseException):
             raise self.next
         return self.next
+
+
+def hand_driven():
+    """A clock on a simulated time base (now[0], ns), driven by poll_once at 64 s polls for
+    six measurements: (clock, source, now, their times)."""
+    now = [int(T0 * 1e9)]
+    src = Scripted()
+    clock = Clock(src, fused(), {"poll_interval_s": 64.0}, time_ns=lambda: now[0])
+    t = T0 + 64.0 * np.arange(6)
+    for x in t:
+        now[0] = int(x * 1e9)
+        drive(clock, src, [x])
+    return clock, src, now, t
 
 
 def drive(clock, src, times, offset=1e-3):
@@ -90,13 +98,7 @@ def test_stop_makes_the_in_process_clock_unknown_like_its_shared_file_readers(tm
 def test_stop_of_a_clock_driven_by_poll_once_and_polls_after_it():
     # A hand-driven clock on a simulated base: stop() ends its claim too; a poll after it
     # (the caller measuring again) publishes again.
-    now = [int(T0 * 1e9)]
-    src = Scripted()
-    clock = Clock(src, fused(), {"poll_interval_s": 64.0}, time_ns=lambda: now[0])
-    t = T0 + 64.0 * np.arange(6)
-    for x in t:
-        now[0] = int(x * 1e9)
-        drive(clock, src, [x])
+    clock, src, now, t = hand_driven()
     now[0] += 10**9
     assert clock.now().status == SYNCHRONIZED
     before = clock.now_ns()
@@ -171,13 +173,7 @@ def test_holdover_and_unknown_are_published_when_due_not_a_poll_later(tmp_path):
 def test_a_degraded_status_is_published_even_when_the_forecast_fails():
     # Was: poll_once set health()["published_status"] to HOLDOVER, but the forecast failed and
     # nothing was written: readers kept SYNCHRONIZED (until stale_after) with a bound in holdover.
-    now = [int(T0 * 1e9)]
-    src = Scripted()
-    clock = Clock(src, fused(), {"poll_interval_s": 64.0}, time_ns=lambda: now[0])
-    t = T0 + 64.0 * np.arange(6)
-    for x in t:
-        now[0] = int(x * 1e9)
-        drive(clock, src, [x])
+    clock, src, now, t = hand_driven()
 
     def broken(*a, **k):
         raise RuntimeError("forecast broke")
