@@ -10,6 +10,7 @@ import time
 import numpy as np
 import pytest
 
+import chronotick
 from chronotick.clock import HOLDOVER, SYNCHRONIZED, UNKNOWN, Clock
 from chronotick.sources import Measurement
 
