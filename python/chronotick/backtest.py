@@ -149,9 +149,10 @@ class BacktestResult:
         ahead = "the next measurement" if self.horizon == 1 else f"{self.horizon} measurements ahead"
         lines = [f"{self.trace}  (errors in {unit}, predicting {ahead})", head]
         def cell(v, width, fmt, suffix=""):      # no interval (the recorded prototype): a dash
-            return f"{format(v, fmt) + suffix:>{width}}" if np.isfinite(v) else f"{'–':>{width}}"
+            # at least one space before each value, so that wide ones (errors in us) do not run together
+            return " " + (f"{format(v, fmt) + suffix:>{width - 1}}" if np.isfinite(v) else f"{'–':>{width - 1}}")
         for name, m in rows.items():
-            lines.append(f"{name:<22}{m['n']:>5}{cell(m['mae'] * scale, 9, '.3f')}{cell(m['median_ae'] * scale, 9, '.3f')}"
+            lines.append(f"{name:<22} {m['n']:>4}{cell(m['mae'] * scale, 9, '.3f')}{cell(m['median_ae'] * scale, 9, '.3f')}"
                          f"{cell(m['p95'] * scale, 9, '.3f')}{cell(m['max'] * scale, 9, '.3f')}"
                          f"{cell(m['coverage'] * 100, 7, '.1f', '%')}"
                          f"{cell(m['width'] * scale, 9, '.3f')}{cell(m['pinball'] * scale, 9, '.4f')}")

@@ -267,7 +267,7 @@ def run_holdover(trace: Trace, *, leads=LEADS, history_s: float = 3600.0, decima
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m chronotick.holdover", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m chronotick.holdover", description=" ".join(__doc__.split("\n\n")[0].split()))
     ap.add_argument("data_dir", help="folder with ocxo_frequency_1s.txt and cs5071a_phase_1s.txt.gz")
     ap.add_argument("--markdown", help="write the tables as Markdown")
     ap.add_argument("--sampling", choices=("poll", "mean"), default="poll",

@@ -226,8 +226,8 @@ def main(argv=None) -> int:
 
     from chronotick.errors import ChronotickError
     prog = "python -m chronotick.replay"
-    ap = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
-    ap.add_argument("files", nargs="*")
+    ap = argparse.ArgumentParser(prog=prog, description=" ".join(__doc__.split("\n\n")[0].split()))
+    ap.add_argument("files", nargs="*", metavar="FILE", help="trace files (any format chronotick.io reads)")
     ap.add_argument("--sim", default="", help="comma-separated chronotick.sim presets to replay too (8 h, seed 3)")
     ap.add_argument("--seed", type=int, default=0, help="outage placement seed, an integer >= 0 (default 0)")
     ap.add_argument("--markdown", action="store_true", help="print the docs/clock.md table")

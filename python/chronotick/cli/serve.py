@@ -12,7 +12,8 @@ clock.yaml (every key optional):
     clock: {poll_interval_s: 64, confidence: 0.99, ...}      # chronotick.clock.ClockConfig
     engine: {engine: {buffer_capacity: 4096}, ...}            # chronotick.config, or a YAML path
                                                               # (relative: to this file's folder)
-Metrics (Prometheus text format on http://ADDR:N/metrics): see MetricsCollector.
+Metrics (Prometheus text format on http://ADDR:N/metrics): chronotick_offset_seconds,
+chronotick_bound_seconds, chronotick_status and chronotick_*_total counters (MetricsCollector).
 Readers: `chronotick status --path FILE`, chronotick.Client(FILE), or C via include/chronotick.h.
 SIGINT/SIGTERM (from the start) or --duration end it with exit 0, the file retired (UNKNOWN for
 its readers). A second serve on the same path refuses ("another process is publishing", exit 1);
@@ -32,8 +33,19 @@ DEFAULT_PATH = "/run/chronotick/clock"
 _KEYS = {"servers", "chrony", "burst", "timeout_s", "path", "clock", "engine"}
 
 
+def _epilog() -> str:
+    """The YAML keys and the rest of the module docstring, for `chronotick serve --help`
+    (whose --config option points there)."""
+    doc = __doc__ or ""
+    key = "clock.yaml (every key optional):"
+    return doc[doc.index(key):] if key in doc else ""
+
+
 def add_arguments(p) -> None:
-    p.add_argument("--config", help="YAML file (see `chronotick serve --help`)")
+    import argparse
+    p.formatter_class = argparse.RawDescriptionHelpFormatter    # the epilog's YAML layout as written
+    p.epilog = _epilog()
+    p.add_argument("--config", help="YAML file (its keys: below)")
     p.add_argument("--path", help=f"shared-memory file (default: config's path or {DEFAULT_PATH})")
     p.add_argument("--servers", help="comma-separated NTP servers host[:port] (overrides the config)")
     p.add_argument("--duration", type=float, help="stop after this many seconds (default: until SIGINT/SIGTERM)")
