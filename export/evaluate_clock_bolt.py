@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import glob
 import importlib.util
+import math
 import os
 import sys
 
@@ -36,6 +37,7 @@ if glob.glob(os.path.join(SRC, "chronotick", "_core*")) or importlib.util.find_s
     sys.path.insert(0, SRC)
 
 from chronotick.backtest import core_model, run_backtest, summarize, trace_files
+from chronotick.errors import ModelError
 from chronotick.io import load_chronotick_csv
 from chronotick.models.onnx import OnnxForecaster
 
@@ -71,11 +73,22 @@ def main(argv=None) -> int:
     ap.add_argument("--simulated", type=int, default=0, metavar="N",
                     help="score on N simulated disciplined clocks instead of the real traces")
     args = ap.parse_args(argv)
-    model = OnnxForecaster(args.model)
+    if not (math.isfinite(args.level) and 0 < args.level < 1):
+        ap.error(f"--level must be a number in (0, 1), got {args.level!r}")
+    if args.simulated < 0:
+        ap.error(f"--simulated must be >= 0 (0: the real traces), got {args.simulated!r}")
+    files = [] if args.simulated else trace_files(args.data_dir)
+    if not args.simulated and not files:
+        ap.error(f"no traces to score: no *.csv in {os.path.join(args.data_dir, 'clock-traces')} (--data-dir; "
+                 f"or --simulated N)")
+    try:
+        model = OnnxForecaster(args.model)
+    except (ModelError, ValueError, OSError) as exc:
+        print(f"evaluate_clock_bolt.py: {' '.join(str(exc).split())}", file=sys.stderr)
+        raise SystemExit(1) from None
     name = model.name
     results = []
-    for tr in (simulated(args.simulated) if args.simulated else
-               (load_chronotick_csv(p) for p in trace_files(args.data_dir))):
+    for tr in (simulated(args.simulated) if args.simulated else (load_chronotick_csv(p) for p in files)):
         fs = {name: onnx_forecaster(model, True), f"{name} (raw quantiles)": onnx_forecaster(model, False),
               "fused (classical)": core_model("fused")}
         res = run_backtest(tr, fs, level=args.level, include_prototype=False)

@@ -289,17 +289,7 @@ def main(argv=None) -> int:
                          "off) and ship it: the average validates each epoch and is exported")
     ap.add_argument("--no-export", action="store_true", help="train and save the checkpoint only")
     args = ap.parse_args(argv)
-
-    import torch
-    from chronos.chronos_bolt import ChronosBoltModelForForecasting
-    from chronotick.models.export_bolt import export_chronos_bolt, random_bolt_config
-
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    bar = progress_factory()
-    horizon = 64
-    t_start = time.time()
-    length = args.context + horizon + 64
+    # every argument checked before torch is imported and anything is simulated or trained
     for flag in ("pools", "ramps", "short_p"):
         if not 0.0 <= getattr(args, flag) <= 1.0:
             ap.error(f"--{flag.replace('_', '-')} must be a fraction in [0, 1], got {getattr(args, flag)!r}")
@@ -309,8 +299,33 @@ def main(argv=None) -> int:
                  "decoder_layers", "heads", "threads"):
         if getattr(args, flag) < 1:
             ap.error(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(args, flag)!r}")
+    if args.context < 4:        # sample_batch keeps histories of 4 .. context cells
+        ap.error(f"--context must be at least 4, got {args.context!r}")
+    if args.heads > args.d_model:
+        ap.error(f"--heads must be at most --d-model (each head has d_model // heads >= 1 dimensions), got "
+                 f"--heads {args.heads} with --d-model {args.d_model}")
     if not (math.isfinite(args.lr) and args.lr > 0):
         ap.error(f"--lr must be a positive number, got {args.lr!r}")
+    if not args.no_export:
+        if not args.out.endswith(".onnx"):
+            ap.error(f"--out must name a .onnx file (its model card goes beside it as .json), got {args.out}")
+        for p in (args.out, os.path.splitext(args.out)[0] + ".json"):
+            if os.path.isdir(p):
+                ap.error(f"--out: {p} is a directory; the model and its card are written as files")
+    if args.checkpoint_dir is not None and os.path.exists(args.checkpoint_dir) \
+            and not os.path.isdir(args.checkpoint_dir):
+        ap.error(f"--checkpoint-dir {args.checkpoint_dir} is a file, not a directory")
+
+    import torch
+    from chronos.chronos_bolt import ChronosBoltModelForForecasting
+    from chronotick.models.export_bolt import ExportError, export_chronos_bolt, random_bolt_config
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    bar = progress_factory()
+    horizon = 64
+    t_start = time.time()
+    length = args.context + horizon + 64
     data = make_data(args.series, length, args.seed, bar, args.transients, args.pools)
     print(f"{args.series} synthetic series of {length} grid cells, "
           f"{np.isfinite(data).mean() * 100:.1f}% observed ({time.time() - t_start:.0f} s)", file=sys.stderr)
@@ -397,10 +412,15 @@ def main(argv=None) -> int:
                       f"none: no real traces in {os.path.join(args.data_dir, 'clock-traces')}",
         "history": history,
     }
-    card = export_chronos_bolt(ckpt, out, context=args.context, name=os.path.splitext(os.path.basename(out))[0],
-                               extra_card={"source_checkpoint": "trained from scratch by export/train_clock_bolt.py",
-                                           "training": training},
-                               log=lambda m: print(m, file=sys.stderr))
+    try:
+        card = export_chronos_bolt(ckpt, out, context=args.context, name=os.path.splitext(os.path.basename(out))[0],
+                                   extra_card={"source_checkpoint": "trained from scratch by export/train_clock_bolt.py",
+                                               "training": training},
+                                   log=lambda m: print(m, file=sys.stderr))
+    except (ExportError, ValueError, OSError) as exc:
+        print(f"train_clock_bolt: export failed ({' '.join(str(exc).split())}); the trained checkpoint is in "
+              f"{ckpt} (export it with `chronotick export chronos-bolt --checkpoint {ckpt}`)", file=sys.stderr)
+        return 1
     print(json.dumps({k: card[k] for k in ("name", "parameters", "context", "prediction_length", "parity")},
                      indent=2))
     return 0

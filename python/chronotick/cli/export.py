@@ -8,7 +8,9 @@ card model.json (its "opset": the opset written); fails (exit 1, nothing
 written) when the checkpoint cannot be loaded or the exported graph differs
 from the PyTorch pipeline by more than --tolerance normalised units. A
 mistake in the arguments (--context < 1, --tolerance not finite > 0, --opset
-outside 18..23) is exit 2. --checkpoint is a local directory when it exists,
+outside 18..23, --out not a .onnx file or a directory) is exit 2. The files
+are made in a hidden folder beside --out and moved into place only when both
+are complete and verified; Ctrl-C or SIGTERM removes them. --checkpoint is a local directory when it exists,
 starts with / . or ~, has more than one /, or its first part (A of A/B) is a
 local directory -- then a missing one is "no such checkpoint directory" at
 once -- else a hub id ("amazon/chronos-bolt-tiny").
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import signal
 import sys
 
 ARCHITECTURES = ("chronos-bolt",)
@@ -44,7 +48,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from chronotick.models.export_bolt import MAX_OPSET, MIN_OPSET, ExportError, export_chronos_bolt
+    from chronotick.models.export_bolt import (MAX_OPSET, MIN_OPSET, ExportError, export_chronos_bolt,
+                                               terminate_as_exit)
 
     if args.context < 1:
         print(f"chronotick export: --context must be >= 1, got {args.context}", file=sys.stderr)
@@ -56,6 +61,16 @@ def run(args) -> int:
         print(f"chronotick export: --opset must be in [{MIN_OPSET}, {MAX_OPSET}] (the opsets torch's exporter "
               f"writes), got {args.opset}", file=sys.stderr)
         return 2
+    if not args.out.endswith(".onnx"):
+        print(f"chronotick export: --out must name a .onnx file (its card goes beside it as .json), got "
+              f"{args.out}", file=sys.stderr)
+        return 2
+    for p in (args.out, os.path.splitext(args.out)[0] + ".json"):
+        if os.path.isdir(p):
+            print(f"chronotick export: --out: {p} is a directory; the export writes the model and its card as "
+                  f"files", file=sys.stderr)
+            return 2
+    previous = terminate_as_exit()      # SIGTERM: clean up the temporary files, as Ctrl-C does
     try:
         card = export_chronos_bolt(args.checkpoint, args.out, context=args.context, tolerance=args.tolerance,
                                    opset=args.opset, name=args.name, ort_fusions=not args.no_ort_fusions,
@@ -64,6 +79,9 @@ def run(args) -> int:
         msg = " ".join(str(exc).split())      # one line, whatever the library's message looked like
         print(f"chronotick export: {msg}", file=sys.stderr)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     par = card["parity"]["max_abs_diff_normalised"]
     print(f"wrote {args.out} ({card['parameters']:,} parameters, context {card['context']}, horizon "
           f"{card['prediction_length']}, parity {par:.2e}) and its model card")

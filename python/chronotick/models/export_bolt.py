@@ -27,6 +27,10 @@ import math
 import os
 import platform
 import re
+import shutil
+import signal
+import tempfile
+import threading
 
 import numpy as np
 
@@ -73,8 +77,9 @@ def resolve_checkpoint(checkpoint) -> str:
     be a hub id -- it starts with "/", "." or "~", holds a backslash or more
     than one "/", or is "A/B" where A is an existing local directory (so
     "ckpts/missing" is a missing local checkpoint, not a repository of a
-    user "ckpts"). A local path must be a directory holding config.json,
-    else ExportError ("no such checkpoint directory: PATH"), at once.
+    user "ckpts"). A local path must be a directory holding config.json
+    with a JSON object, else ExportError ("no such checkpoint directory:
+    PATH", ...), at once.
     Anything else ("amazon/chronos-bolt-tiny", "gpt2") is a hub id."""
     if not isinstance(checkpoint, (str, os.PathLike)):
         raise ValueError(f"checkpoint must be a directory or a hub id, got {type(checkpoint).__name__} "
@@ -92,8 +97,17 @@ def resolve_checkpoint(checkpoint) -> str:
         raise ExportError(f"no such checkpoint directory: {text}")
     if not os.path.isdir(local):
         raise ExportError(f"checkpoint {text} is a file, not a checkpoint directory (config.json + weights)")
-    if not os.path.isfile(os.path.join(local, "config.json")):
+    config = os.path.join(local, "config.json")
+    if not os.path.isfile(config):
         raise ExportError(f"checkpoint directory {text} has no config.json")
+    try:
+        with open(config, encoding="utf-8") as f:
+            cfg = json.load(f)
+    except (OSError, ValueError) as exc:     # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ExportError(f"checkpoint {text}: config.json is not readable JSON ({_one_line(exc)})") from exc
+    if not isinstance(cfg, dict):
+        raise ExportError(f"checkpoint {text}: config.json must hold a JSON object (a model configuration), "
+                          f"got {type(cfg).__name__}")
     return local
 
 
@@ -276,9 +290,14 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
     the one the written graph imports.
     Returns the card. Raises ValueError on a bad argument (before anything
     is loaded), ExportError when the checkpoint cannot be loaded, the export
-    fails or the parity exceeds `tolerance`: nothing is written then (the
-    model and its card are written to temporary files and moved to `out`
-    and its .json only when both are complete)."""
+    fails, the parity exceeds `tolerance` or chronotick's runtime would
+    refuse the result (e.g. quantile levels without 0.5: checked before the
+    export): nothing is written then. The model and its card are made in a
+    hidden folder beside `out` (.<out>.*.export-tmp, removed at the end, also
+    on Ctrl-C; a SIGTERM too where the caller installed terminate_as_exit, as
+    the CLI does) and moved to `out` and its .json only when both are
+    complete and verified; the card records a local checkpoint as its
+    absolute path."""
     if isinstance(context, bool) or not isinstance(context, int) or context < 1:
         raise ValueError(f"context must be a positive integer, got {context!r}")
     if not str(out).endswith(".onnx"):
@@ -302,7 +321,11 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
     cc = model.chronos_config
     if context > cc.context_length:
         raise ValueError(f"context {context} exceeds the model's context_length {cc.context_length}")
+    _check_usable(cc, checkpoint)
     _eager(model)
+    source = resolve_checkpoint(checkpoint)
+    if os.path.isdir(source):       # a local directory: where it is, not as typed ("ckpt" reads as a hub id)
+        source = os.path.abspath(source)
 
     class Quantiles(torch.nn.Module):
         def __init__(self, m):
@@ -315,16 +338,26 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
     wrapper = Quantiles(model).eval()
     example = torch.from_numpy(verification_inputs(context)[:2].copy())
     batch = torch.export.Dim("batch", min=1, max=65536)
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    tmp = out + ".tmp.onnx"
-    tmp_card = card_path + ".tmp"
+    out_dir = os.path.dirname(os.path.abspath(out))
+    made = _missing_dirs(out_dir)
+    os.makedirs(out_dir, exist_ok=True)
+    # the graph and its card are made in a hidden folder beside `out` (the same file system, so the
+    # moves are renames), as <stem>.onnx + <stem>.json there: an export that is killed leaves no
+    # unverified `.onnx` in the output folder (where a scan of *.onnx, as of models/data/, would find it)
+    work = tempfile.mkdtemp(prefix="." + os.path.basename(out) + ".", suffix=".export-tmp", dir=out_dir)
+    tmp = os.path.join(work, os.path.basename(out))
+    tmp_card = os.path.join(work, os.path.basename(card_path))
+    done = False
     log(f"exporting {checkpoint} (context {context}, horizon {cc.prediction_length}) with torch {torch.__version__}")
     try:
-        with torch.no_grad():
+        # np.errstate: the exporter's constant folding evaluates log(0) of masked cells with numpy's
+        # reference operators, which warned "divide by zero" -- not an error of the export
+        with torch.no_grad(), np.errstate(all="ignore"):
             prog = torch.onnx.export(wrapper, (example,), dynamo=True, input_names=[CONTEXT_INPUT],
                                      output_names=[QUANTILE_OUTPUT], dynamic_shapes={"context": {0: batch}},
                                      opset_version=opset, external_data=False, verbose=False)
-        prog.optimize()
+        with np.errstate(all="ignore"):
+            prog.optimize()
         prog.save(tmp, external_data=False)
         onnx.checker.check_model(tmp)
         written = _default_opset(onnx.load(tmp, load_external_data=False))
@@ -336,7 +369,8 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
         graph = {"ort_fusions": False, "runs_on": "any ONNX runtime (standard operators)"}
         if ort_fusions:
             from chronotick.models.graph_fusions import fuse_for_ort
-            proto, report = fuse_for_ort(onnx.load(tmp), int(model.config.num_heads), {CONTEXT_INPUT: inputs})
+            with np.errstate(all="ignore"):
+                proto, report = fuse_for_ort(onnx.load(tmp), int(model.config.num_heads), {CONTEXT_INPUT: inputs})
             if "kept_original" in report:
                 log(f"onnxruntime fusions not applied: {report['kept_original']}")
             else:
@@ -349,32 +383,104 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
             raise ExportError(f"exported model differs from the PyTorch pipeline by {err:.3g} normalised units "
                               f"(> {tolerance:g})")
         written = _default_opset(onnx.load(tmp, load_external_data=False))
-        card = _card(model, cc, checkpoint, out, name, context, graph, err, tolerance, inputs, written,
+        card = _card(model, cc, source, out, name, context, graph, err, tolerance, inputs, written,
                      {"torch": torch.__version__, "transformers": transformers.__version__,
                       "chronos_forecasting": getattr(chronos, "__version__", "unknown"), "onnx": onnx.__version__,
                       "onnxruntime": onnxruntime.__version__, "python": platform.python_version()})
         card.update(extra_card or {})
         _check_card(card, tmp, card_path)
-        # both files complete beside their targets before either is moved: a card that cannot be
-        # written leaves no model behind (and a model that cannot be moved no new card)
         with open(tmp_card, "w") as f:
             json.dump(card, f, indent=2, allow_nan=False)
             f.write("\n")
-        os.replace(tmp_card, card_path)
-        try:
-            os.replace(tmp, out)
-        except BaseException:
-            os.remove(card_path)
-            raise
+        _check_loads(tmp)
+        _swap(tmp, out, tmp_card, card_path, work)
+        done = True
     except ExportError:
         raise
     except Exception as exc:
         raise ExportError(f"export of {checkpoint} failed: {_one_line(exc)}") from exc
     finally:
-        for p in (tmp, tmp_card):
-            if os.path.lexists(p):
-                os.remove(p)
+        shutil.rmtree(work, ignore_errors=True)
+        if not done:                 # folders made for `out` by an export that wrote nothing
+            for d in made:
+                try:
+                    os.rmdir(d)
+                except OSError:
+                    break
     return card
+
+
+def _missing_dirs(path: str) -> list[str]:
+    """The folders of `path` that do not exist yet, deepest first."""
+    made = []
+    while path and not os.path.exists(path):
+        made.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return made
+
+
+def _check_usable(cc, checkpoint) -> None:
+    """ExportError, before the export, when chronotick could not use the model: its quantile
+    levels must be strictly increasing in (0, 1) and hold 0.5 (the runtime's median and
+    calibration; chronotick.models.calibration.ConformalScaler)."""
+    from chronotick.models.calibration import ConformalScaler
+    try:
+        ConformalScaler([float(q) for q in cc.quantiles])
+    except (ValueError, TypeError) as exc:
+        raise ExportError(f"{checkpoint}: chronotick cannot use a model with quantile levels "
+                          f"{list(cc.quantiles)!r}: {exc}") from exc
+
+
+def _check_loads(onnx_path: str) -> None:
+    """ExportError when chronotick's runtime (OnnxForecaster) refuses the model and card at onnx_path."""
+    from chronotick.errors import ModelError
+    from chronotick.models.onnx import OnnxForecaster
+    try:
+        OnnxForecaster(onnx_path)
+    except (ModelError, ValueError) as exc:
+        raise ExportError(f"chronotick would refuse the exported model: {_one_line(exc)}") from exc
+
+
+def _swap(tmp: str, out: str, tmp_card: str, card_path: str, work: str) -> None:
+    """Move the complete model and card into place: the card first, then the model. If the model
+    cannot be moved, the old card is put back (or the new one removed where there was none), so the
+    old pair stays a pair. SIGINT and SIGTERM wait until both moves are done (main thread)."""
+    old_card = None
+    if os.path.isfile(card_path):
+        shutil.copy2(card_path, os.path.join(work, "previous-card"))
+        old_card = os.path.join(work, "previous-card")
+    block = threading.current_thread() is threading.main_thread() and hasattr(signal, "pthread_sigmask")
+    sigs = {signal.SIGINT, signal.SIGTERM}
+    if block:
+        signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    try:
+        os.replace(tmp_card, card_path)
+        try:
+            os.replace(tmp, out)
+        except BaseException:
+            if old_card is not None:
+                os.replace(old_card, card_path)
+            else:
+                os.remove(card_path)
+            raise
+    finally:
+        if block:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, sigs)
+
+
+def terminate_as_exit():
+    """In the main thread: SIGTERM raises SystemExit(143) from then on (Python's default is to die at
+    once, skipping the export's clean-up of its temporary files). Returns the previous handler (None
+    where nothing was changed), for signal.signal(SIGTERM, previous)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+    return signal.signal(signal.SIGTERM, handler)
 
 
 def _default_opset(proto) -> int | None:

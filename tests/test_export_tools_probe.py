@@ -1,0 +1,239 @@
+"""Probes of the export and training tools as a user exporting their own checkpoint meets them:
+`chronotick export chronos-bolt` (chronotick.models.export_bolt) and the scripts in export/.
+
+Tiny random Chronos-Bolt checkpoints, no download, a handful of exports. Needs the `export`
+extra; skipped without it (CHRONOTICK_REQUIRE_EXPORT: fail instead, as in test_export.py).
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+for _mod in ("torch", "chronos", "onnx", "onnxscript"):
+    if os.environ.get("CHRONOTICK_REQUIRE_EXPORT"):   # CI installs the extra: a skip would hide a failure
+        __import__(_mod)
+    pytest.importorskip(_mod, reason=f"the export extra is not installed ({_mod} missing): "
+                                     f"pip install 'chronotick[export]'")
+
+from chronotick.cli import main
+from chronotick.models.export_bolt import ExportError, export_chronos_bolt, save_random_bolt
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LEVELS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+
+
+def _script(name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, "export", f"{name}.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tools_probe")
+    return save_random_bolt(str(d / "ckpt"), seed=1, context=64, d_model=32, d_ff=64, initializer_factor=0.1)
+
+
+@pytest.fixture(scope="module")
+def exported(ckpt, tmp_path_factory):
+    """An export from a checkpoint named relatively (as `--checkpoint ckpt` from its parent); the
+    output folder listed at the moment the parity is logged (the model is then written, not moved)."""
+    out_dir = tmp_path_factory.mktemp("tools_probe_out")
+    seen = {}
+
+    def log(msg):
+        if msg.startswith("parity"):
+            seen["during"] = sorted(os.listdir(out_dir))
+
+    cwd = os.getcwd()
+    os.chdir(os.path.dirname(ckpt))
+    try:
+        card = export_chronos_bolt(os.path.basename(ckpt), str(out_dir / "mine.onnx"), context=40, log=log)
+    finally:
+        os.chdir(cwd)
+    return ckpt, out_dir, card, seen
+
+
+def test_card_fields_and_the_model_loads_and_predicts(exported):
+    import chronos
+    import onnx
+    import onnxruntime
+    import torch
+    import transformers
+
+    import chronotick
+    from chronotick import models
+    ckpt, out_dir, card, _ = exported
+    on_disk = json.loads((out_dir / "mine.json").read_text())
+    assert on_disk == card
+    assert card["name"] == "mine" and card["architecture"] == "ChronosBoltModelForForecasting"
+    assert card["context"] == 40 and card["model_context_length"] == 64 and card["patch_size"] == 16
+    assert card["prediction_length"] == 64 and card["quantile_levels"] == LEVELS and card["num_quantiles"] == 9
+    assert card["input"]["shape"] == ["batch", 40] and card["output"]["shape"] == ["batch", 9, 64]
+    assert card["opset"] == 20
+    assert card["parity"]["inputs"] == 8 and 0 <= card["parity"]["max_abs_diff_normalised"] <= 1e-3
+    v = card["export"]
+    assert (v["torch"], v["transformers"], v["onnx"], v["onnxruntime"]) == (
+        torch.__version__, transformers.__version__, onnx.__version__, onnxruntime.__version__)
+    assert v["chronos_forecasting"] == getattr(chronos, "__version__", "unknown")
+    # a local checkpoint named relatively is recorded as the directory it was, not as "ckpt"
+    # (which reads as a hub id and means nothing from anywhere else)
+    assert card["source_checkpoint"] == os.path.abspath(ckpt)
+    models.register("tools-probe-mine", str(out_dir / "mine.onnx"))
+    t = 1e9 + 64.0 * np.arange(50)
+    y = 1e-3 * np.sin(np.arange(50) / 7.0)
+    fc = chronotick.predict(y, t, horizon=3, model="tools-probe-mine")
+    assert np.all(np.isfinite(np.asarray(fc.quantiles)))
+
+
+def test_no_loadable_half_export_in_the_output_folder(exported):
+    # while the export runs, its unverified graph must not lie in the output folder as a `.onnx`
+    # (a killed export would leave it there; in models/data/ it would be a model of its own)
+    _, _, _, seen = exported
+    assert [f for f in seen["during"] if f.endswith(".onnx")] == []
+
+
+def test_sigterm_mid_export_leaves_the_old_pair_and_nothing_else(ckpt, tmp_path):
+    out = tmp_path / "m.onnx"
+    out.write_bytes(b"old model")
+    (tmp_path / "m.json").write_text('{"old": 1}')
+    env = {**os.environ, "PYTHONPATH": os.path.join(REPO, "python")}
+    proc = subprocess.Popen([sys.executable, "-m", "chronotick", "export", "chronos-bolt", "--checkpoint", ckpt,
+                             "--context", "32", "--out", str(out)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None and sorted(os.listdir(tmp_path)) == ["m.json",
+                                                                                                      "m.onnx"]:
+            time.sleep(0.05)
+        assert proc.poll() is None, "the export ended before it wrote anything"
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert rc != 0
+    assert sorted(os.listdir(tmp_path)) == ["m.json", "m.onnx"]
+    assert out.read_bytes() == b"old model" and (tmp_path / "m.json").read_text() == '{"old": 1}'
+
+
+def test_a_failed_move_keeps_the_old_model_and_its_card(ckpt, tmp_path, monkeypatch):
+    out = tmp_path / "m.onnx"
+    out.write_bytes(b"old model")
+    (tmp_path / "m.json").write_text('{"old": 1}')
+    real = os.replace
+
+    def replace(src, dst):
+        if os.fspath(dst) == str(out):
+            raise OSError(28, "No space left on device")
+        return real(src, dst)
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(ExportError, match="No space left"):
+        export_chronos_bolt(ckpt, str(out), context=16, ort_fusions=False, log=lambda m: None)
+    assert sorted(os.listdir(tmp_path)) == ["m.json", "m.onnx"]
+    assert out.read_bytes() == b"old model" and (tmp_path / "m.json").read_text() == '{"old": 1}'
+
+
+def test_a_model_chronotick_cannot_use_is_refused_before_the_export(tmp_path):
+    # quantile levels without the median: the export would succeed and the runtime refuse the file
+    import torch
+    from chronos.chronos_bolt import ChronosBoltModelForForecasting
+
+    from chronotick.models.export_bolt import random_bolt_config
+    cfg = random_bolt_config(context=32, prediction_length=16, initializer_factor=0.1)
+    cfg.chronos_config["quantiles"] = [0.1, 0.9]
+    torch.manual_seed(0)
+    ChronosBoltModelForForecasting(cfg).save_pretrained(str(tmp_path / "q2"))
+    with pytest.raises(ExportError, match="0.5"):
+        export_chronos_bolt(str(tmp_path / "q2"), str(tmp_path / "out" / "q2.onnx"), context=32, log=lambda m: None)
+    assert not os.path.exists(tmp_path / "out")
+
+
+@pytest.mark.parametrize("text,what", [("null", "must hold a JSON object"), ("[1, 2]", "must hold a JSON object"),
+                                       ('{"model_type": "t5"', "not readable JSON"),
+                                       (b"\xff\xfe{}", "not readable JSON")])
+def test_config_json_that_is_no_configuration_is_refused_at_once(tmp_path, capsys, text, what):
+    (tmp_path / "ck").mkdir()
+    (tmp_path / "ck" / "config.json").write_bytes(text if isinstance(text, bytes) else text.encode())
+    rc = main(["export", "chronos-bolt", "--checkpoint", str(tmp_path / "ck"), "--context", "32",
+               "--out", str(tmp_path / "m.onnx")])
+    err = capsys.readouterr().err
+    assert rc == 1 and what in err and "config.json" in err, err
+    assert sorted(os.listdir(tmp_path)) == ["ck"]
+
+
+@pytest.mark.parametrize("out,what", [("model", ".onnx"), ("model.onnx.bak", ".onnx"), ("adir.onnx", "directory")])
+def test_cli_bad_out_is_an_argument_error(tmp_path, capsys, out, what):
+    (tmp_path / "adir.onnx").mkdir()
+    rc = main(["export", "chronos-bolt", "--checkpoint", str(tmp_path / "whatever"), "--context", "32",
+               "--out", str(tmp_path / out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and what in err and err.count("\n") == 1, err
+    assert sorted(os.listdir(tmp_path)) == ["adir.onnx"]
+
+
+# ---- export/train_clock_bolt.py ----------------------------------------------------------------
+
+@pytest.mark.parametrize("flag,value", [("--threads", "0"), ("--threads", "-2"), ("--context", "3"),
+                                        ("--heads", "64"), ("--out", "x.bin"), ("--series", "0"),
+                                        ("--steps-per-epoch", "0")])
+def test_train_bad_arguments_before_any_work(tmp_path, capsys, flag, value):
+    # tiny sizes, so that a regression costs seconds, not the full-size training
+    args = ["--series", "2", "--steps", "1", "--batch", "2", "--context", "32", "--d-model", "16", "--d-ff", "16",
+            "--layers", "1", "--decoder-layers", "1", "--heads", "2", "--threads", "1",
+            "--data-dir", str(tmp_path / "no-data"), "--out", str(tmp_path / "m.onnx"),
+            "--checkpoint-dir", str(tmp_path / "ck")]
+    t = time.monotonic()
+    with pytest.raises(SystemExit) as e:
+        _script("train_clock_bolt").main(args + [flag, value])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert flag in err and value in err, err
+    assert time.monotonic() - t < 5 and os.listdir(tmp_path) == []
+
+
+def test_train_checkpoint_dir_that_is_a_file(tmp_path, capsys):
+    (tmp_path / "ck").write_text("x")
+    with pytest.raises(SystemExit) as e:
+        _script("train_clock_bolt").main(["--series", "2", "--steps", "1", "--batch", "2", "--context", "32",
+                                          "--d-model", "16", "--d-ff", "16", "--threads", "1", "--data-dir",
+                                          str(tmp_path / "no-data"), "--checkpoint-dir", str(tmp_path / "ck"),
+                                          "--out", str(tmp_path / "m.onnx")])
+    assert e.value.code == 2 and "--checkpoint-dir" in capsys.readouterr().err
+
+
+# ---- export/evaluate_clock_bolt.py and export/reexport_clock_bolt.py --------------------------
+
+@pytest.mark.parametrize("args,what", [(["--level", "1.5"], "--level"), (["--level", "nan"], "--level"),
+                                       (["--simulated", "-1"], "--simulated"),
+                                       (["--data-dir", "/nonexistent-chronotick"], "no traces"),
+                                       (["--simulated", "1", "--model", "/nonexistent-chronotick/m.onnx"], "not found")])
+def test_evaluate_bad_arguments(capsys, args, what):
+    with pytest.raises(SystemExit) as e:
+        _script("evaluate_clock_bolt").main(args)
+    assert e.value.code in (1, 2)
+    err = capsys.readouterr().err
+    assert what in err and "Traceback" not in err, err
+
+
+def test_reexport_missing_checkpoint_or_card(tmp_path, capsys):
+    mod = _script("reexport_clock_bolt")
+    (tmp_path / "m.onnx").write_bytes(b"old")
+    (tmp_path / "m.json").write_text(json.dumps({"name": "m", "context": 32}))
+    rc = mod.main(["--checkpoint", str(tmp_path / "missing"), "--out", str(tmp_path / "m.onnx")])
+    err = capsys.readouterr().err
+    assert rc == 1 and "no such checkpoint directory" in err
+    rc = mod.main(["--checkpoint", str(tmp_path), "--out", str(tmp_path / "other.onnx")])
+    err = capsys.readouterr().err
+    assert rc == 1 and "other.json" in err
+    assert sorted(os.listdir(tmp_path)) == ["m.json", "m.onnx"]
