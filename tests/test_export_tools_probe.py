@@ -172,13 +172,25 @@ def test_config_json_that_is_no_configuration_is_refused_at_once(tmp_path, capsy
     assert sorted(os.listdir(tmp_path)) == ["ck"]
 
 
-@pytest.mark.parametrize("out,what", [("model", ".onnx"), ("model.onnx.bak", ".onnx"), ("adir.onnx", "directory")])
+@pytest.mark.parametrize("out,what", [("model", ".onnx"), ("model.onnx.bak", ".onnx")])
 def test_cli_bad_out_is_an_argument_error(tmp_path, capsys, out, what):
     (tmp_path / "adir.onnx").mkdir()
     rc = main(["export", "chronos-bolt", "--checkpoint", str(tmp_path / "whatever"), "--context", "32",
                "--out", str(tmp_path / out)])
     err = capsys.readouterr().err
     assert rc == 2 and what in err and err.count("\n") == 1, err
+    assert sorted(os.listdir(tmp_path)) == ["adir.onnx"]
+
+
+def test_cli_out_that_is_a_directory_is_refused_at_once(tmp_path, capsys):
+    # exit 1 with export_chronos_bolt's message, as for a card path that is a directory
+    # (tests/test_onnx_edge_cases.py::test_a_card_that_cannot_be_written_leaves_nothing)
+    (tmp_path / "adir.onnx").mkdir()
+    rc = main(["export", "chronos-bolt", "--checkpoint", str(tmp_path / "whatever"), "--context", "32",
+               "--out", str(tmp_path / "adir.onnx")])
+    err = capsys.readouterr().err
+    assert rc == 1 and err == (f"chronotick export: {tmp_path / 'adir.onnx'} is a directory: the export writes "
+                               f"the model and its card as files there\n"), err
     assert sorted(os.listdir(tmp_path)) == ["adir.onnx"]
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import signal
 import sys
 
@@ -65,11 +64,7 @@ def run(args) -> int:
         print(f"chronotick export: --out must name a .onnx file (its card goes beside it as .json), got "
               f"{args.out}", file=sys.stderr)
         return 2
-    for p in (args.out, os.path.splitext(args.out)[0] + ".json"):
-        if os.path.isdir(p):
-            print(f"chronotick export: --out: {p} is a directory; the export writes the model and its card as "
-                  f"files", file=sys.stderr)
-            return 2
+    # an --out (or its card's path) that is a directory: export_chronos_bolt refuses it at once
     previous = terminate_as_exit()      # SIGTERM: clean up the temporary files, as Ctrl-C does
     try:
         card = export_chronos_bolt(args.checkpoint, args.out, context=args.context, tolerance=args.tolerance,
