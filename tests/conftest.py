@@ -60,3 +60,14 @@ def registry():
     models._registered.update(before)
     for name in set(api._onnx_cache) - cached:
         api._onnx_cache.pop(name)
+
+
+def require_export_extra() -> None:
+    """Skip the calling test module unless the export extra (torch, chronos-forecasting, onnx,
+    onnxscript) is installed; with CHRONOTICK_REQUIRE_EXPORT set (CI installs the extra) a
+    missing one is an ImportError, since a skip would hide a failure."""
+    for mod in ("torch", "chronos", "onnx", "onnxscript"):
+        if os.environ.get("CHRONOTICK_REQUIRE_EXPORT"):
+            __import__(mod)
+        pytest.importorskip(mod, reason=f"the export extra is not installed ({mod} missing): "
+                                        f"pip install 'chronotick[export]'")

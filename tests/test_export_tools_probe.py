@@ -17,11 +17,9 @@ import time
 import numpy as np
 import pytest
 
-for _mod in ("torch", "chronos", "onnx", "onnxscript"):
-    if os.environ.get("CHRONOTICK_REQUIRE_EXPORT"):   # CI installs the extra: a skip would hide a failure
-        __import__(_mod)
-    pytest.importorskip(_mod, reason=f"the export extra is not installed ({_mod} missing): "
-                                     f"pip install 'chronotick[export]'")
+from conftest import require_export_extra  # noqa: E402
+
+require_export_extra()
 
 from chronotick.cli import main
 from chronotick.models.export_bolt import ExportError, export_chronos_bolt, save_random_bolt

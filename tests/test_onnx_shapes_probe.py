@@ -16,10 +16,9 @@ import shutil
 import numpy as np
 import pytest
 
-for _mod in ("torch", "chronos", "onnx", "onnxscript"):
-    if os.environ.get("CHRONOTICK_REQUIRE_EXPORT"):
-        __import__(_mod)
-    pytest.importorskip(_mod, reason=f"the export extra is not installed ({_mod} missing)")
+from conftest import require_export_extra  # noqa: E402
+
+require_export_extra()
 
 import chronotick
 from chronotick.models.export_bolt import export_chronos_bolt, save_random_bolt

@@ -18,11 +18,9 @@ import shutil
 import numpy as np
 import pytest
 
-for _mod in ("torch", "chronos", "onnx", "onnxscript"):
-    if os.environ.get("CHRONOTICK_REQUIRE_EXPORT"):   # CI installs the extra: a skip would hide a failure
-        __import__(_mod)
-    pytest.importorskip(_mod, reason=f"the export extra is not installed ({_mod} missing): "
-                                     f"pip install 'chronotick[export]'")
+from conftest import require_export_extra  # noqa: E402
+
+require_export_extra()
 
 from chronotick.models.onnx import OnnxForecaster
 
