@@ -14,9 +14,13 @@
  * one reads CT_UNKNOWN from then on. A reader that stays UNKNOWN should call
  * ct_reader_follow(&r, path) now and then (chronotick's own readers do, at most
  * once a second while UNKNOWN): it maps the file now at the path if that is
- * another one. The new server's file reads CT_UNKNOWN with the local clock
- * until its first publish, so time_ns can go back by the old model's offset
- * across a restart (monotonicity holds across the publishes of one server).
+ * another one. The new server's file reads CT_UNKNOWN until its first
+ * publish, with time_ns along the model the old server left (adopted when
+ * that was written on this boot within the hour, with no step of the local
+ * clock since: CLOCK_REALTIME and CLOCK_MONOTONIC advanced alike since its
+ * heartbeat), and its first model is slewed in from that one, so time_ns does
+ * not go back across a restart. Otherwise it reads the local clock until its
+ * first publish, and time_ns can go back by the old model's offset.
  *
  * Misuse: NULL for the reader or the path gives CT_ERR_OPEN (errno EINVAL);
  * ct_reader_now/close/error accept NULL, closed and failed readers. The file
@@ -50,7 +54,8 @@
  * time_ns still from the model if one was ever published, else the local
  * clock) when the writer's last heartbeat is more than stale_after_ns old
  * (measured on CLOCK_REALTIME against heartbeat_real_ns; heartbeat_mono_ns
- * holds the same instant on CLOCK_MONOTONIC for tools), or when the writer
+ * holds the same instant on CLOCK_MONOTONIC, which a restarted writer uses to
+ * tell whether the local clock was stepped since), or when the writer
  * process has gone (checked with kill(pid, 0) at most every 100 ms).
  *
  * Seqlock: `seq` is odd while the writer writes. The writer stores seq odd,

@@ -229,11 +229,13 @@ void bind_clock(py::module_& m) {
 
   py::class_<ShmPublisher>(m, "ClockPublisher",
                            "Writer of the shared-memory clock file at `path` (mode 0644; one publisher per path).")
-      .def(py::init([](const std::string& path, double stale_after_s, double max_slew_rate) {
+      .def(py::init([](const std::string& path, double stale_after_s, double max_slew_rate, bool adopt) {
              check_path(path);
-             return std::make_unique<ShmPublisher>(path, stale_ns(stale_after_s), slew_rate(max_slew_rate));
+             return std::make_unique<ShmPublisher>(path, stale_ns(stale_after_s), slew_rate(max_slew_rate), adopt);
            }),
-           py::arg("path"), py::arg("stale_after_s") = 10.0, py::arg("max_slew_rate") = 5e-4)
+           py::arg("path"), py::arg("stale_after_s") = 10.0, py::arg("max_slew_rate") = 5e-4, py::arg("adopt") = true,
+           "adopt: take over the model a gone publisher left in the file (this boot, within the hour, no step of "
+           "the local clock since), so time_ns does not go back across a restart.")
       .def("publish",
            [](ShmPublisher& p, int64_t ref, int64_t off, double freq, int64_t bound, double growth, int status,
               double conf) {
@@ -249,6 +251,8 @@ void bind_clock(py::module_& m) {
       .def("close", &ShmPublisher::close, "Mark the clock UNKNOWN and release the file (it stays for readers).")
       .def_property_readonly("path", [](const ShmPublisher& p) { return fs_str(p.path()); })
       .def_property_readonly("publishes", [](ShmPublisher& p) { return p.closed() ? 0 : p.writer().publishes(); })
+      .def_property_readonly("adopted", &ShmPublisher::adopted,
+                             "Whether it took over the model of the file's earlier writer (ClockWriter::adopt).")
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__", [](ShmPublisher& p, py::args) { p.close(); });
 

@@ -51,8 +51,8 @@ static void check_model(const Model& m) {
     throw std::invalid_argument("bound_ns must be <= 2**62, got " + std::to_string(m.bound_ns));
 }
 
+// Stores d (its checksum computed here) and ends the write begun with q.
 void ClockWriter::write(ct_clock_data& d, uint64_t q) {
-  d.heartbeat_mono_ns = monotonic_ns();
   uint64_t w[kWords];
   to_words(d, w);
   d.check = ct_checksum(w);
@@ -79,7 +79,7 @@ ct_clock_data ClockWriter::publish_at(const Model& m, int64_t now_in) {
     probe.slew_t0_ns = t;
     probe.status = CT_SYNCHRONIZED;
     probe.heartbeat_real_ns = t;
-    if (!computable_at(probe, t) || (publishes_ > 0 && !computable_at(last_, t)))
+    if (!computable_at(probe, t) || (has_last_ && !computable_at(last_, t)))
       throw std::invalid_argument("offset_ns = " + std::to_string(m.offset_ns) + " at local time " +
                                   std::to_string(t) + " ns gives a time beyond int64 ns");
   }
@@ -100,20 +100,22 @@ ct_clock_data ClockWriter::publish_at(const Model& m, int64_t now_in) {
   d.bound_ns = m.bound_ns;
   d.growth_ns_per_s = m.growth_ns_per_s;
   // Do not go back from what a reader could have read at `now`: the previous
-  // model's time_ns(now), or -- before the first publish, when readers get the
-  // raw local clock (ct_compute's never-published case) -- `now` itself. So a
-  // negative first offset is slewed in like any other, not stepped.
+  // (or adopted) model's time_ns(now), or -- before the first publish, when
+  // readers get the raw local clock (ct_compute's never-published case) --
+  // `now` itself. So a negative first offset is slewed in like any other, not stepped.
   int64_t v0 = ct_best(&d, now);
-  int64_t prev = publishes_ > 0 ? ct_time(&last_, now) : now;
+  int64_t prev = has_last_ ? ct_time(&last_, now) : now;
   if (prev > v0) v0 = prev;
   d.slew_t0_ns = now;
   d.slew_v0_ns = v0;
   d.slew_rate = max_slew_rate_;
   d.heartbeat_real_ns = now;
+  d.heartbeat_mono_ns = monotonic_ns();
   d.stale_after_ns = stale_after_ns_;
   d.confidence = m.confidence;
   d.status = m.status;
   write(d, q);
+  has_last_ = true;
   ++publishes_;
   return d;
 }
@@ -122,6 +124,7 @@ void ClockWriter::heartbeat() {
   uint64_t q = begin_write(*shared_);
   ct_clock_data d = last_;
   d.heartbeat_real_ns = realtime_ns();
+  d.heartbeat_mono_ns = monotonic_ns();
   write(d, q);
 }
 
@@ -129,8 +132,21 @@ void ClockWriter::retire() {
   uint64_t q = begin_write(*shared_);
   ct_clock_data d = last_;
   d.status = CT_UNKNOWN;
-  if (d.heartbeat_real_ns == 0) d.heartbeat_real_ns = realtime_ns();
+  if (d.heartbeat_real_ns == 0) {
+    d.heartbeat_real_ns = realtime_ns();
+    d.heartbeat_mono_ns = monotonic_ns();
+  }
   write(d, q);
+}
+
+void ClockWriter::adopt(const ct_clock_data& d) {
+  if (has_last_) throw std::logic_error("adopt: this writer has published already");
+  uint64_t q = begin_write(*shared_);
+  ct_clock_data a = d;
+  a.status = CT_UNKNOWN;
+  write(a, q);
+  has_last_ = true;
+  adopted_ = true;
 }
 
 }  // namespace chronotick::clock

@@ -5,7 +5,9 @@
 //   half-width(t) = bound_ns + growth_ns_per_s * (t - ref_local_ns) / 1e9,
 // and the slew start that keeps time_ns monotonic: at the publish instant
 // `now` (read inside the seqlock's odd window), slew_v0 = max(previous model's
-// time_ns(now), best(now)), slew_t0 = now. A single writer per SharedClock.
+// time_ns(now), best(now)), slew_t0 = now. The previous model is this writer's
+// last, or one adopted from an earlier writer of the same file (adopt()).
+// A single writer per SharedClock.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -37,6 +39,27 @@ inline bool computable_at(const ct_clock_data& d, int64_t t) {
   return std::fabs(best) + half < kLimit && std::fabs(slew) < kLimit;
 }
 
+// An earlier writer's model may be adopted by a new writer of the file when it
+// was published on this boot no more than kAdoptMaxAgeNs ago (CLOCK_MONOTONIC)
+// and the local clock has not been stepped since: CLOCK_REALTIME and
+// CLOCK_MONOTONIC advanced alike since its heartbeat, within kAdoptStepNs
+// (both are slewed alike; only a step, a leap second or a suspend parts them).
+inline constexpr int64_t kAdoptMaxAgeNs = int64_t{3600} * 1000000000;  // an hour
+inline constexpr int64_t kAdoptStepNs = 1000000;                       // 1 ms
+
+inline bool adoptable(const ct_clock_data& d, int64_t now_real, int64_t now_mono) {
+  if (d.ref_local_ns <= 0 || d.ref_local_ns > kMaxTimeNs || d.heartbeat_real_ns <= 0 || d.heartbeat_mono_ns <= 0)
+    return false;  // never published
+  if (static_cast<uint64_t>(d.status) > CT_HOLDOVER || !std::isfinite(d.freq) || std::fabs(d.freq) > 0.01 ||
+      !(d.slew_rate > 0.0 && d.slew_rate <= 0.5) || d.bound_ns < 0)
+    return false;  // not a model this writer could have written
+  const int64_t mono_age = now_mono - d.heartbeat_mono_ns;
+  if (mono_age < 0 || mono_age > kAdoptMaxAgeNs) return false;  // another boot, or too old
+  const int64_t step = (now_real - d.heartbeat_real_ns) - mono_age;
+  if (step > kAdoptStepNs || step < -kAdoptStepNs) return false;  // the local clock was stepped
+  return computable_at(d, now_real);
+}
+
 struct Model {
   int64_t ref_local_ns = 0;      // local CLOCK_REALTIME of the reference point
   int64_t offset_ns = 0;         // reference - local at ref_local_ns
@@ -62,8 +85,16 @@ class ClockWriter {
   ct_clock_data publish_at(const Model& m, int64_t now);
   // Refreshes the heartbeat, keeping the model.
   void heartbeat();
-  // Marks the clock CT_UNKNOWN (e.g. when the writer shuts down).
+  // Marks the clock CT_UNKNOWN (e.g. when the writer shuts down); the model
+  // and its heartbeat stay, so readers keep its time_ns.
   void retire();
+  // Takes over `d`, the model an earlier writer of this file left (see
+  // adoptable()): written at once marked CT_UNKNOWN, heartbeat kept, so readers
+  // read time_ns along it instead of the raw local clock, and the first
+  // publish slews from it as from a model of this writer's own -- time_ns does
+  // not go back across a restart of the publisher. Before any publish only.
+  void adopt(const ct_clock_data& d);
+  bool adopted() const { return adopted_; }
 
   const ct_clock_data& last() const { return last_; }
   uint64_t publishes() const { return publishes_; }
@@ -75,6 +106,8 @@ class ClockWriter {
   int64_t stale_after_ns_;
   double max_slew_rate_;
   ct_clock_data last_{};
+  bool has_last_ = false;  // last_ is a model readers may have read (published or adopted)
+  bool adopted_ = false;
   uint64_t publishes_ = 0;
 };
 

@@ -40,14 +40,40 @@ struct DirLock {
   DirLock(const DirLock&) = delete;
   DirLock& operator=(const DirLock&) = delete;
 };
+// The model an earlier writer left in the clock file open as `fd` (its writer
+// gone: the file's lock is free), if it is a valid clock file whose data is
+// intact -- as a reader falls back on it (ct_stuck_words) when its writer died
+// mid-write -- and adoptable() now.
+bool prior_model(int fd, ct_clock_data& out) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < static_cast<off_t>(sizeof(ct_clock_shm)))
+    return false;
+  ct_clock_shm f;
+  if (::pread(fd, &f, sizeof f, 0) != static_cast<ssize_t>(sizeof f)) return false;
+  if (ct_check_header(&f, static_cast<size_t>(st.st_size)) != CT_OK || f.writer_pid <= 0) return false;
+  uint64_t w[kWords];
+  std::memcpy(w, f.data, sizeof w);
+  if (f.seq & 1u) {
+    ct_stuck_words(w);  // killed mid-write: the previous model if its words are intact
+  } else if (ct_checksum(w) != w[kWords - 1]) {
+    return false;       // corrupt
+  }
+  out = from_words(w);
+  return adoptable(out, realtime_ns(), monotonic_ns());
+}
 }  // namespace
 
-ShmPublisher::ShmPublisher(const std::string& path, int64_t stale_after_ns, double max_slew_rate) : path_(path) {
+ShmPublisher::ShmPublisher(const std::string& path, int64_t stale_after_ns, double max_slew_rate, bool adopt)
+    : path_(path) {
   DirLock dir_lock(path);
-  // Refuse to take over a file another live publisher holds.
+  // Refuse to take over a file another live publisher holds; read the model a
+  // gone one left there (under the directory lock, so no new writer starts meanwhile).
+  ct_clock_data prior{};
+  bool have_prior = false;
   int old = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (old >= 0) {
     bool busy = ::flock(old, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    if (!busy && adopt) have_prior = prior_model(old, prior);
     ::close(old);
     if (busy) throw ShmError(CT_ERR_OPEN, EBUSY, path + ": another process is publishing to this clock file");
   }
@@ -80,6 +106,7 @@ ShmPublisher::ShmPublisher(const std::string& path, int64_t stale_after_ns, doub
     shared_ = new (p) SharedClock;  // the page is zero-filled; this only starts the objects' lifetime
     init_header(*shared_, static_cast<int32_t>(::getpid()));
     writer_ = std::make_unique<ClockWriter>(shared_, stale_after_ns, max_slew_rate);
+    if (have_prior) writer_->adopt(prior);   // before the rename: readers see it from the start
     if (::rename(tmp.c_str(), path.c_str()) != 0) throw sys_error("cannot rename " + tmp + " onto it", path);
   } catch (...) {
     writer_.reset();

@@ -6,6 +6,11 @@
 // so readers never see a half-initialised file. A second publisher on a path
 // whose file is still locked fails; the check and the rename run under a lock
 // on the directory, so two publishers starting together cannot both pass.
+// With `adopt`, a model the file's earlier writer left there (gone, and
+// adoptable(): this boot, within the hour, no step of the local clock since)
+// is taken over (ClockWriter::adopt): readers following the new file read
+// time_ns on along it, and the first publish slews from it, so time_ns does
+// not go back across a restart.
 // ShmReader maps it read-only and reads with the seqlock of seqlock.h (header
 // checks and pid checks from chronotick.h).
 #pragma once
@@ -27,12 +32,14 @@ struct ShmError : std::runtime_error {
 
 class ShmPublisher {
  public:
-  ShmPublisher(const std::string& path, int64_t stale_after_ns, double max_slew_rate);
+  ShmPublisher(const std::string& path, int64_t stale_after_ns, double max_slew_rate, bool adopt = true);
   ~ShmPublisher();
   ShmPublisher(const ShmPublisher&) = delete;
   ShmPublisher& operator=(const ShmPublisher&) = delete;
 
   ClockWriter& writer() { return *writer_; }
+  // Whether it took over the model an earlier writer left (false once closed).
+  bool adopted() const { return writer_ != nullptr && shared_ != nullptr && writer_->adopted(); }
   const std::string& path() const { return path_; }
   // Marks the clock UNKNOWN, unmaps and releases the lock (the file stays).
   void close();

@@ -226,4 +226,70 @@ TEST(reader_gives_up_on_writer_stuck_mid_write) {
   CHECK(realtime_ns() - t0 >= CT_READ_MAX_WAIT_NS);
 }
 
+TEST(adoptable_needs_this_boot_an_hour_and_no_step) {
+  const int64_t real = 1'700'000'000'000'000'000, mono = 5'000'000'000'000;
+  ct_clock_data d = model(real - 2'000'000'000, 50'000'000, 1e-6, 1'000'000, 10.0);
+  d.heartbeat_real_ns = real - 2'000'000'000;  // written 2 s ago
+  d.heartbeat_mono_ns = mono - 2'000'000'000;
+  CHECK(adoptable(d, real, mono));
+  d.status = CT_UNKNOWN;  // retired by a clean stop: still its time_ns readers read
+  CHECK(adoptable(d, real, mono));
+  CHECK(adoptable(d, real + kAdoptStepNs, mono));    // within 1 ms of the monotonic clock
+  CHECK(!adoptable(d, real + 2 * kAdoptStepNs, mono));  // the local clock stepped forward 2 ms
+  CHECK(!adoptable(d, real - 5'000'000'000, mono));      // ... or back 5 s
+  CHECK(!adoptable(d, real, d.heartbeat_mono_ns - 1));   // the monotonic clock restarted: another boot
+  CHECK(adoptable(d, real - 2'000'000'000 + kAdoptMaxAgeNs, mono - 2'000'000'000 + kAdoptMaxAgeNs));
+  CHECK(!adoptable(d, real - 2'000'000'000 + kAdoptMaxAgeNs + 1, mono - 2'000'000'000 + kAdoptMaxAgeNs + 1));
+  ct_clock_data never{};  // never published
+  CHECK(!adoptable(never, real, mono));
+  ct_clock_data bad = d;
+  bad.status = 7;
+  CHECK(!adoptable(bad, real, mono));
+  bad = d;
+  bad.freq = 0.5;
+  CHECK(!adoptable(bad, real, mono));
+}
+
+TEST(restarted_publisher_adopts_the_model_so_time_does_not_go_back) {
+  std::string path = temp_path("restart");
+  unlink(path.c_str());
+  int64_t before = 0;
+  {
+    ShmPublisher pub(path, 5'000'000'000, 5e-4);
+    CHECK(!pub.adopted());  // no file there before
+    Model m;
+    m.ref_local_ns = realtime_ns();
+    m.offset_ns = 40'000'000;  // the reference 40 ms ahead of the local clock
+    m.bound_ns = 100'000;
+    pub.writer().publish(m);
+    ShmReader rd(path);
+    before = rd.now().time_ns;
+    CHECK_NEAR(static_cast<double>(before - realtime_ns()), 4e7, 1e6);
+  }  // closed: retired
+  {
+    ShmPublisher pub(path, 5'000'000'000, 5e-4);
+    CHECK(pub.adopted());
+    ShmReader rd(path);
+    ct_time_bound b = rd.now();
+    CHECK(b.status == CT_UNKNOWN && b.time_ns >= before);  // along the old model, not the raw local clock
+    CHECK_NEAR(static_cast<double>(b.time_ns - realtime_ns()), 4e7, 1e6);
+    Model m;
+    m.ref_local_ns = realtime_ns();
+    m.offset_ns = 0;  // the new model says the local clock is right: slewed to, not stepped
+    m.bound_ns = 100'000;
+    pub.writer().publish(m);
+    ct_time_bound c = rd.now();
+    CHECK(c.status == CT_SYNCHRONIZED && c.time_ns >= b.time_ns && c.latest_ns >= c.time_ns);
+    CHECK(pub.writer().publishes() == 1);
+  }
+  {
+    ShmPublisher pub(path, 5'000'000'000, 5e-4, /*adopt=*/false);
+    CHECK(!pub.adopted());
+    ShmReader rd(path);
+    CHECK(rd.now().status == CT_UNKNOWN);
+    CHECK_NEAR(static_cast<double>(rd.now().time_ns - realtime_ns()), 0, 1e6);  // never published: the local clock
+  }
+  unlink(path.c_str());
+}
+
 TEST_MAIN()

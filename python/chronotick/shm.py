@@ -31,8 +31,14 @@ which open readers follow while they read UNKNOWN); a reader of a file cut short
 after it was mapped faults with SIGBUS, as any reader of a mapped file would.
 The file is mode 0644, so only its owner (the publishing user) or root can
 truncate it. Checking the size on every read would put a system call on the hot path.
-Across a publisher restart time_ns can go back by the old model's offset: the
-new file reads UNKNOWN with the local clock until its first publish.
+Across a publisher restart time_ns does not go back: the new publisher takes
+over the model the old one left in the file (ClockPublisher.adopted), its file
+reads UNKNOWN with time_ns along that model until its first publish, and the
+first model is slewed in from it. That model is adopted only when it was written
+on this boot no more than an hour ago and the local clock has not been stepped
+since (CLOCK_REALTIME and CLOCK_MONOTONIC advanced alike, within 1 ms); else the
+new file reads the local clock until its first publish and time_ns can go back
+by the old model's offset.
 """
 from __future__ import annotations
 
