@@ -50,8 +50,11 @@ Status: SYNCHRONIZED while measurements arrive (the last within
 rejected, exceptions) -- the bound keeps widening with the forecast -- and
 UNKNOWN after `unknown_after_s` without a measurement, before the first
 `min_measurements`, when the writer is gone (stale segment), or from a poll
-that finds the local clock gone back (stepped by another program) until the
-next measurement, and after stop() (nothing measures any more: in this
+that finds the local clock stepped by another program (CLOCK_REALTIME parted
+from CLOCK_BOOTTIME; on an injected time base: gone back) until the next
+measurement decides it (a step of the local clock alone is then added to the
+Clock's time base, so measurements before and after it form one series: see
+docs/clock.md), and after stop() (nothing measures any more: in this
 process and for shared-file readers alike, at once; time_ns runs on along the
 last model; a poll_once() or start() after it publishes again). A change that
 depends only on elapsed time (holdover_after_s, unknown_after_s since the
@@ -275,6 +278,28 @@ def _wall_ns() -> int:
     return time.time_ns()
 
 
+_BOOTTIME = getattr(time, "CLOCK_BOOTTIME", None)   # Linux: CLOCK_MONOTONIC plus time suspended
+_PAIR_MAX_NS = 100_000        # the two CLOCK_REALTIME reads around the CLOCK_BOOTTIME one: at most 0.1 ms apart
+_LOCAL_STEP_NS = 1_000_000    # a local clock step smaller than 1 ms is not told from the pair's read jitter
+
+
+def _local_pair() -> tuple[int, int | None]:
+    """CLOCK_REALTIME and CLOCK_BOOTTIME (ns) at one instant: the realtime reads on either side
+    of the boottime read within _PAIR_MAX_NS (else retried; boot None after three tries, or
+    where the system has no CLOCK_BOOTTIME). Both advance alike -- adjtime/NTP slewing changes
+    both, a suspend counts in both -- so only a step of the local clock parts them."""
+    r2 = time.time_ns()
+    if _BOOTTIME is None:
+        return r2, None
+    for _ in range(3):
+        r1 = time.time_ns()
+        b = time.clock_gettime_ns(_BOOTTIME)
+        r2 = time.time_ns()
+        if 0 <= r2 - r1 <= _PAIR_MAX_NS:
+            return r1 + (r2 - r1) // 2, b
+    return r2, None
+
+
 _INT64_S = 9.2e9              # |t| (s) whose ns still fit an int64 (2**63 ns = 9.22e9 s): the C++ state's range
 _MAX_OFFSET_S = 2**62 / 1e9   # |offset| (s) a ns correction holds with room (146 y: a clock booted at 1970 is fine)
 _MAX_FREQ = 0.01              # |freq| the C++ state takes (10000 ppm)
@@ -393,6 +418,14 @@ class Clock:
         self._last_seen_t: float | None = None      # the newest accepted, held back or not
         self._last_poll_ns: int | None = None       # the local time of the previous poll
         self._went_back = False                     # the local clock went back since the newest measurement
+        # The Clock's own time base: the local clock minus B, the sum of the steps of the local clock
+        # seen since it was made (CLOCK_REALTIME against CLOCK_BOOTTIME at each poll; the default
+        # time_ns only). Measurements, the engine, the records and the model are on this base
+        # (t - B, offset + B); what is published is converted back (ref + B, offset - B).
+        self._base_ns = 0
+        self._pair: tuple[int, int] | None = None   # (realtime, boottime) of the previous live read
+        self._pending_step_ns: int | None = None     # a step seen, not yet decided by a measurement
+        self._last_local_step: dict | None = None
         self._step_correction = 0.0                 # S: the sum of the confirmed steps (s); the engine gets offset - S
         self._held: list[_Held] = []                # measurements held back, oldest first
         self._recent: deque = deque(maxlen=5)       # the newest measurements fed, offset - S at the time
@@ -412,7 +445,7 @@ class Clock:
         self._calib = _ElapsedCalibration(cfg.poll_interval_s, self._max_elapsed, cfg.calib_window, cfg.confidence)
         self._status = UNKNOWN
         self._counts = {"polls": 0, "measurements": 0, "empty_polls": 0, "source_errors": 0, "forecast_errors": 0,
-                        "publishes": 0, "steps_detected": 0, "spikes": 0}
+                        "publishes": 0, "steps_detected": 0, "spikes": 0, "local_clock_steps": 0}
         self._last_error: str | None = None
         self._last_step: dict | None = None
         self._model: dict | None = None
@@ -604,7 +637,8 @@ class Clock:
             if d is not None and tries < 3:
                 try:
                     t = self._time_ns()
-                    left = (d - int(t)) / 1e9 + 2e-4 if is_real(t) and math.isfinite(t) else None
+                    left = ((d - (int(t) - self._base_ns)) / 1e9 + 2e-4
+                            if is_real(t) and math.isfinite(t) else None)
                 except Exception:
                     left = None
                 if left is not None and left < wait:
@@ -633,9 +667,7 @@ class Clock:
         with self._lock:
             if self._stop.is_set():
                 return
-            now = self._time_ns()
-            _check_ns("time_ns()", now)
-            now = int(now)
+            now = self._live_now()
             status = self._status_at(now)
             if _SEVERITY[status] > _SEVERITY[self._status]:
                 self._publish_status(now, status, live=True)
@@ -696,18 +728,20 @@ class Clock:
             if isinstance(exc, (KeyboardInterrupt, SystemExit)) and threading.current_thread() is not self._thread:
                 raise
         if now_ns is None:
-            now_ns = self._time_ns()
-            _check_ns("time_ns()", now_ns)   # the injected clock: named (was: int() of it, or a str taken)
+            now = self._live_now()
             live = True
         else:
+            now = int(now_ns) - self._base_ns
             live = False
-        now = int(now_ns)
+        if self._pending_step_ns is not None and not failed and m is not None:
+            now = self._decide_local_step(m, now)
         if self._last_poll_ns is not None and now < self._last_poll_ns and self._n_meas:
             # stepped back by another program: the correction served is off by the step,
             # and elapsed times read on this clock are wrong -- UNKNOWN until a measurement
             self._went_back = True
             self._last_error = (f"the local clock went back by {(self._last_poll_ns - now) / 1e9!r} s since "
-                                f"the previous poll: UNKNOWN until a new measurement")
+                                f"the previous poll (not seen against CLOCK_BOOTTIME): UNKNOWN until a new "
+                                f"measurement")
         self._last_poll_ns = now
         used = False
         if failed:
@@ -725,6 +759,64 @@ class Clock:
             self._release_stale_held(now)
         self._publish(now, live=live)
         return used
+
+    def _live_now(self) -> int:
+        """The local time now (ns) on the Clock's base (the local clock minus the steps seen).
+        With the default time_ns, a step of the local clock since the previous read -- another
+        program setting it -- is seen as CLOCK_REALTIME parting from CLOCK_BOOTTIME, by more
+        than 1 ms, and added to the base: measurements before and after it then lie on one
+        continuous time line and offset series (nothing dropped, no level shift for the models
+        to re-learn), and what is published is converted to the stepped local clock. The step is
+        added once a measurement confirms it (_decide_local_step); until then it is pending and
+        the clock UNKNOWN."""
+        if self._wall:
+            t, boot = _local_pair()
+            if boot is not None:
+                if self._pair is not None:
+                    step = (t - self._pair[0]) - (boot - self._pair[1])
+                    if abs(step) > _LOCAL_STEP_NS:
+                        self._pending_step_ns = (self._pending_step_ns or 0) + step
+                self._pair = (t, boot)
+        else:
+            t = self._time_ns()
+            _check_ns("time_ns()", t)     # the injected clock: named (was: int() of it, or a str taken)
+            t = int(t)
+        return t - self._base_ns
+
+    def _decide_local_step(self, m, now: int) -> int:
+        """A step D of the local clock is pending: did the reference step with it (a leap
+        second: UTC and the local clock both repeat a second, the offset goes on) or the local
+        clock alone (its offset then shows -D)? The measurement's offset against the median of
+        the newest ones decides, whichever hypothesis it lies closer to; with fewer than 3 fed,
+        the local clock alone. Returns `now` on the base decided (the measurement is then
+        checked and converted by _checked)."""
+        try:
+            off = getattr(m, "offset", None)
+            off = float(off) if is_real(off) else None
+        except Exception:
+            off = None
+        if off is None or not math.isfinite(off):
+            return now                # not a usable measurement: still pending (_checked names it)
+        step, self._pending_step_ns = self._pending_step_ns, None
+        b = self._base_ns / 1e9
+        if len(self._recent) >= 3:
+            jump = off - (float(np.median(self._recent)) + self._step_correction - b)  # on the local clock now
+            local = abs(jump + step / 1e9) < abs(jump)
+        else:
+            local = True
+        real = now + self._base_ns
+        self._last_local_step = {"t": real / 1e9, "step_s": step / 1e9, "local_clock_alone": local}
+        if local:
+            self._base_ns += step
+            self._counts["local_clock_steps"] += 1
+            log.warning("clock: the local clock was stepped by %.9f s (CLOCK_REALTIME against CLOCK_BOOTTIME, "
+                        "the offset measured after it agrees); measurements and published model follow it",
+                        step / 1e9)
+        else:
+            log.warning("clock: the local clock was stepped by %.9f s and the reference with it (a leap "
+                        "second?): the offset goes on, nothing moved", step / 1e9)
+        self._last_local_step["base_s"] = self._base_ns / 1e9
+        return real - self._base_ns
 
     def _source_error(self, msg: str) -> None:
         self._last_error = msg
@@ -762,7 +854,8 @@ class Clock:
         # t is the local time (s) of the measurement, taken before this poll's local time `now`:
         # it is compared with now and published in ns, so it must lie just before now. Not older
         # than unknown_after_s either: the clock would be UNKNOWN by then. (1.7e12: ms by mistake.)
-        now_s = now / 1e9
+        # (Checked on the local clock as the source reads it, then moved to the Clock's base.)
+        now_s = (now + self._base_ns) / 1e9
         if not (now_s - self.config.unknown_after_s <= t <= now_s + _MAX_AHEAD_S and abs(t) < _INT64_S):
             raise _BadMeasurement(
                 f"measurement t = {t!r} is not a plausible time in seconds: this poll's local time is "
@@ -771,8 +864,10 @@ class Clock:
         if abs(offset) > _MAX_OFFSET_S:
             raise _BadMeasurement(f"measurement offset = {offset!r} s is beyond +-{_MAX_OFFSET_S:.3g} s, "
                                   f"more than a ns correction can hold")
+        if self._base_ns:
+            t, offset = t - self._base_ns / 1e9, offset + self._base_ns / 1e9
         if self._last_seen_t is not None and t <= self._last_seen_t:
-            back = " (the local clock went back?)" if now_s < self._last_seen_t else ""
+            back = " (the local clock went back?)" if now / 1e9 < self._last_seen_t else ""
             raise _BadMeasurement(f"measurement time {t!r} not after the previous {self._last_seen_t!r}{back}")
         return t, offset, vals["delay"], vals["uncertainty"]
 
@@ -923,8 +1018,10 @@ class Clock:
         return half, how
 
     def _served_offset(self, local_ns: int) -> float:
-        b = self._state.now_at(local_ns)
-        return (b[2] - local_ns) / 1e9
+        """The offset served at local_ns (the Clock's base) by the published model, on that base."""
+        real = local_ns + self._base_ns
+        b = self._state.now_at(real)
+        return (b[2] - real + self._base_ns) / 1e9
 
     def _retro_correct(self, t_m: float, err: float, t_p: float | None) -> None:
         """Ramp the error e of measurement t_m over the records in (t_p, t_m]."""
@@ -940,9 +1037,9 @@ class Clock:
         if self._n_meas < self.config.min_measurements or self._last_meas_ns is None:
             return UNKNOWN
         age = (now - self._last_meas_ns) / 1e9
-        if self._went_back or age < 0:
-            # the local clock went back (stepped by another program): the correction no longer
-            # fits it, and until a new measurement arrives nothing says by how much
+        if self._went_back or age < 0 or self._pending_step_ns is not None:
+            # the local clock went back or was stepped (by another program): the correction may no
+            # longer fit it, and until a new measurement arrives nothing says by how much
             return UNKNOWN
         if age <= self.config.holdover_after:
             return SYNCHRONIZED
@@ -960,6 +1057,9 @@ class Clock:
         from `now` it could be below what they had read meanwhile (was: time_ns
         went back by up to (write - now) x (slew rate + the frequency change),
         3 ms after a 0.4 s forecast)."""
+        if self._base_ns:             # to the local clock readers read: ref + B, offset - B
+            now = now + self._base_ns
+            args = (args[0] + self._base_ns, args[1] - self._base_ns) + tuple(args[2:])
         if not live:
             self._state.publish_at(now, *args)
         elif self._wall:
@@ -1066,7 +1166,8 @@ class Clock:
         only; never fed back to the models."""
         with self._rec_lock:          # not the update lock: a source can hang in a poll under it
             a = np.array(self._records, dtype=float).reshape(-1, 3)
-        return {"t": a[:, 0], "served_offset": a[:, 1], "corrected_offset": a[:, 2]}
+            b = self._base_ns / 1e9   # records are on the Clock's base: given on today's local clock
+        return {"t": a[:, 0] + b, "served_offset": a[:, 1] - b, "corrected_offset": a[:, 2] - b}
 
     def health(self) -> dict:
         snap = self._state.snapshot()
@@ -1075,13 +1176,19 @@ class Clock:
             "status": Status(b.status).name,
             "published_status": Status(self._status).name,
             "measurements": self._n_meas,
-            "last_measurement_age_s": None if self._last_meas_ns is None else (self._time_ns() - self._last_meas_ns) / 1e9,
+            "last_measurement_age_s": (None if self._last_meas_ns is None else
+                                       (self._time_ns() - self._base_ns - self._last_meas_ns) / 1e9),
             "bound_ns": (b.latest_ns - b.earliest_ns) // 2 if b.status != UNKNOWN else None,
-            "model": None if self._model is None else dict(self._model),
+            "model": None if self._model is None else dict(           # on the local clock readers read
+                self._model, ref_local_ns=self._model["ref_local_ns"] + self._base_ns,
+                offset_ns=self._model["offset_ns"] - self._base_ns),
             "counts": dict(self._counts),
             "last_error": self._last_error,
-            "last_step": self._last_step,
+            "last_step": (None if self._last_step is None else
+                          dict(self._last_step, t=self._last_step["t"] + self._base_ns / 1e9)),
             "step_correction_s": self._step_correction,
+            "local_clock_step": self._last_local_step,
+            "local_clock_base_s": self._base_ns / 1e9,
             "held_measurements": len(self._held),
             "source": _report(self._source, "stats"),
             "engine": _report(self._engine, "health"),

@@ -1,0 +1,190 @@
+"""The local clock stepped by another program while a Clock runs (chrony's makestep, date -s, a
+leap second): seen at the next poll as CLOCK_REALTIME parting from CLOCK_BOOTTIME, and added
+to the Clock's time base, so measurements before and after it form one series -- none dropped
+(a step back used to drop them, UNKNOWN, for about as long as the step) and no level shift for
+the models to re-learn (a +50 ms step used to widen the bound for a day) -- while the published
+model follows the stepped local clock.
+
+The local clock here is simulated: chronotick.clock._local_pair (the one place a live Clock
+reads CLOCK_REALTIME with CLOCK_BOOTTIME) is replaced by a world whose reference time advances
+64 s per poll, whose local clock is 20 ms behind it and 3 ppm slow, and which can be stepped."""
+import numpy as np
+import pytest
+
+import chronotick.clock as clockmod
+from chronotick import Clock, Engine
+
+POLL = 64.0
+NS = 1_000_000_000
+
+
+class World:
+    def __init__(self, seed=1):
+        self.elapsed = 0.0             # true seconds since the start (never stepped)
+        self.steps = 0.0               # sum of the steps applied to the local clock alone, s
+        self.leaps = 0.0               # leap seconds inserted: UTC and the local clock both repeat them
+        self.rng = np.random.default_rng(seed)
+
+    @property
+    def ref(self):                     # reference time (UTC), s
+        return 1.7e9 + self.elapsed - self.leaps
+
+    def offset(self):                  # reference - local without steps: 20 ms, growing 3 ppm (slow oscillator)
+        return 0.020 + 3e-6 * self.elapsed
+
+    def local(self):                   # the local clock (what CLOCK_REALTIME reads)
+        return self.ref - self.offset() + self.steps
+
+    def pair(self):                    # (CLOCK_REALTIME, CLOCK_BOOTTIME) ns: one oscillator; boot never stepped
+        return int(round(self.local() * NS)), int(round((self.elapsed * (1 - 3e-6) + 1000.0) * NS))
+
+    def measure(self):                 # an NTP-like measurement: 0.2 ms noise
+        return self.local(), self.ref - self.local() + self.rng.normal(0, 2e-4), 5e-4
+
+    def advance(self):
+        self.elapsed += POLL
+
+
+@pytest.fixture
+def world(monkeypatch):
+    w = World()
+    monkeypatch.setattr(clockmod, "_local_pair", w.pair)
+    return w
+
+
+def _clock(world):
+    return Clock(world.measure, Engine({"short_term": {"models": ["fused"]}}),
+                 {"poll_interval_s": POLL})
+
+
+def _run(clock, world, n):
+    used = []
+    for _ in range(n):
+        world.advance()
+        used.append(clock.poll_once())
+    return used
+
+
+def _published_offset(clock):
+    """The published model's offset (s) at the world's local time now, as readers would read it."""
+    m = clock.health()["model"]
+    local_ns = world_local_ns = clock._test_world.pair()[0]
+    return (m["offset_ns"] + m["freq"] * (world_local_ns - m["ref_local_ns"])) / NS, local_ns
+
+
+@pytest.mark.parametrize("step", [-100.0, -0.05, 0.05, 3.0])
+def test_a_step_of_the_local_clock_loses_no_measurement_and_the_model_follows_it(world, step):
+    clock = _clock(world)
+    clock._test_world = world
+    assert all(_run(clock, world, 40))
+    h = clock.health()
+    assert h["published_status"] == "SYNCHRONIZED" and h["counts"]["local_clock_steps"] == 0
+    bound_before = h["model"]["bound_ns"]
+    world.steps += step                 # another program steps the local clock
+    used = _run(clock, world, 10)
+    h = clock.health()
+    assert all(used), h["last_error"]   # none dropped (a step back had dropped them all)
+    assert h["counts"]["local_clock_steps"] == 1
+    assert h["local_clock_step"]["step_s"] == pytest.approx(step, abs=1e-6)
+    assert h["counts"]["steps_detected"] == 0 and h["counts"]["spikes"] == 0   # no offset step seen
+    assert h["published_status"] == "SYNCHRONIZED"
+    # the published model serves the reference time on the stepped local clock
+    off, _ = _published_offset(clock)
+    assert off == pytest.approx(world.ref - world.local(), abs=1e-3)
+    # and its bound did not blow up (a +50 ms step had widened it to ~80 ms for a day)
+    assert h["model"]["bound_ns"] < 3 * bound_before + 1e6
+    # history: on today's local clock, ending at the newest poll
+    hist = clock.history()
+    assert hist["t"][-1] == pytest.approx(world.local(), abs=1e-3)
+    assert np.all(np.diff(hist["t"]) > 0)
+
+
+def test_slewing_and_frequency_error_are_not_steps(world):
+    clock = _clock(world)
+    clock._test_world = world
+    _run(clock, world, 30)             # the local clock runs 3 ppm slow throughout
+    assert clock.health()["counts"]["local_clock_steps"] == 0
+    world.steps += 0.0005              # half a millisecond: below what the pair can tell from jitter
+    _run(clock, world, 3)
+    assert clock.health()["counts"]["local_clock_steps"] == 0
+
+
+def test_two_steps_add_up(world):
+    clock = _clock(world)
+    clock._test_world = world
+    _run(clock, world, 30)
+    world.steps -= 2.0
+    _run(clock, world, 5)
+    world.steps += 0.5
+    assert all(_run(clock, world, 5))
+    h = clock.health()
+    assert h["counts"]["local_clock_steps"] == 2 and h["local_clock_base_s"] == pytest.approx(-1.5, abs=1e-6)
+    off, _ = _published_offset(clock)
+    assert off == pytest.approx(world.ref - world.local(), abs=1e-3)
+
+
+def test_an_injected_time_base_is_never_rebased(world):
+    # time_ns other than CLOCK_REALTIME: no CLOCK_BOOTTIME to compare with; a step back is
+    # UNKNOWN until a measurement, as before
+    t = {"ns": int(1.7e18)}
+    clock = Clock(lambda: (t["ns"] / NS, 0.01, 5e-4), Engine({"short_term": {"models": ["fused"]}}),
+                  {"poll_interval_s": POLL}, time_ns=lambda: t["ns"])
+    for _ in range(10):
+        t["ns"] += int(POLL * NS)
+        clock.poll_once()
+    assert clock.health()["counts"]["local_clock_steps"] == 0 and clock.health()["local_clock_base_s"] == 0
+
+
+def test_local_pair_reads_both_clocks_together():
+    real, boot = clockmod._local_pair()
+    import time
+    assert abs(real - time.time_ns()) < 1e8
+    if clockmod._BOOTTIME is not None:
+        assert boot is not None and abs(boot - time.clock_gettime_ns(clockmod._BOOTTIME)) < 1e8
+
+
+def test_local_pair_gives_no_boot_time_when_the_reads_are_torn_apart(monkeypatch):
+    if clockmod._BOOTTIME is None:
+        pytest.skip("no CLOCK_BOOTTIME here")
+    import time
+    ticks = iter(range(0, 10 ** 9, 1_000_000))        # each realtime read 1 ms after the one before
+    monkeypatch.setattr(clockmod.time, "time_ns", lambda: next(ticks))
+    real, boot = clockmod._local_pair()
+    assert boot is None and real > 0                   # a preempted pair is not used to look for steps
+
+
+def test_a_leap_second_moves_nothing(world):
+    # UTC and the local clock both repeat a second: the pair sees -1 s, the offset measured after
+    # it does not move, so the base stays (a rebase would have shifted the offsets by 1 s)
+    clock = _clock(world)
+    clock._test_world = world
+    _run(clock, world, 40)
+    world.leaps += 1.0
+    assert all(_run(clock, world, 10))
+    h = clock.health()
+    assert h["counts"]["local_clock_steps"] == 0 and h["local_clock_base_s"] == 0
+    assert h["local_clock_step"]["local_clock_alone"] is False
+    assert h["local_clock_step"]["step_s"] == pytest.approx(-1.0, abs=1e-6)
+    assert h["counts"]["steps_detected"] == 0 and h["published_status"] == "SYNCHRONIZED"
+    off, _ = _published_offset(clock)
+    assert off == pytest.approx(world.ref - world.local(), abs=1e-3)
+
+
+def test_a_step_with_no_measurement_after_it_is_unknown_until_one_decides(world):
+    clock = _clock(world)
+    clock._test_world = world
+    _run(clock, world, 40)
+    world.steps += 0.2
+    answer = {"none": True}
+    clock._source = __import__("chronotick.sources", fromlist=["as_source"]).as_source(
+        lambda: None if answer["none"] else world.measure())
+    world.advance()
+    assert clock.poll_once() is False
+    assert clock.health()["published_status"] == "UNKNOWN"    # the correction may be 200 ms off
+    answer["none"] = False
+    world.advance()
+    assert clock.poll_once() is True
+    h = clock.health()
+    assert h["published_status"] == "SYNCHRONIZED" and h["counts"]["local_clock_steps"] == 1
+    off, _ = _published_offset(clock)
+    assert off == pytest.approx(world.ref - world.local(), abs=1e-3)
