@@ -13,7 +13,9 @@ its 64 targets (512 polls ahead) end inside the record: predict_fused()'s MAE ag
 offset at its targets and the share of them inside its 80% interval. Prints per clock and the
 mean of the per-clock MAE ratios (after / before).
 """
+import argparse
 import os
+import re
 import sys
 
 import numpy as np
@@ -25,13 +27,21 @@ from chronotick.engine import Engine  # noqa: E402
 CFG = {"long_term": {"model": "clock-bolt", "step_factor": 8}}
 
 
+def seed_range(text):
+    """"A-B" (seeds, A <= B) as (A, B); argparse's error naming the value otherwise."""
+    m = re.fullmatch(r"(\d+)-(\d+)", text)
+    if not m or int(m[1]) > int(m[2]):
+        raise argparse.ArgumentTypeError(f"bad seed range {text!r}: want A-B, seeds A <= B (e.g. 9201-9204)")
+    return int(m[1]), int(m[2])
+
+
 def clocks(dspan, fspan):
     scen = ("steady", "server_load", "thermal_cycle", "network_spike")
-    a, b = map(int, dspan.split("-"))
+    a, b = dspan
     for k, seed in enumerate(range(a, b + 1)):
         yield f"disciplined/{scen[k % 4]}/{seed}", sim.simulate(
             preset="disciplined", scenario=scen[k % 4], duration_s=48 * 3600.0, poll_s=64.0, seed=seed)
-    a, b = map(int, fspan.split("-"))
+    a, b = fspan
     for k, seed in enumerate(range(a, b + 1)):
         p = ("xo", "tcxo", "ocxo", "vm")[k % 4]
         yield f"{p}/{seed}", sim.simulate(preset=p, scenario="steady", duration_s=48 * 3600.0, poll_s=64.0,
@@ -71,4 +81,9 @@ def main(dspan, fspan):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    ap = argparse.ArgumentParser(description="The long-term model fed engine.history measurements or its "
+                                             "window's, scored on simulated clocks (docs/models.md).")
+    ap.add_argument("disciplined", type=seed_range, help="seeds A-B of the disciplined clocks, e.g. 9201-9204")
+    ap.add_argument("free_running", type=seed_range, help="seeds A-B of the free-running clocks, e.g. 9301-9304")
+    args = ap.parse_args()
+    main(args.disciplined, args.free_running)

@@ -16,7 +16,9 @@ collector and the `status` and `simulate` commands. Each test failed before its 
   without their true_offset column (no `true` criterion);
 - the metrics collector held its buffer lock while its readers ran, so snapshot() (read by the
   Engine inside a forecast) waited for a slow sensor; its byte rates divided by the time since
-  the previous sample's start rather than since the previous counter read.
+  the previous sample's start rather than since the previous counter read;
+- scripts/long_term_history.py and fusion_weight_power.py parsed sys.argv by hand: no --help, and a
+  malformed seed range was a traceback.
 """
 from __future__ import annotations
 
@@ -314,3 +316,23 @@ def test_a_stop_that_timed_out_then_a_start_leaves_one_sampling_thread():
                                  for th in threading.enumerate()) == 1
     finally:
         m.stop(timeout=2.0)
+
+
+_SCRIPTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts")
+
+
+@pytest.mark.parametrize("script, args, bad", [
+    ("long_term_history.py", ["9201-", "9301-9304"], "9201-"),
+    ("long_term_history.py", ["9201-9204", "x"], "x"),
+    ("long_term_history.py", ["9204-9201", "9301-9304"], "9204-9201"),
+    ("fusion_weight_power.py", ["x:1-2"], "x:1-2"),
+    ("fusion_weight_power.py", ["d:2001-2008,f:2101"], "f:2101"),
+])
+def test_offline_scripts_have_help_and_name_a_bad_argument(script, args, bad):
+    """scripts/long_term_history.py and fusion_weight_power.py parsed sys.argv by hand: no --help,
+    a malformed range was a traceback (ValueError) after the imports."""
+    path = os.path.join(_SCRIPTS, script)
+    ok = subprocess.run([sys.executable, path, "--help"], env=ENV, capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0 and "usage:" in ok.stdout
+    r = subprocess.run([sys.executable, path, *args], env=ENV, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and repr(bad) in r.stderr and "Traceback" not in r.stderr, r.stderr

@@ -10,7 +10,8 @@ from the PyTorch pipeline by more than --tolerance normalised units. A
 mistake in the arguments (--context < 1, --tolerance not finite > 0, --opset
 outside 18..23, --out not a .onnx file or a directory) is exit 2. The files
 are made in a hidden folder beside --out and moved into place only when both
-are complete and verified; Ctrl-C or SIGTERM removes them. --checkpoint is a local directory when it exists,
+are complete and verified; Ctrl-C or SIGTERM removes them, and the folders of exports to the same
+--out that were killed (SIGKILL) are removed first (said on stderr). --checkpoint is a local directory when it exists,
 starts with / . or ~, has more than one /, or its first part (A of A/B) is a
 local directory -- then a missing one is "no such checkpoint directory" at
 once -- else a hub id ("amazon/chronos-bolt-tiny").

@@ -29,10 +29,16 @@ import platform
 import re
 import shutil
 import signal
+import stat
 import tempfile
 import threading
 
 import numpy as np
+
+try:
+    import fcntl
+except ImportError:      # Windows: no lock, and no clean-up of killed exports' folders
+    fcntl = None
 
 QUANTILE_OUTPUT = "quantiles"
 CONTEXT_INPUT = "context"
@@ -46,6 +52,9 @@ class ExportError(RuntimeError):
 # tries a version conversion that fails on Chronos-Bolt (torch 2.13 then kept 18 and said so only in a
 # logged traceback); above 23 it has no implementations
 MIN_OPSET, MAX_OPSET = 18, 23
+
+# held (flock) in an export's work folder while it runs: a folder whose lock no one holds is a dead export's
+WORK_LOCK = "export.lock"
 
 # a hub id: "name" or "namespace/name", each part letters, digits, "-", "_", "." (huggingface_hub's rule)
 _HUB_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9._-]*/)?[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -297,7 +306,8 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
     on Ctrl-C; a SIGTERM too where the caller installed terminate_as_exit, as
     the CLI does) and moved to `out` and its .json only when both are
     complete and verified; the card records a local checkpoint as its
-    absolute path."""
+    absolute path. Such folders of exports to the same `out` that were killed
+    (SIGKILL) are removed first (remove_dead_work_folders; logged)."""
     if isinstance(context, bool) or not isinstance(context, int) or context < 1:
         raise ValueError(f"context must be a positive integer, got {context!r}")
     if not str(out).endswith(".onnx"):
@@ -343,8 +353,10 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
     os.makedirs(out_dir, exist_ok=True)
     # the graph and its card are made in a hidden folder beside `out` (the same file system, so the
     # moves are renames), as <stem>.onnx + <stem>.json there: an export that is killed leaves no
-    # unverified `.onnx` in the output folder (where a scan of *.onnx, as of models/data/, would find it)
-    work = tempfile.mkdtemp(prefix="." + os.path.basename(out) + ".", suffix=".export-tmp", dir=out_dir)
+    # unverified `.onnx` in the output folder (where a scan of *.onnx, as of models/data/, would find it);
+    # it holds WORK_LOCK while the export runs, so a later export can remove it if this one is killed
+    remove_dead_work_folders(out, log)
+    work, lock_fd = _make_work_folder(out_dir, os.path.basename(out))
     tmp = os.path.join(work, os.path.basename(out))
     tmp_card = os.path.join(work, os.path.basename(card_path))
     done = False
@@ -401,6 +413,8 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
         raise ExportError(f"export of {checkpoint} failed: {_one_line(exc)}") from exc
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if lock_fd is not None:      # after the removal: until then the folder is a live export's
+            os.close(lock_fd)
         if not done:                 # folders made for `out` by an export that wrote nothing
             for d in made:
                 try:
@@ -408,6 +422,108 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
                 except OSError:
                     break
     return card
+
+
+def _work_name(base: str) -> re.Pattern:
+    """The names of the work folders of exports to a file named `base`: tempfile.mkdtemp's
+    .<base>.XXXXXXXX.export-tmp, X one of [a-z0-9_]."""
+    return re.compile(re.escape("." + base + ".") + r"[a-z0-9_]{8}" + re.escape(".export-tmp"))
+
+
+def _same_file(path: str, fd: int) -> bool:
+    """Whether `path` (not followed) is still the file open as `fd`."""
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    fst = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (fst.st_dev, fst.st_ino)
+
+
+def _make_work_folder(out_dir: str, base: str) -> tuple[str, int | None]:
+    """A new work folder for an export to out_dir/base, and the descriptor holding its WORK_LOCK
+    (None without fcntl, or where the file system has no locks). A folder another export's
+    remove_dead_work_folders took before its lock was held is given up for a new one."""
+    for _ in range(5):
+        work = tempfile.mkdtemp(prefix="." + base + ".", suffix=".export-tmp", dir=out_dir)
+        if fcntl is None:
+            return work, None
+        lock = os.path.join(work, WORK_LOCK)
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        except FileNotFoundError:       # removed meanwhile
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:         # being removed
+            os.close(fd)
+            continue
+        except OSError:                 # no locks here (ENOLCK): work unlocked, as before
+            os.close(fd)
+            return work, None
+        if _same_file(lock, fd):
+            return work, fd
+        os.close(fd)
+    raise ExportError(f"cannot make a work folder in {out_dir}: each new one was removed at once")
+
+
+def remove_dead_work_folders(out: str, log=print) -> list[str]:
+    """Remove the work folders (.<out>.*.export-tmp beside `out`) of exports to `out` that were killed
+    before their clean-up (SIGKILL, a crash); returns those removed, each logged. A candidate is a
+    directory (not a symlink) of exactly that name pattern owned by this user, and it is removed only
+    when no process holds its WORK_LOCK (a live export holds it from the folder's creation to its
+    removal; a folder without one, of an older chronotick, counts as dead). One that cannot be removed
+    is logged as a warning, never an error. Nothing is done without fcntl (Windows)."""
+    if fcntl is None:
+        return []
+    out_dir = os.path.dirname(os.path.abspath(out))
+    pattern = _work_name(os.path.basename(out))
+    try:
+        names = sorted(n for n in os.listdir(out_dir) if pattern.fullmatch(n))
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        path = os.path.join(out_dir, name)
+        try:
+            st = os.lstat(path)
+            if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or not _remove_if_dead(path):
+                continue
+        except FileNotFoundError:       # removed meanwhile
+            continue
+        except OSError as exc:
+            log(f"warning: cannot remove {path}, the work folder of a killed export: {_one_line(exc)}")
+            continue
+        removed.append(path)
+        log(f"removed {path}, the work folder of a killed export")
+    return removed
+
+
+def _remove_if_dead(path: str) -> bool:
+    """Remove the work folder `path` when no one holds its WORK_LOCK (taking it meanwhile, and
+    removing the lock last, so that a new export never takes a folder half removed)."""
+    lock = os.path.join(path, WORK_LOCK)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:         # its export is running
+            return False
+        if not _same_file(lock, fd):    # removed or replaced meanwhile
+            return False
+        for name in os.listdir(path):
+            if name == WORK_LOCK:
+                continue
+            p = os.path.join(path, name)
+            if stat.S_ISDIR(os.lstat(p).st_mode):
+                shutil.rmtree(p)
+            else:
+                os.remove(p)
+        os.remove(lock)
+        os.rmdir(path)
+        return True
+    finally:
+        os.close(fd)
 
 
 def _missing_dirs(path: str) -> list[str]:
