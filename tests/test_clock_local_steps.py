@@ -8,11 +8,15 @@ model follows the stepped local clock.
 The local clock here is simulated: chronotick.clock._local_pair (the one place a live Clock
 reads CLOCK_REALTIME with CLOCK_BOOTTIME) is replaced by a world whose reference time advances
 64 s per poll, whose local clock is 20 ms behind it and 3 ppm slow, and which can be stepped."""
+import os
+import threading
+import time
+
 import numpy as np
 import pytest
 
 import chronotick.clock as clockmod
-from chronotick import Clock, Engine
+from chronotick import Clock, Engine, _core
 
 POLL = 64.0
 NS = 1_000_000_000
@@ -188,3 +192,95 @@ def test_a_step_with_no_measurement_after_it_is_unknown_until_one_decides(world)
     assert h["published_status"] == "SYNCHRONIZED" and h["counts"]["local_clock_steps"] == 1
     off, _ = _published_offset(clock)
     assert off == pytest.approx(world.ref - world.local(), abs=1e-3)
+
+
+# ---- waking at the step (Linux timerfd) rather than at the next poll --------------------------
+
+class FakeWatch:
+    """_core.ClockSetWatch's interface: fire() is the kernel cancelling the timerfd (clock set)."""
+
+    def __init__(self):
+        self._ev = threading.Event()
+        self._result = 0
+
+    def wait(self, timeout_s):
+        if not self._ev.wait(timeout_s):
+            return 0
+        self._ev.clear()
+        return self._result
+
+    def fire(self):
+        self._result = 1
+        self._ev.set()
+
+    def interrupt(self):
+        self._result = 2
+        self._ev.set()
+
+
+def _wait_for(pred, timeout=5.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_a_set_of_the_local_clock_wakes_the_polling_thread(world):
+    clock = _clock(world)
+    clock._test_world = world
+    _run(clock, world, 40)
+    clock._watch = watch = FakeWatch()
+    clock.start()
+    try:
+        assert _wait_for(lambda: clock.health()["counts"]["polls"] == 41)   # start() polls at once
+        time.sleep(0.2)
+        assert clock.health()["counts"]["polls"] == 41      # the next poll is 64 s away
+        world.steps -= 30.0                                  # the clock set back 30 s ...
+        world.elapsed += 1.0
+        watch.fire()                                         # ... and the kernel says so at once
+        assert _wait_for(lambda: clock.health()["counts"]["local_clock_steps"] == 1)
+        h = clock.health()
+        assert h["counts"]["polls"] == 42 and h["counts"]["clock_set_wakes"] == 1
+        assert h["published_status"] == "SYNCHRONIZED"
+        off, _ = _published_offset(clock)
+        assert off == pytest.approx(world.ref - world.local(), abs=1e-3)
+    finally:
+        t0 = time.monotonic()
+        clock.stop()
+        assert time.monotonic() - t0 < 2                     # interrupt() ends the wait
+
+
+@pytest.mark.skipif(not _core.clock_set_watch_available, reason="no timerfd (not Linux)")
+def test_the_real_watch_times_out_and_is_interrupted():
+    w = _core.ClockSetWatch()
+    t0 = time.monotonic()
+    assert w.wait(0.05) == 0 and time.monotonic() - t0 >= 0.045
+    threading.Timer(0.05, w.interrupt).start()
+    assert w.wait(10) == 2
+    w.interrupt()                                            # before the wait: ends the next one
+    assert w.wait(10) == 2 and w.wait(0) == 0
+    with pytest.raises(ValueError):
+        w.wait(float("nan"))
+
+
+@pytest.mark.skipif(not _core.clock_set_watch_available, reason="no timerfd (not Linux)")
+def test_a_running_clock_stops_at_once_with_the_real_watch():
+    clock = Clock(lambda: None, Engine({"short_term": {"models": ["fused"]}}), {"poll_interval_s": 3600.0,
+                                                                               "warmup_poll_interval_s": 3600.0})
+    clock.start()
+    assert _wait_for(lambda: clock.health()["counts"]["polls"] >= 1)
+    assert isinstance(clock._watch, _core.ClockSetWatch)
+    t0 = time.monotonic()
+    clock.stop()
+    assert time.monotonic() - t0 < 1 and not clock.health()["running"]
+
+
+@pytest.mark.skipif(os.environ.get("CHRONOTICK_TEST_CLOCK_SET") != "1" or not _core.clock_set_watch_available,
+                    reason="sets the system clock (forward by 100 us): CHRONOTICK_TEST_CLOCK_SET=1, as root")
+def test_a_real_clock_set_wakes_the_watch():
+    w = _core.ClockSetWatch()
+    assert w.wait(0) == 0
+    time.clock_settime_ns(time.CLOCK_REALTIME, time.clock_gettime_ns(time.CLOCK_REALTIME) + 100_000)
+    assert w.wait(1) == 1 and w.wait(0) == 0                  # re-armed: once per set

@@ -2,11 +2,14 @@
 // process), ClockState (in-process, heap). Times are int ns of CLOCK_REALTIME;
 // offset = reference - local.
 #include <cerrno>
+#include <cmath>
+#include <system_error>
 #include <memory>
 #include <stdexcept>
 #include <string>
 
 #include "bindings/bindings.h"
+#include "clock/clock_set_watch.h"
 #include "clock/clock_state.h"
 #include "clock/shm_file.h"
 #include "clock/verify.h"
@@ -255,6 +258,30 @@ void bind_clock(py::module_& m) {
                              "Whether it took over the model of the file's earlier writer (ClockWriter::adopt).")
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__", [](ShmPublisher& p, py::args) { p.close(); });
+
+  py::class_<ClockSetWatch>(m, "ClockSetWatch",
+                            "Wakes when CLOCK_REALTIME is set (stepped) -- Linux timerfd TFD_TIMER_CANCEL_ON_SET -- "
+                            "or when interrupt() is called; OSError where it cannot be made (not Linux).")
+      .def(py::init([]() {
+        try {
+          return std::make_unique<ClockSetWatch>();
+        } catch (const std::system_error& e) {
+          errno = e.code().value();
+          PyErr_SetFromErrno(PyExc_OSError);
+          throw py::error_already_set();
+        }
+      }))
+      .def("wait",
+           [](ClockSetWatch& w, double timeout_s) {
+             if (!std::isfinite(timeout_s)) throw std::invalid_argument("timeout_s must be finite");
+             py::gil_scoped_release nogil;
+             return static_cast<int>(w.wait(timeout_s));
+           },
+           py::arg("timeout_s"),
+           "Block up to timeout_s seconds (GIL released): 1 if the clock was set, 2 if interrupt() was "
+           "called, 0 at the timeout.")
+      .def("interrupt", &ClockSetWatch::interrupt, "End the wait in progress (from any thread), or else the next one.");
+  m.attr("clock_set_watch_available") = ClockSetWatch::available();
 
   py::class_<ShmReader> reader(m, "ClockReader", "Read-only view of a shared-memory clock file (any process).");
   reader.def(py::init([](const std::string& path) {

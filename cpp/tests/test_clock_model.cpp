@@ -4,13 +4,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "check.h"
+#include "clock/clock_set_watch.h"
 #include "clock/clock_state.h"
 #include "clock/shm_file.h"
 
@@ -290,6 +293,24 @@ TEST(restarted_publisher_adopts_the_model_so_time_does_not_go_back) {
     CHECK_NEAR(static_cast<double>(rd.now().time_ns - realtime_ns()), 0, 1e6);  // never published: the local clock
   }
   unlink(path.c_str());
+}
+
+TEST(clock_set_watch_times_out_and_is_interrupted) {
+  if (!ClockSetWatch::available()) return;
+  ClockSetWatch w;
+  int64_t t0 = monotonic_ns();
+  CHECK(w.wait(0.02) == ClockSetWatch::kTimeout);
+  CHECK(monotonic_ns() - t0 >= 19'000'000);
+  CHECK(w.wait(0) == ClockSetWatch::kTimeout);
+  w.interrupt();  // before the wait: ends the next one
+  CHECK(w.wait(5) == ClockSetWatch::kInterrupted);
+  CHECK(w.wait(0) == ClockSetWatch::kTimeout);
+  std::thread other([&w] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    w.interrupt();  // from another thread, during the wait
+  });
+  CHECK(w.wait(10) == ClockSetWatch::kInterrupted);
+  other.join();
 }
 
 TEST_MAIN()

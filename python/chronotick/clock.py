@@ -412,6 +412,9 @@ class Clock:
         self._ctl = threading.Lock()             # serialises start()/stop(): one polling thread at most
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Linux: the polling thread waits on a timerfd that wakes it when the local clock is set
+        # (stepped), so a step is looked at then, not at the next poll (_watch_clock_sets)
+        self._watch = None
         self._n_meas = 0
         self._last_meas_ns: int | None = None
         self._last_meas_t: float | None = None      # the newest measurement fed to the engine
@@ -445,7 +448,8 @@ class Clock:
         self._calib = _ElapsedCalibration(cfg.poll_interval_s, self._max_elapsed, cfg.calib_window, cfg.confidence)
         self._status = UNKNOWN
         self._counts = {"polls": 0, "measurements": 0, "empty_polls": 0, "source_errors": 0, "forecast_errors": 0,
-                        "publishes": 0, "steps_detected": 0, "spikes": 0, "local_clock_steps": 0}
+                        "publishes": 0, "steps_detected": 0, "spikes": 0, "local_clock_steps": 0,
+                        "clock_set_wakes": 0}
         self._last_error: str | None = None
         self._last_step: dict | None = None
         self._model: dict | None = None
@@ -537,6 +541,11 @@ class Clock:
                                        f"not starting a second one -- call start() again later")
             with self._lock:
                 self._reopen_shm()
+            if self._watch is None and self._wall and _core.clock_set_watch_available:
+                try:
+                    self._watch = _core.ClockSetWatch()
+                except OSError as exc:     # (no timerfd here: steps are seen at the next poll)
+                    log.info("clock: cannot watch for steps of the local clock: %s", exc)
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="chronotick-clock", daemon=True)
             self._thread.start()
@@ -564,6 +573,8 @@ class Clock:
             return
         with self._ctl:
             self._stop.set()
+            if self._watch is not None:
+                self._watch.interrupt()       # the polling thread may be waiting on it
             th = self._thread
             if th is not None:
                 th.join(wait)
@@ -643,7 +654,13 @@ class Clock:
                     left = None
                 if left is not None and left < wait:
                     wait, tries = left, tries + 1
-            self._stop.wait(max(wait, 0.0))
+            if self._watch is None:
+                self._stop.wait(max(wait, 0.0))
+            elif self._watch.wait(max(wait, 0.0)) == 1:
+                # the local clock was set (stepped) by another program: poll now, so the step is
+                # seen and decided by a measurement at once rather than up to a poll later
+                self._counts["clock_set_wakes"] += 1
+                next_poll = time.monotonic()
         # stop() may have returned during the last poll: the clock is marked UNKNOWN and the
         # segment closed after it, not before
         with self._lock:
