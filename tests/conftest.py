@@ -71,3 +71,14 @@ def require_export_extra() -> None:
             __import__(mod)
         pytest.importorskip(mod, reason=f"the export extra is not installed ({mod} missing): "
                                         f"pip install 'chronotick[export]'")
+
+
+def child_env() -> dict:
+    """The environment for a child Python that must import the same chronotick as this one (the
+    working tree with its developer build, or the installed package: a fresh clone's sources have
+    no compiled core, so PYTHONPATH=<repo>/python would break an installed run)."""
+    import sys
+    from pathlib import Path
+    parent = str(Path(sys.modules["chronotick"].__file__).resolve().parents[1])
+    return dict(os.environ, PYTHONPATH=parent + os.pathsep + os.environ.get("PYTHONPATH", ""))
+

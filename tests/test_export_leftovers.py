@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import require_export_extra  # noqa: E402
+from conftest import child_env, require_export_extra  # noqa: E402
 
 require_export_extra()
 
@@ -24,8 +24,7 @@ from chronotick.models import export_bolt  # noqa: E402
 from chronotick.models.export_bolt import (WORK_LOCK, export_chronos_bolt, remove_dead_work_folders,  # noqa: E402
                                            save_random_bolt)
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENV = {**os.environ, "PYTHONPATH": os.path.join(REPO, "python")}
+ENV = child_env()
 pytestmark = pytest.mark.skipif(export_bolt.fcntl is None, reason="no fcntl: leftovers are not cleaned up")
 
 # makes a work folder as an export does (export_bolt._make_work_folder), prints it, then waits to be killed

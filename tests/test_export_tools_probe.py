@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import require_export_extra  # noqa: E402
+from conftest import child_env, require_export_extra  # noqa: E402
 
 require_export_extra()
 
@@ -104,7 +104,7 @@ def test_sigterm_mid_export_leaves_the_old_pair_and_nothing_else(ckpt, tmp_path)
     out = tmp_path / "m.onnx"
     out.write_bytes(b"old model")
     (tmp_path / "m.json").write_text('{"old": 1}')
-    env = {**os.environ, "PYTHONPATH": os.path.join(REPO, "python")}
+    env = child_env()
     proc = subprocess.Popen([sys.executable, "-m", "chronotick", "export", "chronos-bolt", "--checkpoint", ckpt,
                              "--context", "32", "--out", str(out)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
