@@ -413,7 +413,7 @@ class Clock:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # Linux: the polling thread waits on a timerfd that wakes it when the local clock is set
-        # (stepped), so a step is looked at then, not at the next poll (_watch_clock_sets)
+        # (stepped), so a step is looked at then, not at the next poll (_core.ClockSetWatch, _run)
         self._watch = None
         self._n_meas = 0
         self._last_meas_ns: int | None = None
