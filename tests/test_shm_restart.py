@@ -137,3 +137,17 @@ def test_a_corrupt_old_file_is_not_adopted(tmp_path):
         f.write(struct.pack("<q", 123))
     with _core.ClockPublisher(path, 10.0) as pub:
         assert not pub.adopted
+
+
+def test_a_clock_and_serve_say_when_they_carry_a_model_on(tmp_path):
+    from chronotick import Clock
+    path = str(tmp_path / "clock")
+    clock = Clock(lambda: None, shm_path=path)
+    assert clock.health()["shm"] == {"path": path, "adopted": False}
+    clock.stop()
+    _publish(path, 20 * MS).close()
+    clock = Clock(lambda: None, shm_path=path)
+    assert clock.health()["shm"] == {"path": path, "adopted": True}
+    clock.stop()
+    assert clock.health()["shm"]["adopted"] is False      # closed
+    assert Clock(lambda: None).health()["shm"] is None

@@ -1205,6 +1205,9 @@ class Clock:
                           dict(self._last_step, t=self._last_step["t"] + self._base_ns / 1e9)),
             "step_correction_s": self._step_correction,
             "local_clock_step": self._last_local_step,
+            # the shared file; adopted: it took over the model a gone publisher left there
+            "shm": None if self._shm_path is None else {
+                "path": self._shm_path, "adopted": bool(self._shm is not None and self._shm.adopted)},
             "local_clock_base_s": self._base_ns / 1e9,
             "held_measurements": len(self._held),
             "source": _report(self._source, "stats"),

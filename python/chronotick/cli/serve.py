@@ -358,6 +358,9 @@ def _run(args, stop: threading.Event) -> int:
         if not stop.is_set():         # (not when a signal came during the set-up)
             clock.start()
             _say(f"chronotick serve: publishing to {path} ({source_desc})")
+            if clock.health()["shm"]["adopted"]:
+                _say("chronotick serve: carrying on the model the previous publisher left there (readers' "
+                     "time_ns does not go back)")
             if metrics is not None:
                 _say(f"metrics: http://{args.metrics_addr}:{metrics.server_port}/metrics")
         _wait(stop, args.duration, watch.check)
