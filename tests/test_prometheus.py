@@ -67,6 +67,7 @@ def test_serve_exposes_offset_bound_status_rejections_and_latency(tmp_path):
             assert abs(s[("chronotick_offset_seconds", ())] - 0.040) < 0.02, s
             assert 0 < s[("chronotick_bound_seconds", ())] < 1.0, s
             assert s[("chronotick_measurements_total", ())] >= 3, s
+            assert s[("chronotick_local_clock_steps_total", ())] == 0, s        # the local clock was not set
             assert s[("chronotick_ntp_exchanges_total", ())] >= s[("chronotick_measurements_total", ())], s
             for reason in ("wrong_origin", "wrong_source", "mode"):
                 assert s.get(("chronotick_ntp_rejections_total", (("reason", reason),))) == 1, (reason, s)

@@ -222,6 +222,7 @@ class MetricsCollector:
     chronotick_steps_detected_total       offset steps confirmed (clock.step_confirm measurements agreeing
                                           beyond the step threshold) (counter)
     chronotick_spikes_total               measurements beyond the step threshold not followed by a step (counter)
+    chronotick_local_clock_steps_total    steps of the local clock itself absorbed into the time base (counter)
     chronotick_ntp_exchanges_total        NTP exchanges (counter)
     chronotick_ntp_rejections_total{reason}  NTP replies / exchanges rejected, by reason (counter)
     chronotick_forecast_latency_seconds   a summary: {quantile="0.5"|"0.99"} over the newest 1000
@@ -251,7 +252,8 @@ class MetricsCollector:
                          ("empty_polls", "polls that returned no measurement"),
                          ("forecast_errors", "failed forecasts"),
                          ("steps_detected", "offset steps confirmed beyond the step threshold"),
-                         ("spikes", "measurements beyond the step threshold not followed by a step")):
+                         ("spikes", "measurements beyond the step threshold not followed by a step"),
+                         ("local_clock_steps", "steps of the local clock itself absorbed into the time base")):
             yield CounterMetricFamily(f"chronotick_{key}", doc, value=counts[key])
         stats = self.source.stats() if hasattr(self.source, "stats") else None
         if isinstance(stats, dict) and "rejected" in stats:
