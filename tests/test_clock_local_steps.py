@@ -249,7 +249,7 @@ def test_a_set_of_the_local_clock_wakes_the_polling_thread(world):
     finally:
         t0 = time.monotonic()
         clock.stop()
-        assert time.monotonic() - t0 < 2                     # interrupt() ends the wait
+        assert time.monotonic() - t0 < 30                    # interrupt() ends the wait (64 s otherwise)
 
 
 @pytest.mark.skipif(not _core.clock_set_watch_available, reason="no timerfd (not Linux)")
@@ -274,7 +274,7 @@ def test_a_running_clock_stops_at_once_with_the_real_watch():
     assert isinstance(clock._watch, _core.ClockSetWatch)
     t0 = time.monotonic()
     clock.stop()
-    assert time.monotonic() - t0 < 1 and not clock.health()["running"]
+    assert time.monotonic() - t0 < 30 and not clock.health()["running"]   # not the hour's wait
 
 
 @pytest.mark.skipif(os.environ.get("CHRONOTICK_TEST_CLOCK_SET") != "1" or not _core.clock_set_watch_available,
