@@ -18,8 +18,10 @@
  * publish, with time_ns along the model the old server left (adopted when
  * that was written on this boot within the hour, with no step of the local
  * clock since: CLOCK_REALTIME and CLOCK_MONOTONIC advanced alike since its
- * heartbeat), and its first model is slewed in from that one, so time_ns does
- * not go back across a restart. Otherwise it reads the local clock until its
+ * heartbeat), and its first model is slewed in from that one; it also writes
+ * its models, marked CT_UNKNOWN, into the file it replaced, so a reader that
+ * follows late reads the same time_ns on either: time_ns does not go back
+ * across a restart. Otherwise it reads the local clock until its
  * first publish, and time_ns can go back by the old model's offset.
  *
  * Misuse: NULL for the reader or the path gives CT_ERR_OPEN (errno EINVAL);

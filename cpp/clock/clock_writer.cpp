@@ -59,6 +59,20 @@ void ClockWriter::write(ct_clock_data& d, uint64_t q) {
   w[kWords - 1] = d.check;
   end_write(*shared_, q, w);
   last_ = d;
+  if (mirror_ != nullptr) {
+    ct_clock_data u = d;
+    u.status = CT_UNKNOWN;
+    to_words(u, w);
+    w[kWords - 1] = ct_checksum(w);
+    // Its writer gone, the old file's seq may have been left odd (killed mid-write): then
+    // that odd value opens this write's window.
+    uint64_t m = mirror_->seq.load(std::memory_order_relaxed);
+    if (m & 1u)
+      m -= 1;
+    else
+      m = begin_write(*mirror_);
+    end_write(*mirror_, m, w);
+  }
 }
 
 ct_clock_data ClockWriter::publish(const Model& m) { return publish_at(m, -1); }
@@ -121,6 +135,9 @@ ct_clock_data ClockWriter::publish_at(const Model& m, int64_t now_in) {
 }
 
 void ClockWriter::heartbeat() {
+  // An adopted model not yet replaced keeps its heartbeat: it says how old that model is
+  // (adoptable()); refreshing it would let a chain of restarts carry a model on for ever.
+  if (adopted_ && publishes_ == 0) return;
   uint64_t q = begin_write(*shared_);
   ct_clock_data d = last_;
   d.heartbeat_real_ns = realtime_ns();

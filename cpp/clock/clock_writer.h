@@ -83,7 +83,8 @@ class ClockWriter {
   // the clock read inside the write window: for replays on a simulated time
   // base. A live writer uses publish().
   ct_clock_data publish_at(const Model& m, int64_t now);
-  // Refreshes the heartbeat, keeping the model.
+  // Refreshes the heartbeat, keeping the model (not an adopted model before the first
+  // publish: its heartbeat says how old it is).
   void heartbeat();
   // Marks the clock CT_UNKNOWN (e.g. when the writer shuts down); the model
   // and its heartbeat stay, so readers keep its time_ns.
@@ -95,6 +96,12 @@ class ClockWriter {
   // not go back across a restart of the publisher. Before any publish only.
   void adopt(const ct_clock_data& d);
   bool adopted() const { return adopted_; }
+  // Also writes everything from now on, marked CT_UNKNOWN, into `old`: the
+  // file this writer's replaced, which readers that have not followed yet
+  // still map. They then read the same time_ns as the new file's readers (a
+  // first model behind the adopted one is slewed in; the old model, read on,
+  // would run ahead of it and a reader following late would go back).
+  void mirror_to(SharedClock* old) { mirror_ = old; }
 
   const ct_clock_data& last() const { return last_; }
   uint64_t publishes() const { return publishes_; }
@@ -109,6 +116,7 @@ class ClockWriter {
   bool has_last_ = false;  // last_ is a model readers may have read (published or adopted)
   bool adopted_ = false;
   uint64_t publishes_ = 0;
+  SharedClock* mirror_ = nullptr;
 };
 
 // Fills the fixed header (magic, version, size, pid) of a zeroed SharedClock.

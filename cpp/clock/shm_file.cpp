@@ -74,7 +74,15 @@ ShmPublisher::ShmPublisher(const std::string& path, int64_t stale_after_ns, doub
   if (old >= 0) {
     bool busy = ::flock(old, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
     if (!busy && adopt) have_prior = prior_model(old, prior);
-    ::close(old);
+    if (have_prior) {
+      // kept mapped: its readers that have not followed yet read on along this writer's models
+      void* q = ::mmap(nullptr, sizeof(SharedClock), PROT_READ | PROT_WRITE, MAP_SHARED, old, 0);
+      if (q != MAP_FAILED) {
+        old_ = static_cast<SharedClock*>(q);
+        old_fd_ = old;
+      }
+    }
+    if (old_fd_ < 0) ::close(old);
     if (busy) throw ShmError(CT_ERR_OPEN, EBUSY, path + ": another process is publishing to this clock file");
   }
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
@@ -87,7 +95,11 @@ ShmPublisher::ShmPublisher(const std::string& path, int64_t stale_after_ns, doub
   const int create_flags = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
   fd_ = ::open(tmp.c_str(), create_flags, 0644);
   if (fd_ < 0 && errno == EEXIST && ::unlink(tmp.c_str()) == 0) fd_ = ::open(tmp.c_str(), create_flags, 0644);
-  if (fd_ < 0) throw sys_error("cannot create", tmp);
+  if (fd_ < 0) {
+    ShmError err = sys_error("cannot create", tmp);
+    close_old();
+    throw err;
+  }
   len_ = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   if (len_ < sizeof(SharedClock)) len_ = sizeof(SharedClock);
   void* p = MAP_FAILED;
@@ -95,6 +107,7 @@ ShmPublisher::ShmPublisher(const std::string& path, int64_t stale_after_ns, doub
       ::flock(fd_, LOCK_EX | LOCK_NB) != 0 ||
       (p = ::mmap(nullptr, len_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0)) == MAP_FAILED) {
     ShmError err = sys_error("cannot set up", tmp);
+    close_old();
     ::close(fd_);
     ::unlink(tmp.c_str());
     throw err;
@@ -107,6 +120,7 @@ ShmPublisher::ShmPublisher(const std::string& path, int64_t stale_after_ns, doub
     init_header(*shared_, static_cast<int32_t>(::getpid()));
     writer_ = std::make_unique<ClockWriter>(shared_, stale_after_ns, max_slew_rate);
     if (have_prior) writer_->adopt(prior);   // before the rename: readers see it from the start
+    if (have_prior) writer_->mirror_to(old_);
     if (::rename(tmp.c_str(), path.c_str()) != 0) throw sys_error("cannot rename " + tmp + " onto it", path);
   } catch (...) {
     writer_.reset();
@@ -115,13 +129,23 @@ ShmPublisher::ShmPublisher(const std::string& path, int64_t stale_after_ns, doub
     ::close(fd_);
     fd_ = -1;
     ::unlink(tmp.c_str());
+    close_old();
     throw;
   }
+}
+
+void ShmPublisher::close_old() {
+  if (old_ != nullptr) ::munmap(static_cast<void*>(old_), sizeof(SharedClock));
+  if (old_fd_ >= 0) ::close(old_fd_);
+  old_ = nullptr;
+  old_fd_ = -1;
 }
 
 void ShmPublisher::close() {
   if (shared_ == nullptr) return;
   writer_->retire();
+  writer_->mirror_to(nullptr);
+  close_old();
   ::munmap(static_cast<void*>(shared_), len_);
   ::close(fd_);
   shared_ = nullptr;

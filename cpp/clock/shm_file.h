@@ -51,6 +51,10 @@ class ShmPublisher {
   SharedClock* shared_ = nullptr;
   size_t len_ = 0;
   std::unique_ptr<ClockWriter> writer_;
+  // The file this one replaced, when its model was adopted: written on too (ClockWriter::mirror_to).
+  int old_fd_ = -1;
+  SharedClock* old_ = nullptr;
+  void close_old();
 };
 
 class ShmReader {

@@ -313,4 +313,39 @@ TEST(clock_set_watch_times_out_and_is_interrupted) {
   other.join();
 }
 
+TEST(a_replaced_file_reads_the_new_writers_time) {
+  std::string path = temp_path("mirror");
+  unlink(path.c_str());
+  {
+    ShmPublisher pub(path, 5'000'000'000, 0.5);  // a fast slew, so a late follower would see it
+    Model m;
+    m.ref_local_ns = realtime_ns();
+    m.offset_ns = 300'000'000;
+    m.bound_ns = 100'000;
+    pub.writer().publish(m);
+  }
+  ct_reader old_reader;  // maps the old file and does not follow
+  CHECK(ct_reader_open(&old_reader, path.c_str()) == CT_OK);
+  {
+    ShmPublisher pub(path, 5'000'000'000, 0.5);
+    CHECK(pub.adopted());
+    Model m;
+    m.ref_local_ns = realtime_ns();
+    m.offset_ns = 0;  // slewed in from the adopted +300 ms
+    m.bound_ns = 100'000;
+    pub.writer().publish(m);
+    usleep(50'000);
+    ct_reader fresh;
+    CHECK(ct_reader_open(&fresh, path.c_str()) == CT_OK);
+    ct_time_bound a = ct_reader_now(&old_reader);
+    ct_time_bound b = ct_reader_now(&fresh);
+    CHECK(a.status == CT_UNKNOWN && b.status == CT_SYNCHRONIZED);
+    // the old file's readers read the new slew, not the old +300 ms line (~25 ms ahead by now)
+    CHECK(b.time_ns >= a.time_ns && b.time_ns - a.time_ns < 5'000'000);
+    ct_reader_close(&fresh);
+  }
+  ct_reader_close(&old_reader);
+  unlink(path.c_str());
+}
+
 TEST_MAIN()

@@ -34,7 +34,8 @@ truncate it. Checking the size on every read would put a system call on the hot 
 Across a publisher restart time_ns does not go back: the new publisher takes
 over the model the old one left in the file (ClockPublisher.adopted), its file
 reads UNKNOWN with time_ns along that model until its first publish, and the
-first model is slewed in from it. That model is adopted only when it was written
+first model is slewed in from it (and written, marked UNKNOWN, into the old file
+too, so a Client that follows only later reads the same time_ns on either). That model is adopted only when it was written
 on this boot no more than an hour ago and the local clock has not been stepped
 since (CLOCK_REALTIME and CLOCK_MONOTONIC advanced alike, within 1 ms); else the
 new file reads the local clock until its first publish and time_ns can go back
