@@ -254,6 +254,7 @@ def test_a_step_and_its_undoing_before_a_measurement_move_nothing(world):
     h = clock.health()
     assert h["local_clock_base_s"] == 0 and h["published_status"] == "SYNCHRONIZED"
     assert h["counts"]["steps_detected"] == 0 and abs(_served_error(clock, world)) < 1e-3
+    assert h["local_clock_step"] is None              # nothing left to decide (was: a "leap second?")
 
 
 def test_a_local_step_while_an_offset_step_is_held(world):

@@ -792,7 +792,9 @@ class Clock:
                 if self._pair is not None:
                     step = (t - self._pair[0]) - (boot - self._pair[1])
                     if abs(step) > _LOCAL_STEP_NS:
-                        self._pending_step_ns = (self._pending_step_ns or 0) + step
+                        pending = (self._pending_step_ns or 0) + step
+                        # a step undone before any measurement decided it: nothing to decide
+                        self._pending_step_ns = pending if abs(pending) > _LOCAL_STEP_NS else None
                 self._pair = (t, boot)
         else:
             t = self._time_ns()
