@@ -90,6 +90,38 @@ def test_unusable_reply_rejected_by_reason(server, case):
     assert st["exchanges"] == 1 and st["accepted"] == 0
 
 
+class _SteppedTime:
+    """`time` for ntp.py whose time_ns() runs step_ns off after its first call: the local clock set
+    by another program between T1 and T4 of the first exchange (CLOCK_MONOTONIC is not)."""
+
+    def __init__(self, step_ns):
+        self.step_ns, self.calls = step_ns, 0
+
+    def time_ns(self):
+        self.calls += 1
+        return time.time_ns() + (self.step_ns if self.calls > 1 else 0)
+
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+
+@pytest.mark.parametrize("step_ns", [-4_000_000, 50_000_000, -2_000_000_000])
+def test_an_exchange_across_a_step_of_the_local_clock_is_rejected(server, monkeypatch, step_ns):
+    # a step back shortens the measured delay (the burst's least-delay choice would prefer it) and
+    # moves the offset by half the step; the next exchange, wholly after the step, is good
+    from chronotick.sources import ntp
+    server.offset_s = 0.010
+    monkeypatch.setattr(ntp, "time", _SteppedTime(step_ns))
+    src = one(server, burst=2, timeout_s=1.0)
+    m = src.measure()
+    assert src.stats()["rejected"] == {"local_clock_stepped": 1} and src.stats()["accepted"] == 1
+    assert m.offset == pytest.approx(0.010 - step_ns / 1e9, abs=TOL)   # against the stepped clock
+    monkeypatch.setattr(ntp, "time", _SteppedTime(step_ns))
+    src = one(server)
+    with pytest.raises(NTPError, match="local_clock_stepped"):
+        src.measure()
+
+
 def test_root_distance_limit_is_configurable(server):
     server.root_delay, server.root_dispersion = 0.4, 0.3      # distance 0.5 s
     assert one(server, max_root_distance=0.6).measure().uncertainty > 0.5

@@ -47,7 +47,10 @@ stamp later than the transmit time stamp (RFC 5905 A.5.1.1 packet(): invalid
 header values; a zero reference time stamp, "never synchronised", is not
 "later" -- such servers send stratum 16 / LI 3, rejected above), negative
 delay, server processing time |T3 - T2| over MAX_SERVER_INTERVAL_S (4 s, as
-chrony's test A), root distance lambda over `max_root_distance`.
+chrony's test A), root distance lambda over `max_root_distance`, and T1 / T4 on
+two sides of a step of the local clock (`local_clock_stepped`: T4 - T1 parts
+from the CLOCK_MONOTONIC interval read around it by more than 1 ms; a step back
+would shorten the delay, so the burst's least-delay choice would prefer it).
 
 Root delay and root dispersion are unsigned (NTP short format, RFC 5905
 section 6): 0xFFFF0000 is 65535 s, never -1 s.
@@ -73,11 +76,13 @@ RATE_BACKOFF_MIN_S = 16.0      # first back-off after a RATE kiss; doubles on ea
 RATE_BACKOFF_MAX_S = 1024.0
 PHI = 15e-6                    # RFC 5905 frequency tolerance (s/s): dispersion growth
 MAX_SERVER_INTERVAL_S = 4.0    # chrony's test A: a server holding a request longer is not sane
+LOCAL_STEP_NS = 1_000_000      # T4 - T1 on the local clock parting from CLOCK_MONOTONIC by more: a step
 
 # Reasons that end an exchange (the reply was really for us but is unusable).
 FINAL_REASONS = ("mode", "version", "kod_rate", "kod_deny", "kod_rstr", "kod_other", "unsynchronised",
                  "stratum", "zero_origin", "zero_receive", "zero_transmit", "reference_after_transmit",
-                 "negative_delay", "server_interval", "root_distance", "timeout", "socket_error", "resolve")
+                 "negative_delay", "server_interval", "root_distance", "local_clock_stepped", "timeout",
+                 "socket_error", "resolve")
 # Reasons for packets that are not a reply to our request: counted, then we keep waiting.
 BOGUS_REASONS = ("wrong_origin", "wrong_source", "truncated", "oversized", "malformed")
 
@@ -292,6 +297,7 @@ class NTPSource:
             self._exchanges += 1
         deadline = time.monotonic() + self.timeout_s
         try:
+            m1 = time.monotonic_ns()
             t1 = time.time_ns()
             sock.sendto(request, addr)
         except OSError as e:
@@ -304,6 +310,7 @@ class NTPSource:
             try:
                 data, src = sock.recvfrom(2048)
                 t4 = time.time_ns()
+                m4 = time.monotonic_ns()
             except TimeoutError:
                 continue
             except OSError as e:       # e.g. ICMP port unreachable on Linux
@@ -320,6 +327,14 @@ class NTPSource:
                 self._count(name, "wrong_origin")
                 continue
             _check_reply(p, t1)
+            # T1 and T4 on two sides of a step of the local clock (set by another program): the
+            # delay and the offset are off by the step and half of it -- a step back shortens the
+            # delay, so the burst's least-delay choice would prefer that sample. CLOCK_MONOTONIC
+            # is slewed as CLOCK_REALTIME is but never stepped.
+            stepped = (t4 - t1) - (m4 - m1)
+            if abs(stepped) > LOCAL_STEP_NS:
+                raise _Rejected("local_clock_stepped", f"the local clock was stepped by about {stepped / 1e9:.6g} s "
+                                                       f"during the exchange")
             epsilon = 2.0 ** p.precision + _LOCAL_PRECISION_S + PHI * max(0, t4 - t1) / 1e9
             s = Sample(t1, pk.ntp_to_ns(p.receive_ts, t1), pk.ntp_to_ns(p.transmit_ts, t1), t4, p.root_delay,
                        p.root_dispersion, p.stratum, epsilon)
