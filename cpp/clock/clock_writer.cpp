@@ -51,19 +51,23 @@ static void check_model(const Model& m) {
     throw std::invalid_argument("bound_ns must be <= 2**62, got " + std::to_string(m.bound_ns));
 }
 
-// Stores d (its checksum computed here) and ends the write begun with q.
-void ClockWriter::write(ct_clock_data& d, uint64_t q) {
-  uint64_t w[kWords];
+// The words of d with its checksum (also stored in d.check).
+static void checked_words(ct_clock_data& d, uint64_t* w) {
   to_words(d, w);
   d.check = ct_checksum(w);
   w[kWords - 1] = d.check;
+}
+
+// Stores d (its checksum computed here) and ends the write begun with q.
+void ClockWriter::write(ct_clock_data& d, uint64_t q) {
+  uint64_t w[kWords];
+  checked_words(d, w);
   end_write(*shared_, q, w);
   last_ = d;
   if (mirror_ != nullptr) {
     ct_clock_data u = d;
     u.status = CT_UNKNOWN;
-    to_words(u, w);
-    w[kWords - 1] = ct_checksum(w);
+    checked_words(u, w);
     // Its writer gone, the old file's seq may have been left odd (killed mid-write): then
     // that odd value opens this write's window.
     uint64_t m = mirror_->seq.load(std::memory_order_relaxed);
@@ -93,7 +97,7 @@ ct_clock_data ClockWriter::publish_at(const Model& m, int64_t now_in) {
     probe.slew_t0_ns = t;
     probe.status = CT_SYNCHRONIZED;
     probe.heartbeat_real_ns = t;
-    if (!computable_at(probe, t) || (has_last_ && !computable_at(last_, t)))
+    if (!computable_at(probe, t) || (has_last() && !computable_at(last_, t)))
       throw std::invalid_argument("offset_ns = " + std::to_string(m.offset_ns) + " at local time " +
                                   std::to_string(t) + " ns gives a time beyond int64 ns");
   }
@@ -118,7 +122,7 @@ ct_clock_data ClockWriter::publish_at(const Model& m, int64_t now_in) {
   // readers get the raw local clock (ct_compute's never-published case) --
   // `now` itself. So a negative first offset is slewed in like any other, not stepped.
   int64_t v0 = ct_best(&d, now);
-  int64_t prev = has_last_ ? ct_time(&last_, now) : now;
+  int64_t prev = has_last() ? ct_time(&last_, now) : now;
   if (prev > v0) v0 = prev;
   d.slew_t0_ns = now;
   d.slew_v0_ns = v0;
@@ -129,7 +133,6 @@ ct_clock_data ClockWriter::publish_at(const Model& m, int64_t now_in) {
   d.confidence = m.confidence;
   d.status = m.status;
   write(d, q);
-  has_last_ = true;
   ++publishes_;
   return d;
 }
@@ -157,12 +160,11 @@ void ClockWriter::retire() {
 }
 
 void ClockWriter::adopt(const ct_clock_data& d) {
-  if (has_last_) throw std::logic_error("adopt: this writer has published already");
+  if (has_last()) throw std::logic_error("adopt: this writer has published already");
   uint64_t q = begin_write(*shared_);
   ct_clock_data a = d;
   a.status = CT_UNKNOWN;
   write(a, q);
-  has_last_ = true;
   adopted_ = true;
 }
 

@@ -113,8 +113,9 @@ class ClockWriter {
   int64_t stale_after_ns_;
   double max_slew_rate_;
   ct_clock_data last_{};
-  bool has_last_ = false;  // last_ is a model readers may have read (published or adopted)
   bool adopted_ = false;
+  // last_ is a model readers may have read: published or adopted
+  bool has_last() const { return publishes_ > 0 || adopted_; }
   uint64_t publishes_ = 0;
   SharedClock* mirror_ = nullptr;
 };

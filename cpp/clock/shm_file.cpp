@@ -119,8 +119,10 @@ ShmPublisher::ShmPublisher(const std::string& path, int64_t stale_after_ns, doub
     shared_ = new (p) SharedClock;  // the page is zero-filled; this only starts the objects' lifetime
     init_header(*shared_, static_cast<int32_t>(::getpid()));
     writer_ = std::make_unique<ClockWriter>(shared_, stale_after_ns, max_slew_rate);
-    if (have_prior) writer_->adopt(prior);   // before the rename: readers see it from the start
-    if (have_prior) writer_->mirror_to(old_);
+    if (have_prior) {
+      writer_->adopt(prior);    // before the rename: readers see it from the start
+      writer_->mirror_to(old_);
+    }
     if (::rename(tmp.c_str(), path.c_str()) != 0) throw sys_error("cannot rename " + tmp + " onto it", path);
   } catch (...) {
     writer_.reset();
