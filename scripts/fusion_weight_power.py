@@ -13,19 +13,13 @@ rule (it reproduces the core's fused mean); "best" takes the member with the sma
 Prints MAE / median-of-last-5, mean over the clocks of each kind.
 """
 import argparse
-import glob
-import importlib.util
-import os
 import re
-import sys
 
 import numpy as np
 
-SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python")
-# The sources when they carry a developer build (scripts/dev_build.sh) or nothing is installed;
-# else the installed package (`pip install .`: the sources have no compiled core).
-if glob.glob(os.path.join(SRC, "chronotick", "_core*")) or importlib.util.find_spec("chronotick") is None:
-    sys.path.insert(0, SRC)
+import _sources  # beside this file: sys.path[0] when run as a file
+
+_sources.choose()
 from chronotick import _core, api, sim  # noqa: E402
 
 LEADS = (1, 8, 32)

@@ -22,20 +22,15 @@ the mean over clocks; with --compare, each lead's mean coverage before/after and
 clocks of the MAE ratio after/before.
 """
 import argparse
-import glob
-import importlib.util
 import json
-import os
 import re
 import sys
 
 import numpy as np
 
-SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python")
-# The sources when they carry a developer build (scripts/dev_build.sh) or nothing is installed;
-# else the installed package (`pip install .`: the sources have no compiled core).
-if glob.glob(os.path.join(SRC, "chronotick", "_core*")) or importlib.util.find_spec("chronotick") is None:
-    sys.path.insert(0, SRC)
+import _sources  # beside this file: sys.path[0] when run as a file
+
+_sources.choose()
 import chronotick  # noqa: E402
 from chronotick import sim  # noqa: E402
 

@@ -14,19 +14,13 @@ offset at its targets and the share of them inside its 80% interval. Prints per 
 mean of the per-clock MAE ratios (after / before).
 """
 import argparse
-import glob
-import importlib.util
-import os
 import re
-import sys
 
 import numpy as np
 
-SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python")
-# The sources when they carry a developer build (scripts/dev_build.sh) or nothing is installed;
-# else the installed package (`pip install .`: the sources have no compiled core).
-if glob.glob(os.path.join(SRC, "chronotick", "_core*")) or importlib.util.find_spec("chronotick") is None:
-    sys.path.insert(0, SRC)
+import _sources  # beside this file: sys.path[0] when run as a file
+
+_sources.choose()
 from chronotick import sim  # noqa: E402
 from chronotick.engine import Engine  # noqa: E402
 
