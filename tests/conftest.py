@@ -6,7 +6,8 @@ reason when neither exists. `homelab_9h`: the 335 NTP measurements of
 shared/data/clock-traces/homelab_9h_2025-10-15.csv as shipped inside the
 package (chronotick.data; always present). `ntp_trace_2h`: the 79 NTP
 measurements of homelab_2h_2025-10-16.csv (needs shared_data). `registry`:
-chronotick.models, with what a test registers forgotten after it.
+chronotick.models, with what a test registers forgotten after it. `world`: a simulated local
+clock in place of CLOCK_REALTIME / CLOCK_BOOTTIME for a Clock (tests/clock_helpers.py).
 """
 from __future__ import annotations
 
@@ -81,4 +82,15 @@ def child_env() -> dict:
     from pathlib import Path
     parent = str(Path(sys.modules["chronotick"].__file__).resolve().parents[1])
     return dict(os.environ, PYTHONPATH=parent + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
+@pytest.fixture
+def world(monkeypatch):
+    """A simulated local clock (tests/clock_helpers.World) that a Clock reads in place of
+    CLOCK_REALTIME / CLOCK_BOOTTIME."""
+    import chronotick.clock as clockmod
+    from clock_helpers import World
+    w = World()
+    monkeypatch.setattr(clockmod, "_local_pair", w.pair)
+    return w
 

@@ -15,6 +15,7 @@ from chronotick.clock import HOLDOVER, SYNCHRONIZED, UNKNOWN, Clock
 from chronotick.sources import Measurement
 
 from test_clock_read_probe import T0, fused   # noqa: E402  (the tests directory is on sys.path)
+from clock_helpers import wait_for   # noqa: E402
 
 
 class Scripted:
@@ -46,13 +47,6 @@ def drive(clock, src, times, offset=1e-3):
     for t in times:
         src.next = Measurement(t=float(t), offset=offset, delay=2e-4, uncertainty=1e-4)
         assert clock.poll_once(int(t * 1e9))
-
-
-def wait_for(pred, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not pred() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return pred()
 
 
 def live_source(fail_after=None, hang=None):

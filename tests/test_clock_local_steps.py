@@ -6,8 +6,9 @@ the models to re-learn (a +50 ms step used to widen the bound for a day) -- whil
 model follows the stepped local clock.
 
 The local clock here is simulated: chronotick.clock._local_pair (the one place a live Clock
-reads CLOCK_REALTIME with CLOCK_BOOTTIME) is replaced by a world whose reference time advances
-64 s per poll, whose local clock is 20 ms behind it and 3 ppm slow, and which can be stepped."""
+reads CLOCK_REALTIME with CLOCK_BOOTTIME) is replaced by the `world` fixture (conftest.py,
+tests/clock_helpers.World): reference time advancing 64 s per poll, a local clock 20 ms behind it
+and 3 ppm slow, which can be stepped."""
 import os
 import threading
 import time
@@ -17,75 +18,18 @@ import pytest
 
 import chronotick.clock as clockmod
 from chronotick import Clock, Engine, _core
-
-POLL = 64.0
-NS = 1_000_000_000
-
-
-class World:
-    def __init__(self, seed=1):
-        self.elapsed = 0.0             # true seconds since the start (never stepped)
-        self.steps = 0.0               # sum of the steps applied to the local clock alone, s
-        self.leaps = 0.0               # leap seconds inserted: UTC and the local clock both repeat them
-        self.rng = np.random.default_rng(seed)
-
-    @property
-    def ref(self):                     # reference time (UTC), s
-        return 1.7e9 + self.elapsed - self.leaps
-
-    def offset(self):                  # reference - local without steps: 20 ms, growing 3 ppm (slow oscillator)
-        return 0.020 + 3e-6 * self.elapsed
-
-    def local(self):                   # the local clock (what CLOCK_REALTIME reads)
-        return self.ref - self.offset() + self.steps
-
-    def pair(self):                    # (CLOCK_REALTIME, CLOCK_BOOTTIME) ns: one oscillator; boot never stepped
-        return int(round(self.local() * NS)), int(round((self.elapsed * (1 - 3e-6) + 1000.0) * NS))
-
-    def measure(self):                 # an NTP-like measurement: 0.2 ms noise
-        return self.local(), self.ref - self.local() + self.rng.normal(0, 2e-4), 5e-4
-
-    def advance(self):
-        self.elapsed += POLL
-
-
-@pytest.fixture
-def world(monkeypatch):
-    w = World()
-    monkeypatch.setattr(clockmod, "_local_pair", w.pair)
-    return w
-
-
-def _clock(world):
-    return Clock(world.measure, Engine({"short_term": {"models": ["fused"]}}),
-                 {"poll_interval_s": POLL})
-
-
-def _run(clock, world, n):
-    used = []
-    for _ in range(n):
-        world.advance()
-        used.append(clock.poll_once())
-    return used
-
-
-def _published_offset(clock):
-    """The published model's offset (s) at the world's local time now, as readers would read it."""
-    m = clock.health()["model"]
-    local_ns = world_local_ns = clock._test_world.pair()[0]
-    return (m["offset_ns"] + m["freq"] * (world_local_ns - m["ref_local_ns"])) / NS, local_ns
+from clock_helpers import NS, POLL, make_clock, published_offset, run_polls, wait_for  # (tests/ is on sys.path)
 
 
 @pytest.mark.parametrize("step", [-100.0, -0.05, 0.05, 3.0])
 def test_a_step_of_the_local_clock_loses_no_measurement_and_the_model_follows_it(world, step):
-    clock = _clock(world)
-    clock._test_world = world
-    assert all(_run(clock, world, 40))
+    clock = make_clock(world)
+    assert all(run_polls(clock, world, 40))
     h = clock.health()
     assert h["published_status"] == "SYNCHRONIZED" and h["counts"]["local_clock_steps"] == 0
     bound_before = h["model"]["bound_ns"]
     world.steps += step                 # another program steps the local clock
-    used = _run(clock, world, 10)
+    used = run_polls(clock, world, 10)
     h = clock.health()
     assert all(used), h["last_error"]   # none dropped (a step back had dropped them all)
     assert h["counts"]["local_clock_steps"] == 1
@@ -93,7 +37,7 @@ def test_a_step_of_the_local_clock_loses_no_measurement_and_the_model_follows_it
     assert h["counts"]["steps_detected"] == 0 and h["counts"]["spikes"] == 0   # no offset step seen
     assert h["published_status"] == "SYNCHRONIZED"
     # the published model serves the reference time on the stepped local clock
-    off, _ = _published_offset(clock)
+    off = published_offset(clock, world)
     assert off == pytest.approx(world.ref - world.local(), abs=1e-3)
     # and its bound did not blow up (a +50 ms step had widened it to ~80 ms for a day)
     assert h["model"]["bound_ns"] < 3 * bound_before + 1e6
@@ -104,26 +48,24 @@ def test_a_step_of_the_local_clock_loses_no_measurement_and_the_model_follows_it
 
 
 def test_slewing_and_frequency_error_are_not_steps(world):
-    clock = _clock(world)
-    clock._test_world = world
-    _run(clock, world, 30)             # the local clock runs 3 ppm slow throughout
+    clock = make_clock(world)
+    run_polls(clock, world, 30)             # the local clock runs 3 ppm slow throughout
     assert clock.health()["counts"]["local_clock_steps"] == 0
     world.steps += 0.0005              # half a millisecond: below what the pair can tell from jitter
-    _run(clock, world, 3)
+    run_polls(clock, world, 3)
     assert clock.health()["counts"]["local_clock_steps"] == 0
 
 
 def test_two_steps_add_up(world):
-    clock = _clock(world)
-    clock._test_world = world
-    _run(clock, world, 30)
+    clock = make_clock(world)
+    run_polls(clock, world, 30)
     world.steps -= 2.0
-    _run(clock, world, 5)
+    run_polls(clock, world, 5)
     world.steps += 0.5
-    assert all(_run(clock, world, 5))
+    assert all(run_polls(clock, world, 5))
     h = clock.health()
     assert h["counts"]["local_clock_steps"] == 2 and h["local_clock_base_s"] == pytest.approx(-1.5, abs=1e-6)
-    off, _ = _published_offset(clock)
+    off = published_offset(clock, world)
     assert off == pytest.approx(world.ref - world.local(), abs=1e-3)
 
 
@@ -160,24 +102,22 @@ def test_local_pair_gives_no_boot_time_when_the_reads_are_torn_apart(monkeypatch
 def test_a_leap_second_moves_nothing(world):
     # UTC and the local clock both repeat a second: the pair sees -1 s, the offset measured after
     # it does not move, so the base stays (a rebase would have shifted the offsets by 1 s)
-    clock = _clock(world)
-    clock._test_world = world
-    _run(clock, world, 40)
+    clock = make_clock(world)
+    run_polls(clock, world, 40)
     world.leaps += 1.0
-    assert all(_run(clock, world, 10))
+    assert all(run_polls(clock, world, 10))
     h = clock.health()
     assert h["counts"]["local_clock_steps"] == 0 and h["local_clock_base_s"] == 0
     assert h["local_clock_step"]["local_clock_alone"] is False
     assert h["local_clock_step"]["step_s"] == pytest.approx(-1.0, abs=1e-6)
     assert h["counts"]["steps_detected"] == 0 and h["published_status"] == "SYNCHRONIZED"
-    off, _ = _published_offset(clock)
+    off = published_offset(clock, world)
     assert off == pytest.approx(world.ref - world.local(), abs=1e-3)
 
 
 def test_a_step_with_no_measurement_after_it_is_unknown_until_one_decides(world):
-    clock = _clock(world)
-    clock._test_world = world
-    _run(clock, world, 40)
+    clock = make_clock(world)
+    run_polls(clock, world, 40)
     world.steps += 0.2
     answer = {"none": True}
     clock._source = __import__("chronotick.sources", fromlist=["as_source"]).as_source(
@@ -190,7 +130,7 @@ def test_a_step_with_no_measurement_after_it_is_unknown_until_one_decides(world)
     assert clock.poll_once() is True
     h = clock.health()
     assert h["published_status"] == "SYNCHRONIZED" and h["counts"]["local_clock_steps"] == 1
-    off, _ = _published_offset(clock)
+    off = published_offset(clock, world)
     assert off == pytest.approx(world.ref - world.local(), abs=1e-3)
 
 
@@ -218,33 +158,23 @@ class FakeWatch:
         self._ev.set()
 
 
-def _wait_for(pred, timeout=5.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return False
-
-
 def test_a_set_of_the_local_clock_wakes_the_polling_thread(world):
-    clock = _clock(world)
-    clock._test_world = world
-    _run(clock, world, 40)
+    clock = make_clock(world)
+    run_polls(clock, world, 40)
     clock._watch = watch = FakeWatch()
     clock.start()
     try:
-        assert _wait_for(lambda: clock.health()["counts"]["polls"] == 41)   # start() polls at once
+        assert wait_for(lambda: clock.health()["counts"]["polls"] == 41)   # start() polls at once
         time.sleep(0.2)
         assert clock.health()["counts"]["polls"] == 41      # the next poll is 64 s away
         world.steps -= 30.0                                  # the clock set back 30 s ...
         world.elapsed += 1.0
         watch.fire()                                         # ... and the kernel says so at once
-        assert _wait_for(lambda: clock.health()["counts"]["local_clock_steps"] == 1)
+        assert wait_for(lambda: clock.health()["counts"]["local_clock_steps"] == 1)
         h = clock.health()
         assert h["counts"]["polls"] == 42 and h["counts"]["clock_set_wakes"] == 1
         assert h["published_status"] == "SYNCHRONIZED"
-        off, _ = _published_offset(clock)
+        off = published_offset(clock, world)
         assert off == pytest.approx(world.ref - world.local(), abs=1e-3)
     finally:
         t0 = time.monotonic()
@@ -270,7 +200,7 @@ def test_a_running_clock_stops_at_once_with_the_real_watch():
     clock = Clock(lambda: None, Engine({"short_term": {"models": ["fused"]}}), {"poll_interval_s": 3600.0,
                                                                                "warmup_poll_interval_s": 3600.0})
     clock.start()
-    assert _wait_for(lambda: clock.health()["counts"]["polls"] >= 1)
+    assert wait_for(lambda: clock.health()["counts"]["polls"] >= 1)
     assert isinstance(clock._watch, _core.ClockSetWatch)
     t0 = time.monotonic()
     clock.stop()

@@ -3,10 +3,6 @@ clock-set watch (2026-12-03). No real clock is changed here: the local clock is 
 (chronotick.clock._local_pair replaced) and the watch is only timed out and interrupted."""
 import errno
 import os
-import signal
-import subprocess
-import sys
-import textwrap
 import threading
 import time
 
@@ -17,10 +13,10 @@ import chronotick.clock as clockmod
 from chronotick import Clock, Engine, _core
 from chronotick.shm import Client, Status
 from chronotick.sources import as_source
+from clock_helpers import (NS, POLL, make_clock, publisher_process, run_polls,  # (tests/ is on sys.path)
+                           served_error, wait_for)
 
 MS = 1_000_000
-NS = 1_000_000_000
-POLL = 64.0
 
 
 # ---- restart adoption ---------------------------------------------------------------------
@@ -142,26 +138,12 @@ def test_a_slew_in_progress_is_carried_on_and_readers_never_go_back_across_resta
 
 def test_a_live_writer_in_another_process_is_refused_and_its_model_untouched(tmp_path):
     path = str(tmp_path / "clock")
-    code = textwrap.dedent(f"""
-        import time
-        from chronotick import _core
-        pub = _core.ClockPublisher({path!r}, 10.0)
-        pub.publish(time.time_ns(), 30_000_000, 0.0, 1_000_000, 10.0, 1)
-        print("up", flush=True)
-        time.sleep(60)
-    """)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=env)
-    try:
-        assert proc.stdout.readline().strip() == b"up"
+    with publisher_process(path, 30 * MS):
         with pytest.raises(OSError) as e:
             _core.ClockPublisher(path, 10.0)
         assert e.value.errno == errno.EBUSY
         b = Client(path).now()
         assert b.status == Status.SYNCHRONIZED and abs(b.time_ns - time.time_ns() - 30 * MS) < 5 * MS
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
 
 
 def test_another_major_version_is_replaced_not_adopted(tmp_path):
@@ -177,120 +159,74 @@ def test_another_major_version_is_replaced_not_adopted(tmp_path):
 
 # ---- local clock steps (simulated local clock) ----------------------------------------------
 
-class World:
-    def __init__(self, seed=1):
-        self.elapsed = 0.0
-        self.steps = 0.0
-        self.rng = np.random.default_rng(seed)
-
-    @property
-    def ref(self):
-        return 1.7e9 + self.elapsed
-
-    def local(self):
-        return self.ref - (0.020 + 3e-6 * self.elapsed) + self.steps
-
-    def pair(self):
-        return int(round(self.local() * NS)), int(round((self.elapsed * (1 - 3e-6) + 1000.0) * NS))
-
-    def measure(self):
-        return self.local(), self.ref - self.local() + self.rng.normal(0, 2e-4), 5e-4
-
-
-@pytest.fixture
-def world(monkeypatch):
-    w = World()
-    monkeypatch.setattr(clockmod, "_local_pair", w.pair)
-    return w
-
-
-def _clock(world, source=None, **cfg):
-    return Clock(source or world.measure, Engine({"short_term": {"models": ["fused"]}}),
-                 dict({"poll_interval_s": POLL}, **cfg))
-
-
-def _run(clock, world, n):
-    used = []
-    for _ in range(n):
-        world.elapsed += POLL
-        used.append(clock.poll_once())
-    return used
-
-
-def _served_error(clock, world):
-    m = clock.health()["model"]
-    t = world.pair()[0]
-    return (m["offset_ns"] + m["freq"] * (t - m["ref_local_ns"])) / NS - (world.ref - world.local())
-
-
 def test_steps_during_an_outage_are_unknown_until_a_measurement_decides_them(world):
     answer = {"on": True}
-    clock = _clock(world, lambda: world.measure() if answer["on"] else None)
-    _run(clock, world, 30)
+    clock = make_clock(world, lambda: world.measure() if answer["on"] else None)
+    run_polls(clock, world, 30)
     answer["on"] = False
     world.steps += 5.0
-    _run(clock, world, 2)
+    run_polls(clock, world, 2)
     world.steps -= 0.3
-    _run(clock, world, 2)
+    run_polls(clock, world, 2)
     h = clock.health()
     assert h["published_status"] == "UNKNOWN" and clock._state.snapshot()["status"] == 0
     answer["on"] = True
-    assert all(_run(clock, world, 3))
+    assert all(run_polls(clock, world, 3))
     h = clock.health()
     assert h["published_status"] == "SYNCHRONIZED" and h["counts"]["local_clock_steps"] == 1
     assert h["local_clock_base_s"] == pytest.approx(4.7, abs=1e-6)
-    assert abs(_served_error(clock, world)) < 1e-3
+    assert abs(served_error(clock, world)) < 1e-3
 
 
 def test_a_step_and_its_undoing_before_a_measurement_move_nothing(world):
-    clock = _clock(world)
-    _run(clock, world, 30)
+    clock = make_clock(world)
+    run_polls(clock, world, 30)
     world.steps += 2.0
     clock._source = as_source(lambda: None)
-    _run(clock, world, 1)
+    run_polls(clock, world, 1)
     world.steps -= 2.0
     clock._source = as_source(world.measure)
-    assert all(_run(clock, world, 3))
+    assert all(run_polls(clock, world, 3))
     h = clock.health()
     assert h["local_clock_base_s"] == 0 and h["published_status"] == "SYNCHRONIZED"
-    assert h["counts"]["steps_detected"] == 0 and abs(_served_error(clock, world)) < 1e-3
+    assert h["counts"]["steps_detected"] == 0 and abs(served_error(clock, world)) < 1e-3
     assert h["local_clock_step"] is None              # nothing left to decide (was: a "leap second?")
 
 
 def test_a_local_step_while_an_offset_step_is_held(world):
     ref_step = {"s": 0.0}
-    clock = _clock(world, lambda: (lambda t, o, u: (t, o + ref_step["s"], u))(*world.measure()))
-    _run(clock, world, 30)
+    clock = make_clock(world, lambda: (lambda t, o, u: (t, o + ref_step["s"], u))(*world.measure()))
+    run_polls(clock, world, 30)
     ref_step["s"] = 0.5                               # the reference moves: held, then confirmed
-    _run(clock, world, 1)
+    run_polls(clock, world, 1)
     assert clock.health()["held_measurements"] == 1
     world.steps -= 10.0                               # and the local clock is set back meanwhile
-    assert all(_run(clock, world, 4))
+    assert all(run_polls(clock, world, 4))
     h = clock.health()
     assert h["counts"]["local_clock_steps"] == 1 and h["counts"]["steps_detected"] == 1
     assert h["step_correction_s"] == pytest.approx(0.5, abs=2e-3)
     assert h["published_status"] == "SYNCHRONIZED"
-    assert abs(_served_error(clock, world) - 0.5) < 2e-3
+    assert abs(served_error(clock, world) - 0.5) < 2e-3
     hist = clock.history()
     assert np.all(np.diff(hist["t"]) > 0) and hist["t"][-1] == pytest.approx(world.local(), abs=1e-3)
 
 
 def test_a_step_while_warming_up_and_several_before_any_measurement(world):
-    clock = _clock(world)
-    _run(clock, world, 0)
+    clock = make_clock(world)
+    run_polls(clock, world, 0)
     clock._source = as_source(lambda: None)
-    _run(clock, world, 1)
+    run_polls(clock, world, 1)
     world.steps += 1.0
-    _run(clock, world, 1)
+    run_polls(clock, world, 1)
     world.steps += 2.0
-    _run(clock, world, 1)
+    run_polls(clock, world, 1)
     clock._source = as_source(world.measure)
-    _run(clock, world, 2)
+    run_polls(clock, world, 2)
     world.steps -= 7.0
-    assert all(_run(clock, world, 10))
+    assert all(run_polls(clock, world, 10))
     h = clock.health()
     assert h["local_clock_base_s"] == pytest.approx(-4.0, abs=1e-6)
-    assert h["published_status"] == "SYNCHRONIZED" and abs(_served_error(clock, world)) < 1e-3
+    assert h["published_status"] == "SYNCHRONIZED" and abs(served_error(clock, world)) < 1e-3
 
 
 def test_an_injected_time_base_never_reads_boottime(monkeypatch):
@@ -311,8 +247,8 @@ def test_an_injected_time_base_never_reads_boottime(monkeypatch):
 
 
 def test_explicit_and_live_polls_mixed_after_a_step(world):
-    clock = _clock(world)
-    _run(clock, world, 20)
+    clock = make_clock(world)
+    run_polls(clock, world, 20)
     world.steps += 3.0
     world.elapsed += POLL
     # explicit: no pair read, the step not seen yet (a measurement here would be held, then fed
@@ -321,10 +257,10 @@ def test_explicit_and_live_polls_mixed_after_a_step(world):
     clock.poll_once(now_ns=world.pair()[0])
     assert clock.health()["counts"]["local_clock_steps"] == 0
     clock._source = as_source(world.measure)
-    assert all(_run(clock, world, 3))
+    assert all(run_polls(clock, world, 3))
     h = clock.health()
     assert h["counts"]["local_clock_steps"] == 1 and h["local_clock_base_s"] == pytest.approx(3.0, abs=1e-6)
-    assert abs(_served_error(clock, world)) < 1e-3 and h["published_status"] == "SYNCHRONIZED"
+    assert abs(served_error(clock, world)) < 1e-3 and h["published_status"] == "SYNCHRONIZED"
 
 
 # ---- the clock-set watch ----------------------------------------------------------------------
@@ -367,21 +303,12 @@ def test_start_after_stop_polls_at_its_interval_despite_a_left_interrupt():
     clock = Clock(lambda: polls.append(time.monotonic()), Engine({"short_term": {"models": ["fused"]}}),
                   {"poll_interval_s": 3600.0, "warmup_poll_interval_s": 3600.0})
     clock.start()
-    assert _wait_for(lambda: len(polls) >= 1)
+    assert wait_for(lambda: len(polls) >= 1)
     clock.stop()
     clock._watch.interrupt()                           # as a stop() during a poll leaves it
     clock.start()
-    assert _wait_for(lambda: len(polls) >= 2)
+    assert wait_for(lambda: len(polls) >= 2)
     time.sleep(0.3)
     t0 = time.monotonic()
     clock.stop()
     assert len(polls) == 2 and time.monotonic() - t0 < 10 and not clock.health()["running"]
-
-
-def _wait_for(pred, timeout=5.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return False

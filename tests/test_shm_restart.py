@@ -3,17 +3,14 @@
 not when the model is from another boot, over an hour old, or the local clock was
 stepped since (CLOCK_REALTIME and CLOCK_MONOTONIC parted)."""
 import os
-import signal
 import struct
-import subprocess
-import sys
-import textwrap
 import time
 
 import pytest
 
 from chronotick import _core
 from chronotick.shm import Client, Status
+from clock_helpers import publisher_process   # (tests/ is on sys.path)
 
 MS = 1_000_000
 WORDS = 14
@@ -38,25 +35,11 @@ def _publish(path, offset_ns):
 
 def test_time_does_not_go_back_across_a_killed_publisher(tmp_path):
     path = str(tmp_path / "clock")
-    code = textwrap.dedent(f"""
-        import sys, time
-        from chronotick import _core
-        pub = _core.ClockPublisher({path!r}, 10.0)
-        pub.publish(time.time_ns(), 30_000_000, 0.0, 1_000_000, 10.0, 1)   # the reference 30 ms ahead
-        print("up", flush=True)
-        time.sleep(60)
-    """)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=env)
-    try:
-        assert proc.stdout.readline().strip() == b"up"
+    with publisher_process(path, 30 * MS):                # the reference 30 ms ahead
         client = Client(path)
         seen = [client.now()]
         assert seen[0].status == Status.SYNCHRONIZED
         assert abs(seen[0].time_ns - time.time_ns() - 30 * MS) < 5 * MS
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
     seen.append(client.now())
     pub = _core.ClockPublisher(path, 10.0)
     assert pub.adopted
