@@ -817,12 +817,8 @@ class Clock:
         if off is None or not math.isfinite(off):
             return now                # not a usable measurement: still pending (_checked names it)
         step, self._pending_step_ns = self._pending_step_ns, None
-        b = self._base_ns / 1e9
-        if len(self._recent) >= 3:
-            jump = off - (float(np.median(self._recent)) + self._step_correction - b)  # on the local clock now
-            local = abs(jump + step / 1e9) < abs(jump)
-        else:
-            local = True
+        jump = self._jump(off + self._base_ns / 1e9)   # the offset on the Clock's base (as _checked moves it)
+        local = True if jump is None else abs(jump + step / 1e9) < abs(jump)
         real = now + self._base_ns
         self._last_local_step = {"t": real / 1e9, "step_s": step / 1e9, "local_clock_alone": local}
         if local:
@@ -895,10 +891,7 @@ class Clock:
         cfg = self.config
         # How far off was the time we served at t? (the bound while held, the records' ramp)
         err = None if self._model is None else offset - self._served_offset(int(t * 1e9))
-        # Steps and spikes are judged against the median of the newest measurements fed
-        # (not against the model, which a spike fed to it may have pulled, nor the time
-        # served, which slews towards a new level for a while)
-        jump = offset - self._step_correction - float(np.median(self._recent)) if len(self._recent) >= 3 else None
+        jump = self._jump(offset)
         prev = self._last_seen_t
         if cfg.step_confirm and err is not None and jump is not None and abs(jump) > cfg.step_threshold_s:
             if self._held and abs(jump - self._held_median()) > cfg.step_threshold_s / 2:
@@ -915,6 +908,15 @@ class Clock:
         if not used:
             self._last_seen_t = prev
         return used
+
+    def _jump(self, offset: float) -> float | None:
+        """How far `offset` (on the Clock's base) lies from the median of the newest measurements
+        fed, or None before 3. Steps and spikes are judged against it (not against the model, which
+        a spike fed to it may have pulled, nor the time served, which slews towards a new level for
+        a while)."""
+        if len(self._recent) < 3:
+            return None
+        return offset - self._step_correction - float(np.median(self._recent))
 
     def _release_stale_held(self, now: int) -> None:
         """Held measurements with nothing after them for holdover_after
