@@ -23,18 +23,14 @@ The ratio to median-of-5 is printed as well.
 from __future__ import annotations
 
 import argparse
-import glob
-import importlib.util
 import math
 import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.path.join(HERE, "..", "python")
-# The sources when they carry a developer build (scripts/dev_build.sh) or nothing is installed;
-# else the installed package (`pip install .`: the sources have no compiled core).
-if glob.glob(os.path.join(SRC, "chronotick", "_core*")) or importlib.util.find_spec("chronotick") is None:
-    sys.path.insert(0, SRC)
+sys.path.insert(0, os.path.join(HERE, "..", "scripts"))
+import _sources  # noqa: E402  scripts/_sources.py: the sources (with a developer build) or the installed package
+_sources.choose()
 
 from chronotick.backtest import core_model, run_backtest, summarize, trace_files
 from chronotick.errors import ModelError

@@ -9,9 +9,12 @@ The implementation is chronotick.models.export_bolt (so the installed
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "scripts"))
+import _sources  # noqa: E402  scripts/_sources.py: the sources (with a developer build) or the installed package
+_sources.choose()
 
-from chronotick.cli import main
+from chronotick.cli import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main(["export", "chronos-bolt", *sys.argv[1:]]))

@@ -17,7 +17,9 @@ import signal
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "python"))
+sys.path.insert(0, os.path.join(HERE, "..", "scripts"))
+import _sources  # noqa: E402  scripts/_sources.py: the sources (with a developer build) or the installed package
+_sources.choose()
 
 from chronotick.models.export_bolt import ExportError, export_chronos_bolt, terminate_as_exit  # noqa: E402
 

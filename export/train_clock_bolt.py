@@ -56,7 +56,9 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "python"))
+sys.path.insert(0, os.path.join(HERE, "..", "scripts"))
+import _sources  # noqa: E402  scripts/_sources.py: the sources (with a developer build) or the installed package
+_sources.choose()
 
 from chronotick import sim
 from chronotick.models.onnx import window
