@@ -195,6 +195,47 @@ def test_the_real_watch_times_out_and_is_interrupted():
         w.wait(float("nan"))
 
 
+_NO_FDS_LEFT = r"""
+import errno, json, os, resource
+from chronotick import _core
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+held = []
+try:
+    while True:
+        held.append(os.open(os.devnull, os.O_RDONLY))
+except OSError:
+    pass
+def attempt():
+    try:
+        _core.ClockSetWatch()
+    except OSError as e:
+        return [e.errno, str(e)]
+    return None
+none_left = attempt()
+os.close(held.pop())
+one_left = attempt()                     # the timerfd is made (and closed again), the eventfd is not
+os.close(held.pop())
+os.close(held.pop())
+print(json.dumps([none_left, one_left, attempt() is None]))
+"""
+
+
+@pytest.mark.skipif(not _core.clock_set_watch_available, reason="no timerfd (not Linux)")
+def test_a_watch_that_cannot_be_made_names_the_failed_call():
+    import errno
+    import json
+    import subprocess
+    import sys
+    from conftest import child_env
+    r = subprocess.run([sys.executable, "-c", _NO_FDS_LEFT], capture_output=True, text=True, timeout=120,
+                       env=child_env())
+    assert r.returncode == 0, r.stderr
+    none_left, one_left, made = json.loads(r.stdout)
+    assert none_left[0] == errno.EMFILE and "timerfd_create(CLOCK_REALTIME)" in none_left[1]
+    assert one_left[0] == errno.EMFILE and "eventfd" in one_left[1]
+    assert made                                            # nothing leaked by the failed attempts
+
+
 @pytest.mark.skipif(not _core.clock_set_watch_available, reason="no timerfd (not Linux)")
 def test_a_running_clock_stops_at_once_with_the_real_watch():
     clock = Clock(lambda: None, Engine({"short_term": {"models": ["fused"]}}), {"poll_interval_s": 3600.0,

@@ -191,6 +191,13 @@ py::object fs_str(const std::string& s) {
   return py::reinterpret_steal<py::object>(o);
 }
 
+// A failed system call as OSError(errno, "call: reason"): the message names the call.
+[[noreturn]] void throw_os_error(const std::system_error& e) {
+  py::object err = py::module_::import("builtins").attr("OSError")(e.code().value(), e.what());
+  PyErr_SetObject(PyExc_OSError, err.ptr());
+  throw py::error_already_set();
+}
+
 }  // namespace
 
 void bind_clock(py::module_& m) {
@@ -266,16 +273,20 @@ void bind_clock(py::module_& m) {
         try {
           return std::make_unique<ClockSetWatch>();
         } catch (const std::system_error& e) {
-          errno = e.code().value();
-          PyErr_SetFromErrno(PyExc_OSError);
-          throw py::error_already_set();
+          throw_os_error(e);
         }
       }))
       .def("wait",
            [](ClockSetWatch& w, double timeout_s) {
              if (!std::isfinite(timeout_s)) throw std::invalid_argument("timeout_s must be finite");
-             py::gil_scoped_release nogil;
-             return static_cast<int>(w.wait(timeout_s));
+             ClockSetWatch::Result r = ClockSetWatch::kTimeout;
+             try {
+               py::gil_scoped_release nogil;
+               r = w.wait(timeout_s);
+             } catch (const std::system_error& e) {
+               throw_os_error(e);  // re-arming the timer failed
+             }
+             return static_cast<int>(r);
            },
            py::arg("timeout_s"),
            "Block up to timeout_s seconds (GIL released): 1 if the clock was set, 2 if interrupt() was "
