@@ -24,10 +24,12 @@ intra_op_num_threads=1), on the same weights:
 - the streaming case: an Engine with "auto", one new measurement per
   forecast (model rows per call in extra_info);
 - bolt-tiny-sized (chronos-bolt-tiny's architecture: d_model 256, d_ff 1024,
-  4 + 4 layers, 4 heads, context 2048, patches of 16, horizon 64; random
-  weights, ~8.7 M parameters) exported once per session through the
-  project's own export (chronotick.models.export_bolt, with its parity
-  check), batch 1, ONNX vs PyTorch; skipped without torch/chronos;
+  4 + 4 layers, 4 heads, patches of 16, horizon 64; random weights, ~8.7 M
+  parameters) exported once per session through the project's own export
+  (chronotick.models.export_bolt, with its parity check) at two contexts,
+  bolt-tiny's own 2048 (128 patches) and the issue's export command's 512
+  (32 patches), batch 1, ONNX vs PyTorch on the same window; one group per
+  context; skipped without torch/chronos;
 - many clocks: B = 64 and B = 1024 series per call, series per second in
   extra_info (series_per_s); the ONNX rows include the B windows (C++),
   the PyTorch rows get them ready-made.
@@ -92,17 +94,26 @@ def pipeline():
     return _torch_pipeline(CHECKPOINT)
 
 
-@pytest.fixture(scope="session")
-def bolt_tiny(tmp_path_factory):
-    """(onnx path, checkpoint dir): a random bolt-tiny-sized model, exported once per session."""
+@pytest.fixture(scope="session", params=[2048, 512], ids=lambda c: f"context{c}")
+def bolt_tiny(request, tmp_path_factory):
+    """(onnx path, checkpoint dir, context): a random bolt-tiny-sized model, exported once per
+    session at two contexts: chronos-bolt-tiny's own 2048 and the 512 of the issue's export
+    command (`chronotick export chronos-bolt --context 512`). The weights are the same; the
+    context decides how many patches (128 or 32) the encoder runs over."""
     for mod in ("torch", "chronos", "onnx", "onnxscript"):
         pytest.importorskip(mod, reason=f"{mod} not installed (export extra): no bolt-tiny export")
     from chronotick.models.export_bolt import export_chronos_bolt, save_random_bolt
-    d = tmp_path_factory.mktemp("bolt-tiny")
+    context = request.param
+    d = tmp_path_factory.mktemp(f"bolt-tiny-{context}")
     ckpt = save_random_bolt(str(d / "checkpoint"), seed=0, **BOLT_TINY)
     out = str(d / "bolt-tiny.onnx")
-    export_chronos_bolt(ckpt, out, context=BOLT_TINY["context"], name="bolt-tiny-random", log=lambda m: None)
-    return out, ckpt
+    export_chronos_bolt(ckpt, out, context=context, name="bolt-tiny-random", log=lambda m: None)
+    return out, ckpt, context
+
+
+def _bolt_tiny_group(benchmark, context):
+    benchmark.group = f"bolt-tiny batch 1, context {context}"
+    benchmark.extra_info["context"] = context
 
 
 # ---- clock-bolt, batch 1 -------------------------------------------------------------------
@@ -316,6 +327,7 @@ def test_overhead_beyond_session_run(benchmark, forecaster):
 
 @pytest.mark.benchmark(group="bolt-tiny batch 1")
 def test_bolt_tiny_onnx_forecast_batch1(benchmark, bolt_tiny):
+    _bolt_tiny_group(benchmark, bolt_tiny[2])
     f = OnnxForecaster(bolt_tiny[0], intra_op_threads=1)
     t, y = history(2100)
     f.forecast(t, y, [t[-1] + 100.0], LEVELS, calibrate=False)       # warm, as the PyTorch row
@@ -325,6 +337,7 @@ def test_bolt_tiny_onnx_forecast_batch1(benchmark, bolt_tiny):
 
 @pytest.mark.benchmark(group="bolt-tiny batch 1")
 def test_bolt_tiny_session_run_bare(benchmark, bolt_tiny):
+    _bolt_tiny_group(benchmark, bolt_tiny[2])
     f = OnnxForecaster(bolt_tiny[0], intra_op_threads=1)
     t, y = history(2100)
     x = f._window(t, y, f._step(t)).values[None, :]
@@ -336,6 +349,7 @@ def test_bolt_tiny_session_run_bare(benchmark, bolt_tiny):
 @pytest.mark.benchmark(group="bolt-tiny batch 1")
 def test_bolt_tiny_pytorch_pipeline_batch1(benchmark, bolt_tiny):
     import torch
+    _bolt_tiny_group(benchmark, bolt_tiny[2])
     pipe = _torch_pipeline(bolt_tiny[1])
     f = OnnxForecaster(bolt_tiny[0], intra_op_threads=1)
     t, y = history(2100)
