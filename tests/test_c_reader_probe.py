@@ -18,7 +18,7 @@ if not hasattr(_core, "ClockPublisher"):
 
 from chronotick.shm import Client, Status
 
-from test_shm import CC, ENV, ROOT, _header
+from test_shm import BUSY_PUBLISHER, CC, ENV, ROOT, _header
 
 CXX = shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")
 INC = f"-I{ROOT / 'include'}"
@@ -188,22 +188,7 @@ def test_publisher_never_truncates_a_file_planted_at_its_temporary_name(tmp_path
 
 # ---- many readers, a fast publisher ----------------------------------------------------------
 
-# A publisher whose k-th model carries a known invariant: bound_ns = 1000 + k, offset_ns, growth and
-# status all functions of k. Status runs SYNCHRONIZED/HOLDOVER alternately, every 50th UNKNOWN.
-PUBLISHER = textwrap.dedent("""
-    import sys, time
-    from chronotick import _core
-    pub = _core.ClockPublisher(sys.argv[1], stale_after_s=60.0)
-    print("ready", flush=True)
-    k = 0
-    end = time.monotonic() + float(sys.argv[2])
-    while time.monotonic() < end:
-        status = 0 if k % 50 == 49 else 1 + (k % 2)
-        pub.publish(time.time_ns(), ((k % 7) - 3) * 100_000, ((k % 5) - 2) * 1e-6, 1000 + k, float(k % 1000), status)
-        k += 1
-    print(k, flush=True)
-    time.sleep(float(sys.argv[3]) if len(sys.argv) > 3 else 0)
-""")
+# The publisher: test_shm.BUSY_PUBLISHER (its k-th model carries a known invariant).
 
 STRESS = r"""
 #include "chronotick.h"
@@ -254,7 +239,7 @@ int main(int argc, char** argv) {
 def test_eight_c_readers_against_a_fast_publisher(tmp_path):
     exe = _build(tmp_path, "stress", {"stress.c": STRESS}, flags=["-O2", "-D_POSIX_C_SOURCE=200809L"])
     path = tmp_path / "clock"
-    w = subprocess.Popen([sys.executable, "-c", PUBLISHER, str(path), "5"], env=ENV, stdout=subprocess.PIPE, text=True)
+    w = subprocess.Popen([sys.executable, "-c", BUSY_PUBLISHER, str(path), "5"], env=ENV, stdout=subprocess.PIPE, text=True)
     try:
         assert w.stdout.readline().strip() == "ready"
         time.sleep(0.2)
@@ -316,7 +301,7 @@ def test_c_readers_follow_a_restarted_publisher(tmp_path):
     # clock in between (or, if the re-open failed, for good). ct_reader_follow maps the new file.
     exe = _build(tmp_path, "follow", {"follow.c": FOLLOW}, flags=["-D_POSIX_C_SOURCE=200809L"])
     path = tmp_path / "clock"
-    first = subprocess.Popen([sys.executable, "-c", PUBLISHER, str(path), "0.3", "600"], env=ENV,
+    first = subprocess.Popen([sys.executable, "-c", BUSY_PUBLISHER, str(path), "0.3", "600"], env=ENV,
                              stdout=subprocess.PIPE, text=True)
     second = None
     try:
@@ -327,7 +312,7 @@ def test_c_readers_follow_a_restarted_publisher(tmp_path):
         time.sleep(0.5)
         first.kill()                                  # the old writer is gone: readers say UNKNOWN
         first.wait()
-        second = subprocess.Popen([sys.executable, "-c", PUBLISHER, str(path), "30"], env=ENV,
+        second = subprocess.Popen([sys.executable, "-c", BUSY_PUBLISHER, str(path), "30"], env=ENV,
                                   stdout=subprocess.PIPE, text=True)
         assert second.stdout.readline().strip() == "ready"
         for r in readers:

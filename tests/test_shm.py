@@ -285,6 +285,27 @@ def test_wrong_magic_newer_version_missing_file(tmp_path):
 
 CC = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
 
+# A publisher in another process (argv: PATH SECONDS [LINGER_S]) publishing as fast as it can; its
+# k-th model carries a known invariant: bound_ns = 1000 + k, offset_ns, growth and status all
+# functions of k, status SYNCHRONIZED/HOLDOVER alternately, every 50th UNKNOWN. Prints "ready"
+# when the file is up and the number of publishes at the end (then lingers LINGER_S seconds).
+# Used by the C-reader probes (tests/test_shm_probe.py, tests/test_c_reader_probe.py).
+BUSY_PUBLISHER = textwrap.dedent("""
+    import sys, time
+    from chronotick import _core
+    pub = _core.ClockPublisher(sys.argv[1], stale_after_s=60.0)
+    print("ready", flush=True)
+    k = 0
+    end = time.monotonic() + float(sys.argv[2])
+    while time.monotonic() < end:
+        status = 0 if k % 50 == 49 else 1 + (k % 2)
+        pub.publish(time.time_ns(), ((k % 7) - 3) * 100_000, ((k % 5) - 2) * 1e-6, 1000 + k, float(k % 1000), status)
+        k += 1
+    print(k, flush=True)
+    time.sleep(float(sys.argv[3]) if len(sys.argv) > 3 else 0)
+""")
+
+
 
 @pytest.mark.skipif(CC is None, reason="no C compiler")
 def test_c_header_reader_agrees_with_client(path, tmp_path):

@@ -5,7 +5,6 @@ import shutil
 import struct
 import subprocess
 import sys
-import textwrap
 import time
 
 import pytest
@@ -16,7 +15,7 @@ if not hasattr(_core, "ClockPublisher"):
 
 from chronotick.shm import Client, Status
 
-from test_shm import CC, ENV, ROOT   # the compiler, child processes' environment, the repository
+from test_shm import BUSY_PUBLISHER, CC, ENV, ROOT   # the compiler, child processes' environment, the repository
 
 CXX = shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")
 M64 = (1 << 64) - 1
@@ -185,19 +184,8 @@ def test_c_error_message_for_a_long_path_keeps_the_reason(probe, tmp_path):
 def test_c_readers_against_a_busy_writer(probe, tmp_path):
     # no false CT_ERR_CORRUPT while the writer publishes, and every read is consistent
     path = tmp_path / "clock"
-    code = textwrap.dedent("""
-        import sys, time
-        from chronotick import _core
-        pub = _core.ClockPublisher(sys.argv[1], stale_after_s=60.0)
-        print("ready", flush=True)
-        k = 0
-        end = time.monotonic() + float(sys.argv[2])
-        while time.monotonic() < end:
-            pub.publish(time.time_ns(), ((k % 7) - 3) * 100_000, ((k % 5) - 2) * 1e-6, 1000 + k, float(k % 1000),
-                        1 + (k % 2))
-            k += 1
-    """)
-    w = subprocess.Popen([sys.executable, "-c", code, str(path), "6"], env=ENV, stdout=subprocess.PIPE, text=True)
+    w = subprocess.Popen([sys.executable, "-c", BUSY_PUBLISHER, str(path), "6"], env=ENV, stdout=subprocess.PIPE,
+                         text=True)
     try:
         assert w.stdout.readline().strip() == "ready"
         time.sleep(0.1)
