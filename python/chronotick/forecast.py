@@ -34,6 +34,10 @@ def _level_index(computed: np.ndarray, p: float) -> int | None:
     return i if abs(float(computed[i]) - p) < 1e-12 else None
 
 
+# from_core's columns of the asked-for levels among the computed ones, by both levels' bytes
+_COLUMNS: dict = {}
+
+
 def _level_column(computed: np.ndarray, p: float) -> int:
     """_level_index, a ValueError naming p when the level was not computed."""
     i = _level_index(computed, p)
@@ -113,7 +117,12 @@ class Forecast:
             if not np.array_equal(want, lv_all):
                 # each level asked for at its own computed column: exactly equal first (two levels
                 # 1e-13 apart are two columns: rounding both to 12 digits had mapped them to one)
-                keep = [_level_column(lv_all, p) for p in want.tolist()]
+                key = (want.tobytes(), lv_all.tobytes())
+                keep = _COLUMNS.get(key)
+                if keep is None:
+                    keep = [_level_column(lv_all, p) for p in want.tolist()]
+                    if len(_COLUMNS) < 256:
+                        _COLUMNS[key] = keep
                 q, lv = q_all[:, keep], lv_all[keep]
         out = cls(fc.times, fc.mean, q, lv, fc.std, fc.model, weights, fc.note, origin, _checked=True)
         out._all_q, out._all_levels = q_all, lv_all

@@ -73,6 +73,16 @@ def _level_weights(model_levels: np.ndarray, levels: np.ndarray):
     return lo, hi, (lc - model_levels[lo]) / (model_levels[hi] - model_levels[lo]), lc
 
 
+def _central_clamp(ml: np.ndarray) -> tuple[float, float]:
+    """The widest central interval of the model levels ml, [(1 - c_max)/2, (1 + c_max)/2]
+    with c_max = min(2 ml[-1] - 1, 1 - 2 ml[0]), its ends snapped to ml's within 1e-12."""
+    c_max = min(2 * ml[-1] - 1, 1 - 2 * ml[0])
+    lo_l, hi_l = (1 - c_max) / 2, (1 + c_max) / 2
+    lo_l = ml[0] if abs(lo_l - ml[0]) <= 1e-12 else max(lo_l, ml[0])
+    hi_l = ml[-1] if abs(hi_l - ml[-1]) <= 1e-12 else min(hi_l, ml[-1])
+    return lo_l, hi_l
+
+
 class ConformalScaler:
     """Rolling-window split-conformal rescaling of quantile forecasts.
 
@@ -100,6 +110,7 @@ class ConformalScaler:
         self._y = np.empty(0)
         self._q = np.empty((0, self.model_levels.size))
         self._plans: dict = {}
+        self._clamp = _central_clamp(self.model_levels)   # _calibrated_plan's bounds, fixed by the levels
         self._flat: np.ndarray | None = None   # _flat_misses, computed when first asked
         self.lead: int | None = None      # the lead bucket these errors are at, where a caller keeps one
 
@@ -109,7 +120,7 @@ class ConformalScaler:
         new.model_levels, new.median_index = self.model_levels, self.median_index
         new.window, new.min_errors = self.window, self.min_errors
         new._y, new._q = self._y[:0], self._q[:0]
-        new._plans = self._plans
+        new._plans, new._clamp = self._plans, self._clamp
         new._flat = None
         new.lead = None
         return new
@@ -246,10 +257,7 @@ class ConformalScaler:
         clamps each coverage to c_max). The same as `plan`'s where the model's
         levels are symmetric about 0.5."""
         ml = self.model_levels
-        c_max = min(2 * ml[-1] - 1, 1 - 2 * ml[0])
-        lo_l, hi_l = (1 - c_max) / 2, (1 + c_max) / 2
-        lo_l = ml[0] if np.isclose(lo_l, ml[0], rtol=0, atol=1e-12) else max(lo_l, ml[0])
-        hi_l = ml[-1] if np.isclose(hi_l, ml[-1], rtol=0, atol=1e-12) else min(hi_l, ml[-1])
+        lo_l, hi_l = self._clamp
         if lo_l == ml[0] and hi_l == ml[-1]:
             return plan[:4]
         key = (b"calibrated", levels.tobytes())
