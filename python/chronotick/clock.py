@@ -573,8 +573,9 @@ class Clock:
             return
         with self._ctl:
             self._stop.set()
-            if self._watch is not None:
-                self._watch.interrupt()       # the polling thread may be waiting on it
+            watch = self._watch           # (the polling thread drops a watch that failed)
+            if watch is not None:
+                watch.interrupt()             # the polling thread may be waiting on it
             th = self._thread
             if th is not None:
                 th.join(wait)
@@ -654,9 +655,20 @@ class Clock:
                     left = None
                 if left is not None and left < wait:
                     wait, tries = left, tries + 1
-            if self._watch is None:
+            watch = self._watch
+            if watch is None:
                 self._stop.wait(max(wait, 0.0))
-            elif self._watch.wait(max(wait, 0.0)) == 1:
+                continue
+            try:
+                woke = watch.wait(max(wait, 0.0))
+            except OSError as exc:
+                # the timer could not be armed again after a set: that set is polled for now and
+                # later ones are seen at the next poll (the watch is dropped; start() makes a new one)
+                self._last_error = (f"the watch for sets of the local clock failed ({exc}); later steps "
+                                    f"of the local clock are seen at the next poll")
+                log.warning("clock: %s", self._last_error)
+                self._watch, woke = None, 1
+            if woke == 1:
                 # the local clock was set (stepped) by another program: poll now, so the step is
                 # seen and decided by a measurement at once rather than up to a poll later
                 self._counts["clock_set_wakes"] += 1
