@@ -27,7 +27,7 @@ import math
 import os
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.realpath(__file__))   # (a symlinked script: its real folder)
 sys.path.insert(0, os.path.join(HERE, "..", "scripts"))
 import _sources  # noqa: E402  scripts/_sources.py: the sources (with a developer build) or the installed package
 _sources.choose()
