@@ -34,7 +34,7 @@ def _level_index(computed: np.ndarray, p: float) -> int | None:
     return i if abs(float(computed[i]) - p) < 1e-12 else None
 
 
-# from_core's columns of the asked-for levels among the computed ones, by both levels' bytes
+# from_core's columns of the asked-for levels among the computed ones, by both levels' shape and bytes
 _COLUMNS: dict = {}
 
 
@@ -117,7 +117,7 @@ class Forecast:
             if not np.array_equal(want, lv_all):
                 # each level asked for at its own computed column: exactly equal first (two levels
                 # 1e-13 apart are two columns: rounding both to 12 digits had mapped them to one)
-                key = (want.tobytes(), lv_all.tobytes())
+                key = (want.shape, want.tobytes(), lv_all.tobytes())
                 keep = _COLUMNS.get(key)
                 if keep is None:
                     keep = [_level_column(lv_all, p) for p in want.tolist()]
