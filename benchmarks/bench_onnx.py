@@ -325,7 +325,6 @@ def test_overhead_beyond_session_run(benchmark, forecaster):
 
 # ---- bolt-tiny-sized, batch 1 ----------------------------------------------------------------
 
-@pytest.mark.benchmark(group="bolt-tiny batch 1")
 def test_bolt_tiny_onnx_forecast_batch1(benchmark, bolt_tiny):
     _bolt_tiny_group(benchmark, bolt_tiny[2])
     f = OnnxForecaster(bolt_tiny[0], intra_op_threads=1)
@@ -335,7 +334,6 @@ def test_bolt_tiny_onnx_forecast_batch1(benchmark, bolt_tiny):
     assert np.all(np.isfinite(fc.quantiles))
 
 
-@pytest.mark.benchmark(group="bolt-tiny batch 1")
 def test_bolt_tiny_session_run_bare(benchmark, bolt_tiny):
     _bolt_tiny_group(benchmark, bolt_tiny[2])
     f = OnnxForecaster(bolt_tiny[0], intra_op_threads=1)
@@ -346,7 +344,6 @@ def test_bolt_tiny_session_run_bare(benchmark, bolt_tiny):
     assert out[0].shape == (1, 9, 64)
 
 
-@pytest.mark.benchmark(group="bolt-tiny batch 1")
 def test_bolt_tiny_pytorch_pipeline_batch1(benchmark, bolt_tiny):
     import torch
     _bolt_tiny_group(benchmark, bolt_tiny[2])

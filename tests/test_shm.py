@@ -306,7 +306,6 @@ BUSY_PUBLISHER = textwrap.dedent("""
 """)
 
 
-
 @pytest.mark.skipif(CC is None, reason="no C compiler")
 def test_c_header_reader_agrees_with_client(path, tmp_path):
     exe = tmp_path / "clock_read"
