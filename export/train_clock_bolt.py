@@ -63,6 +63,13 @@ _sources.choose()
 from chronotick import sim
 from chronotick.models.onnx import window
 
+# --portable: what pins the arithmetic to the same code path on every x86-64 CPU. torch's own
+# (ATen) kernels dispatch on the CPU's vector extensions (AVX-512 / AVX2 / none), MKL's matrix
+# products too; each rounds differently. Measured 2026-12-03 on one machine (AVX-512), 30 steps of a
+# d_model-64 model: the checkpoint's bytes differ between the three ATen capabilities and between
+# MKL_CBWR=COMPATIBLE and AVX2/AVX512, and are the same with these two pinned whatever else is set.
+PORTABLE_ENV = {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE"}
+
 POLLS = np.array([16, 32, 64, 100, 120, 128, 256, 512, 1024], dtype=float)
 POLL_P = np.array([0.05, 0.07, 0.18, 0.2, 0.15, 0.15, 0.1, 0.05, 0.05])
 PRESETS = ("xo", "tcxo", "ocxo", "vm")
@@ -290,6 +297,11 @@ def main(argv=None) -> int:
                     help="keep an exponential moving average of the weights with this decay per step (0: "
                          "off) and ship it: the average validates each epoch and is exported")
     ap.add_argument("--no-export", action="store_true", help="train and save the checkpoint only")
+    ap.add_argument("--portable", action="store_true",
+                    help="the same weights on any x86-64 CPU (for the same thread count and library versions): "
+                         "pins torch's own kernels to their portable build (ATEN_CPU_CAPABILITY=default) and "
+                         "MKL to its reproducible code path (MKL_CBWR=COMPATIBLE), ~20-40%% slower; must be set "
+                         "before torch is imported, so the script must run as a program")
     args = ap.parse_args(argv)
     # every argument checked before torch is imported and anything is simulated or trained
     for flag in ("pools", "ramps", "short_p"):
@@ -318,10 +330,20 @@ def main(argv=None) -> int:
             and not os.path.isdir(args.checkpoint_dir):
         ap.error(f"--checkpoint-dir {args.checkpoint_dir} is a file, not a directory")
 
+    if args.portable:
+        if "torch" in sys.modules and any(os.environ.get(k) != v for k, v in PORTABLE_ENV.items()):
+            ap.error("--portable: torch is already imported in this process, so its kernels and MKL's cannot be "
+                     "pinned any more; run export/train_clock_bolt.py as a program")
+        os.environ.update(PORTABLE_ENV)       # read by torch's and MKL's start-up, at the import below
+
     import torch
     from chronos.chronos_bolt import ChronosBoltModelForForecasting
     from chronotick.models.export_bolt import ExportError, export_chronos_bolt, random_bolt_config
 
+    if args.portable and torch.backends.cpu.get_cpu_capability() != "DEFAULT":
+        print(f"train_clock_bolt: --portable: torch runs its {torch.backends.cpu.get_cpu_capability()} kernels "
+              f"(ATEN_CPU_CAPABILITY was not honoured)", file=sys.stderr)
+        return 1
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     bar = progress_factory()
@@ -409,6 +431,7 @@ def main(argv=None) -> int:
         "ramps": args.ramps, "pools": args.pools, "ema": args.ema,
         "batch": args.batch, "lr": args.lr, "seed": args.seed,
         "threads": args.threads, "wall_s": round(train_s, 1), "torch": torch.__version__,
+        "portable": dict(PORTABLE_ENV) if args.portable else False,
         "validation": ("real NTP traces (shared/data/clock-traces), next-NTP-point MAE of the median; "
                        "monitoring only, the final model is kept") if val else
                       f"none: no real traces in {os.path.join(args.data_dir, 'clock-traces')}",
