@@ -300,7 +300,7 @@ def main(argv=None) -> int:
     ap.add_argument("--portable", action="store_true",
                     help="the same weights on any x86-64 CPU (for the same thread count and library versions): "
                          "pins torch's own kernels to their portable build (ATEN_CPU_CAPABILITY=default) and "
-                         "MKL to its reproducible code path (MKL_CBWR=COMPATIBLE), ~20-40%% slower; must be set "
+                         "MKL to its reproducible code path (MKL_CBWR=COMPATIBLE), somewhat slower; must be set "
                          "before torch is imported, so the script must run as a program")
     args = ap.parse_args(argv)
     # every argument checked before torch is imported and anything is simulated or trained
