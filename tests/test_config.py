@@ -53,6 +53,8 @@ covariates:
     ({"engine": {"min_history": 0}}, "engine.min_history: must be an integer >= 2"),
     ({"engine": {"calib_origins": "many"}}, "engine.calib_origins: must be an integer"),
     ({"engine": {"calib_spread": -1}}, r"^engine.calib_spread: must be an integer >= 0 and <= 1024, got -1$"),
+    ({"engine": {"kalman_live_pairs": 1}}, r"^engine.kalman_live_pairs: must be true or false, got 1$"),
+    ({"engine": {"kalman_live_pairs": "yes"}}, "engine.kalman_live_pairs: must be true or false, got 'yes'"),
     ({"engine": {"capacity": 5}}, "engine.capacity: unknown key; valid: buffer_capacity, history"),
     ({"short_term": {"models": []}}, "short_term.models: must be a non-empty list"),
     ({"short_term": {"models": "fused"}}, "short_term.models: must be a non-empty list"),
@@ -113,3 +115,20 @@ def test_fused_members_match_the_core():
     from chronotick import _core
     from chronotick import models as registry
     assert tuple(_core.DEFAULT_ENSEMBLE) == registry.FUSED_MEMBERS
+
+
+def test_kalman_live_pairs_reaches_the_models():
+    # engine.kalman_live_pairs sets ModelParams.kalman_live_pairs (the Kalman member's calibration)
+    import numpy as np
+    t = np.arange(300) * 64.0
+    y = 1e-3 * np.cumsum(np.cumsum(np.random.default_rng(4).normal(0, 0.01, 300))) + \
+        np.random.default_rng(5).normal(0, 3e-5, 300)
+    out = {}
+    for live in (False, True):
+        with chronotick.Engine({"engine": {"kalman_live_pairs": live},
+                                "short_term": {"models": ["kalman"], "horizon": 64}}) as eng:
+            assert eng._params.kalman_live_pairs is live
+            eng.observe_many(t, y)
+            out[live] = eng.predict_short_term()
+    assert DEFAULTS["engine"]["kalman_live_pairs"] is False
+    assert not np.array_equal(out[False].quantiles, out[True].quantiles)

@@ -160,6 +160,9 @@ void bind_models(py::module_& m) {
       .def_readwrite("calib_origins", &ModelParams::calib_origins)
       .def_readwrite("calib_min", &ModelParams::calib_min)
       .def_readwrite("calib_spread", &ModelParams::calib_spread)
+      .def_readwrite("kalman_live_pairs", &ModelParams::kalman_live_pairs,
+                     "Opt-in: the Kalman filter's past forecasts made as its live one (calibrated long-lead "
+                     "intervals, ~2-3x the forecast time; docs/models.md)")
       .def_property(
           "growth_min", [](const ModelParams& p) { return p.growth_min; },
           [](ModelParams& p, double v) {

@@ -77,7 +77,7 @@ std::vector<Gaussian> refit_history(const Series& s, const LeadPlan& plan, const
 ModelRun run_model(Model m, const Series& s, const double* targets, std::size_t h, const LeadPlan& plan,
                    const ModelParams& p) {
   ModelRun run;
-  if (m != Model::kalman) {
+  if (m != Model::kalman || p.kalman_live_pairs) {
     run.forecast = predict_gaussian(m, s, targets, h, p);
     if (run.forecast.ok)
       run.history = refit_history(s, plan, [&](const Series& prefix, const double* tg, std::size_t k) {

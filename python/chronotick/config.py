@@ -9,6 +9,7 @@ the key, e.g. ``engine.buffer_capacity: must be a positive integer, got -3``.
       min_history: 8            # below this the forecast falls back to hold
       calib_origins: 24         # past errors per lead that calibrate the intervals
       calib_spread: 8           # lead S's errors from origins ceil(S / 8) apart (0: consecutive)
+      kalman_live_pairs: false  # true: the Kalman member's past forecasts made as its live one (long-lead intervals keep their coverage; ~2-3x the classical forecast's time)
     short_term:
       models: [auto]            # chronotick.models.names() or .onnx paths ("auto": fused + the shipped clock-bolt); weights 1/recent MAE^2
       horizon: 8                # steps on the measurement-spaced grid
@@ -37,7 +38,8 @@ from typing import Any
 from chronotick.errors import ConfigError
 
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "engine": {"buffer_capacity": 4096, "history": 512, "min_history": 8, "calib_origins": 24, "calib_spread": 8},
+    "engine": {"buffer_capacity": 4096, "history": 512, "min_history": 8, "calib_origins": 24, "calib_spread": 8,
+               "kalman_live_pairs": False},
     "short_term": {"models": ["auto"], "horizon": 8, "step_s": None},
     "long_term": {"model": None, "horizon": 64, "step_factor": 8},
     "onnx": {"providers": None, "intra_op_threads": 1, "detrend_r2": 0.8},
@@ -67,6 +69,8 @@ def _validate(cfg: dict) -> None:
     _pos_int("engine.min_history", e["min_history"], 2)
     _pos_int("engine.calib_origins", e["calib_origins"], 1, 10_000)
     _pos_int("engine.calib_spread", e["calib_spread"], 0, 1024)
+    if not isinstance(e["kalman_live_pairs"], bool):
+        raise ConfigError(f"engine.kalman_live_pairs: must be true or false, got {e['kalman_live_pairs']!r}")
     if e["history"] > e["buffer_capacity"]:
         raise ConfigError(f"engine.history: {e['history']} exceeds engine.buffer_capacity {e['buffer_capacity']}")
     if e["min_history"] > e["history"]:

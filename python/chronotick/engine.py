@@ -206,6 +206,7 @@ class Engine:
         self._params.min_history = e["min_history"]
         self._params.calib_origins = e["calib_origins"]
         self._params.calib_spread = e["calib_spread"]
+        self._params.kalman_live_pairs = e["kalman_live_pairs"]
         self._produce = threading.Lock()
         self._consume = threading.Lock()
         self._last_t: float | None = None
