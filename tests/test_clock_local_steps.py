@@ -9,6 +9,7 @@ The local clock here is simulated: chronotick.clock._local_pair (the one place a
 reads CLOCK_REALTIME with CLOCK_BOOTTIME) is replaced by the `world` fixture (conftest.py,
 tests/clock_helpers.World): reference time advancing 64 s per poll, a local clock 20 ms behind it
 and 3 ppm slow, which can be stepped."""
+import contextlib
 import os
 import threading
 import time
@@ -158,28 +159,42 @@ class FakeWatch:
         self._ev.set()
 
 
-def test_a_set_of_the_local_clock_wakes_the_polling_thread(world):
+@contextlib.contextmanager
+def running_with(world, watch):
+    """A clock 40 polls in, started with `watch` in place of the real one (start() polls at once);
+    on exit it must stop at once (interrupt() ends the wait, 64 s otherwise)."""
     clock = make_clock(world)
     run_polls(clock, world, 40)
-    clock._watch = watch = FakeWatch()
+    clock._watch = watch
     clock.start()
     try:
-        assert wait_for(lambda: clock.health()["counts"]["polls"] == 41)   # start() polls at once
+        assert wait_for(lambda: clock.health()["counts"]["polls"] == 41)
+        yield clock
+    finally:
+        t0 = time.monotonic()
+        clock.stop()
+        assert time.monotonic() - t0 < 30 and not clock.health()["running"]
+
+
+def set_back_and_wake(world, watch):
+    """The local clock set back 30 s, and the kernel says so at once (watch.fire())."""
+    world.steps -= 30.0
+    world.elapsed += 1.0
+    watch.fire()
+
+
+def test_a_set_of_the_local_clock_wakes_the_polling_thread(world):
+    watch = FakeWatch()
+    with running_with(world, watch) as clock:
         time.sleep(0.2)
         assert clock.health()["counts"]["polls"] == 41      # the next poll is 64 s away
-        world.steps -= 30.0                                  # the clock set back 30 s ...
-        world.elapsed += 1.0
-        watch.fire()                                         # ... and the kernel says so at once
+        set_back_and_wake(world, watch)
         assert wait_for(lambda: clock.health()["counts"]["local_clock_steps"] == 1)
         h = clock.health()
         assert h["counts"]["polls"] == 42 and h["counts"]["clock_set_wakes"] == 1
         assert h["published_status"] == "SYNCHRONIZED"
         off = published_offset(clock, world)
         assert off == pytest.approx(world.ref - world.local(), abs=1e-3)
-    finally:
-        t0 = time.monotonic()
-        clock.stop()
-        assert time.monotonic() - t0 < 30                    # interrupt() ends the wait (64 s otherwise)
 
 
 class FailingWatch(FakeWatch):
@@ -199,15 +214,9 @@ class FailingWatch(FakeWatch):
 
 def test_a_watch_that_fails_is_dropped_and_the_clock_polls_on(world):
     # was: the OSError ended the polling thread (nothing caught it there)
-    clock = make_clock(world)
-    run_polls(clock, world, 40)
-    clock._watch = watch = FailingWatch()
-    clock.start()
-    try:
-        assert wait_for(lambda: clock.health()["counts"]["polls"] == 41)
-        world.steps -= 30.0
-        world.elapsed += 1.0
-        watch.fire()                                   # the set is seen, re-arming fails
+    watch = FailingWatch()
+    with running_with(world, watch) as clock:
+        set_back_and_wake(world, watch)                # the set is seen, re-arming fails
         assert wait_for(lambda: clock.health()["counts"]["local_clock_steps"] == 1)
         h = clock.health()
         assert h["running"] and h["counts"]["clock_set_wakes"] == 1 and clock._watch is None
@@ -215,10 +224,6 @@ def test_a_watch_that_fails_is_dropped_and_the_clock_polls_on(world):
         assert published_offset(clock, world) == pytest.approx(world.ref - world.local(), abs=1e-3)
         clock.poll_once()                              # polling goes on without the watch
         assert clock.health()["counts"]["polls"] == 43
-    finally:
-        t0 = time.monotonic()
-        clock.stop()
-        assert time.monotonic() - t0 < 30 and not clock.health()["running"]
 
 
 @pytest.mark.skipif(not _core.clock_set_watch_available, reason="no timerfd (not Linux)")
