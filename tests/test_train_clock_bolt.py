@@ -38,12 +38,23 @@ def _script():
     return mod
 
 
-def _train(tmp, name, data_dir, seed=0, extra=()):
+def _train(tmp, name, data_dir, seed=0, extra=(), env=None):
+    """(out, the checkpoint's sha256, the model card) of a tiny run: in this process, or with `env`
+    (extra environment) as a program (so --portable can pin torch's and MKL's code paths before torch
+    is imported)."""
     out = tmp / f"{name}.onnx"
     ckpt = tmp / f"{name}-ckpt"
-    rc = _script().main(TINY + ["--seed", str(seed), "--data-dir", str(data_dir), "--out", str(out),
-                                "--checkpoint-dir", str(ckpt), *extra])
-    assert rc == 0
+    argv = TINY + ["--seed", str(seed), "--data-dir", str(data_dir), "--out", str(out),
+                   "--checkpoint-dir", str(ckpt), *extra]
+    if env is None:
+        assert _script().main(argv) == 0
+    else:
+        import subprocess
+        import sys
+        from conftest import child_env
+        r = subprocess.run([sys.executable, os.path.join(REPO, "export", "train_clock_bolt.py"), *argv],
+                           env=dict(child_env(), **env), capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr[-2000:]
     weights = hashlib.sha256((ckpt / "model.safetensors").read_bytes()).hexdigest()
     card = json.loads(out.with_suffix(".json").read_text())
     return out, weights, card
@@ -71,34 +82,18 @@ def test_seeded_and_reproducible(tmp_path, empty_data):
     np.testing.assert_array_equal(qa, qb)
 
 
-def _train_as_program(tmp, name, data_dir, env, portable):
-    """The script run as a program (so --portable can pin torch's and MKL's code paths before torch is
-    imported), under extra environment `env`: the checkpoint's sha256 and the model card."""
-    import subprocess
-    import sys
-    from conftest import child_env
-    out, ckpt = tmp / f"{name}.onnx", tmp / f"{name}-ckpt"
-    cmd = [sys.executable, os.path.join(REPO, "export", "train_clock_bolt.py"), *TINY, "--seed", "0",
-           "--data-dir", str(data_dir), "--out", str(out), "--checkpoint-dir", str(ckpt)]
-    r = subprocess.run(cmd + (["--portable"] if portable else []), env=dict(child_env(), **env),
-                       capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr[-2000:]
-    return (hashlib.sha256((ckpt / "model.safetensors").read_bytes()).hexdigest(),
-            json.loads(out.with_suffix(".json").read_text()))
-
-
 def test_portable_weights_do_not_depend_on_the_cpu_code_path(tmp_path, empty_data):
     """Another CPU emulated on this one: torch's kernels and MKL forced onto their AVX2 paths (a
     different rounding from this machine's own choice). With --portable the weights are the same
     bytes either way; without it the forced paths change them (so the first check is not vacuous)."""
     import torch
     avx2 = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2"}
-    here, card = _train_as_program(tmp_path, "here", empty_data, {}, portable=True)
-    there, _ = _train_as_program(tmp_path, "there", empty_data, avx2, portable=True)
+    _, here, card = _train(tmp_path, "here", empty_data, extra=["--portable"], env={})
+    _, there, _ = _train(tmp_path, "there", empty_data, extra=["--portable"], env=avx2)
     assert here == there
     assert card["training"]["portable"] == {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE"}
     if torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512"):      # the AVX2 path exists here
-        plain, card_plain = _train_as_program(tmp_path, "plain", empty_data, avx2, portable=False)
+        _, plain, card_plain = _train(tmp_path, "plain", empty_data, env=avx2)
         assert plain != here and card_plain["training"]["portable"] is False
 
 
