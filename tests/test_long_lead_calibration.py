@@ -6,6 +6,8 @@ cpp/models/calibration.h). Before, such intervals were the model's raw
 Gaussian ones (5-13% coverage of 80% on the lab oscillators at 3600 s); with
 a floor of 1 they under-covered where white phase noise hides, at the leads
 the history shows, the random-walk FM that dominates beyond them."""
+import functools
+
 import numpy as np
 import pytest
 
@@ -118,6 +120,7 @@ def _long_series(rng, kind, n):
     return np.cumsum(w)
 
 
+@functools.lru_cache(maxsize=None)    # (the default's coverage is asked by two tests each)
 def _coverage_within(model, kind, n, ahead, spread, trials=600, seed=11, live_pairs=False):
     rng = np.random.default_rng(seed)
     p = _core.ModelParams()
