@@ -187,3 +187,39 @@ def test_predict_leaves_out_an_onnx_member_the_fusion_rejects(monkeypatch):
     temp = 20 + np.cos(np.arange(80.0) / 7)
     fc = chronotick.predict(y, t, horizon=2, covariates={"temperature": temp})
     assert "clock-bolt" not in fc.weights and "fusion rejected" in fc.note
+
+
+def _step_after_flat(after):
+    y = np.concatenate([np.full(200, 1e-4), np.full(after, 9e-4)])
+    return y, np.arange(y.size) * 16.0
+
+
+@pytest.mark.parametrize("model", ["fused", "auto"])
+@pytest.mark.parametrize("after", range(1, 9))
+def test_a_step_after_an_exactly_flat_record_keeps_every_member_and_a_width(model, after):
+    # 200 measurements at exactly 0.1 ms, then `after` at 0.9 ms. Was: robust and kalman
+    # (zero-width central intervals) dropped as "non-finite output" -- their q10, read by
+    # interpolating at 0.1 itself, came out 5e-20 above q90 -- and the fused 80% interval
+    # zero wide for the first 4 (0.2-0.6 ms from the new level).
+    y, t = _step_after_flat(after)
+    fc = chronotick.predict(y, t, horizon=8, model=model)
+    assert "non-finite output" not in fc.note
+    assert all(m in fc.model for m in ("robust", "regression", "kalman")), fc.model
+    lo, hi = fc.interval(0.8)
+    assert np.all(hi - lo > 0), (after, hi - lo)
+
+
+@pytest.mark.parametrize("after", [1, 2, 3, 4])
+def test_members_that_each_claim_certainty_but_disagree_are_all_inside_the_interval(after):
+    # After 1-4 measurements at the new level every classical member still states a
+    # zero-width 80% interval, at medians 0.1-1.0 ms apart: at most one can be right, and
+    # the fused interval holds all of them (fusion.h contain_certain_members).
+    y, t = _step_after_flat(after)
+    members = [chronotick.predict(y, t, horizon=8, model=m) for m in ("robust", "regression", "kalman")]
+    for m in members:
+        lo, hi = m.interval(0.8)
+        assert np.all(hi == lo), (m.model, hi - lo)
+    medians = np.array([m.quantile(0.5) for m in members])
+    assert np.all(np.ptp(medians, axis=0) > 1e-4)
+    lo, hi = chronotick.predict(y, t, horizon=8, model="fused").interval(0.8)
+    assert np.all(lo <= medians.min(axis=0)) and np.all(hi >= medians.max(axis=0))

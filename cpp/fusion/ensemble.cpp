@@ -234,6 +234,7 @@ FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, 
     f.std[k] = (cal[k]->offset_at(0.9, sigma, steps[k], p) - cal[k]->offset_at(0.1, sigma, steps[k], p)) / 2.563;
     if (cal[k]->mean_abs_err > 0) f.recent_mae[k] = cal[k]->mean_abs_err;
   }
+  contain_certain_members(out);
   return out;
 }
 

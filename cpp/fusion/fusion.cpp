@@ -15,7 +15,11 @@ namespace {
 double quantile_at(const QuantileForecast& f, std::size_t k, double level) {
   const std::size_t L = f.levels.size();
   for (std::size_t l = 0; l + 1 < L; ++l) {
-    if (f.levels[l] <= level && level <= f.levels[l + 1]) {
+    // A level the member has is read as it is: q_l + 1 * (q_l+1 - q_l) can differ from
+    // q_l+1 in the last bit, and a zero-width member then looked crossed (sigma -5e-20).
+    if (f.levels[l] == level) return f.q(k, l);
+    if (f.levels[l + 1] == level) return f.q(k, l + 1);
+    if (f.levels[l] < level && level < f.levels[l + 1]) {
       double a = (level - f.levels[l]) / (f.levels[l + 1] - f.levels[l]);
       return f.q(k, l) + a * (f.q(k, l + 1) - f.q(k, l));
     }
@@ -37,6 +41,24 @@ bool usable_at(const QuantileForecast& f, std::size_t k) {
   // A sigma below 0 (crossed quantiles) or non-finite is no spread to weight by.
   const double s = implied_sigma(f, k);
   return std::isfinite(s) && s >= 0.0;
+}
+
+// Why member f is usable at no step (for the fused forecast's note).
+std::string unusable_reason(const QuantileForecast& f) {
+  if (!f.note.empty()) return f.note;
+  if (!f.ok) return "failed";
+  if (f.mean.size() != f.times.size() || f.quantiles.size() != f.times.size() * f.levels.size())
+    return "output of the wrong size";
+  for (std::size_t k = 0; k < f.times.size(); ++k)
+    if (std::isfinite(f.mean[k]) && std::isfinite(implied_sigma(f, k)))
+      return "crossed quantiles (q90 below q10)";
+  return "non-finite output";
+}
+
+// Whether member f states no spread at step k: q90 - q10 within the values' float resolution.
+bool certain_at(const QuantileForecast& f, std::size_t k) {
+  const double lo = quantile_at(f, k, 0.1), hi = quantile_at(f, k, 0.9);
+  return hi - lo <= 16.0 * std::numeric_limits<double>::epsilon() * std::max(std::fabs(lo), std::fabs(hi));
 }
 
 }  // namespace
@@ -81,8 +103,7 @@ FusedForecast fuse(const std::vector<QuantileForecast>& members) {
     if (use[i]) {
       name += (name.back() == '(' ? "" : ",") + members[i].model;
     } else {
-      why += (why.empty() ? "" : "; ") + members[i].model + ": " +
-             (members[i].note.empty() ? "non-finite output" : members[i].note);
+      why += (why.empty() ? "" : "; ") + members[i].model + ": " + unusable_reason(members[i]);
     }
   }
   name += ")";
@@ -153,7 +174,35 @@ FusedForecast fuse(const std::vector<QuantileForecast>& members) {
       f.quantiles[k * L + l] = q;
     }
   }
+  contain_certain_members(out);
   return out;
+}
+
+void contain_certain_members(FusedForecast& out) {
+  QuantileForecast& f = out.forecast;
+  const std::size_t h = f.times.size(), L = f.levels.size(), m = out.members.size();
+  if (!f.ok || f.quantiles.size() != h * L || out.weights.size() != m * h) return;
+  for (std::size_t k = 0; k < h; ++k) {
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    std::size_t n = 0;
+    bool all_certain = true;
+    for (std::size_t i = 0; i < m && all_certain; ++i) {
+      if (!(out.weights[i * h + k] > 0)) continue;
+      const QuantileForecast& g = out.members[i];
+      all_certain = certain_at(g, k);
+      double med = quantile_at(g, k, 0.5);
+      if (!std::isfinite(med)) med = g.mean[k];
+      lo = std::min(lo, med), hi = std::max(hi, med), ++n;
+    }
+    if (!all_certain || n < 2 || !(hi > lo)) continue;
+    for (std::size_t l = 0; l < L; ++l) {
+      double& q = f.quantiles[k * L + l];
+      if (f.levels[l] < 0.5) q = std::min(q, lo);
+      if (f.levels[l] > 0.5) q = std::max(q, hi);
+    }
+    const double q10 = quantile_at(f, k, 0.1), q90 = quantile_at(f, k, 0.9);
+    if (std::isfinite(q10) && std::isfinite(q90)) f.std[k] = (q90 - q10) / 2.563;
+  }
 }
 
 }  // namespace chronotick

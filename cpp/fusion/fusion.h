@@ -40,6 +40,16 @@ double recent_mae_at(const QuantileForecast& f, std::size_t k);
 double implied_sigma(const QuantileForecast& f, std::size_t k);
 
 // Throws std::invalid_argument if members disagree on times or levels.
+// The result obeys contain_certain_members.
 FusedForecast fuse(const std::vector<QuantileForecast>& members);
+
+// Members that each state no spread (q90 - q10 within the float resolution
+// of the values: an exactly flat or exactly linear record) but disagree
+// cannot all be right: at a step where every member fused there is so, the
+// fused quantiles below the median are lowered to at most the smallest
+// member median and those above raised to at least the largest (std from
+// the new q10/q90). Elsewhere nothing changes. forecast_fused applies it
+// again after its calibration of the fused intervals.
+void contain_certain_members(FusedForecast& out);
 
 }  // namespace chronotick

@@ -92,6 +92,59 @@ TEST(a_member_with_crossed_quantiles_is_unusable_there) {
   CHECK_NEAR(f.forecast.mean[0], 1.0, 1e-12);
 }
 
+// A member with the base levels of predict() whose every level but the tails sits on one
+// value (an exactly flat record): q10 read by interpolating between 0.025 and 0.1 at 0.1
+// itself came out 5e-20 above q90, and the member was dropped as "non-finite output".
+QuantileForecast flat_member(const char* name, double value, std::size_t h = 2) {
+  QuantileForecast f;
+  f.model = name;
+  f.levels = {0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975};
+  for (std::size_t k = 0; k < h; ++k) {
+    f.times.push_back(100.0 + static_cast<double>(k));
+    f.mean.push_back(value);
+    f.std.push_back(0.0);
+    for (double q : {value - 0.0008, value, value, value, value, value, value + 0.0008}) f.quantiles.push_back(q);
+  }
+  return f;
+}
+
+TEST(a_zero_width_member_is_read_at_its_own_levels_and_fused) {
+  QuantileForecast a = flat_member("a", 0.0001);
+  CHECK(implied_sigma(a, 0) == 0.0);
+  QuantileForecast b = flat_member("b", 0.0005);
+  for (std::size_t k = 0; k < 2; ++k) b.quantiles[k * 7 + 1] = 0.0004, b.quantiles[k * 7 + 5] = 0.0006;
+  FusedForecast f = fuse({a, b});
+  CHECK(f.forecast.ok);
+  CHECK(f.forecast.model == "fused(a,b)");
+  CHECK(f.forecast.note.empty());
+  CHECK(f.weights[0] == 1.0);  // the zero-sigma member takes it all (fusion.h)
+}
+
+TEST(members_that_each_claim_certainty_but_disagree_are_all_inside_the_interval) {
+  // Three members with zero-width central intervals at 0.1, 0.5 and 0.16 (ms): the fused
+  // quantiles below the median reach down to 0.1, those above up to 0.5.
+  FusedForecast f = fuse({flat_member("a", 0.1), flat_member("b", 0.5), flat_member("c", 0.16)});
+  CHECK(f.forecast.ok);
+  const std::size_t L = f.forecast.levels.size();
+  for (std::size_t k = 0; k < 2; ++k) {
+    CHECK(f.forecast.q(k, 1) <= 0.1);      // q10
+    CHECK(f.forecast.q(k, 5) >= 0.5);      // q90
+    CHECK(f.forecast.q(k, 2) <= 0.1);      // q25
+    CHECK(f.forecast.q(k, 4) >= 0.5);      // q75
+    CHECK(f.forecast.q(k, 0) <= 0.1 && f.forecast.q(k, 0) <= f.forecast.q(k, 1));  // the tails too,
+    CHECK(f.forecast.q(k, L - 1) >= 0.5 && f.forecast.q(k, L - 1) >= f.forecast.q(k, 5));  // in order
+    CHECK_NEAR(f.forecast.std[k], (f.forecast.q(k, 5) - f.forecast.q(k, 1)) / 2.563, 1e-15);
+  }
+  // Agreeing certain members, or one member that states a spread: nothing changes.
+  FusedForecast same = fuse({flat_member("a", 0.1), flat_member("b", 0.1)});
+  CHECK(same.forecast.q(0, 1) == 0.1 && same.forecast.q(0, 5) == 0.1);
+  QuantileForecast wide = flat_member("w", 0.3);
+  for (std::size_t k = 0; k < 2; ++k) wide.quantiles[k * L + 1] = 0.2, wide.quantiles[k * L + 5] = 0.4;
+  FusedForecast mixed = fuse({flat_member("a", 0.1), wide});
+  CHECK(mixed.weights[0] == 1.0);  // the certain member takes the weight ...
+  CHECK(mixed.forecast.q(0, 1) == 0.1 && mixed.forecast.q(0, 5) == 0.1);  // ... and nothing is widened
+}
+
 TEST(all_members_failing_is_reported) {
   QuantileForecast a = member("a", 0.0, 1.0);
   a.ok = false;
