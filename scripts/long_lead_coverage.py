@@ -17,9 +17,10 @@ while the longest lead's target time lies within the record; each forecast sees 
 measurement before its origin (--window N: only the newest N), no delay weights:
 chronotick.predict(offsets[:o], times[:o], horizon=144, model="fused"). A target counts where a
 measurement exists at its time (the simulator drops some polls). Per lead: MAE against the
-measured offset and the share of measured offsets inside fc.interval(0.8). Prints per clock and
-the mean over clocks; with --compare, each lead's mean coverage before/after and the mean over
-clocks of the MAE ratio after/before.
+measured offset, the share of measured offsets inside fc.interval(0.8) and that interval's score
+(Winkler: width + 10 x the distance outside; --json only). Prints per clock and the mean over
+clocks; with --compare, each lead's mean coverage before/after and the mean over clocks of the
+MAE and interval-score ratios after/before.
 """
 import argparse
 import json
@@ -77,6 +78,7 @@ def score(tr, leads, every, history, model, window=0):
     lead_idx = np.asarray(leads) - 1
     err = {L: [] for L in leads}
     cov = {L: [] for L in leads}
+    wink = {L: [] for L in leads}
     for o in range(history, t.size, every):
         lo_i = max(0, o - window) if window else 0
         hist_t, hist_y = t[lo_i:o], y[lo_i:o]
@@ -94,8 +96,10 @@ def score(tr, leads, every, history, model, window=0):
             m = y[j[n]]
             err[L].append(abs(float(fc.mean[L - 1]) - m))
             cov[L].append(bool(lo[L - 1] <= m <= hi[L - 1]))
+            # the 80% interval score (Winkler): width + 2/0.2 x the distance outside
+            wink[L].append(float(hi[L - 1] - lo[L - 1]) + 10.0 * max(0.0, float(lo[L - 1]) - m, m - float(hi[L - 1])))
     return ({L: float(np.mean(err[L])) for L in leads}, {L: float(np.mean(cov[L])) for L in leads},
-            {L: len(err[L]) for L in leads})
+            {L: len(err[L]) for L in leads}, {L: float(np.mean(wink[L])) for L in leads})
 
 
 def main():
@@ -121,9 +125,9 @@ def main():
     rows = []
     print(f"{'clock':32s} " + " ".join(f"{'MAE@' + str(L):>10s} {'cov':>6s}" for L in leads), flush=True)
     for name, tr in clocks(args.seeds):
-        mae, cov, cnt = score(tr, leads, args.every, args.history, args.model, args.window)
+        mae, cov, cnt, wink = score(tr, leads, args.every, args.history, args.model, args.window)
         rows.append({"clock": name, "mae": {str(L): mae[L] for L in leads}, "cov": {str(L): cov[L] for L in leads},
-                     "n": {str(L): cnt[L] for L in leads}})
+                     "n": {str(L): cnt[L] for L in leads}, "interval_score": {str(L): wink[L] for L in leads}})
         print(f"{name:32s} " + " ".join(f"{mae[L] * 1e3:9.4f}m {cov[L]:6.1%}" for L in leads), flush=True)
     print(f"{'mean coverage':32s} " + " ".join(f"{'':10s} {np.mean([r['cov'][str(L)] for r in rows]):6.1%}"
                                               for L in leads))
@@ -145,8 +149,13 @@ def main():
             cb = np.mean([before[r["clock"]]["cov"][L] for r in common])
             ca = np.mean([r["cov"][L] for r in common])
             ratio = [r["mae"][L] / before[r["clock"]]["mae"][L] for r in common]
-            print(f"  {L:>4s}: coverage {cb:6.1%} -> {ca:6.1%}  MAE ratio {np.mean(ratio):.4f} "
-                  f"(worst {np.max(ratio):.4f})")
+            line = (f"  {L:>4s}: coverage {cb:6.1%} -> {ca:6.1%}  MAE ratio {np.mean(ratio):.4f} "
+                    f"(worst {np.max(ratio):.4f})")
+            scored = [r for r in common if "interval_score" in r and "interval_score" in before[r["clock"]]]
+            if scored:  # files written before the interval score was recorded have none
+                iss = [r["interval_score"][L] / before[r["clock"]]["interval_score"][L] for r in scored]
+                line += f"  interval-score ratio {np.mean(iss):.4f} (worst {np.max(iss):.4f})"
+            print(line, flush=True)
 
 
 if __name__ == "__main__":
