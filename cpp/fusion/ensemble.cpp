@@ -13,6 +13,10 @@
 namespace chronotick {
 namespace {
 
+// From this lead (in measurements) on, the fused intervals' scale is the spread of the
+// members' mixture (ensemble.h); below it the weighted mean of their sigmas.
+constexpr std::size_t kMixtureScaleLead = 32;
+
 FusedForecast fallback_hold(const Series& s, const double* targets, std::size_t h, const double* levels,
                             std::size_t nlev, const ModelParams& p, const std::string& why) {
   Gaussian g = predict_gaussian(Model::hold, s, targets, h, p);
@@ -214,7 +218,17 @@ FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, 
         double w = by_mae ? 1.0 / (q.mae * q.mae) : 1.0 / (q.sd * q.sd);
         total += w; mean += w * q.mu; sig += w * q.sd;
       }
-      fused_hist[b].mean.push_back(total > 0 ? mean / total : std::nan(""));
+      if (total > 0) mean /= total;
+      if (total > 0 && plan.steps[b] >= kMixtureScaleLead) {
+        double second = 0;  // the members' mixture spread (above)
+        for (const Past& q : past) {
+          if (!std::isfinite(q.mu) || !(q.sd > 0) || !std::isfinite(q.sd)) continue;
+          double w = by_mae ? 1.0 / (q.mae * q.mae) : 1.0 / (q.sd * q.sd);
+          second += w * (q.sd * q.sd + (q.mu - mean) * (q.mu - mean));
+        }
+        sig = std::sqrt(second * total);  // divided by total below
+      }
+      fused_hist[b].mean.push_back(total > 0 ? mean : std::nan(""));
       fused_hist[b].sigma.push_back(total > 0 ? sig / total : std::nan(""));
     }
   }
@@ -229,6 +243,16 @@ FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, 
   for (std::size_t k = 0; k < h; ++k) {
     if (!cal[k]) continue;  // keep the members' averaged (calibrated) offsets
     double sigma = f.std[k];  // weighted mean of the members' calibrated sigmas
+    if (steps[k] >= kMixtureScaleLead) {
+      double second = 0;  // the members' mixture spread, as at the past origins above
+      for (std::size_t i = 0; i < out.members.size(); ++i) {
+        const double w = out.weights[i * h + k];
+        if (!(w > 0)) continue;
+        const double sd = implied_sigma(out.members[i], k), d = out.members[i].mean[k] - f.mean[k];
+        second += w * (sd * sd + d * d);
+      }
+      sigma = std::sqrt(second);
+    }
     for (std::size_t l = 0; l < L; ++l)
       f.quantiles[k * L + l] = f.mean[k] + cal[k]->offset_at(f.levels[l], sigma, steps[k], p);
     f.std[k] = (cal[k]->offset_at(0.9, sigma, steps[k], p) - cal[k]->offset_at(0.1, sigma, steps[k], p)) / 2.563;

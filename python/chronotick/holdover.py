@@ -55,7 +55,11 @@ intervals covering 80% / 88% / 95% (were 83% / 85% / 98%); on the Cs
 little changed. (Figures here are those of the sample-grid targets above;
 with the interpolated targets before them they differed by at most 1% in
 MAE on the OCXO and 0.01-0.2 ns on the Cs, where white phase noise is most
-of the error.)
+of the error.) Since 2026-12-03 (session 17) the fused intervals from a lead
+of 32 polls on are scaled by the members' mixture spread (cpp/fusion/ensemble.h,
+chosen on simulated clocks): here only the 3600 s rows move, wider where
+they already over-covered (OCXO fused 232 -> 243 ns, auto 246 -> 266 ns and
+95% -> 97%; Cs auto 8.40 -> 8.41 ns).
 
     python -m chronotick.holdover ../shared/data/oscillators --markdown docs/holdover.md
 """
