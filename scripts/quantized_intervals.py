@@ -63,9 +63,20 @@ def audit(model: str, cases, overrides: dict, every: int = 3, first: int = 100) 
     return out
 
 
+def model_name(text: str) -> str:
+    """A model predict() knows (a name or an .onnx path); argparse's error naming it otherwise."""
+    from chronotick import models as registry
+    try:
+        if registry.model_path(text) is None:
+            registry.check_name(text)
+    except (ValueError, OSError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("model", help="predict()'s model: fused, auto, ...")
+    ap.add_argument("model", type=model_name, help="predict()'s model: fused, auto, ...")
     ap.add_argument("--noisy", action="store_true", help="NTP-grade measurement noise (the presets')")
     ap.add_argument("--json", help="write the per-case numbers here")
     args = ap.parse_args()
