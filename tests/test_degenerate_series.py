@@ -221,5 +221,7 @@ def test_members_that_each_claim_certainty_but_disagree_are_all_inside_the_inter
         assert np.all(hi == lo), (m.model, hi - lo)
     medians = np.array([m.quantile(0.5) for m in members])
     assert np.all(np.ptp(medians, axis=0) > 1e-4)
-    lo, hi = chronotick.predict(y, t, horizon=8, model="fused").interval(0.8)
+    fc = chronotick.predict(y, t, horizon=8, model="fused")
+    lo, hi = fc.interval(0.8)
     assert np.all(lo <= medians.min(axis=0)) and np.all(hi >= medians.max(axis=0))
+    assert "members stating no spread disagree" in fc.note

@@ -182,6 +182,7 @@ void contain_certain_members(FusedForecast& out) {
   QuantileForecast& f = out.forecast;
   const std::size_t h = f.times.size(), L = f.levels.size(), m = out.members.size();
   if (!f.ok || f.quantiles.size() != h * L || out.weights.size() != m * h) return;
+  bool widened = false;
   for (std::size_t k = 0; k < h; ++k) {
     double lo = std::numeric_limits<double>::infinity(), hi = -lo;
     std::size_t n = 0;
@@ -195,6 +196,7 @@ void contain_certain_members(FusedForecast& out) {
       lo = std::min(lo, med), hi = std::max(hi, med), ++n;
     }
     if (!all_certain || n < 2 || !(hi > lo)) continue;
+    widened = true;
     for (std::size_t l = 0; l < L; ++l) {
       double& q = f.quantiles[k * L + l];
       if (f.levels[l] < 0.5) q = std::min(q, lo);
@@ -203,6 +205,9 @@ void contain_certain_members(FusedForecast& out) {
     const double q10 = quantile_at(f, k, 0.1), q90 = quantile_at(f, k, 0.9);
     if (std::isfinite(q10) && std::isfinite(q90)) f.std[k] = (q90 - q10) / 2.563;
   }
+  static const std::string said =
+      "members stating no spread disagree: the interval holds their medians at some steps";
+  if (widened && f.note.find(said) == std::string::npos) f.note += (f.note.empty() ? "" : "; ") + said;
 }
 
 }  // namespace chronotick

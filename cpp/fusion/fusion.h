@@ -48,8 +48,9 @@ FusedForecast fuse(const std::vector<QuantileForecast>& members);
 // cannot all be right: at a step where every member fused there is so, the
 // fused quantiles below the median are lowered to at most the smallest
 // member median and those above raised to at least the largest (std from
-// the new q10/q90). Elsewhere nothing changes. forecast_fused applies it
-// again after its calibration of the fused intervals.
+// the new q10/q90), and the note says so. Elsewhere nothing changes.
+// forecast_fused applies it again after its calibration of the fused
+// intervals.
 void contain_certain_members(FusedForecast& out);
 
 }  // namespace chronotick

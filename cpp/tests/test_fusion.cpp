@@ -125,6 +125,7 @@ TEST(members_that_each_claim_certainty_but_disagree_are_all_inside_the_interval)
   // quantiles below the median reach down to 0.1, those above up to 0.5.
   FusedForecast f = fuse({flat_member("a", 0.1), flat_member("b", 0.5), flat_member("c", 0.16)});
   CHECK(f.forecast.ok);
+  CHECK(f.forecast.note.find("members stating no spread disagree") != std::string::npos);
   const std::size_t L = f.forecast.levels.size();
   for (std::size_t k = 0; k < 2; ++k) {
     CHECK(f.forecast.q(k, 1) <= 0.1);      // q10
@@ -138,6 +139,7 @@ TEST(members_that_each_claim_certainty_but_disagree_are_all_inside_the_interval)
   // Agreeing certain members, or one member that states a spread: nothing changes.
   FusedForecast same = fuse({flat_member("a", 0.1), flat_member("b", 0.1)});
   CHECK(same.forecast.q(0, 1) == 0.1 && same.forecast.q(0, 5) == 0.1);
+  CHECK(same.forecast.note.empty());
   QuantileForecast wide = flat_member("w", 0.3);
   for (std::size_t k = 0; k < 2; ++k) wide.quantiles[k * L + 1] = 0.2, wide.quantiles[k * L + 5] = 0.4;
   FusedForecast mixed = fuse({flat_member("a", 0.1), wide});
