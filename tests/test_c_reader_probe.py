@@ -258,7 +258,12 @@ def test_eight_c_readers_against_a_fast_publisher(tmp_path):
     for reads, torn, inv, back, bad, unknown, sync, hold, trans in results:
         assert reads > 10_000
         assert torn == inv == back == bad == 0, results
-        assert sync > 0 and hold > 0 and unknown > 0 and trans > 10, results
+        assert sync > 0 and hold > 0 and trans > 10, results
+    # UNKNOWN is published at one publish in 50 and lasts until the next (tens of us): a reader
+    # descheduled through every such window sees none (one of eight did, on a 2-core machine under
+    # extra load, 2026-12-03), so the readers together must have seen it; every reader still sees
+    # the two statuses that alternate at every publish, and their transitions.
+    assert sum(r[5] for r in results) > 0, results
 
 
 # ---- a restarted publisher -------------------------------------------------------------------
