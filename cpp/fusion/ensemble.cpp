@@ -212,24 +212,30 @@ FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, 
             past.push_back({ext_mu[e][b][k], ext_sd[e][b][k], ext_mae[e][c]});
       bool by_mae = true;
       for (const Past& q : past) by_mae = by_mae && q.mae > 0;
+      // a past forecast's weight; 0: not usable (non-finite, or no spread)
+      auto weight = [by_mae](const Past& q) {
+        if (!std::isfinite(q.mu) || !(q.sd > 0) || !std::isfinite(q.sd)) return 0.0;
+        return by_mae ? 1.0 / (q.mae * q.mae) : 1.0 / (q.sd * q.sd);
+      };
       double total = 0, mean = 0, sig = 0;
       for (const Past& q : past) {
-        if (!std::isfinite(q.mu) || !(q.sd > 0) || !std::isfinite(q.sd)) continue;
-        double w = by_mae ? 1.0 / (q.mae * q.mae) : 1.0 / (q.sd * q.sd);
+        const double w = weight(q);
+        if (!(w > 0)) continue;
         total += w; mean += w * q.mu; sig += w * q.sd;
       }
-      if (total > 0) mean /= total;
-      if (total > 0 && plan.steps[b] >= kMixtureScaleLead) {
-        double second = 0;  // the members' mixture spread (above)
-        for (const Past& q : past) {
-          if (!std::isfinite(q.mu) || !(q.sd > 0) || !std::isfinite(q.sd)) continue;
-          double w = by_mae ? 1.0 / (q.mae * q.mae) : 1.0 / (q.sd * q.sd);
-          second += w * (q.sd * q.sd + (q.mu - mean) * (q.mu - mean));
+      double sigma = std::nan("");
+      if (total > 0) {
+        mean /= total;
+        sigma = sig / total;
+        if (plan.steps[b] >= kMixtureScaleLead) {
+          double second = 0;  // the members' mixture spread (above)
+          for (const Past& q : past)
+            if (const double w = weight(q); w > 0) second += w * (q.sd * q.sd + (q.mu - mean) * (q.mu - mean));
+          sigma = std::sqrt(second * total) / total;  // = sqrt(second / total), as validated bit for bit
         }
-        sig = std::sqrt(second * total);  // divided by total below
       }
       fused_hist[b].mean.push_back(total > 0 ? mean : std::nan(""));
-      fused_hist[b].sigma.push_back(total > 0 ? sig / total : std::nan(""));
+      fused_hist[b].sigma.push_back(sigma);
     }
   }
   std::vector<Calibration> fcals = calibrate_all(s, plan, fused_hist, p);

@@ -36,7 +36,7 @@ Gaussian predict_hold(const Series& s, const double* targets, std::size_t h, con
     // with more, all equal, the data say the spread is below their resolution.
     if (!(width > 0.0)) width = n < 3 ? std::max(std::fabs(last), resolution_of(s.y, n)) : resolution_of(s.y, n);
     for (std::size_t k = 0; k < h; ++k) g.sigma[k] = width;
-    g.note = n < 3 || !std::isfinite(spread)
+    g.note = !std::isfinite(spread)  // n < 3: no steps to take a spread of
                  ? "too little history for a spread estimate; interval from the range of the values"
                  : "at least half the steps between measurements exactly equal (no spread estimate); interval from the range of the values";
     return g;
