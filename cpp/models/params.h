@@ -62,8 +62,9 @@ struct ModelParams {
   // (a fresh filter over each prefix's newest kalman_window measurements with
   // noise levels estimated there: refit_history, as the other models), not
   // one pass from before the earliest prefix. On simulated clocks the fused
-  // 80% intervals 64 / 144 steps ahead of 512 measurements then cover 79.6 /
-  // 80.9% instead of 74.6 / 75.5%, the long-lead MAE 2-5% lower, but a
+  // 80% intervals 64 / 144 steps ahead of 512 measurements then cover 79.8 /
+  // 82.3% instead of 75.4 / 76.6% (79.6 / 80.9% vs 74.6 / 75.5% before the
+  // mixture scale of fusion/ensemble.h), the long-lead MAE 2-5% lower, but a
   // forecast costs about 2-3x (a noise-level search per past forecast), so it
   // is off by default (docs/models.md, "K3").
   bool kalman_live_pairs = false;
