@@ -121,15 +121,22 @@ def test_a_live_poll_with_a_slow_forecast_never_steps_time_back():
         src.next = Measurement(t=float(t), offset=float(o), delay=2e-4, uncertainty=1e-4)
         assert clock.poll_once()                  # live: the Clock reads the local clock itself
     eng.delay, eng.clock = 0.4, clock
-    # a backward correction, measured just before the poll
-    src.next = Measurement(t=time.time() - 0.5, offset=0.0, delay=2e-4, uncertainty=1e-4)
-    assert clock.poll_once()
-    assert clock.health()["counts"]["forecast_errors"] == 0, clock.health()["last_error"]
-    after = clock.now_ns()
-    snap = clock._state.snapshot()
-    best_t0 = snap["slew_t0_ns"] + snap["offset_ns"] + snap["freq"] * (snap["slew_t0_ns"] - snap["ref_local_ns"])
-    assert snap["slew_v0_ns"] - best_t0 > 1e6, ({k: snap[k] for k in ("freq", "offset_ns", "ref_local_ns", "slew_t0_ns", "slew_v0_ns", "bound_ns")}, best_t0, eng.seen)   # it is slewing a backward correction
-    assert after >= max(eng.seen), (after - max(eng.seen))
+    # a backward correction, measured just before each poll: the reference moved 20 ms back.
+    # One such measurement reads as an outlier to the robust members (the regression's Huber
+    # fit from a Theil-Sen start, session 18) and the forecast hardly moves; it follows
+    # within a few, and each poll that slews backwards must keep time_ns monotonic.
+    slewed = []
+    for _ in range(6):
+        src.next = Measurement(t=time.time() - 0.5, offset=0.0, delay=2e-4, uncertainty=1e-4)
+        assert clock.poll_once()
+        assert clock.health()["counts"]["forecast_errors"] == 0, clock.health()["last_error"]
+        after = clock.now_ns()
+        snap = clock._state.snapshot()
+        best_t0 = snap["slew_t0_ns"] + snap["offset_ns"] + snap["freq"] * (snap["slew_t0_ns"] - snap["ref_local_ns"])
+        assert after >= max(eng.seen), (after - max(eng.seen))
+        slewed.append(snap["slew_v0_ns"] - best_t0 > 1e6)   # it is slewing a backward correction
+        eng.seen.clear()
+    assert any(slewed), slewed
 
 
 # -- start / stop / restart ------------------------------------------------------

@@ -328,6 +328,8 @@ _SCRIPTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__
     ("fusion_weight_power.py", ["x:1-2"], "x:1-2"),
     ("fusion_weight_power.py", ["d:2001-2008,f:2101"], "f:2101"),
     ("quantized_intervals.py", ["bogus"], "bogus"),
+    ("member_errors.py", ["d:1-2,q:3-4"], "q:3-4"),
+    ("member_errors.py", ["d:1-1", "--compare", "/nonexistent.json"], "/nonexistent.json"),
 ])
 def test_offline_scripts_have_help_and_name_a_bad_argument(script, args, bad):
     """scripts/long_term_history.py and fusion_weight_power.py parsed sys.argv by hand: no --help,

@@ -54,6 +54,22 @@ bool too_few_runs(const double* r, std::size_t n, std::size_t runs) {
   return static_cast<double>(runs) < mu - 1.645 * std::sqrt(var);
 }
 
+// Theil-Sen line through (x, y)[0..n): slope b = median of the pairwise
+// slopes (y_j - y_i) / (x_j - x_i), intercept a = median of y_i - b x_i.
+// A start for the Huber iterations that one gross outlier cannot move
+// (breakdown 29%), where least squares is pulled towards it, the more so at
+// the newest sample, whose leverage is the largest.
+void theil_sen(const double* x, const double* y, std::size_t n, std::vector<double>& work,
+               double& a, double& b) {
+  work.clear();
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = i + 1; j < n; ++j) work.push_back((y[j] - y[i]) / (x[j] - x[i]));
+  b = median_of(work);
+  work.resize(n);
+  for (std::size_t i = 0; i < n; ++i) work[i] = y[i] - b * x[i];
+  a = median_of(work);
+}
+
 }  // namespace
 
 RegressionFit fit_regression(const Series& s, const ModelParams& p) {
@@ -83,10 +99,23 @@ RegressionFit fit_regression(const Series& s, const ModelParams& p) {
     const std::size_t k = m - lo;
     std::copy(base.begin(), base.end(), w.begin());
     bool good = wls(x, y, w, lo, line);
-    for (int iter = 0; good && iter < 2; ++iter) {
+    // Residuals r_i sqrt(base_i) of line l into r, their robust scale returned.
+    auto scaled_residuals = [&](const Line& l) {
       for (std::size_t i = lo; i < m; ++i)
-        r[i] = (y[i] - (line.a + line.b * (x[i] - line.tbar))) * std::sqrt(base[i]);
-      double sc = mad_sigma_into(r.data() + lo, k, work);
+        r[i] = (y[i] - (l.a + l.b * (x[i] - l.tbar))) * std::sqrt(base[i]);
+      return mad_sigma_into(r.data() + lo, k, work);
+    };
+    for (int iter = 0; good && iter < 2; ++iter) {
+      double sc = 0;
+      if (iter == 0) {
+        // The first weights come from the residuals of a Theil-Sen line,
+        // not of the least-squares one -- unless more than half of them are
+        // exactly zero (exactly linear or coarsely quantized values).
+        Line start{};
+        theil_sen(x.data() + lo, y.data() + lo, k, work, start.a, start.b);
+        sc = scaled_residuals(start);
+      }
+      if (!(sc > 0)) sc = scaled_residuals(line);
       if (!(sc > 0)) break;
       for (std::size_t i = lo; i < m; ++i) {
         double z = std::fabs(r[i]) / sc;

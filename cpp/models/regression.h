@@ -3,7 +3,10 @@
 // Fit y = a + b (t - t0) over the newest measurements with weights
 // w_i = 1 / u_i^2 (equal when uncertainties are unknown), times Huber
 // weights min(1, k s / |r_i|) from iteratively reweighted passes so that
-// single spikes do not tilt the line. Then a runs test on the signs of
+// single spikes do not tilt the line. The first pass takes its residuals
+// from a Theil-Sen line (median of pairwise slopes), which one spike cannot
+// move, not from the least-squares line, which a spike at the newest sample
+// (the largest leverage) pulls. Then a runs test on the signs of
 // the residuals (as chrony's regress.c): fewer runs than the 5% critical
 // value of the Wald-Wolfowitz distribution means the residuals are not
 // random -- the oldest samples no longer follow the line -- so the oldest
