@@ -65,6 +65,18 @@ def fused_mean(means, maes, w_core, rule):
     return float(np.sum(w[ok] * means[ok]) / w.sum())
 
 
+def auto_at_targets(t_all, y_all, h, bolt, levels, p):
+    """For every target i from the 10th measurement on: (i, the measurements before its origin h
+    polls earlier (at most 512), auto's fusion of the core's members and `bolt` from them)."""
+    for i in range(10 + h - 1, len(t_all)):
+        lo = max(0, i - h + 1 - 512)
+        t, y = t_all[lo:i - h + 1], y_all[lo:i - h + 1]
+        tg = np.array([t_all[i]])
+        fc, *past = bolt.forecast_with_past(t, y, tg, levels, p)
+        fused, _ = api.fuse_with_onnx(t, y, None, tg, levels, p, [(fc, *past)] if fc is not None else [])
+        yield i, y, fused
+
+
 def main(spec):
     p = _core.ModelParams()
     levels = np.array(api._BASE_LEVELS)
@@ -74,12 +86,7 @@ def main(spec):
         t_all, y_all = tr.times, tr.offsets
         for h in LEADS:
             err = {r: [] for r in (*RULES, "median-5")}
-            for i in range(10 + h - 1, len(t_all)):
-                lo = max(0, i - h + 1 - 512)
-                t, y = t_all[lo:i - h + 1], y_all[lo:i - h + 1]
-                tg = np.array([t_all[i]])
-                fc, *past = bolt.forecast_with_past(t, y, tg, levels, p)
-                fused, _ = api.fuse_with_onnx(t, y, None, tg, levels, p, [(fc, *past)] if fc is not None else [])
+            for i, y, fused in auto_at_targets(t_all, y_all, h, bolt, levels, p):
                 means = np.array([m.mean[0] for m in fused.members])
                 maes = np.array([m.recent_mae[0] if len(m.recent_mae) else np.nan for m in fused.members])
                 w = np.asarray(fused.weights)[:, 0]

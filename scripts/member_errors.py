@@ -35,12 +35,7 @@ def main(spec, out, compare):
         t_all, y_all = tr.times, tr.offsets
         for h in LEADS:
             err, cov = {}, []
-            for i in range(10 + h - 1, len(t_all)):
-                lo = max(0, i - h + 1 - 512)
-                t, y = t_all[lo:i - h + 1], y_all[lo:i - h + 1]
-                tg = np.array([t_all[i]])
-                fc, *past = bolt.forecast_with_past(t, y, tg, levels, p)
-                fused, _ = api.fuse_with_onnx(t, y, None, tg, levels, p, [(fc, *past)] if fc is not None else [])
+            for i, y, fused in fwp.auto_at_targets(t_all, y_all, h, bolt, levels, p):
                 truth = y_all[i]
                 err.setdefault("median-5", []).append(abs(np.median(y[-5:]) - truth))
                 err.setdefault("auto", []).append(abs(fused.forecast.mean[0] - truth))
