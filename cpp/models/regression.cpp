@@ -54,6 +54,15 @@ bool too_few_runs(const double* r, std::size_t n, std::size_t runs) {
   return static_cast<double>(runs) < mu - 1.645 * std::sqrt(var);
 }
 
+// Median of v[0..n), reordering v (no copy).
+double median_in_place(double* v, std::size_t n) {
+  double* mid = v + n / 2;
+  std::nth_element(v, mid, v + n);
+  double hi = *mid;
+  if (n % 2) return hi;
+  return 0.5 * (*std::max_element(v, mid) + hi);
+}
+
 // Theil-Sen line through (x, y)[0..n): slope b = median of the pairwise
 // slopes (y_j - y_i) / (x_j - x_i), intercept a = median of y_i - b x_i.
 // A start for the Huber iterations that one gross outlier cannot move
@@ -61,13 +70,13 @@ bool too_few_runs(const double* r, std::size_t n, std::size_t runs) {
 // the newest sample, whose leverage is the largest.
 void theil_sen(const double* x, const double* y, std::size_t n, std::vector<double>& work,
                double& a, double& b) {
-  work.clear();
+  work.resize(n * (n - 1) / 2);
+  std::size_t k = 0;
   for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t j = i + 1; j < n; ++j) work.push_back((y[j] - y[i]) / (x[j] - x[i]));
-  b = median_of(work);
-  work.resize(n);
+    for (std::size_t j = i + 1; j < n; ++j) work[k++] = (y[j] - y[i]) / (x[j] - x[i]);
+  b = median_in_place(work.data(), k);
   for (std::size_t i = 0; i < n; ++i) work[i] = y[i] - b * x[i];
-  a = median_of(work);
+  a = median_in_place(work.data(), n);
 }
 
 }  // namespace
