@@ -65,8 +65,10 @@ struct ModelParams {
   // 80% intervals 64 / 144 steps ahead of 512 measurements then cover 79.8 /
   // 82.3% instead of 75.4 / 76.6% (79.6 / 80.9% vs 74.6 / 75.5% before the
   // mixture scale of fusion/ensemble.h), the long-lead MAE 2-5% lower, but a
-  // forecast costs about 2-3x (a noise-level search per past forecast), so it
-  // is off by default (docs/models.md, "K3").
+  // forecast costs about 2-3x (a noise-level search per past forecast) and the
+  // long-lead intervals are wider (80% interval score 8-25% worse 64-144 ahead,
+  // up to 2x on disciplined clocks that already covered), so it is off by
+  // default (docs/models.md, "K3", "K7").
   bool kalman_live_pairs = false;
 };
 
