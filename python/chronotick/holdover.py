@@ -59,7 +59,11 @@ of the error.) Since 2026-12-03 (session 17) the fused intervals from a lead
 of 32 polls on are scaled by the members' mixture spread (cpp/fusion/ensemble.h,
 chosen on simulated clocks): here only the 3600 s rows move, wider where
 they already over-covered (OCXO fused 232 -> 243 ns, auto 246 -> 266 ns and
-95% -> 97%; Cs auto 8.40 -> 8.41 ns).
+95% -> 97%; Cs auto 8.40 -> 8.41 ns). Since later that day (session 18) the
+regression starts its Huber fit from a Theil-Sen line (models/regression.h,
+chosen on simulated clocks): on the OCXO auto 0.37 / 3.02 / 26.4 -> 0.38 /
+3.05 / 26.3 ns, fused at 600 s covering 78% (was 80%), the regression 65%
+(was 67%); the Cs within 0.01 ns.
 
     python -m chronotick.holdover ../shared/data/oscillators --markdown docs/holdover.md
 """
