@@ -25,7 +25,7 @@ import fusion_weight_power as fwp  # noqa: E402
 LEADS = (1, 8, 32)
 
 
-def main(spec, out, compare):
+def main(spec, out, before):
     p = _core.ModelParams()
     levels = np.array(api._BASE_LEVELS)
     i10, i90 = list(levels).index(0.1), list(levels).index(0.9)
@@ -48,7 +48,7 @@ def main(spec, out, compare):
                 res.setdefault(f"{kind} {h} {k} max", []).append(np.max(v) / np.max(err["median-5"]))
             res.setdefault(f"{kind} {h} cov80", []).append(np.mean(cov))
     res = {k: float(np.mean(v)) for k, v in res.items()}
-    before = compare or {}
+    before = before or {}
     for k in sorted(res):
         line = f"{k:32s} {res[k]:.4f}"
         if k in before and before[k] != 0:

@@ -54,15 +54,6 @@ bool too_few_runs(const double* r, std::size_t n, std::size_t runs) {
   return static_cast<double>(runs) < mu - 1.645 * std::sqrt(var);
 }
 
-// Median of v[0..n), reordering v (no copy).
-double median_in_place(double* v, std::size_t n) {
-  double* mid = v + n / 2;
-  std::nth_element(v, mid, v + n);
-  double hi = *mid;
-  if (n % 2) return hi;
-  return 0.5 * (*std::max_element(v, mid) + hi);
-}
-
 // Theil-Sen line through (x, y)[0..n): slope b = median of the pairwise
 // slopes (y_j - y_i) / (x_j - x_i), intercept a = median of y_i - b x_i.
 // A start for the Huber iterations that one gross outlier cannot move

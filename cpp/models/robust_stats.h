@@ -9,14 +9,18 @@
 
 namespace chronotick {
 
+// Median of v[0..n), n >= 1, reordering v (no copy).
+inline double median_in_place(double* v, std::size_t n) {
+  double* mid = v + n / 2;
+  std::nth_element(v, mid, v + n);
+  const double hi = *mid;
+  if (n % 2) return hi;
+  return 0.5 * (*std::max_element(v, mid) + hi);
+}
+
 inline double median_of(std::vector<double> v) {
   if (v.empty()) return std::nan("");
-  std::size_t m = v.size() / 2;
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(m), v.end());
-  double hi = v[m];
-  if (v.size() % 2) return hi;
-  double lo = *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(m));
-  return 0.5 * (lo + hi);
+  return median_in_place(v.data(), v.size());
 }
 
 // Median absolute deviation scaled to a normal sigma: 1.4826 * median|x - median|.
@@ -33,15 +37,9 @@ inline double mad_sigma(const std::vector<double>& v) {
 inline double mad_sigma_into(const double* v, std::size_t n, std::vector<double>& work) {
   if (n < 2) return std::nan("");
   work.assign(v, v + n);
-  auto mid = work.begin() + static_cast<std::ptrdiff_t>(n / 2);
-  std::nth_element(work.begin(), mid, work.end());
-  double med = *mid;
-  if (n % 2 == 0) med = 0.5 * (med + *std::max_element(work.begin(), mid));
+  const double med = median_in_place(work.data(), n);
   for (std::size_t i = 0; i < n; ++i) work[i] = std::fabs(v[i] - med);
-  std::nth_element(work.begin(), mid, work.end());
-  double m = *mid;
-  if (n % 2 == 0) m = 0.5 * (m + *std::max_element(work.begin(), mid));
-  return 1.4826 * m;
+  return 1.4826 * median_in_place(work.data(), n);
 }
 
 // Inverse-variance weights from uncertainties u[0..n) (null: none), scaled
