@@ -748,3 +748,64 @@ def test_calibrated_intervals_of_asymmetric_model_levels_scale_the_distances_the
     assert "not calibrated" not in fc.note
     lo, med, hi = fc.quantiles[0]
     assert abs((med - lo) / (hi - med) - 1.0) < 1e-9
+
+
+def _noisy_level(n=300, seed=1):
+    rng = np.random.default_rng(seed)
+    return np.arange(n) * 64.0, 1e-3 + rng.normal(0.0, 1e-4, n)
+
+
+@pytest.mark.parametrize("at", [150, 270, 299])
+def test_a_gross_spike_in_the_window_does_not_set_the_models_scale(at):
+    # The model scales its window by the window's own std (in the graph): one measurement
+    # 1 s off among 100 us of noise made that ~60 ms, the median scattered by ms and the
+    # 80% interval 100-140 ms wide. The spike is masked before the run
+    # (cpp/windowing/spike_mask.h): the forecast stays what it is without the spike.
+    f = OnnxForecaster(SHIPPED)
+    t, y = _noisy_level()
+    clean = f.forecast(t, y, t[-1] + 64.0 * np.arange(1, 9))
+    ys = y.copy()
+    ys[at] += 1.0
+    fc = f.forecast(t, ys, t[-1] + 64.0 * np.arange(1, 9))
+    assert np.all(np.abs(fc.mean - 1e-3) < 3e-4), fc.mean
+    width = fc.quantiles[:, -1] - fc.quantiles[:, 0]
+    assert np.all(width < 1e-3), width
+    if at != 299:   # the same window less one cell: within a tenth of the noise
+        assert np.max(np.abs(fc.mean - clean.mean)) < 1e-5, (fc.mean, clean.mean)
+    # without the mask the old behaviour (documents why the mask is there)
+    raw = OnnxForecaster(SHIPPED, spike_c=None).forecast(t, ys, t[-1] + 64.0 * np.arange(1, 9))
+    assert np.max(raw.quantiles[:, -1] - raw.quantiles[:, 0]) > 10 * np.max(width)
+
+
+def test_a_step_of_two_measurements_is_not_masked():
+    # 200 sigma, seen twice: a step, which the model sees as it is (what it makes of two
+    # measurements at a new level is its own: clock-bolt, trained mostly on disciplined
+    # clocks, forecasts them back towards the window's level)
+    t, y = _noisy_level()
+    y[-2:] += 0.02
+    targets = t[-1] + 64.0 * np.arange(1, 5)
+    fc = OnnxForecaster(SHIPPED).forecast(t, y, targets)
+    raw = OnnxForecaster(SHIPPED, spike_c=None).forecast(t, y, targets)
+    np.testing.assert_array_equal(fc.quantiles, raw.quantiles)
+    x, _ = _core_window(t, y, 5.0)
+    assert not np.isnan(x[-2:]).any()
+    y[-2] -= 0.02           # only the newest moved: masked, the window re-centred on the one before
+    x, level = _core_window(t, y, 5.0)
+    assert np.isnan(x[-1]) and level == pytest.approx(y[-2], abs=1e-9) and x[-2] == pytest.approx(0.0, abs=1e-9)
+
+
+def _core_window(t, y, spike_c):
+    from chronotick import _core
+    return _core.nearest_window(t, y, float(t[-1]), 64.0, 512, spike_c=spike_c)
+
+
+def test_spike_c_is_checked(hold_model):
+    for bad in (0, -1.0, math.nan, math.inf, "5", True):
+        with pytest.raises(ValueError, match="spike_c"):
+            OnnxForecaster(SHIPPED, spike_c=bad)
+    assert OnnxForecaster(SHIPPED).spike_c == 5.0           # "auto": on for Chronos-Bolt exports,
+    assert OnnxForecaster(hold_model).spike_c is None       # off for a model that may need the newest cell
+    from chronotick import _core
+    t, y = _noisy_level(20)
+    with pytest.raises(ValueError, match="level and spike_c"):
+        _core.nearest_window(t, y, float(t[-1]), 64.0, 32, 0.0, spike_c=5.0)

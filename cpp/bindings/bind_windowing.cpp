@@ -17,6 +17,7 @@
 #include "windowing/float_repr.h"
 #include "windowing/grid_quantiles.h"
 #include "windowing/nearest_window.h"
+#include "windowing/spike_mask.h"
 #include "windowing/prefix_hash.h"
 #include "windowing/quantile_conformal.h"
 #include "windowing/window.h"
@@ -225,7 +226,7 @@ void bind_windowing(py::module_& m) {
   m.def(
       "nearest_window",
       [one_d, row](const Array& t, const Array& y, double end_time, double step_s, py::ssize_t context,
-                   std::optional<double> level, std::optional<F32> out) {
+                   std::optional<double> level, std::optional<F32> out, double spike_c) {
         one_d(t, "t");
         one_d(y, "y");
         if (context <= 0) throw py::value_error("context must be > 0, got " + std::to_string(context));
@@ -236,21 +237,27 @@ void bind_windowing(py::module_& m) {
         try {
           check_measurements(t.data(), static_cast<std::size_t>(t.size()), y.data(),
                              static_cast<std::size_t>(y.size()), 1);
-          const double lv = nearest_window(t.data(), y.data(), static_cast<std::size_t>(t.size()), end_time, step_s,
-                                           static_cast<std::size_t>(context),
-                                           level ? *level : std::numeric_limits<double>::quiet_NaN(), v);
+          if (level && !std::isnan(spike_c))
+            throw py::value_error("level and spike_c cannot both be given (a masked newest cell moves the level)");
+          const double lv =
+              level ? nearest_window(t.data(), y.data(), static_cast<std::size_t>(t.size()), end_time, step_s,
+                                     static_cast<std::size_t>(context), *level, v)
+                    : spike_free_window(t.data(), y.data(), static_cast<std::size_t>(t.size()), end_time, step_s,
+                                        static_cast<std::size_t>(context), spike_c, v);
           return py::make_tuple(values, lv);
         } catch (const std::invalid_argument& e) {
           throw py::value_error(e.what());
         }
       },
       py::arg("t"), py::arg("y"), py::arg("end_time"), py::arg("step_s"), py::arg("context"),
-      py::arg("level") = py::none(), py::arg("out").noconvert() = py::none(),
+      py::arg("level") = py::none(), py::arg("out").noconvert() = py::none(), py::arg("spike_c") = std::nan(""),
       "Bin measurements onto the grid end_time - (context-1-k) step_s, k = 0..context-1, each to its\n"
       "nearest grid time (mean where several share a cell, NaN where none), centred on `level`\n"
       "(default: the newest y): the input window the shipped clock-bolt model was trained on\n"
       "(numpy reference: chronotick.models.onnx.window). t: strictly increasing, finite; y finite.\n"
-      "out: a float32 array of `context` values to fill (default: a new one).\n"
+      "out: a float32 array of `context` values to fill (default: a new one). spike_c (not NaN): then\n"
+      "cells that disagree by > spike_c sigma with their neighbours are set to NaN, re-centred on the\n"
+      "newest kept cell if the newest was one (cpp/windowing/spike_mask.h).\n"
       "Returns (values float32 [context], level).");
 
   m.def(
@@ -321,7 +328,7 @@ void bind_windowing(py::module_& m) {
   m.def(
       "forecast_window",
       [one_d, row](F32 out, const Array& t, const Array& y, const Array& target_times, double step_s,
-                   py::ssize_t horizon, const std::string& model, double detrend_r2) {
+                   py::ssize_t horizon, const std::string& model, double detrend_r2, double spike_c) {
         one_d(t, "t");
         one_d(y, "y");
         one_d(target_times, "target_times");
@@ -333,7 +340,7 @@ void bind_windowing(py::module_& m) {
               t.data(), static_cast<std::size_t>(t.size()), y.data(), static_cast<std::size_t>(y.size()),
               target_times.data(), static_cast<std::size_t>(target_times.size()), step_s,
               static_cast<std::size_t>(out.size()), static_cast<std::size_t>(horizon), model, v, h.mutable_data(),
-              detrend_r2);
+              detrend_r2, spike_c);
           return py::make_tuple(in.level, in.step, h, in.slope);
         } catch (const std::invalid_argument& e) {
           throw py::value_error(e.what());
@@ -341,13 +348,14 @@ void bind_windowing(py::module_& m) {
       },
       py::arg("out").noconvert(), py::arg("t"), py::arg("y"), py::arg("target_times"), py::arg("step_s"),
       py::arg("horizon"),
-      py::arg("model"), py::arg("detrend_r2") = std::nan(""),
+      py::arg("model"), py::arg("detrend_r2") = std::nan(""), py::arg("spike_c") = std::nan(""),
       "The ONNX forecaster's input in one pass: checks t, y (finite, t strictly increasing, >= 2)\n"
       "and target_times, takes the grid step (step_s, or NaN: the median spacing of the newest 65\n"
       "measurements), fills `out` (float32 [context], the model's input row) with nearest_window\n"
       "ending at t[-1], and maps the targets to grid steps h = (target - t[-1]) / step (refusing\n"
       "h < 0 and h > horizon + 1/2); with detrend_r2 (not NaN) takes out a line that explains the\n"
-      "window (detrend_rows). Returns (level, step, h, slope). ValueError names a bad value.");
+      "window (detrend_rows); with spike_c (not NaN) first masks its gross outliers (nearest_window).\n"
+      "Returns (level, step, h, slope). ValueError names a bad value.");
 
   m.def(
       "grid_quantiles",

@@ -7,13 +7,14 @@
 #include "windowing/float_repr.h"
 #include "windowing/grid_quantiles.h"
 #include "windowing/nearest_window.h"
+#include "windowing/spike_mask.h"
 
 namespace chronotick {
 
 ForecastInput prepare_forecast(const double* t, std::size_t nt, const double* y, std::size_t ny,
                                const double* targets, std::size_t n_targets, double step, std::size_t context,
                                std::size_t horizon, const std::string& model, float* values, double* h,
-                               double detrend_r2) {
+                               double detrend_r2, double spike_c) {
   // The step first: a bad one would otherwise be blamed on the targets (steps_ahead).
   if (!std::isnan(step) && !(step > 0 && std::isfinite(step)))
     throw std::invalid_argument("step_s must be > 0 (or NaN for the median spacing), got " + float_repr(step));
@@ -30,7 +31,7 @@ ForecastInput prepare_forecast(const double* t, std::size_t nt, const double* y,
   in.t_end = t[nt - 1];
   in.step = std::isnan(step) ? median_spacing(t, nt, 64) : step;
   steps_ahead(targets, n_targets, in.t_end, in.step, horizon, model, h);
-  in.level = nearest_window(t, y, nt, in.t_end, in.step, context, std::nan(""), values);
+  in.level = spike_free_window(t, y, nt, in.t_end, in.step, context, spike_c, values);
   if (!std::isnan(detrend_r2)) {
     thread_local DetrendWork work;
     in.slope = detrend_window(values, context, detrend_r2, work);

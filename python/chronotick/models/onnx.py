@@ -16,7 +16,12 @@ the caller's unit (seconds: offset = reference - local clock):
    with the input checks in the same pass); `window` below is the numpy
    reference the shipped model was trained on (the two are bit-equal:
    tests/test_onnx_window_parity.py). step: the median spacing of the
-   newest 65 measurements unless set.
+   newest 65 measurements unless set. For Chronos-Bolt exports a cell
+   further than spike_c (5) sigma from the cells before it and from the
+   one after it is then marked missing (cpp/windowing/spike_mask.h; where
+   that is the newest cell, the window is centred on the newest kept one):
+   the in-graph scaling would take one gross NTP outlier as the series'
+   scale. The model was trained without this mask (Rule O2, docs/models.md).
 2. Where a robust line explains the window (R^2 > detrend_r2, default
    0.8), take it out (anchored at the newest cell), run the model on the
    residuals and add the line back on its output, in float64 with the
@@ -77,6 +82,9 @@ OUTPUT_NAME = "quantiles"
 # a window whose robust line explains more than this share of its spread is forecast
 # along the line (cpp/windowing/detrend.h; chosen on simulated clocks, docs/models.md)
 DETREND_R2 = 0.8
+# a window cell further than this many sigmas from its neighbours (and not the start of a
+# step) is marked missing before the run (cpp/windowing/spike_mask.h; Rule O, docs/models.md)
+SPIKE_C = 5.0
 
 
 @dataclass
@@ -274,6 +282,12 @@ class OnnxForecaster:
     (cpp/windowing/detrend.h): the shipped model otherwise pulls a steady
     trend back towards the window's mean. None: the model sees the window
     as it is. Past predictions for the calibration are made the same way.
+    spike_c: a window cell that disagrees by more than spike_c sigma (sigma: the robust spread
+    of the differences of consecutive cells) with the cells before it and with the cell after
+    it is marked missing before the run (cpp/windowing/spike_mask.h): the model's in-graph
+    scaling would otherwise take one gross NTP outlier as the series' scale. None: no mask.
+    "auto" (default): SPIKE_C for Chronos-Bolt exports (the card's architecture: they read NaN
+    as missing and scale in the graph), None for other models, which may need the newest cell.
 
     Raises ModelError when the file is missing, not a loadable ONNX model, or
     does not have the input `context` [B, L] / output `quantiles` [B, K, H].
@@ -285,7 +299,8 @@ class OnnxForecaster:
     def __init__(self, path, providers=None, intra_op_threads: int = 1, *, step_s: float | None = None,
                  step_factor: float = 1.0, calib_window: int = 64, calib_min: int = 8, name: str | None = None,
                  fuse_norms: bool = False, growth_min: float | None = None,
-                 detrend_r2: float | None = DETREND_R2, min_history: int | None = None):
+                 detrend_r2: float | None = DETREND_R2, min_history: int | None = None,
+                 spike_c: float | str | None = "auto"):
         import onnxruntime as ort
 
         path = os.fspath(path)
@@ -311,6 +326,10 @@ class OnnxForecaster:
         calib_window, calib_min = int(calib_window), int(calib_min)
         if detrend_r2 is not None and (not is_real(detrend_r2) or not 0 <= detrend_r2 <= 1):
             raise ValueError(f"detrend_r2 must be a number in [0, 1] or None (no detrending), got {detrend_r2!r}")
+        if not (spike_c is None or (isinstance(spike_c, str) and spike_c == "auto")
+                or (is_real(spike_c) and math.isfinite(spike_c) and spike_c > 0)):
+            raise ValueError(f"spike_c must be a finite number > 0, 'auto' or None (no outlier mask), "
+                             f"got {spike_c!r}")
         if min_history is None:
             min_history = _core.ModelParams().min_history
         if not is_int(min_history) or min_history < 2:
@@ -365,6 +384,10 @@ class OnnxForecaster:
         # from exactly flat windows are made the constant (_pin_flat); another architecture's
         # output on such a window is its own (the card's `architecture`, written by the export)
         self.pins_flat = "ChronosBolt" in str(self.card.get("architecture", ""))
+        if isinstance(spike_c, str):
+            spike_c = SPIKE_C if self.pins_flat else None
+        self.spike_c = None if spike_c is None else float(spike_c)
+        self._spike_arg = math.nan if spike_c is None else float(spike_c)
         self._lock = threading.RLock()
         self._bindings: dict[tuple, tuple] = {}
         # prefix outputs (_pair_preds): key -> slot of _memo_q (float32 [K, H]) and _memo_meta
@@ -619,7 +642,8 @@ class OnnxForecaster:
 
     def _window(self, t, y, step) -> Window:
         t = np.asarray(t, dtype=np.float64)
-        values, level = _core.nearest_window(t, np.asarray(y, dtype=np.float64), float(t[-1]), step, self.context)
+        values, level = _core.nearest_window(t, np.asarray(y, dtype=np.float64), float(t[-1]), step, self.context,
+                                             spike_c=self._spike_arg)
         times = float(t[-1]) - step * np.arange(self.context - 1, -1, -1, dtype=np.float64)
         return Window(values=values, mask=~np.isnan(values), times=times, level=level, step_s=float(step))
 
@@ -667,7 +691,8 @@ class OnnxForecaster:
             for m, s, i in need.values():
                 t, y = asks[s][0], asks[s][1]
                 st = self._step(t[:i])
-                _, level = _core.nearest_window(t[:i], y[:i], float(t[i - 1]), st, self.context, None, x[m])
+                _, level = _core.nearest_window(t[:i], y[:i], float(t[i - 1]), st, self.context, None, x[m],
+                                                self._spike_arg)
                 fresh_meta[m, :2] = st, level
             fresh_meta[:, 2] = _core.detrend_rows(x, self._r2_arg)   # put back in _at_each, in float64
             self._run_bound(io, out)
@@ -924,7 +949,8 @@ class OnnxForecaster:
             try:
                 try:
                     st = self._step(t) if coarse else step
-                    prep.append(_core.forecast_window(x[i], t, y, tt, st, self.horizon, self.name, self._r2_arg))
+                    prep.append(_core.forecast_window(x[i], t, y, tt, st, self.horizon, self.name,
+                                                      self._r2_arg, self._spike_arg))
                 except TypeError:      # not convertible to float arrays: name the argument as numpy does
                     _check_series(t, y)
                     _as_1d(tt, "target_times")

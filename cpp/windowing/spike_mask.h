@@ -1,0 +1,44 @@
+// spike_mask: gross outliers of a model input window set to missing (NaN).
+//
+// The ONNX models scale their input by its own mean and standard deviation
+// (inside the graph). One NTP measurement 1 s off among 100 us of noise sets
+// that scale to ~60 ms: the forecast's median moves by milliseconds and its
+// quantiles widen ~1000x. Here such a cell is marked missing before the run.
+//
+// On the observed cells o_0 < o_1 < ... (NaN = empty):
+//   s     = median of (v[o_j] - v[o_j-1]) / (o_j - o_j-1)      (slope per cell)
+//   sigma = 1.4826 median |v[o_j] - v[o_j-1] - s (o_j - o_j-1)| (a difference's noise)
+//   T     = c sigma
+// then, oldest first, cell k is kept if it agrees within T with any of
+//   (a) the median of v[a] + s (k - a) over the last 3 kept cells a (before
+//       any is kept: over the first 5 observed cells),
+//   (b) the last kept cell, v[a] + s (k - a)  (the second cell of a step),
+//   (c) its successor k', v[k'] - s (k' - k)   (the first cell of a step),
+// and set to NaN otherwise. So a lone spike goes, a step stays (from its
+// second measurement when it is the newest). Nothing is masked with fewer
+// than 8 observed cells or sigma = 0 (no scale to judge by).
+#pragma once
+#include <cstddef>
+#include <vector>
+
+namespace chronotick {
+
+// Scratch space, reused from call to call.
+struct SpikeWork {
+  std::vector<std::size_t> obs;
+  std::vector<double> d;
+};
+
+// Masks values[0 .. L) in place; returns how many cells it set to NaN.
+std::size_t mask_spikes(float* values, std::size_t L, double c, SpikeWork& work);
+
+// nearest_window (nearest_window.h) followed by mask_spikes with threshold c
+// (c NaN: nearest_window alone). The cells are judged centred on the median
+// of the newest 5 measurements (centred on a spike, float32 would round the
+// others' noise away), then binned again as nearest_window does (centred on
+// the newest measurement; where that cell is masked, on the newest kept
+// cell's level) and the same cells masked. Returns the level subtracted.
+double spike_free_window(const double* t, const double* y, std::size_t n, double end_time, double step,
+                         std::size_t context, double c, float* values);
+
+}  // namespace chronotick
