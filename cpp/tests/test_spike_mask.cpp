@@ -108,4 +108,28 @@ TEST(a_masked_newest_cell_recentres_the_window_on_the_newest_kept_one) {
   CHECK(raw == 1000.0 && v[127] == 0.0f);
 }
 
+TEST(a_spike_that_rounds_the_others_noise_away_is_still_found) {
+  // noise 1e-6 s, the newest 1e4 s off: centred on it, float32 (resolution ~1e-3 s
+  // there) makes every other cell equal, no spread to judge by; judged again centred
+  // on the newest 5's median, it is masked and the window keeps its noise.
+  std::vector<double> t(64), y(64);
+  for (std::size_t i = 0; i < 64; ++i) {
+    t[i] = double(i);
+    y[i] = 1e-3 + (static_cast<double>((i * 7919) % 13) - 6.0) * 1e-7;
+  }
+  y[63] = 1e4;
+  std::vector<float> v(64);
+  nearest_window(t.data(), y.data(), t.size(), 63.0, 1.0, 64, NAN, v.data());
+  SpikeWork work;
+  CHECK(mask_spikes(v.data(), v.size(), 5.0, work) == 0 && work.sigma == 0.0);  // the case meant
+  const double level = spike_free_window(t.data(), y.data(), t.size(), 63.0, 1.0, 64, 5.0, v.data());
+  CHECK(std::isnan(v[63]));
+  CHECK(std::fabs(level - y[62]) < 1e-12);
+  for (std::size_t k = 0; k < 63; ++k) CHECK_NEAR(v[k], y[k] - level, 1e-12);
+  // a window with no spread at all is left as it is
+  std::vector<double> flat(64, 2.5);
+  const double lv = spike_free_window(t.data(), flat.data(), t.size(), 63.0, 1.0, 64, 5.0, v.data());
+  CHECK(lv == 2.5 && v[0] == 0.0f && v[63] == 0.0f);
+}
+
 TEST_MAIN()

@@ -25,19 +25,22 @@ namespace chronotick {
 
 // Scratch space, reused from call to call.
 struct SpikeWork {
-  std::vector<std::size_t> obs;
+  std::vector<std::size_t> obs, drop;
   std::vector<double> d;
+  double sigma = 0;  // the last call's sigma (NaN: fewer than 8 observed cells)
 };
 
 // Masks values[0 .. L) in place; returns how many cells it set to NaN.
 std::size_t mask_spikes(float* values, std::size_t L, double c, SpikeWork& work);
 
 // nearest_window (nearest_window.h) followed by mask_spikes with threshold c
-// (c NaN: nearest_window alone). The cells are judged centred on the median
-// of the newest 5 measurements (centred on a spike, float32 would round the
-// others' noise away), then binned again as nearest_window does (centred on
-// the newest measurement; where that cell is masked, on the newest kept
-// cell's level) and the same cells masked. Returns the level subtracted.
+// (c NaN: nearest_window alone): the model's own binning less the masked
+// cells. Where the newest cell is masked, the window is binned again centred
+// on the newest kept cell's level (in float64, so float32 keeps the cells'
+// resolution). Where the cells show no spread at all, they are judged again
+// centred on the median of the newest 5 measurements (centred on a huge
+// spike, float32 may round the others' noise away). Returns the level
+// subtracted.
 double spike_free_window(const double* t, const double* y, std::size_t n, double end_time, double step,
                          std::size_t context, double c, float* values);
 
