@@ -31,6 +31,8 @@ used for the shipped model: docs/models.md, "Steady trends"; the runtime detrend
 instead). --pools P measures a fraction P of the clocks through a server pool
 (2-10 servers, each with its own extra delay and asymmetry, as pool.ntp.org
 answers; drawn after everything else, so --pools 0 gives the same data).
+--spike-c C masks each training context's gross outliers as the runtime
+does (cpp/windowing/spike_mask.h, C robust sigmas; the runtime's is 5).
 --ema D keeps an exponential moving average of the weights (decay D per
 step), validates and ships it (tried, not used for the shipped model:
 docs/models.md, "The shipped model").
@@ -60,7 +62,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "scripts"))
 import _sources  # noqa: E402  scripts/_sources.py: the sources (with a developer build) or the installed package
 _sources.choose()
 
-from chronotick import sim
+from chronotick import _core, sim
 from chronotick.models.onnx import window
 
 # --portable: what pins the arithmetic to the same code path on every x86-64 CPU. torch's own
@@ -124,8 +126,26 @@ def make_data(n_series: int, length: int, seed: int, progress, transients: bool 
     return out
 
 
+def mask_spikes_row(ctx_row: np.ndarray, tgt_row: np.ndarray, spike_c: float | None) -> None:
+    """In place: the context's gross outliers set to NaN as the runtime does
+    (cpp/windowing/spike_mask.h, judged on the float32 cells the model reads); where
+    the newest cell is one, context and target re-centred on the newest kept cell."""
+    if spike_c is None:
+        return
+    cells = ctx_row.astype(np.float32)[None, :]
+    if not _core.mask_spike_rows(cells, spike_c)[0]:
+        return
+    ctx_row[np.isnan(cells[0])] = np.nan
+    if np.isnan(ctx_row[-1]):
+        kept = np.flatnonzero(np.isfinite(ctx_row))
+        if kept.size:
+            shift = ctx_row[kept[-1]]
+            ctx_row -= shift
+            tgt_row -= shift
+
+
 def sample_batch(rng: np.random.Generator, data: np.ndarray, batch: int, context: int, horizon: int,
-                 short_p: float = 0.7, ramp_p: float = 0.0):
+                 short_p: float = 0.7, ramp_p: float = 0.0, spike_c: float | None = None):
     """(context [B, context], target [B, horizon]) float32 pairs, see the module docstring."""
     n, length = data.shape
     ctx = np.full((batch, context), np.nan)
@@ -154,6 +174,7 @@ def sample_batch(rng: np.random.Generator, data: np.ndarray, batch: int, context
         ctx[k, context - (c - lo):] = sign * (row[lo:c] - level)
         fut = row[c:c + horizon]
         tgt[k, :fut.size] = sign * (fut - level)
+        mask_spikes_row(ctx[k], tgt[k], spike_c)
         obs = ctx[k][np.isfinite(ctx[k])]
         if obs.size >= 3:
             # targets beyond +-CLIP instance-scale units of the context are clipped there: a short,
@@ -176,7 +197,7 @@ def real_traces(data_dir: str):
     return [load_chronotick_csv(f) for f in sorted(glob.glob(os.path.join(data_dir, "clock-traces", "*.csv")))]
 
 
-def validation_windows(traces, context: int, warmup: int = 10):
+def validation_windows(traces, context: int, warmup: int = 10, spike_c: float | None = None):
     """Per trace: windows of the history before each measurement i >= warmup,
     the fractional step h of measurement i, the window level, the truth and
     the two baselines (hold-last, median of the last 5)."""
@@ -186,10 +207,15 @@ def validation_windows(traces, context: int, warmup: int = 10):
         wins, hs, levels, truth, hold, med5 = [], [], [], [], [], []
         for i in range(warmup, len(t)):
             step = float(np.median(np.diff(t[max(0, i - 65):i])))
-            w = window(t[:i], y[:i], float(t[i - 1]), step, context)
-            wins.append(w.values)
+            if spike_c is None:
+                w = window(t[:i], y[:i], float(t[i - 1]), step, context)
+                values, level = w.values, w.level
+            else:
+                values, level = _core.nearest_window(t[:i], y[:i], float(t[i - 1]), step, context,
+                                                     spike_c=spike_c)
+            wins.append(values)
             hs.append((t[i] - t[i - 1]) / step)
-            levels.append(w.level)
+            levels.append(level)
             truth.append(y[i])
             hold.append(y[i - 1])
             med5.append(np.median(y[max(0, i - 5):i]))
@@ -296,6 +322,9 @@ def main(argv=None) -> int:
     ap.add_argument("--ema", type=float, default=0.0,
                     help="keep an exponential moving average of the weights with this decay per step (0: "
                          "off) and ship it: the average validates each epoch and is exported")
+    ap.add_argument("--spike-c", type=float, default=None,
+                    help="mask the training contexts' gross outliers as the runtime does (cells further than this "
+                         "many robust sigmas from their neighbours; the runtime's is 5; default: none)")
     ap.add_argument("--no-export", action="store_true", help="train and save the checkpoint only")
     ap.add_argument("--portable", action="store_true",
                     help="the same weights on any x86-64 CPU (for the same thread count and library versions): "
@@ -309,6 +338,8 @@ def main(argv=None) -> int:
             ap.error(f"--{flag.replace('_', '-')} must be a fraction in [0, 1], got {getattr(args, flag)!r}")
     if not 0.0 <= args.ema < 1.0:
         ap.error(f"--ema must be a decay in [0, 1), got {args.ema!r}")
+    if args.spike_c is not None and not (math.isfinite(args.spike_c) and args.spike_c > 0):
+        ap.error(f"--spike-c must be a finite number > 0, got {args.spike_c!r}")
     for flag in ("series", "steps", "steps_per_epoch", "batch", "context", "d_model", "d_ff", "layers",
                  "decoder_layers", "heads", "threads"):
         if getattr(args, flag) < 1:
@@ -355,7 +386,7 @@ def main(argv=None) -> int:
           f"{np.isfinite(data).mean() * 100:.1f}% observed ({time.time() - t_start:.0f} s)", file=sys.stderr)
 
     traces = real_traces(args.data_dir)
-    val = validation_windows(traces, args.context)
+    val = validation_windows(traces, args.context, spike_c=args.spike_c)
     if traces:
         print(f"validation: {len(traces)} real traces, {sum(len(v['truth']) for v in val)} next-NTP-point "
               f"targets", file=sys.stderr)
@@ -384,7 +415,8 @@ def main(argv=None) -> int:
         losses = []
         n = min(args.steps_per_epoch, args.steps - step)
         for _ in bar(range(n), f"epoch {epoch}/{epochs}"):
-            ctx, tgt = sample_batch(rng, data, args.batch, args.context, horizon, args.short_p, args.ramps)
+            ctx, tgt = sample_batch(rng, data, args.batch, args.context, horizon, args.short_p, args.ramps,
+                                    args.spike_c)
             loss = model(context=torch.from_numpy(ctx), target=torch.from_numpy(tgt)).loss
             opt.zero_grad()
             loss.backward()
@@ -428,7 +460,7 @@ def main(argv=None) -> int:
         "data": "synthetic only: chronotick.sim (presets, random_params; free-running and NTP-disciplined; "
                 "NTP-like measurement noise with spikes and losses; polls 16-1024 s)",
         "series": args.series, "steps": args.steps, "short_p": args.short_p, "transients": args.transients,
-        "ramps": args.ramps, "pools": args.pools, "ema": args.ema,
+        "ramps": args.ramps, "pools": args.pools, "ema": args.ema, "spike_c": args.spike_c,
         "batch": args.batch, "lr": args.lr, "seed": args.seed,
         "threads": args.threads, "wall_s": round(train_s, 1), "torch": torch.__version__,
         "portable": dict(PORTABLE_ENV) if args.portable else False,

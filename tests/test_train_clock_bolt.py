@@ -139,7 +139,7 @@ def test_validates_on_real_traces_when_present(tmp_path, shared_data):
 
 @pytest.mark.parametrize("flag,value", [("--steps", "0"), ("--batch", "-1"), ("--pools", "1.5"),
                                         ("--short-p", "-0.1"), ("--lr", "nan"), ("--lr", "0"),
-                                        ("--ema", "1.0")])
+                                        ("--ema", "1.0"), ("--spike-c", "0"), ("--spike-c", "nan")])
 def test_bad_arguments_named(tmp_path, capsys, flag, value):
     with pytest.raises(SystemExit) as e:
         _script().main([flag, value, "--out", str(tmp_path / "x.onnx")])
@@ -162,3 +162,32 @@ def test_ema_ships_the_averaged_weights(tmp_path, empty_data):
     wa = load_file(str(tmp_path / "a-ckpt" / "model.safetensors"))
     assert wp.keys() == wa.keys()
     assert any(not torch.equal(wp[k], wa[k]) for k in wp)
+
+
+def test_spike_c_masks_the_training_contexts_as_the_runtime_does():
+    """--spike-c C: each training context's gross outliers are set to NaN by the runtime's own
+    check (cpp/windowing/spike_mask.h), a masked newest cell re-centring context and target on
+    the newest kept one; without it the pairs are what they were (same random stream)."""
+    mod = _script()
+    rng = np.random.default_rng(5)
+    data = 1e-3 + rng.normal(0.0, 1e-4, (1, 400))
+    data[0, 200] += 1.0                              # a spike somewhere in most contexts
+    plain = mod.sample_batch(np.random.default_rng(1), data, 16, 256, 64, 0.0)
+    masked = mod.sample_batch(np.random.default_rng(1), data, 16, 256, 64, 0.0, spike_c=5.0)
+    spiky = np.nanmax(np.abs(plain[0]), axis=1) > 0.5
+    assert spiky.any() and not (np.nanmax(np.abs(masked[0]), axis=1) > 0.5).any()
+    # the rest of each context is untouched (these contexts' newest cell is never the spike's)
+    same = np.isfinite(masked[0])
+    np.testing.assert_array_equal(masked[0][same], plain[0][same])
+    assert (np.isnan(masked[0]) & np.isfinite(plain[0])).sum() == spiky.sum()
+    # the newest cell a spike: masked, the pair re-centred on the cell before it
+    ctx = np.concatenate([np.full(200, np.nan), data[0, :56] - data[0, 55]])
+    ctx[-1] += 1.0
+    tgt = data[0, 56:120] - data[0, 55]
+    c2, t2 = ctx.copy(), tgt.copy()
+    mod.mask_spikes_row(c2, t2, 5.0)
+    assert np.isnan(c2[-1]) and c2[-2] == 0.0
+    np.testing.assert_allclose(t2, tgt - ctx[-2], rtol=0, atol=1e-15)
+    c3, t3 = ctx.copy(), tgt.copy()
+    mod.mask_spikes_row(c3, t3, None)
+    np.testing.assert_array_equal(c3, ctx)

@@ -1,5 +1,6 @@
 // Python binding of the windowing (cpp/windowing/window.h). Thin: shape
 // checks here, argument checks in the core (std::invalid_argument -> ValueError).
+#include <cstdint>
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
@@ -324,6 +325,29 @@ void bind_windowing(py::module_& m) {
       "explains the row (R^2 = 1 - (MAD(residuals) / MAD(row))^2 > r2_min), anchored at the newest\n"
       "cell (cpp/windowing/detrend.h); r2_min NaN: no detrending (as forecast_window). Returns the\n"
       "slope removed per row (per grid step; 0: none); grid_quantiles(..., slope=) puts it back.");
+
+  m.def(
+      "mask_spike_rows",
+      [](F32 x, double c) {
+        if (x.ndim() != 2 || !x.writeable())
+          throw py::value_error("x must be a writable C-contiguous float32 array [batch, context], got " +
+                                std::to_string(x.ndim()) + "-D");
+        const auto B = static_cast<std::size_t>(x.shape(0)), L = static_cast<std::size_t>(x.shape(1));
+        py::array_t<std::int64_t> masked(static_cast<py::ssize_t>(B));
+        float* v = x.mutable_data();
+        thread_local SpikeWork work;
+        try {
+          for (std::size_t i = 0; i < B; ++i)
+            masked.mutable_data()[i] = static_cast<std::int64_t>(mask_spikes(v + i * L, L, c, work));
+        } catch (const std::invalid_argument& e) {
+          throw py::value_error(e.what());
+        }
+        return masked;
+      },
+      py::arg("x").noconvert(), py::arg("c"),
+      "For each row of x (float32 [batch, context], NaN = empty cell), in place: the cells that\n"
+      "disagree by more than c robust sigma with the cells before and the cell after them set to NaN\n"
+      "(cpp/windowing/spike_mask.h; no re-centring). Returns the count masked per row.");
 
   m.def(
       "forecast_window",
