@@ -180,6 +180,13 @@ void bind_windowing(py::module_& m) {
                             std::to_string(size) + " values");
     return out.mutable_data();
   };
+  // x: the model inputs of a batch, edited in place -> (rows, context)
+  auto rows = [](F32& x) {
+    if (x.ndim() != 2 || !x.writeable())
+      throw py::value_error("x must be a writable C-contiguous float32 array [batch, context], got " +
+                            std::to_string(x.ndim()) + "-D");
+    return std::make_pair(static_cast<std::size_t>(x.shape(0)), static_cast<std::size_t>(x.shape(1)));
+  };
 
   m.def(
       "conformal_factors",
@@ -306,12 +313,9 @@ void bind_windowing(py::module_& m) {
 
   m.def(
       "detrend_rows",
-      [](F32 x, double r2_min) {
-        if (x.ndim() != 2 || !x.writeable())
-          throw py::value_error("x must be a writable C-contiguous float32 array [batch, context], got " +
-                                std::to_string(x.ndim()) + "-D");
+      [rows](F32 x, double r2_min) {
+        const auto [B, L] = rows(x);
         if (std::isinf(r2_min)) throw py::value_error("r2_min must be finite or NaN, got " + std::to_string(r2_min));
-        const auto B = static_cast<std::size_t>(x.shape(0)), L = static_cast<std::size_t>(x.shape(1));
         py::array_t<double> slopes(static_cast<py::ssize_t>(B));
         double* b = slopes.mutable_data();
         float* v = x.mutable_data();
@@ -328,11 +332,8 @@ void bind_windowing(py::module_& m) {
 
   m.def(
       "mask_spike_rows",
-      [](F32 x, double c) {
-        if (x.ndim() != 2 || !x.writeable())
-          throw py::value_error("x must be a writable C-contiguous float32 array [batch, context], got " +
-                                std::to_string(x.ndim()) + "-D");
-        const auto B = static_cast<std::size_t>(x.shape(0)), L = static_cast<std::size_t>(x.shape(1));
+      [rows](F32 x, double c) {
+        const auto [B, L] = rows(x);
         py::array_t<std::int64_t> masked(static_cast<py::ssize_t>(B));
         float* v = x.mutable_data();
         thread_local SpikeWork work;

@@ -76,17 +76,18 @@ std::size_t mask_spikes(float* values, std::size_t L, double c, SpikeWork& work)
 
 namespace {
 
-// Bins again, centred on `level` (NaN: the newest y) -- or, where the newest
-// cell is masked, on the newest kept cell's value (`values` centred on
-// `base`) -- and masks the cells that are NaN in `values` now.
+// Bins again, centred as nearest_window centres (on the newest y) -- or, where
+// the newest cell is masked, on the newest kept cell's value (`values` being
+// centred on `base`) -- and masks the cells that are NaN in `values` now.
 double rebin_masked(const double* t, const double* y, std::size_t n, double end_time, double step,
-                    std::size_t context, double level, double base, float* values, std::vector<char>& gone) {
+                    std::size_t context, double base, float* values, std::vector<char>& gone) {
   gone.assign(context, 0);
   std::size_t newest_kept = context;
   for (std::size_t i = 0; i < context; ++i) {
     gone[i] = std::isnan(values[i]);
     if (!gone[i]) newest_kept = i;
   }
+  double level = std::nan("");
   if (gone[context - 1] && newest_kept < context) level = base + double(values[newest_kept]);
   level = nearest_window(t, y, n, end_time, step, context, level, values);
   for (std::size_t i = 0; i < context; ++i)
@@ -105,7 +106,7 @@ double spike_free_window(const double* t, const double* y, std::size_t n, double
   const std::size_t masked = mask_spikes(values, context, c, work);
   if (masked > 0)  // the model's own binning less the spikes; re-centred if the newest is one
     return std::isnan(values[context - 1])
-               ? rebin_masked(t, y, n, end_time, step, context, std::nan(""), level, values, gone)
+               ? rebin_masked(t, y, n, end_time, step, context, level, values, gone)
                : level;
   if (!(work.sigma == 0.0) || n < 2) return level;
   // No spread to judge by -- or float32 rounded it away, the window centred on a
@@ -117,7 +118,7 @@ double spike_free_window(const double* t, const double* y, std::size_t n, double
   if (centre == level) return level;
   nearest_window(t, y, n, end_time, step, context, centre, values);
   mask_spikes(values, context, c, work);
-  return rebin_masked(t, y, n, end_time, step, context, std::nan(""), centre, values, gone);
+  return rebin_masked(t, y, n, end_time, step, context, centre, values, gone);
 }
 
 }  // namespace chronotick
