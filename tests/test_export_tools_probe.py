@@ -247,3 +247,51 @@ def test_reexport_missing_checkpoint_or_card(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 1 and "other.json" in err
     assert sorted(os.listdir(tmp_path)) == ["m.json", "m.onnx"]
+
+
+def test_shipped_clock_bolt_is_its_checkpoints_export(tmp_path):
+    """The shipped clock-bolt.onnx is what export/reexport_clock_bolt.py makes of the checkpoint
+    committed beside it (export/clock-bolt-checkpoint): the same graph (every node, its inputs,
+    outputs and attributes), the same weights bit for bit and the same forecasts bit for bit,
+    with the card's training record carried over. (Not byte for byte as a file: the serialised
+    protobuf differs in the order of its parts.) What this pins is the artifact's provenance;
+    whether today's train_clock_bolt.py remakes the checkpoint is docs/models.md's question."""
+    import shutil
+
+    import onnx
+    from onnx import numpy_helper
+
+    from chronotick import models
+    from chronotick.models.onnx import OnnxForecaster
+
+    shipped = models.onnx_models()["clock-bolt"]
+    card = json.loads(open(os.path.splitext(shipped)[0] + ".json").read())
+    out = tmp_path / "clock-bolt.onnx"
+    shutil.copy(os.path.splitext(shipped)[0] + ".json", tmp_path / "clock-bolt.json")
+    rc = _script("reexport_clock_bolt").main(["--checkpoint", os.path.join(REPO, "export", "clock-bolt-checkpoint"),
+                                              "--out", str(out)])
+    assert rc == 0
+    new_card = json.loads((tmp_path / "clock-bolt.json").read_text())
+    assert new_card["training"] == card["training"] and new_card["parameters"] == card["parameters"]
+    assert new_card["parity"]["max_abs_diff_normalised"] <= new_card["parity"]["tolerance"]
+
+    a, b = onnx.load(shipped), onnx.load(str(out))
+    assert [(n.op_type, n.domain, list(n.input), list(n.output)) for n in a.graph.node] == \
+        [(n.op_type, n.domain, list(n.input), list(n.output)) for n in b.graph.node]
+    assert [n.attribute for n in a.graph.node] == [n.attribute for n in b.graph.node]
+    assert a.graph.input == b.graph.input and a.graph.output == b.graph.output
+    wa = {i.name: numpy_helper.to_array(i) for i in a.graph.initializer}
+    wb = {i.name: numpy_helper.to_array(i) for i in b.graph.initializer}
+    assert sorted(wa) == sorted(wb)
+    for k in wa:
+        assert wa[k].dtype == wb[k].dtype and np.array_equal(wa[k], wb[k]), k
+
+    rng = np.random.default_rng(11)
+    x = (np.cumsum(rng.normal(size=(8, card["context"])), axis=1) * 1e-4).astype(np.float32)
+    x[1, :100] = np.nan                     # left padding
+    x[2, 40:60] = np.nan                    # a gap
+    x[3] = 0.25                             # constant
+    x[4] += 1e3                             # a large level
+    qa = OnnxForecaster(shipped).run(x)
+    qb = OnnxForecaster(str(out)).run(x)
+    assert np.all(np.isfinite(qa)) and np.array_equal(qa, qb)
