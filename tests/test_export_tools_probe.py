@@ -265,9 +265,11 @@ def test_shipped_clock_bolt_is_its_checkpoints_export(tmp_path):
     from chronotick.models.onnx import OnnxForecaster
 
     shipped = models.onnx_models()["clock-bolt"]
-    card = json.loads(open(os.path.splitext(shipped)[0] + ".json").read())
+    shipped_card = os.path.splitext(shipped)[0] + ".json"
+    with open(shipped_card) as f:
+        card = json.load(f)
     out = tmp_path / "clock-bolt.onnx"
-    shutil.copy(os.path.splitext(shipped)[0] + ".json", tmp_path / "clock-bolt.json")
+    shutil.copy(shipped_card, tmp_path / "clock-bolt.json")     # the script reads context and name from it
     rc = _script("reexport_clock_bolt").main(["--checkpoint", os.path.join(REPO, "export", "clock-bolt-checkpoint"),
                                               "--out", str(out)])
     assert rc == 0
