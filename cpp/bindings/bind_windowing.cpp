@@ -18,6 +18,7 @@
 #include "windowing/float_repr.h"
 #include "windowing/grid_quantiles.h"
 #include "windowing/nearest_window.h"
+#include "windowing/pin_flat.h"
 #include "windowing/spike_mask.h"
 #include "windowing/prefix_hash.h"
 #include "windowing/quantile_conformal.h"
@@ -381,6 +382,19 @@ void bind_windowing(py::module_& m) {
       "h < 0 and h > horizon + 1/2); with detrend_r2 (not NaN) takes out a line that explains the\n"
       "window (detrend_rows); with spike_c (not NaN) first masks its gross outliers (nearest_window).\n"
       "Returns (level, step, h, slope). ValueError names a bad value.");
+
+  m.def(
+      "pin_flat_rows",
+      [](const F32& x, F32& out) {
+        if (x.ndim() != 2 || out.ndim() != 3 || out.shape(0) != x.shape(0) || !out.writeable())
+          throw py::value_error("x must be float32 [B, L] and out a writable float32 [B, K, H]");
+        return pin_flat_rows(x.data(), static_cast<std::size_t>(x.shape(0)), static_cast<std::size_t>(x.shape(1)),
+                             out.mutable_data(), static_cast<std::size_t>(out.shape(1) * out.shape(2)));
+      },
+      py::arg("x"), py::arg("out").noconvert(),   // a converted copy would take the writes
+      "Each row of out [B, K, H] whose window x [B, L] has all its observed (not NaN) cells equal, at\n"
+      "least one observed, set to that value at every level and step (cpp/windowing/pin_flat.h).\n"
+      "Returns how many rows were pinned.");
 
   m.def(
       "grid_quantiles",
