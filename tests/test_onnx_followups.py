@@ -36,6 +36,24 @@ def _grid(n=300, step=64.0):
 
 # ---- exactly flat windows ----------------------------------------------------------------------
 
+def test_pin_flat_rows_pins_flat_windows_only_and_refuses_a_copy():
+    from chronotick import _core
+    nan = np.nan
+    x = np.array([[0.5, 0.5, 0.5, 0.5],
+                  [nan, -2.0, nan, -2.0],          # flat where observed
+                  [0.0, 0.0, 1e-12, 0.0],          # a tiny spread: the model's own
+                  [nan, nan, nan, nan]], np.float32)
+    out = np.full((4, 3, 2), 7.0, np.float32)
+    assert _core.pin_flat_rows(x, out) == 2
+    np.testing.assert_array_equal(out[0], 0.5)
+    np.testing.assert_array_equal(out[1], -2.0)
+    np.testing.assert_array_equal(out[2:], 7.0)
+    with pytest.raises(ValueError, match="float32"):
+        _core.pin_flat_rows(x, np.zeros((3, 3, 2), np.float32))      # rows differ
+    with pytest.raises(TypeError):        # float64: a converted copy would take the writes unseen
+        _core.pin_flat_rows(x, np.zeros((4, 3, 2)))
+
+
 @shipped
 @pytest.mark.parametrize("level", [1e-8, 1e3, 0.0, -2.5e-3])
 def test_a_constant_series_is_forecast_as_that_constant(level):
