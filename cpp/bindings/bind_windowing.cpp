@@ -168,12 +168,14 @@ void bind_windowing(py::module_& m) {
   // ---- the ONNX forecaster's window and post-processing (nearest_window.h, grid_quantiles.h) ----
   using F32 = py::array_t<float, py::array::c_style>;
   using I64 = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
-  auto one_d = [](const Array& a, const char* name) {
-    if (a.ndim() == 1) return;
+  auto shape_of = [](const py::array& a) {     // as numpy writes it: (3,) (2, 4)
     std::string shape = "(";
     for (py::ssize_t i = 0; i < a.ndim(); ++i) shape += (i ? ", " : "") + std::to_string(a.shape(i));
-    shape += a.ndim() == 1 ? ",)" : ")";
-    throw py::value_error(std::string(name) + " must be 1-D, got shape " + shape);
+    return shape + (a.ndim() == 1 ? ",)" : ")");
+  };
+  auto one_d = [shape_of](const Array& a, const char* name) {
+    if (a.ndim() == 1) return;
+    throw py::value_error(std::string(name) + " must be 1-D, got shape " + shape_of(a));
   };
   auto row = [](F32& out, py::ssize_t size, const char* what) {
     if (out.ndim() != 1 || out.size() != size || !out.writeable())
@@ -385,9 +387,10 @@ void bind_windowing(py::module_& m) {
 
   m.def(
       "pin_flat_rows",
-      [](const F32& x, F32& out) {
+      [shape_of](const F32& x, F32& out) {
         if (x.ndim() != 2 || out.ndim() != 3 || out.shape(0) != x.shape(0) || !out.writeable())
-          throw py::value_error("x must be float32 [B, L] and out a writable float32 [B, K, H]");
+          throw py::value_error("x must be float32 [B, L] and out a writable float32 [B, K, H], got shapes " +
+                                shape_of(x) + " and " + shape_of(out) + (out.writeable() ? "" : " (read-only)"));
         return pin_flat_rows(x.data(), static_cast<std::size_t>(x.shape(0)), static_cast<std::size_t>(x.shape(1)),
                              out.mutable_data(), static_cast<std::size_t>(out.shape(1) * out.shape(2)));
       },
