@@ -115,6 +115,42 @@ def test_grid_quantiles_equal_the_numpy_post_processing(calibrated):
     assert _core.grid_quantiles(bad, np.ones(1), 0.0, 4, lo, hi, w, w1, f) is None
 
 
+def test_grid_forecast_is_grid_quantiles_made_into_a_quantile_forecast():
+    """_core.grid_forecast (the uncalibrated forecast's post-processing in one call) gives
+    the QuantileForecast that grid_quantiles + QuantileForecast(...) give, bit for bit, with
+    the same checks (cpp/fusion/forecast_checks.h); None where grid_quantiles is."""
+    rng = np.random.default_rng(17)
+    cs = ConformalScaler(np.array(DEFAULT_LEVELS), min_errors=4)
+    for _ in range(200):
+        H = int(rng.choice([1, 2, 64]))
+        q = (np.sort(rng.normal(size=(9, H)), axis=0) * rng.uniform(0.01, 3)).astype(np.float32)
+        if rng.random() < 0.3:      # crossed quantiles: sorted by both
+            q = q[rng.permutation(9)]
+        h = rng.uniform(0, H + 0.5, int(rng.integers(1, 6)))
+        times = 1.7e9 + 64.0 * h
+        levels = np.sort(rng.choice([0.01, 0.05, 0.1, 0.25, 0.5, 0.8, 0.9, 0.95, 0.99],
+                                    int(rng.integers(1, 7)), replace=False))
+        level, slope = float(rng.choice([0.0, 1e-3, 1e6])), float(rng.choice([0.0, -2e-4]))
+        lo, hi, w, w1, f_raw, _ = cs._plan(levels)
+        got = _core.grid_forecast("m", times, levels, q, h, level, cs.median_index, lo, hi, w, w1, f_raw, slope,
+                                  "a note")
+        want = _core.QuantileForecast("m", times, levels,
+                                      *_core.grid_quantiles(q, h, level, cs.median_index, lo, hi, w, w1, f_raw,
+                                                            slope), False, "a note")
+        for name in ("times", "levels", "mean", "quantiles", "std"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
+        assert (got.model, got.ok, got.note) == (want.model, want.ok, want.note) == ("m", True, "a note")
+    bad = np.zeros((9, 4), np.float32)
+    bad[3, 2] = np.nan
+    lo, hi, w, w1, f_raw, _ = cs._plan(np.array([0.1, 0.9]))
+    args = (np.array([0.1, 0.9]), bad, np.ones(1), 0.0, cs.median_index, lo, hi, w, w1, f_raw)
+    assert _core.grid_forecast("m", [1.0], *args) is None
+    with pytest.raises(ValueError, match=r"times must have one entry per step h \(1\).*got 2 and 2"):
+        _core.grid_forecast("m", [1.0, 2.0], *args)
+    with pytest.raises(ValueError, match="levels must be strictly increasing in \\(0, 1\\): levels\\[1\\] = 0.1"):
+        _core.grid_forecast("m", [1.0], np.array([0.5, 0.1]), *args[1:])
+
+
 @pytest.mark.skipif(not os.path.isfile(SHIPPED), reason="clock-bolt.onnx not shipped in this checkout")
 def test_shipped_model_forecast_equals_the_numpy_pipeline():
     """The forecaster end to end (C++ window -> ORT -> C++ post) against the numpy pipeline

@@ -14,6 +14,7 @@
 
 #include "bindings/bindings.h"
 #include "fusion/ensemble.h"
+#include "fusion/forecast_checks.h"
 #include "fusion/fusion.h"
 #include "models/calibration.h"
 #include "models/classical.h"
@@ -185,41 +186,8 @@ void bind_models(py::module_& m) {
                  quantiles.shape(1) != static_cast<py::ssize_t>(L))
                throw py::value_error("quantiles must have shape (len(times), len(levels)) = (" + std::to_string(h) +
                                      ", " + std::to_string(L) + ")");
-             if (f.mean.size() != h) throw py::value_error("mean and times differ in length");
-             check_levels_increasing(f.levels.data(), L);
              f.quantiles.assign(quantiles.data(), quantiles.data() + quantiles.size());
-             // Quantiles cannot decrease with the level (crossed quantiles imply a
-             // negative sigma); NaN entries are judged by the finiteness checks below.
-             for (std::size_t k = 0; k < h; ++k)
-               for (std::size_t l = 1; l < L; ++l)
-                 if (f.q(k, l) < f.q(k, l - 1))
-                   throw py::value_error("quantiles at target " + std::to_string(k) + " decrease with the level: " +
-                                         float_repr(f.q(k, l)) + " at level " + float_repr(f.levels[l]) + " < " +
-                                         float_repr(f.q(k, l - 1)) + " at level " + float_repr(f.levels[l - 1]));
-             // NaN first: implied_sigma falls back to f.std[k] when finite, so a
-             // placeholder 0 would be returned as the sigma.
-             f.std.assign(h, std::numeric_limits<double>::quiet_NaN());
-             for (std::size_t k = 0; k < h; ++k) f.std[k] = implied_sigma(f, k);
-             std::size_t reached = 0;
-             for (std::size_t k = 0; k < h; ++k) {
-               bool any = std::isfinite(f.mean[k]), all = any;
-               for (std::size_t l = 0; l < L; ++l) {
-                 any = any || std::isfinite(f.q(k, l));
-                 all = all && std::isfinite(f.q(k, l));
-               }
-               reached += all ? 1 : 0;
-               if (all || (partial && !any)) continue;  // partial: an all-NaN row is a target not reached
-               f.ok = false;
-               f.note = std::string("non-finite ") + (std::isfinite(f.mean[k]) ? "quantiles" : "mean") + " at target " +
-                        std::to_string(k);
-             }
-             if (f.ok && reached == 0) {
-               f.ok = false;
-               f.note = "reaches none of the targets";
-             } else if (f.ok && reached < h) {
-               f.note = "reaches " + std::to_string(reached) + " of " + std::to_string(h) + " targets";
-             }
-             if (!note.empty()) f.note = f.note.empty() ? note : f.note + "; " + note;
+             finish_forecast(f, partial, note);  // fusion/forecast_checks.h: the checks, std, ok, note
              return f;
            }),
            py::arg("model"), py::arg("times"), py::arg("levels"), py::arg("mean"), py::arg("quantiles"),

@@ -14,6 +14,7 @@
 
 #include "bindings/bindings.h"
 #include "windowing/forecast_input.h"
+#include "fusion/forecast_checks.h"
 #include "windowing/detrend.h"
 #include "windowing/float_repr.h"
 #include "windowing/grid_quantiles.h"
@@ -208,7 +209,7 @@ void bind_windowing(py::module_& m) {
                                 std::to_string(median_index));
         // Scores |y - median| / distance need finite values, and at_level's
         // interpolation needs levels strictly increasing inside (0, 1).
-        check_levels_increasing(levels.data(), static_cast<std::size_t>(K));
+        check_levels(levels.data(), static_cast<std::size_t>(K));
         const double *yp = y.data(), *qp = q.data();
         for (py::ssize_t i = 0; i < n; ++i) {
           if (!std::isfinite(yp[i]))
@@ -399,28 +400,39 @@ void bind_windowing(py::module_& m) {
       "least one observed, set to that value at every level and step (cpp/windowing/pin_flat.h).\n"
       "Returns how many rows were pinned.");
 
+  // grid_quantiles' checks of its plan; the model output q's (K, H)
+  auto grid_plan = [](const F32& q, const I64& lo, const I64& hi, const Array& w, const Array& w1, const Array& f,
+                      py::ssize_t median_index) {
+    if (q.ndim() != 2) throw py::value_error("q must be float32 [K, H]");
+    const auto L = static_cast<std::size_t>(lo.size());
+    if (static_cast<std::size_t>(hi.size()) != L || static_cast<std::size_t>(w.size()) != L ||
+        static_cast<std::size_t>(w1.size()) != L || static_cast<std::size_t>(f.size()) != L)
+      throw py::value_error("lo, hi, w, w1 and f must have one entry per level");
+    if (median_index < 0) throw py::value_error("median_index must be >= 0");
+    return std::make_pair(static_cast<std::size_t>(q.shape(0)), static_cast<std::size_t>(q.shape(1)));
+  };
+  auto run_grid = [](const F32& q, std::size_t K, std::size_t H, const Array& h, double level, double slope,
+                     py::ssize_t median_index, const LevelPlan& plan, double* median, double* out) {
+    try {
+      grid_quantiles(q.data(), K, H, h.data(), static_cast<std::size_t>(h.size()), level, slope,
+                     static_cast<std::size_t>(median_index), plan, median, out);
+    } catch (const std::invalid_argument& e) {
+      throw py::value_error(e.what());
+    }
+  };
+
   m.def(
       "grid_quantiles",
-      [](const F32& q, const Array& h, double level, py::ssize_t median_index, const I64& lo, const I64& hi,
-         const Array& w, const Array& w1, const Array& f, double slope) -> py::object {
-        if (q.ndim() != 2) throw py::value_error("q must be float32 [K, H]");
-        const auto K = static_cast<std::size_t>(q.shape(0)), H = static_cast<std::size_t>(q.shape(1));
-        const auto L = static_cast<std::size_t>(lo.size());
-        if (static_cast<std::size_t>(hi.size()) != L || static_cast<std::size_t>(w.size()) != L ||
-            static_cast<std::size_t>(w1.size()) != L || static_cast<std::size_t>(f.size()) != L)
-          throw py::value_error("lo, hi, w, w1 and f must have one entry per level");
-        if (median_index < 0) throw py::value_error("median_index must be >= 0");
+      [grid_plan, run_grid](const F32& q, const Array& h, double level, py::ssize_t median_index, const I64& lo,
+                            const I64& hi, const Array& w, const Array& w1, const Array& f, double slope) -> py::object {
+        const auto [K, H] = grid_plan(q, lo, hi, w, w1, f, median_index);
         if (!all_finite(q.data(), K * H)) return py::none();
-        const auto T = static_cast<std::size_t>(h.size());
-        py::array_t<double> median(static_cast<py::ssize_t>(T));
-        py::array_t<double> out({static_cast<py::ssize_t>(T), static_cast<py::ssize_t>(L)});
-        try {
-          grid_quantiles(q.data(), K, H, h.data(), T, level, slope, static_cast<std::size_t>(median_index),
-                         LevelPlan{lo.data(), hi.data(), w.data(), w1.data(), f.data(), L}, median.mutable_data(),
-                         out.mutable_data());
-        } catch (const std::invalid_argument& e) {
-          throw py::value_error(e.what());
-        }
+        const auto T = static_cast<py::ssize_t>(h.size()), L = static_cast<py::ssize_t>(lo.size());
+        py::array_t<double> median(T);
+        py::array_t<double> out({T, L});
+        run_grid(q, K, H, h, level, slope, median_index,
+                 LevelPlan{lo.data(), hi.data(), w.data(), w1.data(), f.data(), static_cast<std::size_t>(L)},
+                 median.mutable_data(), out.mutable_data());
         return py::make_tuple(median, out);
       },
       py::arg("q"), py::arg("h"), py::arg("level"), py::arg("median_index"), py::arg("lo"), py::arg("hi"),
@@ -429,6 +441,39 @@ void bind_windowing(py::module_& m) {
       "`level` plus `slope` x the (clamped) step (the line detrend_rows took out), sorted, mapped\n"
       "to the requested levels by the plan (lo, hi, w, w1, f; see cpp/windowing/grid_quantiles.h). Returns (median [T], quantiles [T, levels]), or None when q\n"
       "holds a non-finite value.");
+
+  m.def(
+      "grid_forecast",
+      [grid_plan, run_grid](std::string model, const Array& times, const Array& levels, const F32& q, const Array& h,
+                            double level, py::ssize_t median_index, const I64& lo, const I64& hi, const Array& w,
+                            const Array& w1, const Array& f, double slope, const std::string& note) -> py::object {
+        const auto [K, H] = grid_plan(q, lo, hi, w, w1, f, median_index);
+        if (times.ndim() != 1 || levels.ndim() != 1 || h.ndim() != 1)
+          throw py::value_error("times, levels and h must be 1-D");
+        const auto T = static_cast<std::size_t>(h.size()), L = static_cast<std::size_t>(lo.size());
+        if (static_cast<std::size_t>(times.size()) != T || static_cast<std::size_t>(levels.size()) != L)
+          throw py::value_error("times must have one entry per step h (" + std::to_string(T) +
+                                "), levels one per plan entry (" + std::to_string(L) + "); got " +
+                                std::to_string(times.size()) + " and " + std::to_string(levels.size()));
+        check_levels(levels.data(), L);        // bad levels are an error even where q is not finite
+        if (!all_finite(q.data(), K * H)) return py::none();
+        QuantileForecast fc;
+        fc.model = std::move(model);
+        fc.times.assign(times.data(), times.data() + T);
+        fc.levels.assign(levels.data(), levels.data() + L);
+        fc.mean.resize(T);
+        fc.quantiles.resize(T * L);
+        run_grid(q, K, H, h, level, slope, median_index, LevelPlan{lo.data(), hi.data(), w.data(), w1.data(), f.data(), L},
+                 fc.mean.data(), fc.quantiles.data());
+        finish_forecast(fc, false, note);
+        return py::cast(std::move(fc));
+      },
+      py::arg("model"), py::arg("times"), py::arg("levels"), py::arg("q"), py::arg("h"), py::arg("level"),
+      py::arg("median_index"), py::arg("lo"), py::arg("hi"), py::arg("w"), py::arg("w1"), py::arg("f"),
+      py::arg("slope") = 0.0, py::arg("note") = std::string(),
+      "grid_quantiles made into the QuantileForecast of `model` at `times` (one per step h) and\n"
+      "`levels` (one per plan entry), checked as QuantileForecast(...) checks\n"
+      "(cpp/fusion/forecast_checks.h), in one call; None when q holds a non-finite value.");
 }
 
 }  // namespace chronotick::bindings

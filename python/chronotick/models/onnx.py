@@ -37,7 +37,8 @@ the caller's unit (seconds: offset = reference - local clock):
    is not refused at the last step). Targets further than H + 1/2 steps are
    refused (ValueError naming the limit): the model is not rolled forward on
    its own forecasts. Interpolation, uncentring and the mapping to the
-   requested levels are C++ too (_core.grid_quantiles).
+   requested levels are C++ too (_core.grid_quantiles; uncalibrated, straight
+   into the QuantileForecast and its checks in the same call: _core.grid_forecast).
 4. Intervals are calibrated online (calibration.ConformalScaler) from the
    model's errors at the target's lead: a target h grid steps ahead falls in
    the bucket S = 2^round(log2 h) (1, 2, 4, .. 64; at most the model's
@@ -606,8 +607,8 @@ class OnnxForecaster:
         return res
 
     # ---- forecasting -------------------------------------------------------------------------
-    # The window and the post-processing are C++ (_core.forecast_window, _core.grid_quantiles:
-    # cpp/windowing/nearest_window.h, grid_quantiles.h), the same binning as `window` above
+    # The window and the post-processing are C++ (_core.forecast_window, _core.grid_quantiles /
+    # grid_forecast: cpp/windowing/nearest_window.h, grid_quantiles.h, fusion/forecast_checks.h), the same binning as `window` above
     # (tests/test_onnx_window_parity.py proves them equal); Python only sequences the calls.
 
     def _step(self, t: np.ndarray) -> float:
@@ -980,11 +981,12 @@ class OnnxForecaster:
         median_index = self._raw_scaler.median_index
         for i, (level, _, h, slope) in enumerate(prep):
             if scalers is None:       # raw quantiles: one factor for every target, one call
-                r = _core.grid_quantiles(out[i], h, level, median_index, lo, hi, w, w1, f_raw, slope)
-                if r is None:
+                fc = _core.grid_forecast(self.name, target_times[i], levels, out[i], h, level, median_index,
+                                         lo, hi, w, w1, f_raw, slope)
+                if fc is None:
                     bad.append(i)
                 else:
-                    res.append(_core.QuantileForecast(self.name, target_times[i], levels, *r))
+                    res.append(fc)
                 continue
             med, qs = np.empty(h.size), np.empty((h.size, levels.size))
             borrowed = raw = False
