@@ -118,6 +118,7 @@ class ClockConfig:
     max_slew_rate: float = 5e-4            # of a correction (0.5 ms/s)
     step_threshold_s: float = 0.128        # a larger disagreement is held back: a spike or a step
     step_confirm: int = 3                  # that many in a row, agreeing, make a step (0: no step handling)
+    step_threshold_sigmas: float = 0.0     # > 0: the threshold is at most this many robust sigmas of recent jumps
     holdover_after_s: float | None = None  # default: 3 poll intervals
     unknown_after_s: float = 3600.0        # UNKNOWN after this long without a measurement
     stale_after_s: float | None = None     # readers: writer silent this long -> UNKNOWN (default 2 polls + 10 s)
@@ -159,6 +160,9 @@ class ClockConfig:
             positive(n, integer=True)
         if isinstance(self.step_confirm, bool) or not isinstance(self.step_confirm, int) or self.step_confirm < 0:
             raise ConfigError(f"clock.step_confirm: must be an integer >= 0, got {self.step_confirm!r}")
+        k = self.step_threshold_sigmas
+        if isinstance(k, bool) or not isinstance(k, (int, float)) or not math.isfinite(k) or k < 0:
+            raise ConfigError(f"clock.step_threshold_sigmas: must be a finite number >= 0 (0: off), got {k!r}")
         for n in ("holdover_after_s", "stale_after_s"):
             if getattr(self, n) is not None:
                 positive(n)
@@ -305,6 +309,8 @@ _MAX_OFFSET_S = 2**62 / 1e9   # |offset| (s) a ns correction holds with room (14
 _MAX_FREQ = 0.01              # |freq| the C++ state takes (10000 ppm)
 _MIN_POLL_S = 1e-3           # the shortest poll_interval_s (ClockConfig.validate)
 _MAX_AHEAD_S = 1.0            # a measurement is taken before the poll reads its local time: slack for rounding only
+_JUMPS_KEPT = 64              # jumps of recent ordinary measurements: step_threshold_sigmas' noise scale
+_JUMPS_MIN = 16               # fewer: the fixed step_threshold_s
 
 
 def _check_ns(name: str, v, compared_only: bool = False) -> None:
@@ -432,6 +438,7 @@ class Clock:
         self._step_correction = 0.0                 # S: the sum of the confirmed steps (s); the engine gets offset - S
         self._held: list[_Held] = []                # measurements held back, oldest first
         self._recent: deque = deque(maxlen=5)       # the newest measurements fed, offset - S at the time
+        self._jumps: deque = deque(maxlen=_JUMPS_KEPT)   # their jumps (_jump) when fed as ordinary ones
         self._last_uncertainty = 0.0
         self._last_offset = 0.0
         self._last_rd = 0.0                       # newest measurement's uncertainty beyond delay/2 (root distance)
@@ -905,8 +912,9 @@ class Clock:
         err = None if self._model is None else offset - self._served_offset(int(t * 1e9))
         jump = self._jump(offset)
         prev = self._last_seen_t
-        if cfg.step_confirm and err is not None and jump is not None and abs(jump) > cfg.step_threshold_s:
-            if self._held and abs(jump - self._held_median()) > cfg.step_threshold_s / 2:
+        limit = self._step_threshold()
+        if cfg.step_confirm and err is not None and jump is not None and abs(jump) > limit:
+            if self._held and abs(jump - self._held_median()) > limit / 2:
                 self._release_held()          # not the same level: those were spikes
             self._held.append(_Held(t, offset, delay, unc, now, err, jump))
             self._last_seen_t = t
@@ -919,7 +927,21 @@ class Clock:
         used = self._feed(t, offset, delay, unc, now, err)
         if not used:
             self._last_seen_t = prev
+        elif jump is not None:
+            self._jumps.append(jump)
         return used
+
+    def _step_threshold(self) -> float:
+        """The disagreement (s) beyond which a measurement is held: step_threshold_s, or with
+        step_threshold_sigmas = K > 0 at most K sigma, sigma = 1.4826 x the median |jump| of
+        the newest _JUMPS_KEPT measurements fed as ordinary ones (a robust scale of the
+        measurement noise; at least _JUMPS_MIN of them, and sigma > 0, else the fixed one)."""
+        k = self.config.step_threshold_sigmas
+        if k > 0 and len(self._jumps) >= _JUMPS_MIN:
+            sigma = 1.4826 * float(np.median(np.abs(self._jumps)))
+            if sigma > 0:
+                return min(self.config.step_threshold_s, k * sigma)
+        return self.config.step_threshold_s
 
     def _jump(self, offset: float) -> float | None:
         """How far `offset` (on the Clock's base) lies from the median of the newest measurements

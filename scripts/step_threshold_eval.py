@@ -1,0 +1,137 @@
+"""Rule W (docs/clock.md, session 21): the Clock's step threshold at most K robust
+sigmas of recent jumps (clock.step_threshold_sigmas = K) against the fixed 128 ms
+alone (K = 0), replayed through a Clock with the classical fusion, as
+tests/test_clock_steps.py does: 12 h at 64 s.
+
+  steps:    a step of the measured and the true offset at 6 h (tcxo, steady);
+            the median bound width before it, in the 2 h after it and from then
+            to the end, and the true coverage from the measurement after it on
+  no steps: simulated clocks of four kinds (steady); steps and spikes counted,
+            median width and true coverage
+  real:     the four real traces through chronotick.replay (outages seeded 0):
+            steps counted, coverage of the measured value and median width per
+            status
+
+    PYTHONPATH=python python scripts/step_threshold_eval.py [--k 10] [--json out.json]
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+
+import numpy as np
+
+import chronotick
+from chronotick import sim
+from chronotick.clock import Clock
+from chronotick.sources import Measurement
+
+POLL = 64.0
+HERE = os.path.dirname(os.path.abspath(__file__))
+TRACES = os.path.join(HERE, "..", "..", "shared", "data", "clock-traces")
+
+
+def replay(offsets, truth, times, delay, config):
+    """Per measurement i (after 20): the bound at t_i before it arrives, and whether it holds the truth."""
+    it = iter(range(len(times)))
+    now = [int(times[0] * 1e9)]
+
+    def src():
+        i = next(it)
+        return Measurement(t=float(times[i]), offset=float(offsets[i]), uncertainty=float(delay[i]) / 2,
+                           delay=float(delay[i]))
+    eng = chronotick.Engine({"engine": {"calib_origins": 128, "history": 512}, "short_term": {"models": ["fused"]}})
+    clock = Clock(src, engine=eng, config={"poll_interval_s": POLL, "warmup_measurements": 1, **config},
+                  time_ns=lambda: now[0])
+    width, inside = np.full(len(times), np.nan), np.zeros(len(times), bool)
+    for i, t in enumerate(times):
+        t_ns = int(round(t * 1e9))
+        if i >= 20:
+            b = clock.now_at(t_ns)
+            lo, hi = (b.earliest_ns - t_ns) / 1e9, (b.latest_ns - t_ns) / 1e9
+            width[i], inside[i] = hi - lo, lo <= truth[i] <= hi
+        now[0] = t_ns
+        clock.poll_once(t_ns)
+    eng.close()
+    return clock.health(), width, inside
+
+
+def simulated(preset, seed):
+    s = sim.simulate(preset=preset, scenario="steady", duration_s=12 * 3600, poll_s=POLL, seed=seed)
+    return s.trace.times, np.asarray(s.trace.offsets, float), np.asarray(s.true_offset, float), s.trace.delay
+
+
+def step_case(seed, step, config):
+    t, y, z, d = simulated("tcxo", seed)
+    k = int(np.searchsorted(t, t[0] + 6 * 3600))
+    y, z = y.copy(), z.copy()
+    y[k:] += step
+    z[k:] += step
+    h, width, inside = replay(y, z, t, d, config)
+    soon = (t >= t[k]) & (t < t[k] + 7200)
+    return {"seed": seed, "step": step, "steps_detected": h["counts"]["steps_detected"],
+            "spikes": h["counts"]["spikes"], "step_correction_s": h["step_correction_s"],
+            "before": float(np.nanmedian(width[20:k])), "after_2h": float(np.median(width[soon])),
+            "rest": float(np.median(width[t >= t[k] + 7200])), "cover_after": float(inside[k + 1:].mean()),
+            "cover_30min": float(inside[k + 1:][t[k + 1:] < t[k] + 1800].mean())}
+
+
+def steady_case(preset, seed, config):
+    t, y, z, d = simulated(preset, seed)
+    h, width, inside = replay(y, z, t, d, config)
+    return {"preset": preset, "seed": seed, "steps_detected": h["counts"]["steps_detected"],
+            "spikes": h["counts"]["spikes"], "width": float(np.nanmedian(width[20:])),
+            "cover": float(inside[20:].mean())}
+
+
+def real_case(path, config):
+    from chronotick.replay import replay as clock_replay
+    r = clock_replay(chronotick.load(path), config=config)
+    out = {"trace": os.path.basename(path), "steps_detected": r["health"]["steps_detected"],
+           "spikes": r["health"]["spikes"]}
+    for status in ("SYNCHRONIZED", "HOLDOVER"):
+        d = r["by_status"][status]
+        if d.get("n"):
+            out[status] = {"point": d["coverage"]["point"], "width": d["median_width_s"], "n": d["n"]}
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--k", type=float, default=10.0, help="step_threshold_sigmas of the candidate (default 10)")
+    ap.add_argument("--json", help="write every figure here")
+    ap.add_argument("--parts", default="steps,steady,real")
+    a = ap.parse_args()
+    parts = a.parts.split(",")
+    res = {}
+    for name, k in (("fixed", 0.0), ("candidate", a.k)):
+        cfg = {"step_threshold_sigmas": k}
+        r = res[name] = {}
+        if "steps" in parts:
+            r["steps"] = [step_case(seed, step, cfg) for seed in (10301, 10302, 10303) for step in (0.05, -0.03)]
+            for c in r["steps"]:
+                print(name, "step", c["seed"], c["step"], "steps", c["steps_detected"], "spikes", c["spikes"],
+                      "width before / 2h / rest %.1f / %.1f / %.1f ms" % (1e3 * c["before"], 1e3 * c["after_2h"],
+                                                                         1e3 * c["rest"]),
+                      "cover after %.3f, 30 min %.3f" % (c["cover_after"], c["cover_30min"]), flush=True)
+        if "steady" in parts:
+            r["steady"] = [steady_case(p, s, cfg) for p, s in (("tcxo", 10311), ("ocxo", 10312), ("vm", 10313),
+                                                                 ("xo", 10314))]
+            for c in r["steady"]:
+                print(name, "steady", c["preset"], c["seed"], "steps", c["steps_detected"], "spikes", c["spikes"],
+                      "width %.2f ms cover %.4f" % (1e3 * c["width"], c["cover"]), flush=True)
+        if "real" in parts:
+            r["real"] = [real_case(p, cfg) for p in sorted(glob.glob(os.path.join(TRACES, "*.csv")))]
+            for c in r["real"]:
+                print(name, "real", c["trace"], "steps", c["steps_detected"], "spikes", c["spikes"],
+                      {s: "%.4f / %.2f ms" % (c[s]["point"], 1e3 * c[s]["width"]) for s in ("SYNCHRONIZED", "HOLDOVER")
+                       if s in c}, flush=True)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(res, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
