@@ -110,6 +110,27 @@ def test_step_confirm_is_validated(bad):
         Clock(lambda: None, config={"step_confirm": bad})
 
 
+def test_a_step_below_the_fixed_threshold_is_found_when_the_threshold_follows_the_noise(tcxo):
+    # +50 ms: under the fixed 128 ms the models re-learn the level (the bound 3-5x wider for the
+    # rest of the day, docs/clock.md); at 10 robust sigmas of the recent jumps (~20 ms here) it is
+    # a step like any other: held, confirmed, corrected
+    t, y, z, d, k = with_step(tcxo, 0.05)
+    clock, width, inside = replay(y, z, t, d)
+    assert clock.health()["counts"]["steps_detected"] == 0
+    clock, width, inside = replay(y, z, t, d, config={"step_threshold_sigmas": 10})
+    h = clock.health()
+    # (last_step is the newest measurement held: here a later spike, held for a poll and fed)
+    assert h["counts"]["steps_detected"] == 1 and h["step_correction_s"] == pytest.approx(0.05, abs=0.005)
+    assert clock._engine.stats()["buffer"]["total_pushed"] == len(t)     # nothing lost, held ones included
+    assert inside[k + 1:].mean() >= 0.99
+
+
+@pytest.mark.parametrize("bad", [-1, float("nan"), float("inf"), True, "10", None])
+def test_step_threshold_sigmas_is_validated(bad):
+    with pytest.raises(ConfigError, match="step_threshold_sigmas"):
+        Clock(lambda: None, config={"step_threshold_sigmas": bad})
+
+
 def test_held_measurements_are_fed_when_the_source_goes_quiet(tcxo):
     # a step, then silence: the held measurements had never reached the engine
     t, y, z, d, k = with_step(tcxo, -0.2)

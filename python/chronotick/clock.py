@@ -43,7 +43,11 @@ errors stay in the calibration), and after a step the stored predictors are
 moved by it, so the bound does not stay wide for as long as the models would
 take to re-learn the level. Steps and spikes are counted in `health()`.
 `step_confirm: 0` feeds every measurement at once (no step handling). A
-shared engine sees the step-corrected offsets.
+shared engine sees the step-corrected offsets. Opt-in, `step_threshold_sigmas`
+= K > 0 lowers the threshold to K robust sigmas of the recent jumps where that
+is smaller (_step_threshold), so that steps below 128 ms are handled too: on
+simulated clocks it also holds a few ordinary measurements for a poll each,
+and is not the default (docs/clock.md, Rule W).
 
 Status: SYNCHRONIZED while measurements arrive (the last within
 `holdover_after_s`); HOLDOVER when the source fails (timeouts, all servers
