@@ -13,6 +13,11 @@ tests/test_clock_steps.py does: 12 h at 64 s.
             status
 
     PYTHONPATH=python python scripts/step_threshold_eval.py [--k 10] [--json out.json]
+
+Rule X (docs/clock.md, session 21) runs the steps part alone, the fixed threshold
+only, larger steps on other seeds, once per version of the code (PYTHONPATH):
+
+    ... step_threshold_eval.py --parts steps --ks 0 --steps=-0.2,0.5 --seeds 10321-10326
 """
 from __future__ import annotations
 
@@ -103,14 +108,21 @@ def main():
     ap.add_argument("--k", type=float, default=10.0, help="step_threshold_sigmas of the candidate (default 10)")
     ap.add_argument("--json", help="write every figure here")
     ap.add_argument("--parts", default="steps,steady,real")
+    ap.add_argument("--ks", help="comma-separated K to run instead of 0 and --k")
+    ap.add_argument("--steps", default="0.05,-0.03", help="step sizes (s), comma-separated")
+    ap.add_argument("--seeds", default="10301-10303", help="TCXO seeds of the steps part, A-B")
     a = ap.parse_args()
     parts = a.parts.split(",")
+    steps = [float(v) for v in a.steps.split(",")]
+    first, last = (int(v) for v in a.seeds.split("-"))
+    ks = [float(v) for v in a.ks.split(",")] if a.ks else [0.0, a.k]
     res = {}
-    for name, k in (("fixed", 0.0), ("candidate", a.k)):
-        cfg = {"step_threshold_sigmas": k}
+    for k in ks:
+        name = "fixed" if k == 0 else f"K={k:g}"
+        cfg = {"step_threshold_sigmas": k} if k else {}      # without the key: code from before it runs too
         r = res[name] = {}
         if "steps" in parts:
-            r["steps"] = [step_case(seed, step, cfg) for seed in (10301, 10302, 10303) for step in (0.05, -0.03)]
+            r["steps"] = [step_case(seed, step, cfg) for seed in range(first, last + 1) for step in steps]
             for c in r["steps"]:
                 print(name, "step", c["seed"], c["step"], "steps", c["steps_detected"], "spikes", c["spikes"],
                       "width before / 2h / rest %.1f / %.1f / %.1f ms" % (1e3 * c["before"], 1e3 * c["after_2h"],
