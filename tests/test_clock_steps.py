@@ -72,6 +72,23 @@ def test_a_step_is_confirmed_and_the_bound_is_back_to_its_width_within_half_an_h
     assert inside[k + 1:].mean() >= 0.99
 
 
+def test_a_steps_own_errors_do_not_keep_the_bound_wide():
+    # Seed 10321 (docs/clock.md, Rule X): one of the held measurements has a round trip in the
+    # lowest quartile, the only scores the bound is taken from. Scored against the predictors as
+    # they were, the step itself stayed among them and the bound was 418 ms wide in the 2 h after
+    # a -200 ms step (220 ms for the rest of the day; 23 ms before); scored against the moved
+    # predictors, only the measurements' noise enters the record.
+    s = sim.simulate(preset="tcxo", scenario="steady", duration_s=12 * 3600, poll_s=POLL, seed=10321)
+    t, y, z, d, k = with_step((s.trace.times, np.asarray(s.trace.offsets, float), np.asarray(s.true_offset, float),
+                               s.trace.delay), -0.2)
+    clock, width, inside = replay(y, z, t, d)
+    assert clock.health()["counts"]["steps_detected"] == 1
+    before = np.nanmedian(width[20:k])
+    assert np.median(width[(t >= t[k]) & (t < t[k] + 7200)]) < 1.25 * before
+    assert np.median(width[t >= t[k] + 7200]) < 1.25 * before
+    assert inside[k + 1:].mean() >= 0.99
+
+
 def test_a_single_spike_is_held_then_fed_unchanged_and_the_bound_includes_it_meanwhile(tcxo):
     t, y, z, d = tcxo
     k = 300

@@ -38,10 +38,11 @@ series and need not re-learn the level (chrony corrects its sample history
 after a step in the same way). A held measurement followed by an ordinary
 one was a spike: it is fed to the engine unchanged (as are held
 measurements with nothing after them for holdover_after_s).
-Either way each one is scored against the predictors as they were (a step's
-errors stay in the calibration), and after a step the stored predictors are
-moved by it, so the bound does not stay wide for as long as the models would
-take to re-learn the level. Steps and spikes are counted in `health()`.
+A spike is scored against the predictors as they were (its error stays in
+the calibration). After a step the stored predictors are moved by it first and
+the held measurements scored against them, so neither the step itself nor the
+models re-learning the level keep the bound wide. Steps and spikes are counted
+in `health()`.
 `step_confirm: 0` feeds every measurement at once (no step handling). A
 shared engine sees the step-corrected offsets. Opt-in, `step_threshold_sigmas`
 = K > 0 lowers the threshold to K robust sigmas of the recent jumps where that
@@ -975,23 +976,26 @@ class Clock:
 
     def _confirm_step(self) -> None:
         """The held measurements agree on a new level: a step of their median
-        disagreement. They are scored against the predictors as they were,
-        then the predictors are moved by the step and the engine is fed
-        offset - S from here on."""
+        disagreement. The predictors are moved by the step, the held
+        measurements scored against them (their noise enters the record of
+        the clock's own errors, the step does not: a step is an event,
+        reported in health(), which no predictor could foresee; scored
+        against the predictors as they were, one held measurement with a
+        low round trip kept the 99% bound about twice the step wide for a
+        day: docs/clock.md, Rule X), and the engine is fed offset - S from
+        here on."""
         step = self._held_median()
         held, self._held = self._held, []
         self._counts["steps_detected"] += 1
         self._last_step = {"t": held[0].t, "error_s": step, "confirmed": True}
         log.warning("clock: offset step of %.6g s at t = %.6f (%d measurements agree)", step, held[0].t, len(held))
-        for h in held:
-            self._score_origins(h.t, h.offset, _round_trip(h.delay, h.unc)[0])
         self._step_correction += step
         for o in self._origins:
             o[1] += step
         for h in held:
-            self._feed(*h[:6], scored=True)
+            self._feed(*h[:6])
 
-    def _feed(self, t, offset, delay, unc, now, err, scored=False) -> bool:
+    def _feed(self, t, offset, delay, unc, now, err) -> bool:
         """Feed one measurement (offset as measured; the engine gets offset - S)."""
         u = unc if unc is not None else 0.0
         delay, measured = _round_trip(delay, unc)
@@ -1010,8 +1014,7 @@ class Clock:
                 self._counts["steps_detected"] += 1     # no step handling: each one is reported
                 self._last_step = {"t": t, "error_s": err, "confirmed": False}
             self._retro_correct(t, err, self._last_meas_t)
-        if not scored:
-            self._score_origins(t, offset, delay)
+        self._score_origins(t, offset, delay)
         self._last_uncertainty = u
         self._last_offset = offset
         self._last_rd = max(0.0, u - delay / 2)
