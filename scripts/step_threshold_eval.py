@@ -14,6 +14,7 @@ tests/test_clock_steps.py does: 12 h at 64 s.
 
     PYTHONPATH=python python scripts/step_threshold_eval.py [--k 10] [--json out.json]
 
+Rule Y: --parts spikes --ks 0 --seeds 10333-10338 (one spike at 6 h, +300 and -150 ms).
 Rule X (docs/clock.md, session 21) runs the steps part alone, the fixed threshold
 only, larger steps on other seeds, once per version of the code (PYTHONPATH):
 
@@ -83,6 +84,18 @@ def step_case(seed, step, config):
             "cover_30min": float(inside[k + 1:][t[k + 1:] < t[k] + 1800].mean())}
 
 
+def spike_case(seed, spike, config):
+    t, y, z, d = simulated("tcxo", seed)
+    k = int(np.searchsorted(t, t[0] + 6 * 3600))
+    y = y.copy()
+    y[k] += spike                     # one reply off; the truth is not
+    h, width, inside = replay(y, z, t, d, config)
+    return {"seed": seed, "spike": spike, "steps_detected": h["counts"]["steps_detected"],
+            "spikes": h["counts"]["spikes"], "before": float(np.nanmedian(width[20:k])),
+            "rest": float(np.median(width[t >= t[k] + 1800])), "cover_after": float(inside[k + 1:].mean()),
+            "delay_quantile": float(np.mean(d <= d[k]))}
+
+
 def steady_case(preset, seed, config):
     t, y, z, d = simulated(preset, seed)
     h, width, inside = replay(y, z, t, d, config)
@@ -128,6 +141,13 @@ def main():
                       "width before / 2h / rest %.1f / %.1f / %.1f ms" % (1e3 * c["before"], 1e3 * c["after_2h"],
                                                                          1e3 * c["rest"]),
                       "cover after %.3f, 30 min %.3f" % (c["cover_after"], c["cover_30min"]), flush=True)
+        if "spikes" in parts:
+            r["spikes"] = [spike_case(seed, v, cfg) for seed in range(first, last + 1) for v in (0.3, -0.15)]
+            for c in r["spikes"]:
+                print(name, "spike", c["seed"], c["spike"], "steps", c["steps_detected"], "spikes", c["spikes"],
+                      "width before / from 30 min on %.1f / %.1f ms" % (1e3 * c["before"], 1e3 * c["rest"]),
+                      "cover after %.4f" % c["cover_after"],
+                      "(its round trip at quantile %.2f of the run's)" % c["delay_quantile"], flush=True)
         if "steady" in parts:
             r["steady"] = [steady_case(p, s, cfg) for p, s in (("tcxo", 10311), ("ocxo", 10312), ("vm", 10313),
                                                                  ("xo", 10314))]
