@@ -104,6 +104,24 @@ def test_a_single_spike_is_held_then_fed_unchanged_and_the_bound_includes_it_mea
     assert h["counts"]["source_errors"] == 0
 
 
+def test_a_spikes_error_does_not_keep_the_bound_wide():
+    # Seed 10337 (docs/clock.md, Rule Y): the spike's round trip is in the lowest quartile, the
+    # only scores the bound is taken from. Scored into the record, that one reply kept the bound
+    # 609 ms wide for the rest of the day (21 ms before); a spike is the measurement's error, not
+    # the clock's, and is fed to the engine without being scored.
+    s = sim.simulate(preset="tcxo", scenario="steady", duration_s=12 * 3600, poll_s=POLL, seed=10337)
+    t, y, z, d = s.trace.times, np.asarray(s.trace.offsets, float), np.asarray(s.true_offset, float), s.trace.delay
+    k = int(np.searchsorted(t, t[0] + 6 * 3600))
+    y = y.copy()
+    y[k] += 0.3
+    clock, width, inside = replay(y, z, t, d)
+    h = clock.health()
+    assert h["counts"]["spikes"] == 1 and h["counts"]["steps_detected"] == 0
+    assert clock._engine.stats()["buffer"]["total_pushed"] == len(t)     # fed all the same
+    assert np.median(width[t >= t[k] + 1800]) < 1.25 * np.nanmedian(width[20:k])
+    assert inside[k + 1:].mean() >= 0.99
+
+
 def test_disagreeing_outliers_in_a_row_are_spikes_not_a_step(tcxo):
     t, y, z, d = tcxo
     y = y.copy()

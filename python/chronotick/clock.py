@@ -38,8 +38,8 @@ series and need not re-learn the level (chrony corrects its sample history
 after a step in the same way). A held measurement followed by an ordinary
 one was a spike: it is fed to the engine unchanged (as are held
 measurements with nothing after them for holdover_after_s).
-A spike is scored against the predictors as they were (its error stays in
-the calibration). After a step the stored predictors are moved by it first and
+A spike is not scored into the calibration (its error is the measurement's,
+not the clock's). After a step the stored predictors are moved by it first and
 the held measurements scored against them, so neither the step itself nor the
 models re-learning the level keep the bound wide. Steps and spikes are counted
 in `health()`.
@@ -968,11 +968,17 @@ class Clock:
         return float(np.median([h.jump for h in self._held]))
 
     def _release_held(self) -> None:
-        """The held measurements were spikes: fed as they are."""
+        """The held measurements were spikes: fed as they are, but not scored
+        into the record of the clock's own errors (_ElapsedCalibration). That
+        record stands for how far the truth strays from the predictions; a
+        disagreement beyond the step threshold that nothing confirmed is the
+        measurement's error (ntpd's popcorn spike suppressor drops such a
+        sample). Scored, one such reply with a low round trip kept the 99%
+        bound about twice the spike wide for a day (docs/clock.md, Rule Y)."""
         held, self._held = self._held, []
         self._counts["spikes"] += len(held)
         for h in held:
-            self._feed(*h[:6])       # all but the jump
+            self._feed(*h[:6], score=False)       # all but the jump
 
     def _confirm_step(self) -> None:
         """The held measurements agree on a new level: a step of their median
@@ -995,8 +1001,9 @@ class Clock:
         for h in held:
             self._feed(*h[:6])
 
-    def _feed(self, t, offset, delay, unc, now, err) -> bool:
-        """Feed one measurement (offset as measured; the engine gets offset - S)."""
+    def _feed(self, t, offset, delay, unc, now, err, score: bool = True) -> bool:
+        """Feed one measurement (offset as measured; the engine gets offset - S); score: into
+        the record of the clock's own errors (not a spike's: _release_held)."""
         u = unc if unc is not None else 0.0
         delay, measured = _round_trip(delay, unc)
         # The engine first: if it refuses the measurement (a shared engine already past t, or
@@ -1014,7 +1021,8 @@ class Clock:
                 self._counts["steps_detected"] += 1     # no step handling: each one is reported
                 self._last_step = {"t": t, "error_s": err, "confirmed": False}
             self._retro_correct(t, err, self._last_meas_t)
-        self._score_origins(t, offset, delay)
+        if score:
+            self._score_origins(t, offset, delay)
         self._last_uncertainty = u
         self._last_offset = offset
         self._last_rd = max(0.0, u - delay / 2)
