@@ -15,6 +15,8 @@ tests/test_clock_steps.py does: 12 h at 64 s.
     PYTHONPATH=python python scripts/step_threshold_eval.py [--k 10] [--json out.json]
 
 Rule Y: --parts spikes --ks 0 --seeds 10333-10338 (one spike at 6 h, +300 and -150 ms).
+Rule Z: --ks 0,10 --seeds 10339-10344 --spikes=0.05,-0.1 --steady-seeds 10345-10348
+        --parts steps,spikes,steady,real
 Rule X (docs/clock.md, session 21) runs the steps part alone, the fixed threshold
 only, larger steps on other seeds, once per version of the code (PYTHONPATH):
 
@@ -99,9 +101,10 @@ def spike_case(seed, spike, config):
 def steady_case(preset, seed, config):
     t, y, z, d = simulated(preset, seed)
     h, width, inside = replay(y, z, t, d, config)
+    w = width[20:]
     return {"preset": preset, "seed": seed, "steps_detected": h["counts"]["steps_detected"],
-            "spikes": h["counts"]["spikes"], "width": float(np.nanmedian(width[20:])),
-            "cover": float(inside[20:].mean())}
+            "spikes": h["counts"]["spikes"], "width": float(np.median(w)),
+            "cover": float(inside[20:].mean()), "widened": float(np.mean(w > 1.5 * np.median(w)))}
 
 
 def real_case(path, config):
@@ -123,11 +126,17 @@ def main():
     ap.add_argument("--parts", default="steps,steady,real")
     ap.add_argument("--ks", help="comma-separated K to run instead of 0 and --k")
     ap.add_argument("--steps", default="0.05,-0.03", help="step sizes (s), comma-separated")
-    ap.add_argument("--seeds", default="10301-10303", help="TCXO seeds of the steps part, A-B")
+    ap.add_argument("--seeds", default="10301-10303", help="TCXO seeds of the steps and spikes parts, A-B")
+    ap.add_argument("--spikes", default="0.3,-0.15", help="spike sizes (s), comma-separated")
+    ap.add_argument("--steady-seeds", default="10311-10314", help="seeds of tcxo, ocxo, vm, xo (steady), A-B")
     a = ap.parse_args()
     parts = a.parts.split(",")
     steps = [float(v) for v in a.steps.split(",")]
     first, last = (int(v) for v in a.seeds.split("-"))
+    spikes = [float(v) for v in a.spikes.split(",")]
+    s0, s1 = (int(v) for v in a.steady_seeds.split("-"))
+    if s1 - s0 != 3:
+        ap.error("--steady-seeds: four seeds, one each for tcxo, ocxo, vm, xo")
     ks = [float(v) for v in a.ks.split(",")] if a.ks else [0.0, a.k]
     res = {}
     for k in ks:
@@ -142,18 +151,18 @@ def main():
                                                                          1e3 * c["rest"]),
                       "cover after %.3f, 30 min %.3f" % (c["cover_after"], c["cover_30min"]), flush=True)
         if "spikes" in parts:
-            r["spikes"] = [spike_case(seed, v, cfg) for seed in range(first, last + 1) for v in (0.3, -0.15)]
+            r["spikes"] = [spike_case(seed, v, cfg) for seed in range(first, last + 1) for v in spikes]
             for c in r["spikes"]:
                 print(name, "spike", c["seed"], c["spike"], "steps", c["steps_detected"], "spikes", c["spikes"],
                       "width before / from 30 min on %.1f / %.1f ms" % (1e3 * c["before"], 1e3 * c["rest"]),
                       "cover after %.4f" % c["cover_after"],
                       "(its round trip at quantile %.2f of the run's)" % c["delay_quantile"], flush=True)
         if "steady" in parts:
-            r["steady"] = [steady_case(p, s, cfg) for p, s in (("tcxo", 10311), ("ocxo", 10312), ("vm", 10313),
-                                                                 ("xo", 10314))]
+            r["steady"] = [steady_case(p, s0 + i, cfg) for i, p in enumerate(("tcxo", "ocxo", "vm", "xo"))]
             for c in r["steady"]:
                 print(name, "steady", c["preset"], c["seed"], "steps", c["steps_detected"], "spikes", c["spikes"],
-                      "width %.2f ms cover %.4f" % (1e3 * c["width"], c["cover"]), flush=True)
+                      "width %.2f ms cover %.4f widened %.4f" % (1e3 * c["width"], c["cover"], c["widened"]),
+                      flush=True)
         if "real" in parts:
             r["real"] = [real_case(p, cfg) for p in sorted(glob.glob(os.path.join(TRACES, "*.csv")))]
             for c in r["real"]:
