@@ -44,11 +44,11 @@ the held measurements scored against them, so neither the step itself nor the
 models re-learning the level keep the bound wide. Steps and spikes are counted
 in `health()`.
 `step_confirm: 0` feeds every measurement at once (no step handling). A
-shared engine sees the step-corrected offsets. Opt-in, `step_threshold_sigmas`
-= K > 0 lowers the threshold to K robust sigmas of the recent jumps where that
-is smaller (_step_threshold), so that steps below 128 ms are handled too: on
-simulated clocks it also holds a few ordinary measurements for a poll each,
-and is not the default (docs/clock.md, Rule W).
+shared engine sees the step-corrected offsets. `step_threshold_sigmas` = K
+(default 10; 0: off) lowers the threshold to K robust sigmas of the recent
+jumps where that is smaller (_step_threshold), so that steps and spikes below
+128 ms are handled too; on simulated clocks it also holds a few ordinary
+measurements (0-12 in 12 h) for a poll each (docs/clock.md, Rules W and Z).
 
 Status: SYNCHRONIZED while measurements arrive (the last within
 `holdover_after_s`); HOLDOVER when the source fails (timeouts, all servers
@@ -123,7 +123,7 @@ class ClockConfig:
     max_slew_rate: float = 5e-4            # of a correction (0.5 ms/s)
     step_threshold_s: float = 0.128        # a larger disagreement is held back: a spike or a step
     step_confirm: int = 3                  # that many in a row, agreeing, make a step (0: no step handling)
-    step_threshold_sigmas: float = 0.0     # > 0: the threshold is at most this many robust sigmas of recent jumps
+    step_threshold_sigmas: float = 10.0    # the threshold is at most this many robust sigmas of recent jumps (0: off)
     holdover_after_s: float | None = None  # default: 3 poll intervals
     unknown_after_s: float = 3600.0        # UNKNOWN after this long without a measurement
     stale_after_s: float | None = None     # readers: writer silent this long -> UNKNOWN (default 2 polls + 10 s)
