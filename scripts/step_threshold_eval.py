@@ -14,13 +14,14 @@ tests/test_clock_steps.py does: 12 h at 64 s.
 
     PYTHONPATH=python python scripts/step_threshold_eval.py [--k 10] [--json out.json]
 
-Rule Y: --parts spikes --ks 0 --seeds 10333-10338 (one spike at 6 h, +300 and -150 ms).
-Rule Z: --ks 0,10 --seeds 10339-10344 --spikes=0.05,-0.1 --steady-seeds 10345-10348
-        --parts steps,spikes,steady,real
-Rule X (docs/clock.md, session 21) runs the steps part alone, the fixed threshold
-only, larger steps on other seeds, once per version of the code (PYTHONPATH):
-
-    ... step_threshold_eval.py --parts steps --ks 0 --steps=-0.2,0.5 --seeds 10321-10326
+The rules' runs (docs/clock.md; K = 0 is the fixed 128 ms threshold alone):
+  Rule W: the defaults (--ks 0,10, steps +50 / -30 ms on seeds 10301-10303)
+  Rule X: --parts steps --ks 0 --steps=-0.2,0.5 --seeds 10321-10326
+  Rule Y: --parts spikes --ks 0 --seeds 10333-10338 (one spike at 6 h, +300 and -150 ms)
+  Rule Z: --ks 0,10 --seeds 10339-10344 --spikes=0.05,-0.1 --steady-seeds 10345-10348
+          --parts steps,spikes,steady,real
+Rules X and Y compared two versions of the code (PYTHONPATH); --no-key runs code from
+before clock.step_threshold_sigmas existed (K = 0 only, the key left out).
 """
 from __future__ import annotations
 
@@ -125,6 +126,8 @@ def main():
     ap.add_argument("--json", help="write every figure here")
     ap.add_argument("--parts", default="steps,steady,real")
     ap.add_argument("--ks", help="comma-separated K to run instead of 0 and --k")
+    ap.add_argument("--no-key", action="store_true",
+                    help="leave clock.step_threshold_sigmas out of the config (code from before it; K = 0 only)")
     ap.add_argument("--steps", default="0.05,-0.03", help="step sizes (s), comma-separated")
     ap.add_argument("--seeds", default="10301-10303", help="TCXO seeds of the steps and spikes parts, A-B")
     ap.add_argument("--spikes", default="0.3,-0.15", help="spike sizes (s), comma-separated")
@@ -141,7 +144,9 @@ def main():
     res = {}
     for k in ks:
         name = "fixed" if k == 0 else f"K={k:g}"
-        cfg = {"step_threshold_sigmas": k} if k else {}      # without the key: code from before it runs too
+        if a.no_key and k:
+            ap.error("--no-key runs only K = 0 (code without the key has no other)")
+        cfg = {} if a.no_key else {"step_threshold_sigmas": k}
         r = res[name] = {}
         if "steps" in parts:
             r["steps"] = [step_case(seed, step, cfg) for seed in range(first, last + 1) for step in steps]
