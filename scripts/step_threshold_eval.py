@@ -29,47 +29,22 @@ import argparse
 import glob
 import json
 import os
+import sys
 
 import numpy as np
 
 import chronotick
-from chronotick import sim
-from chronotick.clock import Clock
-from chronotick.sources import Measurement
 
-POLL = 64.0
 HERE = os.path.dirname(os.path.abspath(__file__))
 TRACES = os.path.join(HERE, "..", "..", "shared", "data", "clock-traces")
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+from clock_helpers import replay_bounds, simulated   # noqa: E402  (the clock tests' replay, shared)
 
 
 def replay(offsets, truth, times, delay, config):
-    """Per measurement i (after 20): the bound at t_i before it arrives, and whether it holds the truth."""
-    it = iter(range(len(times)))
-    now = [int(times[0] * 1e9)]
-
-    def src():
-        i = next(it)
-        return Measurement(t=float(times[i]), offset=float(offsets[i]), uncertainty=float(delay[i]) / 2,
-                           delay=float(delay[i]))
-    eng = chronotick.Engine({"engine": {"calib_origins": 128, "history": 512}, "short_term": {"models": ["fused"]}})
-    clock = Clock(src, engine=eng, config={"poll_interval_s": POLL, "warmup_measurements": 1, **config},
-                  time_ns=lambda: now[0])
-    width, inside = np.full(len(times), np.nan), np.zeros(len(times), bool)
-    for i, t in enumerate(times):
-        t_ns = int(round(t * 1e9))
-        if i >= 20:
-            b = clock.now_at(t_ns)
-            lo, hi = (b.earliest_ns - t_ns) / 1e9, (b.latest_ns - t_ns) / 1e9
-            width[i], inside[i] = hi - lo, lo <= truth[i] <= hi
-        now[0] = t_ns
-        clock.poll_once(t_ns)
-    eng.close()
+    """replay_bounds with the clock's health() in place of the clock."""
+    clock, width, inside = replay_bounds(offsets, truth, times, delay, config)
     return clock.health(), width, inside
-
-
-def simulated(preset, seed):
-    s = sim.simulate(preset=preset, scenario="steady", duration_s=12 * 3600, poll_s=POLL, seed=seed)
-    return s.trace.times, np.asarray(s.trace.offsets, float), np.asarray(s.true_offset, float), s.trace.delay
 
 
 def step_case(seed, step, config):

@@ -103,3 +103,39 @@ def publisher_process(path, offset_ns):
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+
+
+def simulated(preset, seed, hours=12.0):
+    """A steady simulated clock polled every POLL s: (times, offsets, true offsets, delays)."""
+    from chronotick import sim
+    s = sim.simulate(preset=preset, scenario="steady", duration_s=hours * 3600, poll_s=POLL, seed=seed)
+    return s.trace.times, np.asarray(s.trace.offsets, float), np.asarray(s.true_offset, float), s.trace.delay
+
+
+def replay_bounds(offsets, truth, times, delay, config=None):
+    """Drive a Clock (the classical fusion) through the measurements on their own time base;
+    per measurement i (after 20): the bound's width at t_i before it arrives, and whether it
+    holds the truth. Returns (clock, width, inside); the clock's engine is closed. Used by
+    tests/test_clock_steps.py and scripts/step_threshold_eval.py."""
+    from chronotick.sources import Measurement
+    it = iter(range(len(times)))
+    now = [int(times[0] * 1e9)]
+
+    def src():
+        i = next(it)
+        return Measurement(t=float(times[i]), offset=float(offsets[i]), uncertainty=float(delay[i]) / 2,
+                           delay=float(delay[i]))
+    eng = Engine({"engine": {"calib_origins": 128, "history": 512}, "short_term": {"models": ["fused"]}})
+    clock = Clock(src, engine=eng, config={"poll_interval_s": POLL, "warmup_measurements": 1, **(config or {})},
+                  time_ns=lambda: now[0])
+    width, inside = np.full(len(times), np.nan), np.zeros(len(times), bool)
+    for i, t in enumerate(times):
+        t_ns = int(round(t * 1e9))
+        if i >= 20:
+            b = clock.now_at(t_ns)
+            lo, hi = (b.earliest_ns - t_ns) / 1e9, (b.latest_ns - t_ns) / 1e9
+            width[i], inside[i] = hi - lo, lo <= truth[i] <= hi
+        now[0] = t_ns
+        clock.poll_once(t_ns)
+    eng.close()
+    return clock, width, inside

@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 
 import chronotick
-from chronotick import sim
 from chronotick.clock import Clock
 from chronotick.errors import ConfigError
 from chronotick.sources import Measurement
+from clock_helpers import POLL, replay_bounds, simulated   # (tests/ is on sys.path)
 
-POLL = 64.0
 # The fixed 128 ms threshold alone (the default before Rule Z, docs/clock.md): tests that count
 # the held measurements exactly use it, as with the default noise-following threshold (10 robust
 # sigmas of the recent jumps, ~20 ms on these clocks) a few ordinary measurements are held for a
@@ -19,36 +18,9 @@ POLL = 64.0
 FIXED = {"step_threshold_sigmas": 0}
 
 
-def replay(offsets, truth, times, delay, config=None):
-    """Drive a Clock through the measurements; per measurement i (after 20):
-    the bound at t_i before it arrives, and whether it holds the truth."""
-    it = iter(range(len(times)))
-    now = [int(times[0] * 1e9)]
-
-    def src():
-        i = next(it)
-        return Measurement(t=float(times[i]), offset=float(offsets[i]), uncertainty=float(delay[i]) / 2,
-                           delay=float(delay[i]))
-    eng = chronotick.Engine({"engine": {"calib_origins": 128, "history": 512}, "short_term": {"models": ["fused"]}})
-    clock = Clock(src, engine=eng, config={"poll_interval_s": POLL, "warmup_measurements": 1, **(config or {})},
-                  time_ns=lambda: now[0])
-    width, inside = np.full(len(times), np.nan), np.zeros(len(times), bool)
-    for i, t in enumerate(times):
-        t_ns = int(round(t * 1e9))
-        if i >= 20:
-            b = clock.now_at(t_ns)
-            lo, hi = (b.earliest_ns - t_ns) / 1e9, (b.latest_ns - t_ns) / 1e9
-            width[i], inside[i] = hi - lo, lo <= truth[i] <= hi
-        now[0] = t_ns
-        clock.poll_once(t_ns)
-    eng.close()
-    return clock, width, inside
-
-
 @pytest.fixture(scope="module")
 def tcxo():
-    s = sim.simulate(preset="tcxo", scenario="steady", duration_s=12 * 3600, poll_s=POLL, seed=3)
-    return s.trace.times, np.asarray(s.trace.offsets, float), np.asarray(s.true_offset, float), s.trace.delay
+    return simulated("tcxo", 3)
 
 
 def with_step(tcxo, step, at_h=6.0):
@@ -64,7 +36,7 @@ def with_step(tcxo, step, at_h=6.0):
 @pytest.mark.parametrize("step", [-0.2, 0.5])
 def test_a_step_is_confirmed_and_the_bound_is_back_to_its_width_within_half_an_hour(tcxo, step, threshold):
     t, y, z, d, k = with_step(tcxo, step)
-    clock, width, inside = replay(y, z, t, d, config=FIXED if threshold == "fixed" else None)
+    clock, width, inside = replay_bounds(y, z, t, d, config=FIXED if threshold == "fixed" else None)
     h = clock.health()
     assert h["counts"]["steps_detected"] == 1
     assert h["step_correction_s"] == pytest.approx(step, abs=0.005)
@@ -86,10 +58,8 @@ def test_a_steps_own_errors_do_not_keep_the_bound_wide():
     # they were, the step itself stayed among them and the bound was 418 ms wide in the 2 h after
     # a -200 ms step (220 ms for the rest of the day; 23 ms before); scored against the moved
     # predictors, only the measurements' noise enters the record.
-    s = sim.simulate(preset="tcxo", scenario="steady", duration_s=12 * 3600, poll_s=POLL, seed=10321)
-    t, y, z, d, k = with_step((s.trace.times, np.asarray(s.trace.offsets, float), np.asarray(s.true_offset, float),
-                               s.trace.delay), -0.2)
-    clock, width, inside = replay(y, z, t, d)
+    t, y, z, d, k = with_step(simulated("tcxo", 10321), -0.2)
+    clock, width, inside = replay_bounds(y, z, t, d)
     assert clock.health()["counts"]["steps_detected"] == 1
     before = np.nanmedian(width[20:k])
     assert np.median(width[(t >= t[k]) & (t < t[k] + 7200)]) < 1.25 * before
@@ -103,7 +73,7 @@ def test_a_single_spike_is_held_then_fed_unchanged_and_the_bound_includes_it_mea
     k = 300
     y = y.copy()
     y[k] += 0.3                       # one reply 300 ms off: a spike, not a step
-    clock, width, inside = replay(y, z, t, d, config=FIXED if threshold == "fixed" else None)
+    clock, width, inside = replay_bounds(y, z, t, d, config=FIXED if threshold == "fixed" else None)
     h = clock.health()
     if threshold == "fixed":
         assert h["counts"]["spikes"] == 1
@@ -122,12 +92,11 @@ def test_a_spikes_error_does_not_keep_the_bound_wide():
     # only scores the bound is taken from. Scored into the record, that one reply kept the bound
     # 609 ms wide for the rest of the day (21 ms before); a spike is the measurement's error, not
     # the clock's, and is fed to the engine without being scored.
-    s = sim.simulate(preset="tcxo", scenario="steady", duration_s=12 * 3600, poll_s=POLL, seed=10337)
-    t, y, z, d = s.trace.times, np.asarray(s.trace.offsets, float), np.asarray(s.true_offset, float), s.trace.delay
+    t, y, z, d = simulated("tcxo", 10337)
     k = int(np.searchsorted(t, t[0] + 6 * 3600))
     y = y.copy()
     y[k] += 0.3
-    clock, width, inside = replay(y, z, t, d, config=FIXED)      # as Rule Y was judged
+    clock, width, inside = replay_bounds(y, z, t, d, config=FIXED)      # as Rule Y was judged
     h = clock.health()
     assert h["counts"]["spikes"] == 1 and h["counts"]["steps_detected"] == 0
     assert clock._engine.stats()["buffer"]["total_pushed"] == len(t)     # fed all the same
@@ -140,12 +109,11 @@ def test_a_spike_below_the_fixed_threshold_does_not_keep_the_bound_wide():
     # percentile. Under the fixed 128 ms alone it is fed and scored as an ordinary measurement, and
     # kept the bound 215 ms wide for the rest of the day (20 ms before); with the default
     # threshold (10 robust sigmas of the recent jumps) it is held, released as a spike, not scored.
-    s = sim.simulate(preset="tcxo", scenario="steady", duration_s=12 * 3600, poll_s=POLL, seed=10340)
-    t, y, z, d = s.trace.times, np.asarray(s.trace.offsets, float), np.asarray(s.true_offset, float), s.trace.delay
+    t, y, z, d = simulated("tcxo", 10340)
     k = int(np.searchsorted(t, t[0] + 6 * 3600))
     y = y.copy()
     y[k] -= 0.1
-    clock, width, inside = replay(y, z, t, d)
+    clock, width, inside = replay_bounds(y, z, t, d)
     h = clock.health()
     assert h["counts"]["spikes"] >= 1 and h["counts"]["steps_detected"] == 0
     assert clock._engine.stats()["buffer"]["total_pushed"] == len(t)
@@ -157,14 +125,14 @@ def test_disagreeing_outliers_in_a_row_are_spikes_not_a_step(tcxo):
     t, y, z, d = tcxo
     y = y.copy()
     y[300], y[301], y[302] = 0.3, -0.3, 0.3
-    clock, _, _ = replay(y, z, t, d, config=FIXED)
+    clock, _, _ = replay_bounds(y, z, t, d, config=FIXED)
     h = clock.health()
     assert h["counts"]["steps_detected"] == 0 and h["counts"]["spikes"] == 3 and h["step_correction_s"] == 0.0
 
 
 def test_step_confirm_zero_feeds_at_once_and_reports_each_large_disagreement(tcxo):
     t, y, z, d, k = with_step(tcxo, -0.2)
-    clock, width, _ = replay(y, z, t, d, config={"step_confirm": 0})
+    clock, width, _ = replay_bounds(y, z, t, d, config={"step_confirm": 0})
     h = clock.health()
     assert h["step_correction_s"] == 0.0 and h["counts"]["spikes"] == 0
     assert h["counts"]["steps_detected"] >= 1 and not h["last_step"]["confirmed"]
@@ -181,9 +149,9 @@ def test_a_step_below_the_fixed_threshold_is_found_when_the_threshold_follows_th
     # the rest of the day, docs/clock.md); at 10 robust sigmas of the recent jumps (~20 ms here; the
     # default since Rule Z) it is a step like any other: held, confirmed, corrected
     t, y, z, d, k = with_step(tcxo, 0.05)
-    clock, width, inside = replay(y, z, t, d, config=FIXED)
+    clock, width, inside = replay_bounds(y, z, t, d, config=FIXED)
     assert clock.health()["counts"]["steps_detected"] == 0
-    clock, width, inside = replay(y, z, t, d)            # the default: step_threshold_sigmas 10
+    clock, width, inside = replay_bounds(y, z, t, d)            # the default: step_threshold_sigmas 10
     h = clock.health()
     # (last_step is the newest measurement held: here a later spike, held for a poll and fed)
     assert h["counts"]["steps_detected"] == 1 and h["step_correction_s"] == pytest.approx(0.05, abs=0.005)

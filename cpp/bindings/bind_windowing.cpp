@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "bindings/bindings.h"
-#include "windowing/forecast_input.h"
 #include "fusion/forecast_checks.h"
 #include "windowing/detrend.h"
+#include "windowing/forecast_input.h"
 #include "windowing/float_repr.h"
 #include "windowing/grid_quantiles.h"
 #include "windowing/nearest_window.h"

@@ -608,8 +608,9 @@ class OnnxForecaster:
 
     # ---- forecasting -------------------------------------------------------------------------
     # The window and the post-processing are C++ (_core.forecast_window, _core.grid_quantiles /
-    # grid_forecast: cpp/windowing/nearest_window.h, grid_quantiles.h, fusion/forecast_checks.h), the same binning as `window` above
-    # (tests/test_onnx_window_parity.py proves them equal); Python only sequences the calls.
+    # grid_forecast: cpp/windowing/nearest_window.h, grid_quantiles.h, fusion/forecast_checks.h),
+    # the same binning as `window` above (tests/test_onnx_window_parity.py proves them equal);
+    # Python only sequences the calls.
 
     def _step(self, t: np.ndarray) -> float:
         if self.step_s is not None:
