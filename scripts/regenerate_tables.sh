@@ -9,6 +9,7 @@
 # docs/holdover.md          lab oscillators, 60 / 600 / 3600 s ahead (chronotick.holdover)
 # docs/replay.md            the Clock's published bounds replayed over the traces (chronotick.replay)
 # docs/clock-bolt-eval.md   the shipped ONNX model alone (export/evaluate_clock_bolt.py)
+# docs/noncausal-floor.md   two-sided smoothers on the NTP traces: context, not forecasters
 #
 # Uses the developer build in python/ when there is one (scripts/dev_build.sh),
 # else the installed package.
@@ -51,4 +52,5 @@ mv docs/replay.md.tmp docs/replay.md     # (a failed block stops the script here
   echo '```'
 } > docs/clock-bolt-eval.md.tmp
 mv docs/clock-bolt-eval.md.tmp docs/clock-bolt-eval.md
-echo "regenerated: docs/backtest.md docs/backtest-8-ahead.md docs/holdover.md docs/replay.md docs/clock-bolt-eval.md" >&2
+run python scripts/noncausal_floor.py "$DATA/clock-traces" --markdown docs/noncausal-floor.md >/dev/null
+echo "regenerated: docs/backtest.md docs/backtest-8-ahead.md docs/holdover.md docs/replay.md docs/clock-bolt-eval.md docs/noncausal-floor.md" >&2
