@@ -47,10 +47,10 @@ def ratios(times: np.ndarray, y: np.ndarray) -> tuple[float, dict]:
     return m5, out
 
 
-def main(folder: str, markdown: str | None) -> None:
+def main(folder: str, markdown: str | None, ap: argparse.ArgumentParser) -> None:
     files = sorted(glob.glob(os.path.join(folder, "*.csv")))
     if not files:
-        raise SystemExit(f"noncausal_floor: no .csv traces in {folder!r}")
+        ap.error(f"no .csv traces in {folder!r}")
     rows, cols = [], None
     for f in files:
         tr = chronotick.load(f)
@@ -82,4 +82,4 @@ if __name__ == "__main__":
     ap.add_argument("folder", help="a folder of trace .csv files (../shared/data/clock-traces)")
     ap.add_argument("--markdown", help="also write the table to this file")
     a = ap.parse_args()
-    main(a.folder, a.markdown)
+    main(a.folder, a.markdown, ap)

@@ -330,6 +330,7 @@ _SCRIPTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__
     ("quantized_intervals.py", ["bogus"], "bogus"),
     ("member_errors.py", ["d:1-2,q:3-4"], "q:3-4"),
     ("member_errors.py", ["d:1-1", "--compare", "/nonexistent.json"], "/nonexistent.json"),
+    ("noncausal_floor.py", ["/nonexistent-folder"], "/nonexistent-folder"),
 ])
 def test_offline_scripts_have_help_and_name_a_bad_argument(script, args, bad):
     """scripts/long_term_history.py and fusion_weight_power.py parsed sys.argv by hand: no --help,
@@ -340,3 +341,22 @@ def test_offline_scripts_have_help_and_name_a_bad_argument(script, args, bad):
     assert ok.returncode == 0 and "usage:" in ok.stdout
     r = subprocess.run([sys.executable, path, *args], env=ENV, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and repr(bad) in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_noncausal_floor_leaves_the_target_out():
+    """scripts/noncausal_floor.py: on a noise-free line a two-sided line fit through the neighbours
+    is exact while median-of-5 lags the drift; a target's own value never enters its estimate (a
+    spike at one target is its whole error there)."""
+    sys.path.insert(0, _SCRIPTS)
+    try:
+        import noncausal_floor as nf
+    finally:
+        sys.path.remove(_SCRIPTS)
+    t = np.arange(200, dtype=float) * 64.0
+    m5, r = nf.ratios(t, 1e-3 * t)
+    assert m5 == pytest.approx(3 * 64e-3) and r["line ±8"] == pytest.approx(0, abs=1e-9)
+    y = np.zeros(200)
+    y[100] = 5.0
+    m5, r = nf.ratios(t, y)
+    # median-5 misses the spike (5.0) and nothing else; the neighbours' median misses it alone too
+    assert m5 == pytest.approx(5.0 / 190) and r["median ±4"] == pytest.approx(1.0)
