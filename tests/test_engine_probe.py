@@ -59,11 +59,14 @@ def test_every_model_failing_is_a_runtime_error_naming_why(models, match):
     with chronotick.Engine({"short_term": {"models": models}}) as eng:
         with np.errstate(all="ignore"):
             eng.observe_many(t, y)
-        with pytest.raises(RuntimeError, match=match):
+        with pytest.raises(chronotick.ForecastError, match=match):
             eng.predict_short_term()
         assert eng.health()["last_error"].startswith("every model failed")
-    with pytest.raises(RuntimeError):      # as predict() does
+    with pytest.raises(chronotick.ForecastError):      # as predict() does
         chronotick.predict(y, t, horizon=8, model=models[0])
+    # chronotick's own error (the CLI prints it on one line), and still the RuntimeError it was
+    assert issubclass(chronotick.ForecastError, RuntimeError)
+    assert issubclass(chronotick.ForecastError, chronotick.ChronotickError)
 
 
 def test_a_classical_member_that_cannot_forecast_is_dropped_with_a_note():

@@ -192,6 +192,21 @@ def test_cli_out_that_is_a_directory_is_refused_at_once(tmp_path, capsys):
     assert sorted(os.listdir(tmp_path)) == ["adir.onnx"]
 
 
+def test_cli_out_where_no_file_can_be_made_is_refused_at_once(tmp_path, capsys, ckpt):
+    """Was: refused only after torch and the checkpoint had loaded, naming the hidden work folder
+    (/proc/.x.onnx.<random>.export-tmp) or "[Errno 17] File exists" for a parent that is a file."""
+    (tmp_path / "afile").write_text("x")
+    for out, why in ((str(tmp_path / "afile" / "m.onnx"), f"{tmp_path / 'afile'} is not a directory"),
+                     ("/proc/chronotick-m.onnx", "cannot write a file in /proc")):
+        t0 = time.monotonic()
+        rc = main(["export", "chronos-bolt", "--checkpoint", ckpt, "--context", "32", "--out", out])
+        err = capsys.readouterr().err
+        assert rc == 1 and err.startswith(f"chronotick export: cannot write {out}: {why}") and \
+            err.count("\n") == 1, err
+        assert time.monotonic() - t0 < 5.0      # before the checkpoint was loaded (an export takes ~10 s)
+    assert sorted(os.listdir(tmp_path)) == ["afile"]
+
+
 # ---- export/train_clock_bolt.py ----------------------------------------------------------------
 
 @pytest.mark.parametrize("flag,value", [("--threads", "0"), ("--threads", "-2"), ("--context", "3"),

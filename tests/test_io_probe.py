@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -243,3 +244,30 @@ def test_plain_csv_seconds_header_still_loads(tmp_path):
     p.write_text("t,offset,uncertainty\n1,0.001,0.0001\n2,0.002,0.0001\n")
     tr = load_plain_csv(str(p))
     assert list(tr.offsets) == [0.001, 0.002]
+
+
+def test_backtest_names_a_model_that_cannot_forecast_on_one_line(tmp_path, capsys):
+    """Finite values near the float64 limit: every model overflows and predict() raises its
+    ForecastError, which the CLI prints on one line (was: a RuntimeError's traceback)."""
+    t = 1.7e9 + 64.0 * np.arange(60)
+    y = 1.7e308 * (-1.0) ** np.arange(60)
+    p = write(tmp_path, "huge.csv", "t,offset\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(t.tolist(), y.tolist())))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert main(["backtest", "--no-progress", "--format", "plain_csv", "--models", "auto", p]) == 1
+    captured = capsys.readouterr()
+    assert "model 'auto' failed" in one_line_error(captured.err) and "Traceback" not in captured.err
+
+
+def test_backtest_refuses_an_output_path_no_file_can_be_made_in(tmp_path, capsys):
+    """os.access says yes to root everywhere; /proc takes no new files. Refused before the run
+    (was: the whole backtest ran, then its JSON was lost)."""
+    p = write(tmp_path, "a.csv", plain_trace())
+    assert main(["backtest", "--no-progress", "--models", "hold", "--json", "/proc/chronotick-out.json", p]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "--json /proc/chronotick-out.json: cannot write a file in /proc" in one_line_error(captured.err)
+    f = write(tmp_path, "plain", "x")           # a file where the output's folder should be
+    out = os.path.join(f, "out.json")
+    assert main(["backtest", "--no-progress", "--models", "hold", "--markdown", out, p]) == 1
+    assert f"--markdown {out}: {f} is not a directory" in one_line_error(capsys.readouterr().err)

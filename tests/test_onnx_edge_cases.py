@@ -15,6 +15,8 @@ import warnings
 
 import numpy as np
 import pytest
+
+import chronotick
 from chronotick.errors import ModelError
 
 LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -159,9 +161,12 @@ def test_one_bad_card_does_not_break_list(tmp_path, registry):
     bad = hold_model(tmp_path / "bad.onnx")
     (tmp_path / "bad.json").write_text("{oops")
     lst = hold_model(tmp_path / "lst.onnx", card=[1, 2])
+    deep = hold_model(tmp_path / "deep.onnx")
+    (tmp_path / "deep.json").write_text("[" * 5000 + "]" * 5000)   # json's decoder: RecursionError
     registry.register("edge-good", good)
     registry.register("edge-bad", bad)
     registry.register("edge-list", lst)
+    registry.register("edge-deep", deep)
     entries = {m["name"]: m for m in registry.list()}
     assert entries["edge-good"]["card"] == {"context": 16} and entries["edge-good"]["card_error"] is None
     assert entries["edge-bad"]["card"] is None
@@ -169,6 +174,10 @@ def test_one_bad_card_does_not_break_list(tmp_path, registry):
     assert "JSONDecodeError" in entries["edge-bad"]["card_error"]
     assert entries["edge-list"]["card"] is None and "must hold a JSON object" in entries["edge-list"]["card_error"]
     assert entries["hold"]["card_error"] is None and entries["hold"]["kind"] == "classical"
+    # was: list() itself raised RecursionError, and predict() too instead of a ModelError
+    assert entries["edge-deep"]["card"] is None and "RecursionError" in entries["edge-deep"]["card_error"]
+    with pytest.raises(ModelError, match=r"deep\.json is not readable JSON"):
+        chronotick.predict(np.zeros(40), np.arange(40.0), horizon=2, model="edge-deep")
 
 
 def test_register_wants_an_existing_onnx_file(tmp_path, registry):

@@ -26,6 +26,7 @@ _LAZY = {
     "ChronotickError": "chronotick.errors",
     "ConfigError": "chronotick.errors",
     "ModelError": "chronotick.errors",
+    "ForecastError": "chronotick.errors",
     "NTPError": "chronotick.errors",
     "SystemMetricsCollector": "chronotick.metrics",
     "NTPSource": "chronotick.sources",

@@ -404,6 +404,10 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
     real path and reloaded when the file or its card is replaced; its
     forecasts are named after the file's stem (`fc.model`, `fc.weights`).
     quantile_levels: in (0, 1), strictly increasing.
+    Where the model, and for a classical model its hold fallback, cannot
+    forecast from these values (e.g. values near the float64 limit, or an
+    ONNX model whose output is not finite): chronotick.errors.ForecastError
+    (a RuntimeError), naming the model and why.
     covariates: {"temperature": array aligned with values (deg C)}: a
     regression with a temperature term (chrony tempcomp-style); it is the
     model for model="regression" and joins the fusion for "fused"/"auto".
@@ -444,7 +448,8 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
         _temperature(covariates, values)
     fc, weights, note = forecast_members(model, t, y, u, targets, levels, temp)
     if not fc.ok:
-        raise RuntimeError(f"model {model!r} failed: {fc.note}")
+        from chronotick.errors import ForecastError
+        raise ForecastError(f"model {model!r} failed: {fc.note}")
     out = Forecast.from_core(fc, weights, levels=user_levels, origin=float(t[-1]))
     if note:
         out.note = f"{out.note}; {note}" if out.note else note

@@ -37,7 +37,7 @@ from chronotick import models as registry
 from chronotick._validate import quantile_levels as _check_levels
 from chronotick.api import AUTO_ONNX, _median_spacing, classical_forecast, fuse_with_onnx, with_base_levels
 from chronotick.config import load_config
-from chronotick.errors import ConfigError
+from chronotick.errors import ConfigError, ForecastError
 from chronotick.forecast import Forecast
 
 
@@ -558,7 +558,7 @@ class Engine:
                     # every model failed and so did the hold fallback (e.g. values near the float64
                     # limit): as predict() -- not a Forecast of NaN, nor a reshape error
                     self._last_error = "every model failed: " + "; ".join([only.note, *notes])
-                    raise RuntimeError(self._last_error)
+                    raise ForecastError(self._last_error)
                 onnx_names = {s.forecaster.name for s in self._onnx.values() if s.forecaster is not None}
                 # an ONNX model's name may hold spaces ("my model.onnx"); a fallback's is "hold (fallback: ...)"
                 key = only.model if only.model in self._onnx or only.model in onnx_names else only.model.split(" ")[0]
@@ -566,7 +566,7 @@ class Engine:
             else:
                 if not fused.forecast.ok:
                     self._last_error = f"every model failed: {fused.forecast.note}"
-                    raise RuntimeError(self._last_error)
+                    raise ForecastError(self._last_error)
                 weights = dict(zip(fused.member_names, fused.weights))
                 fc = Forecast.from_core(fused.forecast, weights, levels=want, origin=float(t[-1]))
             if notes:
@@ -615,7 +615,9 @@ class Engine:
     def predict_short_term(self, quantile_levels=(0.1, 0.5, 0.9)) -> Forecast:
         """Short-term models on the measurement-spaced grid (step
         `short_term.step_s`, default the median measurement spacing),
-        `short_term.horizon` steps after the newest measurement."""
+        `short_term.horizon` steps after the newest measurement. Raises
+        chronotick.ForecastError (a RuntimeError) only where every model, the
+        hold fallback included, failed (e.g. values near the float64 limit)."""
         return self._forecast("short_term", self._short_names, self._short_grid, quantile_levels)
 
     def _long_grid(self, t):

@@ -13,5 +13,11 @@ class ModelError(ChronotickError):
     """A model file is missing, corrupt or does not match what chronotick expects."""
 
 
+class ForecastError(ChronotickError, RuntimeError):
+    """No forecast could be made from these measurements: the model asked for (and, for a
+    classical model, its hold fallback) failed; the message names the model and why. A
+    RuntimeError too, as predict() raised before it had its own class."""
+
+
 class NTPError(ChronotickError):
     """No usable NTP measurement; the message lists each server's rejection reason."""

@@ -74,16 +74,15 @@ def _load(path: str, format: str = "auto"):
 
 def _check_output(option: str, path: str | None, is_file: bool = True) -> None:
     """ValueError naming `option` when `path` cannot be written as a file: checked before the
-    backtest runs, so a typo in an output path does not throw away a long run's results."""
+    backtest runs, so a typo in an output path does not throw away a long run's results.
+    is_file=False: `path` is a stem (--plot with several traces writes OUT-<trace>.png beside it)."""
     if path is None:
         return
-    folder = os.path.dirname(os.path.abspath(path))
-    if is_file and os.path.isdir(path):
-        raise ValueError(f"{option} {path}: is a directory; name a file")
-    if not os.path.isdir(folder):
-        raise ValueError(f"{option} {path}: output directory does not exist: {folder}")
-    if not os.access(folder, os.W_OK):
-        raise ValueError(f"{option} {path}: output directory is not writable: {folder}")
+    from chronotick._paths import output_file_problem
+    problem = output_file_problem(path) if is_file else output_file_problem(
+        os.path.join(os.path.dirname(os.path.abspath(path)), "plot.png"))
+    if problem:
+        raise ValueError(f"{option} {path}: {problem}")
 
 
 class _Progress:

@@ -8,7 +8,9 @@ card model.json (its "opset": the opset written); fails (exit 1, nothing
 written) when the checkpoint cannot be loaded or the exported graph differs
 from the PyTorch pipeline by more than --tolerance normalised units. A
 mistake in the arguments (--context < 1, --tolerance not finite > 0, --opset
-outside 18..23, --out not a .onnx file or a directory) is exit 2. The files
+outside 18..23, --out not a .onnx file) is exit 2; an --out that is a
+directory or where no file can be written (checked before the checkpoint is
+loaded) is exit 1, at once. The files
 are made in a hidden folder beside --out and moved into place only when both
 are complete and verified; Ctrl-C or SIGTERM removes them, and the folders of exports to the same
 --out that were killed (SIGKILL) are removed first (said on stderr). --checkpoint is a local directory when it exists,
@@ -65,7 +67,8 @@ def run(args) -> int:
         print(f"chronotick export: --out must name a .onnx file (its card goes beside it as .json), got "
               f"{args.out}", file=sys.stderr)
         return 2
-    # an --out (or its card's path) that is a directory: export_chronos_bolt refuses it at once
+    # an --out (or its card's path) that is a directory or cannot be written: export_chronos_bolt
+    # refuses it at once
     previous = terminate_as_exit()      # SIGTERM: clean up the temporary files, as Ctrl-C does
     try:
         card = export_chronos_bolt(args.checkpoint, args.out, context=args.context, tolerance=args.tolerance,

@@ -83,7 +83,9 @@ def read_card(onnx_path: str) -> tuple[dict | None, str | None]:
     try:
         with open(card_path, encoding="utf-8") as f:
             card = json.load(f)
-    except (OSError, ValueError) as exc:       # JSONDecodeError and UnicodeDecodeError are ValueErrors
+    except (OSError, ValueError, RecursionError) as exc:
+        # JSONDecodeError and UnicodeDecodeError are ValueErrors; arrays nested thousands deep
+        # are a RecursionError of json's decoder
         return None, f"model card {card_path} is not readable JSON: {type(exc).__name__}: {exc}"
     if not isinstance(card, dict):
         return None, f"model card {card_path} must hold a JSON object, got {type(card).__name__}"

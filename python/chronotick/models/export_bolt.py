@@ -318,6 +318,10 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
     for p in (out, card_path):
         if os.path.isdir(p):
             raise ValueError(f"{p} is a directory: the export writes the model and its card as files there")
+    from chronotick._paths import output_file_problem
+    problem = output_file_problem(out, make_dirs=True)      # before torch and the weights are loaded
+    if problem:
+        raise ValueError(f"cannot write {out}: {problem}")
     resolve_checkpoint(checkpoint)      # a missing local directory: at once, before torch is imported
     _require()
     import chronos
