@@ -809,3 +809,37 @@ def test_spike_c_is_checked(hold_model):
     t, y = _noisy_level(20)
     with pytest.raises(ValueError, match="level and spike_c"):
         _core.nearest_window(t, y, float(t[-1]), 64.0, 32, 0.0, spike_c=5.0)
+
+
+def test_a_window_emptied_by_a_gap_is_not_forecast_from():
+    """Found by an audit (session 23): after a gap longer than clock-bolt's window (256 cells of
+    16 s) its window held the one measurement since; one cell was read as an exactly flat window,
+    and predict(model="clock-bolt") and the Engine gave zero-width intervals at every level, with
+    no note. The model is now used from min_history (8) measured cells of its window on, as the
+    classical models from min_history measurements."""
+    import chronotick
+    rng = np.random.default_rng(23)
+    t = np.r_[np.arange(99) * 16.0, 98 * 16.0 + 10_000]
+    y = 1e-3 + 2e-6 * t + rng.normal(0, 1e-4, t.size)
+    f = OnnxForecaster(SHIPPED)
+    assert f.observed_cells(t) == 1
+    assert f.observed_cells(t[:-1]) == 99
+    assert f.observed_cells(np.r_[t[:-1], t[-2] + 20.0, t[-2] + 21.0]) == 100    # two in one cell: once
+    fc = chronotick.predict(y, t, horizon=4, model="clock-bolt")
+    lo, hi = fc.interval(0.8)
+    assert np.all(hi - lo > 1e-4) and "clock-bolt" not in fc.weights
+    assert "holds 1 measured cell < min_history 8: the classical fusion instead" in fc.note
+    auto = chronotick.predict(y, t, horizon=4)
+    assert "clock-bolt" not in auto.weights and "clock-bolt left out" in auto.note
+    with chronotick.Engine({"short_term": {"models": ["clock-bolt"]}}) as eng:
+        eng.observe_many(t, y)
+        fc = eng.predict_short_term()
+        assert "clock-bolt left out: its window holds 1 measured cell" in fc.note
+        assert np.all(np.diff(fc.interval(0.8), axis=0) > 1e-4) and eng.health()["ok"]
+    # from 8 measured cells after the gap on, the model forecasts again, with a spread
+    t2 = np.r_[t, t[-1] + 16.0 * np.arange(1, 8)]
+    y2 = 1e-3 + 2e-6 * t2 + rng.normal(0, 1e-4, t2.size)
+    assert f.observed_cells(t2) == 8
+    fc = chronotick.predict(y2, t2, horizon=4, model="clock-bolt")
+    lo, hi = fc.interval(0.8)
+    assert fc.model == "clock-bolt" and np.all(hi - lo > 0)

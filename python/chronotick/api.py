@@ -16,6 +16,7 @@ from chronotick._validate import (MAX_HORIZON, as_1d_float, as_1d_float_nan, che
                                   positive_number)
 from chronotick._validate import quantile_levels as _check_levels
 from chronotick._validate import uncertainty as check_uncertainty
+from chronotick.errors import ForecastError, ModelError
 from chronotick.forecast import Forecast
 
 DEFAULT_HORIZON = 64
@@ -344,6 +345,9 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None, par
                 # with it included.
                 try:
                     f = onnx_forecaster(AUTO_ONNX)
+                    cells = f.observed_cells(t)
+                    if cells < p.min_history:
+                        raise ModelError(_few_cells(f, t, cells, p.min_history))
                     fc, *past = f.forecast_with_past(t, y, targets, levels, params)   # NaN past its horizon
                     if fc is None:
                         note = f"{AUTO_ONNX} left out: {f.out_of_reach(t, targets)}"
@@ -364,6 +368,12 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None, par
         fc = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, p).forecast
         return fc, {"hold": np.ones(targets.size)}, ""
     f = onnx_forecaster(model)
+    cells = f.observed_cells(t)
+    if cells < p.min_history:
+        # as too little history for a classical model: the core's fallback, saying why
+        fc = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, p)
+        return fc.forecast, dict(zip(fc.member_names, fc.weights)), _few_cells(f, t, cells, p.min_history) + \
+            ": the classical fusion instead"
     reach = f.reach(t)
     if targets[-1] > reach:
         # in the caller's terms (its horizon), not the forecaster's "target_times[k]" (predict()
@@ -379,6 +389,12 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None, par
                          f"were asked for: {how}, or use model='auto' / 'fused' further ahead")
     fc = f.forecast(t, y, targets, levels)
     return fc, {fc.model: np.ones(targets.size)}, ""
+
+
+def _few_cells(f, t, cells: int, min_history: int) -> str:
+    """Why an ONNX model is not used on this history (OnnxForecaster.observed_cells)."""
+    return (f"{f.name} cannot forecast: its window ({f.context} cells of {f._step(t):.6g} s) holds "
+            f"{cells} measured cell{'s' if cells != 1 else ''} < min_history {min_history}")
 
 
 def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=None, model="auto",
@@ -403,6 +419,10 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
     chronotick.errors.ModelError, each naming the path), kept loaded by its
     real path and reloaded when the file or its card is replaced; its
     forecasts are named after the file's stem (`fc.model`, `fc.weights`).
+    An ONNX model forecasts once min_history (8) cells of its window hold a
+    measurement (after a gap longer than its window: the measurements since);
+    before, the classical fusion stands in ("auto": the model is left out),
+    `fc.note` saying so.
     quantile_levels: in (0, 1), strictly increasing.
     Where the model, and for a classical model its hold fallback, cannot
     forecast from these values (e.g. values near the float64 limit, or an
@@ -448,7 +468,6 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
         _temperature(covariates, values)
     fc, weights, note = forecast_members(model, t, y, u, targets, levels, temp)
     if not fc.ok:
-        from chronotick.errors import ForecastError
         raise ForecastError(f"model {model!r} failed: {fc.note}")
     out = Forecast.from_core(fc, weights, levels=user_levels, origin=float(t[-1]))
     if note:

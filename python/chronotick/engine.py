@@ -153,6 +153,16 @@ class _ModelSlot:
             return min_history
         return max(min_history, int(math.ceil(min_history * r - 1e-9))) if math.isfinite(r) else min_history
 
+    def observed_cells(self, t) -> int:
+        """Cells of its window holding a measurement (OnnxForecaster.observed_cells); a large
+        number where there is no forecaster (the forecast itself then says why)."""
+        if self.forecaster is None:
+            return 1 << 30
+        try:
+            return self.forecaster.observed_cells(t)
+        except Exception:  # noqa: BLE001 - the forecast itself reports what is wrong
+            return 1 << 30
+
     def _out_of_reach(self, t, targets):
         self.skipped = f"{self.name} left out: {self.forecaster.out_of_reach(t, targets)}"
         return None
@@ -483,6 +493,13 @@ class Engine:
                                      + ("" if need == mh else f" cells of its grid ({need} measurements)"))
                     else:
                         notes.append(f"{name} left out: unhealthy ({slot.reason})")
+                    continue
+                cells = slot.observed_cells(ts)
+                if cells < mh:
+                    # a gap longer than its window: as predict(), left out until min_history cells
+                    # of its window hold measurements again (one cell read as "flat": zero width)
+                    notes.append(f"{name} left out: its window holds {cells} measured "
+                                 f"cell{'s' if cells != 1 else ''} < engine.min_history {mh}")
                     continue
                 if with_fused:
                     fc, past = slot.forecast_with_past(ts, ys, targets, levels, self._params,

@@ -121,7 +121,9 @@ def markdown(results, unit: str = "ms", selection=None) -> str:
                 "the research prototype's recorded prediction is left out here: it was made for each measurement "
                 f"from everything before it, not {horizon} ahead (docs/backtest.md scores it). ")
              + "`auto` is `chronotick.predict(model=\"auto\")`; "
-             "`fused` the classical ensemble alone; `clock-bolt` the shipped ONNX model alone. Where a trace "
+             "`fused` the classical ensemble alone; `clock-bolt` the shipped ONNX model alone (where its "
+             "window holds fewer than 8 measurements, as for the first origins 8 ahead, the classical fusion "
+             "stands in, as the classical models fall back to hold). Where a trace "
              "records round-trip delays (all but homelab_3h), the models weigh each measurement by "
              "`chronotick.uncertainty_from_delay` of the window they see (a noise model fitted on that window "
              "alone; `--no-delay-weights` turns it off); `auto (no delays)` is `auto` without them. Coverage is of "

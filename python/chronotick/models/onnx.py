@@ -635,6 +635,20 @@ class OnnxForecaster:
             return self._key_span
         return int(math.ceil(self.context * self._grid_ratio(t))) + 65
 
+    def observed_cells(self, t) -> int:
+        """How many cells of the window the model would see from measurements at times t hold a
+        measurement (several in one cell count once): after a gap longer than the window (context x
+        grid step) only the measurements since it. A window of few cells tells the model almost
+        nothing of the noise -- one cell is "flat", its quantiles pinned to zero width -- so predict()
+        and the Engine use the model only from min_history cells on, as the classical models."""
+        t = np.asarray(t, dtype=np.float64)
+        if t.size < 2:
+            return int(t.size)
+        step = self._step(t)
+        first = float(t[-1]) - (self.context - 0.5) * step     # the oldest cell's lower edge
+        tail = t[np.searchsorted(t, first, side="left"):]
+        return int(np.unique(np.floor((tail - float(t[-1])) / step + 0.5)).size)
+
     def _window(self, t, y, step) -> Window:
         t = np.asarray(t, dtype=np.float64)
         values, level = _core.nearest_window(t, np.asarray(y, dtype=np.float64), float(t[-1]), step, self.context,
