@@ -72,6 +72,11 @@ def test_missing_values_drop_their_delays():
     a = chronotick.predict(y_gap, t, horizon=2, model="regression", delay=d_gap)
     b = chronotick.predict(y[keep], t[keep], horizon=2, model="regression", uncertainty=u)
     assert np.array_equal(a.mean, b.mean)
+    # passed with all the values, NaN included: the error says why the lengths differ (was: the
+    # bare length mismatch, where the docstring said predict(delay=d) equals passing u)
+    with pytest.raises(ValueError, match=r"uncertainty has 297 entries, values have 300 \(297 of them measured, "
+                                         r"not NaN: uncertainty_from_delay returns one entry per measured value"):
+        chronotick.predict(y_gap, t, horizon=2, model="regression", uncertainty=u)
 
 
 @pytest.mark.parametrize("delay, err, pattern", [

@@ -171,3 +171,33 @@ def test_models_list_covers_every_name():
     listed = [m["name"] for m in models.list()]
     assert sorted(listed) == sorted(models.names())
     assert {m["name"]: m for m in models.list()}["auto"]["kind"] == "fused"
+
+
+def test_masked_values_are_missing_and_masked_timestamps_refused():
+    """Audit finding (session 23): np.asarray dropped a masked array's mask, so a masked +5.0
+    was forecast from as a measurement (hold: 5.0, the 95% interval about [-0.15, 10.1])."""
+    y = 1e-3 + np.random.default_rng(5).normal(0, 1e-4, 100)
+    t = 16.0 * np.arange(100)
+    ym = np.ma.masked_array(np.r_[y[:-1], 5.0], mask=[False] * 99 + [True])
+    got = chronotick.predict(ym, t, horizon=4, model="hold")
+    want = chronotick.predict(np.r_[y[:-1], np.nan], t, horizon=4, model="hold")
+    assert np.array_equal(got.quantiles, want.quantiles) and abs(got.mean[0] - 1e-3) < 1e-3
+    unmasked = chronotick.predict(np.ma.masked_array(y), t, horizon=2, model="fused")
+    assert np.array_equal(unmasked.mean, chronotick.predict(y, t, horizon=2, model="fused").mean)
+    tm = np.ma.masked_array(t, mask=np.arange(100) == 50)
+    with pytest.raises(ValueError, match=r"timestamps\[50\] is masked"):
+        chronotick.predict(y, tm)
+
+
+@pytest.mark.parametrize("as_list", [False, True])
+def test_integer_nanosecond_timestamps_get_a_units_hint(as_list):
+    """Audit finding (session 23): distinct int64 nanosecond times collapse in float64 seconds;
+    the error showed two equal-looking values and no hint."""
+    y = 1e-3 + np.random.default_rng(6).normal(0, 1e-4, 100)
+    tn = 1_700_000_000_000_000_000 + 100 * np.arange(100, dtype=np.int64)
+    with pytest.raises(ValueError, match=r"strictly increasing.*integers up to 1.7e\+18, beyond 2\^53.*"
+                                         r"for nanoseconds pass t / 1e9"):
+        chronotick.predict(y, tn.tolist() if as_list else tn)
+    # as the hint says (100 ns apart needs a nearer origin too: float64 resolves ~240 ns at 1.7e9 s)
+    fc = chronotick.predict(y, (tn - tn[0]) / 1e9, horizon=1, model="hold")
+    assert np.isfinite(fc.mean).all()

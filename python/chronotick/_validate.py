@@ -33,6 +33,16 @@ def as_1d_float_nan(x, name: str, *, allow_nan: bool = False) -> tuple[np.ndarra
     if isinstance(x, (str, bytes)):
         raise TypeError(f"{name} must be a 1-D sequence of numbers, got {type(x).__name__}")
     orig = x
+    if isinstance(x, np.ma.MaskedArray):
+        # np.asarray drops the mask (the masked entries' data would be used as measured): masked
+        # entries are missing values, as NaN, where NaN is allowed, else an error
+        mask, x = np.ma.getmaskarray(x), np.ma.getdata(x)
+        if mask.any() and x.dtype.kind in "fiu" and x.ndim == 1:
+            if not allow_nan:
+                i = int(np.flatnonzero(mask)[0])
+                raise ValueError(f"{name}[{i}] is masked: {name} cannot have missing entries")
+            x = x.astype(np.float64, copy=True)
+            x[mask] = np.nan
     if type(x) is not np.ndarray:
         values = getattr(x, "to_numpy", None)
         try:

@@ -141,7 +141,14 @@ def prepare(values, timestamps, uncertainty=None, delay=None):
             check_timestamps(t)
         except ValueError as exc:
             raise ValueError(f"{exc}{_coarse_dtype_hint(timestamps, t)}") from None
-    u = check_uncertainty(uncertainty, y.size)
+    try:
+        u = check_uncertainty(uncertainty, y.size)
+    except ValueError as exc:
+        measured = int(np.count_nonzero(np.isfinite(y))) if has_nan else y.size
+        if uncertainty is None or measured == y.size or np.size(uncertainty) != measured:
+            raise
+        raise ValueError(f"{exc} ({measured} of them measured, not NaN: uncertainty_from_delay returns one entry "
+                         f"per measured value; pass delay= instead, or the measured values alone)") from None
     if has_nan:
         keep = np.isfinite(y)
         if not keep.any():
@@ -158,7 +165,21 @@ def _coarse_dtype_hint(timestamps, t: np.ndarray) -> str:
     holds Unix times only to 128 s): a note naming that dtype and its
     resolution at the largest time, which is why times collapsed; "" else."""
     dtype = getattr(timestamps, "dtype", None)
-    if dtype is None or getattr(dtype, "kind", None) != "f" or dtype.itemsize >= 8 or t.size == 0:
+    if t.size == 0:
+        return ""
+    if dtype is None and isinstance(timestamps, (list, tuple)) and timestamps and \
+            all(isinstance(v, int) and not isinstance(v, bool) for v in timestamps[:1]):
+        dtype = np.dtype(np.int64)          # a list of Python ints
+    if getattr(dtype, "kind", None) in ("i", "u"):
+        # integers beyond 2^53 (nanoseconds since 1970 are ~1.7e18) that float64 seconds cannot
+        # keep apart: distinct integers became equal times
+        big = float(np.max(np.abs(t)))
+        if big < 2.0 ** 53:
+            return ""
+        return (f" (timestamps came as integers up to {big:.6g}, beyond 2^53, where float64 seconds keep only "
+                f"steps of {float(np.spacing(big)):g}: timestamps are seconds -- for nanoseconds pass t / 1e9, relative to "
+                f"a nearer origin where they are under a microsecond apart)")
+    if dtype is None or getattr(dtype, "kind", None) != "f" or dtype.itemsize >= 8:
         return ""
     big = float(np.max(np.abs(t)))
     res = float(np.spacing(np.asarray(big, dtype=dtype)))
@@ -181,7 +202,9 @@ def uncertainty_from_delay(values, delay):
     x_i = (delay_i - min delay) / 2, fitted on this window by maximum
     likelihood on each value's scatter about its neighbours; k = 0 (equal
     sigma, i.e. equal weights) unless the delays explain the scatter (BIC).
-    `predict(..., delay=d)` is the same as passing this as uncertainty.
+    `predict(values, ..., delay=d)` is the same as passing this as uncertainty
+    with the measured values only (`values[~np.isnan(values)]` and their
+    timestamps): where values hold NaN, this array is that much shorter.
     """
     return _delay_sigma(values, delay)
 
