@@ -134,3 +134,21 @@ def test_the_common_intervals_are_calibrated_levels_not_gaussian_extensions():
         np.testing.assert_array_equal(fc.interval(0.95)[1], ref.quantiles[:, 3])
         np.testing.assert_array_equal(fc.interval(0.5)[0], ref.quantiles[:, 1])
         np.testing.assert_array_equal(fc.interval(0.5)[1], ref.quantiles[:, 2])
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"quantiles": [[-1.0, 1.0], [np.nan, 0.0]]}, r"quantiles\[1, 0\] = nan is not finite"),
+    ({"quantiles": [[1.0, -1.0], [0.0, 0.0]]}, r"quantiles\[0\] must not decrease with the level: -1.0 at level "
+                                               r"index 1 < 1.0 at 0"),
+    ({"mean": [0.0, np.inf]}, r"mean\[1\] = inf is not finite"),
+    ({"std": [1.0, -1.0]}, r"std\[1\] = -1.0 is negative"),
+    ({"times": [2.0, 1.0]}, r"times must be strictly increasing: times\[1\] = 1.0 after 2.0"),
+])
+def test_a_forecast_built_by_hand_is_checked_for_values(change, match):
+    """Audit finding (session 23): only levels and shapes were checked, so a NaN or a crossed pair
+    came back from interval() as (array([1., nan]), array([-1., 0.]))."""
+    args = dict(times=[1.0, 2.0], mean=[0.0, 0.0], quantiles=[[-1.0, 1.0], [-1.0, 1.0]], quantile_levels=[0.1, 0.9],
+                std=[1.0, 1.0], model="x")
+    args.update(change)
+    with pytest.raises(ValueError, match=match):
+        Forecast(**args)

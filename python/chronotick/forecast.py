@@ -55,6 +55,27 @@ def _check_shapes(times, mean, std, q, nlev: int, name: str) -> None:
             raise ValueError(f"{what} must have one value per time ({times.size}), got shape {np.shape(v)}")
     if np.shape(q) not in ((times.size, nlev),) and not (times.size == 1 and np.shape(q) == (nlev,)):
         raise ValueError(f"{name} must have shape ({times.size}, {nlev}) (times x levels), got {np.shape(q)}")
+    # the values too: interval() and at() read them as a forecast (a NaN or a crossed pair had come
+    # back as an interval with its lower end above its upper, silently)
+    for what, v in (("times", times), ("mean", mean), ("std", std), (name, q)):
+        a = np.asarray(v, dtype=np.float64)
+        if not np.isfinite(a).all():
+            i = np.unravel_index(int(np.flatnonzero(~np.isfinite(a.ravel()))[0]), a.shape)
+            raise ValueError(f"{what}[{', '.join(map(str, i))}] = {float(a[i])!r} is not finite")
+    if times.size > 1 and not (np.diff(times) > 0).all():
+        i = int(np.flatnonzero(~(np.diff(times) > 0))[0]) + 1
+        raise ValueError(f"times must be strictly increasing: times[{i}] = {float(times[i])!r} after "
+                         f"{float(times[i - 1])!r}")
+    sd = np.asarray(std, dtype=np.float64)
+    if (sd < 0).any():
+        i = int(np.flatnonzero(sd < 0)[0])
+        raise ValueError(f"std[{i}] = {float(sd[i])!r} is negative")
+    qa = np.asarray(q, dtype=np.float64).reshape(times.size, nlev)
+    crossed = np.argwhere(np.diff(qa, axis=1) < 0)
+    if crossed.size:
+        r, k = (int(v) for v in crossed[0])
+        raise ValueError(f"{name}[{r}] must not decrease with the level: {float(qa[r, k + 1])!r} at level index "
+                         f"{k + 1} < {float(qa[r, k])!r} at {k}")
 
 
 class Forecast:
