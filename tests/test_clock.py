@@ -265,3 +265,21 @@ def test_the_clock_gives_its_engine_the_measured_round_trip_delays():
     src.next = Measurement(t=float(times[-1] + 64.0), offset=0.0, delay=0.0, uncertainty=1e-3)
     clock.poll_once(int((times[-1] + 64.0) * 1e9))
     assert clock._engine._delay_buf.snapshot(100)[0].size == 12        # no delay: none recorded
+
+
+@pytest.mark.parametrize("key, value, match", [
+    ("holdover_after_s", 1e300, r"clock.holdover_after_s: must be at most 1e\+08 s"),
+    ("unknown_after_s", 1e300, r"clock.unknown_after_s: must be at most 1e\+08 s"),
+    ("poll_interval_s", 1e300, r"clock.poll_interval_s: must be at most 1e\+08 s"),
+    ("history_size", 2**70, r"clock.history_size: must be at most 1e\+09"),
+    ("calib_window", 10**12, r"clock.calib_window: must be at most 100000"),
+    ("stale_after_s", 1e-12, r"clock.stale_after_s: must be at least 1e-06 s"),
+    ("max_drift_ppm", 1e300, r"clock.max_drift_ppm: must be at most 1e\+06 ppm"),
+])
+def test_config_values_out_of_range_are_named_at_once(key, value, match):
+    """Audit finding (session 23): these passed validation, then holdover_after_s = 1e300 killed
+    the polling thread (int(inf) ns; health() still said no error, now() SYNCHRONIZED until
+    stale), history_size a raw OverflowError, calib_window a MemoryError, poll_interval_s an
+    error naming stale_after_s, stale_after_s one naming stale_after_ns."""
+    with pytest.raises(ConfigError, match=match):
+        Clock(Scripted(), config={key: value})

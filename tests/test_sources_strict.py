@@ -346,3 +346,14 @@ def test_underscore_numbers_rejected_by_loaders(tmp_path):
         load_chrony_tracking(tl)
     with pytest.raises(NTPError, match="'root_delay' is not a number"):
         parse_tracking(CHRONYC.replace("0.000012981", "0.000_012981"))
+
+
+def test_chrony_source_reads_a_name_that_is_not_utf8(tmp_path):
+    """Audit finding (session 23): a tracking line whose name field held bytes that are not UTF-8
+    was a UnicodeDecodeError out of measure(); the numbers do not depend on the name."""
+    name = CHRONYC.split(",")[1]
+    exe = tmp_path / "chronyc"
+    exe.write_bytes(b"#!/bin/sh\nprintf '%s\\n'\n" % CHRONYC.replace(name, "\\377\\376" + name, 1).encode())
+    exe.chmod(0o755)
+    m = ChronySource(chronyc=str(exe)).measure()
+    assert m.delay == pytest.approx(1.2981e-05) and "\ufffd" in m.server

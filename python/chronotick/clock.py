@@ -157,12 +157,26 @@ class ClockConfig:
             if isinstance(v, bool) or not ok or not math.isfinite(v) or v <= 0:
                 kind = "a positive integer" if integer else "a positive number"
                 raise ConfigError(f"clock.{name}: must be {kind}, got {v!r}")
+        def at_most(name, top, what):
+            v = getattr(self, name)
+            if v is not None and v > top:
+                raise ConfigError(f"clock.{name}: must be at most {top:g}{what}, got {v!r}")
+
         for n in ("poll_interval_s", "warmup_poll_interval_s", "step_threshold_s", "unknown_after_s",
                   "max_drift_ppm"):
             positive(n)
         for n in ("warmup_measurements", "min_measurements", "horizon_polls", "history_size", "calib_origins",
                   "calib_window"):
             positive(n, integer=True)
+        # upper limits, so that a typo is an error here, not an overflow in the polling thread
+        # (holdover_after_s 1e300 had killed it: int(inf) ns) or an allocation at start
+        for n in ("poll_interval_s", "warmup_poll_interval_s", "unknown_after_s", "holdover_after_s",
+                  "stale_after_s", "step_threshold_s"):
+            at_most(n, _MAX_DURATION_S, " s (about 3 years)")
+        at_most("max_drift_ppm", 1e6, " ppm")
+        for n in ("warmup_measurements", "min_measurements", "horizon_polls", "history_size", "calib_origins"):
+            at_most(n, 10**9, "")
+        at_most("calib_window", 10**5, " (its errors are kept in arrays of that many per elapsed-time bin)")
         if isinstance(self.step_confirm, bool) or not isinstance(self.step_confirm, int) or self.step_confirm < 0:
             raise ConfigError(f"clock.step_confirm: must be an integer >= 0, got {self.step_confirm!r}")
         k = self.step_threshold_sigmas
@@ -171,6 +185,9 @@ class ClockConfig:
         for n in ("holdover_after_s", "stale_after_s"):
             if getattr(self, n) is not None:
                 positive(n)
+        if self.stale_after_s is not None and self.stale_after_s < 1e-6:
+            raise ConfigError(f"clock.stale_after_s: must be at least 1e-06 s (a whole nanosecond count), "
+                              f"got {self.stale_after_s!r}")
         if self.poll_interval_s < _MIN_POLL_S:
             # the bound's ladder of elapsed times and forecast leads are poll multiples: below
             # this they are not distinct times at Unix-epoch magnitudes, and no forecast is made
@@ -313,6 +330,7 @@ _INT64_S = 9.2e9              # |t| (s) whose ns still fit an int64 (2**63 ns = 
 _MAX_OFFSET_S = 2**62 / 1e9   # |offset| (s) a ns correction holds with room (146 y: a clock booted at 1970 is fine)
 _MAX_FREQ = 0.01              # |freq| the C++ state takes (10000 ppm)
 _MIN_POLL_S = 1e-3           # the shortest poll_interval_s (ClockConfig.validate)
+_MAX_DURATION_S = 1e8        # the longest duration a clock.*_s key takes (ClockConfig.validate)
 _MAX_AHEAD_S = 1.0            # a measurement is taken before the poll reads its local time: slack for rounding only
 _JUMPS_KEPT = 64              # jumps of recent ordinary measurements: step_threshold_sigmas' noise scale
 _JUMPS_MIN = 16               # fewer: the fixed step_threshold_s
@@ -655,7 +673,12 @@ class Clock:
             # unknown_after_s after the newest measurement: published then, not at the next poll
             # (up to a poll late before). A few tries per change (a wake a little early, a time
             # base that does not advance), then the next poll.
-            d = self._status_due_ns()
+            try:
+                d = self._status_due_ns()
+            except BaseException as exc:   # never let the thread die; visible in health()
+                self._last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("clock status timing failed")
+                d = None
             if d != due_ns:
                 due_ns, tries = d, 0
             if d is not None and tries < 3:

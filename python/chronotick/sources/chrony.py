@@ -92,7 +92,10 @@ class ChronySource:
         cmd = self._command()
         t0 = time.time()
         try:
-            r = subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout_s, check=False)
+            # errors="replace": a name field that is not UTF-8 (chronyc prints what the server's
+            # name resolves to) had been a UnicodeDecodeError; the numbers do not depend on it
+            r = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=self.timeout_s,
+                               check=False)
         except subprocess.TimeoutExpired:
             raise NTPError(f"chronyc: no answer within {self.timeout_s} s ({' '.join(cmd)})") from None
         t1 = time.time()
