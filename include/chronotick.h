@@ -250,6 +250,27 @@ static inline int ct_writer_stuck(int32_t writer_pid, int64_t* first_wait_ns) {
   return 0;
 }
 
+/* Where a reader found the writer mid-write: the wait's start. A reader that
+ * keeps `stuck` (ct_reader does: {seq of the write found in progress, local
+ * time it was first found}) carries the wait over from one read to the next
+ * while that same write stays in progress, so a writer stuck for good (e.g.
+ * stopped) costs one read CT_READ_MAX_WAIT_NS, not every read. stuck may be
+ * NULL (each read waits on its own). Several threads may share one `stuck`:
+ * a race between them can only make one read give up early or wait anew. */
+static inline int64_t ct_wait_start(int64_t* stuck, uint64_t seq) {
+  int64_t now;
+  if (stuck != NULL && (uint64_t)__atomic_load_n(&stuck[0], __ATOMIC_ACQUIRE) == seq) {
+    int64_t since = __atomic_load_n(&stuck[1], __ATOMIC_RELAXED);
+    if (since != 0) return since;
+  }
+  now = ct_realtime_ns();
+  if (stuck != NULL) {
+    __atomic_store_n(&stuck[1], now, __ATOMIC_RELAXED);
+    __atomic_store_n(&stuck[0], (int64_t)seq, __ATOMIC_RELEASE);
+  }
+  return now;
+}
+
 /* The words a reader falls back on when it gives up on a stuck writer: the
  * data as it lies, if it carries its checksum (a writer killed between its two
  * seq stores has left the previous model intact), with the status UNKNOWN, so
@@ -272,17 +293,22 @@ static inline void ct_stuck_words(uint64_t* w) {
  * window (so the data is the model in force at that instant). Returns 0, or
  * -1 when it gave up on a stuck writer (ct_writer_stuck): then `out` is the
  * last intact model marked CT_UNKNOWN, or the never-published state
- * (ct_stuck_words), either reading as CT_UNKNOWN. */
-static inline int ct_read(const ct_clock_shm* shm, ct_clock_data* out, int64_t* local_ns) {
+ * (ct_stuck_words), either reading as CT_UNKNOWN. stuck: see ct_wait_start
+ * (ct_read passes NULL; ct_reader_now its reader's). */
+static inline int ct_read_waited(const ct_clock_shm* shm, ct_clock_data* out, int64_t* local_ns, int64_t* stuck) {
   uint64_t w[CT_DATA_WORDS];
   unsigned spins = 0;
   int64_t first_wait = 0;
   for (;;) {
     uint64_t s1;
-    int i;
+    int i, check = 0;
     s1 = __atomic_load_n(&shm->seq, __ATOMIC_ACQUIRE);
     if (s1 & 1u) {
-      if ((++spins & 1023u) == 0 && ct_writer_stuck(shm->writer_pid, &first_wait)) {
+      if (first_wait == 0) {   /* found mid-write: a wait carried over is checked at once */
+        first_wait = ct_wait_start(stuck, s1);
+        check = ct_realtime_ns() - first_wait > CT_READ_MAX_WAIT_NS;
+      }
+      if ((check || (++spins & 1023u) == 0) && ct_writer_stuck(shm->writer_pid, &first_wait)) {
         for (i = 0; i < CT_DATA_WORDS; ++i) w[i] = __atomic_load_n(&shm->data[i], __ATOMIC_ACQUIRE);
         ct_stuck_words(w);
         memcpy(out, w, sizeof w);
@@ -300,8 +326,14 @@ static inline int ct_read(const ct_clock_shm* shm, ct_clock_data* out, int64_t* 
 #endif
     if (__atomic_load_n(&shm->seq, __ATOMIC_RELAXED) == s1) break;
   }
+  if (stuck != NULL && __atomic_load_n(&stuck[0], __ATOMIC_RELAXED) != 0)
+    __atomic_store_n(&stuck[0], 0, __ATOMIC_RELAXED);   /* the write it waited on is done */
   memcpy(out, w, sizeof w);
   return 0;
+}
+
+static inline int ct_read(const ct_clock_shm* shm, ct_clock_data* out, int64_t* local_ns) {
+  return ct_read_waited(shm, out, local_ns, NULL);
 }
 
 /* Checks the fixed header of a mapped file of `len` bytes; CT_OK or an error code. */
@@ -321,6 +353,7 @@ typedef struct ct_reader {
   int sys_errno;             /* errno for CT_ERR_OPEN */
   int64_t next_pid_check_ns; /* local time of the next kill(pid, 0) */
   int writer_alive;
+  int64_t stuck[2];          /* a write found in progress and since when (ct_wait_start) */
   char message[320];
 } ct_reader;
 
@@ -390,7 +423,9 @@ static inline int ct_reader_open(ct_reader* r, const char* path) {
     uint64_t w[CT_DATA_WORDS], any = 0;
     int64_t t;
     int i;
-    if (ct_read(shm, &d, &t) == 0) {  /* -1: a writer stuck mid-write; reads say UNKNOWN anyway */
+    /* -1: a writer stuck mid-write; reads say UNKNOWN anyway (and, that write remembered in
+     * r->stuck, give up on it at once) */
+    if (ct_read_waited(shm, &d, &t, r->stuck) == 0) {
       memcpy(w, &d, sizeof w);
       for (i = 0; i < CT_DATA_WORDS; ++i) any |= w[i];
       if (any != 0 && ct_checksum(w) != w[CT_DATA_WORDS - 1]) r->error = CT_ERR_CORRUPT;
@@ -464,7 +499,7 @@ static inline ct_time_bound ct_reader_now(ct_reader* r) {
     u.earliest_ns = INT64_MIN; u.latest_ns = INT64_MAX; u.time_ns = ct_realtime_ns(); u.status = CT_UNKNOWN;
     return u;
   }
-  ct_read(r->shm, &d, &t);
+  ct_read_waited(r->shm, &d, &t, r->stuck);
   return ct_compute(&d, t, ct_reader_writer_alive(r, t));
 }
 

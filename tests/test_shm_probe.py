@@ -240,3 +240,19 @@ def test_client_takes_bytes_and_non_utf8_paths(tmp_path):
         Client(b"")
     with pytest.raises(TypeError):
         Client(42)
+
+
+def test_a_writer_stuck_mid_write_costs_one_read_the_wait_not_every_read(tmp_path):
+    """Audit finding (session 23): a publisher frozen between its two seq stores (SIGSTOP, a
+    frozen cgroup) made Client(path) and then every now() spin the full second before reading
+    UNKNOWN. The reader now remembers the write it found in progress: one wait, then UNKNOWN at
+    once while that write stays in progress."""
+    p = tmp_path / "clock"
+    p.write_bytes(_file(_model_words(), seq=7))           # odd: mid-write; the writer (us) alive
+    t0 = time.monotonic()
+    c = Client(str(p))                                     # the open reads once: the one wait
+    assert time.monotonic() - t0 >= 0.9
+    for _ in range(3):
+        t0 = time.monotonic()
+        assert c.now().status == Status.UNKNOWN
+        assert time.monotonic() - t0 < 0.1

@@ -88,13 +88,20 @@ inline void end_write(SharedClock& s, uint64_t q, const uint64_t* w) {
 // waited for as chronotick.h's ct_read does (yield every 1024 spins); if it is
 // gone or stuck (ct_writer_stuck), returns ct_stuck_words: the last intact
 // model marked CT_UNKNOWN, else the "never published" words; both read as CT_UNKNOWN.
-inline unsigned read(const SharedClock& s, uint64_t* w, int64_t& local_ns) {
+// stuck: a reader's record of a write found in progress (ct_wait_start), so that a
+// writer stuck for good costs one read the wait, not every read; nullptr: each read waits.
+inline unsigned read(const SharedClock& s, uint64_t* w, int64_t& local_ns, int64_t* stuck = nullptr) {
   unsigned retries = 0;
   int64_t first_wait = 0;
   for (;; ++retries) {
     uint64_t s1 = s.seq.load(std::memory_order_acquire);
     if (s1 & 1u) {
-      if (((retries + 1) & 1023u) == 0 && ct_writer_stuck(s.writer_pid, &first_wait)) break;
+      bool check = false;
+      if (first_wait == 0) {  // found mid-write: a wait carried over is checked at once
+        first_wait = ct_wait_start(stuck, s1);
+        check = realtime_ns() - first_wait > CT_READ_MAX_WAIT_NS;
+      }
+      if ((check || ((retries + 1) & 1023u) == 0) && ct_writer_stuck(s.writer_pid, &first_wait)) break;
       continue;
     }
     local_ns = realtime_ns();
@@ -104,7 +111,11 @@ inline unsigned read(const SharedClock& s, uint64_t* w, int64_t& local_ns) {
     for (int i = 0; i < kWords; ++i) w[i] = s.data[i].load(std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_acquire);
 #endif
-    if (s.seq.load(std::memory_order_relaxed) == s1) return retries;
+    if (s.seq.load(std::memory_order_relaxed) == s1) {
+      if (stuck != nullptr && __atomic_load_n(&stuck[0], __ATOMIC_RELAXED) != 0)
+        __atomic_store_n(&stuck[0], 0, __ATOMIC_RELAXED);  // the write it waited on is done
+      return retries;
+    }
   }
   for (int i = 0; i < kWords; ++i) w[i] = s.data[i].load(std::memory_order_acquire);
   ct_stuck_words(w);

@@ -67,7 +67,7 @@ class ShmReader {
   ct_time_bound now() {
     uint64_t w[kWords];
     int64_t t;
-    read(*shared_, w, t);
+    read(*shared_, w, t, r_.stuck);
     ct_clock_data d = from_words(w);
     ct_time_bound b = ct_compute(&d, t, ct_reader_writer_alive(&r_, t));
     // UNKNOWN (the writer gone or stale): a restarted server has renamed a new

@@ -227,6 +227,30 @@ TEST(reader_gives_up_on_writer_stuck_mid_write) {
   read(s, w, t);
   CHECK(from_words(w).status == CT_UNKNOWN);
   CHECK(realtime_ns() - t0 >= CT_READ_MAX_WAIT_NS);
+  // A reader that keeps a record of the write it found in progress (ct_reader.stuck) waits
+  // once: while that same write stays in progress, its later reads give up at once (each had
+  // spun the full second: a frozen publisher made every read of every reader take 1 s).
+  int64_t stuck[2] = {0, 0};
+  t0 = realtime_ns();
+  read(s, w, t, stuck);
+  CHECK(realtime_ns() - t0 >= CT_READ_MAX_WAIT_NS && stuck[0] == 7 && stuck[1] >= t0);
+  for (int k = 0; k < 3; ++k) {
+    t0 = realtime_ns();
+    read(s, w, t, stuck);
+    CHECK(from_words(w).status == CT_UNKNOWN);
+    CHECK(realtime_ns() - t0 < CT_READ_MAX_WAIT_NS / 10);
+    t0 = realtime_ns();
+    CHECK(ct_read_waited(reinterpret_cast<const ct_clock_shm*>(&s), &cd, &t, stuck) == -1);
+    CHECK(realtime_ns() - t0 < CT_READ_MAX_WAIT_NS / 10);
+  }
+  // the write completes: a read succeeds and forgets it; a new write in progress is waited for anew
+  s.seq.store(8);
+  read(s, w, t, stuck);
+  CHECK(stuck[0] == 0);
+  s.seq.store(9);
+  t0 = realtime_ns();
+  read(s, w, t, stuck);
+  CHECK(realtime_ns() - t0 >= CT_READ_MAX_WAIT_NS && stuck[0] == 9);
 }
 
 TEST(adoptable_needs_this_boot_an_hour_and_no_step) {
