@@ -201,3 +201,13 @@ def test_integer_nanosecond_timestamps_get_a_units_hint(as_list):
     # as the hint says (100 ns apart needs a nearer origin too: float64 resolves ~240 ns at 1.7e9 s)
     fc = chronotick.predict(y, (tn - tn[0]) / 1e9, horizon=1, model="hold")
     assert np.isfinite(fc.mean).all()
+
+
+def test_engine_integer_nanosecond_timestamps_get_the_units_hint():
+    """As predict(): the Engine's "not after" / "not increasing" errors for int times beyond 2^53."""
+    with chronotick.Engine() as eng:
+        eng.observe(1_700_000_000_000_000_000, 0.001)
+        with pytest.raises(ValueError, match=r"not after the previous.*integers up to 1.7e\+18, beyond 2\^53"):
+            eng.observe(1_700_000_000_000_000_001, 0.001)
+        with pytest.raises(ValueError, match=r"strictly increasing.*for nanoseconds pass t / 1e9"):
+            eng.observe_many(1_800_000_000_000_000_000 + 100 * np.arange(5, dtype=np.int64), np.zeros(5))

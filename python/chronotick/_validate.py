@@ -163,3 +163,21 @@ def uncertainty(u, n: int, name: str = "uncertainty"):
         i = int(neg[0])
         raise ValueError(f"{name}[{i}] = {float(arr[i])!r} is negative")
     return arr
+
+
+def int_times_hint(raw) -> str:
+    """For timestamps given as integers beyond 2^53 (nanoseconds since 1970 are ~1.7e18), which
+    float64 seconds cannot keep apart: a note saying so, for an error about times that collapsed
+    (not increasing); "" else."""
+    try:
+        a = np.asarray(raw)
+    except (ValueError, TypeError):
+        return ""
+    if a.dtype.kind not in "iu" or a.size == 0:
+        return ""
+    big = float(np.max(np.abs(a.astype(np.float64))))
+    if big < 2.0 ** 53:
+        return ""
+    return (f" (timestamps came as integers up to {big:.6g}, beyond 2^53, where float64 seconds keep only "
+            f"steps of {float(np.spacing(big)):g}: timestamps are seconds -- for nanoseconds pass t / 1e9, "
+            f"relative to a nearer origin where they are under a microsecond apart)")

@@ -13,7 +13,7 @@ import numpy as np
 from chronotick import _core
 from chronotick import models as registry
 from chronotick._validate import (MAX_HORIZON, as_1d_float, as_1d_float_nan, check_timestamps, horizon_steps,
-                                  positive_number)
+                                  int_times_hint, positive_number)
 from chronotick._validate import quantile_levels as _check_levels
 from chronotick._validate import uncertainty as check_uncertainty
 from chronotick.errors import ForecastError, ModelError
@@ -167,18 +167,9 @@ def _coarse_dtype_hint(timestamps, t: np.ndarray) -> str:
     dtype = getattr(timestamps, "dtype", None)
     if t.size == 0:
         return ""
-    if dtype is None and isinstance(timestamps, (list, tuple)) and timestamps and \
-            all(isinstance(v, int) and not isinstance(v, bool) for v in timestamps[:1]):
-        dtype = np.dtype(np.int64)          # a list of Python ints
-    if getattr(dtype, "kind", None) in ("i", "u"):
-        # integers beyond 2^53 (nanoseconds since 1970 are ~1.7e18) that float64 seconds cannot
-        # keep apart: distinct integers became equal times
-        big = float(np.max(np.abs(t)))
-        if big < 2.0 ** 53:
-            return ""
-        return (f" (timestamps came as integers up to {big:.6g}, beyond 2^53, where float64 seconds keep only "
-                f"steps of {float(np.spacing(big)):g}: timestamps are seconds -- for nanoseconds pass t / 1e9, relative to "
-                f"a nearer origin where they are under a microsecond apart)")
+    hint = int_times_hint(timestamps)
+    if hint:
+        return hint
     if dtype is None or getattr(dtype, "kind", None) != "f" or dtype.itemsize >= 8:
         return ""
     big = float(np.max(np.abs(t)))

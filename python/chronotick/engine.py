@@ -34,6 +34,7 @@ import numpy as np
 
 from chronotick import _core
 from chronotick import models as registry
+from chronotick._validate import int_times_hint
 from chronotick._validate import quantile_levels as _check_levels
 from chronotick.api import AUTO_ONNX, _median_spacing, classical_forecast, fuse_with_onnx, with_base_levels
 from chronotick.config import load_config
@@ -313,7 +314,7 @@ class Engine:
         window (the delays' noise model fitted on it) instead of by the
         uncertainties. A rejected call (ValueError/TypeError) changes nothing."""
         self._check_open()
-        t = _finite("t", t)
+        raw_t, t = t, _finite("t", t)
         offset = _finite("offset", offset)
         u = math.nan
         if uncertainty is not None:
@@ -329,7 +330,8 @@ class Engine:
         with self._produce:
             self._check_open()
             if self._last_t is not None and not t > self._last_t:
-                raise ValueError(f"t = {t!r} is not after the previous measurement's t = {self._last_t!r}")
+                raise ValueError(f"t = {t!r} is not after the previous measurement's t = {self._last_t!r}"
+                                 f"{int_times_hint(raw_t)}")
             self._check_cov_names(cov)
             if self._cov_buf is not None:
                 self._cov_buf.push(t, np.array([cov[k] for k in self._cov_names]))
@@ -345,7 +347,11 @@ class Engine:
         a NaN entry of `uncertainty` means unknown for that measurement)."""
         from chronotick._validate import as_1d_float, check_timestamps, uncertainty as check_u
         self._check_open()
-        t = check_timestamps(as_1d_float(t, "t"), "t")
+        raw_t, t = t, as_1d_float(t, "t")
+        try:
+            check_timestamps(t, "t")
+        except ValueError as exc:
+            raise ValueError(f"{exc}{int_times_hint(raw_t)}") from None
         y = as_1d_float(offsets, "offsets")
         if y.size != t.size:
             raise ValueError(f"offsets has {y.size} entries, t has {t.size}")
@@ -362,7 +368,8 @@ class Engine:
             if self._cov_names:
                 raise ValueError(f"observe_many carries no covariates, but this engine records {self._cov_names}")
             if t.size and self._last_t is not None and not t[0] > self._last_t:
-                raise ValueError(f"t[0] = {t[0]!r} is not after the previous measurement's t = {self._last_t!r}")
+                raise ValueError(f"t[0] = {t[0]!r} is not after the previous measurement's t = {self._last_t!r}"
+                                 f"{int_times_hint(raw_t)}")
             if t.size:
                 if d is not None:
                     self._delay_buf.push_many(t, d, None)
