@@ -283,3 +283,41 @@ def test_config_values_out_of_range_are_named_at_once(key, value, match):
     error naming stale_after_s, stale_after_s one naming stale_after_ns."""
     with pytest.raises(ConfigError, match=match):
         Clock(Scripted(), config={key: value})
+
+
+def test_long_polls_reach_unknown_at_unknown_after_s():
+    """Audit finding (session 23): with polls of 1200 s and more, the default holdover_after (3
+    polls) reached past unknown_after_s (1 h), and the status stayed SYNCHRONIZED past it (at
+    2000 s polls: SYNCHRONIZED at 5999 s without a measurement). holdover_after is now capped at
+    unknown_after_s, and an explicit holdover_after_s beyond it is refused."""
+    src = Scripted()
+    clock = Clock(src, config={"poll_interval_s": 2000.0})
+    assert clock.config.holdover_after == 3600.0
+    t = T0 + 2000.0 * np.arange(10)
+    drive(clock, src, t, np.full(t.size, 0.005))
+    src.next = TimeoutError("no answer")
+    clock.poll_once(int((t[-1] + 1800) * 1e9))
+    assert clock.now_at(int((t[-1] + 1800) * 1e9)).status == SYNCHRONIZED
+    clock.poll_once(int((t[-1] + 3601) * 1e9))
+    assert clock.now_at(int((t[-1] + 3601) * 1e9)).status == UNKNOWN
+    with pytest.raises(ConfigError, match=r"clock.holdover_after_s: must be at most clock.unknown_after_s "
+                                          r"\(300.0 s\), got 600.0"):
+        Clock(src, config={"holdover_after_s": 600.0, "unknown_after_s": 300.0})
+
+
+def test_status_ages_from_the_measurement_time_not_the_poll():
+    """Audit finding (session 23): a source handing over a measurement taken 3500 s before the
+    poll (accepted: within unknown_after_s) had the status age from the poll -- SYNCHRONIZED at
+    once, HOLDOVER with the newest measurement 6500 s old. Now it ages from the measurement."""
+    src = Scripted()
+    clock = Clock(src, config={"poll_interval_s": 64.0})
+    t = T0 + 64.0 * np.arange(20)
+    drive(clock, src, t, np.full(t.size, 0.005))
+    poll = t[-1] + 3564.0
+    src.next = Measurement(t=float(t[-1] + 64.0), offset=0.005, delay=2e-4, uncertainty=1e-4)   # 3500 s old
+    clock.poll_once(int(poll * 1e9))
+    assert clock.health()["counts"]["measurements"] == 21
+    assert clock.now_at(int(poll * 1e9)).status == HOLDOVER           # 3500 s > 3 polls
+    src.next = TimeoutError("no answer")
+    clock.poll_once(int((poll + 101) * 1e9))
+    assert clock.now_at(int((poll + 101) * 1e9)).status == UNKNOWN    # 3601 s > unknown_after_s

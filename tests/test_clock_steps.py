@@ -187,3 +187,33 @@ def test_held_measurements_are_fed_when_the_source_goes_quiet(tcxo):
     assert h["held_measurements"] == 0 and h["counts"]["spikes"] == 2
     assert eng.stats()["buffer"]["total_pushed"] == n
     eng.close()
+
+
+def test_a_held_measurement_is_inside_the_bound_while_a_slew_runs():
+    """Audit finding (session 23): after a confirmed -200 ms step the served time slews down from
+    the old level (time_ns above best for ~400 s). A measurement back at 0 ms, held, was scored
+    against the time served (-64 ms) and its reach laid around the best (-200 ms): the bound's
+    latest end stayed at -64 ms, 64 ms short of the held measurement it says it includes."""
+    now = [int(1.7e9 * 1e9)]
+
+    class Src:
+        next = None
+
+        def measure(self):
+            return self.next
+
+    src = Src()
+    clock = Clock(src, chronotick.Engine({"short_term": {"models": ["fused"]}}), {"poll_interval_s": 64.0},
+                  time_ns=lambda: now[0])
+    rng = np.random.default_rng(0)
+    offs = [rng.normal(0, 1e-4) for _ in range(40)] + [-0.2 + rng.normal(0, 1e-4) for _ in range(4)] + [0.0]
+    for i, o in enumerate(offs):
+        t = 1.7e9 + 64 * i
+        now[0] = int(t * 1e9)
+        src.next = Measurement(t=t - 0.001, offset=o, delay=2e-4, uncertainty=1e-4)
+        clock.poll_once(now[0])
+    b = clock.now_at(now[0])
+    h = clock.health()
+    assert h["held_measurements"] == 1 and "held measurements included" in h["model"]["bound_kind"]
+    assert b.time_ns - now[0] < -50_000_000                   # still slewing: served is not best
+    assert b.earliest_ns - now[0] <= -200_000_000 and b.latest_ns - now[0] >= 100_000   # both levels, 0 +- 0.1 ms

@@ -185,6 +185,9 @@ class ClockConfig:
         for n in ("holdover_after_s", "stale_after_s"):
             if getattr(self, n) is not None:
                 positive(n)
+        if self.holdover_after_s is not None and self.holdover_after_s > self.unknown_after_s:
+            raise ConfigError(f"clock.holdover_after_s: must be at most clock.unknown_after_s "
+                              f"({self.unknown_after_s!r} s), got {self.holdover_after_s!r}")
         if self.stale_after_s is not None and self.stale_after_s < 1e-6:
             raise ConfigError(f"clock.stale_after_s: must be at least 1e-06 s (a whole nanosecond count), "
                               f"got {self.stale_after_s!r}")
@@ -199,7 +202,11 @@ class ClockConfig:
 
     @property
     def holdover_after(self) -> float:
-        return self.holdover_after_s if self.holdover_after_s is not None else 3 * self.poll_interval_s
+        """3 polls by default, never past unknown_after_s: with polls of 1200 s and more the
+        default would reach past the default hour, and the status had stayed SYNCHRONIZED past
+        unknown_after_s (then went straight to UNKNOWN at 3 polls)."""
+        h = self.holdover_after_s if self.holdover_after_s is not None else 3 * self.poll_interval_s
+        return min(h, self.unknown_after_s)
 
     @property
     def stale_after(self) -> float:
@@ -1052,7 +1059,9 @@ class Clock:
         self._delays.append(delay)
         self._n_meas += 1
         self._counts["measurements"] += 1
-        self._last_meas_ns = now
+        # the status ages from the measurement's own time (a source may hand over one taken
+        # earlier; it had aged from the poll that received it), never from after the poll
+        self._last_meas_ns = min(now, int(round(t * 1e9)))
         self._last_meas_t = t
         self._last_seen_t = t
         return True
@@ -1083,7 +1092,8 @@ class Clock:
             raise ValueError(f"forecast by {lad.model} is not finite")
         return mean
 
-    def _half_width(self, elapsed: np.ndarray, mean_at_last: float, freq: float) -> tuple[np.ndarray, str]:
+    def _half_width(self, elapsed: np.ndarray, mean_at_last: float, freq: float,
+                    centre: tuple[float, float] | None = None) -> tuple[np.ndarray, str]:
         """Half-width (s) of the bound at these times since the newest measurement, and how it was made.
 
         calibrated: A + Q(e). A = delta_min / 2 + root distance of the newest
@@ -1094,7 +1104,11 @@ class Clock:
         elapsed e (_ElapsedCalibration).
         worst-case (before enough errors are known): the NTP interval of the
         newest measurement grown at max_drift_ppm plus the predictor's own
-        frequency, around the predictor."""
+        frequency, around the predictor.
+        centre: (t0, offset at t0) of the model being published, whose line
+        offset + freq (t - t0) the bound is centred on: a held measurement's
+        reach is measured from it as well as from the time served when it came
+        (they differ while a slew is in progress)."""
         d = np.array(self._delays) if self._delays else np.zeros(1)
         centres, qs = self._calib.quantiles(float(np.quantile(d, 0.25)))
         if centres.size:
@@ -1105,7 +1119,10 @@ class Clock:
         if self._held:
             # measurements held back (a spike or a step, not decided yet): the bound includes
             # each one's NTP interval, at the disagreement it showed with the time served
-            reach = max(abs(h.err) + max(h.delay / 2 if h.delay else 0.0, h.unc or 0.0) for h in self._held)
+            def off_centre(h):
+                return 0.0 if centre is None else abs(h.offset - (centre[1] + freq * (h.t - centre[0])))
+            reach = max(max(abs(h.err), off_centre(h)) + max(h.delay / 2 if h.delay else 0.0, h.unc or 0.0)
+                        for h in self._held)
             half = np.maximum(half, reach)
             how += ", held measurements included"
         return half, how
@@ -1225,7 +1242,7 @@ class Clock:
             self._keep_correction(now, status, live)
             return
         offset, freq = mean[0], (mean[1] - mean[0]) / leads[1]
-        half, how = self._half_width(base + leads - t_last, mean_last, freq)
+        half, how = self._half_width(base + leads - t_last, mean_last, freq, (base, float(offset)))
         # The bound is a line through (0, half[0]) above every later lead.
         growth = max(0.0, float(np.max((half[1:] - half[0]) / leads[1:])))
         if not (abs(offset) <= _MAX_OFFSET_S and 0 <= half[0] <= _MAX_OFFSET_S and math.isfinite(growth)
