@@ -825,6 +825,10 @@ def test_a_window_emptied_by_a_gap_is_not_forecast_from():
     assert f.observed_cells(t) == 1
     assert f.observed_cells(t[:-1]) == 99
     assert f.observed_cells(np.r_[t[:-1], t[-2] + 20.0, t[-2] + 21.0]) == 100    # two in one cell: once
+    for seed in range(5):      # the cells window() fills, on irregular polls with gaps
+        ti = np.cumsum(np.random.default_rng(seed).exponential(16.0, 600) * (1 + 40 * (np.arange(600) % 97 == 0)))
+        w = window(ti, np.zeros(ti.size), float(ti[-1]), f._step(ti), f.context)
+        assert f.observed_cells(ti) == int(w.mask.sum())
     fc = chronotick.predict(y, t, horizon=4, model="clock-bolt")
     lo, hi = fc.interval(0.8)
     assert np.all(hi - lo > 1e-4) and "clock-bolt" not in fc.weights

@@ -647,7 +647,10 @@ class OnnxForecaster:
         step = self._step(t)
         first = float(t[-1]) - (self.context - 0.5) * step     # the oldest cell's lower edge
         tail = t[np.searchsorted(t, first, side="left"):]
-        return int(np.unique(np.floor((tail - float(t[-1])) / step + 0.5)).size)
+        if tail.size <= 1:
+            return int(tail.size)
+        cell = np.floor((tail - float(t[-1])) / step + 0.5)       # non-decreasing: t is increasing
+        return int(np.count_nonzero(cell[1:] != cell[:-1])) + 1
 
     def _window(self, t, y, step) -> Window:
         t = np.asarray(t, dtype=np.float64)
