@@ -1118,7 +1118,8 @@ class Clock:
             half, how = self._last_uncertainty + abs(mean_at_last - self._last_offset) + rho * elapsed, "worst-case"
         if self._held:
             # measurements held back (a spike or a step, not decided yet): the bound includes
-            # each one's NTP interval, at the disagreement it showed with the time served
+            # each one's NTP interval, at the disagreement it showed with the time served and
+            # with the line the bound is centred on, whichever is larger
             def off_centre(h):
                 return 0.0 if centre is None else abs(h.offset - (centre[1] + freq * (h.t - centre[0])))
             reach = max(max(abs(h.err), off_centre(h)) + max(h.delay / 2 if h.delay else 0.0, h.unc or 0.0)
