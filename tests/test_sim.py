@@ -439,3 +439,24 @@ def test_preset_descriptions_name_every_noise_term_they_use():
     for name in ("xo", "tcxo", "ocxo"):
         row = next(r for r in rows if r.startswith(f"| `{name}` |"))
         assert "RWFM" in row, name
+
+
+def test_an_explicit_h_overrides_adev_1s():
+    """Audit finding (session 23): overrides are applied last (docs/sim.md), but h_wfm=8e-18 next
+    to a ClockParams with adev_1s came out 2e-18: replace() re-ran __post_init__, whose adev_1s
+    set the same h again."""
+    cp = sim.ClockParams(adev_1s=1e-9)
+    assert sim.simulate(clock_params=cp, duration_s=100).params.clock.h_wfm == pytest.approx(2e-18)
+    r = sim.simulate(clock_params=cp, h_wfm=8e-18, duration_s=100)
+    assert r.params.clock.h_wfm == 8e-18 and r.params.clock.adev_1s is None
+    # another noise's h leaves adev_1s in charge of its own
+    r = sim.simulate(clock_params=cp, h_rwfm=1e-30, duration_s=100)
+    assert r.params.clock.h_wfm == pytest.approx(2e-18) and r.params.clock.h_rwfm == 1e-30
+
+
+def test_burst_covariates_are_exactly_zero_between_bursts():
+    """Audit finding (session 23): the float cumsum of the burst edges left ~1e-16 between
+    episodes, so c > 0 read 16.5% of 4 days as congested where 7.5% was."""
+    c = sim.simulate(preset="tcxo", scenario="network_spike", duration_s=4 * 86400, seed=0).covariates
+    x = c["net_congestion"]
+    assert np.all((x == 0) | (x > 1e-9)) and 0.05 < np.mean(x > 0) < 0.10

@@ -99,7 +99,14 @@ def simulate(preset: str = "tcxo", scenario: str = "steady", duration_s: float =
                         f"{sorted(CLOCK_FIELDS)}; MeasurementParams fields: {sorted(MEASUREMENT_FIELDS)}")
     cp = clock_params if clock_params is not None else ClockParams(**c_fields)
     mp = measurement_params if measurement_params is not None else MeasurementParams(**m_fields)
-    cp = dataclasses.replace(cp, **{k: v for k, v in overrides.items() if k in CLOCK_FIELDS})
+    c_over = {k: v for k, v in overrides.items() if k in CLOCK_FIELDS}
+    if cp.adev_1s is not None and "adev_1s" not in c_over:
+        # an explicit h of the noise adev_1s sets is applied last, as every override: adev_1s
+        # no longer describes it (was: __post_init__ ran again and adev_1s overwrote it, silently)
+        from chronotick.sim.noise import h_from_adev
+        if h_from_adev(cp.adev_1s, c_over.get("adev_slope", cp.adev_slope))[0] in c_over:
+            c_over["adev_1s"] = None
+    cp = dataclasses.replace(cp, **c_over)
     m_over = {k: v for k, v in overrides.items() if k in MEASUREMENT_FIELDS}
     if poll_s is not None:
         m_over["poll_s"] = _positive("poll_s", poll_s)

@@ -35,10 +35,18 @@ def _bursts(rng: np.random.Generator, n: int, dt: float, per_s: float, mean_len_
     start = rng.integers(0, n, count) if n else np.zeros(0, dtype=np.int64)
     length = np.maximum(1, np.rint(rng.exponential(mean_len_s / dt, count))).astype(np.int64)
     level = rng.uniform(lo, hi, count)
+    end = np.minimum(start + length, n)
     diff = np.zeros(n + 1)
     np.add.at(diff, start, level)
-    np.add.at(diff, np.minimum(start + length, n), -level)
-    return np.cumsum(diff[:-1])
+    np.add.at(diff, end, -level)
+    out = np.cumsum(diff[:-1])
+    # exactly 0 where no burst is on (the float cumsum leaves ~1e-16 there, which read as
+    # "congested" to anyone thresholding at 0): counted in integers
+    on = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(on, start, 1)
+    np.add.at(on, end, -1)
+    out[np.cumsum(on[:-1]) == 0] = 0.0
+    return out
 
 
 def _steady(rng, t, dt):
