@@ -202,3 +202,19 @@ def test_an_engine_yaml_named_by_a_relative_path_is_read_beside_the_config(tmp_p
                  "--path", str(tmp_path / "clock"), "--duration", "0.2"]) == 1
     err = capsys.readouterr().err
     assert "bogus_key" in err and "no such config file" not in err, err
+
+
+def test_a_config_file_that_is_not_utf8_is_named(tmp_path, capsys):
+    """Audit finding (session 23): the error was the codec's message alone, without the file."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_bytes(b"poll_interval_s: 64\n\xff\xfe\n")
+    assert main(["serve", "--config", str(cfg), "--servers", "127.0.0.1:9", "--path", str(tmp_path / "clock"),
+                 "--duration", "0.2"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"chronotick serve: {cfg}: not UTF-8 text"), err
+
+
+def test_the_metrics_url_brackets_an_ipv6_address():
+    from chronotick.cli.serve import _metrics_url
+    assert _metrics_url("::1", 9100) == "http://[::1]:9100/metrics"
+    assert _metrics_url("127.0.0.1", 9100) == "http://127.0.0.1:9100/metrics"

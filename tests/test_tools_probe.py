@@ -360,3 +360,11 @@ def test_noncausal_floor_leaves_the_target_out():
     m5, r = nf.ratios(t, y)
     # median-5 misses the spike (5.0) and nothing else; the neighbours' median misses it alone too
     assert m5 == pytest.approx(5.0 / 190) and r["median ±4"] == pytest.approx(1.0)
+
+
+def test_metrics_interval_beyond_what_a_wait_takes_is_refused():
+    """Audit finding (session 23): SystemMetricsCollector(1e10) started, sampled once, and its
+    thread died on an OverflowError of the wait (threading.TIMEOUT_MAX ~9.2e9 s)."""
+    from chronotick.metrics import SystemMetricsCollector
+    with pytest.raises(ValueError, match=r"interval_s must be at most 1e8 seconds"):
+        SystemMetricsCollector(interval_s=1e10)

@@ -63,6 +63,10 @@ def _check_interval(interval_s) -> float:
     v = float(interval_s)
     if not math.isfinite(v) or v <= 0:
         raise ValueError(f"interval_s must be finite and > 0 seconds, got {interval_s!r}")
+    if v > 1e8:
+        # the sampling thread waits interval_s at a time: beyond threading.TIMEOUT_MAX (~9.2e9 s)
+        # that wait overflowed and the thread died after its first sample
+        raise ValueError(f"interval_s must be at most 1e8 seconds (about 3 years), got {interval_s!r}")
     return v
 
 

@@ -55,6 +55,12 @@ def add_arguments(p) -> None:
                    help="address the metrics endpoint binds (default: %(default)s)")
 
 
+def _metrics_url(addr: str, port: int) -> str:
+    """The scrape URL; an IPv6 address in brackets (RFC 3986), as "http://::1:9100" is no URL."""
+    host = f"[{addr}]" if ":" in addr else addr
+    return f"http://{host}:{port}/metrics"
+
+
 def _load(path):
     from chronotick.errors import ConfigError
     if not path:
@@ -62,9 +68,11 @@ def _load(path):
     import yaml
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no such config file: {path}")
-    with open(path) as f:
+    with open(path, encoding="utf-8") as f:
         try:
             cfg = yaml.safe_load(f) or {}
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         except yaml.YAMLError as exc:
             # one line: the problem and where (the full message spans several lines)
             where = getattr(exc, "problem_mark", None)
@@ -364,7 +372,7 @@ def _run(args, stop: threading.Event) -> int:
                 _say("chronotick serve: carrying on the model the previous publisher left there (readers' "
                      "time_ns does not go back)")
             if metrics is not None:
-                _say(f"metrics: http://{args.metrics_addr}:{metrics.server_port}/metrics")
+                _say(f"metrics: {_metrics_url(args.metrics_addr, metrics.server_port)}")
         _wait(stop, args.duration, watch.check)
         h = clock.health()
     finally:
