@@ -250,25 +250,36 @@ static inline int ct_writer_stuck(int32_t writer_pid, int64_t* first_wait_ns) {
   return 0;
 }
 
-/* Where a reader found the writer mid-write: the wait's start. A reader that
- * keeps `stuck` (ct_reader does: {seq of the write found in progress, local
- * time it was first found}) carries the wait over from one read to the next
- * while that same write stays in progress, so a writer stuck for good (e.g.
- * stopped) costs one read CT_READ_MAX_WAIT_NS, not every read. stuck may be
- * NULL (each read waits on its own). Several threads may share one `stuck`:
- * a race between them can only make one read give up early or wait anew. */
-static inline int64_t ct_wait_start(int64_t* stuck, uint64_t seq) {
-  int64_t now;
+/* A read that finds the writer mid-write (seq odd) starts its wait here:
+ * *first_wait is the wait's start, and the result says whether that wait is
+ * over already (give up at once). A reader that keeps `stuck` (ct_reader
+ * does: {seq of the write found in progress, local time it was first found})
+ * carries the wait over from one read to the next while that same write stays
+ * in progress, so a writer stuck for good (e.g. stopped) costs one read
+ * CT_READ_MAX_WAIT_NS, not every read. stuck may be NULL (each read waits on
+ * its own). Several threads may share one `stuck`: a race between them can
+ * only make one read give up early or wait anew. */
+static inline int ct_wait_begin(int64_t* stuck, uint64_t seq, int64_t* first_wait) {
+  int64_t now = ct_realtime_ns();
   if (stuck != NULL && (uint64_t)__atomic_load_n(&stuck[0], __ATOMIC_ACQUIRE) == seq) {
     int64_t since = __atomic_load_n(&stuck[1], __ATOMIC_RELAXED);
-    if (since != 0) return since;
+    if (since != 0) {
+      *first_wait = since;
+      return now - since > CT_READ_MAX_WAIT_NS;
+    }
   }
-  now = ct_realtime_ns();
   if (stuck != NULL) {
     __atomic_store_n(&stuck[1], now, __ATOMIC_RELAXED);
     __atomic_store_n(&stuck[0], (int64_t)seq, __ATOMIC_RELEASE);
   }
-  return now;
+  *first_wait = now;
+  return 0;
+}
+
+/* After a read that succeeded: the write it may have waited on is done. */
+static inline void ct_wait_done(int64_t* stuck) {
+  if (stuck != NULL && __atomic_load_n(&stuck[0], __ATOMIC_RELAXED) != 0)
+    __atomic_store_n(&stuck[0], 0, __ATOMIC_RELAXED);
 }
 
 /* The words a reader falls back on when it gives up on a stuck writer: the
@@ -293,7 +304,7 @@ static inline void ct_stuck_words(uint64_t* w) {
  * window (so the data is the model in force at that instant). Returns 0, or
  * -1 when it gave up on a stuck writer (ct_writer_stuck): then `out` is the
  * last intact model marked CT_UNKNOWN, or the never-published state
- * (ct_stuck_words), either reading as CT_UNKNOWN. stuck: see ct_wait_start
+ * (ct_stuck_words), either reading as CT_UNKNOWN. stuck: see ct_wait_begin
  * (ct_read passes NULL; ct_reader_now its reader's). */
 static inline int ct_read_waited(const ct_clock_shm* shm, ct_clock_data* out, int64_t* local_ns, int64_t* stuck) {
   uint64_t w[CT_DATA_WORDS];
@@ -304,10 +315,7 @@ static inline int ct_read_waited(const ct_clock_shm* shm, ct_clock_data* out, in
     int i, check = 0;
     s1 = __atomic_load_n(&shm->seq, __ATOMIC_ACQUIRE);
     if (s1 & 1u) {
-      if (first_wait == 0) {   /* found mid-write: a wait carried over is checked at once */
-        first_wait = ct_wait_start(stuck, s1);
-        check = ct_realtime_ns() - first_wait > CT_READ_MAX_WAIT_NS;
-      }
+      if (first_wait == 0) check = ct_wait_begin(stuck, s1, &first_wait);
       if ((check || (++spins & 1023u) == 0) && ct_writer_stuck(shm->writer_pid, &first_wait)) {
         for (i = 0; i < CT_DATA_WORDS; ++i) w[i] = __atomic_load_n(&shm->data[i], __ATOMIC_ACQUIRE);
         ct_stuck_words(w);
@@ -326,8 +334,7 @@ static inline int ct_read_waited(const ct_clock_shm* shm, ct_clock_data* out, in
 #endif
     if (__atomic_load_n(&shm->seq, __ATOMIC_RELAXED) == s1) break;
   }
-  if (stuck != NULL && __atomic_load_n(&stuck[0], __ATOMIC_RELAXED) != 0)
-    __atomic_store_n(&stuck[0], 0, __ATOMIC_RELAXED);   /* the write it waited on is done */
+  ct_wait_done(stuck);
   memcpy(out, w, sizeof w);
   return 0;
 }
@@ -353,7 +360,7 @@ typedef struct ct_reader {
   int sys_errno;             /* errno for CT_ERR_OPEN */
   int64_t next_pid_check_ns; /* local time of the next kill(pid, 0) */
   int writer_alive;
-  int64_t stuck[2];          /* a write found in progress and since when (ct_wait_start) */
+  int64_t stuck[2];          /* a write found in progress and since when (ct_wait_begin) */
   char message[320];
 } ct_reader;
 

@@ -88,7 +88,7 @@ inline void end_write(SharedClock& s, uint64_t q, const uint64_t* w) {
 // waited for as chronotick.h's ct_read does (yield every 1024 spins); if it is
 // gone or stuck (ct_writer_stuck), returns ct_stuck_words: the last intact
 // model marked CT_UNKNOWN, else the "never published" words; both read as CT_UNKNOWN.
-// stuck: a reader's record of a write found in progress (ct_wait_start), so that a
+// stuck: a reader's record of a write found in progress (ct_wait_begin), so that a
 // writer stuck for good costs one read the wait, not every read; nullptr: each read waits.
 inline unsigned read(const SharedClock& s, uint64_t* w, int64_t& local_ns, int64_t* stuck = nullptr) {
   unsigned retries = 0;
@@ -96,11 +96,7 @@ inline unsigned read(const SharedClock& s, uint64_t* w, int64_t& local_ns, int64
   for (;; ++retries) {
     uint64_t s1 = s.seq.load(std::memory_order_acquire);
     if (s1 & 1u) {
-      bool check = false;
-      if (first_wait == 0) {  // found mid-write: a wait carried over is checked at once
-        first_wait = ct_wait_start(stuck, s1);
-        check = realtime_ns() - first_wait > CT_READ_MAX_WAIT_NS;
-      }
+      const bool check = first_wait == 0 && ct_wait_begin(stuck, s1, &first_wait);
       if ((check || ((retries + 1) & 1023u) == 0) && ct_writer_stuck(s.writer_pid, &first_wait)) break;
       continue;
     }
@@ -112,8 +108,7 @@ inline unsigned read(const SharedClock& s, uint64_t* w, int64_t& local_ns, int64
     std::atomic_thread_fence(std::memory_order_acquire);
 #endif
     if (s.seq.load(std::memory_order_relaxed) == s1) {
-      if (stuck != nullptr && __atomic_load_n(&stuck[0], __ATOMIC_RELAXED) != 0)
-        __atomic_store_n(&stuck[0], 0, __ATOMIC_RELAXED);  // the write it waited on is done
+      ct_wait_done(stuck);
       return retries;
     }
   }

@@ -16,7 +16,7 @@ from chronotick._validate import (MAX_HORIZON, as_1d_float, as_1d_float_nan, che
                                   int_times_hint, positive_number)
 from chronotick._validate import quantile_levels as _check_levels
 from chronotick._validate import uncertainty as check_uncertainty
-from chronotick.errors import ForecastError, ModelError
+from chronotick.errors import ForecastError
 from chronotick.forecast import Forecast
 
 DEFAULT_HORIZON = 64
@@ -361,12 +361,13 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None, par
                     f = onnx_forecaster(AUTO_ONNX)
                     cells = f.observed_cells(t)
                     if cells < p.min_history:
-                        raise ModelError(_few_cells(f, t, cells, p.min_history))
-                    fc, *past = f.forecast_with_past(t, y, targets, levels, params)   # NaN past its horizon
-                    if fc is None:
-                        note = f"{AUTO_ONNX} left out: {f.out_of_reach(t, targets)}"
+                        note = f"{AUTO_ONNX} left out: {_few_cells(f, t, cells, p.min_history)}"
                     else:
-                        onnx.append((fc, *past))
+                        fc, *past = f.forecast_with_past(t, y, targets, levels, params)   # NaN past its horizon
+                        if fc is None:
+                            note = f"{AUTO_ONNX} left out: {f.out_of_reach(t, targets)}"
+                        else:
+                            onnx.append((fc, *past))
                 except Exception as exc:  # noqa: BLE001 - any failure of the optional member
                     note = f"{AUTO_ONNX} left out: {exc}"
             if temperature is not None:
@@ -386,8 +387,8 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None, par
     if cells < p.min_history:
         # as too little history for a classical model: the core's fallback, saying why
         fc = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, p)
-        return fc.forecast, dict(zip(fc.member_names, fc.weights)), _few_cells(f, t, cells, p.min_history) + \
-            ": the classical fusion instead"
+        return (fc.forecast, dict(zip(fc.member_names, fc.weights)),
+                f"{f.name} cannot forecast: {_few_cells(f, t, cells, p.min_history)}: the classical fusion instead")
     reach = f.reach(t)
     if targets[-1] > reach:
         # in the caller's terms (its horizon), not the forecaster's "target_times[k]" (predict()
@@ -407,8 +408,8 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None, par
 
 def _few_cells(f, t, cells: int, min_history: int) -> str:
     """Why an ONNX model is not used on this history (OnnxForecaster.observed_cells)."""
-    return (f"{f.name} cannot forecast: its window ({f.context} cells of {f._step(t):.6g} s) holds "
-            f"{cells} measured cell{'s' if cells != 1 else ''} < min_history {min_history}")
+    return (f"its window ({f.context} cells of {f._step(t):.6g} s) holds {cells} measured "
+            f"cell{'s' if cells != 1 else ''} < min_history {min_history}")
 
 
 def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=None, model="auto",
