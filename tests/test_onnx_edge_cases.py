@@ -118,6 +118,42 @@ def test_an_unavailable_provider_falls_back_to_cpu_visibly(hold, monkeypatch):
     assert f.run(np.zeros((1, 16), np.float32)).shape == (1, 9, 64)
 
 
+def test_cuda_runs_without_tf32_unless_given_options():
+    # On an H200, TF32 matrix products (onnxruntime's CUDA default) moved clock-bolt's quantiles by
+    # up to 0.09 of the series' scale from the CPU's; use_tf32 0 agreed to 5e-5 (docs/gpu.md)
+    from chronotick.models.onnx import OnnxForecaster
+
+    class Ort:   # an onnxruntime-gpu build, as far as the resolution asks
+        @staticmethod
+        def get_all_providers():
+            return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+
+        @staticmethod
+        def get_available_providers():
+            return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+
+    resolve = OnnxForecaster._resolve_providers
+    assert resolve(None, Ort) == ([("CUDAExecutionProvider", {"use_tf32": "0"}), "CPUExecutionProvider"], None)
+    assert resolve(["CUDAExecutionProvider"], Ort)[0] == [("CUDAExecutionProvider", {"use_tf32": "0"}),
+                                                          "CPUExecutionProvider"]
+    mine = [("CUDAExecutionProvider", {"device_id": 1}), "CPUExecutionProvider"]
+    assert resolve(mine, Ort)[0] == mine                      # given options are the user's, untouched
+
+
+def test_the_device_path_rebinds_each_input_and_gives_the_host_results(hold):
+    # A device provider copies a bound host input when it is bound: the preallocated binding
+    # reused as on the CPU ran every forecast on the buffer's first contents (on CUDA: garbage
+    # and NaN). The device path rebinds before each run and waits for the outputs; run on the
+    # CPU here, it must give the CPU path's results call after call.
+    from chronotick.models.onnx import OnnxForecaster
+    cpu, dev = OnnxForecaster(hold), OnnxForecaster(hold)
+    dev._on_device = True
+    rng = np.random.default_rng(3)
+    for batch in (1, 1, 3, 1):
+        x = rng.normal(size=(batch, 16)).astype(np.float32)
+        np.testing.assert_array_equal(dev.run(x), cpu.run(x))
+
+
 # ---- model cards against their graph ---------------------------------------------------------
 
 @pytest.mark.parametrize("card, match", [
@@ -162,7 +198,8 @@ def test_one_bad_card_does_not_break_list(tmp_path, registry):
     (tmp_path / "bad.json").write_text("{oops")
     lst = hold_model(tmp_path / "lst.onnx", card=[1, 2])
     deep = hold_model(tmp_path / "deep.onnx")
-    (tmp_path / "deep.json").write_text("[" * 5000 + "]" * 5000)   # json's decoder: RecursionError
+    # json's decoder: RecursionError (5000 levels parsed on Python 3.12.3 and 3.13: their C stack limit)
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
     registry.register("edge-good", good)
     registry.register("edge-bad", bad)
     registry.register("edge-list", lst)

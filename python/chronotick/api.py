@@ -247,14 +247,26 @@ def _datetimes_to_seconds(x):
     if per_s is not None:   # finer than us: the integers as they are (a cast to [ns] could wrap)
         v = a.view(np.int64)
         return v / per_s if count == 1 else v.astype(np.float64) * (count / per_s)
-    # us and coarser: to [us] (+-290,000 years); numpy does not check the cast, the round trip does
-    b = a.astype("datetime64[us]")
-    bad = np.flatnonzero(b.astype(a.dtype) != a)
+    # us and coarser: to [us] (+-290,000 years); numpy up to 2.4 does not check the cast (the
+    # round trip does), numpy 2.5 raises OverflowError (the first item that overflows is named)
+    try:
+        b = a.astype("datetime64[us]")
+        bad = np.flatnonzero(b.astype(a.dtype) != a)
+    except OverflowError:
+        bad = np.array([next(i for i in range(a.size) if not _fits_us(a[i]))])
     if bad.size:
         i = int(bad[0])
         raise ValueError(f"timestamps[{i}] = {a[i]} is out of range: a time must be within about "
                          f"290,000 years of 1970")
     return b.view(np.int64) / 1e6
+
+
+def _fits_us(d: np.datetime64) -> bool:
+    """Whether one datetime64 survives the cast to [us] and back."""
+    try:
+        return d.astype("datetime64[us]").astype(d.dtype) == d
+    except OverflowError:
+        return False
 
 
 def _median_spacing(t: np.ndarray) -> float:

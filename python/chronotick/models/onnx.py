@@ -351,6 +351,10 @@ class OnnxForecaster:
         except Exception as exc:  # onnxruntime raises its own exception types for corrupt files
             raise ModelError(f"cannot load ONNX model {path}: {exc}") from exc
         self.providers = self.session.get_providers()     # the providers in use, in onnxruntime's order
+        # a device provider (CUDA) copies a bound host input to the device when it is bound, not
+        # when the session runs, and copies the outputs back asynchronously: each run rebinds
+        # the input and waits for the outputs (else it reads the buffers' old or unset contents)
+        self._on_device = any(p != "CPUExecutionProvider" for p in self.providers)
         self.requested_providers = wanted                # the names asked for (None: the default)
         self.provider_note = self._provider_note(wanted, providers, self.providers, ort)
         if self.provider_note:
@@ -419,6 +423,12 @@ class OnnxForecaster:
         return math.nan if self._detrend_r2 is None else self._detrend_r2
 
     # ---- loading -----------------------------------------------------------------------------
+    # CUDA's options where none are given: TF32 matrix products (onnxruntime's default on Ampere
+    # and newer) moved clock-bolt's quantiles by up to 0.09 of the series' scale from the CPU's
+    # on an H200 (0.006 one window at a time); with use_tf32 0 they agree to 5e-5, the export's
+    # parity yardstick (scripts/gpu_check.py, docs/gpu.md). These models are too small for
+    # TF32 to buy speed.
+    CUDA_OPTIONS = {"use_tf32": "0"}
     # the constructor's bounds: onnxruntime threads of one run (as the Engine's onnx.intra_op_threads;
     # thousands would each be an OS thread), and the coarse-grid factor (1e300 overflowed the window)
     MAX_INTRA_OP_THREADS = 1024
@@ -430,15 +440,17 @@ class OnnxForecaster:
         """(the providers to ask onnxruntime for, the names requested or None).
         providers: None (CUDA when onnxruntime-gpu lists it, then CPU), or a
         list of onnxruntime provider names / (name, options dict) pairs in
-        order of preference. A string, an empty list or a name onnxruntime
-        does not know (onnxruntime.get_all_providers()) is a ValueError. Names
+        order of preference. CUDA named without options (or by default) runs
+        with CUDA_OPTIONS: full float32 matrix products, no TF32. A string, an
+        empty list or a name onnxruntime does not know
+        (onnxruntime.get_all_providers()) is a ValueError. Names
         known but not available in this onnxruntime build
         (get_available_providers()) are dropped, CPU is added last when
         missing: the fallback is recorded in `provider_note` and warned about."""
         known, avail = ort.get_all_providers(), ort.get_available_providers()
         if providers is None:
-            return (["CUDAExecutionProvider"] if "CUDAExecutionProvider" in avail else []) + \
-                ["CPUExecutionProvider"], None
+            cuda = [("CUDAExecutionProvider", dict(OnnxForecaster.CUDA_OPTIONS))]
+            return (cuda if "CUDAExecutionProvider" in avail else []) + ["CPUExecutionProvider"], None
         if isinstance(providers, (str, bytes)):
             raise ValueError(f"providers must be a list of onnxruntime provider names, got the string "
                              f"{providers!r} (write [{providers!r}])")
@@ -465,7 +477,8 @@ class OnnxForecaster:
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"providers names {dup!r} more than once: {names!r}")
-        use = [e for e, n in zip(entries, names) if n in avail]
+        use = [(e, dict(OnnxForecaster.CUDA_OPTIONS)) if e == "CUDAExecutionProvider" else e
+               for e, n in zip(entries, names) if n in avail]
         if "CPUExecutionProvider" not in [e if isinstance(e, str) else e[0] for e in use]:
             use.append("CPUExecutionProvider")
         return use, names
@@ -582,7 +595,7 @@ class OnnxForecaster:
                 part.bind_input(INPUT_NAME, "cpu", 0, np.float32, [e - s, self.context], x[s:e].ctypes.data)
                 part.bind_output(OUTPUT_NAME, "cpu", 0, np.float32, [e - s, self.num_levels, self.horizon],
                                  out[s:e].ctypes.data)
-                io.append(part)
+                io.append((part, x[s:e]))
             b = (x, out, io)
             if len(self._bindings) >= 8:   # keep the preallocated buffers of a few batch sizes
                 self._bindings.pop(next(iter(self._bindings)))
@@ -937,8 +950,12 @@ class OnnxForecaster:
     def _run_bound(self, io, out) -> None:
         """One batched run of the rows bound by `io` (_binding's list) into `out`."""
         try:
-            for b in io:
+            for b, x in io:
+                if self._on_device:
+                    b.bind_input(INPUT_NAME, "cpu", 0, np.float32, list(x.shape), x.ctypes.data)
                 self.session.run_with_iobinding(b)
+                if self._on_device:
+                    b.synchronize_outputs()
         except Exception as exc:
             raise ModelError(f"model {self.name}: onnxruntime run failed: {exc}") from exc
 
