@@ -8,6 +8,8 @@ from chronotick import _core
 from chronotick.api import AUTO_ONNX, onnx_forecaster
 from chronotick.models import onnx_models
 
+CPU = ["CPUExecutionProvider"]
+
 pytestmark = pytest.mark.skipif(AUTO_ONNX not in onnx_models(), reason="shipped ONNX model not present")
 LEVELS = np.array([0.1, 0.5, 0.9])
 
@@ -237,7 +239,8 @@ def test_forecast_with_past_is_the_two_calls_in_one_run(homelab_9h, monkeypatch,
     t, y = _series(homelab_9h, 200)
     targets = t[-1] + np.array(ahead)
     path = onnx_models()[AUTO_ONNX]
-    apart, together = OnnxForecaster(path), OnnxForecaster(path)
+    # on the CPU: bit-equal results across batch compositions are the CPU's (docs/gpu.md)
+    apart, together = OnnxForecaster(path, providers=CPU), OnnxForecaster(path, providers=CPU)
     runs = {"apart": 0, "together": 0}
 
     def counting(f, key):
@@ -326,7 +329,7 @@ def test_streaming_forecasts_make_one_model_run_each_and_calibrate_as_a_fresh_fo
     from chronotick.models.onnx import OnnxForecaster
     t, y = _series(homelab_9h, 200)
     path = onnx_models()[AUTO_ONNX]
-    streaming = OnnxForecaster(path)
+    streaming = OnnxForecaster(path, providers=CPU)     # bit for bit below: the CPU's arithmetic
     rows = []
     run = streaming._run_bound
 
@@ -337,7 +340,7 @@ def test_streaming_forecasts_make_one_model_run_each_and_calibrate_as_a_fresh_fo
     for n in range(100, 160):
         fc, *past = streaming.forecast_with_past(t[:n], y[:n], t[n - 1] + np.array([60.0, 600.0]), LEVELS)
     assert rows[-30:] == [1] * 30          # warm: the forecast's own run, nothing else
-    fresh = OnnxForecaster(path)
+    fresh = OnnxForecaster(path, providers=CPU)
     want, *want_past = fresh.forecast_with_past(t[:159], y[:159], t[158] + np.array([60.0, 600.0]), LEVELS)
     np.testing.assert_allclose(fc.quantiles, want.quantiles, rtol=1e-5, atol=1e-9)
     for a, b in zip(past, want_past):

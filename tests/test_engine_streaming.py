@@ -118,3 +118,23 @@ def test_long_term_intervals_on_the_coarse_grid_stay_sensible():
         assert np.mean((lo <= truth) & (truth <= hi)) > 0.5
     finally:
         eng.close()
+
+
+def test_short_term_models_default_to_the_cpu_and_the_long_term_one_to_cuda_where_present():
+    # One short-term forecast is launch-bound on a GPU (clock-bolt: 1.2-1.9 ms on an H200's
+    # CUDA, 0.4-0.6 ms on one CPU core; docs/gpu.md): onnx.providers null asks for the CPU
+    # there, and for the default (CUDA where present, else CPU) for the long-term model
+    from chronotick.api import onnx_forecaster
+    eng = chronotick.Engine({"long_term": {"model": "clock-bolt"}})
+    try:
+        assert eng._onnx["clock-bolt"].forecaster.requested_providers == ["CPUExecutionProvider"]
+        assert eng._onnx["clock-bolt (long-term)"].forecaster.requested_providers is None
+    finally:
+        eng.close()
+    eng = chronotick.Engine({"long_term": {"model": "clock-bolt"},
+                             "onnx": {"providers": ["CPUExecutionProvider"]}})
+    try:   # named explicitly: both
+        assert eng._onnx["clock-bolt (long-term)"].forecaster.requested_providers == ["CPUExecutionProvider"]
+    finally:
+        eng.close()
+    assert onnx_forecaster("clock-bolt").requested_providers == ["CPUExecutionProvider"]   # predict()'s

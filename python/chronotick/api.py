@@ -62,6 +62,12 @@ def fuse_with_onnx(t, y, u, targets, levels, params, onnx, others=()):
         return _core.forecast_fused(ensemble, t, y, u, targets, levels, params, extra=list(others)), exc
 
 
+# predict()'s ONNX models run one short-term forecast at a time: on the CPU, where clock-bolt
+# took 0.4-0.6 ms against 1.2-1.9 ms launch-bound on an H200's CUDA (docs/gpu.md). The Engine's
+# long-term model is where CUDA goes (engine.py, _add_slot).
+SHORT_TERM_PROVIDERS = ["CPUExecutionProvider"]
+
+
 def _file_identity(path: str) -> tuple:
     """What tells a file replaced or rewritten: device, inode, size, mtime (None: absent)."""
     try:
@@ -85,7 +91,7 @@ def _path_forecaster(path: str):
         f = _onnx_cache.get(key)
         if f is None or getattr(f, "_file_identity", None) != ident:
             _onnx_cache.pop(key, None)      # a failed reload leaves no stale model behind
-            f = OnnxForecaster(real, name=name)
+            f = OnnxForecaster(real, name=name, providers=SHORT_TERM_PROVIDERS)
             f._file_identity = ident
             _onnx_cache[key] = f
         return f
@@ -111,7 +117,7 @@ def onnx_forecaster(name: str):
         f = _onnx_cache.get(name)
         if f is None or f.path != os.fspath(path) or getattr(f, "_registry_generation", 0) != gen:
             from chronotick.models.onnx import OnnxForecaster
-            f = OnnxForecaster(path, name=name)
+            f = OnnxForecaster(path, name=name, providers=SHORT_TERM_PROVIDERS)
             f._registry_generation = gen
             _onnx_cache[name] = f
         return f

@@ -19,7 +19,7 @@ the key, e.g. ``engine.buffer_capacity: must be a positive integer, got -3``.
       horizon: 64
       step_factor: 8            # long-term step = step_factor * short-term step
     onnx:
-      providers: null           # e.g. [CUDAExecutionProvider, CPUExecutionProvider]; null: CUDA if present
+      providers: null           # e.g. [CUDAExecutionProvider, CPUExecutionProvider]; null: CPU short-term, CUDA if present long-term
       intra_op_threads: 1
       detrend_r2: 0.8           # forecast along a robust line where it explains > this share of the window; null: off
     covariates:

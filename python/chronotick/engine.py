@@ -275,7 +275,7 @@ class Engine:
             fixed = cfg["short_term"]["step_s"]
             self._add_slot(long_name, registry.onnx_models().get(onnx_long, onnx_long), o,
                            step_factor=lt["step_factor"] if fixed is None else 1.0, own_name=True,
-                           step_s=None if fixed is None else float(fixed) * lt["step_factor"])
+                           step_s=None if fixed is None else float(fixed) * lt["step_factor"], long_term=True)
             f = self._onnx[long_name].forecaster
             if f is not None:
                 # the long-term model sees the measurements its window spans (context cells of
@@ -441,8 +441,15 @@ class Engine:
         return t, y, u, temp, (tl, yl)
 
     def _add_slot(self, name: str, path: str, o: dict, step_factor: float = 1.0, own_name: bool = False,
-                  step_s: float | None = None) -> None:
-        self._onnx[name] = _ModelSlot(name, path, o["providers"], o["intra_op_threads"], step_factor, own_name,
+                  step_s: float | None = None, long_term: bool = False) -> None:
+        # onnx.providers null: the short-term models on the CPU, the long-term model on CUDA where
+        # present (one short-term forecast is launch-bound on a GPU: clock-bolt took 1.2-1.9 ms on
+        # an H200 against 0.4-0.6 ms on one CPU core; a bolt-tiny-sized model 1.8 ms against
+        # 10.5; docs/gpu.md)
+        providers = o["providers"]
+        if providers is None and not long_term:
+            providers = ["CPUExecutionProvider"]
+        self._onnx[name] = _ModelSlot(name, path, providers, o["intra_op_threads"], step_factor, own_name,
                                       step_s, o["detrend_r2"])
         if not self._onnx[name].ok:
             self._last_error = f"{name}: {self._onnx[name].reason}"
