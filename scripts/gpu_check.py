@@ -2,6 +2,9 @@
 
     python scripts/gpu_check.py [--model PATH ...] [--json OUT.json]
 
+(chronotick installed, or PYTHONPATH=python after scripts/dev_build.sh; onnxruntime-gpu in place
+of onnxruntime.)
+
 For each model (default: the shipped clock-bolt; add e.g. a bolt-tiny-sized
 export with --model), it
 
@@ -36,14 +39,12 @@ import time
 
 import numpy as np
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-sys.path.insert(0, os.path.join(ROOT, "python"))
+import chronotick
+from chronotick.models import onnx_models
+from chronotick.models.export_bolt import _scale, verification_inputs
+from chronotick.models.onnx import OnnxForecaster
 
-import chronotick  # noqa: E402
-from chronotick.models.export_bolt import _scale, verification_inputs  # noqa: E402
-from chronotick.models.onnx import OnnxForecaster  # noqa: E402
-
-SHIPPED = os.path.join(ROOT, "python", "chronotick", "models", "data", "clock-bolt.onnx")
+SHIPPED = onnx_models()["clock-bolt"]
 CPU = ["CPUExecutionProvider"]
 TOLERANCE = 1e-3
 
