@@ -218,3 +218,18 @@ def test_the_metrics_url_brackets_an_ipv6_address():
     from chronotick.cli.serve import _metrics_url
     assert _metrics_url("::1", 9100) == "http://[::1]:9100/metrics"
     assert _metrics_url("127.0.0.1", 9100) == "http://127.0.0.1:9100/metrics"
+
+
+def test_why_polls_fail_is_said_while_serving_and_at_the_end(tmp_path, capsys):
+    # was: nothing until the last line, "stopped: status UNKNOWN, 0 measurements, 4 failed polls"
+    # (a server that does not answer or resolve: the reason only in Clock.health())
+    cfg = tmp_path / "clock.yaml"
+    cfg.write_text(FAST)
+    assert main(["serve", "--config", str(cfg), "--servers", "127.0.0.1:9", "--path", str(tmp_path / "clock"),
+                 "--duration", "2.5"]) == 0
+    out, err = capsys.readouterr()
+    said = [ln for ln in err.splitlines() if "no usable NTP reply" in ln]
+    assert said and "127.0.0.1:9" in said[0] and "failed polls" in said[0], err
+    assert len(said) == len(set(said)) == 1, err           # the same reason once, not each second
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("stopped: status UNKNOWN, 0 measurements, ") and "; last error: NTPError" in last, out

@@ -216,6 +216,30 @@ class _PathWatch:
         _say(f"chronotick serve: {self.path} {what}; published it again", file=sys.stderr)
 
 
+class _ErrorReport:
+    """Says on stderr why polls or forecasts fail while serving: a server that does not resolve or
+    answer had left `serve` silent until its last line ("0 measurements, 2 failed polls"). check()
+    (each second) prints the clock's last_error when the failure count grew and the message is new,
+    or every `every` seconds while failures go on; the count so far beside it."""
+
+    def __init__(self, clock, every: float = 600.0):
+        self.clock, self.every = clock, every
+        self._seen, self._said, self._at = 0, None, -math.inf
+
+    def check(self) -> None:
+        h = self.clock.health()
+        c = h["counts"]
+        failed = c["source_errors"] + c["forecast_errors"]
+        if failed <= self._seen or not h["last_error"]:
+            return
+        self._seen = failed
+        now = time.monotonic()
+        if h["last_error"] != self._said or now - self._at >= self.every:
+            self._said, self._at = h["last_error"], now
+            _say(f"chronotick serve: {h['last_error']} ({c['source_errors']} failed polls, "
+                 f"{c['forecast_errors']} failed forecasts so far)", file=sys.stderr)
+
+
 class MetricsCollector:
     """Prometheus collector of a running Clock, read at each scrape:
 
@@ -364,7 +388,7 @@ def _run(args, stop: threading.Event) -> int:
         clock = Clock(source, engine=engine, config=cfg.get("clock"), shm_path=path)
         if metrics is not None:
             metrics.collector.clock = clock
-        watch = _PathWatch(clock, path)
+        watch, errors = _PathWatch(clock, path), _ErrorReport(clock)
         if not stop.is_set():         # (not when a signal came during the set-up)
             clock.start()
             _say(f"chronotick serve: publishing to {path} ({source_desc})")
@@ -373,7 +397,7 @@ def _run(args, stop: threading.Event) -> int:
                      "time_ns does not go back)")
             if metrics is not None:
                 _say(f"metrics: {_metrics_url(args.metrics_addr, metrics.server_port)}")
-        _wait(stop, args.duration, watch.check)
+        _wait(stop, args.duration, lambda: (watch.check(), errors.check()))
         h = clock.health()
     finally:
         # whatever ended the run (a signal, --duration, an error): no scrape of a stopped clock, the
@@ -384,6 +408,7 @@ def _run(args, stop: threading.Event) -> int:
         # (a polling thread still in a slow poll after stop()'s wait ends on its own: its engine stays)
         if clock is None or not clock.health()["running"]:
             engine.close()
+    last = f"; last error: {h['last_error']}" if h["last_error"] else ""
     _say(f"stopped: status {h['status']}, {h['counts']['measurements']} measurements, "
-         f"{h['counts']['source_errors']} failed polls")
+         f"{h['counts']['source_errors']} failed polls{last}")
     return 0
