@@ -92,28 +92,25 @@ def check_model(path: str, cores: int) -> dict:
     rep["forecast_max_diff_s"] = float(np.max(np.abs(qg - qc)))
     rep["forecast_max_diff_over_80pct_width"] = rep["forecast_max_diff_s"] / width
 
+    def row(batch, fn):
+        """fn(forecaster) timed on CUDA and on the CPU (1 thread, all cores): {name: figures}."""
+        got = {}
+        for name, f in (("cuda", gpu), ("cpu_1_thread", cpu1), (f"cpu_{cores}_threads", cpun)):
+            if name.startswith("cpu") and gpu.context > 512 and (batch > 1024 or (batch == 1024 and f is cpu1)):
+                continue                                     # minutes; the smaller batches say enough
+            s = timed(lambda f=f: fn(f), min_s=0.5 if batch < 1024 else 0.2, max_rounds=200)
+            got[name] = {"median_ms": round(1e3 * s, 3), "series_per_s": round(batch / s, 1)}
+        return got
+
     speed: dict = {}
     for batch in (1, 64, 1024, 8192):
         xb = np.tile(x, (batch // x.shape[0] + 1, 1))[:batch]
-        row = {}
-        for name, f in (("cuda", gpu), ("cpu_1_thread", cpu1), (f"cpu_{cores}_threads", cpun)):
-            if name.startswith("cpu") and (batch > 1024 or (batch == 1024 and name == "cpu_1_thread")) \
-                    and gpu.context > 512:
-                continue                                     # minutes; the smaller batches say enough
-            s = timed(lambda f=f: f.run(xb), min_s=0.5 if batch < 1024 else 0.2, max_rounds=200)
-            row[name] = {"median_ms": round(1e3 * s, 3), "series_per_s": round(batch / s, 1)}
-        speed[f"run B={batch}"] = row
+        speed[f"run B={batch}"] = row(batch, lambda f: f.run(xb))
     for batch in (1, 64, 1024):
         series = [history(300, seed=s) for s in range(batch)]
         tg = [[tt[-1] + 100.0] for tt, _ in series]
-        row = {}
-        for name, f in (("cuda", gpu), (f"cpu_{cores}_threads", cpun), ("cpu_1_thread", cpu1)):
-            if batch >= 1024 and name == "cpu_1_thread" and gpu.context > 512:
-                continue
-            s = timed(lambda f=f: f.forecast_batch(series, tg, levels, calibrate=False),
-                      min_s=0.5 if batch < 1024 else 0.2, max_rounds=200)
-            row[name] = {"median_ms": round(1e3 * s, 3), "series_per_s": round(batch / s, 1)}
-        speed[f"forecast_batch B={batch}"] = row
+        speed[f"forecast_batch B={batch}"] = row(batch, lambda f: f.forecast_batch(series, tg, levels,
+                                                                                   calibrate=False))
     rep["speed"] = speed
 
     eng = chronotick.Engine({"long_term": {"model": path}})

@@ -36,7 +36,8 @@ from chronotick import _core
 from chronotick import models as registry
 from chronotick._validate import int_times_hint
 from chronotick._validate import quantile_levels as _check_levels
-from chronotick.api import AUTO_ONNX, _median_spacing, classical_forecast, fuse_with_onnx, with_base_levels
+from chronotick.api import (AUTO_ONNX, SHORT_TERM_PROVIDERS, _median_spacing, classical_forecast, fuse_with_onnx,
+                            with_base_levels)
 from chronotick.config import load_config
 from chronotick.errors import ConfigError, ForecastError
 from chronotick.forecast import Forecast
@@ -442,13 +443,11 @@ class Engine:
 
     def _add_slot(self, name: str, path: str, o: dict, step_factor: float = 1.0, own_name: bool = False,
                   step_s: float | None = None, long_term: bool = False) -> None:
-        # onnx.providers null: the short-term models on the CPU, the long-term model on CUDA where
-        # present (one short-term forecast is launch-bound on a GPU: clock-bolt took 1.2-1.9 ms on
-        # an H200 against 0.4-0.6 ms on one CPU core; a bolt-tiny-sized model 1.8 ms against
-        # 10.5; docs/gpu.md)
+        # onnx.providers null: the short-term models where predict() runs them (the CPU,
+        # api.SHORT_TERM_PROVIDERS), the long-term model on CUDA where present (docs/gpu.md)
         providers = o["providers"]
         if providers is None and not long_term:
-            providers = ["CPUExecutionProvider"]
+            providers = SHORT_TERM_PROVIDERS
         self._onnx[name] = _ModelSlot(name, path, providers, o["intra_op_threads"], step_factor, own_name,
                                       step_s, o["detrend_r2"])
         if not self._onnx[name].ok:
