@@ -474,6 +474,66 @@ void bind_windowing(py::module_& m) {
       "grid_quantiles made into the QuantileForecast of `model` at `times` (one per step h) and\n"
       "`levels` (one per plan entry), checked as QuantileForecast(...) checks\n"
       "(cpp/fusion/forecast_checks.h), in one call; None when q holds a non-finite value.");
+
+  m.def(
+      "read_ahead",
+      [shape_of](const F32& memo_q, const Array& memo_meta, std::optional<F32> fresh_q,
+                 std::optional<Array> fresh_meta, const I64& src, const Array& dt) {
+        if (memo_q.ndim() != 3 || memo_meta.ndim() != 2 || memo_meta.shape(0) != memo_q.shape(0) ||
+            memo_meta.shape(1) != 3)
+          throw py::value_error("memo_q must be float32 [R, K, H] and memo_meta float64 [R, 3], got shapes " +
+                                shape_of(memo_q) + " and " + shape_of(memo_meta));
+        const auto K = memo_q.shape(1), H = memo_q.shape(2);
+        if (fresh_q.has_value() != fresh_meta.has_value())
+          throw py::value_error("fresh_q and fresh_meta must be given together");
+        py::ssize_t fresh_rows = 0;
+        if (fresh_q) {
+          if (fresh_q->ndim() != 3 || fresh_q->shape(1) != K || fresh_q->shape(2) != H || fresh_meta->ndim() != 2 ||
+              fresh_meta->shape(0) != fresh_q->shape(0) || fresh_meta->shape(1) != 3)
+            throw py::value_error("fresh_q must be float32 [F, K, H] like memo_q " + shape_of(memo_q) +
+                                  " and fresh_meta [F, 3], got shapes " + shape_of(*fresh_q) + " and " +
+                                  shape_of(*fresh_meta));
+          fresh_rows = fresh_q->shape(0);
+        }
+        if (src.ndim() != 1 || dt.ndim() != 1 || src.size() != dt.size())
+          throw py::value_error("src and dt must be 1-D of one length, got shapes " + shape_of(src) + " and " +
+                                shape_of(dt));
+        const auto P = static_cast<std::size_t>(src.size());
+        std::vector<const float*> rows(P);
+        std::vector<const double*> meta(P);
+        const auto per_row = static_cast<std::size_t>(K * H);
+        for (std::size_t p = 0; p < P; ++p) {
+          const int64_t s = src.data()[p];
+          if (s >= 0 && s < memo_q.shape(0)) {
+            rows[p] = memo_q.data() + static_cast<std::size_t>(s) * per_row;
+            meta[p] = memo_meta.data() + static_cast<std::size_t>(s) * 3;
+          } else if (s <= -2 && -2 - s < fresh_rows) {
+            rows[p] = fresh_q->data() + static_cast<std::size_t>(-2 - s) * per_row;
+            meta[p] = fresh_meta->data() + static_cast<std::size_t>(-2 - s) * 3;
+          } else if (s == -1) {
+            rows[p] = nullptr;
+            meta[p] = nullptr;
+          } else {
+            throw py::value_error("src[" + std::to_string(p) + "] = " + std::to_string(s) + " is no memo row (0.." +
+                                  std::to_string(memo_q.shape(0) - 1) + "), -1, or fresh row (-2.." +
+                                  std::to_string(-1 - fresh_rows) + ")");
+          }
+        }
+        py::array_t<double> out({static_cast<py::ssize_t>(P), K});
+        try {
+          read_ahead(rows.data(), meta.data(), dt.data(), P, static_cast<std::size_t>(K), static_cast<std::size_t>(H),
+                     out.mutable_data());
+        } catch (const std::invalid_argument& e) {
+          throw py::value_error(e.what());
+        }
+        return out;
+      },
+      py::arg("memo_q"), py::arg("memo_meta"), py::arg("fresh_q"), py::arg("fresh_meta"), py::arg("src"),
+      py::arg("dt"),
+      "Past predictions of the calibration (cpp/windowing/grid_quantiles.h, read_ahead): for each pair p\n"
+      "the model output of src[p] -- a row of memo_q [R, K, H] (src >= 0), of fresh_q (src = -2 - row),\n"
+      "or none (-1: NaN) -- with its (step, level, slope) from memo_meta / fresh_meta, read dt[p]\n"
+      "seconds ahead, sorted. Returns float64 [P, K]; NaN rows beyond horizon + 1/2 steps.");
 }
 
 }  // namespace chronotick::bindings

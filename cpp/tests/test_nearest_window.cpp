@@ -154,6 +154,39 @@ TEST(grid_quantiles_interpolate_sort_and_map_levels) {
   CHECK(!all_finite(q.data(), q.size()));
 }
 
+TEST(read_ahead_reads_each_prefix_at_its_lead) {
+  // two model outputs, K = 3, H = 4: q[k, j] = (k - 1) * (j + 1) and its negation (crossed)
+  const std::size_t K = 3, H = 4;
+  std::vector<float> a(K * H), b(K * H);
+  for (std::size_t k = 0; k < K; ++k)
+    for (std::size_t j = 0; j < H; ++j) {
+      a[k * H + j] = static_cast<float>((static_cast<double>(k) - 1) * (static_cast<double>(j) + 1.0));
+      b[k * H + j] = -a[k * H + j];
+    }
+  const double ma[3] = {100, 10, 0}, mb[3] = {50, -1, 2};   // (step, level, slope)
+  const float* rows[4] = {a.data(), b.data(), nullptr, a.data()};
+  const double* meta[4] = {ma, mb, nullptr, ma};
+  // 250 s at step 100 = 2.5 steps; 125 s at step 50 = 2.5 steps, level -1 + 2 x 2.5; none; 450 s = 4.5 steps
+  std::vector<double> dt = {250, 125, 1, 451}, out(12);
+  read_ahead(rows, meta, dt.data(), 4, K, H, out.data());
+  CHECK(out[0] == 10 - 2.5 && out[1] == 10 && out[2] == 10 + 2.5);
+  CHECK(out[3] == 4 - 2.5 && out[4] == 4 && out[5] == 4 + 2.5);    // crossed rows come back sorted
+  CHECK(std::isnan(out[6]) && std::isnan(out[7]) && std::isnan(out[8]));
+  CHECK(std::isnan(out[9]) && std::isnan(out[11]));                  // 4.51 steps > H + 1/2
+  dt[3] = 449;                                                       // 4.49 steps: step H
+  read_ahead(rows, meta, dt.data(), 4, K, H, out.data());
+  CHECK(out[9] == 10 - 4 && out[11] == 10 + 4);
+  // the same values grid_quantiles reads (its median) at the same step
+  std::vector<int64_t> lo = {1}, hi = {1};
+  std::vector<double> w = {0}, w1 = {1}, f = {1}, h = {2.5}, median(1), q(1);
+  grid_quantiles(a.data(), K, H, h.data(), 1, 10.0, 0.0, 1, LevelPlan{lo.data(), hi.data(), w.data(), w1.data(), f.data(), 1},
+                 median.data(), q.data());
+  dt[0] = 250;
+  read_ahead(rows, meta, dt.data(), 1, K, H, out.data());
+  CHECK(median[0] == out[1]);
+  CHECK(error_of([&] { read_ahead(rows, meta, dt.data(), 1, 65, H, out.data()); }) == "read_ahead: bad shape K=65 H=4");
+}
+
 TEST(prepare_forecast_in_one_pass) {
   std::vector<double> t = {0, 100, 200, 300}, y = {1, 2, 3, 4}, tg = {400}, h(1);
   std::vector<float> v(4);

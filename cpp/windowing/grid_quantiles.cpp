@@ -45,25 +45,39 @@ bool all_finite(const float* q, std::size_t count) {
   return ok;
 }
 
+namespace {
+
+// qt[k] = q[k, s - 1] (1 - w) + q[k, min(s, H - 1)] w + (level + slope hc), hc = clamp(h, 1, H)
+void read_step(const float* q, std::size_t K, std::size_t H, double h, double level, double slope, double* qt) {
+  const double hc = std::min(std::max(h, 1.0), static_cast<double>(H));
+  const std::size_t s = std::min(static_cast<std::size_t>(hc), std::max<std::size_t>(H - 1, 1));
+  const double w = hc - static_cast<double>(s);
+  const std::size_t a = s - 1, b = std::min(s, H - 1);
+  const double shift = level + slope * hc;
+  for (std::size_t k = 0; k < K; ++k)
+    qt[k] = (static_cast<double>(q[k * H + a]) * (1.0 - w) + static_cast<double>(q[k * H + b]) * w) + shift;
+}
+
+void check_shape(const char* what, std::size_t K, std::size_t H) {
+  if (K == 0 || K > 64 || H == 0)
+    throw std::invalid_argument(std::string(what) + ": bad shape K=" + std::to_string(K) + " H=" + std::to_string(H));
+}
+
+}  // namespace
+
 void grid_quantiles(const float* q, std::size_t K, std::size_t H, const double* h, std::size_t T, double level,
                     double slope, std::size_t median_index, const LevelPlan& plan, double* median, double* out) {
-  if (K == 0 || K > 64 || H == 0 || median_index >= K)
-    throw std::invalid_argument("grid_quantiles: bad shape K=" + std::to_string(K) + " H=" + std::to_string(H));
+  check_shape("grid_quantiles", K, H);
+  if (median_index >= K)
+    throw std::invalid_argument("grid_quantiles: median_index " + std::to_string(median_index) + " >= K=" +
+                                std::to_string(K));
   for (std::size_t l = 0; l < plan.size; ++l)
     if (plan.lo[l] < 0 || plan.hi[l] < 0 || static_cast<std::size_t>(plan.lo[l]) >= K ||
         static_cast<std::size_t>(plan.hi[l]) >= K)
       throw std::invalid_argument("grid_quantiles: level plan index out of range");
-  const double Hd = static_cast<double>(H);
-  const std::size_t top = std::max<std::size_t>(H - 1, 1);
   double qt[64];
   for (std::size_t i = 0; i < T; ++i) {
-    const double hc = std::min(std::max(h[i], 1.0), Hd);
-    const std::size_t s = std::min(static_cast<std::size_t>(hc), top);
-    const double w = hc - static_cast<double>(s);
-    const std::size_t a = s - 1, b = std::min(s, H - 1);
-    const double shift = level + slope * hc;
-    for (std::size_t k = 0; k < K; ++k)
-      qt[k] = (static_cast<double>(q[k * H + a]) * (1.0 - w) + static_cast<double>(q[k * H + b]) * w) + shift;
+    read_step(q, K, H, h[i], level, slope, qt);
     std::sort(qt, qt + K);
     const double m = qt[median_index];
     median[i] = m;
@@ -73,6 +87,22 @@ void grid_quantiles(const float* q, std::size_t K, std::size_t H, const double* 
       o[l] = m + plan.f[l] * (base - m);
       if (l > 0 && o[l] < o[l - 1]) o[l] = o[l - 1];
     }
+  }
+}
+
+void read_ahead(const float* const* rows, const double* const* meta, const double* dt, std::size_t P,
+                std::size_t K, std::size_t H, double* out) {
+  check_shape("read_ahead", K, H);
+  const double limit = static_cast<double>(H) + 0.5;
+  for (std::size_t p = 0; p < P; ++p) {
+    double* o = out + p * K;
+    const double h = rows[p] ? dt[p] / meta[p][0] : 0.0;
+    if (!rows[p] || h > limit) {
+      std::fill(o, o + K, std::nan(""));
+      continue;
+    }
+    read_step(rows[p], K, H, h, meta[p][1], meta[p][2], o);
+    std::sort(o, o + K);
   }
 }
 

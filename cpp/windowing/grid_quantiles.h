@@ -17,6 +17,12 @@
 //   out_l = m + f_l (base_l - m),  made non-decreasing by a running max,
 // where f_l is the interval factor (calibration, or the Gaussian extension
 // beyond the model's outermost levels; 1 inside). The mean is m.
+//
+// read_ahead: the calibration's past predictions. Each of P past prefixes has
+// its own model output rows[p] [K, H] and meta[p] = (step, level, slope); read
+// dt[p] seconds after that prefix's newest measurement (h = dt / step), qt
+// as above, sorted: out[p, 0..K). All K are NaN where h > H + 1/2 (beyond the
+// model's reach) or rows[p] is null (no prediction: too few measurements).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -48,5 +54,9 @@ struct LevelPlan {
 // q is [K, H] row-major; K <= 64.
 void grid_quantiles(const float* q, std::size_t K, std::size_t H, const double* h, std::size_t T, double level,
                     double slope, std::size_t median_index, const LevelPlan& plan, double* median, double* out);
+
+// out is [P, K] row-major; K <= 64.
+void read_ahead(const float* const* rows, const double* const* meta, const double* dt, std::size_t P,
+                std::size_t K, std::size_t H, double* out);
 
 }  // namespace chronotick

@@ -693,10 +693,10 @@ class OnnxForecaster:
         for s, (t, y, prefix, _) in enumerate(asks):
             pl = prefix.tolist()
             keyed = iter(prefix_keys(t, y, [i for i in pl if i >= 2], self._span_of(t)))
-            slots = []      # per pair: memo slot >= 0, -2 - (row of this call's run), or None (< 2 measurements)
+            slots = []      # per pair: memo slot >= 0, -2 - (row of this call's run), or -1 (< 2 measurements)
             for i in pl:
                 if i < 2:
-                    slots.append(None)
+                    slots.append(-1)
                     continue
                 k = next(keyed)
                 j = memo_get(k)
@@ -719,7 +719,7 @@ class OnnxForecaster:
                 _, level = _core.nearest_window(t[:i], y[:i], float(t[i - 1]), st, self.context, None, x[m],
                                                 self._spike_arg)
                 fresh_meta[m, :2] = st, level
-            fresh_meta[:, 2] = _core.detrend_rows(x, self._r2_arg)   # put back in _at_each, in float64
+            fresh_meta[:, 2] = _core.detrend_rows(x, self._r2_arg)   # put back in read_ahead, in float64
             self._run_bound(io, out)
             if self.pins_flat:
                 _pin_flat(x, out)                                      # as forecast does
@@ -728,51 +728,14 @@ class OnnxForecaster:
                 raise ModelError(f"model {self.name} produced non-finite quantiles for batch row(s) "
                                  f"{bad[:5].tolist()}")
             fresh_q = out
-        results = []
-        for (t, _, prefix, target), slots in zip(asks, slots_of):
-            q = np.full((len(slots), self.num_levels), np.nan)
-            rows = np.array([r for r, j in enumerate(slots) if j is not None], dtype=np.int64)
-            if rows.size:
-                src = np.array([slots[r] for r in rows], dtype=np.int64)
-                qr = self._at_each(src, t[target[rows]] - t[prefix[rows] - 1], fresh_q, fresh_meta)
-                q[rows] = np.sort(qr, axis=1)            # crossed quantiles reordered, beyond reach refused
-            results.append(q)                            # (in _at_each): as forecast does
+        # each prefix's output read at its target (crossed quantiles reordered, NaN beyond
+        # reach), as forecast does: cpp/windowing/grid_quantiles.h, read_ahead
+        results = [_core.read_ahead(self._memo_q, self._memo_meta, fresh_q, fresh_meta,
+                                    np.array(slots, dtype=np.int64), t[target] - t[prefix - 1])
+                   for (t, _, prefix, target), slots in zip(asks, slots_of)]
         if need:
             self._remember([(k, fresh_q[m], fresh_meta[m]) for k, (m, _, _) in need.items()])
         return results
-
-    def _at_each(self, src: np.ndarray, dt: np.ndarray, fresh_q, fresh_meta) -> np.ndarray:
-        """The prefix outputs src[p] (a memo slot >= 0, or -2 - a row of
-        fresh_q / fresh_meta, this call's run) each dt[p] seconds ahead of its
-        newest measurement -> [P, K]: at the fractional step h = dt / its grid
-        step (step k+1 at column k, centred), uncentred by level + slope x the
-        clamped step (the line the detrending took out); linear between whole
-        steps, h < 1 uses step 1 (as cpp/windowing/grid_quantiles.h); NaN
-        beyond the horizon + 0.5."""
-        H = self.horizon
-        memo = src >= 0
-        if memo.all():
-            meta = self._memo_meta[src]
-        else:
-            meta = np.empty((src.size, 3))
-            meta[memo] = self._memo_meta[src[memo]]
-            meta[~memo] = fresh_meta[-2 - src[~memo]]
-        h = dt / meta[:, 0]
-        hc = np.clip(h, 1.0, float(H))
-        lo = np.minimum(hc.astype(np.int64), max(H - 1, 1))   # the step at or below h (1-based)
-        up = np.minimum(lo, H - 1)
-        if memo.all():
-            qa, qb = self._memo_q[src, :, lo - 1], self._memo_q[src, :, up]
-        else:
-            qa = np.empty((src.size, self.num_levels), dtype=np.float32)
-            qb = np.empty_like(qa)
-            f = ~memo
-            qa[memo], qb[memo] = self._memo_q[src[memo], :, lo[memo] - 1], self._memo_q[src[memo], :, up[memo]]
-            qa[f], qb[f] = fresh_q[-2 - src[f], :, lo[f] - 1], fresh_q[-2 - src[f], :, up[f]]
-        w = hc - lo
-        q = qa * (1.0 - w)[:, None] + qb * w[:, None] + (meta[:, 1] + meta[:, 2] * hc)[:, None]
-        q[h > H + 0.5] = np.nan
-        return q
 
     def _remember(self, entries) -> None:
         """(key, output [K, H], (step, level, slope)) into the memo, keys it
@@ -1066,7 +1029,7 @@ class OnnxForecaster:
         H = self.horizon
         med, qs = np.empty(h.size), np.empty((h.size, coverage.size))
         for k, hk in enumerate(h.tolist()):
-            hc = min(max(hk, 1.0), float(H))           # the step grid_quantiles / _at_each read
+            hc = min(max(hk, 1.0), float(H))           # the step grid_quantiles / read_ahead read
             lo = min(int(hc), max(H - 1, 1))
             up = min(lo, H - 1)
             w = hc - lo
