@@ -47,6 +47,7 @@ import time
 import numpy as np
 import pytest
 from chronotick.models.onnx import OnnxForecaster
+from history_series import history   # benchmarks/history_series.py (pytest puts benchmarks/ on sys.path)
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 MODEL = os.path.join(ROOT, "python", "chronotick", "models", "data", "clock-bolt.onnx")
@@ -57,14 +58,6 @@ BOLT_TINY = dict(context=2048, prediction_length=64, d_model=256, d_ff=1024, num
                  num_heads=4, patch=16, initializer_factor=0.05)
 
 pytestmark = pytest.mark.skipif(not os.path.isfile(MODEL), reason="clock-bolt.onnx not shipped in this checkout")
-
-
-def history(n=300, seed=0):
-    """A disciplined-clock-like history: ms-level offsets every ~100 s with noise."""
-    rng = np.random.default_rng(seed)
-    t = 1.76e9 + np.cumsum(rng.uniform(99.9, 100.2, n))
-    y = 1e-3 * (np.cumsum(rng.normal(0, 0.2, n)) + rng.normal(0, 2, n))
-    return t, y
 
 
 def series_per_s(benchmark, batch):

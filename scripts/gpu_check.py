@@ -44,17 +44,12 @@ from chronotick.models import onnx_models
 from chronotick.models.export_bolt import _scale, verification_inputs
 from chronotick.models.onnx import OnnxForecaster
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "benchmarks"))
+from history_series import history  # noqa: E402 - the benchmarks' history, timed on the same input
+
 SHIPPED = onnx_models()["clock-bolt"]
 CPU = ["CPUExecutionProvider"]
 TOLERANCE = 1e-3
-
-
-def history(n=300, seed=0):
-    """A disciplined-clock-like history: ms-level offsets every ~100 s with noise (benchmarks/bench_onnx.py)."""
-    rng = np.random.default_rng(seed)
-    t = 1.76e9 + np.cumsum(rng.uniform(99.9, 100.2, n))
-    y = 1e-3 * (np.cumsum(rng.normal(0, 0.2, n)) + rng.normal(0, 2, n))
-    return t, y
 
 
 def timed(fn, min_s=1.0, max_rounds=2000):
