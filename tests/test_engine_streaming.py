@@ -138,3 +138,89 @@ def test_short_term_models_default_to_the_cpu_and_the_long_term_one_to_cuda_wher
     finally:
         eng.close()
     assert onnx_forecaster("clock-bolt").requested_providers == ["CPUExecutionProvider"]   # predict()'s
+
+
+def test_a_retried_model_is_healthy_only_once_a_run_succeeds(monkeypatch):
+    # Found by an audit (2026-12-04): once RETRY_S had passed the slot was marked healthy
+    # before it ran; a call that did not run it (targets out of its reach) left it shown
+    # healthy, with its old failure as the reason, while it still gave NaN.
+    t, y = _series(300)
+    with chronotick.Engine({"short_term": {"models": ["clock-bolt", "kalman"]}}) as eng:
+        eng.observe_many(t, y)
+        slot = eng._onnx["clock-bolt"]
+        broken = {"on": True}
+        real = slot.forecaster._run_bound
+
+        def run(io, out):
+            real(io, out)
+            if broken["on"]:
+                out[...] = np.nan
+        monkeypatch.setattr(slot.forecaster, "_run_bound", run)
+        slot.forecaster._memo.clear()
+        slot.forecaster._scalers.clear()
+        assert "clock-bolt" not in eng.predict_short_term().weights
+        assert not eng.health()["models"]["clock-bolt"]["ok"]
+        monkeypatch.setattr(type(slot), "RETRY_S", 0.0)
+        # a call that does not reach the model (every forecast time beyond its 64 steps): still unhealthy
+        fc = eng.forecast_at(t[-1] + 64.0 * np.arange(100, 103))
+        assert "clock-bolt" not in fc.weights and "clock-bolt left out" in fc.note
+        h = eng.health()["models"]["clock-bolt"]
+        assert not h["ok"] and "non-finite" in h["reason"]
+        # a run that fails again: still unhealthy
+        assert "clock-bolt" not in eng.predict_short_term().weights
+        assert not eng.health()["models"]["clock-bolt"]["ok"]
+        # a run that succeeds: healthy, the reason cleared
+        broken["on"] = False
+        assert "clock-bolt" in eng.predict_short_term().weights
+        h = eng.health()["models"]["clock-bolt"]
+        assert h["ok"] and h["reason"] == ""
+
+
+def test_a_failing_model_is_run_once_per_call(monkeypatch):
+    # Found by an audit (2026-12-04): when the combined forecast-and-past call failed in the
+    # model's run, the same model was run again apart, doubling every failing call's time.
+    t, y = _series(300)
+    with chronotick.Engine() as eng:
+        eng.observe_many(t, y)
+        slot = eng._onnx["clock-bolt"]
+        runs = []
+
+        def run(io, out):
+            runs.append(out.shape[0])
+            raise chronotick.errors.ModelError("model clock-bolt: onnxruntime run failed: device lost")
+        monkeypatch.setattr(slot.forecaster, "_run_bound", run)
+        slot.forecaster._memo.clear()
+        slot.forecaster._scalers.clear()
+        fc = eng.predict_fused()
+        assert np.all(np.isfinite(fc.quantiles)) and "clock-bolt" not in fc.weights
+        assert len(runs) == 1
+        assert "device lost" in eng.health()["models"]["clock-bolt"]["reason"]
+
+
+@pytest.mark.parametrize("short", [["clock-bolt"], ["clock-bolt", "kalman"]])
+def test_predict_fused_uses_a_short_term_model_where_it_reaches(short):
+    # Found by an audit (2026-12-04): without "fused"/"auto" among short_term.models, a short-term
+    # ONNX model was asked for every time of the long-term grid, did not reach the last ones and
+    # was left out of predict_fused() everywhere.
+    t, y = _series(600)
+    with chronotick.Engine({"short_term": {"models": short}, "long_term": {"model": "clock-bolt"}}) as eng:
+        eng.observe_many(t, y)
+        fc = eng.predict_fused()
+        assert np.all(np.isfinite(fc.quantiles)) and np.all(np.diff(fc.quantiles, axis=1) >= 0)
+        w = fc.weights["clock-bolt"]
+        reach = fc.times - t[-1] <= 64.5 * 64.0
+        assert reach.any() and not reach.all()
+        assert np.all(w[reach] > 0) and np.all(np.nan_to_num(w[~reach]) == 0)
+        assert np.all(fc.weights["clock-bolt (long-term)"] > 0)
+        assert "clock-bolt left out" not in (fc.note or "")
+
+
+def test_a_model_that_reaches_only_the_first_times_does_not_stand_alone():
+    # short_term.models [clock-bolt] alone, asked beyond its 64 steps: left out with a note, the
+    # classical fusion stands in (a forecast that were NaN beyond its reach is no forecast)
+    t, y = _series(300)
+    with chronotick.Engine({"short_term": {"models": ["clock-bolt"], "horizon": 80}}) as eng:
+        eng.observe_many(t, y)
+        fc = eng.predict_short_term()
+        assert np.all(np.isfinite(fc.quantiles)) and "clock-bolt" not in fc.weights
+        assert "clock-bolt left out: it forecasts at most the first 64 of the 80 forecast times" in fc.note

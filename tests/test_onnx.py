@@ -187,8 +187,9 @@ def test_interpolate_levels_clamps():
 # ---- hand-built ONNX graphs ------------------------------------------------------------------
 
 def build_model(path, *, context=16, levels=LEVELS, horizon=64, input_name="context", output_name="quantiles",
-                out_rank=3, dynamic_context=False, log=False):
-    """'hold': quantiles[b, k, h] = context[b, -1] + (levels[k] - 0.5) * SPREAD * (h + 1)."""
+                out_rank=3, dynamic_context=False, log=False, ignore_batch=False):
+    """'hold': quantiles[b, k, h] = context[b, -1] + (levels[k] - 0.5) * SPREAD * (h + 1).
+    ignore_batch: one output row whatever the batch (the mean of the rows' last values)."""
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper, numpy_helper
 
@@ -201,6 +202,9 @@ def build_model(path, *, context=16, levels=LEVELS, horizon=64, input_name="cont
              numpy_helper.from_array(np.array([0, -1], np.int64), "flat")]
     nodes = [helper.make_node("Slice", [input_name, "start", "end", "axis1"], ["last"])]       # [B, 1]
     src = "last"
+    if ignore_batch:
+        nodes.append(helper.make_node("ReduceMean", ["last"], ["last1"], axes=[0], keepdims=1))  # [1, 1]
+        src = "last1"
     if log:
         nodes.append(helper.make_node("Log", ["last"], ["log"]))                              # -inf at 0
         src = "log"
@@ -249,6 +253,7 @@ def test_missing_and_corrupt_files_raise_model_error(tmp_path):
     (dict(out_rank=2), r"must be float32 \[batch, quantiles, horizon\]"),
     (dict(dynamic_context=True), "context length is dynamic"),
     (dict(log=True), "probe run"),
+    (dict(ignore_batch=True), r"probe run on a batch of 2 .*invalid dimensions"),
     (dict(levels=[0.1, 0.5, 0.9]), "outputs 3 quantiles but its card lists"),
 ])
 def test_mismatched_models_raise_model_error(tmp_path, kwargs, match):

@@ -16,7 +16,11 @@ lock while it copies its snapshot (microseconds), so the measurements, their
 delays and their covariates come from the same moment. A failing model (corrupt ONNX file,
 NaN output, exception) is marked unhealthy in `health()` and left out of the
 fusion: a forecast call raises only for the caller's own mistakes (bad
-arguments, no measurements yet).
+arguments, no measurements yet). A model that failed to load stays out for the
+engine's lifetime (the file is read once, at construction: fixing, replacing or
+deleting it later changes nothing; make a new Engine). One that failed while
+running is tried again after _ModelSlot.RETRY_S (60 s) and shown healthy again
+only once a run succeeds.
 
 Units: seconds for times; offsets in the unit observed (seconds by
 convention, offset = reference - local).
@@ -39,7 +43,7 @@ from chronotick._validate import quantile_levels as _check_levels
 from chronotick.api import (AUTO_ONNX, SHORT_TERM_PROVIDERS, _median_spacing, classical_forecast, fuse_with_onnx,
                             with_base_levels)
 from chronotick.config import load_config
-from chronotick.errors import ConfigError, ForecastError
+from chronotick.errors import ConfigError, ForecastError, ModelError
 from chronotick.forecast import Forecast
 
 
@@ -131,16 +135,18 @@ class _ModelSlot:
         from chronotick.models.onnx import usable
         if not usable(fc):
             return self._fail(RuntimeError(f"non-finite output ({fc.note})"))
-        self.reason = ""          # healthy again after a retry
+        self.ok, self.reason = True, ""     # healthy (again, after a retry): it ran and its output is usable
         return fc
 
     def _usable(self) -> bool:
+        """Whether to run it now: healthy, or failed while running RETRY_S ago or longer (a
+        retry). A retry leaves it unhealthy in health() until a run succeeds (it had been
+        shown healthy before the run, and stayed so, old reason and all, where the call did
+        not run it: targets out of its reach)."""
         if self.ok:
             return True
-        if self.forecaster is None or time.monotonic() - self.failed_at < self.RETRY_S:
-            return False          # a load failure: for good; a running failure: not yet
-        self.ok = True            # retry; a new failure leaves it out for RETRY_S again
-        return True
+        # a load failure: for good; a running failure: not yet, or a retry
+        return self.forecaster is not None and time.monotonic() - self.failed_at >= self.RETRY_S
 
     def history_needed(self, t, min_history: int) -> int:
         """Measurements it needs before it forecasts: min_history cells of its
@@ -179,13 +185,17 @@ class _ModelSlot:
             return None, (None, None)
         try:
             fc, *past = self.forecaster.forecast_with_past(t, y, targets, levels, params, fused_tail)
+        except ModelError as exc:
+            # its run failed or gave a non-finite output: run apart, it would only do so again
+            # (a second run of a broken model, as long as the first, on every failing call)
+            return self._fail(exc), (None, None)
         except Exception:  # noqa: BLE001 - retried apart below, where each failure is classified
             fc = self.forecast(t, y, targets, levels, partial=True)
             return fc, (self.past(t, y, targets, params, fused_tail) if fc is not None else (None, None))
         if fc is None:
             return self._out_of_reach(t, targets), (None, None)
-        self.reason = ""           # healthy again after a retry
-        return fc, tuple(past)     # usable: forecast_with_past raises otherwise
+        self.ok, self.reason = True, ""     # healthy (again, after a retry)
+        return fc, tuple(past)              # usable: forecast_with_past raises otherwise
 
     def past(self, t, y, targets, params, fused_tail=None) -> tuple:
         """(prefix, target, past_mean, past_sigma): its past predictions at the
@@ -487,6 +497,7 @@ class Engine:
         members is empty. Failed members are left out; where none can
         forecast, a fallback (see below)."""
         out, notes, ext = [], [], []
+        partial = {}        # id of a member forecast that does not reach every target -> its name
         with_fused = any(name in ("fused", "auto") for name in names)
         for name in names:
             if name in registry.CLASSICAL:
@@ -518,7 +529,12 @@ class Engine:
                     fc, past = slot.forecast_with_past(ts, ys, targets, levels, self._params,
                                                        None if ts is t else t.size)
                 else:
-                    fc = slot.forecast(ts, ys, targets, levels)
+                    # NaN at the targets beyond its reach: fused where it reaches, as in the core
+                    # fusion (a short-term model on predict_fused()'s long-term grid had been
+                    # left out at every target because it did not reach the last ones)
+                    fc = slot.forecast(ts, ys, targets, levels, partial=True)
+                    if fc is not None and not np.isfinite(fc.mean).all():
+                        partial[id(fc)] = name
                 if fc is None:
                     notes.append(slot.skipped or f"{name} left out: unhealthy ({slot.reason})")
                 elif with_fused:
@@ -549,6 +565,15 @@ class Engine:
                 self._last_error = f"fusion: {rejected}"
             return [], notes, f
         usable = [m for m in out if m.ok]
+        if partial and not any(id(m) not in partial for m in usable):
+            # no member reaches every target: those reaching only the first ones cannot
+            # stand alone (the forecast would be NaN beyond them)
+            for m in usable:
+                name, k = partial[id(m)], int(np.count_nonzero(np.isfinite(m.mean)))
+                notes.append(f"{name} left out: it forecasts at most the first {k} of the {targets.size} "
+                             f"forecast times (up to {float(targets[k - 1] - t[-1]):.6g} s ahead; the last is "
+                             f"{float(targets[-1] - t[-1]):.6g} s ahead), and no other model reaches the rest")
+            usable = []
         if usable:
             # a classical member that cannot forecast from this window is left out of the
             # fusion with a note, as the core's fusion says "dropped <model>: ..." (it had
@@ -683,7 +708,9 @@ class Engine:
     def health(self) -> dict:
         """ok (every model healthy), models: name -> {ok, reason} (a classical
         model's reason says when too little history makes it fall back to
-        hold; an ONNX model's entry also has providers, those its session
+        hold; an ONNX model that failed to load stays unhealthy for good, one
+        that failed while running is retried after 60 s and is ok again once
+        a run succeeds; an ONNX model's entry also has providers, those its session
         runs on, and provider_note, what a requested provider fell back from,
         e.g. CUDA requested where it is not available), buffer_fill (0..1), measurements held, last_error (the
         latest model failure or None), metrics collector state."""

@@ -402,13 +402,15 @@ class OnnxForecaster:
         self._scalers: OrderedDict = OrderedDict()
         self._scalers_max = 256
         self._levels_cache: dict[tuple, tuple] = {}   # validated `levels` lists and their plans, by value
+        # a batch of two: a model that ignores the batch dimension (always one output row) would
+        # pass a batch-1 probe and fail at its first calibration, which runs many rows at once
         try:
-            out = self.run(np.zeros((1, self.context), dtype=np.float32))
+            out = self.run(np.zeros((2, self.context), dtype=np.float32))
         except ModelError as exc:
-            raise ModelError(f"{path}: a probe run on a zero context failed: {exc}") from exc
-        if out.shape != (1, self.num_levels, self.horizon) or not np.all(np.isfinite(out)):
-            raise ModelError(f"{path}: a probe run on a zero context gave shape {out.shape} "
-                             f"(finite: {bool(np.all(np.isfinite(out)))}), expected (1, {self.num_levels}, "
+            raise ModelError(f"{path}: a probe run on a batch of 2 zero contexts failed: {exc}") from exc
+        if out.shape != (2, self.num_levels, self.horizon) or not np.all(np.isfinite(out)):
+            raise ModelError(f"{path}: a probe run on a batch of 2 zero contexts gave shape {out.shape} "
+                             f"(finite: {bool(np.all(np.isfinite(out)))}), expected (2, {self.num_levels}, "
                              f"{self.horizon}) finite")
 
     @property
