@@ -852,3 +852,35 @@ def test_a_window_emptied_by_a_gap_is_not_forecast_from():
     fc = chronotick.predict(y2, t2, horizon=4, model="clock-bolt")
     lo, hi = fc.interval(0.8)
     assert fc.model == "clock-bolt" and np.all(hi - lo > 0)
+
+
+@pytest.mark.parametrize("targets, match", [
+    ([np.nan], r"target_times\[0\] = nan is not finite"),
+    ([], "target_times is empty"),
+    ("last+nan", r"target_times\[1\] = nan is not finite"),
+    ("2-D", r"target_times must be 1-D, got shape \(1, 1\)"),
+])
+def test_within_reach_and_with_past_check_targets_as_forecast_does(hold_model, targets, match):
+    # Found by an audit (2026-12-04): both computed their reach before any check, so NaN or no
+    # targets read as "out of reach" (None) and a NaN among reachable targets as a partial forecast.
+    f = OnnxForecaster(hold_model)
+    t, y = regular()
+    if targets == "last+nan":
+        targets = [t[-1] + 100.0, np.nan]
+    elif targets == "2-D":
+        targets = [[t[-1] + 100.0]]
+    for call in (f.forecast, f.forecast_within_reach, f.forecast_with_past):
+        with pytest.raises(ValueError, match=match):
+            call(t, y, targets)
+    for call in (f.forecast_within_reach, f.forecast_with_past):
+        with pytest.raises(ValueError, match="at least 2 measurements"):
+            call(t[:1], y[:1], [t[0] + 100.0])
+
+
+def test_a_level_whose_coverage_rounds_to_one_is_named():
+    # Found by an audit (2026-12-04): levels below ~1.1e-16 passed the check and the calibration
+    # then failed naming "coverages[0] = 1.000000", a value the caller never passed.
+    from chronotick.models.calibration import ConformalScaler
+    with pytest.raises(ValueError, match=r"levels\[0\] = 1e-17 is too near 0"):
+        ConformalScaler(LEVELS).apply(np.zeros((1, len(LEVELS))), [1e-17, 0.5])
+    ConformalScaler(LEVELS).apply(np.zeros((1, len(LEVELS))), [1e-9, 0.5])     # small but representable

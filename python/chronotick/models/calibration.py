@@ -54,6 +54,14 @@ def _check_levels(levels, name: str) -> np.ndarray:
             if i and not v > a[i - 1]:
                 raise ValueError(f"{name} must be strictly increasing: {name}[{i}] = {float(v)!r} "
                                  f"after {float(a[i - 1])!r}")
+    # a level so near 0 or 1 that its central coverage 1 - 2 min(l, 1 - l) rounds to 1: the
+    # calibration had failed on it naming "coverages[0]", a value the caller never passed
+    edge = np.flatnonzero(np.abs(2.0 * a - 1.0) >= 1.0)
+    if edge.size:
+        i = int(edge[0])
+        raise ValueError(f"{name}[{i}] = {float(a[i])!r} is too near {0 if a[i] < 0.5 else 1}: its central "
+                         f"coverage 1 - 2 min(l, 1 - l) rounds to 1 in float64 (chronotick.predict takes "
+                         f"levels in [1e-06, 1 - 1e-06])")
     return a
 
 

@@ -137,6 +137,15 @@ def _as_1d(a, name: str) -> np.ndarray:
     return arr
 
 
+def _check_targets(target_times) -> np.ndarray:
+    """target_times as a float64 1-D array, non-empty and finite (the messages `forecast`'s
+    C++ check gives)."""
+    targets = _as_1d(target_times, "target_times")
+    if targets.size == 0:
+        raise ValueError("target_times is empty")
+    return targets
+
+
 def _check_series(t, y) -> tuple[np.ndarray, np.ndarray]:
     t = _as_1d(t, "t")
     y = _as_1d(y, "y")
@@ -841,7 +850,10 @@ class OnnxForecaster:
         """`forecast` at the targets it reaches (`reach`), NaN at the later
         ones (a QuantileForecast made with partial=True: the core fuses it
         where it is finite); None when it reaches none of them (`out_of_reach` says why)."""
-        targets = np.asarray(target_times, dtype=np.float64)
+        # checked first: NaN or no targets had read as "out of reach" (None), a NaN among
+        # reachable ones as a partial forecast, one measurement as "median_spacing needs ..."
+        t, _ = _check_series(t, y)
+        targets = _check_targets(target_times)
         inside = targets <= self.reach(t)
         if not inside.any():
             return None
@@ -872,12 +884,12 @@ class OnnxForecaster:
         Engine's long-term model); the pairs are then the fusion's on that
         tail, prefix and target returned in its indices, each past prediction
         made from all of (t, y) before its target."""
-        targets = np.asarray(target_times, dtype=np.float64)
-        inside = targets <= self.reach(t)
+        tc, yc = _check_series(t, y)          # checked first, as in forecast_within_reach
+        targets = _check_targets(target_times)
+        inside = targets <= self.reach(tc)
         if not inside.any():
             return None, None, None, None, None
         with self._lock:
-            tc, yc = _check_series(t, y)
             off = _tail_offset(tc.size, fused_tail)
             p, g = _fusion_pairs(tc[off:], targets, params)
             prefix, target, lead = self._pairs(tc, p + off, g + off)
