@@ -884,3 +884,60 @@ def test_a_level_whose_coverage_rounds_to_one_is_named():
     with pytest.raises(ValueError, match=r"levels\[0\] = 1e-17 is too near 0"):
         ConformalScaler(LEVELS).apply(np.zeros((1, len(LEVELS))), [1e-17, 0.5])
     ConformalScaler(LEVELS).apply(np.zeros((1, len(LEVELS))), [1e-9, 0.5])     # small but representable
+
+
+def test_a_gap_longer_than_the_window_restarts_the_calibration(hold_model):
+    # Found by an audit (2026-12-04), fixed under Rule G (docs/models.md): the calibration pairs
+    # before such a gap calibrated the forecasts after it, whose windows (16 cells here) hold only
+    # the measurements since; on 200 simulated clocks after a 2-day gap clock-bolt's 80% intervals
+    # covered 70 / 64.5 / 30.5% 1 / 8 / 32 steps ahead (86 / 82.5 / 89.5% now).
+    f = OnnxForecaster(hold_model)
+    rng = np.random.default_rng(3)
+    t = 1.7e9 + 100.0 * np.arange(130)
+    t[100:] += 50 * 100.0                       # a gap of 51 steps > the 16-cell window
+    y = np.cumsum(np.where(np.arange(130) < 100, 1e-2, 1e-4) * rng.standard_normal(130))
+    assert f._restart(t, 1.0) == 100 and f._restart(t[:100], 1.0) == 0
+    targets = t[-1] + 100.0 * np.arange(1, 9)
+    full = f.forecast(t, y, targets)
+    since = f.forecast(t[100:], y[100:], targets)
+    np.testing.assert_array_equal(full.quantiles, since.quantiles)
+    # the pairs before the gap (their errors 100x larger) are not used: the intervals are narrow
+    assert np.all(full.quantiles[:, -1] - full.quantiles[:, 0] < 2e-3)
+    # without the gap every pair is used, as before
+    t2 = 1.7e9 + 100.0 * np.arange(130)
+    assert f._restart(t2, 1.0) == 0
+    assert np.all(f.forecast(t2, y, t2[-1] + 100.0 * np.arange(1, 9)).quantiles[:, -1]
+                  - f.forecast(t2, y, t2[-1] + 100.0 * np.arange(1, 9)).quantiles[:, 0] > 0)
+
+
+def test_fixed_step_memo_keys_follow_each_window_not_the_spacing(hold_model):
+    # Found by an audit (2026-12-04): with a fixed step_s every memo key covered
+    # context x step_s / (the whole series' median spacing) + 65 measurements, a count that moved
+    # with the spacing, so the memo missed and the calibration was run again on most calls
+    # (the Engine's long-term model with short_term.step_s set: 96 model rows a forecast, 15 ms).
+    from chronotick.models.onnx import prefix_keys
+    f = OnnxForecaster(hold_model, step_s=100.0)           # a window of 16 cells of 100 s
+    rng = np.random.default_rng(0)
+    t = 1.7e9 + np.cumsum(rng.uniform(40, 60, 200))       # ~2 measurements a cell
+    y = rng.normal(size=200)
+    ends = np.array([150, 199])
+    key = prefix_keys(t, y, ends, f._key_spans(t, ends))
+    inside = t[ends[0] - 1] - 15.4 * 100.0                  # in the window of prefix 150
+    older = t[ends[0] - 1] - 16.6 * 100.0                   # before it
+    y2 = y.copy()
+    y2[int(np.searchsorted(t, older)) - 1] += 1.0
+    assert prefix_keys(t, y2, ends, f._key_spans(t, ends))[0] == key[0]
+    y3 = y.copy()
+    y3[int(np.searchsorted(t, inside))] += 1.0
+    assert prefix_keys(t, y3, ends, f._key_spans(t, ends))[0] != key[0]
+    # the same prefix inside a series with another median spacing (denser measurements long
+    # before it): the same key
+    t4 = np.concatenate([t[0] - 10.0 * np.arange(300, 0, -1), t])
+    y4 = np.concatenate([np.zeros(300), y])
+    assert prefix_keys(t4, y4, ends + 300, f._key_spans(t4, ends + 300)) == key
+    # and the calibration finds its predictions in the memo: one model row per new measurement
+    rows, run = [], f._run_bound
+    f._run_bound = lambda io, out: (rows.append(out.shape[0]), run(io, out))[1]
+    for n in range(120, 140):
+        f.forecast(t[:n], y[:n], [t[n - 1] + 100.0])
+    assert rows[-5:] == [1] * 5

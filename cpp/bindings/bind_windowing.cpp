@@ -293,18 +293,27 @@ void bind_windowing(py::module_& m) {
 
   m.def(
       "prefix_hashes",
-      [one_d](const Array& t, const Array& y, const I64& ends, py::ssize_t span) {
+      [one_d](const Array& t, const Array& y, const I64& ends, const py::object& span) {
         one_d(t, "t");
         one_d(y, "y");
         if (ends.ndim() != 1) throw py::value_error("ends must be 1-D");
         if (t.size() != y.size())
           throw py::value_error("t and y differ in length: " + std::to_string(t.size()) + " vs " +
                                 std::to_string(y.size()));
-        if (span <= 0) throw py::value_error("span must be >= 1, got " + std::to_string(span));
         py::array_t<std::uint64_t> out(ends.size());
+        const auto n = static_cast<std::size_t>(t.size()), m = static_cast<std::size_t>(ends.size());
         try {
-          prefix_hashes(t.data(), y.data(), static_cast<std::size_t>(t.size()), ends.data(),
-                        static_cast<std::size_t>(ends.size()), static_cast<std::size_t>(span), out.mutable_data());
+          if (py::isinstance<py::int_>(span)) {
+            const auto s = span.cast<py::ssize_t>();
+            if (s <= 0) throw py::value_error("span must be >= 1, got " + std::to_string(s));
+            prefix_hashes(t.data(), y.data(), n, ends.data(), m, static_cast<std::size_t>(s), out.mutable_data());
+          } else {
+            const auto spans = span.cast<I64>();
+            if (spans.ndim() != 1 || spans.size() != ends.size())
+              throw py::value_error("span must be an integer or one per end (" + std::to_string(ends.size()) +
+                                    "), got " + std::to_string(spans.size()));
+            prefix_hashes_spans(t.data(), y.data(), n, ends.data(), m, spans.data(), out.mutable_data());
+          }
         } catch (const std::invalid_argument& e) {
           throw py::value_error(e.what());
         }
@@ -313,7 +322,8 @@ void bind_windowing(py::module_& m) {
       py::arg("t"), py::arg("y"), py::arg("ends"), py::arg("span"),
       "uint64 fingerprint of the newest `span` measurements of each prefix [0, i), i in `ends`\n"
       "(cpp/windowing/prefix_hash.h): sum x_j b^(i-1-j) mod 2^64 over j in [i - span, i), x_j a mix\n"
-      "of the bit patterns of t_j and y_j. The ONNX forecaster's memo key.");
+      "of the bit patterns of t_j and y_j. The ONNX forecaster's memo key. span: an integer, or\n"
+      "one per end (int64 array).");
 
   m.def(
       "detrend_rows",

@@ -11,6 +11,7 @@
 #include "windowing/prefix_hash.h"
 
 using chronotick::prefix_hashes;
+using chronotick::prefix_hashes_spans;
 
 namespace {
 
@@ -78,3 +79,18 @@ TEST(bad_ends_and_span_are_refused) {
 }
 
 TEST_MAIN()
+
+TEST(a_span_per_end_is_the_scalar_span_where_equal) {
+  std::vector<double> t = {0, 1, 2, 3, 4, 5}, y = {5, 4, 3, 2, 1, 0};
+  std::vector<std::int64_t> ends = {2, 4, 6}, spans = {2, 3, 1};
+  std::vector<std::uint64_t> per(3), one(1);
+  prefix_hashes_spans(t.data(), y.data(), 6, ends.data(), 3, spans.data(), per.data());
+  for (std::size_t k = 0; k < 3; ++k) {
+    prefix_hashes(t.data(), y.data(), 6, &ends[k], 1, static_cast<std::size_t>(spans[k]), one.data());
+    CHECK(per[k] == one[0]);
+  }
+  CHECK(per[1] != per[2]);
+  std::int64_t bad = 0;
+  CHECK(error_of([&] { prefix_hashes_spans(t.data(), y.data(), 6, ends.data(), 1, &bad, per.data()); }) ==
+        "spans[0] = 0 is not >= 1");
+}

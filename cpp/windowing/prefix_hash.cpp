@@ -19,21 +19,23 @@ std::uint64_t inverse(std::uint64_t b) {
 
 }  // namespace
 
-void prefix_hashes(const double* t, const double* y, std::size_t n, const std::int64_t* ends, std::size_t m,
-                   std::size_t span, std::uint64_t* out) {
-  if (span == 0) throw std::invalid_argument("span must be >= 1");
+namespace {
+
+// H(ends[k]) over span_of(k) measurements each.
+template <typename SpanOf>
+void hashes(const double* t, const double* y, std::size_t n, const std::int64_t* ends, std::size_t m,
+            SpanOf span_of, std::uint64_t* out) {
   if (m == 0) return;
-  std::int64_t lo_end = ends[0], hi_end = ends[0];
+  std::size_t lo = n, hi = 0;
   for (std::size_t k = 0; k < m; ++k) {
     if (ends[k] < 1 || static_cast<std::uint64_t>(ends[k]) > n)
       throw std::invalid_argument("ends[" + std::to_string(k) + "] = " + std::to_string(ends[k]) +
                                   " is not in [1, " + std::to_string(n) + "]");
-    lo_end = std::min(lo_end, ends[k]);
-    hi_end = std::max(hi_end, ends[k]);
+    const std::size_t end = static_cast<std::size_t>(ends[k]), span = span_of(k);
+    lo = std::min(lo, end > span ? end - span : 0);
+    hi = std::max(hi, end);
   }
   // Only measurements [lo, hi) enter any key; indices below are relative to lo.
-  const std::size_t hi = static_cast<std::size_t>(hi_end);
-  const std::size_t lo = static_cast<std::size_t>(lo_end) > span ? static_cast<std::size_t>(lo_end) - span : 0;
   const std::size_t len = hi - lo;
   std::vector<std::uint64_t> p(len + 1), fwd(len);
   const std::uint64_t inv = inverse(kBase);
@@ -47,9 +49,26 @@ void prefix_hashes(const double* t, const double* y, std::size_t n, const std::i
   }
   for (std::size_t k = 0; k < m; ++k) {
     const std::size_t i = static_cast<std::size_t>(ends[k]) - lo;  // >= 1
+    const std::size_t span = span_of(k);
     const std::size_t start = i > span ? i - span : 0;
     out[k] = fwd[i - 1] * (p[i] - p[start]);
   }
+}
+
+}  // namespace
+
+void prefix_hashes(const double* t, const double* y, std::size_t n, const std::int64_t* ends, std::size_t m,
+                   std::size_t span, std::uint64_t* out) {
+  if (span == 0) throw std::invalid_argument("span must be >= 1");
+  hashes(t, y, n, ends, m, [span](std::size_t) { return span; }, out);
+}
+
+void prefix_hashes_spans(const double* t, const double* y, std::size_t n, const std::int64_t* ends,
+                         std::size_t m, const std::int64_t* spans, std::uint64_t* out) {
+  for (std::size_t k = 0; k < m; ++k)
+    if (spans[k] < 1)
+      throw std::invalid_argument("spans[" + std::to_string(k) + "] = " + std::to_string(spans[k]) + " is not >= 1");
+  hashes(t, y, n, ends, m, [spans](std::size_t k) { return static_cast<std::size_t>(spans[k]); }, out);
 }
 
 }  // namespace chronotick

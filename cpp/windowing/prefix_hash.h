@@ -42,4 +42,10 @@ inline std::uint64_t measurement_hash(double t, double y) { return mix64(mix64(b
 void prefix_hashes(const double* t, const double* y, std::size_t n, const std::int64_t* ends, std::size_t m,
                    std::size_t span, std::uint64_t* out);
 
+// The same with a span per end: out[k] = H(ends[k]) over its newest spans[k]
+// measurements (a model on a fixed grid step: each prefix's window holds the
+// measurements of a fixed time span, however many).
+void prefix_hashes_spans(const double* t, const double* y, std::size_t n, const std::int64_t* ends,
+                         std::size_t m, const std::int64_t* spans, std::uint64_t* out);
+
 }  // namespace chronotick

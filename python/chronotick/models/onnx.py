@@ -54,7 +54,8 @@ the caller's unit (seconds: offset = reference - local clock):
    forecast's note says so, as it says when a lead has no calibration at
    all and the model's own quantiles stand). Each prefix's model output is remembered under its newest
    measurement and a fingerprint of the newest context x step_factor + 65
-   measurements (prefix_keys, _span_of),
+   measurements (with a fixed step_s: those within its window's time span;
+   prefix_keys, _key_spans),
    and a calibrated forecast remembers its own run, so an
    engine that calls `forecast` once per new measurement makes one model
    run per call and none for the calibration.
@@ -405,7 +406,7 @@ class OnnxForecaster:
         self._memo_meta = np.empty((0, 3))
         # measurements a memo key covers: the window's span in measurements (context cells of
         # step_factor spacings) plus the 65 its grid step is the median spacing of (exact unless
-        # more than that fall in one window's span); with a fixed step_s, per call (_span_of)
+        # more than that fall in one window's span); with a fixed step_s, per prefix (_key_spans)
         self._key_span = int(math.ceil(self.context * self.step_factor)) + 65
         # per-lead calibrations, keyed by the data they were made from (see _lead_scalers)
         self._scalers: OrderedDict = OrderedDict()
@@ -648,16 +649,33 @@ class OnnxForecaster:
         t = np.asarray(t, dtype=np.float64)
         return self._step(t) / _core.window_step(t) if t.size >= 2 else 1.0
 
-    def _span_of(self, t: np.ndarray) -> int:
-        """Measurements a memo key of a prefix of t covers (see _key_span): a
-        window spans context x (grid step / median spacing) of them. On a
-        coarse grid that is step_factor x context (until 2026-12-02 the keys
-        covered context + 65 measurements whatever the grid, so two series
-        agreeing in those but not further back inside the window -- 2048
-        measurements at step_factor 8 -- shared each other's model outputs)."""
+    def _key_spans(self, t: np.ndarray, ends):
+        """How many measurements the memo key of each prefix [0, i), i in `ends`, is made of
+        (prefix_keys' span). The grid step the median spacing (step_s None): _key_span, a
+        window's span in measurements (context x step_factor spacings) plus the 65 its grid step
+        is the median spacing of; on a coarse grid that is step_factor x context (until
+        2026-12-02 the keys covered context + 65 measurements whatever the grid, so two series
+        agreeing in those but not further back inside the window -- 2048 measurements at
+        step_factor 8 -- shared each other's model outputs). A fixed step_s: per prefix, its
+        measurements within (context + 1/2) steps of its newest, all its window can hold,
+        however the spacing moves (until 2026-12-04 one count for all, context x step_s / the
+        series' median spacing + 65, moved with the median spacing and every key with it: at
+        a step 8 polls wide, 2048 or 2049 as the polls jittered, so the memo missed and the
+        calibration's prefixes were run again, 15 ms a forecast at the median, 92 ms at p90)."""
         if self.step_s is None:
             return self._key_span
-        return int(math.ceil(self.context * self._grid_ratio(t))) + 65
+        ends = np.asarray(ends, dtype=np.int64)
+        return ends - np.searchsorted(t, t[ends - 1] - (self.context + 0.5) * self.step_s, side="left")
+
+    def _scaler_span(self, t: np.ndarray, m: int, j: np.ndarray) -> int:
+        """How many of the newest measurements a lead's calibration depends on: its targets j
+        (m ahead) and the measurements each prefix's memo key is made of (_key_spans)."""
+        if self.step_s is None or j.size == 0:
+            return self.calib_window + m + self._key_span
+        ends = j - m + 1
+        ends = ends[ends >= 2]                 # shorter prefixes make no prediction (_pair_preds)
+        lo = int(j[0]) if ends.size == 0 else min(int(j[0]), int((ends - self._key_spans(t, ends)).min()))
+        return t.size - lo
 
     def observed_cells(self, t) -> int:
         """How many cells of the window the model would see from measurements at times t hold a
@@ -703,7 +721,8 @@ class OnnxForecaster:
         slots_of, need = [], {}     # need: memo key -> (row of this call's run, series, prefix)
         for s, (t, y, prefix, _) in enumerate(asks):
             pl = prefix.tolist()
-            keyed = iter(prefix_keys(t, y, [i for i in pl if i >= 2], self._span_of(t)))
+            ends = [i for i in pl if i >= 2]
+            keyed = iter(prefix_keys(t, y, ends, self._key_spans(t, ends)))
             slots = []      # per pair: memo slot >= 0, -2 - (row of this call's run), or -1 (< 2 measurements)
             for i in pl:
                 if i < 2:
@@ -985,7 +1004,7 @@ class OnnxForecaster:
             # unless kept already (a row's sum is finite only if all of it is)
             keep = []
             for i, ((t, y), (level, st, _, slope)) in enumerate(zip(series, prep)):
-                key = prefix_keys(t, y, [len(t)], self._span_of(t))[0]
+                key = prefix_keys(t, y, [len(t)], self._key_spans(t, [len(t)]))[0]
                 if key not in self._memo and math.isfinite(out[i].sum()):
                     keep.append((key, out[i], (st, level, slope)))
             self._remember(keep)
@@ -1069,9 +1088,9 @@ class OnnxForecaster:
         run; for_extra is then (the dict for `leads`, from the same scalers;
         the raw predictions of the pairs [len(prefix), K]), else None.
 
-        A lead's scaler depends only on the newest calib_window + m +
-        _span_of(t) measurements (its targets and the measurements that make
-        each prefix's memo key, prefix_keys) and on n; it is kept under
+        A lead's scaler depends only on the newest _scaler_span(t, m, j)
+        measurements (its targets and the measurements that make each
+        prefix's memo key, prefix_keys) and on n; it is kept under
         exactly those bytes, so forecasting again from unchanged measurements
         skips the memo look-ups and the scores."""
         asks, where = [], []
@@ -1080,13 +1099,14 @@ class OnnxForecaster:
         if extra is not None:
             leads_of[0] = leads_of[0] | extra[1]
         ratios = [self._grid_ratio(t) for t, _ in data]
+        firsts = [self._restart(t, r) for (t, _), r in zip(data, ratios)]
         for s, ((t, _), r) in enumerate(zip(data, ratios)):
-            leads_of[s] |= self._donors(leads_of[s], t.size, r)
+            leads_of[s] |= self._donors(leads_of[s], t.size, r, firsts[s])
         for s, ((t, y), leads) in enumerate(zip(data, leads_of)):
             r = ratios[s]
             for lead in sorted(leads):
-                m, j = self._pair_targets(lead, t.size, r)
-                k = min(t.size, self.calib_window + m + self._span_of(t))
+                m, j = self._pair_targets(lead, t.size, r, firsts[s])
+                k = min(t.size, self._scaler_span(t, m, j))
                 key = (lead, m, t.size, t[-k:].tobytes(), y[-k:].tobytes())
                 cs = self._scalers.get(key)
                 if cs is not None:
@@ -1107,7 +1127,7 @@ class OnnxForecaster:
         out = [self._fallback(b, leads) for b, leads in zip(base, leads_of)]
         return out, (None if extra is None else (self._fallback(base[0], extra[1] | {1}), preds[-1]))
 
-    def _pair_start(self, lead: int, n: int, r: float) -> tuple[int, int]:
+    def _pair_start(self, lead: int, n: int, r: float, first: int = 0) -> tuple[int, int]:
         """(m, start): lead bucket `lead` is m measurements ahead (r: grid
         step / median spacing); its calibration targets are the newest
         calib_window measurements j in [start, n) with a prefix [0, j - m + 1)
@@ -1121,21 +1141,42 @@ class OnnxForecaster:
         minimum is min_history grid cells, r x min_history measurements: the
         model (and its detrending) sees cells, and a prefix of 8 measurements
         at step_factor 8 is one cell (80% intervals 1.3 s wide where the
-        median was 0.3 ms off, on a clean drift, until 2026-12-02)."""
+        median was 0.3 ms off, on a clean drift, until 2026-12-02).
+        first (_restart): the prefixes count from there -- after a gap longer than
+        the window the calibration starts again, as the live forecast's window
+        holds only the measurements since."""
         m = max(1, int(round(lead * r)))
         need = self.min_history if r <= 1 else int(math.ceil(self.min_history * r))
-        return m, max(m + need - 1, n - self.calib_window)
+        return m, max(first + m + need - 1, n - self.calib_window)
 
-    def _pair_targets(self, lead: int, n: int, r: float) -> tuple[int, np.ndarray]:
+    def _pair_targets(self, lead: int, n: int, r: float, first: int = 0) -> tuple[int, np.ndarray]:
         """(m, j): m and the calibration targets of _pair_start."""
-        m, start = self._pair_start(lead, n, r)
+        m, start = self._pair_start(lead, n, r, first)
         return m, np.arange(start, n)
 
-    def _pairs_at(self, lead: int, n: int, r: float) -> int:
+    def _pairs_at(self, lead: int, n: int, r: float, first: int = 0) -> int:
         """How many calibration pairs lead bucket `lead` has in n measurements."""
-        return max(0, n - self._pair_start(lead, n, r)[1])
+        return max(0, n - self._pair_start(lead, n, r, first)[1])
 
-    def _donors(self, leads: set, n: int, r: float) -> set:
+    def _restart(self, t: np.ndarray, r: float) -> int:
+        """Index of the first measurement after the newest gap longer than the model's window
+        ((context - 1/2) grid steps at the current step: no window after it sees a measurement
+        before it), 0 if none. Only the newest measurements a calibration pair can use are
+        looked at (calib_window + the longest lead + min_history grid cells): an older gap
+        never moves _pair_start. Until 2026-12-04 the pairs before such a gap calibrated the
+        forecasts after it, whose windows hold only the few measurements since: clock-bolt's 80%
+        intervals covered 70 / 64.5 / 30.5% 1 / 8 / 32 steps ahead on 200 simulated clocks after
+        a 2-day gap, 86 / 82.5 / 89.5% now (Rule G, docs/models.md)."""
+        n = t.size
+        r1 = max(r, 1.0)
+        look = self.calib_window + int(math.ceil(self.horizon * r1)) + int(math.ceil(self.min_history * r1)) + 2
+        tail = t[max(0, n - look):]
+        if tail.size < 2:
+            return 0
+        gaps = np.flatnonzero(np.diff(tail) > (self.context - 0.5) * self._step(t))
+        return 0 if gaps.size == 0 else int(n - tail.size + gaps[-1] + 1)
+
+    def _donors(self, leads: set, n: int, r: float, first: int = 0) -> set:
         """For each lead above 1: the longest shorter power-of-two lead D with
         calib_min pairs, and D/2 if it has them too. A lead whose own errors
         turn out too few (it reaches beyond the history, or its pairs beyond
@@ -1152,11 +1193,11 @@ class OnnxForecaster:
             if lead < 2:
                 continue
             d = 1 << max(0, (int(lead) - 1).bit_length() - 1)      # the largest power of two < lead
-            while d >= 1 and self._pairs_at(d, n, r) < self.calib_min:
+            while d >= 1 and self._pairs_at(d, n, r, first) < self.calib_min:
                 d >>= 1
             if d >= 1:
                 out.add(d)
-                if d >= 2 and self._pairs_at(d // 2, n, r) >= self.calib_min:
+                if d >= 2 and self._pairs_at(d // 2, n, r, first) >= self.calib_min:
                     out.add(d // 2)
         return out
 
