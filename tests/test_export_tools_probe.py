@@ -100,10 +100,14 @@ def test_no_loadable_half_export_in_the_output_folder(exported):
     assert [f for f in seen["during"] if f.endswith(".onnx")] == []
 
 
+# an earlier export's card (the export refuses to replace a .json that is not a model card)
+OLD_CARD = '{"old": 1, "context": 32}'
+
+
 def test_sigterm_mid_export_leaves_the_old_pair_and_nothing_else(ckpt, tmp_path):
     out = tmp_path / "m.onnx"
     out.write_bytes(b"old model")
-    (tmp_path / "m.json").write_text('{"old": 1}')
+    (tmp_path / "m.json").write_text(OLD_CARD)
     env = child_env()
     proc = subprocess.Popen([sys.executable, "-m", "chronotick", "export", "chronos-bolt", "--checkpoint", ckpt,
                              "--context", "32", "--out", str(out)], env=env, stdout=subprocess.DEVNULL,
@@ -122,13 +126,13 @@ def test_sigterm_mid_export_leaves_the_old_pair_and_nothing_else(ckpt, tmp_path)
             proc.wait()
     assert rc != 0
     assert sorted(os.listdir(tmp_path)) == ["m.json", "m.onnx"]
-    assert out.read_bytes() == b"old model" and (tmp_path / "m.json").read_text() == '{"old": 1}'
+    assert out.read_bytes() == b"old model" and (tmp_path / "m.json").read_text() == OLD_CARD
 
 
 def test_a_failed_move_keeps_the_old_model_and_its_card(ckpt, tmp_path, monkeypatch):
     out = tmp_path / "m.onnx"
     out.write_bytes(b"old model")
-    (tmp_path / "m.json").write_text('{"old": 1}')
+    (tmp_path / "m.json").write_text(OLD_CARD)
     real = os.replace
 
     def replace(src, dst):
@@ -139,7 +143,7 @@ def test_a_failed_move_keeps_the_old_model_and_its_card(ckpt, tmp_path, monkeypa
     with pytest.raises(ExportError, match="No space left"):
         export_chronos_bolt(ckpt, str(out), context=16, ort_fusions=False, log=lambda m: None)
     assert sorted(os.listdir(tmp_path)) == ["m.json", "m.onnx"]
-    assert out.read_bytes() == b"old model" and (tmp_path / "m.json").read_text() == '{"old": 1}'
+    assert out.read_bytes() == b"old model" and (tmp_path / "m.json").read_text() == OLD_CARD
 
 
 def test_a_model_chronotick_cannot_use_is_refused_before_the_export(tmp_path):

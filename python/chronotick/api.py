@@ -77,6 +77,28 @@ def _file_identity(path: str) -> tuple:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
+def _pair_identity(path: str) -> tuple:
+    """The identities (_file_identity) of a .onnx file and of its model card beside it."""
+    return _file_identity(path), _file_identity(os.path.splitext(path)[0] + ".json")
+
+
+def load_onnx(path: str, make):
+    """(make(), the identity of the file pair its successful load began with): make() loads the
+    .onnx at `path` (an OnnxForecaster). A load that fails (ModelError) while the file or its card
+    was being replaced is made again, twice at most: a re-export replaces the card, then the model,
+    and a load in between had read one export's card with the other's graph ("the graph's context
+    is 50, the model card says 64") and failed -- predict(model=PATH) then raised once."""
+    from chronotick.errors import ModelError
+    for attempt in range(3):
+        before = _pair_identity(path)
+        try:
+            return make(), before
+        except ModelError:
+            if attempt == 2 or _pair_identity(path) == before:
+                raise
+    raise AssertionError("unreachable")
+
+
 def _path_forecaster(path: str):
     """The (cached, shared) OnnxForecaster of the .onnx file at `path` (predict(model=PATH)),
     named after the file's stem. Cached by the file's real path and that stem, and loaded
@@ -87,11 +109,11 @@ def _path_forecaster(path: str):
     key = ("path", real, name)
     with _onnx_lock:
         # taken before the load: a file replaced while it loads is loaded again at the next call
-        ident = (_file_identity(real), _file_identity(os.path.splitext(real)[0] + ".json"))
+        ident = _pair_identity(real)
         f = _onnx_cache.get(key)
         if f is None or getattr(f, "_file_identity", None) != ident:
             _onnx_cache.pop(key, None)      # a failed reload leaves no stale model behind
-            f = OnnxForecaster(real, name=name, providers=SHORT_TERM_PROVIDERS)
+            f, ident = load_onnx(real, lambda: OnnxForecaster(real, name=name, providers=SHORT_TERM_PROVIDERS))
             f._file_identity = ident
             _onnx_cache[key] = f
         return f
@@ -117,7 +139,7 @@ def onnx_forecaster(name: str):
         f = _onnx_cache.get(name)
         if f is None or f.path != os.fspath(path) or getattr(f, "_registry_generation", 0) != gen:
             from chronotick.models.onnx import OnnxForecaster
-            f = OnnxForecaster(path, name=name, providers=SHORT_TERM_PROVIDERS)
+            f = load_onnx(path, lambda: OnnxForecaster(path, name=name, providers=SHORT_TERM_PROVIDERS))[0]
             f._registry_generation = gen
             _onnx_cache[name] = f
         return f

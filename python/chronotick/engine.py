@@ -41,7 +41,7 @@ from chronotick import models as registry
 from chronotick._validate import int_times_hint
 from chronotick._validate import quantile_levels as _check_levels
 from chronotick.api import (AUTO_ONNX, SHORT_TERM_PROVIDERS, _median_spacing, classical_forecast, fuse_with_onnx,
-                            with_base_levels)
+                            load_onnx, with_base_levels)
 from chronotick.config import load_config
 from chronotick.errors import ConfigError, ForecastError, ModelError
 from chronotick.forecast import Forecast
@@ -100,9 +100,9 @@ class _ModelSlot:
         self.failed_at = 0.0      # time.monotonic() of the newest failure while running
         try:
             from chronotick.models.onnx import OnnxForecaster
-            self.forecaster = OnnxForecaster(path, providers=providers, intra_op_threads=threads,
-                                             step_factor=step_factor, step_s=step_s,
-                                             name=name if own_name else None, detrend_r2=detrend_r2)
+            self.forecaster = load_onnx(path, lambda: OnnxForecaster(
+                path, providers=providers, intra_op_threads=threads, step_factor=step_factor, step_s=step_s,
+                name=name if own_name else None, detrend_r2=detrend_r2))[0]
         except Exception as exc:  # corrupt, missing or mismatched file: unhealthy, not fatal
             self.ok, self.reason = False, f"load failed: {type(exc).__name__}: {exc}"
 

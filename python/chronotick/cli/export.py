@@ -50,7 +50,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from chronotick.models.export_bolt import (MAX_OPSET, MIN_OPSET, ExportError, export_chronos_bolt,
+    from chronotick.models.export_bolt import (MAX_OPSET, MIN_OPSET, ExportError, export_chronos_bolt, onnx_file_name,
                                                terminate_as_exit)
 
     if args.context < 1:
@@ -63,7 +63,7 @@ def run(args) -> int:
         print(f"chronotick export: --opset must be in [{MIN_OPSET}, {MAX_OPSET}] (the opsets torch's exporter "
               f"writes), got {args.opset}", file=sys.stderr)
         return 2
-    if not args.out.endswith(".onnx"):
+    if not onnx_file_name(args.out):
         print(f"chronotick export: --out must name a .onnx file (its card goes beside it as .json), got "
               f"{args.out}", file=sys.stderr)
         return 2

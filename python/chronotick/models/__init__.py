@@ -29,9 +29,14 @@ def register(name: str, path: str) -> None:
     its content is checked when the model is loaded. Registering a name
     again (even with the same path: a re-export replaces the file) makes
     `predict(model=name)` load the file again. Forecasts of the model are
-    named `name`."""
-    if not isinstance(name, str) or not name:
+    named `name`. The name of a shipped model (clock-bolt) may be registered
+    too: the file then takes the shipped model's place wherever the name is
+    used, `model="auto"` included (a RuntimeWarning says so)."""
+    if not isinstance(name, str) or not name.strip():
         raise ValueError(f"name must be a non-empty string, got {name!r}")
+    if name != name.strip():
+        # "kalman " would be listed beside "kalman" and read as it in notes and weights
+        raise ValueError(f"name must not begin or end with white space, got {name!r}")
     if name in CLASSICAL or name in (FUSED, AUTO):
         raise ValueError(f"name {name!r} is reserved for a built-in model")
     try:
@@ -44,6 +49,11 @@ def register(name: str, path: str) -> None:
         raise ValueError(f"path must name a .onnx file, got {path!r}")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no such ONNX model file: {path}")
+    shipped = onnx_models().get(name) if name not in _registered else None
+    if shipped is not None and os.path.abspath(path) != shipped:
+        import warnings
+        warnings.warn(f"register({name!r}, {path!r}) replaces the shipped model {name} ({shipped}) for "
+                      f"model={name!r} and model='auto'", RuntimeWarning, stacklevel=2)
     _registered[name] = os.path.abspath(path)
     _generation[name] = _generation.get(name, 0) + 1
 

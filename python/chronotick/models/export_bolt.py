@@ -67,6 +67,32 @@ def _one_line(exc: BaseException) -> str:
     return msg if len(msg) <= 300 else msg[:297] + "..."
 
 
+def onnx_file_name(path) -> bool:
+    """Whether `path` names a .onnx file as chronotick.models.register takes one: a file name
+    with a stem and the extension .onnx (any case); ".onnx" alone is a stem without an extension."""
+    try:
+        path = os.fsdecode(os.fspath(path))
+    except TypeError:
+        return False
+    return os.path.splitext(path)[1].lower() == ".onnx"
+
+
+def foreign_json(path: str) -> str:
+    """Why the existing file `path` is not a model card the export may replace ("" if it is one,
+    or there is none): a card is a JSON object with a `context` field (the one field of its own
+    the runtime compares with every graph; a checkpoint's config.json has none)."""
+    if not os.path.lexists(path):
+        return ""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError) as exc:
+        return f"not readable as JSON: {type(exc).__name__}"
+    if not isinstance(data, dict):
+        return f"a JSON {type(data).__name__}, not an object"
+    return "" if "context" in data else "no context field"
+
+
 def check_export_args(tolerance, opset) -> None:
     """ValueError naming the bad value: tolerance must be a finite number > 0,
     opset None or an integer in [MIN_OPSET, MAX_OPSET]."""
@@ -310,7 +336,7 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
     (SIGKILL) are removed first (remove_dead_work_folders; logged)."""
     if isinstance(context, bool) or not isinstance(context, int) or context < 1:
         raise ValueError(f"context must be a positive integer, got {context!r}")
-    if not str(out).endswith(".onnx"):
+    if not onnx_file_name(out):
         raise ValueError(f"out must name a .onnx file, got {out!r}")
     check_export_args(tolerance, opset)
     out = os.fspath(out)
@@ -318,6 +344,11 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
     for p in (out, card_path):
         if os.path.isdir(p):
             raise ValueError(f"{p} is a directory: the export writes the model and its card as files there")
+    foreign = foreign_json(card_path)
+    if foreign:
+        # e.g. --out CHECKPOINT/config.onnx: the checkpoint's own config.json had been replaced by the card
+        raise ValueError(f"{card_path} exists and is not a model card ({foreign}); the export writes the card "
+                         f"of {out} there: choose another out")
     from chronotick._paths import output_file_problem
     problem = output_file_problem(out, make_dirs=True)      # before torch and the weights are loaded
     if problem:

@@ -1,0 +1,101 @@
+"""Guards of the export and the registry found by an audit (2026-12-04): checked before anything
+is loaded, so no torch is needed here."""
+import json
+import os
+import shutil
+import warnings
+
+import pytest
+
+from chronotick import api
+from chronotick.cli import main
+from chronotick.errors import ModelError
+from chronotick.models.export_bolt import export_chronos_bolt, foreign_json
+
+
+def test_the_export_does_not_replace_a_json_that_is_not_a_model_card(tmp_path):
+    # --out CHECKPOINT/config.onnx had replaced the checkpoint's own config.json with the card,
+    # destroying the checkpoint
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"model_type": "t5", "d_model": 64}))
+    before = config.read_bytes()
+    with pytest.raises(ValueError, match=r"config\.json exists and is not a model card \(no context "
+                                         r"field\).*choose another out"):
+        export_chronos_bolt(str(tmp_path), str(tmp_path / "config.onnx"), context=64)
+    assert config.read_bytes() == before and not (tmp_path / "config.onnx").exists()
+    assert main(["export", "chronos-bolt", "--checkpoint", str(tmp_path), "--context", "64",
+                 "--out", str(tmp_path / "config.onnx")]) == 1
+    assert config.read_bytes() == before
+    # an earlier export's card may be replaced; so may a missing one
+    card = tmp_path / "m.json"
+    card.write_text(json.dumps({"context": 64}))
+    assert foreign_json(str(card)) == "" and foreign_json(str(tmp_path / "none.json")) == ""
+    (tmp_path / "list.json").write_text("[1, 2]")
+    assert foreign_json(str(tmp_path / "list.json")) == "a JSON list, not an object"
+    (tmp_path / "junk.json").write_text("{not json")
+    assert foreign_json(str(tmp_path / "junk.json")).startswith("not readable as JSON")
+
+
+@pytest.mark.parametrize("out", [".onnx", "dir/.onnx"])
+def test_an_out_with_no_file_stem_is_refused(tmp_path, out, capsys):
+    # it wrote ".onnx" and ".onnx.json", a pair register() and predict(model=PATH) then refused
+    path = str(tmp_path / out)
+    with pytest.raises(ValueError, match="out must name a .onnx file"):
+        export_chronos_bolt(str(tmp_path), path, context=64)
+    assert main(["export", "chronos-bolt", "--checkpoint", str(tmp_path), "--context", "64", "--out", path]) == 2
+    assert "--out must name a .onnx file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", [" ", "\t", "kalman ", " clock"])
+def test_register_refuses_blank_and_padded_names(registry, tmp_path, name):
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"x")
+    with pytest.raises(ValueError, match="name must"):
+        registry.register(name, str(model))
+    assert name not in registry.names()
+
+
+def test_registering_the_shipped_name_warns_that_it_replaces_it(registry, tmp_path):
+    shipped = registry.onnx_models().get(api.AUTO_ONNX)
+    if shipped is None:
+        pytest.skip("no shipped model in this checkout")
+    copy = tmp_path / "other.onnx"
+    shutil.copy(shipped, copy)
+    generation = dict(registry._generation)
+    try:
+        with pytest.warns(RuntimeWarning, match=f"replaces the shipped model {api.AUTO_ONNX}.*model='auto'"):
+            registry.register(api.AUTO_ONNX, str(copy))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            registry.register(api.AUTO_ONNX, str(copy))        # registered already: no second warning
+    finally:
+        registry._generation.clear()
+        registry._generation.update(generation)
+
+
+def test_a_load_that_fails_while_the_files_are_replaced_is_made_again(tmp_path):
+    # a re-export replaces the card, then the model: a load in between read one export's card
+    # with the other's graph and failed (predict(model=PATH) raised once)
+    model, card = tmp_path / "m.onnx", tmp_path / "m.json"
+    model.write_bytes(b"a")
+    card.write_text("{}")
+    calls = []
+
+    def swapped_meanwhile():
+        calls.append(1)
+        if len(calls) == 1:
+            os.replace(str(tmp_path / "m.onnx"), str(tmp_path / "old.onnx"))
+            model.write_bytes(b"b")                  # the new export lands while this load runs
+            raise ModelError("the graph's context is 50, the model card says 64")
+        return "loaded"
+    got, ident = api.load_onnx(str(model), swapped_meanwhile)
+    assert got == "loaded" and len(calls) == 2 and ident == api._pair_identity(str(model))
+
+    calls.clear()
+
+    def broken():
+        calls.append(1)
+        raise ModelError("broken for good")
+    with pytest.raises(ModelError, match="broken for good"):
+        api.load_onnx(str(model), broken)
+    assert len(calls) == 1                           # nothing changed: not tried again
