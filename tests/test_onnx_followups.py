@@ -251,3 +251,44 @@ def test_one_forecaster_from_eight_threads_gives_the_serial_results():
         assert not errors
         for i, (a, b) in enumerate(zip(got, want)):
             assert a is not None and np.array_equal(a, b, equal_nan=True), f"job {i} differs"
+
+
+def test_conformal_scaler_leaves_flat_exact_hits_out_of_a_spread_forecast():
+    # Rule Z5 (docs/models.md): a flat prediction that hit exactly scores 0 / 0; counted as 0 it
+    # scaled the spread of the forecast being calibrated to nothing
+    levels = np.array([0.1, 0.5, 0.9])
+    rng = np.random.default_rng(1)
+    m = rng.normal(size=20)
+    ordinary = (m + rng.normal(size=20), np.c_[m - 1.0, m, m + 1.0])
+    cs = ConformalScaler(levels, min_errors=4)
+    cs.add(*ordinary)
+    cs.add([0.0] * 40, np.zeros((40, 3)))                       # 40 exact hits by flat predictions
+    ref = ConformalScaler(levels, min_errors=4)
+    ref.add(*ordinary)
+    q = np.array([[-2.0, 0.0, 2.0]])
+    np.testing.assert_array_equal(cs.apply(q, [0.1, 0.5, 0.9]), ref.apply(q, [0.1, 0.5, 0.9]))
+    assert np.all(np.diff(cs.apply(q, [0.1, 0.5, 0.9])) > 0)
+    # a flat forecast stays flat; too few other scores: the raw quantiles
+    np.testing.assert_array_equal(cs.apply(np.zeros((1, 3)), [0.1, 0.5, 0.9]), np.zeros((1, 3)))
+    few = ConformalScaler(levels, min_errors=4)
+    few.add([1.0, 2.0], np.array([[0.0, 1.0, 2.0], [1.0, 2.0, 3.0]]))
+    few.add([0.0] * 10, np.zeros((10, 3)))
+    raw = ConformalScaler(levels, min_errors=1 << 30)
+    np.testing.assert_array_equal(few.apply(q, [0.1, 0.5, 0.9]), raw.apply(q, [0.1, 0.5, 0.9]))
+
+
+@pytest.mark.parametrize("stepped", [1, 3])
+def test_after_a_flat_record_and_a_step_no_interval_is_zero_wide(stepped):
+    # 300 measurements at one value, the last `stepped` of them 1 ms higher: clock-bolt alone
+    # had stated a zero-width 80% interval (its calibration: 63 flat exact hits), and auto, when
+    # its member had a spread, would have too (the fused calibration saw only exact zeros)
+    t = 1.7e9 + 64.0 * np.arange(300)
+    y = np.zeros(300)
+    y[-stepped:] = 1e-3
+    cb = chronotick.predict(y, t, horizon=2, model="clock-bolt")
+    lo, hi = cb.interval(0.8)
+    assert np.all(hi - lo > 0) and "model's own quantiles used" in cb.note
+    for model in ("auto", "fused"):
+        fc = chronotick.predict(y, t, horizon=2, model=model)
+        lo, hi = fc.interval(0.8)
+        assert np.all(hi - lo > 1e-4), (model, hi - lo)

@@ -182,20 +182,26 @@ void contain_certain_members(FusedForecast& out) {
   QuantileForecast& f = out.forecast;
   const std::size_t h = f.times.size(), L = f.levels.size(), m = out.members.size();
   if (!f.ok || f.quantiles.size() != h * L || out.weights.size() != m * h) return;
-  bool widened = false;
+  bool widened = false, fused_certain = false;
   for (std::size_t k = 0; k < h; ++k) {
     double lo = std::numeric_limits<double>::infinity(), hi = -lo;
     std::size_t n = 0;
     bool all_certain = true;
-    for (std::size_t i = 0; i < m && all_certain; ++i) {
+    for (std::size_t i = 0; i < m; ++i) {
       if (!(out.weights[i * h + k] > 0)) continue;
       const QuantileForecast& g = out.members[i];
-      all_certain = certain_at(g, k);
+      all_certain = all_certain && certain_at(g, k);
       double med = quantile_at(g, k, 0.5);
       if (!std::isfinite(med)) med = g.mean[k];
       lo = std::min(lo, med), hi = std::max(hi, med), ++n;
     }
-    if (!all_certain || n < 2 || !(hi > lo)) continue;
+    if (n < 2 || !(hi > lo)) continue;
+    if (!all_certain) {
+      // the fused forecast states no spread itself (its calibration saw only exact hits) where
+      // members disagree: it holds their medians too (Rule Z5, 2026-12-04)
+      if (!certain_at(f, k)) continue;
+      fused_certain = true;
+    }
     widened = true;
     for (std::size_t l = 0; l < L; ++l) {
       double& q = f.quantiles[k * L + l];
@@ -207,7 +213,10 @@ void contain_certain_members(FusedForecast& out) {
   }
   static const std::string said =
       "members stating no spread disagree: the interval holds their medians at some steps";
-  if (widened && f.note.find(said) == std::string::npos) f.note += (f.note.empty() ? "" : "; ") + said;
+  static const std::string said_fused =
+      "the fused forecast stated no spread where members disagree: the interval holds their medians at some steps";
+  const std::string& note = fused_certain ? said_fused : said;
+  if (widened && f.note.find(note) == std::string::npos) f.note += (f.note.empty() ? "" : "; ") + note;
 }
 
 }  // namespace chronotick

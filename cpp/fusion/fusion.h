@@ -48,7 +48,10 @@ FusedForecast fuse(const std::vector<QuantileForecast>& members);
 // cannot all be right: at a step where every member fused there is so, the
 // fused quantiles below the median are lowered to at most the smallest
 // member median and those above raised to at least the largest (std from
-// the new q10/q90), and the note says so. Elsewhere nothing changes.
+// the new q10/q90), and the note says so. The same where the fused forecast
+// itself states no spread while the members' medians differ (Rule Z5: its
+// calibration saw only exact hits, past errors of exactly 0, so it scaled a
+// member's spread to nothing). Elsewhere nothing changes.
 // forecast_fused applies it again after its calibration of the fused
 // intervals.
 void contain_certain_members(FusedForecast& out);

@@ -147,6 +147,34 @@ TEST(members_that_each_claim_certainty_but_disagree_are_all_inside_the_interval)
   CHECK(mixed.forecast.q(0, 1) == 0.1 && mixed.forecast.q(0, 5) == 0.1);  // ... and nothing is widened
 }
 
+TEST(a_fused_forecast_stating_no_spread_holds_disagreeing_members) {
+  // Rule Z5: after the fused calibration (forecast_fused) the fused forecast may state no
+  // spread (its past errors were exactly 0) while members weighted in it -- one of them with a
+  // spread -- disagree: the interval then holds their medians too.
+  QuantileForecast wide = flat_member("w", 0.3);
+  const std::size_t L = wide.levels.size();
+  for (std::size_t k = 0; k < 2; ++k) wide.quantiles[k * L + 1] = 0.2, wide.quantiles[k * L + 5] = 0.4;
+  FusedForecast out;
+  out.members = {flat_member("a", 0.1), wide};
+  out.forecast = flat_member("fused(a,w)", 0.15);
+  for (double& q : out.forecast.quantiles) q = 0.15;          // zero wide at every level
+  out.weights = {0.6, 0.6, 0.4, 0.4};
+  contain_certain_members(out);
+  CHECK(out.forecast.note.find("the fused forecast stated no spread where members disagree") != std::string::npos);
+  for (std::size_t k = 0; k < 2; ++k) {
+    CHECK(out.forecast.q(k, 1) <= 0.1 && out.forecast.q(k, 5) >= 0.3);
+    CHECK(out.forecast.q(k, 3) == 0.15);                        // the median stays
+  }
+  // a fused forecast with a spread, or members that agree: nothing changes
+  FusedForecast spread = out;
+  spread.forecast = flat_member("fused(a,w)", 0.15);          // a central interval [0.14, 0.16]
+  for (std::size_t k = 0; k < 2; ++k)
+    spread.forecast.quantiles[k * L + 1] = 0.14, spread.forecast.quantiles[k * L + 5] = 0.16;
+  spread.forecast.note.clear();
+  contain_certain_members(spread);
+  CHECK(spread.forecast.note.empty() && spread.forecast.q(0, 1) == 0.14 && spread.forecast.q(0, 5) == 0.16);
+}
+
 TEST(all_members_failing_is_reported) {
   QuantileForecast a = member("a", 0.0, 1.0);
   a.ok = false;

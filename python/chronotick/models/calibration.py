@@ -175,35 +175,63 @@ class ConformalScaler:
         self._y, self._q = y[-self.window:], q[-self.window:]
         self._flat = None
 
-    def _flat_misses(self) -> np.ndarray:
-        """Rows of the recorded predictions that had zero width (all quantiles
-        equal: the forecaster's forecast from an exactly flat window) and
-        missed: their score |e| / 0 has no scale of its own (the core clamps
-        the distance to 1e-300, so one such miss made factors of ~1e293).
-        Empty for any prediction with a spread, i.e. on ordinary data."""
+    def _flat_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """(misses, hits): rows of the recorded predictions that had zero width
+        (all quantiles equal: the forecaster's forecast from an exactly flat
+        window) and missed, and those that equalled their measurement exactly.
+        A miss's score |e| / 0 has no scale of its own (the core clamps the
+        distance to 1e-300, so one such miss made factors of ~1e293); a hit's
+        0 / 0 says nothing about how to scale a forecast that has a spread.
+        Both empty for any prediction with a spread, i.e. on ordinary data."""
         f = self._flat
         if f is None:
             q = self._q
             same = q[:, -1] == q[:, 0]
-            f = (np.flatnonzero(same & (self._y != q[:, self.median_index])) if same.any()
-                 else np.empty(0, dtype=np.int64))
+            if same.any():
+                hit = self._y == q[:, self.median_index]
+                f = (np.flatnonzero(same & ~hit), np.flatnonzero(same & hit))
+            else:
+                none = np.empty(0, dtype=np.int64)
+                f = (none, none)
             self._flat = f
         return f
 
-    def _factors_for(self, cov: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    def _flat_misses(self) -> np.ndarray:
+        """The misses of _flat_rows."""
+        return self._flat_rows()[0]
+
+    def _has_flat(self) -> bool:
+        """Whether a forecast's factors may depend on its own distances (_factors_for)."""
+        misses, hits = self._flat_rows()
+        return bool(misses.size or hits.size)
+
+    def _factors_for(self, cov: np.ndarray, dist: np.ndarray) -> np.ndarray | None:
         """`_factors` for the forecast whose quantiles lie `dist` [K] (sorted,
         0 at the median) from its median: each flat past prediction that
-        missed (_flat_misses) is scored as if it had had those distances, i.e.
-        its absolute error against the width of the forecast it calibrates
-        (the classical models keep such errors absolute likewise:
-        cpp/models/calibration.h). The same as `_factors` where there is no
-        such prediction or `dist` is 0."""
-        rows = self._flat_misses() if self.calibrated else ()
-        if not len(rows) or not np.any(dist):
+        missed is scored as if it had had those distances, i.e. its absolute
+        error against the width of the forecast it calibrates (the classical
+        models keep such errors absolute likewise: cpp/models/calibration.h),
+        and each flat one that hit exactly is left out (Rule Z5, docs/models.md:
+        its 0 / 0 scaled this forecast's spread to nothing -- after 299 equal
+        measurements and a step, the model's 80% interval was zero wide). None
+        where fewer than min_errors scores remain: the caller uses the model's
+        own quantiles. The same as `_factors` where there is no flat
+        prediction or `dist` is 0 (a flat forecast: nothing to scale)."""
+        if not self.calibrated:
+            return self._factors(cov)
+        misses, hits = self._flat_rows()
+        if not (misses.size or hits.size) or not np.any(dist):
             return self._factors(cov)
         q = self._q.copy()
-        q[rows] = q[rows, self.median_index][:, None] + dist[None, :]
-        return _core.conformal_factors(self._y, q, self.model_levels, self.median_index, cov)
+        q[misses] = q[misses, self.median_index][:, None] + dist[None, :]
+        y = self._y
+        if hits.size:
+            if y.size - hits.size < self.min_errors:
+                return None
+            keep = np.ones(y.size, dtype=bool)
+            keep[hits] = False
+            y, q = y[keep], q[keep]
+        return _core.conformal_factors(y, q, self.model_levels, self.median_index, cov)
 
     def factors(self, coverages) -> np.ndarray:
         """s(c) for each coverage c in [0, 1): the multiplier of the model's
@@ -284,13 +312,19 @@ class ConformalScaler:
         q = np.sort(q, axis=-1)
         m = q[..., self.median_index:self.median_index + 1]
         if self.calibrated:
-            lo, hi, w, w1 = self._calibrated_plan(levels, plan)
-            if self._flat_misses().size:      # factors per forecast: see _factors_for
+            cal = self._calibrated_plan(levels, plan)
+            if self._has_flat():      # factors per forecast: see _factors_for
                 rows = q.reshape(-1, q.shape[-1])
-                f = np.array([self._factors_for(coverage, r - r[self.median_index]) for r in rows])
-                f = f.reshape(q.shape[:-1] + (coverage.size,))
-            else:
-                f = self._factors(coverage)
+                out = np.empty((rows.shape[0], levels.size))
+                for k, r in enumerate(rows):
+                    f = self._factors_for(coverage, r - r[self.median_index])
+                    rlo, rhi, rw, rw1 = (lo, hi, w, w1) if f is None else cal    # None: raw quantiles
+                    f = f_raw if f is None else f
+                    m_r = r[self.median_index]
+                    out[k] = np.maximum.accumulate(m_r + f * (r[rlo] * rw1 + r[rhi] * rw - m_r))
+                return out.reshape(q.shape[:-1] + (levels.size,))
+            lo, hi, w, w1 = cal
+            f = self._factors(coverage)
         else:
             f = f_raw
         base = q[..., lo] * w1 + q[..., hi] * w

@@ -1033,8 +1033,12 @@ class OnnxForecaster:
                     # plan where the model's levels are symmetric; with asymmetric ones the outer
                     # level had been scaled by the inner interval's factor: ConformalScaler.apply)
                     plan = self._raw_scaler._calibrated_plan(levels, plan)
-                if cs is not None and cs.calibrated and cs._flat_misses().size:
-                    r = self._per_target(out[i], h[sel], level, median_index, plan, coverage, cs, slope)
+                if cs is not None and cs.calibrated and cs._has_flat():
+                    r = self._per_target(out[i], h[sel], level, median_index, plan, coverage, cs, slope,
+                                         (lo, hi, w, w1, f_raw))
+                    if r is not None:
+                        r, uncal = r
+                        raw = raw or uncal
                 else:
                     r = _core.grid_quantiles(out[i], h[sel], level, median_index, *plan, f, slope)
                 if r is None:
@@ -1054,13 +1058,15 @@ class OnnxForecaster:
         return res
 
     def _per_target(self, q: np.ndarray, h: np.ndarray, level: float, median_index: int, plan, coverage,
-                    cs: ConformalScaler, slope: float):
-        """grid_quantiles' (median, quantiles) of the model output q [K, H] at steps h,
-        each target with its own conformal factors: cs holds past predictions from
-        flat windows that missed, scored against this forecast's raw distances at
-        that step (ConformalScaler._factors_for). None where grid_quantiles is."""
+                    cs: ConformalScaler, slope: float, raw_plan):
+        """grid_quantiles' ((median, quantiles), whether a target was left raw) of the model
+        output q [K, H] at steps h, each target with its own conformal factors: cs holds past
+        predictions from flat windows, scored against this forecast's raw distances at that
+        step (ConformalScaler._factors_for); a target with too few scores left gets the
+        model's own quantiles (raw_plan: lo, hi, w, w1, f_raw). None where grid_quantiles is."""
         H = self.horizon
         med, qs = np.empty(h.size), np.empty((h.size, coverage.size))
+        uncal = False
         for k, hk in enumerate(h.tolist()):
             hc = min(max(hk, 1.0), float(H))           # the step grid_quantiles / read_ahead read
             lo = min(int(hc), max(H - 1, 1))
@@ -1068,11 +1074,15 @@ class OnnxForecaster:
             w = hc - lo
             raw = np.sort(q[:, lo - 1].astype(np.float64) * (1.0 - w) + q[:, up].astype(np.float64) * w)
             f = cs._factors_for(coverage, raw - raw[median_index])
-            r = _core.grid_quantiles(q, h[k:k + 1], level, median_index, *plan, f, slope)
+            if f is None:
+                uncal = True
+                r = _core.grid_quantiles(q, h[k:k + 1], level, median_index, *raw_plan, slope)
+            else:
+                r = _core.grid_quantiles(q, h[k:k + 1], level, median_index, *plan, f, slope)
             if r is None:
                 return None
             med[k], qs[k] = r[0][0], r[1][0]
-        return med, qs
+        return (med, qs), uncal
 
     def _lead_scalers(self, data: list[tuple[np.ndarray, np.ndarray]], wanted: list[set], extra=None) -> tuple:
         """Per series (t, y) and lead bucket S (grid steps) in wanted[s]: a
