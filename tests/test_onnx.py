@@ -941,3 +941,35 @@ def test_fixed_step_memo_keys_follow_each_window_not_the_spacing(hold_model):
     for n in range(120, 140):
         f.forecast(t[:n], y[:n], [t[n - 1] + 100.0])
     assert rows[-5:] == [1] * 5
+
+
+def test_the_calibration_kept_for_a_history_is_not_shared_across_a_restart(hold_model):
+    # Found by a review (2026-12-04): two histories equal in their newest measurements but not
+    # in the gap before them (20 s > the 15.5 s window: the calibration restarts; 15 s: it does
+    # not) shared one kept calibration; its key now holds the first calibration target too
+    T0 = 1.7e9
+    rng = np.random.default_rng(1)
+    post_t, post_y = T0 + np.arange(68.0), np.cumsum(rng.normal(size=68)) * 1e-3
+    older = rng.normal(size=100) * 1e-2
+
+    def series(before):
+        return np.r_[T0 - before - np.arange(100)[::-1], post_t], np.r_[older, post_y]
+    (ta, ya), (tb, yb) = series(20.0), series(15.0)
+    f = OnnxForecaster(hold_model, step_s=1.0)
+    assert f._restart(ta, f._grid_ratio(ta)) == 100 and f._restart(tb, f._grid_ratio(tb)) == 0
+    target = [T0 + 68.0]
+    fresh = OnnxForecaster(hold_model, step_s=1.0).forecast(tb, yb, target).quantiles
+    f.forecast(ta, ya, target)
+    np.testing.assert_array_equal(f.forecast(tb, yb, target).quantiles, fresh)
+
+
+def test_prefix_hashes_take_a_numpy_integer_span():
+    from chronotick import _core
+    t, y, ends = np.arange(10.0), np.zeros(10), np.array([5, 10])
+    ref = _core.prefix_hashes(t, y, ends, 3)
+    for span in (np.int64(3), np.int32(3), np.array([3, 3]), [3, 3]):
+        np.testing.assert_array_equal(_core.prefix_hashes(t, y, ends, span), ref)
+    with pytest.raises(TypeError, match="span must be an integer or one per end, got float"):
+        _core.prefix_hashes(t, y, ends, 2.5)
+    with pytest.raises(ValueError, match="span must be >= 1, got 0"):
+        _core.prefix_hashes(t, y, ends, 0)

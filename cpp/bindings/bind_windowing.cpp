@@ -303,8 +303,15 @@ void bind_windowing(py::module_& m) {
         py::array_t<std::uint64_t> out(ends.size());
         const auto n = static_cast<std::size_t>(t.size()), m = static_cast<std::size_t>(ends.size());
         try {
-          if (py::isinstance<py::int_>(span)) {
-            const auto s = span.cast<py::ssize_t>();
+          if (!py::isinstance<py::array>(span) && !py::isinstance<py::list>(span) &&
+              !py::isinstance<py::tuple>(span)) {   // an integer, numpy's included
+            py::ssize_t s = 0;
+            try {
+              s = span.cast<py::ssize_t>();
+            } catch (const py::cast_error&) {
+              throw py::type_error("span must be an integer or one per end, got " +
+                                   py::type::of(span).attr("__name__").cast<std::string>());
+            }
             if (s <= 0) throw py::value_error("span must be >= 1, got " + std::to_string(s));
             prefix_hashes(t.data(), y.data(), n, ends.data(), m, static_cast<std::size_t>(s), out.mutable_data());
           } else {

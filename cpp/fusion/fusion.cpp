@@ -182,7 +182,7 @@ void contain_certain_members(FusedForecast& out) {
   QuantileForecast& f = out.forecast;
   const std::size_t h = f.times.size(), L = f.levels.size(), m = out.members.size();
   if (!f.ok || f.quantiles.size() != h * L || out.weights.size() != m * h) return;
-  bool widened = false, fused_certain = false;
+  bool members_certain = false, fused_certain = false;
   for (std::size_t k = 0; k < h; ++k) {
     double lo = std::numeric_limits<double>::infinity(), hi = -lo;
     std::size_t n = 0;
@@ -196,13 +196,14 @@ void contain_certain_members(FusedForecast& out) {
       lo = std::min(lo, med), hi = std::max(hi, med), ++n;
     }
     if (n < 2 || !(hi > lo)) continue;
-    if (!all_certain) {
+    if (all_certain) {
+      members_certain = true;
+    } else {
       // the fused forecast states no spread itself (its calibration saw only exact hits) where
       // members disagree: it holds their medians too (Rule Z5, 2026-12-04)
       if (!certain_at(f, k)) continue;
       fused_certain = true;
     }
-    widened = true;
     for (std::size_t l = 0; l < L; ++l) {
       double& q = f.quantiles[k * L + l];
       if (f.levels[l] < 0.5) q = std::min(q, lo);
@@ -215,8 +216,9 @@ void contain_certain_members(FusedForecast& out) {
       "members stating no spread disagree: the interval holds their medians at some steps";
   static const std::string said_fused =
       "the fused forecast stated no spread where members disagree: the interval holds their medians at some steps";
-  const std::string& note = fused_certain ? said_fused : said;
-  if (widened && f.note.find(note) == std::string::npos) f.note += (f.note.empty() ? "" : "; ") + note;
+  for (const auto& [on, note] : {std::pair<bool, const std::string&>{members_certain, said},
+                                 std::pair<bool, const std::string&>{fused_certain, said_fused}})
+    if (on && f.note.find(note) == std::string::npos) f.note += (f.note.empty() ? "" : "; ") + note;
 }
 
 }  // namespace chronotick

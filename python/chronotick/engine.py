@@ -43,8 +43,9 @@ from chronotick._validate import quantile_levels as _check_levels
 from chronotick.api import (AUTO_ONNX, SHORT_TERM_PROVIDERS, _median_spacing, classical_forecast, fuse_with_onnx,
                             load_onnx, with_base_levels)
 from chronotick.config import load_config
-from chronotick.errors import ConfigError, ForecastError, ModelError
+from chronotick.errors import ConfigError, ForecastError
 from chronotick.forecast import Forecast
+from chronotick.models.onnx import _RunFailed
 
 
 def _finite(name, v) -> float:
@@ -179,15 +180,15 @@ class _ModelSlot:
         """(forecast, past) for the fusion: `forecast(..., partial=True)` and
         `past(...)` from one call of OnnxForecaster.forecast_with_past (one
         calibration, one batched run). Should that call fail, the two are
-        tried apart, so a failure of the past alone costs only the past."""
+        tried apart, so a failure of the past alone costs only the past --
+        except where onnxruntime raised in the run: the session would only
+        raise again (a second run as long as the first, on every failing call)."""
         self.skipped = ""
         if not self._usable():
             return None, (None, None)
         try:
             fc, *past = self.forecaster.forecast_with_past(t, y, targets, levels, params, fused_tail)
-        except ModelError as exc:
-            # its run failed or gave a non-finite output: run apart, it would only do so again
-            # (a second run of a broken model, as long as the first, on every failing call)
+        except _RunFailed as exc:
             return self._fail(exc), (None, None)
         except Exception:  # noqa: BLE001 - retried apart below, where each failure is classified
             fc = self.forecast(t, y, targets, levels, partial=True)

@@ -138,6 +138,11 @@ def _as_1d(a, name: str) -> np.ndarray:
     return arr
 
 
+class _RunFailed(ModelError):
+    """onnxruntime raised in a model run (not a non-finite output): running the same session
+    again at once would only fail again (the Engine does not retry it within the call)."""
+
+
 def _check_targets(target_times) -> np.ndarray:
     """target_times as a float64 1-D array, non-empty and finite (the messages `forecast`'s
     C++ check gives)."""
@@ -953,7 +958,7 @@ class OnnxForecaster:
                 if self._on_device:
                     b.synchronize_outputs()
         except Exception as exc:
-            raise ModelError(f"model {self.name}: onnxruntime run failed: {exc}") from exc
+            raise _RunFailed(f"model {self.name}: onnxruntime run failed: {exc}") from exc
 
     def _forecast_batch(self, series, target_times, levels, calibrate: bool, past: dict | None = None) -> list:
         """past (forecast_with_past): {"pairs": (prefix, target, lead)} of
@@ -1117,7 +1122,9 @@ class OnnxForecaster:
             for lead in sorted(leads):
                 m, j = self._pair_targets(lead, t.size, r, firsts[s])
                 k = min(t.size, self._scaler_span(t, m, j))
-                key = (lead, m, t.size, t[-k:].tobytes(), y[-k:].tobytes())
+                # j[0] too: after a gap (_restart) or with a fixed step_s it may depend on
+                # measurements older than the newest k (the gap's start, the spacings of r)
+                key = (lead, m, t.size, int(j[0]) if j.size else -1, t[-k:].tobytes(), y[-k:].tobytes())
                 cs = self._scalers.get(key)
                 if cs is not None:
                     base[s][lead] = cs
