@@ -99,3 +99,22 @@ def test_a_load_that_fails_while_the_files_are_replaced_is_made_again(tmp_path):
     with pytest.raises(ModelError, match="broken for good"):
         api.load_onnx(str(model), broken)
     assert len(calls) == 1                           # nothing changed: not tried again
+
+
+def test_a_model_file_named_like_another_model_is_named_by_its_path(tmp_path):
+    # Found by an audit (2026-12-04): predict(model=".../kalman.onnx") named its forecasts
+    # "kalman", as the classical model's; the Engine already named such a file by its path
+    import numpy as np
+    import chronotick
+    shipped = chronotick.models.onnx_models().get(api.AUTO_ONNX)
+    if shipped is None:
+        pytest.skip("no shipped model in this checkout")
+    t = 1.7e9 + 64.0 * np.arange(120)
+    y = 1e-4 * np.cumsum(np.random.default_rng(0).normal(size=120))
+    for stem, want in (("kalman", None), (api.AUTO_ONNX, None), ("mine", "mine")):
+        path = tmp_path / f"{stem}.onnx"
+        shutil.copy(shipped, path)
+        shutil.copy(shipped[:-5] + ".json", tmp_path / f"{stem}.json")
+        fc = chronotick.predict(y, t, horizon=2, model=str(path))
+        assert fc.model == (want or str(path)) and set(fc.weights) == {want or str(path)}
+    assert chronotick.predict(y, t, horizon=2, model=shipped).model == api.AUTO_ONNX   # the shipped file itself

@@ -101,11 +101,16 @@ def load_onnx(path: str, make):
 
 def _path_forecaster(path: str):
     """The (cached, shared) OnnxForecaster of the .onnx file at `path` (predict(model=PATH)),
-    named after the file's stem. Cached by the file's real path and that stem, and loaded
-    again (and checked) when the file or its card was replaced or rewritten since."""
+    named after the file's stem -- or, where the stem is another model's name (kalman.onnx,
+    clock-bolt.onnx that is not the shipped file), after the path as given, as the Engine
+    names such a file (its forecasts had read as the built-in model's). Cached by the file's
+    real path and that name, and loaded again (and checked) when the file or its card was
+    replaced or rewritten since."""
     from chronotick.models.onnx import OnnxForecaster
     real = os.path.realpath(path)
     name = os.path.splitext(os.path.basename(path))[0]
+    if name in registry.names() and os.path.realpath(registry.onnx_models().get(name, "")) != real:
+        name = os.fspath(path)
     key = ("path", real, name)
     with _onnx_lock:
         # taken before the load: a file replaced while it loads is loaded again at the next call
@@ -473,7 +478,8 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
     is a FileNotFoundError, a file that is not a .onnx model a ValueError or
     chronotick.errors.ModelError, each naming the path), kept loaded by its
     real path and reloaded when the file or its card is replaced; its
-    forecasts are named after the file's stem (`fc.model`, `fc.weights`).
+    forecasts are named after the file's stem (`fc.model`, `fc.weights`; after the path
+    where the stem is another model's name, e.g. kalman.onnx).
     An ONNX model forecasts once min_history (8) cells of its window hold a
     measurement (after a gap longer than its window: the measurements since);
     before, the classical fusion stands in ("auto": the model is left out),
