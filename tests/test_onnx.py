@@ -973,3 +973,12 @@ def test_prefix_hashes_take_a_numpy_integer_span():
         _core.prefix_hashes(t, y, ends, 2.5)
     with pytest.raises(ValueError, match="span must be >= 1, got 0"):
         _core.prefix_hashes(t, y, ends, 0)
+
+
+def test_a_fixed_step_forecast_takes_lists(hold_model):
+    # a list t reached the fixed-step memo key's span unconverted (TypeError; found in review)
+    f = OnnxForecaster(hold_model, step_s=100.0)
+    t, y = regular()
+    ref = OnnxForecaster(hold_model, step_s=100.0).forecast(t, y, [t[-1] + 100.0])
+    got = f.forecast(t.tolist(), y.tolist(), [float(t[-1]) + 100.0])
+    np.testing.assert_array_equal(got.quantiles, ref.quantiles)

@@ -669,6 +669,7 @@ class OnnxForecaster:
         calibration's prefixes were run again, 15 ms a forecast at the median, 92 ms at p90)."""
         if self.step_s is None:
             return self._key_span
+        t = np.asarray(t, dtype=np.float64)    # the caller's own t may be a list (forecast's memo key)
         ends = np.asarray(ends, dtype=np.int64)
         return ends - np.searchsorted(t, t[ends - 1] - (self.context + 0.5) * self.step_s, side="left")
 
