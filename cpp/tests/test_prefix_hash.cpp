@@ -78,8 +78,6 @@ TEST(bad_ends_and_span_are_refused) {
   CHECK(error_of([&] { prefix_hashes(t.data(), y.data(), 3, &e2, 1, 0, &o); }) == "span must be >= 1");
 }
 
-TEST_MAIN()
-
 TEST(a_span_per_end_is_the_scalar_span_where_equal) {
   std::vector<double> t = {0, 1, 2, 3, 4, 5}, y = {5, 4, 3, 2, 1, 0};
   std::vector<std::int64_t> ends = {2, 4, 6}, spans = {2, 3, 1};
@@ -94,3 +92,5 @@ TEST(a_span_per_end_is_the_scalar_span_where_equal) {
   CHECK(error_of([&] { prefix_hashes_spans(t.data(), y.data(), 6, ends.data(), 1, &bad, per.data()); }) ==
         "spans[0] = 0 is not >= 1");
 }
+
+TEST_MAIN()

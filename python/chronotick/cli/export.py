@@ -50,8 +50,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from chronotick.models.export_bolt import (MAX_OPSET, MIN_OPSET, ExportError, export_chronos_bolt, onnx_file_name,
-                                               terminate_as_exit)
+    from chronotick.models import onnx_file_name
+    from chronotick.models.export_bolt import MAX_OPSET, MIN_OPSET, ExportError, export_chronos_bolt, terminate_as_exit
 
     if args.context < 1:
         print(f"chronotick export: --context must be >= 1, got {args.context}", file=sys.stderr)

@@ -23,6 +23,16 @@ _generation: dict[str, int] = {}
 _shipped: dict[str, str] | None = None  # scanned once: package data does not change at run time
 
 
+def onnx_file_name(path) -> bool:
+    """Whether `path` (str, bytes or os.PathLike) names a .onnx file as `register` takes one: a
+    file name with a stem and the extension .onnx, any case (".onnx" alone is a stem)."""
+    try:
+        path = os.fsdecode(os.fspath(path))
+    except TypeError:
+        return False
+    return os.path.splitext(path)[1].lower() == ".onnx"
+
+
 def register(name: str, path: str) -> None:
     """Make an exported ONNX model available as `model=name`. path: an
     existing `.onnx` file (its model card, if any, is the `.json` beside it);
@@ -45,7 +55,7 @@ def register(name: str, path: str) -> None:
         raise TypeError(f"path must be a path to a .onnx file, got {type(path).__name__} {path!r}") from None
     if isinstance(path, bytes):
         path = os.fsdecode(path)
-    if os.path.splitext(path)[1].lower() != ".onnx":
+    if not onnx_file_name(path):
         raise ValueError(f"path must name a .onnx file, got {path!r}")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no such ONNX model file: {path}")
@@ -346,7 +356,7 @@ def model_path(model) -> str | None:
         return None
     if os.path.isdir(model):
         raise ValueError(f"model path {model!r} is a directory, not a .onnx file")
-    if os.path.splitext(model)[1].lower() != ".onnx":
+    if not onnx_file_name(model):
         raise ValueError(f"model path {model!r} must name a .onnx file (an exported model; its card is "
                          f"the .json beside it)")
     if not os.path.isfile(model):

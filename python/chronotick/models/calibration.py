@@ -65,6 +65,13 @@ def _check_levels(levels, name: str) -> np.ndarray:
     return a
 
 
+def _map_levels(q: np.ndarray, m, lo, hi, w, w1, f) -> np.ndarray:
+    """Sorted quantiles q [..., K] with median m at the levels of a plan: the interpolation
+    q[lo] w1 + q[hi] w, its distance from m scaled by f, made non-decreasing."""
+    base = q[..., lo] * w1 + q[..., hi] * w
+    return np.maximum.accumulate(m + f * (base - m), axis=-1)
+
+
 def interpolate_levels(q: np.ndarray, model_levels: np.ndarray, levels: np.ndarray) -> np.ndarray:
     """Raw quantiles q[..., K] at model_levels, linearly interpolated to
     `levels` clamped into [model_levels[0], model_levels[-1]]."""
@@ -119,7 +126,7 @@ class ConformalScaler:
         self._q = np.empty((0, self.model_levels.size))
         self._plans: dict = {}
         self._clamp = _central_clamp(self.model_levels)   # _calibrated_plan's bounds, fixed by the levels
-        self._flat: np.ndarray | None = None   # _flat_misses, computed when first asked
+        self._flat: tuple | None = None   # _flat_rows, computed when first asked
         self.lead: int | None = None      # the lead bucket these errors are at, where a caller keeps one
 
     def fresh(self) -> ConformalScaler:
@@ -195,10 +202,6 @@ class ConformalScaler:
                 f = (none, none)
             self._flat = f
         return f
-
-    def _flat_misses(self) -> np.ndarray:
-        """The misses of _flat_rows."""
-        return self._flat_rows()[0]
 
     def _has_flat(self) -> bool:
         """Whether a forecast's factors may depend on its own distances (_factors_for)."""
@@ -318,15 +321,12 @@ class ConformalScaler:
                 out = np.empty((rows.shape[0], levels.size))
                 for k, r in enumerate(rows):
                     f = self._factors_for(coverage, r - r[self.median_index])
-                    rlo, rhi, rw, rw1 = (lo, hi, w, w1) if f is None else cal    # None: raw quantiles
-                    f = f_raw if f is None else f
-                    m_r = r[self.median_index]
-                    out[k] = np.maximum.accumulate(m_r + f * (r[rlo] * rw1 + r[rhi] * rw - m_r))
+                    # None: too few scores left, the raw quantiles
+                    out[k] = _map_levels(r, r[self.median_index], *((lo, hi, w, w1, f_raw) if f is None
+                                                                    else (*cal, f)))
                 return out.reshape(q.shape[:-1] + (levels.size,))
             lo, hi, w, w1 = cal
             f = self._factors(coverage)
         else:
             f = f_raw
-        base = q[..., lo] * w1 + q[..., hi] * w
-        out = m + f * (base - m)
-        return np.maximum.accumulate(out, axis=-1)
+        return _map_levels(q, m, lo, hi, w, w1, f)

@@ -35,6 +35,8 @@ import threading
 
 import numpy as np
 
+from chronotick.models import onnx_file_name
+
 try:
     import fcntl
 except ImportError:      # Windows: no lock, and no clean-up of killed exports' folders
@@ -65,16 +67,6 @@ def _one_line(exc: BaseException) -> str:
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
     msg = f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
     return msg if len(msg) <= 300 else msg[:297] + "..."
-
-
-def onnx_file_name(path) -> bool:
-    """Whether `path` names a .onnx file as chronotick.models.register takes one: a file name
-    with a stem and the extension .onnx (any case); ".onnx" alone is a stem without an extension."""
-    try:
-        path = os.fsdecode(os.fspath(path))
-    except TypeError:
-        return False
-    return os.path.splitext(path)[1].lower() == ".onnx"
 
 
 def foreign_json(path: str) -> str:
