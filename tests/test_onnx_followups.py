@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import json
 import os
 import threading
 
@@ -292,3 +293,73 @@ def test_after_a_flat_record_and_a_step_no_interval_is_zero_wide(stepped):
         fc = chronotick.predict(y, t, horizon=2, model=model)
         lo, hi = fc.interval(0.8)
         assert np.all(hi - lo > 1e-4), (model, hi - lo)
+
+
+def _past_reference(f, t, y, prefix, target, lead):
+    """past_predictions' (mean, sigma) as _past computed them until 2026-12-04: each lead's
+    rows through ConformalScaler._apply (the per-row rule the vectorised path must equal)."""
+    from chronotick.models.onnx import _resolution
+    leads = set(lead.tolist())
+    scalers, q = f._lead_scalers([(t, y)], [leads], ((t, y, prefix, target), leads))[1]
+    mean, sigma = np.full(prefix.size, np.nan), np.full(prefix.size, np.nan)
+    ok = np.all(np.isfinite(q), axis=1)
+    raw = f._scaler.fresh()
+    for s in np.unique(lead[ok]):
+        sel = ok & (lead == s)
+        cs = scalers.get(int(s)) or raw
+        cq = cs._apply(q[sel], np.array([0.1, 0.9]))
+        mean[sel] = q[sel, cs.median_index]
+        sigma[sel] = (cq[:, 1] - cq[:, 0]) / 2.563
+    return mean, np.where(np.isfinite(mean), np.maximum(sigma, _resolution(mean)), sigma)
+
+
+def _flat_then_noise(n=300):
+    t = _grid(n)
+    y = np.zeros(n)
+    y[-60:] = np.random.default_rng(7).normal(0, 1e-4, 60)   # flat past predictions, then spread
+    return t, y
+
+
+@pytest.mark.parametrize("case", ["noisy", "flat-then-noise", "short", "asymmetric-levels"])
+def test_past_predictions_vectorised_equal_the_per_lead_mapping(case, tmp_path):
+    # _past maps every pair's quantiles in one numpy pass where each lead's scaler has one
+    # factor pair (2026-12-04, for speed); it must give the per-lead _apply results bit for
+    # bit, including leads without calibration (raw factors), scalers with flat past
+    # predictions (per-row factors) and asymmetric model levels (another plan).
+    if case == "asymmetric-levels":
+        from test_onnx import build_model
+        path = build_model(tmp_path / "asym.onnx", levels=[0.05, 0.1, 0.5, 0.9])
+        json.dump({"quantile_levels": [0.05, 0.1, 0.5, 0.9]}, open(str(path)[:-5] + ".json", "w"))
+        f = OnnxForecaster(path)
+    else:
+        f = OnnxForecaster(SHIPPED)
+    rng = np.random.default_rng(3)
+    if case == "flat-then-noise":
+        t, y = _flat_then_noise()
+    else:
+        n = 30 if case == "short" else 300
+        t = 1.7e9 + np.cumsum(rng.uniform(60.0, 70.0, n))
+        y = 1e-3 * np.cumsum(rng.normal(0, 0.1, n)) + rng.normal(0, 1e-4, n)
+    n = t.size
+    prefix = np.concatenate([np.arange(2, n - 1, 3), np.arange(max(2, n - 70), n - 1)])
+    target = np.minimum(prefix + rng.integers(0, 70, prefix.size), n - 1)
+    p, g, lead = f._pairs(t, prefix, target)
+    want = _past_reference(f, t, y, p, g, lead)
+    got = f.past_predictions(t, y, prefix, target)
+    assert np.isfinite(got[0]).sum() > 5
+    for w, g_ in zip(want, got):
+        np.testing.assert_array_equal(g_, w)
+
+
+def test_conformal_factors_are_kept_until_the_errors_change():
+    cs = ConformalScaler([0.1, 0.5, 0.9], window=64, min_errors=3)
+    q = np.array([[-1.0, 0.0, 1.0]] * 4)
+    cs.add([0.5, -0.5, 2.0, 0.1], q)
+    cov = np.array([0.8])
+    first = cs._factors(cov)
+    assert cs._factors(cov) is first and not first.flags.writeable
+    mine = cs.factors([0.8])
+    mine[0] = -1.0                          # the caller's copy: the kept one is untouched
+    assert cs.factors([0.8])[0] == first[0] != -1.0
+    cs.add([5.0], [[-1.0, 0.0, 1.0]])       # a new error: factors computed again
+    assert cs._factors(cov) is not first and cs._factors(cov)[0] > first[0]

@@ -127,6 +127,7 @@ class ConformalScaler:
         self._plans: dict = {}
         self._clamp = _central_clamp(self.model_levels)   # _calibrated_plan's bounds, fixed by the levels
         self._flat: tuple | None = None   # _flat_rows, computed when first asked
+        self._fcache: dict = {}           # _factors by coverages, emptied when the errors change
         self.lead: int | None = None      # the lead bucket these errors are at, where a caller keeps one
 
     def fresh(self) -> ConformalScaler:
@@ -137,6 +138,7 @@ class ConformalScaler:
         new._y, new._q = self._y[:0], self._q[:0]
         new._plans, new._clamp = self._plans, self._clamp
         new._flat = None
+        new._fcache = {}
         new.lead = None
         return new
 
@@ -174,6 +176,7 @@ class ConformalScaler:
         self._y = np.concatenate([self._y, y])[-self.window:]
         self._q = np.concatenate([self._q, np.sort(q, axis=1)])[-self.window:]
         self._flat = None
+        self._fcache = {}
 
     def _fill(self, y: np.ndarray, q: np.ndarray) -> None:
         """`add` into an empty scaler, unchecked: y [n] finite float64, q [n, K]
@@ -181,6 +184,7 @@ class ConformalScaler:
         own past predictions, _pair_preds, are); only the newest `window` kept."""
         self._y, self._q = y[-self.window:], q[-self.window:]
         self._flat = None
+        self._fcache = {}
 
     def _flat_rows(self) -> tuple[np.ndarray, np.ndarray]:
         """(misses, hits): rows of the recorded predictions that had zero width
@@ -244,13 +248,22 @@ class ConformalScaler:
         bad = np.flatnonzero(~((cov >= 0) & (cov < 1)))
         if bad.size:
             raise ValueError(f"coverage[{int(bad[0])}] = {float(cov[bad[0]])!r} is not in [0, 1)")
-        return self._factors(cov)
+        return self._factors(cov).copy()      # the caller's own: _factors' is kept
 
     def _factors(self, cov: np.ndarray) -> np.ndarray:
-        """`factors` for checked coverages (float64 array)."""
+        """`factors` for checked coverages (float64 array); kept per coverages until the
+        recorded errors change (a forecaster's scalers are reused while the measurements
+        they were made from are unchanged). Read-only: callers share it."""
         if not self.calibrated:
             return np.ones_like(cov)
-        return _core.conformal_factors(self._y, self._q, self.model_levels, self.median_index, cov)
+        key = cov.tobytes()
+        f = self._fcache.get(key)
+        if f is None:
+            f = _core.conformal_factors(self._y, self._q, self.model_levels, self.median_index, cov)
+            f.flags.writeable = False
+            if len(self._fcache) < 16:
+                self._fcache[key] = f
+        return f
 
     def factor(self, coverage: float) -> float:
         """s(coverage) for one coverage, see `factors`."""
