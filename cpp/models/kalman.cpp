@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 
 #include "models/robust_stats.h"
@@ -53,26 +54,48 @@ double median_uncertainty(const Series& s, std::size_t first) {
   return median_of(u);
 }
 
-// Run the filter; returns the negative log-likelihood (up to constants,
-// squared z-scores capped at 9 for robustness) of the innovations after a
-// short burn-in.
-// states, if non-null, gets the filter state after each measurement.
-double run(const Series& s, std::size_t first, const KalmanNoise& q, Filter& flt,
-           std::vector<Filter>* states = nullptr) {
-  double umed = median_uncertainty(s, first);
-  flt = Filter{};
-  flt.x = s.y[first];
-  // Vague prior on frequency: a phase change of 10 sigma over the first gap.
-  // Built from measurement times and the noise level only, so no prediction
-  // depends on a later measurement.
-  double gap0 = s.n > first + 1 ? s.t[first + 1] - s.t[first] : 1.0;
-  flt.pxx = q.r;
-  flt.pff = 100.0 * q.r / (gap0 * gap0);
-  // sum log S_i, accumulated as a product renormalised with frexp (one log
-  // at the end instead of one per step).
+// The negative log-likelihood (up to constants) of a run's innovations:
+// sum log S_i + sum min(z_i^2, 9) (squared z-scores capped for robustness),
+// the log of the product of the S_i taken once at the end, the product
+// renormalised with frexp every 8 terms.
+struct Likelihood {
   double z2sum = 0, prod = 1.0;
   int exp_sum = 0;
   std::size_t terms = 0;
+
+  void add(double z2, double var) {
+    z2sum += std::min(z2, 9.0);
+    prod *= var;
+    if (++terms % 8 == 0) {
+      int e;
+      prod = std::frexp(prod, &e);
+      exp_sum += e;
+    }
+  }
+  double value() const { return std::log(prod) + exp_sum * std::log(2.0) + z2sum; }
+};
+
+// The filter before measurement first + 1: at y[first], with a vague prior on
+// frequency (a phase change of 10 sigma over the first gap). Built from
+// measurement times and the noise level only, so no prediction depends on a
+// later measurement.
+Filter start(const Series& s, std::size_t first, const KalmanNoise& q) {
+  Filter flt;
+  flt.x = s.y[first];
+  double gap0 = s.n > first + 1 ? s.t[first + 1] - s.t[first] : 1.0;
+  flt.pxx = q.r;
+  flt.pff = 100.0 * q.r / (gap0 * gap0);
+  return flt;
+}
+
+// Run the filter; returns the negative log-likelihood of the innovations after
+// a short burn-in (Likelihood). states, if non-null, gets the filter state
+// after each measurement.
+double run(const Series& s, std::size_t first, const KalmanNoise& q, Filter& flt,
+           std::vector<Filter>* states = nullptr) {
+  double umed = median_uncertainty(s, first);
+  flt = start(s, first, q);
+  Likelihood nll;
   if (states) states->assign(1, flt);
   for (std::size_t i = first + 1; i < s.n; ++i) {
     flt.predict(s.t[i] - s.t[i - 1], q);
@@ -80,17 +103,31 @@ double run(const Series& s, std::size_t first, const KalmanNoise& q, Filter& flt
     double var;
     double z2 = flt.update(s.y[i], r, &var);
     if (states) states->push_back(flt);
-    if (i >= first + 3) {
-      z2sum += std::min(z2, 9.0);
-      prod *= var;
-      if (++terms % 8 == 0) {
-        int e;
-        prod = std::frexp(prod, &e);
-        exp_sum += e;
-      }
+    if (i >= first + 3) nll.add(z2, var);
+  }
+  return nll.value();
+}
+
+// run's likelihood for each of k noise settings q[0..k), the k filters
+// stepped side by side (independent chains the CPU overlaps: the noise
+// search's eight runs took a third of a fused forecast one after another);
+// each filter's arithmetic is run's, so nll[c] == run(s, first, q[c], .).
+template <std::size_t K>
+void run_side_by_side(const Series& s, std::size_t first, const KalmanNoise (&q)[K], double (&nll)[K]) {
+  const double umed = median_uncertainty(s, first);
+  Filter flt[K];
+  Likelihood like[K];
+  for (std::size_t c = 0; c < K; ++c) flt[c] = start(s, first, q[c]);
+  for (std::size_t i = first + 1; i < s.n; ++i) {
+    const double dt = s.t[i] - s.t[i - 1], w = weight_of(s, i, umed);
+    for (std::size_t c = 0; c < K; ++c) {
+      flt[c].predict(dt, q[c]);
+      double var;
+      double z2 = flt[c].update(s.y[i], q[c].r / w, &var);
+      if (i >= first + 3) like[c].add(z2, var);
     }
   }
-  return std::log(prod) + exp_sum * std::log(2.0) + z2sum;
+  for (std::size_t c = 0; c < K; ++c) nll[c] = like[c].value();
 }
 
 std::size_t first_index(const Series& s, const ModelParams& p) {
@@ -113,21 +150,22 @@ KalmanNoise estimate_kalman_noise(const Series& s, const ModelParams& p) {
     gaps.push_back(h2);
   }
   // Floored at the values' resolution: exactly linear data have d2 = 0.
-  double sd = std::max(mad_sigma(d2), resolution_of(s.y + first, s.n - first));
-  double dt = median_of(gaps);
+  std::vector<double> work;
+  double sd = std::max(mad_sigma_into(d2.data(), d2.size(), work), resolution_of(s.y + first, s.n - first));
+  double dt = median_in_place(gaps.data(), gaps.size());   // gaps has >= 2 (s.n - first >= 4)
   if (!(sd > 0) || !(dt > 0)) return best;
   double r = sd * sd / 6.0;
-  double best_nll = std::numeric_limits<double>::infinity();
-  Filter flt;
   static const double qf_rel[] = {1e-6, 1e-4, 1e-2, 1.0};
   static const double qx_rel[] = {0.0, 0.1};
-  for (double a : qf_rel) {
-    for (double b : qx_rel) {
-      KalmanNoise q{r, a * r / (dt * dt * dt), b * r / dt};
-      double nll = run(s, first, q, flt);
-      if (nll < best_nll) { best_nll = nll; best = q; }
-    }
-  }
+  KalmanNoise grid[std::size(qf_rel) * std::size(qx_rel)];
+  std::size_t c = 0;
+  for (double a : qf_rel)
+    for (double b : qx_rel) grid[c++] = KalmanNoise{r, a * r / (dt * dt * dt), b * r / dt};
+  double nll[std::size(grid)];
+  run_side_by_side(s, first, grid, nll);
+  double best_nll = std::numeric_limits<double>::infinity();
+  for (c = 0; c < std::size(grid); ++c)
+    if (nll[c] < best_nll) { best_nll = nll[c]; best = grid[c]; }
   return best;
 }
 
