@@ -131,6 +131,21 @@ def test_exported_model_runs_in_the_forecaster(exported):
     y = np.cumsum(np.random.default_rng(0).normal(size=30)) * 1e-3
     fc = f.forecast(t, y, [t[-1] + 64.0, t[-1] + 640.0], [0.1, 0.5, 0.9])
     assert np.all(np.isfinite(fc.quantiles)) and np.all(np.diff(fc.quantiles, axis=1) >= 0)
+    assert f.pins_flat and f.architecture == "ChronosBoltModelForForecasting"
+
+
+def test_an_export_parted_from_its_card_is_still_chronos_bolt(exported, tmp_path):
+    # the architecture is in the graph's metadata as well as in the card: copied alone, the
+    # .onnx keeps the Chronos-Bolt handling (spike mask, flat-window pinning), no warning
+    import shutil
+    import warnings
+    _, out = exported
+    alone = str(tmp_path / "alone.onnx")
+    shutil.copyfile(out, alone)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f = OnnxForecaster(alone)
+    assert f.card == {} and f.pins_flat and f.spike_c is not None
 
 
 def test_parity_check_catches_a_wrong_graph(tmp_path, exported):

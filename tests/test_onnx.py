@@ -20,6 +20,7 @@ from chronotick.models.calibration import ConformalScaler, interpolate_levels
 from chronotick.models.onnx import DEFAULT_LEVELS, OnnxForecaster, window
 
 LEVELS = np.array(DEFAULT_LEVELS)
+TEST_ARCHITECTURE = "hold (test model)"   # build_model's graph metadata: not Chronos-Bolt
 SHIPPED = os.path.join(os.path.dirname(__file__), "..", "python", "chronotick", "models", "data", "clock-bolt.onnx")
 SPREAD = 0.01  # hold model: quantile k at step h = last + (level_k - 0.5) * SPREAD * h
 
@@ -187,9 +188,11 @@ def test_interpolate_levels_clamps():
 # ---- hand-built ONNX graphs ------------------------------------------------------------------
 
 def build_model(path, *, context=16, levels=LEVELS, horizon=64, input_name="context", output_name="quantiles",
-                out_rank=3, dynamic_context=False, log=False, ignore_batch=False):
+                out_rank=3, dynamic_context=False, log=False, ignore_batch=False, architecture=TEST_ARCHITECTURE):
     """'hold': quantiles[b, k, h] = context[b, -1] + (levels[k] - 0.5) * SPREAD * (h + 1).
-    ignore_batch: one output row whatever the batch (the mean of the rows' last values)."""
+    ignore_batch: one output row whatever the batch (the mean of the rows' last values).
+    architecture: recorded in the graph's metadata as `chronotick export` does (None: none, the
+    loader then warns that it runs a model of unknown architecture)."""
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper, numpy_helper
 
@@ -222,6 +225,9 @@ def build_model(path, *, context=16, levels=LEVELS, horizon=64, input_name="cont
         [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, out_shape)], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
+    if architecture is not None:
+        from chronotick.models.onnx import ARCHITECTURE_KEY
+        helper.set_model_props(model, {ARCHITECTURE_KEY: architecture})
     onnx.save(model, str(path))
     return str(path)
 

@@ -22,9 +22,11 @@ from chronotick.errors import ModelError
 LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
-def hold_model(path, *, context=16, levels=LEVELS, horizon=64, card=None, input_name="context", offset=0.0):
+def hold_model(path, *, context=16, levels=LEVELS, horizon=64, card=None, input_name="context", offset=0.0,
+               architecture="hold (test model)"):
     """quantiles[b, k, h] = context[b, -1] + offset + (levels[k] - 0.5) * 0.01 * (h + 1); card: written
-    beside it; input_name: the graph's input (a wrong one makes a mismatched model)."""
+    beside it; input_name: the graph's input (a wrong one makes a mismatched model); architecture:
+    into the graph's metadata as `chronotick export` records it (None: none)."""
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper, numpy_helper
 
@@ -42,6 +44,9 @@ def hold_model(path, *, context=16, levels=LEVELS, horizon=64, card=None, input_
         [helper.make_tensor_value_info("quantiles", TensorProto.FLOAT, ["B", len(levels), horizon])], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
+    if architecture is not None:
+        from chronotick.models.onnx import ARCHITECTURE_KEY
+        helper.set_model_props(model, {ARCHITECTURE_KEY: architecture})
     onnx.save(model, str(path))
     if card is not None:
         with open(os.path.splitext(str(path))[0] + ".json", "w") as f:
@@ -342,3 +347,36 @@ def test_a_card_that_cannot_be_written_leaves_nothing(tmp_path, ckpt, capsys):
     assert rc == 1 and err == [f"chronotick export: {tmp_path / 'm.json'} is a directory: the export writes the "
                                f"model and its card as files there"]
     assert os.listdir(tmp_path) == ["m.json"]
+
+
+# ---- architecture: the model card's, else the graph's metadata ------------------------------
+
+def test_a_model_of_unknown_architecture_loads_with_a_warning(tmp_path):
+    # no card and no metadata: a generic quantile model, said so (until 2026-12-04 silently,
+    # so a Chronos-Bolt export parted from its card ran without its spike mask and pinning)
+    from chronotick.models.onnx import OnnxForecaster
+    path = hold_model(tmp_path / "bare.onnx", architecture=None)
+    with pytest.warns(RuntimeWarning, match="architecture unknown.*generic quantile model"):
+        f = OnnxForecaster(path)
+    assert f.architecture == "" and not f.pins_flat and f.spike_c is None
+    # a card naming it: no warning
+    hold_model(tmp_path / "carded.onnx", architecture=None, card={"architecture": "my own model"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        g = OnnxForecaster(str(tmp_path / "carded.onnx"))
+    assert g.architecture == "my own model" and not g.pins_flat
+
+
+def test_a_chronos_bolt_graph_without_its_card_is_still_handled_as_one(tmp_path):
+    # `chronotick export` records the architecture in the graph's metadata too: the .onnx
+    # alone gets the Chronos-Bolt handling (flat windows pinned, the spike mask on)
+    from chronotick.models.onnx import SPIKE_C, OnnxForecaster
+    path = hold_model(tmp_path / "bolt.onnx", architecture="ChronosBoltModelForForecasting")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f = OnnxForecaster(path)
+    assert f.pins_flat and f.spike_c == SPIKE_C
+    # the card's architecture comes first
+    hold_model(tmp_path / "other.onnx", architecture="ChronosBoltModelForForecasting",
+               card={"architecture": "not bolt"})
+    assert not OnnxForecaster(str(tmp_path / "other.onnx")).pins_flat

@@ -363,3 +363,28 @@ def test_conformal_factors_are_kept_until_the_errors_change():
     assert cs.factors([0.8])[0] == first[0] != -1.0
     cs.add([5.0], [[-1.0, 0.0, 1.0]])       # a new error: factors computed again
     assert cs._factors(cov) is not first and cs._factors(cov)[0] > first[0]
+
+
+@shipped
+@pytest.mark.parametrize("scale", [1e-25, 1e-30, 1e20, 1e25])
+def test_clock_bolt_forecasts_any_float32_scale_as_its_own(scale):
+    # Chronos-Bolt scales its window in float32: at 1e-25 the squares underflowed and the
+    # forecast came back ~1e24 spreads off; from ~1e18 they overflowed (ModelError). Rows
+    # outside [2^-64, 2^56) now run scaled by a power of two (cpp/windowing/pow2_scale.h):
+    # the forecast is the unit-scale one, scaled -- raw and calibrated alike.
+    f = OnnxForecaster(SHIPPED)
+    rng = np.random.default_rng(0)
+    t = 1.7e9 + np.arange(300) * 64.0
+    base = np.cumsum(rng.normal(size=300))
+    targets = t[-1] + 64.0 * np.arange(1, 9)
+    for calibrate in (False, True):
+        unit = f.forecast(t, base, targets, calibrate=calibrate)
+        fc = f.forecast(t, scale * base, targets, calibrate=calibrate)
+        np.testing.assert_allclose(fc.quantiles / scale, unit.quantiles, rtol=1e-3, atol=1e-3)  # float32 rounding
+    # the bare model is left bare
+    x = np.full((1, f.context), np.nan, np.float32)
+    x[0, -50:] = (1e-25 * base[-50:]).astype(np.float32)
+    assert np.all(np.abs(f.run(x)) < 1e-3)      # its own 1e-5 floor: not the series' scale
+    # predict() through the same path; the fusion now gets a usable member too
+    fc = chronotick.predict(scale * base, t, horizon=4, model="clock-bolt")
+    assert np.all(np.abs(fc.mean / scale - base[-1]) < 10)

@@ -20,6 +20,7 @@
 #include "windowing/grid_quantiles.h"
 #include "windowing/nearest_window.h"
 #include "windowing/pin_flat.h"
+#include "windowing/pow2_scale.h"
 #include "windowing/spike_mask.h"
 #include "windowing/prefix_hash.h"
 #include "windowing/quantile_conformal.h"
@@ -416,6 +417,39 @@ void bind_windowing(py::module_& m) {
       "Each row of out [B, K, H] whose window x [B, L] has all its observed (not NaN) cells equal, at\n"
       "least one observed, set to that value at every level and step (cpp/windowing/pin_flat.h).\n"
       "Returns how many rows were pinned.");
+
+  m.def(
+      "pow2_rescale_rows",
+      [shape_of](F32& x) -> py::object {
+        if (x.ndim() != 2 || !x.writeable())
+          throw py::value_error("x must be a writable float32 [B, L], got shape " + shape_of(x) +
+                                (x.writeable() ? "" : " (read-only)"));
+        const auto rows = static_cast<std::size_t>(x.shape(0));
+        py::array_t<int> exps(static_cast<py::ssize_t>(rows));
+        const std::size_t n = pow2_rescale_rows(x.mutable_data(), rows, static_cast<std::size_t>(x.shape(1)),
+                                                exps.mutable_data());
+        if (n == 0) return py::none();
+        return std::move(exps);
+      },
+      py::arg("x").noconvert(),   // a converted copy would take the writes
+      "Rows of the window batch x [B, L] whose largest |cell| lies outside [2^-64, 2^56) multiplied\n"
+      "by a power of two into [1, 2), in place (cpp/windowing/pow2_scale.h). Returns None when no row\n"
+      "was, else each row's exponent (0: left) for pow2_unscale_rows.");
+
+  m.def(
+      "pow2_unscale_rows",
+      [shape_of](F32& x, F32& out, const py::array_t<int, py::array::c_style | py::array::forcecast>& exps) {
+        if (x.ndim() != 2 || out.ndim() != 3 || out.shape(0) != x.shape(0) || exps.size() != x.shape(0) ||
+            !x.writeable() || !out.writeable())
+          throw py::value_error("x must be a writable float32 [B, L], out a writable float32 [B, K, H] and "
+                                "exps [B], got shapes " + shape_of(x) + ", " + shape_of(out) + " and " +
+                                std::to_string(exps.size()) + " exponents");
+        pow2_unscale_rows(x.mutable_data(), static_cast<std::size_t>(x.shape(0)),
+                          static_cast<std::size_t>(x.shape(1)), out.mutable_data(),
+                          static_cast<std::size_t>(out.shape(1) * out.shape(2)), exps.data());
+      },
+      py::arg("x").noconvert(), py::arg("out").noconvert(), py::arg("exps"),
+      "pow2_rescale_rows undone on x and applied inversely to each row of the model output out.");
 
   // grid_quantiles' checks of its plan; the model output q's (K, H)
   auto grid_plan = [](const F32& q, const I64& lo, const I64& hi, const Array& w, const Array& w1, const Array& f,

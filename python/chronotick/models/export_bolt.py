@@ -44,6 +44,7 @@ except ImportError:      # Windows: no lock, and no clean-up of killed exports' 
 
 QUANTILE_OUTPUT = "quantiles"
 CONTEXT_INPUT = "context"
+ARCHITECTURE = "ChronosBoltModelForForecasting"   # the card's architecture and the graph's metadata (_record_architecture)
 
 
 class ExportError(RuntimeError):
@@ -301,6 +302,17 @@ def parity(onnx_path: str, pipe, inputs: np.ndarray) -> float:
     return float(np.max(np.abs(got.astype(np.float64) - want) / _scale(inputs)[:, :, None]))
 
 
+def _record_architecture(path: str, architecture: str) -> None:
+    """The architecture into the graph's metadata (OnnxForecaster's ARCHITECTURE_KEY): a
+    loader finds it there where the model card beside the file is missing."""
+    import onnx
+    from chronotick.models.onnx import ARCHITECTURE_KEY
+    proto = onnx.load(path, load_external_data=False)
+    onnx.helper.set_model_props(proto, {**{p.key: p.value for p in proto.metadata_props},
+                                        ARCHITECTURE_KEY: architecture})
+    onnx.save(proto, path)
+
+
 def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolerance: float = 1e-3,
                         opset: int | None = None, name: str | None = None, extra_card: dict | None = None,
                         ort_fusions: bool = True, log=print) -> dict:
@@ -416,6 +428,7 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
                 onnx.save(proto, tmp)
                 graph = {"ort_fusions": report, "runs_on": "onnxruntime (com.microsoft fused operators)"}
                 log(f"onnxruntime fusions: {report['nodes'][0]} -> {report['nodes'][1]} nodes ({report['fused']})")
+        _record_architecture(tmp, ARCHITECTURE)
         err = parity(tmp, pipe, inputs)
         log(f"parity vs ChronosBoltPipeline.predict: max |diff| / scale = {err:.3g} (tolerance {tolerance:g})")
         if not err <= tolerance:
@@ -665,7 +678,7 @@ def _card(model, cc, checkpoint, out, name, context, graph, err, tolerance, inpu
     n_params = int(sum(p.numel() for p in model.parameters()))
     return {
         "name": name or os.path.splitext(os.path.basename(out))[0],
-        "architecture": "ChronosBoltModelForForecasting",
+        "architecture": ARCHITECTURE,
         "source_checkpoint": str(checkpoint),
         "context": context,
         "prediction_length": int(cc.prediction_length),
@@ -702,7 +715,7 @@ def random_bolt_config(context: int = 64, prediction_length: int = 64, d_model: 
         feed_forward_proj="relu", dense_act_fn="relu", is_gated_act=False, vocab_size=2,
         decoder_start_token_id=0, pad_token_id=0, eos_token_id=1, tie_word_embeddings=True,
         initializer_factor=initializer_factor, relative_attention_num_buckets=32, relative_attention_max_distance=128,
-        architectures=["ChronosBoltModelForForecasting"],
+        architectures=[ARCHITECTURE],
         chronos_pipeline_class="ChronosBoltPipeline",
         chronos_config={"context_length": context, "prediction_length": prediction_length,
                         "input_patch_size": patch, "input_patch_stride": patch,

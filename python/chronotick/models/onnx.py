@@ -89,6 +89,11 @@ DETREND_R2 = 0.8
 # a window cell further than this many sigmas from its neighbours (and not the start of a
 # step) is marked missing before the run (cpp/windowing/spike_mask.h; Rule O, docs/models.md)
 SPIKE_C = 5.0
+# The graph metadata key (ONNX metadata_props) under which `chronotick export` records the
+# architecture (since 2026-12-04), so that an export separated from its model card is still
+# recognised as Chronos-Bolt (its spike mask and flat-window pinning); the card's `architecture`
+# comes first.
+ARCHITECTURE_KEY = "chronotick.architecture"
 
 
 @dataclass
@@ -404,7 +409,18 @@ class OnnxForecaster:
         # Chronos-Bolt's in-graph scaling floors a zero spread at |mean| + 1e-5: its forecasts
         # from exactly flat windows are made the constant (_pin_flat); another architecture's
         # output on such a window is its own (the card's `architecture`, written by the export)
-        self.pins_flat = "ChronosBolt" in str(self.card.get("architecture", ""))
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.architecture = str(self.card.get("architecture") or meta.get(ARCHITECTURE_KEY) or "")
+        self.pins_flat = "ChronosBolt" in self.architecture
+        if not self.architecture:
+            import warnings
+            # until 2026-12-04 silently: a Chronos-Bolt export without its card ran without
+            # the spike mask and the flat-window pinning its forecasts need
+            warnings.warn(f"{path}: architecture unknown (no `architecture` in a model card beside it, none in "
+                          f"the graph's metadata): run as a generic quantile model, without the Chronos-Bolt "
+                          f"handling (spike mask, flat-window pinning); keep the card `chronotick export` "
+                          f"wrote beside the .onnx, or give the card an `architecture`", RuntimeWarning,
+                          stacklevel=2)
         if isinstance(spike_c, str):
             spike_c = SPIKE_C if self.pins_flat else None
         self.spike_c = None if spike_c is None else float(spike_c)
@@ -764,7 +780,7 @@ class OnnxForecaster:
                                                 self._spike_arg)
                 fresh_meta[m, :2] = st, level
             fresh_meta[:, 2] = _core.detrend_rows(x, self._r2_arg)   # put back in read_ahead, in float64
-            self._run_bound(io, out)
+            self._run_model(x, io, out)
             if self.pins_flat:
                 _pin_flat(x, out)                                      # as forecast does
             if not np.all(np.isfinite(out)):
@@ -978,6 +994,20 @@ class OnnxForecaster:
                 self._levels_cache[key] = plan
         return plan
 
+    def _run_model(self, x, io, out) -> None:
+        """_run_bound of the windows x, a Chronos-Bolt export's rows kept inside float32's range
+        for its in-graph scaling: a row whose largest |cell| is below 2^-64 or from 2^56 on is
+        run multiplied by a power of two and its output scaled back (cpp/windowing/pow2_scale.h;
+        until 2026-12-04 a 1e-25-scale series was forecast 1e24 times its spread off, a
+        1e18-scale one refused as non-finite). Other models' outputs need not scale with their
+        input (a spread in absolute units): run as they are."""
+        exps = _core.pow2_rescale_rows(x) if self.pins_flat else None
+        try:
+            self._run_bound(io, out)
+        finally:
+            if exps is not None:
+                _core.pow2_unscale_rows(x, out, exps)
+
     def _run_bound(self, io, out) -> None:
         """One batched run of the rows bound by `io` (_binding's list) into `out`."""
         try:
@@ -1030,7 +1060,7 @@ class OnnxForecaster:
                 past["scalers"], past["q"] = got
         else:
             scalers = None
-        self._run_bound(io, out)
+        self._run_model(x, io, out)
         if self.pins_flat:
             _pin_flat(x, out)
         if scalers is not None:
