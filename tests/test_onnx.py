@@ -981,6 +981,24 @@ def test_prefix_hashes_take_a_numpy_integer_span():
         _core.prefix_hashes(t, y, ends, 0)
 
 
+def test_prefix_keys_are_the_newest_measurement_and_the_fingerprint():
+    # _core.prefix_keys (one C++ call since 2026-12-04) gives the tuples the numpy version made
+    from chronotick import _core
+    from chronotick.models.onnx import prefix_keys
+    rng = np.random.default_rng(5)
+    t, y = np.cumsum(rng.uniform(1.0, 2.0, 200)), rng.normal(size=200)
+    ends = np.array([1, 7, 200, 64])
+    for span in (40, np.array([1, 3, 200, 64])):
+        h = _core.prefix_hashes(t, y, ends, span)
+        want = list(zip(t[ends - 1].tolist(), y[ends - 1].tolist(), h.tolist()))
+        assert prefix_keys(t, y, ends, span) == want
+        assert prefix_keys(t.tolist(), list(y), ends.tolist(), span) == want
+        assert all(type(v) is w for v, w in zip(want[0], (float, float, int)))
+    for bad in ([0], [201]):
+        with pytest.raises(ValueError, match=r"ends\[0\] = .* is not in \[1, 200\]"):
+            prefix_keys(t, y, bad, 3)
+
+
 def test_a_fixed_step_forecast_takes_lists(hold_model):
     # a list t reached the fixed-step memo key's span unconverted (TypeError; found in review)
     f = OnnxForecaster(hold_model, step_s=100.0)

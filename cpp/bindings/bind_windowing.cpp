@@ -292,46 +292,63 @@ void bind_windowing(py::module_& m) {
       "The ONNX forecaster's grid step: the median of the newest `diffs` spacings t[i] - t[i-1]\n"
       "(needs at least 2 times).");
 
-  m.def(
-      "prefix_hashes",
-      [one_d](const Array& t, const Array& y, const I64& ends, const py::object& span) {
-        one_d(t, "t");
-        one_d(y, "y");
-        if (ends.ndim() != 1) throw py::value_error("ends must be 1-D");
-        if (t.size() != y.size())
-          throw py::value_error("t and y differ in length: " + std::to_string(t.size()) + " vs " +
-                                std::to_string(y.size()));
-        py::array_t<std::uint64_t> out(ends.size());
-        const auto n = static_cast<std::size_t>(t.size()), m = static_cast<std::size_t>(ends.size());
+  // prefix_hashes' fingerprints of the prefixes [0, i), i in ends (checked as it documents)
+  auto hashes_of = [one_d](const Array& t, const Array& y, const I64& ends, const py::object& span) {
+    one_d(t, "t");
+    one_d(y, "y");
+    if (ends.ndim() != 1) throw py::value_error("ends must be 1-D");
+    if (t.size() != y.size())
+      throw py::value_error("t and y differ in length: " + std::to_string(t.size()) + " vs " +
+                            std::to_string(y.size()));
+    py::array_t<std::uint64_t> out(ends.size());
+    const auto n = static_cast<std::size_t>(t.size()), m = static_cast<std::size_t>(ends.size());
+    try {
+      if (!py::isinstance<py::array>(span) && !py::isinstance<py::list>(span) &&
+          !py::isinstance<py::tuple>(span)) {   // an integer, numpy's included
+        py::ssize_t s = 0;
         try {
-          if (!py::isinstance<py::array>(span) && !py::isinstance<py::list>(span) &&
-              !py::isinstance<py::tuple>(span)) {   // an integer, numpy's included
-            py::ssize_t s = 0;
-            try {
-              s = span.cast<py::ssize_t>();
-            } catch (const py::cast_error&) {
-              throw py::type_error("span must be an integer or one per end, got " +
-                                   py::type::of(span).attr("__name__").cast<std::string>());
-            }
-            if (s <= 0) throw py::value_error("span must be >= 1, got " + std::to_string(s));
-            prefix_hashes(t.data(), y.data(), n, ends.data(), m, static_cast<std::size_t>(s), out.mutable_data());
-          } else {
-            const auto spans = span.cast<I64>();
-            if (spans.ndim() != 1 || spans.size() != ends.size())
-              throw py::value_error("span must be an integer or one per end (" + std::to_string(ends.size()) +
-                                    "), got " + std::to_string(spans.size()));
-            prefix_hashes_spans(t.data(), y.data(), n, ends.data(), m, spans.data(), out.mutable_data());
-          }
-        } catch (const std::invalid_argument& e) {
-          throw py::value_error(e.what());
+          s = span.cast<py::ssize_t>();
+        } catch (const py::cast_error&) {
+          throw py::type_error("span must be an integer or one per end, got " +
+                               py::type::of(span).attr("__name__").cast<std::string>());
         }
-        return out;
+        if (s <= 0) throw py::value_error("span must be >= 1, got " + std::to_string(s));
+        prefix_hashes(t.data(), y.data(), n, ends.data(), m, static_cast<std::size_t>(s), out.mutable_data());
+      } else {
+        const auto spans = span.cast<I64>();
+        if (spans.ndim() != 1 || spans.size() != ends.size())
+          throw py::value_error("span must be an integer or one per end (" + std::to_string(ends.size()) +
+                                "), got " + std::to_string(spans.size()));
+        prefix_hashes_spans(t.data(), y.data(), n, ends.data(), m, spans.data(), out.mutable_data());
+      }
+    } catch (const std::invalid_argument& e) {
+      throw py::value_error(e.what());
+    }
+    return out;
+  };
+
+  m.def("prefix_hashes", hashes_of, py::arg("t"), py::arg("y"), py::arg("ends"), py::arg("span"),
+        "uint64 fingerprint of the newest `span` measurements of each prefix [0, i), i in `ends`\n"
+        "(cpp/windowing/prefix_hash.h): sum x_j b^(i-1-j) mod 2^64 over j in [i - span, i), x_j a mix\n"
+        "of the bit patterns of t_j and y_j. The ONNX forecaster's memo key. span: an integer, or\n"
+        "one per end (int64 array).");
+
+  m.def(
+      "prefix_keys",
+      [hashes_of](const Array& t, const Array& y, const I64& ends, const py::object& span) {
+        const auto h = hashes_of(t, y, ends, span);   // ends checked in range there
+        const double* tp = t.data();
+        const double* yp = y.data();
+        const std::int64_t* e = ends.data();
+        const std::uint64_t* hp = h.data();
+        py::list keys(ends.size());
+        for (py::ssize_t k = 0; k < ends.size(); ++k)
+          keys[k] = py::make_tuple(tp[e[k] - 1], yp[e[k] - 1], hp[k]);
+        return keys;
       },
       py::arg("t"), py::arg("y"), py::arg("ends"), py::arg("span"),
-      "uint64 fingerprint of the newest `span` measurements of each prefix [0, i), i in `ends`\n"
-      "(cpp/windowing/prefix_hash.h): sum x_j b^(i-1-j) mod 2^64 over j in [i - span, i), x_j a mix\n"
-      "of the bit patterns of t_j and y_j. The ONNX forecaster's memo key. span: an integer, or\n"
-      "one per end (int64 array).");
+      "[(t[i-1], y[i-1], prefix_hashes' fingerprint) for i in ends] (Python floats and int): the\n"
+      "ONNX forecaster's memo keys (python/chronotick/models/onnx.py, prefix_keys) in one call.");
 
   m.def(
       "detrend_rows",
