@@ -63,6 +63,7 @@ import _sources  # noqa: E402  scripts/_sources.py: the sources (with a develope
 _sources.choose()
 
 from chronotick import _core, sim
+from chronotick.models import onnx_file_name
 from chronotick.models.onnx import window
 
 # --portable: what pins the arithmetic to the same code path on every x86-64 CPU. torch's own
@@ -349,7 +350,7 @@ def main(argv=None) -> int:
     if not (math.isfinite(args.lr) and args.lr > 0):
         ap.error(f"--lr must be a positive number, got {args.lr!r}")
     if not args.no_export:
-        if not args.out.endswith(".onnx"):
+        if not onnx_file_name(args.out):
             ap.error(f"--out must name a .onnx file (its model card goes beside it as .json), got {args.out}")
         for p in (args.out, os.path.splitext(args.out)[0] + ".json"):
             if os.path.isdir(p):

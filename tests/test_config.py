@@ -109,6 +109,14 @@ def test_an_onnx_path_is_a_valid_model(tmp_path):
     p.write_bytes(b"not really onnx")
     cfg = load_config({"long_term": {"model": str(p)}, "short_term": {"models": ["fused", str(p)]}})
     assert cfg["long_term"]["model"] == str(p)
+    # any case of the extension, as predict(model=PATH) and models.register take it (the
+    # config had refused M.ONNX as an unknown model name)
+    q = tmp_path / "M.ONNX"
+    q.write_bytes(b"not really onnx")
+    cfg = load_config({"long_term": {"model": str(q)}, "short_term": {"models": ["fused", str(q)]}})
+    assert cfg["short_term"]["models"] == ["fused", str(q)]
+    with pytest.raises(ConfigError, match="no such ONNX file"):
+        load_config({"short_term": {"models": [str(tmp_path / "gone.Onnx")]}})
 
 
 def test_fused_members_match_the_core():

@@ -88,7 +88,7 @@ def _validate(cfg: dict) -> None:
             # it would be fused twice (once inside the ensemble), its weight doubled
             raise ConfigError(f"short_term.models[{i}]: {name!r} is already a member of "
                               f"{sorted(fused_in)[0]!r} (the classical fusion of {', '.join(registry.FUSED_MEMBERS)})")
-        if name.endswith(".onnx"):
+        if name not in registry.names() and registry.onnx_file_name(name):    # as predict(model=PATH)
             if not os.path.isfile(name):
                 raise ConfigError(f"short_term.models[{i}]: no such ONNX file {name!r}")
         elif name not in registry.names():
@@ -102,7 +102,7 @@ def _validate(cfg: dict) -> None:
             raise ConfigError(f"long_term.model: must be a model name or .onnx path, got {lt['model']!r}")
         if lt["model"] not in registry.names() and not os.path.isfile(lt["model"]):
             raise ConfigError(f"long_term.model: {lt['model']!r} is neither a model name nor an existing file")
-        if lt["model"] not in registry.names() and not lt["model"].endswith(".onnx"):
+        if lt["model"] not in registry.names() and not registry.onnx_file_name(lt["model"]):
             # as short_term.models: a path is an .onnx file (the engine loads no other)
             raise ConfigError(f"long_term.model: {lt['model']!r} is a file but not a .onnx file")
     _pos_int("long_term.horizon", lt["horizon"], 1, 1_000_000)

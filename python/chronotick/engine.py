@@ -252,7 +252,7 @@ class Engine:
             elif name not in self._short_names:
                 self._short_names.append(name)
         files: dict[str, str] = {}
-        onnx_short = [n for n in self._short_names if n in registry.onnx_models() or n.endswith(".onnx")]
+        onnx_short = [n for n in self._short_names if n in registry.onnx_models() or registry.onnx_file_name(n)]
         clashes = _name_clashes(onnx_short)
         for name in onnx_short:
             path = registry.onnx_models().get(name, name)
@@ -279,7 +279,7 @@ class Engine:
         if lt["model"] == "auto":
             onnx_long = AUTO_ONNX if AUTO_ONNX in registry.onnx_models() else None
             self._long_names = ["fused"]
-        if onnx_long and (onnx_long in registry.onnx_models() or onnx_long.endswith(".onnx")):
+        if onnx_long and (onnx_long in registry.onnx_models() or registry.onnx_file_name(onnx_long)):
             base = onnx_long if onnx_long in registry.onnx_models() else os.path.splitext(os.path.basename(onnx_long))[0]
             long_name = f"{base} (long-term)"
             self._long_names = [n for n in self._long_names if n != onnx_long] + [long_name]

@@ -204,11 +204,11 @@ def model_names(spec: str) -> list[str]:
     for entry in (m.strip() for m in spec.split(",")):
         if not entry:
             continue
-        if "=" in entry or entry.endswith(".onnx"):
+        if "=" in entry or registry.onnx_file_name(entry):
             name, _, path = entry.rpartition("=") if "=" in entry else ("", "", entry)
             name = name.strip() or os.path.splitext(os.path.basename(path))[0]
             path = path.strip()
-            if not path.endswith(".onnx"):
+            if not registry.onnx_file_name(path):
                 raise ValueError(f"--models entry {entry!r}: NAME=PATH must name a .onnx file")
             taken = registry.onnx_models().get(name)
             if taken is not None and os.path.abspath(path) != taken:
