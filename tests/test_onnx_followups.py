@@ -388,3 +388,26 @@ def test_clock_bolt_forecasts_any_float32_scale_as_its_own(scale):
     # predict() through the same path; the fusion now gets a usable member too
     fc = chronotick.predict(scale * base, t, horizon=4, model="clock-bolt")
     assert np.all(np.abs(fc.mean / scale - base[-1]) < 10)
+
+
+def test_check_series_fast_path_takes_and_refuses_what_the_checks_do():
+    # _check_series answers the common case (1-D float64 arrays, finite, t increasing) with
+    # one C++ scan since 2026-12-04; every other input goes through the named checks
+    from chronotick.models import onnx as O
+    t = np.arange(6, dtype=np.float64) * 2.0
+    y = np.linspace(0.0, 1.0, 6)
+    ok = [(t, y), (t.tolist(), y.tolist()), (t.astype(np.int64), y), (t.astype(np.float32), y),
+          (np.arange(12.0)[::2], y), (t.astype(">f8"), y)]
+    for a, b in ok:
+        ct, cy = O._check_series(a, b)
+        assert ct.dtype == np.float64 and cy.dtype == np.float64
+        np.testing.assert_array_equal(ct, np.asarray(a, dtype=np.float64))
+        np.testing.assert_array_equal(cy, np.asarray(b, dtype=np.float64))
+    bad = [((t[:1], y[:1]), "at least 2 measurements"), ((t, y[:5]), "differ in length"),
+           ((t[::-1].copy(), y), "strictly increasing"), ((np.r_[t[:3], t[2], t[4:]], y), "strictly increasing"),
+           ((t, np.r_[y[:5], np.nan]), r"y\[5\] = nan is not finite"),
+           ((np.r_[t[:5], np.inf], y), r"t\[5\] = inf is not finite"),
+           ((t.reshape(2, 3), y.reshape(2, 3)), "t must be 1-D")]
+    for (a, b), msg in bad:
+        with pytest.raises(ValueError, match=msg):
+            O._check_series(a, b)

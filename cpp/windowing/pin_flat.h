@@ -1,9 +1,9 @@
 // Exactly flat windows forecast as their constant (the ONNX forecaster's
 // post-processing for Chronos-Bolt exports; python/chronotick/models/onnx.py).
 //
-// Chronos-Bolt divides its window by the window's spread and floors a zero
-// spread at |mean| + 1e-5, so a centred flat window (mean 0) comes out with
-// noise on the 1e-5 scale whatever the data's. A row is flat when all its
+// Chronos-Bolt divides its window by the window's spread (the standard
+// deviation about its mean) and floors a zero spread at 1e-5, so a flat
+// window comes out with noise on the 1e-5 scale whatever the data's. A row is flat when all its
 // observed cells (not NaN) are equal, at least one observed:
 //   c = the newest observed cell = every other observed cell;
 // its model output (K levels x H steps) is then set to c everywhere: a

@@ -253,16 +253,17 @@ class ConformalScaler:
     def _factors(self, cov: np.ndarray) -> np.ndarray:
         """`factors` for checked coverages (float64 array); kept per coverages until the
         recorded errors change (a forecaster's scalers are reused while the measurements
-        they were made from are unchanged). Read-only: callers share it."""
-        if not self.calibrated:
+        they were made from are unchanged). A kept array is read-only: callers share it."""
+        cache, y, q = self._fcache, self._y, self._q   # together: an add() between reads starts a new cache
+        if y.size < self.min_errors:
             return np.ones_like(cov)
         key = cov.tobytes()
-        f = self._fcache.get(key)
+        f = cache.get(key)
         if f is None:
-            f = _core.conformal_factors(self._y, self._q, self.model_levels, self.median_index, cov)
+            f = _core.conformal_factors(y, q, self.model_levels, self.median_index, cov)
             f.flags.writeable = False
-            if len(self._fcache) < 16:
-                self._fcache[key] = f
+            if len(cache) < 16:
+                cache[key] = f
         return f
 
     def factor(self, coverage: float) -> float:

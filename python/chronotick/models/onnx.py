@@ -224,8 +224,8 @@ def _pin_flat(x: np.ndarray, out: np.ndarray) -> None:
     detrended) has zero spread -- its observed cells all equal -- set to that value at
     every level and step: a constant forecast with zero-width quantiles.
 
-    Chronos-Bolt's scaling divides by the window's spread and falls back to
-    |mean| + 1e-5 where it is 0, so on a centred flat window (mean 0) its output noise
+    Chronos-Bolt's scaling divides by the window's spread (the standard deviation about
+    its mean) and falls back to 1e-5 where it is 0, so on a flat window its output noise
     is on the 1e-5 scale whatever the data's: a constant 1e-8 s series was forecast
     ~2e-7 off 64 steps ahead (shipped clock-bolt). Any non-zero spread, however small
     (1e-12 on PTP-scale data), is the model's own scale and is left to it; its output
@@ -405,7 +405,7 @@ class OnnxForecaster:
         self.growth_min = float(growth_min)
         self._detrend_r2 = None if detrend_r2 is None else float(detrend_r2)
         self.min_history = min_history
-        # Chronos-Bolt's in-graph scaling floors a zero spread at |mean| + 1e-5: its forecasts
+        # Chronos-Bolt's in-graph scaling floors a zero spread at 1e-5: its forecasts
         # from exactly flat windows are made the constant (_pin_flat); another architecture's
         # output on such a window is its own (the card's `architecture`, written by the export)
         meta = self.session.get_modelmeta().custom_metadata_map
