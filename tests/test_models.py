@@ -135,3 +135,20 @@ def test_a_spike_as_the_newest_measurement_does_not_pull_the_forecast(spike):
         assert np.all(hi - lo < 5e-3), (model, hi - lo)
         assert np.all((lo <= 1e-3) & (1e-3 <= hi)), (model, lo, hi)
         assert np.all(hi < y[-1]), (model, hi)
+
+
+@pytest.mark.parametrize("scale", [1e25, 1e100, 1e-25, 1e-100])
+def test_kalman_forecasts_any_scale_as_its_own(scale):
+    # the noise search's likelihood multiplies eight innovation variances before it
+    # renormalises: at offsets near 1e25 (variances 1e50) the product overflowed in every
+    # candidate and the member failed ("could not estimate the measurement noise"); below
+    # ~1e-19 it underflowed. It renormalises before leaving the normal range now; a product
+    # that stays normal is the same bits as before
+    import chronotick
+    rng = np.random.default_rng(0)
+    t = 1.7e9 + np.arange(300) * 64.0
+    base = np.cumsum(rng.normal(size=300))
+    ref = chronotick.predict(base, t, horizon=4, model="kalman")
+    fc = chronotick.predict(scale * base, t, horizon=4, model="kalman")
+    assert fc.model == "kalman"
+    np.testing.assert_allclose(fc.quantiles / scale, ref.quantiles, rtol=1e-12, atol=1e-12)

@@ -57,20 +57,26 @@ double median_uncertainty(const Series& s, std::size_t first) {
 // The negative log-likelihood (up to constants) of a run's innovations:
 // sum log S_i + sum min(z_i^2, 9) (squared z-scores capped for robustness),
 // the log of the product of the S_i taken once at the end, the product
-// renormalised with frexp every 8 terms.
+// renormalised with frexp every 8 terms -- and before a term that would take
+// it out of the normal range (offsets near 1e25 s, or below 1e-19 s: eight
+// variances overflowed to inf, every candidate's likelihood with them, and the
+// member failed). frexp scales by a power of two, exactly, so a product that
+// stays normal is the same bits either way.
 struct Likelihood {
   double z2sum = 0, prod = 1.0;
   int exp_sum = 0;
   std::size_t terms = 0;
 
+  void renormalise() {
+    int e;
+    prod = std::frexp(prod, &e);
+    exp_sum += e;
+  }
   void add(double z2, double var) {
     z2sum += std::min(z2, 9.0);
+    if (!std::isnormal(prod * var) && std::isnormal(var)) renormalise();
     prod *= var;
-    if (++terms % 8 == 0) {
-      int e;
-      prod = std::frexp(prod, &e);
-      exp_sum += e;
-    }
+    if (++terms % 8 == 0) renormalise();
   }
   double value() const { return std::log(prod) + exp_sum * std::log(2.0) + z2sum; }
 };
