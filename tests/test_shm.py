@@ -344,3 +344,24 @@ def test_clock_publishes_to_a_pathlib_path(tmp_path):
         c.stop()
     with pytest.raises(ValueError, match="shm_path must be a non-empty file path"):
         chronotick.Clock(lambda: None, shm_path="")
+
+
+def test_a_file_that_is_not_a_clock_file_is_not_replaced(tmp_path):
+    # `serve --path data.csv` had renamed a new clock file over the CSV (CLI audit, 2026-12-04):
+    # a publisher replaces only a clock file (its writer gone) or an empty file
+    data = tmp_path / "data.csv"
+    data.write_text("t,offset\n1,0.5\n")
+    with pytest.raises(Exception, match=r"exists and is not a chronotick clock file.*not replaced"):
+        _core.ClockPublisher(str(data))
+    assert data.read_text() == "t,offset\n1,0.5\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv"]      # no temporary file left
+    empty = tmp_path / "empty"
+    empty.touch()
+    with _core.ClockPublisher(str(empty)):
+        pass
+    with _core.ClockPublisher(str(empty)):        # a clock file left by a gone writer: taken over
+        pass
+    link = tmp_path / "null"
+    os.symlink("/dev/null", link)
+    with pytest.raises(Exception, match="exists and is not a regular file"):
+        _core.ClockPublisher(str(link))

@@ -40,6 +40,20 @@ struct DirLock {
   DirLock(const DirLock&) = delete;
   DirLock& operator=(const DirLock&) = delete;
 };
+// Why the file open as `fd` must not be replaced by a clock file ("" if it may: a
+// regular file that is empty or begins with the clock file's magic).
+std::string not_a_clock_file(int fd) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return std::string("cannot be examined: ") + std::strerror(errno);
+  if (!S_ISREG(st.st_mode)) return "is not a regular file";
+  if (st.st_size == 0) return "";
+  char magic[4] = {};
+  if (st.st_size < static_cast<off_t>(sizeof magic) || ::pread(fd, magic, sizeof magic, 0) != static_cast<ssize_t>(sizeof magic) ||
+      std::memcmp(magic, "CTCK", sizeof magic) != 0)
+    return "is not a chronotick clock file (it does not begin with \"CTCK\")";
+  return "";
+}
+
 // The model an earlier writer left in the clock file open as `fd` (its writer
 // gone: the file's lock is free), if it is a valid clock file whose data is
 // intact -- as a reader falls back on it (ct_stuck_words) when its writer died
@@ -72,6 +86,13 @@ ShmPublisher::ShmPublisher(const std::string& path, int64_t stale_after_ns, doub
   bool have_prior = false;
   int old = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (old >= 0) {
+    // Only a clock file (or an empty file) is replaced: `serve --path data.csv` had renamed
+    // the new clock file over the CSV.
+    std::string why = not_a_clock_file(old);
+    if (!why.empty()) {
+      ::close(old);
+      throw ShmError(CT_ERR_OPEN, EEXIST, path + ": exists and " + why + "; not replaced (remove it, or pick another path)");
+    }
     bool busy = ::flock(old, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
     if (!busy && adopt) have_prior = prior_model(old, prior);
     if (have_prior) {
