@@ -184,6 +184,19 @@ def test_backtest_json_writes_null_not_nan(tmp_path, capsys):
     assert proto["coverage"] is None and proto["width"] is None and proto["mae"] > 0
 
 
+def test_backtest_refuses_an_output_that_is_an_input_or_another_output(tmp_path, capsys):
+    # `backtest trace.csv --json trace.csv` had replaced the trace with its results; `--json o
+    # --markdown o` kept one of the two (CLI audit, 2026-12-04): refused before the run
+    csv = _homelab_without_comments(tmp_path)
+    before = Path(csv).read_text()
+    for extra in (["--json", csv], ["--markdown", csv], ["--plot", csv],
+                  ["--json", str(tmp_path / "o"), "--markdown", str(tmp_path / "o")]):
+        assert main(["backtest", "--no-progress", csv, "--models", "hold", *extra]) != 0
+        err = capsys.readouterr().err
+        assert "is one of the input traces" in err or "give each its own file" in err, err
+    assert Path(csv).read_text() == before and not (tmp_path / "o").exists()
+
+
 def test_json_safe_replaces_every_non_finite_number():
     from chronotick.cli.backtest import _json_safe
     x = {"a": [np.float64("nan"), float("inf"), -np.inf, np.int64(3), 1.5], "b": np.array([np.nan, 2.0])}

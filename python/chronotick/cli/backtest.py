@@ -85,6 +85,24 @@ def _check_output(option: str, path: str | None, is_file: bool = True) -> None:
         raise ValueError(f"{option} {path}: {problem}")
 
 
+def _check_outputs_apart(args, files: list[str]) -> None:
+    """ValueError when an output file (--json, --markdown, --plot with one trace) is one of the
+    input traces or another output: `backtest trace.csv --json trace.csv` had replaced the trace
+    with its own results, `--json o --markdown o` kept only the Markdown (CLI audit, 2026-12-04)."""
+    outs = [(f"--{o}", getattr(args, o)) for o in ("json", "markdown") if getattr(args, o)]
+    if args.plot and len(args.files) == 1 and not os.path.isdir(args.files[0]):
+        outs.append(("--plot", args.plot))
+    inputs = {os.path.realpath(f): f for f in files}
+    seen: dict[str, str] = {}
+    for option, path in outs:
+        real = os.path.realpath(path)
+        if real in inputs:
+            raise ValueError(f"{option} {path} is one of the input traces ({inputs[real]}); it would be overwritten")
+        if real in seen:
+            raise ValueError(f"{option} {path} is also {seen[real]}'s output; give each its own file")
+        seen[real] = option
+
+
 class _Progress:
     """A one-line progress bar on stderr, only when stderr is a terminal."""
 
@@ -256,6 +274,7 @@ def run(args) -> int:
     names = model_names(args.models)   # a bad name, model file or path: chronotick.cli.main reports it
     _check_reach(names, args.horizon)
     files = _expand(args.files)
+    _check_outputs_apart(args, files)
     if args.window_selection and len(files) < 2:
         raise ValueError(f"--window-selection needs at least 2 traces (one held out), got {len(files)}")
     forecasters = {n: predict_model(n) for n in names}
