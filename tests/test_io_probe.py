@@ -146,6 +146,16 @@ def test_chronotick_csv_short_ntp_row_is_malformed(tmp_path):
     assert tr.skipped == {"malformed": 1} and list(tr.times) == [120.0] and np.all(np.isfinite(tr.delay))
 
 
+def test_chronotick_csv_row_cut_before_its_ntp_offset_is_malformed(tmp_path):
+    # cut before ntp_offset_ms, the row had read as one without a measurement and been skipped
+    # silently (CLI audit, 2026-12-04)
+    p = write(tmp_path, "c.csv", H + "1,100,0.1,cpu\n3,120,0.2,cpu,2.5,30,x\n")
+    with pytest.raises(ValueError, match=r"c\.csv:2: 4 fields, header has 7"):
+        load_chronotick_csv(p)
+    tr = load_chronotick_csv(p, strict=False)
+    assert tr.skipped == {"malformed": 1} and list(tr.times) == [120.0]
+
+
 def test_chronotick_csv_header_with_a_used_column_twice(tmp_path):
     p = write(tmp_path, "d.csv", "system_time,ntp_offset_ms,ntp_offset_ms\n100,1,3\n110,2,4\n")
     with pytest.raises(ValueError, match="header names column 'ntp_offset_ms' more than once"):

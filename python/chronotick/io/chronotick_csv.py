@@ -69,16 +69,22 @@ def load_chronotick_csv(path, strict: bool = True) -> Trace:
                              f"header {fields!r})")
         for row in reader:
             lineno = reader.line_num + before
-            off = row.get("ntp_offset_ms")
-            if off is None or not off.strip():
-                continue
             try:
+                # checked first: a row cut short before its NTP offset had read as a row without
+                # a measurement and been skipped silently (CLI audit, 2026-12-04)
                 if None in row:
                     raise RowError(f"{path}:{lineno}: {len(fields) + len(row[None])} fields, header has "
                                    f"{len(fields)}")
                 if None in row.values():     # csv.DictReader's filler for the cells a short row lacks
                     n = sum(v is not None for v in row.values())
                     raise RowError(f"{path}:{lineno}: {n} fields, header has {len(fields)}")
+            except RowError as e:
+                rows.bad(e)
+                continue
+            off = row.get("ntp_offset_ms")
+            if off is None or not off.strip():
+                continue
+            try:
                 t = parse_float(row["system_time"], path, lineno, "system_time")
                 o = parse_float(off, path, lineno, "ntp_offset_ms") * _MS
                 d = _optional_ms(row, "ntp_delay_ms", path, lineno)
