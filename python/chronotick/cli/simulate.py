@@ -93,14 +93,16 @@ def _write_atomic(path: str, data: np.ndarray, header: str) -> None:
     def save(f):
         np.savetxt(f, data, fmt="%.12g", delimiter=",", header=header, comments="")
 
-    real = os.path.realpath(path)          # a symlink's target is written, the link kept
     try:
-        if os.path.isdir(real):
+        if os.path.isdir(path):
             raise IsADirectoryError(errno.EISDIR, "is a directory")
-        if os.path.exists(real) and not os.path.isfile(real):
+        if os.path.exists(path) and not os.path.isfile(path):
+            # a device or a FIFO, asked by its own name: /dev/stdout into a pipe resolves to
+            # "pipe:[N]", no path at all (realpath had made that "No such file or directory")
             with open(path, "w", encoding="ascii") as f:
                 save(f)
             return
+        real = os.path.realpath(path)      # a symlink's target is written, the link kept
         fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(real) + ".", suffix=".tmp",
                                    dir=os.path.dirname(real))
         try:

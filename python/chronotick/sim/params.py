@@ -23,6 +23,9 @@ import numbers
 from dataclasses import dataclass
 
 
+MAX_SERVERS = 10_000   # a server pool larger than any real one (pool.ntp.org: ~4000 servers)
+
+
 @dataclass
 class ClockParams:
     """The oscillator and, when disciplined, the NTP-like servo steering it.
@@ -104,8 +107,10 @@ class MeasurementParams:
     def __post_init__(self) -> None:
         if self.poll_mode not in ("fixed", "adaptive"):
             raise ValueError(f"poll_mode must be 'fixed' or 'adaptive', got {self.poll_mode!r}")
-        if isinstance(self.servers, bool) or not isinstance(self.servers, numbers.Integral) or self.servers < 1:
-            raise ValueError(f"servers must be an integer >= 1, got {self.servers!r}")
+        if (isinstance(self.servers, bool) or not isinstance(self.servers, numbers.Integral)
+                or not 1 <= self.servers <= MAX_SERVERS):
+            # each server draws its own delay and asymmetry: 1e9 of them took 8 GB (CLI audit)
+            raise ValueError(f"servers must be an integer in [1, {MAX_SERVERS}], got {self.servers!r}")
         _check_finite(self, skip=("poll_mode", "servers"))
         _check_pos(self, ("poll_s",))
         _check_nonneg(self, ("min_delay_s", "queue_mean_s", "asymmetry_jitter_s", "route_change_per_hour",
