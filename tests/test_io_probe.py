@@ -281,3 +281,14 @@ def test_backtest_refuses_an_output_path_no_file_can_be_made_in(tmp_path, capsys
     out = os.path.join(f, "out.json")
     assert main(["backtest", "--no-progress", "--models", "hold", "--markdown", out, p]) == 1
     assert f"--markdown {out}: {f} is not a directory" in one_line_error(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("header", ["offset,t", "y,time", "value,timestamp", "Offset , T"])
+def test_plain_csv_header_naming_the_columns_the_other_way_round_is_refused(tmp_path, header):
+    # read as given, the offsets were the times: a backtest had run on them, MAE 64 s (CLI audit,
+    # 2026-12-04). The order is fixed (t, offset); a header saying otherwise is refused, named
+    p = write(tmp_path, "swapped.csv", header + "\n0.001,100\n0.002,164\n0.003,228\n")
+    with pytest.raises(ValueError, match=r"swapped\.csv:1: this format reads column 1 as the time.*put the times first"):
+        load_plain_csv(p)
+    ok = write(tmp_path, "ok.csv", "time,offset\n100,0.001\n164,0.002\n")
+    assert list(load_plain_csv(ok).times) == [100.0, 164.0]

@@ -6,8 +6,9 @@ is not a number, and whose other fields are not all numbers: "1o,0.1" is a
 malformed data row) names the columns; lines starting with '#' are comments.
 Fields are separated by commas; a line without commas is split on
 whitespace. The first two columns are time and offset whatever their names,
-except that a name stating another unit (offset_ms, t[us], delay (ns)) is refused:
-every value is read as seconds.
+except that a name stating another unit (offset_ms, t[us], delay (ns)) is refused
+(every value is read as seconds), and so is a header naming them the other way
+round (column 1 `offset`, `y`, `value`..., or column 2 `t`, `time`, `timestamp`...).
 Columns after them follow the header's names (case-insensitive): `delay`
 is the trace's round-trip delay (s, >= 0), `uncertainty` the uncertainty,
 any other name an array in `trace.extra` -- except that the third column is
@@ -26,6 +27,13 @@ from chronotick.io.trace import Trace
 # a column name that states a unit other than seconds: offset_ms, t[us], delay (ns), offset.msec
 _UNIT = re.compile(r"(?i)(?:^|[_\s.(\[-])(ms|msec|millis(?:econds?)?|us|usec|µs|micros(?:econds?)?|ns|nsec|"
                    r"nanos(?:econds?)?)[)\]]?$")
+
+
+# names that say a column is the other one of the pair (t, offset): a header naming column 1
+# one of _OFFSET_NAMES or column 2 one of _TIME_NAMES has them swapped
+_TIME_NAMES = {"t", "time", "times", "timestamp", "timestamps", "system_time", "unix_time", "epoch"}
+_OFFSET_NAMES = {"offset", "offsets", "y", "value", "values", "ntp_offset", "clock_offset", "phase",
+                 "time_error"}
 
 
 def _fields(line: str) -> list[str]:
@@ -90,6 +98,14 @@ def load_plain_csv(path, strict: bool = True) -> Trace:
                     raise ValueError(f"{path}:{lineno}: column {name!r} ({role}) names a unit other than "
                                      f"seconds; this format reads seconds: convert the values (or load the "
                                      f"file with numpy and pass seconds to chronotick)")
+            # the order is fixed (t, offset): a header that names them the other way round is a file
+            # written in another order, read as given it is silently wrong (time as offset: a
+            # backtest of such a file had run, MAE 64 s; CLI audit, 2026-12-04)
+            first, second = f[0].strip().lower(), f[1].strip().lower()
+            if first in _OFFSET_NAMES or second in _TIME_NAMES:
+                raise ValueError(f"{path}:{lineno}: this format reads column 1 as the time and column 2 as "
+                                 f"the offset, but the header names them {f[0]!r}, {f[1]!r}: put the times "
+                                 f"first")
             header, ncols = f, len(f)
             continue
         seen_data = True
