@@ -57,5 +57,15 @@ def test_a_long_term_model_waits_for_min_history_cells_of_its_grid():
         assert "clock-bolt (long-term)" not in fc.weights
         assert "clock-bolt (long-term) left out: 40 measurements < engine.min_history 8 cells" in fc.note
         assert eng.health()["models"]["clock-bolt (long-term)"]["ok"]
-        eng.observe_many(t[40:], y[40:])
+        # from 64 measurements (8 cells) it had joined with its raw quantiles, those of cell
+        # averages (80% intervals covering 12-36% on simulated TCXO clocks; audit 2026-12-04):
+        # it joins once its one-step calibration has its calib_min pairs, at 79
+        eng.observe_many(t[40:78], y[40:78])
+        fc = eng.predict_long_term()
+        assert "clock-bolt (long-term)" not in fc.weights
+        assert "78 measurements < engine.min_history 8 cells of its grid and its one-step calibration (79" in fc.note
+        eng.observe_many(t[78:79], y[78:79])
+        fc = eng.predict_long_term()
+        assert "clock-bolt (long-term)" in fc.weights and "not calibrated" not in fc.note, fc.note
+        eng.observe_many(t[79:], y[79:])
         assert "clock-bolt (long-term)" in eng.predict_long_term().weights
