@@ -193,8 +193,19 @@ def test_backtest_refuses_an_output_that_is_an_input_or_another_output(tmp_path,
                   ["--json", str(tmp_path / "o"), "--markdown", str(tmp_path / "o")]):
         assert main(["backtest", "--no-progress", csv, "--models", "hold", *extra]) != 0
         err = capsys.readouterr().err
-        assert "is one of the input traces" in err or "give each its own file" in err, err
+        # (--plot on the .csv is refused first as no .png name: refused either way)
+        assert any(m in err for m in ("is one of the input traces", "give each its own file", "PNG image")), err
     assert Path(csv).read_text() == before and not (tmp_path / "o").exists()
+
+
+def test_backtest_refuses_an_empty_output_path_and_a_plot_not_named_png(tmp_path, capsys):
+    # --json "" had been taken and nothing written; --plot out.pdf had held PNG data (CLI audit)
+    csv = _homelab_without_comments(tmp_path)
+    for extra, msg in ((["--json", ""], "--json: the path is empty"), (["--plot", " "], "--plot: the path is empty"),
+                       (["--plot", str(tmp_path / "out.pdf")], "the plot is written as a PNG image")):
+        assert main(["backtest", "--no-progress", csv, "--models", "hold", *extra]) != 0
+        assert msg in capsys.readouterr().err
+    assert not (tmp_path / "out.pdf").exists()
 
 
 def test_json_safe_replaces_every_non_finite_number():

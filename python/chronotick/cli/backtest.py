@@ -267,10 +267,19 @@ def run(args) -> int:
     fmt = getattr(args, "format", "auto")
     if fmt != "auto" and fmt not in cio.FORMATS:
         raise ValueError(f"--format {fmt!r}: expected auto or one of {sorted(cio.FORMATS)}")
+    for option in ("json", "markdown", "plot"):
+        value = getattr(args, option)
+        if value is not None and not value.strip():
+            # an empty path had been taken and nothing written (CLI audit, 2026-12-04)
+            raise ValueError(f"--{option}: the path is empty")
     for option in ("json", "markdown"):
         _check_output(f"--{option}", getattr(args, option))
     if args.plot:
         _check_output("--plot", args.plot, is_file=False)   # with several traces, OUT-<trace>.png beside it
+        if (len(args.files) == 1 and not os.path.isdir(args.files[0])
+                and os.path.splitext(args.plot)[1].lower() != ".png"):
+            # the plot is a PNG image whatever the name (out.pdf had held PNG data)
+            raise ValueError(f"--plot {args.plot}: the plot is written as a PNG image; name a .png file")
     names = model_names(args.models)   # a bad name, model file or path: chronotick.cli.main reports it
     _check_reach(names, args.horizon)
     files = _expand(args.files)

@@ -952,7 +952,7 @@ class OnnxForecaster:
         (t, y) (a model given a longer history than the classical models: the
         Engine's long-term model); the pairs are then the fusion's on that
         tail, prefix and target returned in its indices, each past prediction
-        made from all of (t, y) before its target."""
+        made from all of (t, y) before its prefix's end (as any pair's)."""
         tc, yc = _check_series(t, y)          # checked first, as in forecast_within_reach
         targets = _check_targets(target_times)
         inside = targets <= self.reach(tc)
