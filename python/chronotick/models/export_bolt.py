@@ -388,19 +388,29 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
     example = torch.from_numpy(verification_inputs(context)[:2].copy())
     batch = torch.export.Dim("batch", min=1, max=65536)
     out_dir = os.path.dirname(os.path.abspath(out))
-    made = _missing_dirs(out_dir)
-    os.makedirs(out_dir, exist_ok=True)
-    # the graph and its card are made in a hidden folder beside `out` (the same file system, so the
-    # moves are renames), as <stem>.onnx + <stem>.json there: an export that is killed leaves no
-    # unverified `.onnx` in the output folder (where a scan of *.onnx, as of models/data/, would find it);
-    # it holds WORK_LOCK while the export runs, so a later export can remove it if this one is killed
-    remove_dead_work_folders(out, log)
-    work, lock_fd = _make_work_folder(out_dir, os.path.basename(out))
+    # SIGINT/SIGTERM wait from here until the clean-up below covers the work folder: one arriving
+    # between its creation and the `try` had left it behind (a SIGTERM sent as the folder
+    # appeared, tests/test_export_tools_probe.py, failed once in a loaded suite)
+    unblock = _hold_signals()
+    try:
+        made = _missing_dirs(out_dir)
+        os.makedirs(out_dir, exist_ok=True)
+        # the graph and its card are made in a hidden folder beside `out` (the same file system, so the
+        # moves are renames), as <stem>.onnx + <stem>.json there: an export that is killed leaves no
+        # unverified `.onnx` in the output folder (where a scan of *.onnx, as of models/data/, would find
+        # it); it holds WORK_LOCK while the export runs, so a later export can remove it if this one is killed
+        remove_dead_work_folders(out, log)
+        work, lock_fd = _make_work_folder(out_dir, os.path.basename(out))
+    except BaseException:
+        unblock()
+        raise
     tmp = os.path.join(work, os.path.basename(out))
     tmp_card = os.path.join(work, os.path.basename(card_path))
     done = False
-    log(f"exporting {checkpoint} (context {context}, horizon {cc.prediction_length}) with torch {torch.__version__}")
     try:
+        unblock()        # a signal held meanwhile is raised here, inside the clean-up's reach
+        log(f"exporting {checkpoint} (context {context}, horizon {cc.prediction_length}) with torch "
+            f"{torch.__version__}")
         # np.errstate: the exporter's constant folding evaluates log(0) of masked cells with numpy's
         # reference operators, which warned "divide by zero" -- not an error of the export
         with torch.no_grad(), np.errstate(all="ignore"):
@@ -600,6 +610,34 @@ def _check_loads(onnx_path: str) -> None:
         raise ExportError(f"chronotick would refuse the exported model: {_one_line(exc)}") from exc
 
 
+def _hold_signals():
+    """Hold SIGINT and SIGTERM (main thread): their Python handlers are replaced by one that only
+    notes them; the returned function (once) puts the handlers back and hands the first noted
+    signal to its own handler (SIG_DFL: raised again; SIG_IGN: dropped). Not pthread_sigmask: a
+    signal sent to the process is taken by any thread that does not block it (torch's,
+    onnxruntime's), and Python then ran its handler in the main thread anyway."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    noted: list[int] = []
+    sigs = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, lambda signum, frame: noted.append(signum)) for s in sigs}
+    state = {"held": True}
+
+    def release():
+        if not state["held"]:
+            return
+        state["held"] = False
+        for s, h in previous.items():
+            signal.signal(s, h if h is not None else signal.SIG_DFL)
+        if noted:
+            h = previous[noted[0]]
+            if callable(h):
+                h(noted[0], None)
+            elif h == signal.SIG_DFL or h is None:
+                signal.raise_signal(noted[0])
+    return release
+
+
 def _swap(tmp: str, out: str, tmp_card: str, card_path: str, work: str) -> None:
     """Move the complete model and card into place: the card first, then the model. If the model
     cannot be moved, the old card is put back (or the new one removed where there was none), so the
@@ -608,10 +646,7 @@ def _swap(tmp: str, out: str, tmp_card: str, card_path: str, work: str) -> None:
     if os.path.isfile(card_path):
         shutil.copy2(card_path, os.path.join(work, "previous-card"))
         old_card = os.path.join(work, "previous-card")
-    block = threading.current_thread() is threading.main_thread() and hasattr(signal, "pthread_sigmask")
-    sigs = {signal.SIGINT, signal.SIGTERM}
-    if block:
-        signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    release = _hold_signals()
     try:
         os.replace(tmp_card, card_path)
         try:
@@ -623,8 +658,7 @@ def _swap(tmp: str, out: str, tmp_card: str, card_path: str, work: str) -> None:
                 os.remove(card_path)
             raise
     finally:
-        if block:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, sigs)
+        release()
 
 
 def terminate_as_exit():
