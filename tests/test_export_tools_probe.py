@@ -104,10 +104,22 @@ def test_no_loadable_half_export_in_the_output_folder(exported):
 OLD_CARD = '{"old": 1, "context": 32}'
 
 
-def test_sigterm_mid_export_leaves_the_old_pair_and_nothing_else(ckpt, tmp_path):
-    out = tmp_path / "m.onnx"
+def _old_pair(folder):
+    """An earlier export's model and card in `folder` (m.onnx, m.json); returns the model's path."""
+    out = folder / "m.onnx"
     out.write_bytes(b"old model")
-    (tmp_path / "m.json").write_text(OLD_CARD)
+    (folder / "m.json").write_text(OLD_CARD)
+    return out
+
+
+def _assert_old_pair_alone(folder):
+    """The earlier pair untouched and nothing else beside it."""
+    assert sorted(os.listdir(folder)) == ["m.json", "m.onnx"]
+    assert (folder / "m.onnx").read_bytes() == b"old model" and (folder / "m.json").read_text() == OLD_CARD
+
+
+def test_sigterm_mid_export_leaves_the_old_pair_and_nothing_else(ckpt, tmp_path):
+    out = _old_pair(tmp_path)
     env = child_env()
     proc = subprocess.Popen([sys.executable, "-m", "chronotick", "export", "chronos-bolt", "--checkpoint", ckpt,
                              "--context", "32", "--out", str(out)], env=env, stdout=subprocess.DEVNULL,
@@ -125,8 +137,7 @@ def test_sigterm_mid_export_leaves_the_old_pair_and_nothing_else(ckpt, tmp_path)
             proc.kill()
             proc.wait()
     assert rc != 0
-    assert sorted(os.listdir(tmp_path)) == ["m.json", "m.onnx"]
-    assert out.read_bytes() == b"old model" and (tmp_path / "m.json").read_text() == OLD_CARD
+    _assert_old_pair_alone(tmp_path)
 
 
 def test_a_sigterm_as_the_work_folder_appears_leaves_nothing(ckpt, tmp_path, monkeypatch):
@@ -135,9 +146,7 @@ def test_a_sigterm_as_the_work_folder_appears_leaves_nothing(ckpt, tmp_path, mon
     # a loaded suite, 2026-12-04); now it is held until the clean-up covers the folder.
     import tempfile
     from chronotick.models import export_bolt
-    out = tmp_path / "m.onnx"
-    out.write_bytes(b"old model")
-    (tmp_path / "m.json").write_text(OLD_CARD)
+    out = _old_pair(tmp_path)
     real = tempfile.mkdtemp
 
     def mkdtemp(*a, **k):
@@ -152,14 +161,11 @@ def test_a_sigterm_as_the_work_folder_appears_leaves_nothing(ckpt, tmp_path, mon
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert exc.value.code == 128 + signal.SIGTERM
-    assert sorted(os.listdir(tmp_path)) == ["m.json", "m.onnx"]
-    assert out.read_bytes() == b"old model" and (tmp_path / "m.json").read_text() == OLD_CARD
+    _assert_old_pair_alone(tmp_path)
 
 
 def test_a_failed_move_keeps_the_old_model_and_its_card(ckpt, tmp_path, monkeypatch):
-    out = tmp_path / "m.onnx"
-    out.write_bytes(b"old model")
-    (tmp_path / "m.json").write_text(OLD_CARD)
+    out = _old_pair(tmp_path)
     real = os.replace
 
     def replace(src, dst):
@@ -169,8 +175,7 @@ def test_a_failed_move_keeps_the_old_model_and_its_card(ckpt, tmp_path, monkeypa
     monkeypatch.setattr(os, "replace", replace)
     with pytest.raises(ExportError, match="No space left"):
         export_chronos_bolt(ckpt, str(out), context=16, ort_fusions=False, log=lambda m: None)
-    assert sorted(os.listdir(tmp_path)) == ["m.json", "m.onnx"]
-    assert out.read_bytes() == b"old model" and (tmp_path / "m.json").read_text() == OLD_CARD
+    _assert_old_pair_alone(tmp_path)
 
 
 def test_a_model_chronotick_cannot_use_is_refused_before_the_export(tmp_path):

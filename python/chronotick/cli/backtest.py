@@ -85,12 +85,17 @@ def _check_output(option: str, path: str | None, is_file: bool = True) -> None:
         raise ValueError(f"{option} {path}: {problem}")
 
 
+def _one_plot(args) -> bool:
+    """Whether --plot names the plot file itself (one trace file), not a stem for OUT-<trace>.png."""
+    return len(args.files) == 1 and not os.path.isdir(args.files[0])
+
+
 def _check_outputs_apart(args, files: list[str]) -> None:
     """ValueError when an output file (--json, --markdown, --plot with one trace) is one of the
     input traces or another output: `backtest trace.csv --json trace.csv` had replaced the trace
     with its own results, `--json o --markdown o` kept only the Markdown (CLI audit, 2026-12-04)."""
     outs = [(f"--{o}", getattr(args, o)) for o in ("json", "markdown") if getattr(args, o)]
-    if args.plot and len(args.files) == 1 and not os.path.isdir(args.files[0]):
+    if args.plot and _one_plot(args):
         outs.append(("--plot", args.plot))
     inputs = {os.path.realpath(f): f for f in files}
     seen: dict[str, str] = {}
@@ -276,8 +281,7 @@ def run(args) -> int:
         _check_output(f"--{option}", getattr(args, option))
     if args.plot:
         _check_output("--plot", args.plot, is_file=False)   # with several traces, OUT-<trace>.png beside it
-        if (len(args.files) == 1 and not os.path.isdir(args.files[0])
-                and os.path.splitext(args.plot)[1].lower() != ".png"):
+        if _one_plot(args) and os.path.splitext(args.plot)[1].lower() != ".png":
             # the plot is a PNG image whatever the name (out.pdf had held PNG data)
             raise ValueError(f"--plot {args.plot}: the plot is written as a PNG image; name a .png file")
     names = model_names(args.models)   # a bad name, model file or path: chronotick.cli.main reports it
@@ -321,7 +325,7 @@ def run(args) -> int:
         print()
         if args.plot:
             from chronotick import plot
-            out = args.plot if len(args.files) == 1 and not os.path.isdir(args.files[0]) else \
+            out = args.plot if _one_plot(args) else \
                 f"{os.path.splitext(args.plot)[0]}-{trace.name}.png"
             plot.plot_backtest(r, out)
             print(f"plot written to {out}")
