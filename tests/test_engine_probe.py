@@ -249,6 +249,31 @@ def test_the_long_term_model_sees_the_history_its_window_spans():
     eng.close()
 
 
+def test_the_long_term_model_sees_its_whole_window_with_a_fixed_short_term_step():
+    """short_term.step_s 64 with 16 s polls: the long-term grid's step (512 s) spans 32
+    measurements, not 8. Sized as if the polls were step_s apart it saw 85 of its 256 cells
+    (until 2026-12-04); it now gets the measurements its window spans, as a standalone
+    forecaster on the same grid from the whole history."""
+    from chronotick.engine import Engine
+    from chronotick.models import onnx_models
+    from chronotick.models.onnx import OnnxForecaster
+    rng = np.random.default_rng(7)
+    n = 9000
+    t = 1.7e9 + 16.0 * np.arange(n) + rng.uniform(-0.5, 0.5, n)
+    y = np.cumsum(rng.normal(size=n)) * 5e-6 + 2e-5 * (t - t[0])
+    eng = Engine({"engine": {"buffer_capacity": 16384}, "short_term": {"step_s": 64},
+                  "long_term": {"model": "clock-bolt", "step_factor": 8}})
+    eng.observe_many(t, y)
+    f = eng._onnx[eng._long_slot].forecaster
+    tl = eng._snapshot()[4][0]
+    assert f.observed_cells(tl) == f.context
+    assert f.observed_cells(t[-eng._long_history:]) < f.context     # what it had seen
+    fc = eng.predict_long_term()
+    ref = OnnxForecaster(onnx_models()["clock-bolt"], step_s=512.0)
+    np.testing.assert_array_equal(fc.mean, ref.forecast(t, y, fc.times).mean)
+    eng.close()
+
+
 def test_fused_tail_gives_the_tails_pairs_and_past_predictions_from_the_whole_history():
     from chronotick import _core
     from chronotick.models import onnx_models

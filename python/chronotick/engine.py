@@ -286,6 +286,7 @@ class Engine:
         self._long_names: list[str] = [] if not lt["model"] else [lt["model"]]
         self._long_slot: str | None = None      # the long-term ONNX model's slot name
         self._long_history = e["history"]       # measurements it sees (below)
+        self._long_fixed = False                # its grid step fixed (short_term.step_s): sized per snapshot
         onnx_long = lt["model"]
         if lt["model"] == "auto":
             onnx_long = AUTO_ONNX if AUTO_ONNX in registry.onnx_models() else None
@@ -306,10 +307,9 @@ class Engine:
                 # buffer: with engine.history alone (512) it saw 64 of its 256 cells at step_factor
                 # 8, and every new measurement changed every calibration prefix (the oldest one
                 # left the window): ~170 model rows, ~40 ms per forecast
-                span = (math.ceil(f.context * lt["step_factor"]) + 65 + f.calib_window
-                        + math.ceil(f.horizon * lt["step_factor"]))
                 self._long_slot = long_name
-                self._long_history = max(e["history"], min(e["buffer_capacity"], span))
+                self._long_history = self._long_span(lt["step_factor"])
+                self._long_fixed = fixed is not None
         self._onnx_names = list(self._onnx)       # health() after close() still lists them
         names = cfg["covariates"]["names"]
         if names is not None:
@@ -425,6 +425,18 @@ class Engine:
         short_term.horizon/step_s unchecked and left the other keys ignored)."""
         return copy.deepcopy(self._cfg)
 
+    def _long_span(self, ratio: float) -> int:
+        """Measurements the long-term model sees where one step of its grid spans `ratio` of
+        them: its window (context cells), its calibration pairs' prefixes and their targets
+        (horizon cells) and the 65 its grid step is measured on, at least engine.history, at
+        most the buffer."""
+        f = self._onnx[self._long_slot].forecaster
+        e = self._cfg["engine"]
+        if not math.isfinite(ratio):
+            return e["buffer_capacity"]
+        span = math.ceil(f.context * ratio) + 65 + f.calib_window + math.ceil(f.horizon * ratio)
+        return max(e["history"], min(e["buffer_capacity"], span))
+
     # -- consumers ------------------------------------------------------------
     def _snapshot(self):
         n = self._cfg["engine"]["history"]
@@ -435,6 +447,14 @@ class Engine:
         with self._produce:
             cov = self._cov_buf is not None and "temperature" in self._cov_names
             tl, yl, u = self._buf.snapshot(self._long_history)   # the long-term model's (>= n)
+            if self._long_fixed and tl.size == self._long_history and tl.size >= 2:
+                # a fixed short_term.step_s: how many measurements the long-term grid's step
+                # spans is known only from their spacing (sized as if the polls were step_s
+                # apart, with 16 s polls and step_s 64 it saw 85 of its 256 cells; until
+                # 2026-12-04, session 27)
+                need = self._long_span(self._onnx[self._long_slot].forecaster._grid_ratio(tl))
+                if need > tl.size:
+                    tl, yl, u = self._buf.snapshot(need)
             ct, cv = self._cov_buf.snapshot(n + 64) if cov else (None, None)
             dt, d, _ = self._delay_buf.snapshot(n + 64)
         if tl.size == 0:
