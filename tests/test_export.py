@@ -51,10 +51,18 @@ def test_export_writes_model_and_card(exported):
     # self and cross) one MultiHeadAttention, the RMS norms fused; the parity above is of this graph
     import onnx
     ops = [n.op_type for n in onnx.load(out).graph.node]
-    assert card["graph"]["ort_fusions"]["fused"]["attention"] == 3 == ops.count("MultiHeadAttention")
+    fused = card["graph"]["ort_fusions"]["fused"]
+    assert fused["attention"] == 3
     assert "Softmax" not in ops and "ReduceMean" not in ops
     before, after = card["graph"]["ort_fusions"]["nodes"]
     assert after == len(ops) < before
+    # then the probe-based folds (models/graph_folding.py): the decoder's self-attention reads
+    # only its start token, the same for every input, so it is folded away; the encoder's and the
+    # cross-attention stay. The attention mask's index gather is an Unsqueeze, the scaling's NaN
+    # counts are merged
+    assert ops.count("MultiHeadAttention") == 2 and "GatherND" not in ops
+    assert fused["single_key_attention"] == 1 and fused["batch_invariant"] >= 2
+    assert fused["gather_reshape"] == 1 and fused["nan_identities"] >= 2 and fused["common_subexpressions"] >= 4
 
 
 def test_export_without_fusions_is_standard_onnx_with_the_same_outputs(tmp_path, exported):

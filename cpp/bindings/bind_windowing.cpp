@@ -292,6 +292,32 @@ void bind_windowing(py::module_& m) {
       "The ONNX forecaster's grid step: the median of the newest `diffs` spacings t[i] - t[i-1]\n"
       "(needs at least 2 times).");
 
+  m.def(
+      "count_cells",
+      [one_d](const Array& t, double step_s, py::ssize_t context) {
+        one_d(t, "t");
+        if (context <= 0) throw py::value_error("context must be > 0, got " + std::to_string(context));
+        try {
+          return count_cells(t.data(), static_cast<std::size_t>(t.size()), step_s, static_cast<std::size_t>(context));
+        } catch (const std::invalid_argument& e) {
+          throw py::value_error(e.what());
+        }
+      },
+      py::arg("t"), py::arg("step_s"), py::arg("context"),
+      "Cells of the window ending at t[-1] (context cells step_s wide) that hold a measurement\n"
+      "(several in one cell count once). t: increasing.");
+
+  m.def(
+      "after_last_gap",
+      [one_d](const Array& t, py::ssize_t look, double gap) {
+        one_d(t, "t");
+        if (look < 0) throw py::value_error("look must be >= 0, got " + std::to_string(look));
+        return after_last_gap(t.data(), static_cast<std::size_t>(t.size()), static_cast<std::size_t>(look), gap);
+      },
+      py::arg("t"), py::arg("look"), py::arg("gap"),
+      "Index of the first measurement after the newest spacing > gap among the newest `look`\n"
+      "measurements of t; 0 if none.");
+
   // prefix_hashes' fingerprints of the prefixes [0, i), i in ends (checked as it documents)
   auto hashes_of = [one_d](const Array& t, const Array& y, const I64& ends, const py::object& span) {
     one_d(t, "t");

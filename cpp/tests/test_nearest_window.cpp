@@ -64,6 +64,25 @@ TEST(a_measurement_after_the_end_is_refused) {
   CHECK(error_of([&] { nearest_window(t.data(), y.data(), 3, 30, 0, 4, NAN, v.data()); }).find("step_s") == 0);
 }
 
+TEST(count_cells_counts_the_windows_cells_that_hold_a_measurement) {
+  // window of 4 cells 10 wide ending at 100: cells at 70, 80, 90, 100 ([65, 105))
+  std::vector<double> t = {10, 64.9, 65, 69, 81, 84, 100};
+  CHECK(count_cells(t.data(), t.size(), 10, 4) == 3);  // 65 and 69 share cell 70, 81 and 84 cell 80
+  CHECK(count_cells(t.data(), t.size(), 10, 1) == 1);  // the newest cell alone
+  CHECK(count_cells(t.data(), t.size(), 100, 4) == 2);  // 10 in the cell at 0, the rest in that at 100
+  CHECK(count_cells(t.data(), 1, 10, 4) == 1 && count_cells(t.data(), 0, 10, 4) == 0);
+  CHECK(error_of([&] { count_cells(t.data(), t.size(), 0, 4); }).find("step_s") == 0);
+}
+
+TEST(after_last_gap_finds_the_newest_long_spacing) {
+  std::vector<double> t = {0, 1, 50, 51, 52, 200, 201};
+  CHECK(after_last_gap(t.data(), t.size(), 7, 40) == 5);   // 52 -> 200
+  CHECK(after_last_gap(t.data(), t.size(), 2, 40) == 0);   // only 200, 201 looked at
+  CHECK(after_last_gap(t.data(), t.size(), 3, 40) == 5);   // 52, 200, 201
+  CHECK(after_last_gap(t.data(), t.size(), 7, 200) == 0);
+  CHECK(after_last_gap(t.data(), 5, 100, 40) == 2);        // of the first five: 1 -> 50
+}
+
 TEST(median_spacing_of_the_newest_65) {
   std::vector<double> t = {0, 1, 3, 6};  // spacings 1, 2, 3
   CHECK(median_spacing(t.data(), 4) == 2);

@@ -95,4 +95,33 @@ double nearest_window(const double* t, const double* y, std::size_t n, double en
   return level;
 }
 
+std::size_t count_cells(const double* t, std::size_t n, double step, std::size_t context) {
+  if (!(step > 0) || !std::isfinite(step))
+    throw std::invalid_argument("step_s must be finite and > 0, got " + float_repr(step));
+  if (n < 2) return n;
+  const double end = t[n - 1];
+  const double first = end - (static_cast<double>(context) - 0.5) * step;  // the oldest cell's lower edge
+  std::size_t lo = 0, hi = n;  // the first t >= first (numpy searchsorted, side "left")
+  while (lo < hi) {
+    const std::size_t mid = lo + (hi - lo) / 2;
+    if (t[mid] < first) lo = mid + 1; else hi = mid;
+  }
+  if (n - lo <= 1) return n - lo;
+  std::size_t cells = 1;
+  double prev = std::floor((t[lo] - end) / step + 0.5);
+  for (std::size_t i = lo + 1; i < n; ++i) {
+    const double c = std::floor((t[i] - end) / step + 0.5);
+    if (c != prev) ++cells;
+    prev = c;
+  }
+  return cells;
+}
+
+std::size_t after_last_gap(const double* t, std::size_t n, std::size_t look, double gap) {
+  const std::size_t start = n > look ? n - look : 0;
+  for (std::size_t i = n; i-- > start + 1;)
+    if (t[i] - t[i - 1] > gap) return i;
+  return 0;
+}
+
 }  // namespace chronotick

@@ -46,4 +46,14 @@ double median_spacing(const double* t, std::size_t n, std::size_t diffs = 64);
 double nearest_window(const double* t, const double* y, std::size_t n, double end_time, double step,
                       std::size_t context, double level, float* values);
 
+// How many cells of the window ending at the newest measurement t[n-1]
+// (step wide, `context` of them) hold a measurement: the measurements from
+// t[n-1] - (context - 1/2) step on, several in one cell counted once, cells
+// as nearest_window's. t non-decreasing and finite, step finite > 0.
+std::size_t count_cells(const double* t, std::size_t n, double step, std::size_t context);
+
+// Index of the first measurement after the newest spacing t[i] - t[i-1] >
+// gap among the newest `look` measurements; 0 if there is none.
+std::size_t after_last_gap(const double* t, std::size_t n, std::size_t look, double gap);
+
 }  // namespace chronotick

@@ -327,12 +327,13 @@ def target_times(t: np.ndarray, horizon, horizon_s, step_s) -> tuple[np.ndarray,
         h = horizon_steps(n, "horizon_s / step_s")
     else:
         h = horizon_steps(DEFAULT_HORIZON if horizon is None else horizon)
-    with np.errstate(over="ignore"):
-        targets = t[-1] + step * np.arange(1, h + 1)
-    if not math.isfinite(targets[-1]):
+    # the last target in Python floats first (inf on overflow, no warning): finite, so is every
+    # target, and numpy's grid below computes that last one the same way
+    if not math.isfinite(float(t[-1]) + step * h):
         what = "step_s" if step_s is not None else "the median measurement spacing (the default step_s)"
         raise ValueError(f"the forecast times overflow: the last timestamp {float(t[-1])!r} + {h} steps of {what} "
                          f"= {step!r} s is beyond the largest float; use timestamps relative to a nearer origin")
+    targets = t[-1] + step * np.arange(1, h + 1)
     if horizon_s is not None:
         # step * h can fall short of horizon_s by rounding (0.3 * 3 = 0.8999999999999999) or by
         # the 1e-9-step tolerance above: the last target is then origin + horizon_s itself, so

@@ -15,7 +15,10 @@ its patterns. Rewrites, each exact up to float rounding:
   SkipSimplifiedLayerNormalization (onnxscript's ORT fusion rules);
 - clean-up of the input scaling, exact for every input: torch.nan_to_num's
   9 exported nodes become 3 (`simplify_nan_to_num`), Not(Not(x)) becomes x
-  (`drop_double_not`).
+  (`drop_double_not`);
+- then the folds that read the graph's own values on probe inputs
+  (graph_folding.py: values that do not change with the input, single-key
+  attention, index-list GatherND, NaN identities, common subexpressions).
 
 The result runs on onnxruntime only (com.microsoft operators, CPU and CUDA).
 `fuse_for_ort` checks its own output: the rewritten graph must give the
@@ -273,6 +276,8 @@ def fuse_for_ort(model, num_heads: int, inputs: dict, rtol: float = 1e-4) -> tup
                   "double_not": drop_double_not(fused)}
         fused, norms = _fuse_norms(fused)
         counts.update(norms)
+        from chronotick.models.graph_folding import fold     # it imports this module's helpers
+        counts.update(fold(fused, inputs))
         got = _run(fused.SerializeToString(), inputs)
     except Exception as exc:  # noqa: BLE001 - an optimisation: on any failure the plain graph stays
         return model, {"kept_original": f"{type(exc).__name__}: {exc}"}

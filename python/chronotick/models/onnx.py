@@ -715,13 +715,7 @@ class OnnxForecaster:
         t = np.asarray(t, dtype=np.float64)
         if t.size < 2:
             return int(t.size)
-        step = self._step(t)
-        first = float(t[-1]) - (self.context - 0.5) * step     # the oldest cell's lower edge
-        tail = t[np.searchsorted(t, first, side="left"):]
-        if tail.size <= 1:
-            return int(tail.size)
-        cell = np.floor((tail - float(t[-1])) / step + 0.5)       # non-decreasing: t is increasing
-        return int(np.count_nonzero(cell[1:] != cell[:-1])) + 1
+        return _core.count_cells(t, self._step(t), self.context)    # cpp/windowing/nearest_window.h
 
     def _window(self, t, y, step) -> Window:
         t = np.asarray(t, dtype=np.float64)
@@ -1246,13 +1240,9 @@ class OnnxForecaster:
         n = t.size
         r1 = max(r, 1.0)
         look = self.calib_window + int(math.ceil(self.horizon * r1)) + int(math.ceil(self.min_history * r1)) + 2
-        tail = t[max(0, n - look):]
-        if tail.size < 2:
+        if min(n, look) < 2:
             return 0
-        long_gap = (tail[1:] - tail[:-1]) > (self.context - 0.5) * self._step(t)
-        if not long_gap.any():
-            return 0
-        return int(n - tail.size + np.flatnonzero(long_gap)[-1] + 1)
+        return _core.after_last_gap(t, look, (self.context - 0.5) * self._step(t))
 
     def _donors(self, leads: set, n: int, r: float, first: int = 0) -> set:
         """For each lead above 1: the longest shorter power-of-two lead D with
