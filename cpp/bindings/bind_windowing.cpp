@@ -628,6 +628,34 @@ void bind_windowing(py::module_& m) {
       "the model output of src[p] -- a row of memo_q [R, K, H] (src >= 0), of fresh_q (src = -2 - row),\n"
       "or none (-1: NaN) -- with its (step, level, slope) from memo_meta / fresh_meta, read dt[p]\n"
       "seconds ahead, sorted. Returns float64 [P, K]; NaN rows beyond horizon + 1/2 steps.");
+
+  m.def(
+      "past_mean_sigma",
+      [shape_of](const Array& q, const py::array_t<bool, py::array::c_style | py::array::forcecast>& todo,
+                 py::ssize_t median_index, const I64& lo, const I64& hi, const Array& w, const Array& w1,
+                 const Array& f, py::array_t<double, py::array::c_style> mean,
+                 py::array_t<double, py::array::c_style> sigma) {
+        if (q.ndim() != 2) throw py::value_error("q must be 2-D [P, K], got shape " + shape_of(q));
+        const auto P = q.shape(0), K = q.shape(1);
+        if (todo.ndim() != 1 || todo.size() != P || mean.ndim() != 1 || mean.size() != P || sigma.ndim() != 1 ||
+            sigma.size() != P || f.ndim() != 2 || f.shape(0) != P || f.shape(1) != 2)
+          throw py::value_error("todo, mean, sigma must be [P] and f [P, 2] for q " + shape_of(q));
+        if (lo.size() != 2 || hi.size() != 2 || w.size() != 2 || w1.size() != 2)
+          throw py::value_error("lo, hi, w, w1 must hold the plan's two levels");
+        if (median_index < 0) throw py::value_error("median_index must be >= 0");
+        try {
+          past_mean_sigma(q.data(), static_cast<std::size_t>(P), static_cast<std::size_t>(K),
+                          static_cast<std::size_t>(median_index), todo.data(), lo.data(), hi.data(), w.data(),
+                          w1.data(), f.data(), mean.mutable_data(), sigma.mutable_data());
+        } catch (const std::invalid_argument& e) {
+          throw py::value_error(e.what());
+        }
+      },
+      py::arg("q"), py::arg("todo"), py::arg("median_index"), py::arg("lo"), py::arg("hi"), py::arg("w"),
+      py::arg("w1"), py::arg("f"), py::arg("mean").noconvert(), py::arg("sigma").noconvert(),
+      "Fills mean and sigma (float64 [P], in place) of the rows of q [P, K] marked in todo from the\n"
+      "plan's two levels and each row's factors f [P, 2], then floors every finite mean's sigma at its\n"
+      "resolution (cpp/windowing/grid_quantiles.h, past_mean_sigma).");
 }
 
 }  // namespace chronotick::bindings

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -81,6 +82,26 @@ TEST(after_last_gap_finds_the_newest_long_spacing) {
   CHECK(after_last_gap(t.data(), t.size(), 3, 40) == 5);   // 52, 200, 201
   CHECK(after_last_gap(t.data(), t.size(), 7, 200) == 0);
   CHECK(after_last_gap(t.data(), 5, 100, 40) == 2);        // of the first five: 1 -> 50
+}
+
+TEST(past_mean_sigma_maps_marked_rows_and_floors_every_finite_mean) {
+  // K = 3 levels, median index 1; the plan's two levels: halfway 0-1 and 1-2
+  const double q[] = {3, 1, 2,      // unsorted: read as 1, 2, 3
+                      0, 0, 0,      // flat: sigma floored at the resolution of 0
+                      5, 6, 7};     // not marked: left as given, then floored
+  const bool todo[] = {true, true, false};
+  const int64_t lo[] = {0, 1}, hi[] = {1, 2};
+  const double w[] = {0.5, 0.5}, w1[] = {0.5, 0.5};
+  const double f[] = {2, 2, 1, 1, 9, 9};
+  double mean[] = {0, 0, 1e6}, sigma[] = {0, 0, 1e-30};
+  past_mean_sigma(q, 3, 3, 1, todo, lo, hi, w, w1, f, mean, sigma);
+  // row 0: m = 2, base = 1.5 / 2.5, out = 2 +- 2 * 0.5 = 1 / 3, sigma = 2 / 2.563
+  CHECK(mean[0] == 2 && sigma[0] == 2.0 / 2.563);
+  CHECK(mean[1] == 0 && sigma[1] == std::sqrt(std::numeric_limits<double>::min()));
+  CHECK(mean[2] == 1e6 && sigma[2] == 4.0 * (std::nextafter(1e6, INFINITY) - 1e6));
+  const int64_t bad[] = {0, 3};
+  CHECK(error_of([&] { past_mean_sigma(q, 3, 3, 1, todo, lo, bad, w, w1, f, mean, sigma); })
+            .find("outside the K model levels") != std::string::npos);
 }
 
 TEST(median_spacing_of_the_newest_65) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <stdexcept>
 
 #include "windowing/float_repr.h"
@@ -103,6 +104,38 @@ void read_ahead(const float* const* rows, const double* const* meta, const doubl
     }
     read_step(rows[p], K, H, h, meta[p][1], meta[p][2], o);
     std::sort(o, o + K);
+  }
+}
+
+void past_mean_sigma(const double* q, std::size_t P, std::size_t K, std::size_t median_index, const bool* todo,
+                     const int64_t* lo, const int64_t* hi, const double* w, const double* w1, const double* f,
+                     double* mean, double* sigma) {
+  check_shape("past_mean_sigma", K, 1);
+  if (median_index >= K) throw std::invalid_argument("median_index must be < K");
+  for (int l = 0; l < 2; ++l)
+    if (lo[l] < 0 || hi[l] < 0 || static_cast<std::size_t>(lo[l]) >= K || static_cast<std::size_t>(hi[l]) >= K)
+      throw std::invalid_argument("past_mean_sigma: a plan level lies outside the K model levels");
+  double row[64];
+  const double tiny = std::sqrt(std::numeric_limits<double>::min());
+  for (std::size_t p = 0; p < P; ++p) {
+    if (todo[p]) {
+      std::copy(q + p * K, q + (p + 1) * K, row);
+      std::sort(row, row + K);
+      const double m = row[median_index];
+      double out[2];
+      for (int l = 0; l < 2; ++l) {
+        const double base = row[lo[l]] * w1[l] + row[hi[l]] * w[l];
+        out[l] = m + f[2 * p + l] * (base - m);
+      }
+      out[1] = std::isnan(out[1]) ? out[1] : std::max(out[0], out[1]);  // numpy's maximum: NaN spreads
+      mean[p] = m;
+      sigma[p] = (out[1] - out[0]) / 2.563;
+    }
+    if (std::isfinite(mean[p])) {
+      const double a = std::fabs(mean[p]);
+      const double res = std::max(4.0 * (std::nextafter(a, std::numeric_limits<double>::infinity()) - a), tiny);
+      sigma[p] = std::max(sigma[p], res);
+    }
   }
 }
 

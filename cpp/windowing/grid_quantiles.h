@@ -59,4 +59,15 @@ void grid_quantiles(const float* q, std::size_t K, std::size_t H, const double* 
 void read_ahead(const float* const* rows, const double* const* meta, const double* dt, std::size_t P,
                 std::size_t K, std::size_t H, double* out);
 
+// The fusion's view of past predictions (OnnxForecaster._past): for each row
+// p of q [P, K] marked in todo, sorted (a copy), m = q[median_index],
+// out_l = m + f[p, l] (q[lo_l] w1_l + q[hi_l] w_l - m) for the plan's two
+// levels (the central 80% interval), made non-decreasing; mean[p] = m and
+// sigma[p] = (out_1 - out_0) / 2.563. Rows not marked keep their mean and
+// sigma. Then every row with a finite mean has sigma floored at the mean's
+// resolution, 4 ulp(|mean|), at least sqrt(DBL_MIN) (models/robust_stats.h).
+void past_mean_sigma(const double* q, std::size_t P, std::size_t K, std::size_t median_index, const bool* todo,
+                     const int64_t* lo, const int64_t* hi, const double* w, const double* w1, const double* f,
+                     double* mean, double* sigma);
+
 }  // namespace chronotick

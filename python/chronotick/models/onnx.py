@@ -76,7 +76,7 @@ import numpy as np
 from chronotick import _core
 from chronotick._validate import is_int, is_real
 from chronotick.errors import ModelError
-from chronotick.models.calibration import ConformalScaler, _check_levels, _map_levels
+from chronotick.models.calibration import ConformalScaler, _check_levels
 
 DEFAULT_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 _TEN_NINETY = np.array([0.1, 0.9])     # the levels a past prediction's sigma is read from (_past)
@@ -201,7 +201,8 @@ _SQRT_TINY = math.sqrt(np.finfo(float).tiny)     # sqrt(DBL_MIN): _resolution's 
 
 def _resolution(v: np.ndarray) -> np.ndarray:
     """4 spacings of doubles at |v|, at least sqrt(DBL_MIN): the smallest
-    sigma a value can be known to (cpp/models/robust_stats.h)."""
+    sigma a value can be known to (cpp/models/robust_stats.h; in C++ for the past
+    predictions, grid_quantiles.h past_mean_sigma, of which this is the numpy reference)."""
     return np.maximum(4 * np.spacing(np.abs(v)), _SQRT_TINY)
 
 
@@ -873,15 +874,13 @@ class OnnxForecaster:
                 sigma[sel] = (cq[:, 1] - cq[:, 0]) / 2.563
             else:
                 factors[sel] = cs._factors(coverage)
-        if fast.any():
-            qf = np.sort(q[fast], axis=-1)
-            cq = _map_levels(qf, qf[:, mi:mi + 1], lo, hi, w, w1, factors[fast])
-            mean[fast] = q[fast, mi]
-            sigma[fast] = (cq[:, 1] - cq[:, 0]) / 2.563
-        # Quantiles that coincide (a flat window, below float32's resolution at
-        # the level) claim sigma 0: floor it at the values' resolution, as the
-        # core's models do (robust_stats.h, resolution_of).
-        return mean, np.where(np.isfinite(mean), np.maximum(sigma, _resolution(mean)), sigma)
+        # The fast rows in C++ (cpp/windowing/grid_quantiles.h, past_mean_sigma: the same
+        # arithmetic as _map_levels on the sorted rows, bit for bit). Quantiles that coincide (a
+        # flat window, below float32's resolution at the level) claim sigma 0: every row's sigma
+        # is floored at the values' resolution there, as the core's models do (robust_stats.h).
+        _core.past_mean_sigma(np.ascontiguousarray(q, dtype=np.float64), fast, mi, lo, hi, w, w1, factors, mean,
+                              sigma)
+        return mean, sigma
 
     def forecast(self, t, y, target_times, levels=DEFAULT_LEVELS, calibrate: bool = True):
         """Quantile forecast of the measurement at each target time.
