@@ -274,6 +274,22 @@ def test_the_long_term_model_sees_its_whole_window_with_a_fixed_short_term_step(
     eng.close()
 
 
+def test_a_fixed_step_far_coarser_than_the_polls_does_not_break_the_snapshot():
+    """Polls 1e-306 s apart with step_s 1: the long-term grid step spans ~1e307 measurements,
+    context x that overflowed to inf and math.ceil raised OverflowError in every forecast's
+    snapshot, short-term ones included (audit, 2026-12-04); now the whole buffer is taken."""
+    from chronotick.engine import Engine
+    n = 3000                   # more than the long-term history sized at construction (2689)
+    t = np.arange(n) * 1e-306
+    y = np.random.default_rng(0).normal(size=n) * 1e-6
+    eng = Engine({"engine": {"buffer_capacity": 4096}, "short_term": {"step_s": 1.0},
+                  "long_term": {"model": "clock-bolt", "step_factor": 8}})
+    eng.observe_many(t, y)
+    for call in (eng.predict_short_term, eng.predict_long_term, eng.predict_fused):
+        assert np.isfinite(call().mean).all()
+    eng.close()
+
+
 def test_fused_tail_gives_the_tails_pairs_and_past_predictions_from_the_whole_history():
     from chronotick import _core
     from chronotick.models import onnx_models

@@ -264,3 +264,87 @@ def test_the_shipped_clock_bolt_is_folded():
     for rule in ("single_key_attention", "batch_invariant", "gather_reshape", "matmul_chain", "nan_identities",
                  "common_subexpressions"):
         assert graph["fused"][rule] >= 1, rule
+
+
+# ---- what a helper's audit of the folds found (2026-12-04): each was folded and shipped wrong ----
+
+def _folds_nothing_wrong(nodes, inits, outputs, x_probe, x_bad, shape=(None, 4)):
+    """fold() on NaN-free probe rows, then the original and the folded graph on x_bad."""
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
+                              [onnx.ValueInfoProto(name=o) for o in outputs], inits)
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    done = onnx.ModelProto()
+    done.CopyFrom(m)
+    counts = fold(done, {"x": x_probe})
+    for a, b in zip(_run(m, x_bad), _run(done, x_bad)):
+        np.testing.assert_array_equal(a, b)
+    return counts
+
+
+def test_a_centre_clipped_under_another_condition_keeps_its_nan_test():
+    # m = Where(mean > 1e6, 0, Clip(mean)): Clip keeps a NaN, so m is NaN where the mean is
+    nodes = [helper.make_node("ReduceSum", ["x", "last"], ["s"], keepdims=1),
+             helper.make_node("Div", ["s", "four"], ["mean"]),
+             helper.make_node("Greater", ["mean", "thr"], ["c"]),
+             helper.make_node("Clip", ["mean", "lo", "hi"], ["mc"]),
+             helper.make_node("Where", ["c", "zero", "mc"], ["m"]),
+             helper.make_node("Sub", ["x", "m"], ["d"]),
+             helper.make_node("Pow", ["d", "two"], ["d2"]),
+             helper.make_node("IsNaN", ["d2"], ["bad"]),
+             helper.make_node("Cast", ["bad"], ["y"], to=TensorProto.FLOAT)]
+    inits = [_init("last", [-1], np.int64), _init("four", 4.0), _init("thr", 1e6), _init("zero", 0.0),
+             _init("two", 2.0), _init("lo", -BIG), _init("hi", BIG)]
+    probe_rows = np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32)
+    counts = _folds_nothing_wrong(nodes, inits, ["y"], probe_rows, np.array([[1, np.nan, 2, 3]], np.float32))
+    assert "nan_identities" not in counts
+
+
+def test_the_shape_of_a_value_whose_shape_depends_on_the_data_is_not_folded():
+    nodes = [helper.make_node("IsNaN", ["x"], ["nan"]),
+             helper.make_node("NonZero", ["nan"], ["nz"]),           # [2, number of NaNs]
+             helper.make_node("Shape", ["nz"], ["s"]),
+             helper.make_node("Gather", ["s", "one"], ["k"]),
+             helper.make_node("Cast", ["k"], ["kf"], to=TensorProto.FLOAT),
+             helper.make_node("Add", ["x", "kf"], ["y"])]
+    probe_rows = np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32)
+    counts = _folds_nothing_wrong(nodes, [_init("one", 1, np.int64)], ["y"], probe_rows,
+                                  np.array([[np.nan, np.nan, 0, 0]], np.float32))
+    assert "batch_invariant" not in counts
+
+
+def test_a_graph_with_another_dynamic_dimension_is_not_folded():
+    nodes = [helper.make_node("Shape", ["x"], ["s"], start=1, end=2),
+             helper.make_node("Cast", ["s"], ["sf"], to=TensorProto.FLOAT),
+             helper.make_node("Add", ["x", "sf"], ["y"])]
+    counts = _folds_nothing_wrong(nodes, [], ["y"], np.zeros((8, 4), np.float32), np.zeros((1, 6), np.float32),
+                                  shape=("batch", "seq"))
+    assert counts == {}
+
+
+def test_a_function_of_the_batch_size_is_probed_at_three_rows_too():
+    # B % 3 == 0: equal at 1, 2 and 5 rows (and the 8 the export verifies on)
+    nodes = [helper.make_node("Shape", ["x"], ["b"], start=0, end=1),
+             helper.make_node("Mod", ["b", "three"], ["r"]),
+             helper.make_node("Equal", ["r", "zero"], ["e"]),
+             helper.make_node("Cast", ["e"], ["ef"], to=TensorProto.FLOAT),
+             helper.make_node("Add", ["x", "ef"], ["y"])]
+    counts = _folds_nothing_wrong(nodes, [_init("three", [3], np.int64), _init("zero", [0], np.int64)], ["y"],
+                                  np.zeros((8, 4), np.float32), np.zeros((3, 4), np.float32))
+    assert "batch_invariant" not in counts
+
+
+def test_two_equal_nodes_are_not_merged_where_the_kept_one_lacks_an_output():
+    nodes = [helper.make_node("LayerNormalization", ["x", "sc", "bi"], ["y1", "", "inv1"], axis=-1),
+             helper.make_node("LayerNormalization", ["x", "sc", "bi"], ["y2", "m2"], axis=-1),
+             helper.make_node("Add", ["y2", "m2"], ["z"]),
+             helper.make_node("Add", ["z", "inv1"], ["y"])]
+    x = np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32)
+    counts = _folds_nothing_wrong(nodes, [_init("sc", np.ones(4)), _init("bi", np.zeros(4))], ["y"], x, x[:3])
+    assert "common_subexpressions" not in counts
+
+
+def test_refolding_a_folded_graph_changes_nothing():
+    m = _batch_token_model()
+    done, counts = _folded(m)
+    again, counts2 = _folded(done)
+    assert counts["batch_invariant"] == 1 and counts2 == {} and len(again.graph.node) == len(done.graph.node)

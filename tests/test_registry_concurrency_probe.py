@@ -327,20 +327,25 @@ def test_stats_is_one_consistent_reading_while_measurements_arrive():
     # size 37 and fill 38/64, or 1000 observations and 999 pushed
     eng = chronotick.Engine({"engine": {"buffer_capacity": 64, "history": 32, "min_history": 8}})
     n, bad, seen = 4000, [], [0]
-    done = threading.Event()
+    done, reading = threading.Event(), threading.Event()
 
     def producer():
         try:
+            # from the reader's first reading on, and handing the GIL over at each step: on a
+            # loaded machine the producer had finished before the reader ran once (CI, 0 readings)
+            reading.wait(30)
             for i in range(0, n, 4):
                 if i % 8:
                     eng.observe(float(i), 1e-3)
                 else:
                     eng.observe_many(np.arange(i, i + 4, dtype=float)[1:], np.full(3, 1e-3))
+                time.sleep(0)
         finally:
             done.set()
 
     def reader():
         while not done.is_set():
+            reading.set()
             s = eng.stats()
             b, c = s["buffer"], s["counts"].get("observations", 0)
             seen[0] += 1

@@ -432,10 +432,13 @@ class Engine:
         most the buffer."""
         f = self._onnx[self._long_slot].forecaster
         e = self._cfg["engine"]
-        if not math.isfinite(ratio):
+        # in floats: a finite ratio can still make the products infinite (timestamps 1e-306 s
+        # apart with step_s 1), where math.ceil raised OverflowError in every forecast's snapshot
+        span = f.context * ratio + 65 + f.calib_window + f.horizon * ratio
+        if not span < e["buffer_capacity"]:            # also NaN and inf
             return e["buffer_capacity"]
-        span = math.ceil(f.context * ratio) + 65 + f.calib_window + math.ceil(f.horizon * ratio)
-        return max(e["history"], min(e["buffer_capacity"], span))
+        return max(e["history"], min(e["buffer_capacity"], math.ceil(f.context * ratio) + 65 + f.calib_window
+                                     + math.ceil(f.horizon * ratio)))
 
     # -- consumers ------------------------------------------------------------
     def _snapshot(self):

@@ -1,15 +1,21 @@
 """Export-time folds that read the graph's own values: onnxruntime runs the
-graph once per probe batch size (1, 2, 5 rows of the verification inputs) with
-every intermediate value as an output, and the folds below use what it saw.
+graph once per probe batch size (1, 2, 3, 5 rows of the verification inputs)
+with every intermediate value as an output, and the folds below use what it
+saw. Only for graphs whose inputs are fixed in every dimension but the first
+(the probes vary only the number of rows).
 Each is exact (bit for bit) except the MatMul chain (float rounding) and
 single-key attention on non-finite values (below); the
 caller (graph_fusions.fuse_for_ort) checks the folded graph's outputs against
 the original's and keeps the original on any difference.
 
 Which values depend on the input's values at all (`_value_free`): a value is
-"value-free" if it is made from initializers and from Shape() of anything only,
-so it is a function of the batch size alone (the other input dimensions are
-fixed in an exported model). Of those, the ones the input-dependent part reads:
+"value-free" if it is made from initializers and from Shape() only -- Shape()
+of a value whose shape follows from the inputs' shapes (not of NonZero's, say)
+-- so it is a function of the batch size alone (the other input dimensions are
+fixed in an exported model; checked). The probes then see it at four batch
+sizes; a function of the batch size that agrees at all four and not elsewhere
+would be folded wrongly (none such in a Chronos-Bolt graph: its value-free
+part builds shapes, broadcast constants and index lists). Of those, the ones the input-dependent part reads:
 
 - batch_invariant: equal at every probe batch size -> an initializer; or of
   shape [B, ...] with every row equal, the same row at every batch size ->
@@ -19,13 +25,14 @@ fixed in an exported model). Of those, the ones the input-dependent part reads:
 - gather_reshape: GatherND(data, indices) whose value-free indices list every
   element of data in row-major order (`mask[arange(B)[:, None], arange(S)]`,
   11 nodes from transformers' mask utilities) is data reshaped: Unsqueeze.
-- single_key_attention: a MultiHeadAttention whose key and value have one
-  position, and one query position, with a value-free finite attention bias:
-  softmax over one key is exactly 1, so the output is the value itself (the
-  Chronos-Bolt decoder's self-attention over its one token). The Q and K
-  projections then fall away. Exact where the logit is finite; an infinite
-  input made the logit and so the output NaN, the value alone is +-inf or NaN
-  (non-finite either way, and the runtime refuses a non-finite forecast).
+- single_key_attention: a MultiHeadAttention whose query, key and value are
+  MatMul projections of one tensor with one position, with a value-free finite
+  attention bias: softmax over one key is exactly 1, so the output is the value
+  itself (the Chronos-Bolt decoder's self-attention over its one token). The Q
+  and K projections then fall away. Exact where the logit is finite; where the
+  tensor is not (or q.k overflows float32, hidden states near 1e19), the
+  attention's output was NaN and the value is non-finite or finite: the runtime
+  refuses a non-finite forecast, and such hidden states mean a broken model.
 - matmul_chain: MatMul(MatMul(x, W1), W2), W1 and W2 constant 2-D, the inner
   read once -> MatMul(x, W1 W2) (W1 W2 formed in float64; float rounding only).
 - nan_identities: Equal(x, x) -> Not(IsNaN(x)) (float x); IsNaN((x - m)^2) ->
@@ -45,16 +52,76 @@ from chronotick.models.graph_fusions import _constants, _graph_maps
 
 _RANDOM = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli"}
 _INDEX_OPS = {"Gather", "Unsqueeze", "Squeeze", "Reshape", "Transpose", "Slice", "Expand", "Identity", "Flatten"}
-PROBE_ROWS = (1, 2, 5)
+PROBE_ROWS = (1, 2, 3, 5)
+
+# Operators whose output shape follows from their inputs' shapes alone (elementwise with
+# broadcasting, products, joins, normalisations, attention), and those whose output shape also
+# depends on the *values* of some inputs (listed by position): those inputs must be value-free
+# for the output's shape to be. Any other operator (NonZero, Compress, Unique, Loop, ...) may give
+# a shape that depends on the data: Shape() of it is not value-free.
+_SHAPE_FROM_SHAPES = {
+    "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Mod", "Where", "Equal", "Greater", "Less",
+    "GreaterOrEqual", "LessOrEqual", "And", "Or", "Xor", "Not", "IsNaN", "IsInf", "Cast", "CastLike",
+    "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Reciprocal", "Abs", "Neg", "Sign", "Floor", "Ceil",
+    "Round", "Erf", "Clip", "Softmax", "LogSoftmax", "Identity", "MatMul", "Gemm", "Concat", "Transpose",
+    "Gather", "GatherND", "GatherElements", "Flatten", "Shape", "Size", "LayerNormalization",
+    "SimplifiedLayerNormalization", "SkipSimplifiedLayerNormalization", "SkipLayerNormalization",
+    "MultiHeadAttention", "Constant",
+}
+_SHAPE_FROM_VALUES = {
+    "Reshape": (1,), "Expand": (1,), "Range": (0, 1, 2), "Slice": (1, 2, 3, 4), "Tile": (1,), "Pad": (1,),
+    "ConstantOfShape": (0,), "Unsqueeze": (1,), "Squeeze": (1,), "ReduceSum": (1,), "ReduceMean": (1,),
+    "ReduceMax": (1,), "ReduceMin": (1,), "ReduceProd": (1,), "ReduceL2": (1,), "Split": (1,), "TopK": (1,),
+    "OneHot": (1,), "Resize": (1, 2, 3),
+}
+
+
+def _nondeterministic(n) -> bool:
+    return n.op_type in _RANDOM or "Dropout" in n.op_type or "Random" in n.op_type
+
+
+def _batch_only_inputs(g) -> bool:
+    """Every graph input (not an initializer) has a known rank and fixed dimensions but the first:
+    the probes vary only the number of rows."""
+    inits = {t.name for t in g.initializer}
+    for i in g.input:
+        if i.name in inits:
+            continue
+        t = i.type.tensor_type
+        if not t.HasField("shape") or len(t.shape.dim) == 0:
+            return False
+        if any(not d.HasField("dim_value") for d in t.shape.dim[1:]):
+            return False
+    return True
 
 
 def _value_free(g) -> set:
-    """Names of the values made from initializers, Constant nodes and Shape() alone."""
-    free = {t.name for t in g.initializer}
+    """Names of the values made from initializers, Constant nodes and Shape() alone, Shape() of a
+    value only where that value's shape follows from the graph inputs' shapes (_SHAPE_FROM_*):
+    functions of the batch size alone. An initializer that is also a graph input (a default the
+    caller may override) is not constant."""
+    fed = {i.name for i in g.input}
+    free = {t.name for t in g.initializer if t.name not in fed}
+    static = set(free) | {i.name for i in g.input}       # values whose shape follows from the inputs' shapes
     for n in g.node:
         if any(a.type in (5, 10) for a in n.attribute):      # a subgraph (If, Loop, Scan): not followed
             continue
-        if n.op_type == "Shape" or (n.op_type not in _RANDOM and all(i == "" or i in free for i in n.input)):
+        ins = [i for i in n.input if i]
+        known = n.domain in ("", "ai.onnx", "com.microsoft")
+        if known and n.op_type in _SHAPE_FROM_SHAPES:
+            shaped = all(i in static for i in ins)
+        elif known and n.op_type in _SHAPE_FROM_VALUES:
+            by_value = _SHAPE_FROM_VALUES[n.op_type]
+            shaped = all(i in static for i in ins) and all(
+                k >= len(n.input) or not n.input[k] or n.input[k] in free for k in by_value)
+        else:
+            shaped = False
+        if shaped:
+            static.update(o for o in n.output if o)
+        if n.op_type == "Shape":
+            if shaped:
+                free.update(o for o in n.output if o)
+        elif not _nondeterministic(n) and all(i in free for i in ins):
             free.update(o for o in n.output if o)
     return free
 
@@ -92,7 +159,16 @@ def probe(model, inputs: dict) -> list[dict] | None:
 
 
 def _same(a, b) -> bool:
-    return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+    """Equal bit for bit, but for NaN payloads (-0.0 is not 0.0; a NaN equals any NaN)."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if a.dtype.kind != "f":
+        return a.tobytes() == b.tobytes()
+    na, nb = np.isnan(a), np.isnan(b)
+    if not np.array_equal(na, nb):
+        return False
+    fa, fb = a[~na], b[~nb]
+    return np.array_equal(fa, fb) and np.array_equal(np.signbit(fa), np.signbit(fb))
 
 
 class _Folder:
@@ -104,12 +180,25 @@ class _Folder:
         self.front: list = []         # new nodes reading only the graph inputs and initializers
         self.counts: dict[str, int] = {}
         self.inputs = [i.name for i in self.g.input if i.name not in {t.name for t in self.g.initializer}]
-        self.const = _constants(self.g)     # the original graph's (names the folds add are not looked up)
+        fed = {i.name for i in self.g.input}
+        # the original graph's constants (names the folds add are not looked up); an initializer
+        # that is also a graph input is the caller's to override, not a constant
+        self.const = {k: v for k, v in _constants(self.g).items() if k not in fed}
         self._n = 0
+        self._taken: set | None = None
 
     def name(self, base: str) -> str:
-        self._n += 1
-        return f"fold{self._n}_{base}"
+        """A value/node name not yet in the graph."""
+        if self._taken is None:
+            g = self.g
+            self._taken = ({t.name for t in g.initializer} | {i.name for i in g.input} | {o.name for o in g.output}
+                           | {x for n in g.node for x in (*n.input, *n.output, n.name)})
+        while True:
+            self._n += 1
+            name = f"fold{self._n}_{base}"
+            if name not in self._taken:
+                self._taken.add(name)
+                return name
 
     def count(self, rule: str) -> None:
         self.counts[rule] = self.counts.get(rule, 0) + 1
@@ -138,6 +227,7 @@ class _Folder:
     # -- the folds ---------------------------------------------------------
     def single_key_attention(self, free: set) -> None:
         found = []
+        producer = _graph_maps(self.g)[0]
         for n in self.g.node:
             if n.op_type != "MultiHeadAttention" or n.domain != "com.microsoft":
                 continue
@@ -146,6 +236,11 @@ class _Folder:
             if not (q and k and v) or ins[3] or ins[4] or ins[6] or ins[7]:
                 continue        # packed, masked, or with a cache: not this form
             if any(o for o in n.output[1:]):
+                continue
+            # q, k and v projections of one tensor (self-attention): a non-finite input then makes
+            # the value non-finite too (the attention's output was NaN)
+            src = [producer.get(x) for x in (q, k, v)]
+            if any(p is None or p.op_type != "MatMul" for p in src) or len({p.input[0] for p in src}) != 1:
                 continue
             vq, vk, vv = self.seen(q), self.seen(k), self.seen(v)
             out = self.seen(n.output[0])
@@ -227,8 +322,12 @@ class _Folder:
             ok = all(v.ndim >= 1 and v.shape[0] == rows and v.shape[1:] == vals[0].shape[1:]
                      for v, rows in zip(vals, PROBE_ROWS))
             row = vals[0][:1]
-            if not ok or name in outputs or not all(_same(v, np.broadcast_to(row, v.shape)) for v in vals):
+            if not ok or name in outputs or not all(_same(v, np.ascontiguousarray(np.broadcast_to(row, v.shape)))
+                                                    for v in vals):
                 continue
+            p = producer.get(name)
+            if p is not None and p.op_type == "Expand" and p.input[0] in self.const:
+                continue            # a constant row expanded already (a graph folded before)
             if batch_dim is None:
                 if len(self.inputs) != 1:
                     return
@@ -268,7 +367,10 @@ class _Folder:
                 w1, w2 = const[inner.input[1]], const[outer.input[1]]
                 if w1.ndim != 2 or w2.ndim != 2 or w1.dtype != np.float32 or w2.dtype != np.float32:
                     continue
-                w = (w1.astype(np.float64) @ w2.astype(np.float64)).astype(np.float32)
+                with np.errstate(over="ignore"):
+                    w = (w1.astype(np.float64) @ w2.astype(np.float64)).astype(np.float32)
+                if not np.isfinite(w).all():
+                    continue        # beyond float32: left as two products
                 repl[outer.output[0]] = [helper.make_node("MatMul", [inner.input[0], self.init("w", w)],
                                                           [outer.output[0]], name=self.name("matmul"))]
                 self.count("matmul_chain")
@@ -288,12 +390,19 @@ class _Folder:
             return v is not None and v.dtype.kind == "f" and bool(np.isfinite(v).all())
 
         def always_finite(name) -> bool:
+            # nan_to_num's form: Where(IsNaN(a), finite, Clip(a, finite, finite)) -- Clip keeps a NaN,
+            # so the condition must be the NaN test of the Clip's own input
             w = producer.get(name)
             if w is None or w.op_type != "Where" or not finite_const(w.input[1]):
                 return False
-            c = producer.get(w.input[2])
+            c, isnan = producer.get(w.input[2]), producer.get(w.input[0])
             return (c is not None and c.op_type == "Clip" and len(c.input) == 3
-                    and finite_const(c.input[1]) and finite_const(c.input[2]))
+                    and finite_const(c.input[1]) and finite_const(c.input[2])
+                    and isnan is not None and isnan.op_type == "IsNaN" and isnan.input[0] == c.input[0])
+
+        def same_shapes(a, b) -> bool:
+            va, vb = self.seen(a), self.seen(b)
+            return va is not None and vb is not None and all(x.shape == y.shape for x, y in zip(va, vb))
 
         def zero_one(name, depth=0) -> bool:
             p = producer.get(name)
@@ -326,7 +435,7 @@ class _Folder:
             sub = producer.get(p.input[0])
             if e.size != 1 or float(e.reshape(-1)[0]) != 2.0 or sub is None or sub.op_type != "Sub":
                 continue
-            if always_finite(sub.input[1]):
+            if always_finite(sub.input[1]) and same_shapes(sub.input[0], n.input[0]):
                 n.input[0] = sub.input[0]           # in place: the node list is not rebuilt here
                 self.count("nan_identities")
         producer, readers, outputs = _graph_maps(self.g)
@@ -338,7 +447,7 @@ class _Folder:
             if isnan is None or clip is None or isnan.op_type != "IsNaN" or clip.op_type != "Clip":
                 continue
             v = isnan.input[0]
-            if clip.input[0] != v or len(clip.input) != 3 or not zero_one(v):
+            if clip.input[0] != v or len(clip.input) != 3 or not zero_one(v) or not same_shapes(v, n.output[0]):
                 continue
             lo, hi = const.get(clip.input[1]), const.get(clip.input[2])
             if lo is None or hi is None or not (float(lo.reshape(-1)[0]) <= 0 and float(hi.reshape(-1)[0]) >= 1):
@@ -349,10 +458,10 @@ class _Folder:
             self.count("nan_identities")
 
     def common_subexpressions(self) -> None:
-        while True:
+        for _ in range(len(self.g.node) + 1):      # each round removes a node, or ends
             seen, merged = {}, False
             for n in self.g.node:
-                if n.op_type in _RANDOM or any(a.type in (5, 10) for a in n.attribute):
+                if _nondeterministic(n) or any(a.type in (5, 10) for a in n.attribute):
                     continue
                 key = (n.domain, n.op_type, tuple(n.input), tuple(a.SerializeToString() for a in n.attribute))
                 first = seen.get(key)
@@ -362,6 +471,8 @@ class _Folder:
                 outs = {o.name for o in self.g.output}
                 if any(o in outs for o in n.output):
                     continue
+                if len(n.output) > len(first.output) or any(a and not b for a, b in zip(n.output, first.output)):
+                    continue        # an output the kept node does not produce (an optional one left out)
                 for a, b in zip(n.output, first.output):
                     if a:
                         self.redirect(a, b)
@@ -405,6 +516,8 @@ def fold(model, inputs: dict) -> dict:
     """Apply the folds to `model` (onnx.ModelProto) in place; {rule: count}. Needs at least 5 rows
     of verification inputs (name -> array); with fewer, or where onnxruntime cannot run the graph
     with its values exposed, nothing is folded."""
+    if not _batch_only_inputs(model.graph):
+        return {}
     runs = probe(model, inputs)
     if runs is None:
         return {}
