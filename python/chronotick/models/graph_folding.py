@@ -127,8 +127,8 @@ def _value_free(g) -> set:
 
 
 def probe(model, inputs: dict) -> list[dict] | None:
-    """Every value of `model` (name -> array) on the first 1, 2 and 5 rows of each input; None
-    if the inputs have fewer rows or onnxruntime cannot run it so."""
+    """Every value of `model` (name -> array) on the first PROBE_ROWS (1, 2, 3, 5) rows of each
+    input; None if the inputs have fewer rows or onnxruntime cannot run it so."""
     import onnx
     import onnxruntime as ort
 
