@@ -21,8 +21,9 @@ def _init(name, value, dtype=np.float32):
     return numpy_helper.from_array(np.asarray(value, dtype=dtype), name)
 
 
-def _model(nodes, inits, outputs, width=4, ms=False):
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, width])],
+def _model(nodes, inits, outputs, width=4, ms=False, shape=None):
+    shape = [None, width] if shape is None else list(shape)
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
                               [onnx.ValueInfoProto(name=o) for o in outputs],
                               inits)
     ops = [helper.make_opsetid("", 17)] + ([helper.make_opsetid("com.microsoft", 1)] if ms else [])
@@ -270,9 +271,7 @@ def test_the_shipped_clock_bolt_is_folded():
 
 def _folds_nothing_wrong(nodes, inits, outputs, x_probe, x_bad, shape=(None, 4)):
     """fold() on NaN-free probe rows, then the original and the folded graph on x_bad."""
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
-                              [onnx.ValueInfoProto(name=o) for o in outputs], inits)
-    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    m = _model(nodes, inits, outputs, shape=shape)
     done = onnx.ModelProto()
     done.CopyFrom(m)
     counts = fold(done, {"x": x_probe})

@@ -298,7 +298,6 @@ def test_after_a_flat_record_and_a_step_no_interval_is_zero_wide(stepped):
 def _past_reference(f, t, y, prefix, target, lead):
     """past_predictions' (mean, sigma) as _past computed them until 2026-12-04: each lead's
     rows through ConformalScaler._apply (the per-row rule the vectorised path must equal)."""
-    from chronotick.models.onnx import _resolution
     leads = set(lead.tolist())
     scalers, q = f._lead_scalers([(t, y)], [leads], ((t, y, prefix, target), leads))[1]
     mean, sigma = np.full(prefix.size, np.nan), np.full(prefix.size, np.nan)
@@ -310,7 +309,10 @@ def _past_reference(f, t, y, prefix, target, lead):
         cq = cs._apply(q[sel], np.array([0.1, 0.9]))
         mean[sel] = q[sel, cs.median_index]
         sigma[sel] = (cq[:, 1] - cq[:, 0]) / 2.563
-    return mean, np.where(np.isfinite(mean), np.maximum(sigma, _resolution(mean)), sigma)
+    # sigma floored at 4 spacings of doubles at |mean|, at least sqrt(DBL_MIN) (the C++
+    # past_mean_sigma's floor, cpp/windowing/grid_quantiles.h)
+    resolution = np.maximum(4 * np.spacing(np.abs(mean)), np.sqrt(np.finfo(float).tiny))
+    return mean, np.where(np.isfinite(mean), np.maximum(sigma, resolution), sigma)
 
 
 def _flat_then_noise(n=300):

@@ -434,11 +434,11 @@ class Engine:
         e = self._cfg["engine"]
         # in floats: a finite ratio can still make the products infinite (timestamps 1e-306 s
         # apart with step_s 1), where math.ceil raised OverflowError in every forecast's snapshot
-        span = f.context * ratio + 65 + f.calib_window + f.horizon * ratio
-        if not span < e["buffer_capacity"]:            # also NaN and inf
+        window, ahead = f.context * ratio, f.horizon * ratio
+        if not window + ahead < e["buffer_capacity"]:      # also NaN and inf
             return e["buffer_capacity"]
-        return max(e["history"], min(e["buffer_capacity"], math.ceil(f.context * ratio) + 65 + f.calib_window
-                                     + math.ceil(f.horizon * ratio)))
+        span = math.ceil(window) + 65 + f.calib_window + math.ceil(ahead)
+        return max(e["history"], min(e["buffer_capacity"], span))
 
     # -- consumers ------------------------------------------------------------
     def _snapshot(self):

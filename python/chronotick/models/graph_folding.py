@@ -48,9 +48,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from chronotick.models.graph_fusions import _constants, _graph_maps
+from chronotick.models.graph_fusions import _constants, _graph_maps, drop_unread_initializers
 
-_RANDOM = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli"}
 _INDEX_OPS = {"Gather", "Unsqueeze", "Squeeze", "Reshape", "Transpose", "Slice", "Expand", "Identity", "Flatten"}
 PROBE_ROWS = (1, 2, 3, 5)
 
@@ -77,7 +76,8 @@ _SHAPE_FROM_VALUES = {
 
 
 def _nondeterministic(n) -> bool:
-    return n.op_type in _RANDOM or "Dropout" in n.op_type or "Random" in n.op_type
+    """Random* (any domain), dropout-like and sampling operators: never merged or folded."""
+    return n.op_type in ("Multinomial", "Bernoulli") or "Dropout" in n.op_type or "Random" in n.op_type
 
 
 def _batch_only_inputs(g) -> bool:
@@ -172,12 +172,10 @@ def _same(a, b) -> bool:
 
 
 class _Folder:
-    """One graph, its probes, and the rewrites applied so far (aliases of values)."""
+    """One graph, its probes, and the count of each rewrite applied."""
 
     def __init__(self, model, runs: list[dict]):
-        self.model, self.g, self.runs = model, model.graph, runs
-        self.alias: dict[str, str] = {}
-        self.front: list = []         # new nodes reading only the graph inputs and initializers
+        self.g, self.runs = model.graph, runs
         self.counts: dict[str, int] = {}
         self.inputs = [i.name for i in self.g.input if i.name not in {t.name for t in self.g.initializer}]
         fed = {i.name for i in self.g.input}
@@ -211,7 +209,6 @@ class _Folder:
 
     def redirect(self, old: str, new: str) -> None:
         """Readers of `old` read `new` (graph outputs are left as they are)."""
-        self.alias[old] = new
         for n in self.g.node:
             for k, i in enumerate(n.input):
                 if i == old:
@@ -308,7 +305,7 @@ class _Folder:
         for name in free - inits:
             if name in outputs or any(not all(o in free for o in r.output if o) for r in readers.get(name, [])):
                 frontier.append(name)
-        batch_dim, shapes = None, {}
+        batch_dim, shapes, front = None, {}, []       # front: new nodes reading only the input and constants
         for name in sorted(frontier):
             vals = self.seen(name)
             if vals is None:
@@ -332,21 +329,20 @@ class _Folder:
                 if len(self.inputs) != 1:
                     return
                 batch_dim = self.name("batch")
-                self.front.append(helper.make_node("Shape", [self.inputs[0]], [batch_dim], start=0, end=1,
+                front.append(helper.make_node("Shape", [self.inputs[0]], [batch_dim], start=0, end=1,
                                                    name=batch_dim))
             shape = shapes.get(row.shape[1:])
             if shape is None:       # [B, ...] once per shape
                 shape = shapes[row.shape[1:]] = self.name("shape")
                 rest = self.init("rest", np.array(row.shape[1:], np.int64))
-                self.front.append(helper.make_node("Concat", [batch_dim, rest], [shape], axis=0, name=shape))
+                front.append(helper.make_node("Concat", [batch_dim, rest], [shape], axis=0, name=shape))
             folded = self.name(name)
-            self.front.append(helper.make_node("Expand", [self.init(f"{name}_row", np.ascontiguousarray(row)), shape],
-                                               [folded], name=folded))
+            front.append(helper.make_node("Expand", [self.init(f"{name}_row", np.ascontiguousarray(row)), shape],
+                                          [folded], name=folded))
             self.redirect(name, folded)
             self.count("batch_invariant")
-        if self.front:        # they read only the graph input and initializers: first
-            nodes = self.front + list(self.g.node)
-            self.front = []
+        if front:        # they read only the graph input and initializers: first
+            nodes = front + list(self.g.node)
             del self.g.node[:]
             self.g.node.extend(nodes)
 
@@ -458,6 +454,7 @@ class _Folder:
             self.count("nan_identities")
 
     def common_subexpressions(self) -> None:
+        outs = {o.name for o in self.g.output}
         for _ in range(len(self.g.node) + 1):      # each round removes a node, or ends
             seen, merged = {}, False
             for n in self.g.node:
@@ -468,7 +465,6 @@ class _Folder:
                 if first is None:
                     seen[key] = n
                     continue
-                outs = {o.name for o in self.g.output}
                 if any(o in outs for o in n.output):
                     continue
                 if len(n.output) > len(first.output) or any(a and not b for a, b in zip(n.output, first.output)):
@@ -504,12 +500,7 @@ class _Folder:
                 break
             del self.g.node[:]
             self.g.node.extend(keep)
-        read = {i for n in self.g.node for i in n.input}
-        for t in [t for t in self.g.initializer if t.name not in read]:
-            self.g.initializer.remove(t)
-
-    def finish(self) -> None:
-        self.dead()
+        drop_unread_initializers(self.g)
 
 
 def fold(model, inputs: dict) -> dict:
@@ -530,5 +521,5 @@ def fold(model, inputs: dict) -> dict:
     f.matmul_chain()
     f.nan_identities()
     f.common_subexpressions()
-    f.finish()
+    f.dead()
     return f.counts

@@ -106,10 +106,7 @@ def fuse_attention(model, num_heads: int) -> int:
     if not replace:
         return 0
     _replace_nodes(g, replace, drop)
-    used = {i for n in g.node for i in n.input}
-    unused = [t for t in g.initializer if t.name not in used]     # the dropped reshapes' shapes
-    for t in unused:
-        g.initializer.remove(t)
+    drop_unread_initializers(g)       # the dropped reshapes' shapes
     if not any(o.domain == "com.microsoft" for o in model.opset_import):
         model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     return len(replace)
@@ -123,6 +120,13 @@ def _graph_maps(g) -> tuple:
         for i in n.input:
             readers.setdefault(i, []).append(n)
     return producer, readers, {o.name for o in g.output}
+
+
+def drop_unread_initializers(g) -> None:
+    """Remove the initializers no node reads."""
+    read = {i for n in g.node for i in n.input}
+    for t in [t for t in g.initializer if t.name not in read]:
+        g.initializer.remove(t)
 
 
 def _constants(g) -> dict:
@@ -212,9 +216,7 @@ def simplify_nan_to_num(model) -> int:
         drop.update(id(n) for n in inner + [inf])
     if replace:
         _replace_nodes(g, replace, drop)
-        used = {i for n in g.node for i in n.input}
-        for t in [t for t in g.initializer if t.name not in used]:
-            g.initializer.remove(t)
+        drop_unread_initializers(g)
     return len(replace)
 
 

@@ -196,16 +196,6 @@ def _fused_norms(path: str) -> bytes | None:
         return None
 
 
-_SQRT_TINY = math.sqrt(np.finfo(float).tiny)     # sqrt(DBL_MIN): _resolution's floor
-
-
-def _resolution(v: np.ndarray) -> np.ndarray:
-    """4 spacings of doubles at |v|, at least sqrt(DBL_MIN): the smallest
-    sigma a value can be known to (cpp/models/robust_stats.h; in C++ for the past
-    predictions, grid_quantiles.h past_mean_sigma, of which this is the numpy reference)."""
-    return np.maximum(4 * np.spacing(np.abs(v)), _SQRT_TINY)
-
-
 def _lead_buckets(h: np.ndarray, horizon: int | None = None) -> np.ndarray:
     """Lead bucket of each target h (grid steps ahead): S = 2^round(log2 max(h, 1)), 1 .. 64
     (round half to even, as np.round), at most `horizon` (the model's; None: no cap).
