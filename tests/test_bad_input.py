@@ -153,3 +153,16 @@ def test_engine_covariate_must_be_finite():
 def test_engine_without_measurements():
     with chronotick.Engine() as eng, pytest.raises(ValueError, match="no measurements observed yet"):
         eng.predict_short_term()
+
+
+def test_integers_beyond_float_range_are_named():
+    # Found by an audit (2026-12-05): a bare OverflowError, or "dtype object" for 2**70
+    t = T[:10]
+    with pytest.raises(ValueError, match="horizon_s must be finite and > 0, got an integer of 401 digits"):
+        chronotick.predict(np.zeros(10), t, horizon_s=10**400)
+    with pytest.raises(ValueError, match="step_s must be finite and > 0, got an integer of 401 digits"):
+        chronotick.predict(np.zeros(10), t, step_s=10**400)
+    with pytest.raises(ValueError, match=r"values\[0\] is an integer of 401 digits, beyond float's range"):
+        chronotick.predict([10**400] * 10, t, model="fused")
+    fc = chronotick.predict([2**70] * 10, t, model="fused")      # beyond int64, a float all the same
+    assert fc.mean[0] == float(2**70)

@@ -140,3 +140,24 @@ def test_kalman_live_pairs_reaches_the_models():
             out[live] = eng.predict_short_term()
     assert DEFAULTS["engine"]["kalman_live_pairs"] is False
     assert not np.array_equal(out[False].quantiles, out[True].quantiles)
+
+
+def test_numpy_numbers_are_taken_as_the_python_ones():
+    # Found by an audit (2026-12-05): np.int64(8) for a horizon was "must be an integer >= 1"
+    import numpy as np
+    cfg = load_config({"short_term": {"horizon": np.int64(8), "step_s": np.float32(64.0)},
+                       "engine": {"buffer_capacity": np.int32(1000), "kalman_live_pairs": np.bool_(True)},
+                       "long_term": {"step_factor": np.int64(4)}})
+    assert cfg["short_term"]["horizon"] == 8 and type(cfg["short_term"]["horizon"]) is int
+    assert cfg["short_term"]["step_s"] == 64.0 and type(cfg["short_term"]["step_s"]) is float
+    assert type(cfg["engine"]["buffer_capacity"]) is int and cfg["engine"]["kalman_live_pairs"] is True
+    with pytest.raises(ConfigError, match=r"short_term.horizon: must be an integer >= 1 .*got 0"):
+        load_config({"short_term": {"horizon": np.int64(0)}})
+
+
+def test_a_number_yaml_reads_as_text_is_named_so(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("long_term:\n  step_factor: 1e1\n")
+    with pytest.raises(ConfigError, match=r"long_term.step_factor: must be a positive number, got '1e1' "
+                                          r"\(a string: YAML reads an exponent without a dot"):
+        load_config(str(p))

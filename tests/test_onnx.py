@@ -546,6 +546,41 @@ def test_a_coarse_grid_memo_never_answers_for_another_series_sharing_the_newest_
     assert not np.array_equal(got.quantiles, shared.forecast(t, a, targets, levels).quantiles)
 
 
+def test_the_memo_keys_cover_denser_older_polls_inside_the_window():
+    """Found by an audit (2026-12-05): the memo keys covered context x step_factor + 65
+    measurements, what a window holds at regular polls. With older polls denser than the newest
+    (1 s, then 100 s: the grid step is 100 s, the window 25,650 s) a window holds thousands more,
+    and two series differing only there shared each other's model outputs: predict() depended on
+    what it had been asked before (80% intervals 10x wider). Each prefix's key now spans its
+    window's time span (_core.window_spans)."""
+    from chronotick import _core
+    from chronotick import models as registry
+    path = registry.onnx_models()["clock-bolt"]
+    t = 1.7e9 + np.concatenate([np.arange(3000.0), 2999.0 + 100.0 * np.arange(1, 200)])
+    rng = np.random.default_rng(1)
+    a = rng.normal(0, 1e-3, t.size)
+    b = a.copy()
+    b[:2600] += 0.05 * np.sin(np.arange(2600) / 50)       # older than the newest 321, inside the window
+    targets, levels = t[-1] + 100.0 * np.array([1.0, 8.0]), [0.1, 0.5, 0.9]
+    shared = OnnxForecaster(path)
+    shared.forecast(t, a, targets, levels)
+    got = shared.forecast(t, b, targets, levels)
+    want = OnnxForecaster(path).forecast(t, b, targets, levels)
+    np.testing.assert_array_equal(got.quantiles, want.quantiles)
+    # the spans: numpy's count of the measurements from t[i-1] - (context + 1/2) step_i on
+    ends = np.array([1, 2, 100, 3000, 3050, 3199])
+    spans = _core.window_spans(t, ends, 256, 1.0, 321)
+    for i, s in zip(ends.tolist(), spans.tolist()):
+        if i < 2:
+            assert s == 321
+            continue
+        step = np.median(np.diff(t[:i])[-64:])
+        assert s == max(321, i - int(np.searchsorted(t, t[i - 1] - 256.5 * step, side="left")))
+    assert spans[-1] > 2000                                 # the 1-s polls inside the newest window
+    with pytest.raises(ValueError, match="step_factor must be finite and > 0"):
+        _core.window_spans(t, ends, 256, 0.0, 321)
+
+
 def test_prefix_keys_do_not_move_when_the_oldest_measurements_drop():
     from chronotick.models.onnx import prefix_keys
     t = np.arange(600.0)

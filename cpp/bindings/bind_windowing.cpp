@@ -318,6 +318,31 @@ void bind_windowing(py::module_& m) {
       "Index of the first measurement after the newest spacing > gap among the newest `look`\n"
       "measurements of t; 0 if none.");
 
+  m.def(
+      "window_spans",
+      [one_d](const Array& t, const I64& ends, py::ssize_t context, double step_factor, py::ssize_t min_span) {
+        one_d(t, "t");
+        if (ends.ndim() != 1) throw py::value_error("ends must be 1-D");
+        if (context <= 0) throw py::value_error("context must be > 0, got " + std::to_string(context));
+        if (!(step_factor > 0) || !std::isfinite(step_factor))
+          throw py::value_error("step_factor must be finite and > 0, got " + float_repr(step_factor));
+        if (min_span <= 0) throw py::value_error("min_span must be > 0, got " + std::to_string(min_span));
+        py::array_t<std::int64_t> out(ends.size());
+        try {
+          window_spans(t.data(), static_cast<std::size_t>(t.size()), ends.data(), static_cast<std::size_t>(ends.size()),
+                       static_cast<std::size_t>(context), step_factor, static_cast<std::size_t>(min_span),
+                       out.mutable_data());
+        } catch (const std::invalid_argument& e) {
+          throw py::value_error(e.what());
+        }
+        return out;
+      },
+      py::arg("t"), py::arg("ends"), py::arg("context"), py::arg("step_factor"), py::arg("min_span"),
+      "For each prefix [0, i), i in ends: how many of its newest measurements its window (context\n"
+      "cells of step_factor x the median of its newest 64 spacings, ending at t[i-1]) is made of --\n"
+      "those from t[i-1] - (context + 1/2) step on -- and at least min_span\n"
+      "(cpp/windowing/nearest_window.h). t: increasing, finite. Returns int64 [len(ends)].");
+
   // prefix_hashes' fingerprints of the prefixes [0, i), i in ends (checked as it documents)
   auto hashes_of = [one_d](const Array& t, const Array& y, const I64& ends, const py::object& span) {
     one_d(t, "t");

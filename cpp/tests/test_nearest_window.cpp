@@ -227,6 +227,35 @@ TEST(read_ahead_reads_each_prefix_at_its_lead) {
   CHECK(error_of([&] { read_ahead(rows, meta, dt.data(), 1, 65, H, out.data()); }) == "read_ahead: bad shape K=65 H=4");
 }
 
+TEST(window_spans_cover_what_each_window_holds) {
+  // regular 10 s polls, then 100 s: a window of 4 cells (step = the median spacing) ending at a
+  // 100-s poll reaches 4.5 x 100 s back, over the 1-s ones
+  std::vector<double> t;
+  for (int i = 0; i < 200; ++i) t.push_back(i);               // 1 s polls, t = 0 .. 199
+  for (int i = 1; i <= 80; ++i) t.push_back(199 + 100.0 * i);  // then 100 s
+  const std::vector<int64_t> ends = {1, 2, 50, 200, 203, 280};
+  std::vector<int64_t> out(ends.size());
+  window_spans(t.data(), t.size(), ends.data(), ends.size(), 4, 1.0, 5, out.data());
+  CHECK(out[0] == 5 && out[1] == 5 && out[2] == 5 && out[3] == 5);   // 1-s windows: 5 polls
+  // prefix 203 (newest 499, step: the median of 64 spacings, 61 of 1 s and 3 of 100 s: 1 s): 5
+  CHECK(out[4] == 5);
+  // prefix 280 (newest t = 8199, step 100): from 8199 - 450 = 7749 on: 5 polls
+  CHECK(out[5] == 5);
+  // 100 s polls for 40 only, after 1-s ones (step 100 s once most of the 64 spacings are 100 s):
+  // a window of 40 cells reaches 4050 s back, over 3650 1-s polls... of which 200 exist
+  const std::vector<int64_t> e2 = {240};
+  window_spans(t.data(), t.size(), e2.data(), 1, 40, 1.0, 5, out.data());
+  // newest 199 + 4000 = 4199; median of 64 spacings: 40 of 100 s, 24 of 1 s -> 100 s; edge 4199 - 4050
+  // = 149: the 1-s polls 149 .. 199 (51) and the 40 of 100 s
+  CHECK(out[0] == 91);
+  // step_factor 2: the edge at 4199 - 8100 < 0: all 240
+  window_spans(t.data(), t.size(), e2.data(), 1, 40, 2.0, 5, out.data());
+  CHECK(out[0] == 240);
+  const std::vector<int64_t> bad = {281};
+  CHECK(error_of([&] { window_spans(t.data(), t.size(), bad.data(), 1, 4, 1.0, 5, out.data()); }) ==
+        "ends[0] = 281 is not in [1, 280]");
+}
+
 TEST(prepare_forecast_in_one_pass) {
   std::vector<double> t = {0, 100, 200, 300}, y = {1, 2, 3, 4}, tg = {400}, h(1);
   std::vector<float> v(4);

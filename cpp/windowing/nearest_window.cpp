@@ -124,4 +124,26 @@ std::size_t after_last_gap(const double* t, std::size_t n, std::size_t look, dou
   return 0;
 }
 
+void window_spans(const double* t, std::size_t n, const std::int64_t* ends, std::size_t m, std::size_t context,
+                  double step_factor, std::size_t min_span, std::int64_t* out) {
+  const double cells = static_cast<double>(context) + 0.5;
+  for (std::size_t k = 0; k < m; ++k) {
+    if (ends[k] < 1 || static_cast<std::size_t>(ends[k]) > n)
+      throw std::invalid_argument("ends[" + std::to_string(k) + "] = " + std::to_string(ends[k]) +
+                                  " is not in [1, " + std::to_string(n) + "]");
+    const auto i = static_cast<std::size_t>(ends[k]);
+    out[k] = static_cast<std::int64_t>(min_span);
+    if (i < 2 || i <= min_span) continue;   // no step, or the span holds them all
+    // step_i <= step_factor x the largest of the spacings it is the median of: the edge is no
+    // older than this one (same operations, so the bound holds in floating point too)
+    const std::size_t d = std::min<std::size_t>(64, i - 1);
+    double widest = 0;
+    for (std::size_t j = i - d; j < i; ++j) widest = std::max(widest, t[j] - t[j - 1]);
+    if (t[i - min_span - 1] < t[i - 1] - cells * (step_factor * widest)) continue;
+    const double edge = t[i - 1] - cells * (step_factor * median_spacing(t, i, 64));
+    const auto lo = static_cast<std::size_t>(std::lower_bound(t, t + i, edge) - t);
+    out[k] = static_cast<std::int64_t>(std::max(min_span, i - lo));
+  }
+}
+
 }  // namespace chronotick

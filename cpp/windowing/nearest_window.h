@@ -56,4 +56,17 @@ std::size_t count_cells(const double* t, std::size_t n, double step, std::size_t
 // gap among the newest `look` measurements; 0 if there is none.
 std::size_t after_last_gap(const double* t, std::size_t n, std::size_t look, double gap);
 
+// How many of the newest measurements the window of each prefix [0, i), i in
+// ends, is made of (the ONNX forecaster's memo key spans them): those from
+//   t[i-1] - (context + 1/2) step_i   on   (a half step more than the window),
+//   step_i = step_factor * median_spacing(t, i),
+// and at least min_span, which must cover the newest 65 the step is the
+// median of. Older measurements denser than the newest ones (1 s polls, then
+// 100 s) put many more than min_span inside the window. Where even the
+// widest step the newest spacings allow (step_factor x their largest)
+// leaves t[i - min_span - 1] outside, the answer is min_span without the
+// median. t increasing and finite; ends[k] in [1, n]; i < 2: min_span.
+void window_spans(const double* t, std::size_t n, const std::int64_t* ends, std::size_t m, std::size_t context,
+                  double step_factor, std::size_t min_span, std::int64_t* out);
+
 }  // namespace chronotick

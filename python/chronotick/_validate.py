@@ -49,6 +49,16 @@ def as_1d_float_nan(x, name: str, *, allow_nan: bool = False) -> tuple[np.ndarra
             x = np.asarray(values() if callable(values) else x)
         except ValueError:   # ragged nesting
             raise TypeError(f"{name} must be a 1-D sequence of numbers, got a ragged nested sequence") from None
+    if x.dtype.kind == "O" and x.ndim == 1 and all(is_real(v) for v in x.tolist()):
+        # Python ints beyond int64 (2**70) make an object array: as floats, or named if beyond
+        # float's range too (10**400)
+        for i, v in enumerate(x.tolist()):
+            try:
+                float(v)
+            except OverflowError:
+                raise ValueError(f"{name}[{i}] is an integer of {len(str(abs(v)))} digits, beyond float's "
+                                 f"range") from None
+        x = x.astype(np.float64)
     if x.dtype.kind not in "fiu":   # float, signed, unsigned; not bool, complex, object, str
         raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}{_first_non_number(orig, x, name)}")
     if x.ndim != 1:
@@ -93,7 +103,11 @@ def positive_number(x, name: str, *, allow_none: bool = False):
         return None
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise TypeError(f"{name} must be a number, got {type(x).__name__} {x!r}")
-    x = float(x)
+    try:
+        x = float(x)
+    except OverflowError:      # an int beyond float's range (10**400): not a finite number of seconds
+        raise ValueError(f"{name} must be finite and > 0, got an integer of {len(str(abs(x)))} digits, "
+                         f"beyond float's range") from None
     if not math.isfinite(x) or x <= 0:
         raise ValueError(f"{name} must be finite and > 0, got {x!r}")
     return x

@@ -35,6 +35,8 @@ import math
 import os
 from typing import Any
 
+import numpy as np
+
 from chronotick.errors import ConfigError
 
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -47,17 +49,37 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+def _plain(v):
+    """numpy numbers (np.int64(8), np.float32(64.0), np.bool_) as the Python ones they stand for,
+    inside lists too: the checks below and the engine take Python values."""
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _text_number(v) -> str:
+    """A hint where a number came as text: YAML 1.1 (PyYAML) reads 1e1 as a string."""
+    if isinstance(v, str):
+        try:
+            float(v)
+        except ValueError:
+            return ""
+        return " (a string: YAML reads an exponent without a dot, e.g. 1e1, as text; write 10 or 1.0e+1)"
+    return ""
+
+
 def _pos_int(key, v, lo=1, hi=None):
     if isinstance(v, bool) or not isinstance(v, int) or v < lo or (hi is not None and v > hi):
         rng = f"an integer >= {lo}" + (f" and <= {hi}" if hi is not None else "")
-        raise ConfigError(f"{key}: must be {rng}, got {v!r}")
+        raise ConfigError(f"{key}: must be {rng}, got {v!r}{_text_number(v)}")
 
 
 def _pos_num(key, v, allow_none=False, lo=None, hi=None):
     if v is None and allow_none:
         return
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-        raise ConfigError(f"{key}: must be a positive number{' or null' if allow_none else ''}, got {v!r}")
+        raise ConfigError(f"{key}: must be a positive number{' or null' if allow_none else ''}, "
+                          f"got {v!r}{_text_number(v)}")
     if (lo is not None and v < lo) or (hi is not None and v > hi):
         raise ConfigError(f"{key}: must be in [{lo:g}, {hi:g}], got {v!r}")
 
@@ -177,6 +199,6 @@ def load_config(config=None) -> dict:
         for key, v in values.items():
             if key not in DEFAULTS[section]:
                 raise ConfigError(f"{section}.{key}: unknown key; valid: {', '.join(DEFAULTS[section])}")
-            cfg[section][key] = v
+            cfg[section][key] = _plain(v)
     _validate(cfg)
     return cfg

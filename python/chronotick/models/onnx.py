@@ -53,9 +53,9 @@ the caller's unit (seconds: offset = reference - local clock):
    from D/2 to D in [growth_min, 2], as the classical models do; the
    forecast's note says so, as it says when a lead has no calibration at
    all and the model's own quantiles stand). Each prefix's model output is remembered under its newest
-   measurement and a fingerprint of the newest context x step_factor + 65
-   measurements (with a fixed step_s: those within its window's time span;
-   prefix_keys, _key_spans),
+   measurement and a fingerprint of the measurements within its window's
+   time span, at least the newest context x step_factor + 65 (prefix_keys,
+   _key_spans),
    and a calibrated forecast remembers its own run, so an
    engine that calls `forecast` once per new measurement makes one model
    run per call and none for the calibration.
@@ -423,9 +423,10 @@ class OnnxForecaster:
         self._memo_max = 4096
         self._memo_q = np.empty((0, self.num_levels, self.horizon), dtype=np.float32)
         self._memo_meta = np.empty((0, 3))
-        # measurements a memo key covers: the window's span in measurements (context cells of
-        # step_factor spacings) plus the 65 its grid step is the median spacing of (exact unless
-        # more than that fall in one window's span); with a fixed step_s, per prefix (_key_spans)
+        # measurements a memo key covers at least: the window's span in measurements (context
+        # cells of step_factor spacings) plus the 65 its grid step is the median spacing of; more
+        # where more fall inside a window (older polls denser than the newest); with a fixed
+        # step_s, per prefix (_key_spans)
         self._key_span = int(math.ceil(self.context * self.step_factor)) + 65
         # per-lead calibrations, keyed by the data they were made from (see _lead_scalers)
         self._scalers: OrderedDict = OrderedDict()
@@ -670,27 +671,32 @@ class OnnxForecaster:
 
     def _key_spans(self, t: np.ndarray, ends):
         """How many measurements the memo key of each prefix [0, i), i in `ends`, is made of
-        (prefix_keys' span). The grid step the median spacing (step_s None): _key_span, a
-        window's span in measurements (context x step_factor spacings) plus the 65 its grid step
-        is the median spacing of; on a coarse grid that is step_factor x context (until
-        2026-12-02 the keys covered context + 65 measurements whatever the grid, so two series
-        agreeing in those but not further back inside the window -- 2048 measurements at
-        step_factor 8 -- shared each other's model outputs). A fixed step_s: per prefix, its
+        (prefix_keys' span). The grid step the median spacing (step_s None): per prefix, its
+        measurements within (context + 1/2) steps of its newest (_core.window_spans,
+        cpp/windowing/nearest_window.h), at least _key_span, a window's span in measurements at
+        regular polls (context x step_factor spacings) plus the 65 its grid step is the median
+        spacing of; on a coarse grid that is step_factor x context (until 2026-12-02 the keys
+        covered context + 65 measurements whatever the grid, so two series agreeing in those but
+        not further back inside the window -- 2048 measurements at step_factor 8 -- shared each
+        other's model outputs; until 2026-12-05 always _key_span, so with older polls denser
+        than the newest -- 1 s polls, then 100 s -- a window held thousands more measurements
+        than its key, and two series differing only there shared outputs: predict() depended on
+        what it had been asked before, intervals 10x wider, found by an audit). A fixed step_s: per prefix, its
         measurements within (context + 1/2) steps of its newest, all its window can hold,
         however the spacing moves (until 2026-12-04 one count for all, context x step_s / the
         series' median spacing + 65, moved with the median spacing and every key with it: at
         a step 8 polls wide, 2048 or 2049 as the polls jittered, so the memo missed and the
         calibration's prefixes were run again, 15 ms a forecast at the median, 92 ms at p90)."""
-        if self.step_s is None:
-            return self._key_span
         t = np.asarray(t, dtype=np.float64)    # the caller's own t may be a list (forecast's memo key)
         ends = np.asarray(ends, dtype=np.int64)
+        if self.step_s is None:
+            return _core.window_spans(t, ends, self.context, self.step_factor, self._key_span)
         return ends - np.searchsorted(t, t[ends - 1] - (self.context + 0.5) * self.step_s, side="left")
 
     def _scaler_span(self, t: np.ndarray, m: int, j: np.ndarray) -> int:
         """How many of the newest measurements a lead's calibration depends on: its targets j
         (m ahead) and the measurements each prefix's memo key is made of (_key_spans)."""
-        if self.step_s is None or j.size == 0:
+        if j.size == 0:
             return self.calib_window + m + self._key_span
         ends = j - m + 1
         ends = ends[ends >= 2]                 # shorter prefixes make no prediction (_pair_preds)
@@ -722,8 +728,8 @@ class OnnxForecaster:
         included, crossed quantiles reordered); NaN beyond the horizon or from
         fewer than 2 measurements. The memo keeps each prefix's whole model
         output (all K levels, all H steps, its grid step and level) under
-        prefix_keys (its newest measurement and a fingerprint of its newest
-        context + 65, what its window is made of), so one run answers every
+        prefix_keys (its newest measurement and a fingerprint of the newest
+        measurements its window is made of, _key_spans), so one run answers every
         later target of that prefix; `forecast` stores its own run there too,
         so an engine calling once per new measurement finds every past prefix
         it needs and makes no calibration run at all. The prefixes the memo
