@@ -78,6 +78,16 @@ def test_too_little_history_falls_back_to_hold():
     assert np.all(hi - lo > 0)
 
 
+def test_hold_from_under_three_measurements_says_what_its_interval_is():
+    # Found by an audit (2026-12-05): from two measurements the interval had the same width at
+    # every lead; from all-zero values it was ~1e-154 wide without a word
+    fc = chronotick.predict([0.001, 0.0012], [0.0, 64.0], horizon=100)
+    lo, hi = fc.interval(0.8)
+    assert hi[-1] - lo[-1] == pytest.approx(10 * (hi[0] - lo[0]), rel=1e-9)     # sqrt(100 spacings)
+    fc = chronotick.predict([0.0], [0.0], horizon=2, step_s=64.0)
+    assert "no scale at all" in fc.note and "not an uncertainty" in fc.note
+
+
 @pytest.mark.parametrize("model", ["kalman", "regression"])
 def test_a_single_model_that_cannot_forecast_yet_falls_back_to_hold(model):
     fc = chronotick.predict([0.001, 0.002, 0.0015], [0.0, 64.0, 128.0], horizon=2, model=model)

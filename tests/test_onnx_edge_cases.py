@@ -380,3 +380,32 @@ def test_a_chronos_bolt_graph_without_its_card_is_still_handled_as_one(tmp_path)
     hold_model(tmp_path / "other.onnx", architecture="ChronosBoltModelForForecasting",
                card={"architecture": "not bolt"})
     assert not OnnxForecaster(str(tmp_path / "other.onnx")).pins_flat
+
+
+def test_an_engine_model_too_short_for_min_history_is_unhealthy_for_good(tmp_path):
+    # Found by an audit (2026-12-05): a model whose window holds fewer cells than
+    # engine.min_history was left out of every forecast with a note while health() said ok
+    import chronotick
+    short = hold_model(tmp_path / "short.onnx", context=4)
+    t = 1.7e9 + 64.0 * np.arange(300)
+    with chronotick.Engine({"long_term": {"model": short}, "short_term": {"models": ["fused"]}}) as eng:
+        eng.observe_many(t, 0.01 + 1e-6 * (t - t[0]) + np.random.default_rng(0).normal(0, 1e-5, t.size))
+        fc = eng.predict_long_term()
+        assert np.all(np.isfinite(fc.quantiles))
+        h = eng.health()
+        entry = h["models"]["short (long-term)"]
+        assert not h["ok"] and not entry["ok"]
+        assert entry["reason"] == ("its window holds 4 cells, fewer than engine.min_history 8 measured ones it "
+                                   "needs: it can never forecast")
+        assert "short (long-term): its window holds 4 cells" in h["last_error"]
+    with chronotick.Engine({"long_term": {"model": short}, "engine": {"min_history": 4}}) as eng:
+        assert eng.health()["models"]["short (long-term)"]["ok"]
+
+
+def test_engine_history_below_the_models_minimum_is_refused():
+    # every classical model needs 3 measurements: at 2 the answer was always hold, health() ok
+    from chronotick import ConfigError, Engine
+    for cfg, key in (({"engine": {"history": 2, "min_history": 2}}, "engine.history"),
+                     ({"engine": {"min_history": 2}}, "engine.min_history")):
+        with pytest.raises(ConfigError, match=key + r": must be an integer >= 3"):
+            Engine(cfg)

@@ -34,11 +34,22 @@ Gaussian predict_hold(const Series& s, const double* targets, std::size_t h, con
     // Nothing else known: with under 3 values only the offset's own size is a
     // scale (a zero-width interval from one measurement would claim certainty);
     // with more, all equal, the data say the spread is below their resolution.
-    if (!(width > 0.0)) width = n < 3 ? std::max(std::fabs(last), resolution_of(s.y, n)) : resolution_of(s.y, n);
-    for (std::size_t k = 0; k < h; ++k) g.sigma[k] = width;
-    g.note = !std::isfinite(spread)  // n < 3: no steps to take a spread of
-                 ? "too little history for a spread estimate; interval from the range of the values"
-                 : "at least half the steps between measurements exactly equal (no spread estimate); interval from the range of the values";
+    const bool scaled = width > 0.0;
+    if (!scaled) width = n < 3 ? std::max(std::fabs(last), resolution_of(s.y, n)) : resolution_of(s.y, n);
+    // Two measurements: their one step is the only spread there is; as below, it grows with
+    // the lead in spacings (a forecast 1000 spacings ahead had the width of one 1 ahead).
+    const double gap = n == 2 ? s.t[1] - s.t[0] : std::nan("");
+    for (std::size_t k = 0; k < h; ++k)
+      g.sigma[k] = gap > 0.0 ? width * std::sqrt(std::max(1.0, (targets[k] - s.t[n - 1]) / gap)) : width;
+    if (!std::isfinite(spread))  // n < 3: no steps to take a spread of
+      g.note = scaled ? "too little history for a spread estimate; interval from the range of the values"
+               : std::fabs(last) > 0.0
+                   ? "too little history for a spread estimate; interval from the newest value's own size (the "
+                     "values all equal, no uncertainty given)"
+                   : "too little history for a spread estimate, and no scale at all (the values all 0, no "
+                     "uncertainty given): the interval is only the values' resolution, not an uncertainty";
+    else
+      g.note = "at least half the steps between measurements exactly equal (no spread estimate); interval from the range of the values";
     return g;
   }
   const double t_last = s.t[n - 1];

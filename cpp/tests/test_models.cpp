@@ -7,6 +7,7 @@
 #include "common/normal.h"
 #include "fusion/ensemble.h"
 #include "models/classical.h"
+#include "models/hold.h"
 #include "models/leads.h"
 #include "models/regression.h"
 
@@ -292,6 +293,19 @@ TEST(an_external_member_is_weighted_by_its_past_errors_at_each_lead) {
   // No pairs below min_history: the fusion's hold fallback uses none.
   Data few = line(3, 0.0, 0.0, 1e-4, 13);
   CHECK(calibration_pairs(few.series(), targets, 1, p).empty());
+}
+
+TEST(hold_from_two_measurements_grows_with_the_lead) {
+  // one step of 1e-4 over 64 s: sigma 1e-4 one spacing ahead, x sqrt(100) 100 spacings ahead
+  std::vector<double> t = {0, 64}, y = {0.001, 0.0011};
+  Series s{t.data(), y.data(), nullptr, 2};
+  double targets[] = {64 + 64, 64 + 6400};
+  Gaussian g = predict_hold(s, targets, 2, ModelParams{});
+  CHECK(std::fabs(g.sigma[0] - 1e-4) < 1e-15 && std::fabs(g.sigma[1] - 1e-3) < 1e-14);
+  CHECK(g.note.find("range of the values") != std::string::npos);
+  std::vector<double> z = {0.0, 0.0};
+  s.y = z.data();
+  CHECK(predict_hold(s, targets, 2, ModelParams{}).note.find("no scale at all") != std::string::npos);
 }
 
 TEST(short_history_falls_back_to_hold) {

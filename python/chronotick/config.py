@@ -87,8 +87,10 @@ def _pos_num(key, v, allow_none=False, lo=None, hi=None):
 def _validate(cfg: dict) -> None:
     e = cfg["engine"]
     _pos_int("engine.buffer_capacity", e["buffer_capacity"], 2, 10_000_000)
-    _pos_int("engine.history", e["history"], 2, 100_000)
-    _pos_int("engine.min_history", e["min_history"], 2)
+    # 3: the fewest measurements the classical models fit (robust's median of spacings and
+    # residuals; at 2 every model failed and the answer was hold, health() saying ok)
+    _pos_int("engine.history", e["history"], 3, 100_000)
+    _pos_int("engine.min_history", e["min_history"], 3)
     _pos_int("engine.calib_origins", e["calib_origins"], 1, 10_000)
     _pos_int("engine.calib_spread", e["calib_spread"], 0, 1024)
     if not isinstance(e["kalman_live_pairs"], bool):

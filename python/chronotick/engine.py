@@ -93,12 +93,14 @@ class _ModelSlot:
     RETRY_S = 60.0
 
     def __init__(self, name: str, path: str, providers, threads: int, step_factor: float = 1.0,
-                 own_name: bool = False, step_s: float | None = None, detrend_r2: float | None = None):
+                 own_name: bool = False, step_s: float | None = None, detrend_r2: float | None = None,
+                 min_history: int = 1):
         # own_name: the forecasts are named `name` (the long-term slot, "NAME (long-term)"),
         # else the model's file name, as elsewhere
         self.name, self.path = name, path
         self.ok, self.reason, self.forecaster, self.skipped = True, "", None, ""
         self.failed_at = 0.0      # time.monotonic() of the newest failure while running
+        self.never = False        # loaded, but can never forecast here: unhealthy for good
         try:
             from chronotick.models.onnx import OnnxForecaster
             self.forecaster = load_onnx(path, lambda: OnnxForecaster(
@@ -106,6 +108,15 @@ class _ModelSlot:
                 name=name if own_name else None, detrend_r2=detrend_r2))[0]
         except Exception as exc:  # corrupt, missing or mismatched file: unhealthy, not fatal
             self.ok, self.reason = False, f"load failed: {type(exc).__name__}: {exc}"
+            return
+        context = self.forecaster.context
+        if context < min_history:
+            # it is used from min_history measured cells of its window on, which holds `context`
+            # (found by an audit, 2026-12-05: such a model was left out of every forecast with a
+            # note while health() called it ok)
+            self.ok, self.never = False, True
+            self.reason = (f"its window holds {context} cells, fewer than engine.min_history {min_history} "
+                           f"measured ones it needs: it can never forecast")
 
     def forecast(self, t, y, targets, levels, partial: bool = False):
         """Its forecast, or None (unhealthy, or the targets out of its reach:
@@ -146,8 +157,9 @@ class _ModelSlot:
         not run it: targets out of its reach)."""
         if self.ok:
             return True
-        # a load failure: for good; a running failure: not yet, or a retry
-        return self.forecaster is not None and time.monotonic() - self.failed_at >= self.RETRY_S
+        # a load failure (or a model too short to be used): for good; a running failure: not
+        # yet, or a retry
+        return self.forecaster is not None and not self.never and time.monotonic() - self.failed_at >= self.RETRY_S
 
     def history_needed(self, t, min_history: int) -> int:
         """Measurements it needs before it forecasts: min_history cells of its
@@ -494,7 +506,7 @@ class Engine:
         if providers is None and not long_term:
             providers = SHORT_TERM_PROVIDERS
         self._onnx[name] = _ModelSlot(name, path, providers, o["intra_op_threads"], step_factor, own_name,
-                                      step_s, o["detrend_r2"])
+                                      step_s, o["detrend_r2"], self._cfg["engine"]["min_history"])
         if not self._onnx[name].ok:
             self._last_error = f"{name}: {self._onnx[name].reason}"
 
