@@ -78,6 +78,22 @@ def test_too_little_history_falls_back_to_hold():
     assert np.all(hi - lo > 0)
 
 
+def test_variations_float32_cannot_hold_leave_the_onnx_model_out():
+    # Found by an audit (2026-12-05): offsets of 1e-46 s gave clock-bolt intervals of zero width
+    # (or 1e209 wide at 1e-44) without a word
+    from chronotick import models
+    if "clock-bolt" not in models.onnx_models():
+        pytest.skip("clock-bolt.onnx is not shipped in this checkout")
+    t = 1.7e9 + 64.0 * np.arange(200)
+    y = 1e-46 * (1 + 0.1 * np.random.default_rng(0).standard_normal(200))
+    with pytest.raises(ValueError, match="below float32's normal range"):
+        chronotick.predict(y, t, model="clock-bolt")
+    fc = chronotick.predict(y, t)
+    assert "clock-bolt" not in fc.weights and "below float32's normal range" in fc.note
+    lo, hi = fc.interval(0.8)
+    assert np.all(hi - lo > 1e-48)
+
+
 def test_hold_from_under_three_measurements_says_what_its_interval_is():
     # Found by an audit (2026-12-05): from two measurements the interval had the same width at
     # every lead; from all-zero values it was ~1e-154 wide without a word

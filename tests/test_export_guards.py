@@ -118,3 +118,20 @@ def test_a_model_file_named_like_another_model_is_named_by_its_path(tmp_path):
         fc = chronotick.predict(y, t, horizon=2, model=str(path))
         assert fc.model == (want or str(path)) and set(fc.weights) == {want or str(path)}
     assert chronotick.predict(y, t, horizon=2, model=shipped).model == api.AUTO_ONNX   # the shipped file itself
+
+
+def test_a_context_too_short_to_be_used_is_refused(tmp_path, capsys):
+    # Found by an audit (2026-12-05): --context 1 exported "successfully" a model predict() and
+    # the Engine never use (they need min_history = 8 measured cells of its window)
+    import numpy as np
+    out = str(tmp_path / "m.onnx")
+    with pytest.raises(ValueError, match=r"context must be at least 8, got 7: predict\(\) and the Engine"):
+        export_chronos_bolt(str(tmp_path), out, context=7)
+    assert main(["export", "chronos-bolt", "--checkpoint", str(tmp_path), "--context", "1", "--out", out]) == 2
+    assert "--context must be >= 8" in capsys.readouterr().err
+    # a numpy integer is an integer (it was "context must be a positive integer, got np.int64(64)"):
+    # here it gets as far as the checkpoint
+    with pytest.raises(Exception) as e:
+        export_chronos_bolt(str(tmp_path / "none"), out, context=np.int64(64))
+    assert "context must be" not in str(e.value)
+    assert not os.path.exists(out)

@@ -222,6 +222,25 @@ def test_one_bad_card_does_not_break_list(tmp_path, registry):
         chronotick.predict(np.zeros(40), np.arange(40.0), horizon=2, model="edge-deep")
 
 
+@pytest.mark.parametrize("card, said", [
+    ({"context": 32}, "its context is 32 but the graph .* has a context length of 16"),
+    ({"prediction_length": 24}, "its prediction_length is 24 but the graph .* has a horizon of 64"),
+    ({"num_quantiles": 5}, "its num_quantiles is 5 but the graph .* has a number of quantiles of 9"),
+    ({"quantile_levels": [0.1, 0.5, 0.9]}, "its quantile_levels' length is 3 but the graph .* has a number of "
+                                           "quantiles of 9"),
+])
+def test_list_names_a_card_that_contradicts_a_fixed_graph_dimension(tmp_path, registry, card, said):
+    # Found by an audit (2026-12-05): list() showed no card_error for these, yet the model
+    # could not load
+    import re
+    from chronotick.models.onnx import OnnxForecaster
+    registry.register("edge-dim", hold_model(tmp_path / "dim.onnx", card=card))
+    entry = {m["name"]: m for m in registry.list()}["edge-dim"]
+    assert entry["card_error"] is not None and re.search(said, entry["card_error"]), entry["card_error"]
+    with pytest.raises(ModelError):
+        OnnxForecaster(entry["path"])
+
+
 def test_register_wants_an_existing_onnx_file(tmp_path, registry):
     txt = tmp_path / "readme.txt"
     txt.write_text("hi")

@@ -227,6 +227,19 @@ TEST(read_ahead_reads_each_prefix_at_its_lead) {
   CHECK(error_of([&] { read_ahead(rows, meta, dt.data(), 1, 65, H, out.data()); }) == "read_ahead: bad shape K=65 H=4");
 }
 
+TEST(variations_below_float32s_normal_range_are_refused) {
+  // 1e-46 about the level: float32 holds 0 or a subnormal step, not the data
+  std::vector<double> t = {0, 10, 20, 30}, y = {1e-46, 3e-46, 2e-46, 1e-46};
+  std::vector<float> v(4);
+  CHECK(error_of([&] { nearest_window(t.data(), y.data(), 4, 30, 10, 4, NAN, v.data()); })
+            .find(" about their level, below float32's normal range (1.2e-38)") != std::string::npos);
+  std::vector<double> flat = {1e-46, 1e-46, 1e-46, 1e-46};   // no variation at all: a flat window, as ever
+  CHECK(nearest_window(t.data(), flat.data(), 4, 30, 10, 4, NAN, v.data()) == 1e-46 && v[0] == 0.0f);
+  std::vector<double> small = {1e-30, 3e-30, 2e-30, 1e-30};  // inside float32's range: kept
+  nearest_window(t.data(), small.data(), 4, 30, 10, 4, NAN, v.data());
+  CHECK(v[1] == static_cast<float>(2e-30));
+}
+
 TEST(window_spans_cover_what_each_window_holds) {
   // regular 10 s polls, then 100 s: a window of 4 cells (step = the median spacing) ending at a
   // 100-s poll reaches 4.5 x 100 s back, over the 1-s ones

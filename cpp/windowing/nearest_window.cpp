@@ -84,14 +84,24 @@ double nearest_window(const double* t, const double* y, std::size_t n, double en
     const std::size_t mid = lo + (hi - lo) / 2;
     if (cell(mid) < 0) lo = mid + 1; else hi = mid;
   }
+  double widest = 0.0;
   for (std::size_t i = lo; i < n;) {
     const double k = cell(i);
     double sum = 0.0;  // bincount: 0 + w_a + w_b + ... in time order
     std::size_t count = 0;
     for (; i < n && cell(i) == k; ++i, ++count) sum += y[i] - level;
     const auto cell_k = static_cast<std::size_t>(k);
-    values[cell_k] = centred_float32(sum / static_cast<double>(count), cell_k, level);
+    const double v = sum / static_cast<double>(count);
+    values[cell_k] = centred_float32(v, cell_k, level);
+    widest = std::max(widest, std::fabs(v));
   }
+  // Variations all below float32's normal range come out as zeros or a few subnormal steps:
+  // a flat window (intervals pinned to zero width) or noise (1e209-wide ones), either way not
+  // the data's (found by an audit, 2026-12-05, at 1e-46 s)
+  if (widest > 0.0 && widest < static_cast<double>(std::numeric_limits<float>::min()))
+    throw std::invalid_argument("the window's values vary by at most " + float_repr(widest) +
+                                " about their level, below float32's normal range (1.2e-38): the model "
+                                "cannot see them; give the values in a smaller unit");
   return level;
 }
 

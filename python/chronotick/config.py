@@ -6,7 +6,7 @@ the key, e.g. ``engine.buffer_capacity: must be a positive integer, got -3``.
     engine:
       buffer_capacity: 4096     # measurements held (ring buffer; oldest overwritten)
       history: 512              # newest measurements the models see (an ONNX long-term model: what its window spans, within buffer_capacity)
-      min_history: 8            # below this the forecast falls back to hold
+      min_history: 8            # below this the forecast falls back to hold (at least 3, as history)
       calib_origins: 24         # past errors per lead that calibrate the intervals
       calib_spread: 8           # lead S's errors from origins ceil(S / 8) apart (0: consecutive)
       kalman_live_pairs: false  # true: the Kalman member's past forecasts made as its live one (long-lead intervals keep their coverage; ~2-3x the classical forecast's time)

@@ -7,7 +7,7 @@ chronos-forecasting, onnx, onnxscript). Writes model.onnx and its model
 card model.json (its "opset": the opset written); fails (exit 1, nothing
 written) when the checkpoint cannot be loaded or the exported graph differs
 from the PyTorch pipeline by more than --tolerance normalised units. A
-mistake in the arguments (--context < 1, --tolerance not finite > 0, --opset
+mistake in the arguments (--context < 8, --tolerance not finite > 0, --opset
 outside 18..23, --out not a .onnx file) is exit 2; an --out that is a
 directory or where no file can be written (checked before the checkpoint is
 loaded) is exit 1, at once. The files
@@ -51,10 +51,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     from chronotick.models import onnx_file_name
-    from chronotick.models.export_bolt import MAX_OPSET, MIN_OPSET, ExportError, export_chronos_bolt, terminate_as_exit
+    from chronotick.models.export_bolt import MAX_OPSET, MIN_CONTEXT, MIN_OPSET, ExportError, export_chronos_bolt, terminate_as_exit
 
-    if args.context < 1:
-        print(f"chronotick export: --context must be >= 1, got {args.context}", file=sys.stderr)
+    if args.context < MIN_CONTEXT:
+        print(f"chronotick export: --context must be >= {MIN_CONTEXT} (predict() and the Engine use a model from "
+              f"min_history = {MIN_CONTEXT} measured cells of its window on), got {args.context}", file=sys.stderr)
         return 2
     if not (math.isfinite(args.tolerance) and args.tolerance > 0):
         print(f"chronotick export: --tolerance must be a finite number > 0, got {args.tolerance!r}", file=sys.stderr)

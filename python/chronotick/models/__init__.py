@@ -324,6 +324,30 @@ def card_vs_graph(onnx_path: str, card: dict, card_path: str | None = None) -> s
     return None
 
 
+def card_dims_vs_graph(onnx_path: str, card: dict, card_path: str | None = None) -> str | None:
+    """Where the graph fixes them, what contradicts them among the card's own context,
+    num_quantiles (or the length of quantile_levels) and prediction_length (a message naming
+    the card's file, the field and both values), or None. The loader refuses such a model
+    with its own message (OnnxForecaster._check_signature); list() had shown no card_error."""
+    where = f"model card {card_path or os.path.splitext(onnx_path)[0] + '.json'}"
+    sig = graph_signature(onnx_path)
+    if sig is None:
+        return None                   # unreadable: the loader says so
+    levels = card.get("quantile_levels")
+    card_K = card.get("num_quantiles", len(levels) if isinstance(levels, builtins.list) and levels else None)
+    ins, outs = sig["inputs"], sig["outputs"]
+    in_dims = ins.get("context", next(iter(ins.values())) if len(ins) == 1 else None)
+    out_dims = outs.get("quantiles", next(iter(outs.values())) if len(outs) == 1 else None)
+    for field, v, dims, axis, what in (("context", card.get("context"), in_dims, 1, "context length"),
+                                       ("num_quantiles", card_K, out_dims, 1, "number of quantiles"),
+                                       ("prediction_length", card.get("prediction_length"), out_dims, 2, "horizon")):
+        g = dims[axis] if isinstance(dims, (builtins.list, tuple)) and len(dims) > axis else None
+        if _is_pos_int(v) and isinstance(g, int) and g >= 1 and v != g:
+            named = field if field != "num_quantiles" or "num_quantiles" in card else "quantile_levels' length"
+            return f"{where}: its {named} is {v!r} but the graph {onnx_path} has a {what} of {g}"
+    return None
+
+
 def list() -> builtins.list[dict]:  # noqa: A001 - the issue names this API `chronotick.models.list()`
     """One dict per available model (every name of `names()`): name, kind
     ("classical" | "fused" | "onnx"), path, card, card_error. "auto" is of
@@ -336,6 +360,8 @@ def list() -> builtins.list[dict]:  # noqa: A001 - the issue names this API `chr
     out.append({"name": FUSED, "kind": "fused", "path": None, "card": None, "card_error": None})
     for name, path in onnx_models().items():
         card, error = read_card(path)
+        if error is None and card is not None:
+            error = card_dims_vs_graph(path, card)
         out.append({"name": name, "kind": "onnx", "path": path, "card": card, "card_error": error})
     return out
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import numbers
 import os
 import platform
 import re
@@ -55,6 +56,8 @@ class ExportError(RuntimeError):
 # tries a version conversion that fails on Chronos-Bolt (torch 2.13 then kept 18 and said so only in a
 # logged traceback); above 23 it has no implementations
 MIN_OPSET, MAX_OPSET = 18, 23
+# the shortest context worth exporting: the runtime's default min_history (ModelParams, cpp/models/params.h)
+MIN_CONTEXT = 8
 
 # held (flock) in an export's work folder while it runs: a folder whose lock no one holds is a dead export's
 WORK_LOCK = "export.lock"
@@ -338,8 +341,13 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
     complete and verified; the card records a local checkpoint as its
     absolute path. Such folders of exports to the same `out` that were killed
     (SIGKILL) are removed first (remove_dead_work_folders; logged)."""
-    if isinstance(context, bool) or not isinstance(context, int) or context < 1:
+    if isinstance(context, bool) or not isinstance(context, numbers.Integral) or context < 1:
         raise ValueError(f"context must be a positive integer, got {context!r}")
+    context = int(context)            # a numpy integer too
+    if context < MIN_CONTEXT:
+        raise ValueError(f"context must be at least {MIN_CONTEXT}, got {context}: predict() and the Engine use "
+                         f"a model from min_history = {MIN_CONTEXT} measured cells of its window on, so a "
+                         f"shorter window is never used")
     if not onnx_file_name(out):
         raise ValueError(f"out must name a .onnx file, got {out!r}")
     check_export_args(tolerance, opset)
