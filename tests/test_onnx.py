@@ -577,6 +577,11 @@ def test_the_memo_keys_cover_denser_older_polls_inside_the_window():
         step = np.median(np.diff(t[:i])[-64:])
         assert s == max(321, i - int(np.searchsorted(t, t[i - 1] - 256.5 * step, side="left")))
     assert spans[-1] > 2000                                 # the 1-s polls inside the newest window
+    # the keys with the spans computed in the same call, and the oldest measurement they reach
+    from chronotick.models.onnx import prefix_keys
+    assert prefix_keys(t, a, ends, 321, (256, 1.0)) == prefix_keys(t, a, ends, spans)
+    assert _core.window_oldest(t, 2, 3199, 256, 1.0, 321) == int(
+        (np.arange(2, 3199) - _core.window_spans(t, np.arange(2, 3199), 256, 1.0, 321)).min())
     with pytest.raises(ValueError, match="step_factor must be finite and > 0"):
         _core.window_spans(t, ends, 256, 0.0, 321)
 

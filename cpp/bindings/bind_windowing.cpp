@@ -343,6 +343,29 @@ void bind_windowing(py::module_& m) {
       "those from t[i-1] - (context + 1/2) step on -- and at least min_span\n"
       "(cpp/windowing/nearest_window.h). t: increasing, finite. Returns int64 [len(ends)].");
 
+  m.def(
+      "window_oldest",
+      [one_d](const Array& t, py::ssize_t first_end, py::ssize_t last_end, py::ssize_t context, double step_factor,
+              py::ssize_t min_span) {
+        one_d(t, "t");
+        if (context <= 0) throw py::value_error("context must be > 0, got " + std::to_string(context));
+        if (!(step_factor > 0) || !std::isfinite(step_factor))
+          throw py::value_error("step_factor must be finite and > 0, got " + float_repr(step_factor));
+        if (min_span <= 0) throw py::value_error("min_span must be > 0, got " + std::to_string(min_span));
+        if (first_end < 1 || last_end < 1) throw py::value_error("the ends must be >= 1");
+        try {
+          return window_oldest(t.data(), static_cast<std::size_t>(t.size()), static_cast<std::size_t>(first_end),
+                               static_cast<std::size_t>(last_end), static_cast<std::size_t>(context), step_factor,
+                               static_cast<std::size_t>(min_span));
+        } catch (const std::invalid_argument& e) {
+          throw py::value_error(e.what());
+        }
+      },
+      py::arg("t"), py::arg("first_end"), py::arg("last_end"), py::arg("context"), py::arg("step_factor"),
+      py::arg("min_span"),
+      "min over i in [first_end, last_end) of i - window_spans(t, [i], ...)[0]: the oldest\n"
+      "measurement the memo keys of those prefixes reach (the ONNX forecaster's calibration key).");
+
   // prefix_hashes' fingerprints of the prefixes [0, i), i in ends (checked as it documents)
   auto hashes_of = [one_d](const Array& t, const Array& y, const I64& ends, const py::object& span) {
     one_d(t, "t");
@@ -386,8 +409,26 @@ void bind_windowing(py::module_& m) {
 
   m.def(
       "prefix_keys",
-      [hashes_of](const Array& t, const Array& y, const I64& ends, const py::object& span) {
-        const auto h = hashes_of(t, y, ends, span);   // ends checked in range there
+      [hashes_of](const Array& t, const Array& y, const I64& ends, const py::object& span, const py::object& window) {
+        py::object spans = span;
+        if (!window.is_none()) {   // (context, step_factor): each prefix's span from its window, at least `span`
+          const auto cw = window.cast<std::pair<py::ssize_t, double>>();
+          const auto min_span = span.cast<py::ssize_t>();
+          if (cw.first <= 0 || !(cw.second > 0) || !std::isfinite(cw.second) || min_span <= 0 || ends.ndim() != 1 ||
+              t.ndim() != 1)
+            throw py::value_error("prefix_keys: window needs context > 0, a finite step_factor > 0, span >= 1, "
+                                  "1-D t and ends");
+          py::array_t<std::int64_t> per(ends.size());
+          try {
+            window_spans(t.data(), static_cast<std::size_t>(t.size()), ends.data(), static_cast<std::size_t>(ends.size()),
+                         static_cast<std::size_t>(cw.first), cw.second, static_cast<std::size_t>(min_span),
+                         per.mutable_data());
+          } catch (const std::invalid_argument& e) {
+            throw py::value_error(e.what());
+          }
+          spans = per;
+        }
+        const auto h = hashes_of(t, y, ends, spans);   // ends checked in range there
         const double* tp = t.data();
         const double* yp = y.data();
         const std::int64_t* e = ends.data();
@@ -397,9 +438,11 @@ void bind_windowing(py::module_& m) {
           keys[k] = py::make_tuple(tp[e[k] - 1], yp[e[k] - 1], hp[k]);
         return keys;
       },
-      py::arg("t"), py::arg("y"), py::arg("ends"), py::arg("span"),
+      py::arg("t"), py::arg("y"), py::arg("ends"), py::arg("span"), py::arg("window") = py::none(),
       "[(t[i-1], y[i-1], prefix_hashes' fingerprint) for i in ends] (Python floats and int): the\n"
-      "ONNX forecaster's memo keys (python/chronotick/models/onnx.py, prefix_keys) in one call.");
+      "ONNX forecaster's memo keys (python/chronotick/models/onnx.py, prefix_keys) in one call.\n"
+      "window (context, step_factor): each prefix's fingerprint spans window_spans(t, ends, context,\n"
+      "step_factor, span) measurements (span the least).");
 
   m.def(
       "detrend_rows",

@@ -267,6 +267,18 @@ TEST(window_spans_cover_what_each_window_holds) {
   const std::vector<int64_t> bad = {281};
   CHECK(error_of([&] { window_spans(t.data(), t.size(), bad.data(), 1, 4, 1.0, 5, out.data()); }) ==
         "ends[0] = 281 is not in [1, 280]");
+  // window_oldest: the oldest index any key of the prefixes [first, last) reaches
+  for (std::size_t first : {2, 150, 230}) {
+    for (std::size_t ctx : {4, 40}) {
+      std::vector<int64_t> range, spans(280 - first);
+      for (std::size_t i = first; i < 280; ++i) range.push_back(static_cast<int64_t>(i));
+      window_spans(t.data(), t.size(), range.data(), range.size(), ctx, 1.0, 5, spans.data());
+      int64_t want = 280;
+      for (std::size_t k = 0; k < range.size(); ++k) want = std::min(want, range[k] - spans[k]);
+      CHECK(window_oldest(t.data(), t.size(), first, 280, ctx, 1.0, 5) == want);
+    }
+  }
+  CHECK(error_of([&] { window_oldest(t.data(), t.size(), 5, 5, 4, 1.0, 5); }).find("not a range") != std::string::npos);
 }
 
 TEST(prepare_forecast_in_one_pass) {

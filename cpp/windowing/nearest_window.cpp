@@ -134,26 +134,61 @@ std::size_t after_last_gap(const double* t, std::size_t n, std::size_t look, dou
   return 0;
 }
 
+namespace {
+
+// The largest spacing t[j] - t[j-1] among those the steps of prefixes ending in [first_end,
+// last_end] are the median of (the newest 64 of each).
+double widest_spacing(const double* t, std::size_t first_end, std::size_t last_end) {
+  double w = 0;
+  for (std::size_t j = (first_end > 65 ? first_end - 65 : 0) + 1; j < last_end; ++j) w = std::max(w, t[j] - t[j - 1]);
+  return w;
+}
+
+// window_spans of one prefix [0, i); widest >= the largest of its newest 64 spacings.
+std::size_t window_span(const double* t, std::size_t i, double cells, double step_factor, std::size_t min_span,
+                        double widest) {
+  if (i < 2 || i <= min_span) return min_span;   // no step, or the span holds them all
+  // step_i <= step_factor x the largest of the spacings it is the median of (<= widest): the
+  // edge is no older than this one (same operations, so the bound holds in floating point)
+  if (t[i - min_span - 1] < t[i - 1] - cells * (step_factor * widest)) return min_span;
+  const std::size_t d = std::min<std::size_t>(64, i - 1);
+  double own = 0;
+  for (std::size_t j = i - d; j < i; ++j) own = std::max(own, t[j] - t[j - 1]);
+  if (t[i - min_span - 1] < t[i - 1] - cells * (step_factor * own)) return min_span;
+  const double edge = t[i - 1] - cells * (step_factor * median_spacing(t, i, 64));
+  const auto lo = static_cast<std::size_t>(std::lower_bound(t, t + i, edge) - t);
+  return std::max(min_span, i - lo);
+}
+
+}  // namespace
+
 void window_spans(const double* t, std::size_t n, const std::int64_t* ends, std::size_t m, std::size_t context,
                   double step_factor, std::size_t min_span, std::int64_t* out) {
-  const double cells = static_cast<double>(context) + 0.5;
+  std::size_t first = n, last = 0;
   for (std::size_t k = 0; k < m; ++k) {
     if (ends[k] < 1 || static_cast<std::size_t>(ends[k]) > n)
       throw std::invalid_argument("ends[" + std::to_string(k) + "] = " + std::to_string(ends[k]) +
                                   " is not in [1, " + std::to_string(n) + "]");
-    const auto i = static_cast<std::size_t>(ends[k]);
-    out[k] = static_cast<std::int64_t>(min_span);
-    if (i < 2 || i <= min_span) continue;   // no step, or the span holds them all
-    // step_i <= step_factor x the largest of the spacings it is the median of: the edge is no
-    // older than this one (same operations, so the bound holds in floating point too)
-    const std::size_t d = std::min<std::size_t>(64, i - 1);
-    double widest = 0;
-    for (std::size_t j = i - d; j < i; ++j) widest = std::max(widest, t[j] - t[j - 1]);
-    if (t[i - min_span - 1] < t[i - 1] - cells * (step_factor * widest)) continue;
-    const double edge = t[i - 1] - cells * (step_factor * median_spacing(t, i, 64));
-    const auto lo = static_cast<std::size_t>(std::lower_bound(t, t + i, edge) - t);
-    out[k] = static_cast<std::int64_t>(std::max(min_span, i - lo));
+    first = std::min(first, static_cast<std::size_t>(ends[k]));
+    last = std::max(last, static_cast<std::size_t>(ends[k]));
   }
+  const double widest = m ? widest_spacing(t, first, last) : 0.0;   // one bound for all ends first
+  for (std::size_t k = 0; k < m; ++k)
+    out[k] = static_cast<std::int64_t>(
+        window_span(t, static_cast<std::size_t>(ends[k]), static_cast<double>(context) + 0.5, step_factor, min_span, widest));
+}
+
+std::int64_t window_oldest(const double* t, std::size_t n, std::size_t first_end, std::size_t last_end,
+                           std::size_t context, double step_factor, std::size_t min_span) {
+  if (first_end < 1 || last_end > n || first_end >= last_end)
+    throw std::invalid_argument("window_oldest: the ends [" + std::to_string(first_end) + ", " +
+                                std::to_string(last_end) + ") are not a range inside [1, " + std::to_string(n) + "]");
+  const double widest = widest_spacing(t, first_end, last_end - 1);
+  std::int64_t oldest = static_cast<std::int64_t>(n);
+  for (std::size_t i = first_end; i < last_end; ++i)
+    oldest = std::min(oldest, static_cast<std::int64_t>(i) -
+                                  static_cast<std::int64_t>(window_span(t, i, static_cast<double>(context) + 0.5, step_factor, min_span, widest)));
+  return oldest;
 }
 
 }  // namespace chronotick

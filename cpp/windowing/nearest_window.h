@@ -69,4 +69,10 @@ std::size_t after_last_gap(const double* t, std::size_t n, std::size_t look, dou
 void window_spans(const double* t, std::size_t n, const std::int64_t* ends, std::size_t m, std::size_t context,
                   double step_factor, std::size_t min_span, std::int64_t* out);
 
+// min over i in [first_end, last_end) of i - window_spans(i): the oldest measurement any of
+// those prefixes' keys reaches (negative where a span exceeds its prefix). Needs
+// 1 <= first_end < last_end <= n.
+std::int64_t window_oldest(const double* t, std::size_t n, std::size_t first_end, std::size_t last_end,
+                           std::size_t context, double step_factor, std::size_t min_span);
+
 }  // namespace chronotick

@@ -243,15 +243,17 @@ def _tail_offset(n: int, fused_tail) -> int:
     return n - int(fused_tail)
 
 
-def prefix_keys(t: np.ndarray, y: np.ndarray, ends, span: int) -> list:
+def prefix_keys(t: np.ndarray, y: np.ndarray, ends, span, window=None) -> list:
     """Memo key of each prefix [0, i), i in `ends` (1 <= i <= len(t)): its
     newest measurement (t[i-1], y[i-1]) and a 64-bit fingerprint of its
     newest `span` measurements (_core.prefix_hashes,
     cpp/windowing/prefix_hash.h). Dropping the oldest measurements (a
     bounded history) leaves a key as it is; a prefix of another series, or
     of this one with a measurement in that span changed, gets another key.
-    Two series equal in their last `span` measurements get the same key."""
-    return _core.prefix_keys(t, y, np.asarray(ends, dtype=np.int64), span)   # one C++ call (was 5 numpy ones)
+    Two series equal in their last `span` measurements get the same key.
+    window (context, step_factor): each prefix's span is its window's
+    (_core.window_spans), at least `span`."""
+    return _core.prefix_keys(t, y, np.asarray(ends, dtype=np.int64), span, window)   # one C++ call (was 5 numpy ones)
 
 
 def usable(fc) -> bool:
@@ -693,15 +695,28 @@ class OnnxForecaster:
             return _core.window_spans(t, ends, self.context, self.step_factor, self._key_span)
         return ends - np.searchsorted(t, t[ends - 1] - (self.context + 0.5) * self.step_s, side="left")
 
+    def _keys(self, t, y, ends) -> list:
+        """The memo keys of the prefixes [0, i), i in `ends` (prefix_keys over _key_spans); with
+        the grid step the median spacing, the spans computed in the same C++ call."""
+        if self.step_s is None:
+            return prefix_keys(t, y, ends, self._key_span, (self.context, self.step_factor))
+        return prefix_keys(t, y, ends, self._key_spans(t, ends))
+
     def _scaler_span(self, t: np.ndarray, m: int, j: np.ndarray) -> int:
         """How many of the newest measurements a lead's calibration depends on: its targets j
         (m ahead) and the measurements each prefix's memo key is made of (_key_spans)."""
         if j.size == 0:
             return self.calib_window + m + self._key_span
-        ends = j - m + 1
-        ends = ends[ends >= 2]                 # shorter prefixes make no prediction (_pair_preds)
-        lo = int(j[0]) if ends.size == 0 else min(int(j[0]), int((ends - self._key_spans(t, ends)).min()))
-        return t.size - lo
+        # the prefixes' ends j - m + 1 (j consecutive: _pair_targets), those of >= 2 measurements
+        # (shorter prefixes make no prediction: _pair_preds)
+        lo, first, last = int(j[0]), max(2, int(j[0]) - m + 1), int(j[-1]) - m + 2
+        if first >= last:
+            return t.size - lo
+        if self.step_s is None:                 # one C++ call (cpp/windowing/nearest_window.h)
+            return t.size - min(lo, _core.window_oldest(t, first, last, self.context, self.step_factor,
+                                                         self._key_span))
+        ends = np.arange(first, last)
+        return t.size - min(lo, int((ends - self._key_spans(t, ends)).min()))
 
     def observed_cells(self, t) -> int:
         """How many cells of the window the model would see from measurements at times t hold a
@@ -742,7 +757,7 @@ class OnnxForecaster:
         for s, (t, y, prefix, _) in enumerate(asks):
             pl = prefix.tolist()
             ends = [i for i in pl if i >= 2]
-            keyed = iter(prefix_keys(t, y, ends, self._key_spans(t, ends)))
+            keyed = iter(self._keys(t, y, ends))
             slots = []      # per pair: memo slot >= 0, -2 - (row of this call's run), or -1 (< 2 measurements)
             for i in pl:
                 if i < 2:
@@ -1057,7 +1072,7 @@ class OnnxForecaster:
             # unless kept already (a row's sum is finite only if all of it is)
             keep = []
             for i, ((t, y), (level, st, _, slope)) in enumerate(zip(series, prep)):
-                key = prefix_keys(t, y, [len(t)], self._key_spans(t, [len(t)]))[0]
+                key = self._keys(t, y, [len(t)])[0]
                 if key not in self._memo and math.isfinite(out[i].sum()):
                     keep.append((key, out[i], (st, level, slope)))
             self._remember(keep)
