@@ -246,6 +246,7 @@ def test_cli_out_where_no_file_can_be_made_is_refused_at_once(tmp_path, capsys, 
 # ---- export/train_clock_bolt.py ----------------------------------------------------------------
 
 @pytest.mark.parametrize("flag,value", [("--threads", "0"), ("--threads", "-2"), ("--context", "3"),
+                                        ("--context", "7"), ("--seed", "-1"), ("--seed", str(2**64)),
                                         ("--heads", "64"), ("--out", "x.bin"), ("--series", "0"),
                                         ("--steps-per-epoch", "0")])
 def test_train_bad_arguments_before_any_work(tmp_path, capsys, flag, value):
