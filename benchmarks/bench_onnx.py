@@ -327,6 +327,18 @@ def test_bolt_tiny_onnx_forecast_batch1(benchmark, bolt_tiny):
     assert np.all(np.isfinite(fc.quantiles))
 
 
+def test_bolt_tiny_predict_batch1(benchmark, bolt_tiny):
+    """The public path for the bolt-tiny-sized export, as test_predict_batch1 for clock-bolt:
+    chronotick.predict(model=PATH) -> validation, the calibrated ONNX member, Forecast (the
+    calibration kept from the warm call: a repeated history)."""
+    import chronotick
+    _bolt_tiny_group(benchmark, bolt_tiny[2])
+    t, y = history(2100)
+    chronotick.predict(y, t, horizon=1, model=bolt_tiny[0])    # warm: session made, calibration runs memoised
+    fc = benchmark(chronotick.predict, y, t, horizon=1, model=bolt_tiny[0])
+    assert np.all(np.isfinite(fc.quantiles))
+
+
 def test_bolt_tiny_session_run_bare(benchmark, bolt_tiny):
     _bolt_tiny_group(benchmark, bolt_tiny[2])
     f = OnnxForecaster(bolt_tiny[0], intra_op_threads=1)

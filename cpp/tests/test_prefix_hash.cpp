@@ -93,4 +93,13 @@ TEST(a_span_per_end_is_the_scalar_span_where_equal) {
         "spans[0] = 0 is not >= 1");
 }
 
+TEST(a_measurement_at_zero_zero_still_counts) {
+  // x of (0, 0) was 0 (mix64(0) = 0): a series starting at t = 0 with offsets relative to its
+  // first measurement had the keys of the same series less that point
+  std::vector<double> t = {0, 1, 2, 3}, y = {0, 1e-6, 3e-6, 2e-6};
+  std::vector<double> t1(t.begin() + 1, t.end()), y1(y.begin() + 1, y.end());
+  CHECK(chronotick::measurement_hash(0.0, 0.0) != 0);
+  CHECK(one(t, y, 4, 10) != one(t1, y1, 3, 10));
+}
+
 TEST_MAIN()

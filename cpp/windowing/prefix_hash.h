@@ -5,10 +5,15 @@
 // For the prefix [0, i) of (t, y):
 //
 //   H(i) = sum_{j = max(0, i - span)}^{i - 1} x_j b^(i - 1 - j)   (mod 2^64),
-//   x_j  = mix(mix(bits(y_j)) ^ bits(t_j)),
+//   x_j  = mix(mix(bits(y_j)) ^ bits(t_j)) | 1,
 //
 // mix splitmix64's finaliser, bits the IEEE-754 bit pattern, b an odd
-// constant. Positions count back from the prefix's newest measurement, so
+// constant. x_j is odd, so never 0: a prefix with one more measurement at
+// its start has another fingerprint (x_j b^k odd). Until 2026-12-05 x_j of
+// (t, y) = (0, 0) was 0 -- mix(0) = 0 -- and a series starting at t = 0 with
+// offsets relative to its first measurement shared every key with the same
+// series less that point (found by an audit: predict() answered from the
+// other series' model outputs). Positions count back from the prefix's newest measurement, so
 // dropping the oldest measurements of a series leaves every key whose span
 // they were not in unchanged. All prefixes in one pass over prefix sums
 // P_k = sum_{j < k} x_j b^-j (b is invertible modulo 2^64):
@@ -35,7 +40,7 @@ inline std::uint64_t bits64(double v) {
 }
 
 // x_j of the fingerprint below.
-inline std::uint64_t measurement_hash(double t, double y) { return mix64(mix64(bits64(y)) ^ bits64(t)); }
+inline std::uint64_t measurement_hash(double t, double y) { return mix64(mix64(bits64(y)) ^ bits64(t)) | 1; }
 
 // out[k] = H(ends[k]); each end in [1, n], span >= 1. Throws
 // std::invalid_argument naming a bad end or span.

@@ -128,7 +128,9 @@ def onnx_forecaster(name: str):
     """The (cached, shared) OnnxForecaster of a registered/shipped ONNX model.
     Cached by name, path AND registration: a name registered again loads
     (and checks) its file again, whether another file or the same path with
-    new content (a re-export), not the one the name meant before. Its
+    new content (a re-export), not the one the name meant before; so does a
+    file (or its card) replaced or rewritten since it was loaded, as for
+    model=PATH (until 2026-12-05 the name kept serving the old model; audit). Its
     forecasts are named `name` (the registered name, not the file's stem:
     two exports both saved as model.onnx stay two models).
     `name` may also be a path to a .onnx file that is no registered name
@@ -141,11 +143,14 @@ def onnx_forecaster(name: str):
     path = models[name]
     gen = registry.generation(name)
     with _onnx_lock:
+        ident = _pair_identity(os.fspath(path))   # taken before a load, as _path_forecaster's
         f = _onnx_cache.get(name)
-        if f is None or f.path != os.fspath(path) or getattr(f, "_registry_generation", 0) != gen:
+        if f is None or f.path != os.fspath(path) or getattr(f, "_registry_generation", 0) != gen \
+                or getattr(f, "_file_identity", None) != ident:
             from chronotick.models.onnx import OnnxForecaster
-            f = load_onnx(path, lambda: OnnxForecaster(path, name=name, providers=SHORT_TERM_PROVIDERS))[0]
-            f._registry_generation = gen
+            _onnx_cache.pop(name, None)      # a failed reload leaves no stale model behind
+            f, ident = load_onnx(path, lambda: OnnxForecaster(path, name=name, providers=SHORT_TERM_PROVIDERS))
+            f._registry_generation, f._file_identity = gen, ident
             _onnx_cache[name] = f
         return f
 

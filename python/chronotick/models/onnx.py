@@ -391,13 +391,16 @@ class OnnxForecaster:
             self._raw_scaler = ConformalScaler(self.model_levels, min_errors=1 << 30)
         except ValueError as exc:
             raise ModelError(f"{path}: bad quantile levels in the model card: {exc}") from exc
-        self.step_s = float(step_s) if step_s is not None else None
-        self.step_factor = float(step_factor)
-        self.calib_window = calib_window
-        self.calib_min = calib_min
+        # fixed for the forecaster's life (read-only properties below): the memo keys, the kept
+        # calibrations and the key spans are made with them (changing step_factor after a
+        # forecast had left the memo answering with the old grid's outputs; audit, 2026-12-05)
+        self._step_s = float(step_s) if step_s is not None else None
+        self._step_factor = float(step_factor)
+        self._calib_window = calib_window
+        self._calib_min = calib_min
         self.growth_min = float(growth_min)
         self._detrend_r2 = None if detrend_r2 is None else float(detrend_r2)
-        self.min_history = min_history
+        self._min_history = min_history
         # Chronos-Bolt's in-graph scaling floors a zero spread at 1e-5: its forecasts
         # from exactly flat windows are made the constant (_pin_flat); another architecture's
         # output on such a window is its own (the card's `architecture`, written by the export)
@@ -444,6 +447,31 @@ class OnnxForecaster:
             raise ModelError(f"{path}: a probe run on a batch of 2 zero contexts gave shape {out.shape} "
                              f"(finite: {bool(np.all(np.isfinite(out)))}), expected (2, {self.num_levels}, "
                              f"{self.horizon}) finite")
+
+    @property
+    def step_s(self) -> float | None:
+        """The fixed grid step (s), None: step_factor x the median spacing (constructor argument)."""
+        return self._step_s
+
+    @property
+    def step_factor(self) -> float:
+        """Grid step / median measurement spacing where step_s is None (constructor argument)."""
+        return self._step_factor
+
+    @property
+    def calib_window(self) -> int:
+        """Calibration targets per lead (constructor argument)."""
+        return self._calib_window
+
+    @property
+    def calib_min(self) -> int:
+        """Past errors a lead needs to be calibrated on its own (constructor argument)."""
+        return self._calib_min
+
+    @property
+    def min_history(self) -> int:
+        """Measurements (grid cells) a calibration prefix needs (constructor argument)."""
+        return self._min_history
 
     @property
     def detrend_r2(self) -> float | None:
@@ -991,7 +1019,11 @@ class OnnxForecaster:
             key = None
         plan = self._levels_cache.get(key) if key is not None else None
         if plan is None:
-            arr = _check_levels(levels, "levels")
+            # a copy, read-only: the plan is kept under the levels' value, and _check_levels may
+            # return the caller's own array, which the caller may change later (found by an
+            # audit, 2026-12-05: a kept plan then labelled 0.1/0.9 quantiles as 0.05/0.95)
+            arr = np.array(_check_levels(levels, "levels"))
+            arr.flags.writeable = False
             plan = (arr,) + self._raw_scaler._plan(arr)     # lo, hi, w, w1, f_raw, coverage
             if key is not None and len(self._levels_cache) < 64:
                 self._levels_cache[key] = plan

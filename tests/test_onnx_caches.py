@@ -1,0 +1,82 @@
+"""The ONNX forecaster's caches never answer for another input (an audit of 2026-12-05):
+each case below gave a different answer after some earlier call than in a fresh process.
+The memo keys' coverage of the window is in tests/test_onnx.py (memo tests)."""
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+import chronotick
+from chronotick import models as registry
+from chronotick.models.onnx import OnnxForecaster
+
+SHIPPED = registry.onnx_models().get("clock-bolt")
+pytestmark = pytest.mark.skipif(SHIPPED is None, reason="clock-bolt.onnx is not shipped in this checkout")
+
+
+def test_a_measurement_at_zero_zero_counts_in_the_memo_keys():
+    # timestamps=None starts at t = 0 and offsets relative to the first measurement make
+    # y[0] = 0: that point hashed to 0, so the series and the series less it shared every key
+    n = 24
+    y = np.cumsum(1e-6 + 1e-5 * np.random.default_rng(5).standard_normal(n))
+    y -= y[0]
+    tail_t, tail_y = np.arange(1.0, n), y[1:]
+    fresh = OnnxForecaster(SHIPPED).forecast(tail_t, tail_y, tail_t[-1] + np.arange(1.0, 9.0))
+    primed = OnnxForecaster(SHIPPED)
+    primed.forecast(np.arange(float(n)), y, [n - 1.0 + 8.0])
+    got = primed.forecast(tail_t, tail_y, tail_t[-1] + np.arange(1.0, 9.0))
+    np.testing.assert_array_equal(got.quantiles, fresh.quantiles)
+
+
+def test_the_callers_levels_array_changed_later_changes_no_kept_plan():
+    # the plan kept under the levels' value held the caller's own array: changed afterwards, a
+    # later forecast at the original levels was labelled with the changed ones
+    t = 1000.0 + np.arange(400.0)
+    y = 1e-6 * t + 1e-5 * np.random.default_rng(3).standard_normal(400)
+    levels = [0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975]
+    f = OnnxForecaster(SHIPPED)
+    mine = np.array(levels)
+    first = f.forecast(t, y, [t[-1] + 8.0], mine)
+    mine[1] = 0.06
+    again = f.forecast(t, y, [t[-1] + 8.0], np.array(levels))
+    np.testing.assert_array_equal(again.levels, levels)
+    np.testing.assert_array_equal(again.quantiles, first.quantiles)
+    lv = np.array(levels)
+    a = chronotick.predict(y, t, horizon=8, model="auto", quantile_levels=lv)
+    lv[1] = 0.06
+    b = chronotick.predict(y, t, horizon=8, model="auto", quantile_levels=np.array(levels))
+    assert "clock-bolt" in b.weights
+    np.testing.assert_array_equal(a.quantiles, b.quantiles)
+
+
+def test_a_registered_models_file_replaced_on_disk_is_loaded_again(tmp_path, registry):
+    # model=PATH reloaded a replaced file; model=NAME kept serving the old one
+    import onnx
+    from onnx import numpy_helper
+    card = os.path.splitext(SHIPPED)[0] + ".json"
+    path = str(tmp_path / "m.onnx")
+    shutil.copy(SHIPPED, path)
+    shutil.copy(card, str(tmp_path / "m.json"))
+    registry.register("cache-m", path)
+    t = 1000.0 + 64.0 * np.arange(300)
+    y = 1e-6 * t + 1e-5 * np.random.default_rng(3).standard_normal(300)
+    a = chronotick.predict(y, t, horizon=8, model="cache-m").quantiles
+    m = onnx.load(path)
+    init = max(m.graph.initializer, key=lambda i: int(np.prod(i.dims)))   # the largest weight, x 1.5
+    init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init) * np.float32(1.5), init.name))
+    onnx.save(m, str(tmp_path / "new.onnx"))
+    os.replace(str(tmp_path / "new.onnx"), path)
+    b = chronotick.predict(y, t, horizon=8, model="cache-m").quantiles
+    registry.register("cache-m2", path)                 # a name never loaded before: the new file
+    fresh = chronotick.predict(y, t, horizon=8, model="cache-m2").quantiles
+    assert not np.array_equal(a, b)
+    np.testing.assert_array_equal(b, fresh)
+
+
+@pytest.mark.parametrize("attr", ["step_s", "step_factor", "calib_window", "calib_min", "min_history",
+                                  "detrend_r2"])
+def test_what_the_caches_are_made_with_is_fixed_for_the_forecasters_life(attr):
+    f = OnnxForecaster(SHIPPED)
+    with pytest.raises(AttributeError):
+        setattr(f, attr, 2)
