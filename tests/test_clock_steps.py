@@ -217,3 +217,29 @@ def test_a_held_measurement_is_inside_the_bound_while_a_slew_runs():
     assert h["held_measurements"] == 1 and "held measurements included" in h["model"]["bound_kind"]
     assert b.time_ns - now[0] < -50_000_000                   # still slewing: served is not best
     assert b.earliest_ns - now[0] <= -200_000_000 and b.latest_ns - now[0] >= 100_000   # both levels, 0 +- 0.1 ms
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_a_spike_among_the_first_measurements_is_held(k):
+    # Found by an audit (2026-12-05): nothing was judged before 3 measurements had been fed, so a
+    # reply 5 s off as the 3rd measurement was served SYNCHRONIZED with a +-1 ms bound around it.
+    # Now the 3rd is judged against the first two where those agree (k = 3), and from the 4th on
+    # against the median of the newest (k = 2, unchanged).
+    T0, TRUE = 1_700_000_000.0, 0.020
+    offs = [0.020, 0.0201, 0.0200] + [0.0200] * 8
+    offs[k - 1] += 5.0
+    it, now = iter(offs), [T0]
+    clock = Clock(lambda: Measurement(t=now[0], offset=next(it), delay=0.001, uncertainty=0.001),
+                  chronotick.Engine({"short_term": {"models": ["fused"]}}), time_ns=lambda: int(now[0] * 1e9))
+    try:
+        for i in range(len(offs)):
+            now[0] += 4.0
+            clock.poll_once(int(now[0] * 1e9))
+            b = clock.now_at(int((now[0] + 1.0) * 1e9))
+            ref = (now[0] + 1.0 + TRUE) * 1e9
+            assert b.earliest_ns <= ref <= b.latest_ns, (i, b)
+        # the 3rd is held, then released as a spike; the 2nd (one fed before it: nothing to
+        # judge it by) is fed, and the bound held all the same
+        assert clock.health()["counts"]["spikes"] == (1 if k == 3 else 0)
+    finally:
+        clock.stop()

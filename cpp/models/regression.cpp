@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "models/robust_stats.h"
 #include "models/weighted_line.h"
@@ -105,18 +106,28 @@ RegressionFit fit_regression(const Series& s, const ModelParams& p) {
         r[i] = (y[i] - (l.a + l.b * (x[i] - l.tbar))) * std::sqrt(base[i]);
       return mad_sigma_into(r.data() + lo, k, work);
     };
+    // A robust scale of rounding errors is no scale: 16 spacings of doubles at the median |y|
+    // (exactly linear values but for a few outliers leave more than half the residuals at
+    // rounding level, which made the Huber weights -- and the fit's sigma -- depend on the
+    // values' unit: 95% intervals 1e6 times too wide at one scale; audit 2026-12-05). The
+    // median, not the largest: spikes far off must not raise it over genuine small residuals
+    // (a Clock's step-corrected measurements differ from the level by ~1e-15 s beside 20 s
+    // spikes, and are rightly a scale that rejects the spikes).
+    work.assign(y.begin() + static_cast<std::ptrdiff_t>(lo), y.end());
+    for (double& v : work) v = std::fabs(v);
+    const double no_scale = 16.0 * std::numeric_limits<double>::epsilon() * median_in_place(work.data(), k);
     for (int iter = 0; good && iter < 2; ++iter) {
       double sc = 0;
       if (iter == 0) {
         // The first weights come from the residuals of a Theil-Sen line,
         // not of the least-squares one -- unless more than half of them are
-        // exactly zero (exactly linear or coarsely quantized values).
+        // zero to rounding (exactly linear or coarsely quantized values).
         Line start{};
         theil_sen(x.data() + lo, y.data() + lo, k, work, start.a, start.b);
         sc = scaled_residuals(start);
       }
-      if (!(sc > 0)) sc = scaled_residuals(line);
-      if (!(sc > 0)) break;
+      if (!(sc > no_scale)) sc = scaled_residuals(line);
+      if (!(sc > no_scale)) break;
       for (std::size_t i = lo; i < m; ++i) {
         double z = std::fabs(r[i]) / sc;
         w[i] = base[i] * (z > p.huber_k ? p.huber_k / z : 1.0);

@@ -47,24 +47,9 @@ inline double mad_sigma_into(const double* v, std::size_t n, std::vector<double>
 // missing, non-finite or non-positive u weighs as a typical one. Formed from
 // u / u_ref before squaring, so that no u, however small or large, under- or
 // overflows 1/u^2.
-inline std::vector<double> relative_weights(const double* u, std::size_t n) {
-  std::vector<double> w(n, 1.0);
-  if (!u) return w;
-  double ref = 0;
-  for (std::size_t i = 0; i < n; ++i)
-    if (std::isfinite(u[i]) && u[i] > 0) ref = std::max(ref, u[i]);
-  if (!(ref > 0)) return w;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!std::isfinite(u[i]) || !(u[i] > 0)) { w[i] = std::nan(""); continue; }
-    double r = u[i] / ref;
-    w[i] = 1.0 / (r * r);
-  }
-  std::vector<double> known;
-  for (double x : w) if (std::isfinite(x)) known.push_back(x);
-  double med = median_of(known);
-  for (double& x : w) x = std::isfinite(x) ? x / med : 1.0;
-  return w;
-}
+// (Out of line: inlined into fit_regression it set off GCC 12's -Wfree-nonheap-object, a false
+// positive on the vector of known weights.)
+std::vector<double> relative_weights(const double* u, std::size_t n);
 
 // The floor of any noise scale estimated from values v[0..n): four spacings
 // of doubles at the largest |v|, and at least sqrt(DBL_MIN) ~ 1.5e-154 (so

@@ -295,6 +295,43 @@ TEST(an_external_member_is_weighted_by_its_past_errors_at_each_lead) {
   CHECK(calibration_pairs(few.series(), targets, 1, p).empty());
 }
 
+TEST(regression_fit_does_not_depend_on_the_values_unit) {
+  // 15 exactly linear points and one outlier: more than half the Theil-Sen residuals are 0 at
+  // one scale and rounding noise at another; a robust scale of rounding noise had collapsed the
+  // outlier's Huber weight (sigma 1e-7 of the data's at 1e-3, n_used 12 at 7e-4)
+  double ref_sd = 0;
+  std::size_t ref_n = 0;
+  for (double scale : {1.0, 1e-3, 7e-4, 1e-9}) {
+    std::vector<double> t(16), y(16);
+    for (int i = 0; i < 16; ++i) {
+      t[i] = i;
+      y[i] = (0.25 * i + (i == 5 ? 1.0 : 0.0)) * scale;
+    }
+    Series s{t.data(), y.data(), nullptr, 16};
+    RegressionFit f = fit_regression(s, ModelParams{});
+    const double sd = std::sqrt(f.s2) / scale;
+    if (scale == 1.0) {
+      ref_sd = sd;
+      ref_n = f.n_used;
+    }
+    CHECK(f.n_used == ref_n && std::fabs(sd - ref_sd) < 1e-6 * ref_sd);
+  }
+}
+
+TEST(hold_on_equal_steps_takes_their_root_mean_square) {
+  // an exactly linear drift: every step 0.5, MAD 0; hold's one-step error is the step
+  std::vector<double> t(20), y(20);
+  for (int i = 0; i < 20; ++i) {
+    t[i] = 64.0 * i;
+    y[i] = 0.5 * i;
+  }
+  Series s{t.data(), y.data(), nullptr, 20};
+  double targets[] = {t.back() + 64, t.back() + 64 * 16};
+  Gaussian g = predict_hold(s, targets, 2, ModelParams{});
+  CHECK(std::fabs(g.sigma[0] - 0.5) < 1e-12 && std::fabs(g.sigma[1] - 2.0) < 1e-12);
+  CHECK(g.note.find("root mean square") != std::string::npos);
+}
+
 TEST(hold_from_two_measurements_grows_with_the_lead) {
   // one step of 1e-4 over 64 s: sigma 1e-4 one spacing ahead, x sqrt(100) 100 spacings ahead
   std::vector<double> t = {0, 64}, y = {0.001, 0.0011};

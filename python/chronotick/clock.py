@@ -27,8 +27,8 @@ time never goes backwards.
 
 Steps (a level shift of the measured offset: the local clock stepped by
 another program, a new reference): a measurement that differs from the
-median of the 5 newest measurements fed by more than `step_threshold_s`
-(after an outage too) is held back from the engine, as ntpd holds a "popcorn
+median of the 5 newest measurements fed (from the 3rd measurement on: 2 fed
+that agree) by more than `step_threshold_s` (after an outage too) is held back from the engine, as ntpd holds a "popcorn
 spike", and the bound is widened to include it until it is decided.
 `step_confirm` such measurements in a row that agree (within
 step_threshold_s / 2 of their median) are a step:
@@ -860,8 +860,8 @@ class Clock:
         """A step D of the local clock is pending: did the reference step with it (a leap
         second: UTC and the local clock both repeat a second, the offset goes on) or the local
         clock alone (its offset then shows -D)? The measurement's offset against the median of
-        the newest ones decides, whichever hypothesis it lies closer to; with fewer than 3 fed,
-        the local clock alone. Returns `now` on the base decided (the measurement is then
+        the newest ones decides, whichever hypothesis it lies closer to; with fewer than 2 fed
+        (or 2 that disagree), the local clock alone. Returns `now` on the base decided (the measurement is then
         checked and converted by _checked)."""
         try:
             off = getattr(m, "offset", None)
@@ -948,7 +948,10 @@ class Clock:
         jump = self._jump(offset)
         prev = self._last_seen_t
         limit = self._step_threshold()
-        if cfg.step_confirm and err is not None and jump is not None and abs(jump) > limit:
+        # err None: no model published; the 3rd measurement at the start (2 fed) is held all the
+        # same -- judged against the first two (_jump) -- not one after a reset of the model
+        starting = err is None and len(self._recent) == 2
+        if cfg.step_confirm and (err is not None or starting) and jump is not None and abs(jump) > limit:
             if self._held and abs(jump - self._held_median()) > limit / 2:
                 self._release_held()          # not the same level: those were spikes
             self._held.append(_Held(t, offset, delay, unc, now, err, jump))
@@ -980,10 +983,15 @@ class Clock:
 
     def _jump(self, offset: float) -> float | None:
         """How far `offset` (on the Clock's base) lies from the median of the newest measurements
-        fed, or None before 3. Steps and spikes are judged against it (not against the model, which
-        a spike fed to it may have pulled, nor the time served, which slews towards a new level for
-        a while)."""
-        if len(self._recent) < 3:
+        fed, or None before 2 -- and with 2 only where those agree (within the step threshold:
+        two that disagree cannot tell which of them is off). Steps and spikes are judged against
+        it (not against the model, which a spike fed to it may have pulled, nor the time served,
+        which slews towards a new level for a while). Until 2026-12-05 nothing was judged before
+        3 fed, and a spike as the 3rd measurement was served SYNCHRONIZED with a bound that
+        excluded the truth (found by an audit)."""
+        if len(self._recent) < 2:
+            return None
+        if len(self._recent) == 2 and abs(self._recent[0] - self._recent[1]) > self._step_threshold():
             return None
         return offset - self._step_correction - float(np.median(self._recent))
 
@@ -1122,8 +1130,8 @@ class Clock:
             # with the line the bound is centred on, whichever is larger
             def off_centre(h):
                 return 0.0 if centre is None else abs(h.offset - (centre[1] + freq * (h.t - centre[0])))
-            reach = max(max(abs(h.err), off_centre(h)) + max(h.delay / 2 if h.delay else 0.0, h.unc or 0.0)
-                        for h in self._held)
+            reach = max(max(0.0 if h.err is None else abs(h.err), off_centre(h))
+                        + max(h.delay / 2 if h.delay else 0.0, h.unc or 0.0) for h in self._held)
             half = np.maximum(half, reach)
             how += ", held measurements included"
         return half, how
