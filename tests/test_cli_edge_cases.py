@@ -323,3 +323,55 @@ def test_serve_with_its_metrics_port_in_use_names_it_and_publishes_nothing(tmp_p
     line = _one_line_error(capsys.readouterr().err, "chronotick serve: ")
     assert f"--metrics-port {port} on 127.0.0.1:" in line
     assert not clock.exists()          # the clock file had been created (and left UNKNOWN) before the bind
+
+
+# ---- found by an audit of the CLI (2026-12-05) ------------------------------------------------
+
+def _trace_csv(path, n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    t = 1.7e9 + 64.0 * np.arange(n)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("timestamp,offset\n" + "".join(f"{a:.17g},{b:.17g}\n" for a, b in zip(t, rng.normal(0, 1e-3, n))))
+    return str(path)
+
+
+def test_backtest_refuses_two_traces_of_one_name(tmp_path, capsys):
+    # results are keyed by the file name: the second had overwritten the first in the JSON
+    a, b = _trace_csv(tmp_path / "A" / "x.csv"), _trace_csv(tmp_path / "B" / "x.csv", seed=1)
+    out = tmp_path / "r.json"
+    assert main(["backtest", "--no-progress", a, b, "--format", "plain_csv", "--models", "hold",
+                 "--json", str(out)]) == 1
+    line = _one_line_error(capsys.readouterr().err, "chronotick backtest:")
+    assert "are both named 'x'" in line and not out.exists()
+
+
+def test_backtest_plot_without_matplotlib_is_one_line_before_any_work(tmp_path, capsys, monkeypatch):
+    import chronotick.plot as plot
+
+    def missing():
+        raise ImportError("chronotick.plot needs matplotlib: pip install chronotick[plot]")
+    monkeypatch.setattr(plot, "_matplotlib", missing)
+    a = _trace_csv(tmp_path / "a.csv")
+    assert main(["backtest", "--no-progress", a, "--format", "plain_csv", "--models", "hold",
+                 "--plot", str(tmp_path / "p.png")]) == 1
+    captured = capsys.readouterr()
+    _one_line_error(captured.err, "chronotick backtest: chronotick.plot needs matplotlib")
+    assert "MAE" not in captured.out          # no trace was run
+
+
+def test_a_load_error_shows_its_traceback_when_asked(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    r = subprocess.run([sys.executable, "-m", "chronotick", "backtest", "--no-progress", str(empty)],
+                       capture_output=True, text=True, timeout=60, env=dict(ENV, CHRONOTICK_TRACEBACK="1"))
+    assert r.returncode != 0 and "Traceback" in r.stderr
+
+
+def test_ctrl_c_is_one_line(monkeypatch, capsys):
+    import chronotick.cli.demo as demo
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(demo, "run", interrupted)
+    assert main(["demo"]) == 130
+    assert _one_line_error(capsys.readouterr().err, "chronotick demo:") == "chronotick demo: interrupted"

@@ -392,3 +392,15 @@ def test_a_truncated_gzip_is_a_value_error_naming_the_file(tmp_path):
     p.write_bytes(gzip.compress(data)[:20000])
     with pytest.raises(ValueError, match="phase.txt.gz: truncated or corrupt gzip"):
         load_oscillator_phase(str(p))
+
+
+def test_a_frequency_reading_far_from_the_nominal_is_malformed(tmp_path):
+    # Found by an audit (2026-12-05): a truncated last line ("1000" for "10000000.1") was taken
+    # as a reading and put a ~1 s jump into the time error
+    from chronotick.io import load
+    p = tmp_path / "f.txt"
+    p.write_text("10000000.1\n10000000.2\n10000000.3\n1000\n")
+    with pytest.raises(ValueError, match=r"f\.txt:4: frequency reading \(Hz\) must lie in \(5e\+06, 1\.5e\+07\)"):
+        load(str(p), format="oscillator_frequency")
+    tr = load(str(p), format="oscillator_frequency", strict=False)
+    assert tr.skipped == {"malformed": 1} and abs(tr.offsets[-1]) < 1e-7

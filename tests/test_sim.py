@@ -475,3 +475,16 @@ def test_cli_writes_to_stdout_through_a_pipe(tmp_path):
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert len(lines) > 10 and "," in lines[-1]        # the CSV came through the pipe
+
+
+def test_a_new_adev_slope_replaces_the_noise_the_old_one_set():
+    # Found by an audit (2026-12-05): overriding adev_slope added the new noise to the old one's
+    # (Allan deviation 1.41e-9 at 1 s where 1e-9 was asked)
+    from chronotick.sim.params import ClockParams
+    kw = dict(duration_s=2000.0, dt=1.0, seed=3, disciplined=False)
+    a = sim.simulate(clock_params=ClockParams(adev_1s=1e-9, adev_slope=-0.5), adev_slope=0.5, **kw)
+    b = sim.simulate(clock_params=ClockParams(adev_1s=1e-9, adev_slope=0.5), **kw)
+    np.testing.assert_array_equal(a.x, b.x)
+    c = sim.simulate(clock_params=ClockParams(adev_1s=1e-9, adev_slope=-0.5), adev_1s=2e-9, **kw)
+    d = sim.simulate(clock_params=ClockParams(adev_1s=2e-9, adev_slope=-0.5), **kw)
+    np.testing.assert_array_equal(c.x, d.x)

@@ -42,13 +42,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(modules[args.command].run(args) or 0)
-    except (ChronotickError, ValueError, OSError) as exc:
-        # bad input (a value, a file, a config key, a model file): the message names it; a
-        # traceback would only bury it. CHRONOTICK_TRACEBACK=1 shows the traceback too.
+    except (ChronotickError, ValueError, OSError, ImportError) as exc:
+        # bad input (a value, a file, a config key, a model file) or a missing optional package
+        # (matplotlib for --plot): the message names it; a traceback would only bury it.
+        # CHRONOTICK_TRACEBACK=1 shows the traceback too.
         if os.environ.get("CHRONOTICK_TRACEBACK"):
             raise
         print(f"chronotick {args.command}: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # Ctrl-C: one line, the shell's code for SIGINT (a KeyboardInterrupt traceback had
+        # filled the screen; serve and export handle it themselves)
+        if os.environ.get("CHRONOTICK_TRACEBACK"):
+            raise
+        print(f"chronotick {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -284,6 +284,8 @@ def run(args) -> int:
         if _one_plot(args) and os.path.splitext(args.plot)[1].lower() != ".png":
             # the plot is a PNG image whatever the name (out.pdf had held PNG data)
             raise ValueError(f"--plot {args.plot}: the plot is written as a PNG image; name a .png file")
+        from chronotick import plot
+        plot._matplotlib()   # its ImportError now, not after the first trace's backtest (audit, 2026-12-05)
     names = model_names(args.models)   # a bad name, model file or path: chronotick.cli.main reports it
     _check_reach(names, args.horizon)
     files = _expand(args.files)
@@ -296,6 +298,8 @@ def run(args) -> int:
         forecasters["auto (no delays)"] = lambda t, y, u, target_t, level: auto(t, y, None, target_t, level)
     # Every file is loaded and checked first: a bad or too-short one stops the run, named,
     # before any backtest (not after the others' output, nor skipped).
+    # Raised, not printed here: chronotick.cli.main prints the one line (and the traceback
+    # behind it with CHRONOTICK_TRACEBACK=1, which these had ignored).
     traces = []
     for path in files:
         try:
@@ -303,15 +307,20 @@ def run(args) -> int:
         except (ValueError, OSError) as exc:
             msg = str(exc) if path in str(exc) else f"{path}: {exc}"   # name the file once
             msg = msg.replace("pass format= one of", "pass --format, one of")   # the CLI's spelling
-            print(f"chronotick backtest: {msg}", file=sys.stderr)
-            return 1
+            raise ValueError(msg) from exc
         try:
             check_length(trace, horizon=args.horizon)
         except ValueError as exc:
-            msg = str(exc) if path in str(exc) else f"{path}: {exc}"
-            print(f"chronotick backtest: {msg}", file=sys.stderr)
-            return 1
+            raise ValueError(str(exc) if path in str(exc) else f"{path}: {exc}") from exc
         traces.append(trace)
+    # results are keyed by the trace's name (its file name without the extension) in the JSON,
+    # the Markdown and the plots' names: two files of one name had overwritten each other
+    seen: dict = {}
+    for path, trace in zip(files, traces):
+        if trace.name in seen:
+            raise ValueError(f"{seen[trace.name]} and {path} are both named {trace.name!r} (their file names): "
+                             f"the results are keyed by it; rename or copy one")
+        seen[trace.name] = path
     results = []
     for trace in traces:
         # the recorded prototype prediction only one measurement ahead: it was made for each

@@ -29,15 +29,15 @@ def run(args) -> int:
     tr = homelab_trace()
     n = len(tr)
     if not 10 <= args.cut <= n - 1:
-        raise SystemExit(f"--cut must be in [10, {n - 1}] for this {n}-measurement trace, got {args.cut}")
+        raise ValueError(f"--cut must be in [10, {n - 1}] for this {n}-measurement trace, got {args.cut}")
     if args.horizon < 1:
-        raise SystemExit(f"--horizon must be >= 1, got {args.horizon}")
+        raise ValueError(f"--horizon must be >= 1, got {args.horizon}")
     if args.width < MIN_WIDTH:
-        raise SystemExit(f"--width must be >= {MIN_WIDTH} columns, got {args.width}")
+        raise ValueError(f"--width must be >= {MIN_WIDTH} columns, got {args.width}")
     try:
         chronotick.models.check_name(args.model)
     except ValueError as exc:
-        raise SystemExit(f"--model: {exc}") from None
+        raise ValueError(f"--model: {exc}") from None
     t, y = tr.times[:args.cut], tr.offsets[:args.cut]
     after = slice(args.cut, min(n, args.cut + args.horizon))
     ta, ya = tr.times[after], tr.offsets[after]

@@ -57,13 +57,15 @@ def _check_time(name: str, value) -> float:
     return v
 
 
-def _read_column(path: str, strict: bool, positive: str | None = None) -> tuple[np.ndarray, int, float | None]:
+def _read_column(path: str, strict: bool, positive: str | None = None,
+                 within: tuple[float, float] | None = None) -> tuple[np.ndarray, int, float | None]:
     """(values, number malformed, t0 from a 'first datapoint' comment or None).
 
     One value per data line, in file order; with strict=False a malformed
     line keeps its slot as NaN (so later readings keep their times).
     positive: a description of the values ("frequency (Hz)") when they must be
-    > 0; a value <= 0 is then malformed."""
+    > 0; a value <= 0 is then malformed. within (lo, hi): a value outside the
+    open interval is malformed too (with positive's description)."""
     texts, linenos = [], []
     t0 = None
     with open_text(path) as f:         # a truncated or corrupt .gz: ValueError naming the file
@@ -86,7 +88,8 @@ def _read_column(path: str, strict: bool, positive: str | None = None) -> tuple[
     if "_" not in joined and joined.isascii():  # else float() could take what plain notation does not
         try:
             values = np.fromiter(map(float, texts), dtype=np.float64, count=len(texts))  # fast path
-            if np.all(np.isfinite(values)) and (positive is None or np.all(values > 0)):
+            if np.all(np.isfinite(values)) and (positive is None or np.all(values > 0)) and \
+                    (within is None or np.all((values > within[0]) & (values < within[1]))):
                 return values, 0, t0
         except ValueError:
             pass
@@ -99,6 +102,10 @@ def _read_column(path: str, strict: bool, positive: str | None = None) -> tuple[
             values[i] = parse_float(s, path, lineno, "value")
             if positive is not None and values[i] <= 0:
                 raise RowError(f"{path}:{lineno}: {positive} must be > 0, got {s!r}")
+            if within is not None and not within[0] < values[i] < within[1]:
+                raise RowError(f"{path}:{lineno}: {positive} must lie in ({within[0]:g}, {within[1]:g}): "
+                               f"further from the nominal it is no reading of this oscillator (a "
+                               f"truncated or corrupt line?), got {s!r}")
         except RowError:
             if strict:
                 raise
@@ -116,7 +123,9 @@ def load_oscillator_frequency(path, strict: bool = True, nominal_hz: float = 10e
     See the module docstring for the math. extra["fractional_frequency"] holds
     y_k aligned with the *end* of its interval (t_{k+1}); its first entry, at
     t0 where no interval has ended yet, is 0 by the x_0 = 0 convention.
-    A reading that is not a number, not finite or not > 0 Hz is malformed.
+    A reading that is not a number, not finite, or not within half the
+    nominal of it (0.5 to 1.5 x nominal_hz: a truncated line, "1000" for
+    "10000000.1", had been taken as a 1 s jump of the time error) is malformed.
     strict=False: a malformed reading is replaced by the previous interval's
     frequency (the next valid one if it is the first), so the phase stays
     continuous; the count is in trace.skipped["malformed"].
@@ -124,7 +133,9 @@ def load_oscillator_frequency(path, strict: bool = True, nominal_hz: float = 10e
     path = check_path(path)
     nominal_hz = _check_positive("nominal_hz", nominal_hz)
     tau = _check_positive("tau", tau)
-    f, bad, _ = _read_column(path, strict, positive="frequency reading (Hz)")
+    t0 = _check_time("t0", t0)          # the arguments first, then the file
+    f, bad, _ = _read_column(path, strict, positive="frequency reading (Hz)",
+                             within=(0.5 * nominal_hz, 1.5 * nominal_hz))
     if bad:
         ok = np.isfinite(f)
         idx = np.where(ok, np.arange(f.size), 0)
@@ -132,7 +143,6 @@ def load_oscillator_frequency(path, strict: bool = True, nominal_hz: float = 10e
         first = int(np.argmax(ok))
         idx[:first] = first
         f = f[idx]
-    t0 = _check_time("t0", t0)
     y = (f - nominal_hz) / nominal_hz
     x = np.concatenate(([0.0], np.cumsum(y * tau)))
     times = float(t0) + tau * np.arange(x.size)

@@ -106,6 +106,13 @@ def simulate(preset: str = "tcxo", scenario: str = "steady", duration_s: float =
         from chronotick.sim.noise import h_from_adev
         if h_from_adev(cp.adev_1s, c_over.get("adev_slope", cp.adev_slope))[0] in c_over:
             c_over["adev_1s"] = None
+    if cp.adev_1s is not None and ("adev_1s" in c_over or "adev_slope" in c_over):
+        # a new adev_1s / adev_slope replaces the noise the old pair set: its h goes back to 0
+        # unless given too (was: a new slope added its noise to the old one's, ADEV 1.41e-9
+        # where 1e-9 was asked; audit 2026-12-05)
+        from chronotick.sim.noise import h_from_adev
+        old = h_from_adev(cp.adev_1s, cp.adev_slope)[0]
+        c_over.setdefault(old, 0.0)
     cp = dataclasses.replace(cp, **c_over)
     m_over = {k: v for k, v in overrides.items() if k in MEASUREMENT_FIELDS}
     if poll_s is not None:
