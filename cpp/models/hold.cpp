@@ -28,10 +28,14 @@ Gaussian predict_hold(const Series& s, const double* targets, std::size_t h, con
       // spread. (Until 2026-12-05 the range of all values stood in: ~100x the errors on a
       // drift, so the calibration's past errors standardised by it came out ~0.01 sigma and the
       // intervals after noise began covered 0.4% of 80%; audit.)
-      double ss = 0;
-      for (double v : d) ss += v * v;
-      spread = std::sqrt(ss / static_cast<double>(d.size()));
-      stepped = spread > 0.0;
+      // scaled by the largest before squaring: steps beyond 1e154 or below 1e-162 had
+      // overflowed or underflowed the squares (review, 2026-12-05)
+      double big = 0, ss = 0;
+      for (double v : d) big = std::max(big, std::fabs(v));
+      if (big > 0.0 && std::isfinite(big))
+        for (double v : d) ss += (v / big) * (v / big);
+      spread = big * std::sqrt(ss / static_cast<double>(d.size()));
+      stepped = spread > 0.0 && std::isfinite(spread);
     }
   }
   Gaussian g;
@@ -53,7 +57,7 @@ Gaussian predict_hold(const Series& s, const double* targets, std::size_t h, con
     const double gap = n == 2 ? s.t[1] - s.t[0] : std::nan("");
     for (std::size_t k = 0; k < h; ++k)
       g.sigma[k] = gap > 0.0 ? width * std::sqrt(std::max(1.0, (targets[k] - s.t[n - 1]) / gap)) : width;
-    if (!std::isfinite(spread))  // n < 3: no steps to take a spread of
+    if (n < 3)  // no steps to take a spread of
       g.note = scaled ? "too little history for a spread estimate; interval from the range of the values"
                : std::fabs(last) > 0.0
                    ? "too little history for a spread estimate; interval from the newest value's own size (the "

@@ -330,6 +330,14 @@ TEST(hold_on_equal_steps_takes_their_root_mean_square) {
   Gaussian g = predict_hold(s, targets, 2, ModelParams{});
   CHECK(std::fabs(g.sigma[0] - 0.5) < 1e-12 && std::fabs(g.sigma[1] - 2.0) < 1e-12);
   CHECK(g.note.find("root mean square") != std::string::npos);
+  // steps far outside float's square range: scaled before squaring
+  for (double scale : {0x1p520, 0x1p-540}) {
+    std::vector<double> z(20);
+    for (int i = 0; i < 20; ++i) z[i] = i * scale;
+    Series e{t.data(), z.data(), nullptr, 20};
+    Gaussian ge = predict_hold(e, targets, 2, ModelParams{});
+    CHECK(std::fabs(ge.sigma[0] / scale - 1.0) < 1e-12 && ge.note.find("root mean square") != std::string::npos);
+  }
 }
 
 TEST(hold_from_two_measurements_grows_with_the_lead) {
