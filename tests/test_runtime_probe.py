@@ -192,3 +192,26 @@ def test_a_callable_or_iterator_source_returning_none_is_an_empty_poll():
         assert clock.poll_once() is False
         h = clock.health()
         assert h["counts"]["empty_polls"] == 1 and h["counts"]["source_errors"] == 0
+
+
+def test_warm_up_polls_are_never_slower_than_the_normal_ones():
+    # Found by an audit (2026-12-05): with poll_interval_s 1 the default 4 s warm-up polls
+    # outlasted holdover_after (3 polls) and the status flapped SYNCHRONIZED / HOLDOVER for the
+    # first minute while every request was answered. Here scaled down: polls of 0.05 s, a warm-up
+    # asked at 0.3 s (holdover after 0.15 s).
+    class Answering:
+        def measure(self):
+            return Measurement(t=time.time(), offset=1e-3, delay=0.02, uncertainty=0.011)
+
+    cfg = {"poll_interval_s": 0.05, "warmup_poll_interval_s": 0.3, "warmup_measurements": 1000}
+    clock = Clock(Answering(), fused(), cfg)
+    seen = []
+    with clock:
+        deadline = time.monotonic() + 10
+        while clock.now().status != SYNCHRONIZED and time.monotonic() < deadline:
+            time.sleep(0.01)
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:
+            seen.append(clock.now().status)
+            time.sleep(0.01)
+    assert seen and all(s == SYNCHRONIZED for s in seen), sorted(set(seen))

@@ -116,7 +116,7 @@ class ClockConfig:
     """Clock settings (seconds unless stated)."""
 
     poll_interval_s: float = 64.0          # between measurements once warmed up (>= 1 ms)
-    warmup_poll_interval_s: float = 4.0    # between the first `warmup_measurements`
+    warmup_poll_interval_s: float = 4.0    # between the first `warmup_measurements` (at most poll_interval_s)
     warmup_measurements: int = 16
     min_measurements: int = 3              # UNKNOWN before this many
     confidence: float = 0.99               # of [earliest, latest]
@@ -665,8 +665,11 @@ class Clock:
                 except BaseException as exc:  # never let the thread die; visible in health()
                     self._last_error = f"{type(exc).__name__}: {exc}"
                     log.exception("clock update failed")
-                interval = (self.config.warmup_poll_interval_s if self._n_meas < self.config.warmup_measurements
-                            else self.config.poll_interval_s)
+                # warm-up polls faster, never slower, than the normal ones: with poll_interval_s 1
+                # the 4 s warm-up polls outlasted holdover_after (3 polls) and the status flapped
+                # SYNCHRONIZED / HOLDOVER for the first minute (audit, 2026-12-05)
+                interval = (min(self.config.warmup_poll_interval_s, self.config.poll_interval_s)
+                            if self._n_meas < self.config.warmup_measurements else self.config.poll_interval_s)
                 next_poll = time.monotonic() + interval
             else:
                 # woken for a status change that depends only on elapsed time

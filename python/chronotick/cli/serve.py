@@ -15,8 +15,9 @@ clock.yaml (every key optional):
 Metrics (Prometheus text format on http://ADDR:N/metrics): chronotick_offset_seconds,
 chronotick_bound_seconds, chronotick_status and chronotick_*_total counters (MetricsCollector).
 Readers: `chronotick status --path FILE`, chronotick.Client(FILE), or C via include/chronotick.h.
-SIGINT/SIGTERM (from the start) or --duration end it with exit 0, the file retired (UNKNOWN for
-its readers). A second serve on the same path refuses ("another process is publishing", exit 1);
+SIGINT/SIGTERM (from the start of serve's own work) or --duration end it with exit 0, the file
+retired (UNKNOWN for its readers); a signal in the ~0.2 s before that, while Python starts and
+imports, ends the process the default way (SIGTERM: exit 143), before any file exists. A second serve on the same path refuses ("another process is publishing", exit 1);
 if the file is removed under a running serve it is published again (a line on stderr), and if
 another live publisher took the path over, serve stops with exit 1 naming it.
 """
