@@ -15,7 +15,7 @@ struct ModelParams {
   // the real NTP traces (disciplined clocks whose offset wanders and steps
   // when the host's daemon corrects) 16 tracked steps best (docs/backtest.md;
   // chosen on those 4 traces, so an in-sample choice: chosen on three and
-  // scored on the fourth, `auto` is 2.0% below median-of-5 instead of 4.6%,
+  // scored on the fourth, `auto` is 3.0% below median-of-5 instead of 4.6% (mean of ratios),
   // `chronotick backtest --window-selection`). For free-running
   // oscillators use more (the holdover evaluation uses 64).
   std::size_t regression_max = 16;

@@ -1,7 +1,7 @@
 """Engine configuration: YAML file, dict, or None (defaults), validated.
 
 Unknown keys and bad values are errors (`chronotick.ConfigError`) that name
-the key, e.g. ``engine.buffer_capacity: must be a positive integer, got -3``.
+the key, e.g. ``engine.buffer_capacity: must be an integer >= 2 and <= 10000000, got -3``.
 
     engine:
       buffer_capacity: 4096     # measurements held (ring buffer; oldest overwritten)

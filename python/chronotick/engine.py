@@ -1,7 +1,8 @@
 """`Engine`: streaming forecasts of a clock's offset, from several threads.
 
 Measurements go into a lock-free ring buffer (C++); forecasts read a
-snapshot of the newest `engine.history` of them. The engine forecasts from
+snapshot of the newest `engine.history` of them (an ONNX long-term model:
+as many as its window and calibration span, within engine.buffer_capacity). The engine forecasts from
 MEASUREMENTS ONLY: its own forecasts are never written back.
 
     with chronotick.Engine({"short_term": {"horizon": 8}}) as eng:
