@@ -344,9 +344,10 @@ def main(argv=None) -> int:
             ap.error(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(args, flag)!r}")
     if args.context < 4:        # sample_batch keeps histories of 4 .. context cells
         ap.error(f"--context must be at least 4, got {args.context!r}")
-    if args.context < 8 and not args.no_export:   # the export's floor (export_bolt.MIN_CONTEXT): checked before training
-        ap.error(f"--context must be at least 8 to export (predict() and the Engine use a model from min_history "
-                 f"= 8 measured cells of its window on), got {args.context!r}; or pass --no-export")
+    from chronotick.models.export_bolt import MIN_CONTEXT as floor   # no torch at import: checked before training
+    if args.context < floor and not args.no_export:
+        ap.error(f"--context must be at least {floor} to export (predict() and the Engine use a model from "
+                 f"min_history = {floor} measured cells of its window on), got {args.context!r}; or pass --no-export")
     if not 0 <= args.seed < 2**63:     # numpy's and torch's generators (a traceback after training had begun)
         ap.error(f"--seed must be an integer in [0, 2**63), got {args.seed!r}")
     if args.heads > args.d_model:

@@ -318,40 +318,43 @@ void bind_windowing(py::module_& m) {
       "Index of the first measurement after the newest spacing > gap among the newest `look`\n"
       "measurements of t; 0 if none.");
 
-  m.def(
-      "window_spans",
-      [one_d](const Array& t, const I64& ends, py::ssize_t context, double step_factor, py::ssize_t min_span) {
-        one_d(t, "t");
-        if (ends.ndim() != 1) throw py::value_error("ends must be 1-D");
-        if (context <= 0) throw py::value_error("context must be > 0, got " + std::to_string(context));
-        if (!(step_factor > 0) || !std::isfinite(step_factor))
-          throw py::value_error("step_factor must be finite and > 0, got " + float_repr(step_factor));
-        if (min_span <= 0) throw py::value_error("min_span must be > 0, got " + std::to_string(min_span));
-        py::array_t<std::int64_t> out(ends.size());
-        try {
-          window_spans(t.data(), static_cast<std::size_t>(t.size()), ends.data(), static_cast<std::size_t>(ends.size()),
-                       static_cast<std::size_t>(context), step_factor, static_cast<std::size_t>(min_span),
-                       out.mutable_data());
-        } catch (const std::invalid_argument& e) {
-          throw py::value_error(e.what());
-        }
-        return out;
-      },
-      py::arg("t"), py::arg("ends"), py::arg("context"), py::arg("step_factor"), py::arg("min_span"),
-      "For each prefix [0, i), i in ends: how many of its newest measurements its window (context\n"
-      "cells of step_factor x the median of its newest 64 spacings, ending at t[i-1]) is made of --\n"
-      "those from t[i-1] - (context + 1/2) step on -- and at least min_span\n"
-      "(cpp/windowing/nearest_window.h). t: increasing, finite. Returns int64 [len(ends)].");
+  // window_spans' / window_oldest's window arguments, checked as the core takes them
+  auto check_window = [](py::ssize_t context, double step_factor, py::ssize_t min_span) {
+    if (context <= 0) throw py::value_error("context must be > 0, got " + std::to_string(context));
+    if (!(step_factor > 0) || !std::isfinite(step_factor))
+      throw py::value_error("step_factor must be finite and > 0, got " + float_repr(step_factor));
+    if (min_span <= 0) throw py::value_error("min_span must be > 0, got " + std::to_string(min_span));
+  };
+  // window_spans of the prefixes ending at `ends` (int64 array; prefix_keys' window= too)
+  auto spans_of = [one_d, check_window](const Array& t, const I64& ends, py::ssize_t context, double step_factor,
+                                        py::ssize_t min_span) {
+    one_d(t, "t");
+    if (ends.ndim() != 1) throw py::value_error("ends must be 1-D");
+    check_window(context, step_factor, min_span);
+    py::array_t<std::int64_t> out(ends.size());
+    try {
+      window_spans(t.data(), static_cast<std::size_t>(t.size()), ends.data(), static_cast<std::size_t>(ends.size()),
+                   static_cast<std::size_t>(context), step_factor, static_cast<std::size_t>(min_span),
+                   out.mutable_data());
+    } catch (const std::invalid_argument& e) {
+      throw py::value_error(e.what());
+    }
+    return out;
+  };
+
+  m.def("window_spans", spans_of, py::arg("t"), py::arg("ends"), py::arg("context"), py::arg("step_factor"),
+        py::arg("min_span"),
+        "For each prefix [0, i), i in ends: how many of its newest measurements its window (context\n"
+        "cells of step_factor x the median of its newest 64 spacings, ending at t[i-1]) is made of --\n"
+        "those from t[i-1] - (context + 1/2) step on -- and at least min_span\n"
+        "(cpp/windowing/nearest_window.h). t: increasing, finite. Returns int64 [len(ends)].");
 
   m.def(
       "window_oldest",
-      [one_d](const Array& t, py::ssize_t first_end, py::ssize_t last_end, py::ssize_t context, double step_factor,
-              py::ssize_t min_span) {
+      [one_d, check_window](const Array& t, py::ssize_t first_end, py::ssize_t last_end, py::ssize_t context,
+                            double step_factor, py::ssize_t min_span) {
         one_d(t, "t");
-        if (context <= 0) throw py::value_error("context must be > 0, got " + std::to_string(context));
-        if (!(step_factor > 0) || !std::isfinite(step_factor))
-          throw py::value_error("step_factor must be finite and > 0, got " + float_repr(step_factor));
-        if (min_span <= 0) throw py::value_error("min_span must be > 0, got " + std::to_string(min_span));
+        check_window(context, step_factor, min_span);
         if (first_end < 1 || last_end < 1) throw py::value_error("the ends must be >= 1");
         try {
           return window_oldest(t.data(), static_cast<std::size_t>(t.size()), static_cast<std::size_t>(first_end),
@@ -409,24 +412,12 @@ void bind_windowing(py::module_& m) {
 
   m.def(
       "prefix_keys",
-      [hashes_of](const Array& t, const Array& y, const I64& ends, const py::object& span, const py::object& window) {
+      [hashes_of, spans_of](const Array& t, const Array& y, const I64& ends, const py::object& span,
+                            const py::object& window) {
         py::object spans = span;
         if (!window.is_none()) {   // (context, step_factor): each prefix's span from its window, at least `span`
           const auto cw = window.cast<std::pair<py::ssize_t, double>>();
-          const auto min_span = span.cast<py::ssize_t>();
-          if (cw.first <= 0 || !(cw.second > 0) || !std::isfinite(cw.second) || min_span <= 0 || ends.ndim() != 1 ||
-              t.ndim() != 1)
-            throw py::value_error("prefix_keys: window needs context > 0, a finite step_factor > 0, span >= 1, "
-                                  "1-D t and ends");
-          py::array_t<std::int64_t> per(ends.size());
-          try {
-            window_spans(t.data(), static_cast<std::size_t>(t.size()), ends.data(), static_cast<std::size_t>(ends.size()),
-                         static_cast<std::size_t>(cw.first), cw.second, static_cast<std::size_t>(min_span),
-                         per.mutable_data());
-          } catch (const std::invalid_argument& e) {
-            throw py::value_error(e.what());
-          }
-          spans = per;
+          spans = spans_of(t, ends, cw.first, cw.second, span.cast<py::ssize_t>());
         }
         const auto h = hashes_of(t, y, ends, spans);   // ends checked in range there
         const double* tp = t.data();

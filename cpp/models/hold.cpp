@@ -65,7 +65,7 @@ Gaussian predict_hold(const Series& s, const double* targets, std::size_t h, con
                    : "too little history for a spread estimate, and no scale at all (the values all 0, no "
                      "uncertainty given): the interval is only the values' resolution, not an uncertainty";
     else
-      g.note = "at least half the steps between measurements exactly equal (no spread estimate); interval from the range of the values";
+      g.note = "no spread of the steps between measurements (all 0, or beyond float's range); interval from the range of the values";
     return g;
   }
   const double t_last = s.t[n - 1];

@@ -151,10 +151,6 @@ std::size_t window_span(const double* t, std::size_t i, double cells, double ste
   // step_i <= step_factor x the largest of the spacings it is the median of (<= widest): the
   // edge is no older than this one (same operations, so the bound holds in floating point)
   if (t[i - min_span - 1] < t[i - 1] - cells * (step_factor * widest)) return min_span;
-  const std::size_t d = std::min<std::size_t>(64, i - 1);
-  double own = 0;
-  for (std::size_t j = i - d; j < i; ++j) own = std::max(own, t[j] - t[j - 1]);
-  if (t[i - min_span - 1] < t[i - 1] - cells * (step_factor * own)) return min_span;
   const double edge = t[i - 1] - cells * (step_factor * median_spacing(t, i, 64));
   const auto lo = static_cast<std::size_t>(std::lower_bound(t, t + i, edge) - t);
   return std::max(min_span, i - lo);

@@ -63,9 +63,9 @@ std::size_t after_last_gap(const double* t, std::size_t n, std::size_t look, dou
 // and at least min_span, which must cover the newest 65 the step is the
 // median of. Older measurements denser than the newest ones (1 s polls, then
 // 100 s) put many more than min_span inside the window. Where even the
-// widest step the newest spacings allow (step_factor x their largest)
-// leaves t[i - min_span - 1] outside, the answer is min_span without the
-// median. t increasing and finite; ends[k] in [1, n]; i < 2: min_span.
+// widest step any of the ends' newest spacings allow (step_factor x the
+// largest of them) leaves t[i - min_span - 1] outside, the answer is min_span
+// without the median. t increasing and finite; ends[k] in [1, n]; i < 2: min_span.
 void window_spans(const double* t, std::size_t n, const std::int64_t* ends, std::size_t m, std::size_t context,
                   double step_factor, std::size_t min_span, std::int64_t* out);
 

@@ -251,6 +251,12 @@ def _is_pos_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v >= 1
 
 
+def _card_num_quantiles(card: dict):
+    """The card's num_quantiles, else the length of its quantile_levels (a non-empty list), else None."""
+    levels = card.get("quantile_levels")
+    return card.get("num_quantiles", len(levels) if isinstance(levels, builtins.list) and levels else None)
+
+
 def card_vs_graph(onnx_path: str, card: dict, card_path: str | None = None) -> str | None:
     """What is wrong with the card's `input.shape`, `output.shape` and `patch_size` (a
     message naming the card's file, the field and both values), or None. Each is compared
@@ -270,8 +276,7 @@ def card_vs_graph(onnx_path: str, card: dict, card_path: str | None = None) -> s
             sig = graph_signature(onnx_path) or {"inputs": {}, "outputs": {}, "patch_size": None}
         return sig
 
-    levels = card.get("quantile_levels")
-    card_K = card.get("num_quantiles", len(levels) if isinstance(levels, builtins.list) and levels else None)
+    card_K = _card_num_quantiles(card)
     top = {"input": {1: ("context", card.get("context"))},
            "output": {1: ("num_quantiles", card_K), 2: ("prediction_length", card.get("prediction_length"))}}
     for key, default_name, rank in (("input", "context", 2), ("output", "quantiles", 3)):
@@ -333,8 +338,7 @@ def card_dims_vs_graph(onnx_path: str, card: dict, card_path: str | None = None)
     sig = graph_signature(onnx_path)
     if sig is None:
         return None                   # unreadable: the loader says so
-    levels = card.get("quantile_levels")
-    card_K = card.get("num_quantiles", len(levels) if isinstance(levels, builtins.list) and levels else None)
+    card_K = _card_num_quantiles(card)
     ins, outs = sig["inputs"], sig["outputs"]
     in_dims = ins.get("context", next(iter(ins.values())) if len(ins) == 1 else None)
     out_dims = outs.get("quantiles", next(iter(outs.values())) if len(outs) == 1 else None)

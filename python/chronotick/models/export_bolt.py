@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime
 import json
 import math
-import numbers
 import os
 import platform
 import re
@@ -36,6 +35,8 @@ import threading
 
 import numpy as np
 
+from chronotick import _core
+from chronotick._validate import is_int
 from chronotick.models import onnx_file_name
 
 try:
@@ -57,7 +58,7 @@ class ExportError(RuntimeError):
 # logged traceback); above 23 it has no implementations
 MIN_OPSET, MAX_OPSET = 18, 23
 # the shortest context worth exporting: the runtime's default min_history (ModelParams, cpp/models/params.h)
-MIN_CONTEXT = 8
+MIN_CONTEXT = _core.ModelParams().min_history
 
 # held (flock) in an export's work folder while it runs: a folder whose lock no one holds is a dead export's
 WORK_LOCK = "export.lock"
@@ -341,7 +342,7 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
     complete and verified; the card records a local checkpoint as its
     absolute path. Such folders of exports to the same `out` that were killed
     (SIGKILL) are removed first (remove_dead_work_folders; logged)."""
-    if isinstance(context, bool) or not isinstance(context, numbers.Integral) or context < 1:
+    if not is_int(context) or context < 1:
         raise ValueError(f"context must be a positive integer, got {context!r}")
     context = int(context)            # a numpy integer too
     if context < MIN_CONTEXT:
