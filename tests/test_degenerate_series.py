@@ -256,3 +256,41 @@ def test_hold_on_a_drift_then_noise_keeps_a_useful_interval():
         lo, hi = chronotick.predict(y[:200], t[:200], model="hold", horizon=16).interval(0.8)
         hits.append(np.mean((y[200:] >= lo) & (y[200:] <= hi)))
     assert np.mean(hits) > 0.5
+
+
+def test_kalman_after_flat_polls_states_the_noise_the_newest_show():
+    """6 equal values, then 6 of unit noise: kalman's sigma came from the noise levels of the flat
+    measurements before its earliest calibration prefix (their resolution, ~1e-17), its 99%
+    interval was 5e-16 wide at every step, and in the fusion (1/sigma^2 until errors are known) it
+    took all the weight: predict(model="fused") and "auto" stated the same ~0 wide interval while
+    the other members' medians lay 0.4 away (an audit, 2026-12-05)."""
+    t = np.arange(12.0)
+    y = np.array([0, 0, 0, 0, 0, 0, 0.1146, -0.2016, -1.4315, 0.5215, -0.2633, -1.2789])
+    lv = (0.005, 0.5, 0.995)
+    for model in ("kalman", "fused", "auto"):
+        fc = chronotick.predict(y, t, horizon=8, model=model, quantile_levels=lv)
+        width = fc.quantiles[:, 2] - fc.quantiles[:, 0]
+        assert np.all(width > 0.3), (model, width)
+
+
+def test_a_member_stating_no_spread_does_not_shrink_the_fused_interval_off_the_others():
+    """_core.fuse: a member with no spread takes all the 1/sigma^2 weight; the fused interval had
+    been that member's alone ([0, 0] with another member at 100 +- 1, no note). It now holds the
+    other usable members' medians, and the note says so (fusion.h, contain_certain_members)."""
+    from statistics import NormalDist
+
+    from chronotick import _core
+    lv = np.array([0.025, 0.1, 0.5, 0.9, 0.975])
+    z = np.array([NormalDist().inv_cdf(p) for p in lv])
+    times = np.array([1.0])
+
+    def member(name, mu, sd):
+        return _core.QuantileForecast(name, times, lv, np.array([mu]), (mu + sd * z)[None, :])
+
+    for other in (member("b", 100.0, 1.0), member("b", 0.5, 1e-3)):
+        out = _core.fuse([member("a", 0.0, 0.0), other])
+        assert out.weights[:, 0].tolist() == [1.0, 0.0]
+        q = out.forecast.quantiles[0]
+        assert q[0] <= 0.0 and q[-1] >= other.mean[0], q
+        assert q[2] == 0.0                    # the median stays the certain member's
+        assert "stated no spread where members disagree" in out.forecast.note

@@ -95,8 +95,15 @@ def reference_factors(y, q, levels, median_index, cov):
     with np.errstate(divide="ignore", invalid="ignore"):
         scores = np.where(e == 0, 0.0, np.abs(e) / np.maximum(d, 1e-300))
     scores.sort(axis=0)
-    k = np.clip(np.ceil((y.size + 1) * cov).astype(np.int64), 1, y.size) - 1
-    return np.where(cov == 0, 1.0, scores[k, np.arange(cov.size)])
+    n = y.size
+    k_raw = np.ceil((n + 1) * cov).astype(np.int64)
+    k = np.clip(k_raw, 1, n) - 1
+    f = np.where(cov == 0, 1.0, scores[k, np.arange(cov.size)])
+    # beyond c_n = n / (n + 1): the largest score times the normal tail's ratio
+    cn = n / (n + 1)
+    z = NormalDist().inv_cdf
+    tail = np.array([z(0.5 + 0.5 * c) / z(0.5 + 0.5 * cn) if c > cn else 1.0 for c in cov])
+    return np.where((k_raw > n) & (cov > cn) & (f > 0), f * tail, f)
 
 
 def test_scaler_factors_are_bit_equal_to_the_numpy_rule():
@@ -112,7 +119,30 @@ def test_scaler_factors_are_bit_equal_to_the_numpy_rule():
             y[: n // 2] = q[: n // 2, 4]           # exactly at the median: score 0
         cs = ConformalScaler(LEVELS, window=128, min_errors=1)
         cs.add(y, q)
-        np.testing.assert_array_equal(cs.factors(cov), reference_factors(cs._y, cs._q, LEVELS, 4, cov))
+        got, want = cs.factors(cov), reference_factors(cs._y, cs._q, LEVELS, 4, cov)
+        order = np.ceil((n + 1) * cov) <= n            # an order statistic: bit-equal
+        np.testing.assert_array_equal(got[order], want[order])
+        np.testing.assert_allclose(got[~order], want[~order], rtol=1e-12)   # C++'s z vs NormalDist's
+
+
+def test_coverages_beyond_what_the_scores_give_grow_with_the_normal_tail():
+    """From n scores the widest order statistic covers n / (n + 1): 80% ... 99.9% from 8 scores
+    were one factor (the largest score), covering 89% on i.i.d. normal errors whatever was asked
+    (an audit, 2026-12-05). Now wider coverage asked is a wider interval, and on i.i.d. data the
+    95% interval from 8 scores covers at least 95%."""
+    rng = np.random.default_rng(11)
+    cov = np.array([0.8, 0.9, 0.95, 0.99])
+    q_row = np.array([NormalDist().inv_cdf(p) for p in LEVELS])
+    hits = np.zeros(cov.size)
+    trials = 4000
+    for _ in range(trials):
+        cs = ConformalScaler(LEVELS, window=64, min_errors=1)
+        cs.add(rng.standard_normal(8), np.tile(q_row, (8, 1)))
+        f = cs.factors(cov)
+        assert np.all(np.diff(f) > 0), f
+        half = f * q_row[-1]                     # the model's 0.9 distance, scaled
+        hits += np.abs(rng.standard_normal()) <= half
+    assert np.all(hits / trials >= cov - 0.015), hits / trials
 
 
 def test_conformal_factors_binding_rejects_bad_input():
@@ -781,6 +811,43 @@ def test_detrend_rows_takes_nan_as_off_like_forecast_window():
     np.testing.assert_allclose(_core.detrend_rows(x, 0.8), [1e-3, 1e-3], rtol=1e-5)
     with pytest.raises(ValueError, match="r2_min must be finite or NaN"):
         _core.detrend_rows(x, math.inf)
+
+
+def test_detrending_needs_a_significant_slope():
+    """Rule D (docs/models.md): a line is taken out only where its slope's t statistic is >= 4.
+    On white noise (no trend) in windows of 8 observed cells the robust R^2 alone passed 6.4% of
+    them (a line the MAD of whose residuals happened to be small), and clock-bolt then forecast a
+    ramp of 14 sigma (median) 64 steps ahead with its interval as wide as the residuals: the 80%
+    interval held the truth in 0% of those windows (an audit, 2026-12-05)."""
+    from chronotick import _core
+    rng = np.random.default_rng(0)
+    L = 256
+    for nobs, limit in ((8, 0.01), (12, 0.005), (16, 0.002)):
+        x = np.full((4000, L), np.nan, np.float32)
+        v = rng.normal(size=(4000, nobs))
+        x[:, L - nobs:] = v - v[:, -1:]
+        assert np.mean(_core.detrend_rows(x, 0.8) != 0) < limit, nobs
+    # the audit's window: 8 measurements of 100 us white noise; R^2 0.8 passed, t does not
+    y = np.array([107.8, 72.2, 21.1, 28.4, -17.0, 86.8, -113.0, -42.2], np.float32)
+    assert _core.detrend_rows(np.concatenate([np.full(248, np.nan, np.float32), y])[None, :], 0.8)[0] == 0
+    # a real trend is still taken out, with noise, from 8 cells on
+    k = np.arange(8, dtype=np.float32)
+    row = np.concatenate([np.full(248, np.nan, np.float32), 5.0 * k + rng.normal(size=8).astype(np.float32)])
+    assert _core.detrend_rows(row[None, :].copy(), 0.8)[0] == pytest.approx(5.0, rel=0.2)
+
+
+def test_clock_bolt_on_short_white_noise_is_not_a_ramp():
+    """The audit's case through predict(): 8 measurements of white noise had a -22 us/poll line
+    taken out, and clock-bolt's 80% interval 64 polls ahead was [-1566, -1393] us around a truth
+    of mean 0 (sd 100 us); auto's [-1048, -833]."""
+    import chronotick
+    t = 1.7e9 + np.arange(8) * 16.0
+    y = np.array([107.8, 72.2, 21.1, 28.4, -17.0, 86.8, -113.0, -42.2]) * 1e-6
+    for model in ("clock-bolt", "auto"):
+        fc = chronotick.predict(y, t, horizon=64, model=model)
+        lo, hi = fc.interval(0.8)
+        assert lo[-1] < 0.0 < hi[-1], (model, lo[-1], hi[-1])
+        assert abs(fc.mean[-1]) < 3e-4, (model, fc.mean[-1])
 
 
 def test_calibrated_intervals_of_asymmetric_model_levels_scale_the_distances_they_were_fitted_on(tmp_path):

@@ -188,7 +188,10 @@ void contain_certain_members(FusedForecast& out) {
     std::size_t n = 0;
     bool all_certain = true;
     for (std::size_t i = 0; i < m; ++i) {
-      if (!(out.weights[i * h + k] > 0)) continue;
+      // every member that could be fused here, weighted or not: a zero-spread member takes all
+      // the weight from the others (1/sigma^2), and the fused interval must still hold their
+      // medians (it had been [0, 0] with another member at 100 +- 1; found by an audit)
+      if (!(out.weights[i * h + k] > 0) && !usable_at(out.members[i], k)) continue;
       const QuantileForecast& g = out.members[i];
       all_certain = all_certain && certain_at(g, k);
       double med = quantile_at(g, k, 0.5);

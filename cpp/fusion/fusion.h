@@ -12,8 +12,11 @@
 // sum_i w_ik mean_ik. Fused quantile at level l:
 // mean_k + sum_i w_ik (q_ikl - mean_ik) -- the members' offsets averaged, the
 // spread one gets when members' errors are fully correlated (they read the
-// same measurements), so fusion never claims more certainty than its
-// members. (The ensemble re-calibrates this from past errors when it has a
+// same measurements), so the fused interval is never narrower than its
+// members' (weighted) widths; it can still lie between members that disagree
+// far beyond their spreads and hold none of them (only where the fused
+// forecast or all its members state no spread does contain_certain_members
+// widen it to their medians). (The ensemble re-calibrates this from past errors when it has a
 // history.) A member is fused at the steps where its mean, quantiles and
 // sigma are finite (one that reaches only some targets -- an ONNX model's
 // horizon -- gives NaN at the others and weight 0 there); one that failed or
@@ -45,7 +48,8 @@ FusedForecast fuse(const std::vector<QuantileForecast>& members);
 
 // Members that each state no spread (q90 - q10 within the float resolution
 // of the values: an exactly flat or exactly linear record) but disagree
-// cannot all be right: at a step where every member fused there is so, the
+// cannot all be right: at a step where every member usable there (weighted or
+// not: one stating no spread takes all the 1/sigma^2 weight) is so, the
 // fused quantiles below the median are lowered to at most the smallest
 // member median and those above raised to at least the largest (std from
 // the new q10/q90), and the note says so. The same where the fused forecast

@@ -113,10 +113,17 @@ ModelRun run_model(Model m, const Series& s, const double* targets, std::size_t 
   // noise the 80% interval covered 64% (now 85%); on the simulated
   // disciplined clocks next measurement / 8 ahead 78.7% / 77.2% (now 80.4% /
   // 81.5%), the MAE the same (tests/test_long_lead_calibration.py).
+  // Not where the earlier measurements are flat (or an exact line): their r is
+  // the values' resolution, not noise, and the forecast's sigma from it was ~0
+  // (6 equal values, then noise: a 99% interval 5e-16 wide that took all the
+  // fusion's weight; found by an audit, 2026-12-05).
   if (early_n >= 4) {
-    q_early = estimate_kalman_noise(Series{htail.t, htail.y, htail.u, early_n}, p);
-    Gaussian same = predict_kalman_with(tail, q_early, targets, h);
-    if (same.ok) run.forecast.sigma = same.sigma;
+    const KalmanNoise e = estimate_kalman_noise(Series{htail.t, htail.y, htail.u, early_n}, p);
+    if (!e.at_resolution || q.at_resolution) {
+      q_early = e;
+      Gaussian same = predict_kalman_with(tail, q_early, targets, h);
+      if (same.ok) run.forecast.sigma = same.sigma;
+    }
   }
   for (std::size_t b = 0; b < plan.steps.size(); ++b) {
     std::vector<std::size_t> pre, tgt;

@@ -157,7 +157,8 @@ KalmanNoise estimate_kalman_noise(const Series& s, const ModelParams& p) {
   }
   // Floored at the values' resolution: exactly linear data have d2 = 0.
   std::vector<double> work;
-  double sd = std::max(mad_sigma_into(d2.data(), d2.size(), work), resolution_of(s.y + first, s.n - first));
+  const double mad = mad_sigma_into(d2.data(), d2.size(), work), floor = resolution_of(s.y + first, s.n - first);
+  double sd = std::max(mad, floor);
   double dt = median_in_place(gaps.data(), gaps.size());   // gaps has >= 2 (s.n - first >= 4)
   if (!(sd > 0) || !(dt > 0)) return best;
   double r = sd * sd / 6.0;
@@ -166,12 +167,13 @@ KalmanNoise estimate_kalman_noise(const Series& s, const ModelParams& p) {
   KalmanNoise grid[std::size(qf_rel) * std::size(qx_rel)];
   std::size_t c = 0;
   for (double a : qf_rel)
-    for (double b : qx_rel) grid[c++] = KalmanNoise{r, a * r / (dt * dt * dt), b * r / dt};
+    for (double b : qx_rel) grid[c++] = KalmanNoise{r, a * r / (dt * dt * dt), b * r / dt, false};
   double nll[std::size(grid)];
   run_side_by_side(s, first, grid, nll);
   double best_nll = std::numeric_limits<double>::infinity();
   for (c = 0; c < std::size(grid); ++c)
     if (nll[c] < best_nll) { best_nll = nll[c]; best = grid[c]; }
+  best.at_resolution = !(mad > floor);
   return best;
 }
 

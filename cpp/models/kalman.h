@@ -21,6 +21,9 @@ namespace chronotick {
 
 struct KalmanNoise {
   double r = 0.0, qf = 0.0, qx = 0.0;
+  // r is the values' resolution floor: the second differences were all within
+  // rounding (flat values, an exact line), so r says nothing of the noise.
+  bool at_resolution = false;
 };
 
 // Estimate the noise levels from the measurements in s.

@@ -116,8 +116,10 @@ TEST(a_zero_width_member_is_read_at_its_own_levels_and_fused) {
   FusedForecast f = fuse({a, b});
   CHECK(f.forecast.ok);
   CHECK(f.forecast.model == "fused(a,b)");
-  CHECK(f.forecast.note.empty());
-  CHECK(f.weights[0] == 1.0);  // the zero-sigma member takes it all (fusion.h)
+  CHECK(f.weights[0] == 1.0);  // the zero-sigma member takes it all (fusion.h) ...
+  // ... and the interval still holds the other's median (it had been a's zero-wide one alone)
+  CHECK(f.forecast.q(0, 1) <= 0.0001 && f.forecast.q(0, 5) >= 0.0005);
+  CHECK(f.forecast.note.find("the fused forecast stated no spread where members disagree") != std::string::npos);
 }
 
 TEST(members_that_each_claim_certainty_but_disagree_are_all_inside_the_interval) {
@@ -144,7 +146,10 @@ TEST(members_that_each_claim_certainty_but_disagree_are_all_inside_the_interval)
   for (std::size_t k = 0; k < 2; ++k) wide.quantiles[k * L + 1] = 0.2, wide.quantiles[k * L + 5] = 0.4;
   FusedForecast mixed = fuse({flat_member("a", 0.1), wide});
   CHECK(mixed.weights[0] == 1.0);  // the certain member takes the weight ...
-  CHECK(mixed.forecast.q(0, 1) == 0.1 && mixed.forecast.q(0, 5) == 0.1);  // ... and nothing is widened
+  // ... and the interval holds the other's median too (until 2026-12-05 it was [0.1, 0.1]: the
+  // unweighted member was not looked at; an audit's 0 vs 100 +- 1 fused to [0, 0])
+  CHECK(mixed.forecast.q(0, 1) == 0.1 && mixed.forecast.q(0, 5) == 0.3);
+  CHECK(mixed.forecast.q(0, 3) == 0.1);   // the median stays
 }
 
 TEST(a_fused_forecast_stating_no_spread_holds_disagreeing_members) {

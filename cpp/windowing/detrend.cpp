@@ -14,6 +14,24 @@ constexpr std::size_t kMinCells = 8;
 constexpr int kHuberPasses = 4;
 constexpr double kHuberC = 1.345;
 constexpr double kScreenR2 = 0.5;   // the least-squares line must explain this much first
+constexpr double kMinT = 4.0;       // the slope's t statistic needed (Rule D)
+
+// The slope's t statistic |b| sqrt(Sxx) / s, s^2 = sum r^2 / (n - 2) over the final line's
+// residuals r (unweighted, so a window that only a few cells happen to fit closely -- which
+// makes the MAD of the residuals small -- does not pass), Sxx = sum (x - xbar)^2.
+double slope_t(const std::vector<double>& x, const std::vector<double>& r, double b) {
+  const std::size_t n = x.size();
+  double xbar = 0;
+  for (double v : x) xbar += v;
+  xbar /= static_cast<double>(n);
+  double sxx = 0, rss = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    sxx += (x[i] - xbar) * (x[i] - xbar);
+    rss += r[i] * r[i];
+  }
+  const double s = std::sqrt(rss / static_cast<double>(n - 2));
+  return s > 0 ? std::fabs(b) * std::sqrt(sxx) / s : INFINITY;
+}
 
 // The weighted least-squares line y = a + b x (models/weighted_line.h); false when x has no spread.
 bool line_through(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& w,
@@ -58,6 +76,8 @@ double detrend_window(float* values, std::size_t L, double r2_min, DetrendWork& 
     if (!line_through(x, y, w, a, b)) return 0.0;
   }
   if (!(explained(sigma) > r2_min) || !std::isfinite(b) || b == 0.0) return 0.0;
+  for (std::size_t i = 0; i < n; ++i) r[i] = y[i] - a - b * x[i];   // the final line's residuals
+  if (!(slope_t(x, r, b) >= kMinT)) return 0.0;
   for (std::size_t k = 0; k < L; ++k) {
     if (std::isnan(values[k])) continue;
     const double dx = static_cast<double>(k) - static_cast<double>(L - 1);

@@ -8,10 +8,13 @@
 // quantiles at (1 -+ c')/2, linearly interpolated between levels, and
 //   e_j = y_j - q_j[m],  d_j = (hi_j - q_j[m]) if e_j >= 0 else (q_j[m] - lo_j),
 //   s_j = 0 if e_j == 0 else |e_j| / max(d_j, 1e-300),
-// the factor is the ceil((n + 1) c)-th smallest s_j (clamped to [1, n]; 1 for
-// c == 0): scaling the model's distances from its median by it makes the
-// central interval of coverage c cover a new observation with probability
-// >= c when the scores are exchangeable.
+// the factor is the ceil((n + 1) c)-th smallest s_j (1 for c == 0): scaling
+// the model's distances from its median by it makes the central interval of
+// coverage c cover a new observation with probability >= c when the scores
+// are exchangeable. Beyond c_n = n / (n + 1) (ceil((n + 1) c) > n) no order
+// statistic is enough: the largest s_j times z((1 + c)/2) / z((1 + c_n)/2),
+// the normal tail's ratio (as models/calibration.h), so a wider coverage asked
+// is a wider interval.
 #pragma once
 #include <cstddef>
 

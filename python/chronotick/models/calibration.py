@@ -21,7 +21,11 @@ so that y_j lies in [m_j - s d_lo_j, m_j + s d_hi_j] exactly when a_j <= s.
 If the scores are exchangeable with the next one, s(c) = the
 ceil((n + 1) c)-th smallest of the n scores gives an interval
 [m - s(c) d_lo, m + s(c) d_hi] covering the next value with probability
->= c (split conformal; n capped at the rolling window). Quantile level l
+>= c (split conformal; n capped at the rolling window). Beyond
+c_n = n / (n + 1), where that order statistic does not exist, s(c) is the
+largest score times z((1 + c)/2) / z((1 + c_n)/2), the normal tail's ratio
+(until 2026-12-05 the largest score itself: from 8 scores the 80% ... 99.9%
+intervals were one, covering 89%). Quantile level l
 maps to m + s(|2l - 1|) (q(clamp(l)) - m), clamp(l) into
 [(1 - c_max)/2, (1 + c_max)/2] with c_max = min(2 l_K - 1, 1 - 2 l_1) (the
 distances s was computed on, also where the model's levels are not
