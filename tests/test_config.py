@@ -70,6 +70,9 @@ covariates:
     ({"long_term": {"horizon": -1}}, "long_term.horizon: must be an integer >= 1"),
     ({"onnx": {"providers": "CPUExecutionProvider"}}, "onnx.providers: must be a list of provider names or null"),
     ({"onnx": {"providers": [1]}}, "onnx.providers: must be a list"),
+    # the forecaster refuses a name twice; accepted here, every ONNX model of the Engine was unhealthy
+    ({"onnx": {"providers": ["CPUExecutionProvider", "CPUExecutionProvider"]}},
+     r"onnx.providers\[1\]: 'CPUExecutionProvider' is listed twice"),
     ({"onnx": {"intra_op_threads": 0}}, "onnx.intra_op_threads: must be an integer >= 1"),
     ({"onnx": {"detrend_r2": 1.2}}, r"^onnx.detrend_r2: must be a number in \[0, 1\] or null, got 1.2$"),
     ({"onnx": {"detrend_r2": "high"}}, "onnx.detrend_r2: must be a number in"),

@@ -80,3 +80,47 @@ def test_what_the_caches_are_made_with_is_fixed_for_the_forecasters_life(attr):
     f = OnnxForecaster(SHIPPED)
     with pytest.raises(AttributeError):
         setattr(f, attr, 2)
+
+
+def test_the_memo_grows_to_what_its_callers_keep_asking_for():
+    """Clocks forecast in turn through one forecaster (predict()'s shared one) each need ~128
+    past outputs; beyond the memo's capacity every call had re-run them all (FIFO eviction of
+    entries still needed: from ~29 clocks on, 144 model rows and 25-58 ms a call instead of 1
+    row; an audit, 2026-12-05). A miss on an evicted key doubles the capacity (up to MEMO_LIMIT).
+    Here with the capacity started at 256 and 8 clocks (~1024 entries): after the first rounds
+    one model row per clock and call, and the same forecasts as a fresh forecaster's."""
+    f = OnnxForecaster(SHIPPED)
+    f._memo_max = 256
+    rng = np.random.default_rng(3)
+    clocks = [(np.arange(300) * 16.0 + 1e6, 1e-3 + 1e-5 * rng.standard_normal(300)) for _ in range(8)]
+    rows = []
+    run = f._run_model
+    f._run_model = lambda x, io, out: (rows.append(x.shape[0]), run(x, io, out))
+    per_round = []
+    for r in range(6):
+        rows.clear()
+        for t, y in clocks:
+            n = 200 + r
+            got = f.forecast(t[:n], y[:n], t[n - 1] + 16.0 * np.arange(1, 65))
+        per_round.append(sum(rows) / len(clocks))
+    assert per_round[-1] == 1.0 and per_round[-2] == 1.0, per_round
+    assert 1024 <= f._memo_max <= OnnxForecaster.MEMO_LIMIT
+    fresh = OnnxForecaster(SHIPPED).forecast(t[:n], y[:n], t[n - 1] + 16.0 * np.arange(1, 65))
+    np.testing.assert_array_equal(got.quantiles, fresh.quantiles)
+
+
+def test_kept_run_buffers_stay_within_their_byte_budget():
+    """The preallocated input/output buffers are kept per batch size; a calibration's batch
+    differs from call to call, and eight kept sets of a 40-series forecast_batch held 50 MB,
+    growing with the fleet (an audit, 2026-12-05). Besides the newest set, at most
+    BINDINGS_BYTES are kept."""
+    f = OnnxForecaster(SHIPPED)
+    f.BINDINGS_BYTES = 1 << 20
+    x0 = np.zeros((1, f.context), dtype=np.float32)
+    for b in (300, 301, 302, 1, 2, 303):
+        out = f.run(np.repeat(x0, b, axis=0))
+        assert out.shape[0] == b
+        sets = list(f._bindings.values())
+        held = sum(v[0].nbytes + v[1].nbytes for v in sets[:-1])
+        assert held <= f.BINDINGS_BYTES and len(sets) <= 8
+    np.testing.assert_array_equal(f.run(x0), OnnxForecaster(SHIPPED).run(x0))

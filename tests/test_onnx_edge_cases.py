@@ -102,6 +102,9 @@ def test_providers_string_and_unknown_names_are_refused(hold):
         OnnxForecaster(hold, providers=[])
     with pytest.raises(ValueError, match="providers entry 3"):
         OnnxForecaster(hold, providers=[3])
+    # a mapping: list() of it had kept the names and silently dropped the options (device_id ...)
+    with pytest.raises(ValueError, match=r"got a mapping .*write \[\('CPUExecutionProvider', \{\}\)\]"):
+        OnnxForecaster(hold, providers={"CPUExecutionProvider": {}})
 
 
 def test_an_unavailable_provider_falls_back_to_cpu_visibly(hold, monkeypatch):

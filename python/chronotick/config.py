@@ -146,6 +146,9 @@ def _validate(cfg: dict) -> None:
             if p not in known:
                 raise ConfigError(f"onnx.providers[{i}]: unknown provider {p!r}; onnxruntime knows "
                                   f"{', '.join(known)}")
+            if p in o["providers"][:i]:    # the forecaster refuses it; at load, inside an Engine,
+                # that had left every ONNX model unhealthy for the Engine's life (an audit)
+                raise ConfigError(f"onnx.providers[{i}]: {p!r} is listed twice: {o['providers']!r}")
     _pos_int("onnx.intra_op_threads", o["intra_op_threads"], 1, 1024)
     d = o["detrend_r2"]
     if d is not None and (isinstance(d, bool) or not isinstance(d, (int, float)) or not 0 <= d <= 1):

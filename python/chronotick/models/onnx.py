@@ -69,6 +69,7 @@ import math
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -426,6 +427,12 @@ class OnnxForecaster:
         # (grid step, level, slope); arrays grown by doubling up to _memo_max slots
         self._memo: OrderedDict = OrderedDict()
         self._memo_max = 4096
+        # hashes of keys evicted from the memo (_remember), at most MEMO_LIMIT: a miss on one means
+        # the memo is smaller than what its callers keep asking for (one predict() per clock of a
+        # fleet: ~144 prefixes each, so from ~29 clocks on every call re-ran all its calibration
+        # windows, 25-58 ms instead of ~1; an audit, 2026-12-05), and _memo_max doubles, up to
+        # MEMO_LIMIT
+        self._ghosts: OrderedDict = OrderedDict()
         self._memo_q = np.empty((0, self.num_levels, self.horizon), dtype=np.float32)
         self._memo_meta = np.empty((0, 3))
         # measurements a memo key covers at least: the window's span in measurements (context
@@ -495,6 +502,12 @@ class OnnxForecaster:
     # thousands would each be an OS thread), and the coarse-grid factor (1e300 overflowed the window)
     MAX_INTRA_OP_THREADS = 1024
     RUN_ROWS = 1024        # windows per onnxruntime run (_binding)
+    # the memo of past model outputs starts at 4096 entries and doubles while callers ask again
+    # for outputs it evicted (_grow_memo), up to this many: ~150 MB for clock-bolt (9 x 64 float32
+    # each), the calibration windows of ~450 clocks forecast in turn through one forecaster
+    # (predict()'s shared one); beyond, each call re-runs its calibration windows (docs/performance.md)
+    MEMO_LIMIT = 65536
+    BINDINGS_BYTES = 64 << 20   # preallocated run buffers kept besides the newest set (_binding)
     STEP_FACTOR_RANGE = (1e-6, 1e6)
 
     @staticmethod
@@ -516,6 +529,9 @@ class OnnxForecaster:
         if isinstance(providers, (str, bytes)):
             raise ValueError(f"providers must be a list of onnxruntime provider names, got the string "
                              f"{providers!r} (write [{providers!r}])")
+        if isinstance(providers, Mapping):       # list() of it would keep the names, drop the options
+            raise ValueError(f"providers must be a list of onnxruntime provider names or (name, options dict) "
+                             f"pairs, got a mapping {providers!r} (write {list(providers.items())!r})")
         try:
             entries = list(providers)
         except TypeError:
@@ -659,9 +675,14 @@ class OnnxForecaster:
                                  out[s:e].ctypes.data)
                 io.append((part, x[s:e]))
             b = (x, out, io)
-            if len(self._bindings) >= 8:   # keep the preallocated buffers of a few batch sizes
-                self._bindings.pop(next(iter(self._bindings)))
+            # keep the preallocated buffers of a few batch sizes, at most BINDINGS_BYTES in all
+            # besides the newest (a calibration's batch differs from call to call: eight kept sets
+            # of a 40-series forecast_batch held 50 MB and grew with the fleet; an audit)
             self._bindings[(batch, calib)] = b
+            held = sum(v[0].nbytes + v[1].nbytes for v in self._bindings.values())
+            while len(self._bindings) > 1 and (len(self._bindings) > 8 or held > self.BINDINGS_BYTES):
+                old = self._bindings.pop(next(iter(self._bindings)))
+                held -= old[0].nbytes + old[1].nbytes
         return b
 
     def run(self, context: np.ndarray) -> np.ndarray:
@@ -794,6 +815,8 @@ class OnnxForecaster:
                 k = next(keyed)
                 j = memo_get(k)
                 if j is None:
+                    if self._ghosts and hash(k) in self._ghosts:
+                        self._grow_memo()
                     got = need.get(k)
                     if got is None:
                         got = need[k] = (len(need), s, i)
@@ -830,6 +853,13 @@ class OnnxForecaster:
             self._remember([(k, fresh_q[m], fresh_meta[m]) for k, (m, _, _) in need.items()])
         return results
 
+    def _grow_memo(self) -> None:
+        """Double the memo's capacity (up to MEMO_LIMIT entries, ~2.3 kB each for clock-bolt):
+        a key it had evicted is asked for again."""
+        if self._memo_max < self.MEMO_LIMIT:
+            self._memo_max = min(self.MEMO_LIMIT, 2 * self._memo_max)
+        self._ghosts.clear()
+
     def _remember(self, entries) -> None:
         """(key, output [K, H], (step, level, slope)) into the memo, keys it
         holds already left as they are; beyond _memo_max slots the oldest
@@ -839,7 +869,11 @@ class OnnxForecaster:
             if key in memo:
                 continue
             if len(memo) >= self._memo_max:
-                j = memo.popitem(last=False)[1]
+                gone, j = memo.popitem(last=False)
+                if self._memo_max < self.MEMO_LIMIT:
+                    self._ghosts[hash(gone)] = None
+                    if len(self._ghosts) > self.MEMO_LIMIT:
+                        self._ghosts.popitem(last=False)
             else:
                 j = len(memo)
                 if j >= self._memo_q.shape[0]:
