@@ -58,7 +58,10 @@
  * (measured on CLOCK_REALTIME against heartbeat_real_ns; heartbeat_mono_ns
  * holds the same instant on CLOCK_MONOTONIC, which a restarted writer uses to
  * tell whether the local clock was stepped since), or when the writer
- * process has gone (checked with kill(pid, 0) at most every 100 ms).
+ * process has gone (checked with kill(pid, 0) at most every 100 ms, by a
+ * reader in the writer's PID namespace only: in another one -- a container
+ * reading the host's clock or the reverse -- the writer's pid names no
+ * process or another one, and a dead writer shows only as a stale heartbeat).
  *
  * Seqlock: `seq` is odd while the writer writes. The writer stores seq odd,
  * release fence, data words (relaxed), seq even (release). A reader loads seq
@@ -111,7 +114,7 @@
 #endif
 
 #define CT_VERSION_MAJOR 1
-#define CT_VERSION_MINOR 0
+#define CT_VERSION_MINOR 1
 
 /* status */
 #define CT_UNKNOWN 0
@@ -147,8 +150,10 @@ typedef struct ct_clock_data {
 
 #define CT_DATA_WORDS 14
 
-/* The file layout (version 1.0). Fields before `seq` are written once when the
- * file is created and never change. */
+/* The file layout (version 1.1). Fields before `seq`, and `reserved`, are
+ * written once when the file is created and never change. 1.1: reserved[0] /
+ * reserved[1] are the inode / device of the writer's PID namespace
+ * (/proc/self/ns/pid; 0 = not recorded, as 1.0 writers leave them). */
 typedef struct ct_clock_shm {
   char magic[4];             /* "CTCK" */
   uint16_t version_major;
@@ -241,10 +246,24 @@ static inline ct_time_bound ct_compute(const ct_clock_data* d, int64_t t, int wr
 #define CT_READ_MAX_WAIT_NS 1000000000
 #endif
 
+/* Whether this process sees the writer's pid as the writer: it runs in the PID
+ * namespace the writer recorded (or the writer recorded none, or this process
+ * cannot tell). A reader in a container reading a host writer's file (or the
+ * reverse) must not kill(pid, 0) the writer's pid: in its namespace that pid
+ * is no process (the writer read as gone: CT_UNKNOWN for its whole life) or
+ * another one (a dead writer read as alive). There a dead writer shows only
+ * as a heartbeat older than stale_after. */
+static inline int ct_same_pid_namespace(const ct_clock_shm* shm) {
+  struct stat ns;
+  if (shm->reserved[0] == 0 || stat("/proc/self/ns/pid", &ns) != 0) return 1;
+  return (uint64_t)ns.st_ino == shm->reserved[0] && (uint64_t)ns.st_dev == shm->reserved[1];
+}
+
+/* writer_pid <= 0: no process to ask (another PID namespace), only the wait's length counts. */
 static inline int ct_writer_stuck(int32_t writer_pid, int64_t* first_wait_ns) {
   int64_t now = ct_realtime_ns();
   if (*first_wait_ns == 0) *first_wait_ns = now;
-  if (kill((pid_t)writer_pid, 0) != 0 && errno == ESRCH) return 1;
+  if (writer_pid > 0 && kill((pid_t)writer_pid, 0) != 0 && errno == ESRCH) return 1;
   if (now - *first_wait_ns > CT_READ_MAX_WAIT_NS || now < *first_wait_ns) return 1;
   sched_yield();
   return 0;
@@ -316,7 +335,8 @@ static inline int ct_read_waited(const ct_clock_shm* shm, ct_clock_data* out, in
     s1 = __atomic_load_n(&shm->seq, __ATOMIC_ACQUIRE);
     if (s1 & 1u) {
       if (first_wait == 0) check = ct_wait_begin(stuck, s1, &first_wait);
-      if ((check || (++spins & 1023u) == 0) && ct_writer_stuck(shm->writer_pid, &first_wait)) {
+      if ((check || (++spins & 1023u) == 0) &&
+          ct_writer_stuck(ct_same_pid_namespace(shm) ? shm->writer_pid : 0, &first_wait)) {
         for (i = 0; i < CT_DATA_WORDS; ++i) w[i] = __atomic_load_n(&shm->data[i], __ATOMIC_ACQUIRE);
         ct_stuck_words(w);
         memcpy(out, w, sizeof w);
@@ -360,6 +380,7 @@ typedef struct ct_reader {
   int sys_errno;             /* errno for CT_ERR_OPEN */
   int64_t next_pid_check_ns; /* local time of the next kill(pid, 0) */
   int writer_alive;
+  int same_pid_namespace;    /* ct_same_pid_namespace at open: 0 = no kill(pid, 0) */
   int64_t stuck[2];          /* a write found in progress and since when (ct_wait_begin) */
   char message[320];
 } ct_reader;
@@ -423,6 +444,7 @@ static inline int ct_reader_open(ct_reader* r, const char* path) {
   shm = (const ct_clock_shm*)p;
   r->error = ct_check_header(shm, (size_t)st.st_size);
   if (r->error == CT_OK && shm->writer_pid <= 0) r->error = CT_ERR_CORRUPT;  /* kill(pid <= 0) is no liveness test */
+  if (r->error == CT_OK) r->same_pid_namespace = ct_same_pid_namespace(shm);
   if (r->error == CT_OK) {
     /* Garbage that passes the header checks must not read as a model: the data
      * must carry its checksum (an all-zero file reads as never published). */
@@ -483,9 +505,11 @@ static inline void ct_reader_close(ct_reader* r) {
   r->fd = -1;
 }
 
-/* Is the writer process still there? kill(pid, 0) at most every 100 ms of local time. */
+/* Is the writer process still there? kill(pid, 0) at most every 100 ms of local time
+ * (in the writer's PID namespace only: ct_same_pid_namespace). */
 static inline int ct_reader_writer_alive(ct_reader* r, int64_t local_ns) {
   int64_t next = __atomic_load_n(&r->next_pid_check_ns, __ATOMIC_RELAXED);
+  if (!r->same_pid_namespace) return 1;   /* another PID namespace: the heartbeat's age decides */
   if (local_ns >= next || local_ns < next - 200000000) {
     int alive = !(kill((pid_t)r->shm->writer_pid, 0) != 0 && errno == ESRCH);
     __atomic_store_n(&r->writer_alive, alive, __ATOMIC_RELAXED);

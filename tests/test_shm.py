@@ -365,3 +365,52 @@ def test_a_file_that_is_not_a_clock_file_is_not_replaced(tmp_path):
     os.symlink("/dev/null", link)
     with pytest.raises(Exception, match="exists and is not a regular file"):
         _core.ClockPublisher(str(link))
+
+
+def test_a_directory_lock_held_by_another_process_is_an_error_not_a_hang(tmp_path):
+    """Any user who can read the clock file's directory can flock it (/dev/shm, a 755
+    /run/chronotick); a publisher waited for that lock forever (`serve`, Clock.start; an audit,
+    2026-12-05). Now it gives up after 5 s with an error naming the directory, and starts once
+    the lock is free."""
+    import fcntl
+    path = str(tmp_path / "clock")
+    holder = os.open(str(tmp_path), os.O_RDONLY | os.O_DIRECTORY)   # another open file description
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        start = time.monotonic()
+        with pytest.raises(OSError, match=f"the directory {tmp_path} has been locked .* not started") as err:
+            _core.ClockPublisher(path)
+        assert err.value.errno == 16 and 4.5 < time.monotonic() - start < 30
+        assert not os.path.exists(path)
+    finally:
+        os.close(holder)
+    _core.ClockPublisher(path).close()
+
+
+def test_a_reader_in_another_pid_namespace_reads_a_live_writer(path):
+    """A reader in its own PID namespace (a container sharing /dev/shm or a mounted /run with the
+    host's writer) checked the writer with kill(pid, 0) in its own namespace, found no such
+    process, and read UNKNOWN for the writer's whole life (an audit, 2026-12-05). The writer
+    records its PID namespace (layout 1.1); a reader in another one leaves liveness to the
+    heartbeat's age. Needs `unshare --pid` (root): skipped where it cannot run."""
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare(1)")
+    probe = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"unshare --pid cannot run here: {probe.stderr.decode().strip()[:80]}")
+    reader = textwrap.dedent(f"""
+        import os
+        from chronotick.shm import Client
+        c = Client({path!r})
+        b = c.now()
+        print(os.getpid(), c.writer_pid, b.status.name)
+    """)
+    with _core.ClockPublisher(path) as pub:
+        pub.publish(time.time_ns(), 1_000_000, 0.0, 50_000, 1.0, _core.CLOCK_SYNCHRONIZED, confidence=0.99)
+        assert _core.CLOCK_LAYOUT_VERSION == (1, 1)
+        out = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c", reader],
+                             capture_output=True, text=True, env=ENV, timeout=60)
+        assert out.returncode == 0, out.stderr
+        my_pid, writer_pid, status = out.stdout.split()
+        assert my_pid == "1" and int(writer_pid) == os.getpid()   # really another namespace
+        assert status == "SYNCHRONIZED"

@@ -1,5 +1,7 @@
 #include "clock/clock_writer.h"
 
+#include <sys/stat.h>
+
 #include <atomic>
 
 #include <cmath>
@@ -15,6 +17,14 @@ void init_header(SharedClock& s, int32_t writer_pid) {
   s.version_minor = CT_VERSION_MINOR;
   s.size = static_cast<uint32_t>(sizeof(ct_clock_shm));
   s.writer_pid = writer_pid;
+  // the PID namespace writer_pid means something in (chronotick.h, ct_same_pid_namespace)
+  struct stat ns;
+  if (::stat("/proc/self/ns/pid", &ns) == 0) {
+    s.reserved[0] = static_cast<uint64_t>(ns.st_ino);
+    s.reserved[1] = static_cast<uint64_t>(ns.st_dev);
+  } else {
+    s.reserved[0] = s.reserved[1] = 0;   // not recorded: readers use kill(pid, 0) as before
+  }
   s.seq.store(0, std::memory_order_relaxed);
   uint64_t zero[kWords] = {};
   for (auto& w : s.data) w.store(0, std::memory_order_relaxed);

@@ -23,7 +23,12 @@ static ShmError sys_error(const std::string& what, const std::string& path) {
 // file no reader can open. With the check and the rename serialised, the later one finds the
 // earlier one's file locked and fails. The lock is released when the constructor returns.
 // A directory that cannot be opened for reading is left unlocked (the check still runs).
+// Any user who can read the directory can hold its lock (/dev/shm, a 755 /run/chronotick), so
+// the wait is bounded: a lock still held after kDirLockWait is an error naming the directory
+// (a blocking flock had hung the publisher -- `serve`, Clock.start -- for as long as another
+// user kept it; found by an audit, 2026-12-05).
 namespace {
+constexpr int kDirLockWaitMs = 5000;
 struct DirLock {
   int fd = -1;
   explicit DirLock(const std::string& path) {
@@ -31,7 +36,18 @@ struct DirLock {
     std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
     fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return;
-    while (::flock(fd, LOCK_EX) != 0 && errno == EINTR) {
+    for (int waited_ms = 0;; waited_ms += 10) {
+      if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return;
+      if (errno != EWOULDBLOCK && errno != EINTR) return;   // unlockable (e.g. ENOLCK): the check still runs
+      if (waited_ms >= kDirLockWaitMs) {
+        ::close(fd);
+        fd = -1;
+        throw ShmError(CT_ERR_OPEN, EBUSY,
+                       path + ": the directory " + dir + " has been locked (flock) by another process for " +
+                           std::to_string(kDirLockWaitMs / 1000) +
+                           " s; a chronotick publisher holds it only while starting -- not started");
+      }
+      ::usleep(10000);
     }
   }
   ~DirLock() {
