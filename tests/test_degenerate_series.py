@@ -294,3 +294,25 @@ def test_a_member_stating_no_spread_does_not_shrink_the_fused_interval_off_the_o
         assert q[0] <= 0.0 and q[-1] >= other.mean[0], q
         assert q[2] == 0.0                    # the median stays the certain member's
         assert "stated no spread where members disagree" in out.forecast.note
+
+
+def test_robust_does_not_take_its_median_across_a_long_gap():
+    """Rule R: 300 measurements of a 1 ppm clock (2 ms noise, 64 s polls), a 2-day gap, one poll
+    since: robust's median of its 9 newest took 8 from before the gap (19 ms against a level of
+    192 ms), held 10% of the fused weight, and the fused 80% interval [173, 180] ms held neither
+    the truth nor the newest measurement (an audit, 2026-12-05). Robust now uses only the
+    measurements since such a gap and fails with fewer than 3 (predict falls back to hold)."""
+    rng = np.random.default_rng(7)
+    t = np.concatenate([np.arange(300) * 64.0, 299 * 64.0 + 2 * 86400.0 + np.arange(1) * 64.0])
+    y = 1e-6 * t + 2e-3 * rng.standard_normal(t.size)
+    truth = 1e-6 * (t[-1] + 64.0)
+    fr = chronotick.predict(y, t, horizon=1, model="robust")
+    assert "since a gap of 172800" in fr.model + fr.note and fr.mean[0] == y[-1]
+    for model in ("fused", "auto"):
+        fc = chronotick.predict(y, t, horizon=1, model=model)
+        lo, hi = fc.interval(0.8)
+        assert lo[0] <= truth <= hi[0], (model, lo[0], truth, hi[0])
+    # three polls since: robust's median of those three
+    t3 = np.concatenate([t, t[-1] + 64.0 * np.arange(1, 3)])
+    y3 = np.concatenate([y, 1e-6 * t3[-2:] + 2e-3 * rng.standard_normal(2)])
+    assert chronotick.predict(y3, t3, horizon=1, model="robust").mean[0] == np.median(y3[-3:])

@@ -365,9 +365,14 @@ void bind_models(py::module_& m) {
             throw py::value_error("delay_noise: y and d must be 1-D of the same length");
           const double* yp = y.data();
           const double* dp = d.data();
-          for (py::ssize_t i = 0; i < y.size(); ++i)
-            if (!std::isfinite(yp[i]) || !std::isfinite(dp[i]) || dp[i] < 0)
-              throw py::value_error("delay_noise: entry " + std::to_string(i) + " is not finite (or a delay < 0)");
+          for (py::ssize_t i = 0; i < y.size(); ++i) {
+            if (!std::isfinite(yp[i]))
+              throw py::value_error("delay_noise: y[" + std::to_string(i) + "] = " + std::to_string(yp[i]) +
+                                    " is not finite");
+            if (!std::isfinite(dp[i]) || dp[i] < 0)
+              throw py::value_error("delay_noise: d[" + std::to_string(i) + "] = " + std::to_string(dp[i]) +
+                                    " is not a finite delay >= 0");
+          }
           Array sigma(y.size());
           DelayNoise fit;
           const std::size_t n = static_cast<std::size_t>(y.size());

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "models/robust_stats.h"
 
@@ -10,6 +12,24 @@ namespace chronotick {
 Gaussian predict_robust(const Series& s, const double* /*targets*/, std::size_t h, const ModelParams& p) {
   if (s.n < 3) return failed("robust needs at least 3 measurements");
   std::size_t w = std::min(s.n, p.robust_window);
+  // Only the measurements since the window's newest gap longer than w median spacings (Rule R):
+  // a median over a gap is a level from before it (a laptop suspended for 2 days, one poll
+  // since: the median of 8 old and 1 new measurement, 173 ms off, and the fusion's interval
+  // held neither it nor the truth; an audit, 2026-12-05).
+  if (w >= 3) {
+    const double* t = s.t + (s.n - w);
+    std::vector<double> dt(w - 1);
+    for (std::size_t i = 1; i < w; ++i) dt[i - 1] = t[i] - t[i - 1];
+    const double limit = static_cast<double>(w) * median_of(dt);
+    for (std::size_t i = w - 1; i >= 1; --i)
+      if (t[i] - t[i - 1] > limit) {
+        if (w - i < 3)
+          return failed("robust: " + std::to_string(w - i) + " measurement(s) since a gap of " +
+                        std::to_string(t[i] - t[i - 1]) + " s (needs 3)");
+        w -= i;
+        break;
+      }
+  }
   std::vector<double> v(s.y + (s.n - w), s.y + s.n);
   double med = median_of(v);
   double spread = mad_sigma(v);

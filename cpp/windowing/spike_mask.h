@@ -14,8 +14,12 @@
 //       any is kept: over the first 5 observed cells),
 //   (b) the last kept cell, v[a] + s (k - a)  (the second cell of a step),
 //   (c) its successor k', v[k'] - s (k' - k)   (the first cell of a step),
-// and set to NaN otherwise. So a lone spike goes, a step stays (from its
-// second measurement when it is the newest). Nothing is masked with fewer
+// and set to NaN otherwise. So a lone spike goes, a step stays from its
+// second cell on when it is the newest: at one measurement per cell its
+// second measurement, on a coarse grid (step_factor measurements a cell)
+// after ~1.5 x step_factor measurements -- 12 polls at the long-term model's
+// step_factor 8 (an audit, 2026-12-05; the model itself moves later still).
+// Nothing is masked with fewer
 // than 8 observed cells or sigma = 0 (no scale to judge by).
 #pragma once
 #include <cstddef>
