@@ -316,3 +316,16 @@ def test_robust_does_not_take_its_median_across_a_long_gap():
     t3 = np.concatenate([t, t[-1] + 64.0 * np.arange(1, 3)])
     y3 = np.concatenate([y, 1e-6 * t3[-2:] + 2e-3 * rng.standard_normal(2)])
     assert chronotick.predict(y3, t3, horizon=1, model="robust").mean[0] == np.median(y3[-3:])
+
+
+def test_a_change_of_poll_interval_is_no_gap_for_robust():
+    """Rule R's gap is a spacing longer than 9 median spacings *and* 9 times the span of the
+    window's measurements before it: a Clock's 16 warm-up polls at 4 s, then 64 s polls, had
+    made robust fail at the first three 64 s polls ("since a gap of 64 s"; a review)."""
+    rng = np.random.default_rng(1)
+    for after in (1, 2, 3):
+        t = np.concatenate([np.arange(16) * 4.0, 60.0 + 64.0 * np.arange(1, after + 1)])
+        y = 1e-4 * rng.standard_normal(t.size)
+        fc = chronotick.predict(y, t, horizon=1, model="robust")
+        assert fc.model == "robust" and "gap" not in fc.note, (after, fc.model, fc.note)
+        assert "robust" in chronotick.predict(y, t, horizon=1, model="fused").model

@@ -8,6 +8,7 @@ import struct
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -377,10 +378,18 @@ def test_a_directory_lock_held_by_another_process_is_an_error_not_a_hang(tmp_pat
     holder = os.open(str(tmp_path), os.O_RDONLY | os.O_DIRECTORY)   # another open file description
     try:
         fcntl.flock(holder, fcntl.LOCK_EX)
+        ticks, stop = [], threading.Event()
+        ticker = threading.Thread(target=lambda: [ticks.append(1) or time.sleep(0.01) for _ in iter(stop.is_set, True)])
+        ticker.start()
         start = time.monotonic()
-        with pytest.raises(OSError, match=f"the directory {tmp_path} has been locked .* not started") as err:
-            _core.ClockPublisher(path)
+        try:
+            with pytest.raises(OSError, match=f"the directory {tmp_path} has been locked .* not started") as err:
+                _core.ClockPublisher(path)
+        finally:
+            stop.set()
+            ticker.join()
         assert err.value.errno == 16 and 4.5 < time.monotonic() - start < 30
+        assert len(ticks) > 100          # other threads ran meanwhile (the wait releases the GIL)
         assert not os.path.exists(path)
     finally:
         os.close(holder)
@@ -414,3 +423,45 @@ def test_a_reader_in_another_pid_namespace_reads_a_live_writer(path):
         my_pid, writer_pid, status = out.stdout.split()
         assert my_pid == "1" and int(writer_pid) == os.getpid()   # really another namespace
         assert status == "SYNCHRONIZED"
+
+
+def test_a_reader_in_another_pid_namespace_waits_for_a_write_in_progress(path):
+    """A write found in progress: a reader asks whether the writer is gone (kill(pid, 0)) -- in
+    another PID namespace the pid names no process, and the Python Client (the C++ reader, not
+    the C header's) gave up at once and read UNKNOWN from a live writer (a review, 2026-12-05).
+    It now waits for the write as a reader in the writer's namespace does."""
+    import mmap
+    if shutil.which("unshare") is None or subprocess.run(
+            ["unshare", "--pid", "--fork", "--mount-proc", "true"], capture_output=True).returncode != 0:
+        pytest.skip("unshare --pid cannot run here")
+    flag = path + ".go"
+    reader = textwrap.dedent(f"""
+        import os, time
+        from chronotick.shm import Client
+        c = Client({path!r})
+        print("ready", flush=True)
+        while not os.path.exists({flag!r}):
+            time.sleep(0.001)
+        t0 = time.monotonic()
+        b = c.now()
+        print(os.getpid(), b.status.name, time.monotonic() - t0, flush=True)
+    """)
+    with _core.ClockPublisher(path) as pub:
+        pub.publish(time.time_ns(), 1_000_000, 0.0, 50_000, 1.0, _core.CLOCK_SYNCHRONIZED, confidence=0.99)
+        p = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c", reader],
+                             stdout=subprocess.PIPE, text=True, env=ENV)
+        try:
+            assert p.stdout.readline().strip() == "ready"
+            fd = os.open(path, os.O_RDWR)
+            m = mmap.mmap(fd, 4096)
+            seq = struct.unpack_from("<Q", m, 16)[0]
+            struct.pack_into("<Q", m, 16, seq + 1)        # the live writer (this process) starts a write
+            open(flag, "w").close()
+            time.sleep(0.2)
+            struct.pack_into("<Q", m, 16, seq)            # ... and finishes it, the data unchanged
+            pid, status, took = p.stdout.read().split()
+            m.close()
+            os.close(fd)
+        finally:
+            p.wait(timeout=30)
+    assert pid == "1" and status == "SYNCHRONIZED" and float(took) > 0.1

@@ -241,7 +241,12 @@ void bind_clock(py::module_& m) {
                            "Writer of the shared-memory clock file at `path` (mode 0644; one publisher per path).")
       .def(py::init([](const std::string& path, double stale_after_s, double max_slew_rate, bool adopt) {
              check_path(path);
-             return std::make_unique<ShmPublisher>(path, stale_ns(stale_after_s), slew_rate(max_slew_rate), adopt);
+             const int64_t stale = stale_ns(stale_after_s);
+             const double slew = slew_rate(max_slew_rate);
+             // the directory lock may be waited for (up to 5 s, shm_file.cpp): other Python
+             // threads run meanwhile (a review found them all paused)
+             py::gil_scoped_release unlocked;
+             return std::make_unique<ShmPublisher>(path, stale, slew, adopt);
            }),
            py::arg("path"), py::arg("stale_after_s") = 10.0, py::arg("max_slew_rate") = 5e-4, py::arg("adopt") = true,
            "adopt: take over the model a gone publisher left in the file (this boot, within the hour, no step of "

@@ -367,10 +367,10 @@ void bind_models(py::module_& m) {
           const double* dp = d.data();
           for (py::ssize_t i = 0; i < y.size(); ++i) {
             if (!std::isfinite(yp[i]))
-              throw py::value_error("delay_noise: y[" + std::to_string(i) + "] = " + std::to_string(yp[i]) +
+              throw py::value_error("delay_noise: y[" + std::to_string(i) + "] = " + float_repr(yp[i]) +
                                     " is not finite");
             if (!std::isfinite(dp[i]) || dp[i] < 0)
-              throw py::value_error("delay_noise: d[" + std::to_string(i) + "] = " + std::to_string(dp[i]) +
+              throw py::value_error("delay_noise: d[" + std::to_string(i) + "] = " + float_repr(dp[i]) +
                                     " is not a finite delay >= 0");
           }
           Array sigma(y.size());

@@ -90,14 +90,17 @@ inline void end_write(SharedClock& s, uint64_t q, const uint64_t* w) {
 // model marked CT_UNKNOWN, else the "never published" words; both read as CT_UNKNOWN.
 // stuck: a reader's record of a write found in progress (ct_wait_begin), so that a
 // writer stuck for good costs one read the wait, not every read; nullptr: each read waits.
-inline unsigned read(const SharedClock& s, uint64_t* w, int64_t& local_ns, int64_t* stuck = nullptr) {
+// ask_pid false: the writer's pid means nothing here (a reader in another PID namespace:
+// chronotick.h's ct_same_pid_namespace), so only the wait's length decides it is stuck.
+inline unsigned read(const SharedClock& s, uint64_t* w, int64_t& local_ns, int64_t* stuck = nullptr,
+                     bool ask_pid = true) {
   unsigned retries = 0;
   int64_t first_wait = 0;
   for (;; ++retries) {
     uint64_t s1 = s.seq.load(std::memory_order_acquire);
     if (s1 & 1u) {
       const bool check = first_wait == 0 && ct_wait_begin(stuck, s1, &first_wait);
-      if ((check || ((retries + 1) & 1023u) == 0) && ct_writer_stuck(s.writer_pid, &first_wait)) break;
+      if ((check || ((retries + 1) & 1023u) == 0) && ct_writer_stuck(ask_pid ? s.writer_pid : 0, &first_wait)) break;
       continue;
     }
     local_ns = realtime_ns();

@@ -67,7 +67,7 @@ class ShmReader {
   ct_time_bound now() {
     uint64_t w[kWords];
     int64_t t;
-    read(*shared_, w, t, r_.stuck);
+    read(*shared_, w, t, r_.stuck, r_.same_pid_namespace != 0);
     ct_clock_data d = from_words(w);
     ct_time_bound b = ct_compute(&d, t, ct_reader_writer_alive(&r_, t));
     // UNKNOWN (the writer gone or stale): a restarted server has renamed a new
@@ -82,7 +82,7 @@ class ShmReader {
   // One seqlock read: the data, the local time read with it, the retries it took.
   ct_clock_data snapshot(int64_t& local_ns, unsigned& retries) const {
     uint64_t w[kWords];
-    retries = read(*shared_, w, local_ns);
+    retries = read(*shared_, w, local_ns, nullptr, r_.same_pid_namespace != 0);
     return from_words(w);
   }
   int32_t writer_pid() const { return shared_->writer_pid; }

@@ -12,17 +12,20 @@ namespace chronotick {
 Gaussian predict_robust(const Series& s, const double* /*targets*/, std::size_t h, const ModelParams& p) {
   if (s.n < 3) return failed("robust needs at least 3 measurements");
   std::size_t w = std::min(s.n, p.robust_window);
-  // Only the measurements since the window's newest gap longer than w median spacings (Rule R):
-  // a median over a gap is a level from before it (a laptop suspended for 2 days, one poll
-  // since: the median of 8 old and 1 new measurement, 173 ms off, and the fusion's interval
-  // held neither it nor the truth; an audit, 2026-12-05).
+  // Only the measurements since the window's newest gap (Rule R): a spacing longer than w
+  // median spacings and than w times the span of the window's measurements before it -- those
+  // measurements then hold a level from much longer ago than they span (a laptop suspended for
+  // 2 days, one poll since: the median of 8 old and 1 new measurement, 173 ms off, and the
+  // fusion's interval held neither it nor the truth; an audit, 2026-12-05). The second test
+  // keeps a change of poll interval from being a gap (a Clock's 4 s warm-up polls, then 64 s:
+  // a review found robust failing at the first three 64 s polls).
   if (w >= 3) {
     const double* t = s.t + (s.n - w);
     std::vector<double> dt(w - 1);
     for (std::size_t i = 1; i < w; ++i) dt[i - 1] = t[i] - t[i - 1];
-    const double limit = static_cast<double>(w) * median_of(dt);
+    const double wd = static_cast<double>(w), limit = wd * median_of(dt);
     for (std::size_t i = w - 1; i >= 1; --i)
-      if (t[i] - t[i - 1] > limit) {
+      if (t[i] - t[i - 1] > limit && t[i] - t[i - 1] > wd * (t[i - 1] - t[0])) {
         if (w - i < 3)
           return failed("robust: " + std::to_string(w - i) + " measurement(s) since a gap of " +
                         std::to_string(t[i] - t[i - 1]) + " s (needs 3)");

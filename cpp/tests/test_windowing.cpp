@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "check.h"
+#include "common/normal.h"
 #include "windowing/quantile_conformal.h"
 #include "windowing/window.h"
 
@@ -127,7 +128,9 @@ TEST(conformal_factors_take_the_conformal_quantile_of_side_scores) {
   CHECK(out[0] == 1.0);                             // coverage 0: the raw model
   CHECK_NEAR(out[1], 3.2, 1e-12);                   // ceil(5 x 0.5) = 3rd smallest of 0, 0.8, 3.2, 4.8
   CHECK(out[2] == 3.0);                             // ceil(5 x 0.8) = 4th
-  CHECK(out[3] == 3.0);                             // ceil(5 x 0.95) = 5 -> clamped to n = 4
+  // ceil(5 x 0.95) = 5 > n = 4: beyond c_n = 4/5 the largest score times the normal tail's
+  // ratio z(0.975) / z(0.9) (it had been the largest itself, 3.0: one interval for 80-99.9%)
+  CHECK_NEAR(out[3], 3.0 * chronotick::normal_quantile(0.975) / chronotick::normal_quantile(0.9), 1e-12);
   // a zero-width prediction: an observation off the median scores (almost) infinitely
   const double flat[] = {0, 0, 0};
   const double off[] = {1e-9};

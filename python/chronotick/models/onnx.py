@@ -507,7 +507,7 @@ class OnnxForecaster:
     # each), the calibration windows of ~450 clocks forecast in turn through one forecaster
     # (predict()'s shared one); beyond, each call re-runs its calibration windows (docs/performance.md)
     MEMO_LIMIT = 65536
-    BINDINGS_BYTES = 64 << 20   # preallocated run buffers kept besides the newest set (_binding)
+    BINDINGS_BYTES = 64 << 20   # preallocated run buffers kept in all (_binding; the newest set always)
     STEP_FACTOR_RANGE = (1e-6, 1e6)
 
     @staticmethod
@@ -675,8 +675,8 @@ class OnnxForecaster:
                                  out[s:e].ctypes.data)
                 io.append((part, x[s:e]))
             b = (x, out, io)
-            # keep the preallocated buffers of a few batch sizes, at most BINDINGS_BYTES in all
-            # besides the newest (a calibration's batch differs from call to call: eight kept sets
+            # keep the preallocated buffers of a few batch sizes, at most BINDINGS_BYTES in all, the
+            # newest set always (a calibration's batch differs from call to call: eight kept sets
             # of a 40-series forecast_batch held 50 MB and grew with the fleet; an audit)
             self._bindings[(batch, calib)] = b
             held = sum(v[0].nbytes + v[1].nbytes for v in self._bindings.values())
