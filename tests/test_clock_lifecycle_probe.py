@@ -136,6 +136,15 @@ def test_stop_without_start_and_stop_twice_never_raise(tmp_path):
     assert not clock.health()["running"]
 
 
+def test_a_missing_shm_directory_is_named(tmp_path):
+    # the publisher's error had named its temporary file (.../clock.tmp.PID), never asked for
+    missing = tmp_path / "no-such-dir" / "clock"
+    with pytest.raises(FileNotFoundError, match=r"the directory .*no-such-dir' does not exist"):
+        Clock(lambda: None, fused(), shm_path=missing)
+    assert not (tmp_path / "no-such-dir").exists()
+    assert Clock.health.__doc__ and "published_status" in Clock.health.__doc__
+
+
 # -- status changes that depend only on elapsed time ---------------------------------
 
 def test_holdover_and_unknown_are_published_when_due_not_a_poll_later(tmp_path):

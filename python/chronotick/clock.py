@@ -439,6 +439,11 @@ class Clock:
                 raise ValueError(f"shm_path needs the Clock's local clock to be CLOCK_REALTIME (the default "
                                  f"time_ns), which its readers read; got time_ns={time_ns!r}")
         self._shm_path = shm_path               # re-opened by start() after a stop() closed it
+        if shm_path is not None:
+            folder = os.path.dirname(os.path.abspath(os.fspath(shm_path)))
+            if not os.path.isdir(folder):       # the publisher had named its temporary file instead
+                raise FileNotFoundError(f"shm_path {os.fspath(shm_path)!r}: the directory {folder!r} does not "
+                                        f"exist (create it first; `chronotick serve --path` creates it)")
         self._shm = (_core.ClockPublisher(shm_path, self.config.stale_after, self.config.max_slew_rate)
                      if shm_path is not None else None)
         self._lock = threading.Lock()            # serialises updates (thread vs poll_once)
@@ -1292,6 +1297,18 @@ class Clock:
         return {"t": a[:, 0] + b, "served_offset": a[:, 1] - b, "corrected_offset": a[:, 2] - b}
 
     def health(self) -> dict:
+        """The Clock's state (seconds unless named _ns): status (what now() reads) and
+        published_status (what the model says: SYNCHRONIZED / HOLDOVER / UNKNOWN), measurements
+        (received), last_measurement_age_s, bound_ns (the half-width now; None while UNKNOWN),
+        model (the published model on the local clock readers read: ref_local_ns, offset_ns,
+        freq, bound_ns, growth ...; None before the first), counts (polls, failures, rejected
+        and held measurements, steps ...), last_error, last_step (the latest confirmed step of
+        the reference offset, with its time t) and step_correction_s, local_clock_step (a step
+        of the local clock seen), shm ({path, adopted}: the shared file, adopted = it took over
+        a gone publisher's model; None without shm_path), local_clock_base_s,
+        held_measurements (waiting to be judged as a step or a spike), source (the source's
+        stats), engine (Engine.health()), slew ({rate, v0_ns, t0_ns}: a correction being slewed
+        in, docs/clock.md), running (the polling thread is alive)."""
         snap = self._state.snapshot()
         b = self.now()
         return {

@@ -762,7 +762,9 @@ class Engine:
         a run succeeds; an ONNX model's entry also has providers, those its session
         runs on, and provider_note, what a requested provider fell back from,
         e.g. CUDA requested where it is not available), buffer_fill (0..1), measurements held, last_error (the
-        latest model failure or None), metrics collector state."""
+        latest model failure or None), metrics collector state. models is keyed by the config's
+        entries: an ONNX model given as a .onnx path is keyed by that path, while its forecasts
+        name it by the file's stem (fc.model, fc.weights); the long-term model as "NAME (long-term)"."""
         n = len(self._buf)
         short = self._cfg["engine"]["min_history"]
         classical_reason = (f"{n} measurements < engine.min_history {short}: forecasts fall back to hold"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import signal
 import sys
 
@@ -86,5 +87,6 @@ def run(args) -> int:
     print(f"wrote {args.out} ({card['parameters']:,} parameters, context {card['context']}, horizon "
           f"{card['prediction_length']}, parity {par:.2e}) and its model card")
     if args.register:
-        print(f"chronotick.models.register({card['name']!r}, {args.out!r})")
+        # the absolute path: the line is pasted into code that runs elsewhere
+        print(f"chronotick.models.register({card['name']!r}, {os.path.abspath(args.out)!r})")
     return 0
