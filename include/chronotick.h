@@ -444,7 +444,6 @@ static inline int ct_reader_open(ct_reader* r, const char* path) {
   shm = (const ct_clock_shm*)p;
   r->error = ct_check_header(shm, (size_t)st.st_size);
   if (r->error == CT_OK && shm->writer_pid <= 0) r->error = CT_ERR_CORRUPT;  /* kill(pid <= 0) is no liveness test */
-  if (r->error == CT_OK) r->same_pid_namespace = ct_same_pid_namespace(shm);
   if (r->error == CT_OK) {
     /* Garbage that passes the header checks must not read as a model: the data
      * must carry its checksum (an all-zero file reads as never published). */
@@ -452,6 +451,7 @@ static inline int ct_reader_open(ct_reader* r, const char* path) {
     uint64_t w[CT_DATA_WORDS], any = 0;
     int64_t t;
     int i;
+    r->same_pid_namespace = ct_same_pid_namespace(shm);
     /* -1: a writer stuck mid-write; reads say UNKNOWN anyway (and, that write remembered in
      * r->stuck, give up on it at once) */
     if (ct_read_waited(shm, &d, &t, r->stuck) == 0) {

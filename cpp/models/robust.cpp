@@ -23,7 +23,7 @@ Gaussian predict_robust(const Series& s, const double* /*targets*/, std::size_t 
     const double* t = s.t + (s.n - w);
     std::vector<double> dt(w - 1);
     for (std::size_t i = 1; i < w; ++i) dt[i - 1] = t[i] - t[i - 1];
-    const double wd = static_cast<double>(w), limit = wd * median_of(dt);
+    const double wd = static_cast<double>(w), limit = wd * median_in_place(dt.data(), dt.size());
     for (std::size_t i = w - 1; i >= 1; --i)
       if (t[i] - t[i - 1] > limit && t[i] - t[i - 1] > wd * (t[i - 1] - t[0])) {
         if (w - i < 3)

@@ -66,9 +66,9 @@ TempcompFit fit_tempcomp(const Series& s, const double* temp, const ModelParams&
   // (the summed mean of equal values need not be that value -- 400 readings of
   // 120.62030941363909 gave T - T0 = 35 ulps each -- and the fit went ahead on that rounding,
   // an 80% interval 570 ms wide; an audit, 2026-12-05).
-  double lo = temp[first], hi = temp[first];
-  for (std::size_t i = first; i < s.n; ++i) lo = std::min(lo, temp[i]), hi = std::max(hi, temp[i]);
-  if (!(hi - lo > 4.0 * std::numeric_limits<double>::epsilon() * std::max(std::fabs(lo), std::fabs(hi)))) return fit;
+  const auto [lo, hi] = std::minmax_element(temp + first, temp + s.n);
+  if (!(*hi - *lo > 4.0 * std::numeric_limits<double>::epsilon() * std::max(std::fabs(*lo), std::fabs(*hi))))
+    return fit;
   // Columns: 1, tau, C (C = 0 at t0, integrated backwards).
   std::vector<double> tau(m), C(m), y(m), base(m), w(m), r(m), work;
   C[m - 1] = 0;
