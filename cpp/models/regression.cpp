@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "models/fit_cache.h"
 #include "models/robust_stats.h"
 #include "models/weighted_line.h"
 
@@ -74,6 +75,10 @@ void theil_sen(const double* x, const double* y, std::size_t n, std::vector<doub
 }  // namespace
 
 RegressionFit fit_regression(const Series& s, const ModelParams& p) {
+  return cached_regression_fit(s, p, fit_regression_fresh);
+}
+
+RegressionFit fit_regression_fresh(const Series& s, const ModelParams& p) {
   RegressionFit fit;
   const std::size_t need = std::max<std::size_t>(3, p.regression_min);
   if (s.n < need) return fit;

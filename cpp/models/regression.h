@@ -40,7 +40,11 @@ struct RegressionFit {
   std::size_t runs = 0;    // runs of residual signs in the final fit
 };
 
+// The fit, from this thread's cache of recent fits where it holds these inputs
+// (models/fit_cache.h: the same bits as fit_regression_fresh's).
 RegressionFit fit_regression(const Series& s, const ModelParams& p);
+// The fit, always computed.
+RegressionFit fit_regression_fresh(const Series& s, const ModelParams& p);
 Gaussian predict_regression(const Series& s, const double* targets, std::size_t h, const ModelParams& p);
 
 }  // namespace chronotick

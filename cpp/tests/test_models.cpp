@@ -1,5 +1,6 @@
 // Classical forecasters on synthetic series with known answers.
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -7,6 +8,7 @@
 #include "common/normal.h"
 #include "fusion/ensemble.h"
 #include "models/classical.h"
+#include "models/fit_cache.h"
 #include "models/hold.h"
 #include "models/leads.h"
 #include "models/regression.h"
@@ -455,3 +457,71 @@ TEST(huge_or_tiny_values_never_give_nan_or_crash) {
 }
 
 TEST_MAIN()
+
+namespace {
+
+bool same_fit(const RegressionFit& a, const RegressionFit& b) {
+  auto eq = [](double x, double y) { return std::memcmp(&x, &y, sizeof x) == 0; };
+  return a.ok == b.ok && eq(a.t0, b.t0) && eq(a.offset, b.offset) && eq(a.freq, b.freq) &&
+         eq(a.var_offset, b.var_offset) && eq(a.var_freq, b.var_freq) && eq(a.cov, b.cov) && eq(a.s2, b.s2) &&
+         eq(a.w_new, b.w_new) && a.n_used == b.n_used && a.runs == b.runs;
+}
+
+}  // namespace
+
+// models/fit_cache.h: a fit found in the cache is the fresh fit's bits, and any input the fit
+// depends on -- a value of t, y or u among the newest regression_max, whether u is given, the
+// three parameters, whether n reaches regression_min -- is another key (a miss, not a stale fit).
+TEST(regression_fit_cache_returns_the_fresh_fit_and_misses_on_any_change) {
+  reset_fit_cache();
+  Data d = line(40, 0.003, 2e-6, 1e-3, 5, 0.02);
+  ModelParams p;
+  for (std::size_t n = 3; n <= d.t.size(); ++n) {
+    Series s{d.t.data(), d.y.data(), nullptr, n};
+    CHECK(same_fit(fit_regression(s, p), fit_regression_fresh(s, p)));
+  }
+  const std::size_t misses = fit_cache_misses();
+  for (std::size_t n = 3; n <= d.t.size(); ++n) {   // asked again: every fit from the cache
+    Series s{d.t.data(), d.y.data(), nullptr, n};
+    CHECK(same_fit(fit_regression(s, p), fit_regression_fresh(s, p)));
+  }
+  CHECK(fit_cache_misses() == misses && fit_cache_hits() >= d.t.size() - 2);
+  const Series all = d.series(), with_u = d.series(true);
+  const RegressionFit base = fit_regression(all, p);
+  auto changed = [&](const Series& s, const ModelParams& q) {
+    const std::size_t before = fit_cache_misses();
+    const RegressionFit f = fit_regression(s, q);
+    return fit_cache_misses() == before + 1 && same_fit(f, fit_regression_fresh(s, q));
+  };
+  CHECK(changed(with_u, p));
+  Data e = d;
+  e.y[d.y.size() - 16] += 1e-3;   // the oldest value in the fit
+  CHECK(changed(e.series(), p));
+  e = d;
+  e.t[d.t.size() - 1] += 1e-6;
+  CHECK(changed(e.series(), p));
+  e = d;
+  e.u[d.u.size() - 3] *= 2;
+  CHECK(changed(e.series(true), p));
+  ModelParams q = p;
+  q.huber_k = 2.0;
+  CHECK(changed(all, q));
+  q = p;
+  q.regression_max = 20;
+  CHECK(changed(all, q));
+  q = p;
+  q.regression_min = 7;
+  CHECK(changed(all, q));
+  // a value older than the fit's newest regression_max: the same key, the same fit
+  e = d;
+  e.y[0] += 1.0;
+  const std::size_t before = fit_cache_misses();
+  CHECK(same_fit(fit_regression(e.series(), p), base) && fit_cache_misses() == before);
+  // n below regression_min with the same newest values as a longer series: another key
+  ModelParams big = p;
+  big.regression_min = 30;
+  big.regression_max = 16;
+  Series longer{d.t.data(), d.y.data(), nullptr, 40}, shorter{d.t.data() + 16, d.y.data() + 16, nullptr, 24};
+  const RegressionFit a = fit_regression(longer, big), b = fit_regression(shorter, big);
+  CHECK(a.ok && !b.ok && same_fit(b, fit_regression_fresh(shorter, big)));
+}
