@@ -51,24 +51,27 @@ Gaussian predict_gaussian(Model m, const Series& s, const double* targets, std::
 
 std::vector<Gaussian> refit_history(const Series& s, const LeadPlan& plan, const Predictor& predict) {
   std::vector<Gaussian> hist(plan.steps.size());
-  // prefix -> (bucket, pair) entries, so each prefix is fitted once.
-  std::vector<std::vector<std::pair<std::size_t, std::size_t>>> by_prefix(s.n + 1);
+  // (prefix, bucket, pair) entries by prefix (stable: a prefix's entries in bucket, then pair
+  // order), so each prefix is fitted once, for all its targets.
+  struct Entry { std::size_t prefix, b, k; };
+  std::vector<Entry> entries;
   for (std::size_t b = 0; b < plan.steps.size(); ++b) {
     hist[b].mean.assign(plan.prefix[b].size(), std::nan(""));
     hist[b].sigma.assign(plan.prefix[b].size(), std::nan(""));
-    for (std::size_t k = 0; k < plan.prefix[b].size(); ++k) by_prefix[plan.prefix[b][k]].push_back({b, k});
+    for (std::size_t k = 0; k < plan.prefix[b].size(); ++k) entries.push_back({plan.prefix[b][k], b, k});
   }
+  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& c) { return a.prefix < c.prefix; });
   std::vector<double> targets;
-  for (std::size_t i = 0; i <= s.n; ++i) {
-    const auto& entries = by_prefix[i];
-    if (entries.empty()) continue;
+  for (std::size_t first = 0, last = 0; first < entries.size(); first = last) {
+    const std::size_t i = entries[first].prefix;
+    for (last = first; last < entries.size() && entries[last].prefix == i; ++last) {}
     targets.clear();
-    for (auto [b, k] : entries) targets.push_back(s.t[plan.target_index(b, k)]);
+    for (std::size_t e = first; e < last; ++e) targets.push_back(s.t[plan.target_index(entries[e].b, entries[e].k)]);
     Gaussian g = predict(Series{s.t, s.y, s.u, i}, targets.data(), targets.size());
     if (!g.ok) continue;
-    for (std::size_t e = 0; e < entries.size(); ++e) {
-      hist[entries[e].first].mean[entries[e].second] = g.mean[e];
-      hist[entries[e].first].sigma[entries[e].second] = g.sigma[e];
+    for (std::size_t e = first; e < last; ++e) {
+      hist[entries[e].b].mean[entries[e].k] = g.mean[e - first];
+      hist[entries[e].b].sigma[entries[e].k] = g.sigma[e - first];
     }
   }
   return hist;

@@ -5,6 +5,7 @@
 #include <iterator>
 #include <limits>
 
+#include "models/fit_cache.h"
 #include "models/robust_stats.h"
 
 namespace chronotick {
@@ -143,6 +144,11 @@ std::size_t first_index(const Series& s, const ModelParams& p) {
 }  // namespace
 
 KalmanNoise estimate_kalman_noise(const Series& s, const ModelParams& p) {
+  return cached_kalman_noise(s, p, estimate_kalman_noise_fresh);
+}
+
+// (Depends on p through kalman_window only: models/fit_cache.h keys it so.)
+KalmanNoise estimate_kalman_noise_fresh(const Series& s, const ModelParams& p) {
   KalmanNoise best;
   std::size_t first = first_index(s, p);
   if (s.n - first < 4) return best;

@@ -26,8 +26,12 @@ struct KalmanNoise {
   bool at_resolution = false;
 };
 
-// Estimate the noise levels from the measurements in s.
+// Estimate the noise levels from the measurements in s (from this thread's
+// cache of recent estimates where it holds these inputs: models/fit_cache.h,
+// the same bits as estimate_kalman_noise_fresh's).
 KalmanNoise estimate_kalman_noise(const Series& s, const ModelParams& p);
+// The estimate, always computed.
+KalmanNoise estimate_kalman_noise_fresh(const Series& s, const ModelParams& p);
 
 // Run the filter over s with the given noise and forecast the measurements
 // at `targets`.

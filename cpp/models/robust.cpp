@@ -12,6 +12,7 @@ namespace chronotick {
 Gaussian predict_robust(const Series& s, const double* /*targets*/, std::size_t h, const ModelParams& p) {
   if (s.n < 3) return failed("robust needs at least 3 measurements");
   std::size_t w = std::min(s.n, p.robust_window);
+  thread_local std::vector<double> work;   // scratch, kept from call to call (no allocation)
   // Only the measurements since the window's newest gap (Rule R): a spacing longer than w
   // median spacings and than w times the span of the window's measurements before it -- those
   // measurements then hold a level from much longer ago than they span (a laptop suspended for
@@ -21,9 +22,9 @@ Gaussian predict_robust(const Series& s, const double* /*targets*/, std::size_t 
   // a review found robust failing at the first three 64 s polls).
   if (w >= 3) {
     const double* t = s.t + (s.n - w);
-    std::vector<double> dt(w - 1);
-    for (std::size_t i = 1; i < w; ++i) dt[i - 1] = t[i] - t[i - 1];
-    const double wd = static_cast<double>(w), limit = wd * median_in_place(dt.data(), dt.size());
+    work.resize(w - 1);
+    for (std::size_t i = 1; i < w; ++i) work[i - 1] = t[i] - t[i - 1];
+    const double wd = static_cast<double>(w), limit = wd * median_in_place(work.data(), w - 1);
     for (std::size_t i = w - 1; i >= 1; --i)
       if (t[i] - t[i - 1] > limit && t[i] - t[i - 1] > wd * (t[i - 1] - t[0])) {
         if (w - i < 3)
@@ -33,16 +34,23 @@ Gaussian predict_robust(const Series& s, const double* /*targets*/, std::size_t 
         break;
       }
   }
-  std::vector<double> v(s.y + (s.n - w), s.y + s.n);
-  double med = median_of(v);
-  double spread = mad_sigma(v);
+  const double* v = s.y + (s.n - w);   // the window, left in its order (the sum below)
+  double med = 0, spread = 0;
+  if (w >= 2) {   // mad_sigma's arithmetic (models/robust_stats.h) in the reused work space
+    spread = mad_sigma_into(v, w, work);
+    work.assign(v, v + w);
+    med = median_in_place(work.data(), w);
+  } else {
+    med = w == 1 ? v[0] : std::nan("");
+    spread = std::nan("");
+  }
   if (spread == 0.0) {
     // More than half the window ties (quantised or constant data): the mean
     // absolute deviation from the median, x sqrt(pi/2) (a normal sigma),
     // floored at the values' resolution.
     double sad = 0;
-    for (double x : v) sad += std::fabs(x - med);
-    spread = std::max(1.2533 * sad / static_cast<double>(w), resolution_of(v.data(), w));
+    for (std::size_t i = 0; i < w; ++i) sad += std::fabs(v[i] - med);
+    spread = std::max(1.2533 * sad / static_cast<double>(w), resolution_of(v, w));
   }
   if (!(spread > 0.0) || !std::isfinite(spread)) return failed("robust: no finite spread in the window (values too large?)");
   Gaussian g;

@@ -10,6 +10,7 @@
 #include "models/classical.h"
 #include "models/fit_cache.h"
 #include "models/hold.h"
+#include "models/kalman.h"
 #include "models/leads.h"
 #include "models/regression.h"
 
@@ -524,4 +525,37 @@ TEST(regression_fit_cache_returns_the_fresh_fit_and_misses_on_any_change) {
   Series longer{d.t.data(), d.y.data(), nullptr, 40}, shorter{d.t.data() + 16, d.y.data() + 16, nullptr, 24};
   const RegressionFit a = fit_regression(longer, big), b = fit_regression(shorter, big);
   CHECK(a.ok && !b.ok && same_fit(b, fit_regression_fresh(shorter, big)));
+}
+
+// The Kalman filter's noise levels from the cache: the fresh estimate's bits, any changed value
+// among the newest kalman_window measurements a miss, an older one the same key.
+TEST(kalman_noise_cache_returns_the_fresh_estimate) {
+  reset_fit_cache();
+  Data d = line(100, 0.003, 2e-6, 1e-3, 9, 0.02);
+  ModelParams p;
+  auto same = [](const KalmanNoise& a, const KalmanNoise& b) {
+    return std::memcmp(&a.r, &b.r, sizeof a.r) == 0 && std::memcmp(&a.qf, &b.qf, sizeof a.qf) == 0 &&
+           std::memcmp(&a.qx, &b.qx, sizeof a.qx) == 0 && a.at_resolution == b.at_resolution;
+  };
+  for (std::size_t n = 2; n <= d.t.size(); ++n) {
+    Series s{d.t.data(), d.y.data(), nullptr, n};
+    CHECK(same(estimate_kalman_noise(s, p), estimate_kalman_noise_fresh(s, p)));
+    CHECK(same(estimate_kalman_noise(s, p), estimate_kalman_noise_fresh(s, p)));   // the second from the cache
+  }
+  CHECK(fit_cache_hits() >= d.t.size() - 1);
+  const std::size_t before = fit_cache_misses();
+  Data e = d;
+  e.y[d.y.size() - 64] *= 1.5;   // the oldest value the estimate sees
+  CHECK(same(estimate_kalman_noise(e.series(), p), estimate_kalman_noise_fresh(e.series(), p)));
+  CHECK(fit_cache_misses() == before + 1);
+  CHECK(same(estimate_kalman_noise(d.series(true), p), estimate_kalman_noise_fresh(d.series(true), p)));
+  CHECK(fit_cache_misses() == before + 2);
+  e = d;
+  e.y[d.y.size() - 65] *= 1.5;   // older: not seen, the same key
+  CHECK(same(estimate_kalman_noise(e.series(), p), estimate_kalman_noise_fresh(d.series(), p)));
+  CHECK(fit_cache_misses() == before + 2);
+  ModelParams q = p;
+  q.kalman_window = 32;
+  CHECK(same(estimate_kalman_noise(d.series(), q), estimate_kalman_noise_fresh(d.series(), q)));
+  CHECK(fit_cache_misses() == before + 3);
 }
