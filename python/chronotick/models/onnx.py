@@ -805,15 +805,21 @@ class OnnxForecaster:
         slots_of, need = [], {}     # need: memo key -> (row of this call's run, series, prefix)
         for s, (t, y, prefix, _) in enumerate(asks):
             pl = prefix.tolist()
-            ends = [i for i in pl if i >= 2]
-            keyed = iter(self._keys(t, y, ends))
-            slots = []      # per pair: memo slot >= 0, -2 - (row of this call's run), or -1 (< 2 measurements)
+            ends = pl if min(pl, default=2) >= 2 else [i for i in pl if i >= 2]
+            keys = self._keys(t, y, ends)
+            # per pair: memo slot >= 0, -2 - (row of this call's run), or -1 (< 2 measurements);
+            # looked up in one pass (most are found: a forecast per new measurement finds all)
+            found = [memo_get(k) for k in keys]
+            if len(ends) == len(pl) and None not in found:
+                slots_of.append(found)
+                continue
+            keyed, looked = iter(keys), iter(found)
+            slots = []
             for i in pl:
                 if i < 2:
                     slots.append(-1)
                     continue
-                k = next(keyed)
-                j = memo_get(k)
+                k, j = next(keyed), next(looked)
                 if j is None:
                     if self._ghosts and hash(k) in self._ghosts:
                         self._grow_memo()
@@ -912,7 +918,12 @@ class OnnxForecaster:
             k = int(np.flatnonzero(bad)[0])
             raise ValueError(f"pair {k} (prefix {prefix[k]}, target {target[k]}) must have "
                              f"1 <= prefix <= target < len(t) = {t.size}")
-        return prefix, target, _lead_buckets((target - prefix + 1) / self._grid_ratio(t), self.horizon)
+        return prefix, target, self._pair_leads(t, prefix, target)
+
+    def _pair_leads(self, t, prefix: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """The lead buckets (grid steps) of valid int64 pairs (_pairs; the core's own
+        calibration_pairs as they come)."""
+        return _lead_buckets((target - prefix + 1) / self._grid_ratio(t), self.horizon)
 
     def _past(self, t, y, prefix, target, lead, scalers: dict | None = None, q: np.ndarray | None = None):
         """past_predictions' (mean, sigma); `scalers` (lead bucket ->
@@ -1026,8 +1037,9 @@ class OnnxForecaster:
             return None, None, None, None, None
         with self._lock:
             off = _tail_offset(tc.size, fused_tail)
-            p, g = _fusion_pairs(tc[off:], targets, params)
-            prefix, target, lead = self._pairs(tc, p + off, g + off)
+            p, g = _fusion_pairs(tc[off:], targets, params)     # valid pairs (the core's), int64
+            prefix, target = (p, g) if off == 0 else (p + off, g + off)
+            lead = self._pair_leads(tc, prefix, target)
             past = {"pairs": (prefix, target, lead)}
             fc = self._forecast_batch(((t, y),), (targets[inside],), levels, True, past)[0]
             mean, sigma = self._past(tc, yc, prefix, target, lead, past.get("scalers"), past.get("q"))
@@ -1260,7 +1272,10 @@ class OnnxForecaster:
                     continue
                 asks.append((t, y, j - m + 1, j))
                 where.append((s, lead, key))
-        preds = self._pair_preds(asks + ([extra[0]] if extra is not None else []))
+        extra_rows = self._rows_within(asks, where, extra[0]) if extra is not None else None
+        preds = self._pair_preds(asks + ([extra[0]] if extra is not None and extra_rows is None else []))
+        if extra_rows is not None:      # the extra pairs are some of an ask's: its rows, not looked up again
+            preds.append(preds[extra_rows[0]][extra_rows[1]])
         for (s, lead, key), (t, y, _, j), q in zip(where, asks, preds):
             cs = self._scaler.fresh()
             cs.lead = lead
@@ -1272,6 +1287,23 @@ class OnnxForecaster:
             self._scalers.popitem(last=False)
         out = [self._fallback(b, leads) for b, leads in zip(base, leads_of)]
         return out, (None if extra is None else (self._fallback(base[0], extra[1] | {1}), preds[-1]))
+
+    @staticmethod
+    def _rows_within(asks, where, pairs):
+        """(a, rows) where every pair of `pairs` (t, y, prefix, target) is one of ask a's (of
+        series 0, the same t and y arrays) at `rows`, else None: forecast_with_past's fusion
+        pairs at lead 1 are the newest of the lead-1 calibration's, whose predictions
+        _pair_preds makes anyway (the same memo entries, read at the same times)."""
+        t, y, prefix, target = pairs
+        if prefix.size == 0:
+            return None
+        for a, ((s, _, _), (ta, ya, pa, ja)) in enumerate(zip(where, asks)):
+            if s != 0 or ta is not t or ya is not y or pa.size < prefix.size:
+                continue
+            rows = np.searchsorted(pa, prefix)      # pa ascending (consecutive targets: _pair_targets)
+            if rows.max() < pa.size and (pa[rows] == prefix).all() and (ja[rows] == target).all():
+                return a, rows
+        return None
 
     def _pair_start(self, lead: int, n: int, r: float, first: int = 0) -> tuple[int, int]:
         """(m, start): lead bucket `lead` is m measurements ahead (r: grid
