@@ -16,7 +16,8 @@
 // a fresh one. Per kind and thread 64 sets of 4 slots, the least recently used
 // slot of a set replaced (no locks; threads do not share fits); inputs of at
 // most 256 measurements only (a key's memory is bounded: ~0.4 kB a slot at the
-// default regression_max of 16, ~1.5 kB at kalman_window 64).
+// default regression_max of 16, ~1.5 kB at kalman_window 64; at the defaults
+// ~0.4 MB per forecasting thread when full, ~3.2 MB at most for any parameters).
 #pragma once
 #include <cstddef>
 
