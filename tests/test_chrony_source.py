@@ -64,9 +64,35 @@ def test_chrony_source_reads_synchronised_client(chrony_client, chrony_server):
 
 
 @needs_chronyd
-def test_chrony_source_local_reference(chrony_server):
-    m = ChronySource(socket=chrony_server.command_socket).measure()
-    assert m.offset == 0.0 and m.uncertainty >= 0.0
+def test_chrony_source_local_reference_is_not_a_measurement(chrony_server):
+    # a chronyd serving its own clock (`local stratum 8`, no source) reports reference ID 7F7F0101,
+    # offset 0, root delay and dispersion 0, leap Normal: not a measurement (until 2026-12-05
+    # read as offset 0 +- 0, a Clock SYNCHRONIZED within microseconds of nothing; an audit)
+    with pytest.raises(NTPError, match="7F7F0101: its own clock"):
+        ChronySource(socket=chrony_server.command_socket).measure()
+
+
+def _fake_chronyc(tmp_path, line: str) -> str:
+    exe = tmp_path / "chronyc"
+    exe.write_text(f"#!/bin/sh\necho '{line}'\n")
+    exe.chmod(0o755)
+    return str(exe)
+
+
+def test_chrony_source_local_mode_refused_without_chronyd(tmp_path):
+    local = "7F7F0101,,10,1795487558.000000000,0.000000000,0.000000000,0.000000000,1.837,0.000,0.000,0.0,0.0,0.0,Normal"
+    with pytest.raises(NTPError, match="not synchronised to an external source"):
+        ChronySource(chronyc=_fake_chronyc(tmp_path, local)).measure()
+    synced = local.replace("7F7F0101,", "7F000001,127.0.0.1").replace(",0.000000000,0.000000000,0.000000000,",
+                                                                     ",0.000015000,0.000004799,0.000004799,", 1)
+    m = ChronySource(chronyc=_fake_chronyc(tmp_path, synced)).measure()
+    assert m.offset == 1.5e-5 and m.server == "chronyd:127.0.0.1"
+
+
+def test_chrony_source_takes_numpy_numbers():
+    import numpy as np
+    assert ChronySource(timeout_s=np.int64(5)).timeout_s == 5.0
+    assert ChronySource(timeout_s=np.float32(2.5)).timeout_s == 2.5
 
 
 @needs_chronyd

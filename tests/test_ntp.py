@@ -209,6 +209,72 @@ def test_kod_deny_rstr_stop_querying(server, case, code):
     assert src.stats()["stopped"] == {server.address: code}
 
 
+def test_kiss_of_death_state_is_per_address_of_a_name(monkeypatch):
+    # a pool name resolving to several servers: the one that sent DENY is no longer asked, the
+    # others are (RFC 5905 7.4: stop sending to *that* server); until 2026-12-05 one DENY from a
+    # pool member stopped every later query to the whole name (an audit)
+    import socket as socket_mod
+    with NTPTestServer(offset_s=0.02) as deny, NTPTestServer(offset_s=0.02) as good:
+        deny.queue("kod_deny")
+        real = socket_mod.getaddrinfo
+
+        def resolve(host, port, *a, **k):
+            if host == "pool.example.org":   # the resolver's order: the denying server first
+                return [(socket_mod.AF_INET, socket_mod.SOCK_DGRAM, 17, "", ("127.0.0.1", p))
+                        for p in (deny.port, good.port)]
+            return real(host, port, *a, **k)
+        monkeypatch.setattr(socket_mod, "getaddrinfo", resolve)
+        src = NTPSource(["pool.example.org"], timeout_s=0.5)
+        with pytest.raises(NTPError, match="kod_deny"):
+            src.measure()
+        for _ in range(3):
+            assert src.measure().offset == pytest.approx(0.02, abs=TOL)
+        assert deny.requests == 1 and good.requests == 3
+        assert src.stats()["stopped"] == {"pool.example.org (127.0.0.1)": "DENY"}
+
+
+def test_rate_backoff_doubles_until_a_quiet_period(server, monkeypatch):
+    # each RATE before a whole back-off period has passed since the last one ended doubles the
+    # back-off, replies accepted in between notwithstanding (until 2026-12-05 any accepted reply
+    # reset it: every RATE backed off the minimum, 16 s, less than a 64 s poll)
+    import chronotick.sources.ntp as ntp_mod
+    clock = [1000.0]
+    monkeypatch.setattr(ntp_mod.time, "monotonic", lambda: clock[0])
+    src = one(server, burst=2)
+    key = ("%s" % server.address, ("127.0.0.1", server.port))
+    steps = []
+    for _ in range(4):
+        server.queue("ok", "kod_rate")    # an accepted reply, then the kiss, in one burst
+        src.measure()                     # the accepted sample stands
+        until, step = src._backoff[key]
+        steps.append(step)
+        clock[0] = until + 1.0            # the back-off over, soon after
+    assert steps == [16.0, 32.0, 64.0, 128.0]
+    clock[0] += 1000.0                    # a quiet period longer than the back-off: the minimum again
+    server.queue("kod_rate")
+    with pytest.raises(NTPError, match="kod_rate"):
+        src.measure()
+    assert src._backoff[key][1] == 16.0
+
+
+def test_default_is_one_request_per_measure(server):
+    src = NTPSource([server.address], timeout_s=0.5)
+    src.measure()
+    assert src.burst == 1 and server.requests == 1
+
+
+def test_numpy_numbers_are_numbers():
+    import numpy as np
+    src = NTPSource(["127.0.0.1"], burst=np.int64(3), timeout_s=np.float32(0.5), max_root_distance=np.int64(2),
+                    burst_interval_s=np.float64(0.1))
+    assert (src.burst, src.timeout_s, src.max_root_distance, src.burst_interval_s) == (3, 0.5, 2.0, 0.1)
+    assert type(src.burst) is int
+    with pytest.raises(ValueError, match="burst"):
+        NTPSource(["127.0.0.1"], burst=np.float64(2.0))
+    with pytest.raises(ValueError, match="burst"):
+        NTPSource(["127.0.0.1"], burst=True)
+
+
 # -- several servers -----------------------------------------------------------------
 
 def test_falseticker_rejected_and_survivors_intersected():

@@ -6,7 +6,8 @@
 clock.yaml (every key optional):
     servers: ["127.0.0.1:11123"]   # NTP servers (host[:port]; one string: one server); or `chrony: true`
     chrony: false                  # read chronyc instead of `servers` (--servers overrides it)
-    burst: 4
+    burst: 1                       # requests per server per poll (the least-delay one kept)
+    burst_interval_s: 2.0          # between a burst's requests (>= 2 s for public servers)
     timeout_s: 1.0
     path: /run/chronotick/clock    # the shared-memory file readers open (chronotick.Client, chronotick.h)
     clock: {poll_interval_s: 64, confidence: 0.99, ...}      # chronotick.clock.ClockConfig
@@ -31,7 +32,7 @@ import threading
 import time
 
 DEFAULT_PATH = "/run/chronotick/clock"
-_KEYS = {"servers", "chrony", "burst", "timeout_s", "path", "clock", "engine"}
+_KEYS = {"servers", "chrony", "burst", "burst_interval_s", "timeout_s", "path", "clock", "engine"}
 
 
 def _epilog() -> str:
@@ -366,7 +367,8 @@ def _run(args, stop: threading.Event) -> int:
     else:
         servers = cfg.get("servers")
     if servers:
-        source = NTPSource(servers, burst=cfg.get("burst", 4), timeout_s=cfg.get("timeout_s", 1.0))
+        source = NTPSource(servers, burst=cfg.get("burst", 1), timeout_s=cfg.get("timeout_s", 1.0),
+                           burst_interval_s=cfg.get("burst_interval_s", 2.0))
         source_desc = f"servers: {', '.join(servers)}"
     elif cfg.get("chrony"):
         source = ChronySource()

@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import time
 
+from chronotick._validate import is_real
 from chronotick.errors import NTPError
 from chronotick.io._common import is_plain_number
 from chronotick.io.chrony import _CHRONYC_LEAP, _CHRONYC_NONNEGATIVE, _HEX8
@@ -61,6 +62,11 @@ def parse_tracking(line: str) -> dict:
     return out
 
 
+# chronyd's reference ID when it serves its own clock (`local` directive; reference.c
+# LOCAL_REFERENCE_ID, 127.127.1.1 as ntpd's LOCAL driver)
+LOCAL_REFERENCE_ID = "7F7F0101"
+
+
 class ChronySource:
     """Read chronyd's current offset estimate with `chronyc -c tracking`.
 
@@ -71,8 +77,7 @@ class ChronySource:
 
     def __init__(self, chronyc: str = "chronyc", socket: str | None = None, timeout_s: float = 5.0):
         # finite: subprocess.run(timeout=inf) raises OverflowError only when measure() runs
-        if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not math.isfinite(timeout_s) \
-                or not timeout_s > 0:
+        if not is_real(timeout_s) or not math.isfinite(timeout_s) or not timeout_s > 0:   # numpy numbers too
             raise ValueError(f"timeout_s must be a finite number > 0, got {timeout_s!r}")
         self.chronyc = chronyc
         self.socket = socket
@@ -108,6 +113,13 @@ class ChronySource:
         self.last_report = rep
         if rep["leap"] == "Not synchronised" or rep["ref_id"] == "00000000":
             raise NTPError(f"chronyd is not synchronised (reference ID {rep['ref_id']}, leap {rep['leap']!r})")
+        if rep["ref_id"].upper() == LOCAL_REFERENCE_ID:
+            # `local stratum N` with no source left: chronyd serves its own clock and reports offset,
+            # root delay and dispersion 0 and leap "Normal" -- not a measurement of anything (until
+            # 2026-12-05 read as offset 0 +- 0: a Clock SYNCHRONIZED to within microseconds while
+            # the machine drifted freely; an audit)
+            raise NTPError(f"chronyd is not synchronised to an external source (reference ID {rep['ref_id']}: "
+                           f"its own clock, `local` mode)")
         return Measurement(
             t=(t0 + t1) / 2,
             offset=rep["system_time"],

@@ -67,6 +67,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from chronotick._validate import is_int, is_real
 from chronotick.errors import NTPError
 from chronotick.sources import ntp_packet as pk
 from chronotick.sources.measurement import Measurement
@@ -213,19 +214,30 @@ class NTPSource:
     """Measure the local clock against NTP servers (SNTPv4 client).
 
     servers: list of 'host', 'host:port', '[v6]:port' strings.
-    burst: exchanges per server per `measure()`; the least-delay sample is kept.
+    burst: exchanges per server per `measure()`; the least-delay sample is
+    kept. Default 1: one request per poll, as ntpd and chrony send.
     timeout_s: how long each exchange waits for its reply.
     max_root_distance: replies whose root distance lambda = (root_delay +
     delay) / 2 + root_dispersion + epsilon exceeds this (seconds) are rejected
     (RFC 5905 fit(), MAXDIST).
-    burst_interval_s: pause between the exchanges of a burst.
+    burst_interval_s: pause between the exchanges of a burst. Against public
+    servers keep it >= 2 s (chrony's and ntpd's iburst spacing): servers that
+    rate-limit (ntp.org's `restrict default kod limited`) answer requests
+    closer together with a RATE kiss-o'-death, or drop them.
+
+    Kiss-o'-death state is kept per server *address*: a name that resolves
+    to several servers (pool.ntp.org) keeps querying the others when one of
+    them sends DENY or RSTR (RFC 5905 section 7.4: stop sending to that
+    server) or RATE (back off from that server for 16 s, doubling on each
+    further RATE before a whole back-off period has passed without one, up
+    to 1024 s).
 
     `measure()` returns a `Measurement` (offset = reference - local, seconds)
     or raises `NTPError` listing each server's reason; `stats()` counts
     exchanges and rejections by reason.
     """
 
-    def __init__(self, servers, burst: int = 4, timeout_s: float = 1.0, max_root_distance: float = 1.5,
+    def __init__(self, servers, burst: int = 1, timeout_s: float = 1.0, max_root_distance: float = 1.5,
                  burst_interval_s: float = 0.0):
         if isinstance(servers, str):
             servers = [servers]
@@ -243,15 +255,15 @@ class NTPSource:
                 raise ValueError(f"servers: duplicate server {name!r} ({key[0]} port {key[1]}) {same}; "
                                  f"list each server once")
             seen[key] = name
-        if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
+        # numpy numbers are numbers too (is_int, is_real: chronotick._validate)
+        if not is_int(burst) or burst < 1:
             raise ValueError(f"burst must be an integer >= 1, got {burst!r}")
         for name, v in (("timeout_s", timeout_s), ("max_root_distance", max_root_distance)):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+            if not is_real(v) or not math.isfinite(v) or v <= 0:
                 raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
-        if isinstance(burst_interval_s, bool) or not isinstance(burst_interval_s, (int, float)) \
-                or not math.isfinite(burst_interval_s) or burst_interval_s < 0:
+        if not is_real(burst_interval_s) or not math.isfinite(burst_interval_s) or burst_interval_s < 0:
             raise ValueError(f"burst_interval_s must be a finite number >= 0, got {burst_interval_s!r}")
-        self.burst = burst
+        self.burst = int(burst)
         self.timeout_s = float(timeout_s)
         self.max_root_distance = float(max_root_distance)
         self.burst_interval_s = float(burst_interval_s)
@@ -260,8 +272,9 @@ class NTPSource:
         self._accepted = 0
         self._rejected: Counter = Counter()
         self._per_server: dict[str, Counter] = {name: Counter() for name, _, _ in self._servers}
-        self._backoff: dict[str, tuple[float, float]] = {}   # name -> (until monotonic, current back-off s)
-        self._stopped: dict[str, str] = {}                   # name -> kiss code (DENY / RSTR)
+        # kiss-o'-death state per (server name, address) -- a pool name's servers each their own:
+        self._backoff: dict[tuple, tuple[float, float]] = {}  # -> (until monotonic, current back-off s)
+        self._stopped: dict[tuple, str] = {}                  # -> kiss code (DENY / RSTR)
         self.last_samples: dict[str, Sample] = {}            # name -> least-delay sample of the last burst
 
     @property
@@ -285,9 +298,16 @@ class NTPSource:
                 "accepted": self._accepted,
                 "rejected": dict(self._rejected),
                 "per_server": {k: dict(v) for k, v in self._per_server.items()},
-                "backing_off": sorted(k for k, (until, _) in self._backoff.items() if until > now),
-                "stopped": dict(self._stopped),
+                "backing_off": sorted({self._label(k) for k, (until, _) in self._backoff.items() if until > now}),
+                "stopped": {self._label(k): code for k, code in self._stopped.items()},
             }
+
+    def _label(self, key: tuple) -> str:
+        """A kiss-o'-death key (name, address) as stats() shows it: the server's name, with the
+        address in parentheses where the name is not that address (a name resolved to it)."""
+        name, addr = key
+        host = next(h for n, h, _ in self._servers if n == name)
+        return name if _server_key(host, 0)[0] == _server_key(addr[0], 0)[0] else f"{name} ({addr[0]})"
 
     # -- one exchange -----------------------------------------------------
     def _exchange(self, name: str, sock: socket.socket, addr) -> Sample:
@@ -353,18 +373,30 @@ class NTPSource:
     def _query(self, entry) -> tuple[Sample | None, str]:
         """Burst against one server -> (least-delay sample or None, reason text)."""
         name, host, port = entry
-        with self._lock:
-            if name in self._stopped:
-                return None, f"stopped querying after kiss-o'-death {self._stopped[name]}"
-            until, _ = self._backoff.get(name, (0.0, 0.0))
-            if until > time.monotonic():
-                return None, f"backing off after kiss-o'-death RATE ({until - time.monotonic():.0f} s left)"
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
         except (OSError, UnicodeError) as e:   # UnicodeError: a name IDNA cannot encode
             self._count(name, "resolve")
             return None, f"resolve: {e}"
-        family, _, _, _, addr = infos[0]
+        # the first address (in the resolver's order) that has sent no DENY / RSTR and is not
+        # in a RATE back-off; a name whose every address has is not queried
+        chosen, why = None, []
+        with self._lock:
+            now = time.monotonic()
+            for info in infos:
+                key = (name, tuple(info[4][:2]))
+                if key in self._stopped:
+                    why.append(f"stopped querying {key[1][0]} after kiss-o'-death {self._stopped[key]}")
+                elif self._backoff.get(key, (0.0, 0.0))[0] > now:
+                    left = self._backoff[key][0] - now
+                    why.append(f"backing off from {key[1][0]} after kiss-o'-death RATE ({left:.0f} s left)")
+                else:
+                    chosen = info
+                    break
+        if chosen is None:
+            return None, "; ".join(dict.fromkeys(why))
+        family, _, _, _, addr = chosen
+        akey = (name, tuple(addr[:2]))
         best: Sample | None = None
         reasons: list[str] = []
         try:
@@ -382,12 +414,11 @@ class NTPSource:
                     self._count(name, r.reason)
                     reasons.append(f"{r.reason} ({r.detail})" if r.detail else r.reason)
                     if r.reason.startswith("kod_"):
-                        self._kiss(name, r.reason)
+                        self._kiss(akey, r.reason)
                         break
                     continue
                 with self._lock:
                     self._accepted += 1
-                    self._backoff.pop(name, None)     # answered normally: forget earlier RATE back-offs
                 if best is None or s.delay < best.delay:
                     best = s
         if best is not None:
@@ -404,14 +435,21 @@ class NTPSource:
         with self._lock:
             return dict(self._per_server[name])
 
-    def _kiss(self, name: str, reason: str) -> None:
+    def _kiss(self, key: tuple, reason: str) -> None:
+        """A kiss-o'-death from the server at key (name, address): DENY / RSTR stop querying
+        it; RATE backs off from it, RATE_BACKOFF_MIN_S at first, doubled (up to
+        RATE_BACKOFF_MAX_S) on each RATE that comes before a whole back-off period has passed
+        since the last one ended -- replies accepted in between do not reset it (until
+        2026-12-05 any accepted reply, even one earlier in the same burst, did: every RATE
+        backed off 16 s, less than a 64 s poll, i.e. not at all)."""
         with self._lock:
             if reason in ("kod_deny", "kod_rstr"):
-                self._stopped[name] = reason[4:].upper()
+                self._stopped[key] = reason[4:].upper()
             elif reason == "kod_rate":
-                _, prev = self._backoff.get(name, (0.0, 0.0))
-                step = min(RATE_BACKOFF_MAX_S, max(RATE_BACKOFF_MIN_S, 2 * prev))
-                self._backoff[name] = (time.monotonic() + step, step)
+                now = time.monotonic()
+                until, prev = self._backoff.get(key, (0.0, 0.0))
+                step = RATE_BACKOFF_MIN_S if now - until >= prev else min(RATE_BACKOFF_MAX_S, 2 * prev)
+                self._backoff[key] = (now + step, step)
 
     # -- all servers --------------------------------------------------------
     def measure(self) -> Measurement:
