@@ -84,6 +84,9 @@ RegressionFit fit_regression_fresh(const Series& s, const ModelParams& p) {
   if (s.n < need) return fit;
   const std::size_t first = s.n > p.regression_max ? s.n - p.regression_max : 0;
   const std::size_t m = s.n - first;
+  // No line through fewer than 2 points (regression_max 0 or 1: the Theil-Sen start had taken
+  // the median of no slopes, a crash; found by a review, 2026-12-05).
+  if (m < 2) return fit;
   fit.t0 = s.t[s.n - 1];
   std::vector<double> x(m), y(m), w(m);
   for (std::size_t i = 0; i < m; ++i) {

@@ -559,3 +559,20 @@ TEST(kalman_noise_cache_returns_the_fresh_estimate) {
   CHECK(same(estimate_kalman_noise(d.series(), q), estimate_kalman_noise_fresh(d.series(), q)));
   CHECK(fit_cache_misses() == before + 3);
 }
+
+// regression_max 0 or 1 leaves no line to fit: a failed fit (and the fusion's hold fallback), not
+// a crash (the Theil-Sen start took the median of no slopes; found by a review, 2026-12-05).
+TEST(regression_with_fewer_than_two_points_fails_cleanly) {
+  Data d = line(40, 0.003, 2e-6, 1e-3, 3);
+  for (std::size_t rmax : {0, 1}) {
+    ModelParams p;
+    p.regression_max = rmax;
+    CHECK(!fit_regression_fresh(d.series(), p).ok);
+    CHECK(!fit_regression(d.series(true), p).ok);
+    double tg = d.t.back() + 64;
+    CHECK(!predict_regression(d.series(), &tg, 1, p).ok);
+  }
+  ModelParams two;
+  two.regression_max = 2;   // one slope: a line, as before
+  CHECK(fit_regression_fresh(d.series(), two).ok);
+}
