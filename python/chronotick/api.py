@@ -502,8 +502,10 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
     regression cannot be fitted (too little history, a constant temperature),
     "regression" falls back to the plain regression and "fused"/"auto" drop
     that member, with `fc.note` saying why.
-    uncertainty: per-measurement standard uncertainty (same unit as values),
-    weighting the regression and Kalman models; None = unknown.
+    uncertainty: per-measurement standard uncertainty (same unit as values,
+    > 0; NaN: unknown for that measurement), weighting the regression and
+    Kalman models; None = unknown. 0 is refused: the models weigh by 1/u^2,
+    so give an exact reference's resolution (e.g. 1e-9 s for PPS).
     delay: instead of uncertainty, each measurement's round-trip delay (any
     unit): the uncertainty is then `uncertainty_from_delay(values, delay)`,
     a noise scale growing with the delay above the window's minimum where

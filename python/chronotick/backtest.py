@@ -88,6 +88,8 @@ def predict_model(model: str = "auto") -> Forecaster:
 
     def f(t, y, u, target_t, level):
         step = float(target_t - t[-1])
+        if u is not None:    # a trace's 0 is unknown to the models, as core_model's core takes it
+            u = np.where(u > 0, u, np.nan)
         fc = chronotick.predict(y, t, horizon=1, step_s=step, model=model, uncertainty=u,
                                 quantile_levels=((1 - level) / 2, 0.5, (1 + level) / 2))
         lo, hi = fc.interval(level)

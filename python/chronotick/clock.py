@@ -1056,7 +1056,10 @@ class Clock:
         # closed), nothing of the Clock has changed yet.
         try:
             # a measured round trip weighs the models' measurements (uncertainty_from_delay)
-            self._engine.observe(t, offset - self._step_correction, unc, delay=delay if measured else None)
+            # a source's uncertainty 0 weighs as unknown (the engine refuses 0: no 1/u^2 weight);
+            # the bound still uses it (_last_uncertainty)
+            self._engine.observe(t, offset - self._step_correction, unc if unc else None,
+                                 delay=delay if measured else None)
             self._recent.append(offset - self._step_correction)
         except Exception as exc:
             self._source_error(f"measurement at t = {t!r} refused by the engine: {type(exc).__name__}: {exc}; "

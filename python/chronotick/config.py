@@ -2,6 +2,8 @@
 
 Unknown keys and bad values are errors (`chronotick.ConfigError`) that name
 the key, e.g. ``engine.buffer_capacity: must be an integer >= 2 and <= 10000000, got -3``.
+In a YAML file, relative .onnx paths (short_term.models, long_term.model) are
+relative to the file's folder.
 
     engine:
       buffer_capacity: 4096     # measurements held (ring buffer; oldest overwritten)
@@ -172,6 +174,28 @@ def _validate(cfg: dict) -> None:
     _pos_int("covariates.capacity", c["capacity"], 2, 10_000_000)
 
 
+def _models_relative_to(user: dict, folder: str) -> dict:
+    """A config file's relative .onnx paths (short_term.models, long_term.model) taken relative
+    to the file's folder, as `serve` takes its engine file relative to clock.yaml: a service
+    manager starts the process elsewhere (until 2026-12-05 they were relative to the working
+    directory; an audit). Names of registered models, absolute paths and other values as they
+    are; the user's dict is not changed."""
+    from chronotick import models as registry
+
+    def fix(name):
+        if isinstance(name, str) and name not in registry.names() and registry.onnx_file_name(name) \
+                and not os.path.isabs(os.path.expanduser(name)):
+            return os.path.join(folder, name)
+        return name
+    out = dict(user)
+    st, lt = out.get("short_term"), out.get("long_term")
+    if isinstance(st, dict) and isinstance(st.get("models"), list):
+        out["short_term"] = {**st, "models": [fix(m) for m in st["models"]]}
+    if isinstance(lt, dict) and "model" in lt:
+        out["long_term"] = {**lt, "model": fix(lt["model"])}
+    return out
+
+
 def load_config(config=None) -> dict:
     """The validated configuration (defaults merged) from None, a dict, or a
     path to a YAML file."""
@@ -195,6 +219,8 @@ def load_config(config=None) -> dict:
         raise ConfigError(f"config must be None, a dict or a YAML path, got {type(config).__name__}")
     if not isinstance(user, dict):
         raise ConfigError(f"config must be a mapping of sections, got {type(user).__name__}")
+    if isinstance(config, (str, os.PathLike)):
+        user = _models_relative_to(user, os.path.dirname(os.path.abspath(os.fspath(config))))
     cfg = copy.deepcopy(DEFAULTS)
     for section, values in user.items():
         if section not in DEFAULTS:

@@ -138,6 +138,13 @@ class _ModelSlot:
             if "horizon" in str(exc) or "ahead" in str(exc):
                 self.skipped = f"{self.name} left out: {exc}"
                 return None
+            if "float32" in str(exc):
+                # the window holds a value the model's float32 input cannot carry (a finite but
+                # absurd offset, 1e39): the data's fault, not the model's -- left out while it is
+                # in the window, not marked unhealthy (until 2026-12-05 it was, health() blaming
+                # the model for hours; an audit)
+                self.skipped = f"{self.name} left out: its window cannot be given to the model ({exc})"
+                return None
             return self._fail(exc)
         except Exception as exc:
             return self._fail(exc)
@@ -264,6 +271,9 @@ class Engine:
         self._latency = {k: collections.deque(maxlen=1000) for k in ("short_term", "long_term", "fused", "at")}
         self._latency_total = {k: [0, 0.0] for k in self._latency}   # every call: count, seconds
         self._last_error: str | None = None
+        # a classical model named in the config -> why its newest forecast failed (it fell back to
+        # hold); gone once it forecasts again (health(); until 2026-12-05 such a model read ok)
+        self._classical_failing: dict[str, str] = {}
         self._closed = False
         o = cfg["onnx"]
         self._onnx: dict[str, _ModelSlot] = {}
@@ -334,13 +344,19 @@ class Engine:
             from chronotick.metrics import SystemMetricsCollector
             c = cfg["covariates"]
             self._metrics = SystemMetricsCollector(interval_s=c["interval_s"], capacity=c["capacity"]).start()
+            # stopped when the engine is closed -- or collected unclosed: its sampling thread
+            # had run on for the rest of the process (an audit, 2026-12-05)
+            import weakref
+            weakref.finalize(self, self._metrics.stop)
 
     # -- producers ------------------------------------------------------------
     def observe(self, t, offset, uncertainty=None, delay=None, **covariates) -> None:
         """One measurement: time t (s, strictly after the previous one),
-        offset, optional standard uncertainty (>= 0, same unit; None:
+        offset, optional standard uncertainty (> 0, same unit; None:
         unknown -- a NaN is refused here as a likely mistake, while
-        observe_many's arrays mark unknown entries with NaN), optional
+        observe_many's arrays mark unknown entries with NaN; 0 is refused:
+        the models weigh by 1/u^2, so give an exact reference's
+        resolution, e.g. 1e-9 s), optional
         round-trip delay (>= 0, any unit: an NTP exchange's), optional
         covariates by name (floats; the names are fixed by config
         `covariates.names` or else by the first call; `temperature` (deg C)
@@ -357,6 +373,9 @@ class Engine:
             u = _finite("uncertainty", uncertainty)
             if u < 0:
                 raise ValueError(f"uncertainty must be >= 0, got {u!r}")
+            if u == 0:
+                from chronotick._validate import ZERO_UNCERTAINTY
+                raise ValueError(f"uncertainty = 0.0: {ZERO_UNCERTAINTY}")
         d = None
         if delay is not None:
             d = _finite("delay", delay)
@@ -549,7 +568,13 @@ class Engine:
         with_fused = any(name in ("fused", "auto") for name in names)
         for name in names:
             if name in registry.CLASSICAL:
-                out.append(_core.forecast(name, t, y, u, targets, levels, self._params))
+                fc = _core.forecast(name, t, y, u, targets, levels, self._params)
+                if fc.ok or t.size < self._params.min_history:   # too little history: health() says so
+                    self._classical_failing.pop(name, None)
+                elif self._classical_failing.get(name) != fc.note:
+                    self._classical_failing[name] = fc.note
+                    self._last_error = f"{name}: {fc.note}"
+                out.append(fc)
             elif name in self._onnx:
                 slot = self._onnx[name]
                 # the long-term model: its own longer history (long: (t, y) ending with t, y)
@@ -757,7 +782,9 @@ class Engine:
     def health(self) -> dict:
         """ok (every model healthy), models: name -> {ok, reason} (a classical
         model's reason says when too little history makes it fall back to
-        hold; an ONNX model that failed to load stays unhealthy for good, one
+        hold; a classical model named in the config whose newest forecast
+        failed -- e.g. robust with too few measurements since a long gap --
+        is not ok until it forecasts again; an ONNX model that failed to load stays unhealthy for good, one
         that failed while running is retried after 60 s and is ok again once
         a run succeeds; an ONNX model's entry also has providers, those its session
         runs on, and provider_note, what a requested provider fell back from,
@@ -772,6 +799,9 @@ class Engine:
         # the classical models, short- and long-term (long_term.model null: the classical fusion)
         models = {m: {"ok": True, "reason": classical_reason}
                   for m in (*self._short_names, *self._long_term_names) if m not in self._onnx_names}
+        for m, why in list(self._classical_failing.items()):
+            if m in models and not classical_reason:
+                models[m] = {"ok": False, "reason": f"its newest forecast failed ({why}): it fell back to hold"}
         for m in self._onnx_names:
             sl = self._onnx.get(m)
             if sl is None:             # closed: the session is released
