@@ -43,6 +43,23 @@ def test_demo_bad_arguments_are_clear():
     assert out.returncode != 0 and "--model: unknown model 'nope'" in out.stderr and "Traceback" not in out.stderr
 
 
+def test_demo_takes_an_onnx_path_as_predict_does(tmp_path):
+    # `--model PATH.onnx` had been "unknown model" though predict(model=PATH) and backtest take it
+    import os
+    import shutil
+    import chronotick
+    src = os.path.join(os.path.dirname(chronotick.__file__), "models", "data", "clock-bolt.onnx")
+    if not os.path.isfile(src):
+        pytest.skip("clock-bolt.onnx not shipped")
+    shutil.copy(src, tmp_path / "mine.onnx")
+    shutil.copy(src[:-5] + ".json", tmp_path / "mine.json")
+    out = demo("--model", str(tmp_path / "mine.onnx"))
+    assert out.returncode == 0, out.stderr
+    assert "model: mine" in out.stdout
+    out = demo("--model", str(tmp_path / "missing.onnx"))
+    assert out.returncode != 0 and "--model: no such ONNX model file" in out.stderr and "Traceback" not in out.stderr
+
+
 def test_asciiplot_places_series_and_bands_in_80_columns():
     from chronotick.asciiplot import plot
     x = np.arange(10.0)

@@ -13,7 +13,7 @@ import numpy as np
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--model", default="auto", help="model name (default: %(default)s)")
+    p.add_argument("--model", default="auto", help="model name or path of an exported .onnx (default: %(default)s)")
     p.add_argument("--horizon", type=int, default=12, help="measurements ahead to forecast (default: %(default)s)")
     p.add_argument("--cut", type=int, default=200,
                    help="forecast from after this many measurements (default: %(default)s)")
@@ -35,8 +35,9 @@ def run(args) -> int:
     if args.width < MIN_WIDTH:
         raise ValueError(f"--width must be >= {MIN_WIDTH} columns, got {args.width}")
     try:
-        chronotick.models.check_name(args.model)
-    except ValueError as exc:
+        if chronotick.models.model_path(args.model) is None:     # a .onnx path is a model too, as in predict
+            chronotick.models.check_name(args.model)
+    except (ValueError, FileNotFoundError) as exc:
         raise ValueError(f"--model: {exc}") from None
     t, y = tr.times[:args.cut], tr.offsets[:args.cut]
     after = slice(args.cut, min(n, args.cut + args.horizon))
