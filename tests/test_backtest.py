@@ -61,6 +61,54 @@ def test_metrics_are_correct_on_a_known_case():
     assert m["width"] == pytest.approx(1e-3)
 
 
+def test_baseline_intervals_cover_their_level_on_exchangeable_errors():
+    # split-conformal order statistics of n past errors hold a new one with probability >= level
+    # (np.quantile's interpolated quantiles of 32 errors held ~75% at 0.8; an audit, 2026-12-05)
+    from chronotick.backtest import conformal_bounds
+    rng = np.random.default_rng(1)
+    for level, n in ((0.5, 32), (0.8, 32), (0.95, 39)):      # 0.95 needs 39 (_errors_needed)
+        hits = []
+        for _ in range(20000):
+            e = rng.standard_normal(n + 1)
+            lo, hi = conformal_bounds(e[:n], level)
+            hits.append(lo <= e[32] <= hi)
+        assert level <= np.mean(hits) <= level + 0.06, (level, np.mean(hits))
+    assert all(np.isnan(conformal_bounds(np.arange(8.0), 0.8)))      # too few errors: no interval
+    assert conformal_bounds(np.arange(9.0), 0.8) == (0.0, 8.0)
+    assert all(np.isnan(conformal_bounds(np.arange(32.0), 0.95)))
+    from chronotick.backtest import hold_last
+    y = np.cumsum(rng.standard_normal(100))
+    assert np.isfinite(hold_last(None, y, None, 0.0, 0.95)[1])    # takes the 39 errors 0.95 needs
+
+
+def test_every_model_is_scored_on_the_same_targets():
+    # a forecaster abstaining on hard targets is not scored on the easy ones alone: every model's
+    # point errors are on the targets all predicted, interval figures on those where it gave one
+    tr = synthetic(60)
+
+    def picky(t, y, u, target_t, level):
+        return (np.nan, np.nan, np.nan) if abs(y[-1]) > 5e-4 else (y[-1], y[-1] - 1, y[-1] + 1)
+
+    def noint(t, y, u, target_t, level):
+        return y[-1], np.nan, np.nan
+
+    tab = run_backtest(tr, {"picky": picky, "noint": noint}, warmup=10).table()
+    ns = {name: m["n"] for name, m in tab.items()}
+    assert len(set(ns.values())) == 1 and 0 < ns["picky"] < 50, ns
+    assert tab["noint"]["n_int"] == 0 and np.isnan(tab["noint"]["coverage"])
+    assert tab["picky"]["n_int"] == ns["picky"]
+    assert tab["hold-last"]["mae"] != run_backtest(tr, warmup=10).table()["hold-last"]["mae"]
+
+
+def test_prototype_is_scored_next_measurement_only():
+    tr = synthetic(40)
+    tr.extra["prototype_offset"] = tr.offsets + 1e-4
+    assert "prototype (recorded)" in run_backtest(tr).results
+    assert "prototype (recorded)" not in run_backtest(tr, horizon=8).results   # the default: horizon 1 only
+    with pytest.raises(ValueError, match="include_prototype=True with horizon = 8"):
+        run_backtest(tr, horizon=8, include_prototype=True)
+
+
 @pytest.mark.parametrize("model", ["regression", "fused"])
 def test_the_public_path_is_given_the_uncertainty_the_core_path_gets(model):
     # predict_model passes the trace's per-measurement uncertainty on, as

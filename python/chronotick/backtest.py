@@ -14,6 +14,7 @@ are plain numpy here so they are independent of the code under test.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -26,30 +27,55 @@ from chronotick.io.trace import Trace
 Forecaster = Callable[[np.ndarray, np.ndarray, "np.ndarray | None", float, float], tuple]
 
 BASELINES = ("hold-last", "median-5")
+PROTOTYPE = "prototype (recorded)"     # the trace's recorded prediction of the research prototype
+
+
+def conformal_bounds(errors: np.ndarray, level: float) -> tuple[float, float]:
+    """(lo, hi): the central `level` interval of a new error from n past ones,
+    split-conformal: the floor((n + 1) a)-th and ceil((n + 1) (1 - a))-th
+    smallest of them (a = (1 - level) / 2), which hold a new exchangeable
+    error with probability >= level; NaN where n is too small for that.
+    (np.quantile's interpolated a / 1 - a quantiles of 32 errors hold
+    ~75% at level 0.8: until 2026-12-05 the baselines' intervals were
+    those, scored beside the models' calibrated ones; an audit.)"""
+    e = np.sort(np.asarray(errors, dtype=np.float64))
+    n = e.size
+    a = (1 - level) / 2
+    k_lo = int(np.floor((n + 1) * a + 1e-9))
+    k_hi = int(np.ceil((n + 1) * (1 - a) - 1e-9))
+    if k_lo < 1 or k_hi > n:
+        return np.nan, np.nan
+    return float(e[k_lo - 1]), float(e[k_hi - 1])
+
+
+def _errors_needed(level: float) -> int:
+    """How many past errors a baseline's interval is made of: 32, or as many as a
+    conformal interval at `level` needs (2 / (1 - level) - 1: 39 at 0.95)."""
+    return max(32, int(math.ceil(2.0 / (1.0 - level) - 1.0 - 1e-9)))
 
 
 def hold_last(t, y, u, target_t, level):
-    """Last measured value; interval from the empirical quantiles of past
-    step-to-step changes (so it is scored on the same footing)."""
-    d = np.diff(y[-33:])
+    """Last measured value; interval from past step-to-step changes (the
+    newest 32, or as many as the level needs; conformal_bounds), so it is
+    scored on the same footing."""
+    d = np.diff(y[-(_errors_needed(level) + 1):])
     if d.size < 2:
         return y[-1], np.nan, np.nan
-    a = (1 - level) / 2
-    lo, hi = np.quantile(d, [a, 1 - a])
+    lo, hi = conformal_bounds(d, level)
     return y[-1], y[-1] + lo, y[-1] + hi
 
 
 def median_last5(t, y, u, target_t, level):
-    """Median of the last 5 measurements; interval from the empirical spread
-    of the last 32 measurements around their rolling 5-median."""
+    """Median of the last 5 measurements; interval from the spread of the
+    last 32 measurements (or as many as the level needs) around their
+    rolling 5-median (conformal_bounds)."""
     m = float(np.median(y[-5:]))
-    tail = y[-37:]
+    tail = y[-(_errors_needed(level) + 5):]
     if tail.size < 10:
         return m, np.nan, np.nan
     meds = np.array([np.median(tail[i - 5:i]) for i in range(5, tail.size)])
     err = tail[5:] - meds
-    a = (1 - level) / 2
-    lo, hi = np.quantile(err, [a, 1 - a])
+    lo, hi = conformal_bounds(err, level)
     return m, m + lo, m + hi
 
 
@@ -105,12 +131,18 @@ class ModelResult:
     lower: np.ndarray
     upper: np.ndarray
 
-    def metrics(self, truth: np.ndarray, level: float) -> dict:
+    def has_interval(self) -> np.ndarray:
+        return np.isfinite(self.lower) & np.isfinite(self.upper) & np.isfinite(self.mean)
+
+    def metrics(self, truth: np.ndarray, level: float, scored: np.ndarray | None = None,
+                scored_int: np.ndarray | None = None) -> dict:
+        """scored / scored_int: the targets to score the point errors / the intervals on (None:
+        all where this model has them; BacktestResult.table passes those every model has)."""
         err = self.mean - truth
         ae = np.abs(err)
-        ok = np.isfinite(ae)
+        ok = np.isfinite(ae) if scored is None else scored & np.isfinite(ae)
         ae = ae[ok]
-        has_int = np.isfinite(self.lower) & np.isfinite(self.upper) & ok
+        has_int = self.has_interval() if scored_int is None else scored_int & self.has_interval()
         covered = (truth >= self.lower) & (truth <= self.upper)
         a = (1 - level) / 2
         tr, lo, hi = truth[has_int], self.lower[has_int], self.upper[has_int]
@@ -118,6 +150,7 @@ class ModelResult:
         pin_hi = np.maximum((1 - a) * (tr - hi), -a * (tr - hi))
         return {
             "n": int(ok.sum()),
+            "n_int": int(has_int.sum()),
             "mae": float(np.mean(ae)) if ae.size else np.nan,
             "median_ae": float(np.median(ae)) if ae.size else np.nan,
             "p95": float(np.quantile(ae, 0.95)) if ae.size else np.nan,
@@ -138,7 +171,16 @@ class BacktestResult:
     results: dict[str, ModelResult] = field(default_factory=dict)
 
     def table(self) -> dict[str, dict]:
-        return {name: r.metrics(self.truth, self.level) for name, r in self.results.items()}
+        """Every model's point errors scored on the same targets, those every model made a
+        prediction for (the recorded prototype's, where the file lacks some, do not narrow the
+        others': it is scored on those of them it has); its interval figures on those of them
+        where it gave an interval ("n_int": a baseline's conformal interval needs 9 past
+        errors, so median-5 has none for its first targets). Until 2026-12-05 each model was
+        scored wherever it had a prediction: one abstaining on hard targets would have been
+        scored on the easy ones (an audit)."""
+        rs = [r for name, r in self.results.items() if name != PROTOTYPE]
+        scored = np.logical_and.reduce([np.isfinite(r.mean) for r in rs]) if rs else None
+        return {name: r.metrics(self.truth, self.level, scored, scored) for name, r in self.results.items()}
 
     def format(self, unit: str = "ms") -> str:
         scales = {"s": 1.0, "ms": 1e3, "us": 1e6}
@@ -179,7 +221,7 @@ def check_length(trace: Trace, *, horizon: int = 1, warmup: int = 10) -> int:
 def run_backtest(trace: Trace, forecasters: dict[str, Forecaster] | None = None, *, level: float = 0.8,
                  horizon: int = 1, warmup: int = 10, max_history: int | None = 512,
                  include_baselines: bool = True,
-                 include_prototype: bool = True, progress: Callable[[int, int], None] | None = None,
+                 include_prototype: bool | None = None, progress: Callable[[int, int], None] | None = None,
                  delay_weights: bool = True) -> BacktestResult:
     """Rolling-origin backtest over `trace`; see the module docstring.
 
@@ -192,7 +234,10 @@ def run_backtest(trace: Trace, forecasters: dict[str, Forecaster] | None = None,
     see (a noise model fitted on that window alone) rather than the trace's
     uncertainty (for NTP, a bound: delay/2 + dispersion), as the Engine does.
     include_prototype: score the recorded prototype prediction if the trace has one
-    (``trace.extra["prototype_offset"]``).
+    (``trace.extra["prototype_offset"]``); it predicted the next measurement, so
+    None (the default) scores it at horizon 1 only, and True with a longer
+    horizon is an error (it had seen more than the models 8 ahead: its row
+    beat every 8-ahead model on max error until 2026-12-05; an audit).
     """
     if not is_real(level) or not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
@@ -202,6 +247,11 @@ def run_backtest(trace: Trace, forecasters: dict[str, Forecaster] | None = None,
     if max_history is not None and (not is_int(max_history) or max_history < 1):
         raise ValueError(f"max_history must be a positive integer (measurements) or None (all), got {max_history!r}")
     warmup = check_length(trace, horizon=horizon, warmup=warmup)
+    if include_prototype is None:
+        include_prototype = horizon == 1
+    elif include_prototype and horizon != 1:
+        raise ValueError(f"include_prototype=True with horizon = {horizon}: the recorded prototype predicted the "
+                         f"next measurement only (horizon 1)")
     proto = trace.extra.get("prototype_offset") if include_prototype else None
     if proto is not None:
         proto = np.asarray(proto, dtype=np.float64)
@@ -263,7 +313,7 @@ def run_backtest(trace: Trace, forecasters: dict[str, Forecaster] | None = None,
         res.results[name] = ModelResult(name, a[:, 0], a[:, 1], a[:, 2])
     if proto is not None and np.isfinite(proto[idx]).any():
         nan = np.full(idx.size, np.nan)
-        res.results["prototype (recorded)"] = ModelResult("prototype (recorded)", proto[idx], nan, nan)
+        res.results[PROTOTYPE] = ModelResult(PROTOTYPE, proto[idx], nan, nan)
     return res
 
 

@@ -151,7 +151,10 @@ def markdown(results, unit: str = "ms", selection=None) -> str:
              "`chronotick.uncertainty_from_delay` of the window they see (a noise model fitted on that window "
              "alone; `--no-delay-weights` turns it off); `auto (no delays)` is `auto` without them. Coverage is of "
              "the central interval at the stated level; width is its median; pinball is the mean pinball loss "
-             "of its two ends.", ""]
+             "of its two ends. Every model's point errors are scored on the same targets (those every model "
+             "predicted); its interval figures on those where it gave an interval, their number beside the "
+             "coverage where fewer (the baselines' intervals are split-conformal quantiles of their 32 newest "
+             "errors, which need 9 of them).", ""]
     for r in results:
         ahead = "next measurement" if r.horizon == 1 else f"{r.horizon} measurements ahead"
         lines += [f"### {r.trace} ({len(r.truth)} targets, {ahead})", "",
@@ -159,6 +162,8 @@ def markdown(results, unit: str = "ms", selection=None) -> str:
                   "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for name, m in r.table().items():
             cov = "–" if np.isnan(m["coverage"]) else f"{m['coverage'] * 100:.1f}%"
+            if not np.isnan(m["coverage"]) and m["n_int"] < m["n"]:
+                cov += f" ({m['n_int']})"          # its intervals on fewer targets: how many
             w = "–" if np.isnan(m["width"]) else f"{m['width'] * scale:.3f}"
             pb = "–" if np.isnan(m["pinball"]) else f"{m['pinball'] * scale:.4f}"
             lines.append(f"| {name} | {m['mae'] * scale:.3f} | {m['median_ae'] * scale:.3f} | "
