@@ -1,0 +1,45 @@
+"""The README's accuracy figures are the regenerated tables' (docs/backtest.md,
+docs/backtest-8-ahead.md): the tables are written by scripts/regenerate_tables.sh, the README
+by hand, and an audit (2026-12-05) found the README's figures two regenerations behind."""
+import os
+import re
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+
+
+def _read(name):
+    with open(os.path.join(ROOT, name), encoding="utf-8") as f:
+        return f.read()
+
+
+def _mean_row(doc: str, model: str) -> list[str]:
+    """The cells of `model`'s row in the "Mean over traces" table."""
+    part = doc.split("### Mean over traces", 1)[1]
+    row = next(line for line in part.splitlines() if line.startswith(f"| {model} |"))
+    return [c.strip() for c in row.strip("|").split("|")]
+
+
+def _pct_below(ratio: str) -> str:
+    return f"{abs(1 - float(ratio)) * 100:.1f}%"
+
+
+def test_readme_next_measurement_figures_are_the_tables():
+    readme, doc = _read("README.md"), _read("docs/backtest.md")
+    _, _, ratio, mean_ratio, _, rng, _ = _mean_row(doc, "auto")
+    assert float(ratio) < 1 and float(mean_ratio) < 1
+    want = (f"`auto` {_pct_below(ratio)} below median-of-5 on the mean MAE "
+            f"({_pct_below(mean_ratio)} on the mean of per-trace ratios)")
+    assert want in readme, want
+    assert f"cover {rng} per trace" in readme, rng
+    held = re.search(r"\| held out \(window chosen on the others\) \|[^\n]*\| ([0-9.]+) \|",
+                     doc.split("`auto`:", 1)[1]).group(1)
+    assert f"`auto` is {_pct_below(held)}\n    below median-of-5 on the mean of ratios" in readme, held
+
+
+def test_readme_eight_ahead_figures_are_the_tables():
+    readme, doc = _read("README.md"), _read("docs/backtest-8-ahead.md")
+    _, _, ratio, mean_ratio, _, _, _ = _mean_row(doc, "auto")
+    side = "above" if float(ratio) > 1 else "below"
+    want = (f"`auto` {_pct_below(ratio)} {side} median-of-5 on the mean MAE, {_pct_below(mean_ratio)} on the "
+            f"mean of per-trace ratios")
+    assert want in readme, want
