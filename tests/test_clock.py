@@ -207,7 +207,9 @@ def test_conformal_rank_and_pooling_of_the_elapsed_calibration():
     # the 1-poll bin is pooled with the 2-poll bin: rank ceil(0.99 * 198) = 197 of 197 scores
     assert c.tolist() == [10.0, 20.0] and q[0] == pytest.approx(0.198) and q[1] == pytest.approx(0.198)
     assert cal.quantiles(0.01)[0].size == 0            # exchanges above the delay cut are not used
-    assert _ElapsedCalibration.at(np.array([5.0, 40.0]), c, q) == pytest.approx([0.198, 0.396])  # linear beyond
+    # beyond the longest calibrated bin: at least linear, and at the worst-case rate from there
+    assert _ElapsedCalibration.at(np.array([5.0, 40.0]), c, q, 0.0) == pytest.approx([0.198, 0.396])
+    assert _ElapsedCalibration.at(np.array([5.0, 40.0]), c, q, 0.05) == pytest.approx([0.198, 0.198 + 0.05 * 20])
 
 
 def test_the_bound_is_worst_case_until_calibrated_then_from_the_clock_s_own_errors():
