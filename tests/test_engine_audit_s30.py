@@ -191,3 +191,17 @@ def test_drift_over_an_outage_is_not_a_step():
     h = clock.health()
     assert h["counts"].get("steps_detected", 0) == 0 and h["step_correction_s"] == 0.0, h["counts"]
     assert np.max(np.abs(errs[160:])) < 5e-3, np.max(np.abs(errs[160:]))
+
+
+def test_serve_inline_engine_onnx_paths_are_relative_to_the_config_file(tmp_path, monkeypatch):
+    # clock.yaml's inline `engine:` mapping: its relative .onnx paths beside clock.yaml, as an
+    # engine YAML's are beside that file (a service manager starts serve elsewhere)
+    from chronotick.cli.serve import _load
+    conf = tmp_path / "etc"
+    conf.mkdir()
+    (conf / "clock.yaml").write_text("engine: {long_term: {model: mybolt.onnx}}\n")
+    elsewhere = tmp_path / "run"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    cfg = _load(str(conf / "clock.yaml"))
+    assert cfg["engine"]["long_term"]["model"] == os.path.join(str(conf), "mybolt.onnx")

@@ -174,7 +174,7 @@ def _validate(cfg: dict) -> None:
     _pos_int("covariates.capacity", c["capacity"], 2, 10_000_000)
 
 
-def _models_relative_to(user: dict, folder: str) -> dict:
+def models_relative_to(user: dict, folder: str) -> dict:
     """A config file's relative .onnx paths (short_term.models, long_term.model) taken relative
     to the file's folder, as `serve` takes its engine file relative to clock.yaml: a service
     manager starts the process elsewhere (until 2026-12-05 they were relative to the working
@@ -220,7 +220,7 @@ def load_config(config=None) -> dict:
     if not isinstance(user, dict):
         raise ConfigError(f"config must be a mapping of sections, got {type(user).__name__}")
     if isinstance(config, (str, os.PathLike)):
-        user = _models_relative_to(user, os.path.dirname(os.path.abspath(os.fspath(config))))
+        user = models_relative_to(user, os.path.dirname(os.path.abspath(os.fspath(config))))
     cfg = copy.deepcopy(DEFAULTS)
     for section, values in user.items():
         if section not in DEFAULTS:

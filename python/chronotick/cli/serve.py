@@ -91,6 +91,10 @@ def _load(path):
         # an engine YAML named by a relative path: beside this config file, not in the current
         # directory (a service manager starts serve elsewhere)
         cfg["engine"] = os.path.join(os.path.dirname(os.path.abspath(path)), eng)
+    elif isinstance(eng, dict):
+        # its relative .onnx paths likewise (as an engine YAML's are relative to that file)
+        from chronotick.config import models_relative_to
+        cfg["engine"] = models_relative_to(eng, os.path.dirname(os.path.abspath(path)))
     servers = cfg.get("servers")
     if isinstance(servers, str):
         cfg["servers"] = servers = [servers]       # one server, as NTPSource takes it
