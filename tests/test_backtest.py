@@ -98,6 +98,9 @@ def test_every_model_is_scored_on_the_same_targets():
     assert tab["noint"]["n_int"] == 0 and np.isnan(tab["noint"]["coverage"])
     assert tab["picky"]["n_int"] == ns["picky"]
     assert tab["hold-last"]["mae"] != run_backtest(tr, warmup=10).table()["hold-last"]["mae"]
+    # one that predicts nothing at all narrows nothing: n 0 for it, the others as without it
+    tab = run_backtest(tr, {"never": lambda *a: (np.nan, np.nan, np.nan)}, warmup=10).table()
+    assert tab["never"]["n"] == 0 and tab["hold-last"]["n"] == 50
 
 
 def test_prototype_is_scored_next_measurement_only():

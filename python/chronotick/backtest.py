@@ -178,7 +178,8 @@ class BacktestResult:
         errors, so median-5 has none for its first targets). Until 2026-12-05 each model was
         scored wherever it had a prediction: one abstaining on hard targets would have been
         scored on the easy ones (an audit)."""
-        rs = [r for name, r in self.results.items() if name != PROTOTYPE]
+        # (a model that predicted nothing at all narrows nothing: it is scored on no target, n 0)
+        rs = [r for name, r in self.results.items() if name != PROTOTYPE and np.isfinite(r.mean).any()]
         scored = np.logical_and.reduce([np.isfinite(r.mean) for r in rs]) if rs else None
         return {name: r.metrics(self.truth, self.level, scored, scored) for name, r in self.results.items()}
 
