@@ -135,3 +135,42 @@ def test_a_context_too_short_to_be_used_is_refused(tmp_path, capsys):
         export_chronos_bolt(str(tmp_path / "none"), out, context=np.int64(64))
     assert "context must be" not in str(e.value)
     assert not os.path.exists(out)
+
+
+@pytest.mark.parametrize("args, what", [
+    (["--out", "{d}/kalman.onnx", "--register"], "--out's file name"),
+    (["--out", "{d}/m.onnx", "--name", "fused"], "--name: name 'fused' is reserved"),
+    (["--out", "{d}/m.onnx", "--name", "my model ", "--register"], "--name: name must not begin or end"),
+])
+def test_export_refuses_a_name_register_would_refuse_before_exporting(tmp_path, capsys, args, what):
+    # `--register` had exported (exit 0) and printed a register() line that register() refused
+    args = [a.format(d=tmp_path) for a in args]
+    assert main(["export", "chronos-bolt", "--checkpoint", str(tmp_path), "--context", "64", *args]) == 2
+    err = capsys.readouterr().err
+    assert what in err, err
+    assert not list(tmp_path.glob("*.onnx"))
+
+
+@pytest.mark.parametrize("field, value, says", [
+    ("context", 256.0, "its context must be a positive integer, got 256.0"),
+    ("prediction_length", True, "its prediction_length must be a positive integer"),
+    ("quantile_levels", [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1], "quantile_levels"),
+    ("quantile_levels", [0.1, 0.2, 0.3, 0.4, 0.45, 0.6, 0.7, 0.8, 0.9], "must contain 0.5"),
+])
+def test_list_reports_the_card_fields_the_loader_refuses(registry, tmp_path, field, value, says):
+    # list() had shown card_error None for a card the loader refuses (an audit, 2026-12-05)
+    from chronotick.models.onnx import OnnxForecaster
+    shipped = registry.onnx_models().get(api.AUTO_ONNX)
+    if shipped is None:
+        pytest.skip("clock-bolt not shipped")
+    onnx = tmp_path / "bad.onnx"
+    shutil.copy(shipped, onnx)
+    card = json.load(open(os.path.splitext(shipped)[0] + ".json"))
+    card[field] = value
+    (tmp_path / "bad.json").write_text(json.dumps(card))
+    registry.register("bad-card", str(onnx))
+    entry = next(e for e in registry.list() if e["name"] == "bad-card")
+    assert entry["card_error"] is not None and says in entry["card_error"], entry["card_error"]
+    assert str(tmp_path / "bad.json") in entry["card_error"]
+    with pytest.raises(ModelError):
+        OnnxForecaster(str(onnx))

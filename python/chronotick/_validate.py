@@ -98,9 +98,19 @@ def check_timestamps(t: np.ndarray, name: str = "timestamps") -> np.ndarray:
     return t
 
 
+def _no_time_type(x, name: str, what: str) -> None:
+    """numpy's timedelta64 / datetime64 count as integers to `numbers` (a timedelta64 of 5 ns had
+    been taken as 5 steps, one of 60 s was a TypeError naming no argument; an audit, 2026-12-05)."""
+    if isinstance(x, (np.timedelta64, np.datetime64)):
+        raise TypeError(f"{name} must be {what}, got numpy {type(x).__name__} {x!r}"
+                        + (f" (in seconds: {name}=td / np.timedelta64(1, 's'))" if isinstance(x, np.timedelta64)
+                           and what.startswith("a number") else ""))
+
+
 def positive_number(x, name: str, *, allow_none: bool = False):
     if x is None and allow_none:
         return None
+    _no_time_type(x, name, "a number (seconds)")
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise TypeError(f"{name} must be a number, got {type(x).__name__} {x!r}")
     try:
@@ -114,6 +124,7 @@ def positive_number(x, name: str, *, allow_none: bool = False):
 
 
 def horizon_steps(horizon, name: str = "horizon") -> int:
+    _no_time_type(horizon, name, "an integer number of steps (horizon_s: seconds)")
     if isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral):
         if isinstance(horizon, (float, np.floating)) and math.isfinite(horizon) and float(horizon).is_integer():
             horizon = int(horizon)     # 8.0 as 8, a numpy float too (np.float32(8.0) had been a TypeError)

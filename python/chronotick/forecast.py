@@ -78,6 +78,12 @@ def _check_shapes(times, mean, std, q, nlev: int, name: str) -> None:
                          f"{k + 1} < {float(qa[r, k])!r} at {k}")
 
 
+def _readonly(a: np.ndarray) -> np.ndarray:
+    v = np.asarray(a).view()
+    v.flags.writeable = False
+    return v
+
+
 class Forecast:
     """Quantile forecast of a clock's offset at future times.
 
@@ -94,7 +100,7 @@ class Forecast:
     The levels 0.025, 0.1, 0.25, 0.5, 0.75, 0.9 and 0.975 are always computed
     by predict() and the Engine (kept privately when not asked for), so
     interval(0.5 / 0.8 / 0.95) is exact; other levels: see the module
-    docstring.
+    docstring. Its arrays are read-only (convert a copy: np.array(fc.mean) * 1e3).
     """
 
     __slots__ = ("times", "mean", "quantiles", "quantile_levels", "std", "model", "weights", "note", "origin",
@@ -114,7 +120,22 @@ class Forecast:
         self.quantiles = np.asarray(quantiles, dtype=np.float64).reshape(self.times.size, self.quantile_levels.size)
         self.std = np.asarray(std, dtype=np.float64)
         self.model = model
-        self.weights = weights if weights is not None else {model: np.ones(self.times.size)}
+        if weights is None:
+            weights = {model: np.ones(self.times.size)}
+        elif not _checked:
+            # as arrays of one weight per step (a to_dict() round trip gave lists: 2 * w repeated the
+            # list, sums over members raised; wrong lengths passed unnoticed; an audit, 2026-12-05)
+            if not isinstance(weights, dict):
+                raise TypeError(f"weights must be a dict member -> weight per step, got {type(weights).__name__}")
+            conv = {}
+            for k, v in weights.items():
+                w = np.asarray(v, dtype=np.float64).reshape(-1)
+                if w.shape != self.times.shape or not np.isfinite(w).all():
+                    raise ValueError(f"weights[{k!r}] must be {self.times.size} finite numbers (one per step), "
+                                     f"got {np.asarray(v).shape} {np.asarray(v).tolist()[:4]!r}")
+                conv[k] = w
+            weights = conv
+        self.weights = weights
         self.note = note
         self.origin = origin
         self._all_q, self._all_levels = self.quantiles, self.quantile_levels
@@ -126,6 +147,16 @@ class Forecast:
             _check_shapes(self.times, self.mean, std, all_quantiles, lv.size, "all_quantiles")
             self._all_q = np.asarray(all_quantiles, dtype=np.float64).reshape(self.times.size, lv.size)
             self._all_levels = lv
+        self._freeze()
+
+    def _freeze(self) -> None:
+        """Its arrays as read-only views: interval()/quantile() read the computed levels and at()
+        the mean, so an array changed in place (a unit conversion) had mixed units in one answer
+        (an audit, 2026-12-05); convert a copy instead (np.array(fc.mean) * 1e3). Views: an
+        array the caller passed in stays the caller's to change."""
+        for name in ("times", "mean", "quantiles", "quantile_levels", "std", "_all_q", "_all_levels"):
+            setattr(self, name, _readonly(getattr(self, name)))
+        self.weights = {k: _readonly(np.asarray(v, dtype=np.float64)) for k, v in self.weights.items()}
 
     @classmethod
     def from_core(cls, fc, weights: dict | None = None, levels=None, origin: float | None = None) -> "Forecast":
@@ -147,6 +178,7 @@ class Forecast:
                 q, lv = q_all[:, keep], lv_all[keep]
         out = cls(fc.times, fc.mean, q, lv, fc.std, fc.model, weights, fc.note, origin, _checked=True)
         out._all_q, out._all_levels = q_all, lv_all
+        out._freeze()
         return out
 
     def __len__(self) -> int:

@@ -69,6 +69,16 @@ def run(args) -> int:
         print(f"chronotick export: --out must name a .onnx file (its card goes beside it as .json), got "
               f"{args.out}", file=sys.stderr)
         return 2
+    if args.register or args.name is not None:
+        # the name the card (and the printed register() line) will carry: one register() takes
+        from chronotick.models import check_register_name
+        name = args.name if args.name is not None else os.path.splitext(os.path.basename(args.out))[0]
+        try:
+            check_register_name(name)
+        except ValueError as exc:
+            what = "--name" if args.name is not None else "the model's name (--out's file name; give --name)"
+            print(f"chronotick export: {what}: {exc}", file=sys.stderr)
+            return 2
     # an --out (or its card's path) that is a directory or cannot be written: export_chronos_bolt
     # refuses it at once
     previous = terminate_as_exit()      # SIGTERM: clean up the temporary files, as Ctrl-C does

@@ -33,6 +33,20 @@ def onnx_file_name(path) -> bool:
     return os.path.splitext(path)[1].lower() == ".onnx"
 
 
+def check_register_name(name) -> None:
+    """ValueError unless `name` is one register() takes: a non-empty string without white space
+    at either end, not a built-in model's (the classical ones, fused, auto). `chronotick export
+    --register` checks its name with it before exporting (it had printed a register() line that
+    register() refused; an audit, 2026-12-05)."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"name must be a non-empty string, got {name!r}")
+    if name != name.strip():
+        # "kalman " would be listed beside "kalman" and read as it in notes and weights
+        raise ValueError(f"name must not begin or end with white space, got {name!r}")
+    if name in CLASSICAL or name in (FUSED, AUTO):
+        raise ValueError(f"name {name!r} is reserved for a built-in model")
+
+
 def register(name: str, path: str) -> None:
     """Make an exported ONNX model available as `model=name`. path: an
     existing `.onnx` file (its model card, if any, is the `.json` beside it);
@@ -42,13 +56,7 @@ def register(name: str, path: str) -> None:
     named `name`. The name of a shipped model (clock-bolt) may be registered
     too: the file then takes the shipped model's place wherever the name is
     used, `model="auto"` included (a RuntimeWarning says so)."""
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"name must be a non-empty string, got {name!r}")
-    if name != name.strip():
-        # "kalman " would be listed beside "kalman" and read as it in notes and weights
-        raise ValueError(f"name must not begin or end with white space, got {name!r}")
-    if name in CLASSICAL or name in (FUSED, AUTO):
-        raise ValueError(f"name {name!r} is reserved for a built-in model")
+    check_register_name(name)
     try:
         path = os.fspath(path)
     except TypeError:
@@ -251,6 +259,29 @@ def _is_pos_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v >= 1
 
 
+def card_fields_error(card: dict) -> str | None:
+    """What the loader (OnnxForecaster) refuses in the card's own fields, as "its FIELD ..."
+    (the caller names the file), or None: context, prediction_length and num_quantiles, where
+    given, positive integers; quantile_levels, where given, a non-empty list of levels in (0, 1),
+    strictly increasing, holding 0.5. list() had shown no card_error for such a card while the
+    loader refused it (an audit, 2026-12-05)."""
+    for key in ("context", "prediction_length", "num_quantiles"):
+        if key in card and not _is_pos_int(card[key]):
+            return f"its {key} must be a positive integer, got {card[key]!r}"
+    if "quantile_levels" in card:
+        levels = card["quantile_levels"]
+        if not isinstance(levels, builtins.list) or not levels:
+            return f"its quantile_levels must be a non-empty list, got {levels!r}"
+        from chronotick.models.calibration import _check_levels
+        try:
+            lv = _check_levels(levels, "quantile_levels")
+        except (ValueError, TypeError) as exc:
+            return f"its {exc}"
+        if not (lv == 0.5).any():
+            return f"its quantile_levels must contain 0.5 (the median), got {levels!r}"
+    return None
+
+
 def _card_num_quantiles(card: dict):
     """The card's num_quantiles, else the length of its quantile_levels (a non-empty list), else None."""
     levels = card.get("quantile_levels")
@@ -365,7 +396,9 @@ def list() -> builtins.list[dict]:  # noqa: A001 - the issue names this API `chr
     for name, path in onnx_models().items():
         card, error = read_card(path)
         if error is None and card is not None:
-            error = card_dims_vs_graph(path, card)
+            bad = card_fields_error(card)
+            error = (f"model card {os.path.splitext(path)[0] + '.json'}: {bad}" if bad is not None
+                     else card_dims_vs_graph(path, card))
         out.append({"name": name, "kind": "onnx", "path": path, "card": card, "card_error": error})
     return out
 
