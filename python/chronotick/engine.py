@@ -42,7 +42,7 @@ from chronotick import models as registry
 from chronotick._validate import int_times_hint
 from chronotick._validate import quantile_levels as _check_levels
 from chronotick.api import (AUTO_ONNX, SHORT_TERM_PROVIDERS, _median_spacing, classical_forecast, fuse_with_onnx,
-                            load_onnx, with_base_levels)
+                            load_onnx, pinned_levels, with_base_levels)
 from chronotick.config import load_config
 from chronotick.errors import ConfigError, ForecastError
 from chronotick.forecast import Forecast
@@ -675,29 +675,34 @@ class Engine:
             self._check_open()
             t, y, u, temp, long = self._snapshot()
             targets = grid(t)
-            members, notes, fused = self._members(names, t, y, u, temp, targets, levels, long)
-            for name, slot in self._onnx.items():
-                if not slot.ok and f"{name}: {slot.reason}" != self._last_error:
-                    self._last_error = f"{name}: {slot.reason}"
-            if fused is None and len(members) > 1:
-                fused = _core.fuse(members)
-            if fused is None:
-                only = members[0]     # weights keyed by the member's name ("hold", not its fallback story)
-                if not only.ok:
-                    # every model failed and so did the hold fallback (e.g. values near the float64
-                    # limit): as predict() -- not a Forecast of NaN, nor a reshape error
-                    self._last_error = "every model failed: " + "; ".join([only.note, *notes])
-                    raise ForecastError(self._last_error)
-                onnx_names = {s.forecaster.name for s in self._onnx.values() if s.forecaster is not None}
-                # an ONNX model's name may hold spaces ("my model.onnx"); a fallback's is "hold (fallback: ...)"
-                key = only.model if only.model in self._onnx or only.model in onnx_names else only.model.split(" ")[0]
-                fc = Forecast.from_core(only, {key: np.ones(targets.size)}, levels=want, origin=float(t[-1]))
-            else:
+
+            def run(lv):
+                """(QuantileForecast, weights, notes) of the members at levels lv."""
+                members, notes, fused = self._members(names, t, y, u, temp, targets, lv, long)
+                for name, slot in self._onnx.items():
+                    if not slot.ok and f"{name}: {slot.reason}" != self._last_error:
+                        self._last_error = f"{name}: {slot.reason}"
+                if fused is None and len(members) > 1:
+                    fused = _core.fuse(members)
+                if fused is None:
+                    only = members[0]     # weights keyed by the member's name ("hold", not its fallback story)
+                    if not only.ok:
+                        # every model failed and so did the hold fallback (e.g. values near the float64
+                        # limit): as predict() -- not a Forecast of NaN, nor a reshape error
+                        self._last_error = "every model failed: " + "; ".join([only.note, *notes])
+                        raise ForecastError(self._last_error)
+                    onnx_names = {s.forecaster.name for s in self._onnx.values() if s.forecaster is not None}
+                    # an ONNX model's name may hold spaces ("my model.onnx"); a fallback's is "hold (fallback: ...)"
+                    key = (only.model if only.model in self._onnx or only.model in onnx_names
+                           else only.model.split(" ")[0])
+                    return only, {key: np.ones(targets.size)}, notes
                 if not fused.forecast.ok:
                     self._last_error = f"every model failed: {fused.forecast.note}"
                     raise ForecastError(self._last_error)
-                weights = dict(zip(fused.member_names, fused.weights))
-                fc = Forecast.from_core(fused.forecast, weights, levels=want, origin=float(t[-1]))
+                return fused.forecast, dict(zip(fused.member_names, fused.weights)), notes
+            # levels beyond the base set: the base levels as asked alone (api.pinned_levels)
+            core, weights, notes = pinned_levels(run, levels)
+            fc = Forecast.from_core(core, weights, levels=want, origin=float(t[-1]))
             if notes:
                 fc.note = "; ".join(x for x in (fc.note, *notes) if x)
             with self._stats_lock:
