@@ -37,9 +37,7 @@ Gaussian predict_robust(const Series& s, const double* /*targets*/, std::size_t 
   const double* v = s.y + (s.n - w);   // the window, left in its order (the sum below)
   double med = 0, spread = 0;
   if (w >= 2) {   // mad_sigma's arithmetic (models/robust_stats.h) in the reused work space
-    spread = mad_sigma_into(v, w, work);
-    work.assign(v, v + w);
-    med = median_in_place(work.data(), w);
+    spread = mad_sigma_into(v, w, work, &med);
   } else {
     med = w == 1 ? v[0] : std::nan("");
     spread = std::nan("");

@@ -33,11 +33,13 @@ inline double mad_sigma(const std::vector<double>& v) {
 }
 
 // MAD sigma of v[0..n) using `work` as scratch (no allocation once `work`
-// has grown); v is left untouched.
-inline double mad_sigma_into(const double* v, std::size_t n, std::vector<double>& work) {
+// has grown); v is left untouched. median (optional): gets v's median.
+inline double mad_sigma_into(const double* v, std::size_t n, std::vector<double>& work,
+                             double* median = nullptr) {
   if (n < 2) return std::nan("");
   work.assign(v, v + n);
   const double med = median_in_place(work.data(), n);
+  if (median) *median = med;
   for (std::size_t i = 0; i < n; ++i) work[i] = std::fabs(v[i] - med);
   return 1.4826 * median_in_place(work.data(), n);
 }

@@ -177,8 +177,7 @@ class Forecast:
                         _COLUMNS[key] = keep
                 q, lv = q_all[:, keep], lv_all[keep]
         out = cls(fc.times, fc.mean, q, lv, fc.std, fc.model, weights, fc.note, origin, _checked=True)
-        out._all_q, out._all_levels = q_all, lv_all
-        out._freeze()
+        out._all_q, out._all_levels = _readonly(q_all), _readonly(lv_all)   # the rest frozen by __init__
         return out
 
     def __len__(self) -> int:
