@@ -199,11 +199,12 @@ def test_cli_backtests_an_exported_model_given_by_path(tmp_path, capsys, monkeyp
     (tmp_path / "bad.onnx").write_bytes(b"not a model")
     assert _cli(["--models", f"bad={tmp_path / 'bad.onnx'}", str(csv)]) == 1
     assert "bad.onnx" in capsys.readouterr().err
-    assert _cli(["--models", f"clock-bolt={tmp_path / 'mine.onnx'}", str(csv)]) == 1
+    # a bad --models value: exit 2 (as argparse's refusals; a missing or bad file is 1)
+    assert _cli(["--models", f"clock-bolt={tmp_path / 'mine.onnx'}", str(csv)]) == 2
     assert "is taken by" in capsys.readouterr().err
-    assert _cli(["--models", "nope", str(csv)]) == 1
+    assert _cli(["--models", "nope", str(csv)]) == 2
     assert "unknown model 'nope'" in capsys.readouterr().err
-    assert _cli(["--models", "hold,hold", str(csv)]) == 1
+    assert _cli(["--models", "hold,hold", str(csv)]) == 2
     assert "twice" in capsys.readouterr().err
     assert _cli(["--models", "hold", str(tmp_path / "none.csv")]) == 1
     assert "no such file" in capsys.readouterr().err
@@ -219,21 +220,24 @@ def test_format_shows_a_dash_where_a_row_has_no_interval():
 
 
 def test_cli_bad_input_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch):
-    # every subcommand: a bad value or a missing file is `chronotick CMD: message`, exit 1
+    # every subcommand: a bad value or a missing file is `chronotick CMD: message`, exit 2 for
+    # an option's bad value (as argparse's own refusals), 1 for a file that is not there (status: 3,
+    # no clock to read)
     trace = synthetic(40)
     csv = tmp_path / "trace.csv"
     np.savetxt(csv, np.c_[trace.times, trace.offsets], delimiter=",", header="time,offset", comments="")
     from chronotick.cli import main
-    for argv, pattern in [(["backtest", "--horizon", "0", str(csv)], "horizon must be a positive integer"),
-                          (["backtest", "--level", "1.5", str(csv)], "level must be in (0, 1)"),
-                          (["status", "--path", str(tmp_path / "none")], "none"),
-                          (["serve", "--config", str(tmp_path / "none.yaml")], "no such config file")]:
+    for argv, pattern, rc in [
+            (["backtest", "--horizon", "0", str(csv)], "--horizon must be an integer >= 1", 2),
+            (["backtest", "--level", "1.5", str(csv)], "--level must be a fraction in (0, 1)", 2),
+            (["status", "--path", str(tmp_path / "none")], "none", 3),
+            (["serve", "--config", str(tmp_path / "none.yaml")], "no such config file", 1)]:
         capsys.readouterr()
-        assert main(argv) == 1
+        assert main(argv) == rc
         err = capsys.readouterr().err
         assert err.startswith(f"chronotick {argv[0]}: ") and pattern in err and "Traceback" not in err
     monkeypatch.setenv("CHRONOTICK_TRACEBACK", "1")       # for debugging: the exception itself
-    with pytest.raises(ValueError, match="level must be in"):
+    with pytest.raises(ValueError, match="--level must be a fraction in"):
         main(["backtest", "--level", "1.5", str(csv)])
 
 
@@ -284,5 +288,5 @@ def test_cli_window_selection_needs_two_traces(tmp_path, capsys):
     trace = synthetic(40)
     csv = tmp_path / "trace.csv"
     np.savetxt(csv, np.c_[trace.times, trace.offsets], delimiter=",", header="time,offset", comments="")
-    assert _cli(["--window-selection", str(csv)]) == 1
+    assert _cli(["--window-selection", str(csv)]) == 2
     assert "--window-selection needs at least 2 traces (one held out), got 1" in capsys.readouterr().err

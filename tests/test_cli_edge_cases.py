@@ -48,7 +48,7 @@ def test_client_and_status_refuse_a_fifo_instead_of_hanging(tmp_path):
     r = _run(["-c", f"import chronotick; chronotick.Client({fifo!r})"], timeout=30)
     assert r.returncode != 0 and "ValueError" in r.stderr and "not a regular file" in r.stderr
     r = _run(["-m", "chronotick", "status", "--path", fifo], timeout=30)
-    assert r.returncode == 1
+    assert r.returncode == 3              # no clock to read there (1: UNKNOWN)
     assert fifo in _one_line_error(r.stderr, "chronotick status: ")
     from chronotick.shm import Client
     with pytest.raises(ValueError, match="not a regular file"):      # a directory neither
@@ -90,7 +90,7 @@ def test_serve_refuses_bad_arguments_before_starting(tmp_path, capsys, extra, ba
     argv = ["serve", "--servers", "127.0.0.1:9", "--path", str(clock), *extra]
     if "--duration" not in extra:
         argv += ["--duration", "0.2"]
-    assert main(argv) == 1
+    assert main(argv) == 2                # an option's bad value, as argparse's refusals
     line = _one_line_error(capsys.readouterr().err, "chronotick serve: ")
     assert extra[0] in line and f"got {bad}" in line
     assert not clock.exists()                                       # refused before anything started
@@ -302,7 +302,7 @@ def test_the_core_refuses_a_path_with_a_null_byte(tmp_path):
 def test_serve_refuses_an_empty_path(tmp_path, capsys, monkeypatch):
     # '' had meant the default /run/chronotick/clock (created there, rc 0)
     monkeypatch.chdir(tmp_path)
-    assert main(["serve", "--servers", "127.0.0.1:9", "--path", "", "--duration", "0.2"]) == 1
+    assert main(["serve", "--servers", "127.0.0.1:9", "--path", "", "--duration", "0.2"]) == 2
     line = _one_line_error(capsys.readouterr().err, "chronotick serve: ")
     assert "--path must name a file, got ''" in line
 

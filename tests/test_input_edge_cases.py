@@ -134,14 +134,14 @@ def test_plain_csv_negative_delay_is_refused(tmp_path, header):
 def test_demo_width_too_small_is_refused_by_name(width, capsys):
     # one line with the command's prefix, as every command's bad value (a bare SystemExit
     # message until 2026-12-05)
-    assert main(["demo", "--width", width]) == 1
-    assert capsys.readouterr().err.strip() == f"chronotick demo: --width must be >= 20 columns, got {width}"
+    assert main(["demo", "--width", width]) == 2           # an option's bad value: 2, as argparse's
+    assert capsys.readouterr().err.strip() == f"chronotick demo: --width must be in [20, 1000] columns, got {width}"
 
 
 def test_asciiplot_width_too_small_is_refused():
     from chronotick.asciiplot import plot
     x = np.arange(5.0)
-    with pytest.raises(ValueError, match="width must be >= 20, got 10"):
+    with pytest.raises(ValueError, match=r"width must be in \[20, 1000\], got 10"):
         plot([(x, x, ".")], width=10)
     assert max(len(line) for line in plot([(x, x, ".")], width=20).splitlines()) <= 20
 

@@ -211,7 +211,7 @@ def test_backtest_format_option(tmp_path, capsys):
     capsys.readouterr()
     assert main(["backtest", "--no-progress", "--models", "hold", "--format", "chrony_tracking", p]) == 1
     assert "a.csv:1: expected 14 columns" in one_line_error(capsys.readouterr().err)
-    assert main(["backtest", "--no-progress", "--models", "hold", "--format", "nope", p]) == 1
+    assert main(["backtest", "--no-progress", "--models", "hold", "--format", "nope", p]) == 2
     assert "--format 'nope'" in one_line_error(capsys.readouterr().err)
     # the hint when sniffing fails names the CLI option, not the Python argument
     q = write(tmp_path, "b.csv", "t;offset\n1;0.1\n2;0.2\n")

@@ -348,9 +348,13 @@ def test_cli_writes_csv(tmp_path, capsys):
     (["--scenario", "steady+nope"], "valid scenarios"),
     (["--hours", "-1"], "--hours must be > 0"),
     (["--poll-s", "0"], "--poll-s must be > 0"),
-    (["--servers", "0"], "servers must be an integer in [1, 10000], got 0"),
-    (["--servers", "1000000000000"], "servers must be an integer in [1, 10000], got 1000000000000"),
-    (["--server-delay-spread-s", "-1"], "server_delay_spread_s"),
+    (["--servers", "0"], "--servers must be an integer in [1, 10000], got 0"),
+    (["--servers", "1000000000000"], "--servers must be an integer in [1, 10000], got 1000000000000"),
+    (["--server-delay-spread-s", "-1"], "--server-delay-spread-s must be >= 0 and finite (seconds), got -1.0"),
+    (["--server-asymmetry-s", "nan"], "--server-asymmetry-s must be >= 0 and finite (seconds), got nan"),
+    (["--seed", "-1"], "--seed must be >= 0, got -1"),
+    (["--out", " "], "--out must name a file ('-' for stdout), got ' '"),
+    (["--hours", "1e305"], "--hours / --dt must make at most 20,000,000 simulation steps"),
 ])
 def test_cli_bad_input(tmp_path, capsys, argv, pattern):
     rc = cli_main(["simulate", "--out", str(tmp_path / "x.csv")] + argv)

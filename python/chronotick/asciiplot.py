@@ -7,18 +7,22 @@ from chronotick._validate import is_int
 
 MIN_WIDTH = 20    # the 9-column value labels, the axis, and 10 plot columns
 MIN_HEIGHT = 3
+# at most: a terminal is far narrower, and the grid is a list of lists (a width of 3e8 had
+# tried to allocate ~43 GB: an audit, 2026-12-05)
+MAX_WIDTH = 1000
+MAX_HEIGHT = 1000
 
 
 def plot(series: list[tuple[np.ndarray, np.ndarray, str]], bands=(), width: int = 80, height: int = 18,
          y_label: str = "", x_label: str = "", title: str = "") -> str:
     """Scatter `series` [(x, y, char)] over shaded `bands` [(x, lower, upper, char)]
-    into a text block `width` columns wide (>= MIN_WIDTH) and `height` rows high
-    (>= MIN_HEIGHT). Later series draw over earlier ones."""
-    for name, v, least in (("width", width, MIN_WIDTH), ("height", height, MIN_HEIGHT)):
+    into a text block `width` columns wide (MIN_WIDTH .. MAX_WIDTH) and `height` rows
+    high (MIN_HEIGHT .. MAX_HEIGHT). Later series draw over earlier ones."""
+    for name, v, least, most in (("width", width, MIN_WIDTH, MAX_WIDTH), ("height", height, MIN_HEIGHT, MAX_HEIGHT)):
         if not is_int(v):
             raise TypeError(f"{name} must be an integer number of columns/rows, got {type(v).__name__} {v!r}")
-        if v < least:
-            raise ValueError(f"{name} must be >= {least}, got {v}")
+        if not least <= v <= most:
+            raise ValueError(f"{name} must be in [{least}, {most}], got {v}")
     if not series and not bands:
         raise ValueError("nothing to plot: no series and no bands given")
     for kind, items, n_arrays in (("series", series, 2), ("bands", bands, 3)):

@@ -205,6 +205,8 @@ def load_config(config=None) -> dict:
         import yaml
         path = os.fspath(config)
         if not os.path.isfile(path):
+            if os.path.isdir(path):        # "no such config file" had misled (an audit, 2026-12-05)
+                raise IsADirectoryError(f"config file {path} is a directory")
             raise FileNotFoundError(f"no such config file: {path}")
         with open(path, encoding="utf-8") as f:
             try:

@@ -41,6 +41,17 @@ def _array(name: str, a, n: int | None = None) -> np.ndarray:
     return v
 
 
+def _times(name: str, a, n: int | None = None) -> np.ndarray:
+    """_array, every entry finite: the time axis is drawn relative to the first time, so a
+    NaN there had made every point NaN and the plot silently blank (an audit, 2026-12-05)."""
+    v = _array(name, a, n)
+    bad = np.flatnonzero(~np.isfinite(v))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{name}[{i}] = {float(v[i])!r}: times must be finite")
+    return v
+
+
 def _time_axis(t0: float, span: float) -> tuple[float, str]:
     """(divisor, label) for times relative to t0."""
     unit, div = ("h", 3600.0) if span > 3 * 3600 else ("min", 60.0) if span > 3 * 60 else ("s", 1.0)
@@ -81,7 +92,7 @@ def _forecast_arrays(forecast, level: float = 0.8) -> tuple[np.ndarray, np.ndarr
     times, mean = get("times"), get("mean")
     if times is None or mean is None:
         raise TypeError("forecast must give 'times' and 'mean' (mapping, tuple or object attributes)")
-    t = _array("forecast times", times)
+    t = _times("forecast times", times)
     m = _array("forecast mean", mean, t.size)
     lo, hi = get("lower"), get("upper")
     if lo is None and hi is None and hasattr(forecast, "interval"):
@@ -129,13 +140,13 @@ def plot_forecast(trace_or_times, offsets=None, forecast=None, truth=None, out="
     if hasattr(trace_or_times, "times") and hasattr(trace_or_times, "offsets"):
         if offsets is not None:
             raise TypeError("pass either a Trace or (times, offsets), not both")
-        t = _array("trace times", trace_or_times.times)
+        t = _times("trace times", trace_or_times.times)
         y = _array("trace offsets", trace_or_times.offsets, t.size)
         title = title or getattr(trace_or_times, "name", None)
     else:
         if offsets is None:
             raise TypeError("offsets is required when the first argument is an array of times")
-        t = _array("times", trace_or_times)
+        t = _times("times", trace_or_times)
         y = _array("offsets", offsets, t.size)
     if t.size == 0:
         raise ValueError("no measurements to plot (times is empty)")
@@ -148,7 +159,7 @@ def plot_forecast(trace_or_times, offsets=None, forecast=None, truth=None, out="
             raise ValueError("forecast has no steps")
         # error panel: times et, truth ey, forecast em / elo / ehi at those times
         if isinstance(truth, tuple) and len(truth) == 2:
-            et = _array("truth times", truth[0])
+            et = _times("truth times", truth[0])
             ey = _array("truth offsets", truth[1], et.size)
             inside = (et >= ft[0]) & (et <= ft[-1])
             if not inside.any():
@@ -234,7 +245,7 @@ def plot_models(times, truth, models: dict, out="out.png", title=None, level=Non
     log scale (a diverging model and a good one fit on one axis).
     Returns `out`.
     """
-    t = _array("times", times)
+    t = _times("times", times)
     y = _array("truth", truth, t.size)
     if t.size == 0:
         raise ValueError("nothing to plot: times is empty")

@@ -10,6 +10,13 @@ import sys
 
 from chronotick.errors import ChronotickError
 
+class UsageError(ValueError):
+    """A command-line option whose value is wrong by itself (out of range, not a model name,
+    not one of the choices): exit status 2, as argparse's own refusals (a non-number where a
+    number goes). A failure at run time -- a file missing, unreadable or not a trace, bad data,
+    a model that fails, a port in use -- is exit status 1."""
+
+
 # name -> (module, one-line help). Each module has add_arguments(parser) and run(args) -> int.
 SUBCOMMANDS = {
     "demo": ("chronotick.cli.demo", "forecast a shipped real NTP trace and plot it in the terminal"),
@@ -42,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(modules[args.command].run(args) or 0)
+    except UsageError as exc:
+        if os.environ.get("CHRONOTICK_TRACEBACK"):
+            raise
+        print(f"chronotick {args.command}: {exc}", file=sys.stderr)
+        return 2
     except (ChronotickError, ValueError, OSError, ImportError) as exc:
         # bad input (a value, a file, a config key, a model file) or a missing optional package
         # (matplotlib for --plot): the message names it; a traceback would only bury it.

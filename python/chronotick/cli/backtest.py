@@ -13,6 +13,9 @@ import time
 
 import numpy as np
 
+from chronotick._validate import is_int
+from chronotick.cli import UsageError
+
 
 def add_arguments(p) -> None:
     p.add_argument("files", nargs="+", metavar="FILE",
@@ -27,8 +30,10 @@ def add_arguments(p) -> None:
                         "beside it (what `chronotick export` writes)")
     p.add_argument("--horizon", type=int, default=1,
                    help="predict this many measurements ahead (default: %(default)s)")
-    p.add_argument("--level", type=float, default=0.8, help="central interval level (default: %(default)s)")
-    p.add_argument("--unit", choices=("s", "ms", "us"), default="ms", help="unit of the printed errors")
+    p.add_argument("--level", type=float, default=0.8,
+                   help="central interval level, a fraction in (0, 1) (default: %(default)s)")
+    p.add_argument("--unit", choices=("s", "ms", "us"), default="ms",
+                   help="unit of the printed errors (default: %(default)s)")
     p.add_argument("--json", metavar="OUT", help="write the metrics as JSON")
     p.add_argument("--markdown", metavar="OUT", help="write the tables as Markdown")
     p.add_argument("--plot", metavar="OUT", help="plot forecasts and errors (PNG; needs chronotick[plot]); "
@@ -237,20 +242,23 @@ def model_names(spec: str) -> list[str]:
             name = name.strip() or os.path.splitext(os.path.basename(path))[0]
             path = path.strip()
             if not registry.onnx_file_name(path):
-                raise ValueError(f"--models entry {entry!r}: NAME=PATH must name a .onnx file")
+                raise UsageError(f"--models entry {entry!r}: NAME=PATH must name a .onnx file")
             taken = registry.onnx_models().get(name)
             if taken is not None and os.path.abspath(path) != taken:
-                raise ValueError(f"--models entry {entry!r}: the name {name!r} is taken by {taken}; "
+                raise UsageError(f"--models entry {entry!r}: the name {name!r} is taken by {taken}; "
                                  f"give it another (NAME=PATH.onnx)")
             registry.register(name, path)
             onnx_forecaster(name)
             entry = name
-        registry.check_name(entry)
+        try:
+            registry.check_name(entry)
+        except ValueError as exc:
+            raise UsageError(f"--models: {exc}") from None
         if entry in names:
-            raise ValueError(f"--models names {entry!r} twice")
+            raise UsageError(f"--models names {entry!r} twice")
         names.append(entry)
     if not names:
-        raise ValueError(f"--models names no model: {spec!r}")
+        raise UsageError(f"--models names no model: {spec!r}")
     return names
 
 
@@ -265,7 +273,7 @@ def _check_reach(names: list[str], horizon: int) -> None:
         if name in registry.onnx_models():
             f = onnx_forecaster(name)
             if horizon > f.horizon:
-                raise ValueError(f"--horizon {horizon}: model {name} forecasts at most {f.horizon} steps "
+                raise UsageError(f"--horizon {horizon}: model {name} forecasts at most {f.horizon} steps "
                                  f"(about {f.horizon} measurements) ahead, its exported prediction_length; "
                                  f"use --horizon <= {f.horizon} or leave {name} out of --models")
 
@@ -274,21 +282,25 @@ def run(args) -> int:
     from chronotick.backtest import check_length, predict_model, run_backtest, select_window
 
     import chronotick.io as cio
+    if not is_int(args.horizon) or args.horizon < 1:
+        raise UsageError(f"--horizon must be an integer >= 1 (measurements ahead), got {args.horizon!r}")
+    if not (isinstance(args.level, float) and 0.0 < args.level < 1.0):     # also nan
+        raise UsageError(f"--level must be a fraction in (0, 1) (0.8 for an 80% interval), got {args.level!r}")
     fmt = getattr(args, "format", "auto")
     if fmt != "auto" and fmt not in cio.FORMATS:
-        raise ValueError(f"--format {fmt!r}: expected auto or one of {sorted(cio.FORMATS)}")
+        raise UsageError(f"--format {fmt!r}: expected auto or one of {sorted(cio.FORMATS)}")
     for option in ("json", "markdown", "plot"):
         value = getattr(args, option)
         if value is not None and not value.strip():
             # an empty path had been taken and nothing written (CLI audit, 2026-12-04)
-            raise ValueError(f"--{option}: the path is empty")
+            raise UsageError(f"--{option}: the path is empty")
     for option in ("json", "markdown"):
         _check_output(f"--{option}", getattr(args, option))
     if args.plot:
         _check_output("--plot", args.plot, is_file=False)   # with several traces, OUT-<trace>.png beside it
         if _one_plot(args) and os.path.splitext(args.plot)[1].lower() != ".png":
             # the plot is a PNG image whatever the name (out.pdf had held PNG data)
-            raise ValueError(f"--plot {args.plot}: the plot is written as a PNG image; name a .png file")
+            raise UsageError(f"--plot {args.plot}: the plot is written as a PNG image; name a .png file")
         from chronotick import plot
         plot._matplotlib()   # its ImportError now, not after the first trace's backtest (audit, 2026-12-05)
     names = model_names(args.models)   # a bad name, model file or path: chronotick.cli.main reports it
@@ -296,7 +308,7 @@ def run(args) -> int:
     files = _expand(args.files)
     _check_outputs_apart(args, files)
     if args.window_selection and len(files) < 2:
-        raise ValueError(f"--window-selection needs at least 2 traces (one held out), got {len(files)}")
+        raise UsageError(f"--window-selection needs at least 2 traces (one held out), got {len(files)}")
     forecasters = {n: predict_model(n) for n in names}
     if "auto" in forecasters and not args.no_delay_weights:
         auto = forecasters["auto"]

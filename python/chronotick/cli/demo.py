@@ -14,31 +14,33 @@ import numpy as np
 
 def add_arguments(p) -> None:
     p.add_argument("--model", default="auto", help="model name or path of an exported .onnx (default: %(default)s)")
-    p.add_argument("--horizon", type=int, default=12, help="measurements ahead to forecast (default: %(default)s)")
+    p.add_argument("--horizon", type=int, default=12,
+                   help="measurements ahead to forecast, at most those after the cut (default: %(default)s)")
     p.add_argument("--cut", type=int, default=200,
                    help="forecast from after this many measurements (default: %(default)s)")
     p.add_argument("--width", type=int, default=80,
-                   help="plot width in columns, at least 20 (default: %(default)s)")
+                   help="plot width in columns, 20 to 1000 (default: %(default)s)")
 
 
 def run(args) -> int:
     import chronotick
-    from chronotick.asciiplot import MIN_WIDTH, plot
+    from chronotick.asciiplot import MAX_WIDTH, MIN_WIDTH, plot
+    from chronotick.cli import UsageError
     from chronotick.data import homelab_trace
 
     tr = homelab_trace()
     n = len(tr)
     if not 10 <= args.cut <= n - 1:
-        raise ValueError(f"--cut must be in [10, {n - 1}] for this {n}-measurement trace, got {args.cut}")
+        raise UsageError(f"--cut must be in [10, {n - 1}] for this {n}-measurement trace, got {args.cut}")
     if args.horizon < 1:
-        raise ValueError(f"--horizon must be >= 1, got {args.horizon}")
-    if args.width < MIN_WIDTH:
-        raise ValueError(f"--width must be >= {MIN_WIDTH} columns, got {args.width}")
+        raise UsageError(f"--horizon must be >= 1, got {args.horizon}")
+    if not MIN_WIDTH <= args.width <= MAX_WIDTH:
+        raise UsageError(f"--width must be in [{MIN_WIDTH}, {MAX_WIDTH}] columns, got {args.width}")
     try:
         if chronotick.models.model_path(args.model) is None:     # a .onnx path is a model too, as in predict
             chronotick.models.check_name(args.model)
     except (ValueError, FileNotFoundError) as exc:
-        raise ValueError(f"--model: {exc}") from None
+        raise UsageError(f"--model: {exc}") from None
     t, y = tr.times[:args.cut], tr.offsets[:args.cut]
     after = slice(args.cut, min(n, args.cut + args.horizon))
     ta, ya = tr.times[after], tr.offsets[after]
@@ -64,6 +66,8 @@ def run(args) -> int:
     inside = np.mean(hit)
     print(f"\nmodel: {fc.model}\n({ms:.1f} ms; {len(y)} measurements in, {len(ta)} ahead"
           f"{', weighed by their round-trip delays' if delay is not None else ''})")
+    if len(ta) < args.horizon:     # said, not silently shortened (an audit, 2026-12-05)
+        print(f"(--horizon {args.horizon}: only {len(ta)} measurements follow the cut, so {len(ta)} ahead)")
     print("\nforecast vs measured after the cut (offsets in ms):")
     print(f"{'time':>8} {'ahead':>10} {'measured':>8}   {'forecast':>8}   {'80% interval':^16} {'error':>7}")
     rows = np.unique(np.linspace(0, len(ta) - 1, min(len(ta), 12)).round().astype(int))

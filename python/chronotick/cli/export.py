@@ -36,7 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "the hub is reachable. Read as a local directory when it exists, starts with / . or ~, "
                         "has more than one /, or its first part is a local directory; a missing one is an error")
     p.add_argument("--out", required=True, help="the .onnx file to write (its model card goes beside it as .json)")
-    p.add_argument("--context", type=int, default=512, help="context length L of the input [B, L] (default 512)")
+    p.add_argument("--context", type=int, default=512, help="context length L of the input [B, L], in grid steps (measurements on the model's grid; default 512)")
     p.add_argument("--tolerance", type=float, default=1e-3,
                    help="largest allowed ONNX vs PyTorch difference, in units of the series' scale, finite > 0 "
                         "(default 1e-3)")

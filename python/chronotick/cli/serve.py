@@ -31,6 +31,8 @@ import sys
 import threading
 import time
 
+from chronotick.cli import UsageError
+
 DEFAULT_PATH = "/run/chronotick/clock"
 _KEYS = {"servers", "chrony", "burst", "burst_interval_s", "timeout_s", "path", "clock", "engine"}
 
@@ -69,6 +71,8 @@ def _load(path):
         return {}
     import yaml
     if not os.path.isfile(path):
+        if os.path.isdir(path):        # "no such config file" had misled (an audit, 2026-12-05)
+            raise IsADirectoryError(f"config file {path} is a directory")
         raise FileNotFoundError(f"no such config file: {path}")
     with open(path, encoding="utf-8") as f:
         try:
@@ -112,16 +116,20 @@ def _check_args(args) -> None:
     """Refuse bad command-line values before anything starts (named in the message)."""
     d = args.duration
     if d is not None and not (math.isfinite(d) and d > 0):
-        raise ValueError(f"--duration must be a finite number of seconds > 0, got {d!r} "
+        raise UsageError(f"--duration must be a finite number of seconds > 0, got {d!r} "
                          "(omit it to run until SIGINT/SIGTERM)")
     if args.path is not None and not args.path.strip():
-        raise ValueError(f"--path must name a file, got {args.path!r} (omit it for the config's path or "
+        raise UsageError(f"--path must name a file, got {args.path!r} (omit it for the config's path or "
                          f"{DEFAULT_PATH})")
     port = args.metrics_port
+    addr = getattr(args, "metrics_addr", None)
+    if addr is not None and not addr.strip():
+        # '' had been blamed on the port ("--metrics-port 0 on : Name or service not known")
+        raise UsageError(f"--metrics-addr must name an address, got {addr!r}")
     if port is not None and not 0 <= port <= 65535:
-        raise ValueError(f"--metrics-port must be in 0..65535 (0: any free port), got {port!r}")
+        raise UsageError(f"--metrics-port must be in 0..65535 (0: any free port), got {port!r}")
     if args.servers is not None and not [x for x in args.servers.split(",") if x.strip()]:
-        raise ValueError(f"--servers: need at least one host[:port], got {args.servers!r}")
+        raise UsageError(f"--servers: need at least one host[:port], got {args.servers!r}")
 
 
 def _wait(stop: threading.Event, duration, check=None, every: float = 1.0) -> None:
@@ -270,12 +278,33 @@ class MetricsCollector:
     def __init__(self, clock, source):
         self.clock, self.source = clock, source
 
+    # every family collect() may yield, without samples: prometheus_client asks a collector with
+    # a describe() which names it serves, so a filtered scrape (/metrics?name[]=...) finds them
+    # (without it such a scrape was an empty page: an audit, 2026-12-05)
+    _FAMILIES = (("chronotick_offset_seconds", "gauge"), ("chronotick_bound_seconds", "gauge"),
+                 ("chronotick_status", "gauge"), ("chronotick_last_measurement_age_seconds", "gauge"),
+                 *((f"chronotick_{k}", "counter") for k in (
+                     "measurements", "source_errors", "empty_polls", "forecast_errors", "steps_detected",
+                     "spikes", "local_clock_steps", "ntp_exchanges", "ntp_rejections")),
+                 ("chronotick_forecast_latency_seconds", "summary"))
+
+    def describe(self):
+        from prometheus_client.core import Metric
+        for name, kind in self._FAMILIES:
+            yield Metric(name, "", kind)
+
     def collect(self):
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
         if self.clock is None:       # the server is bound before the clock is made
             return
-        b = self.clock.now()
-        local = time.time_ns()
+        # the bound at the very local time the offset is taken against: now() then time_ns()
+        # had read the offset 1-6 us low (an audit, 2026-12-05; status brackets its reads)
+        local = int(self.clock._time_ns())
+        try:
+            b = self.clock.now_at(local)
+        except ValueError:       # the model's time there is beyond int64 ns: as now() answers
+            b = self.clock.now()
+            local = b.time_ns if not b.status else time.time_ns()
         h = self.clock.health()
         counts = h["counts"]
         yield GaugeMetricFamily("chronotick_offset_seconds", "correction now: corrected - local clock",
@@ -322,7 +351,9 @@ def start_metrics(port: int, clock, source, addr: str = "127.0.0.1"):
     try:
         import prometheus_client as prom
     except ImportError:
-        raise SystemExit("--metrics-port needs prometheus_client: pip install chronotick[metrics]") from None
+        # an ImportError: chronotick.cli.main's one line with the command's prefix (a bare
+        # SystemExit message had none)
+        raise ImportError("--metrics-port needs prometheus_client: pip install chronotick[metrics]") from None
     reg = prom.CollectorRegistry()
     coll = MetricsCollector(clock, source)
     reg.register(coll)
@@ -378,7 +409,7 @@ def _run(args, stop: threading.Event) -> int:
         source = ChronySource()
         source_desc = "source: chronyc"
     else:
-        raise SystemExit("no time source: give --servers host[:port],... or `servers:`/`chrony: true` in --config")
+        raise UsageError("no time source: give --servers host[:port],... or `servers:`/`chrony: true` in --config")
     path = args.path if args.path is not None else (cfg.get("path") or DEFAULT_PATH)
     try:
         engine = Engine(cfg.get("engine"))

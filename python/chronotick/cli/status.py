@@ -1,16 +1,36 @@
-"""`chronotick status [--path FILE]`: print the state `chronotick serve` publishes."""
+"""`chronotick status [--path FILE]`: print the state `chronotick serve` publishes.
+
+Exit status: 0 when the clock's bound holds (SYNCHRONIZED or HOLDOVER), 1 when it is UNKNOWN
+(no bound: not yet synchronized, or too long without measurements), 3 when there is no clock to
+read at FILE (missing, unreadable, not a chronotick clock file) -- a monitoring script can tell
+"not synchronized" from "nothing published there"."""
 from __future__ import annotations
 
+import os
+import sys
 import time
+
+EXIT_UNKNOWN = 1
+EXIT_NO_CLOCK = 3
 
 
 def add_arguments(p) -> None:
     p.add_argument("--path", default="/run/chronotick/clock", help="shared-memory file (default: %(default)s)")
+    p.epilog = ("exit status: 0 bound valid (SYNCHRONIZED or HOLDOVER), 1 UNKNOWN, "
+                "3 no clock to read at --path (missing, unreadable, not a clock file)")
 
 
 def run(args) -> int:
     from chronotick.shm import Client
-    c = Client(args.path)
+    try:
+        c = Client(args.path)
+    except (OSError, ValueError) as exc:
+        # both codes had been 1: "not synchronized" and "nothing to read" looked the same (an
+        # audit, 2026-12-05)
+        if os.environ.get("CHRONOTICK_TRACEBACK"):
+            raise
+        print(f"chronotick status: {exc}", file=sys.stderr)
+        return EXIT_NO_CLOCK
     # now() reads the local clock itself: the local time it used is bracketed by these two reads
     # (the midpoint is within a fraction of a microsecond of it; reading the local clock after
     # now() and snapshot() had printed corrections ~10 us short)
@@ -35,4 +55,4 @@ def run(args) -> int:
     # heartbeat 0: the writer created the file but has not published yet (not a time of 1970)
     last = "never published" if hb == 0 else f"last publish {(local - hb) / 1e9:.1f} s ago"
     print(f"writer pid: {c.writer_pid}, {last}")
-    return 0 if b.status else 1
+    return 0 if b.status else EXIT_UNKNOWN

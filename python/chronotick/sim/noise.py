@@ -56,13 +56,19 @@ def theory_adev(params, taus, dt: float = 1.0) -> np.ndarray:
     """Allan deviation implied by ClockParams' power-law noise (IEEE 1139
     relations, f_h = 1/(2 dt)) and linear frequency drift D (aging:
     sigma_y^2 = D^2 tau^2 / 2), at taus in seconds. A constant frequency
-    offset adds nothing; temperature and VM migrations are not included."""
+    offset adds nothing; temperature and VM migrations are not included.
+    taus must be >= dt."""
     tau = np.asarray(taus, dtype=np.float64)
     if not (math.isfinite(dt) and dt > 0):
         raise ValueError(f"dt must be finite and > 0, got {dt!r}")
     if tau.size and not np.all(np.isfinite(tau) & (tau > 0)):
         bad = tau.ravel()[~(np.isfinite(tau.ravel()) & (tau.ravel() > 0))][0]
         raise ValueError(f"taus must be finite and > 0 s, got {bad!r}")
+    if tau.size and float(tau.min()) < dt:
+        # averages over less than one step of the grid: the relations assume tau >= 1/(2 f_h) =
+        # dt (the flicker-PM term went negative, NaN with only a warning: an audit, 2026-12-05)
+        raise ValueError(f"taus must be >= dt = {dt!r} s (the noise is defined on that grid), "
+                         f"got {float(tau.min())!r}")
     f_h = 1.0 / (2.0 * dt)
     pi2 = math.pi ** 2
     var = (3.0 * f_h * params.h_wpm / (4.0 * pi2 * tau ** 2)

@@ -49,7 +49,7 @@ _PRESETS = {
              **_h(wfm_1s=2e-10, ffm_floor=1e-10, rwfm_1e4=3e-10, jitter_s=5e-9)),
         {}, False),
     "ocxo": (
-        "oven-controlled crystal: 0.01 ppm offset, 5e-5 ppm/degC (+-5 ppb over 0..70 degC), "
+        "oven-controlled crystal: 0.01 ppm offset, 5e-5 ppm/degC (-1.25..+2.25 ppb over 0..70 degC around 25 degC), "
         "aging 5e-4 ppm/day (0.5 ppb/day); noise from the lab 10 MHz OCXO in "
         "shared/data/oscillators (Stable32 table: sigma_y = 7.6e-11 at 1 s falling as 1/tau, "
         "flicker floor ~6e-12), plus 1e-11 white FM and random-walk FM 1e-12 at 1e4 s; warms 0.5 degC "

@@ -120,6 +120,12 @@ def simulate(preset: str = "tcxo", scenario: str = "steady", duration_s: float =
     mp = dataclasses.replace(mp, **m_over)
     if mp.poll_s < dt:
         raise ValueError(f"poll_s ({mp.poll_s!r}) must be at least dt ({dt!r})")
+    used = round(mp.poll_s / dt) * dt
+    if mp.poll_mode == "fixed" and mp.poll_s < duration_s and abs(used - mp.poll_s) > 1e-9 * mp.poll_s:
+        # said, not silent (dt 10, poll_s 64 polled every 60 s; an audit, 2026-12-05)
+        import warnings
+        warnings.warn(f"poll_s {mp.poll_s!r} is not a multiple of dt {dt!r}: polls fall on the grid, every "
+                      f"{used:g} s", RuntimeWarning, stacklevel=2)
 
     ratio = duration_s / dt
     # a ratio past 1e15 (or inf: 1e300 / 1e-10) is stated as a float: floor(inf) had raised
@@ -165,7 +171,11 @@ def simulate(preset: str = "tcxo", scenario: str = "steady", duration_s: float =
                   covariates={name: v[k] for name, v in covariates.items()},
                   extra={"true_offset": true_offset},
                   source=f"sim:preset={preset},scenario={scenario},seed={seed}"
-                         f"{',disciplined' if disciplined else ''}")
+                         f"{',disciplined' if disciplined else ''}"
+                         # the preset's parameters were replaced: not labelled as its run (random_params'
+                         # runs had read "preset=tcxo"; an audit, 2026-12-05)
+                         f"{',custom clock_params' if clock_params is not None else ''}"
+                         f"{',custom measurement_params' if measurement_params is not None else ''}")
     params = SimParams(clock=cp, measurement=mp, preset=preset, scenario=scenario,
                        disciplined=bool(disciplined), duration_s=duration_s, dt=dt, seed=int(seed))
     return SimResult(trace=trace, true_offset=true_offset, t=t, x=x, y=y, covariates=covariates, params=params)

@@ -1,0 +1,195 @@
+"""Found by audits of the simulator, the plots and the command line (2026-12-05, session 31):
+each test fails on the code before its fix."""
+import os
+import urllib.request
+import warnings
+
+import numpy as np
+import pytest
+
+from chronotick import sim
+from chronotick.cli import main
+
+# -- the command line: exit status 2 for an option's bad value, 1 for a failure at run time ---------
+
+
+def _one_line(err: str, prefix: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(prefix) and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["demo", "--width", "300000000"], "--width must be in [20, 1000] columns, got 300000000"),
+    (["demo", "--width", "10"], "--width must be in [20, 1000] columns, got 10"),
+    (["demo", "--horizon", "0"], "--horizon must be >= 1, got 0"),
+    (["demo", "--cut", "5"], "--cut must be in [10, "),
+    (["demo", "--model", "nosuch"], "--model: "),
+    (["backtest", "x.csv", "--horizon", "0"], "--horizon must be an integer >= 1 (measurements ahead), got 0"),
+    (["backtest", "x.csv", "--level", "80"], "--level must be a fraction in (0, 1) (0.8 for an 80% interval), got 80.0"),
+    (["backtest", "x.csv", "--level", "nan"], "--level must be a fraction in (0, 1)"),
+    (["backtest", "x.csv", "--models", "nosuch"], "--models: "),
+    (["backtest", "x.csv", "--models", "hold,hold"], "--models names 'hold' twice"),
+    (["backtest", "x.csv", "--format", "nosuch"], "--format 'nosuch'"),
+    (["serve", "--servers", "127.0.0.1:9", "--duration", "-1"], "--duration must be a finite number of seconds > 0"),
+    (["serve", "--servers", "127.0.0.1:9", "--metrics-addr", " ", "--metrics-port", "0"],
+     "--metrics-addr must name an address, got ' '"),
+    (["serve", "--path", "PATH"], "no time source: give --servers"),
+])
+def test_a_bad_option_value_exits_2_in_every_command(argv, says, capsys, tmp_path):
+    # argparse's own refusals (a non-number) had been 2 and the commands' range checks 1 in demo,
+    # backtest and serve (2 in simulate and export)
+    argv = [str(tmp_path / "clock") if a == "PATH" else a for a in argv]
+    if "serve" in argv and "--path" not in argv:
+        argv += ["--path", str(tmp_path / "clock")]
+    assert main(argv) == 2
+    assert says in _one_line(capsys.readouterr().err, f"chronotick {argv[0]}: ")
+    assert not (tmp_path / "clock").exists()
+
+
+def test_a_failure_at_run_time_still_exits_1(capsys, tmp_path):
+    assert main(["backtest", "--no-progress", str(tmp_path / "missing.csv"), "--models", "hold"]) == 1
+    assert "missing.csv" in _one_line(capsys.readouterr().err, "chronotick backtest: ")
+
+
+def test_serve_names_a_config_that_is_a_directory(capsys, tmp_path):
+    # "no such config file" had been said of a directory that exists
+    assert main(["serve", "--config", str(tmp_path), "--path", str(tmp_path / "clock"), "--duration", "0.2"]) == 1
+    assert f"config file {tmp_path} is a directory" in _one_line(capsys.readouterr().err, "chronotick serve: ")
+    from chronotick.engine import Engine
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        Engine(str(tmp_path))
+
+
+def test_demo_says_when_fewer_measurements_follow_the_cut_than_the_horizon(capsys):
+    assert main(["demo", "--horizon", "100000", "--width", "40"]) == 0
+    out = capsys.readouterr().out
+    assert "--horizon 100000: only " in out and "measurements follow the cut" in out
+
+
+def test_status_tells_unknown_from_nothing_to_read(capsys, tmp_path):
+    from chronotick import _core
+    from chronotick.cli.status import EXIT_NO_CLOCK, EXIT_UNKNOWN
+    assert (EXIT_UNKNOWN, EXIT_NO_CLOCK) == (1, 3)
+    assert main(["status", "--path", str(tmp_path / "missing")]) == EXIT_NO_CLOCK
+    assert "missing" in _one_line(capsys.readouterr().err, "chronotick status: ")
+    (tmp_path / "junk").write_bytes(b"x" * 4096)
+    assert main(["status", "--path", str(tmp_path / "junk")]) == EXIT_NO_CLOCK
+    capsys.readouterr()
+    if hasattr(_core, "ClockPublisher"):
+        path = str(tmp_path / "clock")
+        with _core.ClockPublisher(path):
+            assert main(["status", "--path", path]) == EXIT_UNKNOWN
+
+
+# -- the terminal and PNG plots ------------------------------------------------------------------
+
+def test_asciiplot_refuses_a_size_it_cannot_draw():
+    from chronotick.asciiplot import MAX_HEIGHT, MAX_WIDTH, plot
+    x = np.arange(5.0)
+    with pytest.raises(ValueError, match=r"width must be in \[20, 1000\], got 300000000"):
+        plot([(x, x, ".")], width=300_000_000)      # had tried to allocate ~43 GB
+    with pytest.raises(ValueError, match=r"height must be in \[3, 1000\], got 1001"):
+        plot([(x, x, ".")], height=1001)
+    assert len(plot([(x, x, ".")], width=MAX_WIDTH, height=MAX_HEIGHT).splitlines()) >= MAX_HEIGHT
+
+
+@pytest.mark.parametrize("where", ["times", "forecast", "models"])
+def test_a_plot_refuses_a_non_finite_time_by_index(where, tmp_path):
+    pytest.importorskip("matplotlib")
+    from chronotick import plot
+    t = np.arange(10.0) * 64
+    y = np.linspace(0, 1e-3, 10)
+    bad = t.copy()
+    bad[0] = np.nan                         # every x had become NaN: a blank plot, no error
+    with pytest.raises(ValueError, match=r"\[0\] = nan: times must be finite"):
+        if where == "times":
+            plot.plot_forecast(bad, y, out=str(tmp_path / "a.png"))
+        elif where == "forecast":
+            plot.plot_forecast(t, y, forecast=(bad + 640, y), out=str(tmp_path / "a.png"))
+        else:
+            plot.plot_models(bad, y, {"m": (y, None, None)}, out=str(tmp_path / "a.png"))
+    assert not (tmp_path / "a.png").exists()
+
+
+# -- serve's Prometheus collector ----------------------------------------------------------------
+
+class _Source:
+    def __call__(self):
+        return None
+
+
+def _clock(now_ns):
+    from chronotick.clock import Clock
+    return Clock(_Source(), time_ns=lambda: now_ns)
+
+
+def test_the_offset_metric_is_taken_at_the_local_time_of_its_bound():
+    pytest.importorskip("prometheus_client")
+    from chronotick.cli.serve import MetricsCollector
+    clock = _clock(1_700_000_000_123_456_789)
+    try:
+        fams = {f.name: f for f in MetricsCollector(clock, _Source()).collect()}
+    finally:
+        clock._engine.close()
+    # UNKNOWN: the time served is the local clock's own, a correction of exactly 0 (now() and a
+    # second read of the clock had reported the time between them, 1-6 us, as a correction)
+    assert fams["chronotick_status"].samples[0].value == 0
+    assert fams["chronotick_offset_seconds"].samples[0].value == 0.0
+
+
+def test_a_filtered_scrape_serves_the_families_asked_for():
+    pytest.importorskip("prometheus_client")
+    from chronotick.cli.serve import start_metrics
+    clock = _clock(1_700_000_000_000_000_000)
+    server = start_metrics(0, clock, _Source())
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/metrics"
+        for name in ("chronotick_status", "chronotick_offset_seconds", "chronotick_measurements_total"):
+            with urllib.request.urlopen(f"{url}?name[]={name}", timeout=5) as r:
+                body = r.read().decode()
+            assert f"\n{name} " in "\n" + body, (name, body)      # had been an empty page
+        with urllib.request.urlopen(url, timeout=5) as r:
+            assert "chronotick_bound_seconds" in r.read().decode()
+    finally:
+        server.shutdown()
+        server.server_close()
+        clock._engine.close()
+
+
+# -- the simulator ------------------------------------------------------------------------------
+
+def test_theory_adev_refuses_a_tau_below_the_grid_step():
+    cp = sim.ClockParams(h_fpm=1e-18)
+    with pytest.raises(ValueError, match=r"taus must be >= dt = 1.0 s .* got 0.01"):
+        sim.theory_adev(cp, [0.01, 1.0])        # had been [nan, ...] with a RuntimeWarning
+    assert np.all(np.isfinite(sim.theory_adev(cp, [1.0, 10.0])))
+
+
+def test_a_poll_interval_off_the_grid_is_said():
+    with pytest.warns(RuntimeWarning, match="poll_s 64.0 is not a multiple of dt 10.0: .* every 60 s"):
+        r = sim.simulate(duration_s=3600, dt=10, poll_s=64)
+    d = np.diff(r.trace.times)
+    assert d.min() == 60.0 and np.all(d % 60.0 == 0)      # (a lost exchange leaves 120 s)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sim.simulate(duration_s=3600, dt=1, poll_s=64)           # on the grid: silent
+        sim.simulate(duration_s=3600, dt=0.1, poll_s=0.3)        # float steps, on the grid
+
+
+def test_a_run_with_its_own_parameters_is_not_labelled_as_the_preset():
+    cp, mp = sim.random_params(np.random.default_rng(3))
+    r = sim.simulate(duration_s=3600, clock_params=cp, measurement_params=mp, seed=1)
+    assert "custom clock_params" in r.trace.source and "custom measurement_params" in r.trace.source
+    assert "custom" not in sim.simulate(duration_s=3600, seed=1).trace.source
+
+
+def test_runs_of_other_lengths_are_documented_as_independent():
+    # the draws are made in blocks as long as the run: the docs say so (they had implied the
+    # opposite), and this is what they say
+    a = sim.simulate(duration_s=86400, seed=2).trace
+    b = sim.simulate(duration_s=86400 + 64, seed=2).trace
+    n = min(len(a), len(b))
+    assert not np.array_equal(a.delay[:n], b.delay[:n])
+    doc = open(os.path.join(os.path.dirname(__file__), "..", "docs", "sim.md")).read()
+    assert "does not share its start with it" in doc
