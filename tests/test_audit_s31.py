@@ -193,3 +193,129 @@ def test_runs_of_other_lengths_are_documented_as_independent():
     assert not np.array_equal(a.delay[:n], b.delay[:n])
     doc = open(os.path.join(os.path.dirname(__file__), "..", "docs", "sim.md")).read()
     assert "does not share its start with it" in doc
+
+
+# -- the trace loaders and the backtest's use of them (an audit of chronotick.io) ------------------
+
+DATA = os.path.join(os.path.dirname(__file__), "data")
+
+
+def _write(path, text):
+    path.write_text(text)
+    return str(path)
+
+
+def test_one_corrupt_time_loses_one_row_not_every_later_one(tmp_path):
+    from chronotick.io import load
+    rows = [(1760560000 + 10 * i, 1e-3 * np.sin(i / 50)) for i in range(1000)]
+    rows[10] = (2760560100, rows[10][1])             # one digit flipped: 31 years ahead
+    p = _write(tmp_path / "jump.csv", "t,offset\n" + "".join(f"{t},{o:.6e}\n" for t, o in rows))
+    tr = load(p, strict=False)
+    # had kept 11 rows (the corrupt one last) and called the 989 after it malformed
+    assert len(tr) == 999 and tr.skipped == {"malformed": 1} and tr.times[-1] == rows[-1][0]
+    assert 2760560100 not in tr.times
+    with pytest.raises(ValueError, match=r"jump.csv:13: time 1760560110.0 is not after"):
+        load(p)                                       # strict: the first row out of order, as before
+    # a row that is itself out of order is still the one dropped (the greedy choice where it is
+    # as good): 100, 200, 300, 250, 400 keeps 300
+    q = _write(tmp_path / "back.csv", "t,offset\n100,0\n200,0\n300,0\n250,0\n400,0\n")
+    tr = load(q, strict=False)
+    assert list(tr.times) == [100.0, 200.0, 300.0, 400.0] and tr.skipped == {"malformed": 1}
+
+
+def test_chrony_second_60_only_as_a_leap_second(tmp_path):
+    from chronotick.io import load
+    text = open(os.path.join(DATA, "chrony_tracking.log")).read()
+    assert "02:32:40" in text
+    p = _write(tmp_path / "tracking.log", text.replace("02:32:40", "02:32:60", 1))
+    with pytest.raises(ValueError, match=r"tracking.log:\d+: invalid time '02:32:60'"):
+        load(p)                                       # had read as 02:33:00, out of order
+    n = len(load(os.path.join(DATA, "chrony_tracking.log"), strict=False))
+    assert len(load(p, strict=False)) == n - 1      # (the 19 entries after it had been dropped)
+
+
+def test_the_backtest_says_where_delay_weights_were_off_and_what_the_loader_skipped(tmp_path):
+    from chronotick.backtest import run_backtest
+    from chronotick.io.trace import Trace
+    rng = np.random.default_rng(0)
+    n = 60
+    d = 0.02 + rng.exponential(0.005, n)
+    d[30] = np.nan                                    # one exchange without a delay
+    tr = Trace(times=64.0 * np.arange(n), offsets=rng.normal(0, 1e-3, n), delay=d, skipped={"malformed": 2})
+    r = run_backtest(tr, {}, level=0.8)
+    text = r.format()
+    assert "note: the loader skipped rows of the file: {'malformed': 2}" in text
+    # windows holding measurement 30 (origins 31 .. 59 of 10 .. 59) weigh without delays: said
+    assert "note: delay weights off at 29 of 50 origins" in text
+
+
+def test_a_phase_file_header_is_read_whole(tmp_path):
+    from chronotick.io import load_oscillator_phase
+    head = "# first datapoint 1391174210\n# 4 datapoints in total\n# phase data, unit: {u}\n# data interval {i} s\n"
+    data = "7.6e-07\n7.8e-07\n7.9e-07\n8.0e-07\n"
+    tr = load_oscillator_phase(_write(tmp_path / "a.txt", head.format(u="s", i="10.0") + data))
+    assert list(np.diff(tr.times)) == [10.0] * 3 and tr.times[0] == 1391174210      # had been 1 s apart
+    tr = load_oscillator_phase(_write(tmp_path / "b.txt", head.format(u="ns", i="1.0") + data))
+    np.testing.assert_allclose(tr.offsets, -np.array([7.6e-16, 7.8e-16, 7.9e-16, 8.0e-16]))   # had been 1e9x
+    with pytest.raises(ValueError, match=r"tau = 2.0 s, but .*c.txt:4 declares a data interval of 1.0 s"):
+        load_oscillator_phase(_write(tmp_path / "c.txt", head.format(u="s", i="1.0") + data), tau=2.0)
+    with pytest.raises(ValueError, match=r"unit 'furlongs' of the phase data"):
+        load_oscillator_phase(_write(tmp_path / "d.txt", head.format(u="furlongs", i="1.0") + data))
+    cut = _write(tmp_path / "e.txt", head.format(u="s", i="1.0") + data[:-8])
+    with pytest.raises(ValueError, match=r"e.txt: 3 data lines, but line 2 declares 4 datapoints"):
+        load_oscillator_phase(cut)                    # a file cut short had loaded without a word
+    assert load_oscillator_phase(cut, strict=False).skipped == {"missing_at_end": 1}
+
+
+@pytest.mark.parametrize("name", ["offsetMs", "offsetMS", "offset_msecs", "offset_usecs", "offset_nsecs",
+                                  "offset_millisecs", "offset/ms", "offset_milli", "offset_µsec", "offset [mS]"])
+def test_plain_csv_refuses_an_offset_in_another_unit_however_spelled(tmp_path, name):
+    from chronotick.io import load_plain_csv
+    p = _write(tmp_path / "u.csv", f"t,{name}\n1,1.5\n2,2.5\n3,3.5\n")
+    with pytest.raises(ValueError, match="names a unit other than seconds"):
+        load_plain_csv(p)                             # had loaded 1.5 ms as 1.5 s
+
+
+@pytest.mark.parametrize("name, delay, unc", [
+    ("delay_s", True, False), ("delay (s)", True, False), ("rtt", True, False), ("round_trip", True, False),
+    ("ntp_delay", True, False), ("root_delay", False, False), ("unc", False, True), ("uncertainty_s", False, True),
+])
+def test_plain_csv_reads_a_delay_column_as_the_delay(tmp_path, name, delay, unc):
+    from chronotick.io import load_plain_csv
+    tr = load_plain_csv(_write(tmp_path / "d.csv", f"t,offset,{name}\n1,0.001,0.02\n2,0.002,0.021\n"))
+    assert (tr.delay is not None) == delay and (tr.uncertainty is not None) == unc
+    if not (delay or unc):
+        assert list(tr.extra[name]) == [0.02, 0.021]   # a server's root delay: kept, as itself
+
+
+def test_chronotick_csv_header_with_spaces_loads(tmp_path):
+    from chronotick.io import load
+    rows = "".join(f"{1.76e9 + 64 * i}, {1.76e9 + 64 * i}, {0.1 * i}, 20.0\n" for i in range(12))
+    p = _write(tmp_path / "s.csv", "timestamp, system_time, ntp_offset_ms, ntp_delay_ms\n" + rows)
+    tr = load(p)                                      # sniffed as chronotick_csv, then refused
+    assert len(tr) == 12 and tr.offsets[1] == pytest.approx(1e-4)
+
+
+def test_a_utf16_file_is_named_as_such(tmp_path):
+    from chronotick.io import load
+    p = tmp_path / "w.csv"
+    p.write_bytes("t,offset\n1,0.1\n2,0.2\n".encode("utf-16"))
+    with pytest.raises(ValueError, match="looks like UTF-16 text"):
+        load(str(p))
+
+
+def test_backtest_scores_the_source_asked_for_and_says_which(tmp_path, capsys):
+    log = os.path.join(DATA, "chrony_measurements.log")
+    from chronotick.io import load
+    default = load(log).source
+    src = default.rsplit("[", 1)[1].rstrip("]")
+    assert main(["backtest", "--no-progress", "--models", "hold", log]) == 0
+    assert f"note: source {src} of the log" in capsys.readouterr().out
+    other = "127.0.0.2" if src != "127.0.0.2" else "127.0.0.1"
+    assert main(["backtest", "--no-progress", "--models", "hold", "--source", other, log]) == 0
+    assert f"note: source {other} of the log" in capsys.readouterr().out
+    assert main(["backtest", "--no-progress", "--models", "hold", "--source", "10.9.9.9", log]) == 1
+    assert "source '10.9.9.9' not in the log" in capsys.readouterr().err
+    csv = _write(tmp_path / "p.csv", "t,offset\n" + "".join(f"{i},{0.001 * i}\n" for i in range(40)))
+    assert main(["backtest", "--no-progress", "--models", "hold", "--source", "x", csv]) == 2
+    assert "--source x: only a chrony measurements or statistics log" in capsys.readouterr().err

@@ -15,6 +15,7 @@ are plain numpy here so they are independent of the code under test.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -169,6 +170,9 @@ class BacktestResult:
     times: np.ndarray
     truth: np.ndarray
     results: dict[str, ModelResult] = field(default_factory=dict)
+    # what a reader of the table should know about how it was made (rows the loader skipped,
+    # origins whose window lacked a delay), printed under it by format()
+    notes: list[str] = field(default_factory=list)
 
     def table(self) -> dict[str, dict]:
         """Every model's point errors scored on the same targets, those every model made a
@@ -201,6 +205,7 @@ class BacktestResult:
                          f"{cell(m['p95'] * scale, 9, '.3f')}{cell(m['max'] * scale, 9, '.3f')}"
                          f"{cell(m['coverage'] * 100, 7, '.1f', '%')}"
                          f"{cell(m['width'] * scale, 9, '.3f')}{cell(m['pinball'] * scale, 9, '.4f')}")
+        lines.extend(f"note: {n}" for n in self.notes)
         return "\n".join(lines)
 
 
@@ -278,6 +283,12 @@ def run_backtest(trace: Trace, forecasters: dict[str, Forecaster] | None = None,
     idx = np.arange(warmup, n)
     res = BacktestResult(trace=trace.name, level=level, horizon=horizon, times=trace.times[idx], truth=trace.offsets[idx])
     out = {name: np.full((idx.size, 3), np.nan) for name in all_f}
+    if trace.skipped:
+        res.notes.append(f"the loader skipped rows of the file: {dict(trace.skipped)}")
+    chosen = re.search(r"::chrony_(?:measurements|statistics)\[(.+)\]$", trace.source or "")
+    if chosen:        # a log of several sources: which one this is (the CLI's --source picks another)
+        res.notes.append(f"source {chosen.group(1)} of the log")
+    undelayed = 0
     for j, i in enumerate(idx):
         end = i - horizon + 1  # measurements [lo, end) are strictly before the origin's next one
         lo = 0 if max_history is None else max(0, end - max_history)
@@ -285,6 +296,7 @@ def run_backtest(trace: Trace, forecasters: dict[str, Forecaster] | None = None,
         if use_delay and np.all(np.isfinite(trace.delay[lo:end])):
             u = uncertainty_from_delay(y, trace.delay[lo:end])     # as the Engine: delays first
         else:
+            undelayed += use_delay
             u = trace.uncertainty[lo:end] if trace.uncertainty is not None else None
             if u is not None and not np.all(np.isfinite(u)):
                 u = None
@@ -310,6 +322,12 @@ def run_backtest(trace: Trace, forecasters: dict[str, Forecaster] | None = None,
                                  f"a forecaster returns (mean, lower, upper) numbers (NaN where it has none)") from None
         if progress:
             progress(j + 1, idx.size)
+    if undelayed:
+        # as the Engine: delay weights only where every measurement of the window has a delay
+        # (one NaN delay had turned them off for up to 512 origins, unsaid: an audit, 2026-12-05)
+        res.notes.append(f"delay weights off at {undelayed} of {idx.size} origins: a measurement of their "
+                         f"window has no delay (NaN); the trace's uncertainty{'' if trace.uncertainty is not None else ' (none)'} "
+                         f"weighs them instead")
     for name, a in out.items():
         res.results[name] = ModelResult(name, a[:, 0], a[:, 1], a[:, 2])
     if proto is not None and np.isfinite(proto[idx]).any():

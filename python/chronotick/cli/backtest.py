@@ -48,6 +48,9 @@ def add_arguments(p) -> None:
                         "uncertainty, "
                         "and `auto` is also shown without them as `auto (no delays)`, the same as `auto` on a "
                         "trace without delays)")
+    p.add_argument("--source", metavar="IP",
+                   help="the source to score in a chrony measurements or statistics log, which hold several "
+                        "(default: the one with the most entries, named under the table)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -70,11 +73,19 @@ def _expand(paths: list[str]) -> list[str]:
     return out
 
 
-def _load(path: str, format: str = "auto"):
+# the formats that hold several sources' measurements, one of them loaded (--source)
+MULTI_SOURCE = ("chrony_measurements", "chrony_statistics")
+
+
+def _load(path: str, format: str = "auto", source: str | None = None):
     import chronotick.io as cio
-    if hasattr(cio, "load"):
+    if source is None:
         return cio.load(path, format=format)
-    return cio.load_chronotick_csv(path)
+    kind = cio.sniff_format(path) if format == "auto" else format
+    if kind not in MULTI_SOURCE:
+        raise UsageError(f"--source {source}: only a chrony measurements or statistics log holds several "
+                         f"sources; {path} is {kind}")
+    return cio.load(path, format=kind, source=source)
 
 
 def _check_output(option: str, path: str | None, is_file: bool = True) -> None:
@@ -320,7 +331,9 @@ def run(args) -> int:
     traces = []
     for path in files:
         try:
-            trace = _load(path, fmt)
+            trace = _load(path, fmt, getattr(args, "source", None))
+        except UsageError:
+            raise
         except (ValueError, OSError) as exc:
             msg = str(exc) if path in str(exc) else f"{path}: {exc}"   # name the file once
             msg = msg.replace("pass format= one of", "pass --format, one of")   # the CLI's spelling

@@ -66,6 +66,13 @@ def sniff_format(path) -> str:
     Raises ValueError when it cannot tell; pass `format=` to `load` then.
     """
     path = check_path(path)
+    with open(path, "rb") as f:
+        start = f.read(512)
+    if start[:2] != b"\x1f\x8b" and (start[:2] in (b"\xff\xfe", b"\xfe\xff") or
+                                     (len(start) >= 4 and start.count(b"\x00") * 4 >= len(start))):
+        # UTF-16 (a PowerShell redirect): read as UTF-8 it had been mojibake in "cannot tell the format"
+        raise ValueError(f"{path}: looks like UTF-16 text (NUL bytes between characters); the loaders read "
+                         f"UTF-8: convert it (e.g. iconv -f UTF-16 -t UTF-8)")
     lines = [ln for ln in head_lines(path, 64) if ln.strip()]
     header = None
     for ln in lines:

@@ -59,7 +59,9 @@ def load_chronotick_csv(path, strict: bool = True) -> Trace:
                 break
             before += 1
         reader = csv.DictReader(lines)
-        fields = reader.fieldnames or []
+        # names with the spaces around them dropped: "timestamp, system_time, ..." is sniffed as
+        # this format (the sniffer strips them) and had then been refused for "no 'system_time'"
+        fields = reader.fieldnames = [name.strip() for name in reader.fieldnames or []]
         missing = [c for c in _REQUIRED if c not in fields]
         twice = sorted({c for c in fields if fields.count(c) > 1} & set(_USED))
         if twice:

@@ -60,7 +60,8 @@ def _utc(date: str, time: str, path: str, lineno: int) -> float:
     except ValueError:
         raise RowError(f"{path}:{lineno}: invalid date {date!r}") from None
     h, mi, s = (int(x) for x in time.split(":"))
-    if h > 23 or mi > 59 or s > 60:
+    # :60 only as a leap second, the last of a UTC day (02:32:60 had read as 02:33:00)
+    if h > 23 or mi > 59 or s > 60 or (s == 60 and (h, mi) != (23, 59)):
         raise RowError(f"{path}:{lineno}: invalid time {time!r}")
     return float(base + 3600 * h + 60 * mi + s)
 

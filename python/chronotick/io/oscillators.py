@@ -33,6 +33,13 @@ from chronotick.io._common import RowError, check_path, check_seconds, open_text
 from chronotick.io.trace import Trace
 
 _FIRST = re.compile(r"first datapoint\s+(\S+)", re.IGNORECASE)
+# the rest of such a header (shared/data/oscillators/cs5071a_phase_1s.txt.gz), checked against the
+# data and the arguments: "# data interval 1.0 s", "# phase data, unit: s", "# 556990 datapoints in total"
+_INTERVAL = re.compile(r"data interval\s+(\S+)\s*s\b", re.IGNORECASE)
+_UNIT = re.compile(r"\bunit:\s*(\S+)", re.IGNORECASE)
+_COUNT = re.compile(r"^#\s*([0-9]+)\s+datapoints in total", re.IGNORECASE)
+# a phase file's unit -> seconds
+PHASE_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9, "ps": 1e-12}
 
 
 def _check_positive(name: str, value) -> float:
@@ -58,8 +65,11 @@ def _check_time(name: str, value) -> float:
 
 
 def _read_column(path: str, strict: bool, positive: str | None = None,
-                 within: tuple[float, float] | None = None) -> tuple[np.ndarray, int, float | None]:
+                 within: tuple[float, float] | None = None, header: dict | None = None
+                 ) -> tuple[np.ndarray, int, float | None]:
     """(values, number malformed, t0 from a 'first datapoint' comment or None).
+    header: a dict filled with what the comments declare ("interval" s, "unit", "count": data
+    points), each with the line that says it ("<key>_line").
 
     One value per data line, in file order; with strict=False a malformed
     line keeps its slot as NaN (so later readings keep their times).
@@ -79,6 +89,11 @@ def _read_column(path: str, strict: bool, positive: str | None = None,
             if m and t0 is None:
                 # the whole number: 1.39e9 had been read as 1.39, -100 as no time at all
                 t0 = _check_time(f"{path}:{lineno}: 'first datapoint' time", m.group(1))
+            if header is not None:
+                for key, rx in (("interval", _INTERVAL), ("unit", _UNIT), ("count", _COUNT)):
+                    got = rx.search(s)
+                    if got and key not in header:
+                        header[key], header[key + "_line"] = got.group(1), lineno
             continue
         texts.append(s)
         linenos.append(lineno)
@@ -150,21 +165,57 @@ def load_oscillator_frequency(path, strict: bool = True, nominal_hz: float = 10e
                  source=f"{path}::oscillator_frequency", skipped={"malformed": bad} if bad else {})
 
 
-def load_oscillator_phase(path, strict: bool = True, tau: float = 1.0, t0: float | None = None) -> Trace:
-    """Time-error readings x (s) at spacing `tau` (s) -> offsets = -x (s).
+def load_oscillator_phase(path, strict: bool = True, tau: float | None = None, t0: float | None = None) -> Trace:
+    """Time-error readings x at spacing `tau` (s) -> offsets = -x (s).
 
     t0: time of the first reading (Unix seconds); default: the file's
-    "first datapoint" comment, else 0. strict=False: a malformed reading is
-    dropped and later readings keep their own times t0 + k tau (k counts data
-    lines); the count is in trace.skipped["malformed"].
+    "first datapoint" comment, else 0. tau: default the file's "data interval
+    <tau> s" comment, else 1 s; given, it must agree with that comment. The
+    readings are in seconds unless a "unit: <u>" comment says otherwise (ms, us,
+    ns, ps: converted). A "<N> datapoints in total" comment must match the
+    data lines read (a file cut short is an error; not strict, the points
+    missing at the end are counted in trace.skipped["missing_at_end"]).
+    Until 2026-12-05 only the "first datapoint" comment was read: a file
+    declaring 10 s spacing or ns loaded at 1 s or 1e9x too large (an audit).
+    strict=False: a malformed reading is dropped and later readings keep
+    their own times t0 + k tau (k counts data lines); the count is in
+    trace.skipped["malformed"].
     """
     path = check_path(path)
-    tau = _check_positive("tau", tau)
+    if tau is not None:
+        tau = _check_positive("tau", tau)
     if t0 is not None:
         t0 = _check_time("t0", t0)
-    x, bad, t_file = _read_column(path, strict)
+    header: dict = {}
+    x, bad, t_file = _read_column(path, strict, header=header)
+    scale = 1.0
+    if "unit" in header:
+        unit = header["unit"].rstrip(".,;")
+        if unit not in PHASE_UNITS:
+            raise ValueError(f"{path}:{header['unit_line']}: unit {unit!r} of the phase data is not one of "
+                             f"{sorted(PHASE_UNITS)}")
+        scale = PHASE_UNITS[unit]
+    if "interval" in header:
+        try:
+            declared = _check_positive("data interval", header["interval"])
+        except (TypeError, ValueError):
+            raise ValueError(f"{path}:{header['interval_line']}: data interval {header['interval']!r} "
+                             f"is not a number of seconds > 0") from None
+        if tau is None:
+            tau = declared
+        elif not math.isclose(tau, declared, rel_tol=1e-9):
+            raise ValueError(f"tau = {tau!r} s, but {path}:{header['interval_line']} declares a data interval "
+                             f"of {declared!r} s")
+    tau = 1.0 if tau is None else tau
+    skipped = {"malformed": bad} if bad else {}
+    if "count" in header and int(header["count"]) != x.size:
+        n = int(header["count"])
+        if strict or x.size > n:
+            raise ValueError(f"{path}: {x.size} data lines, but line {header['count_line']} declares {n} "
+                             f"datapoints in total (a file cut short, or another file's header?)")
+        skipped["missing_at_end"] = n - x.size
     start = t0 if t0 is not None else (t_file if t_file is not None else 0.0)
     times = start + tau * np.arange(x.size)
     ok = np.isfinite(x)
-    return Trace(times=times[ok], offsets=-x[ok], source=f"{path}::oscillator_phase",
-                 skipped={"malformed": bad} if bad else {})
+    return Trace(times=times[ok], offsets=-x[ok] * scale if scale != 1.0 else -x[ok],
+                 source=f"{path}::oscillator_phase", skipped=skipped)

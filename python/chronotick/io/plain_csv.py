@@ -9,12 +9,15 @@ whitespace. The first two columns are time and offset whatever their names,
 except that a name stating another unit (offset_ms, t[us], delay (ns)) is refused
 (every value is read as seconds), and so is a header naming them the other way
 round (column 1 `offset`, `y`, `value`..., or column 2 `t`, `time`, `timestamp`...).
-Columns after them follow the header's names (case-insensitive): `delay`
-is the trace's round-trip delay (s, >= 0), `uncertainty` the uncertainty,
-any other name an array in `trace.extra` -- except that the third column is
-the uncertainty under any other name (e.g. `unc`) when no column is named
-`uncertainty`. Without a header the third column is the uncertainty, and
-more columns are an error.
+Columns after them follow the header's names (case-insensitive, a trailing
+unit of seconds aside: `delay_s`, `delay (s)`): `delay` (or `rtt`,
+`round_trip`, `ntp_delay`) is the trace's round-trip delay (s, >= 0),
+`uncertainty` the uncertainty, any other name an array in `trace.extra` --
+except that the third column is the uncertainty under any other name (e.g.
+`unc`) when no column is named `uncertainty` (but not a `root_...` column: a
+server's root delay or dispersion is no uncertainty of the measurement).
+Without a header the third column is the uncertainty, and more columns are
+an error.
 """
 from __future__ import annotations
 
@@ -24,9 +27,25 @@ from chronotick.io._common import RowCollector, RowError, check_path, is_plain_n
 from chronotick.io.trace import Trace
 
 
-# a column name that states a unit other than seconds: offset_ms, t[us], delay (ns), offset.msec
-_UNIT = re.compile(r"(?i)(?:^|[_\s.(\[-])(ms|msec|millis(?:econds?)?|us|usec|µs|micros(?:econds?)?|ns|nsec|"
-                   r"nanos(?:econds?)?)[)\]]?$")
+# a column name that states a unit other than seconds: offset_ms, t[us], delay (ns), offset.msec,
+# offset/ms, offset_msecs, offset_millisecs, offset_milli, offsetMs (camelCase: _unit_of splits it)
+_UNIT = re.compile(r"(?i)(?:^|[_\s.(\[/-])(ms|msecs?|millis?(?:ec(?:ond)?s?)?|us|usecs?|[µμ]s|[µμ]secs?|"
+                   r"micros?(?:ec(?:ond)?s?)?|ns|nsecs?|nanos?(?:ec(?:ond)?s?)?)[)\]]?$")
+# a trailing unit of seconds, and the names of a round-trip delay column (delay_s, "delay (s)", rtt)
+_SECONDS = re.compile(r"(?i)[_\s.(\[/-]+(?:s|secs?|seconds?)[)\]]?$")
+_DELAY_NAMES = {"delay", "rtt", "round_trip", "roundtrip", "round_trip_delay", "round_trip_time",
+                "ntp_delay", "rtt_delay", "delay_rtt"}
+
+
+def _states_other_unit(name: str) -> bool:
+    """Whether a column name states a unit other than seconds (camelCase split first:
+    offsetMs had read as seconds, 1000x off; an audit, 2026-12-05)."""
+    return any(_UNIT.search(n) for n in (name, re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)))
+
+
+def _base(name: str) -> str:
+    """A column name without a trailing unit of seconds, lower case, spaces as _."""
+    return re.sub(r"[\s-]+", "_", _SECONDS.sub("", name.strip())).lower()
 
 
 # names that say a column is the other one of the pair (t, offset): a header naming column 1
@@ -53,13 +72,17 @@ def _roles(header: list[str] | None) -> list[str]:
     "delay", or (a column of trace.extra) its header name."""
     if header is None:
         return ["uncertainty"]
-    low = [h.lower() for h in header[2:]]
+    base = [_base(h) for h in header[2:]]
     roles = []
-    for i, (name, lo) in enumerate(zip(header[2:], low)):
-        if lo in ("uncertainty", "delay"):
-            roles.append(lo)
-        elif i == 0 and "uncertainty" not in low:
-            roles.append("uncertainty")   # the third column, positionally
+    for i, (name, b) in enumerate(zip(header[2:], base)):
+        if b == "uncertainty":
+            roles.append("uncertainty")
+        elif b in _DELAY_NAMES:
+            # delay_s, rtt, round_trip...: a round-trip delay, not a standard uncertainty (it had
+            # been the uncertainty, and the backtest's delay weights off; an audit, 2026-12-05)
+            roles.append("delay")
+        elif i == 0 and "uncertainty" not in base and not b.startswith("root"):
+            roles.append("uncertainty")   # the third column, positionally (not root_delay / dispersion)
         else:
             roles.append(name)
     return roles
@@ -94,7 +117,7 @@ def load_plain_csv(path, strict: bool = True) -> Trace:
             # values are seconds: a header that names another unit for t, offset, uncertainty or delay
             # would otherwise be read 1000x off without a word
             for name, role in zip(f, ["t", "offset", *roles]):
-                if role in ("t", "offset", "uncertainty", "delay") and _UNIT.search(name):
+                if role in ("t", "offset", "uncertainty", "delay") and _states_other_unit(name):
                     raise ValueError(f"{path}:{lineno}: column {name!r} ({role}) names a unit other than "
                                      f"seconds; this format reads seconds: convert the values (or load the "
                                      f"file with numpy and pass seconds to chronotick)")
