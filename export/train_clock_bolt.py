@@ -288,27 +288,32 @@ def progress_factory():
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    # the defaults shown in --help (it listed --seed SEED, --steps STEPS ... without them)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--out", default=os.path.join(HERE, "..", "python", "chronotick", "models", "data",
-                                                   "clock-bolt.onnx"))
-    ap.add_argument("--checkpoint-dir", default=None, help="where the PyTorch checkpoint goes "
-                    "(default: <tmp>/chronotick-<name>-checkpoint/)")
-    ap.add_argument("--data-dir", default=os.path.join(HERE, "..", "..", "shared", "data"))
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--series", type=int, default=3000)
-    ap.add_argument("--steps", type=int, default=4000)
-    ap.add_argument("--steps-per-epoch", type=int, default=250)
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--lr", type=float, default=1e-3)
+                                                   "clock-bolt.onnx"),
+                    help="the .onnx to write (its model card beside it). The default REPLACES the shipped "
+                         "model, which a retrain today does not remake (export/README.md): give another path "
+                         "to compare")
+    ap.add_argument("--checkpoint-dir", default=None, help="where the PyTorch checkpoint goes (None: <tmp>/chronotick-<name>-checkpoint/)")
+    ap.add_argument("--data-dir", default=os.path.join(HERE, "..", "..", "shared", "data"),
+                    help="the shared data (its clock-traces/ validate each epoch; never trained on)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the simulated data and of training")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (the weights depend on it)")
+    ap.add_argument("--series", type=int, default=3000, help="simulated clock series to train on")
+    ap.add_argument("--steps", type=int, default=4000, help="optimizer steps")
+    ap.add_argument("--steps-per-epoch", type=int, default=250, help="steps between validations")
+    ap.add_argument("--batch", type=int, default=128, help="training pairs per step")
+    ap.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate")
     ap.add_argument("--short-p", type=float, default=0.7,
                     help="fraction of training targets cut to their first 1-8 steps")
-    ap.add_argument("--context", type=int, default=256)
-    ap.add_argument("--d-model", type=int, default=96)
-    ap.add_argument("--d-ff", type=int, default=256)
-    ap.add_argument("--layers", type=int, default=3)
-    ap.add_argument("--decoder-layers", type=int, default=2)
-    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--context", type=int, default=256, help="context length (grid steps)")
+    ap.add_argument("--d-model", type=int, default=96, help="T5 d_model")
+    ap.add_argument("--d-ff", type=int, default=256, help="T5 d_ff")
+    ap.add_argument("--layers", type=int, default=3, help="encoder layers")
+    ap.add_argument("--decoder-layers", type=int, default=2, help="decoder layers")
+    ap.add_argument("--heads", type=int, default=4, help="attention heads")
     ap.add_argument("--transients", action="store_true",
                     help="start half the disciplined clocks 0.1-50 ms off (servo convergence transients)")
     ap.add_argument("--ramps", type=float, default=0.0,
@@ -322,7 +327,7 @@ def main(argv=None) -> int:
                          "off) and ship it: the average validates each epoch and is exported")
     ap.add_argument("--spike-c", type=float, default=None,
                     help="mask the training contexts' gross outliers as the runtime does (cells further than this "
-                         "many robust sigmas from their neighbours; the runtime's is 5; default: none)")
+                         "many robust sigmas from their neighbours; the runtime's is 5; None: none)")
     ap.add_argument("--no-export", action="store_true", help="train and save the checkpoint only")
     ap.add_argument("--portable", action="store_true",
                     help="the same weights on any x86-64 CPU (for the same thread count and library versions): "

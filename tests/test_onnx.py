@@ -15,6 +15,7 @@ from statistics import NormalDist
 
 import numpy as np
 import pytest
+import chronotick
 from chronotick.errors import ModelError
 from chronotick.models.calibration import ConformalScaler, interpolate_levels
 from chronotick.models.onnx import DEFAULT_LEVELS, OnnxForecaster, window
@@ -218,9 +219,11 @@ def test_interpolate_levels_clamps():
 # ---- hand-built ONNX graphs ------------------------------------------------------------------
 
 def build_model(path, *, context=16, levels=LEVELS, horizon=64, input_name="context", output_name="quantiles",
-                out_rank=3, dynamic_context=False, log=False, ignore_batch=False, architecture=TEST_ARCHITECTURE):
+                out_rank=3, dynamic_context=False, log=False, ignore_batch=False, fixed_batch=None,
+                architecture=TEST_ARCHITECTURE):
     """'hold': quantiles[b, k, h] = context[b, -1] + (levels[k] - 0.5) * SPREAD * (h + 1).
     ignore_batch: one output row whatever the batch (the mean of the rows' last values).
+    fixed_batch: that many output rows whatever the batch (the same mean, repeated).
     architecture: recorded in the graph's metadata as `chronotick export` does (None: none, the
     loader then warns that it runs a model of unknown architecture)."""
     onnx = pytest.importorskip("onnx")
@@ -238,6 +241,11 @@ def build_model(path, *, context=16, levels=LEVELS, horizon=64, input_name="cont
     if ignore_batch:
         nodes.append(helper.make_node("ReduceMean", ["last"], ["last1"], axes=[0], keepdims=1))  # [1, 1]
         src = "last1"
+    if fixed_batch is not None:
+        inits.append(numpy_helper.from_array(np.array([fixed_batch, 1], np.int64), "rows"))
+        nodes.append(helper.make_node("ReduceMean", ["last"], ["mean1"], axes=[0], keepdims=1))  # [1, 1]
+        nodes.append(helper.make_node("Expand", ["mean1", "rows"], ["lastn"]))                 # [n, 1]
+        src = "lastn"
     if log:
         nodes.append(helper.make_node("Log", ["last"], ["log"]))                              # -inf at 0
         src = "log"
@@ -277,6 +285,13 @@ def regular(n=100, step=100.0, seed=0):
 def test_missing_and_corrupt_files_raise_model_error(tmp_path):
     with pytest.raises(ModelError, match="not found"):
         OnnxForecaster(tmp_path / "nope.onnx")
+    # a FileNotFoundError too, as predict(model=PATH) and register() raise it (they had differed)
+    for call in (lambda: OnnxForecaster(tmp_path / "nope.onnx"),
+                 lambda: chronotick.predict(np.arange(20.0), model=str(tmp_path / "nope.onnx")),
+                 lambda: chronotick.models.register("nope", str(tmp_path / "nope.onnx"))):
+        with pytest.raises(FileNotFoundError) as got:
+            call()
+        assert isinstance(got.value, ModelError)
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"\x08\x07garbage that is not a protobuf" * 10)
     with pytest.raises(ModelError, match="cannot load ONNX model"):
@@ -290,6 +305,8 @@ def test_missing_and_corrupt_files_raise_model_error(tmp_path):
     (dict(dynamic_context=True), "context length is dynamic"),
     (dict(log=True), "probe run"),
     (dict(ignore_batch=True), r"probe run on a batch of 2 .*invalid dimensions"),
+    # always two rows: passed the batch-2 probe and failed at its first forecast (an audit, 2026-12-05)
+    (dict(fixed_batch=2), r"probe run on a batch of 1 .*invalid dimensions"),
     (dict(levels=[0.1, 0.5, 0.9]), "outputs 3 quantiles but its card lists"),
 ])
 def test_mismatched_models_raise_model_error(tmp_path, kwargs, match):

@@ -151,7 +151,7 @@ def test_backtest_refuses_a_horizon_beyond_an_exported_model_at_once(exported, r
     from chronotick.cli import main
     trace = os.path.join(shared_data, "clock-traces", "homelab_2h_2025-10-16.csv")
     models = f"mine={exported['small']}"
-    assert main(["backtest", trace, "--models", models, "--horizon", "20", "--no-progress"]) == 1
+    assert main(["backtest", trace, "--models", models, "--horizon", "20", "--no-progress"]) == 2   # a bad option value
     err = capsys.readouterr().err
     assert "--horizon 20: model mine forecasts at most 16 steps" in err and "--horizon <= 16" in err
     assert main(["backtest", trace, "--models", models, "--horizon", "4", "--no-progress"]) == 0

@@ -14,23 +14,10 @@ EXIT_UNKNOWN = 1
 EXIT_NO_CLOCK = 3
 
 
-def add_arguments(p) -> None:
-    p.add_argument("--path", default="/run/chronotick/clock", help="shared-memory file (default: %(default)s)")
-    p.epilog = ("exit status: 0 bound valid (SYNCHRONIZED or HOLDOVER), 1 UNKNOWN, "
-                "3 no clock to read at --path (missing, unreadable, not a clock file)")
-
-
-def run(args) -> int:
+def _read(path: str):
+    """(client, now's bound, the local time it was taken at (ns), snapshot) of the clock file."""
     from chronotick.shm import Client
-    try:
-        c = Client(args.path)
-    except (OSError, ValueError) as exc:
-        # both codes had been 1: "not synchronized" and "nothing to read" looked the same (an
-        # audit, 2026-12-05)
-        if os.environ.get("CHRONOTICK_TRACEBACK"):
-            raise
-        print(f"chronotick status: {exc}", file=sys.stderr)
-        return EXIT_NO_CLOCK
+    c = Client(path)
     # now() reads the local clock itself: the local time it used is bracketed by these two reads
     # (the midpoint is within a fraction of a microsecond of it; reading the local clock after
     # now() and snapshot() had printed corrections ~10 us short)
@@ -38,8 +25,25 @@ def run(args) -> int:
     before = time.time_ns()
     b = c.now()
     after = time.time_ns()
-    local = (before + after) // 2
-    snap = c.snapshot()
+    return c, b, (before + after) // 2, c.snapshot()
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--path", default="/run/chronotick/clock", help="shared-memory file (default: %(default)s)")
+    p.epilog = ("exit status: 0 bound valid (SYNCHRONIZED or HOLDOVER), 1 UNKNOWN, "
+                "3 no clock to read at --path (missing, unreadable, not a clock file)")
+
+
+def run(args) -> int:
+    try:
+        c, b, local, snap = _read(args.path)
+    except (OSError, ValueError) as exc:
+        # both codes had been 1: "not synchronized" and "nothing to read" looked the same (an
+        # audit, 2026-12-05); a file that opens but reads corrupt is nothing to read too
+        if os.environ.get("CHRONOTICK_TRACEBACK"):
+            raise
+        print(f"chronotick status: {exc}", file=sys.stderr)
+        return EXIT_NO_CLOCK
     status = getattr(b.status, "name", str(b.status))
     print(f"status:     {status}")
     print(f"time:       {b.time_ns / 1e9:.9f} s (correction {(b.time_ns - local) / 1e6:+.3f} ms vs local clock)")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import builtins
 import os
 
+from chronotick.errors import ModelFileNotFoundError
+
 CLASSICAL = ("hold", "robust", "regression", "kalman")
 FUSED = "fused"
 AUTO = "auto"
@@ -66,7 +68,7 @@ def register(name: str, path: str) -> None:
     if not onnx_file_name(path):
         raise ValueError(f"path must name a .onnx file, got {path!r}")
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"no such ONNX model file: {path}")
+        raise ModelFileNotFoundError(f"no such ONNX model file: {path}")
     shipped = onnx_models().get(name) if name not in _registered else None
     if shipped is not None and os.path.abspath(path) != shipped:
         import warnings
@@ -423,7 +425,7 @@ def model_path(model) -> str | None:
         raise ValueError(f"model path {model!r} must name a .onnx file (an exported model; its card is "
                          f"the .json beside it)")
     if not os.path.isfile(model):
-        raise FileNotFoundError(f"no such ONNX model file: {model}")
+        raise ModelFileNotFoundError(f"no such ONNX model file: {model}")
     return model
 
 

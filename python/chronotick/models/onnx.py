@@ -76,7 +76,7 @@ import numpy as np
 
 from chronotick import _core
 from chronotick._validate import is_int, is_real
-from chronotick.errors import ModelError
+from chronotick.errors import ModelError, ModelFileNotFoundError
 from chronotick.models.calibration import ConformalScaler, _check_levels
 
 DEFAULT_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -320,7 +320,7 @@ class OnnxForecaster:
 
         path = os.fspath(path)
         if not os.path.isfile(path):
-            raise ModelError(f"ONNX model file not found: {path}")
+            raise ModelFileNotFoundError(f"ONNX model file not found: {path}")
         if not is_int(intra_op_threads) or not 0 <= intra_op_threads <= self.MAX_INTRA_OP_THREADS:
             raise ValueError(f"intra_op_threads must be an integer in [0, {self.MAX_INTRA_OP_THREADS}] "
                              f"(0: onnxruntime's default), got {intra_op_threads!r}")
@@ -444,16 +444,19 @@ class OnnxForecaster:
         self._scalers: OrderedDict = OrderedDict()
         self._scalers_max = 256
         self._levels_cache: dict[tuple, tuple] = {}   # validated `levels` lists and their plans, by value
-        # a batch of two: a model that ignores the batch dimension (always one output row) would
-        # pass a batch-1 probe and fail at its first calibration, which runs many rows at once
-        try:
-            out = self.run(np.zeros((2, self.context), dtype=np.float32))
-        except ModelError as exc:
-            raise ModelError(f"{path}: a probe run on a batch of 2 zero contexts failed: {exc}") from exc
-        if out.shape != (2, self.num_levels, self.horizon) or not np.all(np.isfinite(out)):
-            raise ModelError(f"{path}: a probe run on a batch of 2 zero contexts gave shape {out.shape} "
-                             f"(finite: {bool(np.all(np.isfinite(out)))}), expected (2, {self.num_levels}, "
-                             f"{self.horizon}) finite")
+        # batches of two and of one: a model that ignores the batch dimension (always one output
+        # row) would pass a batch-1 probe and fail at its first calibration, which runs many rows
+        # at once; one that always gives two rows passed the batch-2 probe and failed at its first
+        # forecast (an audit, 2026-12-05)
+        for b in (2, 1):
+            try:
+                out = self.run(np.zeros((b, self.context), dtype=np.float32))
+            except ModelError as exc:
+                raise ModelError(f"{path}: a probe run on a batch of {b} zero contexts failed: {exc}") from exc
+            if out.shape != (b, self.num_levels, self.horizon) or not np.all(np.isfinite(out)):
+                raise ModelError(f"{path}: a probe run on a batch of {b} zero contexts gave shape {out.shape} "
+                                 f"(finite: {bool(np.all(np.isfinite(out)))}), expected ({b}, {self.num_levels}, "
+                                 f"{self.horizon}) finite")
 
     @property
     def step_s(self) -> float | None:
