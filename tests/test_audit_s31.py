@@ -319,3 +319,27 @@ def test_backtest_scores_the_source_asked_for_and_says_which(tmp_path, capsys):
     csv = _write(tmp_path / "p.csv", "t,offset\n" + "".join(f"{i},{0.001 * i}\n" for i in range(40)))
     assert main(["backtest", "--no-progress", "--models", "hold", "--source", "x", csv]) == 2
     assert "--source x: only a chrony measurements or statistics log" in capsys.readouterr().err
+
+
+# -- the windowing's input check, now four measurements at a time (cpp/windowing/window.cpp) ------
+
+@pytest.mark.parametrize("n", [2, 3, 5, 13, 2000])
+def test_make_window_still_refuses_every_bad_measurement_wherever_it_is(n):
+    from chronotick import _core
+    t0 = 1.7e9 + 64.0 * np.arange(n)
+    y0 = 1e-3 * np.sin(np.arange(n) / 7.0)
+    _core.make_window(t0, y0, t0[-1], 64.0, 16)
+    for i in sorted({0, 1, n // 2, n - 2, n - 1} - {-1}):
+        for what, bad in (("y", np.nan), ("y", np.inf), ("y", -np.inf), ("t", np.nan), ("t", "dup")):
+            t, y = t0.copy(), y0.copy()
+            if what == "y":
+                y[i] = bad
+            elif bad == "dup":
+                if i == 0:
+                    continue
+                t[i] = t[i - 1]
+            else:
+                t[i] = bad
+            with pytest.raises(ValueError, match=rf"{what}\[{i}\] is not finite|t\[{i}\] <= t\[{i - 1}\]|"
+                                                 rf"t\[{i}\] is not finite"):
+                _core.make_window(t, y, t0[-1], 64.0, 16)
