@@ -257,6 +257,20 @@ def test_engine_auto_per_new_measurement(benchmark):
     assert AUTO_ONNX in fc.weights
 
 
+def assert_same_forecast(session, x: np.ndarray, torch_q) -> None:
+    """The ONNX model and the PyTorch pipeline timed beside it forecast alike on the same window
+    x [B, L] (outside the timed part: a fast but wrong path must not win a row): the quantiles at
+    LEVELS within 1e-3 of the window's spread, the export's own parity bound (an audit,
+    2026-12-05, found the rows compared shapes only)."""
+    out = session.run(["quantiles"], {"context": np.asarray(x, dtype=np.float32)})[0]     # [B, 9, 64]
+    cols = [int(round(lv * 10)) - 1 for lv in LEVELS]        # the model's levels are 0.1 .. 0.9
+    onnx_q = np.transpose(out[:, cols, :], (0, 2, 1))        # [B, 64, len(LEVELS)] as predict_quantiles
+    spread = np.nanstd(np.asarray(x, dtype=np.float64), axis=1)
+    scale = np.where(spread > 0, spread, 1.0)[:, None, None]
+    worst = float(np.max(np.abs(onnx_q - np.asarray(torch_q, dtype=np.float64)) / scale))
+    assert worst <= 1e-3, f"ONNX and PyTorch differ by {worst:.3g} of the window's spread"
+
+
 @pytest.mark.benchmark(group="clock-bolt batch 1")
 def test_session_run_bare(benchmark, forecaster):
     t, y = history()
@@ -277,6 +291,7 @@ def test_pytorch_pipeline_batch1(benchmark, forecaster, pipeline):
     pipeline.predict_quantiles(x, prediction_length=64, quantile_levels=LEVELS)
     q, _ = benchmark(pipeline.predict_quantiles, x, prediction_length=64, quantile_levels=LEVELS)
     assert q.shape == (1, 64, 3)
+    assert_same_forecast(forecaster.session, x.numpy(), q.numpy())
 
 
 @pytest.mark.benchmark(group="clock-bolt overhead")
@@ -363,6 +378,7 @@ def test_bolt_tiny_pytorch_pipeline_batch1(benchmark, bolt_tiny):
     pipe.predict_quantiles(x, prediction_length=64, quantile_levels=LEVELS)    # warm, as the ONNX rows
     q, _ = benchmark(pipe.predict_quantiles, x, prediction_length=64, quantile_levels=LEVELS)
     assert q.shape == (1, 64, 3)
+    assert_same_forecast(f.session, x.numpy(), q.numpy())
 
 
 # ---- many clocks ----------------------------------------------------------------------------
@@ -392,3 +408,4 @@ def test_pytorch_pipeline_many(benchmark, forecaster, pipeline, batch):
                               rounds=3 if batch > 64 else 10, warmup_rounds=1)
     series_per_s(benchmark, batch)
     assert q.shape == (batch, 64, 3)
+    assert_same_forecast(forecaster.session, x.numpy(), q.numpy())

@@ -370,7 +370,7 @@ def target_times(t: np.ndarray, horizon, horizon_s, step_s) -> tuple[np.ndarray,
         what = "step_s" if step_s is not None else "the median measurement spacing (the default step_s)"
         raise ValueError(f"the forecast times overflow: the last timestamp {float(t[-1])!r} + {h} steps of {what} "
                          f"= {step!r} s is beyond the largest float; use timestamps relative to a nearer origin")
-    targets = t[-1] + step * np.arange(1, h + 1)
+    targets = t[-1] + step * np.arange(1.0, h + 1.0)     # float steps: no int -> float promotion per call
     if horizon_s is not None:
         # step * h can fall short of horizon_s by rounding (0.3 * 3 = 0.8999999999999999) or by
         # the 1e-9-step tolerance above: the last target is then origin + horizon_s itself, so

@@ -84,6 +84,15 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return v
 
 
+def _owned(a) -> np.ndarray:
+    """A new float64 array (a core forecast's, made at this access) made read-only in place; anything
+    else as a read-only float64 view (_readonly)."""
+    if type(a) is np.ndarray and a.dtype == np.float64 and a.flags.owndata:
+        a.flags.writeable = False
+        return a
+    return _readonly(np.asarray(a, dtype=np.float64))
+
+
 class Forecast:
     """Quantile forecast of a clock's offset at future times.
 
@@ -161,23 +170,33 @@ class Forecast:
     @classmethod
     def from_core(cls, fc, weights: dict | None = None, levels=None, origin: float | None = None) -> "Forecast":
         """From a _core.QuantileForecast, exposing only `levels` (default:
-        all); the other computed levels still serve interval()/at()."""
-        q_all, lv_all = fc.quantiles, np.asarray(fc.levels, dtype=np.float64)
+        all); the other computed levels still serve interval()/at(). fc's
+        arrays are new at each access (the core's properties copy), so they
+        are made read-only in place; weights may be the caller's: views."""
+        q_all, lv_all = _owned(fc.quantiles), _owned(fc.levels)
         q, lv = q_all, lv_all
         if levels is not None:
             want = np.asarray(levels, dtype=np.float64)
-            if not np.array_equal(want, lv_all):
+            if want.shape != lv_all.shape or not (want == lv_all).all():
                 # each level asked for at its own computed column: exactly equal first (two levels
                 # 1e-13 apart are two columns: rounding both to 12 digits had mapped them to one)
                 key = (want.shape, want.tobytes(), lv_all.tobytes())
                 keep = _COLUMNS.get(key)
                 if keep is None:
-                    keep = [_level_column(lv_all, p) for p in want.tolist()]
+                    keep = np.array([_level_column(lv_all, p) for p in want.tolist()], dtype=np.intp)
                     if len(_COLUMNS) < 256:
                         _COLUMNS[key] = keep
-                q, lv = q_all[:, keep], lv_all[keep]
-        out = cls(fc.times, fc.mean, q, lv, fc.std, fc.model, weights, fc.note, origin, _checked=True)
-        out._all_q, out._all_levels = _readonly(q_all), _readonly(lv_all)   # the rest frozen by __init__
+                q, lv = _owned(q_all[:, keep]), _owned(lv_all[keep])
+        # Built directly, not through __init__ (the core's arrays are checked): __init__'s
+        # conversions and _freeze's twelve read-only views had cost ~18 us a forecast (2026-12-05,
+        # session 31); the same attributes, the same read-only arrays.
+        out = cls.__new__(cls)
+        out.times, out.mean, out.std = _owned(fc.times), _owned(fc.mean), _owned(fc.std)
+        out.quantiles, out.quantile_levels, out._all_q, out._all_levels = q, lv, q_all, lv_all
+        out.model, out.note, out.origin = fc.model, fc.note, origin
+        if weights is None:
+            weights = {fc.model: np.ones(out.times.size)}
+        out.weights = {k: _readonly(np.asarray(v, dtype=np.float64)) for k, v in weights.items()}
         return out
 
     def __len__(self) -> int:
