@@ -94,7 +94,7 @@ def engine():
     ((np.nan, 0.0), {}, ValueError, "t must be finite, got nan"),
     ((T[5], 0.0), {}, ValueError, "is not after the previous measurement"),
     ((T[9], 0.0), {}, ValueError, "is not after the previous measurement"),
-    ((T[10], 0.0), {"uncertainty": -1e-3}, ValueError, "uncertainty must be >= 0, got -0.001"),
+    ((T[10], 0.0), {"uncertainty": -1e-3}, ValueError, r"uncertainty must be > 0 \(or None for unknown\), got -0.001"),
     ((T[10], "x"), {}, TypeError, "offset must be a number"),
     (("x", 0.0), {}, TypeError, "t must be a number"),
     ((T[10], -np.inf), {}, ValueError, "offset must be finite, got -inf"),

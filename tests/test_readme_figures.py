@@ -43,3 +43,24 @@ def test_readme_eight_ahead_figures_are_the_tables():
     want = (f"`auto` {_pct_below(ratio)} {side} median-of-5 on the mean MAE, {_pct_below(mean_ratio)} on the "
             f"mean of per-trace ratios")
     assert want in readme, want
+
+
+def _bound_table(doc: str) -> list[str]:
+    lines = doc.splitlines()
+    i = next(k for k, line in enumerate(lines) if line.startswith("| trace | status | checks |"))
+    j = i
+    while j < len(lines) and lines[j].startswith("|"):
+        j += 1
+    return lines[i:j]
+
+
+def test_clock_doc_bound_table_is_the_replay_table():
+    # docs/clock.md shows docs/replay.md's table (which scripts/regenerate_tables.sh rewrites); an
+    # audit (2026-12-05) found the copy six rows stale, and the README's 0.55 with it
+    table = _bound_table(_read("docs/replay.md"))
+    assert _bound_table(_read("docs/clock.md")) == table
+    # the ratio column of the real traces that record delays (homelab_3h does not)
+    ratios = [float(row.strip("|").split("|")[-1]) for row in table
+              if row.startswith("| homelab") and "homelab_3h" not in row and "UNKNOWN" not in row]
+    want = f"| {min(ratios):.2f}–{max(ratios):.2f}× its width on the three real traces with delays |"
+    assert want in _read("README.md"), want

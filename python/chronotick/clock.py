@@ -130,9 +130,12 @@ class ClockConfig:
     stale_after_s: float | None = None     # readers: writer silent this long -> UNKNOWN (default 2 polls + 10 s)
     horizon_polls: int = 4                 # leads the bound is fitted over
     history_size: int = 100000             # records kept for retrospective correction
-    calib_origins: int = 128               # unused by the Clock (validated only): see engine.calib_origins
+    calib_origins: int = 128               # unused by the Clock (validated only, kept so that older
+    #                                        clock.yaml files load): the engine's engine.calib_origins counts
     calib_window: int = 2048               # the clock's own past errors kept per elapsed-time bin
-    max_drift_ppm: float = 50.0            # worst-case frequency error, used only before any calibration
+    max_drift_ppm: float = 50.0            # worst-case frequency error: the bound's growth before any
+    #                                        calibration AND beyond the longest calibrated elapsed time
+    #                                        (docs/clock.md; lowering it narrows long-holdover bounds)
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "ClockConfig":
@@ -1342,8 +1345,9 @@ class Clock:
         (received), last_measurement_age_s, bound_ns (the half-width now; None while UNKNOWN),
         model (the published model on the local clock readers read: ref_local_ns, offset_ns,
         freq, bound_ns, growth ...; None before the first), counts (polls, failures, rejected
-        and held measurements, steps ...), last_error, last_step (the latest confirmed step of
-        the reference offset, with its time t) and step_correction_s, local_clock_step (a step
+        and held measurements, steps ...), last_error, last_step (the latest step of the reference
+        offset seen, with its time t and error_s: confirmed True once decided, False while its
+        measurements are held or where it was a spike) and step_correction_s, local_clock_step (a step
         of the local clock seen), shm ({path, adopted}: the shared file, adopted = it took over
         a gone publisher's model; None without shm_path), local_clock_base_s,
         held_measurements (waiting to be judged as a step or a spike), source (the source's

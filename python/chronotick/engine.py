@@ -371,11 +371,13 @@ class Engine:
         u = math.nan
         if uncertainty is not None:
             u = _finite("uncertainty", uncertainty)
+            # one rule in both messages: > 0, or None (the refusals had said ">= 0" and "or NaN",
+            # while 0 and NaN are both refused here; an audit, 2026-12-05)
             if u < 0:
-                raise ValueError(f"uncertainty must be >= 0, got {u!r}")
+                raise ValueError(f"uncertainty must be > 0 (or None for unknown), got {u!r}")
             if u == 0:
-                from chronotick._validate import ZERO_UNCERTAINTY
-                raise ValueError(f"uncertainty = 0.0: {ZERO_UNCERTAINTY}")
+                raise ValueError("uncertainty = 0.0: an uncertainty must be > 0 (an exact measurement still "
+                                 "has a resolution: give it, e.g. 1e-9 s for PPS), or None for unknown")
         d = None
         if delay is not None:
             d = _finite("delay", delay)
