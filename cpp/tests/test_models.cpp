@@ -1,4 +1,5 @@
 // Classical forecasters on synthetic series with known answers.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -8,6 +9,7 @@
 #include "common/normal.h"
 #include "fusion/ensemble.h"
 #include "models/classical.h"
+#include "models/robust_stats.h"
 #include "models/fit_cache.h"
 #include "models/hold.h"
 #include "models/kalman.h"
@@ -455,6 +457,44 @@ TEST(huge_or_tiny_values_never_give_nan_or_crash) {
     Fused r = fused_of(t, y, targets, &u);
     CHECK(r.finite());
   }
+}
+
+// select_kth_small (robust_stats.h) is std::nth_element's order statistic, value for value, and leaves
+// v partitioned around it, for every size up to where median_in_place uses it, with ties, sorted,
+// reversed and constant inputs.
+TEST(select_kth_small_is_nth_element) {
+  std::mt19937_64 g(7);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  int bad = 0;
+  for (int trial = 0; trial < 200000; ++trial) {
+    const std::size_t n = 1 + g() % 256;
+    std::vector<double> a(n);
+    for (double& x : a) {
+      switch (trial % 4) {
+        case 0: x = u(g); break;
+        case 1: x = static_cast<double>(g() % 5); break;   // many ties
+        case 2: x = 7.0; break;                             // constant
+        default: x = static_cast<double>(g() % 1000) * 1e-3;
+      }
+    }
+    if (trial % 7 == 1) std::sort(a.begin(), a.end());
+    if (trial % 7 == 2) std::sort(a.rbegin(), a.rend());
+    const std::size_t k = g() % n;
+    std::vector<double> want = a, got = a;
+    std::nth_element(want.begin(), want.begin() + static_cast<std::ptrdiff_t>(k), want.end());
+    select_kth_small(got.data(), n, k);
+    bool ok = want[k] == got[k];
+    for (std::size_t i = 0; i < n; ++i) ok = ok && (i < k ? got[i] <= got[k] : i > k ? got[i] >= got[k] : true);
+    std::sort(want.begin(), want.end());
+    std::vector<double> sorted = got;
+    std::sort(sorted.begin(), sorted.end());
+    ok = ok && sorted == want;            // a permutation of the input
+    if (!ok) ++bad;
+  }
+  CHECK(bad == 0);
+  double odd[] = {3.0, 1.0, 2.0}, even[] = {4.0, 1.0, 3.0, 2.0};
+  CHECK(median_in_place(odd, 3) == 2.0);
+  CHECK(median_in_place(even, 4) == 2.5);
 }
 
 TEST_MAIN()
