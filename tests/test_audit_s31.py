@@ -259,7 +259,7 @@ def test_a_phase_file_header_is_read_whole(tmp_path):
     np.testing.assert_allclose(tr.offsets, -np.array([7.6e-16, 7.8e-16, 7.9e-16, 8.0e-16]))   # had been 1e9x
     with pytest.raises(ValueError, match=r"tau = 2.0 s, but .*c.txt:4 declares a data interval of 1.0 s"):
         load_oscillator_phase(_write(tmp_path / "c.txt", head.format(u="s", i="1.0") + data), tau=2.0)
-    with pytest.raises(ValueError, match=r"unit 'furlongs' of the phase data"):
+    with pytest.raises(ValueError, match=r"unit of the phase data 'furlongs' is none of"):
         load_oscillator_phase(_write(tmp_path / "d.txt", head.format(u="furlongs", i="1.0") + data))
     cut = _write(tmp_path / "e.txt", head.format(u="s", i="1.0") + data[:-8])
     with pytest.raises(ValueError, match=r"e.txt: 3 data lines, but line 2 declares 4 datapoints"):
@@ -343,3 +343,67 @@ def test_make_window_still_refuses_every_bad_measurement_wherever_it_is(n):
             with pytest.raises(ValueError, match=rf"{what}\[{i}\] is not finite|t\[{i}\] <= t\[{i - 1}\]|"
                                                  rf"t\[{i}\] is not finite"):
                 _core.make_window(t, y, t0[-1], 64.0, 16)
+
+
+# -- found by the review of the session's diff ----------------------------------------------------
+
+def test_the_run_repair_also_works_on_a_log_with_repeated_stamps(tmp_path):
+    # chrony logs: keep_last_on_equal_time; a repeated stamp had restarted the run, so two corrupt
+    # rows before such a log's pairs lost every row after them, and a duplicate counted as malformed
+    from chronotick.io._common import RowCollector
+    rows = RowCollector("x", strict=False, names=["v"], keep_last_on_equal_time=True)
+    times = [100.0 + i for i in range(10)] + [9e9, 9e9 + 1]            # two corrupt times ahead
+    times += [t for k in range(110, 160) for t in (float(k), float(k))]   # then every stamp twice
+    for i, t in enumerate(times):
+        rows.add(i + 1, t, {"v": float(i)})
+    tr = rows.trace("v", "x")
+    assert list(tr.times) == [100.0 + i for i in range(10)] + [float(k) for k in range(110, 160)]
+    assert tr.skipped == {"malformed": 2, "duplicate_time": 50}
+    assert tr.offsets[-1] == float(len(times) - 1)                       # the later of each pair kept
+
+
+@pytest.mark.parametrize("line, scale", [("# phase data, unit: seconds", 1.0), ("# phase data (unit: s)", 1.0),
+                                         ("# phase data, unit: μs", 1e-6), ("# phase data, unit: µs", 1e-6),
+                                         ("# counter reference unit: 10MHz\n# phase data, unit: ns", 1e-9),
+                                         ("# time error x [unit: s]", 1.0)])
+def test_a_phase_files_unit_is_read_from_its_phase_data_line(tmp_path, line, scale):
+    from chronotick.io import load_oscillator_phase
+    tr = load_oscillator_phase(_write(tmp_path / "u.txt", f"{line}\n1e-9\n2e-9\n"))
+    np.testing.assert_allclose(tr.offsets, [-1e-9 * scale, -2e-9 * scale])
+
+
+@pytest.mark.parametrize("line, spacing", [("# data interval: 10 seconds", 10.0), ("# data interval 100 ms", 0.1),
+                                           ("# data interval 10s", 10.0), ("# data interval unknown", 1.0)])
+def test_a_phase_files_data_interval_in_other_spellings(tmp_path, line, spacing):
+    from chronotick.io import load_oscillator_phase
+    tr = load_oscillator_phase(_write(tmp_path / "i.txt", f"{line}\n1e-9\n2e-9\n"))
+    assert tr.times[1] - tr.times[0] == pytest.approx(spacing)      # 10 seconds / 100 ms had been 1 s
+    with pytest.raises(ValueError, match="unit of the data interval 'furlongs'"):
+        load_oscillator_phase(_write(tmp_path / "f.txt", "# data interval 5 furlongs\n1e-9\n2e-9\n"))
+
+
+@pytest.mark.parametrize("header, delay, extra", [("t,offset,delay,rtt", "delay", ["rtt"]),
+                                                  ("t,offset,rtt,delay", "delay", ["rtt"]),
+                                                  ("t,offset,delay,delay_s", "delay", ["delay_s"]),
+                                                  ("t,offset,rtt,round_trip", "rtt", ["round_trip"])])
+def test_plain_csv_takes_one_delay_column_and_keeps_the_others(tmp_path, header, delay, extra):
+    from chronotick.io import load_plain_csv
+    cols = header.split(",")
+    p = _write(tmp_path / "d.csv", header + "\n1,0.001,0.02,0.03\n2,0.002,0.021,0.031\n")
+    tr = load_plain_csv(p)                   # "header must name ... each once" before
+    assert list(tr.delay) == ([0.02, 0.021] if cols.index(delay) == 2 else [0.03, 0.031])
+    assert sorted(tr.extra) == extra and tr.uncertainty is None
+
+
+def test_plain_csv_root_mean_square_error_is_still_the_positional_uncertainty(tmp_path):
+    from chronotick.io import load_plain_csv
+    tr = load_plain_csv(_write(tmp_path / "r.csv", "t,offset,root_mean_square_error\n1,0.001,0.02\n2,0,0.02\n"))
+    assert list(tr.uncertainty) == [0.02, 0.02]
+
+
+def test_demo_with_a_missing_model_file_exits_1_as_backtest(capsys, tmp_path):
+    missing = str(tmp_path / "nope.onnx")
+    assert main(["demo", "--model", missing]) == 1          # a file not there: run time (it was 2)
+    assert "no such ONNX model file" in _one_line(capsys.readouterr().err, "chronotick demo: --model: ")
+    assert main(["backtest", "--no-progress", str(tmp_path / "x.csv"), "--models", missing]) == 1
+    capsys.readouterr()

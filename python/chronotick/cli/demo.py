@@ -39,8 +39,10 @@ def run(args) -> int:
     try:
         if chronotick.models.model_path(args.model) is None:     # a .onnx path is a model too, as in predict
             chronotick.models.check_name(args.model)
-    except (ValueError, FileNotFoundError) as exc:
+    except ValueError as exc:         # not a model name: a bad option value (a missing file is exit 1)
         raise UsageError(f"--model: {exc}") from None
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"--model: {exc}") from None
     t, y = tr.times[:args.cut], tr.offsets[:args.cut]
     after = slice(args.cut, min(n, args.cut + args.horizon))
     ta, ya = tr.times[after], tr.offsets[after]

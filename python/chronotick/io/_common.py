@@ -210,9 +210,18 @@ class RowCollector:
     def _rejoin(self, lineno: int, t: float, values: dict[str, float]) -> None:
         """(Not strict) a skipped row: the run of skipped rows it continues (or starts), kept in
         place of the newest kept rows at or after the run's first time where it is longer."""
-        if self._run and t <= self._run[-1][1]:
-            self._run.clear()
-        self._run.append((lineno, t, values))
+        run = self._run
+        if run and t == run[-1][1] and self.keep_last:
+            # the later of two rows of one time replaces the earlier, as among kept rows (a chrony
+            # log's 1 s stamps): a duplicate, not a second malformed row, and the run goes on (it
+            # had restarted, so two corrupt rows before a log's repeated stamps lost all after them)
+            run[-1] = (lineno, t, values)
+            self.skipped["malformed"] -= 1
+            self.skip("duplicate_time")
+        else:
+            if run and t <= run[-1][1]:
+                run.clear()
+            run.append((lineno, t, values))
         first = self._run[0][1]
         drop = len(self.times) - bisect.bisect_left(self.times, first)      # kept rows are increasing
         if drop >= len(self._run):

@@ -35,11 +35,15 @@ from chronotick.io.trace import Trace
 _FIRST = re.compile(r"first datapoint\s+(\S+)", re.IGNORECASE)
 # the rest of such a header (shared/data/oscillators/cs5071a_phase_1s.txt.gz), checked against the
 # data and the arguments: "# data interval 1.0 s", "# phase data, unit: s", "# 556990 datapoints in total"
-_INTERVAL = re.compile(r"data interval\s+(\S+)\s*s\b", re.IGNORECASE)
-_UNIT = re.compile(r"\bunit:\s*(\S+)", re.IGNORECASE)
+# "data interval 1.0 s", "data interval: 10 seconds", "data interval 100 ms"
+_INTERVAL = re.compile(r"data interval:?\s*([0-9][0-9.eE+-]*)\s*([^\s,;)\].]*)", re.IGNORECASE)
+# the unit of the phase data only ("# phase data, unit: s", "# phase data (unit: ns)"): another
+# comment's "unit:" (a counter's reference) is no unit of these readings
+_UNIT = re.compile(r"phase\b[^:\n]*?\bunit:\s*[(\[]?\s*([^\s,;)\]]+)", re.IGNORECASE)
 _COUNT = re.compile(r"^#\s*([0-9]+)\s+datapoints in total", re.IGNORECASE)
-# a phase file's unit -> seconds
-PHASE_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9, "ps": 1e-12}
+# a phase file's unit (and a data interval's) -> seconds
+PHASE_UNITS = {"s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0, "ms": 1e-3, "msec": 1e-3,
+               "us": 1e-6, "usec": 1e-6, "µs": 1e-6, "μs": 1e-6, "ns": 1e-9, "nsec": 1e-9, "ps": 1e-12}
 
 
 def _check_positive(name: str, value) -> float:
@@ -94,6 +98,8 @@ def _read_column(path: str, strict: bool, positive: str | None = None,
                     got = rx.search(s)
                     if got and key not in header:
                         header[key], header[key + "_line"] = got.group(1), lineno
+                        if key == "interval":
+                            header["interval_unit"] = got.group(2) or "s"
             continue
         texts.append(s)
         linenos.append(lineno)
@@ -165,6 +171,14 @@ def load_oscillator_frequency(path, strict: bool = True, nominal_hz: float = 10e
                  source=f"{path}::oscillator_frequency", skipped={"malformed": bad} if bad else {})
 
 
+def _unit_scale(unit: str, path: str, lineno: int, what: str) -> float:
+    """Seconds per `unit` (PHASE_UNITS, case-insensitive but for the prefixes), else ValueError naming the line."""
+    scale = PHASE_UNITS.get(unit, PHASE_UNITS.get(unit.lower()) if unit[:1] in "sS" else None)
+    if scale is None:
+        raise ValueError(f"{path}:{lineno}: {what} {unit!r} is none of {sorted(set(PHASE_UNITS))}")
+    return scale
+
+
 def load_oscillator_phase(path, strict: bool = True, tau: float | None = None, t0: float | None = None) -> Trace:
     """Time-error readings x at spacing `tau` (s) -> offsets = -x (s).
 
@@ -190,17 +204,15 @@ def load_oscillator_phase(path, strict: bool = True, tau: float | None = None, t
     x, bad, t_file = _read_column(path, strict, header=header)
     scale = 1.0
     if "unit" in header:
-        unit = header["unit"].rstrip(".,;")
-        if unit not in PHASE_UNITS:
-            raise ValueError(f"{path}:{header['unit_line']}: unit {unit!r} of the phase data is not one of "
-                             f"{sorted(PHASE_UNITS)}")
-        scale = PHASE_UNITS[unit]
+        unit = header["unit"].rstrip(".")
+        scale = _unit_scale(unit, path, header["unit_line"], "unit of the phase data")
     if "interval" in header:
         try:
             declared = _check_positive("data interval", header["interval"])
         except (TypeError, ValueError):
             raise ValueError(f"{path}:{header['interval_line']}: data interval {header['interval']!r} "
-                             f"is not a number of seconds > 0") from None
+                             f"is not a number > 0") from None
+        declared *= _unit_scale(header["interval_unit"], path, header["interval_line"], "unit of the data interval")
         if tau is None:
             tau = declared
         elif not math.isclose(tau, declared, rel_tol=1e-9):

@@ -14,8 +14,10 @@ unit of seconds aside: `delay_s`, `delay (s)`): `delay` (or `rtt`,
 `round_trip`, `ntp_delay`) is the trace's round-trip delay (s, >= 0),
 `uncertainty` the uncertainty, any other name an array in `trace.extra` --
 except that the third column is the uncertainty under any other name (e.g.
-`unc`) when no column is named `uncertainty` (but not a `root_...` column: a
-server's root delay or dispersion is no uncertainty of the measurement).
+`unc`) when no column is named `uncertainty` (but not `root_delay` or
+`root_dispersion`: a server's is no uncertainty of the measurement); of
+several delay-named columns, `delay` (else the first) is the delay, the
+others go to `trace.extra`.
 Without a header the third column is the uncertainty, and more columns are
 an error.
 """
@@ -33,6 +35,8 @@ _UNIT = re.compile(r"(?i)(?:^|[_\s.(\[/-])(ms|msecs?|millis?(?:ec(?:ond)?s?)?|us
                    r"micros?(?:ec(?:ond)?s?)?|ns|nsecs?|nanos?(?:ec(?:ond)?s?)?)[)\]]?$")
 # a trailing unit of seconds, and the names of a round-trip delay column (delay_s, "delay (s)", rtt)
 _SECONDS = re.compile(r"(?i)[_\s.(\[/-]+(?:s|secs?|seconds?)[)\]]?$")
+# a server's root delay / dispersion (NTP): no uncertainty of the measurement, kept in extra
+_ROOT_NAMES = {"root_delay", "rootdelay", "root_dispersion", "rootdispersion", "root_disp", "rootdisp"}
 _DELAY_NAMES = {"delay", "rtt", "round_trip", "roundtrip", "round_trip_delay", "round_trip_time",
                 "ntp_delay", "rtt_delay", "delay_rtt"}
 
@@ -73,16 +77,19 @@ def _roles(header: list[str] | None) -> list[str]:
     if header is None:
         return ["uncertainty"]
     base = [_base(h) for h in header[2:]]
+    # the delay: a column named delay (as before), else the first named as one (delay_s, rtt,
+    # round_trip...: a round-trip delay, not a standard uncertainty -- it had been the uncertainty,
+    # and the backtest's delay weights off; an audit, 2026-12-05); other delay-named columns extra
+    delay = base.index("delay") if "delay" in base else next(
+        (i for i, b in enumerate(base) if b in _DELAY_NAMES), None)
     roles = []
     for i, (name, b) in enumerate(zip(header[2:], base)):
         if b == "uncertainty":
             roles.append("uncertainty")
-        elif b in _DELAY_NAMES:
-            # delay_s, rtt, round_trip...: a round-trip delay, not a standard uncertainty (it had
-            # been the uncertainty, and the backtest's delay weights off; an audit, 2026-12-05)
+        elif i == delay:
             roles.append("delay")
-        elif i == 0 and "uncertainty" not in base and not b.startswith("root"):
-            roles.append("uncertainty")   # the third column, positionally (not root_delay / dispersion)
+        elif i == 0 and "uncertainty" not in base and b not in _DELAY_NAMES and b not in _ROOT_NAMES:
+            roles.append("uncertainty")   # the third column, positionally (not a delay, nor a root delay)
         else:
             roles.append(name)
     return roles
