@@ -74,8 +74,10 @@ LONG_T = 1.7e9 + np.cumsum(RNG.uniform(64, 128, 64 + 4000))
 LONG_Y = 2e-6 * (LONG_T - LONG_T[0]) + RNG.normal(0, 1e-4, LONG_T.size)
 
 
-def _rounds(benchmark, n):
-    return 1 if benchmark.disabled else n
+def _each_round(benchmark, fn, setup, rounds):
+    """fn timed once per round on setup()'s arguments (one round when benchmarks are disabled)."""
+    return benchmark.pedantic(fn, setup=setup, rounds=1 if benchmark.disabled else rounds, iterations=1,
+                              warmup_rounds=0)
 
 
 def _newer_windows(model=None):
@@ -103,30 +105,26 @@ def _fresh_windows(model=None):
 @pytest.mark.parametrize("model", ["fused", "regression", "kalman"])
 def test_predict_1_new_measurement(benchmark, model):
     chronotick.predict(LONG_Y[:64], LONG_T[:64], horizon=1, model=model)      # warm
-    fc = benchmark.pedantic(chronotick.predict, setup=_newer_windows(model), rounds=_rounds(benchmark, 2000),
-                            iterations=1, warmup_rounds=0)
+    fc = _each_round(benchmark, chronotick.predict, _newer_windows(model), 2000)
     assert np.isfinite(fc.mean[0])
 
 
 @pytest.mark.benchmark(group="predict-1-new")
 def test_numpy_line_1_new_measurement(benchmark):
-    times, mean, lo, hi = benchmark.pedantic(numpy_line, setup=_newer_windows(), rounds=_rounds(benchmark, 2000),
-                                             iterations=1, warmup_rounds=0)
+    times, mean, lo, hi = _each_round(benchmark, numpy_line, _newer_windows(), 2000)
     assert lo[0] < mean[0] < hi[0]
 
 
 @pytest.mark.benchmark(group="predict-1-fresh")
 @pytest.mark.parametrize("model", ["fused", "regression", "kalman"])
 def test_predict_1_fresh_history(benchmark, model):
-    fc = benchmark.pedantic(chronotick.predict, setup=_fresh_windows(model), rounds=_rounds(benchmark, 1000),
-                            iterations=1, warmup_rounds=0)
+    fc = _each_round(benchmark, chronotick.predict, _fresh_windows(model), 1000)
     assert np.isfinite(fc.mean[0])
 
 
 @pytest.mark.benchmark(group="predict-1-fresh")
 def test_numpy_line_1_fresh_history(benchmark):
-    times, mean, lo, hi = benchmark.pedantic(numpy_line, setup=_fresh_windows(), rounds=_rounds(benchmark, 1000),
-                                             iterations=1, warmup_rounds=0)
+    times, mean, lo, hi = _each_round(benchmark, numpy_line, _fresh_windows(), 1000)
     assert lo[0] < mean[0] < hi[0]
 
 
