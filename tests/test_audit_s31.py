@@ -407,3 +407,47 @@ def test_demo_with_a_missing_model_file_exits_1_as_backtest(capsys, tmp_path):
     assert "no such ONNX model file" in _one_line(capsys.readouterr().err, "chronotick demo: --model: ")
     assert main(["backtest", "--no-progress", str(tmp_path / "x.csv"), "--models", missing]) == 1
     capsys.readouterr()
+
+
+# -- found by an AddressSanitizer / UBSan audit of the bindings (2026-12-05) ----------------------
+
+def test_a_target_far_beyond_the_measurement_spacing_keeps_its_interval_growing():
+    # the lead bucket 2^round(log2 steps) had shifted by >= 64 (undefined; on x86 a wrapped, small
+    # bucket whose 80% interval was 1e9 times narrower than the nearer target's)
+    import chronotick
+    rng = np.random.default_rng(1)
+    t = np.arange(64) * 1e-12
+    y = np.cumsum(rng.normal(size=64)) * 1e-9
+    for step_s in (1e6, 1e7, 1e8):
+        fc = chronotick.predict(y, t, horizon=2, step_s=step_s, model="regression")
+        lo, hi = fc.interval(0.8)
+        width = np.asarray(hi) - np.asarray(lo)
+        assert np.all(np.isfinite(width)) and width[1] >= width[0], (step_s, width)
+
+
+def test_the_core_refuses_a_level_whose_quantile_is_infinite():
+    from chronotick import _core
+    t = np.arange(20.0)
+    with pytest.raises(ValueError, match=r"levels\[0\] = 1e-20 is beyond \[1e-6, 1 - 1e-6\]"):
+        _core.forecast("hold", t, np.zeros(20), None, t[-1] + np.arange(1.0, 3.0), np.array([1e-20, 0.5]),
+                       _core.ModelParams())              # had read ok with -inf quantiles
+
+
+def test_internal_helpers_refuse_what_had_been_undefined():
+    from chronotick import _core
+    q = np.sort(np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32), axis=0)
+    lo, hi, w, f = np.array([0, 1]), np.array([1, 2]), np.array([0.5, 0.5]), np.ones(2)
+    with pytest.raises(ValueError, match=r"h\[0\] is not finite"):
+        _core.grid_quantiles(q, np.array([np.nan]), 0.0, 1, lo, hi, w, 1 - w, f)
+    row = _core.read_ahead(q[None], np.array([[0.0, 0.0, 0.0]]), None, None, np.array([0]), np.array([0.0]))
+    assert np.all(np.isnan(row))                          # 0/0 steps ahead: no step to read
+    x, out = np.ones((1, 4), np.float32), np.ones((1, 2, 2), np.float32)
+    with pytest.raises(ValueError, match=r"exps\[0\] = -2147483648 is no exponent"):
+        _core.pow2_unscale_rows(x, out, np.array([-2**31], np.int32))
+    with pytest.raises(ValueError, match="growth_min must be in"):
+        _core.grown_offsets(np.array([1.0, 2.0]), 1.0, 2.0, np.array([0.1, 0.9]), np.nan)
+    with pytest.raises(ValueError, match="levels must be strictly increasing in"):
+        _core.grown_offsets(np.array([1.0, 2.0]), 1.0, 2.0, np.array([np.nan, 0.5]), 0.5)
+    t = np.arange(10.0)
+    with pytest.raises(TypeError, match=r"window must be \(context: int, step_factor: float\), got \(3, 'x'\)"):
+        _core.prefix_keys(t, t, np.array([5]), 4, (3, "x"))

@@ -71,6 +71,11 @@ Inputs check_inputs(const Array& t, const Array& y, const std::optional<Array>& 
   if (in.levels.empty()) throw py::value_error("levels is empty");
   for (std::size_t l = 0; l < in.levels.size(); ++l) {
     if (!(in.levels[l] > 0 && in.levels[l] < 1)) throw py::value_error("levels[" + std::to_string(l) + "] not in (0, 1)");
+    // as the Python API's limit (_validate.MIN_TAIL): nearer 0 or 1, |2 level - 1| rounds to 1 and
+    // the normal quantile is infinite (forecasts with -inf quantiles had read ok; an audit, 2026-12-05)
+    if (!(in.levels[l] >= 1e-6 && in.levels[l] <= 1 - 1e-6))
+      throw py::value_error("levels[" + std::to_string(l) + "] = " + float_repr(in.levels[l]) +
+                            " is beyond [1e-6, 1 - 1e-6], the most extreme levels calibrated (as the Python API's)");
     if (l && !(in.levels[l] > in.levels[l - 1])) throw py::value_error("levels must be strictly increasing");
   }
   return in;
@@ -270,6 +275,15 @@ void bind_models(py::module_& m) {
         for (double v : e)
           if (!(v >= 0)) throw py::value_error("abs_err must be finite and >= 0, got " + std::to_string(v));
         if (!(ratio >= 1) || !std::isfinite(ratio)) throw py::value_error("ratio must be >= 1, got " + std::to_string(ratio));
+        // as ModelParams.growth_min and the forecasts' levels (NaN / out-of-range ones had given NaN and inf
+        // offsets without a word; an audit, 2026-12-05)
+        if (!(growth_min >= 0 && growth_min <= 2)) throw py::value_error("growth_min must be in [0, 2], got " + float_repr(growth_min));
+        if (std::isnan(mae_half)) throw py::value_error("mae_half must not be NaN");
+        try {
+          check_levels(lv.data(), lv.size());
+        } catch (const std::invalid_argument& e) {
+          throw py::value_error(e.what());
+        }
         const double mae = e.empty() ? 0.0 : std::accumulate(e.begin(), e.end(), 0.0) / static_cast<double>(e.size());
         const double a = growth_exponent(mae, mae_half, growth_min);
         std::sort(e.begin(), e.end());

@@ -416,7 +416,13 @@ void bind_windowing(py::module_& m) {
                             const py::object& window) {
         py::object spans = span;
         if (!window.is_none()) {   // (context, step_factor): each prefix's span from its window, at least `span`
-          const auto cw = window.cast<std::pair<py::ssize_t, double>>();
+          std::pair<py::ssize_t, double> cw;
+          try {
+            cw = window.cast<std::pair<py::ssize_t, double>>();
+          } catch (const py::cast_error&) {   // pybind11's "Unable to cast ... to C++ type '?'" named nothing
+            throw py::type_error("window must be (context: int, step_factor: float), got " +
+                                 std::string(py::repr(window)));
+          }
           spans = spans_of(t, ends, cw.first, cw.second, span.cast<py::ssize_t>());
         }
         const auto h = hashes_of(t, y, ends, spans);   // ends checked in range there
@@ -546,6 +552,10 @@ void bind_windowing(py::module_& m) {
           throw py::value_error("x must be a writable float32 [B, L], out a writable float32 [B, K, H] and "
                                 "exps [B], got shapes " + shape_of(x) + ", " + shape_of(out) + " and " +
                                 std::to_string(exps.size()) + " exponents");
+        for (py::ssize_t r = 0; r < exps.size(); ++r)   // pow2_rescale_rows' own are within +-1100; -INT_MIN overflowed
+          if (exps.data()[r] < -2000 || exps.data()[r] > 2000)
+            throw py::value_error("exps[" + std::to_string(r) + "] = " + std::to_string(exps.data()[r]) +
+                                  " is no exponent pow2_rescale_rows gives (|e| <= 2000)");
         pow2_unscale_rows(x.mutable_data(), static_cast<std::size_t>(x.shape(0)),
                           static_cast<std::size_t>(x.shape(1)), out.mutable_data(),
                           static_cast<std::size_t>(out.shape(1) * out.shape(2)), exps.data());

@@ -22,7 +22,12 @@ LeadPlan plan_leads(const Series& s, const double* targets, std::size_t h, const
   for (std::size_t k = 0; k < h; ++k) {
     double tau = n ? targets[k] - s.t[n - 1] : 0.0;
     double steps = std::max(1.0, tau / dt);
-    std::size_t S = std::size_t{1} << static_cast<unsigned>(std::lround(std::log2(steps)));
+    // S = 2^round(log2 steps), at most 2^62: a target 2^63.5 spacings ahead (a step_s far above the
+    // measurements' spacing) had shifted by 64 or more, undefined, and on x86 wrapped into a small
+    // bucket with a far too narrow interval (an ASan/UBSan audit, 2026-12-05); inf steps likewise
+    const double e = std::log2(steps);
+    const unsigned power = e < 62.0 ? static_cast<unsigned>(std::lround(e)) : 62u;
+    std::size_t S = std::size_t{1} << power;
     auto it = std::find(plan.steps.begin(), plan.steps.end(), S);
     if (it == plan.steps.end()) {
       plan.steps.push_back(S);

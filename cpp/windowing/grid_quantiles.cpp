@@ -76,6 +76,8 @@ void grid_quantiles(const float* q, std::size_t K, std::size_t H, const double* 
     if (plan.lo[l] < 0 || plan.hi[l] < 0 || static_cast<std::size_t>(plan.lo[l]) >= K ||
         static_cast<std::size_t>(plan.hi[l]) >= K)
       throw std::invalid_argument("grid_quantiles: level plan index out of range");
+  for (std::size_t i = 0; i < T; ++i)   // a NaN step had been cast to size_t: undefined (an audit, 2026-12-05)
+    if (!std::isfinite(h[i])) throw std::invalid_argument("grid_quantiles: h[" + std::to_string(i) + "] is not finite");
   double qt[64];
   for (std::size_t i = 0; i < T; ++i) {
     read_step(q, K, H, h[i], level, slope, qt);
@@ -98,7 +100,7 @@ void read_ahead(const float* const* rows, const double* const* meta, const doubl
   for (std::size_t p = 0; p < P; ++p) {
     double* o = out + p * K;
     const double h = rows[p] ? dt[p] / meta[p][0] : 0.0;
-    if (!rows[p] || h > limit) {
+    if (!rows[p] || !(h <= limit)) {   // NaN too (0/0): no step to read (casting it was undefined)
       std::fill(o, o + K, std::nan(""));
       continue;
     }
