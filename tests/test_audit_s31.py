@@ -451,3 +451,13 @@ def test_internal_helpers_refuse_what_had_been_undefined():
     t = np.arange(10.0)
     with pytest.raises(TypeError, match=r"window must be \(context: int, step_factor: float\), got \(3, 'x'\)"):
         _core.prefix_keys(t, t, np.array([5]), 4, (3, "x"))
+
+
+def test_make_window_refuses_an_infinite_grid_span_before_allocating():
+    import resource
+    from chronotick import _core
+    t = np.arange(10.0)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ValueError, match=r"grid span \(context - 1\) x step_s = inf is not finite"):
+        _core.make_window(t, t, 9.0, 1e308, 2**31 - 1)         # had allocated ~28 GB first
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 1_000_000   # (KiB) under 1 GB

@@ -122,6 +122,11 @@ void check_grid(double step, std::size_t context, double max_gap) {
     throw std::invalid_argument("step_s must be finite and > 0, got " + std::to_string(step));
   if (context == 0) throw std::invalid_argument("context must be > 0");
   if (!(max_gap > 0)) throw std::invalid_argument("max_gap must be > 0, got " + std::to_string(max_gap));
+  // the grid's span before any allocation (fill_window checks it again against end_time): a context
+  // of 2^31 at step 1e308 had allocated ~28 GB first (an audit, 2026-12-05)
+  const double span = static_cast<double>(context - 1) * step;
+  if (!std::isfinite(span))
+    throw std::invalid_argument("the grid span (context - 1) x step_s = " + float_repr(span) + " is not finite");
 }
 
 // batch x context entries of float64 (the largest element) must be addressable:
