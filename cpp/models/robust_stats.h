@@ -32,6 +32,20 @@ inline void select_kth_small(double* v, std::size_t n, std::size_t k) {
       s += x < p;
     }
     std::swap(v[s], v[hi - 1]);
+    if (s == lo) {
+      // nothing below the pivot (it is the least): its ties gathered after it, so that many equal
+      // values (a constant or coarsely quantized window) take one pass, not one per tie
+      std::size_t e = lo + 1;  // v[lo..e) == p
+      for (std::size_t i = lo + 1; i < hi; ++i) {
+        const double x = v[i];
+        v[i] = v[e];
+        v[e] = x;
+        e += x == p;
+      }
+      if (k < e) return;
+      lo = e;
+      continue;
+    }
     if (k < s) {
       hi = s;
     } else if (k > s) {
