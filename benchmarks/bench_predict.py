@@ -101,30 +101,25 @@ def _fresh_windows(model=None):
     return fresh
 
 
-@pytest.mark.benchmark(group="predict-1-new")
+# group predict-1-<regime>: its setup and rounds
+REGIMES = {"new": (_newer_windows, 2000), "fresh": (_fresh_windows, 1000)}
+
+
+@pytest.mark.parametrize("regime", list(REGIMES))
 @pytest.mark.parametrize("model", ["fused", "regression", "kalman"])
-def test_predict_1_new_measurement(benchmark, model):
-    chronotick.predict(LONG_Y[:64], LONG_T[:64], horizon=1, model=model)      # warm
-    fc = _each_round(benchmark, chronotick.predict, _newer_windows(model), 2000)
+def test_predict_1_each_round(benchmark, regime, model):
+    benchmark.group = f"predict-1-{regime}"
+    windows, rounds = REGIMES[regime]
+    chronotick.predict(LONG_Y[:64], LONG_T[:64], horizon=1, model=model)      # warm (no history below is this one)
+    fc = _each_round(benchmark, chronotick.predict, windows(model), rounds)
     assert np.isfinite(fc.mean[0])
 
 
-@pytest.mark.benchmark(group="predict-1-new")
-def test_numpy_line_1_new_measurement(benchmark):
-    times, mean, lo, hi = _each_round(benchmark, numpy_line, _newer_windows(), 2000)
-    assert lo[0] < mean[0] < hi[0]
-
-
-@pytest.mark.benchmark(group="predict-1-fresh")
-@pytest.mark.parametrize("model", ["fused", "regression", "kalman"])
-def test_predict_1_fresh_history(benchmark, model):
-    fc = _each_round(benchmark, chronotick.predict, _fresh_windows(model), 1000)
-    assert np.isfinite(fc.mean[0])
-
-
-@pytest.mark.benchmark(group="predict-1-fresh")
-def test_numpy_line_1_fresh_history(benchmark):
-    times, mean, lo, hi = _each_round(benchmark, numpy_line, _fresh_windows(), 1000)
+@pytest.mark.parametrize("regime", list(REGIMES))
+def test_numpy_line_1_each_round(benchmark, regime):
+    benchmark.group = f"predict-1-{regime}"
+    windows, rounds = REGIMES[regime]
+    times, mean, lo, hi = _each_round(benchmark, numpy_line, windows(), rounds)
     assert lo[0] < mean[0] < hi[0]
 
 

@@ -212,12 +212,17 @@ static inline int64_t ct_time(const ct_clock_data* d, int64_t t) {
 }
 
 /* The bound at local time t; `writer_alive` = 0 forces CT_UNKNOWN. */
+/* The writer created the file but has published no model: time is the local clock's. */
+static inline int ct_never_published(const ct_clock_data* d) {
+  return d->status == CT_UNKNOWN && d->heartbeat_real_ns == 0;
+}
+
 static inline ct_time_bound ct_compute(const ct_clock_data* d, int64_t t, int writer_alive) {
   ct_time_bound r;
   int64_t age = t - d->heartbeat_real_ns;
   int64_t best, elapsed;
   double half;
-  if (d->status == CT_UNKNOWN && d->heartbeat_real_ns == 0) { /* never published */
+  if (ct_never_published(d)) {
     r.earliest_ns = INT64_MIN; r.latest_ns = INT64_MAX; r.time_ns = t; r.status = CT_UNKNOWN;
     return r;
   }
@@ -591,7 +596,7 @@ static inline int64_t ct_reader_now_ns(ct_reader* r) {
   int64_t t;
   if (__builtin_expect(r == NULL || r->shm == NULL, 0)) return ct_realtime_ns();
   ct_read_waited(r->shm, &d, &t, r->stuck);
-  return (d.status == CT_UNKNOWN && d.heartbeat_real_ns == 0) ? t : ct_time(&d, t);   /* as ct_compute */
+  return ct_never_published(&d) ? t : ct_time(&d, t);   /* ct_compute's time_ns */
 }
 
 #endif /* CHRONOTICK_H */

@@ -61,10 +61,11 @@ void fill_window(const double* t, const double* y, std::size_t n, double end_tim
   if (!std::isfinite(end_time)) throw std::invalid_argument("end_time must be finite");
   if (std::isinf(level)) throw std::invalid_argument("level must be finite");
   validate(t, y, n);
-  // The grid span and the measurements' span must be finite in float64 (else
-  // interpolation weights are 0/inf or NaN: NaN/inf values marked observed).
+  // The grid's start and the measurements' span must be finite in float64 (else
+  // interpolation weights are 0/inf or NaN: NaN/inf values marked observed); the
+  // span itself is finite (check_grid, before anything is allocated).
   const double span = static_cast<double>(context - 1) * step;
-  if (!std::isfinite(span) || !std::isfinite(end_time - span))
+  if (!std::isfinite(end_time - span))
     throw std::invalid_argument("the grid span (context - 1) x step_s = " + float_repr(span) + " before end_time " +
                                 float_repr(end_time) + " is not finite");
   if (n > 0 && !std::isfinite(t[n - 1] - t[0]))

@@ -190,7 +190,7 @@ def uncertainty(u, n: int, name: str = "uncertainty"):
     zero = np.flatnonzero(arr == 0)
     if zero.size:
         i = int(zero[0])
-        raise ValueError(f"{name}[{i}] = 0.0: {ZERO_UNCERTAINTY}")
+        raise ValueError(f"{name}[{i}] = 0.0: {ZERO_UNCERTAINTY}, or NaN / None for unknown")
     return arr
 
 
@@ -198,7 +198,7 @@ def uncertainty(u, n: int, name: str = "uncertainty"):
 # measurements by 1/u^2 relative to the window's others: 0 is no weight they can give, and until
 # 2026-12-05 it was silently weighed as an unknown u while 1e-9 took all the weight (an audit).
 ZERO_UNCERTAINTY = ("an uncertainty must be > 0 (an exact measurement still has a resolution: "
-                    "give it, e.g. 1e-9 s for PPS), or NaN / None for unknown")
+                    "give it, e.g. 1e-9 s for PPS)")
 
 
 def int_times_hint(raw) -> str:

@@ -525,13 +525,18 @@ class Clock:
     def _now_local(self) -> TimeBound:
         """now() on an injected time base: the published model at time_ns()
         (its local times are on that base, not on CLOCK_REALTIME)."""
+        return self._bound_and_local()[0]
+
+    def _bound_and_local(self) -> tuple[TimeBound, int]:
+        """(the published model's bound at one read of time_ns(), that local time in ns): the
+        correction is bound.time_ns - local exactly (serve's offset metric)."""
         t = self._time_ns()
         _check_ns("time_ns()", t)
         t = int(t)
         try:
-            return self._state.now_at(t)
+            return self._state.now_at(t), t
         except ValueError:        # the model's time there is beyond int64 ns: no claim
-            return TimeBound((UNBOUNDED_EARLIEST, UNBOUNDED_LATEST, t, UNKNOWN))
+            return TimeBound((UNBOUNDED_EARLIEST, UNBOUNDED_LATEST, t, UNKNOWN)), t
 
     def now_at(self, local_ns: int) -> TimeBound:
         """The bound the published model gives at local time `local_ns` (for replays)."""

@@ -376,8 +376,8 @@ class Engine:
             if u < 0:
                 raise ValueError(f"uncertainty must be > 0 (or None for unknown), got {u!r}")
             if u == 0:
-                raise ValueError("uncertainty = 0.0: an uncertainty must be > 0 (an exact measurement still "
-                                 "has a resolution: give it, e.g. 1e-9 s for PPS), or None for unknown")
+                from chronotick._validate import ZERO_UNCERTAINTY
+                raise ValueError(f"uncertainty = 0.0: {ZERO_UNCERTAINTY}, or None for unknown")
         d = None
         if delay is not None:
             d = _finite("delay", delay)

@@ -84,6 +84,11 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return v
 
 
+def _readonly_weights(weights: dict) -> dict:
+    """member -> read-only float64 view of its weights (the caller's arrays stay writable)."""
+    return {k: _readonly(np.asarray(v, dtype=np.float64)) for k, v in weights.items()}
+
+
 def _owned(a) -> np.ndarray:
     """A new float64 array (a core forecast's, made at this access) made read-only in place; anything
     else as a read-only float64 view (_readonly)."""
@@ -165,7 +170,7 @@ class Forecast:
         array the caller passed in stays the caller's to change."""
         for name in ("times", "mean", "quantiles", "quantile_levels", "std", "_all_q", "_all_levels"):
             setattr(self, name, _readonly(getattr(self, name)))
-        self.weights = {k: _readonly(np.asarray(v, dtype=np.float64)) for k, v in self.weights.items()}
+        self.weights = _readonly_weights(self.weights)
 
     @classmethod
     def from_core(cls, fc, weights: dict | None = None, levels=None, origin: float | None = None) -> "Forecast":
@@ -196,7 +201,7 @@ class Forecast:
         out.model, out.note, out.origin = fc.model, fc.note, origin
         if weights is None:
             weights = {fc.model: np.ones(out.times.size)}
-        out.weights = {k: _readonly(np.asarray(v, dtype=np.float64)) for k, v in weights.items()}
+        out.weights = _readonly_weights(weights)
         return out
 
     def __len__(self) -> int:

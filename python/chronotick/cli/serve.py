@@ -299,12 +299,7 @@ class MetricsCollector:
             return
         # the bound at the very local time the offset is taken against: now() then time_ns()
         # had read the offset 1-6 us low (an audit, 2026-12-05; status brackets its reads)
-        local = int(self.clock._time_ns())
-        try:
-            b = self.clock.now_at(local)
-        except ValueError:       # the model's time there is beyond int64 ns: as now() answers
-            b = self.clock.now()
-            local = b.time_ns if not b.status else time.time_ns()
+        b, local = self.clock._bound_and_local()
         h = self.clock.health()
         counts = h["counts"]
         yield GaugeMetricFamily("chronotick_offset_seconds", "correction now: corrected - local clock",

@@ -45,32 +45,33 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="rms of each pool server's own path asymmetry, seconds (default 0)")
 
 
+def _refuse_first(checks) -> None:
+    """UsageError (exit 2, the command's one-line message) for the first (option, ok, what, value) not ok."""
+    from chronotick.cli import UsageError
+    for name, ok, what, v in checks:
+        if not ok:
+            raise UsageError(f"{name} {what}, got {v!r}")
+
+
 def run(args: argparse.Namespace) -> int:
     from chronotick import sim
     from chronotick.sim.params import MAX_SERVERS
     from chronotick.sim.run import MAX_SAMPLES
-    for name, v in (("--hours", args.hours), ("--dt", args.dt), ("--poll-s", args.poll_s)):
-        if v is not None and not (math.isfinite(v) and v > 0):  # also catches nan and inf
-            print(f"chronotick simulate: {name} must be > 0 and finite, got {v!r}", file=sys.stderr)
-            return 2
+    _refuse_first([(name, v is None or (math.isfinite(v) and v > 0), "must be > 0 and finite", v)  # nan, inf too
+                   for name, v in (("--hours", args.hours), ("--dt", args.dt), ("--poll-s", args.poll_s))])
     # the options by their own names (the simulator's messages name its parameters:
     # "MeasurementParams.server_delay_spread_s must be >= 0"; an audit, 2026-12-05)
-    checks = [("--out", args.out.strip() != "", "must name a file ('-' for stdout)", args.out),
-              ("--seed", args.seed >= 0, "must be >= 0", args.seed),
-              ("--servers", args.servers is None or 1 <= args.servers <= MAX_SERVERS,
-               f"must be an integer in [1, {MAX_SERVERS}]", args.servers)]
-    for name, v in (("--server-delay-spread-s", args.server_delay_spread_s),
-                    ("--server-asymmetry-s", args.server_asymmetry_s)):
-        checks.append((name, v is None or (math.isfinite(v) and v >= 0), "must be >= 0 and finite (seconds)", v))
     steps = args.hours * 3600.0 / args.dt
-    if steps + 1 > MAX_SAMPLES:
-        checks.append(("--hours", False, f"/ --dt must make at most {MAX_SAMPLES:,} simulation steps "
-                       f"({args.hours:g} h of {args.dt:g} s steps are {steps:.3g}; about 200 MB per million)",
-                       args.hours))
-    for name, ok, what, v in checks:
-        if not ok:
-            print(f"chronotick simulate: {name} {what}, got {v!r}", file=sys.stderr)
-            return 2
+    _refuse_first([
+        ("--out", args.out.strip() != "", "must name a file ('-' for stdout)", args.out),
+        ("--seed", args.seed >= 0, "must be >= 0", args.seed),
+        ("--servers", args.servers is None or 1 <= args.servers <= MAX_SERVERS,
+         f"must be an integer in [1, {MAX_SERVERS}]", args.servers),
+        *((name, v is None or (math.isfinite(v) and v >= 0), "must be >= 0 and finite (seconds)", v)
+          for name, v in (("--server-delay-spread-s", args.server_delay_spread_s),
+                          ("--server-asymmetry-s", args.server_asymmetry_s))),
+        ("--hours", steps + 1 <= MAX_SAMPLES, f"/ --dt must make at most {MAX_SAMPLES:,} simulation steps "
+         f"({args.hours:g} h of {args.dt:g} s steps are {steps:.3g}; about 200 MB per million)", args.hours)])
     overrides = {}
     if args.poll_mode is not None:
         overrides["poll_mode"] = args.poll_mode
@@ -81,9 +82,9 @@ def run(args: argparse.Namespace) -> int:
         r = sim.simulate(preset=args.preset, scenario=args.scenario, duration_s=args.hours * 3600.0,
                          poll_s=args.poll_s, seed=args.seed, disciplined=True if args.disciplined else None,
                          dt=args.dt, **overrides)
-    except (ValueError, TypeError) as e:
-        print(f"chronotick simulate: {e}", file=sys.stderr)
-        return 2
+    except (ValueError, TypeError) as e:      # a preset, scenario or value the simulator refuses
+        from chronotick.cli import UsageError
+        raise UsageError(str(e)) from None
     tr = r.trace
     names = sorted(tr.covariates)
     cols = [tr.times, tr.offsets, tr.uncertainty, tr.delay, r.true_offset] + [tr.covariates[k] for k in names]

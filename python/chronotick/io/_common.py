@@ -194,10 +194,7 @@ class RowCollector:
         if self.times and t <= self.times[-1]:
             if t == self.times[-1] and self.keep_last:
                 self.skip("duplicate_time")
-                self.times.pop()
-                self.lines.pop()
-                for col in self.cols.values():
-                    col.pop()
+                self._pop()
             else:
                 self.bad(RowError(f"{self.path}:{lineno}: time {t!r} is not after the previous row's "
                                   f"{self.times[-1]!r} (line {self.lines[-1]}); a trace must be strictly increasing"))
@@ -227,16 +224,20 @@ class RowCollector:
         if drop >= len(self._run):
             return
         for _ in range(drop):
-            self.times.pop()
-            self.lines.pop()
-            for col in self.cols.values():
-                col.pop()
+            self._pop()
         self.skipped["malformed"] += drop - len(self._run)
         if self.skipped["malformed"] == 0:
             del self.skipped["malformed"]
         for row in self._run:
             self._append(*row)
         self._run.clear()
+
+    def _pop(self) -> None:
+        """The newest kept row taken back."""
+        self.times.pop()
+        self.lines.pop()
+        for col in self.cols.values():
+            col.pop()
 
     def _append(self, lineno: int, t: float, values: dict[str, float]) -> None:
         self.times.append(t)
