@@ -566,7 +566,7 @@ def test_a_full_memo_reuses_its_oldest_slots_without_changing_answers():
         np.testing.assert_array_equal(got.quantiles, want.quantiles)
         np.testing.assert_array_equal(got.mean, want.mean)
         assert len(small._memo) <= 16 and small._memo_q.shape[0] <= 16
-    assert sorted(small._memo.values()) == list(range(16))      # every slot in use, each once
+    assert sorted(small._memo.slots()) == list(range(16))      # every slot in use, each once
 
 
 @pytest.mark.parametrize("kw", [{"step_factor": 4.0}, {"step_s": 256.0}])

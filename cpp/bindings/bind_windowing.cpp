@@ -19,6 +19,7 @@
 #include "windowing/float_repr.h"
 #include "windowing/grid_quantiles.h"
 #include "windowing/nearest_window.h"
+#include "windowing/output_memo.h"
 #include "windowing/pin_flat.h"
 #include "windowing/pow2_scale.h"
 #include "windowing/spike_mask.h"
@@ -29,6 +30,9 @@
 namespace py = pybind11;
 
 namespace chronotick::bindings {
+
+// OutputMemo.lookup's slot of a key not held
+constexpr std::int64_t kMissingSlot = std::numeric_limits<std::int64_t>::min();
 
 void bind_windowing(py::module_& m) {
   using Array = py::array_t<double, py::array::c_style | py::array::forcecast>;
@@ -440,6 +444,85 @@ void bind_windowing(py::module_& m) {
       "ONNX forecaster's memo keys (python/chronotick/models/onnx.py, prefix_keys) in one call.\n"
       "window (context, step_factor): each prefix's fingerprint spans window_spans(t, ends, context,\n"
       "step_factor, span) measurements (span the least).");
+
+  // The memo's index (cpp/windowing/output_memo.h): lookup computes the keys as prefix_keys and
+  // finds them in one call.
+  auto key_of = [](double t, double y, std::uint64_t h) { return MemoKey{t, y, h}; };
+  py::class_<OutputMemo>(m, "OutputMemo",
+                         "Index of the ONNX forecaster's memo of model outputs: key (t, y, h) -> slot, the\n"
+                         "oldest key evicted once `capacity` are held, evicted keys remembered while\n"
+                         "capacity < limit (cpp/windowing/output_memo.h).")
+      .def(py::init([](py::ssize_t capacity, py::ssize_t limit) {
+             if (capacity < 1 || limit < capacity)
+               throw py::value_error("need 1 <= capacity <= limit, got capacity " + std::to_string(capacity) +
+                                     ", limit " + std::to_string(limit));
+             return OutputMemo(static_cast<std::size_t>(capacity), static_cast<std::size_t>(limit));
+           }),
+           py::arg("capacity"), py::arg("limit"))
+      .def_readonly_static("MISSING", &kMissingSlot)
+      .def(
+          "lookup",
+          [hashes_of, spans_of](const OutputMemo& memo, const Array& t, const Array& y, const I64& ends,
+                                const py::object& span, const py::object& window) {
+            py::object spans = span;
+            if (!window.is_none()) {
+              std::pair<py::ssize_t, double> cw;
+              try {
+                cw = window.cast<std::pair<py::ssize_t, double>>();
+              } catch (const py::cast_error&) {
+                throw py::type_error("window must be (context: int, step_factor: float), got " +
+                                     std::string(py::repr(window)));
+              }
+              spans = spans_of(t, ends, cw.first, cw.second, span.cast<py::ssize_t>());
+            }
+            auto h = hashes_of(t, y, ends, spans);   // ends checked in range there
+            const double* tp = t.data();
+            const double* yp = y.data();
+            const std::int64_t* e = ends.data();
+            const std::uint64_t* hp = h.data();
+            py::array_t<std::int64_t> slots(ends.size());
+            std::int64_t* sp = slots.mutable_data();
+            py::ssize_t missing = 0;
+            for (py::ssize_t k = 0; k < ends.size(); ++k) {
+              if (e[k] < 2) {
+                sp[k] = -1;
+                continue;
+              }
+              sp[k] = memo.find(MemoKey{tp[e[k] - 1], yp[e[k] - 1], hp[k]});
+              if (sp[k] < 0) {
+                sp[k] = kMissingSlot;
+                ++missing;
+              }
+            }
+            return py::make_tuple(slots, h, missing);
+          },
+          py::arg("t"), py::arg("y"), py::arg("ends"), py::arg("span"), py::arg("window") = py::none(),
+          "(slots, hashes, missing) of the prefixes [0, i), i in ends, keyed as prefix_keys keys them:\n"
+          "slots int64 (the slot, -1 for i < 2, MISSING where not held), hashes uint64 (the keys' h),\n"
+          "missing how many are not held.")
+      .def("find", [key_of](const OutputMemo& memo, double t, double y, std::uint64_t h) {
+             return memo.find(key_of(t, y, h));
+           }, py::arg("t"), py::arg("y"), py::arg("h"), "The key's slot, -1 where it is not held.")
+      .def("add", [key_of](OutputMemo& memo, double t, double y, std::uint64_t h) {
+             if (memo.find(key_of(t, y, h)) >= 0) throw py::value_error("the key is held already");
+             return memo.add(key_of(t, y, h));
+           }, py::arg("t"), py::arg("y"), py::arg("h"),
+           "Add a key not held; returns its slot (the oldest key's when capacity are held).")
+      .def("evicted", [key_of](const OutputMemo& memo, double t, double y, std::uint64_t h) {
+             return memo.evicted(key_of(t, y, h));
+           }, py::arg("t"), py::arg("y"), py::arg("h"), "Whether the key was evicted since the last grow().")
+      .def("grow", &OutputMemo::grow, "capacity doubled (up to limit), the evicted keys forgotten.")
+      .def("clear", &OutputMemo::clear)
+      .def("slots", &OutputMemo::slots, "The slots in use, oldest key first.")
+      .def("__len__", &OutputMemo::size)
+      .def_property("capacity", &OutputMemo::capacity,
+                    [](OutputMemo& memo, py::ssize_t c) {
+                      if (c < 1 || static_cast<std::size_t>(c) > memo.limit())
+                        throw py::value_error("capacity must be in [1, limit = " + std::to_string(memo.limit()) +
+                                              "], got " + std::to_string(c));
+                      memo.set_capacity(static_cast<std::size_t>(c));
+                    })
+      .def_property_readonly("limit", &OutputMemo::limit);
 
   m.def(
       "detrend_rows",

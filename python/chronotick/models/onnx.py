@@ -424,15 +424,15 @@ class OnnxForecaster:
         self._lock = threading.RLock()
         self._bindings: dict[tuple, tuple] = {}
         # prefix outputs (_pair_preds): key -> slot of _memo_q (float32 [K, H]) and _memo_meta
-        # (grid step, level, slope); arrays grown by doubling up to _memo_max slots
-        self._memo: OrderedDict = OrderedDict()
-        self._memo_max = 4096
-        # hashes of keys evicted from the memo (_remember), at most MEMO_LIMIT: a miss on one means
-        # the memo is smaller than what its callers keep asking for (one predict() per clock of a
-        # fleet: ~144 prefixes each, so from ~29 clocks on every call re-ran all its calibration
+        # (grid step, level, slope); arrays grown by doubling up to _memo_max slots. The index is
+        # C++ (cpp/windowing/output_memo.h: its lookup computes the keys and finds them in one
+        # call; a Python OrderedDict of key tuples until 2026-12-05, ~40 us a forecast). It
+        # remembers the keys it evicted while below MEMO_LIMIT: a miss on one means the memo is
+        # smaller than what its callers keep asking for (one predict() per clock of a fleet:
+        # ~144 prefixes each, so from ~29 clocks on every call re-ran all its calibration
         # windows, 25-58 ms instead of ~1; an audit, 2026-12-05), and _memo_max doubles, up to
         # MEMO_LIMIT
-        self._ghosts: OrderedDict = OrderedDict()
+        self._memo = _core.OutputMemo(4096, self.MEMO_LIMIT)
         self._memo_q = np.empty((0, self.num_levels, self.horizon), dtype=np.float32)
         self._memo_meta = np.empty((0, 3))
         # measurements a memo key covers at least: the window's span in measurements (context
@@ -747,12 +747,30 @@ class OnnxForecaster:
             return _core.window_spans(t, ends, self.context, self.step_factor, self._key_span)
         return ends - np.searchsorted(t, t[ends - 1] - (self.context + 0.5) * self.step_s, side="left")
 
+    @property
+    def _memo_max(self) -> int:
+        """How many model outputs the memo holds at most now (doubled by _grow_memo)."""
+        return self._memo.capacity
+
+    @_memo_max.setter
+    def _memo_max(self, value: int) -> None:
+        self._memo.capacity = value
+
     def _keys(self, t, y, ends) -> list:
         """The memo keys of the prefixes [0, i), i in `ends` (prefix_keys over _key_spans); with
         the grid step the median spacing, the spans computed in the same C++ call."""
         if self.step_s is None:
             return prefix_keys(t, y, ends, self._key_span, (self.context, self.step_factor))
         return prefix_keys(t, y, ends, self._key_spans(t, ends))
+
+    def _lookup(self, t, y, ends) -> tuple:
+        """The memo's (slots, hashes, missing) of the prefixes [0, i), i in `ends`, keyed as
+        _keys keys them (_core.OutputMemo.lookup: slot -1 for i < 2, OutputMemo.MISSING where
+        not held; the keys' fingerprints; how many are not held)."""
+        ends = np.asarray(ends, dtype=np.int64)
+        if self.step_s is None:
+            return self._memo.lookup(t, y, ends, self._key_span, (self.context, self.step_factor))
+        return self._memo.lookup(t, y, ends, self._key_spans(t, ends))
 
     def _scaler_span(self, t: np.ndarray, m: int, j: np.ndarray) -> int:
         """How many of the newest measurements a lead's calibration depends on: its targets j
@@ -804,33 +822,22 @@ class OnnxForecaster:
         after every answer is read, so no slot in use is overwritten."""
         if not asks:
             return []
-        memo_get = self._memo.get
+        memo, missing_slot = self._memo, _core.OutputMemo.MISSING
         slots_of, need = [], {}     # need: memo key -> (row of this call's run, series, prefix)
         for s, (t, y, prefix, _) in enumerate(asks):
-            pl = prefix.tolist()
-            ends = pl if min(pl, default=2) >= 2 else [i for i in pl if i >= 2]
-            keys = self._keys(t, y, ends)
             # per pair: memo slot >= 0, -2 - (row of this call's run), or -1 (< 2 measurements);
-            # looked up in one pass (most are found: a forecast per new measurement finds all)
-            found = [memo_get(k) for k in keys]
-            if len(ends) == len(pl) and None not in found:
-                slots_of.append(found)
-                continue
-            keyed, looked = iter(keys), iter(found)
-            slots = []
-            for i in pl:
-                if i < 2:
-                    slots.append(-1)
-                    continue
-                k, j = next(keyed), next(looked)
-                if j is None:
-                    if self._ghosts and hash(k) in self._ghosts:
+            # looked up in one C++ call (most are found: a forecast per new measurement finds all)
+            slots, hashes, missing = self._lookup(t, y, prefix)
+            if missing:
+                for k in np.flatnonzero(slots == missing_slot).tolist():
+                    i = int(prefix[k])
+                    key = (float(t[i - 1]), float(y[i - 1]), int(hashes[k]))
+                    if memo.evicted(*key):
                         self._grow_memo()
-                    got = need.get(k)
+                    got = need.get(key)
                     if got is None:
-                        got = need[k] = (len(need), s, i)
-                    j = -2 - got[0]
-                slots.append(j)
+                        got = need[key] = (len(need), s, i)
+                    slots[k] = -2 - got[0]
             slots_of.append(slots)
         fresh_q = fresh_meta = None
         if need:
@@ -855,8 +862,8 @@ class OnnxForecaster:
             fresh_q = out
         # each prefix's output read at its target (crossed quantiles reordered, NaN beyond
         # reach), as forecast does: cpp/windowing/grid_quantiles.h, read_ahead
-        results = [_core.read_ahead(self._memo_q, self._memo_meta, fresh_q, fresh_meta,
-                                    np.array(slots, dtype=np.int64), t[target] - t[prefix - 1])
+        results = [_core.read_ahead(self._memo_q, self._memo_meta, fresh_q, fresh_meta, slots,
+                                    t[target] - t[prefix - 1])
                    for (t, _, prefix, target), slots in zip(asks, slots_of)]
         if need:
             self._remember([(k, fresh_q[m], fresh_meta[m]) for k, (m, _, _) in need.items()])
@@ -865,9 +872,7 @@ class OnnxForecaster:
     def _grow_memo(self) -> None:
         """Double the memo's capacity (up to MEMO_LIMIT entries, ~2.3 kB each for clock-bolt):
         a key it had evicted is asked for again."""
-        if self._memo_max < self.MEMO_LIMIT:
-            self._memo_max = min(self.MEMO_LIMIT, 2 * self._memo_max)
-        self._ghosts.clear()
+        self._memo.grow()
 
     def _remember(self, entries) -> None:
         """(key, output [K, H], (step, level, slope)) into the memo, keys it
@@ -875,24 +880,16 @@ class OnnxForecaster:
         entry's slot is reused."""
         memo = self._memo
         for key, q, meta in entries:
-            if key in memo:
+            if memo.find(*key) >= 0:
                 continue
-            if len(memo) >= self._memo_max:
-                gone, j = memo.popitem(last=False)
-                if self._memo_max < self.MEMO_LIMIT:
-                    self._ghosts[hash(gone)] = None
-                    if len(self._ghosts) > self.MEMO_LIMIT:
-                        self._ghosts.popitem(last=False)
-            else:
-                j = len(memo)
-                if j >= self._memo_q.shape[0]:
-                    cap = min(self._memo_max, max(64, 2 * self._memo_q.shape[0]))
-                    self._memo_q = np.concatenate(
-                        [self._memo_q, np.empty((cap - j,) + self._memo_q.shape[1:], dtype=np.float32)])
-                    self._memo_meta = np.concatenate([self._memo_meta, np.empty((cap - j, 3))])
+            j = memo.add(*key)      # beyond _memo_max: the oldest key's slot (output_memo.h)
+            if j >= self._memo_q.shape[0]:
+                cap = min(self._memo_max, max(64, 2 * self._memo_q.shape[0]))
+                self._memo_q = np.concatenate(
+                    [self._memo_q, np.empty((cap - j,) + self._memo_q.shape[1:], dtype=np.float32)])
+                self._memo_meta = np.concatenate([self._memo_meta, np.empty((cap - j, 3))])
             self._memo_q[j] = q
             self._memo_meta[j] = meta
-            memo[key] = j
 
     def past_predictions(self, t, y, prefix, target) -> tuple[np.ndarray, np.ndarray]:
         """The model's past predictions at pairs (prefix[k], target[k]): the
@@ -1153,9 +1150,9 @@ class OnnxForecaster:
             # unless kept already (a row's sum is finite only if all of it is)
             keep = []
             for i, ((t, y), (level, st, _, slope)) in enumerate(zip(series, prep)):
-                key = self._keys(t, y, [len(t)])[0]
-                if key not in self._memo and math.isfinite(out[i].sum()):
-                    keep.append((key, out[i], (st, level, slope)))
+                _, h, missing = self._lookup(t, y, [len(t)])
+                if missing and math.isfinite(out[i].sum()):
+                    keep.append(((float(t[-1]), float(y[-1]), int(h[0])), out[i], (st, level, slope)))
             self._remember(keep)
         res, bad = [], []
         median_index = self._raw_scaler.median_index
