@@ -14,6 +14,7 @@
 
 #include "bindings/bindings.h"
 #include "fusion/forecast_checks.h"
+#include "models/leads.h"
 #include "windowing/detrend.h"
 #include "windowing/forecast_input.h"
 #include "windowing/float_repr.h"
@@ -720,6 +721,23 @@ void bind_windowing(py::module_& m) {
       "grid_quantiles made into the QuantileForecast of `model` at `times` (one per step h) and\n"
       "`levels` (one per plan entry), checked as QuantileForecast(...) checks\n"
       "(cpp/fusion/forecast_checks.h), in one call; None when q holds a non-finite value.");
+
+  m.def(
+      "lead_buckets",
+      [](const Array& h, std::int64_t cap) {
+        if (h.ndim() != 1) throw py::value_error("h must be 1-D");
+        if (cap < 1) throw py::value_error("cap must be >= 1, got " + std::to_string(cap));
+        py::array_t<std::int64_t> out(h.size());
+        try {
+          onnx_lead_buckets(h.data(), static_cast<std::size_t>(h.size()), cap, out.mutable_data());
+        } catch (const std::invalid_argument& e) {
+          throw py::value_error(e.what());
+        }
+        return out;
+      },
+      py::arg("h"), py::arg("cap"),
+      "The ONNX forecaster's lead bucket of each h (grid steps ahead): 2^round(log2 max(h, 1)),\n"
+      "rounded half to even, at most cap (cpp/models/leads.h, onnx_lead_buckets). int64 [len(h)].");
 
   m.def(
       "read_ahead",

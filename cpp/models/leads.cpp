@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 #include "windowing/nearest_window.h"
 
@@ -70,6 +72,15 @@ LeadPlan plan_leads(const Series& s, const double* targets, std::size_t h, const
   }
   for (std::size_t S : plan.steps) plan.prefix.push_back(prefixes_of(S));
   return plan;
+}
+
+void onnx_lead_buckets(const double* h, std::size_t n, std::int64_t cap, std::int64_t* out) {
+  for (std::size_t k = 0; k < n; ++k) {
+    if (std::isnan(h[k])) throw std::invalid_argument("lead " + std::to_string(k) + " is NaN");
+    const double e = std::log2(std::max(h[k], 1.0));
+    const double power = e < 62.0 ? std::nearbyint(e) : 62.0;
+    out[k] = std::min(std::int64_t{1} << static_cast<int>(power), cap);
+  }
 }
 
 }  // namespace chronotick

@@ -16,6 +16,7 @@
 // bucket without targets: the longest shorter lead with enough pairs.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "common/forecast.h"
@@ -36,5 +37,12 @@ struct LeadPlan {
 };
 
 LeadPlan plan_leads(const Series& s, const double* targets, std::size_t h, const ModelParams& p);
+
+// The ONNX forecaster's lead buckets (python/chronotick/models/onnx.py, _lead_buckets): for
+// each h (grid steps ahead) S = 2^round(log2 max(h, 1)), rounded half to even as numpy's round
+// (plan_leads above rounds half away from zero: the two differ only where log2 lands exactly
+// on k + 1/2, which no integer lead does), at most 2^62 and at most cap. Throws
+// std::invalid_argument for a NaN h.
+void onnx_lead_buckets(const double* h, std::size_t n, std::int64_t cap, std::int64_t* out);
 
 }  // namespace chronotick

@@ -203,12 +203,8 @@ def _lead_buckets(h: np.ndarray, horizon: int | None = None) -> np.ndarray:
     A model whose horizon is not a power of two (24 steps) has its last steps in the
     bucket of its horizon: 2^round(log2 23) = 32 lay beyond its reach, had no pairs and
     borrowed the 16-step errors, grown (a 64-step model's buckets are unchanged)."""
-    h = np.asarray(h, dtype=np.float64)
-    cap = (1 << 62) if horizon is None else int(horizon)
-    if h.size <= 4:             # the usual one or few targets: no array round trips
-        return np.array([min(1 << int(round(math.log2(max(v, 1.0)))), cap) for v in h.tolist()], dtype=np.int64)
-    s = (2 ** np.round(np.log2(np.maximum(h, 1.0)))).astype(np.int64)
-    return s if horizon is None else np.minimum(s, cap)
+    # one C++ call (cpp/models/leads.h, onnx_lead_buckets; six numpy calls until 2026-12-05)
+    return _core.lead_buckets(h, (1 << 62) if horizon is None else int(horizon))
 
 
 def _pin_flat(x: np.ndarray, out: np.ndarray) -> None:
@@ -946,8 +942,11 @@ class OnnxForecaster:
         factors = np.empty((prefix.size, 2))
         mi = raw.median_index
         fast = ok.copy()
-        for s in set(lead[ok].tolist()):
-            sel = ok & (lead == s)
+        all_ok = bool(ok.all())
+        found = set((lead if all_ok else lead[ok]).tolist())
+        one = all_ok and len(found) == 1        # the usual case (one lead, every row predicted): no masks
+        for s in found:
+            sel = slice(None) if one else ok & (lead == s)
             cs = scalers.get(s) or raw
             if not cs.calibrated:
                 factors[sel] = f_raw
@@ -1297,12 +1296,19 @@ class OnnxForecaster:
         t, y, prefix, target = pairs
         if prefix.size == 0:
             return None
+        lo = hi = None
         for a, ((s, _, _), (ta, ya, pa, ja)) in enumerate(zip(where, asks)):
             if s != 0 or ta is not t or ya is not y or pa.size < prefix.size:
                 continue
-            rows = np.searchsorted(pa, prefix)      # pa ascending (consecutive targets: _pair_targets)
-            if rows.max() < pa.size and (pa[rows] == prefix).all() and (ja[rows] == target).all():
-                return a, rows
+            # pa consecutive and ja = pa + m - 1 (_pair_targets' j, its prefixes j - m + 1): the
+            # pair (i, target) is row i - pa[0] where pa[0] <= i <= pa[-1] and target - i = m - 1
+            p0, p1 = int(pa[0]), int(pa[-1])
+            if p1 - p0 != pa.size - 1:
+                continue
+            if lo is None:
+                lo, hi = int(prefix.min()), int(prefix.max())
+            if p0 <= lo and hi <= p1 and ((target - prefix) == int(ja[0]) - p0).all():
+                return a, prefix - p0
         return None
 
     def _pair_start(self, lead: int, n: int, r: float, first: int = 0) -> tuple[int, int]:
