@@ -114,3 +114,37 @@ def test_rows_within_finds_what_searchsorted_found():
             assert got[0] == want[0]
             np.testing.assert_array_equal(got[1], want[1])
     assert 300 < found < 2700      # both outcomes exercised
+
+
+@pytest.mark.parametrize("horizon", [1, 3, 64, 150])
+def test_predict_auto_through_its_private_entry_equals_the_public_one(monkeypatch, horizon):
+    """predict(model="auto") calls OnnxForecaster._forecast_with_past (its inputs checked by
+    predict, the grid step computed once): the same forecast as through forecast_with_past."""
+    import chronotick
+    from chronotick import api
+    rng = np.random.default_rng(4)
+    t = 1.7e9 + np.cumsum(rng.uniform(60, 68, 400))
+    y = np.cumsum(rng.normal(size=400)) * 1e-5
+    got = chronotick.predict(y, t, horizon=horizon, quantile_levels=(0.05, 0.5, 0.95))
+    f = api.onnx_forecaster("clock-bolt")
+    real = f._forecast_with_past
+    # as forecast_with_past calls it (no step given: the reach from the forecaster's own _step),
+    # and the cells counted by the public observed_cells
+    monkeypatch.setattr(f, "_forecast_with_past", lambda t, y, targets, levels, params, fused_tail, *rest, **kw:
+                        real(t, y, targets, levels, params, fused_tail))
+    monkeypatch.setattr(f, "_observed_cells", lambda t, step: f.observed_cells(t))
+    f._memo.clear()           # the public path from a cold memo too
+    want = chronotick.predict(y, t, horizon=horizon, quantile_levels=(0.05, 0.5, 0.95))
+    assert got.note == want.note and "clock-bolt" in got.weights
+    np.testing.assert_array_equal(got.quantiles, want.quantiles)
+    np.testing.assert_array_equal(got.mean, want.mean)
+    for k in got.weights:
+        np.testing.assert_array_equal(got.weights[k], want.weights[k])
+
+
+def test_target_times_equal_numpys_grid():
+    from chronotick.api import target_times
+    t = np.array([1.7e9, 1.7e9 + 64.25, 1.7e9 + 128.5])
+    for h in (1, 2, 64):
+        got, step = target_times(t, h, None, None)
+        np.testing.assert_array_equal(got, t[-1] + step * np.arange(1.0, h + 1.0))

@@ -370,7 +370,9 @@ def target_times(t: np.ndarray, horizon, horizon_s, step_s) -> tuple[np.ndarray,
         what = "step_s" if step_s is not None else "the median measurement spacing (the default step_s)"
         raise ValueError(f"the forecast times overflow: the last timestamp {float(t[-1])!r} + {h} steps of {what} "
                          f"= {step!r} s is beyond the largest float; use timestamps relative to a nearer origin")
-    targets = t[-1] + step * np.arange(1.0, h + 1.0)     # float steps: no int -> float promotion per call
+    last = float(t[-1])
+    # float steps: no int -> float promotion per call; one step without numpy's arange (the same sum)
+    targets = np.array([last + step]) if h == 1 else last + step * np.arange(1.0, h + 1.0)
     if horizon_s is not None:
         # step * h can fall short of horizon_s by rounding (0.3 * 3 = 0.8999999999999999) or by
         # the 1e-9-step tolerance above: the last target is then origin + horizon_s itself, so
@@ -378,7 +380,7 @@ def target_times(t: np.ndarray, horizon, horizon_s, step_s) -> tuple[np.ndarray,
         end = float(t[-1]) + hs
         if targets[-1] < end < math.inf:
             targets[-1] = end
-    if not (targets[0] > t[-1] and (h == 1 or (targets[1:] > targets[:-1]).all())):
+    if not (targets[0] > last and (h == 1 or (targets[1:] > targets[:-1]).all())):
         # a step below the resolution of float64 times this large: the grid would collapse
         # onto the origin (or repeat times)
         what = "step_s" if step_s is not None else "the median measurement spacing (the default step_s)"
@@ -442,11 +444,16 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None, par
                 # with it included.
                 try:
                     f = onnx_forecaster(AUTO_ONNX)
-                    cells = f.observed_cells(t)
+                    # t, y, targets checked here already (prepare, target_times): from 2 measurements
+                    # on the forecaster's own entry without its checks, its grid step computed once
+                    # (with fewer the public ones, which say why it cannot forecast)
+                    step = f._step(t) if t.size >= 2 else None
+                    cells = f.observed_cells(t) if step is None else f._observed_cells(t, step)
                     if cells < p.min_history:
                         note = f"{AUTO_ONNX} left out: {_few_cells(f, t, cells, p.min_history)}"
-                    else:
-                        fc, *past = f.forecast_with_past(t, y, targets, levels, params)   # NaN past its horizon
+                    else:    # NaN past its horizon
+                        fc, *past = (f.forecast_with_past(t, y, targets, levels, params) if step is None else
+                                     f._forecast_with_past(t, y, targets, levels, params, None, step=step))
                         if fc is None:
                             note = f"{AUTO_ONNX} left out: {f.out_of_reach(t, targets)}"
                         else:

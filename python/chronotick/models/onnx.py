@@ -795,6 +795,10 @@ class OnnxForecaster:
             return int(t.size)
         return _core.count_cells(t, self._step(t), self.context)    # cpp/windowing/nearest_window.h
 
+    def _observed_cells(self, t: np.ndarray, step: float) -> int:
+        """observed_cells of float64 times t (at least 2) at grid step `step` (self._step(t))."""
+        return _core.count_cells(t, step, self.context)
+
     def _window(self, t, y, step) -> Window:
         t = np.asarray(t, dtype=np.float64)
         values, level = _core.nearest_window(t, np.asarray(y, dtype=np.float64), float(t[-1]), step, self.context,
@@ -919,7 +923,8 @@ class OnnxForecaster:
     def _pair_leads(self, t, prefix: np.ndarray, target: np.ndarray) -> np.ndarray:
         """The lead buckets (grid steps) of valid int64 pairs (_pairs; the core's own
         calibration_pairs as they come)."""
-        return _lead_buckets((target - prefix + 1) / self._grid_ratio(t), self.horizon)
+        r = self._grid_ratio(t)
+        return _lead_buckets(target - (prefix - 1) if r == 1.0 else (target - prefix + 1) / r, self.horizon)
 
     def _past(self, t, y, prefix, target, lead, scalers: dict | None = None, q: np.ndarray | None = None):
         """past_predictions' (mean, sigma); `scalers` (lead bucket ->
@@ -1030,23 +1035,34 @@ class OnnxForecaster:
         tail, prefix and target returned in its indices, each past prediction
         made from all of (t, y) before its prefix's end (as any pair's)."""
         tc, yc = _check_series(t, y)          # checked first, as in forecast_within_reach
-        targets = _check_targets(target_times)
-        inside = targets <= self.reach(tc)
-        if not inside.any():
-            return None, None, None, None, None
+        return self._forecast_with_past(tc, yc, _check_targets(target_times), levels, params, fused_tail,
+                                        (t, y))
+
+    def _forecast_with_past(self, tc, yc, targets, levels, params, fused_tail, series=None, step=None) -> tuple:
+        """forecast_with_past of checked (tc, yc) (_check_series) and targets (_check_targets).
+        series: the (t, y) the caller gave, windowed as given (default (tc, yc)); step: self._step(tc)
+        where the caller has it (predict: computed once for observed_cells and the reach)."""
+        reach = self.reach(tc) if step is None else float(tc[-1]) + (self.horizon + 0.5 - 1e-6) * step
+        if targets.max() <= reach:
+            inside = None                      # every target reached (the usual case): no masks
+        else:
+            inside = targets <= reach
+            if not inside.any():
+                return None, None, None, None, None
         with self._lock:
             off = _tail_offset(tc.size, fused_tail)
             p, g = _fusion_pairs(tc[off:], targets, params)     # valid pairs (the core's), int64
             prefix, target = (p, g) if off == 0 else (p + off, g + off)
             lead = self._pair_leads(tc, prefix, target)
             past = {"pairs": (prefix, target, lead)}
-            fc = self._forecast_batch(((t, y),), (targets[inside],), levels, True, past)[0]
+            fc = self._forecast_batch((series or (tc, yc),), (targets if inside is None else targets[inside],),
+                                      levels, True, past)[0]
             mean, sigma = self._past(tc, yc, prefix, target, lead, past.get("scalers"), past.get("q"))
-        if not inside.all():
+        if inside is not None:
             fc = self._partial(fc, targets, inside)
         if not usable(fc):
             raise ModelError(f"model {self.name} gave no usable output ({fc.note})")
-        return fc, prefix - off, target - off, mean, sigma
+        return (fc, p, g, mean, sigma) if off == 0 else (fc, prefix - off, target - off, mean, sigma)
 
     def forecast_batch(self, series, target_times, levels=DEFAULT_LEVELS, calibrate: bool = True) -> list:
         """`forecast` for many series in one batched model run.
