@@ -579,7 +579,8 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
     fc, weights, note = pinned_levels(lambda lv: forecast_members(model, t, y, u, targets, lv, temp), levels)
     if not fc.ok:
         raise ForecastError(f"model {model!r} failed: {fc.note}")
-    out = Forecast.from_core(fc, weights, levels=user_levels, origin=float(t[-1]))
+    # the weights are forecast_members' own new arrays: made read-only in place
+    out = Forecast.from_core(fc, weights, levels=user_levels, origin=float(t[-1]), own_weights=True)
     if note:
         out.note = f"{out.note}; {note}" if out.note else note
     return out

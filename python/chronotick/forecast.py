@@ -89,11 +89,14 @@ def _readonly_weights(weights: dict) -> dict:
     return {k: _readonly(np.asarray(v, dtype=np.float64)) for k, v in weights.items()}
 
 
+_F64 = np.dtype(np.float64)
+
+
 def _owned(a) -> np.ndarray:
     """A new float64 array (a core forecast's, made at this access) made read-only in place; anything
     else as a read-only float64 view (_readonly)."""
-    if type(a) is np.ndarray and a.dtype == np.float64 and a.flags.owndata:
-        a.flags.writeable = False
+    if type(a) is np.ndarray and a.dtype is _F64 and a.flags.owndata:    # any other dtype object: below
+        a.setflags(write=False)
         return a
     return _readonly(np.asarray(a, dtype=np.float64))
 
@@ -173,11 +176,14 @@ class Forecast:
         self.weights = _readonly_weights(self.weights)
 
     @classmethod
-    def from_core(cls, fc, weights: dict | None = None, levels=None, origin: float | None = None) -> "Forecast":
+    def from_core(cls, fc, weights: dict | None = None, levels=None, origin: float | None = None,
+                  own_weights: bool = False) -> "Forecast":
         """From a _core.QuantileForecast, exposing only `levels` (default:
         all); the other computed levels still serve interval()/at(). fc's
         arrays are new at each access (the core's properties copy), so they
-        are made read-only in place; weights may be the caller's: views."""
+        are made read-only in place; weights may be the caller's: views
+        (own_weights: the caller made them for this forecast, so they are
+        made read-only in place too, as predict's are)."""
         q_all, lv_all = _owned(fc.quantiles), _owned(fc.levels)
         q, lv = q_all, lv_all
         if levels is not None:
@@ -201,7 +207,7 @@ class Forecast:
         out.model, out.note, out.origin = fc.model, fc.note, origin
         if weights is None:
             weights = {fc.model: np.ones(out.times.size)}
-        out.weights = _readonly_weights(weights)
+        out.weights = {k: _owned(v) for k, v in weights.items()} if own_weights else _readonly_weights(weights)
         return out
 
     def __len__(self) -> int:
