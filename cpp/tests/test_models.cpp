@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <stdexcept>
 #include <random>
 #include <vector>
 
@@ -210,6 +212,27 @@ TEST(pairs_of_long_leads_are_spaced) {
   ModelParams consecutive = p;
   consecutive.calib_spread = 0;
   check(consecutive, {1, 1, 1, 1});
+}
+
+// The ONNX forecaster's lead buckets: 2^round(log2 max(h, 1)) (to nearest, ties to even), capped;
+// NaN refused; infinite or huge leads at 2^62 (then the cap), no shift past 63 bits.
+TEST(onnx_lead_buckets_round_half_even_and_cap) {
+  const double h[] = {-3.0, 0.0, 1.0, 1.4, 1.5, 2.8, 3.0, 5.0, 6.0, 46.0, 64.0, 1e30,
+                      std::numeric_limits<double>::infinity()};
+  std::int64_t out[13];
+  onnx_lead_buckets(h, 13, std::int64_t{1} << 62, out);
+  const std::int64_t want[] = {1, 1, 1, 1, 2, 2, 4, 4, 8, 64, 64, std::int64_t{1} << 62, std::int64_t{1} << 62};
+  for (int k = 0; k < 13; ++k) CHECK(out[k] == want[k]);
+  onnx_lead_buckets(h, 13, 24, out);
+  CHECK(out[9] == 24 && out[8] == 8 && out[12] == 24);
+  const double bad[] = {2.0, std::nan("")};
+  bool threw = false;
+  try {
+    onnx_lead_buckets(bad, 2, 64, out);
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  CHECK(threw);
 }
 
 TEST(calibrated_intervals_cover_on_gaussian_data) {
