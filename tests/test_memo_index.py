@@ -66,6 +66,24 @@ def test_memo_lookup_keys_prefixes_as_prefix_keys(window):
     assert memo.lookup(t, y2, np.array([n - 1]), 40, window)[0][0] == _core.OutputMemo.MISSING
 
 
+def test_memo_lookup_with_a_span_per_end_keys_as_prefix_keys():
+    """A fixed step_s keys each prefix over its own span (OnnxForecaster._key_spans)."""
+    f = OnnxForecaster(__import__("chronotick").models.onnx_models()["clock-bolt"], step_s=256.0)
+    rng = np.random.default_rng(3)
+    t = 1.7e9 + np.cumsum(rng.uniform(50, 70, 500))
+    y = np.cumsum(rng.normal(size=500)) * 1e-4
+    ends = np.arange(1, 501)
+    keys = f._keys(t, y, ends)
+    for k in keys[100::3]:
+        f._memo.add(*k)
+    slots, hashes, missing = f._lookup(t, y, ends)
+    assert [int(v) for v in hashes] == [k[2] for k in keys]
+    for i, (k, s) in enumerate(zip(keys, slots.tolist())):
+        want = -1 if i + 1 < 2 else (f._memo.find(*k) if i >= 100 and (i - 100) % 3 == 0 else _core.OutputMemo.MISSING)
+        assert s == want
+    assert missing == sum(1 for i in range(1, 500) if not (i >= 100 and (i - 100) % 3 == 0))
+
+
 def test_memo_refuses_a_held_key_and_a_bad_capacity():
     memo = _core.OutputMemo(2, 4)
     memo.add(1.0, 2.0, 3)
@@ -75,6 +93,11 @@ def test_memo_refuses_a_held_key_and_a_bad_capacity():
         memo.capacity = 5
     with pytest.raises(ValueError, match="capacity"):
         _core.OutputMemo(0, 4)
+    with pytest.raises(ValueError, match="NaN"):      # never found, nor evicted: a lost slot
+        memo.add(float("nan"), 0.0, 1)
+    memo.add(2.0, 2.0, 2)
+    memo.add(3.0, 3.0, 3)                                # evicts (1, 2, 3)
+    assert memo.evicted(1.0, 2.0, 3) and len(memo) == 2
 
 
 def _rows_within_searchsorted(asks, where, pairs):
@@ -117,29 +140,54 @@ def test_rows_within_finds_what_searchsorted_found():
 
 
 @pytest.mark.parametrize("horizon", [1, 3, 64, 150])
-def test_predict_auto_through_its_private_entry_equals_the_public_one(monkeypatch, horizon):
+def test_predict_auto_through_its_private_entry_equals_the_public_one(horizon):
     """predict(model="auto") calls OnnxForecaster._forecast_with_past (its inputs checked by
-    predict, the grid step computed once): the same forecast as through forecast_with_past."""
-    import chronotick
+    predict, the grid step computed once): the same fused forecast as the public
+    forecast_with_past fused by hand, from a cold memo and from a warm one."""
     from chronotick import api
     rng = np.random.default_rng(4)
     t = 1.7e9 + np.cumsum(rng.uniform(60, 68, 400))
     y = np.cumsum(rng.normal(size=400)) * 1e-5
-    got = chronotick.predict(y, t, horizon=horizon, quantile_levels=(0.05, 0.5, 0.95))
+    levels = api.with_base_levels(api._check_levels((0.05, 0.5, 0.95)))
+    targets, _ = api.target_times(t, horizon, None, None)
     f = api.onnx_forecaster("clock-bolt")
-    real = f._forecast_with_past
-    # as forecast_with_past calls it (no step given: the reach from the forecaster's own _step),
-    # and the cells counted by the public observed_cells
-    monkeypatch.setattr(f, "_forecast_with_past", lambda t, y, targets, levels, params, fused_tail, *rest, **kw:
-                        real(t, y, targets, levels, params, fused_tail))
-    monkeypatch.setattr(f, "_observed_cells", lambda t, step: f.observed_cells(t))
-    f._memo.clear()           # the public path from a cold memo too
-    want = chronotick.predict(y, t, horizon=horizon, quantile_levels=(0.05, 0.5, 0.95))
-    assert got.note == want.note and "clock-bolt" in got.weights
-    np.testing.assert_array_equal(got.quantiles, want.quantiles)
-    np.testing.assert_array_equal(got.mean, want.mean)
-    for k in got.weights:
-        np.testing.assert_array_equal(got.weights[k], want.weights[k])
+    for cold in (True, False):
+        if cold:
+            f._memo.clear()
+            f._scalers.clear()
+        got, weights, note = api.forecast_members("auto", t, y, None, targets, levels)
+        if cold:
+            f._memo.clear()
+            f._scalers.clear()
+        member = f.forecast_with_past(t, y, targets, levels)
+        want, rejected = api.fuse_with_onnx(t, y, None, targets, levels, _core.ModelParams(), [member])
+        assert note == "" and rejected is None and "clock-bolt" in weights
+        np.testing.assert_array_equal(got.quantiles, want.forecast.quantiles)
+        np.testing.assert_array_equal(got.mean, want.forecast.mean)
+        for k, w in zip(want.member_names, want.weights):
+            np.testing.assert_array_equal(weights[k], w)
+
+
+def test_forecasts_from_pandas_series_and_lists_equal_those_from_arrays():
+    """The memo key of a forecast's own history is taken from the converted arrays: a pandas
+    Series (whose [-1] is a label look-up) had raised KeyError: -1 (review of session 32)."""
+    pd = pytest.importorskip("pandas")
+    from chronotick import api
+    f = api.onnx_forecaster("clock-bolt")
+    t = 1.7e9 + np.arange(300) * 16.0
+    y = np.cumsum(np.random.default_rng(7).normal(size=300)) * 1e-5
+    targets = t[-1] + 16.0 * np.arange(1, 4)
+    f._memo.clear()
+    want = f.forecast(t, y, targets)
+    for tt, yy in ((pd.Series(t), pd.Series(y)), (t.tolist(), y.tolist()), (pd.Series(t, index=t), y)):
+        f._memo.clear()
+        f._scalers.clear()
+        got = f.forecast(tt, yy, targets)
+        np.testing.assert_array_equal(got.quantiles, want.quantiles)
+        f._memo.clear()
+        f._scalers.clear()
+        fc, prefix, target, mean, sigma = f.forecast_with_past(tt, yy, targets)
+        np.testing.assert_array_equal(fc.quantiles, want.quantiles)
 
 
 def test_target_times_equal_numpys_grid():

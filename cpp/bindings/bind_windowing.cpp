@@ -506,7 +506,11 @@ void bind_windowing(py::module_& m) {
            }, py::arg("t"), py::arg("y"), py::arg("h"), "The key's slot, -1 where it is not held.")
       .def("add", [key_of](OutputMemo& memo, double t, double y, std::uint64_t h) {
              if (memo.find(key_of(t, y, h)) >= 0) throw py::value_error("the key is held already");
-             return memo.add(key_of(t, y, h));
+             try {
+               return memo.add(key_of(t, y, h));
+             } catch (const std::invalid_argument& e) {
+               throw py::value_error(e.what());
+             }
            }, py::arg("t"), py::arg("y"), py::arg("h"),
            "Add a key not held; returns its slot (the oldest key's when capacity are held).")
       .def("evicted", [key_of](const OutputMemo& memo, double t, double y, std::uint64_t h) {

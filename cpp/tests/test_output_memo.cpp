@@ -3,6 +3,7 @@
 // forgotten by grow), keys compared as numbers, against a reference model
 // (an insertion-ordered list) over random operations.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <random>
 #include <stdexcept>
@@ -76,6 +77,34 @@ TEST(bad_capacity_refused) {
     threw = true;
   }
   CHECK(threw);
+}
+
+TEST(nan_keys_refused_clear_keeps_the_evicted) {
+  OutputMemo m(2, 8);
+  bool threw = false;
+  try {
+    m.add(MemoKey{std::nan(""), 0.0, 1});
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  CHECK(threw);
+  CHECK(m.size() == 0);
+  m.add(key(0));
+  m.add(key(1));
+  m.add(key(2));                       // evicts 0
+  m.clear();
+  CHECK(m.size() == 0 && m.find(key(1)) == -1);
+  CHECK(m.evicted(key(0)));            // as the OrderedDict memo's clear() left its evicted keys
+  CHECK(m.add(key(5)) == 0);           // slots from 0 again
+}
+
+TEST(a_smaller_capacity_evicts_one_per_add) {
+  OutputMemo m(4, 8);
+  for (int i = 0; i < 4; ++i) m.add(key(i));
+  m.set_capacity(2);
+  CHECK(m.size() == 4);
+  CHECK(m.add(key(9)) == 0);           // key 0's slot
+  CHECK(m.size() == 4 && m.find(key(0)) == -1 && m.find(key(1)) == 1);
 }
 
 // Against a reference: keys in insertion order with their slots.

@@ -1,5 +1,6 @@
 #include "windowing/output_memo.h"
 
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -26,11 +27,13 @@ std::int64_t OutputMemo::find(const MemoKey& k) const {
 }
 
 std::int64_t OutputMemo::add(const MemoKey& k) {
+  // a NaN key never equals itself: it could be added but never found, nor evicted (its slot lost)
+  if (std::isnan(k.t) || std::isnan(k.y)) throw std::invalid_argument("a memo key's t and y must not be NaN");
   std::int64_t slot;
   if (slot_of_.size() >= capacity_) {
     const MemoKey gone = order_.front();
     order_.pop_front();
-    const auto it = slot_of_.find(gone);
+    const auto it = slot_of_.find(gone);   // held: every key in order_ is (NaN refused above)
     slot = it->second;
     slot_of_.erase(it);
     if (capacity_ < limit_) {
@@ -62,8 +65,6 @@ void OutputMemo::grow() {
 void OutputMemo::clear() {
   slot_of_.clear();
   order_.clear();
-  ghosts_.clear();
-  ghost_order_.clear();
 }
 
 void OutputMemo::set_capacity(std::size_t capacity) {

@@ -38,12 +38,14 @@ class OutputMemo {
 
   // The slot of key k, or -1 where it is not held.
   std::int64_t find(const MemoKey& k) const;
-  // Add k (not held: the caller checks with find) and return its slot.
+  // Add k (not held: the caller checks with find) and return its slot. Throws
+  // std::invalid_argument for a NaN t or y (such a key would never be found).
   std::int64_t add(const MemoKey& k);
   // Whether k was evicted since the last grow() (only tracked while capacity < limit).
   bool evicted(const MemoKey& k) const;
   // capacity = min(limit, 2 capacity); the evicted keys forgotten.
   void grow();
+  // Every key dropped (slots start again at 0); the evicted keys are still remembered.
   void clear();
 
   std::size_t size() const { return slot_of_.size(); }

@@ -1164,8 +1164,8 @@ class OnnxForecaster:
             # this whole history, kept for the calibration of later forecasts (_pair_preds)
             # unless kept already (a row's sum is finite only if all of it is)
             keep = []
-            for i, ((t, y), (level, st, _, slope)) in enumerate(zip(series, prep)):
-                _, h, missing = self._lookup(t, y, [len(t)])
+            for i, ((t, y), (level, st, _, slope)) in enumerate(zip(data, prep)):    # float64 arrays
+                _, h, missing = self._lookup(t, y, [t.size])
                 if missing and math.isfinite(out[i].sum()):
                     keep.append(((float(t[-1]), float(y[-1]), int(h[0])), out[i], (st, level, slope)))
             self._remember(keep)
