@@ -754,7 +754,8 @@ class OnnxForecaster:
 
     def _keys(self, t, y, ends) -> list:
         """The memo keys of the prefixes [0, i), i in `ends` (prefix_keys over _key_spans); with
-        the grid step the median spacing, the spans computed in the same C++ call."""
+        the grid step the median spacing, the spans computed in the same C++ call. The
+        definition the memo's own look-up (_lookup, in C++) is tested against."""
         if self.step_s is None:
             return prefix_keys(t, y, ends, self._key_span, (self.context, self.step_factor))
         return prefix_keys(t, y, ends, self._key_spans(t, ends))
