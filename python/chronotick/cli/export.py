@@ -51,24 +51,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    from chronotick.cli import UsageError
     from chronotick.models import onnx_file_name
     from chronotick.models.export_bolt import MAX_OPSET, MIN_CONTEXT, MIN_OPSET, ExportError, export_chronos_bolt, terminate_as_exit
 
+    # a bad option value: UsageError, exit 2 with "chronotick export: <message>" (cli/__init__.py)
     if args.context < MIN_CONTEXT:
-        print(f"chronotick export: --context must be >= {MIN_CONTEXT} (predict() and the Engine use a model from "
-              f"min_history = {MIN_CONTEXT} measured cells of its window on), got {args.context}", file=sys.stderr)
-        return 2
+        raise UsageError(f"--context must be >= {MIN_CONTEXT} (predict() and the Engine use a model from "
+                         f"min_history = {MIN_CONTEXT} measured cells of its window on), got {args.context}")
     if not (math.isfinite(args.tolerance) and args.tolerance > 0):
-        print(f"chronotick export: --tolerance must be a finite number > 0, got {args.tolerance!r}", file=sys.stderr)
-        return 2
+        raise UsageError(f"--tolerance must be a finite number > 0, got {args.tolerance!r}")
     if args.opset is not None and not MIN_OPSET <= args.opset <= MAX_OPSET:
-        print(f"chronotick export: --opset must be in [{MIN_OPSET}, {MAX_OPSET}] (the opsets torch's exporter "
-              f"writes), got {args.opset}", file=sys.stderr)
-        return 2
+        raise UsageError(f"--opset must be in [{MIN_OPSET}, {MAX_OPSET}] (the opsets torch's exporter "
+                         f"writes), got {args.opset}")
     if not onnx_file_name(args.out):
-        print(f"chronotick export: --out must name a .onnx file (its card goes beside it as .json), got "
-              f"{args.out}", file=sys.stderr)
-        return 2
+        raise UsageError(f"--out must name a .onnx file (its card goes beside it as .json), got {args.out}")
     if args.register or args.name is not None:
         # the name the card (and the printed register() line) will carry: one register() takes
         from chronotick.models import check_register_name
@@ -77,8 +74,7 @@ def run(args) -> int:
             check_register_name(name)
         except ValueError as exc:
             what = "--name" if args.name is not None else "the model's name (--out's file name; give --name)"
-            print(f"chronotick export: {what}: {exc}", file=sys.stderr)
-            return 2
+            raise UsageError(f"{what}: {exc}") from None
     # an --out (or its card's path) that is a directory or cannot be written: export_chronos_bolt
     # refuses it at once
     previous = terminate_as_exit()      # SIGTERM: clean up the temporary files, as Ctrl-C does
