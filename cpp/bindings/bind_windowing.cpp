@@ -415,22 +415,29 @@ void bind_windowing(py::module_& m) {
         "of the bit patterns of t_j and y_j. The ONNX forecaster's memo key. span: an integer, or\n"
         "one per end (int64 array).");
 
+  // The memo keys' fingerprints (prefix_keys, OutputMemo.lookup): over `span` measurements, or with
+  // window = (context, step_factor) over each prefix's window_spans, at least `span`.
+  auto key_hashes = [hashes_of, spans_of](const Array& t, const Array& y, const I64& ends, const py::object& span,
+                                          const py::object& window) {
+    py::object spans = span;
+    if (!window.is_none()) {
+      std::pair<py::ssize_t, double> cw;
+      try {
+        cw = window.cast<std::pair<py::ssize_t, double>>();
+      } catch (const py::cast_error&) {   // pybind11's "Unable to cast ... to C++ type '?'" named nothing
+        throw py::type_error("window must be (context: int, step_factor: float), got " +
+                             std::string(py::repr(window)));
+      }
+      spans = spans_of(t, ends, cw.first, cw.second, span.cast<py::ssize_t>());
+    }
+    return hashes_of(t, y, ends, spans);
+  };
+
   m.def(
       "prefix_keys",
-      [hashes_of, spans_of](const Array& t, const Array& y, const I64& ends, const py::object& span,
-                            const py::object& window) {
-        py::object spans = span;
-        if (!window.is_none()) {   // (context, step_factor): each prefix's span from its window, at least `span`
-          std::pair<py::ssize_t, double> cw;
-          try {
-            cw = window.cast<std::pair<py::ssize_t, double>>();
-          } catch (const py::cast_error&) {   // pybind11's "Unable to cast ... to C++ type '?'" named nothing
-            throw py::type_error("window must be (context: int, step_factor: float), got " +
-                                 std::string(py::repr(window)));
-          }
-          spans = spans_of(t, ends, cw.first, cw.second, span.cast<py::ssize_t>());
-        }
-        const auto h = hashes_of(t, y, ends, spans);   // ends checked in range there
+      [key_hashes](const Array& t, const Array& y, const I64& ends, const py::object& span,
+                   const py::object& window) {
+        const auto h = key_hashes(t, y, ends, span, window);   // ends checked in range there
         const double* tp = t.data();
         const double* yp = y.data();
         const std::int64_t* e = ends.data();
@@ -463,38 +470,13 @@ void bind_windowing(py::module_& m) {
       .def_readonly_static("MISSING", &kMissingSlot)
       .def(
           "lookup",
-          [hashes_of, spans_of](const OutputMemo& memo, const Array& t, const Array& y, const I64& ends,
-                                const py::object& span, const py::object& window) {
-            py::object spans = span;
-            if (!window.is_none()) {
-              std::pair<py::ssize_t, double> cw;
-              try {
-                cw = window.cast<std::pair<py::ssize_t, double>>();
-              } catch (const py::cast_error&) {
-                throw py::type_error("window must be (context: int, step_factor: float), got " +
-                                     std::string(py::repr(window)));
-              }
-              spans = spans_of(t, ends, cw.first, cw.second, span.cast<py::ssize_t>());
-            }
-            auto h = hashes_of(t, y, ends, spans);   // ends checked in range there
-            const double* tp = t.data();
-            const double* yp = y.data();
-            const std::int64_t* e = ends.data();
-            const std::uint64_t* hp = h.data();
+          [key_hashes](const OutputMemo& memo, const Array& t, const Array& y, const I64& ends,
+                       const py::object& span, const py::object& window) {
+            const auto h = key_hashes(t, y, ends, span, window);   // ends checked in range there
             py::array_t<std::int64_t> slots(ends.size());
-            std::int64_t* sp = slots.mutable_data();
-            py::ssize_t missing = 0;
-            for (py::ssize_t k = 0; k < ends.size(); ++k) {
-              if (e[k] < 2) {
-                sp[k] = -1;
-                continue;
-              }
-              sp[k] = memo.find(MemoKey{tp[e[k] - 1], yp[e[k] - 1], hp[k]});
-              if (sp[k] < 0) {
-                sp[k] = kMissingSlot;
-                ++missing;
-              }
-            }
+            const std::size_t missing =
+                memo.find_prefixes(t.data(), y.data(), ends.data(), h.data(), static_cast<std::size_t>(ends.size()),
+                                   kMissingSlot, slots.mutable_data());
             return py::make_tuple(slots, h, missing);
           },
           py::arg("t"), py::arg("y"), py::arg("ends"), py::arg("span"), py::arg("window") = py::none(),

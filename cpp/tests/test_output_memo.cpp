@@ -107,6 +107,19 @@ TEST(a_smaller_capacity_evicts_one_per_add) {
   CHECK(m.size() == 4 && m.find(key(0)) == -1 && m.find(key(1)) == 1);
 }
 
+TEST(find_prefixes_marks_short_and_missing_prefixes) {
+  OutputMemo m(8, 8);
+  const double t[] = {10.0, 11.0, 12.0, 13.0};
+  const double y[] = {0.1, 0.2, 0.3, 0.4};
+  const std::uint64_t h[] = {5, 6, 7, 8};
+  m.add(MemoKey{11.0, 0.2, 6});
+  m.add(MemoKey{13.0, 0.4, 8});
+  const std::int64_t ends[] = {1, 2, 3, 4};
+  std::int64_t slots[4];
+  CHECK(m.find_prefixes(t, y, ends, h, 4, -99, slots) == 1);
+  CHECK(slots[0] == -1 && slots[1] == 0 && slots[2] == -99 && slots[3] == 1);
+}
+
 // Against a reference: keys in insertion order with their slots.
 TEST(random_operations_match_reference) {
   std::mt19937_64 rng(11);

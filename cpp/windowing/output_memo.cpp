@@ -26,6 +26,24 @@ std::int64_t OutputMemo::find(const MemoKey& k) const {
   return it == slot_of_.end() ? -1 : it->second;
 }
 
+std::size_t OutputMemo::find_prefixes(const double* t, const double* y, const std::int64_t* ends,
+                                      const std::uint64_t* h, std::size_t m, std::int64_t missing,
+                                      std::int64_t* slots) const {
+  std::size_t absent = 0;
+  for (std::size_t k = 0; k < m; ++k) {
+    if (ends[k] < 2) {
+      slots[k] = -1;
+      continue;
+    }
+    slots[k] = find(MemoKey{t[ends[k] - 1], y[ends[k] - 1], h[k]});
+    if (slots[k] < 0) {
+      slots[k] = missing;
+      ++absent;
+    }
+  }
+  return absent;
+}
+
 std::int64_t OutputMemo::add(const MemoKey& k) {
   // a NaN key never equals itself: it could be added but never found, nor evicted (its slot lost)
   if (std::isnan(k.t) || std::isnan(k.y)) throw std::invalid_argument("a memo key's t and y must not be NaN");

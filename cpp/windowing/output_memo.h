@@ -38,6 +38,11 @@ class OutputMemo {
 
   // The slot of key k, or -1 where it is not held.
   std::int64_t find(const MemoKey& k) const;
+  // The slots of the prefixes [0, ends[k]) of (t, y), keyed (t[ends[k]-1], y[ends[k]-1], h[k]),
+  // into slots[k]: -1 for a prefix of fewer than 2 measurements (no prediction is made from
+  // it), `missing` where the key is not held. Returns how many are not held. ends in [1, n].
+  std::size_t find_prefixes(const double* t, const double* y, const std::int64_t* ends, const std::uint64_t* h,
+                            std::size_t m, std::int64_t missing, std::int64_t* slots) const;
   // Add k (not held: the caller checks with find) and return its slot. Throws
   // std::invalid_argument for a NaN t or y (such a key would never be found).
   std::int64_t add(const MemoKey& k);

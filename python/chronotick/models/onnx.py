@@ -794,11 +794,11 @@ class OnnxForecaster:
         t = np.asarray(t, dtype=np.float64)
         if t.size < 2:
             return int(t.size)
-        return _core.count_cells(t, self._step(t), self.context)    # cpp/windowing/nearest_window.h
+        return self._observed_cells(t, self._step(t))
 
     def _observed_cells(self, t: np.ndarray, step: float) -> int:
         """observed_cells of float64 times t (at least 2) at grid step `step` (self._step(t))."""
-        return _core.count_cells(t, step, self.context)
+        return _core.count_cells(t, step, self.context)    # cpp/windowing/nearest_window.h
 
     def _window(self, t, y, step) -> Window:
         t = np.asarray(t, dtype=np.float64)
@@ -990,7 +990,11 @@ class OnnxForecaster:
         times t (s): t[-1] + horizon steps (the last half step excepted, as
         a float margin)."""
         t = np.asarray(t, dtype=np.float64)
-        return float(t[-1]) + (self.horizon + 0.5 - 1e-6) * self._step(t)
+        return self._reach(t, self._step(t))
+
+    def _reach(self, t: np.ndarray, step: float) -> float:
+        """reach of float64 times t at grid step `step` (self._step(t))."""
+        return float(t[-1]) + (self.horizon + 0.5 - 1e-6) * step
 
     def out_of_reach(self, t, target_times) -> str:
         """Why `forecast_within_reach` gives None: how far it reaches, how far the first target is."""
@@ -1043,7 +1047,7 @@ class OnnxForecaster:
         """forecast_with_past of checked (tc, yc) (_check_series) and targets (_check_targets).
         series: the (t, y) the caller gave, windowed as given (default (tc, yc)); step: self._step(tc)
         where the caller has it (predict: computed once for observed_cells and the reach)."""
-        reach = self.reach(tc) if step is None else float(tc[-1]) + (self.horizon + 0.5 - 1e-6) * step
+        reach = self._reach(tc, self._step(tc) if step is None else step)
         if targets.max() <= reach:
             inside = None                      # every target reached (the usual case): no masks
         else:
