@@ -124,3 +124,55 @@ def test_kept_run_buffers_stay_within_their_byte_budget():
         held = sum(v[0].nbytes + v[1].nbytes for v in sets)
         assert (held <= f.BINDINGS_BYTES or len(sets) == 1) and len(sets) <= 8
     np.testing.assert_array_equal(f.run(x0), OnnxForecaster(SHIPPED).run(x0))
+
+
+def _scaled_copy(src: str, dst: str, factor: float) -> None:
+    """A copy of the .onnx at src (and its card) at dst, its largest weight x factor."""
+    import onnx
+    from onnx import numpy_helper
+    m = onnx.load(src)
+    init = max(m.graph.initializer, key=lambda i: int(np.prod(i.dims)))
+    init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init) * np.float32(factor), init.name))
+    onnx.save(m, dst)
+    shutil.copy(os.path.splitext(src)[0] + ".json", os.path.splitext(dst)[0] + ".json")
+
+
+def test_model_path_through_a_symlink_follows_the_link_when_it_is_retargeted(tmp_path):
+    # predict(model=PATH) keeps an absolute path's forecaster without resolving the path again
+    # while it reaches the same file (session 33): a link pointed elsewhere is the other model
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, b = str(tmp_path / "a" / "m.onnx"), str(tmp_path / "b" / "m.onnx")
+    _scaled_copy(SHIPPED, a, 1.0)
+    _scaled_copy(SHIPPED, b, 1.5)
+    link = str(tmp_path / "current.onnx")
+    os.symlink(a, link)
+    t = 1000.0 + 64.0 * np.arange(300)
+    y = 1e-6 * t + 1e-5 * np.random.default_rng(5).standard_normal(300)
+    via_a = [chronotick.predict(y, t, horizon=8, model=link).quantiles for _ in range(2)]
+    np.testing.assert_array_equal(via_a[0], via_a[1])
+    np.testing.assert_array_equal(via_a[0], chronotick.predict(y, t, horizon=8, model=a).quantiles)
+    os.symlink(b, str(tmp_path / "next.onnx"))
+    os.replace(str(tmp_path / "next.onnx"), link)        # the link now names b
+    via_b = chronotick.predict(y, t, horizon=8, model=link).quantiles
+    np.testing.assert_array_equal(via_b, chronotick.predict(y, t, horizon=8, model=b).quantiles)
+    assert not np.array_equal(via_a[0], via_b)
+
+
+def test_model_path_whose_card_is_replaced_is_checked_again(tmp_path):
+    import json
+    from chronotick.errors import ModelError
+    path = str(tmp_path / "m.onnx")
+    _scaled_copy(SHIPPED, path, 1.0)
+    t = 1000.0 + 64.0 * np.arange(300)
+    y = 1e-6 * t + 1e-5 * np.random.default_rng(6).standard_normal(300)
+    for _ in range(2):                       # the second call: the kept forecaster
+        chronotick.predict(y, t, horizon=8, model=path)
+    card_path = str(tmp_path / "m.json")
+    card = json.load(open(card_path))
+    card["context"] = int(card["context"]) + 1          # no longer the graph's
+    with open(card_path + ".new", "w") as fh:
+        json.dump(card, fh)
+    os.replace(card_path + ".new", card_path)
+    with pytest.raises(ModelError, match="context"):
+        chronotick.predict(y, t, horizon=8, model=path)

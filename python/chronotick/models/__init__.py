@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import os
+import stat
 
 from chronotick.errors import ModelFileNotFoundError
 
@@ -419,12 +420,16 @@ def model_path(model) -> str | None:
         return None
     elif not (model.lower().endswith(".onnx") or os.sep in model or (os.altsep and os.altsep in model)):
         return None
-    if os.path.isdir(model):
+    try:       # one stat for os.path.isdir and os.path.isfile (predict calls this every time)
+        mode = os.stat(model).st_mode
+    except (OSError, ValueError):
+        mode = 0
+    if stat.S_ISDIR(mode):
         raise ValueError(f"model path {model!r} is a directory, not a .onnx file")
     if not onnx_file_name(model):
         raise ValueError(f"model path {model!r} must name a .onnx file (an exported model; its card is "
                          f"the .json beside it)")
-    if not os.path.isfile(model):
+    if not stat.S_ISREG(mode):
         raise ModelFileNotFoundError(f"no such ONNX model file: {model}")
     return model
 
