@@ -294,8 +294,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=os.path.join(HERE, "..", "python", "chronotick", "models", "data",
                                                    "clock-bolt.onnx"),
                     help="the .onnx to write (its model card beside it). The default REPLACES the shipped "
-                         "model, which a retrain today does not remake (export/README.md): give another path "
-                         "to compare")
+                         "model, which only --portable --ema 0.998 --spike-c 5 (all else the defaults) remakes "
+                         "(export/README.md): give another path to compare")
     ap.add_argument("--checkpoint-dir", default=None, help="where the PyTorch checkpoint goes (None: <tmp>/chronotick-<name>-checkpoint/)")
     ap.add_argument("--data-dir", default=os.path.join(HERE, "..", "..", "shared", "data"),
                     help="the shared data (its clock-traces/ validate each epoch; never trained on)")
