@@ -137,6 +137,24 @@ def load_onnx(path: str, make):
     raise AssertionError("unreachable")
 
 
+def _seen_path_forecaster(path):
+    """_path_forecaster's kept forecaster of an absolute path it has loaded before, whose stem is
+    no model name, where the path still reaches the same file (device, inode, size, mtime) and
+    the card beside the file it resolved to is unchanged; else None (the full look-up). It
+    spares resolving the path again (os.path.realpath: an lstat per component) and, from
+    onnx_forecaster, model_path's checks, which that file passed (a regular .onnx file)."""
+    seen = _path_seen.get(path) if isinstance(path, str) else None
+    if seen is None or os.path.splitext(os.path.basename(path))[0] in registry.names():
+        return None
+    real, key = seen
+    with _onnx_lock:
+        f = _onnx_cache.get(key)
+        if f is not None and getattr(f, "_file_identity", None) == (_file_identity(path),
+                                                                    _file_identity(_card_path(real))):
+            return f
+    return None
+
+
 def _path_forecaster(path: str):
     """The (cached, shared) OnnxForecaster of the .onnx file at `path` (predict(model=PATH)),
     named after the file's stem -- or, where the stem is another model's name (kalman.onnx,
@@ -145,20 +163,11 @@ def _path_forecaster(path: str):
     real path and that name, and loaded again (and checked) when the file or its card was
     replaced or rewritten since."""
     from chronotick.models.onnx import OnnxForecaster
+    f = _seen_path_forecaster(path)
+    if f is not None:
+        return f
     name = os.path.splitext(os.path.basename(path))[0]
     registered = name in registry.names()
-    seen = None if registered or not os.path.isabs(path) else _path_seen.get(path)
-    if seen is not None:
-        # An absolute path seen before, whose stem is no model name: where it still reaches the
-        # same file (device, inode, size, mtime) and the card beside the file it resolved to is
-        # unchanged, the kept forecaster, without resolving the path again (os.path.realpath:
-        # an lstat per component, ~20 us of a ~4 ms predict). Anything else: the full look-up.
-        real, key = seen
-        with _onnx_lock:
-            f = _onnx_cache.get(key)
-            if f is not None and getattr(f, "_file_identity", None) == (_file_identity(path),
-                                                                        _file_identity(_card_path(real))):
-                return f
     real = os.path.realpath(path)
     if registered and os.path.realpath(registry.onnx_models().get(name, "")) != real:
         name = os.fspath(path)
@@ -192,6 +201,9 @@ def onnx_forecaster(name: str):
     (registry.model_path): see _path_forecaster."""
     models = registry.onnx_models()
     if name not in models:
+        f = _seen_path_forecaster(name)      # a file loaded before, unchanged: its checks passed
+        if f is not None:
+            return f
         path = registry.model_path(name)
         if path is not None:
             return _path_forecaster(path)
@@ -496,13 +508,14 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None, par
         fc = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, p).forecast
         return fc, {"hold": np.ones(targets.size)}, ""
     f = onnx_forecaster(model)
-    cells = f.observed_cells(t)
+    step = f._step(t)        # once for the cells and the reach (t: checked, >= 2 measurements)
+    cells = f._observed_cells(t, step)
     if cells < p.min_history:
         # as too little history for a classical model: the core's fallback, saying why
         fc = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, p)
         return (fc.forecast, dict(zip(fc.member_names, fc.weights)),
                 f"{f.name} cannot forecast: {_few_cells(f, t, cells, p.min_history)}: the classical fusion instead")
-    reach = f.reach(t)
+    reach = f._reach(t, step)
     if targets[-1] > reach:
         # in the caller's terms (its horizon), not the forecaster's "target_times[k]" (predict()
         # made those; its default horizon of 64 steps is beyond a model exported with a shorter one)
