@@ -176,3 +176,52 @@ def test_model_path_whose_card_is_replaced_is_checked_again(tmp_path):
     os.replace(card_path + ".new", card_path)
     with pytest.raises(ModelError, match="context"):
         chronotick.predict(y, t, horizon=8, model=path)
+
+
+def test_model_path_through_a_flipped_release_link_reads_the_new_releases_card(tmp_path):
+    # a `cp -al` release: v2's model a hard link of v1's (the same file), beside a card with other
+    # quantile levels; `cur` flipped from v1 to v2. The path through the link is resolved at every
+    # call: the kept forecaster had served v1's card (review of session 33's path cache)
+    import json
+    (tmp_path / "v1").mkdir()
+    (tmp_path / "v2").mkdir()
+    _scaled_copy(SHIPPED, str(tmp_path / "v1" / "m.onnx"), 1.0)
+    os.link(str(tmp_path / "v1" / "m.onnx"), str(tmp_path / "v2" / "m.onnx"))
+    card = json.load(open(str(tmp_path / "v1" / "m.json")))
+    card["quantile_levels"] = [0.05, 0.15, 0.3, 0.4, 0.5, 0.6, 0.7, 0.85, 0.95]
+    with open(str(tmp_path / "v2" / "m.json"), "w") as fh:
+        json.dump(card, fh)
+    os.symlink("v1", str(tmp_path / "cur"))
+    path = str(tmp_path / "cur" / "m.onnx")
+    t = 1000.0 + 64.0 * np.arange(300)
+    y = 1e-6 * t + 1e-5 * np.random.default_rng(7).standard_normal(300)
+    old = [chronotick.predict(y, t, horizon=8, model=path).quantiles for _ in range(2)]
+    os.symlink("v2", str(tmp_path / "cur.new"))
+    os.replace(str(tmp_path / "cur.new"), str(tmp_path / "cur"))
+    new = chronotick.predict(y, t, horizon=8, model=path).quantiles
+    np.testing.assert_array_equal(new, chronotick.predict(y, t, horizon=8,
+                                                          model=str(tmp_path / "v2" / "m.onnx")).quantiles)
+    assert not np.array_equal(old[1], new)
+
+
+def test_model_path_rewritten_with_the_same_size_and_mtime_is_loaded_again(tmp_path):
+    # a new file at the same path, of the same size, its mtime pinned to the old one's (a
+    # reproducible build), possibly on the old file's freed inode: the inode's change time tells
+    path, other = str(tmp_path / "m.onnx"), str(tmp_path / "other.onnx")
+    _scaled_copy(SHIPPED, path, 1.0)
+    _scaled_copy(SHIPPED, other, 1.5)
+    for p in (path, other):
+        os.remove(os.path.splitext(p)[0] + ".json")        # no cards: the graph's own metadata
+        os.utime(p, ns=(10 ** 18, 10 ** 18))
+    assert os.path.getsize(path) == os.path.getsize(other)
+    t = 1000.0 + 64.0 * np.arange(300)
+    y = 1e-6 * t + 1e-5 * np.random.default_rng(8).standard_normal(300)
+    before = [chronotick.predict(y, t, horizon=8, model=path).quantiles for _ in range(2)]
+    data = open(other, "rb").read()
+    os.remove(path)
+    with open(path, "wb") as fh:
+        fh.write(data)
+    os.utime(path, ns=(10 ** 18, 10 ** 18))
+    after = chronotick.predict(y, t, horizon=8, model=path).quantiles
+    np.testing.assert_array_equal(after, chronotick.predict(y, t, horizon=8, model=other).quantiles)
+    assert not np.array_equal(before[1], after)

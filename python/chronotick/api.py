@@ -33,7 +33,7 @@ AUTO_ONNX = "clock-bolt"   # the shipped model "auto" adds to the fusion when pr
 
 _onnx_cache: dict = {}
 _onnx_lock = threading.Lock()
-_path_seen: dict = {}    # _path_forecaster: an absolute path as given -> (its real path, cache key)
+_path_seen: dict = {}    # _path_forecaster: a path that was its own real path -> its cache key
 
 
 def with_base_levels(levels: np.ndarray) -> np.ndarray:
@@ -102,12 +102,14 @@ SHORT_TERM_PROVIDERS = ["CPUExecutionProvider"]
 
 
 def _file_identity(path: str) -> tuple:
-    """What tells a file replaced or rewritten: device, inode, size, mtime (None: absent)."""
+    """What tells a file replaced or rewritten: device, inode, size, mtime and the inode's change
+    time (None: absent). The change time, which no caller can set, tells a new file that was given
+    a freed inode number and the old file's size and mtime (a reproducible build's) from the old one."""
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 def _card_path(path: str) -> str:
@@ -138,19 +140,21 @@ def load_onnx(path: str, make):
 
 
 def _seen_path_forecaster(path):
-    """_path_forecaster's kept forecaster of an absolute path it has loaded before, whose stem is
-    no model name, where the path still reaches the same file (device, inode, size, mtime) and
-    the card beside the file it resolved to is unchanged; else None (the full look-up). It
+    """_path_forecaster's kept forecaster of a path it has loaded before that was then its own
+    real path (absolute, no symbolic link on the way) and whose stem is no model name, where
+    the path still reaches the same file (_file_identity) and the card beside it is unchanged;
+    else None (the full look-up). Both are looked up through the path as it resolves now, so a
+    directory on the way replaced by a link elsewhere is seen through the card and the file as
+    there (a path through links is resolved at every call, as before: a link retargeted to a hard
+    link of the same file beside another card had kept the old card; review, session 33). It
     spares resolving the path again (os.path.realpath: an lstat per component) and, from
     onnx_forecaster, model_path's checks, which that file passed (a regular .onnx file)."""
     seen = _path_seen.get(path) if isinstance(path, str) else None
     if seen is None or os.path.splitext(os.path.basename(path))[0] in registry.names():
         return None
-    real, key = seen
     with _onnx_lock:
-        f = _onnx_cache.get(key)
-        if f is not None and getattr(f, "_file_identity", None) == (_file_identity(path),
-                                                                    _file_identity(_card_path(real))):
+        f = _onnx_cache.get(seen)
+        if f is not None and getattr(f, "_file_identity", None) == _pair_identity(path):
             return f
     return None
 
@@ -181,10 +185,10 @@ def _path_forecaster(path: str):
             f, ident = load_onnx(real, lambda: OnnxForecaster(real, name=name, providers=SHORT_TERM_PROVIDERS))
             f._file_identity = ident
             _onnx_cache[key] = f
-        if not registered and os.path.isabs(path):
+        if not registered and real == path:      # absolute, no link on the way
             if len(_path_seen) >= 256:
                 _path_seen.clear()
-            _path_seen[path] = (real, key)
+            _path_seen[path] = key
         return f
 
 
