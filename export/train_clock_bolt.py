@@ -300,7 +300,7 @@ def main(argv=None) -> int:
     ap.add_argument("--data-dir", default=os.path.join(HERE, "..", "..", "shared", "data"),
                     help="the shared data (its clock-traces/ validate each epoch; never trained on)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the simulated data and of training")
-    ap.add_argument("--threads", type=int, default=2, help="torch threads (the weights depend on it)")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (the weights depend on it, except with --portable: the shipped model's recipe gave the same bytes at 1 and 2 threads)")
     ap.add_argument("--series", type=int, default=3000, help="simulated clock series to train on")
     ap.add_argument("--steps", type=int, default=4000, help="optimizer steps")
     ap.add_argument("--steps-per-epoch", type=int, default=250, help="steps between validations")
