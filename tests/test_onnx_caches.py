@@ -50,22 +50,33 @@ def test_the_callers_levels_array_changed_later_changes_no_kept_plan():
     np.testing.assert_array_equal(a.quantiles, b.quantiles)
 
 
-def test_a_registered_models_file_replaced_on_disk_is_loaded_again(tmp_path, registry):
-    # model=PATH reloaded a replaced file; model=NAME kept serving the old one
+def _scaled_copy(src: str, dst: str, factor: float) -> None:
+    """A copy of the .onnx at src (and its card) at dst, its largest weight x factor."""
     import onnx
     from onnx import numpy_helper
+    m = onnx.load(src)
+    init = max(m.graph.initializer, key=lambda i: int(np.prod(i.dims)))
+    init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init) * np.float32(factor), init.name))
+    onnx.save(m, dst)
+    shutil.copy(os.path.splitext(src)[0] + ".json", os.path.splitext(dst)[0] + ".json")
+
+
+
+def _series(seed: int):
+    """(t, y): 300 measurements 64 s apart, a small drift and noise."""
+    t = 1000.0 + 64.0 * np.arange(300)
+    return t, 1e-6 * t + 1e-5 * np.random.default_rng(seed).standard_normal(300)
+
+def test_a_registered_models_file_replaced_on_disk_is_loaded_again(tmp_path, registry):
+    # model=PATH reloaded a replaced file; model=NAME kept serving the old one
     card = os.path.splitext(SHIPPED)[0] + ".json"
     path = str(tmp_path / "m.onnx")
     shutil.copy(SHIPPED, path)
     shutil.copy(card, str(tmp_path / "m.json"))
     registry.register("cache-m", path)
-    t = 1000.0 + 64.0 * np.arange(300)
-    y = 1e-6 * t + 1e-5 * np.random.default_rng(3).standard_normal(300)
+    t, y = _series(3)
     a = chronotick.predict(y, t, horizon=8, model="cache-m").quantiles
-    m = onnx.load(path)
-    init = max(m.graph.initializer, key=lambda i: int(np.prod(i.dims)))   # the largest weight, x 1.5
-    init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init) * np.float32(1.5), init.name))
-    onnx.save(m, str(tmp_path / "new.onnx"))
+    _scaled_copy(path, str(tmp_path / "new.onnx"), 1.5)     # the largest weight, x 1.5
     os.replace(str(tmp_path / "new.onnx"), path)
     b = chronotick.predict(y, t, horizon=8, model="cache-m").quantiles
     registry.register("cache-m2", path)                 # a name never loaded before: the new file
@@ -126,17 +137,6 @@ def test_kept_run_buffers_stay_within_their_byte_budget():
     np.testing.assert_array_equal(f.run(x0), OnnxForecaster(SHIPPED).run(x0))
 
 
-def _scaled_copy(src: str, dst: str, factor: float) -> None:
-    """A copy of the .onnx at src (and its card) at dst, its largest weight x factor."""
-    import onnx
-    from onnx import numpy_helper
-    m = onnx.load(src)
-    init = max(m.graph.initializer, key=lambda i: int(np.prod(i.dims)))
-    init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init) * np.float32(factor), init.name))
-    onnx.save(m, dst)
-    shutil.copy(os.path.splitext(src)[0] + ".json", os.path.splitext(dst)[0] + ".json")
-
-
 def test_model_path_through_a_symlink_follows_the_link_when_it_is_retargeted(tmp_path):
     # predict(model=PATH) keeps an absolute path's forecaster without resolving the path again
     # while it reaches the same file (session 33): a link pointed elsewhere is the other model
@@ -147,8 +147,7 @@ def test_model_path_through_a_symlink_follows_the_link_when_it_is_retargeted(tmp
     _scaled_copy(SHIPPED, b, 1.5)
     link = str(tmp_path / "current.onnx")
     os.symlink(a, link)
-    t = 1000.0 + 64.0 * np.arange(300)
-    y = 1e-6 * t + 1e-5 * np.random.default_rng(5).standard_normal(300)
+    t, y = _series(5)
     via_a = [chronotick.predict(y, t, horizon=8, model=link).quantiles for _ in range(2)]
     np.testing.assert_array_equal(via_a[0], via_a[1])
     np.testing.assert_array_equal(via_a[0], chronotick.predict(y, t, horizon=8, model=a).quantiles)
@@ -164,8 +163,7 @@ def test_model_path_whose_card_is_replaced_is_checked_again(tmp_path):
     from chronotick.errors import ModelError
     path = str(tmp_path / "m.onnx")
     _scaled_copy(SHIPPED, path, 1.0)
-    t = 1000.0 + 64.0 * np.arange(300)
-    y = 1e-6 * t + 1e-5 * np.random.default_rng(6).standard_normal(300)
+    t, y = _series(6)
     for _ in range(2):                       # the second call: the kept forecaster
         chronotick.predict(y, t, horizon=8, model=path)
     card_path = str(tmp_path / "m.json")
@@ -193,8 +191,7 @@ def test_model_path_through_a_flipped_release_link_reads_the_new_releases_card(t
         json.dump(card, fh)
     os.symlink("v1", str(tmp_path / "cur"))
     path = str(tmp_path / "cur" / "m.onnx")
-    t = 1000.0 + 64.0 * np.arange(300)
-    y = 1e-6 * t + 1e-5 * np.random.default_rng(7).standard_normal(300)
+    t, y = _series(7)
     old = [chronotick.predict(y, t, horizon=8, model=path).quantiles for _ in range(2)]
     os.symlink("v2", str(tmp_path / "cur.new"))
     os.replace(str(tmp_path / "cur.new"), str(tmp_path / "cur"))
@@ -214,8 +211,7 @@ def test_model_path_rewritten_with_the_same_size_and_mtime_is_loaded_again(tmp_p
         os.remove(os.path.splitext(p)[0] + ".json")        # no cards: the graph's own metadata
         os.utime(p, ns=(10 ** 18, 10 ** 18))
     assert os.path.getsize(path) == os.path.getsize(other)
-    t = 1000.0 + 64.0 * np.arange(300)
-    y = 1e-6 * t + 1e-5 * np.random.default_rng(8).standard_normal(300)
+    t, y = _series(8)
     before = [chronotick.predict(y, t, horizon=8, model=path).quantiles for _ in range(2)]
     data = open(other, "rb").read()
     os.remove(path)
