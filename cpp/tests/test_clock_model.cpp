@@ -319,22 +319,44 @@ TEST(restarted_publisher_adopts_the_model_so_time_does_not_go_back) {
   unlink(path.c_str());
 }
 
-TEST(clock_set_watch_times_out_and_is_interrupted) {
-  if (!ClockSetWatch::available()) return;
+// The system clock can be set by something outside the test while it runs (a hypervisor,
+// a VM pause/resume, an NTP daemon's step): the watch then rightly says kClockSet. Such a
+// set restarts the whole check, a few times, and the check is skipped (said on stderr)
+// only if every try was disturbed -- as the Python tests' skip_on_system_clock_set.
+static bool clock_set_watch_check_once() {  // false: a real clock set got in the way
   ClockSetWatch w;
   int64_t t0 = monotonic_ns();
-  CHECK(w.wait(0.02) == ClockSetWatch::kTimeout);
+  ClockSetWatch::Result r = w.wait(0.02);
+  if (r == ClockSetWatch::kClockSet) return false;
+  CHECK(r == ClockSetWatch::kTimeout);
   CHECK(monotonic_ns() - t0 >= 19'000'000);
-  CHECK(w.wait(0) == ClockSetWatch::kTimeout);
+  r = w.wait(0);
+  if (r == ClockSetWatch::kClockSet) return false;
+  CHECK(r == ClockSetWatch::kTimeout);
   w.interrupt();  // before the wait: ends the next one
-  CHECK(w.wait(5) == ClockSetWatch::kInterrupted);
-  CHECK(w.wait(0) == ClockSetWatch::kTimeout);
+  CHECK(w.wait(5) == ClockSetWatch::kInterrupted);  // the eventfd is looked at first
+  r = w.wait(0);
+  if (r == ClockSetWatch::kClockSet) return false;
+  CHECK(r == ClockSetWatch::kTimeout);
   std::thread other([&w] {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     w.interrupt();  // from another thread, during the wait
   });
-  CHECK(w.wait(10) == ClockSetWatch::kInterrupted);
+  r = w.wait(10);
   other.join();
+  if (r == ClockSetWatch::kClockSet) return false;
+  CHECK(r == ClockSetWatch::kInterrupted);
+  return true;
+}
+
+TEST(clock_set_watch_times_out_and_is_interrupted) {
+  if (!ClockSetWatch::available()) return;
+  for (int attempt = 1; attempt <= 5; ++attempt) {
+    if (clock_set_watch_check_once()) return;
+    std::fprintf(stderr, "clock_set_watch_times_out_and_is_interrupted: the system clock was set during try %d\n",
+                 attempt);
+  }
+  std::fprintf(stderr, "SKIPPED clock_set_watch_times_out_and_is_interrupted: the system clock was set in every try\n");
 }
 
 TEST(a_replaced_file_reads_the_new_writers_time) {
