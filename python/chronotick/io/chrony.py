@@ -36,7 +36,7 @@ import functools
 import re
 from collections import Counter
 
-from chronotick.io._common import RowCollector, RowError, check_path, numbered_lines, parse_float
+from chronotick.io._common import RowCollector, RowError, check_path, numbered_lines, parse_float, parse_floats
 from chronotick.io.trace import Trace
 
 _LEAP = {"N", "+", "-", "?"}
@@ -51,6 +51,17 @@ def _day_epoch(date: str) -> int:
     return calendar.timegm((y, m, d, 0, 0, 0))
 
 
+@functools.lru_cache(maxsize=90000)
+def _seconds_of_day(time: str) -> int:
+    """Seconds since midnight of "HH:MM:SS" whose form _TIME has checked; -1 where it is no
+    time of day. Cached: a log has at most 86401 of them."""
+    h, mi, s = (int(x) for x in time.split(":"))
+    # :60 only as a leap second, the last of a UTC day (02:32:60 had read as 02:33:00)
+    if h > 23 or mi > 59 or s > 60 or (s == 60 and (h, mi) != (23, 59)):
+        return -1
+    return 3600 * h + 60 * mi + s
+
+
 def _utc(date: str, time: str, path: str, lineno: int) -> float:
     """Unix seconds of chrony's "YYYY-MM-DD HH:MM:SS" (UTC)."""
     if not _DATE.match(date) or not _TIME.match(time):
@@ -59,18 +70,18 @@ def _utc(date: str, time: str, path: str, lineno: int) -> float:
         base = _day_epoch(date)
     except ValueError:
         raise RowError(f"{path}:{lineno}: invalid date {date!r}") from None
-    h, mi, s = (int(x) for x in time.split(":"))
-    # :60 only as a leap second, the last of a UTC day (02:32:60 had read as 02:33:00)
-    if h > 23 or mi > 59 or s > 60 or (s == 60 and (h, mi) != (23, 59)):
+    sod = _seconds_of_day(time)
+    if sod < 0:
         raise RowError(f"{path}:{lineno}: invalid time {time!r}")
-    return float(base + 3600 * h + 60 * mi + s)
+    return float(base + sod)
 
 
-def _check_nonnegative(v: dict, names, texts: dict, path: str, lineno: int) -> None:
-    """RowError when one of `names` (std devs, dispersions, delays, bounds) is negative."""
+def _check_nonnegative(v: dict, names, fields: list, index: dict, path: str, lineno: int) -> None:
+    """RowError when one of `names` (std devs, dispersions, delays, bounds) is negative; the
+    error quotes the entry's text of it, fields[index[name]]."""
     for n in names:
         if v[n] < 0:
-            raise RowError(f"{path}:{lineno}: column {n!r} must be >= 0, got {texts[n]!r}")
+            raise RowError(f"{path}:{lineno}: column {n!r} must be >= 0, got {fields[index[n]]!r}")
 
 
 def _data_rows(path: str):
@@ -83,8 +94,11 @@ def _data_rows(path: str):
 
 
 def _sources(path: str, ip_col: int) -> Counter:
+    """Entries per source (column ip_col) of the lines that begin with a date (banner, header
+    and comment lines do not); only the columns up to ip_col are split off."""
     c: Counter = Counter()
-    for _, f in _data_rows(path):
+    for _, line in numbered_lines(path):
+        f = line.split(None, ip_col + 1)
         if len(f) > ip_col and _DATE.match(f[0]):
             c[f[ip_col]] += 1
     return c
@@ -106,6 +120,10 @@ def _pick_source(path: str, source: str | None) -> str:
 #               offset_sd remaining_corr root_delay root_disp max_error
 _TRACKING_EXTRA = ("stratum", "freq_ppm", "skew_ppm", "combined_sources", "remaining_correction",
                    "root_dispersion", "max_error")
+_TRACKING_COLUMNS = tuple((3 + i, n) for i, n in enumerate(
+    ("stratum", "freq_ppm", "skew_ppm", "offset", None, "combined_sources", "offset_sd",
+     "remaining_correction", "root_delay", "root_dispersion", "max_error")) if n)
+_TRACKING_INDEX = {n: i for i, n in _TRACKING_COLUMNS}
 
 
 def load_chrony_tracking(path, strict: bool = True) -> Trace:
@@ -132,11 +150,9 @@ def load_chrony_tracking(path, strict: bool = True) -> Trace:
             leap = f[7]
             if leap not in _LEAP:
                 raise RowError(f"{path}:{lineno}: column 8 (leap status) must be one of N + - ?, got {leap!r}")
-            names = ("stratum", "freq_ppm", "skew_ppm", "offset", None, "combined_sources", "offset_sd",
-                     "remaining_correction", "root_delay", "root_dispersion", "max_error")
-            v = {n: parse_float(f[3 + i], path, lineno, n) for i, n in enumerate(names) if n}
+            v = parse_floats(f, _TRACKING_COLUMNS, path, lineno)
             _check_nonnegative(v, ("skew_ppm", "offset_sd", "root_delay", "root_dispersion", "max_error"),
-                               {n: f[3 + i] for i, n in enumerate(names) if n}, path, lineno)
+                               f, _TRACKING_INDEX, path, lineno)
         except RowError as e:
             rows.bad(e)
             continue
@@ -154,6 +170,9 @@ def load_chrony_tracking(path, strict: bool = True) -> Trace:
 #   mode tx_src rx_src
 _MEAS_EXTRA = ("stratum", "local_poll", "remote_poll", "score", "peer_dispersion", "root_delay",
                "root_dispersion")
+_MEAS_COLUMNS = ((4, "stratum"), (8, "local_poll"), (9, "remote_poll"), (10, "score"), (11, "offset"),
+                 (12, "delay"), (13, "peer_dispersion"), (14, "root_delay"), (15, "root_dispersion"))
+_MEAS_INDEX = {n: i for i, n in _MEAS_COLUMNS}
 
 
 def load_chrony_measurements(path, strict: bool = True, source: str | None = None,
@@ -200,11 +219,9 @@ def load_chrony_measurements(path, strict: bool = True, source: str | None = Non
             if len(abcd) != 4 or set(abcd) - {"0", "1"}:
                 raise RowError(f"{path}:{lineno}: column 8 must be chrony's test bits ABCD like '1111', "
                                f"got {abcd!r}")
-            names = {4: "stratum", 8: "local_poll", 9: "remote_poll", 10: "score", 11: "offset", 12: "delay",
-                     13: "peer_dispersion", 14: "root_delay", 15: "root_dispersion"}
-            v = {n: parse_float(f[i], path, lineno, n) for i, n in names.items()}
+            v = parse_floats(f, _MEAS_COLUMNS, path, lineno)
             _check_nonnegative(v, ("delay", "peer_dispersion", "root_delay", "root_dispersion"),
-                               {n: f[i] for i, n in names.items()}, path, lineno)
+                               f, _MEAS_INDEX, path, lineno)
         except RowError as e:
             rows.bad(e)
             continue
@@ -240,6 +257,7 @@ def load_chrony_statistics(path, strict: bool = True, source: str | None = None)
     src = _pick_source(path, source)
     names = {3: "std_dev", 4: "offset", 5: "offset_sd", 6: "diff_freq", 7: "est_skew", 8: "stress",
              9: "n_samples", 10: "start_index", 11: "n_runs", 12: "asymmetry"}
+    index = {n: i for i, n in names.items()}
     rows = RowCollector(path, strict, list(names.values()), keep_last_on_equal_time=True)
     ncols = None
     for lineno, f in _data_rows(path):
@@ -249,8 +267,7 @@ def load_chrony_statistics(path, strict: bool = True, source: str | None = None)
                 raise RowError(f"{path}:{lineno}: expected {want} columns of a statistics.log entry, got {len(f)}")
             t = _utc(f[0], f[1], path, lineno)
             v = {n: parse_float(f[i], path, lineno, n) for i, n in names.items() if i < len(f)}
-            _check_nonnegative(v, ("std_dev", "offset_sd", "est_skew"),
-                               {n: f[i] for i, n in names.items() if i < len(f)}, path, lineno)
+            _check_nonnegative(v, ("std_dev", "offset_sd", "est_skew"), f, index, path, lineno)
             v.setdefault("asymmetry", 0.0)
         except RowError as e:
             rows.bad(e)
@@ -300,6 +317,7 @@ def load_chronyc_tracking(path, strict: bool = True) -> Trace:
     rows = RowCollector(path, strict, ["offset", "uncertainty", *_CHRONYC_EXTRA], keep_last_on_equal_time=True)
     names = ("stratum", "ref_time", "offset", "last_offset", "rms_offset", "freq_ppm", "residual_freq_ppm",
              "skew_ppm", "root_delay", "root_dispersion", "update_interval")
+    index = {n: 2 + i for i, n in enumerate(names)}
     width = None      # 14 or 15, fixed by the first well-formed line: one time base for the whole trace
     for lineno, line in numbered_lines(path):
         if not line.strip() or line.lstrip().startswith("#"):
@@ -320,7 +338,7 @@ def load_chronyc_tracking(path, strict: bool = True) -> Trace:
             if g[13] not in _CHRONYC_LEAP:
                 raise RowError(f"{path}:{lineno}: unknown leap status {g[13]!r}")
             v = {n: parse_float(g[2 + i], path, lineno, n) for i, n in enumerate(names)}
-            _check_nonnegative(v, _CHRONYC_NONNEGATIVE, {n: g[2 + i] for i, n in enumerate(names)}, path, lineno)
+            _check_nonnegative(v, _CHRONYC_NONNEGATIVE, g, index, path, lineno)
         except RowError as e:
             rows.bad(e)
             continue
