@@ -7,8 +7,8 @@
 One clock per seed (numpy's generator, not chronotick.sim): 300 measurements 60 s apart
 (+-3 s jitter) of a drift + random walk + white noise, a 2-day gap, then 12-44 more. Forecasts
 from the full history ("full") and from the measurements since the gap ("post"), and the same
-clocks without the gap ("nogap"): clock-bolt alone (OnnxForecaster.forecast) and auto
-(predict). Prints per set the coverage and MAE at each lead; out.json keeps them and every
+clocks without the gap ("nogap"): clock-bolt alone (OnnxForecaster.forecast), auto and, since
+Rule KG (session 34), the Kalman member alone (predict). Prints per set the coverage and MAE at each lead; out.json keeps them and every
 forecast's quantiles (to compare two runs bit for bit).
 """
 import json
@@ -48,8 +48,11 @@ for seed in seeds:
             h0 = hist[1]
             fc = f.forecast(tt[h0:n], y[h0:n], tg, levels=(0.1, 0.5, 0.9))
             pa = chronotick.predict(y[h0:n], tt[h0:n], horizon=40, model="auto", quantile_levels=(0.1, 0.5, 0.9))
+            pk = chronotick.predict(y[h0:n], tt[h0:n], horizon=40, model="kalman", quantile_levels=(0.1, 0.5, 0.9))
             ia = [int(np.argmin(np.abs(pa.times - x))) for x in tg]
-            for name, q, med in (("clock-bolt", fc.quantiles, fc.mean), ("auto", pa.quantiles[ia], pa.quantiles[ia, 1])):
+            ik = [int(np.argmin(np.abs(pk.times - x))) for x in tg]
+            for name, q, med in (("clock-bolt", fc.quantiles, fc.mean), ("auto", pa.quantiles[ia], pa.quantiles[ia, 1]),
+                                 ("kalman", pk.quantiles[ik], pk.quantiles[ik, 1])):
                 key = f"{kind}/{hist[0]}/{name}"
                 res.setdefault(key, []).append(np.concatenate([(q[:, 0] <= tr) & (tr <= q[:, 2]), np.abs(tr - med)]))
                 raw.setdefault(key, []).append(np.concatenate([q.ravel(), med]).tolist())
