@@ -5,8 +5,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${BUILD_DIR:-build/dev}
+# What `pip install .` fetches into its own isolated build environment, which a developer build
+# needs here: pybind11 importable by this python3, cmake and ninja on PATH.
+missing=()
+pybind11_dir=$(python3 -c 'import pybind11; print(pybind11.get_cmake_dir())' 2>/dev/null) || missing+=(pybind11)
+command -v cmake >/dev/null 2>&1 || missing+=(cmake)
+command -v ninja >/dev/null 2>&1 || missing+=(ninja)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "dev_build.sh: missing ${missing[*]} (for $(command -v python3)); install with: python3 -m pip install ${missing[*]}" >&2
+  exit 1
+fi
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCHRONOTICK_BUILD_TESTS=ON \
-  -Dpybind11_DIR="$(python3 -c 'import pybind11; print(pybind11.get_cmake_dir())')" >/dev/null
+  -Dpybind11_DIR="$pybind11_dir" >/dev/null
 cmake --build "$dir"
 # Replace atomically: other processes may have the old module mapped.
 for so in "$dir"/_core*.so; do
