@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerate every accuracy table in docs/ from the real data in one go
-# (about 40 s on the project's 2-core VM, 2026-12-02):
+# (30-40 s on the project's 2-core VM; 26-27 s on 2026-12-05/06):
 #
 #   scripts/regenerate_tables.sh [DATA_DIR]        DATA_DIR: default ../shared/data
 #
