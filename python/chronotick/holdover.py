@@ -33,8 +33,8 @@ steps ahead of 100: 54-74% under white-phase plus random-walk-frequency
 noise, now 79-87%); where the growth stays slower (white phase or white
 frequency noise) the intervals over-cover (95-100%). clock-bolt alone
 follows the same rule (models/onnx.py); with only its own quantiles' growth
-beyond the calibrated leads it had covered 50% on the Cs at 3600 s (now
-93%). Since 2026-12-02 the classical models' calibration pairs at long
+beyond the calibrated leads it had covered 50% on the Cs at 3600 s (93%
+then). Since 2026-12-02 the classical models' calibration pairs at long
 leads are spaced S/8 apart (ModelParams.calib_spread; consecutive origins'
 errors are nearly one error, and on synthetic noise the fused 80% interval
 covered 54-94% with them, 70-82% spaced), the Kalman filter's past
@@ -48,9 +48,9 @@ lead with 8 spaced pairs is 16 polls (was 32), and the 60-poll lead is
 grown from there. Later on 2026-12-02 clock-bolt began to forecast along
 the line a window shows where the line explains it (OnnxForecaster's
 detrend_r2, chosen on simulated clocks) and to calibrate only on past
-forecasts from at least 8 polls: alone on the OCXO it is now 3.3 / 7.6 /
+forecasts from at least 8 polls: alone on the OCXO it was then 3.3 / 7.6 /
 30 ns off at 60 / 600 / 3600 s (was 305 / 2206 / 1307 ns), and auto, which
-now weighs it in, 0.37 / 3.02 / 26.4 ns (was 0.36 / 2.84 / 29.2) with 80%
+weighs it in since, 0.37 / 3.02 / 26.4 ns (was 0.36 / 2.84 / 29.2) with 80%
 intervals covering 80% / 88% / 95% (were 83% / 85% / 98%); on the Cs
 little changed. (Figures here are those of the sample-grid targets above;
 with the interpolated targets before them they differed by at most 1% in
@@ -66,7 +66,10 @@ chosen on simulated clocks): on the OCXO auto 0.37 / 3.02 / 26.4 -> 0.38 /
 (was 67%); the Cs within 0.01 ns. Since then (session 19) a gross outlier is
 masked out of clock-bolt's window before it runs (windowing/spike_mask.h,
 chosen on simulated clocks): here the errors move by at most 0.5% (OCXO auto
-at 3600 s 26.3 ns), clock-bolt's interval widths by at most 4%.
+at 3600 s 26.3 ns), clock-bolt's interval widths by at most 4%. (Each figure
+in this history is of the day it names; the tables below are regenerated with
+every change, today with the clock-bolt shipped on 2026-12-05, Rule Q of
+docs/models.md.)
 
     python -m chronotick.holdover ../shared/data/oscillators --markdown docs/holdover.md
 """
