@@ -67,7 +67,7 @@ def main(argv=None) -> int:
     ap.add_argument("--data-dir", default=os.path.join(HERE, "..", "..", "shared", "data"))
     ap.add_argument("--level", type=float, default=0.8)
     ap.add_argument("--simulated", type=int, default=0, metavar="N",
-                    help="score on N simulated disciplined clocks instead of the real traces")
+                    help="score on N simulated disciplined clocks instead of the real traces (0: the real traces)")
     args = ap.parse_args(argv)
     if not (math.isfinite(args.level) and 0 < args.level < 1):
         ap.error(f"--level must be a number in (0, 1), got {args.level!r}")

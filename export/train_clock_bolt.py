@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import importlib.util
 import json
 import math
 import os
@@ -369,6 +370,14 @@ def main(argv=None) -> int:
     if args.checkpoint_dir is not None and os.path.exists(args.checkpoint_dir) \
             and not os.path.isdir(args.checkpoint_dir):
         ap.error(f"--checkpoint-dir {args.checkpoint_dir} is a file, not a directory")
+
+    # the export extra, looked for without importing torch (--portable must act before its import)
+    wanted = ("torch", "chronos") + (() if args.no_export else ("onnx", "onnxscript"))
+    missing = [m for m in wanted if importlib.util.find_spec(m) is None]
+    if missing:
+        print(f"train_clock_bolt: needs {', '.join(missing)}, from the export extra: pip install "
+              f"\"torch==2.13.0\" && pip install \".[export]\" (export/README.md)", file=sys.stderr)
+        return 1
 
     if args.portable:
         if "torch" in sys.modules and any(os.environ.get(k) != v for k, v in PORTABLE_ENV.items()):
