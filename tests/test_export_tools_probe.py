@@ -349,3 +349,17 @@ def test_shipped_clock_bolt_is_its_checkpoints_export(tmp_path):
     qa = OnnxForecaster(shipped).run(x)
     qb = OnnxForecaster(str(out)).run(x)
     assert np.all(np.isfinite(qa)) and np.array_equal(qa, qb)
+
+
+def test_cli_without_context_takes_512_or_the_checkpoints_shorter_one(tmp_path, capsys, ckpt):
+    """A doc audit (2026-12-06): `chronotick export chronos-bolt --checkpoint
+    export/clock-bolt-checkpoint --out m.onnx` failed, "context 512 exceeds the model's
+    context_length 256". Without --context the export takes 512, or the checkpoint's own context
+    length where that is shorter (this checkpoint's 64); an explicit one still must fit."""
+    out = tmp_path / "m.onnx"
+    assert main(["export", "chronos-bolt", "--checkpoint", ckpt, "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert json.loads((tmp_path / "m.json").read_text())["context"] == 64
+    rc = main(["export", "chronos-bolt", "--checkpoint", ckpt, "--context", "128", "--out", str(tmp_path / "n.onnx")])
+    err = capsys.readouterr().err
+    assert rc == 1 and "context 128 exceeds the model's context_length 64" in err, err

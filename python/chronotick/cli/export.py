@@ -7,7 +7,8 @@ chronos-forecasting, onnx, onnxscript). Writes model.onnx and its model
 card model.json (its "opset": the opset written); fails (exit 1, nothing
 written) when the checkpoint cannot be loaded or the exported graph differs
 from the PyTorch pipeline by more than --tolerance normalised units. A
-mistake in the arguments (--context < 8, --tolerance not finite > 0, --opset
+mistake in the arguments (--context < 8 -- without it 512, or the
+checkpoint's own context length where shorter --, --tolerance not finite > 0, --opset
 outside 18..23, --out not a .onnx file) is exit 2; an --out that is a
 directory or where no file can be written (checked before the checkpoint is
 loaded) is exit 1, at once. The files
@@ -36,7 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "the hub is reachable. Read as a local directory when it exists, starts with / . or ~, "
                         "has more than one /, or its first part is a local directory; a missing one is an error")
     p.add_argument("--out", required=True, help="the .onnx file to write (its model card goes beside it as .json)")
-    p.add_argument("--context", type=int, default=512, help="context length L of the input [B, L], in grid steps (measurements on the model's grid; default 512)")
+    p.add_argument("--context", type=int, default=None, help="context length L of the input [B, L], in grid steps (measurements on the model's grid; default 512, or the checkpoint's own context length where that is shorter)")
     p.add_argument("--tolerance", type=float, default=1e-3,
                    help="largest allowed ONNX vs PyTorch difference, in units of the series' scale, finite > 0 "
                         "(default 1e-3)")
@@ -56,7 +57,7 @@ def run(args) -> int:
     from chronotick.models.export_bolt import MAX_OPSET, MIN_CONTEXT, MIN_OPSET, ExportError, export_chronos_bolt, terminate_as_exit
 
     # a bad option value: UsageError, exit 2 with "chronotick export: <message>" (cli/__init__.py)
-    if args.context < MIN_CONTEXT:
+    if args.context is not None and args.context < MIN_CONTEXT:
         raise UsageError(f"--context must be >= {MIN_CONTEXT} (predict() and the Engine use a model from "
                          f"min_history = {MIN_CONTEXT} measured cells of its window on), got {args.context}")
     if not (math.isfinite(args.tolerance) and args.tolerance > 0):

@@ -317,7 +317,10 @@ def _record_architecture(path: str, architecture: str) -> None:
     onnx.save(proto, path)
 
 
-def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolerance: float = 1e-3,
+DEFAULT_CONTEXT = 512     # the context an export takes unless told (or the checkpoint's, where shorter)
+
+
+def export_chronos_bolt(checkpoint: str, out: str, context: int | None = DEFAULT_CONTEXT, *, tolerance: float = 1e-3,
                         opset: int | None = None, name: str | None = None, extra_card: dict | None = None,
                         ort_fusions: bool = True, log=print) -> dict:
     """Export `checkpoint` (a ChronosBoltModelForForecasting directory or hub
@@ -327,6 +330,8 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
     the nodes, the same outputs up to rounding; the file then runs on
     onnxruntime only); False keeps the standard-ONNX graph. The parity check
     runs on the graph that is written.
+    context: the input length L in grid steps; None: DEFAULT_CONTEXT, or the
+    checkpoint's own context_length where that is shorter.
     checkpoint: see resolve_checkpoint for when it is a local directory and
     when a hub id. tolerance: a finite number > 0. opset: None (the
     exporter's default, 20) or MIN_OPSET..MAX_OPSET; the card's "opset" is
@@ -342,10 +347,10 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
     complete and verified; the card records a local checkpoint as its
     absolute path. Such folders of exports to the same `out` that were killed
     (SIGKILL) are removed first (remove_dead_work_folders; logged)."""
-    if not is_int(context) or context < 1:
+    if context is not None and (not is_int(context) or context < 1):
         raise ValueError(f"context must be a positive integer, got {context!r}")
-    context = int(context)            # a numpy integer too
-    if context < MIN_CONTEXT:
+    context = None if context is None else int(context)            # a numpy integer too
+    if context is not None and context < MIN_CONTEXT:
         raise ValueError(f"context must be at least {MIN_CONTEXT}, got {context}: predict() and the Engine use "
                          f"a model from min_history = {MIN_CONTEXT} measured cells of its window on, so a "
                          f"shorter window is never used")
@@ -377,6 +382,11 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int = 512, *, tolera
     pipe = load_pipeline(checkpoint)
     model = pipe.model
     cc = model.chronos_config
+    if context is None:       # DEFAULT_CONTEXT, or the model's own where shorter (clock-bolt's 256)
+        context = min(DEFAULT_CONTEXT, int(cc.context_length))
+        if context < MIN_CONTEXT:
+            raise ValueError(f"the model's context_length {cc.context_length} is below {MIN_CONTEXT}: predict() "
+                             f"and the Engine use a model from min_history = {MIN_CONTEXT} measured cells on")
     if context > cc.context_length:
         raise ValueError(f"context {context} exceeds the model's context_length {cc.context_length}")
     _check_usable(cc, checkpoint)
