@@ -31,7 +31,10 @@ used for the shipped model: docs/models.md, "Steady trends"; the runtime detrend
 instead). --pools P measures a fraction P of the clocks through a server pool
 (2-10 servers, each with its own extra delay and asymmetry, as pool.ntp.org
 answers; drawn after everything else, so --pools 0 gives the same data).
---spike-c C masks each training context's gross outliers as the runtime
+--shifts P moves the newest 3-64 context cells and the target of a
+fraction P of the pairs by a level shift (5-500 x the step-to-step noise;
+tried by Rule LS, docs/models.md). --spike-c C masks each training
+context's gross outliers as the runtime
 does (cpp/windowing/spike_mask.h, C robust sigmas; the runtime's is 5).
 --ema D keeps an exponential moving average of the weights (decay D per
 step), validates and ships it (tried, not used for the shipped model:
@@ -147,7 +150,7 @@ def mask_spikes_row(ctx_row: np.ndarray, tgt_row: np.ndarray, spike_c: float | N
 
 
 def sample_batch(rng: np.random.Generator, data: np.ndarray, batch: int, context: int, horizon: int,
-                 short_p: float = 0.7, ramp_p: float = 0.0, spike_c: float | None = None):
+                 short_p: float = 0.7, ramp_p: float = 0.0, spike_c: float | None = None, shift_p: float = 0.0):
     """(context [B, context], target [B, horizon]) float32 pairs, see the module docstring."""
     n, length = data.shape
     ctx = np.full((batch, context), np.nan)
@@ -171,6 +174,20 @@ def sample_batch(rng: np.random.Generator, data: np.ndarray, batch: int, context
             noise = noise if noise > 0 else 1e-6
             slope = rng.choice([-1.0, 1.0]) * noise * math.exp(rng.uniform(math.log(0.03), math.log(30.0)))
             row = row + slope * (np.arange(row.size) - (c - 1))
+        if shift_p > 0 and rng.random() < shift_p:
+            # a level shift (a change of server or of the path's asymmetry): the newest m context
+            # cells (m log-uniform in [3, 64], the newest at least 3 so that it is no spike, fewer
+            # than the history holds) and the target moved by s, log-uniform in [5, 500] times the
+            # typical step-to-step change, either sign. (No draws without --shifts: the data of
+            # every other recipe are as they were.)
+            d = np.diff(row[lo:c][np.isfinite(row[lo:c])])
+            noise = float(np.median(np.abs(d))) * 1.4826 if d.size >= 2 else 0.0
+            noise = noise if noise > 0 else 1e-6
+            m = int(round(math.exp(rng.uniform(math.log(3), math.log(64)))))
+            s = rng.choice([-1.0, 1.0]) * noise * math.exp(rng.uniform(math.log(5.0), math.log(500.0)))
+            if m < c - lo:
+                row = row.copy()
+                row[c - m:] += s
         level = row[c - 1]
         sign = -1.0 if rng.random() < 0.5 else 1.0
         ctx[k, context - (c - lo):] = sign * (row[lo:c] - level)
@@ -320,6 +337,9 @@ def main(argv=None) -> int:
     ap.add_argument("--ramps", type=float, default=0.0,
                     help="fraction of training pairs with a steady frequency offset added (a ramp of slope "
                          "0.03-30 x the step-to-step noise): free-running clocks in holdover")
+    ap.add_argument("--shifts", type=float, default=0.0,
+                    help="fraction of training pairs with a level shift: the newest 3-64 context cells and the "
+                         "target moved by 5-500 x the step-to-step noise (a change of server or path)")
     ap.add_argument("--pools", type=float, default=0.0,
                     help="fraction of the simulated clocks measured through a server pool (2-10 servers, each "
                          "with its own delay and asymmetry: chronotick.sim's servers=...)")
@@ -337,7 +357,7 @@ def main(argv=None) -> int:
                          "before torch is imported, so the script must run as a program")
     args = ap.parse_args(argv)
     # every argument checked before torch is imported and anything is simulated or trained
-    for flag in ("pools", "ramps", "short_p"):
+    for flag in ("pools", "ramps", "short_p", "shifts"):
         if not 0.0 <= getattr(args, flag) <= 1.0:
             ap.error(f"--{flag.replace('_', '-')} must be a fraction in [0, 1], got {getattr(args, flag)!r}")
     if not 0.0 <= args.ema < 1.0:
@@ -434,7 +454,7 @@ def main(argv=None) -> int:
         n = min(args.steps_per_epoch, args.steps - step)
         for _ in bar(range(n), f"epoch {epoch}/{epochs}"):
             ctx, tgt = sample_batch(rng, data, args.batch, args.context, horizon, args.short_p, args.ramps,
-                                    args.spike_c)
+                                    args.spike_c, args.shifts)
             loss = model(context=torch.from_numpy(ctx), target=torch.from_numpy(tgt)).loss
             opt.zero_grad()
             loss.backward()
@@ -479,6 +499,7 @@ def main(argv=None) -> int:
                 "NTP-like measurement noise with spikes and losses; polls 16-1024 s)",
         "series": args.series, "steps": args.steps, "short_p": args.short_p, "transients": args.transients,
         "ramps": args.ramps, "pools": args.pools, "ema": args.ema, "spike_c": args.spike_c,
+        **({"shifts": args.shifts} if args.shifts else {}),
         "batch": args.batch, "lr": args.lr, "seed": args.seed,
         "threads": args.threads, "wall_s": round(train_s, 1), "torch": torch.__version__,
         "portable": dict(PORTABLE_ENV) if args.portable else False,

@@ -6,14 +6,17 @@ at every backtest target of simulated clocks, and the fused mean under w ~ 1/MAE
     python scripts/fusion_weight_power.py d:3001-3008,f:3101-3108     # held out
 
 d:A-B: disciplined clocks (the `disciplined` preset, scenarios steady / server_load /
-thermal_cycle / network_spike in turn), f:A-B: free-running xo / tcxo / ocxo / vm in turn;
+thermal_cycle / network_spike in turn), f:A-B: free-running xo / tcxo / ocxo / vm in turn,
+s:A-B: disciplined (steady) clocks whose measured offset shifts once by 2-20 ms (Rule LS);
 10 h at a 100 s poll, one seed each. For each target 1, 8 and 32 polls ahead the members see
 only the (at most 512) measurements before the origin (no delay weights). p = 2 is the core's
 rule (it reproduces the core's fused mean); "best" takes the member with the smallest recent MAE.
 Prints MAE / median-of-last-5, mean over the clocks of each kind.
 """
 import argparse
+import math
 import re
+import types
 
 import numpy as np
 
@@ -27,11 +30,11 @@ RULES = ("core", "2", "3", "4", "6", "best")
 
 
 def clock_spec(text):
-    """"d:A-B,f:A-B,..." as [(kind, A, B), ...] (kind d or f, seeds A <= B); argparse's error naming
+    """"d:A-B,f:A-B,..." as [(kind, A, B), ...] (kind d, f or s, seeds A <= B); argparse's error naming
     the bad part otherwise."""
     parts = []
     for part in text.split(","):
-        m = re.fullmatch(r"([df]):(\d+)-(\d+)", part)
+        m = re.fullmatch(r"([dfs]):(\d+)-(\d+)", part)
         if not m or int(m[2]) > int(m[3]):
             raise argparse.ArgumentTypeError(f"bad clock range {part!r} in {text!r}: want d:A-B or f:A-B "
                                              f"(d disciplined, f free-running; seeds A <= B), comma-separated")
@@ -46,6 +49,19 @@ def traces(spec):
             if kind == "d":
                 r = sim.simulate(preset="disciplined", scenario=scenarios[k % 4], duration_s=10 * 3600.0,
                                  poll_s=100.0, seed=seed)
+            elif kind == "s":
+                # a disciplined clock whose measured offset shifts once by 2-20 ms (either sign) at a
+                # poll between the 120th and the 300th: a change of server or of the path's asymmetry
+                # (Rule LS, session 34)
+                r = sim.simulate(preset="disciplined", scenario="steady", duration_s=10 * 3600.0,
+                                 poll_s=100.0, seed=seed)
+                g = np.random.default_rng([seed, 5])
+                at = int(g.integers(120, 301))
+                size = g.choice([-1.0, 1.0]) * math.exp(g.uniform(math.log(2e-3), math.log(20e-3)))
+                y = r.trace.offsets.copy()
+                y[at:] += size
+                yield kind, types.SimpleNamespace(times=r.trace.times, offsets=y)
+                continue
             else:
                 r = sim.simulate(preset=("xo", "tcxo", "ocxo", "vm")[k % 4], scenario="steady",
                                  duration_s=10 * 3600.0, poll_s=100.0, seed=seed, disciplined=False)
