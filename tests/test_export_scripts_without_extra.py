@@ -46,3 +46,28 @@ def test_train_without_onnx_is_fine_with_no_export(monkeypatch, tmp_path, capsys
     assert script.main(["--no-export", "--data-dir", str(tmp_path / "d"), "--checkpoint-dir", str(tmp_path / "ck")]) == 1
     err = capsys.readouterr().err
     assert "needs torch," in err and "onnx" not in err.split("from the export extra")[0], err
+
+
+def test_sample_batch_level_shifts():
+    """--shifts P (Rule LS): the newest 3-64 context cells and the target moved by 5-500 times the
+    step-to-step noise; centred on the newest cell, the older cells sit the shift away and the
+    target stays at the newest level. Without it no random number is drawn for it: the batches
+    are the same as a call that never heard of shifts."""
+    import numpy as np
+    script = _script("train_clock_bolt")
+    rng = np.random.default_rng(0)
+    data = rng.normal(0.0, 1e-6, (4, 600))
+    ctx, tgt = script.sample_batch(np.random.default_rng(1), data, 64, 256, 64, short_p=0.0, shift_p=1.0)
+    shifted = 0
+    for c, t in zip(ctx.astype(np.float64), tgt.astype(np.float64)):
+        obs = c[np.isfinite(c)]
+        assert np.all(np.abs(c[-3:]) < 2e-5)                    # the newest 3 cells: the new level
+        assert np.all(np.abs(t[np.isfinite(t)]) < 2e-5)         # the target goes on there
+        if obs.size > 64:
+            older = np.median(obs[:-64])
+            assert 4e-6 < abs(older) < 1e-3, older               # 5-500 x the noise away
+            shifted += 1
+    assert shifted > 10
+    a = script.sample_batch(np.random.default_rng(2), data, 32, 256, 64)
+    b = script.sample_batch(np.random.default_rng(2), data, 32, 256, 64, shift_p=0.0)
+    assert all(np.array_equal(x, y, equal_nan=True) for x, y in zip(a, b))
