@@ -133,19 +133,7 @@ PyObject* measurement_push(PyObject* self, PyObject* const* args, Py_ssize_t nar
   if (ok) record[2] = given[2] && given[2] != Py_None ? fast_arg(given[2], "uncertainty", ok)
                                                        : std::numeric_limits<double>::quiet_NaN();
   if (!ok) return nullptr;
-  MeasurementRing* ring = nullptr;
-  if (Py_TYPE(self) == measurement_type) {  // the common case: pybind11's simple layout, value first
-    // Without a constructed holder (__new__ without __init__) the value memory
-    // may be allocated but unconstructed: not a ring.
-    auto v_h = reinterpret_cast<py::detail::instance*>(self)->get_value_and_holder();
-    ring = v_h.holder_constructed() ? v_h.value_ptr<MeasurementRing>() : nullptr;
-  } else {  // a Python subclass: the general (slower) cast
-    try {
-      ring = &py::handle(self).cast<MeasurementRing&>();
-    } catch (...) {
-      ring = nullptr;
-    }
-  }
+  MeasurementRing* ring = bound_self<MeasurementRing>(self, measurement_type);
   if (ring == nullptr) {
     PyErr_SetString(PyExc_TypeError, "push(): the MeasurementBuffer is not initialised");
     return nullptr;

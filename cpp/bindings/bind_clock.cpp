@@ -133,13 +133,16 @@ double slew_rate(double max_slew_rate) {
 
 // now() / now_ns() as plain METH_NOARGS methods: pybind11's generic dispatch
 // costs more than the read itself, and these are the calls the read path is about.
+// The Python type T is bound as (set where the methods are added).
+template <class T>
+PyTypeObject*& bound_type() {
+  static PyTypeObject* type = nullptr;
+  return type;
+}
+
 template <class T>
 T* self_ptr(PyObject* self) {
-  // Made by __new__ without __init__: no holder (pybind11 may still have
-  // allocated raw, unconstructed value memory, so value_ptr alone is no test).
-  auto* inst = reinterpret_cast<py::detail::instance*>(self);
-  auto v_h = inst->get_value_and_holder();
-  T* obj = v_h.holder_constructed() ? v_h.template value_ptr<T>() : nullptr;
+  T* obj = chronotick::bindings::bound_self<T>(self, bound_type<T>());
   if (obj == nullptr) PyErr_SetString(PyExc_TypeError, "uninitialised clock object (__init__ was not called)");
   return obj;
 }
@@ -158,6 +161,7 @@ PyObject* fast_now(PyObject* self, PyObject*) {
 
 template <class T>
 void add_method(py::class_<T>& cls, PyMethodDef* def) {
+  bound_type<T>() = reinterpret_cast<PyTypeObject*>(cls.ptr());
   PyObject* descr = PyDescr_NewMethod(reinterpret_cast<PyTypeObject*>(cls.ptr()), def);
   if (descr == nullptr) throw py::error_already_set();
   int rc = PyObject_SetAttrString(cls.ptr(), def->ml_name, descr);
