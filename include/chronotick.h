@@ -187,9 +187,37 @@ static inline uint64_t ct_checksum(const uint64_t* w) {
   return h;
 }
 
+/* Saturating int64 arithmetic: the model's terms are added so that no partial sum overflows
+ * where the result fits, and a result beyond int64 is clamped, never wrapped (a wrapped sum is
+ * undefined behaviour in C, and had collapsed a bound's upper half to nothing). Where nothing
+ * overflows the results are the plain sums. */
+static inline int64_t ct_sat_add(int64_t a, int64_t b) {
+  if (b > 0 && a > INT64_MAX - b) return INT64_MAX;
+  if (b < 0 && a < INT64_MIN - b) return INT64_MIN;
+  return a + b;
+}
+
+static inline int64_t ct_sat_sub(int64_t a, int64_t b) {
+  if (b < 0 && a > INT64_MAX + b) return INT64_MAX;
+  if (b > 0 && a < INT64_MIN + b) return INT64_MIN;
+  return a - b;
+}
+
+/* a + b + c: two of opposite signs first (that sum cannot overflow), so a sum that fits is exact. */
+static inline int64_t ct_add3(int64_t a, int64_t b, int64_t c) {
+  if ((a < 0) != (b < 0)) return ct_sat_add(a + b, c);
+  if ((a < 0) != (c < 0)) return ct_sat_add(a + c, b);
+  return ct_sat_add(ct_sat_add(a, b), c);
+}
+
+/* floor(k * dt), clamped to int64 (NaN: 0). */
 static inline int64_t ct_floor_mul(double k, int64_t dt) {
   double x = k * (double)dt;
-  int64_t i = (int64_t)x;
+  int64_t i;
+  if (x >= 9223372036854775808.0) return INT64_MAX;
+  if (x < -9223372036854775808.0) return INT64_MIN;
+  if (x != x) return 0;
+  i = (int64_t)x;
   return (x < (double)i) ? i - 1 : i;
 }
 
@@ -201,13 +229,14 @@ static inline int64_t ct_realtime_ns(void) {
 
 /* best(t): the model's estimate of reference time at local time t. */
 static inline int64_t ct_best(const ct_clock_data* d, int64_t t) {
-  return t + d->offset_ns + ct_floor_mul(d->freq, t - d->ref_local_ns);
+  return ct_add3(t, d->offset_ns, ct_floor_mul(d->freq, ct_sat_sub(t, d->ref_local_ns)));
 }
 
 /* time_ns at local time t: max(best, slew) -- see the top of this file. */
 static inline int64_t ct_time(const ct_clock_data* d, int64_t t) {
   int64_t best = ct_best(d, t);
-  int64_t slew = d->slew_v0_ns + (t - d->slew_t0_ns) + ct_floor_mul(d->freq - d->slew_rate, t - d->slew_t0_ns);
+  int64_t dt = ct_sat_sub(t, d->slew_t0_ns);
+  int64_t slew = ct_add3(d->slew_v0_ns, dt, ct_floor_mul(d->freq - d->slew_rate, dt));
   return slew > best ? slew : best;
 }
 
@@ -219,7 +248,7 @@ static inline int ct_never_published(const ct_clock_data* d) {
 
 static inline ct_time_bound ct_compute(const ct_clock_data* d, int64_t t, int writer_alive) {
   ct_time_bound r;
-  int64_t age = t - d->heartbeat_real_ns;
+  int64_t age = ct_sat_sub(t, d->heartbeat_real_ns);
   int64_t best, elapsed;
   double half;
   if (ct_never_published(d)) {
@@ -227,17 +256,18 @@ static inline ct_time_bound ct_compute(const ct_clock_data* d, int64_t t, int wr
     return r;
   }
   r.time_ns = ct_time(d, t);
-  if (d->status == CT_UNKNOWN || (uint64_t)d->status > CT_HOLDOVER || !writer_alive || age > d->stale_after_ns ||
-      age < -d->stale_after_ns) {
+  if (d->status == CT_UNKNOWN || (uint64_t)d->status > CT_HOLDOVER || !writer_alive || d->stale_after_ns < 0 ||
+      age > d->stale_after_ns || age < -d->stale_after_ns) {
     r.earliest_ns = INT64_MIN; r.latest_ns = INT64_MAX; r.status = CT_UNKNOWN;
     return r;
   }
   best = ct_best(d, t);
-  elapsed = t - d->ref_local_ns;
+  elapsed = ct_sat_sub(t, d->ref_local_ns);
   half = (double)d->bound_ns + (elapsed > 0 ? d->growth_ns_per_s * (double)elapsed * 1e-9 : 0.0);
   if (!(half < 4.0e18)) half = 4.0e18;  /* saturate rather than overflow */
-  r.earliest_ns = best - (int64_t)half;
-  r.latest_ns = best + (int64_t)half;
+  if (!(half > 0.0)) half = 0.0;        /* (a negative bound: no writer of ours publishes one) */
+  r.earliest_ns = ct_sat_sub(best, (int64_t)half);
+  r.latest_ns = ct_sat_add(best, (int64_t)half);
   if (r.latest_ns < r.time_ns) r.latest_ns = r.time_ns;
   r.status = (int)d->status;
   return r;

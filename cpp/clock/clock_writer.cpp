@@ -104,6 +104,7 @@ ct_clock_data ClockWriter::publish_at(const Model& m, int64_t now_in) {
     probe.offset_ns = m.offset_ns;
     probe.freq = m.freq;
     probe.bound_ns = m.bound_ns;
+    probe.growth_ns_per_s = m.growth_ns_per_s;  // its bound's growth too (was unchecked: a static analysis)
     probe.slew_t0_ns = t;
     probe.status = CT_SYNCHRONIZED;
     probe.heartbeat_real_ns = t;

@@ -4,7 +4,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -56,6 +58,55 @@ TEST(compute_best_time_and_bounds) {
   CHECK(b.status == CT_SYNCHRONIZED);
   d.freq = -3e-6;  // negative frequency: floor
   CHECK(ct_best(&d, ref + 1'000'000'001) == ref + 1'000'000'001 + 2'500'000 - 3001);
+}
+
+// The reader's arithmetic (include/chronotick.h) for models whose partial sums pass int64 or
+// whose bound does: exact where the result fits, clamped where it does not -- never a wrapped
+// (undefined) sum. A static analysis (2026-12-06) found t + offset overflowing before the
+// frequency term brought it back, and a bound's growth wrapping latest_ns negative, which then
+// was clamped to time_ns: an upper half of zero width, still SYNCHRONIZED. (CI runs this under
+// UBSan, which would flag a wrapped sum.)
+TEST(compute_clamps_rather_than_wraps) {
+  __extension__ typedef __int128 i128;  // (GCC, Clang) the exact sums to compare with
+  const int64_t big = int64_t{1} << 62;
+  // (a) t + offset beyond int64, the frequency term bringing the sum back within it
+  ct_clock_data d = model(1, big, -0.01, 0, 0.0);
+  d.slew_t0_ns = big;
+  d.slew_v0_ns = 0;
+  d.heartbeat_real_ns = big;
+  const int64_t fm = ct_floor_mul(-0.01, big - 1);
+  CHECK(static_cast<i128>(ct_best(&d, big)) == static_cast<i128>(big) + big + fm);
+  CHECK(ct_compute(&d, big, 1).time_ns == ct_best(&d, big));
+  // (b) the slew line's v0 + (t - t0) beyond int64, its rate term bringing it back
+  ct_clock_data s = model(big, 0, -0.01, 0, 0.0);
+  s.slew_v0_ns = 4'626'116'861'174'273'880;
+  s.slew_t0_ns = 1'000'000'000;
+  s.slew_rate = 5e-4;
+  const int64_t dt = big - s.slew_t0_ns;
+  const i128 slew = static_cast<i128>(s.slew_v0_ns) + dt + ct_floor_mul(-0.01 - 5e-4, dt);
+  CHECK(slew < INT64_MAX && static_cast<i128>(ct_time(&s, big)) == std::max<i128>(slew, ct_best(&s, big)));
+  // (c) a bound that grows past int64: latest_ns clamped to INT64_MAX, not wrapped below time_ns
+  ct_clock_data g = model(1, 3'600'000'000'000'000'000, 0.0, 0, 3e9);
+  const int64_t t = 1'796'518'823'457'353'104;
+  g.heartbeat_real_ns = t;
+  ct_time_bound b = ct_compute(&g, t, 1);
+  CHECK(b.status == CT_SYNCHRONIZED && b.latest_ns == INT64_MAX && b.earliest_ns < b.time_ns);
+  // the writer refuses to publish such a model (its bound's growth was not checked)
+  ClockState state(10'000'000'000, 5e-4);
+  Model m;
+  m.ref_local_ns = 1;
+  m.offset_ns = 3'600'000'000'000'000'000;
+  m.growth_ns_per_s = 3e9;
+  bool threw = false;
+  try { state.writer().publish_at(m, t); } catch (const std::invalid_argument&) { threw = true; }
+  CHECK(threw);
+  // a crafted file: a NaN frequency, a negative staleness limit or bound
+  ct_clock_data n = model(1'700'000'000'000'000'000, 1000, 0.0, -50, 0.0);
+  n.freq = std::nan("");
+  b = ct_compute(&n, n.ref_local_ns, 1);
+  CHECK(b.time_ns >= n.ref_local_ns && b.earliest_ns == ct_best(&n, n.ref_local_ns) && b.latest_ns >= b.time_ns);
+  n.stale_after_ns = INT64_MIN;
+  CHECK(ct_compute(&n, n.ref_local_ns, 1).status == CT_UNKNOWN);
 }
 
 TEST(compute_unknown_when_stale_dead_or_never_published) {
