@@ -76,6 +76,9 @@ def test_readme_use_example(in_tmp):
     assert lo.shape == hi.shape == (8,) and np.all(lo <= fc.mean) and np.all(fc.mean <= hi)
     assert all(isinstance(v, float) for v in (ns["mean"], ns["lo"], ns["hi"]))
     assert ns["lo"] <= ns["mean"] <= ns["hi"]
+    ahead = ns["ahead"]                                                          # horizon_s=300
+    m, a, b = ahead.at(float(ns["timestamps"][-1]) + 300)
+    assert ahead.times[-1] >= ns["timestamps"][-1] + 300 and a <= m <= b
     # seconds in, seconds out: forecasts of a ms-scale NTP offset are ms-scale numbers in seconds
     assert np.all(np.abs(fc.mean) < 0.1)
     exec(compile(last, "README.md (Use, last line)", "exec"), ns)
