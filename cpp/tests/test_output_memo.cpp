@@ -32,6 +32,19 @@ TEST(slots_in_order_then_oldest_reused) {
   CHECK((m.slots() == std::vector<std::int64_t>{1, 2, 0}));
 }
 
+TEST(a_key_added_twice_keeps_its_slot) {
+  // was: order_ held it twice, and its second eviction dereferenced end() (a static analysis)
+  OutputMemo m(2, 2);
+  CHECK(m.add(key(0)) == 0);
+  CHECK(m.add(key(0)) == 0 && m.size() == 1);
+  CHECK(m.add(key(1)) == 1);
+  CHECK(m.add(key(2)) == 0 && m.find(key(0)) == -1);   // key 0 evicted once, its slot reused
+  CHECK(m.add(key(3)) == 1 && m.find(key(1)) == -1);
+  CHECK(m.add(key(4)) == 0 && m.size() == 2);
+  std::vector<std::int64_t> s = m.slots();
+  CHECK(s.size() == 2 && s[0] == 1 && s[1] == 0);
+}
+
 TEST(evicted_keys_remembered_until_grow) {
   OutputMemo m(2, 8);
   m.add(key(0));

@@ -47,6 +47,10 @@ std::size_t OutputMemo::find_prefixes(const double* t, const double* y, const st
 std::int64_t OutputMemo::add(const MemoKey& k) {
   // a NaN key never equals itself: it could be added but never found, nor evicted (its slot lost)
   if (std::isnan(k.t) || std::isnan(k.y)) throw std::invalid_argument("a memo key's t and y must not be NaN");
+  // a key held already keeps its slot (added twice, order_ had held it twice: its first
+  // eviction freed the slot, the second looked it up in vain; a static analysis, 2026-12-06)
+  const auto held = slot_of_.find(k);
+  if (held != slot_of_.end()) return held->second;
   std::int64_t slot;
   if (slot_of_.size() >= capacity_) {
     const MemoKey gone = order_.front();

@@ -43,7 +43,7 @@ class OutputMemo {
   // it), `missing` where the key is not held. Returns how many are not held. ends in [1, n].
   std::size_t find_prefixes(const double* t, const double* y, const std::int64_t* ends, const std::uint64_t* h,
                             std::size_t m, std::int64_t missing, std::int64_t* slots) const;
-  // Add k (not held: the caller checks with find) and return its slot. Throws
+  // Add k and return its slot (a key held already: its slot, nothing changes). Throws
   // std::invalid_argument for a NaN t or y (such a key would never be found).
   std::int64_t add(const MemoKey& k);
   // Whether k was evicted since the last grow() (only tracked while capacity < limit).
