@@ -33,7 +33,7 @@ instead). --pools P measures a fraction P of the clocks through a server pool
 answers; drawn after everything else, so --pools 0 gives the same data).
 --shifts P moves the newest 3-64 context cells and the target of a
 fraction P of the pairs by a level shift (5-500 x the step-to-step noise;
-tried by Rule LS, docs/models.md). --spike-c C masks each training
+tried by Rule LS, not used for the shipped model: docs/models.md). --spike-c C masks each training
 context's gross outliers as the runtime
 does (cpp/windowing/spike_mask.h, C robust sigmas; the runtime's is 5).
 --ema D keeps an exponential moving average of the weights (decay D per
