@@ -191,20 +191,41 @@ static inline uint64_t ct_checksum(const uint64_t* w) {
  * where the result fits, and a result beyond int64 is clamped, never wrapped (a wrapped sum is
  * undefined behaviour in C, and had collapsed a bound's upper half to nothing). Where nothing
  * overflows the results are the plain sums. */
+#if defined(__GNUC__) || defined(__clang__)
+#define CT_ADD_OVERFLOWS(a, b, r) __builtin_add_overflow(a, b, r)
+#define CT_SUB_OVERFLOWS(a, b, r) __builtin_sub_overflow(a, b, r)
+#else
+static inline int ct_add_overflows(int64_t a, int64_t b, int64_t* r) {
+  if ((b > 0 && a > INT64_MAX - b) || (b < 0 && a < INT64_MIN - b)) return 1;
+  *r = a + b;
+  return 0;
+}
+static inline int ct_sub_overflows(int64_t a, int64_t b, int64_t* r) {
+  if ((b < 0 && a > INT64_MAX + b) || (b > 0 && a < INT64_MIN + b)) return 1;
+  *r = a - b;
+  return 0;
+}
+#define CT_ADD_OVERFLOWS(a, b, r) ct_add_overflows(a, b, r)
+#define CT_SUB_OVERFLOWS(a, b, r) ct_sub_overflows(a, b, r)
+#endif
+
 static inline int64_t ct_sat_add(int64_t a, int64_t b) {
-  if (b > 0 && a > INT64_MAX - b) return INT64_MAX;
-  if (b < 0 && a < INT64_MIN - b) return INT64_MIN;
-  return a + b;
+  int64_t r;
+  if (CT_ADD_OVERFLOWS(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
+  return r;
 }
 
 static inline int64_t ct_sat_sub(int64_t a, int64_t b) {
-  if (b < 0 && a > INT64_MAX + b) return INT64_MAX;
-  if (b > 0 && a < INT64_MIN + b) return INT64_MIN;
-  return a - b;
+  int64_t r;
+  if (CT_SUB_OVERFLOWS(a, b, &r)) return b < 0 ? INT64_MAX : INT64_MIN;
+  return r;
 }
 
-/* a + b + c: two of opposite signs first (that sum cannot overflow), so a sum that fits is exact. */
+/* a + b + c: in order where no partial sum overflows (the common case); else two of opposite
+ * signs first (that sum cannot overflow), so a sum that fits is exact. */
 static inline int64_t ct_add3(int64_t a, int64_t b, int64_t c) {
+  int64_t ab, r;
+  if (!CT_ADD_OVERFLOWS(a, b, &ab) && !CT_ADD_OVERFLOWS(ab, c, &r)) return r;
   if ((a < 0) != (b < 0)) return ct_sat_add(a + b, c);
   if ((a < 0) != (c < 0)) return ct_sat_add(a + c, b);
   return ct_sat_add(ct_sat_add(a, b), c);
@@ -214,9 +235,8 @@ static inline int64_t ct_add3(int64_t a, int64_t b, int64_t c) {
 static inline int64_t ct_floor_mul(double k, int64_t dt) {
   double x = k * (double)dt;
   int64_t i;
-  if (x >= 9223372036854775808.0) return INT64_MAX;
-  if (x < -9223372036854775808.0) return INT64_MIN;
-  if (x != x) return 0;
+  if (!(x >= -9223372036854775808.0 && x < 9223372036854775808.0))   /* beyond int64, or NaN */
+    return x != x ? 0 : (x > 0 ? INT64_MAX : INT64_MIN);
   i = (int64_t)x;
   return (x < (double)i) ? i - 1 : i;
 }
