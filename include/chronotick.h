@@ -191,7 +191,7 @@ static inline uint64_t ct_checksum(const uint64_t* w) {
  * where the result fits, and a result beyond int64 is clamped, never wrapped (a wrapped sum is
  * undefined behaviour in C, and had collapsed a bound's upper half to nothing). Where nothing
  * overflows the results are the plain sums. */
-#if defined(__GNUC__) || defined(__clang__)
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(CT_PORTABLE_OVERFLOW_CHECKS)
 #define CT_ADD_OVERFLOWS(a, b, r) __builtin_add_overflow(a, b, r)
 #define CT_SUB_OVERFLOWS(a, b, r) __builtin_sub_overflow(a, b, r)
 #else

@@ -386,3 +386,48 @@ def test_a_writer_killed_mid_write_keeps_time_on_the_last_model(misuse, tmp_path
                   + bytes(4096 - 24 - 112))
     tb = Client(f).now()
     assert tb.status is Status.UNKNOWN and abs(tb.time_ns - time.time_ns()) < 100_000_000
+
+
+# ---- the reader's int64 arithmetic -----------------------------------------------------------
+
+_SUMS = """
+    #include "chronotick.h"
+    #include <stdio.h>
+    int main(void) {
+      const int64_t v[] = {0, 1, -1, 2, -2, INT64_MAX, INT64_MIN, INT64_MAX - 1, INT64_MIN + 1,
+                           (int64_t)1 << 62, -((int64_t)1 << 62), 4611686018427387905LL, -4611686018427387905LL,
+                           1796518823457353104LL, -3600000000000000000LL};
+      const int n = (int)(sizeof v / sizeof v[0]);
+      int i, j, k;
+      for (i = 0; i < n; ++i)
+        for (j = 0; j < n; ++j) {
+          printf("+ %lld %lld %lld\\n", (long long)v[i], (long long)v[j], (long long)ct_sat_add(v[i], v[j]));
+          printf("- %lld %lld %lld\\n", (long long)v[i], (long long)v[j], (long long)ct_sat_sub(v[i], v[j]));
+          for (k = 0; k < n; ++k)
+            printf("3 %lld %lld %lld %lld\\n", (long long)v[i], (long long)v[j], (long long)v[k],
+                   (long long)ct_add3(v[i], v[j], v[k]));
+        }
+      return 0;
+    }
+"""
+
+
+@pytest.mark.parametrize("flags", [[], ["-DCT_PORTABLE_OVERFLOW_CHECKS"]], ids=["builtins", "portable"])
+def test_reader_sums_are_exact_or_clamped_never_wrapped(tmp_path, flags):
+    """include/chronotick.h adds the model's terms without a wrapped (undefined) partial sum: the
+    exact sum where it fits in int64, clamped where it does not -- with the compiler's overflow
+    builtins and with the portable comparisons alike, under UBSan (a static analysis, 2026-12-06,
+    found t + offset overflowing before the frequency term brought the sum back)."""
+    ubsan = ["-fsanitize=undefined", "-fno-sanitize-recover=all"]
+    try:
+        exe = _build(tmp_path, "sums", {"sums.c": _SUMS}, flags=[*flags, *ubsan, "-D_POSIX_C_SOURCE=200809L"])
+    except AssertionError:      # a compiler without UBSan
+        exe = _build(tmp_path, "sums", {"sums.c": _SUMS}, flags=[*flags, "-D_POSIX_C_SOURCE=200809L"])
+    lo, hi = -2**63, 2**63 - 1
+    lines = _run(exe)
+    assert len(lines) == 2 * 15**2 + 15**3
+    for line in lines:
+        op, *nums = line.split()
+        *args, got = map(int, nums)
+        exact = args[0] - args[1] if op == "-" else sum(args)
+        assert got == min(hi, max(lo, exact)), line
