@@ -190,8 +190,18 @@ static inline uint64_t ct_checksum(const uint64_t* w) {
 /* Saturating int64 arithmetic: the model's terms are added so that no partial sum overflows
  * where the result fits, and a result beyond int64 is clamped, never wrapped (a wrapped sum is
  * undefined behaviour in C, and had collapsed a bound's upper half to nothing). Where nothing
- * overflows the results are the plain sums. */
-#if (defined(__GNUC__) || defined(__clang__)) && !defined(CT_PORTABLE_OVERFLOW_CHECKS)
+ * overflows the results are the plain sums; the result is exact wherever it and each difference
+ * of two times (t - ref, t - slew_t0: within +-2^62 as the writer publishes them) fit in int64.
+ * The compiler's overflow builtins where it has them (GCC 5+, Clang), else comparisons
+ * (CT_PORTABLE_OVERFLOW_CHECKS chooses those anywhere). */
+#if !defined(CT_PORTABLE_OVERFLOW_CHECKS) && defined(__has_builtin)
+#if __has_builtin(__builtin_add_overflow) && __has_builtin(__builtin_sub_overflow)
+#define CT_HAVE_OVERFLOW_BUILTINS 1
+#endif
+#elif !defined(CT_PORTABLE_OVERFLOW_CHECKS) && defined(__GNUC__) && __GNUC__ >= 5
+#define CT_HAVE_OVERFLOW_BUILTINS 1
+#endif
+#ifdef CT_HAVE_OVERFLOW_BUILTINS
 #define CT_ADD_OVERFLOWS(a, b, r) __builtin_add_overflow(a, b, r)
 #define CT_SUB_OVERFLOWS(a, b, r) __builtin_sub_overflow(a, b, r)
 #else
@@ -284,8 +294,8 @@ static inline ct_time_bound ct_compute(const ct_clock_data* d, int64_t t, int wr
   best = ct_best(d, t);
   elapsed = ct_sat_sub(t, d->ref_local_ns);
   half = (double)d->bound_ns + (elapsed > 0 ? d->growth_ns_per_s * (double)elapsed * 1e-9 : 0.0);
-  if (!(half < 4.0e18)) half = 4.0e18;  /* saturate rather than overflow */
-  if (!(half > 0.0)) half = 0.0;        /* (a negative bound: no writer of ours publishes one) */
+  if (!(half < 4.0e18)) half = 4.0e18;  /* saturate rather than overflow (NaN too) */
+  if (half < -4.0e18) half = -4.0e18;   /* (a negative bound: no writer of ours publishes one) */
   r.earliest_ns = ct_sat_sub(best, (int64_t)half);
   r.latest_ns = ct_sat_add(best, (int64_t)half);
   if (r.latest_ns < r.time_ns) r.latest_ns = r.time_ns;

@@ -416,8 +416,10 @@ _SUMS = """
 def test_reader_sums_are_exact_or_clamped_never_wrapped(tmp_path, flags):
     """include/chronotick.h adds the model's terms without a wrapped (undefined) partial sum: the
     exact sum where it fits in int64, clamped where it does not -- with the compiler's overflow
-    builtins and with the portable comparisons alike, under UBSan (a static analysis, 2026-12-06,
-    found t + offset overflowing before the frequency term brought the sum back)."""
+    builtins and with the portable comparisons alike, under UBSan where the compiler has it
+    (without it the values are still checked) -- a static analysis, 2026-12-06, found t + offset
+    overflowing before the frequency term brought the sum back. ct_best / ct_time / ct_compute
+    on such models: cpp/tests/test_clock_model.cpp, which CI runs under UBSan."""
     ubsan = ["-fsanitize=undefined", "-fno-sanitize-recover=all"]
     try:
         exe = _build(tmp_path, "sums", {"sums.c": _SUMS}, flags=[*flags, *ubsan, "-D_POSIX_C_SOURCE=200809L"])

@@ -363,3 +363,8 @@ def test_cli_without_context_takes_512_or_the_checkpoints_shorter_one(tmp_path, 
     rc = main(["export", "chronos-bolt", "--checkpoint", ckpt, "--context", "128", "--out", str(tmp_path / "n.onnx")])
     err = capsys.readouterr().err
     assert rc == 1 and "context 128 exceeds the model's context_length 64" in err, err
+    # a checkpoint with a longer context: 512 (through the Python API's default too)
+    long_ckpt = save_random_bolt(str(tmp_path / "long"), seed=2, context=1024, d_model=32, d_ff=64,
+                                 initializer_factor=0.1)
+    card = export_chronos_bolt(long_ckpt, str(tmp_path / "l.onnx"), log=lambda m: None)
+    assert card["context"] == 512

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -104,7 +105,11 @@ TEST(compute_clamps_rather_than_wraps) {
   ct_clock_data n = model(1'700'000'000'000'000'000, 1000, 0.0, -50, 0.0);
   n.freq = std::nan("");
   b = ct_compute(&n, n.ref_local_ns, 1);
-  CHECK(b.time_ns >= n.ref_local_ns && b.earliest_ns == ct_best(&n, n.ref_local_ns) && b.latest_ns >= b.time_ns);
+  // (a negative bound as the header always read it: the interval inverted, latest held at time_ns)
+  CHECK(b.time_ns >= n.ref_local_ns && b.earliest_ns == ct_best(&n, n.ref_local_ns) + 50 && b.latest_ns >= b.time_ns);
+  n.growth_ns_per_s = -std::numeric_limits<double>::infinity();   // -inf x elapsed: clamped, not cast
+  b = ct_compute(&n, n.ref_local_ns + 1'000'000'000, 1);
+  CHECK(b.earliest_ns == ct_best(&n, n.ref_local_ns + 1'000'000'000) + 4'000'000'000'000'000'000);
   n.stale_after_ns = INT64_MIN;
   CHECK(ct_compute(&n, n.ref_local_ns, 1).status == CT_UNKNOWN);
 }

@@ -320,7 +320,7 @@ def _record_architecture(path: str, architecture: str) -> None:
 DEFAULT_CONTEXT = 512     # the context an export takes unless told (or the checkpoint's, where shorter)
 
 
-def export_chronos_bolt(checkpoint: str, out: str, context: int | None = DEFAULT_CONTEXT, *, tolerance: float = 1e-3,
+def export_chronos_bolt(checkpoint: str, out: str, context: int | None = None, *, tolerance: float = 1e-3,
                         opset: int | None = None, name: str | None = None, extra_card: dict | None = None,
                         ort_fusions: bool = True, log=print) -> dict:
     """Export `checkpoint` (a ChronosBoltModelForForecasting directory or hub
@@ -330,8 +330,9 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int | None = DEFAULT
     the nodes, the same outputs up to rounding; the file then runs on
     onnxruntime only); False keeps the standard-ONNX graph. The parity check
     runs on the graph that is written.
-    context: the input length L in grid steps; None: DEFAULT_CONTEXT, or the
-    checkpoint's own context_length where that is shorter.
+    context: the input length L in grid steps; None (the default, as the CLI
+    without --context): DEFAULT_CONTEXT, or the checkpoint's own
+    context_length where that is shorter.
     checkpoint: see resolve_checkpoint for when it is a local directory and
     when a hub id. tolerance: a finite number > 0. opset: None (the
     exporter's default, 20) or MIN_OPSET..MAX_OPSET; the card's "opset" is
