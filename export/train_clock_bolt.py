@@ -149,6 +149,15 @@ def mask_spikes_row(ctx_row: np.ndarray, tgt_row: np.ndarray, spike_c: float | N
             tgt_row -= shift
 
 
+def step_noise(cells: np.ndarray) -> float:
+    """The typical step-to-step change of a context's observed cells (1.4826 x the median absolute
+    difference; 1e-6 where there are fewer than 3 or they do not change): what --ramps and
+    --shifts scale their slope and size by."""
+    d = np.diff(cells[np.isfinite(cells)])
+    noise = float(np.median(np.abs(d))) * 1.4826 if d.size >= 2 else 0.0
+    return noise if noise > 0 else 1e-6
+
+
 def sample_batch(rng: np.random.Generator, data: np.ndarray, batch: int, context: int, horizon: int,
                  short_p: float = 0.7, ramp_p: float = 0.0, spike_c: float | None = None, shift_p: float = 0.0):
     """(context [B, context], target [B, horizon]) float32 pairs, see the module docstring."""
@@ -169,9 +178,7 @@ def sample_batch(rng: np.random.Generator, data: np.ndarray, batch: int, context
         if rng.random() < ramp_p:
             # a steady frequency offset on top: the clock's own noise plus a ramp of slope r times
             # the typical step-to-step change (r log-uniform in [0.03, 30]), continued into the target
-            d = np.diff(row[lo:c][np.isfinite(row[lo:c])])
-            noise = float(np.median(np.abs(d))) * 1.4826 if d.size >= 2 else 0.0
-            noise = noise if noise > 0 else 1e-6
+            noise = step_noise(row[lo:c])
             slope = rng.choice([-1.0, 1.0]) * noise * math.exp(rng.uniform(math.log(0.03), math.log(30.0)))
             row = row + slope * (np.arange(row.size) - (c - 1))
         if shift_p > 0 and rng.random() < shift_p:
@@ -180,9 +187,7 @@ def sample_batch(rng: np.random.Generator, data: np.ndarray, batch: int, context
             # than the history holds) and the target moved by s, log-uniform in [5, 500] times the
             # typical step-to-step change, either sign. (No draws without --shifts: the data of
             # every other recipe are as they were.)
-            d = np.diff(row[lo:c][np.isfinite(row[lo:c])])
-            noise = float(np.median(np.abs(d))) * 1.4826 if d.size >= 2 else 0.0
-            noise = noise if noise > 0 else 1e-6
+            noise = step_noise(row[lo:c])
             m = int(round(math.exp(rng.uniform(math.log(3), math.log(64)))))
             s = rng.choice([-1.0, 1.0]) * noise * math.exp(rng.uniform(math.log(5.0), math.log(500.0)))
             if m < c - lo:

@@ -36,8 +36,9 @@ def clock_spec(text):
     for part in text.split(","):
         m = re.fullmatch(r"([dfs]):(\d+)-(\d+)", part)
         if not m or int(m[2]) > int(m[3]):
-            raise argparse.ArgumentTypeError(f"bad clock range {part!r} in {text!r}: want d:A-B or f:A-B "
-                                             f"(d disciplined, f free-running; seeds A <= B), comma-separated")
+            raise argparse.ArgumentTypeError(f"bad clock range {part!r} in {text!r}: want d:A-B, f:A-B or s:A-B "
+                                             f"(d disciplined, f free-running, s disciplined with a level shift; "
+                                             f"seeds A <= B), comma-separated")
         parts.append((m[1], int(m[2]), int(m[3])))
     return parts
 

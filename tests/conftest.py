@@ -103,3 +103,11 @@ def world(monkeypatch):
     monkeypatch.setattr(clockmod, "_local_pair", w.pair)
     return w
 
+
+def export_script(name: str):
+    """The script export/<name>.py loaded as a module (each call a fresh one)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, "export", f"{name}.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod

@@ -10,19 +10,13 @@ import time
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from conftest import export_script
 
-
-def _script(name):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, "export", f"{name}.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.mark.parametrize("gone,no_export", [(("torch",), False), (("onnxscript",), False), (("chronos",), True)])
 def test_train_without_the_export_extra_says_what_to_install(tmp_path, capsys, monkeypatch, gone, no_export):
-    script = _script("train_clock_bolt")
+    script = export_script("train_clock_bolt")
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in gone else real(name, *a))
     args = ["--series", "2", "--steps", "1", "--batch", "2", "--context", "32", "--d-model", "16", "--d-ff", "16",
@@ -43,7 +37,7 @@ def test_train_without_the_export_extra_says_what_to_install(tmp_path, capsys, m
 def test_train_without_onnx_is_fine_with_no_export(monkeypatch, tmp_path, capsys):
     """--no-export needs no onnx / onnxscript: the check does not stop it there (it goes on to
     torch, which this test stops by name)."""
-    script = _script("train_clock_bolt")
+    script = export_script("train_clock_bolt")
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name in ("onnx", "onnxscript", "torch") else real(name, *a))
@@ -60,7 +54,7 @@ def test_sample_batch_level_shifts():
     review checked against the function before the option, session 34: the same arrays and
     generator state over 120 configurations.)"""
     import numpy as np
-    script = _script("train_clock_bolt")
+    script = export_script("train_clock_bolt")
     rng = np.random.default_rng(0)
     data = rng.normal(0.0, 1e-6, (4, 600))
     ctx, tgt = script.sample_batch(np.random.default_rng(1), data, 64, 256, 64, short_p=0.0, shift_p=1.0)

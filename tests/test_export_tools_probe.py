@@ -6,7 +6,6 @@ extra; skipped without it (CHRONOTICK_REQUIRE_EXPORT: fail instead, as in test_e
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -17,7 +16,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import child_env, require_export_extra  # noqa: E402
+from conftest import child_env, export_script, require_export_extra  # noqa: E402
 
 require_export_extra()
 
@@ -26,13 +25,6 @@ from chronotick.models.export_bolt import ExportError, export_chronos_bolt, save
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LEVELS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
-
-
-def _script(name):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, "export", f"{name}.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(scope="module")
@@ -257,7 +249,7 @@ def test_train_bad_arguments_before_any_work(tmp_path, capsys, flag, value):
             "--checkpoint-dir", str(tmp_path / "ck")]
     t = time.monotonic()
     with pytest.raises(SystemExit) as e:
-        _script("train_clock_bolt").main(args + [flag, value])
+        export_script("train_clock_bolt").main(args + [flag, value])
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert flag in err and value in err, err
@@ -267,7 +259,7 @@ def test_train_bad_arguments_before_any_work(tmp_path, capsys, flag, value):
 def test_train_checkpoint_dir_that_is_a_file(tmp_path, capsys):
     (tmp_path / "ck").write_text("x")
     with pytest.raises(SystemExit) as e:
-        _script("train_clock_bolt").main(["--series", "2", "--steps", "1", "--batch", "2", "--context", "32",
+        export_script("train_clock_bolt").main(["--series", "2", "--steps", "1", "--batch", "2", "--context", "32",
                                           "--d-model", "16", "--d-ff", "16", "--threads", "1", "--data-dir",
                                           str(tmp_path / "no-data"), "--checkpoint-dir", str(tmp_path / "ck"),
                                           "--out", str(tmp_path / "m.onnx")])
@@ -282,14 +274,14 @@ def test_train_checkpoint_dir_that_is_a_file(tmp_path, capsys):
                                        (["--simulated", "1", "--model", "/nonexistent-chronotick/m.onnx"], "not found")])
 def test_evaluate_bad_arguments(capsys, args, what):
     with pytest.raises(SystemExit) as e:
-        _script("evaluate_clock_bolt").main(args)
+        export_script("evaluate_clock_bolt").main(args)
     assert e.value.code in (1, 2)
     err = capsys.readouterr().err
     assert what in err and "Traceback" not in err, err
 
 
 def test_reexport_missing_checkpoint_or_card(tmp_path, capsys):
-    mod = _script("reexport_clock_bolt")
+    mod = export_script("reexport_clock_bolt")
     (tmp_path / "m.onnx").write_bytes(b"old")
     (tmp_path / "m.json").write_text(json.dumps({"name": "m", "context": 32}))
     rc = mod.main(["--checkpoint", str(tmp_path / "missing"), "--out", str(tmp_path / "m.onnx")])
@@ -322,7 +314,7 @@ def test_shipped_clock_bolt_is_its_checkpoints_export(tmp_path):
         card = json.load(f)
     out = tmp_path / "clock-bolt.onnx"
     shutil.copy(shipped_card, tmp_path / "clock-bolt.json")     # the script reads context and name from it
-    rc = _script("reexport_clock_bolt").main(["--checkpoint", os.path.join(REPO, "export", "clock-bolt-checkpoint"),
+    rc = export_script("reexport_clock_bolt").main(["--checkpoint", os.path.join(REPO, "export", "clock-bolt-checkpoint"),
                                               "--out", str(out)])
     assert rc == 0
     new_card = json.loads((tmp_path / "clock-bolt.json").read_text())

@@ -10,7 +10,6 @@ an ONNX model that loads and forecasts. Needs the `export` extra; skipped withou
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
@@ -18,7 +17,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import require_export_extra  # noqa: E402
+from conftest import export_script, require_export_extra  # noqa: E402
 
 require_export_extra()
 
@@ -31,11 +30,7 @@ TINY = ["--series", "8", "--steps", "4", "--steps-per-epoch", "2", "--batch", "4
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("train_clock_bolt",
-                                                  os.path.join(REPO, "export", "train_clock_bolt.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return export_script("train_clock_bolt")
 
 
 def _train(tmp, name, data_dir, seed=0, extra=(), env=None):

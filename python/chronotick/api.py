@@ -112,14 +112,9 @@ def _file_identity(path: str) -> tuple:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
-def _card_path(path: str) -> str:
-    """The model card beside a .onnx file."""
-    return os.path.splitext(path)[0] + ".json"
-
-
 def _pair_identity(path: str) -> tuple:
     """The identities (_file_identity) of a .onnx file and of its model card beside it."""
-    return _file_identity(path), _file_identity(_card_path(path))
+    return _file_identity(path), _file_identity(registry.card_path_of(path))
 
 
 def load_onnx(path: str, make):

@@ -258,6 +258,7 @@ def load_chrony_statistics(path, strict: bool = True, source: str | None = None)
     names = {3: "std_dev", 4: "offset", 5: "offset_sd", 6: "diff_freq", 7: "est_skew", 8: "stress",
              9: "n_samples", 10: "start_index", 11: "n_runs", 12: "asymmetry"}
     index = {n: i for i, n in names.items()}
+    columns = {k: tuple((i, n) for i, n in names.items() if i < k) for k in (12, 13)}   # by entry width
     rows = RowCollector(path, strict, list(names.values()), keep_last_on_equal_time=True)
     ncols = None
     for lineno, f in _data_rows(path):
@@ -266,7 +267,7 @@ def load_chrony_statistics(path, strict: bool = True, source: str | None = None)
                 want = ncols or "12 or 13"
                 raise RowError(f"{path}:{lineno}: expected {want} columns of a statistics.log entry, got {len(f)}")
             t = _utc(f[0], f[1], path, lineno)
-            v = {n: parse_float(f[i], path, lineno, n) for i, n in names.items() if i < len(f)}
+            v = parse_floats(f, columns[len(f)], path, lineno)
             _check_nonnegative(v, ("std_dev", "offset_sd", "est_skew"), f, index, path, lineno)
             v.setdefault("asymmetry", 0.0)
         except RowError as e:
@@ -318,6 +319,7 @@ def load_chronyc_tracking(path, strict: bool = True) -> Trace:
     names = ("stratum", "ref_time", "offset", "last_offset", "rms_offset", "freq_ppm", "residual_freq_ppm",
              "skew_ppm", "root_delay", "root_dispersion", "update_interval")
     index = {n: 2 + i for i, n in enumerate(names)}
+    columns = tuple((i, n) for n, i in index.items())
     width = None      # 14 or 15, fixed by the first well-formed line: one time base for the whole trace
     for lineno, line in numbered_lines(path):
         if not line.strip() or line.lstrip().startswith("#"):
@@ -337,7 +339,7 @@ def load_chronyc_tracking(path, strict: bool = True) -> Trace:
                 raise RowError(f"{path}:{lineno}: reference ID must be 8 hex digits, got {g[0]!r}")
             if g[13] not in _CHRONYC_LEAP:
                 raise RowError(f"{path}:{lineno}: unknown leap status {g[13]!r}")
-            v = {n: parse_float(g[2 + i], path, lineno, n) for i, n in enumerate(names)}
+            v = parse_floats(g, columns, path, lineno)
             _check_nonnegative(v, _CHRONYC_NONNEGATIVE, g, index, path, lineno)
         except RowError as e:
             rows.bad(e)

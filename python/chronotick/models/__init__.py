@@ -102,13 +102,18 @@ def names() -> builtins.list[str]:
     return [AUTO, FUSED, *CLASSICAL, *onnx_models()]
 
 
+def card_path_of(onnx_path: str) -> str:
+    """The model card beside an ONNX file: the same name with .json."""
+    return os.path.splitext(onnx_path)[0] + ".json"
+
+
 def read_card(onnx_path: str) -> tuple[dict | None, str | None]:
     """(card, error) of the model card beside an ONNX file (the same name with
     .json): the card, None when there is none; or None and what is wrong with
     it (a directory, not UTF-8, not JSON, not a JSON object), naming the file.
     list() reports the error; OnnxForecaster raises it as a ModelError."""
     import json
-    card_path = os.path.splitext(onnx_path)[0] + ".json"
+    card_path = card_path_of(onnx_path)
     if not os.path.lexists(card_path):
         return None, None
     try:
@@ -300,7 +305,7 @@ def card_vs_graph(onnx_path: str, card: dict, card_path: str | None = None) -> s
     quantile_levels) / prediction_length, the values the loader uses where the graph leaves a
     dimension dynamic. A dimension the card names by a string (e.g. "batch") is not compared.
     Missing entries are not checked."""
-    card_path = card_path or os.path.splitext(onnx_path)[0] + ".json"
+    card_path = card_path or card_path_of(onnx_path)
     where = f"model card {card_path}"
     sig = None
 

@@ -37,7 +37,7 @@ import numpy as np
 
 from chronotick import _core
 from chronotick._validate import is_int
-from chronotick.models import onnx_file_name
+from chronotick.models import card_path_of, onnx_file_name
 
 try:
     import fcntl
@@ -359,7 +359,7 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int | None = None, *
         raise ValueError(f"out must name a .onnx file, got {out!r}")
     check_export_args(tolerance, opset)
     out = os.fspath(out)
-    card_path = os.path.splitext(out)[0] + ".json"
+    card_path = card_path_of(out)
     for p in (out, card_path):
         if os.path.isdir(p):
             raise ValueError(f"{p} is a directory: the export writes the model and its card as files there")
