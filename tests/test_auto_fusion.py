@@ -181,16 +181,34 @@ def test_step_s_and_step_factor_together_are_refused():
         OnnxForecaster(onnx_models()[AUTO_ONNX], step_s=10.0, step_factor=8)
 
 
-def test_the_long_term_model_keeps_its_own_name_at_step_factor_1(homelab_9h):
-    # same model short- and long-term on the same grid: two members, two weights, each under its own name
+def test_the_long_term_model_keeps_its_own_name_beside_the_same_short_term_model(homelab_9h):
+    # same model short- and long-term, on grids 2x apart: two members, two weights, each under its own name
     t, y = _series(homelab_9h, 150)
-    cfg = {"short_term": {"models": ["auto"]}, "long_term": {"model": AUTO_ONNX, "horizon": 8, "step_factor": 1}}
+    cfg = {"short_term": {"models": ["auto"]}, "long_term": {"model": AUTO_ONNX, "horizon": 8, "step_factor": 2}}
     with chronotick.Engine(cfg) as eng:
         eng.observe_many(t, y)
         long_name = f"{AUTO_ONNX} (long-term)"
         assert eng.predict_long_term().model == long_name
         w = eng.predict_fused().weights
         assert {AUTO_ONNX, long_name} <= set(w) and len(w) == 5, sorted(w)
+
+
+@pytest.mark.parametrize("step_s", [None, 100.0])
+def test_the_same_model_short_and_long_term_on_one_grid_is_refused(step_s):
+    # step_factor 1: the long-term slot forecasts what the short-term member does, and predict_fused()
+    # had fused both (0.26 + 0.26 of the weight to one model; an audit, 2026-12-06), as two
+    # short-term names of one file are refused
+    cfg = {"short_term": {"models": ["auto"], "step_s": step_s},
+           "long_term": {"model": AUTO_ONNX, "horizon": 8, "step_factor": 1}}
+    with pytest.raises(chronotick.ConfigError, match=r"long_term.model: 'clock-bolt' is the same ONNX file as "
+                                                     r"short-term 'clock-bolt' \(which 'auto' includes\) and "
+                                                     r"long_term.step_factor is 1"):
+        chronotick.Engine(cfg)
+    cfg["long_term"]["model"] = onnx_models()[AUTO_ONNX]          # the same file by its path
+    with pytest.raises(chronotick.ConfigError, match="is the same ONNX file as short-term 'clock-bolt'"):
+        chronotick.Engine(cfg)
+    cfg["short_term"]["models"] = ["fused"]                       # not on the short-term side: fine
+    chronotick.Engine(cfg).close()
 
 
 def test_the_long_term_grid_follows_a_fixed_short_term_step(homelab_9h):

@@ -81,6 +81,34 @@ def test_baseline_intervals_cover_their_level_on_exchangeable_errors():
     assert np.isfinite(hold_last(None, y, None, 0.0, 0.95)[1])    # takes the 39 errors 0.95 needs
 
 
+def test_the_baselines_intervals_are_of_their_own_errors_at_the_lead():
+    # Found by an audit (2026-12-06): 8 ahead, hold-last's and median-5's intervals were still made of
+    # their errors one measurement ahead. Now of y[j + h] - (their forecast from the measurements up
+    # to j), the newest 32; at h = 1 the same bits as before.
+    from chronotick.backtest import conformal_bounds, hold_last, median_last5
+    rng = np.random.default_rng(6)
+    y = np.cumsum(rng.standard_normal(120))
+    for h in (1, 3, 8):
+        e = y[-32:] - y[-32 - h:-h]
+        lo, hi = conformal_bounds(e, 0.8)
+        assert hold_last(None, y, None, 0.0, 0.8, horizon=h) == (y[-1], y[-1] + lo, y[-1] + hi)
+        meds = np.array([np.median(y[j - 4:j + 1]) for j in range(y.size - 32 - h, y.size - h)])
+        lo, hi = conformal_bounds(y[-32:] - meds, 0.8)
+        m = float(np.median(y[-5:]))
+        assert median_last5(None, y, None, 0.0, 0.8, horizon=h) == (m, m + lo, m + hi)
+    d = np.diff(y[-33:])           # h = 1: the step-to-step changes, as before
+    assert hold_last(None, y, None, 0.0, 0.8)[1:] == (y[-1] + conformal_bounds(d, 0.8)[0],
+                                                      y[-1] + conformal_bounds(d, 0.8)[1])
+    # too little history for 9 errors at the lead: no interval, the point forecast still given
+    assert np.isnan(hold_last(None, y[:9], None, 0.0, 0.8, horizon=2)[1]) and \
+        np.isfinite(hold_last(None, y[:11], None, 0.0, 0.8, horizon=2)[1])
+    assert np.isnan(median_last5(None, y[:17], None, 0.0, 0.8, horizon=5)[1])
+    assert np.isfinite(median_last5(None, y[:18], None, 0.0, 0.8, horizon=5)[1])
+    for bad in (0, 1.5, True, -2):
+        with pytest.raises(ValueError, match="horizon must be an integer >= 1"):
+            hold_last(None, y, None, 0.0, 0.8, horizon=bad)
+
+
 def test_every_model_is_scored_on_the_same_targets():
     # a forecaster abstaining on hard targets is not scored on the easy ones alone: every model's
     # point errors are on the targets all predicted, interval figures on those where it gave one

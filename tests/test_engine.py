@@ -307,7 +307,12 @@ def test_a_long_term_onnx_model_out_of_reach_is_left_out_with_a_note():
         assert set(fc.weights) == {"robust", "regression", "kalman"}
         assert f"{long_name} left out" in fc.note and "forecasts at most" in fc.note
         assert eng.health()["models"][long_name]["ok"]        # out of reach is not a fault
+        # but health() says so (an audit, 2026-12-06: it had said nothing)
+        assert eng.health()["models"][long_name]["reason"] == (
+            "its horizon of 64 steps is short of long_term.horizon 80 and no other long_term model "
+            "reaches further: predict_long_term() falls back to the classical fusion")
     with chronotick.Engine({"long_term": {"model": AUTO_ONNX}}) as eng:   # 64 steps of 8 x 64 s: in reach
         eng.observe_many(t, y)
+        assert eng.health()["models"][long_name] == {**eng.health()["models"][long_name], "ok": True, "reason": ""}
         assert eng.predict_long_term().model == long_name
         assert long_name in eng.predict_fused().weights

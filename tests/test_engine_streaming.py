@@ -225,3 +225,11 @@ def test_a_model_that_reaches_only_the_first_times_does_not_stand_alone():
         fc = eng.predict_short_term()
         assert np.all(np.isfinite(fc.quantiles)) and "clock-bolt" not in fc.weights
         assert "clock-bolt left out: it forecasts at most the first 64 of the 80 forecast times" in fc.note
+        h = eng.health()
+        assert h["ok"] and h["models"]["clock-bolt"]["reason"].startswith(
+            "its horizon of 64 steps is short of short_term.horizon 80 and no other short_term model")
+    for cfg in ({"short_term": {"models": ["clock-bolt", "kalman"], "horizon": 80}},   # kalman reaches
+                {"short_term": {"models": ["clock-bolt"], "horizon": 80, "step_s": 64.0}},  # the data decide
+                {"short_term": {"models": ["clock-bolt"], "horizon": 64}}):
+        with chronotick.Engine(cfg) as eng:
+            assert eng.health()["models"]["clock-bolt"]["reason"] == "", cfg

@@ -14,6 +14,7 @@ are plain numpy here so they are independent of the code under test.
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -55,29 +56,41 @@ def _errors_needed(level: float) -> int:
     return max(32, int(math.ceil(2.0 / (1.0 - level) - 1.0 - 1e-9)))
 
 
-def hold_last(t, y, u, target_t, level):
-    """Last measured value; interval from past step-to-step changes (the
-    newest 32, or as many as the level needs; conformal_bounds), so it is
-    scored on the same footing."""
-    d = np.diff(y[-(_errors_needed(level) + 1):])
+def hold_last(t, y, u, target_t, level, horizon: int = 1):
+    """Last measured value; interval from its own past errors at this lead,
+    y[j + horizon] - y[j] (the newest 32, or as many as the level needs;
+    conformal_bounds), so it is scored on the same footing. (Until 2026-12-06
+    the changes from one measurement to the next at every horizon: the 8-ahead
+    table's baseline intervals were of 1-ahead errors; an audit.)"""
+    h = _check_horizon(horizon)
+    tail = y[-(_errors_needed(level) + h):]
+    d = tail[h:] - tail[:-h]
     if d.size < 2:
         return y[-1], np.nan, np.nan
     lo, hi = conformal_bounds(d, level)
     return y[-1], y[-1] + lo, y[-1] + hi
 
 
-def median_last5(t, y, u, target_t, level):
-    """Median of the last 5 measurements; interval from the spread of the
-    last 32 measurements (or as many as the level needs) around their
-    rolling 5-median (conformal_bounds)."""
+def median_last5(t, y, u, target_t, level, horizon: int = 1):
+    """Median of the last 5 measurements; interval from its own past errors at
+    this lead: the measurement `horizon` after each of the newest 32 (or as
+    many as the level needs) runs of 5 less their median (conformal_bounds;
+    until 2026-12-06 always the next measurement's, as hold_last)."""
+    h = _check_horizon(horizon)
     m = float(np.median(y[-5:]))
-    tail = y[-(_errors_needed(level) + 5):]
-    if tail.size < 10:
+    tail = y[-(_errors_needed(level) + 4 + h):]
+    if tail.size < 9 + h:
         return m, np.nan, np.nan
-    meds = np.array([np.median(tail[i - 5:i]) for i in range(5, tail.size)])
-    err = tail[5:] - meds
+    meds = np.array([np.median(tail[i - 5:i]) for i in range(5, tail.size - h + 1)])
+    err = tail[4 + h:] - meds
     lo, hi = conformal_bounds(err, level)
     return m, m + lo, m + hi
+
+
+def _check_horizon(horizon) -> int:
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
+        raise ValueError(f"horizon must be an integer >= 1 (measurements ahead), got {horizon!r}")
+    return int(horizon)
 
 
 def _at_target(forecast) -> Forecaster:
@@ -277,8 +290,9 @@ def run_backtest(trace: Trace, forecasters: dict[str, Forecaster] | None = None,
                              f"must be >= 0 and finite (NaN where a measurement has none); fix the trace{hint}")
     all_f: dict[str, Forecaster] = {}
     if include_baselines:
-        all_f["hold-last"] = hold_last
-        all_f["median-5"] = median_last5
+        # their intervals from their own past errors at this horizon
+        all_f["hold-last"] = functools.partial(hold_last, horizon=horizon)
+        all_f["median-5"] = functools.partial(median_last5, horizon=horizon)
     all_f.update(forecasters or {})
     idx = np.arange(warmup, n)
     res = BacktestResult(trace=trace.name, level=level, horizon=horizon, times=trace.times[idx], truth=trace.offsets[idx])

@@ -100,6 +100,7 @@ class _ModelSlot:
         # else the model's file name, as elsewhere
         self.name, self.path = name, path
         self.ok, self.reason, self.forecaster, self.skipped = True, "", None, ""
+        self.reach_note = ""    # ok, but out of reach of its forecast kind's horizon (Engine._note_reach)
         self.failed_at = 0.0      # time.monotonic() of the newest failure while running
         self.never = False        # loaded, but can never forecast here: unhealthy for good
         try:
@@ -317,10 +318,21 @@ class Engine:
         if onnx_long and (onnx_long in registry.onnx_models() or registry.onnx_file_name(onnx_long)):
             base = onnx_long if onnx_long in registry.onnx_models() else os.path.splitext(os.path.basename(onnx_long))[0]
             long_name = f"{base} (long-term)"
+            long_path = registry.onnx_models().get(onnx_long, onnx_long)
+            same = files.get(os.path.realpath(long_path))
+            if same is not None and lt["step_factor"] == 1:
+                # on the short-term grid the long-term slot makes the short-term member's forecasts
+                # again: predict_fused() had fused both, one model's weight doubled (an audit,
+                # 2026-12-06; two short-term names of one file were refused already, above)
+                raise ConfigError(f"long_term.model: {lt['model']!r} is the same ONNX file as short-term "
+                                  f"{same!r}" + (" (which 'auto' includes)" if same == AUTO_ONNX else "")
+                                  + " and long_term.step_factor is 1, so it forecasts on the same grid: its "
+                                    "weight would count twice in predict_fused(); use a step_factor other "
+                                    "than 1, or leave it out of one side")
             self._long_names = [n for n in self._long_names if n != onnx_long] + [long_name]
             # on the long-term grid: step_factor x (short_term.step_s, or the median spacing)
             fixed = cfg["short_term"]["step_s"]
-            self._add_slot(long_name, registry.onnx_models().get(onnx_long, onnx_long), o,
+            self._add_slot(long_name, long_path, o,
                            step_factor=lt["step_factor"] if fixed is None else 1.0, own_name=True,
                            step_s=None if fixed is None else float(fixed) * lt["step_factor"], long_term=True)
             f = self._onnx[long_name].forecaster
@@ -333,6 +345,7 @@ class Engine:
                 self._long_slot = long_name
                 self._long_history = self._long_span(lt["step_factor"])
                 self._long_fixed = fixed is not None
+        self._note_reach(cfg)
         self._onnx_names = list(self._onnx)       # health() after close() still lists them
         names = cfg["covariates"]["names"]
         if names is not None:
@@ -519,6 +532,31 @@ class Engine:
             with self._stats_lock:
                 self._delay_fit = None
         return t, y, u, temp, (tl, yl)
+
+    def _note_reach(self, cfg: dict) -> None:
+        """Each ONNX slot's `reach_note`, shown as its reason in health() while it is ok: where a
+        forecast kind's models are ONNX models only and none reaches its configured horizon, that
+        kind's forecasts fall back to the classical fusion with a note every time -- by design
+        (out of reach is not a fault, and predict_fused() still fuses the model where it
+        reaches), but health() had said nothing of it (an audit, 2026-12-06). Judged where the
+        model's grid is the forecast's: the long-term grid always, the short-term one where
+        short_term.step_s is not fixed (the model then steps at the median measurement spacing,
+        as the grid does; a fixed step against the spacing depends on the data)."""
+        def short_of(names, horizon, kind):
+            slots = [self._onnx.get(n) for n in names]
+            if not names or any(s is None for s in slots):
+                return                 # a classical member reaches every step
+            loaded = [s for s in slots if s.forecaster is not None]
+            if any(s.forecaster.horizon >= horizon for s in loaded):
+                return
+            for s in loaded:
+                s.reach_note = (f"its horizon of {s.forecaster.horizon} steps is short of {kind}.horizon "
+                                f"{horizon} and no other {kind} model reaches further: predict_{kind}() "
+                                f"falls back to the classical fusion")
+        st, lt = cfg["short_term"], cfg["long_term"]
+        if st["step_s"] is None:
+            short_of(self._short_names, st["horizon"], "short_term")
+        short_of(self._long_term_names, lt["horizon"], "long_term")
 
     def _add_slot(self, name: str, path: str, o: dict, step_factor: float = 1.0, own_name: bool = False,
                   step_s: float | None = None, long_term: bool = False) -> None:
@@ -793,7 +831,9 @@ class Engine:
         failed -- e.g. robust with too few measurements since a long gap --
         is not ok until it forecasts again; an ONNX model that failed to load stays unhealthy for good, one
         that failed while running is retried after 60 s and is ok again once
-        a run succeeds; an ONNX model's entry also has providers, those its session
+        a run succeeds, and one that is ok names it where its horizon is short of its forecast
+        kind's and no other model of that kind reaches further (that kind's forecasts then fall
+        back to the classical fusion); an ONNX model's entry also has providers, those its session
         runs on, and provider_note, what a requested provider fell back from,
         e.g. CUDA requested where it is not available), buffer_fill (0..1), measurements held, last_error (the
         latest model failure or None), metrics collector state. models is keyed by the config's
@@ -816,7 +856,8 @@ class Engine:
                 continue
             f = sl.forecaster   # None: the load failed
             # the providers its session runs on, and what a requested provider fell back from
-            models[m] = {"ok": sl.ok, "reason": sl.reason, "providers": list(f.providers) if f else [],
+            models[m] = {"ok": sl.ok, "reason": sl.reason or (sl.reach_note if sl.ok else ""),
+                         "providers": list(f.providers) if f else [],
                          "provider_note": f.provider_note if f else ""}
         fill = n / self._buf.capacity
         return {"ok": all(m["ok"] for m in models.values()), "models": models, "buffer_fill": fill,

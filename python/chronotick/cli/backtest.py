@@ -169,8 +169,8 @@ def markdown(results, unit: str = "ms", selection=None) -> str:
              "the central interval at the stated level; width is its median; pinball is the mean pinball loss "
              "of its two ends. Every model's point errors are scored on the same targets (those every model "
              "predicted); its interval figures on those where it gave an interval, their number beside the "
-             "coverage where fewer (the baselines' intervals are split-conformal quantiles of their 32 newest "
-             "errors, which need 9 of them).", ""]
+             "coverage where fewer (the baselines' intervals are split-conformal quantiles of their own 32 newest "
+             "errors at the table's lead, which need 9 of them).", ""]
     for r in results:
         ahead = "next measurement" if r.horizon == 1 else f"{r.horizon} measurements ahead"
         lines += [f"### {r.trace} ({len(r.truth)} targets, {ahead})", "",
