@@ -21,6 +21,7 @@ require_export_extra()
 import torch
 from chronotick.cli import main
 from chronotick.errors import ModelError
+from chronotick.models import export_bolt
 from chronotick.models.export_bolt import export_chronos_bolt, load_pipeline, save_random_bolt, verification_inputs
 from chronotick.models.onnx import OnnxForecaster
 
@@ -119,16 +120,17 @@ def test_exported_graph_matches_pipeline_with_dynamic_batch(exported):
     pipe = load_pipeline(ckpt)
     sess = ort.InferenceSession(out, providers=["CPUExecutionProvider"])
     x = verification_inputs(CONTEXT, seed=5)
-    for rows in (x[:1], x, np.concatenate([x] * 5)):     # batch 1, 8, 40
+    assert np.isnan(x[-1]).all()                          # an all-missing row among them
+    for rows in (x[:1], x, np.concatenate([x] * 5)):     # batch 1, 9, 45
         got = sess.run(["quantiles"], {"context": rows})[0]
         with torch.no_grad():
             want = pipe.predict(torch.from_numpy(rows.copy())).numpy()
         assert got.shape == (rows.shape[0], 9, 64)
-        # normalised by the series' own scale (floored at float32's resolution of its level)
-        loc = np.nanmean(rows.astype(np.float64), axis=1)[:, None, None]
-        scale = np.nanstd(rows.astype(np.float64), axis=1)[:, None, None]
-        unit = np.maximum(np.where(scale == 0, 1e-5, scale), 2.0 ** -13 * np.abs(loc))
-        assert np.max(np.abs(got - want) / unit) <= 1e-3
+        assert np.all(np.isfinite(got))
+        # normalised by the series' own scale (floored at float32's resolution of its level; 1 where
+        # nothing is observed, as the graph's scaling): the export's own unit
+        unit = export_bolt._scale(rows)[:, :, None]
+        assert np.all(np.isfinite(unit)) and np.max(np.abs(got - want) / unit) <= 1e-3
 
 
 def test_exported_model_runs_in_the_forecaster(exported):
@@ -176,3 +178,16 @@ def test_export_rejects_bad_requests(tmp_path, exported):
     assert not os.path.exists(tmp_path / "z.onnx")
     with pytest.raises(ModelError):
         OnnxForecaster(tmp_path / "z.onnx")
+
+
+def test_the_export_records_its_architecture_and_levels_in_the_graph(exported):
+    # beside the card, in the graph's metadata: a loader without the card still knows them, and
+    # refuses a card that contradicts them (since 2026-12-06 the levels too; an audit)
+    import onnx
+
+    from chronotick.models.onnx import ARCHITECTURE_KEY, LEVELS_KEY
+    _, out = exported
+    meta = {p.key: p.value for p in onnx.load(out, load_external_data=False).metadata_props}
+    card = json.load(open(os.path.splitext(out)[0] + ".json"))
+    assert meta[ARCHITECTURE_KEY] == card["architecture"] == "ChronosBoltModelForForecasting"
+    assert json.loads(meta[LEVELS_KEY]) == card["quantile_levels"]

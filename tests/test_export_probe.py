@@ -63,12 +63,27 @@ def test_weights_that_do_not_match_the_config_are_refused(ckpt, tmp_path):
     with pytest.raises(ExportError, match="output_patch_embedding"):
         load_pipeline(str(no_head))
     load_pipeline(ckpt)     # a complete checkpoint loads
+    # weights the config has no place for: a config.json edited to fewer layers than were trained.
+    # transformers drops them with a warning, and the export had written the cut-down model, its
+    # parity against the same cut-down pipeline fine (an audit, 2026-12-06)
+    two = save_random_bolt(str(tmp_path / "two_layers"), seed=1, context=64, d_model=32, d_ff=64, num_layers=2,
+                           num_decoder_layers=2)
+    cfg = json.load(open(os.path.join(two, "config.json")))
+    cfg["num_layers"] = 1
+    json.dump(cfg, open(os.path.join(two, "config.json"), "w"))
+    with pytest.raises(ExportError, match=r"do not match its config.json: \d+ parameters the config has no place "
+                                          r"for \(encoder.block.1.*more layers than num_layers"):
+        load_pipeline(two)
+    with pytest.raises(ExportError, match="the config has no place for"):
+        export_chronos_bolt(two, str(tmp_path / "cut.onnx"), context=64, log=lambda m: None)
+    assert not os.path.exists(tmp_path / "cut.onnx")
 
 
 def test_verification_inputs_for_the_shortest_contexts():
     for context in (1, 2, 3):
         x = verification_inputs(context)
-        assert x.shape == (8, context) and x.dtype == np.float32
+        assert x.shape == (9, context) and x.dtype == np.float32
+        assert np.isnan(x[-1]).all()         # nothing observed: the scaling's all-missing branch
         assert np.isfinite(x[2, -1])      # the left-padded row keeps its newest observation
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import warnings
 
 import numpy as np
@@ -23,10 +24,12 @@ LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 def hold_model(path, *, context=16, levels=LEVELS, horizon=64, card=None, input_name="context", offset=0.0,
-               architecture="hold (test model)"):
+               architecture="hold (test model)", meta_levels=None, nan_unless_zero=False):
     """quantiles[b, k, h] = context[b, -1] + offset + (levels[k] - 0.5) * 0.01 * (h + 1); card: written
     beside it; input_name: the graph's input (a wrong one makes a mismatched model); architecture:
-    into the graph's metadata as `chronotick export` records it (None: none)."""
+    into the graph's metadata as `chronotick export` records it (None: none); meta_levels: the
+    quantile levels' metadata text (chronotick export's LEVELS_KEY; None: none); nan_unless_zero:
+    NaN output wherever the context holds a non-zero value."""
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper, numpy_helper
 
@@ -38,15 +41,21 @@ def hold_model(path, *, context=16, levels=LEVELS, horizon=64, card=None, input_
              numpy_helper.from_array(np.array([1], np.int64), "axis1")]
     nodes = [helper.make_node("Slice", [input_name, "start", "end", "axis1"], ["last"]),
              helper.make_node("Unsqueeze", ["last", "axis1"], ["last3"]),
-             helper.make_node("Add", ["last3", "spread"], ["quantiles"])]
+             helper.make_node("Add", ["last3", "spread"], ["quantiles" if not nan_unless_zero else "q0"])]
+    if nan_unless_zero:     # + sum(sqrt(-|x|)): 0 on zero contexts, NaN on any other
+        nodes += [helper.make_node("Abs", [input_name], ["ax"]), helper.make_node("Neg", ["ax"], ["nx"]),
+                  helper.make_node("Sqrt", ["nx"], ["sx"]),
+                  helper.make_node("ReduceSum", ["sx", "axis1"], ["bad"], keepdims=1),
+                  helper.make_node("Unsqueeze", ["bad", "axis1"], ["bad3"]),
+                  helper.make_node("Add", ["q0", "bad3"], ["quantiles"])]
     graph = helper.make_graph(
         nodes, "hold", [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["B", context])],
         [helper.make_tensor_value_info("quantiles", TensorProto.FLOAT, ["B", len(levels), horizon])], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    if architecture is not None:
-        from chronotick.models.onnx import ARCHITECTURE_KEY
-        helper.set_model_props(model, {ARCHITECTURE_KEY: architecture})
+    from chronotick.models.onnx import ARCHITECTURE_KEY, LEVELS_KEY
+    props = {ARCHITECTURE_KEY: architecture, LEVELS_KEY: meta_levels}
+    helper.set_model_props(model, {k: v for k, v in props.items() if v is not None})
     onnx.save(model, str(path))
     if card is not None:
         with open(os.path.splitext(str(path))[0] + ".json", "w") as f:
@@ -398,10 +407,17 @@ def test_a_chronos_bolt_graph_without_its_card_is_still_handled_as_one(tmp_path)
         warnings.simplefilter("error")
         f = OnnxForecaster(path)
     assert f.pins_flat and f.spike_c == SPIKE_C
-    # the card's architecture comes first
+    # a card that contradicts the graph's record is not this file's: refused (it had come first,
+    # and silently turned the spike mask and the flat-window pinning off; an audit, 2026-12-06)
     hold_model(tmp_path / "other.onnx", architecture="ChronosBoltModelForForecasting",
                card={"architecture": "not bolt"})
-    assert not OnnxForecaster(str(tmp_path / "other.onnx")).pins_flat
+    with pytest.raises(ModelError, match=r"other.onnx: its model card says architecture 'not bolt' but the graph "
+                                         r"was exported as 'ChronosBoltModelForForecasting' \(its metadata "
+                                         r"chronotick.architecture\): the card does not belong to this file"):
+        OnnxForecaster(str(tmp_path / "other.onnx"))
+    # a card without one, or a graph without one: the other decides, as before
+    hold_model(tmp_path / "plain.onnx", card={"architecture": "ChronosBoltModelForForecasting"}, architecture=None)
+    assert OnnxForecaster(str(tmp_path / "plain.onnx")).pins_flat
 
 
 def test_an_engine_model_too_short_for_min_history_is_unhealthy_for_good(tmp_path):
@@ -431,3 +447,52 @@ def test_engine_history_below_the_models_minimum_is_refused():
                      ({"engine": {"min_history": 2}}, "engine.min_history")):
         with pytest.raises(ConfigError, match=key + r": must be an integer >= 3"):
             Engine(cfg)
+
+
+def test_the_graph_records_its_levels_and_a_card_that_contradicts_it_is_refused(tmp_path):
+    # Found by an audit (2026-12-06): without its card an export of other levels loaded as
+    # 0.1 .. 0.9 (mislabelled intervals), and an edited card's levels were taken as they were
+    from chronotick.models.onnx import LEVELS_KEY, OnnxForecaster
+    other = [0.02, 0.1, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 0.98]
+    path = hold_model(tmp_path / "m.onnx", architecture=None, meta_levels=json.dumps(other))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")      # no architecture: run as a generic model, with a warning
+        assert OnnxForecaster(path).model_levels.tolist() == other            # no card: the graph's record
+        hold_model(tmp_path / "m.onnx", architecture=None, meta_levels=json.dumps(other),
+                   card={"quantile_levels": other})
+        assert OnnxForecaster(path).model_levels.tolist() == other            # the same in both: fine
+        hold_model(tmp_path / "m.onnx", architecture=None, meta_levels=json.dumps(other),
+                   card={"quantile_levels": LEVELS})
+        with pytest.raises(ModelError, match=r"m.onnx: its model card lists quantile levels \[0.1, .*but the "
+                                             r"graph was exported with \[0.02, .*the card does not belong"):
+            OnnxForecaster(path)
+        for bad in ("[0.1, 0.5", '{"a": 1}', '["x"]'):
+            hold_model(tmp_path / "m.onnx", architecture=None, meta_levels=bad)
+            if os.path.exists(tmp_path / "m.json"):
+                os.remove(tmp_path / "m.json")
+            with pytest.raises(ModelError, match=f"graph's metadata {LEVELS_KEY} is not a JSON list of numbers"):
+                OnnxForecaster(path)
+
+
+def test_a_card_naming_an_input_or_output_the_graph_lacks_is_refused(tmp_path):
+    # Found by an audit (2026-12-06): input.name was read as the graph's only input, output.name
+    # left unchecked
+    from chronotick.models.onnx import OnnxForecaster
+    for key, graph_names in (("input", "['context']"), ("output", "['quantiles']")):
+        path = hold_model(tmp_path / "m.onnx", card={key: {"name": "not_it"}})
+        with pytest.raises(ModelError, match=rf"m.json: {key}.name is 'not_it' but the graph .*m.onnx has "
+                                             rf"{key}s {re.escape(graph_names)}"):
+            OnnxForecaster(path)
+        hold_model(tmp_path / "m.onnx", card={key: {"name": "context" if key == "input" else "quantiles"}})
+        OnnxForecaster(path)
+
+
+def test_a_model_that_forecasts_only_zero_contexts_is_refused_at_load(tmp_path):
+    # Found by an audit (2026-12-06): the load probe ran zero contexts only (Chronos-Bolt's
+    # constant-series branch); a graph giving NaN for any other input loaded and failed at its
+    # first forecast
+    from chronotick.models.onnx import OnnxForecaster
+    path = hold_model(tmp_path / "m.onnx", nan_unless_zero=True)
+    with pytest.raises(ModelError, match=r"m.onnx: a probe run on a random-walk context failed: model m produced "
+                                         r"non-finite quantiles"):
+        OnnxForecaster(path)

@@ -297,7 +297,8 @@ def _card_num_quantiles(card: dict):
 
 
 def card_vs_graph(onnx_path: str, card: dict, card_path: str | None = None) -> str | None:
-    """What is wrong with the card's `input.shape`, `output.shape` and `patch_size` (a
+    """What is wrong with the card's `input.name` / `output.name` (a name the graph lacks),
+    `input.shape`, `output.shape` and `patch_size` (a
     message naming the card's file, the field and both values), or None. Each is compared
     with the graph where the graph fixes it (input `context` [batch, L], output `quantiles`
     [batch, K, H]; patch_size with a Chronos-Bolt card: the width of the graph's input patch
@@ -324,6 +325,14 @@ def card_vs_graph(onnx_path: str, card: dict, card_path: str | None = None) -> s
         spec = card[key]
         if not isinstance(spec, dict):
             return f"{where}: {key} must be a JSON object, got {spec!r}"
+        name = spec.get("name", default_name)
+        side = graph()["inputs" if key == "input" else "outputs"]
+        dims = side.get(name) if isinstance(name, str) else None
+        if dims is None and "name" in spec and side:
+            # a name the graph does not have: the card is not this file's (it had been read as the
+            # graph's only input, and an output's shape left unchecked; an audit, 2026-12-06)
+            return (f"{where}: {key}.name is {name!r} but the graph {onnx_path} has "
+                    f"{'inputs' if key == 'input' else 'outputs'} {sorted(side)!r}")
         if "shape" not in spec:
             continue
         shape = spec["shape"]
@@ -331,9 +340,6 @@ def card_vs_graph(onnx_path: str, card: dict, card_path: str | None = None) -> s
                 isinstance(d, str) or _is_pos_int(d) for d in shape):
             return (f"{where}: {key}.shape must be a list of positive integers and dimension names, "
                     f"got {shape!r}")
-        name = spec.get("name", default_name)
-        side = graph()["inputs" if key == "input" else "outputs"]
-        dims = side.get(name) if isinstance(name, str) else None
         if dims is None and len(side) == 1 and key == "input":
             name, dims = next(iter(side.items()))
         if len(shape) != rank:

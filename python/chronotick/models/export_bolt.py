@@ -29,6 +29,7 @@ import platform
 import re
 import shutil
 import signal
+import warnings
 import stat
 import tempfile
 import threading
@@ -202,6 +203,14 @@ def _check_weights(cls, source, hub, checkpoint) -> None:
     if bad:
         raise ExportError(f"checkpoint {checkpoint}'s weights do not match its config.json: {len(bad)} parameters "
                           f"missing or of another shape ({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''})")
+    # weights the config has no place for (e.g. a config.json edited to fewer layers than were
+    # trained): transformers drops them with a warning, and the export had written the cut-down
+    # model -- its parity against the same cut-down pipeline fine (an audit, 2026-12-06)
+    extra = sorted({str(k) for k in info.get("unexpected_keys") or ()})
+    if extra:
+        raise ExportError(f"checkpoint {checkpoint}'s weights do not match its config.json: {len(extra)} parameters "
+                          f"the config has no place for ({', '.join(extra[:3])}{', ...' if len(extra) > 3 else ''}; "
+                          f"e.g. more layers than num_layers / num_decoder_layers say)")
 
 
 def _hub_reachable(timeout: float = 5.0) -> bool:
@@ -251,7 +260,7 @@ def _eager(model) -> None:
 
 
 def verification_inputs(context: int, seed: int = 0) -> np.ndarray:
-    """The inputs the export is checked on, float32 [8, context]."""
+    """The inputs the export is checked on, float32 [9, context]."""
     rng = np.random.default_rng(seed)
     rows = []
     rw = np.cumsum(rng.normal(size=context)) * 1e-3
@@ -273,6 +282,9 @@ def verification_inputs(context: int, seed: int = 0) -> np.ndarray:
     spikes = rw.copy()
     spikes[rng.integers(0, context, max(1, context // 20))] += 0.05
     rows.append(spikes)                                        # outliers
+    # nothing observed: the in-graph scaling's all-missing branch (a graph that scaled it by 2
+    # instead of 1 had passed the check; an audit, 2026-12-06)
+    rows.append(np.full(context, np.nan))
     return np.stack(rows).astype(np.float32)
 
 
@@ -283,7 +295,8 @@ def _scale(x: np.ndarray) -> np.ndarray:
     a constant series has scale 1e-5, below float32's resolution of its
     level (3.25 +- 2.4e-7), whatever the runtime."""
     x = x.astype(np.float64)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)     # "Mean of empty slice": an all-missing row
         loc = np.nan_to_num(np.nanmean(x, axis=-1, keepdims=True), nan=0.0)
         scale = np.nan_to_num(np.sqrt(np.nanmean((x - loc) ** 2, axis=-1, keepdims=True)), nan=1.0)
     scale = np.where(scale == 0, 1e-5, scale)
@@ -306,14 +319,17 @@ def parity(onnx_path: str, pipe, inputs: np.ndarray) -> float:
     return float(np.max(np.abs(got.astype(np.float64) - want) / _scale(inputs)[:, :, None]))
 
 
-def _record_architecture(path: str, architecture: str) -> None:
-    """The architecture into the graph's metadata (OnnxForecaster's ARCHITECTURE_KEY): a
-    loader finds it there where the model card beside the file is missing."""
+def _record_architecture(path: str, architecture: str, levels) -> None:
+    """The architecture and the quantile levels into the graph's metadata (OnnxForecaster's
+    ARCHITECTURE_KEY, LEVELS_KEY): a loader finds them there where the model card beside the
+    file is missing, and refuses a card that contradicts them (until 2026-12-06 only the
+    architecture was there: a cardless export of other levels loaded as 0.1 .. 0.9; an audit)."""
     import onnx
-    from chronotick.models.onnx import ARCHITECTURE_KEY
+    from chronotick.models.onnx import ARCHITECTURE_KEY, LEVELS_KEY
     proto = onnx.load(path, load_external_data=False)
     onnx.helper.set_model_props(proto, {**{p.key: p.value for p in proto.metadata_props},
-                                        ARCHITECTURE_KEY: architecture})
+                                        ARCHITECTURE_KEY: architecture,
+                                        LEVELS_KEY: json.dumps([float(q) for q in levels])})
     onnx.save(proto, path)
 
 
@@ -458,7 +474,7 @@ def export_chronos_bolt(checkpoint: str, out: str, context: int | None = None, *
                 onnx.save(proto, tmp)
                 graph = {"ort_fusions": report, "runs_on": "onnxruntime (com.microsoft fused operators)"}
                 log(f"onnxruntime fusions: {report['nodes'][0]} -> {report['nodes'][1]} nodes ({report['fused']})")
-        _record_architecture(tmp, ARCHITECTURE)
+        _record_architecture(tmp, ARCHITECTURE, cc.quantiles)
         err = parity(tmp, pipe, inputs)
         log(f"parity vs ChronosBoltPipeline.predict: max |diff| / scale = {err:.3g} (tolerance {tolerance:g})")
         if not err <= tolerance:

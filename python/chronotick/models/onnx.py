@@ -65,6 +65,7 @@ chronos-forecasting pipeline).
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import threading
@@ -95,6 +96,9 @@ SPIKE_C = 5.0
 # recognised as Chronos-Bolt (its spike mask and flat-window pinning); the card's `architecture`
 # comes first.
 ARCHITECTURE_KEY = "chronotick.architecture"
+# ... and the quantile levels (JSON list; since 2026-12-06), for a loader without the card and to
+# refuse a card that contradicts the graph
+LEVELS_KEY = "chronotick.quantile_levels"
 
 
 @dataclass
@@ -253,6 +257,14 @@ def prefix_keys(t: np.ndarray, y: np.ndarray, ends, span, window=None) -> list:
     return _core.prefix_keys(t, y, np.asarray(ends, dtype=np.int64), span, window)   # one C++ call (was 5 numpy ones)
 
 
+def _same_levels(a, b) -> bool:
+    """Whether two quantile level lists are the same (a card's JSON numbers, the metadata's floats)."""
+    try:
+        return len(a) == len(b) and all(float(x) == float(y) for x, y in zip(a, b))
+    except (TypeError, ValueError):
+        return False
+
+
 def usable(fc) -> bool:
     """fc is ok and its quantiles are finite at every target it reaches (a
     partial forecast is NaN, mean included, past its reach)."""
@@ -378,7 +390,14 @@ class OnnxForecaster:
             import warnings
             warnings.warn(f"{path}: {self.provider_note}", RuntimeWarning, stacklevel=2)
         self.context, self.num_levels, self.horizon = self._check_signature()
-        levels = self.card.get("quantile_levels", DEFAULT_LEVELS if self.num_levels == 9 else None)
+        meta = self.session.get_modelmeta().custom_metadata_map
+        meta_levels = self._meta_levels(path, meta)
+        levels = self.card.get("quantile_levels", meta_levels if meta_levels is not None else
+                               DEFAULT_LEVELS if self.num_levels == 9 else None)
+        if meta_levels is not None and "quantile_levels" in self.card and not _same_levels(levels, meta_levels):
+            raise ModelError(f"{path}: its model card lists quantile levels {levels!r} but the graph was exported "
+                             f"with {meta_levels!r} (its metadata {LEVELS_KEY}): the card does not belong to "
+                             f"this file")
         if levels is None or len(levels) != self.num_levels:
             raise ModelError(f"{path}: the model outputs {self.num_levels} quantiles but its card lists "
                              f"levels {levels!r}")
@@ -401,8 +420,14 @@ class OnnxForecaster:
         # Chronos-Bolt's in-graph scaling floors a zero spread at 1e-5: its forecasts
         # from exactly flat windows are made the constant (_pin_flat); another architecture's
         # output on such a window is its own (the card's `architecture`, written by the export)
-        meta = self.session.get_modelmeta().custom_metadata_map
-        self.architecture = str(self.card.get("architecture") or meta.get(ARCHITECTURE_KEY) or "")
+        card_arch, meta_arch = self.card.get("architecture"), meta.get(ARCHITECTURE_KEY)
+        if card_arch and meta_arch and str(card_arch) != meta_arch:
+            # the card's had won: a Chronos-Bolt export whose card said otherwise ran without its
+            # spike mask and flat-window pinning (an audit, 2026-12-06)
+            raise ModelError(f"{path}: its model card says architecture {card_arch!r} but the graph was exported "
+                             f"as {meta_arch!r} (its metadata {ARCHITECTURE_KEY}): the card does not belong to "
+                             f"this file")
+        self.architecture = str(card_arch or meta_arch or "")
         self.pins_flat = "ChronosBolt" in self.architecture
         if not self.architecture:
             import warnings
@@ -453,6 +478,14 @@ class OnnxForecaster:
                 raise ModelError(f"{path}: a probe run on a batch of {b} zero contexts gave shape {out.shape} "
                                  f"(finite: {bool(np.all(np.isfinite(out)))}), expected ({b}, {self.num_levels}, "
                                  f"{self.horizon}) finite")
+        # and a series that moves: zero contexts take Chronos-Bolt's constant-series branch only, and a
+        # graph giving NaN for every other input had loaded, to fail at its first forecast (an
+        # audit, 2026-12-06)
+        walk = (np.cumsum(np.random.default_rng(0).standard_normal(self.context)) * 1e-3)[None, :]
+        try:
+            self.run(walk.astype(np.float32))     # ModelError on a non-finite output
+        except ModelError as exc:
+            raise ModelError(f"{path}: a probe run on a random-walk context failed: {exc}") from exc
 
     @property
     def step_s(self) -> float | None:
@@ -571,6 +604,22 @@ class OnnxForecaster:
         why = [f"{n} (not available in this onnxruntime build; available: {', '.join(avail)})" if n not in avail
                else f"{n} (onnxruntime could not start it)" for n in missing]
         return f"requested provider(s) {'; '.join(why)} not used: running on {', '.join(in_use)}"
+
+    @staticmethod
+    def _meta_levels(path: str, meta: dict):
+        """The quantile levels `chronotick export` recorded in the graph's metadata (LEVELS_KEY),
+        None where it has none; ModelError where they are not a JSON list of numbers."""
+        text = meta.get(LEVELS_KEY)
+        if text is None:
+            return None
+        try:
+            levels = json.loads(text)
+        except ValueError:
+            levels = None
+        if not isinstance(levels, list) or not all(isinstance(q, (int, float)) and not isinstance(q, bool)
+                                                   for q in levels):
+            raise ModelError(f"{path}: the graph's metadata {LEVELS_KEY} is not a JSON list of numbers: {text[:80]!r}")
+        return [float(q) for q in levels]
 
     @staticmethod
     def _read_card(path: str) -> dict:
