@@ -206,3 +206,58 @@ def test_unknown_keeps_extrapolating_at_the_last_frequency():
         worst = max(worst, abs((b.time_ns - ns) / 1e9 - truth(tp + 30.0)))
     assert b.status == UNKNOWN
     assert worst < 1e-4
+
+
+def test_a_poll_time_the_clock_cannot_publish_at_is_refused_before_the_source_is_asked():
+    # Found by an audit (2026-12-06): a negative poll time passed the check (|t| <= 2**62), the
+    # source was asked and the measurement fed to the engine, and the writer's (0, 2**62] then
+    # raised at the publish of every poll from the third on
+    asked = []
+
+    def src():
+        asked.append(1)
+        return Measurement(t=-1000.0 + 64 * len(asked), offset=0.01, delay=0.01, uncertainty=0.005)
+    now = [-10**12]
+    clock = Clock(src, fused(), {"poll_interval_s": 64.0}, time_ns=lambda: now[0])
+    for arg in (-10**12, -1):
+        with pytest.raises(ValueError, match=rf"now_ns must be >= 0: the clock publishes its model at times in "
+                                             rf"\(0, 2\*\*62\] ns, got {arg}"):
+            clock.poll_once(arg)
+    assert asked == []
+    # the injected time base is read after the source (the measurement's arrival): named, and
+    # the measurement not fed
+    with pytest.raises(ValueError, match=r"time_ns\(\) must be >= 0: .*got -1000000000000"):
+        clock.poll_once()
+    assert len(asked) == 1 and clock.health()["counts"]["measurements"] == 0
+    now[0] = 10**12                                    # a base after the epoch: fine
+    for k in range(3):
+        now[0] += 64 * 10**9
+        clock.poll_once()
+    assert len(asked) == 4 and clock.health()["counts"]["measurements"] == 3
+
+
+def test_a_failing_source_is_polled_less_and_less_often_and_the_warm_up_ends():
+    # Found by an audit (2026-12-06): warm-up polls (4 s) went on until 16 *measurements* had come,
+    # so a server that never answered was polled every 4 s for good; RFC 4330 section 10 asks a
+    # client to back off from a server that does not answer
+    from chronotick.clock import FAIL_BACKOFF_POLLS
+    src = Scripted()
+    clock = Clock(src, fused(), {"poll_interval_s": 64.0, "warmup_poll_interval_s": 4.0, "warmup_measurements": 16})
+    assert clock._next_interval() == 4.0
+    src.next = RuntimeError("no reply")
+    now, seen = 10**18, []
+    for _ in range(9):
+        now += 10**9
+        assert clock.poll_once(now) is False
+        seen.append(clock._next_interval())
+    cap = FAIL_BACKOFF_POLLS * 64.0
+    assert seen == [8.0, 16.0, 32.0, 64.0, 128.0, 256.0, cap, cap, cap] and cap == 512.0
+    src.next = Measurement(t=now / 1e9, offset=1e-3, delay=2e-4, uncertainty=1e-4)
+    assert clock.poll_once(now + 10**9) is True
+    assert clock._next_interval() == 4.0            # answered: warm-up polls again (10 of 16 made)
+    for k in range(6):
+        at = now + (4 * k + 5) * 10**9
+        src.next = Measurement(t=at / 1e9 - 0.1, offset=1e-3, delay=2e-4, uncertainty=1e-4)
+        assert clock.poll_once(at) is True
+    # 16 warm-up polls made, 7 of them answered: the normal interval from now on
+    assert clock.health()["counts"]["measurements"] == 7 and clock._next_interval() == 64.0

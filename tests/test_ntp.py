@@ -90,6 +90,22 @@ def test_unusable_reply_rejected_by_reason(server, case):
     assert st["exchanges"] == 1 and st["accepted"] == 0
 
 
+def test_a_negative_delay_within_the_clocks_precisions_is_kept(server):
+    # Found by an audit (2026-12-06): a 2^-6 s server whose clock ticked between T2 and T3 gives a
+    # delta of about -5 ms on a LAN; RFC 5905's packet() keeps it (delay = max(delta, 2^precision)),
+    # the client had refused every such reply. Beyond the precisions it stays refused (negative_delay).
+    from chronotick.sources.ntp import _LOCAL_PRECISION_S
+    server.queue("tick_delay")
+    src = one(server)
+    m = src.measure()
+    assert m.delay == _LOCAL_PRECISION_S and src.stats()["rejected"] == {}
+    assert abs(m.offset - 0.0025) < 0.002          # half the 5 ms the server's T3 ran ahead
+    assert src.last_samples[server.address].delay == _LOCAL_PRECISION_S
+    server.queue("negative_delay")                 # T3 a second after T2: far beyond 2^-20 s
+    with pytest.raises(NTPError, match=r"negative_delay \(delay -0.99.* s, below minus the two clocks' precisions"):
+        src.measure()
+
+
 class _SteppedTime:
     """`time` for ntp.py whose time_ns() runs step_ns off after its first call: the local clock set
     by another program between T1 and T4 of the first exchange (CLOCK_MONOTONIC is not)."""
@@ -233,10 +249,11 @@ def test_kiss_of_death_state_is_per_address_of_a_name(monkeypatch):
         assert src.stats()["stopped"] == {"pool.example.org (127.0.0.1)": "DENY"}
 
 
-def test_rate_backoff_doubles_until_a_quiet_period(server, monkeypatch):
-    # each RATE before a whole back-off period has passed since the last one ended doubles the
-    # back-off, replies accepted in between notwithstanding (until 2026-12-05 any accepted reply
-    # reset it: every RATE backed off the minimum, 16 s, less than a 64 s poll)
+def test_rate_backoff_doubles_until_a_reply_without_rate(server, monkeypatch):
+    # each RATE backs off twice the larger of the last back-off and the time since the query before
+    # (the caller's polling interval), replies accepted earlier in the same burst notwithstanding
+    # (until 2026-12-05 any accepted reply reset it: every RATE backed off 16 s, less than a 64 s
+    # poll); only a query answered without RATE clears it
     import chronotick.sources.ntp as ntp_mod
     clock = [1000.0]
     monkeypatch.setattr(ntp_mod.time, "monotonic", lambda: clock[0])
@@ -249,12 +266,42 @@ def test_rate_backoff_doubles_until_a_quiet_period(server, monkeypatch):
         until, step = src._backoff[key]
         steps.append(step)
         clock[0] = until + 1.0            # the back-off over, soon after
-    assert steps == [16.0, 32.0, 64.0, 128.0]
-    clock[0] += 1000.0                    # a quiet period longer than the back-off: the minimum again
+    assert steps == [16.0, 34.0, 70.0, 142.0]       # the first without an interval: the minimum, 16 s
+    server.queue("ok", "ok")              # answered without RATE: cleared
+    src.measure()
+    clock[0] += 64.0
     server.queue("kod_rate")
     with pytest.raises(NTPError, match="kod_rate"):
         src.measure()
-    assert src._backoff[key][1] == 16.0
+    assert src._backoff[key][1] == 128.0  # twice the polling interval, not twice the last back-off
+    clock[0] += 5000.0                    # a RATE after a long pause: at most RATE_BACKOFF_MAX_S
+    server.queue("kod_rate")
+    with pytest.raises(NTPError, match="kod_rate"):
+        src.measure()
+    assert src._backoff[key][1] == ntp_mod.RATE_BACKOFF_MAX_S == 1024.0
+
+
+def test_rate_slows_a_64_s_poll(server, monkeypatch):
+    # Found by an audit (2026-12-06): at the Clock's 64 s poll every RATE came 48 s after a 16 s
+    # back-off had ended, so the back-off was reset to 16 s each time and the server, answering
+    # every request with RATE, still got one a poll (RFC 5905 7.4: reduce the rate at once and on
+    # each further RATE)
+    import chronotick.sources.ntp as ntp_mod
+    clock = [0.0]
+    monkeypatch.setattr(ntp_mod.time, "monotonic", lambda: clock[0])
+    src = one(server)
+    key = ("%s" % server.address, ("127.0.0.1", server.port))
+    steps = []
+    for k in range(10):                   # a caller polling every 64 s for 576 s
+        clock[0] = 64.0 * k
+        before = server.requests
+        server.queue("kod_rate")
+        with pytest.raises(NTPError, match="kod_rate|backing off"):
+            src.measure()
+        if server.requests > before:      # queried (else backing off; its queued RATE waits)
+            steps.append(src._backoff[key][1])
+    assert steps == [16.0, 128.0, 256.0, 512.0]    # queries at 0, 64, 192 and 448 s: 4 of 10 polls
+    assert server.requests == 4
 
 
 def test_default_is_one_request_per_measure(server):

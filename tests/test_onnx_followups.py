@@ -413,3 +413,30 @@ def test_check_series_fast_path_takes_and_refuses_what_the_checks_do():
     for (a, b), msg in bad:
         with pytest.raises(ValueError, match=msg):
             O._check_series(a, b)
+
+
+# ---- leads shorter than one grid step ------------------------------------------------------------
+
+@shipped
+def test_a_target_inside_the_first_step_is_on_the_line_at_its_own_time():
+    # Found by an audit (2026-12-06): the detrending's line was added back at the step read (step 1
+    # for any h < 1), so under a 25 ppm drift a target 1 ms after the newest measurement was
+    # forecast a whole 64 s step's drift (1.6 ms) ahead; the Clock publishes its offset from such a
+    # lead, and its 99% bound held the truth in 49-83% of the first seconds after each poll
+    f = OnnxForecaster(SHIPPED)
+    t = _grid(300)
+    rng = np.random.default_rng(3)
+    y = 0.01 + 25e-6 * (t - t[0]) + rng.normal(0, 2e-6, t.size)
+    line = np.polyfit(t - t[-1], y, 1)
+    for ahead in (1e-3, 16.0, 32.0, 48.0, 64.0):
+        fc = f.forecast(t, y, [t[-1] + ahead], LEVELS, calibrate=False)
+        want = np.polyval(line, ahead)
+        assert abs(fc.mean[0] - want) < 5e-6, (ahead, fc.mean[0] - want)       # a step's drift is 1.6e-3
+    # in between, the forecasts move with the line: one drift's worth per second
+    at = [f.forecast(t, y, [t[-1] + a], LEVELS, calibrate=False).mean[0] for a in (1e-3, 32.0)]
+    assert np.isclose((at[1] - at[0]) / (32.0 - 1e-3), 25e-6, rtol=0.05)
+    # the calibration's past predictions are read the same way (read_ahead): calibrated forecasts too
+    fc = f.forecast(t, y, [t[-1] + 1e-3], LEVELS)
+    assert abs(fc.mean[0] - np.polyval(line, 1e-3)) < 5e-6
+    q = np.asarray(fc.quantiles)[0]
+    assert q[0] < np.polyval(line, 1e-3) < q[-1]

@@ -173,13 +173,14 @@ TEST(grid_quantiles_interpolate_sort_and_map_levels) {
     CHECK_NEAR(out[i * 3 + 1], 10 - 0.5 * s[i], 1e-12);
     CHECK_NEAR(out[i * 3 + 2], 10, 1e-12);
   }
-  // a detrended window's line (slope per step) comes back at the clamped step, in float64:
-  // a spread float32 could not hold next to the line survives
+  // a detrended window's line (slope per step) comes back at the target's own step h (the
+  // model's part at the clamped one; until 2026-12-06 the line too, so h 0.3 read a whole
+  // step's trend ahead), in float64: a spread float32 could not hold next to the line survives
   grid_quantiles(q.data(), K, H, h.data(), 3, 10.0, 1e9, 1,
                  LevelPlan{lo.data(), hi.data(), w.data(), w1.data(), f.data(), 3},
                  median.data(), out.data());
   for (int i = 0; i < 3; ++i) {
-    CHECK(median[i] == 10.0 + 1e9 * s[i]);
+    CHECK(median[i] == 10.0 + 1e9 * h[i]);
     CHECK_NEAR(out[i * 3 + 0] - median[i], -2 * s[i], 1e-6);
     CHECK_NEAR(out[i * 3 + 1] - median[i], -0.5 * s[i], 1e-6);
   }

@@ -6,8 +6,9 @@
 // step j + 1, centred) is read at fractional step h by linear
 // interpolation between whole steps,
 //   hc = clamp(h, 1, H),  s = min(floor(hc), max(H - 1, 1)),  w = hc - s,
-//   qt_k = q[k, s - 1] (1 - w) + q[k, min(s, H - 1)] w + (level + slope hc),
-// in float64 (h < 1 uses step 1; up to half a step past H uses step H);
+//   qt_k = q[k, s - 1] (1 - w) + q[k, min(s, H - 1)] w + (level + slope h),
+// in float64 (the model's part: h < 1 uses step 1, up to half a step past H
+// uses step H; the line at h itself, since 2026-12-06);
 // slope: the line the window's detrending took out (windowing/detrend.h,
 // per grid step; 0 for none), put back here in float64 so that float32 does
 // not round the model's spread away under a large trend.

@@ -348,16 +348,21 @@ _INT64_S = 9.2e9              # |t| (s) whose ns still fit an int64 (2**63 ns = 
 _MAX_OFFSET_S = 2**62 / 1e9   # |offset| (s) a ns correction holds with room (146 y: a clock booted at 1970 is fine)
 _MAX_FREQ = 0.01              # |freq| the C++ state takes (10000 ppm)
 _MIN_POLL_S = 1e-3           # the shortest poll_interval_s (ClockConfig.validate)
+FAIL_BACKOFF_POLLS = 8       # a source failing poll after poll is polled at most this many intervals apart
 _MAX_DURATION_S = 1e8        # the longest duration a clock.*_s key takes (ClockConfig.validate)
 _MAX_AHEAD_S = 1.0            # a measurement is taken before the poll reads its local time: slack for rounding only
 _JUMPS_KEPT = 64              # jumps of recent ordinary measurements: step_threshold_sigmas' noise scale
 _JUMPS_MIN = 16               # fewer: the fixed step_threshold_s
 
 
-def _check_ns(name: str, v, compared_only: bool = False) -> None:
+def _check_ns(name: str, v, compared_only: bool = False, published: bool = False) -> None:
     """A time in ns the C++ state can take: |t| <= 2**62 where it reads the clock
     at that time (room for an offset without leaving int64), any int64 where
-    it is only compared with a bound (after/before/wait_until); a clear error
+    it is only compared with a bound (after/before/wait_until), and >= 0 too where a
+    model may be published at it (the writer takes (0, 2**62]: a negative poll time had
+    been taken, the source asked and the measurement fed, and the publish then raised
+    at every poll from the third on; an audit, 2026-12-06; 0 stays allowed: simulated
+    time bases start there, and the first publish comes polls later); a clear error
     naming it otherwise."""
     if not is_real(v):
         raise TypeError(f"{name} must be a time in ns (an integer), got {type(v).__name__} {v!r}")
@@ -366,6 +371,8 @@ def _check_ns(name: str, v, compared_only: bool = False) -> None:
             raise ValueError(f"{name} must be a time in ns within int64 (|{name}| < 2**63), got {v!r}")
     elif not -2**62 <= v <= 2**62:
         raise ValueError(f"{name} must be a time in ns within +-2**62, got {v!r}")
+    elif published and not v >= 0:
+        raise ValueError(f"{name} must be >= 0: the clock publishes its model at times in (0, 2**62] ns, got {v!r}")
 
 
 # A measurement held back (a spike or a step, not decided yet): as _checked gave it, the
@@ -468,6 +475,8 @@ class Clock:
         # (stepped), so a step is looked at then, not at the next poll (_core.ClockSetWatch, _run)
         self._watch = None
         self._n_meas = 0
+        self._warmup_polls = 0     # polls made while warming up, answered or not (_next_interval)
+        self._fail_streak = 0      # polls in a row whose source raised (_next_interval)
         self._last_meas_ns: int | None = None
         self._last_meas_t: float | None = None      # the newest measurement fed to the engine
         self._last_seen_t: float | None = None      # the newest accepted, held back or not
@@ -664,7 +673,7 @@ class Clock:
             return
         try:
             now = self._time_ns()
-            _check_ns("time_ns()", now)
+            _check_ns("time_ns()", now, published=True)
             self._publish_status(int(now), UNKNOWN, live=True)
         except Exception as exc:      # an injected time base gone bad: said in health()
             self._last_error = f"stop: the clock could not be marked UNKNOWN: {type(exc).__name__}: {exc}"
@@ -686,12 +695,7 @@ class Clock:
                 except BaseException as exc:  # never let the thread die; visible in health()
                     self._last_error = f"{type(exc).__name__}: {exc}"
                     log.exception("clock update failed")
-                # warm-up polls faster, never slower, than the normal ones: with poll_interval_s 1
-                # the 4 s warm-up polls outlasted holdover_after (3 polls) and the status flapped
-                # SYNCHRONIZED / HOLDOVER for the first minute (audit, 2026-12-05)
-                interval = (min(self.config.warmup_poll_interval_s, self.config.poll_interval_s)
-                            if self._n_meas < self.config.warmup_measurements else self.config.poll_interval_s)
-                next_poll = time.monotonic() + interval
+                next_poll = time.monotonic() + self._next_interval()
             else:
                 # woken for a status change that depends only on elapsed time
                 try:
@@ -788,7 +792,7 @@ class Clock:
         on a Clock with shm_path, where the file is published again as
         start() does, what that raises (another process publishing there)."""
         if now_ns is not None:
-            _check_ns("now_ns", now_ns)      # the caller's argument: raised, before the source is asked
+            _check_ns("now_ns", now_ns, published=True)   # the caller's argument: raised, before the source is asked
         if self._poller == threading.get_ident():
             # (a source calling back into its clock) the update lock is not re-entrant: it would wait for itself
             raise RuntimeError("Clock.poll_once called from inside a poll of the same clock (by its source?)")
@@ -802,6 +806,23 @@ class Clock:
                     self._retire_pending = False
                     self._retire()
 
+    def _next_interval(self) -> float:
+        """Seconds to the next poll of the polling thread. Warm-up polls (the first
+        warmup_measurements polls, while fewer measurements than that came) are faster, never
+        slower, than the normal ones (with poll_interval_s 1 the 4 s warm-up polls had outlasted
+        holdover_after and the status flapped; audit, 2026-12-05). After k polls in a row whose
+        source raised, the interval doubles k times, up to FAIL_BACKOFF_POLLS normal intervals
+        (RFC 4330 section 10 / RFC 5905: back off from a server that does not answer). Until
+        2026-12-06 the warm-up lasted until warmup_measurements measurements had come, so a
+        server that never answered was polled every 4 s for good (an audit)."""
+        cfg = self.config
+        warm = self._n_meas < cfg.warmup_measurements and self._warmup_polls < cfg.warmup_measurements
+        interval = min(cfg.warmup_poll_interval_s, cfg.poll_interval_s) if warm else cfg.poll_interval_s
+        if self._fail_streak:
+            cap = max(interval, FAIL_BACKOFF_POLLS * cfg.poll_interval_s)
+            interval = min(cap, interval * 2.0 ** min(self._fail_streak, 60))
+        return interval
+
     def _poll_locked(self, now_ns) -> bool:
         """poll_once under self._lock."""
         # after stop(): the shared file is published again, as start() does (else this process
@@ -809,6 +830,8 @@ class Clock:
         self._reopen_shm()
         self._counts["polls"] += 1
         m, failed = None, True
+        if self._n_meas < self.config.warmup_measurements:
+            self._warmup_polls += 1
         try:
             m = self._source.measure()
             failed = False
@@ -822,6 +845,7 @@ class Clock:
             self._source_error(f"{type(exc).__name__} raised by the source: {exc}")
             if isinstance(exc, (KeyboardInterrupt, SystemExit)) and threading.current_thread() is not self._thread:
                 raise
+        self._fail_streak = self._fail_streak + 1 if failed else 0
         if now_ns is None:
             now = self._live_now()
             live = True
@@ -876,7 +900,7 @@ class Clock:
                 self._pair = (t, boot)
         else:
             t = self._time_ns()
-            _check_ns("time_ns()", t)     # the injected clock: named (was: int() of it, or a str taken)
+            _check_ns("time_ns()", t, published=True)   # the injected clock: named (was: int() of it, or a str taken)
             t = int(t)
         return t - self._base_ns
 

@@ -34,7 +34,9 @@ the caller's unit (seconds: offset = reference - local clock):
 3. A target time t maps to h = (t - t_n) / step grid steps ahead; the
    quantiles are linearly interpolated between whole steps (h < 1 uses step
    1, H < h <= H + 1/2 step H, so a caller whose grid step differs slightly
-   is not refused at the last step). Targets further than H + 1/2 steps are
+   is not refused at the last step); the detrending's line is added back at
+   h itself (until 2026-12-06 at the step read: a target a millisecond ahead
+   was forecast a whole step's drift ahead). Targets further than H + 1/2 steps are
    refused (ValueError naming the limit): the model is not rolled forward on
    its own forecasts. Interpolation, uncentring and the mapping to the
    requested levels are C++ too (_core.grid_quantiles; uncalibrated, straight

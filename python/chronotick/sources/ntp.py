@@ -57,6 +57,7 @@ section 6): 0xFFFF0000 is 65535 s, never -1 s.
 """
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import math
 import secrets
@@ -141,6 +142,7 @@ class Sample:
     root_dispersion: float
     stratum: int
     dispersion: float = 0.0    # epsilon: precisions of both clocks + PHI * (T4 - T1), seconds
+    delay_floor: float = -math.inf   # the delay is at least this (a tick inside the precisions: see delay)
 
     @property
     def offset(self) -> float:
@@ -148,7 +150,10 @@ class Sample:
 
     @property
     def delay(self) -> float:
-        return ((self.t4 - self.t1) - (self.t3 - self.t2)) / 1e9
+        """delta = (T4 - T1) - (T3 - T2), s; at least delay_floor, which the client sets to its own
+        precision where delta is negative by no more than the two clocks' precisions (RFC 5905
+        A.5.1.1: delay = max(delta, 2^precision))."""
+        return max(((self.t4 - self.t1) - (self.t3 - self.t2)) / 1e9, self.delay_floor)
 
     @property
     def distance(self) -> float:
@@ -228,9 +233,9 @@ class NTPSource:
     Kiss-o'-death state is kept per server *address*: a name that resolves
     to several servers (pool.ntp.org) keeps querying the others when one of
     them sends DENY or RSTR (RFC 5905 section 7.4: stop sending to that
-    server) or RATE (back off from that server for 16 s, doubling on each
-    further RATE before a whole back-off period has passed without one, up
-    to 1024 s).
+    server) or RATE (back off from that server for twice the caller's
+    polling interval to it, at least 16 s, doubling on each further RATE
+    until a reply without one, up to 1024 s).
 
     `measure()` returns a `Measurement` (offset = reference - local, seconds)
     or raises `NTPError` listing each server's reason; `stats()` counts
@@ -275,6 +280,7 @@ class NTPSource:
         # kiss-o'-death state per (server name, address) -- a pool name's servers each their own:
         self._backoff: dict[tuple, tuple[float, float]] = {}  # -> (until monotonic, current back-off s)
         self._stopped: dict[tuple, str] = {}                  # -> kiss code (DENY / RSTR)
+        self._last_query: dict[tuple, float] = {}             # -> monotonic start of the newest query
         self.last_samples: dict[str, Sample] = {}            # name -> least-delay sample of the last burst
 
     @property
@@ -359,7 +365,15 @@ class NTPSource:
             s = Sample(t1, pk.ntp_to_ns(p.receive_ts, t1), pk.ntp_to_ns(p.transmit_ts, t1), t4, p.root_delay,
                        p.root_dispersion, p.stratum, epsilon)
             if s.delay < 0:
-                raise _Rejected("negative_delay", f"delay {s.delay:.6g} s")
+                # a clock that ticked between T2 and T3 (or T1 and T4) makes delta negative by up
+                # to the two precisions: kept, its delay the client's precision, as RFC 5905's
+                # packet() takes max(delta, 2^precision) (until 2026-12-06 every such reply was
+                # refused: a 2^-6 s server on a LAN; an audit); beyond them, a bogus reply
+                slack = 2.0 ** p.precision + _LOCAL_PRECISION_S
+                if s.delay < -slack:
+                    raise _Rejected("negative_delay", f"delay {s.delay:.6g} s, below minus the two clocks' "
+                                                      f"precisions ({slack:.3g} s)")
+                s = dataclasses.replace(s, delay_floor=_LOCAL_PRECISION_S)
             server_interval = (s.t3 - s.t2) / 1e9
             if abs(server_interval) > MAX_SERVER_INTERVAL_S:
                 raise _Rejected("server_interval", f"server processing time T3 - T2 = {server_interval:.6g} s, "
@@ -397,6 +411,12 @@ class NTPSource:
             return None, "; ".join(dict.fromkeys(why))
         family, _, _, _, addr = chosen
         akey = (name, tuple(addr[:2]))
+        with self._lock:        # the caller's polling interval to it, for a RATE's back-off
+            started = time.monotonic()
+            last = self._last_query.get(akey)
+            self._last_query[akey] = started
+        interval = None if last is None else started - last
+        rated = False
         best: Sample | None = None
         reasons: list[str] = []
         try:
@@ -414,13 +434,16 @@ class NTPSource:
                     self._count(name, r.reason)
                     reasons.append(f"{r.reason} ({r.detail})" if r.detail else r.reason)
                     if r.reason.startswith("kod_"):
-                        self._kiss(akey, r.reason)
+                        self._kiss(akey, r.reason, interval)
+                        rated = True
                         break
                     continue
                 with self._lock:
                     self._accepted += 1
                 if best is None or s.delay < best.delay:
                     best = s
+        if best is not None and not rated:
+            self._rate_cleared(akey)
         if best is not None:
             with self._lock:
                 self.last_samples[name] = best
@@ -435,21 +458,34 @@ class NTPSource:
         with self._lock:
             return dict(self._per_server[name])
 
-    def _kiss(self, key: tuple, reason: str) -> None:
+    def _kiss(self, key: tuple, reason: str, interval: float | None) -> None:
         """A kiss-o'-death from the server at key (name, address): DENY / RSTR stop querying
-        it; RATE backs off from it, RATE_BACKOFF_MIN_S at first, doubled (up to
-        RATE_BACKOFF_MAX_S) on each RATE that comes before a whole back-off period has passed
-        since the last one ended -- replies accepted in between do not reset it (until
-        2026-12-05 any accepted reply, even one earlier in the same burst, did: every RATE
-        backed off 16 s, less than a 64 s poll, i.e. not at all)."""
+        it; RATE backs off from it (RFC 5905 section 7.4: reduce the polling rate at once, and
+        again on each further RATE) for twice the larger of the last back-off and `interval`,
+        the time since the query before this one (the caller's polling interval to it), at
+        least RATE_BACKOFF_MIN_S and at most RATE_BACKOFF_MAX_S: the next query waits at least
+        two of the caller's polls. The last back-off counts until a query after it gets a reply
+        with no RATE (_rate_cleared); replies accepted earlier in the same burst do not clear
+        it. (Until 2026-12-05 any accepted reply reset it; until 2026-12-06 a whole back-off
+        period without a RATE did, and it started at 16 s whatever the polling: at a 64 s poll
+        every RATE came 48 s after a 16 s back-off had ended, so it never slowed the polling;
+        an audit.)"""
         with self._lock:
             if reason in ("kod_deny", "kod_rstr"):
                 self._stopped[key] = reason[4:].upper()
             elif reason == "kod_rate":
                 now = time.monotonic()
-                until, prev = self._backoff.get(key, (0.0, 0.0))
-                step = RATE_BACKOFF_MIN_S if now - until >= prev else min(RATE_BACKOFF_MAX_S, 2 * prev)
+                prev = self._backoff.get(key, (0.0, 0.0))[1]
+                step = max(RATE_BACKOFF_MIN_S / 2, prev, interval or 0.0) * 2
+                step = min(RATE_BACKOFF_MAX_S, step)
                 self._backoff[key] = (now + step, step)
+
+    def _rate_cleared(self, key: tuple) -> None:
+        """A query to key got a reply without RATE: a later RATE backs off from the polling
+        interval again, not from the last back-off."""
+        with self._lock:
+            if key in self._backoff:
+                self._backoff[key] = (self._backoff[key][0], 0.0)
 
     # -- all servers --------------------------------------------------------
     def measure(self) -> Measurement:

@@ -26,6 +26,9 @@ latency) and delta = (T4 - T1) - (T3 - T2) = delay_s + loopback latency.
     root_distance   root delay 4 s, root dispersion 2 s
     negative_delay  T3 one second after T2: the server claims to have held the request longer
                     than the whole round trip, so delta < 0
+    tick_delay      a server of 2^-6 s (15.6 ms) precision whose clock ticked between T2 and T3:
+                    T3 5 ms after T2, delta about -5 ms, within the precision (accepted, its delay
+                    taken as the client's precision: RFC 5905 A.5.1.1)
     truncated       only the first 40 bytes
     oversized       1500 bytes: a header then garbage
     malformed_ext   a header then 18 bytes that are no extension field or MAC
@@ -49,7 +52,7 @@ from dataclasses import dataclass
 from chronotick.sources import ntp_packet as pk
 
 CASES = ("ok", "wrong_origin", "mode3", "version2", "li3", "kod_rate", "kod_deny", "kod_rstr", "stratum16",
-         "zero_transmit", "root_distance", "negative_delay", "truncated", "oversized", "malformed_ext", "extension",
+         "zero_transmit", "root_distance", "negative_delay", "tick_delay", "truncated", "oversized", "malformed_ext", "extension",
          "wrong_port", "drop")
 
 
@@ -179,6 +182,8 @@ class NTPTestServer:
             fields.update(root_delay=4.0, root_dispersion=2.0)
         elif c == "negative_delay":
             fields["transmit_ts"] = stamp + (1 << 32)
+        elif c == "tick_delay":
+            fields.update(transmit_ts=stamp + int(0.005 * (1 << 32)), precision=-6)
         out = pk.encode(pk.Packet(**fields))
         if c == "truncated":
             out = out[:40]
