@@ -26,7 +26,8 @@ def main() -> None:
         path = os.path.join(tmp, "clock")
         cfg = os.path.join(tmp, "clock.yaml")
         with open(cfg, "w") as f:
-            f.write(f"servers: ['{ntp.address}']\nburst: 1\n"
+            # a test server of our own, polled fast: min_poll_s 0 lifts the RFC 4330 floor (16 s)
+            f.write(f"servers: ['{ntp.address}']\nburst: 1\nmin_poll_s: 0\n"
                     "clock: {warmup_poll_interval_s: 0.1, poll_interval_s: 0.25}\n")
         server = subprocess.Popen([sys.executable, "-m", "chronotick", "serve", "--config", cfg, "--path", path,
                                    "--duration", str(args.duration)])

@@ -28,7 +28,8 @@ from chronotick.testing.ntp_server import NTPTestServer  # noqa: E402
 _PKG_PARENT = str(Path(sys.modules["chronotick"].__file__).resolve().parents[1])
 ENV = dict(os.environ, PYTHONPATH=_PKG_PARENT + os.pathsep + os.environ.get("PYTHONPATH", ""))
 ENV.pop("CHRONOTICK_TRACEBACK", None)
-FAST = "burst: 1\ntimeout_s: 0.3\nclock: {poll_interval_s: 0.2, warmup_poll_interval_s: 0.1, min_measurements: 3}\n"
+FAST = ("burst: 1\ntimeout_s: 0.3\nmin_poll_s: 0\n"   # a test server of our own: no RFC floor
+        "clock: {poll_interval_s: 0.2, warmup_poll_interval_s: 0.1, min_measurements: 3}\n")
 
 
 @pytest.fixture
@@ -233,3 +234,23 @@ def test_why_polls_fail_is_said_while_serving_and_at_the_end(tmp_path, capsys):
     assert len(said) == len(set(said)) == 1, err           # the same reason once, not each second
     last = out.strip().splitlines()[-1]
     assert last.startswith("stopped: status UNKNOWN, 0 measurements, ") and "; last error: NTPError" in last, out
+
+
+@pytest.mark.parametrize("extra,message", [
+    ("clock: {poll_interval_s: 1}\n",
+     "clock.poll_interval_s: 1 s would poll the NTP servers more often than min_poll_s 16.0 s (RFC 4330 section 10"),
+    ("min_poll_s: 30\nclock: {poll_interval_s: 20}\n", "clock.poll_interval_s: 20 s would poll the NTP servers "
+                                                          "more often than min_poll_s 30 s"),
+    ("min_poll_s: -1\n", "min_poll_s: must be a number of seconds >= 0, got -1"),
+    ("min_poll_s: .inf\n", "min_poll_s: must be a number of seconds >= 0, got inf"),
+])
+def test_serve_refuses_to_poll_ntp_servers_faster_than_the_rfc_allows(tmp_path, extra, message):
+    # Found by an audit (2026-12-06): clock.poll_interval_s down to 1 ms was taken, a healthy
+    # server got 10 requests in 10 s (RFC 4330 section 10: never more often than every 15 s)
+    cfg = tmp_path / "clock.yaml"
+    cfg.write_text("servers: ['127.0.0.1:9']\n" + extra)
+    r = subprocess.run([sys.executable, "-m", "chronotick", "serve", "--config", str(cfg), "--path",
+                        str(tmp_path / "clock"), "--duration", "0.1"], env=ENV, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode != 0 and message in r.stderr, (r.returncode, r.stderr)
+    assert not (tmp_path / "clock").exists()

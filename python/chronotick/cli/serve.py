@@ -9,6 +9,8 @@ clock.yaml (every key optional):
     burst: 1                       # requests per server per poll (the least-delay one kept)
     burst_interval_s: 2.0          # between a burst's requests (>= 2 s for public servers)
     timeout_s: 1.0
+    min_poll_s: 16                 # the least clock.poll_interval_s against NTP servers (RFC 4330
+                                   # section 10, RFC 5905 MINPOLL); lower only for a server of your own
     path: /run/chronotick/clock    # the shared-memory file readers open (chronotick.Client, chronotick.h)
     clock: {poll_interval_s: 64, confidence: 0.99, ...}      # chronotick.clock.ClockConfig
     engine: {engine: {buffer_capacity: 4096}, ...}            # chronotick.config, or a YAML path
@@ -34,7 +36,8 @@ import time
 from chronotick.cli import UsageError
 
 DEFAULT_PATH = "/run/chronotick/clock"
-_KEYS = {"servers", "chrony", "burst", "burst_interval_s", "timeout_s", "path", "clock", "engine"}
+_KEYS = {"servers", "chrony", "burst", "burst_interval_s", "timeout_s", "min_poll_s", "path", "clock", "engine"}
+MIN_POLL_S = 16.0    # RFC 5905 MINPOLL 4 (RFC 4330 section 10: never more often than every 15 s)
 
 
 def _epilog() -> str:
@@ -381,6 +384,26 @@ def run(args) -> int:
         _restore_signals(old_handlers)   # in-process callers (main() from Python) get their Ctrl-C back
 
 
+def _check_min_poll(cfg: dict) -> None:
+    """ConfigError where clock.poll_interval_s would poll NTP servers more often than min_poll_s
+    (default 16 s: RFC 4330 section 10, a client must never poll a server more often than every
+    15 s; RFC 5905's MINPOLL is 16 s). Until 2026-12-06 any interval down to 1 ms was taken (an
+    audit: a healthy server got 10 requests in 10 s). The warm-up's first polls (16 at 4 s) are
+    not held to it: a start-up burst, as RFC 5905's iburst (8 at 2 s)."""
+    from chronotick._validate import is_real
+    from chronotick.clock import ClockConfig
+    from chronotick.errors import ConfigError
+    floor = cfg.get("min_poll_s", MIN_POLL_S)
+    if not is_real(floor) or not math.isfinite(floor) or floor < 0:
+        raise ConfigError(f"min_poll_s: must be a number of seconds >= 0, got {floor!r}")
+    clock = cfg.get("clock") or {}
+    poll = clock.get("poll_interval_s", ClockConfig.poll_interval_s) if isinstance(clock, dict) else None
+    if is_real(poll) and poll < floor:
+        raise ConfigError(f"clock.poll_interval_s: {poll!r} s would poll the NTP servers more often than "
+                          f"min_poll_s {floor!r} s (RFC 4330 section 10: never more often than every 15 s; "
+                          f"RFC 5905 MINPOLL 16 s); for a server of your own, set min_poll_s lower (0: no floor)")
+
+
 def _run(args, stop: threading.Event) -> int:
     from chronotick.clock import Clock
     from chronotick.engine import Engine
@@ -397,6 +420,7 @@ def _run(args, stop: threading.Event) -> int:
     else:
         servers = cfg.get("servers")
     if servers:
+        _check_min_poll(cfg)
         source = NTPSource(servers, burst=cfg.get("burst", 1), timeout_s=cfg.get("timeout_s", 1.0),
                            burst_interval_s=cfg.get("burst_interval_s", 2.0))
         source_desc = f"servers: {', '.join(servers)}"
