@@ -182,3 +182,10 @@ def test_datetime_timestamps_are_unix_seconds():
     nat[3] = np.datetime64("NaT")
     with pytest.raises(ValueError, match=r"timestamps\[3\] = NaT is not a time"):
         chronotick.predict(y, nat)
+    # pandas' NaT in a list of Timestamps, naive or tz-aware, and None among datetimes: named too
+    # (numpy's "'float' object cannot be interpreted as an integer" had named nothing; an audit,
+    # 2026-12-06)
+    for ts in (list(idx[:3]) + [pd.NaT] + list(idx[4:]), list(berlin[:3]) + [pd.NaT] + list(berlin[4:]),
+               list(idx.to_pydatetime()[:3]) + [None] + list(idx.to_pydatetime()[4:])):
+        with pytest.raises(ValueError, match=r"timestamps\[3\] = NaT is not a time"):
+            chronotick.predict(y, ts)

@@ -152,3 +152,55 @@ def test_a_forecast_built_by_hand_is_checked_for_values(change, match):
     args.update(change)
     with pytest.raises(ValueError, match=match):
         Forecast(**args)
+
+
+def test_derived_quantiles_are_monotone_in_the_level_and_intervals_nested():
+    # Found by an audit (2026-12-06): levels between two computed ones were (1 - w) a + w b, not
+    # exact where a == b: a constant series' interval(0.5114) had lower 1 ulp above upper, and
+    # with extra levels pinned to their neighbours quantile(0.020) > quantile(0.021)
+    t = 16.0 * np.arange(100)
+    fc = chronotick.predict(np.full(100, 3e-3), t, horizon=4, model="hold")
+    for level in (0.3029246231155779, 0.5114472361809045, 0.7646532663316583):
+        lo, hi = fc.interval(level)
+        assert np.all(lo <= hi), level
+    rng = np.random.default_rng(0)
+    y = 1e-3 + 2e-6 * np.arange(200) + rng.normal(0, 1e-5, 200) + rng.standard_t(1.5, 200) * 1e-5
+    for model in ("kalman", "fused"):
+        fc = chronotick.predict(y, 16.0 * np.arange(200), horizon=32, model=model,
+                                quantile_levels=(0.01, 0.02, 0.2, 0.8, 0.98, 0.99))
+        q = np.array([fc.quantile(float(p)) for p in np.linspace(0.001, 0.999, 999)])
+        assert np.all(np.diff(q, axis=0) >= 0), model
+        widths = [fc.interval(float(level)) for level in np.linspace(0.01, 0.99, 99)]
+        for (lo0, hi0), (lo1, hi1) in zip(widths, widths[1:]):
+            assert np.all(lo1 <= lo0) and np.all(hi1 >= hi0), model
+
+
+def test_a_hand_built_forecast_keeps_its_own_arrays_and_copies_stay_read_only():
+    # Found by an audit (2026-12-06): a hand-built Forecast kept views of the caller's arrays (their
+    # later changes came through, past its checks), took a NaN origin, and a pickled or deep-copied
+    # one had writable arrays (g.mean *= 1e3 mixed ms and s in at())
+    import copy
+    import pickle
+
+    from chronotick import Forecast
+    times, mean = np.array([1.0, 2.0]), np.array([0.0, 0.5])
+    q, w = np.array([[-1.0, 0.0, 1.0], [-0.5, 0.5, 1.5]]), np.array([1.0, 1.0])
+    fc = Forecast(times, mean, q, [0.1, 0.5, 0.9], [0.78, 0.78], "m", weights={"m": w}, origin=0.0)
+    times[0], mean[0], q[0, 2], w[0] = 9.0, 9.0, np.nan, 5.0
+    assert fc.times[0] == 1.0 and fc.mean[0] == 0.0 and fc.quantiles[0, 2] == 1.0 and fc.weights["m"][0] == 1.0
+    lo, hi = fc.interval(0.8)
+    assert lo[0] == -1.0 and hi[0] == 1.0
+    for bad in (float("nan"), float("inf"), "0", True):
+        with pytest.raises(ValueError, match="origin must be a finite time in seconds or None"):
+            Forecast([1.0], [0.0], [[-1, 0, 1]], [0.1, 0.5, 0.9], [0.78], "m", origin=bad)
+    t = 16.0 * np.arange(50)
+    made = chronotick.predict(np.sin(t / 300) * 1e-3, t, horizon=4)
+    for g in (pickle.loads(pickle.dumps(made)), copy.deepcopy(made), copy.copy(made)):
+        for name in ("times", "mean", "quantiles", "std", "quantile_levels"):
+            assert not getattr(g, name).flags.writeable, name
+            np.testing.assert_array_equal(getattr(g, name), getattr(made, name))
+        assert all(not v.flags.writeable for v in g.weights.values())
+        with pytest.raises(ValueError, match="read-only"):
+            g.mean *= 1e3
+        np.testing.assert_array_equal(g.interval(0.8), made.interval(0.8))
+        assert g.at(made.times[-1]) == made.at(made.times[-1]) and g.origin == made.origin

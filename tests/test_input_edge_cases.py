@@ -93,6 +93,11 @@ def test_regression_with_temperature_and_too_little_history_falls_back_to_hold()
                             covariates={"temperature": [25.0, 25.5, 26.0]})
     assert fc.model.startswith("hold (fallback:") and "dropped regression+temp" in fc.note
     assert np.all(np.isfinite(fc.mean))
+    # "fused" and "auto" say so too (they had dropped the member silently; an audit, 2026-12-06)
+    for model in ("fused", "auto"):
+        fc = chronotick.predict([0.001, 0.002, 0.003], [0.0, 16.0, 32.0], horizon=2, model=model,
+                                covariates={"temperature": [25.0, 25.5, 26.0]})
+        assert "dropped regression+temp: 3 measurements < min_history 8" in fc.note, model
 
 
 # ---------------------------------------------------------------- plain CSV

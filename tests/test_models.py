@@ -152,3 +152,18 @@ def test_kalman_forecasts_any_scale_as_its_own(scale):
     fc = chronotick.predict(scale * base, t, horizon=4, model="kalman")
     assert fc.model == "kalman"
     np.testing.assert_allclose(fc.quantiles / scale, ref.quantiles, rtol=1e-12, atol=1e-12)
+
+
+def test_the_fused_spread_of_members_past_1e154_is_finite():
+    # Found by an audit (2026-12-06): the fused mixture spread (leads of 32 steps and more) squares
+    # each member's spread and distance, which overflowed past ~1e154: -inf/NaN/inf quantiles with
+    # ok. Scaled first where the squares overflow; the same bits below that.
+    from chronotick import _core
+    rng = np.random.default_rng(5)
+    t = np.cumsum(rng.exponential(16, 20))
+    levels = np.array([0.01, 0.1, 0.5, 0.9, 0.99])
+    tg = t[-1] + np.array([1.0, 16.0, 1e4])
+    for scale in (1e150, 1e-3):
+        f = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, scale * np.arange(20.0), None, tg, levels).forecast
+        assert f.ok and np.all(np.isfinite(f.quantiles)) and np.all(np.diff(f.quantiles, axis=1) >= 0), scale
+        assert np.all(np.isfinite(f.std))

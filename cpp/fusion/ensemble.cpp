@@ -232,6 +232,19 @@ FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, 
           for (const Past& q : past)
             if (const double w = weight(q); w > 0) second += w * (q.sd * q.sd + (q.mu - mean) * (q.mu - mean));
           sigma = std::sqrt(second * total) / total;  // = sqrt(second / total), as validated bit for bit
+          if (!std::isfinite(sigma)) {
+            // squares past the double range (spreads ~1e154): the same sum scaled by the largest
+            // term first (it had been inf, the fused quantiles -inf/NaN/inf with ok; an audit)
+            double big = 0, scaled = 0;
+            for (const Past& q : past)
+              if (weight(q) > 0) big = std::max(big, std::max(std::fabs(q.sd), std::fabs(q.mu - mean)));
+            for (const Past& q : past)
+              if (const double w = weight(q); w > 0) {
+                const double a = q.sd / big, dm = (q.mu - mean) / big;
+                scaled += w * (a * a + dm * dm);
+              }
+            sigma = big * std::sqrt(scaled / total);
+          }
         }
       }
       fused_hist[b].mean.push_back(total > 0 ? mean : std::nan(""));
@@ -250,14 +263,25 @@ FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, 
     if (!cal[k]) continue;  // keep the members' averaged (calibrated) offsets
     double sigma = f.std[k];  // weighted mean of the members' calibrated sigmas
     if (steps[k] >= kMixtureScaleLead) {
-      double second = 0;  // the members' mixture spread, as at the past origins above
+      double second = 0, big = 0;  // the members' mixture spread, as at the past origins above
       for (std::size_t i = 0; i < out.members.size(); ++i) {
         const double w = out.weights[i * h + k];
         if (!(w > 0)) continue;
         const double sd = implied_sigma(out.members[i], k), d = out.members[i].mean[k] - f.mean[k];
         second += w * (sd * sd + d * d);
+        big = std::max(big, std::max(std::fabs(sd), std::fabs(d)));
       }
       sigma = std::sqrt(second);
+      if (!std::isfinite(sigma) && std::isfinite(big)) {   // squares past the double range: scaled first
+        double scaled = 0;
+        for (std::size_t i = 0; i < out.members.size(); ++i) {
+          const double w = out.weights[i * h + k];
+          if (!(w > 0)) continue;
+          const double a = implied_sigma(out.members[i], k) / big, dm = (out.members[i].mean[k] - f.mean[k]) / big;
+          scaled += w * (a * a + dm * dm);
+        }
+        sigma = big * std::sqrt(scaled);
+      }
     }
     for (std::size_t l = 0; l < L; ++l)
       f.quantiles[k * L + l] = f.mean[k] + cal[k]->offset_at(f.levels[l], sigma, steps[k], p);

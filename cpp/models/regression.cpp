@@ -63,7 +63,9 @@ bool too_few_runs(const double* r, std::size_t n, std::size_t runs) {
 // the newest sample, whose leverage is the largest.
 void theil_sen(const double* x, const double* y, std::size_t n, std::vector<double>& work,
                double& a, double& b) {
-  work.resize(n * (n - 1) / 2);
+  // at least n: the intercepts below reuse it (n = 2 has one pair; it had been written past
+  // its end, reachable through ModelParams.regression_max = 2; an audit, 2026-12-06)
+  work.resize(std::max(n, n * (n - 1) / 2));
   std::size_t k = 0;
   for (std::size_t i = 0; i < n; ++i)
     for (std::size_t j = i + 1; j < n; ++j) work[k++] = (y[j] - y[i]) / (x[j] - x[i]);

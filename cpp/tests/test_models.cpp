@@ -68,6 +68,18 @@ TEST(regression_recovers_offset_and_frequency) {
   CHECK_NEAR(std::sqrt(f.s2), 1e-3, 3e-4);
 }
 
+TEST(regression_fits_two_points) {
+  // regression_max = 2: the Theil-Sen start had written its two intercepts into a buffer of one
+  // pair (out of bounds; _GLIBCXX_ASSERTIONS aborts; an audit, 2026-12-06)
+  Data d = line(8, 0.003, 2e-6, 1e-15, 3);
+  ModelParams p;
+  p.regression_max = 2;
+  RegressionFit f = fit_regression(d.series(), p);
+  CHECK(f.ok);
+  CHECK_NEAR(f.freq, 2e-6, 1e-12);
+  CHECK_NEAR(f.offset, 0.003 + 2e-6 * (d.t.back() - 1.7e9), 1e-9);
+}
+
 TEST(regression_ignores_spikes) {
   Data clean = line(64, 0.0, 1e-6, 1e-4, 2);
   Data spiky = line(64, 0.0, 1e-6, 1e-4, 2, 0.05);  // 50 ms spikes, 500 sigma

@@ -332,6 +332,11 @@ def _datetimes_to_seconds(x):
             # tz-aware: to naive UTC here (numpy's own conversion warns once per item)
             seq = [d.astimezone(datetime.timezone.utc).replace(tzinfo=None)
                    if isinstance(d, datetime.datetime) and d.tzinfo is not None else d for d in seq]
+        for i, d in enumerate(seq):
+            # pandas' NaT among Timestamps: numpy's conversion below had failed with "'float' object
+            # cannot be interpreted as an integer", naming no entry (an audit, 2026-12-06)
+            if d is not None and not isinstance(d, np.datetime64) and d != d:
+                raise ValueError(f"timestamps[{i}] = NaT is not a time")
         x = np.asarray(seq)   # numpy picks the finest unit of the items: no cast to [ns], which wraps
         if x.dtype.kind == "O":   # datetime.datetime objects (microsecond resolution), or mixed
             x = x.astype("datetime64[us]")
@@ -498,6 +503,10 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None, par
                 extra.append((_core.forecast_tempcomp(t, y, u, temperature, targets, levels, p), None, None))
         elif model == registry.AUTO and AUTO_ONNX in registry.onnx_models():
             note = f"{AUTO_ONNX} left out: {t.size} measurements < min_history {p.min_history}"
+        if temperature is not None and t.size < p.min_history:
+            # said, as every other dropped member is (it had been dropped silently; an audit, 2026-12-06)
+            why = f"dropped regression+temp: {t.size} measurements < min_history {p.min_history}"
+            note = f"{note}; {why}" if note else why
         fused, rejected = fuse_with_onnx(t, y, u, targets, levels, p, onnx, extra)
         if rejected is not None:
             note = f"{AUTO_ONNX} left out: the fusion rejected its output ({rejected})"
@@ -549,7 +558,10 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
     the forecast grid (default: the median measurement spacing). Forecast
     times are last timestamp + step_s * (1 .. horizon); with horizon_s,
     horizon = ceil(horizon_s / step_s) (at least 1) and the last forecast
-    time is at least last timestamp + horizon_s.
+    time is at least last timestamp + horizon_s. "Last timestamp" is that of
+    the newest measured (non-NaN) value: trailing NaN values are dropped as
+    any other, so after a failed last poll the grid starts at the poll before
+    it (ask for a longer horizon_s to reach past it).
     model: "auto" (the best available: the fused classical ensemble, plus the
     shipped clock model when present), "fused", "hold", "robust",
     "regression", "kalman", an ONNX model name (chronotick.models.names()), or
@@ -568,7 +580,10 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
     Where the model, and for a classical model its hold fallback, cannot
     forecast from these values (e.g. values near the float64 limit, or an
     ONNX model whose output is not finite): chronotick.errors.ForecastError
-    (a RuntimeError), naming the model and why.
+    (a RuntimeError), naming the model and why. An ONNX model given a window
+    its float32 input cannot carry (centred values beyond ~3.4e38, or
+    variations below float32's normal range, ~1.2e-38): ValueError saying so
+    (the data's fault, not the model's; "auto" leaves the model out instead).
     covariates: {"temperature": array aligned with values (deg C)}: a
     regression with a temperature term (chrony tempcomp-style); it is the
     model for model="regression" and joins the fusion for "fused"/"auto".
@@ -593,7 +608,7 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
     calibrated ones (see chronotick.forecast). A quantile level asked for
     beyond those is calibrated in a second run and held between its two
     neighbours among them, so asking for it changes none of them (pinned_levels).
-    fc.at(t) is defined for last timestamp < t <= fc.times[-1].
+    fc.at(t) is defined for last timestamp (of a measured value) < t <= fc.times[-1].
 
     Too little history is not an error: the forecast falls back to `hold`
     with a wide interval and `fc.model` says so ("hold (fallback: ...)"). Intervals are calibrated on

@@ -126,16 +126,20 @@ class Forecast:
     def __init__(self, times, mean, quantiles, quantile_levels, std, model: str, weights: dict | None = None,
                  note: str = "", origin: float | None = None, all_quantile_levels=None, all_quantiles=None,
                  *, _checked: bool = False):
-        self.times = np.asarray(times, dtype=np.float64)
-        self.mean = np.asarray(mean, dtype=np.float64)
-        self.quantile_levels = np.asarray(quantile_levels, dtype=np.float64)
+        # built by hand: copies (views had let the caller's later changes through, past the checks
+        # below: an interval with a NaN end, lower > upper; an audit, 2026-12-06); from_core's
+        # arrays are the core's own new ones
+        own = np.asarray if _checked else np.array
+        self.times = own(times, dtype=np.float64)
+        self.mean = own(mean, dtype=np.float64)
+        self.quantile_levels = own(quantile_levels, dtype=np.float64)
         if not _checked:     # built by hand (from_core's arrays come checked from the core)
             # quantile()/interval() search and interpolate the levels in order: unsorted levels
             # had given silently wrong columns, a level of 0 or 1 a StatisticsError
             _check_levels(self.quantile_levels, "quantile_levels")
             _check_shapes(self.times, self.mean, std, quantiles, self.quantile_levels.size, "quantiles")
-        self.quantiles = np.asarray(quantiles, dtype=np.float64).reshape(self.times.size, self.quantile_levels.size)
-        self.std = np.asarray(std, dtype=np.float64)
+        self.quantiles = own(quantiles, dtype=np.float64).reshape(self.times.size, self.quantile_levels.size)
+        self.std = own(std, dtype=np.float64)
         self.model = model
         if weights is None:
             weights = {model: np.ones(self.times.size)}
@@ -146,7 +150,7 @@ class Forecast:
                 raise TypeError(f"weights must be a dict member -> weight per step, got {type(weights).__name__}")
             conv = {}
             for k, v in weights.items():
-                w = np.asarray(v, dtype=np.float64).reshape(-1)
+                w = np.array(v, dtype=np.float64).reshape(-1)      # a copy, as the arrays above
                 if w.shape != self.times.shape or not np.isfinite(w).all():
                     raise ValueError(f"weights[{k!r}] must be {self.times.size} finite numbers (one per step), "
                                      f"got {np.asarray(v).shape} {np.asarray(v).tolist()[:4]!r}")
@@ -154,16 +158,29 @@ class Forecast:
             weights = conv
         self.weights = weights
         self.note = note
+        if origin is not None and not _checked:
+            if isinstance(origin, bool) or not isinstance(origin, (int, float, np.integer, np.floating)) \
+                    or not math.isfinite(origin):
+                raise ValueError(f"origin must be a finite time in seconds or None, got {origin!r}")
+            origin = float(origin)
         self.origin = origin
         self._all_q, self._all_levels = self.quantiles, self.quantile_levels
         if (all_quantile_levels is None) != (all_quantiles is None):
             raise ValueError("give all_quantile_levels and all_quantiles together, or neither")
         if all_quantile_levels is not None:   # every level computed (to_dict() gives them): interval() uses them
-            lv = np.asarray(all_quantile_levels, dtype=np.float64)
+            lv = np.array(all_quantile_levels, dtype=np.float64)
             _check_levels(lv, "all_quantile_levels")
             _check_shapes(self.times, self.mean, std, all_quantiles, lv.size, "all_quantiles")
-            self._all_q = np.asarray(all_quantiles, dtype=np.float64).reshape(self.times.size, lv.size)
+            self._all_q = np.array(all_quantiles, dtype=np.float64).reshape(self.times.size, lv.size)
             self._all_levels = lv
+        self._freeze()
+
+    def __setstate__(self, state) -> None:
+        """Unpickled or deep-copied: read-only again (the copies' arrays had come back writable, so
+        g.mean *= 1e3 mixed units in at(); an audit, 2026-12-06)."""
+        slots = state[1] if isinstance(state, tuple) else state
+        for name, value in (slots or {}).items():
+            setattr(self, name, value)
         self._freeze()
 
     def _freeze(self) -> None:
@@ -233,7 +250,11 @@ class Forecast:
             return q[:, -1] + (z - zs[-1]) * self.std
         j = int(np.searchsorted(lv, level))
         w = (z - zs[j - 1]) / (zs[j] - zs[j - 1])
-        return (1 - w) * q[:, j - 1] + w * q[:, j]
+        # a + w (b - a), held in [a, b]: monotone in w and exact where a == b (the weighted sum
+        # (1 - w) a + w b is not, so a derived 0.5114 interval of a constant series had its lower
+        # end 1 ulp above its upper one; an audit, 2026-12-06)
+        a, b = q[:, j - 1], q[:, j]
+        return np.minimum(np.maximum(a + w * (b - a), a), b)
 
     def interval(self, level: float = 0.8) -> tuple[np.ndarray, np.ndarray]:
         """Central interval holding the offset with probability `level`:
