@@ -190,9 +190,14 @@ def test_a_hand_built_forecast_keeps_its_own_arrays_and_copies_stay_read_only():
     assert fc.times[0] == 1.0 and fc.mean[0] == 0.0 and fc.quantiles[0, 2] == 1.0 and fc.weights["m"][0] == 1.0
     lo, hi = fc.interval(0.8)
     assert lo[0] == -1.0 and hi[0] == 1.0
-    for bad in (float("nan"), float("inf"), "0", True):
+    for bad in (float("nan"), float("inf"), "0", True, np.array([1.0, 2.0])):
         with pytest.raises(ValueError, match="origin must be a finite time in seconds or None"):
             Forecast([1.0], [0.0], [[-1, 0, 1]], [0.1, 0.5, 0.9], [0.78], "m", origin=bad)
+    for good in (np.array(0.5), np.float32(0.5), 0):        # numbers, a 0-d array of one
+        assert Forecast([1.0], [0.0], [[-1, 0, 1]], [0.1, 0.5, 0.9], [0.78], "m", origin=good).origin == float(good)
+    # quantiles spanning more than the double range: derived levels still between their neighbours
+    wide = Forecast([1.0], [0.0], [[-1e308, 0, 1e308]], [0.1, 0.5, 0.9], [1e308], "m", origin=0.0)
+    assert -1e308 < wide.quantile(0.3)[0] < 0 < wide.quantile(0.7)[0] < 1e308
     t = 16.0 * np.arange(50)
     made = chronotick.predict(np.sin(t / 300) * 1e-3, t, horizon=4)
     for g in (pickle.loads(pickle.dumps(made)), copy.deepcopy(made), copy.copy(made)):

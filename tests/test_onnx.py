@@ -307,7 +307,8 @@ def test_missing_and_corrupt_files_raise_model_error(tmp_path):
     (dict(ignore_batch=True), r"probe run on a batch of 2 .*invalid dimensions"),
     # always two rows: passed the batch-2 probe and failed at its first forecast (an audit, 2026-12-05)
     (dict(fixed_batch=2), r"probe run on a batch of 1 .*invalid dimensions"),
-    (dict(levels=[0.1, 0.5, 0.9]), "outputs 3 quantiles but its card lists"),
+    (dict(levels=[0.1, 0.5, 0.9]), "outputs 3 quantiles and neither a model card nor the graph's metadata "
+                                   "lists their levels"),
 ])
 def test_mismatched_models_raise_model_error(tmp_path, kwargs, match):
     path = build_model(tmp_path / "m.onnx", **kwargs)

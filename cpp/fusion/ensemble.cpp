@@ -238,12 +238,14 @@ FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, 
             double big = 0, scaled = 0;
             for (const Past& q : past)
               if (weight(q) > 0) big = std::max(big, std::max(std::fabs(q.sd), std::fabs(q.mu - mean)));
-            for (const Past& q : past)
-              if (const double w = weight(q); w > 0) {
-                const double a = q.sd / big, dm = (q.mu - mean) / big;
-                scaled += w * (a * a + dm * dm);
-              }
-            sigma = big * std::sqrt(scaled / total);
+            if (std::isfinite(big) && big > 0) {   // (a member already infinite: left as it was)
+              for (const Past& q : past)
+                if (const double w = weight(q); w > 0) {
+                  const double a = q.sd / big, dm = (q.mu - mean) / big;
+                  scaled += w * (a * a + dm * dm);
+                }
+              sigma = big * std::sqrt(scaled / total);
+            }
           }
         }
       }

@@ -372,7 +372,8 @@ def _check_ns(name: str, v, compared_only: bool = False, published: bool = False
     elif not -2**62 <= v <= 2**62:
         raise ValueError(f"{name} must be a time in ns within +-2**62, got {v!r}")
     elif published and not v >= 0:
-        raise ValueError(f"{name} must be >= 0: the clock publishes its model at times in (0, 2**62] ns, got {v!r}")
+        raise ValueError(f"{name} must be >= 0: the clock publishes its model at positive times (up to 2**62 ns), "
+                         f"got {v!r}")
 
 
 # A measurement held back (a spike or a step, not decided yet): as _checked gave it, the

@@ -159,10 +159,13 @@ class Forecast:
         self.weights = weights
         self.note = note
         if origin is not None and not _checked:
-            if isinstance(origin, bool) or not isinstance(origin, (int, float, np.integer, np.floating)) \
-                    or not math.isfinite(origin):
+            try:      # a number or a 0-d array of one; not a bool, a string, NaN or inf
+                ok = not isinstance(origin, (bool, np.bool_, str, bytes)) and np.ndim(origin) == 0
+                origin = float(origin) if ok else origin
+            except (TypeError, ValueError):
+                ok = False
+            if not ok or not math.isfinite(origin):
                 raise ValueError(f"origin must be a finite time in seconds or None, got {origin!r}")
-            origin = float(origin)
         self.origin = origin
         self._all_q, self._all_levels = self.quantiles, self.quantile_levels
         if (all_quantile_levels is None) != (all_quantiles is None):
@@ -254,7 +257,12 @@ class Forecast:
         # (1 - w) a + w b is not, so a derived 0.5114 interval of a constant series had its lower
         # end 1 ulp above its upper one; an audit, 2026-12-06)
         a, b = q[:, j - 1], q[:, j]
-        return np.minimum(np.maximum(a + w * (b - a), a), b)
+        with np.errstate(over="ignore", invalid="ignore"):
+            d = b - a
+            v = a + w * d
+        if not np.isfinite(d).all():    # quantiles spanning more than the double range (values near 1e308)
+            v = np.where(np.isfinite(d), v, (1 - w) * a + w * b)
+        return np.minimum(np.maximum(v, a), b)
 
     def interval(self, level: float = 0.8) -> tuple[np.ndarray, np.ndarray]:
         """Central interval holding the offset with probability `level`:

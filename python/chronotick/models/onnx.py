@@ -95,8 +95,8 @@ DETREND_R2 = 0.8
 SPIKE_C = 5.0
 # The graph metadata key (ONNX metadata_props) under which `chronotick export` records the
 # architecture (since 2026-12-04), so that an export separated from its model card is still
-# recognised as Chronos-Bolt (its spike mask and flat-window pinning); the card's `architecture`
-# comes first.
+# recognised as Chronos-Bolt (its spike mask and flat-window pinning); a card whose `architecture`
+# says otherwise is refused at load (until 2026-12-06 it came first).
 ARCHITECTURE_KEY = "chronotick.architecture"
 # ... and the quantile levels (JSON list; since 2026-12-06), for a loader without the card and to
 # refuse a card that contradicts the graph
@@ -401,7 +401,12 @@ class OnnxForecaster:
                              f"with {meta_levels!r} (its metadata {LEVELS_KEY}): the card does not belong to "
                              f"this file")
         if levels is None or len(levels) != self.num_levels:
-            raise ModelError(f"{path}: the model outputs {self.num_levels} quantiles but its card lists "
+            if levels is None:
+                raise ModelError(f"{path}: the model outputs {self.num_levels} quantiles and neither a model card "
+                                 f"nor the graph's metadata lists their levels (only 9 outputs default to "
+                                 f"0.1 .. 0.9)")
+            where = "its card lists" if "quantile_levels" in self.card else "the graph's metadata lists"
+            raise ModelError(f"{path}: the model outputs {self.num_levels} quantiles but {where} "
                              f"levels {levels!r}")
         try:
             self.model_levels = _check_levels(levels, "quantile_levels")

@@ -150,9 +150,9 @@ class Sample:
 
     @property
     def delay(self) -> float:
-        """delta = (T4 - T1) - (T3 - T2), s; at least delay_floor, which the client sets to its own
-        precision where delta is negative by no more than the two clocks' precisions (RFC 5905
-        A.5.1.1: delay = max(delta, 2^precision))."""
+        """delta = (T4 - T1) - (T3 - T2), s; at least delay_floor, which the client sets to the two
+        clocks' precisions where delta is negative by no more than those (RFC 5905 A.5.1.1 keeps
+        such a sample too, with delay = max(delta, 2^precision))."""
         return max(((self.t4 - self.t1) - (self.t3 - self.t2)) / 1e9, self.delay_floor)
 
     @property
@@ -373,7 +373,11 @@ class NTPSource:
                 if s.delay < -slack:
                     raise _Rejected("negative_delay", f"delay {s.delay:.6g} s, below minus the two clocks' "
                                                       f"precisions ({slack:.3g} s)")
-                s = dataclasses.replace(s, delay_floor=_LOCAL_PRECISION_S)
+                # its delay is known only to within that: taken as the whole slack (RFC 5905 takes
+                # the client's precision, but here the burst keeps its least-delay sample and the
+                # delay weighs the measurement: 1 ns had made it win over replies of ms-exact
+                # delay; a review, 2026-12-06)
+                s = dataclasses.replace(s, delay_floor=slack)
             server_interval = (s.t3 - s.t2) / 1e9
             if abs(server_interval) > MAX_SERVER_INTERVAL_S:
                 raise _Rejected("server_interval", f"server processing time T3 - T2 = {server_interval:.6g} s, "

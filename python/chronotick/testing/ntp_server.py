@@ -28,7 +28,7 @@ latency) and delta = (T4 - T1) - (T3 - T2) = delay_s + loopback latency.
                     than the whole round trip, so delta < 0
     tick_delay      a server of 2^-6 s (15.6 ms) precision whose clock ticked between T2 and T3:
                     T3 5 ms after T2, delta about -5 ms, within the precision (accepted, its delay
-                    taken as the client's precision: RFC 5905 A.5.1.1)
+                    taken as the two precisions; RFC 5905 A.5.1.1 keeps it too)
     truncated       only the first 40 bytes
     oversized       1500 bytes: a header then garbage
     malformed_ext   a header then 18 bytes that are no extension field or MAC
