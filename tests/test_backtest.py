@@ -105,7 +105,7 @@ def test_the_baselines_intervals_are_of_their_own_errors_at_the_lead():
     assert np.isnan(median_last5(None, y[:17], None, 0.0, 0.8, horizon=5)[1])
     assert np.isfinite(median_last5(None, y[:18], None, 0.0, 0.8, horizon=5)[1])
     for bad in (0, 1.5, True, -2):
-        with pytest.raises(ValueError, match="horizon must be an integer >= 1"):
+        with pytest.raises(ValueError, match=r"horizon must be a positive integer \(measurements ahead\), got "):
             hold_last(None, y, None, 0.0, 0.8, horizon=bad)
 
 

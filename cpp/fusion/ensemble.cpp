@@ -17,6 +17,23 @@ namespace {
 // members' mixture (ensemble.h); below it the weighted mean of their sigmas.
 constexpr std::size_t kMixtureScaleLead = 32;
 
+// sqrt(sum_i w_i (a_i^2 + b_i^2)) over the terms each(f) hands to f(w, a, b), with every a, b
+// divided by the largest |a|, |b| before squaring: the mixture spread where the plain sum's
+// squares pass the double range (spreads ~1e154; it had been inf, the fused quantiles
+// -inf/NaN/inf with ok; an audit, 2026-12-06). NaN where that largest is not finite or is 0
+// (a member already infinite: the caller keeps what it had).
+template <class Each>
+double scaled_root_sum(const Each& each) {
+  double big = 0, scaled = 0;
+  each([&](double, double a, double b) { big = std::max(big, std::max(std::fabs(a), std::fabs(b))); });
+  if (!(std::isfinite(big) && big > 0)) return std::nan("");
+  each([&](double w, double a, double b) {
+    a /= big, b /= big;
+    scaled += w * (a * a + b * b);
+  });
+  return big * std::sqrt(scaled);
+}
+
 FusedForecast fallback_hold(const Series& s, const double* targets, std::size_t h, const double* levels,
                             std::size_t nlev, const ModelParams& p, const std::string& why) {
   Gaussian g = predict_gaussian(Model::hold, s, targets, h, p);
@@ -232,20 +249,12 @@ FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, 
           for (const Past& q : past)
             if (const double w = weight(q); w > 0) second += w * (q.sd * q.sd + (q.mu - mean) * (q.mu - mean));
           sigma = std::sqrt(second * total) / total;  // = sqrt(second / total), as validated bit for bit
-          if (!std::isfinite(sigma)) {
-            // squares past the double range (spreads ~1e154): the same sum scaled by the largest
-            // term first (it had been inf, the fused quantiles -inf/NaN/inf with ok; an audit)
-            double big = 0, scaled = 0;
-            for (const Past& q : past)
-              if (weight(q) > 0) big = std::max(big, std::max(std::fabs(q.sd), std::fabs(q.mu - mean)));
-            if (std::isfinite(big) && big > 0) {   // (a member already infinite: left as it was)
+          if (!std::isfinite(sigma)) {  // squares past the double range: scaled first
+            const double r = scaled_root_sum([&](auto&& term) {
               for (const Past& q : past)
-                if (const double w = weight(q); w > 0) {
-                  const double a = q.sd / big, dm = (q.mu - mean) / big;
-                  scaled += w * (a * a + dm * dm);
-                }
-              sigma = big * std::sqrt(scaled / total);
-            }
+                if (const double w = weight(q); w > 0) term(w / total, q.sd, q.mu - mean);
+            });
+            if (!std::isnan(r)) sigma = r;
           }
         }
       }
@@ -265,24 +274,18 @@ FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, 
     if (!cal[k]) continue;  // keep the members' averaged (calibrated) offsets
     double sigma = f.std[k];  // weighted mean of the members' calibrated sigmas
     if (steps[k] >= kMixtureScaleLead) {
-      double second = 0, big = 0;  // the members' mixture spread, as at the past origins above
-      for (std::size_t i = 0; i < out.members.size(); ++i) {
-        const double w = out.weights[i * h + k];
-        if (!(w > 0)) continue;
-        const double sd = implied_sigma(out.members[i], k), d = out.members[i].mean[k] - f.mean[k];
-        second += w * (sd * sd + d * d);
-        big = std::max(big, std::max(std::fabs(sd), std::fabs(d)));
-      }
+      // the members' mixture spread, as at the past origins above
+      auto each = [&](auto&& term) {
+        for (std::size_t i = 0; i < out.members.size(); ++i)
+          if (const double w = out.weights[i * h + k]; w > 0)
+            term(w, implied_sigma(out.members[i], k), out.members[i].mean[k] - f.mean[k]);
+      };
+      double second = 0;
+      each([&](double w, double sd, double d) { second += w * (sd * sd + d * d); });
       sigma = std::sqrt(second);
-      if (!std::isfinite(sigma) && std::isfinite(big)) {   // squares past the double range: scaled first
-        double scaled = 0;
-        for (std::size_t i = 0; i < out.members.size(); ++i) {
-          const double w = out.weights[i * h + k];
-          if (!(w > 0)) continue;
-          const double a = implied_sigma(out.members[i], k) / big, dm = (out.members[i].mean[k] - f.mean[k]) / big;
-          scaled += w * (a * a + dm * dm);
-        }
-        sigma = big * std::sqrt(scaled);
+      if (!std::isfinite(sigma)) {  // squares past the double range: scaled first
+        const double r = scaled_root_sum(each);
+        if (!std::isnan(r)) sigma = r;
       }
     }
     for (std::size_t l = 0; l < L; ++l)

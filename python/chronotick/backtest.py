@@ -88,8 +88,9 @@ def median_last5(t, y, u, target_t, level, horizon: int = 1):
 
 
 def _check_horizon(horizon) -> int:
-    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
-        raise ValueError(f"horizon must be an integer >= 1 (measurements ahead), got {horizon!r}")
+    """horizon as an int: a positive integer (measurements ahead), else ValueError naming it."""
+    if not is_int(horizon) or horizon < 1:
+        raise ValueError(f"horizon must be a positive integer (measurements ahead), got {horizon!r}")
     return int(horizon)
 
 
@@ -261,8 +262,7 @@ def run_backtest(trace: Trace, forecasters: dict[str, Forecaster] | None = None,
     if not is_real(level) or not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
     n = len(trace)
-    if not is_int(horizon) or horizon < 1:
-        raise ValueError(f"horizon must be a positive integer (measurements ahead), got {horizon!r}")
+    _check_horizon(horizon)
     if max_history is not None and (not is_int(max_history) or max_history < 1):
         raise ValueError(f"max_history must be a positive integer (measurements) or None (all), got {max_history!r}")
     warmup = check_length(trace, horizon=horizon, warmup=warmup)

@@ -476,7 +476,6 @@ class Clock:
         # (stepped), so a step is looked at then, not at the next poll (_core.ClockSetWatch, _run)
         self._watch = None
         self._n_meas = 0
-        self._warmup_polls = 0     # polls made while warming up, answered or not (_next_interval)
         self._fail_streak = 0      # polls in a row whose source raised (_next_interval)
         self._last_meas_ns: int | None = None
         self._last_meas_t: float | None = None      # the newest measurement fed to the engine
@@ -817,7 +816,8 @@ class Clock:
         2026-12-06 the warm-up lasted until warmup_measurements measurements had come, so a
         server that never answered was polled every 4 s for good (an audit)."""
         cfg = self.config
-        warm = self._n_meas < cfg.warmup_measurements and self._warmup_polls < cfg.warmup_measurements
+        # every poll so far was a warm-up poll while fewer measurements than warmup_measurements came
+        warm = self._n_meas < cfg.warmup_measurements and self._counts["polls"] < cfg.warmup_measurements
         interval = min(cfg.warmup_poll_interval_s, cfg.poll_interval_s) if warm else cfg.poll_interval_s
         if self._fail_streak:
             cap = max(interval, FAIL_BACKOFF_POLLS * cfg.poll_interval_s)
@@ -831,8 +831,6 @@ class Clock:
         self._reopen_shm()
         self._counts["polls"] += 1
         m, failed = None, True
-        if self._n_meas < self.config.warmup_measurements:
-            self._warmup_polls += 1
         try:
             m = self._source.measure()
             failed = False

@@ -29,10 +29,10 @@ import platform
 import re
 import shutil
 import signal
-import warnings
 import stat
 import tempfile
 import threading
+import warnings
 
 import numpy as np
 

@@ -366,17 +366,16 @@ class NTPSource:
                        p.root_dispersion, p.stratum, epsilon)
             if s.delay < 0:
                 # a clock that ticked between T2 and T3 (or T1 and T4) makes delta negative by up
-                # to the two precisions: kept, its delay the client's precision, as RFC 5905's
-                # packet() takes max(delta, 2^precision) (until 2026-12-06 every such reply was
-                # refused: a 2^-6 s server on a LAN; an audit); beyond them, a bogus reply
+                # to the two precisions: kept, as RFC 5905's packet() keeps it (until 2026-12-06
+                # every such reply was refused: a 2^-6 s server on a LAN; an audit); beyond them,
+                # a bogus reply. Its delay is known only to within those precisions and is taken as
+                # them (RFC 5905 takes the client's precision, but here the burst keeps its
+                # least-delay sample and the delay weighs the measurement: 1 ns had made it win
+                # over replies of ms-exact delay; a review, 2026-12-06)
                 slack = 2.0 ** p.precision + _LOCAL_PRECISION_S
                 if s.delay < -slack:
                     raise _Rejected("negative_delay", f"delay {s.delay:.6g} s, below minus the two clocks' "
                                                       f"precisions ({slack:.3g} s)")
-                # its delay is known only to within that: taken as the whole slack (RFC 5905 takes
-                # the client's precision, but here the burst keeps its least-delay sample and the
-                # delay weighs the measurement: 1 ns had made it win over replies of ms-exact
-                # delay; a review, 2026-12-06)
                 s = dataclasses.replace(s, delay_floor=slack)
             server_interval = (s.t3 - s.t2) / 1e9
             if abs(server_interval) > MAX_SERVER_INTERVAL_S:
