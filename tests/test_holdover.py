@@ -134,7 +134,11 @@ def test_one_minute_intervals_cover_on_the_cs_clock(shared_data):
     (dict(every_s=0), "every_s must be finite and > 0, got 0"),
     (dict(every_s=-5), "every_s must be finite and > 0"),
     (dict(history_s=float("nan")), "history_s must be finite"),
-    (dict(history_s=30.0), r"history_s \(30.0\) must be at least decimate_s"),
+    (dict(history_s=30.0), r"history_s \(30.0\) must be at least twice decimate_s"),
+    # one poll in the history: every origin had come back unscored (n = 0), without a word
+    (dict(history_s=60.0), r"history_s \(60.0\) must be at least twice decimate_s \(60.0\)"),
+    # the same table twice
+    (dict(leads=(60.0, 60.0)), r"leads must not repeat a lead, got \(60.0, 60.0\)"),
     (dict(decimate_s=float("inf")), "decimate_s must be finite"),
     (dict(models=("nope",)), "unknown model 'nope'"),
 ])
@@ -145,3 +149,35 @@ def test_run_holdover_names_a_bad_argument(kw, match):
     tr = Trace(times=t, offsets=1e-9 * t)
     with pytest.raises(ValueError, match=match):
         holdover.run_holdover(tr, **{"models": ("regression",), **kw})
+
+
+def test_run_holdover_names_a_bad_argument_of_the_wrong_kind():
+    t = np.arange(0.0, 9000.0, 1.0)
+    tr = Trace(times=t, offsets=1e-9 * t)
+    # a string of models was read letter by letter ("unknown model 'a'")
+    with pytest.raises(TypeError, match=r"models must be a sequence of model names, got the string 'auto'"):
+        holdover.run_holdover(tr, models="auto")
+    # '<' between int and str named nothing
+    for bad in ("0.8", None):
+        with pytest.raises(TypeError, match=r"level must be a number in \(0, 1\)"):
+            holdover.run_holdover(tr, models=("regression",), level=bad)
+
+
+@pytest.mark.parametrize("n", [0, 1])
+def test_run_holdover_refuses_a_trace_of_fewer_than_two_samples(n):
+    # 0 samples had raised IndexError (index -1 is out of bounds)
+    tr = Trace(times=np.arange(float(n)), offsets=np.zeros(n), source="tiny.csv")
+    with pytest.raises(ValueError, match=rf"trace .tiny. has {n} sample\(s\): holdover needs at least 2"):
+        holdover.run_holdover(tr, models=("regression",))
+
+
+def test_mean_sampling_measures_elapsed_from_the_last_raw_sample():
+    # the last block's mean includes sample o - 1; elapsed ran from the block's centre
+    # (o - 30.5 s), which widened the worst-case bound by ~29.5 s of drift
+    t = np.arange(0.0, 9000.0, 1.0)
+    tr = Trace(times=t, offsets=1e-9 * t)
+    for sampling in ("poll", "mean"):
+        res = holdover.run_holdover(tr, models=("regression",), leads=(60.0,), every_s=600.0, sampling=sampling)
+        e = res.elapsed[60.0][np.isfinite(res.elapsed[60.0])]
+        assert e.size > 0 and np.all(e == 61.0), (sampling, e)
+        assert res.bound_width(60.0, 1.0) == pytest.approx(2 * 1e-6 * 61.0)

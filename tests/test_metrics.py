@@ -168,6 +168,24 @@ def test_failing_reader_is_counted_logged_once_and_thread_survives(caplog):
 
 
 @needs_buffer
+def test_an_extra_channel_that_returns_a_non_number_or_non_finite_is_its_error(caplog):
+    # an inf went into the buffer as data, and a string was parsed by float()
+    caplog.set_level(logging.WARNING, logger="chronotick.metrics")
+    m = SystemMetricsCollector(interval_s=1.0, extra_channels={
+        "inf_c": lambda: float("inf"), "str_c": lambda: "12.5", "nan_c": lambda: np.nan,
+        "np_c": lambda: np.float32(3.5), "int_c": lambda: 7})
+    for _ in range(3):
+        m.collect_once()
+    _, v = m.snapshot()
+    for bad in ("inf_c", "str_c", "nan_c"):
+        assert np.isnan(v[bad]).all(), (bad, v[bad])
+    assert np.all(v["np_c"] == 3.5) and np.all(v["int_c"] == 7.0)
+    assert m.stats()["errors_by_reader"] == {"inf_c": 3, "str_c": 3, "nan_c": 3}
+    msgs = " ".join(r.getMessage() for r in caplog.records if r.name == "chronotick.metrics")
+    assert "inf_c" in msgs and "str_c" in msgs and "nan_c" in msgs
+
+
+@needs_buffer
 def test_snapshot_latest_and_capacity():
     m = SystemMetricsCollector(interval_s=1.0, capacity=5)
     assert m.latest() == {}

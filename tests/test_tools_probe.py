@@ -210,9 +210,25 @@ def test_replay_nan_delay_in_a_row_is_no_delay():
 
 def test_replay_markdown_with_a_zero_width_worst_case_bound():
     from chronotick.replay import markdown, replay
-    r = replay(_trace(delay=None), max_drift_ppm=0)        # no delays, 0 ppm: the 50 ppm column is 0 wide
+    r = replay(_trace(delay=None), max_drift_ppm=0)        # no delays, 0 ppm: the worst-case column is 0 wide
     table = markdown([r])                                  # ZeroDivisionError
     assert "| probe | SYNCHRONIZED |" in table and table.splitlines()[2].endswith("| 0.00 | – |")
+    assert "| 0 ppm: true / point / consistent |" in table.splitlines()[0]
+
+
+def test_replay_names_the_drift_its_worst_case_bound_was_built_with():
+    # built at 1 ppm, the table and the CLI's text had headed it "50 ppm"
+    from chronotick.replay import markdown, replay
+    r1, r50 = replay(_trace(), max_drift_ppm=1.0), replay(_trace())
+    assert r1["max_drift_ppm"] == 1.0 and r50["max_drift_ppm"] == 50.0
+    head = markdown([r1]).splitlines()[0]
+    assert "| 1 ppm: true / point / consistent |" in head and "50 ppm" not in head
+    assert "| 50 ppm: true / point / consistent |" in markdown([r50]).splitlines()[0]
+    w1 = r1["by_status"]["SYNCHRONIZED"]["worst_case_median_width_s"]
+    w50 = r50["by_status"]["SYNCHRONIZED"]["worst_case_median_width_s"]
+    assert w1 < w50
+    with pytest.raises(ValueError, match=r"different worst-case drifts in one table: \[1.0, 50.0\] ppm"):
+        markdown([r1, r50])
 
 
 def test_replay_uses_the_true_offset_of_a_simulated_csv(tmp_path, capsys):

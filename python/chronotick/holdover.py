@@ -82,7 +82,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from chronotick._validate import positive_number
+from chronotick._validate import is_real, positive_number
 from chronotick.io.trace import Trace
 
 LEADS = (60.0, 600.0, 3600.0)
@@ -210,13 +210,17 @@ def run_holdover(trace: Trace, *, leads=LEADS, history_s: float = 3600.0, decima
     if sampling not in samplers:
         raise ValueError(f"sampling must be 'poll' or 'mean', got {sampling!r}")
     sample = samplers[sampling]
+    if not is_real(level):
+        raise TypeError(f"level must be a number in (0, 1), got {type(level).__name__} {level!r}")
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
     history_s = positive_number(history_s, "history_s")
     decimate_s = positive_number(decimate_s, "decimate_s")
     every_s = positive_number(every_s, "every_s", allow_none=True)
-    if history_s < decimate_s:
-        raise ValueError(f"history_s ({history_s!r}) must be at least decimate_s ({decimate_s!r})")
+    if history_s < 2 * decimate_s:
+        # fewer than two polls in the history: nothing to fit a line to, every origin unscored
+        raise ValueError(f"history_s ({history_s!r}) must be at least twice decimate_s ({decimate_s!r}): "
+                         f"two polls in the history")
     try:
         leads = tuple(leads)
     except TypeError:
@@ -224,10 +228,17 @@ def run_holdover(trace: Trace, *, leads=LEADS, history_s: float = 3600.0, decima
     if not leads:
         raise ValueError("leads must not be empty")
     leads = tuple(positive_number(v, f"leads[{i}]") for i, v in enumerate(leads))
+    if len(set(leads)) != len(leads):
+        raise ValueError(f"leads must not repeat a lead, got {leads!r}")
+    if isinstance(models, str):
+        raise TypeError(f"models must be a sequence of model names, got the string {models!r} "
+                        f"(use ({models!r},) for one)")
     from chronotick import models as registry
     for m in models:
         registry.check_name(m)
     t, y = trace.times, trace.offsets
+    if t.size < 2:
+        raise ValueError(f"trace {trace.name!r} has {t.size} sample(s): holdover needs at least 2")
     span = t[-1] - t[0]
     first, last = t[0] + history_s, t[-1] - max(leads)
     if last <= first:
@@ -267,7 +278,9 @@ def run_holdover(trace: Trace, *, leads=LEADS, history_s: float = 3600.0, decima
         for lead in leads:
             k, ok = at[lead]
             if ok[j]:
-                res.elapsed[lead][j] = float(t[k[j]]) - float(th[-1])
+                # from the last raw sample the input holds (in "mean" sampling the last block's
+                # mean includes it; its centre time is earlier)
+                res.elapsed[lead][j] = float(t[k[j]]) - float(t[hi - 1])
                 for m, f in forecasters.items():
                     res.preds[(m, lead)][j] = f(th, yh, float(t[k[j]]), level)
                 if not all(np.isfinite(res.preds[(m, lead)][j, 0]) for m in forecasters):

@@ -43,7 +43,7 @@ from typing import Callable, Mapping
 import numpy as np
 import psutil
 
-from chronotick._validate import is_int
+from chronotick._validate import is_int, is_real
 
 log = logging.getLogger("chronotick.metrics")
 
@@ -165,7 +165,14 @@ class SystemMetricsCollector:
         i = self._index[name]
 
         def read(row: np.ndarray, now: float) -> None:
-            row[i] = float(fn())
+            # a non-number or a non-finite reading is this reader's error: NaN, counted, logged once
+            # (float() had parsed a string, and an inf went into the buffer as data)
+            v = fn()
+            if not is_real(v):
+                raise TypeError(f"extra channel {name!r} returned {type(v).__name__} {v!r}, not a number")
+            if not math.isfinite(v):
+                raise ValueError(f"extra channel {name!r} returned {v!r}, not a finite number")
+            row[i] = float(v)
 
         return read
 
