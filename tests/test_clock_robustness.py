@@ -261,3 +261,42 @@ def test_a_failing_source_is_polled_less_and_less_often_and_the_warm_up_ends():
         assert clock.poll_once(at) is True
     # 16 warm-up polls made, 7 of them answered: the normal interval from now on
     assert clock.health()["counts"]["measurements"] == 7 and clock._next_interval() == 64.0
+
+
+@pytest.mark.parametrize("wall", [True, False])
+def test_readers_keep_holdover_through_backed_off_polls(tmp_path, wall):
+    # Found by an audit (2026-12-06): only a poll refreshed the writer's heartbeat, and polls backed
+    # off after failures (up to 8 intervals) are further apart than stale_after (2 polls + 10 s), so
+    # readers -- Clock.now() and the shared file's -- read UNKNOWN for most of each gap while health()
+    # said HOLDOVER (at the default 64 s poll: 118 s of the 256 s gap, 374 s of each 512 s one)
+    from chronotick.clock import HOLDOVER
+    from chronotick.shm import Client
+    calls = {"n": 0}
+
+    def source():
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise TimeoutError("server down")
+        return (time.time(), 1e-3, 2e-4)
+
+    path = str(tmp_path / "clock")
+    # another time base (no shared file then): the model is published again at its time
+    kw = {"shm_path": path} if wall else {"time_ns": lambda: time.time_ns()}
+    clock = Clock(source, fused(), {"poll_interval_s": 0.2, "warmup_measurements": 3, "min_measurements": 3,
+                                    "holdover_after_s": 0.3, "stale_after_s": 0.6, "unknown_after_s": 600}, **kw)
+    assert clock._wall is wall
+    reader = Client(path) if wall else clock
+    seen = []
+    with clock:
+        deadline = time.monotonic() + 10
+        while clock.health()["published_status"] != "HOLDOVER":
+            assert time.monotonic() < deadline, clock.health()
+            time.sleep(0.01)
+        end = time.monotonic() + 4.0          # back-off gaps of 0.4, 0.8, 1.6 s: beyond stale_after
+        while time.monotonic() < end:
+            seen.append((clock.now().status, reader.now().status))
+            time.sleep(0.02)
+        gaps = clock._next_interval()
+    assert gaps == 1.6 > clock.config.stale_after           # the back-off is beyond stale_after
+    assert calls["n"] >= 6
+    assert set(seen) == {(HOLDOVER, HOLDOVER)}, sorted(set(seen))

@@ -697,13 +697,19 @@ class Clock:
                     log.exception("clock update failed")
                 next_poll = time.monotonic() + self._next_interval()
             else:
-                # woken for a status change that depends only on elapsed time
+                # woken for a status change that depends only on elapsed time, or to keep the
+                # heartbeat fresh between polls backed off past stale_after
                 try:
                     self._publish_due_status()
+                    self._heartbeat()
                 except BaseException as exc:
                     self._last_error = f"{type(exc).__name__}: {exc}"
                     log.exception("clock status update failed")
-            wait = next_poll - time.monotonic()
+            # At most half of stale_after between wakes: polls backed off after failures (up to
+            # FAIL_BACKOFF_POLLS intervals) are further apart than stale_after (2 polls + 10 s by
+            # default), and readers took the silent writer for a dead one -- UNKNOWN for most of
+            # each gap while health() said HOLDOVER (an audit, 2026-12-06).
+            wait = min(next_poll - time.monotonic(), 0.5 * self.config.stale_after)
             # SYNCHRONIZED -> HOLDOVER and HOLDOVER -> UNKNOWN are due at holdover_after_s and
             # unknown_after_s after the newest measurement: published then, not at the next poll
             # (up to a poll late before). A few tries per change (a wake a little early, a time
@@ -759,6 +765,25 @@ class Clock:
         if self._status == HOLDOVER:
             return last + int(self.config.unknown_after_s * 1e9)
         return None
+
+    def _heartbeat(self) -> None:
+        """Tell readers the writer is alive between polls: the published model and status
+        stay, the heartbeat is refreshed (only while a model of this Clock's is published and
+        it claims something: UNKNOWN needs no heartbeat, and an adopted model keeps its age)."""
+        with self._lock:
+            if self._stop.is_set() or self._model is None or self._status == UNKNOWN:
+                return
+            if self._wall:
+                self._state.heartbeat()
+            else:
+                # the state's heartbeat is in the Clock's own time base (publish_at): the C++
+                # heartbeat() reads CLOCK_REALTIME, so the model is published again at time_ns()
+                m = self._model
+                self._write(self._live_now(), (m["ref_local_ns"], m["offset_ns"], m["freq"], m["bound_ns"],
+                                               m["growth_ns_per_s"], self._status, self.config.confidence), True)
+                return
+            if self._shm is not None:
+                self._shm.heartbeat()
 
     def _publish_due_status(self) -> None:
         """Publish the status elapsed time has given the clock, where it claims less than the
