@@ -226,10 +226,14 @@ def test_why_polls_fail_is_said_while_serving_and_at_the_end(tmp_path, capsys):
     # (a server that does not answer or resolve: the reason only in Clock.health())
     cfg = tmp_path / "clock.yaml"
     cfg.write_text(FAST)
+    # every poll failed: exit 1 since 2026-12-06 (an audit: exit 0 hid an unreachable server from
+    # scripts and CI), with the reason on stderr
     assert main(["serve", "--config", str(cfg), "--servers", "127.0.0.1:9", "--path", str(tmp_path / "clock"),
-                 "--duration", "2.5"]) == 0
+                 "--duration", "2.5"]) == 1
     out, err = capsys.readouterr()
-    said = [ln for ln in err.splitlines() if "no usable NTP reply" in ln]
+    assert err.strip().splitlines()[-1].startswith("chronotick serve: no measurement in 2.5 s: every poll failed; "
+                                                    "last error: NTPError"), err
+    said = [ln for ln in err.splitlines()[:-1] if "no usable NTP reply" in ln]
     assert said and "127.0.0.1:9" in said[0] and "failed polls" in said[0], err
     assert len(said) == len(set(said)) == 1, err           # the same reason once, not each second
     last = out.strip().splitlines()[-1]
@@ -252,5 +256,73 @@ def test_serve_refuses_to_poll_ntp_servers_faster_than_the_rfc_allows(tmp_path, 
     r = subprocess.run([sys.executable, "-m", "chronotick", "serve", "--config", str(cfg), "--path",
                         str(tmp_path / "clock"), "--duration", "0.1"], env=ENV, capture_output=True, text=True,
                        timeout=60)
-    assert r.returncode != 0 and message in r.stderr, (r.returncode, r.stderr)
+    assert r.returncode == 1 and message in r.stderr, (r.returncode, r.stderr)
     assert not (tmp_path / "clock").exists()
+
+
+def test_serve_names_a_bad_servers_option_as_a_usage_error(tmp_path, capsys):
+    # an audit (2026-12-06): exit 1 naming `servers:` (read as the config file's key); an option's
+    # value out of range is exit 2 naming the option, as --metrics-port 70000
+    assert main(["serve", "--servers", "127.0.0.1:99999", "--path", str(tmp_path / "clock"), "--duration", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "chronotick serve: --servers: invalid host or port (1..65535) in '127.0.0.1:99999'" in err, err
+    assert not (tmp_path / "clock").exists()
+
+
+@pytest.mark.parametrize("text", ["[]\n", "0\n", "false\n"])
+def test_serve_refuses_a_config_that_is_no_mapping_even_an_empty_one(tmp_path, capsys, text):
+    # `yaml.safe_load(f) or {}` had taken [], 0 and false as an empty config
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    assert main(["serve", "--config", str(cfg), "--path", str(tmp_path / "clock"), "--duration", "1"]) == 1
+    assert f"chronotick serve: {cfg}: must be a mapping" in capsys.readouterr().err
+
+
+def test_serve_reads_a_config_from_a_pipe(tmp_path):
+    # --config <(...) or /dev/stdin had been "no such config file"
+    r = subprocess.run([sys.executable, "-m", "chronotick", "serve", "--config", "/dev/stdin", "--path",
+                        str(tmp_path / "clock"), "--duration", "0.1"], env=ENV, capture_output=True, text=True,
+                       input="bogus_key: 1\n", timeout=60)
+    assert r.returncode == 1 and "bogus_key: unknown key" in r.stderr, (r.returncode, r.stderr)
+
+
+def test_serve_names_a_path_whose_folder_is_a_file(tmp_path, capsys):
+    (tmp_path / "notadir").write_text("x")
+    path = tmp_path / "notadir" / "clock"
+    assert main(["serve", "--servers", "127.0.0.1:9", "--path", str(path), "--duration", "1"]) == 1
+    err = capsys.readouterr().err
+    assert f"--path {path}: {tmp_path / 'notadir'} is not a directory" in err, err     # was "[Errno 17] File exists"
+
+
+def test_serve_names_the_engine_key_of_a_missing_engine_file(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("servers: ['127.0.0.1:9']\nengine: missing.yaml\n")
+    assert main(["serve", "--config", str(cfg), "--path", str(tmp_path / "clock"), "--duration", "1"]) == 1
+    err = capsys.readouterr().err
+    assert f"chronotick serve: engine: no such config file: {tmp_path / 'missing.yaml'}" in err, err
+
+
+def test_a_second_signal_exits_serve_at_once(tmp_path):
+    # an audit (2026-12-06): a second Ctrl-C during the first one's stop (which waits up to 5 s for
+    # a poll in progress) was ignored
+    import signal
+    import time
+    from chronotick.testing.ntp_server import NTPTestServer
+    with NTPTestServer() as srv:
+        srv.queue(*["drop"] * 20)                # no reply: each poll waits for its 6 s timeout
+        cfg = tmp_path / "c.yaml"
+        cfg.write_text(f"servers: ['127.0.0.1:{srv.port}']\nmin_poll_s: 0\ntimeout_s: 6\n")
+        p = subprocess.Popen([sys.executable, "-m", "chronotick", "serve", "--config", str(cfg), "--path",
+                              str(tmp_path / "clock")], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        assert "publishing to" in p.stdout.readline()
+        time.sleep(0.5)                          # the first poll waits for the server
+        p.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGINT)
+        rc = p.wait(timeout=30)
+        took = time.monotonic() - t0
+        err = p.stderr.read()
+    assert rc == 128 + signal.SIGINT and took < 2.0, (rc, took, err)
+    assert "SIGINT again: exiting without waiting" in err, err

@@ -172,6 +172,11 @@ class ClockConfig:
         for n in ("warmup_measurements", "min_measurements", "horizon_polls", "history_size", "calib_origins",
                   "calib_window"):
             positive(n, integer=True)
+        # the optional ones typed before the limits compare them (a string -- YAML reads `1e3` without
+        # a dot as one -- had raised a bare TypeError from '>')
+        for n in ("holdover_after_s", "stale_after_s"):
+            if getattr(self, n) is not None:
+                positive(n)
         # upper limits, so that a typo is an error here, not an overflow in the polling thread
         # (holdover_after_s 1e300 had killed it: int(inf) ns) or an allocation at start
         for n in ("poll_interval_s", "warmup_poll_interval_s", "unknown_after_s", "holdover_after_s",
@@ -186,9 +191,6 @@ class ClockConfig:
         k = self.step_threshold_sigmas
         if isinstance(k, bool) or not isinstance(k, (int, float)) or not math.isfinite(k) or k < 0:
             raise ConfigError(f"clock.step_threshold_sigmas: must be a finite number >= 0 (0: off), got {k!r}")
-        for n in ("holdover_after_s", "stale_after_s"):
-            if getattr(self, n) is not None:
-                positive(n)
         if self.holdover_after_s is not None and self.holdover_after_s > self.unknown_after_s:
             raise ConfigError(f"clock.holdover_after_s: must be at most clock.unknown_after_s "
                               f"({self.unknown_after_s!r} s), got {self.holdover_after_s!r}")

@@ -204,13 +204,15 @@ def load_config(config=None) -> dict:
     elif isinstance(config, (str, os.PathLike)):
         import yaml
         path = os.fspath(config)
-        if not os.path.isfile(path):
-            if os.path.isdir(path):        # "no such config file" had misled (an audit, 2026-12-05)
-                raise IsADirectoryError(f"config file {path} is a directory")
+        if os.path.isdir(path):            # "no such config file" had misled (an audit, 2026-12-05)
+            raise IsADirectoryError(f"config file {path} is a directory")
+        if not os.path.exists(path):       # (a pipe, <(...) or /dev/stdin, is read as a file)
             raise FileNotFoundError(f"no such config file: {path}")
         with open(path, encoding="utf-8") as f:
             try:
-                user = yaml.safe_load(f) or {}
+                user = yaml.safe_load(f)
+                if user is None:           # an empty file; `[]`, `0`, `false` are refused below (were {})
+                    user = {}
             except yaml.YAMLError as exc:
                 raise ConfigError(f"{path}: not valid YAML: {exc}") from None
             except UnicodeDecodeError as exc:

@@ -225,7 +225,6 @@ def main(argv=None) -> int:
     to check) is one line on stderr and exit status 1; no trace at all is a usage error (2).
     CHRONOTICK_TRACEBACK=1 shows the exception itself."""
     import inspect
-    import os
     import sys
 
     from chronotick.errors import ChronotickError
@@ -259,8 +258,8 @@ def main(argv=None) -> int:
             results.append(replay(tr, truth=truth, seed=args.seed))
             results[-1]["name"] = name or results[-1]["name"]
     except (ChronotickError, ValueError, OSError) as exc:
-        if os.environ.get("CHRONOTICK_TRACEBACK"):
-            raise
+        from chronotick.cli import traceback_if_asked
+        traceback_if_asked()
         print(f"{prog}: {exc}", file=sys.stderr)
         return 1
     if args.markdown:

@@ -28,6 +28,15 @@ SUBCOMMANDS = {
 }
 
 
+def traceback_if_asked() -> None:
+    """With CHRONOTICK_TRACEBACK set, print the exception being handled's traceback on stderr. The
+    command's one-line message and exit code follow it as without (re-raising had made every
+    failure exit 1: `status` with no clock read as UNKNOWN; an audit, 2026-12-06)."""
+    if os.environ.get("CHRONOTICK_TRACEBACK"):
+        import traceback
+        traceback.print_exc()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="chronotick", description=(
         "Predictive, bounded clock correction: forecast a clock's offset, serve corrected time with error bounds."))
@@ -50,23 +59,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(modules[args.command].run(args) or 0)
     except UsageError as exc:
-        if os.environ.get("CHRONOTICK_TRACEBACK"):
-            raise
+        traceback_if_asked()
         print(f"chronotick {args.command}: {exc}", file=sys.stderr)
         return 2
     except (ChronotickError, ValueError, OSError, ImportError) as exc:
         # bad input (a value, a file, a config key, a model file) or a missing optional package
         # (matplotlib for --plot): the message names it; a traceback would only bury it.
         # CHRONOTICK_TRACEBACK=1 shows the traceback too.
-        if os.environ.get("CHRONOTICK_TRACEBACK"):
-            raise
+        traceback_if_asked()
         print(f"chronotick {args.command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         # Ctrl-C: one line, the shell's code for SIGINT (a KeyboardInterrupt traceback had
         # filled the screen; serve and export handle it themselves)
-        if os.environ.get("CHRONOTICK_TRACEBACK"):
-            raise
+        traceback_if_asked()
         print(f"chronotick {args.command}: interrupted", file=sys.stderr)
         return 130
 

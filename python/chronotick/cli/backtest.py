@@ -351,6 +351,11 @@ def run(args) -> int:
             raise ValueError(f"{seen[trace.name]} and {path} are both named {trace.name!r} (their file names): "
                              f"the results are keyed by it; rename or copy one")
         seen[trace.name] = path
+    if args.plot and not _one_plot(args):
+        # each trace's own plot file, now that the names are known: a bad one (a folder of that
+        # name) had been found only after every backtest ran, and lost the --json/--markdown
+        for trace in traces:
+            _check_output("--plot", f"{os.path.splitext(args.plot)[0]}-{trace.name}.png")
     results = []
     for trace in traces:
         # the recorded prototype prediction only one measurement ahead: it was made for each

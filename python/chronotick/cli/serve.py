@@ -19,8 +19,12 @@ Metrics (Prometheus text format on http://ADDR:N/metrics): chronotick_offset_sec
 chronotick_bound_seconds, chronotick_status and chronotick_*_total counters (MetricsCollector).
 Readers: `chronotick status --path FILE`, chronotick.Client(FILE), or C via include/chronotick.h.
 SIGINT/SIGTERM (from the start of serve's own work) or --duration end it with exit 0, the file
-retired (UNKNOWN for its readers); a signal in the ~0.2 s before that, while Python starts and
-imports, ends the process the default way (SIGTERM: exit 143), before any file exists. A second serve on the same path refuses ("another process is publishing", exit 1);
+retired (UNKNOWN for its readers), after waiting up to 5 s for a poll in progress (a server's
+timeout); a second signal meanwhile exits at once (128 + the signal's number), the file left for
+its readers to see the writer gone. --duration ends it with exit 1 where every poll failed (no
+measurement at all). A signal in the ~0.2 s before serve's own work, while Python starts and
+imports, ends the process the default way (SIGTERM: exit 143), before any file exists. Missing
+folders of --path are made. A second serve on the same path refuses ("another process is publishing", exit 1);
 if the file is removed under a running serve it is published again (a line on stderr), and if
 another live publisher took the path over, serve stops with exit 1 naming it.
 """
@@ -73,13 +77,15 @@ def _load(path):
     if not path:
         return {}
     import yaml
-    if not os.path.isfile(path):
-        if os.path.isdir(path):        # "no such config file" had misled (an audit, 2026-12-05)
-            raise IsADirectoryError(f"config file {path} is a directory")
+    if os.path.isdir(path):            # "no such config file" had misled (an audit, 2026-12-05)
+        raise IsADirectoryError(f"config file {path} is a directory")
+    if not os.path.exists(path):       # (a pipe, --config <(...) or /dev/stdin, is read as a file)
         raise FileNotFoundError(f"no such config file: {path}")
     with open(path, encoding="utf-8") as f:
         try:
-            cfg = yaml.safe_load(f) or {}
+            cfg = yaml.safe_load(f)
+            if cfg is None:            # an empty file; `[]`, `0`, `false` are refused below (were taken as {})
+                cfg = {}
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         except yaml.YAMLError as exc:
@@ -172,9 +178,18 @@ def _stop_on_signals(stop: threading.Event) -> dict:
     main thread can set handlers: elsewhere (serve run from a thread) nothing is changed."""
     if threading.current_thread() is not threading.main_thread():
         return {}
+    def handler(signum, frame):
+        if stop.is_set():
+            # a second signal while the first one's stop waits (up to 5 s for a poll in progress,
+            # a server's timeout): exit now, as a second Ctrl-C is meant (it had been ignored). The
+            # file is left as it is; its readers see the writer gone (its lock released).
+            _say(f"chronotick serve: {signal.Signals(signum).name} again: exiting without waiting", file=sys.stderr)
+            os._exit(128 + signum)
+        stop.set()
+
     old = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
-        old[sig] = signal.signal(sig, lambda *_: stop.set())
+        old[sig] = signal.signal(sig, handler)
     return old
 
 
@@ -421,8 +436,16 @@ def _run(args, stop: threading.Event) -> int:
         servers = cfg.get("servers")
     if servers:
         _check_min_poll(cfg)
-        source = NTPSource(servers, burst=cfg.get("burst", 1), timeout_s=cfg.get("timeout_s", 1.0),
-                           burst_interval_s=cfg.get("burst_interval_s", 2.0))
+        try:
+            source = NTPSource(servers, burst=cfg.get("burst", 1), timeout_s=cfg.get("timeout_s", 1.0),
+                               burst_interval_s=cfg.get("burst_interval_s", 2.0))
+        except ValueError as exc:
+            msg = str(exc)
+            if not args.servers or not msg.startswith("servers: "):
+                raise
+            # the command line's value out of range: exit 2 naming --servers, as --metrics-port
+            # (it was exit 1 naming `servers:`, which read as the config file's key)
+            raise UsageError(f"--servers: {msg[len('servers: '):]}") from None
         source_desc = f"servers: {', '.join(servers)}"
     elif cfg.get("chrony"):
         source = ChronySource()
@@ -436,12 +459,19 @@ def _run(args, stop: threading.Event) -> int:
         # the engine's messages name keys inside the `engine:` section (`bogus: unknown section`
         # read as a top-level key of the config file)
         raise ConfigError(f"engine: {exc}") from None
+    except OSError as exc:
+        # `engine: FILE` missing or unreadable: said as the key it came from
+        raise type(exc)(f"engine: {exc}") from None
     metrics = clock = None
     try:
         if args.metrics_port is not None:
             # bound first: a port in use is refused before anything is published
             metrics = start_metrics(args.metrics_port, None, source, args.metrics_addr)
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        folder = os.path.dirname(os.path.abspath(path))
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            # "[Errno 17] File exists" named neither the option nor the problem
+            raise NotADirectoryError(f"--path {path}: {folder} is not a directory")
+        os.makedirs(folder, exist_ok=True)     # missing folders are made (as for /run/chronotick)
         clock = Clock(source, engine=engine, config=cfg.get("clock"), shm_path=path)
         if metrics is not None:
             metrics.collector.clock = clock
@@ -466,6 +496,13 @@ def _run(args, stop: threading.Event) -> int:
         if clock is None or not clock.health()["running"]:
             engine.close()
     last = f"; last error: {h['last_error']}" if h["last_error"] else ""
-    _say(f"stopped: status {h['status']}, {h['counts']['measurements']} measurements, "
-         f"{h['counts']['source_errors']} failed polls{last}")
+    c = h["counts"]
+    _say(f"stopped: status {h['status']}, {c['measurements']} measurements, "
+         f"{c['source_errors']} failed polls{last}")
+    if not stop.is_set() and c["measurements"] == 0 and c["source_errors"] > 0:
+        # --duration ended a run in which every poll failed: a script or CI must not read that as
+        # success (exit 0 had hidden a mistyped or unreachable server). A run too short for any poll
+        # to end, and a stop by signal (the operator's own), stay 0.
+        _say(f"chronotick serve: no measurement in {args.duration:g} s: every poll failed{last}", file=sys.stderr)
+        return 1
     return 0

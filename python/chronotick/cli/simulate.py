@@ -70,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
         *((name, v is None or (math.isfinite(v) and v >= 0), "must be >= 0 and finite (seconds)", v)
           for name, v in (("--server-delay-spread-s", args.server_delay_spread_s),
                           ("--server-asymmetry-s", args.server_asymmetry_s))),
+        ("--dt", args.dt <= args.hours * 3600.0, f"must be at most --hours in seconds ({args.hours * 3600.0:g})",
+         args.dt),
         ("--hours", steps + 1 <= MAX_SAMPLES, f"/ --dt must make at most {MAX_SAMPLES:,} simulation steps "
          f"({args.hours:g} h of {args.dt:g} s steps are {steps:.3g}; about 200 MB per million)", args.hours)])
     overrides = {}

@@ -6,7 +6,6 @@ read at FILE (missing, unreadable, not a chronotick clock file) -- a monitoring 
 "not synchronized" from "nothing published there"."""
 from __future__ import annotations
 
-import os
 import sys
 import time
 
@@ -40,8 +39,8 @@ def run(args) -> int:
     except (OSError, ValueError) as exc:
         # both codes had been 1: "not synchronized" and "nothing to read" looked the same (an
         # audit, 2026-12-05); a file that opens but reads corrupt is nothing to read too
-        if os.environ.get("CHRONOTICK_TRACEBACK"):
-            raise
+        from chronotick.cli import traceback_if_asked
+        traceback_if_asked()
         print(f"chronotick status: {exc}", file=sys.stderr)
         return EXIT_NO_CLOCK
     status = getattr(b.status, "name", str(b.status))
