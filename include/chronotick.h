@@ -294,8 +294,10 @@ static inline ct_time_bound ct_compute(const ct_clock_data* d, int64_t t, int wr
   best = ct_best(d, t);
   elapsed = ct_sat_sub(t, d->ref_local_ns);
   half = (double)d->bound_ns + (elapsed > 0 ? d->growth_ns_per_s * (double)elapsed * 1e-9 : 0.0);
-  if (!(half < 4.0e18)) half = 4.0e18;  /* saturate rather than overflow (NaN too) */
-  if (half < -4.0e18) half = -4.0e18;   /* (a negative bound: no writer of ours publishes one) */
+  /* saturate rather than overflow (NaN too), at 2^62 ns: the largest bound a writer publishes is
+     read as published (a cap of 4e18 had narrowed bounds of 4e18..2^62; earliest/latest saturate) */
+  if (!(half < 4611686018427387904.0)) half = 4611686018427387904.0;
+  if (half < -4611686018427387904.0) half = -4611686018427387904.0;  /* (no writer of ours publishes one) */
   r.earliest_ns = ct_sat_sub(best, (int64_t)half);
   r.latest_ns = ct_sat_add(best, (int64_t)half);
   if (r.latest_ns < r.time_ns) r.latest_ns = r.time_ns;

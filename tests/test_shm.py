@@ -465,3 +465,50 @@ def test_a_reader_in_another_pid_namespace_waits_for_a_write_in_progress(path):
         finally:
             p.wait(timeout=30)
     assert pid == "1" and status == "SYNCHRONIZED" and float(took) > 0.1
+
+
+def test_a_file_the_publisher_may_not_write_is_checked_all_the_same():
+    # An audit (2026-12-06): the checks (not a clock file -> refuse; a live publisher -> busy) ran
+    # only when the file opened read-write, so a read-only CSV in a writable folder was renamed over.
+    # Root may write anything: the publisher is made by an unprivileged child process then.
+    import os
+    import shutil
+    import stat
+    import tempfile
+    from pathlib import Path
+    d = Path(tempfile.mkdtemp(prefix="ct-shared-"))     # under /tmp: pytest's folders are root's alone
+    os.chmod(d, 0o777)
+    data = d / "data.csv"
+    data.write_text("t,offset\n1,0.5\n")
+    os.chmod(data, 0o444)
+
+    def attempt() -> str:
+        try:
+            _core.ClockPublisher(str(data))
+        except Exception as exc:        # noqa: BLE001 -- the message is what is checked
+            return str(exc)
+        return "created"
+
+    if os.geteuid() != 0:
+        said = attempt()
+    else:
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:                    # the child: nobody, then one try, its message back
+            try:
+                os.close(r)
+                os.setgid(65534)
+                os.setuid(65534)
+                os.write(w, attempt().encode())
+            finally:
+                os._exit(0)
+        os.close(w)
+        with os.fdopen(r, "rb") as f:
+            said = f.read().decode()
+        os.waitpid(pid, 0)
+    try:
+        assert "exists and is not a chronotick clock file" in said and "not replaced" in said, said
+        assert data.read_text() == "t,offset\n1,0.5\n" and stat.S_IMODE(data.stat().st_mode) == 0o444
+        assert sorted(p.name for p in d.iterdir()) == ["data.csv"]      # no temporary file left
+    finally:
+        shutil.rmtree(d)

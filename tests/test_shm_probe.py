@@ -256,3 +256,21 @@ def test_a_writer_stuck_mid_write_costs_one_read_the_wait_not_every_read(tmp_pat
         t0 = time.monotonic()
         assert c.now().status == Status.UNKNOWN
         assert time.monotonic() - t0 < 0.1
+    # snapshot() (`chronotick status` reads it) too: it had spun the full second on every call
+    # (an audit, 2026-12-06)
+    for _ in range(3):
+        t0 = time.monotonic()
+        c.snapshot()
+        assert time.monotonic() - t0 < 0.1
+
+
+def test_the_largest_published_bound_is_read_as_published():
+    # publish takes bound_ns up to 2**62, but readers saturated the half-width at 4e18: a narrower
+    # interval than published (an audit, 2026-12-06); earliest/latest saturate in int64 instead
+    from chronotick import _core
+    s = _core.ClockState()
+    now = time.time_ns()
+    for bound in (4 * 10**18, 4 * 10**18 + 10**17, 2**62):
+        s.publish_at(now, now, 0, 0.0, bound, 0.0, 1, 0.99)
+        b = s.now_at(now)
+        assert b.latest_ns - b.time_ns == bound and b.time_ns - b.earliest_ns == bound, bound

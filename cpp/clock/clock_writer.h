@@ -34,7 +34,7 @@ inline bool computable_at(const ct_clock_data& d, int64_t t) {
   double half = 0.0;
   if (d.status != CT_UNKNOWN) {
     half = static_cast<double>(d.bound_ns) + (elapsed > 0 ? d.growth_ns_per_s * elapsed * 1e-9 : 0.0);
-    if (!(half < 4.0e18)) half = 4.0e18;  // ct_compute's saturation
+    if (!(half < 4611686018427387904.0)) half = 4611686018427387904.0;  // ct_compute's saturation (2^62)
   }
   return std::fabs(best) + half < kLimit && std::fabs(slew) < kLimit;
 }

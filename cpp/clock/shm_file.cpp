@@ -101,6 +101,13 @@ ShmPublisher::ShmPublisher(const std::string& path, int64_t stale_after_ns, doub
   ct_clock_data prior{};
   bool have_prior = false;
   int old = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (old < 0 && (errno == EACCES || errno == EPERM || errno == EROFS)) {
+    // A file this process may not write is checked all the same: read-only (flock and the
+    // model's read need no write access; the mirror below is then skipped). Unchecked, a
+    // read-only CSV -- or another user's live clock file -- had been renamed over (an audit).
+    old = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  }
+  if (old < 0 && errno != ENOENT) throw sys_error("cannot open the file there to check it", path);
   if (old >= 0) {
     // Only a clock file (or an empty file) is replaced: `serve --path data.csv` had renamed
     // the new clock file over the CSV.

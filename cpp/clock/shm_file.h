@@ -79,10 +79,12 @@ class ShmReader {
     }
     return b;
   }
-  // One seqlock read: the data, the local time read with it, the retries it took.
+  // One seqlock read: the data, the local time read with it, the times it looked at
+  // the sequence word again. A write found stuck is remembered as now() does (r_.stuck):
+  // one snapshot waits for it, later ones give up at once (each had spun its 1 s).
   ct_clock_data snapshot(int64_t& local_ns, unsigned& retries) const {
     uint64_t w[kWords];
-    retries = read(*shared_, w, local_ns, nullptr, r_.same_pid_namespace != 0);
+    retries = read(*shared_, w, local_ns, r_.stuck, r_.same_pid_namespace != 0);
     return from_words(w);
   }
   int32_t writer_pid() const { return shared_->writer_pid; }
@@ -97,7 +99,7 @@ class ShmReader {
 
  private:
   std::string path_;
-  ct_reader r_{};
+  mutable ct_reader r_{};   // mutable: its stuck record (atomics) is updated by const snapshot()
   const SharedClock* shared_ = nullptr;
   int64_t next_replaced_check_ns_ = 0;
 };
