@@ -83,7 +83,6 @@ def test_missing_values_drop_their_delays():
     (np.full(299, 0.03), ValueError, r"delay has 299 entries, values has 300"),
     ("fast", TypeError, r"delay must be a 1-D sequence of numbers"),
     (np.where(np.arange(300) == 7, -0.01, 0.03), ValueError, r"delay\[7\] = -0.01 where values\[7\] is measured"),
-    (np.where(np.arange(300) == 9, np.nan, 0.03), ValueError, r"delay\[9\] = nan where values\[9\] is measured"),
     (np.where(np.arange(300) == 2, np.inf, 0.03), ValueError, r"delay\[2\] = inf is not finite"),
 ])
 def test_bad_delays_are_named(delay, err, pattern):
@@ -92,6 +91,28 @@ def test_bad_delays_are_named(delay, err, pattern):
         chronotick.uncertainty_from_delay(y, delay)
     with pytest.raises(err, match=pattern):
         chronotick.predict(y, horizon=1, delay=delay)
+
+
+def test_a_measurement_without_its_delay_turns_the_delay_weights_off_as_in_the_engine():
+    # A loaded trace's missing delay cell is NaN (Trace: "NaN where a measurement has none"); the
+    # README passes tr.delay to predict(delay=). predict had refused it ("delay[9] = nan ... need a
+    # delay >= 0") where the Engine and the backtest take the window without delay weights (an
+    # audit, 2026-12-06). Now the same, said in fc.note.
+    d, y = heteroscedastic()
+    d = np.where(np.arange(y.size) == 9, np.nan, d)
+    assert chronotick.uncertainty_from_delay(y, d) is None
+    fc = chronotick.predict(y, horizon=8, model="fused", delay=d)
+    plain = chronotick.predict(y, horizon=8, model="fused")
+    assert np.array_equal(fc.mean, plain.mean) and np.array_equal(fc.quantiles, plain.quantiles)
+    assert "delay weights off: delay[9] is NaN (not recorded) where values[9] is measured (1 such)" in fc.note
+    with chronotick.Engine({"short_term": {"models": ["fused"]}}) as eng:
+        for i, (a, b) in enumerate(zip(y, d)):
+            eng.observe(float(i), float(a), delay=None if np.isnan(b) else float(b))
+        np.testing.assert_allclose(eng.predict_short_term().quantiles, fc.quantiles, rtol=0, atol=1e-12)
+    # a NaN delay where the value is missing too changes nothing (as before)
+    y2 = np.where(np.arange(y.size) == 9, np.nan, y)
+    both = chronotick.predict(y2, horizon=8, model="fused", delay=d)
+    assert "delay weights off" not in both.note
 
 
 def test_uncertainty_and_delay_together_are_refused():

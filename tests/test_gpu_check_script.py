@@ -38,3 +38,6 @@ def test_the_report_is_made_and_cuda_missing_is_a_failure(gpu_check, tmp_path, c
                                "forecast_batch B=1", "forecast_batch B=64", "forecast_batch B=1024"}
     assert m["engine_long_term_finite"] and m["engine_fused_finite"]
     assert m["engine_health"]["clock-bolt"]["providers"] == ["CPUExecutionProvider"]
+    # the CPU's timings are not filed as CUDA's (an audit, 2026-12-06)
+    assert all("cuda" not in row and "default_providers" in row for row in m["speed"].values()), m["speed"]
+    assert "the result is FAILED" in text and "nothing to check" not in text

@@ -286,11 +286,13 @@ def uncertainty_from_delay(values, delay):
     """Each measurement's standard uncertainty from its round-trip delay.
 
     values: measured offsets (any unit; NaN = missing); delay: the same
-    measurements' round-trip delays (any unit, >= 0; NaN allowed only where
-    the value is NaN). Returns an array for the measured (non-NaN) values, in
-    the values' unit, for `predict(..., uncertainty=...)` or
-    `Engine.observe_many` -- or None when the window gives nothing to fit
-    (fewer than 8 measurements, all delays equal, no scatter).
+    measurements' round-trip delays (any unit, >= 0; NaN = not recorded).
+    Returns an array for the measured (non-NaN) values, in the values' unit,
+    for `predict(..., uncertainty=...)` or `Engine.observe_many` -- or None
+    when the window gives nothing to fit (fewer than 8 measurements, all
+    delays equal, no scatter) or a measured value has no delay (NaN): as the
+    Engine and the backtest, delay weights only where every measurement of
+    the window has its delay (`predict(..., delay=)` says so in `fc.note`).
 
     The model (cpp/models/delay_noise.h, chrony's weighting of samples by
     their distance above the minimum): sigma_i = c (1 + k x_i / x_typ) with
@@ -310,11 +312,31 @@ def _delay_sigma(values, delay):
     if d.size != y.size:
         raise ValueError(f"delay has {d.size} entries, values has {y.size}")
     keep = np.isfinite(y)
-    bad = np.flatnonzero(keep & ~(d >= 0))
+    bad = np.flatnonzero(keep & ~(d >= 0) & ~np.isnan(d))
     if bad.size:
         i = int(bad[0])
-        raise ValueError(f"delay[{i}] = {float(d[i])!r} where values[{i}] is measured: need a delay >= 0")
+        raise ValueError(f"delay[{i}] = {float(d[i])!r} where values[{i}] is measured: need a delay >= 0 "
+                         f"(NaN: not recorded)")
+    if _missing_delay(y, d) is not None:
+        return None       # as the Engine: no delay weights for a window with a measurement lacking its delay
     return _core.delay_noise(y[keep], d[keep])[0]
+
+
+def _missing_delay(y: np.ndarray, d: np.ndarray) -> int | None:
+    """The first measured value's index whose delay is NaN (not recorded), or None."""
+    miss = np.flatnonzero(np.isfinite(y) & np.isnan(d))
+    return int(miss[0]) if miss.size else None
+
+
+def _delay_note(values, delay) -> str:
+    """predict's note where delay weights are off for a measurement without its delay ("" if not)."""
+    if delay is None:
+        return ""
+    y = np.asarray(as_1d_float(values, "values", allow_nan=True))
+    d = np.asarray(as_1d_float(delay, "delay", allow_nan=True))
+    i = _missing_delay(y, d) if d.size == y.size else None
+    return "" if i is None else (f"delay weights off: delay[{i}] is NaN (not recorded) where values[{i}] "
+                                 f"is measured ({int(np.sum(np.isfinite(y) & np.isnan(d)))} such)")
 
 
 def _datetimes_to_seconds(x):
@@ -598,7 +620,10 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
     delay: instead of uncertainty, each measurement's round-trip delay (any
     unit): the uncertainty is then `uncertainty_from_delay(values, delay)`,
     a noise scale growing with the delay above the window's minimum where
-    this window's scatter shows it does (NTP; see that function).
+    this window's scatter shows it does (NTP; see that function). A NaN
+    delay at a measured value (not recorded: a loaded trace's missing cell)
+    turns the delay weights off for this forecast, as in the Engine and the
+    backtest, with `fc.note` saying so.
 
     Returns a chronotick.Forecast: fc.times, fc.mean, fc.quantiles
     [horizon, len(quantile_levels)], fc.std, fc.model, fc.weights (member ->
@@ -631,6 +656,7 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
         raise ForecastError(f"model {model!r} failed: {fc.note}")
     # the weights are forecast_members' own new arrays: made read-only in place
     out = Forecast.from_core(fc, weights, levels=user_levels, origin=float(t[-1]), own_weights=True)
+    note = "; ".join(n for n in (note, _delay_note(values, delay)) if n)
     if note:
         out.note = f"{out.note}; {note}" if out.note else note
     return out
