@@ -425,3 +425,36 @@ def test_chronotick_traceback_keeps_the_exit_code_and_the_line(argv, code, line)
     assert r.returncode == code, (r.returncode, r.stderr)
     assert r.stderr.startswith("Traceback (most recent call last):"), r.stderr
     assert r.stderr.strip().splitlines()[-1].startswith(line), r.stderr
+
+
+def test_an_unknown_option_after_a_command_shows_that_commands_usage(capsys):
+    # the top level's usage ("chronotick [-h] COMMAND ...") had named neither the command nor its options
+    with pytest.raises(SystemExit) as e:
+        main(["serve", "--poll-interval", "0"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: chronotick serve ") and \
+        err.strip().endswith("chronotick serve: error: unrecognized arguments: --poll-interval 0"), err
+    with pytest.raises(SystemExit) as e:
+        main(["--bogus"])
+    assert e.value.code == 2 and "chronotick: error: unrecognized arguments: --bogus" in capsys.readouterr().err
+
+
+def test_forecast_at_caps_the_number_of_times_as_predict_caps_its_horizon():
+    import chronotick
+    with chronotick.Engine({"short_term": {"models": ["hold"]}}) as eng:
+        for i in range(5):
+            eng.observe(1.7e9 + 64.0 * i, 1e-3)
+        with pytest.raises(ValueError, match=r"times has 1000001 entries: at most 1000000 forecast times per call"):
+            eng.forecast_at(1.7e9 + 1e3 + np.arange(1_000_001, dtype=float))
+
+
+def test_a_clock_takes_its_shared_file_path_as_bytes_as_the_client_does(tmp_path):
+    import chronotick
+    from chronotick.shm import Client
+    p = tmp_path / "clock"
+    c = chronotick.Clock(lambda: None, shm_path=os.fsencode(str(p)))      # a ValueError before
+    try:
+        assert Client(os.fsencode(str(p))).now().status.name == "UNKNOWN"
+    finally:
+        c.stop()

@@ -452,6 +452,8 @@ class Clock:
         # Other processes read the same model from a shared-memory file (chronotick.Client).
         if shm_path is not None:
             shm_path = os.fspath(shm_path)     # a pathlib.Path too, as chronotick.Client takes
+            if isinstance(shm_path, bytes):
+                shm_path = os.fsdecode(shm_path)     # bytes too, as chronotick.Client takes
             if not isinstance(shm_path, str) or not shm_path:
                 raise ValueError(f"shm_path must be a non-empty file path or None, got {shm_path!r}")
             if not self._wall:

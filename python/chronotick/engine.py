@@ -756,11 +756,15 @@ class Engine:
 
     def forecast_at(self, times, quantile_levels=(0.1, 0.5, 0.9)) -> Forecast:
         """The short-term models' fused forecast at absolute times (s),
-        strictly increasing and after the newest measurement."""
-        from chronotick._validate import as_1d_float, check_timestamps
+        strictly increasing and after the newest measurement; at most
+        MAX_HORIZON (1,000,000) of them, as predict()'s horizon."""
+        from chronotick._validate import MAX_HORIZON, as_1d_float, check_timestamps
         times = check_timestamps(as_1d_float(times, "times"), "times")
         if times.size == 0:
             raise ValueError("times is empty")
+        if times.size > MAX_HORIZON:
+            # predict() caps its horizon so; 2e6 times here had run 10 s and allocated accordingly
+            raise ValueError(f"times has {times.size} entries: at most {MAX_HORIZON} forecast times per call")
 
         def grid(t):
             if not times[0] > t[-1]:

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="chronotick", description=(
         "Predictive, bounded clock correction: forecast a clock's offset, serve corrected time with error bounds."))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    modules = {}
+    modules, parsers = {}, {}
     for name, (modname, help_) in SUBCOMMANDS.items():
         try:
             mod = importlib.import_module(modname)
@@ -51,11 +51,17 @@ def main(argv: list[str] | None = None) -> int:
             raise
         p = sub.add_parser(name, help=help_, description=help_)
         mod.add_arguments(p)
-        modules[name] = mod
-    args = parser.parse_args(argv)
+        modules[name], parsers[name] = mod, p
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command is None:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help()
         return 2
+    if extra:
+        # an unknown option after the command: that command's usage and name (the top level's
+        # "usage: chronotick [-h] COMMAND ..." had named neither; exit 2 as before)
+        parsers[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(modules[args.command].run(args) or 0)
     except UsageError as exc:
