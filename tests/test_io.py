@@ -313,6 +313,20 @@ def test_plain_csv_header_only(tmp_path):
         load_plain_csv(write(tmp_path, "h.csv", "t,offset\n"))
 
 
+def test_plain_csv_header_not_utf8_is_refused(tmp_path):
+    # An audit (2026-12-06): "offset (µs)" saved as cp1252 / Latin-1 (Excel's CSV on Windows) was
+    # decoded with its 'µ' as U+FFFD, no unit was seen, and microseconds were read as seconds
+    text = "t (s),offset (\u00b5s)\n0,12.5\n64,13.1\n"
+    p = tmp_path / "us.csv"
+    p.write_bytes(text.encode("latin-1"))
+    assert sniff_format(str(p)) == "plain_csv"
+    with pytest.raises(ValueError, match=r"us\.csv:1: column 'offset \(\ufffds\)' is not UTF-8 text .*cp1252"):
+        load(str(p))
+    p.write_bytes(text.encode("utf-8"))      # the same header in UTF-8: refused for its unit, as before
+    with pytest.raises(ValueError, match=r"us\.csv:1: column 'offset \(\u00b5s\)' \(offset\) names a unit"):
+        load(str(p))
+
+
 # ---------------------------------------------------------------- oscillators
 
 @needs_shared
