@@ -358,6 +358,22 @@ def test_cs_phase_real():
     assert -tr.offsets.max() == pytest.approx(7.642786e-07, rel=1e-6)
 
 
+@pytest.mark.parametrize("first", [2000.0, 8.0e6])
+def test_phase_file_in_ns_is_sniffed_by_its_comment(tmp_path, first):
+    # An audit (2026-12-06): numbers above 1e3 made it a frequency file whatever its comments said:
+    # refused with a message about Hz, or (5-15 ms of time error in ns) integrated as 10 MHz readings
+    p = tmp_path / "phase_ns.txt"
+    p.write_text("# TIC: GPSDO 1PPS vs reference\n# phase data, unit: ns\n# data interval 1.0 s\n" +
+                 "".join(f"{first + 10 * k:.3f}\n" for k in range(20)))
+    assert sniff_format(str(p)) == "oscillator_phase"
+    tr = load(str(p))
+    np.testing.assert_allclose(tr.offsets, -(first + 10 * np.arange(20)) * 1e-9)
+    p.write_text("# phase data (unit: us)\n" + "".join(f"{first + k}\n" for k in range(5)))
+    assert sniff_format(str(p)) == "oscillator_phase"
+    p.write_text("# counter reference unit: 10MHz\n" + "".join(f"{10e6 + 0.1 * k}\n" for k in range(5)))
+    assert sniff_format(str(p)) == "oscillator_frequency"     # no phase declared: the numbers decide
+
+
 def test_oscillator_malformed_and_params(tmp_path):
     p = write(tmp_path, "f.txt", "# freq\n10000000.1\n10000000.2\nbad\n10000000.3\n")
     with pytest.raises(ValueError, match="f.txt:4: column 'value' is not a number: 'bad'"):
