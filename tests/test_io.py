@@ -430,7 +430,49 @@ def test_a_frequency_reading_far_from_the_nominal_is_malformed(tmp_path):
     from chronotick.io import load
     p = tmp_path / "f.txt"
     p.write_text("10000000.1\n10000000.2\n10000000.3\n1000\n")
-    with pytest.raises(ValueError, match=r"f\.txt:4: frequency reading \(Hz\) must lie in \(5e\+06, 1\.5e\+07\)"):
+    with pytest.raises(ValueError, match=r"f\.txt:4: frequency reading \(Hz\) '1000' is not within 0\.001 "
+                                         r"\(relative\) of nominal_hz = 1e\+07 Hz"):
         load(str(p), format="oscillator_frequency")
     tr = load(str(p), format="oscillator_frequency", strict=False)
     assert tr.skipped == {"malformed": 1} and abs(tr.offsets[-1]) < 1e-7
+
+
+def test_a_5mhz_oscillator_is_refused_at_the_default_nominal(tmp_path):
+    # An audit (2026-12-06): 0.5-1.5 x nominal_hz let a 5 MHz output through the default 10e6 as
+    # y = -0.5, a time error of 0.5 s per second; a crystal oscillator is within +-100 ppm of its own
+    p = tmp_path / "f5.txt"
+    p.write_text("".join(f"{5e6 + 0.02 + 1e-3 * k:.9f}\n" for k in range(10)))
+    with pytest.raises(ValueError, match=r"f5\.txt:1: frequency reading \(Hz\) '5000000\.020000000' is not "
+                                         r"within 0\.001 \(relative\) of nominal_hz = 1e\+07 Hz"):
+        load(str(p))
+    with pytest.raises(ValueError, match="no valid data lines"):
+        load(str(p), strict=False)
+    tr = load(str(p), nominal_hz=5e6)
+    assert abs(tr.offsets[-1]) < 1e-7 and tr.skipped == {}
+    for v in (10e6 * (1 + 1.01e-3), 10e6 * (1 - 1.01e-3)):     # just outside the tolerance, either side
+        p.write_text(f"10000000.1\n{v!r}\n")
+        with pytest.raises(ValueError, match=r"f5\.txt:2: .*not within 0\.001"):
+            load(str(p), format="oscillator_frequency")
+    p.write_text(f"{10e6 * (1 + 0.99e-3)!r}\n{10e6 * (1 - 0.99e-3)!r}\n")   # inside: read
+    assert len(load(str(p), format="oscillator_frequency")) == 3
+
+
+def test_frequency_file_comments_set_tau_and_t0(tmp_path):
+    # An audit (2026-12-06): the frequency loader read neither comment (the phase loader reads both):
+    # 10 s readings were integrated at 1 s (a 10x too small time error), their times from 0
+    p = tmp_path / "f10.txt"
+    p.write_text("# 10 MHz OCXO vs H-maser, counter gate 10 s\n# first datapoint 1391174210\n"
+                 "# data interval 10.0 s\n" + "10000000.05\n" * 360)
+    tr = load(str(p))
+    assert tr.times[0] == 1391174210.0 and tr.times[-1] - tr.times[0] == 3600.0
+    np.testing.assert_allclose(np.diff(tr.times), 10.0)
+    assert tr.offsets[-1] == pytest.approx(-5e-9 * 3600, rel=1e-6)
+    tr = load_oscillator_frequency(str(p), tau=10.0, t0=0.0)       # given, agreeing: as given
+    assert tr.times[0] == 0.0 and tr.offsets[-1] == pytest.approx(-5e-9 * 3600, rel=1e-6)
+    with pytest.raises(ValueError, match=r"tau = 1\.0 s, but .*f10\.txt:3 declares a data interval of 10\.0 s"):
+        load_oscillator_frequency(str(p), tau=1.0)
+    p.write_text("# data interval: 100 ms\n10000000.1\n10000000.1\n")
+    np.testing.assert_allclose(load(str(p)).times, [0.0, 0.1, 0.2])
+    p.write_text("# data interval 0 s\n10000000.1\n")
+    with pytest.raises(ValueError, match=r"f10\.txt:1: data interval .0. is not a number > 0"):
+        load(str(p))
