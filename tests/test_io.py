@@ -230,6 +230,29 @@ def test_chrony_rawmeasurements_failed_tests(tmp_path):
     assert len(load_chrony_measurements(p, valid_only=False)) == 3
 
 
+def test_an_uncertainty_that_overflows_is_that_entrys_error(tmp_path):
+    # An audit (2026-12-06): delay / 2 + dispersion of two finite values near the double range is
+    # inf; Trace refused it without file:line and strict=False lost the whole load, not the entry
+    good = [ln for ln in open(os.path.join(DATA, "chrony_measurements.log")) if " 127.0.0.1 " in ln and
+            " 111 111 1111 " in ln][-3:]
+    f = good[1].split()
+    f[12] = f[13] = "1.7e+308"
+    p = write(tmp_path, "m.log", good[0] + " ".join(f) + "\n" + good[2])
+    with pytest.raises(ValueError, match=r"m\.log:2: uncertainty = peer delay / 2 \+ peer dispersion overflows: "
+                                         r"'1\.7e\+308' / 2 \+ '1\.7e\+308'"):
+        load_chrony_measurements(p)
+    tr = load_chrony_measurements(p, strict=False)
+    assert len(tr) == 2 and tr.skipped == {"malformed": 1}
+    # chronyc -c tracking's root dispersion + root delay / 2, the same
+    line = "7F000001,127.0.0.1,2,{t},-1e-6,0.0,0.0,0.0,0.0,0.0,{d},{d},64.0,Normal\n"
+    q = write(tmp_path, "c.csv", line.format(t=100.5, d="0.001") + line.format(t=164.5, d="1.7e308") +
+              line.format(t=228.5, d="0.001"))
+    with pytest.raises(ValueError, match=r"c\.csv:2: uncertainty = root delay / 2 \+ root dispersion overflows"):
+        load_chronyc_tracking(q)
+    tr = load_chronyc_tracking(q, strict=False)
+    assert len(tr) == 2 and tr.skipped == {"malformed": 1}
+
+
 # ---------------------------------------------------------------- chronyc -c tracking
 
 def test_chronyc_tracking_sign_matches_chronyc_text():
