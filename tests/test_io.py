@@ -103,6 +103,19 @@ def test_chronotick_csv_malformed_rows(tmp_path, row, why):
     assert len(tr) == 2 and tr.skipped == {"malformed": 1}
 
 
+@pytest.mark.parametrize("blank", ["   ", "\t", " \t ", ""])
+def test_chronotick_csv_whitespace_only_line_is_blank(tmp_path, blank):
+    # An audit (2026-12-06): a line of spaces was a malformed row of one field (strict: ValueError);
+    # the other loaders skip it as blank. Later lines keep their numbers.
+    p = write(tmp_path, "ws.csv", CT_HEADER + "100.0,1.0,cpu,2.5,40\n" + blank + "\r\n110.0,1.0,cpu,2.6,40\n")
+    tr = load_chronotick_csv(p)
+    np.testing.assert_allclose(tr.offsets, [2.5e-3, 2.6e-3])
+    assert tr.skipped == {}
+    p = write(tmp_path, "ws.csv", CT_HEADER + "100.0,1.0,cpu,2.5,40\n" + blank + "\n110.0,1.0,cpu,x,40\n")
+    with pytest.raises(ValueError, match=r"ws\.csv:4: column 'ntp_offset_ms' is not a number: 'x'"):
+        load_chronotick_csv(p)
+
+
 def test_chronotick_csv_wrong_header_and_no_rows(tmp_path):
     with pytest.raises(ValueError, match="not a ChronoTick CSV.*ntp_offset_ms"):
         load_chronotick_csv(write(tmp_path, "x.csv", "a,b\n1,2\n"))
