@@ -103,6 +103,19 @@ def test_chronotick_csv_malformed_rows(tmp_path, row, why):
     assert len(tr) == 2 and tr.skipped == {"malformed": 1}
 
 
+@pytest.mark.parametrize("blank", ["   ", "\t", " \t ", ""])
+def test_chronotick_csv_whitespace_only_line_is_blank(tmp_path, blank):
+    # An audit (2026-12-06): a line of spaces was a malformed row of one field (strict: ValueError);
+    # the other loaders skip it as blank. Later lines keep their numbers.
+    p = write(tmp_path, "ws.csv", CT_HEADER + "100.0,1.0,cpu,2.5,40\n" + blank + "\r\n110.0,1.0,cpu,2.6,40\n")
+    tr = load_chronotick_csv(p)
+    np.testing.assert_allclose(tr.offsets, [2.5e-3, 2.6e-3])
+    assert tr.skipped == {}
+    p = write(tmp_path, "ws.csv", CT_HEADER + "100.0,1.0,cpu,2.5,40\n" + blank + "\n110.0,1.0,cpu,x,40\n")
+    with pytest.raises(ValueError, match=r"ws\.csv:4: column 'ntp_offset_ms' is not a number: 'x'"):
+        load_chronotick_csv(p)
+
+
 def test_chronotick_csv_wrong_header_and_no_rows(tmp_path):
     with pytest.raises(ValueError, match="not a ChronoTick CSV.*ntp_offset_ms"):
         load_chronotick_csv(write(tmp_path, "x.csv", "a,b\n1,2\n"))
@@ -230,6 +243,29 @@ def test_chrony_rawmeasurements_failed_tests(tmp_path):
     assert len(load_chrony_measurements(p, valid_only=False)) == 3
 
 
+def test_an_uncertainty_that_overflows_is_that_entrys_error(tmp_path):
+    # An audit (2026-12-06): delay / 2 + dispersion of two finite values near the double range is
+    # inf; Trace refused it without file:line and strict=False lost the whole load, not the entry
+    good = [ln for ln in open(os.path.join(DATA, "chrony_measurements.log")) if " 127.0.0.1 " in ln and
+            " 111 111 1111 " in ln][-3:]
+    f = good[1].split()
+    f[12] = f[13] = "1.7e+308"
+    p = write(tmp_path, "m.log", good[0] + " ".join(f) + "\n" + good[2])
+    with pytest.raises(ValueError, match=r"m\.log:2: uncertainty = peer delay / 2 \+ peer dispersion overflows: "
+                                         r"'1\.7e\+308' / 2 \+ '1\.7e\+308'"):
+        load_chrony_measurements(p)
+    tr = load_chrony_measurements(p, strict=False)
+    assert len(tr) == 2 and tr.skipped == {"malformed": 1}
+    # chronyc -c tracking's root dispersion + root delay / 2, the same
+    line = "7F000001,127.0.0.1,2,{t},-1e-6,0.0,0.0,0.0,0.0,0.0,{d},{d},64.0,Normal\n"
+    q = write(tmp_path, "c.csv", line.format(t=100.5, d="0.001") + line.format(t=164.5, d="1.7e308") +
+              line.format(t=228.5, d="0.001"))
+    with pytest.raises(ValueError, match=r"c\.csv:2: uncertainty = root delay / 2 \+ root dispersion overflows"):
+        load_chronyc_tracking(q)
+    tr = load_chronyc_tracking(q, strict=False)
+    assert len(tr) == 2 and tr.skipped == {"malformed": 1}
+
+
 # ---------------------------------------------------------------- chronyc -c tracking
 
 def test_chronyc_tracking_sign_matches_chronyc_text():
@@ -313,6 +349,20 @@ def test_plain_csv_header_only(tmp_path):
         load_plain_csv(write(tmp_path, "h.csv", "t,offset\n"))
 
 
+def test_plain_csv_header_not_utf8_is_refused(tmp_path):
+    # An audit (2026-12-06): "offset (µs)" saved as cp1252 / Latin-1 (Excel's CSV on Windows) was
+    # decoded with its 'µ' as U+FFFD, no unit was seen, and microseconds were read as seconds
+    text = "t (s),offset (\u00b5s)\n0,12.5\n64,13.1\n"
+    p = tmp_path / "us.csv"
+    p.write_bytes(text.encode("latin-1"))
+    assert sniff_format(str(p)) == "plain_csv"
+    with pytest.raises(ValueError, match=r"us\.csv:1: column 'offset \(\ufffds\)' is not UTF-8 text .*cp1252"):
+        load(str(p))
+    p.write_bytes(text.encode("utf-8"))      # the same header in UTF-8: refused for its unit, as before
+    with pytest.raises(ValueError, match=r"us\.csv:1: column 'offset \(\u00b5s\)' \(offset\) names a unit"):
+        load(str(p))
+
+
 # ---------------------------------------------------------------- oscillators
 
 @needs_shared
@@ -342,6 +392,22 @@ def test_cs_phase_real():
     # Stable32 summary of the file: max 8.174899e-07, min 7.642786e-07 (time error; offsets are -x)
     assert -tr.offsets.min() == pytest.approx(8.174899e-07, rel=1e-6)
     assert -tr.offsets.max() == pytest.approx(7.642786e-07, rel=1e-6)
+
+
+@pytest.mark.parametrize("first", [2000.0, 8.0e6])
+def test_phase_file_in_ns_is_sniffed_by_its_comment(tmp_path, first):
+    # An audit (2026-12-06): numbers above 1e3 made it a frequency file whatever its comments said:
+    # refused with a message about Hz, or (5-15 ms of time error in ns) integrated as 10 MHz readings
+    p = tmp_path / "phase_ns.txt"
+    p.write_text("# TIC: GPSDO 1PPS vs reference\n# phase data, unit: ns\n# data interval 1.0 s\n" +
+                 "".join(f"{first + 10 * k:.3f}\n" for k in range(20)))
+    assert sniff_format(str(p)) == "oscillator_phase"
+    tr = load(str(p))
+    np.testing.assert_allclose(tr.offsets, -(first + 10 * np.arange(20)) * 1e-9)
+    p.write_text("# phase data (unit: us)\n" + "".join(f"{first + k}\n" for k in range(5)))
+    assert sniff_format(str(p)) == "oscillator_phase"
+    p.write_text("# counter reference unit: 10MHz\n" + "".join(f"{10e6 + 0.1 * k}\n" for k in range(5)))
+    assert sniff_format(str(p)) == "oscillator_frequency"     # no phase declared: the numbers decide
 
 
 def test_oscillator_malformed_and_params(tmp_path):
@@ -400,7 +466,49 @@ def test_a_frequency_reading_far_from_the_nominal_is_malformed(tmp_path):
     from chronotick.io import load
     p = tmp_path / "f.txt"
     p.write_text("10000000.1\n10000000.2\n10000000.3\n1000\n")
-    with pytest.raises(ValueError, match=r"f\.txt:4: frequency reading \(Hz\) must lie in \(5e\+06, 1\.5e\+07\)"):
+    with pytest.raises(ValueError, match=r"f\.txt:4: frequency reading \(Hz\) '1000' is not within 0\.001 "
+                                         r"\(relative\) of nominal_hz = 1e\+07 Hz"):
         load(str(p), format="oscillator_frequency")
     tr = load(str(p), format="oscillator_frequency", strict=False)
     assert tr.skipped == {"malformed": 1} and abs(tr.offsets[-1]) < 1e-7
+
+
+def test_a_5mhz_oscillator_is_refused_at_the_default_nominal(tmp_path):
+    # An audit (2026-12-06): 0.5-1.5 x nominal_hz let a 5 MHz output through the default 10e6 as
+    # y = -0.5, a time error of 0.5 s per second; a crystal oscillator is within +-100 ppm of its own
+    p = tmp_path / "f5.txt"
+    p.write_text("".join(f"{5e6 + 0.02 + 1e-3 * k:.9f}\n" for k in range(10)))
+    with pytest.raises(ValueError, match=r"f5\.txt:1: frequency reading \(Hz\) '5000000\.020000000' is not "
+                                         r"within 0\.001 \(relative\) of nominal_hz = 1e\+07 Hz"):
+        load(str(p))
+    with pytest.raises(ValueError, match="no valid data lines"):
+        load(str(p), strict=False)
+    tr = load(str(p), nominal_hz=5e6)
+    assert abs(tr.offsets[-1]) < 1e-7 and tr.skipped == {}
+    for v in (10e6 * (1 + 1.01e-3), 10e6 * (1 - 1.01e-3)):     # just outside the tolerance, either side
+        p.write_text(f"10000000.1\n{v!r}\n")
+        with pytest.raises(ValueError, match=r"f5\.txt:2: .*not within 0\.001"):
+            load(str(p), format="oscillator_frequency")
+    p.write_text(f"{10e6 * (1 + 0.99e-3)!r}\n{10e6 * (1 - 0.99e-3)!r}\n")   # inside: read
+    assert len(load(str(p), format="oscillator_frequency")) == 3
+
+
+def test_frequency_file_comments_set_tau_and_t0(tmp_path):
+    # An audit (2026-12-06): the frequency loader read neither comment (the phase loader reads both):
+    # 10 s readings were integrated at 1 s (a 10x too small time error), their times from 0
+    p = tmp_path / "f10.txt"
+    p.write_text("# 10 MHz OCXO vs H-maser, counter gate 10 s\n# first datapoint 1391174210\n"
+                 "# data interval 10.0 s\n" + "10000000.05\n" * 360)
+    tr = load(str(p))
+    assert tr.times[0] == 1391174210.0 and tr.times[-1] - tr.times[0] == 3600.0
+    np.testing.assert_allclose(np.diff(tr.times), 10.0)
+    assert tr.offsets[-1] == pytest.approx(-5e-9 * 3600, rel=1e-6)
+    tr = load_oscillator_frequency(str(p), tau=10.0, t0=0.0)       # given, agreeing: as given
+    assert tr.times[0] == 0.0 and tr.offsets[-1] == pytest.approx(-5e-9 * 3600, rel=1e-6)
+    with pytest.raises(ValueError, match=r"tau = 1\.0 s, but .*f10\.txt:3 declares a data interval of 10\.0 s"):
+        load_oscillator_frequency(str(p), tau=1.0)
+    p.write_text("# data interval: 100 ms\n10000000.1\n10000000.1\n")
+    np.testing.assert_allclose(load(str(p)).times, [0.0, 0.1, 0.2])
+    p.write_text("# data interval 0 s\n10000000.1\n")
+    with pytest.raises(ValueError, match=r"f10\.txt:1: data interval .0. is not a number > 0"):
+        load(str(p))

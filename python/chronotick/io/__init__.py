@@ -21,6 +21,7 @@ from chronotick.io._common import check_path, head_lines
 from chronotick.io.chrony import (load_chrony_measurements, load_chrony_statistics, load_chrony_tracking,
                                   load_chronyc_tracking)
 from chronotick.io.chronotick_csv import load_chronotick_csv
+from chronotick.io.oscillators import _UNIT as _PHASE_UNIT
 from chronotick.io.oscillators import load_oscillator_frequency, load_oscillator_phase
 from chronotick.io.plain_csv import load_plain_csv
 from chronotick.io.trace import Trace
@@ -41,6 +42,7 @@ __all__ = ["Trace", "load", "sniff_format", "FORMATS", *sorted(f.__name__ for f 
 _CHRONY_ENTRY = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} ")
 _CHRONYC = re.compile(r"^(?:[-+\d.eE]+,)?[0-9A-Fa-f]{8},[^,]*,\d+,")
 _NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
+_PHASE_DATA = re.compile(r"\bphase data\b", re.IGNORECASE)    # "# phase data, unit: ns"
 
 
 def _chrony_kind(header: str | None, fields: list[str]) -> str | None:
@@ -63,6 +65,10 @@ def _chrony_kind(header: str | None, fields: list[str]) -> str | None:
 def sniff_format(path) -> str:
     """Name (a key of FORMATS) of the format of `path`, from its first lines.
 
+    A file of one number per line is oscillator_phase where a '#' comment
+    declares phase data or its unit ("# phase data, unit: ns"), else
+    oscillator_frequency where the first number is above 1e3 (Hz), else
+    oscillator_phase (a time error in s).
     Raises ValueError when it cannot tell; pass `format=` to `load` then.
     """
     path = check_path(path)
@@ -98,7 +104,11 @@ def sniff_format(path) -> str:
     single = [s for s in data[:16] if not re.search(r"[,\s]", s)]
     numbers = [s for s in single if _NUMBER.match(s)]
     if len(single) == len(data[:16]) and 2 * len(numbers) >= len(single):
-        # one number per line: a frequency in Hz is large, a time error in s is tiny
+        # one number per line: a comment declaring phase data or its unit (which load_oscillator_phase
+        # reads) decides -- a time error in ns is large too, and was sniffed as frequencies (an audit);
+        # else a frequency in Hz is large, a time error in s is tiny
+        if any(_PHASE_DATA.search(ln) or _PHASE_UNIT.search(ln) for ln in lines if ln.lstrip().startswith("#")):
+            return "oscillator_phase"
         return "oscillator_frequency" if abs(float(numbers[0])) > 1e3 else "oscillator_phase"
     body = data[1:] if data[0] and not _NUMBER.match(re.split(r"[,\s]+", data[0])[0]) else data
     fields = [re.split(r"\s*,\s*|\s+", s) for s in body[:16]]

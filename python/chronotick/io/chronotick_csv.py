@@ -32,7 +32,8 @@ def _optional_ms(row: dict, name: str, path: str, lineno: int) -> float:
 
 
 def load_chronotick_csv(path, strict: bool = True) -> Trace:
-    """Load one ChronoTick CSV (plain or gzip); '#' comment lines before its header are skipped.
+    """Load one ChronoTick CSV (plain or gzip); '#' comment lines before its header are skipped,
+    and blank (or whitespace-only) lines anywhere.
 
     strict=True: a malformed NTP row (unparsable or non-finite number, short
     or long row, time not after the previous one) raises ValueError naming file and
@@ -58,7 +59,9 @@ def load_chronotick_csv(path, strict: bool = True) -> Trace:
                 lines = itertools.chain([line], lines)
                 break
             before += 1
-        reader = csv.DictReader(lines)
+        # a line of only whitespace is blank, as in the other loaders (csv reads it as a row of one
+        # field: a malformed row); csv skips an empty line and still counts it in line_num
+        reader = csv.DictReader(line if line.strip() else "\n" for line in lines)
         # names with the spaces around them dropped: "timestamp, system_time, ..." is sniffed as
         # this format (the sniffer strips them) and had then been refused for "no 'system_time'"
         fields = reader.fieldnames = [name.strip() for name in reader.fieldnames or []]

@@ -33,6 +33,7 @@ from __future__ import annotations
 import calendar
 import datetime
 import functools
+import math
 import re
 from collections import Counter
 
@@ -82,6 +83,17 @@ def _check_nonnegative(v: dict, names, fields: list, index: dict, path: str, lin
     for n in names:
         if v[n] < 0:
             raise RowError(f"{path}:{lineno}: column {n!r} must be >= 0, got {fields[index[n]]!r}")
+
+
+def _error_bound(delay: float, dispersion: float, delay_name: str, dispersion_name: str,
+                 delay_text: str, dispersion_text: str, path: str, lineno: int) -> float:
+    """delay / 2 + dispersion, or RowError where it overflows (both near the double range): the
+    entry's own error -- an inf had stopped the whole load in Trace's check, strict or not."""
+    u = delay / 2 + dispersion
+    if not math.isfinite(u):
+        raise RowError(f"{path}:{lineno}: uncertainty = {delay_name} / 2 + {dispersion_name} overflows: "
+                       f"{delay_text!r} / 2 + {dispersion_text!r}")
+    return u
 
 
 def _data_rows(path: str):
@@ -200,6 +212,17 @@ def load_chrony_measurements(path, strict: bool = True, source: str | None = Non
     Entries of other sources are counted as "other_source".
     """
     path = check_path(path)
+    # a plain, well-formed log in one vectorised pass (~2.4x faster); anything else, and every error,
+    # is the row loop's (_fast_chrony imports this module, hence here)
+    from chronotick.io import _fast_chrony
+    fast = _fast_chrony.measurements(path, source, valid_only)
+    if fast is not None:
+        return fast
+    return _measurement_rows(path, strict, source, valid_only)
+
+
+def _measurement_rows(path: str, strict: bool, source: str | None, valid_only: bool) -> Trace:
+    """load_chrony_measurements row by row, `path` checked: every check, error and skip decision."""
     src = _pick_source(path, source)
     rows = RowCollector(path, strict, ["offset", "delay", "uncertainty", *_MEAS_EXTRA],
                         keep_last_on_equal_time=True)
@@ -222,6 +245,8 @@ def load_chrony_measurements(path, strict: bool = True, source: str | None = Non
             v = parse_floats(f, _MEAS_COLUMNS, path, lineno)
             _check_nonnegative(v, ("delay", "peer_dispersion", "root_delay", "root_dispersion"),
                                f, _MEAS_INDEX, path, lineno)
+            v["uncertainty"] = _error_bound(v["delay"], v["peer_dispersion"], "peer delay", "peer dispersion",
+                                            f[12], f[13], path, lineno)
         except RowError as e:
             rows.bad(e)
             continue
@@ -231,7 +256,6 @@ def load_chrony_measurements(path, strict: bool = True, source: str | None = Non
         if valid_only and "0" in tests + abcd:
             rows.skip("failed_tests")
             continue
-        v["uncertainty"] = v["delay"] / 2 + v["peer_dispersion"]
         rows.add(lineno, t, v)
     return rows.trace("offset", f"{path}::chrony_measurements[{src}]", delay="delay", uncertainty="uncertainty",
                       extra=_MEAS_EXTRA, what=f"measurements of {src}")
@@ -341,6 +365,8 @@ def load_chronyc_tracking(path, strict: bool = True) -> Trace:
                 raise RowError(f"{path}:{lineno}: unknown leap status {g[13]!r}")
             v = parse_floats(g, columns, path, lineno)
             _check_nonnegative(v, _CHRONYC_NONNEGATIVE, g, index, path, lineno)
+            v["uncertainty"] = _error_bound(v["root_delay"], v["root_dispersion"], "root delay", "root dispersion",
+                                            g[index["root_delay"]], g[index["root_dispersion"]], path, lineno)
         except RowError as e:
             rows.bad(e)
             continue
@@ -349,7 +375,6 @@ def load_chronyc_tracking(path, strict: bool = True) -> Trace:
             rows.skip("unsynchronised")
             continue
         v["last_offset"] = -v["last_offset"]
-        v["uncertainty"] = v["root_dispersion"] + 0.5 * v["root_delay"]
         rows.add(lineno, qt if qt is not None else v["ref_time"], v)
     return rows.trace("offset", f"{path}::chronyc_tracking", uncertainty="uncertainty", extra=_CHRONYC_EXTRA,
                       what="synchronised tracking reports")

@@ -9,6 +9,8 @@ whitespace. The first two columns are time and offset whatever their names,
 except that a name stating another unit (offset_ms, t[us], delay (ns)) is refused
 (every value is read as seconds), and so is a header naming them the other way
 round (column 1 `offset`, `y`, `value`..., or column 2 `t`, `time`, `timestamp`...).
+The file is read as UTF-8: a header with a byte UTF-8 cannot decode (a cp1252
+'µ') is refused, as its unit cannot be read.
 Columns after them follow the header's names (case-insensitive, a trailing
 unit of seconds aside: `delay_s`, `delay (s)`): `delay` (or `rtt`,
 `round_trip`, `ntp_delay`) is the trace's round-trip delay (s, >= 0),
@@ -117,6 +119,13 @@ def load_plain_csv(path, strict: bool = True) -> Trace:
         # other fields are all numbers is a data row with a bad time (it is parsed below, which names it)
         if not seen_data and not _is_number(f[0]) and not (len(f) > 1 and all(map(is_plain_number, f[1:]))):
             seen_data = True
+            # the loaders read UTF-8, an undecodable byte as U+FFFD: a cp1252 / Latin-1 "offset (µs)"
+            # had lost its 'µ', no unit was seen and microseconds were read as seconds
+            for name in f:
+                if "\ufffd" in name:
+                    raise ValueError(f"{path}:{lineno}: column {name!r} is not UTF-8 text (a byte that UTF-8 "
+                                     f"cannot decode, shown as U+FFFD; a cp1252 / Latin-1 '\u00b5'?): its unit "
+                                     f"cannot be read; save the file as UTF-8")
             roles = _roles(f)
             if len(f) < 2 or (len(f) > 3 and len(f) != len(set(f))) or len({"offset", *roles}) != len(roles) + 1:
                 raise ValueError(f"{path}:{lineno}: header must name t, offset[, uncertainty][, more named "
