@@ -492,3 +492,24 @@ def test_a_new_adev_slope_replaces_the_noise_the_old_one_set():
     c = sim.simulate(clock_params=ClockParams(adev_1s=1e-9, adev_slope=-0.5), adev_1s=2e-9, **kw)
     d = sim.simulate(clock_params=ClockParams(adev_1s=2e-9, adev_slope=-0.5), **kw)
     np.testing.assert_array_equal(c.x, d.x)
+
+
+def test_the_clock_filter_breaks_a_delay_tie_by_age():
+    # Found by an audit (session 36): min() over (delay, offset, j) broke exactly equal delays
+    # (queue_mean_s = 0, no asymmetry jitter, spikes or losses) by the offset, re-selecting an old
+    # sample: a 50 ms start overshot to +59 ms, and +50 ms and -50 ms starts were not mirror images.
+    # Ties now go to the newest sample: the loop acts on every poll, as by hand.
+    quiet = dict(h_wpm=0.0, h_wfm=0.0, h_ffm=0.0, h_rwfm=0.0, aging_ppm_per_day=0.0, queue_mean_s=0.0,
+                 asymmetry_jitter_s=0.0, spike_prob=0.0, loss_prob=0.0)
+    th = {x0: sim.simulate(preset="xo", duration_s=64 * 200, seed=0, disciplined=True, initial_offset_s=x0,
+                           **quiet).true_offset for x0 in (0.05, -0.05)}
+    np.testing.assert_allclose(th[0.05], -th[-0.05], rtol=0, atol=1e-12)
+    r_ = 7 / 8
+    a, b = 1 - r_ ** 2, (1 - r_) ** 2
+    theta, f, ideal = -0.05, 0.0, []
+    for _ in range(201):                    # the loop acting on every poll (f first), by hand
+        ideal.append(theta)
+        f += b * theta / 64
+        theta -= (f + a * theta / 64) * 64
+    np.testing.assert_allclose(th[0.05], ideal, rtol=0, atol=1e-9)
+    assert th[0.05].max() == pytest.approx(7.71e-3, abs=1e-4)    # the old code: +59.5 ms

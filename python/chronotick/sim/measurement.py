@@ -184,7 +184,10 @@ def poll(x_free: np.ndarray, y_free0: float, dt: float, mp: MeasurementParams, c
                 filt.append((float(sd), float(sm), j))
                 del filt[:-8]
             if filt:
-                best = min(filt)
+                # lowest delay; a tie goes to the newest sample (min over the tuples broke it by the
+                # offset: with exactly equal delays, queue_mean_s = 0, it re-selected an old sample
+                # and a 50 ms start overshot to +59 ms; an audit)
+                best = min(filt, key=lambda s: (s[0], -s[2]))
                 if best[2] > last_used:
                     last_used = best[2]
                     off = resid = best[1]
