@@ -513,3 +513,34 @@ def test_the_clock_filter_breaks_a_delay_tie_by_age():
         theta -= (f + a * theta / 64) * 64
     np.testing.assert_allclose(th[0.05], ideal, rtol=0, atol=1e-9)
     assert th[0.05].max() == pytest.approx(7.71e-3, abs=1e-4)    # the old code: +59.5 ms
+
+
+def test_the_disciplined_loop_is_documented_as_it_runs(monkeypatch):
+    # Found by an audit (session 36): docs/sim.md and poll()'s docstring gave u = f + a theta/T
+    # before f += b theta/T, a critically damped double pole at r per poll; the code updates f first
+    # and acts only when the clock filter yields a new sample, ~22% of polls with random delays, so
+    # the loop overshoots a 50 ms start by 16-29 ms, not 7.7 ms. The docs now say what it does.
+    import builtins
+    from chronotick.sim import measurement
+    chosen = []                                      # the clock filter's pick on each poll
+
+    def recording_min(*a, **k):
+        best = builtins.min(*a, **k)
+        if "key" in k:
+            chosen.append(best[2])
+        return best
+    monkeypatch.setattr(measurement, "min", recording_min, raising=False)
+    sim.simulate(preset="disciplined", duration_s=86400.0, seed=0)
+    monkeypatch.undo()
+    acts = np.count_nonzero(np.diff(np.maximum.accumulate(chosen)) > 0) + 1   # a newer sample than any used
+    assert 0.20 <= acts / (86400 / 64 + 1) <= 0.23
+    quiet = dict(spike_prob=0.0, loss_prob=0.0, h_wfm=0.0, h_ffm=0.0, h_rwfm=0.0, aging_ppm_per_day=0.0)
+    for seed in (0, 3):
+        r = sim.simulate(preset="disciplined", duration_s=64 * 200, seed=seed, initial_offset_s=0.05, **quiet)
+        th = -r.x[::64]
+        assert 16.5e-3 - 1e-4 <= th[1:60].max() <= 29.0e-3 + 1e-4 and 27 <= np.argmax(th[1:60]) + 1 <= 42
+        assert 4.0e-3 - 1e-4 <= np.abs(th[60:81]).max() <= 8.6e-3 + 1e-4
+    doc = open(os.path.join(os.path.dirname(__file__), "..", "docs", "sim.md")).read()
+    assert "f ← f + b·θ/T,   u = f + a·θ/T" in doc and "u = f + a·θ/T,   f ←" not in doc
+    assert "20–23% of\npolls" in doc and "16.5–29.0 ms" in doc and "4.0–8.6 ms over polls 60–80" in doc
+    assert "first\n    f += b theta/T, then u = f + a theta/T" in measurement.poll.__doc__
