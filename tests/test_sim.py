@@ -544,3 +544,21 @@ def test_the_disciplined_loop_is_documented_as_it_runs(monkeypatch):
     assert "f ← f + b·θ/T,   u = f + a·θ/T" in doc and "u = f + a·θ/T,   f ←" not in doc
     assert "20–23% of\npolls" in doc and "16.5–29.0 ms" in doc and "4.0–8.6 ms over polls 60–80" in doc
     assert "first\n    f += b theta/T, then u = f + a theta/T" in measurement.poll.__doc__
+
+
+def test_an_explicit_h_overrides_an_adev_1s_given_in_the_same_call():
+    # Found by an audit (session 36): the explicit h won only over a ClockParams' adev_1s; given
+    # next to adev_1s in one simulate call it was overwritten (h_wfm=5e-18 came out 2e-18)
+    kw = dict(preset="xo", duration_s=100)
+    b = sim.simulate(adev_1s=1e-9, h_wfm=5e-18, **kw).params.clock
+    assert b.h_wfm == 5e-18 and b.adev_1s is None
+    c = sim.simulate(adev_1s=1e-9, adev_slope=0.5, h_rwfm=1e-30, **kw).params.clock
+    assert c.h_rwfm == 1e-30 and c.adev_1s is None
+    # adev_1s with another noise's h still sets its own; the clock_params path is as it was
+    d = sim.simulate(adev_1s=1e-9, h_rwfm=1e-30, **kw).params.clock
+    assert d.h_wfm == pytest.approx(2e-18) and d.h_rwfm == 1e-30 and d.adev_1s == 1e-9
+    a = sim.simulate(clock_params=sim.ClockParams(adev_1s=1e-9), h_wfm=5e-18, duration_s=100).params.clock
+    assert a.h_wfm == 5e-18 and a.adev_1s is None
+    # a bad adev_1s next to that h is still named, not dropped
+    with pytest.raises(ValueError, match=r"adev_1s must be > 0, got -1.0"):
+        sim.simulate(adev_1s=-1.0, h_wfm=5e-18, **kw)

@@ -15,6 +15,7 @@ import numpy as np
 from chronotick._validate import positive_number
 from chronotick.io.trace import Trace
 from chronotick.sim import clock, measurement, presets, scenarios
+from chronotick.sim.noise import _SLOPE_FIELD
 from chronotick.sim.params import CLOCK_FIELDS, MEASUREMENT_FIELDS, ClockParams, MeasurementParams
 
 MAX_SAMPLES = 20_000_000  # dense grid points; about 4 GB of working memory
@@ -61,6 +62,10 @@ def _positive(name: str, v) -> float:
     return positive_number(v, name)
 
 
+def _valid_adev(v) -> bool:
+    return not isinstance(v, bool) and isinstance(v, numbers.Real) and math.isfinite(v) and v > 0
+
+
 def simulate(preset: str = "tcxo", scenario: str = "steady", duration_s: float = 6 * 3600,
              poll_s: float | None = None, seed: int = 0, disciplined: bool | None = None,
              dt: float = 1.0, clock_params: ClockParams | None = None,
@@ -100,12 +105,15 @@ def simulate(preset: str = "tcxo", scenario: str = "steady", duration_s: float =
     cp = clock_params if clock_params is not None else ClockParams(**c_fields)
     mp = measurement_params if measurement_params is not None else MeasurementParams(**m_fields)
     c_over = {k: v for k, v in overrides.items() if k in CLOCK_FIELDS}
-    if cp.adev_1s is not None and "adev_1s" not in c_over:
+    adev_1s = c_over.get("adev_1s", cp.adev_1s)
+    slope = c_over.get("adev_slope", cp.adev_slope)
+    if (_valid_adev(adev_1s) and isinstance(slope, numbers.Real) and not isinstance(slope, bool)
+            and _SLOPE_FIELD.get(float(slope)) in c_over):
         # an explicit h of the noise adev_1s sets is applied last, as every override: adev_1s
-        # no longer describes it (was: __post_init__ ran again and adev_1s overwrote it, silently)
-        from chronotick.sim.noise import h_from_adev
-        if h_from_adev(cp.adev_1s, c_over.get("adev_slope", cp.adev_slope))[0] in c_over:
-            c_over["adev_1s"] = None
+        # no longer describes it (was: __post_init__ ran again and adev_1s overwrote it, silently;
+        # so did an adev_1s given in the same call, until session 36). A bad adev_1s or slope is
+        # kept, for ClockParams to name.
+        c_over["adev_1s"] = None
     if cp.adev_1s is not None and ("adev_1s" in c_over or "adev_slope" in c_over):
         # a new adev_1s / adev_slope replaces the noise the old pair set: its h goes back to 0
         # unless given too (was: a new slope added its noise to the old one's, ADEV 1.41e-9
