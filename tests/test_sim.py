@@ -562,3 +562,16 @@ def test_an_explicit_h_overrides_an_adev_1s_given_in_the_same_call():
     # a bad adev_1s next to that h is still named, not dropped
     with pytest.raises(ValueError, match=r"adev_1s must be > 0, got -1.0"):
         sim.simulate(adev_1s=-1.0, h_wfm=5e-18, **kw)
+
+
+def test_a_longer_runs_clock_noise_is_documented_as_it_is():
+    # Found by an audit (session 36): docs/sim.md said a run 64 s longer keeps its clock's own noise
+    # within ~1e-10 s; where the sample count crosses a power of two the flicker FFT doubles and the
+    # flicker noise is another draw (3.5e-6 s apart for xo at 32767 vs 32831 samples)
+    def apart(d, preset="xo"):
+        a, b = (sim.simulate(preset=preset, duration_s=s, seed=0).x for s in (d, d + 64))
+        return np.max(np.abs(a - b[:a.size]))
+    assert apart(32700.0) < 3e-10                        # 32701 and 32765 samples: one FFT length
+    assert 1e-6 < apart(32766.0) < 5e-5                  # 32767 and 32831: across 2**15
+    doc = open(os.path.join(os.path.dirname(__file__), "..", "docs", "sim.md")).read()
+    assert "stays within ~1e-10 s" not in doc and "crosses a power of two" in doc and "2.6e-10 s" in doc
