@@ -575,3 +575,26 @@ def test_a_longer_runs_clock_noise_is_documented_as_it_is():
     assert 1e-6 < apart(32766.0) < 5e-5                  # 32767 and 32831: across 2**15
     doc = open(os.path.join(os.path.dirname(__file__), "..", "docs", "sim.md")).read()
     assert "stays within ~1e-10 s" not in doc and "crosses a power of two" in doc and "2.6e-10 s" in doc
+
+
+def test_a_grid_too_coarse_for_the_event_rates_is_refused():
+    # Found by an audit (session 36): migrations and route changes are one Bernoulli draw per grid
+    # step, so 10 migrations/day at dt = 86400 s gave 399 in 400 days, not ~4000, without a word
+    kw = dict(clock_params=sim.ClockParams(), duration_s=400 * 86400.0, seed=1, migration_step_s=0.0,
+              migration_freq_ppm=5.0, asymmetry_jitter_s=0.0)       # a noise-free clock: y moves only at migrations
+    with pytest.raises(ValueError, match=r"migration_per_day 10.0 at dt 86400.0 s is 10.0 \* 86400.0 / 86400 = 10 "
+                                         r"expected events per step, more than 0.1.*use dt <= 864 s"):
+        sim.simulate(dt=86400.0, poll_s=86400.0, migration_per_day=10.0, **kw)
+    with pytest.raises(ValueError, match=r"route_change_per_hour 0.5 at dt 3600.0 s .* = 0.5 expected events per step"):
+        sim.simulate(preset="xo", duration_s=30 * 86400.0, dt=3600.0, poll_s=3600.0)
+    with pytest.raises(ValueError, match=r"route_change_per_hour .* use dt <= 720 s"):
+        sim.simulate(preset="xo", duration_s=30 * 86400.0, dt=721.0, poll_s=721.0)
+    # 0.1 per step is allowed, and close to Poisson: 4000 expected, sd 60
+    r = sim.simulate(dt=864.0, poll_s=864.0, migration_per_day=10.0, **kw)
+    assert 3800 < np.count_nonzero(np.abs(np.diff(r.y[:-1])) > 1e-12) < 4200
+    sim.simulate(preset="xo", duration_s=30 * 86400.0, dt=720.0, poll_s=720.0)
+    # an event that changes nothing is not refused: no asymmetry jitter, no migration step sizes
+    sim.simulate(preset="xo", duration_s=30 * 86400.0, dt=3600.0, poll_s=3600.0, asymmetry_jitter_s=0.0,
+                 migration_per_day=10.0)
+    doc = open(os.path.join(os.path.dirname(__file__), "..", "docs", "sim.md")).read()
+    assert "more than 0.1 expected events per step" in doc

@@ -43,6 +43,7 @@ class Stream:
         self.spike_fwd = (rng.random(slots) < 0.5).astype(np.float64)
         self.spike_size = rng.standard_exponential(slots) * mp.spike_mean_s
         self.lost = rng.random(slots) < mp.loss_prob
+        # at most one per step, Poisson only on a fine grid: run.simulate refuses rate * dt > 0.1
         changes = rng.random(n) < mp.route_change_per_hour * dt / HOUR
         route = np.cumsum(changes)
         levels = mp.asymmetry_s + mp.asymmetry_jitter_s * rng.standard_normal(int(route[-1]) + 1 if n else 1)
