@@ -598,3 +598,21 @@ def test_a_grid_too_coarse_for_the_event_rates_is_refused():
                  migration_per_day=10.0)
     doc = open(os.path.join(os.path.dirname(__file__), "..", "docs", "sim.md")).read()
     assert "more than 0.1 expected events per step" in doc
+
+
+@pytest.mark.parametrize("call, pattern", [
+    (lambda: sim.h_from_adev("a", -0.5), r"adev_1s must be a number, got str 'a'"),
+    (lambda: sim.h_from_adev(None, -0.5), r"adev_1s must be a number, got NoneType None"),
+    (lambda: sim.h_from_adev(1e-9, [1]), r"slope must be a number, got list \[1\]"),
+    (lambda: sim.h_from_adev(1e-9, -0.5, dt="1"), r"dt must be a number, got str '1'"),
+    (lambda: sim.theory_adev(None, [1.0]), r"params must be a ClockParams, got NoneType None"),
+    (lambda: sim.theory_adev(sim.ClockParams(), "abc"), r"taus must be numbers of seconds, got str 'abc'"),
+    (lambda: sim.theory_adev(sim.ClockParams(), [1.0, "a"]), r"taus must be numbers of seconds, got list"),
+    (lambda: sim.theory_adev(sim.ClockParams(), None), r"taus must be numbers of seconds, got NoneType None"),
+    (lambda: sim.theory_adev(sim.ClockParams(), [1.0], dt="1"), r"dt must be a number, got str '1'"),
+])
+def test_the_adev_helpers_name_an_argument_of_the_wrong_type(call, pattern):
+    # Found by an audit (session 36): 'must be real number, not str', 'unhashable type: list',
+    # 'could not convert string to float' and an AttributeError on None, none naming the argument
+    with pytest.raises(TypeError, match=pattern):
+        call()
