@@ -492,3 +492,127 @@ def test_a_new_adev_slope_replaces_the_noise_the_old_one_set():
     c = sim.simulate(clock_params=ClockParams(adev_1s=1e-9, adev_slope=-0.5), adev_1s=2e-9, **kw)
     d = sim.simulate(clock_params=ClockParams(adev_1s=2e-9, adev_slope=-0.5), **kw)
     np.testing.assert_array_equal(c.x, d.x)
+
+
+def test_the_clock_filter_breaks_a_delay_tie_by_age():
+    # Found by an audit (session 36): min() over (delay, offset, j) broke exactly equal delays
+    # (queue_mean_s = 0, no asymmetry jitter, spikes or losses) by the offset, re-selecting an old
+    # sample: a 50 ms start overshot to +59 ms, and +50 ms and -50 ms starts were not mirror images.
+    # Ties now go to the newest sample: the loop acts on every poll, as by hand.
+    quiet = dict(h_wpm=0.0, h_wfm=0.0, h_ffm=0.0, h_rwfm=0.0, aging_ppm_per_day=0.0, queue_mean_s=0.0,
+                 asymmetry_jitter_s=0.0, spike_prob=0.0, loss_prob=0.0)
+    th = {x0: sim.simulate(preset="xo", duration_s=64 * 200, seed=0, disciplined=True, initial_offset_s=x0,
+                           **quiet).true_offset for x0 in (0.05, -0.05)}
+    np.testing.assert_allclose(th[0.05], -th[-0.05], rtol=0, atol=1e-12)
+    r_ = 7 / 8
+    a, b = 1 - r_ ** 2, (1 - r_) ** 2
+    theta, f, ideal = -0.05, 0.0, []
+    for _ in range(201):                    # the loop acting on every poll (f first), by hand
+        ideal.append(theta)
+        f += b * theta / 64
+        theta -= (f + a * theta / 64) * 64
+    np.testing.assert_allclose(th[0.05], ideal, rtol=0, atol=1e-9)
+    assert th[0.05].max() == pytest.approx(7.71e-3, abs=1e-4)    # the old code: +59.5 ms
+
+
+def test_the_disciplined_loop_is_documented_as_it_runs(monkeypatch):
+    # Found by an audit (session 36): docs/sim.md and poll()'s docstring gave u = f + a theta/T
+    # before f += b theta/T, a critically damped double pole at r per poll; the code updates f first
+    # and acts only when the clock filter yields a new sample, ~22% of polls with random delays, so
+    # the loop overshoots a 50 ms start by 16-29 ms, not 7.7 ms. The docs now say what it does.
+    import builtins
+    from chronotick.sim import measurement
+    chosen = []                                      # the clock filter's pick on each poll
+
+    def recording_min(*a, **k):
+        best = builtins.min(*a, **k)
+        if "key" in k:
+            chosen.append(best[2])
+        return best
+    monkeypatch.setattr(measurement, "min", recording_min, raising=False)
+    sim.simulate(preset="disciplined", duration_s=86400.0, seed=0)
+    monkeypatch.undo()
+    acts = np.count_nonzero(np.diff(np.maximum.accumulate(chosen)) > 0) + 1   # a newer sample than any used
+    assert 0.20 <= acts / (86400 / 64 + 1) <= 0.23
+    quiet = dict(spike_prob=0.0, loss_prob=0.0, h_wfm=0.0, h_ffm=0.0, h_rwfm=0.0, aging_ppm_per_day=0.0)
+    for seed in (0, 3):
+        r = sim.simulate(preset="disciplined", duration_s=64 * 200, seed=seed, initial_offset_s=0.05, **quiet)
+        th = -r.x[::64]
+        assert 16.5e-3 - 1e-4 <= th[1:60].max() <= 29.0e-3 + 1e-4 and 27 <= np.argmax(th[1:60]) + 1 <= 42
+        assert 4.0e-3 - 1e-4 <= np.abs(th[60:81]).max() <= 8.6e-3 + 1e-4
+    doc = open(os.path.join(os.path.dirname(__file__), "..", "docs", "sim.md")).read()
+    assert "f ← f + b·θ/T,   u = f + a·θ/T" in doc and "u = f + a·θ/T,   f ←" not in doc
+    assert "20–23% of\npolls" in doc and "16.5–29.0 ms" in doc and "4.0–8.6 ms over polls 60–80" in doc
+    assert "first\n    f += b theta/T, then u = f + a theta/T" in measurement.poll.__doc__
+
+
+def test_an_explicit_h_overrides_an_adev_1s_given_in_the_same_call():
+    # Found by an audit (session 36): the explicit h won only over a ClockParams' adev_1s; given
+    # next to adev_1s in one simulate call it was overwritten (h_wfm=5e-18 came out 2e-18)
+    kw = dict(preset="xo", duration_s=100)
+    b = sim.simulate(adev_1s=1e-9, h_wfm=5e-18, **kw).params.clock
+    assert b.h_wfm == 5e-18 and b.adev_1s is None
+    c = sim.simulate(adev_1s=1e-9, adev_slope=0.5, h_rwfm=1e-30, **kw).params.clock
+    assert c.h_rwfm == 1e-30 and c.adev_1s is None
+    # adev_1s with another noise's h still sets its own; the clock_params path is as it was
+    d = sim.simulate(adev_1s=1e-9, h_rwfm=1e-30, **kw).params.clock
+    assert d.h_wfm == pytest.approx(2e-18) and d.h_rwfm == 1e-30 and d.adev_1s == 1e-9
+    a = sim.simulate(clock_params=sim.ClockParams(adev_1s=1e-9), h_wfm=5e-18, duration_s=100).params.clock
+    assert a.h_wfm == 5e-18 and a.adev_1s is None
+    # a bad adev_1s next to that h is still named, not dropped
+    with pytest.raises(ValueError, match=r"adev_1s must be > 0, got -1.0"):
+        sim.simulate(adev_1s=-1.0, h_wfm=5e-18, **kw)
+
+
+def test_a_longer_runs_clock_noise_is_documented_as_it_is():
+    # Found by an audit (session 36): docs/sim.md said a run 64 s longer keeps its clock's own noise
+    # within ~1e-10 s; where the sample count crosses a power of two the flicker FFT doubles and the
+    # flicker noise is another draw (3.5e-6 s apart for xo at 32767 vs 32831 samples)
+    def apart(d, preset="xo"):
+        a, b = (sim.simulate(preset=preset, duration_s=s, seed=0).x for s in (d, d + 64))
+        return np.max(np.abs(a - b[:a.size]))
+    assert apart(32700.0) < 3e-10                        # 32701 and 32765 samples: one FFT length
+    assert 1e-6 < apart(32766.0) < 5e-5                  # 32767 and 32831: across 2**15
+    doc = open(os.path.join(os.path.dirname(__file__), "..", "docs", "sim.md")).read()
+    assert "stays within ~1e-10 s" not in doc and "crosses a power of two" in doc and "2.6e-10 s" in doc
+
+
+def test_a_grid_too_coarse_for_the_event_rates_is_refused():
+    # Found by an audit (session 36): migrations and route changes are one Bernoulli draw per grid
+    # step, so 10 migrations/day at dt = 86400 s gave 399 in 400 days, not ~4000, without a word
+    kw = dict(clock_params=sim.ClockParams(), duration_s=400 * 86400.0, seed=1, migration_step_s=0.0,
+              migration_freq_ppm=5.0, asymmetry_jitter_s=0.0)       # a noise-free clock: y moves only at migrations
+    with pytest.raises(ValueError, match=r"migration_per_day 10.0 at dt 86400.0 s is 10.0 \* 86400.0 / 86400 = 10 "
+                                         r"expected events per step, more than 0.1.*use dt <= 864 s"):
+        sim.simulate(dt=86400.0, poll_s=86400.0, migration_per_day=10.0, **kw)
+    with pytest.raises(ValueError, match=r"route_change_per_hour 0.5 at dt 3600.0 s .* = 0.5 expected events per step"):
+        sim.simulate(preset="xo", duration_s=30 * 86400.0, dt=3600.0, poll_s=3600.0)
+    with pytest.raises(ValueError, match=r"route_change_per_hour .* use dt <= 720 s"):
+        sim.simulate(preset="xo", duration_s=30 * 86400.0, dt=721.0, poll_s=721.0)
+    # 0.1 per step is allowed, and close to Poisson: 4000 expected, sd 60
+    r = sim.simulate(dt=864.0, poll_s=864.0, migration_per_day=10.0, **kw)
+    assert 3800 < np.count_nonzero(np.abs(np.diff(r.y[:-1])) > 1e-12) < 4200
+    sim.simulate(preset="xo", duration_s=30 * 86400.0, dt=720.0, poll_s=720.0)
+    # an event that changes nothing is not refused: no asymmetry jitter, no migration step sizes
+    sim.simulate(preset="xo", duration_s=30 * 86400.0, dt=3600.0, poll_s=3600.0, asymmetry_jitter_s=0.0,
+                 migration_per_day=10.0)
+    doc = open(os.path.join(os.path.dirname(__file__), "..", "docs", "sim.md")).read()
+    assert "more than 0.1 expected events per step" in doc
+
+
+@pytest.mark.parametrize("call, pattern", [
+    (lambda: sim.h_from_adev("a", -0.5), r"adev_1s must be a number, got str 'a'"),
+    (lambda: sim.h_from_adev(None, -0.5), r"adev_1s must be a number, got NoneType None"),
+    (lambda: sim.h_from_adev(1e-9, [1]), r"slope must be a number, got list \[1\]"),
+    (lambda: sim.h_from_adev(1e-9, -0.5, dt="1"), r"dt must be a number, got str '1'"),
+    (lambda: sim.theory_adev(None, [1.0]), r"params must be a ClockParams, got NoneType None"),
+    (lambda: sim.theory_adev(sim.ClockParams(), "abc"), r"taus must be numbers of seconds, got str 'abc'"),
+    (lambda: sim.theory_adev(sim.ClockParams(), [1.0, "a"]), r"taus must be numbers of seconds, got list"),
+    (lambda: sim.theory_adev(sim.ClockParams(), None), r"taus must be numbers of seconds, got NoneType None"),
+    (lambda: sim.theory_adev(sim.ClockParams(), [1.0], dt="1"), r"dt must be a number, got str '1'"),
+])
+def test_the_adev_helpers_name_an_argument_of_the_wrong_type(call, pattern):
+    # Found by an audit (session 36): 'must be real number, not str', 'unhashable type: list',
+    # 'could not convert string to float' and an AttributeError on None, none naming the argument
+    with pytest.raises(TypeError, match=pattern):
+        call()

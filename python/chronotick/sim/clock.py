@@ -58,6 +58,7 @@ def integrate(p: ClockParams, n: int, dt: float, temperature_c: np.ndarray,
         inc += noise.flicker(rngs["ffm"], n, math.pi * p.h_ffm, averaged=True) * dt
     if p.migration_per_day > 0:
         g = rngs["migration"]
+        # at most one per step, Poisson only on a fine grid: run.simulate refuses rate * dt > 0.1
         events = g.random(n) < p.migration_per_day * dt / DAY
         k = np.flatnonzero(events)
         steps = np.zeros(n)

@@ -43,6 +43,7 @@ class Stream:
         self.spike_fwd = (rng.random(slots) < 0.5).astype(np.float64)
         self.spike_size = rng.standard_exponential(slots) * mp.spike_mean_s
         self.lost = rng.random(slots) < mp.loss_prob
+        # at most one per step, Poisson only on a fine grid: run.simulate refuses rate * dt > 0.1
         changes = rng.random(n) < mp.route_change_per_hour * dt / HOUR
         route = np.cumsum(changes)
         levels = mp.asymmetry_s + mp.asymmetry_jitter_s * rng.standard_normal(int(route[-1]) + 1 if n else 1)
@@ -116,12 +117,16 @@ def poll(x_free: np.ndarray, y_free0: float, dt: float, mp: MeasurementParams, c
     through the polls (a loop over polls, never over grid samples).
 
     Servo (ntpd-like): clock filter = the lowest-delay of the last 8 servo
-    samples, used only if newer than the last one used; if its |offset|
-    exceeds servo_step_threshold_s the clock is stepped, else a type-II PI
-    loop slews it: u = f + a theta/T, f += b theta/T, with a = 1 - r^2,
-    b = (1 - r)^2, r = 1 - 1/servo_time_constant_polls (a critically damped
-    double pole at r per poll), |f| <= servo_max_freq_ppm. It starts with f
-    = -y(0), as a daemon that has its drift file.
+    samples (of equal delays the newest), used only if newer than the last
+    one used; if its |offset| exceeds servo_step_threshold_s the clock is
+    stepped, else a type-II PI loop slews it over the next interval T: first
+    f += b theta/T, then u = f + a theta/T, with a = 1 - r^2, b = (1 - r)^2,
+    r = 1 - 1/servo_time_constant_polls, |f| <= servo_max_freq_ppm; on the
+    other polls u = f. Acting on every poll (exactly equal delays) that is a
+    critically damped double pole at r per poll; with random delays the
+    filter yields a new sample on only ~22% of polls, so the loop is slower
+    and underdamped (50 ms start: 16-29 ms overshoot, not 7.7; docs/sim.md).
+    It starts with f = -y(0), as a daemon that has its drift file.
     """
     n = x_free.size
     if mp.poll_mode == "fixed" and not disciplined:
@@ -184,7 +189,10 @@ def poll(x_free: np.ndarray, y_free0: float, dt: float, mp: MeasurementParams, c
                 filt.append((float(sd), float(sm), j))
                 del filt[:-8]
             if filt:
-                best = min(filt)
+                # lowest delay; a tie goes to the newest sample (min over the tuples broke it by the
+                # offset: with exactly equal delays, queue_mean_s = 0, it re-selected an old sample
+                # and a 50 ms start overshot to +59 ms; an audit)
+                best = min(filt, key=lambda s: (s[0], -s[2]))
                 if best[2] > last_used:
                     last_used = best[2]
                     off = resid = best[1]

@@ -23,6 +23,8 @@ import math
 
 import numpy as np
 
+from chronotick._validate import is_real
+
 # slope of sigma_y(tau) -> ClockParams field of that power-law noise
 _SLOPE_FIELD = {-1.0: "h_wpm", -0.5: "h_wfm", 0.0: "h_ffm", 0.5: "h_rwfm"}
 
@@ -34,6 +36,10 @@ def h_from_adev(adev_1s: float, slope: float, dt: float = 1.0) -> tuple[str, flo
     Returns (ClockParams field name, h). White PM depends on the bandwidth:
     f_h = 1/(2 dt) with dt the simulation step (default 1 s).
     """
+    # types first, by name (a str, a list or None had raised numpy's or math's errors naming nothing)
+    for name, v in (("adev_1s", adev_1s), ("slope", slope), ("dt", dt)):
+        if not is_real(v):
+            raise TypeError(f"{name} must be a number, got {type(v).__name__} {v!r:.100}")
     if slope not in _SLOPE_FIELD:
         raise ValueError(f"adev_slope must be one of {sorted(_SLOPE_FIELD)}, got {slope!r}")
     if not (math.isfinite(adev_1s) and adev_1s > 0):
@@ -58,6 +64,14 @@ def theory_adev(params, taus, dt: float = 1.0) -> np.ndarray:
     sigma_y^2 = D^2 tau^2 / 2), at taus in seconds. A constant frequency
     offset adds nothing; temperature and VM migrations are not included.
     taus must be >= dt."""
+    from chronotick.sim.params import ClockParams
+    if not isinstance(params, ClockParams):
+        raise TypeError(f"params must be a ClockParams, got {type(params).__name__} {params!r:.100}")
+    if isinstance(taus, (str, bytes)) or np.asarray(taus).dtype.kind not in "fiu":
+        # a str, None, a bool or a mix with text, by name (numpy's 'could not convert' named nothing)
+        raise TypeError(f"taus must be numbers of seconds, got {type(taus).__name__} {taus!r:.100}")
+    if not is_real(dt):
+        raise TypeError(f"dt must be a number, got {type(dt).__name__} {dt!r:.100}")
     tau = np.asarray(taus, dtype=np.float64)
     if not (math.isfinite(dt) and dt > 0):
         raise ValueError(f"dt must be finite and > 0, got {dt!r}")

@@ -49,7 +49,8 @@ class ClockParams:
     adev_1s: float | None = None       # optional: Allan deviation at 1 s of the noise with slope adev_slope
     adev_slope: float = -0.5           # -1 (white PM, at dt = 1 s), -0.5 (white FM), 0 (flicker FM), +0.5 (RWFM);
                                        # when adev_1s is set it replaces that noise's h
-    migration_per_day: float = 0.0     # VM live migrations per day (Poisson)
+    migration_per_day: float = 0.0     # VM live migrations per day (Poisson; at most one per grid step:
+                                       # simulate refuses migration_per_day * dt / 86400 > 0.1)
     migration_step_s: float = 0.0      # rms time step at a migration, s
     migration_freq_ppm: float = 0.0    # rms frequency step at a migration, ppm
     servo_time_constant_polls: float = 8.0  # disciplined mode: PI loop time constant, in polls
@@ -90,7 +91,8 @@ class MeasurementParams:
     queue_mean_s: float = 0.003        # mean exponential queueing per direction, s
     asymmetry_s: float = 0.0           # mean path asymmetry (forward - backward), s
     asymmetry_jitter_s: float = 0.002  # rms of the asymmetry level drawn at each route change, s
-    route_change_per_hour: float = 0.5 # route changes per hour (Poisson)
+    route_change_per_hour: float = 0.5 # route changes per hour (Poisson; at most one per grid step:
+                                       # simulate refuses route_change_per_hour * dt / 3600 > 0.1)
     spike_prob: float = 0.02           # probability that one direction is hit by a delay spike
     spike_mean_s: float = 0.040        # mean extra one-way delay of a spike, s (exponential)
     loss_prob: float = 0.01            # probability that a reply is lost

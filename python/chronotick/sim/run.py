@@ -15,6 +15,7 @@ import numpy as np
 from chronotick._validate import positive_number
 from chronotick.io.trace import Trace
 from chronotick.sim import clock, measurement, presets, scenarios
+from chronotick.sim.noise import _SLOPE_FIELD
 from chronotick.sim.params import CLOCK_FIELDS, MEASUREMENT_FIELDS, ClockParams, MeasurementParams
 
 MAX_SAMPLES = 20_000_000  # dense grid points; about 4 GB of working memory
@@ -61,6 +62,33 @@ def _positive(name: str, v) -> float:
     return positive_number(v, name)
 
 
+def _valid_adev(v) -> bool:
+    return not isinstance(v, bool) and isinstance(v, numbers.Real) and math.isfinite(v) and v > 0
+
+
+MAX_EVENTS_PER_STEP = 0.1
+
+
+def _check_event_rates(cp: ClockParams, mp: MeasurementParams, dt: float) -> None:
+    """Refuse a Poisson rate the grid cannot follow. Migrations and route changes are one
+    Bernoulli draw per step (probability rate * dt), so never two in a step: more than 0.1
+    expected per step departs from Poisson (variance 1 - rate * dt of its own), and past 1 the
+    mean is lost too (10/day at dt 86400 s: 399 in 400 days, not ~4000; an audit). Changing
+    the draws would change every run, so a coarse grid is refused instead; an event that
+    changes nothing (no step sizes, no asymmetry jitter) is not."""
+    for name, rate, per_s, active in (
+            ("migration_per_day", cp.migration_per_day, 86400.0,
+             cp.migration_step_s > 0 or cp.migration_freq_ppm > 0),
+            ("route_change_per_hour", mp.route_change_per_hour, 3600.0, mp.asymmetry_jitter_s > 0)):
+        per_step = rate * dt / per_s
+        if active and per_step > MAX_EVENTS_PER_STEP:
+            raise ValueError(
+                f"{name} {rate!r} at dt {dt!r} s is {rate!r} * {dt!r} / {per_s:g} = {per_step:.3g} expected events "
+                f"per step, more than {MAX_EVENTS_PER_STEP}: the simulator draws at most one per step, so it "
+                f"would not be Poisson (past 1 per step, fewer events); use dt <= "
+                f"{MAX_EVENTS_PER_STEP * per_s / rate:.6g} s or a lower {name}")
+
+
 def simulate(preset: str = "tcxo", scenario: str = "steady", duration_s: float = 6 * 3600,
              poll_s: float | None = None, seed: int = 0, disciplined: bool | None = None,
              dt: float = 1.0, clock_params: ClockParams | None = None,
@@ -74,7 +102,9 @@ def simulate(preset: str = "tcxo", scenario: str = "steady", duration_s: float =
     preset's (e.g. from random_params). overrides: any ClockParams or
     MeasurementParams field, applied last. disciplined: None = the preset's
     choice (True only for "disciplined"). seed: int >= 0; the same arguments
-    and seed reproduce the run exactly.
+    and seed reproduce the run exactly. Migrations and route changes are at
+    most one per step: more than 0.1 expected per step (dt > 720 s at the
+    default 0.5 route changes/h) is a ValueError.
     """
     duration_s = _positive("duration_s", duration_s)
     dt = _positive("dt", dt)
@@ -100,12 +130,15 @@ def simulate(preset: str = "tcxo", scenario: str = "steady", duration_s: float =
     cp = clock_params if clock_params is not None else ClockParams(**c_fields)
     mp = measurement_params if measurement_params is not None else MeasurementParams(**m_fields)
     c_over = {k: v for k, v in overrides.items() if k in CLOCK_FIELDS}
-    if cp.adev_1s is not None and "adev_1s" not in c_over:
+    adev_1s = c_over.get("adev_1s", cp.adev_1s)
+    slope = c_over.get("adev_slope", cp.adev_slope)
+    if (_valid_adev(adev_1s) and isinstance(slope, numbers.Real) and not isinstance(slope, bool)
+            and _SLOPE_FIELD.get(float(slope)) in c_over):
         # an explicit h of the noise adev_1s sets is applied last, as every override: adev_1s
-        # no longer describes it (was: __post_init__ ran again and adev_1s overwrote it, silently)
-        from chronotick.sim.noise import h_from_adev
-        if h_from_adev(cp.adev_1s, c_over.get("adev_slope", cp.adev_slope))[0] in c_over:
-            c_over["adev_1s"] = None
+        # no longer describes it (was: __post_init__ ran again and adev_1s overwrote it, silently;
+        # so did an adev_1s given in the same call, until session 36). A bad adev_1s or slope is
+        # kept, for ClockParams to name.
+        c_over["adev_1s"] = None
     if cp.adev_1s is not None and ("adev_1s" in c_over or "adev_slope" in c_over):
         # a new adev_1s / adev_slope replaces the noise the old pair set: its h goes back to 0
         # unless given too (was: a new slope added its noise to the old one's, ADEV 1.41e-9
@@ -135,6 +168,7 @@ def simulate(preset: str = "tcxo", scenario: str = "steady", duration_s: float =
         count = f"{n}" if n is not None else f"{ratio:.3g}"
         raise ValueError(f"duration_s / dt = {duration_s!r} / {dt!r} gives {count} samples, more than {MAX_SAMPLES:.0e} "
                          f"(about 200 MB per 1e6 samples): use a larger dt or a shorter duration_s")
+    _check_event_rates(cp, mp, dt)
     t = np.arange(n, dtype=np.float64) * dt
     rngs = {name: np.random.default_rng(s)
             for name, s in zip(_STREAMS, np.random.SeedSequence(int(seed)).spawn(len(_STREAMS)))}
