@@ -264,9 +264,12 @@ def test_cli_bad_input_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch
         assert main(argv) == rc
         err = capsys.readouterr().err
         assert err.startswith(f"chronotick {argv[0]}: ") and pattern in err and "Traceback" not in err
-    monkeypatch.setenv("CHRONOTICK_TRACEBACK", "1")       # for debugging: the exception itself
-    with pytest.raises(ValueError, match="--level must be a fraction in"):
-        main(["backtest", "--level", "1.5", str(csv)])
+    monkeypatch.setenv("CHRONOTICK_TRACEBACK", "1")       # for debugging: the exception's traceback too,
+    capsys.readouterr()                                    # the exit code and the line as without (2026-12-06)
+    assert main(["backtest", "--level", "1.5", str(csv)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback (most recent call last):") and "UsageError: --level must be a fraction in" in err
+    assert err.strip().splitlines()[-1].startswith("chronotick backtest: --level must be a fraction in (0, 1)")
 
 
 def test_window_selection_holds_each_trace_out_of_its_own_choice():
