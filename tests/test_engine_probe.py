@@ -51,7 +51,7 @@ def test_predict_fused_without_a_long_term_model_fuses_the_classical_fusion():
 @pytest.mark.parametrize("models, match", [
     (["hold"], "every model failed: non-finite output"),      # was: a Forecast of NaN, silently
     (["kalman"], "every model failed: kalman: could not estimate"),   # was: "cannot reshape array of size 0"
-    (["kalman", "robust"], "dropped robust: robust: no finite spread"),
+    (["kalman", "robust"], "dropped robust: no finite spread"),
 ])
 def test_every_model_failing_is_a_runtime_error_naming_why(models, match):
     t = T0 + 64.0 * np.arange(60)
@@ -78,7 +78,7 @@ def test_a_classical_member_that_cannot_forecast_is_dropped_with_a_note():
         eng.observe_many(t, y)
         fc = eng.predict_short_term()
         assert list(fc.weights) == ["robust"]
-        assert "dropped kalman: kalman: could not estimate the measurement noise" in fc.note
+        assert "dropped kalman: could not estimate the measurement noise" in fc.note
 
 
 def test_a_forecast_step_below_the_timestamps_resolution_is_refused():

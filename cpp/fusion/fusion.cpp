@@ -103,7 +103,12 @@ FusedForecast fuse(const std::vector<QuantileForecast>& members) {
     if (use[i]) {
       name += (name.back() == '(' ? "" : ",") + members[i].model;
     } else {
-      why += (why.empty() ? "" : "; ") + members[i].model + ": " + unusable_reason(members[i]);
+      // the member's own note names it already ("kalman: could not ..."): said once, not
+      // "dropped kalman: kalman: ..." (an audit, 2026-12-06)
+      std::string reason = unusable_reason(members[i]);
+      const std::string own = members[i].model + ": ";
+      if (reason.compare(0, own.size(), own) == 0) reason.erase(0, own.size());
+      why += (why.empty() ? "" : "; ") + own + reason;
     }
   }
   name += ")";

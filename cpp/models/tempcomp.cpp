@@ -55,8 +55,15 @@ TempcompFit fit_tempcomp(const Series& s, const double* temp, const ModelParams&
   TempcompFit fit;
   const std::size_t window = std::max<std::size_t>(p.regression_max, p.tempcomp_window);
   const std::size_t first = s.n > window ? s.n - window : 0, m = s.n - first;
-  if (m < std::max<std::size_t>(6, p.regression_min)) return fit;
-  for (std::size_t i = first; i < s.n; ++i) if (!std::isfinite(temp[i])) return fit;
+  if (m < std::max<std::size_t>(6, p.regression_min)) {
+    fit.why = "too few measurements";
+    return fit;
+  }
+  for (std::size_t i = first; i < s.n; ++i)
+    if (!std::isfinite(temp[i])) {
+      fit.why = "a temperature in the window is not finite";
+      return fit;
+    }
   fit.t0 = s.t[s.n - 1];
   fit.T_last = temp[s.n - 1];
   double T0 = 0;
@@ -67,8 +74,10 @@ TempcompFit fit_tempcomp(const Series& s, const double* temp, const ModelParams&
   // 120.62030941363909 gave T - T0 = 35 ulps each -- and the fit went ahead on that rounding,
   // an 80% interval 570 ms wide; an audit, 2026-12-05).
   const auto [lo, hi] = std::minmax_element(temp + first, temp + s.n);
-  if (!(*hi - *lo > 4.0 * std::numeric_limits<double>::epsilon() * std::max(std::fabs(*lo), std::fabs(*hi))))
+  if (!(*hi - *lo > 4.0 * std::numeric_limits<double>::epsilon() * std::max(std::fabs(*lo), std::fabs(*hi)))) {
+    fit.why = "the temperature is constant over the window";
     return fit;
+  }
   // Columns: 1, tau, C (C = 0 at t0, integrated backwards).
   std::vector<double> tau(m), C(m), y(m), base(m), w(m), r(m), work;
   C[m - 1] = 0;
@@ -93,7 +102,10 @@ TempcompFit fit_tempcomp(const Series& s, const double* temp, const ModelParams&
         for (int c = 0; c < 3; ++c) A[a][c] += w[j] * x[a] * x[c];
       }
     }
-    if (!solve3(A, b, beta, inv)) return fit;
+    if (!solve3(A, b, beta, inv)) {
+      fit.why = "a degenerate fit (the temperature's integral follows the time or the offset's line)";
+      return fit;
+    }
     for (std::size_t j = 0; j < m; ++j)
       r[j] = (y[j] - beta[0] - beta[1] * tau[j] - beta[2] * C[j]) * std::sqrt(base[j]);
     if (iter == 2) break;
@@ -119,13 +131,16 @@ TempcompFit fit_tempcomp(const Series& s, const double* temp, const ModelParams&
     for (int c = 0; c < 3; ++c) fit.cov[a][c] = fit.s2 * inv[a][c];
   fit.n_used = m;
   fit.ok = std::isfinite(fit.offset) && std::isfinite(fit.freq) && std::isfinite(fit.k) && std::isfinite(fit.s2);
+  if (!fit.ok) fit.why = "a fit that is not finite (values or temperatures too large)";
   return fit;
 }
 
 Gaussian predict_tempcomp(const Series& s, const double* temp, const double* targets, std::size_t h,
                           const ModelParams& p) {
   TempcompFit fit = fit_tempcomp(s, temp, p);
-  if (!fit.ok) return failed("regression+temp: too few measurements or temperatures, or a degenerate fit");
+  // (the reason said plainly: it had been "too few measurements or temperatures, or a degenerate
+  // fit" for a constant temperature too, which the fit knows; an audit, 2026-12-06)
+  if (!fit.ok) return failed(std::string("regression+temp: ") + fit.why);
   Gaussian g;
   g.mean.resize(h);
   g.sigma.resize(h);

@@ -21,6 +21,7 @@ struct TempcompFit {
   double t0 = 0, offset = 0, freq = 0, k = 0, T0 = 0, T_last = 0, s2 = 0;
   double cov[3][3] = {};
   std::size_t n_used = 0;
+  const char* why = "";   // where !ok: the reason, for the forecast's note
 };
 
 // temp[i]: temperature (any unit; k is per that unit) at s.t[i].

@@ -467,6 +467,16 @@ def classical_forecast(model: str, t, y, u, targets, levels, params=None):
                            quantiles=fb.quantiles, std=fb.std, ok=True, note=fb.note)
 
 
+def dropped_note(model: str, note: str) -> str:
+    """The note for a dropped member, from its own failure note, which names the member already
+    ("dropped kalman: kalman: ..." had said it twice; as the core's fusion says it)."""
+    return f"dropped {model}: {note.removeprefix(model + ': ')}"
+
+
+def dropped_temp_note(note: str) -> str:
+    return dropped_note("regression+temp", note)
+
+
 def forecast_members(model: str, t, y, u, targets, levels, temperature=None, params=None):
     """(QuantileForecast, weights dict, note) for a validated model name.
 
@@ -487,7 +497,7 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None, par
             # regression (itself falling back to hold), the temperature term dropped with a
             # note, as "fused" drops the member
             fb = classical_forecast("regression", t, y, u, targets, levels, params)
-            return fb, {fb.model.split(" ")[0]: np.ones(targets.size)}, f"dropped regression+temp: {fc.note}"
+            return fb, {fb.model.split(" ")[0]: np.ones(targets.size)}, dropped_temp_note(fc.note)
         if model not in (registry.FUSED, registry.AUTO):
             raise ValueError(f"covariates are used by model='regression', 'fused' or 'auto' only, got model={model!r}")
     if model in registry.CLASSICAL:

@@ -43,10 +43,13 @@ def plot(series: list[tuple[np.ndarray, np.ndarray, str]], bands=(), width: int 
     y0, y1 = float(ys.min()), float(ys.max())
     if not (np.isfinite(x1 - x0) and np.isfinite(y1 - y0)):
         raise ValueError(f"the values span more than a float64 can hold (x {x0:g} .. {x1:g}, y {y0:g} .. {y1:g})")
+    # a span of nothing widened by enough to count at this magnitude (+-1 is no change at 1e17:
+    # the span stayed 0 and every cell 0/0; an audit, 2026-12-06)
     if x1 == x0:
-        x1 = x0 + 1.0
+        x1 = x0 + max(1.0, abs(x0) * 1e-6)
     if y1 == y0:
-        y0, y1 = y0 - 1.0, y1 + 1.0
+        d = max(1.0, abs(y0) * 1e-6)
+        y0, y1 = y0 - d, y1 + d
     pad = 0.05 * (y1 - y0)
     y0, y1 = y0 - pad, y1 + pad
     # value labels on every third row: %8.2f where those fit in 8 columns and tell the rows
@@ -55,7 +58,12 @@ def plot(series: list[tuple[np.ndarray, np.ndarray, str]], bands=(), width: int 
     vals = [y1 - r * (y1 - y0) / (height - 1) for r in rows_lab]
     labels = [f"{v:8.2f}" for v in vals]
     if max(map(len, labels)) > 8 or len(set(labels)) < len(labels):
-        labels = [f"{v:8.6g}" for v in vals]
+        # as many significant digits as tell the rows apart (6 had printed 18000 on every row for
+        # an 18 s offset in ms varying by 0.01)
+        for digits in range(6, 18):
+            labels = [f"{v:8.{digits}g}" for v in vals]
+            if len(set(labels)) == len(labels):
+                break
     label_of = dict(zip(rows_lab, labels))
     label_w = max(9, max(map(len, labels)) + 1)
     cols = width - label_w - 1

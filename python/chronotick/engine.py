@@ -41,8 +41,8 @@ from chronotick import _core
 from chronotick import models as registry
 from chronotick._validate import int_times_hint
 from chronotick._validate import quantile_levels as _check_levels
-from chronotick.api import (AUTO_ONNX, SHORT_TERM_PROVIDERS, _median_spacing, classical_forecast, fuse_with_onnx,
-                            load_onnx, pinned_levels, with_base_levels)
+from chronotick.api import (AUTO_ONNX, SHORT_TERM_PROVIDERS, _median_spacing, classical_forecast, dropped_note,
+                            dropped_temp_note, fuse_with_onnx, load_onnx, pinned_levels, with_base_levels)
 from chronotick.config import load_config
 from chronotick.errors import ConfigError, ForecastError
 from chronotick.forecast import Forecast
@@ -669,7 +669,7 @@ class Engine:
                 if tc.ok:
                     out.append(tc)
                 else:     # e.g. a constant temperature: as predict(), the member is dropped with a note
-                    notes.append(f"dropped regression+temp: {tc.note}")
+                    notes.append(dropped_temp_note(tc.note))
         if with_fused:
             f, rejected = fuse_with_onnx(t, y, u, targets, levels, self._params, ext,
                                          [(m, None, None) for m in out if m.ok])
@@ -692,14 +692,14 @@ class Engine:
             # a classical member that cannot forecast from this window is left out of the
             # fusion with a note, as the core's fusion says "dropped <model>: ..." (it had
             # been dropped silently: the forecast said nothing of it)
-            notes[:0] = [f"dropped {m.model}: {m.note}" for m in out if not m.ok]
+            notes[:0] = [dropped_note(m.model, m.note) for m in out if not m.ok]
             return usable, notes, None
         # Nothing could forecast. A failed classical model: the core's hold
         # fallback (wide interval; .model says why). Only ONNX models, all
         # unhealthy or out of reach: the classical fusion (health() says why).
         failed = [m for m in out if m.model in registry.CLASSICAL]
         if failed:
-            notes[:0] = [f"dropped {m.model}: {m.note}" for m in failed[1:]]
+            notes[:0] = [dropped_note(m.model, m.note) for m in failed[1:]]
             return [classical_forecast(failed[0].model, t, y, u, targets, levels, self._params)], notes, None
         f = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, u, targets, levels, self._params)
         return [], notes, f

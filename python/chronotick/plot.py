@@ -56,7 +56,13 @@ def _time_axis(t0: float, span: float) -> tuple[float, str]:
     """(divisor, label) for times relative to t0."""
     unit, div = ("h", 3600.0) if span > 3 * 3600 else ("min", 60.0) if span > 3 * 60 else ("s", 1.0)
     if t0 > 1e9:  # Unix time: say when
-        when = _dt.datetime.fromtimestamp(t0, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        try:
+            when = _dt.datetime.fromtimestamp(t0, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        except (ValueError, OverflowError, OSError):
+            # ms or ns since the epoch: "year 55840 is out of range", or an OSError that read as a
+            # file's (an audit, 2026-12-06)
+            raise ValueError(f"times start at {t0!r}, beyond any date as Unix seconds: times are in seconds "
+                             f"(ms or ns? divide by 1e3 or 1e9)") from None
         return div, f"time since {when} ({unit})"
     return div, f"time ({unit})"
 
@@ -262,12 +268,25 @@ def plot_models(times, truth, models: dict, out="out.png", title=None, level=Non
 
     t0 = float(t[0])
     tdiv, tlabel = _time_axis(t0, float(t[-1] - t0))
+    fin = y[np.isfinite(y)]     # an inf in truth is skipped, as _value_unit does (it made the limits inf)
+    lo_y, hi_y = np.quantile(fin, [0.01, 0.99]) if fin.size else (np.nan, np.nan)
     ydiv, yunit = _value_unit(y)
+    if not hi_y > lo_y:
+        # a constant (or all-NaN) truth spans nothing: the unit and limits from the truth and the
+        # models' means together (a +-1e-12 s panel in ns had drawn every model off the axes; an
+        # audit, 2026-12-06)
+        means = [m[np.isfinite(m)] for m, _, _ in arrs.values()]
+        ydiv, yunit = _value_unit(fin, *means)
+        both = np.concatenate([fin] + means)
+        if both.size:
+            lo_y, hi_y = float(both.min()), float(both.max())
+        if not hi_y > lo_y:
+            c = lo_y if np.isfinite(lo_y) else 0.0
+            half = max(abs(c) * 0.1, 1.0 / ydiv)
+            lo_y, hi_y = c - half, c + half
     fig, top, bottom = _new_figure(title)
     x = (t - t0) / tdiv
     top.plot(x, y * ydiv, ".", ms=4, color="0.25", label="measured", zorder=3)
-    fin = y[np.isfinite(y)]     # an inf in truth is skipped, as _value_unit does (it made the limits inf)
-    lo_y, hi_y = np.quantile(fin, [0.01, 0.99]) if fin.size else (0.0, 0.0)
     pad = 0.5 * (hi_y - lo_y) + 1e-12
     def has_band(v):
         return v[1] is not None and v[2] is not None and np.isfinite(v[1]).any() and np.isfinite(v[2]).any()

@@ -37,6 +37,25 @@ def traceback_if_asked() -> None:
         traceback.print_exc()
 
 
+def _stdout_closed() -> bool:
+    """Whether stdout's reader is gone; if so, stdout is pointed at /dev/null so that the
+    interpreter's own flush at exit does not fail on it too."""
+    import select
+    try:
+        fd = sys.stdout.fileno()
+        p = select.poll()
+        p.register(fd, select.POLLOUT)
+        gone = any(ev & select.POLLERR for _, ev in p.poll(0))    # a pipe whose read end is closed
+    except (OSError, ValueError, AttributeError):
+        return False
+    if gone:
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+        except OSError:
+            pass
+    return gone
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="chronotick", description=(
         "Predictive, bounded clock correction: forecast a clock's offset, serve corrected time with error bounds."))
@@ -68,6 +87,14 @@ def main(argv: list[str] | None = None) -> int:
         traceback_if_asked()
         print(f"chronotick {args.command}: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        if _stdout_closed():
+            # the reader stopped early (`chronotick demo | head`): not a failure of the command, as
+            # simulate --out - already took it (demo had exited 1, "[Errno 32] Broken pipe")
+            return 0
+        traceback_if_asked()
+        print(f"chronotick {args.command}: broken pipe", file=sys.stderr)
+        return 1
     except (ChronotickError, ValueError, OSError, ImportError) as exc:
         # bad input (a value, a file, a config key, a model file) or a missing optional package
         # (matplotlib for --plot): the message names it; a traceback would only bury it.

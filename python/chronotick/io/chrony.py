@@ -317,6 +317,9 @@ _CHRONYC_EXTRA = ("ref_time", "stratum", "last_offset", "rms_offset", "freq_ppm"
 # fields that chronyc prints as magnitudes / bounds (shared with sources.chrony.parse_tracking)
 _CHRONYC_NONNEGATIVE = ("rms_offset", "skew_ppm", "root_delay", "root_dispersion")
 _HEX8 = re.compile(r"^[0-9A-Fa-f]{8}$")
+# chronyd's reference ID when it serves its own clock (`local` directive; reference.c
+# LOCAL_REFERENCE_ID, 127.127.1.1 as ntpd's LOCAL driver)
+LOCAL_REFERENCE_ID = "7F7F0101"
 
 
 def load_chronyc_tracking(path, strict: bool = True) -> Trace:
@@ -373,6 +376,12 @@ def load_chronyc_tracking(path, strict: bool = True) -> Trace:
         width = len(f)
         if g[13] == "Not synchronised":
             rows.skip("unsynchronised")
+            continue
+        if g[0].upper() == LOCAL_REFERENCE_ID:
+            # chronyd serving its own clock (`local`): offset, root delay and dispersion 0 -- not a
+            # measurement of anything, as ChronySource refuses it live (it had loaded as 0 +- 0,
+            # and predict then refused the zero uncertainty; an audit, 2026-12-06)
+            rows.skip("local_mode")
             continue
         v["last_offset"] = -v["last_offset"]
         rows.add(lineno, qt if qt is not None else v["ref_time"], v)

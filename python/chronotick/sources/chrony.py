@@ -23,6 +23,7 @@ NTPError naming the field.
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import subprocess
 import time
@@ -30,7 +31,7 @@ import time
 from chronotick._validate import is_real
 from chronotick.errors import NTPError
 from chronotick.io._common import is_plain_number
-from chronotick.io.chrony import _CHRONYC_LEAP, _CHRONYC_NONNEGATIVE, _HEX8
+from chronotick.io.chrony import _CHRONYC_LEAP, _CHRONYC_NONNEGATIVE, _HEX8, LOCAL_REFERENCE_ID
 from chronotick.sources.measurement import Measurement
 
 
@@ -62,16 +63,15 @@ def parse_tracking(line: str) -> dict:
     return out
 
 
-# chronyd's reference ID when it serves its own clock (`local` directive; reference.c
-# LOCAL_REFERENCE_ID, 127.127.1.1 as ntpd's LOCAL driver)
-LOCAL_REFERENCE_ID = "7F7F0101"
 
 
 class ChronySource:
     """Read chronyd's current offset estimate with `chronyc -c tracking`.
 
     chronyc: the chronyc executable. socket: chronyd's command socket
-    (`chronyc -h`, e.g. a Unix socket path); None = chronyc's default.
+    (`chronyc -h`: a host name, or a Unix socket path -- a relative path
+    that exists or holds a "/" is made absolute, as chronyc takes only
+    those); None = chronyc's default.
     timeout_s: how long to wait for chronyc.
     """
 
@@ -80,6 +80,10 @@ class ChronySource:
         if not is_real(timeout_s) or not math.isfinite(timeout_s) or not timeout_s > 0:   # numpy numbers too
             raise ValueError(f"timeout_s must be a finite number > 0, got {timeout_s!r}")
         self.chronyc = chronyc
+        if isinstance(socket, str) and not socket.startswith("/") and (os.sep in socket or os.path.exists(socket)):
+            # chronyc -h takes a Unix socket only as an absolute path ("a hostname starting with /"):
+            # a relative one was resolved as a host name ("Could not open connection to daemon")
+            socket = os.path.abspath(socket)
         self.socket = socket
         self.timeout_s = float(timeout_s)
         self.last_report: dict | None = None
