@@ -107,3 +107,14 @@ def test_a_dropped_temperature_member_says_why_once():
             eng.observe(float(a), float(b), temperature=21.5)
         fc = eng.predict_short_term()
     assert "dropped regression+temp: the temperature is constant over the window" in fc.note, fc.note
+
+
+def test_a_dataframe_as_a_source_is_refused_with_a_hint():
+    # it iterated over its column names: every poll failed on 't'
+    pd = pytest.importorskip("pandas")
+    from chronotick.sources import as_source
+    df = pd.DataFrame({"t": [1.7e9, 1.7e9 + 64], "offset": [1e-3, 1.1e-3], "uncertainty": [1e-4, 1e-4]})
+    with pytest.raises(TypeError, match=r"a DataFrame iterates over its column names; pass its rows"):
+        as_source(df)
+    src = as_source(df[["t", "offset", "uncertainty"]].itertuples(index=False, name=None))   # as the hint says
+    assert src.measure().offset == 1e-3

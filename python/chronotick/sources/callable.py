@@ -66,4 +66,8 @@ def as_source(obj):
     if isinstance(obj, (str, bytes)):
         raise TypeError(f"source must have .measure(), be callable or iterable of tuples, got a "
                         f"{type(obj).__name__} {obj!r} (for an NTP server use NTPSource([{obj!r}]))")
+    if type(obj).__name__ == "DataFrame" and hasattr(obj, "itertuples"):
+        # a DataFrame iterates over its column names: each poll had failed on 't' (an audit, 2026-12-06)
+        raise TypeError("source: a DataFrame iterates over its column names; pass its rows, e.g. "
+                        "df[['t', 'offset', 'uncertainty']].itertuples(index=False, name=None)")
     return IteratorSource(obj)
