@@ -109,7 +109,8 @@ TEST(compute_clamps_rather_than_wraps) {
   CHECK(b.time_ns >= n.ref_local_ns && b.earliest_ns == ct_best(&n, n.ref_local_ns) + 50 && b.latest_ns >= b.time_ns);
   n.growth_ns_per_s = -std::numeric_limits<double>::infinity();   // -inf x elapsed: clamped, not cast
   b = ct_compute(&n, n.ref_local_ns + 1'000'000'000, 1);
-  CHECK(b.earliest_ns == ct_best(&n, n.ref_local_ns + 1'000'000'000) + 4'000'000'000'000'000'000);
+  // (clamped at -2^62, the largest bound a writer publishes, since 2026-12-06; was -4e18)
+  CHECK(b.earliest_ns == ct_best(&n, n.ref_local_ns + 1'000'000'000) + 4'611'686'018'427'387'904);
   n.stale_after_ns = INT64_MIN;
   CHECK(ct_compute(&n, n.ref_local_ns, 1).status == CT_UNKNOWN);
 }
