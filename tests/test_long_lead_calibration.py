@@ -202,3 +202,24 @@ def test_live_kalman_pairs_are_off_by_default_and_leave_other_models_alone():
     a = _core.forecast("kalman", t, x, None, target, LEVELS)
     b = _core.forecast("kalman", t, x, None, target, LEVELS, p)
     assert not np.array_equal(a.quantiles, b.quantiles)     # the calibration (and the live sigma) differ
+
+
+@pytest.mark.parametrize("model", ["hold", "regression", "kalman", "fused"])
+def test_the_borrowed_floor_grows_with_every_lead(model):
+    """The floor is grown with the target's own lead L, (L / D)^a, not its power-of-two bucket's S
+    (an audit, 2026-12-07): with S the 80% widths of a 60-measurement history were flat across
+    leads 23-45, 46-90 and 91-128, then 1.8-2.8x wider at the next lead, and the coverage swung
+    70% <-> 96% at those edges. Now they grow at every lead, by at most the lead ratio squared."""
+    rng = np.random.default_rng(3)
+    y = np.cumsum(np.cumsum(rng.normal(size=60) * 0.01)) + 1e-3 * rng.normal(size=60)
+    t = np.arange(60) * 60.0
+    target = t[-1] + 60.0 * np.arange(1, 129)
+    if model == "fused":
+        fc = _core.forecast_fused(list(_core.DEFAULT_ENSEMBLE), t, y, None, target, LEVELS, _core.ModelParams()).forecast
+    else:
+        fc = _core.forecast(model, t, y, None, target, LEVELS)
+    assert "grown with the lead" in fc.note
+    w = fc.quantiles[:, 2] - fc.quantiles[:, 0]
+    lead = np.arange(1, 129)
+    r, lr = w[23:] / w[22:-1], lead[23:] / lead[22:-1]        # leads 23 -> 24 ... 127 -> 128
+    assert np.all(r > 1) and np.all(r <= lr ** 2 * (1 + 1e-12)), (r.min(), (r / lr ** 2).max())

@@ -655,7 +655,8 @@ def test_a_lead_beyond_the_history_is_at_least_the_longest_calibrated_leads_erro
     """40 measurements, a target 40 steps ahead (bucket 32: 7 pairs, fewer than
     calib_min): it borrows lead 16's calibration and, as the classical models
     do (cpp/models/calibration.h), is at least lead 16's absolute conformal
-    error quantile q grown as (32 / 16)^a, a = log2(MAE(16) / MAE(8)) in
+    error quantile q grown as (40 / 16)^a -- the target's own lead, not its
+    bucket's 32 (until 2026-12-07) -- a = log2(MAE(16) / MAE(8)) in
     [growth_min, 2]. The hold model's own spread grows linearly: 40/16 q."""
     n, ahead = 40, 40
     t = 1.7e9 + 100.0 * np.arange(n)
@@ -668,8 +669,9 @@ def test_a_lead_beyond_the_history_is_at_least_the_longest_calibrated_leads_erro
     e16 = np.sort(errors(16))
     q = e16[math.ceil((e16.size + 1) * 0.8) - 1]
     growth = math.log2(e16.mean() / errors(8).mean())
-    for growth_min, half in [(1.5, q * 2.0 ** min(max(growth, 1.5), 2.0)),    # the floor binds: > 2.5 q
-                             (0.0, max(q * 2.0 ** min(max(growth, 0.0), 2.0), q * ahead / 16))]:
+    r = ahead / 16
+    for growth_min, half in [(1.5, q * r ** min(max(growth, 1.5), 2.0)),    # the floor binds: > 2.5 q
+                             (0.0, max(q * r ** min(max(growth, 0.0), 2.0), q * ahead / 16))]:
         f = OnnxForecaster(hold_model, step_s=100.0, growth_min=growth_min)
         fc = f.forecast(t, y, [t[-1] + 100.0 * ahead], [0.1, 0.5, 0.9])
         assert fc.mean[0] == pytest.approx(y[-1], abs=1e-6)
@@ -681,6 +683,34 @@ def test_a_lead_beyond_the_history_is_at_least_the_longest_calibrated_leads_erro
     assert "not calibrated at some leads" in few.note
     with pytest.raises(ValueError, match=r"growth_min must be a number in \[0, 2\], got 3"):
         OnnxForecaster(hold_model, growth_min=3)
+
+
+def test_a_borrowed_floor_grows_with_each_targets_own_lead(hold_model):
+    """Every target of a borrowed bucket (here 32: leads 23-45 of a 40-measurement history) gets
+    lead 16's error quantile q grown with ITS lead, (L / 16)^a, as the classical models do; with
+    the bucket's (32 / 16)^a every one of them had the same floor, then a jump at 46 (an audit,
+    2026-12-07). The C++ rule's offsets per target (_core.grown_offsets with an array of ratios)
+    are those of one ratio at a time."""
+    from chronotick import _core
+    n = 40
+    t = 1.7e9 + 100.0 * np.arange(n)
+    y = np.cumsum(np.random.default_rng(2).normal(size=n)) * 1e-2
+    e16 = np.sort(np.abs(y[17:] - y[1:-16]))
+    q = e16[math.ceil((e16.size + 1) * 0.8) - 1]
+    a = min(max(math.log2(e16.mean() / np.abs(y[9:] - y[1:-8]).mean()), 1.5), 2.0)
+    leads = np.arange(23, 46)
+    f = OnnxForecaster(hold_model, step_s=100.0)
+    fc = f.forecast(t, y, t[-1] + 100.0 * leads, [0.1, 0.5, 0.9])
+    assert "calibrated at a shorter lead" in fc.note
+    half = fc.quantiles[:, 2] - fc.mean
+    np.testing.assert_allclose(half, q * (leads / 16) ** a, rtol=1e-4)
+    np.testing.assert_allclose(fc.mean - fc.quantiles[:, 0], half, rtol=1e-4)
+    assert np.all(np.diff(half) > 0)
+    lv = np.array([0.1, 0.5, 0.9])
+    many = _core.grown_offsets(e16, 0.5, leads / 16, lv, 1.5)
+    assert many.shape == (leads.size, 3)
+    for k, L in enumerate(leads):
+        np.testing.assert_array_equal(many[k], _core.grown_offsets(e16, 0.5, L / 16, lv, 1.5))
 
 
 def test_lead_buckets_of_few_targets_match_the_array_rule():

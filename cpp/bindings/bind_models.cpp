@@ -269,12 +269,16 @@ void bind_models(py::module_& m) {
 
   m.def(
       "grown_offsets",
-      [](const Array& abs_err, double mae_half, double ratio, const Array& levels, double growth_min) {
+      [](const Array& abs_err, double mae_half, const Array& ratio, const Array& levels, double growth_min) {
         std::vector<double> e = to_vector(abs_err, "abs_err");
         std::vector<double> lv = to_vector(levels, "levels");
         for (double v : e)
           if (!(v >= 0)) throw py::value_error("abs_err must be finite and >= 0, got " + std::to_string(v));
-        if (!(ratio >= 1) || !std::isfinite(ratio)) throw py::value_error("ratio must be >= 1, got " + std::to_string(ratio));
+        if (ratio.ndim() > 1) throw py::value_error("ratio must be a number or a 1-D array");
+        const std::size_t nr = static_cast<std::size_t>(ratio.size());
+        const double* r = ratio.data();
+        for (std::size_t i = 0; i < nr; ++i)
+          if (!(r[i] >= 1) || !std::isfinite(r[i])) throw py::value_error("ratio must be >= 1, got " + std::to_string(r[i]));
         // as ModelParams.growth_min and the forecasts' levels (NaN / out-of-range ones had given NaN and inf
         // offsets without a word; an audit, 2026-12-05)
         if (!(growth_min >= 0 && growth_min <= 2)) throw py::value_error("growth_min must be in [0, 2], got " + float_repr(growth_min));
@@ -287,14 +291,19 @@ void bind_models(py::module_& m) {
         const double mae = e.empty() ? 0.0 : std::accumulate(e.begin(), e.end(), 0.0) / static_cast<double>(e.size());
         const double a = growth_exponent(mae, mae_half, growth_min);
         std::sort(e.begin(), e.end());
-        std::vector<double> out(lv.size());
-        for (std::size_t l = 0; l < lv.size(); ++l) out[l] = grown_offset(e, lv[l], ratio, a);
-        return to_numpy(out);
+        py::array_t<double> out = ratio.ndim() == 0
+            ? py::array_t<double>(static_cast<py::ssize_t>(lv.size()))
+            : py::array_t<double>({static_cast<py::ssize_t>(nr), static_cast<py::ssize_t>(lv.size())});
+        double* o = out.mutable_data();
+        for (std::size_t i = 0; i < nr; ++i)
+          for (std::size_t l = 0; l < lv.size(); ++l) o[i * lv.size() + l] = grown_offset(e, lv[l], r[i], a);
+        return out;
       },
       py::arg("abs_err"), py::arg("mae_half"), py::arg("ratio"), py::arg("levels"), py::arg("growth_min"),
       "Signed offsets from the mean, per level, of a lead `ratio` times the lead D whose absolute errors are\n"
       "abs_err: their conformal quantile grown as ratio^a, a = log2(mean(abs_err) / mae_half) in [growth_min, 2]\n"
-      "(growth_min when mae_half <= 0). The rule of cpp/models/calibration.h, for the ONNX forecaster.");
+      "(growth_min when mae_half <= 0). The rule of cpp/models/calibration.h, for the ONNX forecaster.\n"
+      "ratio: a number (result [levels]) or a 1-D array, one per target (result [ratio, levels]).");
 
   m.def("calibration_pairs",
         [](const Array& t, const Array& target_times, const ModelParams& params) {

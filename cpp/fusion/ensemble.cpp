@@ -61,7 +61,8 @@ QuantileForecast calibrated(const std::string& name, const Series& s, const doub
   if (g.ok) cals = calibrate_all(s, plan, history, p);
   std::string note;
   std::vector<const Calibration*> cal = per_target(plan, cals, p, &note);
-  QuantileForecast f = to_quantiles(name, targets, h, levels, nlev, g, cal, p, note, target_steps(plan));
+  QuantileForecast f = to_quantiles(name, targets, h, levels, nlev, g, cal, p, note, target_steps(plan),
+                                    plan.lead_of_target);
   if (cals_out) *cals_out = std::move(cals);
   return f;
 }
@@ -288,9 +289,11 @@ FusedForecast forecast_fused(const std::vector<Model>& models, const Series& s, 
         if (!std::isnan(r)) sigma = r;
       }
     }
-    for (std::size_t l = 0; l < L; ++l)
-      f.quantiles[k * L + l] = f.mean[k] + cal[k]->offset_at(f.levels[l], sigma, steps[k], p);
-    f.std[k] = (cal[k]->offset_at(0.9, sigma, steps[k], p) - cal[k]->offset_at(0.1, sigma, steps[k], p)) / 2.563;
+    const double lead = plan.lead_of_target[k];
+    for (std::size_t l = 0; l < L; ++l)  // each end rounded outward (models/calibration.h)
+      f.quantiles[k * L + l] = f.mean[k] + cal[k]->offset_at(f.levels[l], sigma, steps[k], lead, p) * kOutward;
+    f.std[k] = (cal[k]->offset_at(0.9, sigma, steps[k], lead, p) - cal[k]->offset_at(0.1, sigma, steps[k], lead, p)) /
+               2.563;
     if (cal[k]->mean_abs_err > 0) f.recent_mae[k] = cal[k]->mean_abs_err;
   }
   contain_certain_members(out);

@@ -42,7 +42,7 @@ double Calibration::scale(const ModelParams& p) const {
 
 double Calibration::calibrated_sigma(double sigma, const ModelParams& p) const {
   if (abs_fixed.empty() || !calibrated(p)) return sigma * scale(p);
-  return (offset_at(0.9, sigma, 0, p) - offset_at(0.1, sigma, 0, p)) / 2.563;
+  return (offset_at(0.9, sigma, 0, 0.0, p) - offset_at(0.1, sigma, 0, 0.0, p)) / 2.563;
 }
 
 double Calibration::abs_offset(double level, const ModelParams& p) const {
@@ -50,7 +50,8 @@ double Calibration::abs_offset(double level, const ModelParams& p) const {
   return grown_offset(abs_err, level, 1.0, 1.0);
 }
 
-double Calibration::offset_at(double level, double sigma, std::size_t steps, const ModelParams& p) const {
+double Calibration::offset_at(double level, double sigma, std::size_t steps, double lead,
+                              const ModelParams& p) const {
   double q;
   if (abs_fixed.empty() || !calibrated(p)) {
     q = offset(level, p) * sigma;
@@ -64,7 +65,8 @@ double Calibration::offset_at(double level, double sigma, std::size_t steps, con
     q = conformal(v, level);
   }
   if (lead_steps > 0 && steps > lead_steps && calibrated(p)) {
-    double grown = grown_offset(abs_err, level, static_cast<double>(steps) / static_cast<double>(lead_steps), growth);
+    // the target's own lead L, not its bucket's S (calibration.h)
+    double grown = grown_offset(abs_err, level, lead / static_cast<double>(lead_steps), growth);
     if (std::fabs(grown) > std::fabs(q)) q = grown;
   }
   return q;
@@ -170,7 +172,8 @@ std::vector<std::size_t> target_steps(const LeadPlan& plan) {
 QuantileForecast to_quantiles(const std::string& model, const double* targets, std::size_t h,
                               const double* levels, std::size_t nlev, const Gaussian& g,
                               const std::vector<const Calibration*>& cal, const ModelParams& p,
-                              const std::string& cal_note, const std::vector<std::size_t>& steps) {
+                              const std::string& cal_note, const std::vector<std::size_t>& steps,
+                              const std::vector<double>& leads) {
   QuantileForecast f;
   f.model = model;
   f.times.assign(targets, targets + h);
@@ -188,8 +191,11 @@ QuantileForecast to_quantiles(const std::string& model, const double* targets, s
     const Calibration& c = (k < cal.size() && cal[k]) ? *cal[k] : gaussian;
     if (&c != &gaussian && c.mean_abs_err > 0) f.recent_mae[k] = c.mean_abs_err;
     const std::size_t S = k < steps.size() ? steps[k] : 0;
-    for (std::size_t l = 0; l < nlev; ++l) f.quantiles[k * nlev + l] = g.mean[k] + c.offset_at(levels[l], g.sigma[k], S, p);
-    f.std[k] = (c.offset_at(0.9, g.sigma[k], S, p) - c.offset_at(0.1, g.sigma[k], S, p)) / 2.563;
+    const double lead = k < leads.size() ? leads[k] : static_cast<double>(S);
+    const double out = c.calibrated(p) ? kOutward : 1.0;  // calibrated ends rounded outward (calibration.h)
+    for (std::size_t l = 0; l < nlev; ++l)
+      f.quantiles[k * nlev + l] = g.mean[k] + c.offset_at(levels[l], g.sigma[k], S, lead, p) * out;
+    f.std[k] = (c.offset_at(0.9, g.sigma[k], S, lead, p) - c.offset_at(0.1, g.sigma[k], S, lead, p)) / 2.563;
     if (!std::isfinite(f.mean[k]) || !std::isfinite(f.std[k])) {
       f.ok = false;
       f.note = "non-finite output";

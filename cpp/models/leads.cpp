@@ -20,10 +20,12 @@ LeadPlan plan_leads(const Series& s, const double* targets, std::size_t h, const
   LeadPlan plan;
   const std::size_t n = s.n;
   plan.bucket_of_target.assign(h, 0);
+  plan.lead_of_target.assign(h, 1.0);
   const double dt = n >= 2 ? median_spacing(s.t, n) : 1.0;
   for (std::size_t k = 0; k < h; ++k) {
     double tau = n ? targets[k] - s.t[n - 1] : 0.0;
     double steps = std::max(1.0, tau / dt);
+    plan.lead_of_target[k] = std::min(steps, 0x1p63);  // finite where S stops at 2^62 (below)
     // S = 2^round(log2 steps), at most 2^62: a target 2^63.5 spacings ahead (a step_s far above the
     // measurements' spacing) had shifted by 64 or more, undefined, and on x86 wrapped into a small
     // bucket with a far too narrow interval (an ASan/UBSan audit, 2026-12-05); inf steps likewise

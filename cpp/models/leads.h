@@ -28,6 +28,8 @@ struct LeadPlan {
   std::vector<std::size_t> steps;                // per bucket: S
   std::vector<std::vector<std::size_t>> prefix;  // per bucket: prefix length i of each pair
   std::vector<std::size_t> bucket_of_target;     // per forecast target: its bucket
+  std::vector<double> lead_of_target;            // per forecast target: its own lead L = max(1, tau / dt) in
+                                                 // median spacings, at most 2^63 (S = 2^round(log2 L), at most 2^62)
 
   std::size_t target_index(std::size_t bucket, std::size_t pair) const {
     return prefix[bucket][pair] - 1 + steps[bucket];

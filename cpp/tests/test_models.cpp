@@ -15,6 +15,7 @@
 #include "models/fit_cache.h"
 #include "models/hold.h"
 #include "models/kalman.h"
+#include "models/calibration.h"
 #include "models/leads.h"
 #include "models/regression.h"
 
@@ -245,6 +246,86 @@ TEST(onnx_lead_buckets_round_half_even_and_cap) {
     threw = true;
   }
   CHECK(threw);
+}
+
+// A bucket that borrows a shorter lead D's calibration (no past pair reaches it) grows D's errors
+// with the TARGET's own lead L, (L / D)^a, not with its bucket's S: with S every lead of a bucket
+// got one floor (flat across leads 23-45, 46-90, 91-128, then 1.8-2.8x wider; an audit,
+// 2026-12-07). A calibrated bucket (S == D) is untouched by the lead.
+TEST(a_borrowed_bucket_grows_with_the_targets_own_lead) {
+  ModelParams p;
+  Calibration c;
+  for (int j = 1; j <= 12; ++j) {
+    c.abs_z.push_back(0.2 * j);
+    c.abs_err.push_back(1e-3 * j);
+  }
+  c.mean_abs_err = 6.5e-3;
+  c.lead_steps = 16;
+  c.growth = 1.5;
+  CHECK(c.calibrated(p));
+  const double sigma = 1e-4;
+  double before = 0;
+  for (double lead : {22.7, 23.0, 30.0, 45.0}) {
+    const double q = c.offset_at(0.9, sigma, 32, lead, p);
+    CHECK(q == grown_offset(c.abs_err, 0.9, lead / 16.0, 1.5));
+    CHECK(q > before);
+    CHECK(c.offset_at(0.1, sigma, 32, lead, p) == -q);
+    before = q;
+  }
+  CHECK(c.offset_at(0.5, sigma, 32, 30.0, p) == 0.0);
+  for (double lead : {11.4, 16.0, 22.0})  // S == D: the calibrated offset, whatever the lead
+    CHECK(c.offset_at(0.9, sigma, 16, lead, p) == c.offset(0.9, p) * sigma);
+
+  // plan_leads keeps each target's own lead; end to end, hold's 80% widths beyond the calibrated
+  // leads grow at every lead, by at most the lead ratio squared (the largest exponent)
+  Data d = line(60, 0.0, 0.0, 1e-4, 11);
+  for (std::size_t i = 0; i < d.t.size(); ++i) d.t[i] = 1.7e9 + 60.0 * static_cast<double>(i);
+  for (std::size_t i = 1; i < d.y.size(); ++i) d.y[i] += d.y[i - 1];  // a random walk
+  std::vector<double> targets;
+  for (int k = 1; k <= 128; ++k) targets.push_back(d.t.back() + 60.0 * k);
+  LeadPlan plan = plan_leads(d.series(), targets.data(), targets.size(), p);
+  CHECK(plan.lead_of_target.size() == targets.size());
+  for (std::size_t k = 0; k < targets.size(); ++k) CHECK(plan.lead_of_target[k] == static_cast<double>(k + 1));
+  const double levels[] = {0.1, 0.5, 0.9};
+  QuantileForecast f = forecast_model(Model::hold, d.series(), targets.data(), targets.size(), levels, 3, p);
+  CHECK(f.ok && f.note.find("shorter lead") != std::string::npos);
+  for (std::size_t k = 23; k < targets.size(); ++k) {
+    const double w0 = f.quantiles[(k - 1) * 3 + 2] - f.quantiles[(k - 1) * 3];
+    const double w1 = f.quantiles[k * 3 + 2] - f.quantiles[k * 3];
+    const double lr = static_cast<double>(k + 1) / static_cast<double>(k);
+    CHECK(w1 > w0 && w1 <= w0 * lr * lr);
+  }
+}
+
+// A calibrated end meant to lie exactly on a past error lands on it (or beyond), not a float step
+// inside: the offset is rounded outward (kOutward) before the mean is added. Here the past error 1
+// was standardised by sigma 49: fl(fl(1 / 49) * 49) = 1 - 2^-53, and 0 - that had missed the value -1
+// (an audit, 2026-12-07: integer-valued offsets covered 73.1% of 80% where seconds covered 85.1%).
+// The median stays the mean, and the levels stay in order.
+TEST(calibrated_ends_are_rounded_outward) {
+  ModelParams p;
+  Calibration c;
+  for (int j = 0; j < 12; ++j) {
+    c.abs_z.push_back(1.0 / 49.0);
+    c.abs_err.push_back(1.0);
+  }
+  c.mean_abs_err = 1.0;
+  c.lead_steps = 1;
+  CHECK(c.offset(0.9, p) * 49.0 < 1.0);  // the rounding the fix is for
+  Gaussian g;
+  g.ok = true;
+  g.mean = {0.0};
+  g.sigma = {49.0};
+  const double t[] = {1.0};
+  const double levels[] = {0.05, 0.1, 0.5, 0.9, 0.95};
+  std::vector<const Calibration*> cal = {&c};
+  QuantileForecast f = to_quantiles("robust", t, 1, levels, 5, g, cal, p, "", {1}, {1.0});
+  CHECK(f.quantiles[1] <= -1.0 && f.quantiles[3] >= 1.0);
+  CHECK(f.quantiles[2] == 0.0);
+  for (int l = 1; l < 5; ++l) CHECK(f.quantiles[l] >= f.quantiles[l - 1]);
+  // uncalibrated (Gaussian) quantiles are left as they were
+  QuantileForecast u = to_quantiles("hold", t, 1, levels, 5, g, {}, p, "");
+  CHECK(u.quantiles[3] == 0.0 + normal_quantile(0.9) * 49.0);
 }
 
 TEST(calibrated_intervals_cover_on_gaussian_data) {

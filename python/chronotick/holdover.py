@@ -66,7 +66,13 @@ chosen on simulated clocks): on the OCXO auto 0.37 / 3.02 / 26.4 -> 0.38 /
 (was 67%); the Cs within 0.01 ns. Since then (session 19) a gross outlier is
 masked out of clock-bolt's window before it runs (windowing/spike_mask.h,
 chosen on simulated clocks): here the errors move by at most 0.5% (OCXO auto
-at 3600 s 26.3 ns), clock-bolt's interval widths by at most 4%. (Each figure
+at 3600 s 26.3 ns), clock-bolt's interval widths by at most 4%. Since
+2026-12-07 the borrowed errors are grown with the target's own lead (60
+polls) rather than its power-of-two bucket's (64; cpp/models/calibration.h):
+only the 3600 s intervals move, 6-9% narrower, as (60/64)^a (OCXO regression
+224.0 -> 209.4 ns, kalman 239.4 -> 217.4 ns and 97% -> 95%, fused 239.4 ->
+222.1 ns, auto 254.2 -> 240.1 ns; Cs fused 9.17 -> 8.33 ns, auto 8.23 ->
+7.47 ns, clock-bolt 3.70 -> 3.36 ns and 88% -> 83%). (Each figure
 in this history is of the day it names; the tables below are regenerated with
 every change, today with the clock-bolt shipped on 2026-12-05, Rule Q of
 docs/models.md.)

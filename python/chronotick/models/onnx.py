@@ -51,7 +51,8 @@ the caller's unit (seconds: offset = reference - local clock):
    least min_history (8) of them (a
    bucket with fewer than calib_min of them -- the lead reaches beyond the
    history -- borrows the longest shorter lead D's that has them, and its
-   interval is at least D's absolute error quantile grown as (S / D)^a, a
+   interval is at least D's absolute error quantile grown as (max(h, 1) / D)^a
+   -- the target's own lead, not its bucket's S -- a
    from D/2 to D in [growth_min, 2], as the classical models do; the
    forecast's note says so, as it says when a lead has no calibration at
    all and the model's own quantiles stand). Each prefix's model output is remembered under its newest
@@ -85,6 +86,10 @@ from chronotick.models.calibration import ConformalScaler, _check_levels
 DEFAULT_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 _TEN_NINETY = np.array([0.1, 0.9])     # the levels a past prediction's sigma is read from (_past)
 _TEN_NINETY.flags.writeable = False
+# A calibrated quantile's distance from the median is scaled by this before the median is added:
+# an end meant to lie exactly on a past error lands on it, not a float step inside (the rounding
+# of score x distance); the core's kOutward (cpp/models/calibration.h). Raw quantiles are left.
+_OUTWARD = 1.0 + 8.0 * np.finfo(np.float64).eps
 INPUT_NAME = "context"
 OUTPUT_NAME = "quantiles"
 # a window whose robust line explains more than this share of its spread is forecast
@@ -1251,6 +1256,7 @@ class OnnxForecaster:
                 f = cs._factors(coverage) if cs is not None else f_raw
                 plan = (lo, hi, w, w1)
                 if cs is not None and cs.calibrated:
+                    f = f * _OUTWARD      # calibrated ends rounded outward
                     # levels clamped to the central interval the factors are computed on (the same
                     # plan where the model's levels are symmetric; with asymmetric ones the outer
                     # level had been scaled by the inner interval's factor: ConformalScaler.apply)
@@ -1265,7 +1271,7 @@ class OnnxForecaster:
                     r = _core.grid_quantiles(out[i], h[sel], level, median_index, *plan, f, slope)
                 if r is None:
                     break
-                med[sel], qs[sel] = r[0], self._grow(r[0], r[1], levels, lead, scalers[i])
+                med[sel], qs[sel] = r[0], self._grow(r[0], r[1], levels, lead, h[sel], scalers[i])
             else:
                 note = "; ".join(n for n, on in (
                     ("intervals at some leads calibrated at a shorter lead (too little history), at least "
@@ -1299,8 +1305,8 @@ class OnnxForecaster:
             if f is None:
                 uncal = True
                 r = _core.grid_quantiles(q, h[k:k + 1], level, median_index, *raw_plan, slope)
-            else:
-                r = _core.grid_quantiles(q, h[k:k + 1], level, median_index, *plan, f, slope)
+            else:      # calibrated: the ends rounded outward (_OUTWARD)
+                r = _core.grid_quantiles(q, h[k:k + 1], level, median_index, *plan, f * _OUTWARD, slope)
             if r is None:
                 return None
             med[k], qs[k] = r[0][0], r[1][0]
@@ -1460,12 +1466,16 @@ class OnnxForecaster:
                     out.add(d // 2)
         return out
 
-    def _grow(self, med: np.ndarray, qs: np.ndarray, levels: np.ndarray, lead: int, scalers: dict) -> np.ndarray:
-        """Quantiles qs [T, L] around med [T] of targets in lead bucket `lead`
-        whose calibration is a shorter lead D's: each end at least D's
-        absolute conformal error quantile grown as (lead / D)^a, a =
-        log2(MAE(D) / MAE(D/2)) kept in [growth_min, 2] (growth_min when D/2
-        has no errors) -- the classical models' rule (cpp/models/calibration.h).
+    def _grow(self, med: np.ndarray, qs: np.ndarray, levels: np.ndarray, lead: int, h: np.ndarray,
+              scalers: dict) -> np.ndarray:
+        """Quantiles qs [T, L] around med [T] of targets in lead bucket `lead`,
+        h [T] grid steps ahead, whose calibration is a shorter lead D's: each
+        end at least D's absolute conformal error quantile grown as
+        (max(h, 1) / D)^a -- the target's own lead, not its bucket's (with the
+        bucket's every lead of it got one floor, then a jump at the next:
+        an audit, 2026-12-07) -- a = log2(MAE(D) / MAE(D/2)) kept in
+        [growth_min, 2] (growth_min when D/2 has no errors), rounded outward
+        (_OUTWARD): the classical models' rule (cpp/models/calibration.h).
         The model's own quantiles may grow far too slowly with the lead: a
         60-point history asked 60 steps ahead covered 50% of 80% on the Cs
         clock without it (docs/holdover.md)."""
@@ -1476,10 +1486,12 @@ class OnnxForecaster:
         half = scalers.get(d // 2) if d >= 2 else None
         mae_half = (np.abs(half._y - half._q[:, half.median_index]).mean()
                     if half is not None and half.lead == d // 2 and half.calibrated else 0.0)
-        floor = np.abs(_core.grown_offsets(np.abs(cs._y - cs._q[:, cs.median_index]), mae_half, lead / d,
-                                           levels, self.growth_min))      # 0 at the median
+        # L / D > sqrt(2) for a borrowed bucket; the floor of 1 only guards grown_offsets' check
+        ratio = np.maximum(np.maximum(h, 1.0) / d, 1.0)
+        floor = np.abs(_core.grown_offsets(np.abs(cs._y - cs._q[:, cs.median_index]), mae_half, ratio,
+                                           levels, self.growth_min))      # [T, L], 0 at the median
         side = np.sign(levels - 0.5)
-        dist = np.maximum(side * (qs - med[:, None]), floor[None, :])
+        dist = np.maximum(side * (qs - med[:, None]), floor * _OUTWARD)
         return np.maximum.accumulate(med[:, None] + side * dist, axis=1)
 
     @staticmethod
