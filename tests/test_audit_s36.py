@@ -118,3 +118,69 @@ def test_a_dataframe_as_a_source_is_refused_with_a_hint():
         as_source(df)
     src = as_source(df[["t", "offset", "uncertainty"]].itertuples(index=False, name=None))   # as the hint says
     assert src.measure().offset == 1e-3
+
+
+# ---- the Engine's configuration (an audit, 2026-12-06) ----------------------------------------
+
+@pytest.mark.parametrize("cap, factor, need", [(64, 8, 79), (4096, 600, 5407)])
+def test_a_long_term_model_that_can_never_forecast_is_unhealthy(cap, factor, need):
+    # it was left out of every forecast with a note while health() said ok
+    if "clock-bolt" not in chronotick.models.onnx_models():
+        pytest.skip("clock-bolt not shipped in this checkout")
+    with chronotick.Engine({"engine": {"buffer_capacity": cap, "history": min(cap, 512)},
+                            "long_term": {"model": "clock-bolt", "step_factor": factor}}) as eng:
+        h = eng.health()
+    slot = h["models"]["clock-bolt (long-term)"]
+    assert not h["ok"] and not slot["ok"]
+    assert slot["reason"] == (f"needs {need} measurements at step_factor {factor}, engine.buffer_capacity "
+                              f"holds {cap}: it can never forecast"), slot
+
+
+def test_a_key_given_twice_in_a_config_file_is_refused(tmp_path, capsys):
+    from chronotick.cli import main
+    from chronotick.config import load_config
+    from chronotick.errors import ConfigError
+    p = tmp_path / "e.yaml"
+    # the second section had replaced the first, and the error quoted history 512, not the file's 100
+    p.write_text("engine: {history: 100}\nengine: {buffer_capacity: 200}\n")
+    with pytest.raises(ConfigError, match=rf"{p}: 'engine' appears twice in one mapping \(lines 1 and 2\)"):
+        load_config(str(p))
+    p.write_text("engine:\n  history: 100\n  history: 300\n")          # had been 300 without a word
+    with pytest.raises(ConfigError, match=r"'history' appears twice in one mapping \(lines 2 and 3\)"):
+        load_config(str(p))
+    c = tmp_path / "clock.yaml"                                        # serve's own file too
+    c.write_text("servers: ['127.0.0.1:9']\nmin_poll_s: 0\nmin_poll_s: 16\n")
+    assert main(["serve", "--config", str(c), "--path", str(tmp_path / "clock"), "--duration", "1"]) == 1
+    assert f"chronotick serve: {c}: 'min_poll_s' appears twice in one mapping (lines 2 and 3)" in capsys.readouterr().err
+
+
+def test_config_values_the_engine_could_not_use_are_named():
+    from chronotick.config import load_config
+    from chronotick.errors import ConfigError
+    # observe(self=...) is "multiple values for argument 'self'": the engine could observe nothing
+    with pytest.raises(ConfigError, match=r"covariates.names\[0\]: 'self' is an argument of observe\(\) itself"):
+        load_config({"covariates": {"names": ["self"]}})
+    # a bare OverflowError from math.isfinite, naming no key
+    for key, section in (("step_s", "short_term"), ("step_factor", "long_term"), ("interval_s", "covariates")):
+        with pytest.raises(ConfigError, match=rf"{section}.{key}: must be a finite number, got an integer beyond "
+                                              r"float64 \(401 digits\)"):
+            load_config({section: {key: 10**400}})
+
+
+def test_a_home_relative_model_path_in_a_config_file_is_the_users_home(tmp_path, monkeypatch):
+    # expanduser decided it was absolute, nothing expanded it, and the file was "missing"
+    import shutil
+    from chronotick.config import load_config
+    from chronotick.models import _DATA_DIR as MODEL_DIR
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    src = os.path.join(MODEL_DIR, "clock-bolt.onnx")
+    if not os.path.isfile(src):
+        pytest.skip("clock-bolt not shipped in this checkout")
+    shutil.copy(src, home / "m.onnx")
+    shutil.copy(os.path.join(MODEL_DIR, "clock-bolt.json"), home / "m.json")
+    p = tmp_path / "cfg" / "e.yaml"
+    p.parent.mkdir()
+    p.write_text("short_term: {models: [fused, ~/m.onnx]}\n")
+    assert load_config(str(p))["short_term"]["models"] == ["fused", str(home / "m.onnx")]

@@ -79,6 +79,9 @@ def _pos_int(key, v, lo=1, hi=None):
 def _pos_num(key, v, allow_none=False, lo=None, hi=None):
     if v is None and allow_none:
         return
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 2**1023:
+        # math.isfinite raised a bare OverflowError naming no key (an audit, 2026-12-06)
+        raise ConfigError(f"{key}: must be a finite number, got an integer beyond float64 ({len(str(abs(v)))} digits)")
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
         raise ConfigError(f"{key}: must be a positive number{' or null' if allow_none else ''}, "
                           f"got {v!r}{_text_number(v)}")
@@ -164,7 +167,9 @@ def _validate(cfg: dict) -> None:
             if not isinstance(n, str) or not n.isidentifier():
                 raise ConfigError(f"covariates.names[{i}]: must be a Python identifier (a keyword of observe()), "
                                   f"got {n!r}")
-            if n in ("t", "offset", "uncertainty", "delay"):
+            if n in ("self", "t", "offset", "uncertainty", "delay"):
+                # ('self' too: observe(self=...) is "multiple values for argument 'self'", and the
+                # engine could observe nothing; an audit, 2026-12-06)
                 raise ConfigError(f"covariates.names[{i}]: {n!r} is an argument of observe() itself")
         if len(set(names)) != len(names):
             raise ConfigError(f"covariates.names: duplicate names in {names!r}")
@@ -178,14 +183,16 @@ def models_relative_to(user: dict, folder: str) -> dict:
     """A config file's relative .onnx paths (short_term.models, long_term.model) taken relative
     to the file's folder, as `serve` takes its engine file relative to clock.yaml: a service
     manager starts the process elsewhere (until 2026-12-05 they were relative to the working
-    directory; an audit). Names of registered models, absolute paths and other values as they
-    are; the user's dict is not changed."""
+    directory; an audit); `~/...` is the user's home. Names of registered models, absolute
+    paths and other values as they are; the user's dict is not changed."""
     from chronotick import models as registry
 
     def fix(name):
-        if isinstance(name, str) and name not in registry.names() and registry.onnx_file_name(name) \
-                and not os.path.isabs(os.path.expanduser(name)):
-            return os.path.join(folder, name)
+        if isinstance(name, str) and name not in registry.names() and registry.onnx_file_name(name):
+            home = os.path.expanduser(name)
+            # `~/m.onnx` in a file is the user's home, as a shell reads it (it was kept unexpanded
+            # and refused as missing; an audit, 2026-12-06); other relative paths: to the file's folder
+            return home if os.path.isabs(home) else os.path.join(folder, name)
         return name
     out = dict(user)
     st, lt = out.get("short_term"), out.get("long_term")
@@ -194,6 +201,42 @@ def models_relative_to(user: dict, folder: str) -> dict:
     if isinstance(lt, dict) and "model" in lt:
         out["long_term"] = {**lt, "model": fix(lt["model"])}
     return out
+
+
+def _unique_key_loader():
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        """yaml.SafeLoader that refuses a key given twice in one mapping: the later one had
+        replaced the earlier silently, and an error then quoted a value the file did not hold
+        (an audit, 2026-12-06)."""
+
+        def construct_mapping(self, node, deep=False):
+            seen = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    if key in seen:
+                        raise ConfigError(f"{key!r} appears twice in one mapping (lines {seen[key] + 1} and "
+                                          f"{key_node.start_mark.line + 1})")
+                    seen[key] = key_node.start_mark.line
+                except TypeError:      # an unhashable key: SafeLoader's own error follows
+                    pass
+            return super().construct_mapping(node, deep=deep)
+    return Loader
+
+
+class _LazyLoader:
+    """The unique-key loader, made at first use (yaml is imported only for files)."""
+    _cls = None
+
+    def __call__(self, stream):
+        if _LazyLoader._cls is None:
+            _LazyLoader._cls = _unique_key_loader()
+        return _LazyLoader._cls(stream)
+
+
+_UniqueKeyLoader = _LazyLoader()
 
 
 def load_config(config=None) -> dict:
@@ -210,7 +253,10 @@ def load_config(config=None) -> dict:
             raise FileNotFoundError(f"no such config file: {path}")
         with open(path, encoding="utf-8") as f:
             try:
-                user = yaml.safe_load(f)
+                try:
+                    user = yaml.load(f, Loader=_UniqueKeyLoader)
+                except ConfigError as exc:
+                    raise ConfigError(f"{path}: {exc}") from None
                 if user is None:           # an empty file; `[]`, `0`, `false` are refused below (were {})
                     user = {}
             except yaml.YAMLError as exc:

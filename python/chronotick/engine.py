@@ -345,6 +345,19 @@ class Engine:
                 self._long_slot = long_name
                 self._long_history = self._long_span(lt["step_factor"])
                 self._long_fixed = fixed is not None
+                slot = self._onnx[long_name]
+                cap = e["buffer_capacity"]
+                # on a grid of step_factor spacings it joins after history_needed measurements (its
+                # window's min_history cells and its one-step calibration): more than the buffer
+                # holds, it can never forecast (an audit, 2026-12-06: left out of every forecast with
+                # a note while health() called it ok). (With a fixed step_s the ratio depends on the
+                # measurements' spacing: said by each forecast's note instead.)
+                need = slot.history_needed(np.arange(float(min(cap, 1 << 20))), e["min_history"]) \
+                    if fixed is None else 0
+                if need > cap:
+                    slot.ok, slot.never = False, True
+                    slot.reason = (f"needs {need} measurements at step_factor {lt['step_factor']:g}, "
+                                   f"engine.buffer_capacity holds {cap}: it can never forecast")
         self._note_reach(cfg)
         self._onnx_names = list(self._onnx)       # health() after close() still lists them
         names = cfg["covariates"]["names"]

@@ -83,7 +83,11 @@ def _load(path):
         raise FileNotFoundError(f"no such config file: {path}")
     with open(path, encoding="utf-8") as f:
         try:
-            cfg = yaml.safe_load(f)
+            from chronotick.config import _UniqueKeyLoader
+            try:
+                cfg = yaml.load(f, Loader=_UniqueKeyLoader)      # a key given twice is refused
+            except ConfigError as exc:
+                raise ConfigError(f"{path}: {exc}") from None
             if cfg is None:            # an empty file; `[]`, `0`, `false` are refused below (were taken as {})
                 cfg = {}
         except UnicodeDecodeError as exc:
