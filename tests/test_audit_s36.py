@@ -184,3 +184,45 @@ def test_a_home_relative_model_path_in_a_config_file_is_the_users_home(tmp_path,
     p.parent.mkdir()
     p.write_text("short_term: {models: [fused, ~/m.onnx]}\n")
     assert load_config(str(p))["short_term"]["models"] == ["fused", str(home / "m.onnx")]
+
+
+def test_two_producers_observing_at_once_lose_nothing():
+    # test_engine's concurrency test serialised its producers itself: the Engine's own producer
+    # lock was never exercised (an audit, 2026-12-06). Times from one shared counter, so the two
+    # threads race on order: a time not after the newest is refused by name, every accepted one kept.
+    import itertools
+    import threading
+    import time
+    eng = chronotick.Engine({"engine": {"buffer_capacity": 100_000, "history": 100},
+                             "short_term": {"models": ["hold"]}})
+    ctr, lock = itertools.count(1), threading.Lock()
+    accepted, other = [], []
+    stop = time.monotonic() + 1.5
+
+    def produce():
+        while time.monotonic() < stop:
+            with lock:
+                t = float(next(ctr))
+            try:
+                if t % 7 == 0:
+                    eng.observe_many([t], [1e-3], delay=[0.01])
+                else:
+                    eng.observe(t, 1e-3, delay=0.01)
+                accepted.append(t)
+            except ValueError as exc:
+                if "is not after" not in str(exc):
+                    other.append(repr(exc))
+    threads = [threading.Thread(target=produce) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    try:
+        s = eng.stats()
+        t, _, _ = eng._buf.snapshot()
+        assert other == [] and len(accepted) > 1000
+        assert s["counts"]["observations"] == s["buffer"]["total_pushed"] == len(accepted)
+        assert s["buffer"]["size"] + s["buffer"]["overwritten"] == len(accepted) == t.size + s["buffer"]["overwritten"]
+        assert np.all(np.diff(t) > 0) and np.array_equal(t, np.sort(accepted)[-t.size:])
+    finally:
+        eng.close()
