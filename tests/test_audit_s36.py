@@ -226,3 +226,93 @@ def test_two_producers_observing_at_once_lose_nothing():
         assert np.all(np.diff(t) > 0) and np.array_equal(t, np.sort(accepted)[-t.size:])
     finally:
         eng.close()
+
+
+# ---- the ONNX runtime's edges (an audit, 2026-12-06) --------------------------------------------
+
+def _onnx_forecaster(**kw):
+    from chronotick.models.onnx import OnnxForecaster
+    path = chronotick.models.onnx_models().get("clock-bolt")
+    if path is None:
+        pytest.skip("clock-bolt not shipped in this checkout")
+    return OnnxForecaster(path, **kw)
+
+
+def test_a_provider_pair_given_as_a_list_reaches_onnxruntime_as_a_tuple(capfd):
+    # onnxruntime takes no list pair: it printed an error banner on stdout and retried on the CPU
+    # alone, the options lost, provider_note ''
+    f = _onnx_forecaster(providers=[["CPUExecutionProvider", {"arena_extend_strategy": "kSameAsRequested"}]])
+    assert f.providers == ["CPUExecutionProvider"] and f.provider_note == ""
+    assert "EP Error" not in capfd.readouterr().out
+
+
+def test_onnx_levels_and_names_and_pair_indices_are_checked_by_name():
+    f = _onnx_forecaster()
+    t = 1.7e9 + 64.0 * np.arange(100)
+    y = 1e-3 + 1e-5 * np.random.default_rng(0).standard_normal(100)
+    # an unhashable level had failed in the cache lookup ("unhashable type"); '0.5' had been parsed
+    for bad, shown in (([np.array(0.1), np.array(0.5)], "levels[0] = array(0.1)"), ([[0.1], [0.5]], "levels[0] = [0.1]"),
+                       ([0.1, "0.5"], "levels[1] = '0.5'")):
+        with pytest.raises(ValueError, match=rf"levels must hold real numbers, got {__import__('re').escape(shown)}"):
+            f.forecast(t, y, [t[-1] + 64.0], bad)
+    from chronotick.models.onnx import OnnxForecaster
+    for name in (5, "", "  "):         # 5 had failed at the first forecast, '' became the stem silently
+        with pytest.raises(ValueError, match=r"name must be a non-empty string or None"):
+            OnnxForecaster(f.path, name=name)
+    # 5.7 had been truncated to 5; NaN "cannot convert float NaN to integer"
+    for bad in ([5.7], [np.nan]):
+        with pytest.raises(ValueError, match=r"prefix must hold measurement indices \(integers\), got prefix\[0\]"):
+            f.past_predictions(t, y, bad, [60])
+    a = f.past_predictions(t, y, [5.0], [60])
+    b = f.past_predictions(t, y, [5], [60])
+    assert np.array_equal(np.asarray(a[0]), np.asarray(b[0]), equal_nan=True)
+
+
+def test_nan_to_num_of_one_signed_isinf_is_not_rewritten():
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    from onnx import TensorProto as TP, helper as h, numpy_helper as nh
+    from chronotick.models.graph_fusions import simplify_nan_to_num
+    big = float(np.finfo(np.float32).max)
+
+    def graph(detect_positive):
+        inits = [nh.from_array(np.array(v, np.float32), n) for n, v in (("zero", 0.0), ("c", 0.0), ("neg", -big),
+                                                                       ("pos", big))]
+        nodes = [h.make_node("IsNaN", ["x"], ["isnan"]), h.make_node("Where", ["isnan", "c", "x"], ["w1"]),
+                 h.make_node("IsInf", ["x"], ["inf"], detect_positive=detect_positive),
+                 h.make_node("Less", ["x", "zero"], ["lt"]), h.make_node("And", ["lt", "inf"], ["a2"]),
+                 h.make_node("Where", ["a2", "neg", "w1"], ["w2"]),
+                 h.make_node("Greater", ["x", "zero"], ["gt"]), h.make_node("And", ["gt", "inf"], ["a3"]),
+                 h.make_node("Where", ["a3", "pos", "w2"], ["y"])]
+        g = h.make_graph(nodes, "g", [h.make_tensor_value_info("x", TP.FLOAT, [None, 4])],
+                         [h.make_tensor_value_info("y", TP.FLOAT, [None, 4])], inits)
+        return h.make_model(g, opset_imports=[h.make_opsetid("", 20)])
+    x = np.array([[np.nan, np.inf, -np.inf, 1.5]], np.float32)
+
+    def run(m):
+        return ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    for dp in (1, 0):
+        m = graph(dp)
+        before = run(m)
+        simplify_nan_to_num(m)
+        assert np.array_equal(before, run(m)), dp     # detect_positive=0: +inf had become 3.4e38
+
+
+def test_a_registered_model_whose_file_is_gone_is_listed_with_the_error(tmp_path):
+    import shutil
+    from chronotick import models as registry
+    from chronotick.models import _DATA_DIR, check_name, register
+    src = os.path.join(_DATA_DIR, "clock-bolt.onnx")
+    if not os.path.isfile(src):
+        pytest.skip("clock-bolt not shipped in this checkout")
+    p = tmp_path / "mine.onnx"
+    shutil.copy(src, p)
+    register("mine-s36", str(p))
+    try:
+        os.remove(p)
+        (entry,) = [m for m in chronotick.models.list() if m["name"] == "mine-s36"]
+        assert entry["card_error"] == f"no such ONNX model file: {p}", entry
+    finally:
+        registry._registered.pop("mine-s36", None)      # (no public unregister)
+    with pytest.raises(TypeError, match=r"model must be a string"):     # numpy's "truth value ... ambiguous"
+        check_name(np.array(["a", "b"]))

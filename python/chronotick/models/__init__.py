@@ -408,6 +408,11 @@ def list() -> builtins.list[dict]:  # noqa: A001 - the issue names this API `chr
     out += [{"name": n, "kind": "classical", "path": None, "card": None, "card_error": None} for n in CLASSICAL]
     out.append({"name": FUSED, "kind": "fused", "path": None, "card": None, "card_error": None})
     for name, path in onnx_models().items():
+        if not os.path.isfile(path):
+            # a registered file deleted since: listed as usable had predict() then failed on it
+            out.append({"name": name, "kind": "onnx", "path": path, "card": None,
+                        "card_error": f"no such ONNX model file: {path}"})
+            continue
         card, error = read_card(path)
         if error is None and card is not None:
             bad = card_fields_error(card)
@@ -447,10 +452,10 @@ def model_path(model) -> str | None:
 
 def check_name(model: str) -> str:
     """Return `model` if valid, else raise ValueError listing the valid names."""
-    if model in (AUTO, FUSED) or model in CLASSICAL:
+    if isinstance(model, str) and (model in (AUTO, FUSED) or model in CLASSICAL):
         return model
     valid = names()
-    if not isinstance(model, str):
+    if not isinstance(model, str):      # (first: an array's `in` had raised numpy's "truth value ... ambiguous")
         raise TypeError(f"model must be a string, one of {valid}; got {type(model).__name__} {model!r}")
     if model not in valid:
         raise ValueError(f"unknown model {model!r}; valid names: {', '.join(valid)}")

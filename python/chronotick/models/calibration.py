@@ -44,10 +44,16 @@ from statistics import NormalDist
 import numpy as np
 
 from chronotick import _core
-from chronotick._validate import is_int
+from chronotick._validate import is_int, is_real
 
 
 def _check_levels(levels, name: str) -> np.ndarray:
+    if isinstance(levels, (list, tuple)) and not all(is_real(v) for v in levels):
+        # '0.5' had been parsed as a number (predict refuses it), a nested list failed elsewhere
+        i = next(i for i, v in enumerate(levels) if not is_real(v))
+        raise ValueError(f"{name} must hold real numbers, got {name}[{i}] = {levels[i]!r}")
+    if isinstance(levels, np.ndarray) and levels.dtype.kind not in "fiu":
+        raise ValueError(f"{name} must hold real numbers, got an array of dtype {levels.dtype}")
     a = np.asarray(levels, dtype=np.float64)
     if a.ndim != 1 or a.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D sequence, got shape {a.shape}")

@@ -193,6 +193,8 @@ def simplify_nan_to_num(model) -> int:
         lt = made_by(a2.input[0], "Less")
         if gt is None or inf is None or lt is None or a2.input[1] != inf.output[0]:
             continue
+        if any(a.name in ("detect_positive", "detect_negative") and a.i != 1 for a in inf.attribute):
+            continue    # an IsInf of one sign only: the pattern is not nan_to_num (an audit, 2026-12-06)
         if w1.input[2] != x or gt.input[0] != x or lt.input[0] != x or inf.input[0] != x:
             continue
         if scalar(gt.input[1]) != 0.0 or scalar(lt.input[1]) != 0.0:

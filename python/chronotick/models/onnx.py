@@ -369,6 +369,9 @@ class OnnxForecaster:
             growth_min = _core.ModelParams().growth_min
         if not (is_real(growth_min) and 0 <= growth_min <= 2):
             raise ValueError(f"growth_min must be a number in [0, 2], got {growth_min!r}")
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            # name=5 had loaded and failed at the first forecast; '' became the file's stem silently
+            raise ValueError(f"name must be a non-empty string or None (the file's stem), got {name!r}")
         providers, wanted = self._resolve_providers(providers, ort)
         self.path = path
         self.name = name or os.path.splitext(os.path.basename(path))[0]
@@ -599,7 +602,10 @@ class OnnxForecaster:
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"providers names {dup!r} more than once: {names!r}")
-        use = [(e, dict(OnnxForecaster.CUDA_OPTIONS)) if e == "CUDAExecutionProvider" else e
+        # a (name, options) pair as a tuple: onnxruntime takes no list there (a list pair had made it
+        # print an error banner and retry on the CPU alone, its options lost; an audit, 2026-12-06)
+        use = [(e, dict(OnnxForecaster.CUDA_OPTIONS)) if e == "CUDAExecutionProvider" else
+               e if isinstance(e, str) else (e[0], dict(e[1]))
                for e, n in zip(entries, names) if n in avail]
         if "CPUExecutionProvider" not in [e if isinstance(e, str) else e[0] for e in use]:
             use.append("CPUExecutionProvider")
@@ -971,8 +977,17 @@ class OnnxForecaster:
 
     def _pairs(self, t, prefix, target) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Validated (prefix, target) as int64 and their lead buckets (grid steps)."""
-        prefix = np.asarray(prefix, dtype=np.int64).reshape(-1)
-        target = np.asarray(target, dtype=np.int64).reshape(-1)
+        def indices(v, what):
+            a = np.asarray(v)
+            if a.dtype.kind not in "iu" and not (a.dtype.kind == "f" and np.all(np.isfinite(a)) and
+                                                 np.array_equal(a, np.round(a))):
+                # 5.7 had been truncated to 5, NaN "cannot convert float NaN to integer"
+                bad = a.reshape(-1)
+                k = next((i for i, x in enumerate(bad) if not (is_real(x) and float(x).is_integer())), 0)
+                raise ValueError(f"{what} must hold measurement indices (integers), got {what}[{k}] = "
+                                 f"{bad[k]!r}" if bad.size else f"{what} must hold integers, got dtype {a.dtype}")
+            return a.astype(np.int64).reshape(-1)
+        prefix, target = indices(prefix, "prefix"), indices(target, "target")
         if prefix.size != target.size:
             raise ValueError(f"prefix and target differ in length: {prefix.size} vs {target.size}")
         bad = (prefix < 1) | (target < prefix) | (target >= t.size)
@@ -1140,6 +1155,10 @@ class OnnxForecaster:
         """(levels array, interpolation plan into the model levels), cached by value."""
         if isinstance(levels, (list, tuple)):
             key = tuple(levels)
+            try:
+                hash(key)
+            except TypeError:      # 0-d arrays or lists inside: checked (and named) uncached
+                key = None
         elif isinstance(levels, np.ndarray) and levels.ndim == 1:
             key = (levels.dtype.str, levels.tobytes())
         else:
