@@ -316,3 +316,131 @@ def test_a_registered_model_whose_file_is_gone_is_listed_with_the_error(tmp_path
         registry._registered.pop("mine-s36", None)      # (no public unregister)
     with pytest.raises(TypeError, match=r"model must be a string"):     # numpy's "truth value ... ambiguous"
         check_name(np.array(["a", "b"]))
+
+
+# ---- from the review of the day's changes (2026-12-06) ------------------------------------------
+
+def test_yaml_merge_keys_still_load_and_may_be_overridden(tmp_path):
+    # the duplicate-key loader had refused every `<<` ("could not determine a constructor")
+    from chronotick.config import load_config
+    from chronotick.errors import ConfigError
+    p = tmp_path / "e.yaml"
+    p.write_text("engine:\n  <<: {buffer_capacity: 2048, history: 256}\n  history: 128\n")
+    e = load_config(str(p))["engine"]
+    assert e["buffer_capacity"] == 2048 and e["history"] == 128
+    p.write_text("engine:\n  <<: {buffer_capacity: 2048}\n  history: 100\n  history: 200\n")
+    with pytest.raises(ConfigError, match=r"'history' appears twice in one mapping \(lines 3 and 4\)"):
+        load_config(str(p))
+    # 10**308 fits a float64: refused by the key's range, not as "beyond float64" (a review)
+    with pytest.raises(ConfigError, match=r"short_term.step_s: must be in \[1e-06, 1e\+09\]"):
+        load_config({"short_term": {"step_s": 10**308}})
+
+
+def test_a_fifo_at_the_path_does_not_hang_a_publisher_that_may_not_write_it():
+    # the read-only retry had opened a FIFO without O_NONBLOCK: the publisher waited for a writer
+    # for good, holding the folder's lock
+    import shutil
+    import tempfile
+    import time
+    from chronotick import _core
+    d = tempfile.mkdtemp(prefix="ct-fifo-")
+    os.chmod(d, 0o777)
+    path = os.path.join(d, "clock")
+    os.mkfifo(path, 0o444)
+    os.chmod(path, 0o444)
+    try:
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(r)
+                if os.geteuid() == 0:
+                    os.setgid(65534)
+                    os.setuid(65534)
+                try:
+                    _core.ClockPublisher(path)
+                    said = "created"
+                except Exception as exc:       # noqa: BLE001
+                    said = str(exc)
+                os.write(w, said.encode())
+            finally:
+                os._exit(0)
+        os.close(w)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 10:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.05)
+        else:
+            with open(path, "w"):               # let it go, then fail
+                pass
+            os.waitpid(pid, 0)
+            pytest.fail("the publisher hung on the FIFO")
+        with os.fdopen(r, "rb") as f:
+            said = f.read().decode()
+        assert "not a regular file" in said or "not a chronotick clock file" in said, said
+    finally:
+        shutil.rmtree(d)
+
+
+def test_the_temperature_member_says_an_overflow_is_one():
+    t = 1.7e9 + 64.0 * np.arange(100)
+    y = 1e-3 + 1e-6 * np.arange(100)
+    temp = np.linspace(0.0, 1.7e308, 100)      # its integral overflows (alternating +-1e308 integrates to 0)
+    fc = chronotick.predict(y, t, horizon=1, model="regression", covariates={"temperature": temp})
+    assert "dropped regression+temp: a fit that is not finite (values or temperatures too large)" in fc.note, fc.note
+
+
+def test_a_clock_file_name_that_is_not_utf8_is_taken_as_bytes(tmp_path):
+    from chronotick.shm import Client
+    p = os.fsencode(str(tmp_path)) + b"/clk_\xff"
+    c = chronotick.Clock(lambda: None, shm_path=p)      # a TypeError from the core before
+    try:
+        assert Client(p).now().status.name == "UNKNOWN"
+    finally:
+        c.stop()
+
+
+def test_status_into_a_closed_pipe_keeps_its_exit_code(tmp_path):
+    # the reader gone, status had exited 0 ("bound valid") for an UNKNOWN clock
+    from chronotick import _core
+    path = str(tmp_path / "clock")
+    pub = _core.ClockPublisher(path)           # a clock file, never published: UNKNOWN
+    try:
+        for unbuffered in ("1", ""):
+            env = dict(ENV, PYTHONUNBUFFERED=unbuffered) if unbuffered else {k: v for k, v in ENV.items()
+                                                                             if k != "PYTHONUNBUFFERED"}
+            p = subprocess.Popen([sys.executable, "-m", "chronotick", "status", "--path", path],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+            p.stdout.close()                   # gone before anything is written
+            err = p.stderr.read().decode()
+            assert p.wait(timeout=60) == 1, (unbuffered, p.returncode, err)
+            assert "Exception ignored" not in err and "Broken pipe" not in err, err
+    finally:
+        pub.close()
+
+
+def test_a_frequency_file_whose_comment_mentions_phase_is_still_a_frequency_file(tmp_path):
+    from chronotick.io import sniff_format
+    p = tmp_path / "f.txt"
+    for comment in ("# OCXO disciplined by a phase-locked GPSDO, counter unit: Hz",
+                    "# see the phase noise plot, unit: dBc/Hz"):
+        p.write_text(comment + "\n" + "".join(f"{10e6 + 1e-3 * i:.6f}\n" for i in range(20)))
+        assert sniff_format(str(p)) == "oscillator_frequency", comment       # was oscillator_phase
+    p.write_text("# phase, unit: ns\n" + "".join(f"{2000.0 + i}\n" for i in range(20)))
+    assert sniff_format(str(p)) == "oscillator_phase"
+
+
+def test_simulate_names_a_too_coarse_dt_by_its_option(capsys):
+    from chronotick.cli import main
+    assert main(["simulate", "--dt", "721", "--poll-s", "1442", "--hours", "24", "--out", "-"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("chronotick simulate: --dt 721 is too coarse for preset 'tcxo': ") and \
+        "= 0.100139 expected events per step" in err and err.endswith("use --dt <= 720"), err
+
+
+def test_the_ascii_plot_names_values_it_cannot_pad():
+    from chronotick.asciiplot import plot
+    with pytest.raises(ValueError, match=r"span more than a float64 can hold"):
+        plot([(np.arange(3.0), np.array([1.7e308, -1e308, 0.0]), "o")], width=40, height=6)

@@ -3,7 +3,7 @@ models/onnx.py, _OUTWARD): an end meant to lie exactly on a past error -- confor
 score <= Q as covered -- had landed a float step inside it through the rounding of
 (|e_j| / s_j) * s and mean + offset. On integer-valued offsets (whole ns) the robust model's 80%
 intervals then covered 73.1% where the same data in seconds covered 85.1% (an audit,
-2026-12-07). The median stays exactly the mean, and the quantiles stay in order."""
+2026-12-06). The median stays exactly the mean, and the quantiles stay in order."""
 import numpy as np
 import pytest
 

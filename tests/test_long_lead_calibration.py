@@ -207,7 +207,7 @@ def test_live_kalman_pairs_are_off_by_default_and_leave_other_models_alone():
 @pytest.mark.parametrize("model", ["hold", "regression", "kalman", "fused"])
 def test_the_borrowed_floor_grows_with_every_lead(model):
     """The floor is grown with the target's own lead L, (L / D)^a, not its power-of-two bucket's S
-    (an audit, 2026-12-07): with S the 80% widths of a 60-measurement history were flat across
+    (an audit, 2026-12-06): with S the 80% widths of a 60-measurement history were flat across
     leads 23-45, 46-90 and 91-128, then 1.8-2.8x wider at the next lead, and the coverage swung
     70% <-> 96% at those edges. Now they grow at every lead, by at most the lead ratio squared."""
     rng = np.random.default_rng(3)

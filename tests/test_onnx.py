@@ -656,7 +656,7 @@ def test_a_lead_beyond_the_history_is_at_least_the_longest_calibrated_leads_erro
     calib_min): it borrows lead 16's calibration and, as the classical models
     do (cpp/models/calibration.h), is at least lead 16's absolute conformal
     error quantile q grown as (40 / 16)^a -- the target's own lead, not its
-    bucket's 32 (until 2026-12-07) -- a = log2(MAE(16) / MAE(8)) in
+    bucket's 32 (until 2026-12-06) -- a = log2(MAE(16) / MAE(8)) in
     [growth_min, 2]. The hold model's own spread grows linearly: 40/16 q."""
     n, ahead = 40, 40
     t = 1.7e9 + 100.0 * np.arange(n)
@@ -689,7 +689,7 @@ def test_a_borrowed_floor_grows_with_each_targets_own_lead(hold_model):
     """Every target of a borrowed bucket (here 32: leads 23-45 of a 40-measurement history) gets
     lead 16's error quantile q grown with ITS lead, (L / 16)^a, as the classical models do; with
     the bucket's (32 / 16)^a every one of them had the same floor, then a jump at 46 (an audit,
-    2026-12-07). The C++ rule's offsets per target (_core.grown_offsets with an array of ratios)
+    2026-12-06). The C++ rule's offsets per target (_core.grown_offsets with an array of ratios)
     are those of one ratio at a time."""
     from chronotick import _core
     n = 40

@@ -105,7 +105,7 @@ ShmPublisher::ShmPublisher(const std::string& path, int64_t stale_after_ns, doub
     // A file this process may not write is checked all the same: read-only (flock and the
     // model's read need no write access; the mirror below is then skipped). Unchecked, a
     // read-only CSV -- or another user's live clock file -- had been renamed over (an audit).
-    old = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    old = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);   // (a FIFO: no wait for a writer)
   }
   if (old < 0 && errno != ENOENT) throw sys_error("cannot open the file there to check it", path);
   if (old >= 0) {

@@ -26,7 +26,7 @@
 // (not its bucket's S: with S every lead of a bucket got one floor, flat
 // across leads 23-45, 46-90, 91-128 and then 1.8-2.8x wider, and the 80%
 // intervals covered 70-96% by turns at the bucket edges on random-walk FM;
-// an audit, 2026-12-07), a = log2(MAE(D) / MAE(D/2)) -- the growth the
+// an audit, 2026-12-06), a = log2(MAE(D) / MAE(D/2)) -- the growth the
 // errors showed from D/2 to D -- kept in [growth_min, 2] (growth_min = 1.5
 // by default: random-walk FM, the long-term noise of crystal oscillators;
 // at most quadratic: a frequency drift), growth_min when D/2 is not
@@ -43,7 +43,7 @@
 // error (conformal counts a score <= Q as covered) had landed a float step
 // inside it through the rounding of (|e_j| / s_j) * s: on integer-valued
 // offsets the robust model's 80% intervals covered 73.1%, the same data in
-// seconds 85.1% (an audit, 2026-12-07). The median (offset 0) stays the mean.
+// seconds 85.1% (an audit, 2026-12-06). The median (offset 0) stays the mean.
 #pragma once
 #include <limits>
 #include <string>

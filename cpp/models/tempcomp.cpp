@@ -102,6 +102,15 @@ TempcompFit fit_tempcomp(const Series& s, const double* temp, const ModelParams&
         for (int c = 0; c < 3; ++c) A[a][c] += w[j] * x[a] * x[c];
       }
     }
+    bool finite = true;
+    for (int a = 0; a < 3; ++a) {
+      finite = finite && std::isfinite(b[a]);
+      for (int c = 0; c < 3; ++c) finite = finite && std::isfinite(A[a][c]);
+    }
+    if (!finite) {   // (said as such: solve3 fails on it too, and had been called a degenerate fit)
+      fit.why = "a fit that is not finite (values or temperatures too large)";
+      return fit;
+    }
     if (!solve3(A, b, beta, inv)) {
       fit.why = "a degenerate fit (the temperature's integral follows the time or the offset's line)";
       return fit;

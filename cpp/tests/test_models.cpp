@@ -251,7 +251,7 @@ TEST(onnx_lead_buckets_round_half_even_and_cap) {
 // A bucket that borrows a shorter lead D's calibration (no past pair reaches it) grows D's errors
 // with the TARGET's own lead L, (L / D)^a, not with its bucket's S: with S every lead of a bucket
 // got one floor (flat across leads 23-45, 46-90, 91-128, then 1.8-2.8x wider; an audit,
-// 2026-12-07). A calibrated bucket (S == D) is untouched by the lead.
+// 2026-12-06). A calibrated bucket (S == D) is untouched by the lead.
 TEST(a_borrowed_bucket_grows_with_the_targets_own_lead) {
   ModelParams p;
   Calibration c;
@@ -300,7 +300,7 @@ TEST(a_borrowed_bucket_grows_with_the_targets_own_lead) {
 // A calibrated end meant to lie exactly on a past error lands on it (or beyond), not a float step
 // inside: the offset is rounded outward (kOutward) before the mean is added. Here the past error 1
 // was standardised by sigma 49: fl(fl(1 / 49) * 49) = 1 - 2^-53, and 0 - that had missed the value -1
-// (an audit, 2026-12-07: integer-valued offsets covered 73.1% of 80% where seconds covered 85.1%).
+// (an audit, 2026-12-06: integer-valued offsets covered 73.1% of 80% where seconds covered 85.1%).
 // The median stays the mean, and the levels stay in order.
 TEST(calibrated_ends_are_rounded_outward) {
   ModelParams p;

@@ -52,6 +52,10 @@ def plot(series: list[tuple[np.ndarray, np.ndarray, str]], bands=(), width: int 
         y0, y1 = y0 - d, y1 + d
     pad = 0.05 * (y1 - y0)
     y0, y1 = y0 - pad, y1 + pad
+    if not all(np.isfinite(v) for v in (x0, x1, y0, y1, x1 - x0, y1 - y0)):
+        # widened or padded past the float64 range (|y| near 1.8e308): the cells were 0/0
+        raise ValueError(f"the values span more than a float64 can hold once padded (x {x0:g} .. {x1:g}, "
+                         f"y {y0:g} .. {y1:g})")
     # value labels on every third row: %8.2f where those fit in 8 columns and tell the rows
     # apart, else 6 significant digits, the label column as wide as the widest
     rows_lab = [r for r in range(height) if r % 3 == 0 or r == height - 1]

@@ -467,7 +467,8 @@ class Clock:
             if not os.path.isdir(folder):       # the publisher had named its temporary file instead
                 raise FileNotFoundError(f"shm_path {os.fspath(shm_path)!r}: the directory {folder!r} does not "
                                         f"exist (create it first; `chronotick serve --path` creates it)")
-        self._shm = (_core.ClockPublisher(shm_path, self.config.stale_after, self.config.max_slew_rate)
+        # the path as bytes to the core: a name that is not UTF-8 (fsdecode's surrogates) reaches it intact
+        self._shm = (_core.ClockPublisher(os.fsencode(shm_path), self.config.stale_after, self.config.max_slew_rate)
                      if shm_path is not None else None)
         self._lock = threading.Lock()            # serialises updates (thread vs poll_once)
         self._rec_lock = threading.Lock()        # the records only: history() never waits for a source
@@ -666,7 +667,8 @@ class Clock:
         """Under self._lock: after stop() (which retired the file for its readers) a new file
         is renamed onto the path, which open Clients follow (was: never published again)."""
         if self._shm is None and self._shm_path is not None:
-            self._shm = _core.ClockPublisher(self._shm_path, self.config.stale_after, self.config.max_slew_rate)
+            self._shm = _core.ClockPublisher(os.fsencode(self._shm_path), self.config.stale_after,
+                                             self.config.max_slew_rate)
 
     def _retire(self) -> None:
         """Under self._lock, when polling stops: the shared file marked UNKNOWN and released,

@@ -79,9 +79,13 @@ def _pos_int(key, v, lo=1, hi=None):
 def _pos_num(key, v, allow_none=False, lo=None, hi=None):
     if v is None and allow_none:
         return
-    if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 2**1023:
-        # math.isfinite raised a bare OverflowError naming no key (an audit, 2026-12-06)
-        raise ConfigError(f"{key}: must be a finite number, got an integer beyond float64 ({len(str(abs(v)))} digits)")
+    if isinstance(v, int) and not isinstance(v, bool):
+        try:
+            float(v)
+        except OverflowError:
+            # math.isfinite raised a bare OverflowError naming no key (an audit, 2026-12-06)
+            raise ConfigError(f"{key}: must be a finite number, got an integer beyond float64 "
+                              f"({len(str(abs(v)))} digits)") from None
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
         raise ConfigError(f"{key}: must be a positive number{' or null' if allow_none else ''}, "
                           f"got {v!r}{_text_number(v)}")
@@ -214,6 +218,8 @@ def _unique_key_loader():
         def construct_mapping(self, node, deep=False):
             seen = {}
             for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue    # `<<: *base` merges (its keys may be overridden here): SafeLoader's own
                 key = self.construct_object(key_node, deep=deep)
                 try:
                     if key in seen:

@@ -67,7 +67,7 @@ chosen on simulated clocks): on the OCXO auto 0.37 / 3.02 / 26.4 -> 0.38 /
 masked out of clock-bolt's window before it runs (windowing/spike_mask.h,
 chosen on simulated clocks): here the errors move by at most 0.5% (OCXO auto
 at 3600 s 26.3 ns), clock-bolt's interval widths by at most 4%. Since
-2026-12-07 the borrowed errors are grown with the target's own lead (60
+2026-12-06 the borrowed errors are grown with the target's own lead (60
 polls) rather than its power-of-two bucket's (64; cpp/models/calibration.h):
 only the 3600 s intervals move, 6-9% narrower, as (60/64)^a (OCXO regression
 224.0 -> 209.4 ns, kalman 239.4 -> 217.4 ns and 97% -> 95%, fused 239.4 ->

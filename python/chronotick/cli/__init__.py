@@ -81,8 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         # an unknown option after the command: that command's usage and name (the top level's
         # "usage: chronotick [-h] COMMAND ..." had named neither; exit 2 as before)
         parsers[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    rc = None
     try:
-        return int(modules[args.command].run(args) or 0)
+        rc = int(modules[args.command].run(args) or 0)
+        sys.stdout.flush()     # here, where a reader gone is handled (at exit it was "Exception ignored", 120)
+        return rc
     except UsageError as exc:
         traceback_if_asked()
         print(f"chronotick {args.command}: {exc}", file=sys.stderr)
@@ -90,8 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         if _stdout_closed():
             # the reader stopped early (`chronotick demo | head`): not a failure of the command, as
-            # simulate --out - already took it (demo had exited 1, "[Errno 32] Broken pipe")
-            return 0
+            # simulate --out - already took it (demo had exited 1, "[Errno 32] Broken pipe"); the
+            # command's own code where it had one (status: the clock's state)
+            return 0 if rc is None else rc
         traceback_if_asked()
         print(f"chronotick {args.command}: broken pipe", file=sys.stderr)
         return 1

@@ -43,6 +43,19 @@ def run(args) -> int:
         traceback_if_asked()
         print(f"chronotick status: {exc}", file=sys.stderr)
         return EXIT_NO_CLOCK
+    code = 0 if b.status else EXIT_UNKNOWN
+    try:
+        _print(c, b, local, snap)
+    except BrokenPipeError:
+        # the reader gone (`chronotick status | head -1`): the exit code still says the clock's state
+        # (a monitoring script must not read 0, bound valid, for UNKNOWN; a review, 2026-12-06)
+        from chronotick.cli import _stdout_closed
+        if not _stdout_closed():
+            raise
+    return code
+
+
+def _print(c, b, local, snap) -> None:
     status = getattr(b.status, "name", str(b.status))
     print(f"status:     {status}")
     print(f"time:       {b.time_ns / 1e9:.9f} s (correction {(b.time_ns - local) / 1e6:+.3f} ms vs local clock)")
@@ -58,4 +71,4 @@ def run(args) -> int:
     # heartbeat 0: the writer created the file but has not published yet (not a time of 1970)
     last = "never published" if hb == 0 else f"last publish {(local - hb) / 1e9:.1f} s ago"
     print(f"writer pid: {c.writer_pid}, {last}")
-    return 0 if b.status else EXIT_UNKNOWN
+    sys.stdout.flush()

@@ -22,6 +22,7 @@ from chronotick.io.chrony import (load_chrony_measurements, load_chrony_statisti
                                   load_chronyc_tracking)
 from chronotick.io.chronotick_csv import load_chronotick_csv
 from chronotick.io.oscillators import _UNIT as _PHASE_UNIT
+from chronotick.io.oscillators import PHASE_UNITS
 from chronotick.io.oscillators import load_oscillator_frequency, load_oscillator_phase
 from chronotick.io.plain_csv import load_plain_csv
 from chronotick.io.trace import Trace
@@ -43,6 +44,16 @@ _CHRONY_ENTRY = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} ")
 _CHRONYC = re.compile(r"^(?:[-+\d.eE]+,)?[0-9A-Fa-f]{8},[^,]*,\d+,")
 _NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
 _PHASE_DATA = re.compile(r"\bphase data\b", re.IGNORECASE)    # "# phase data, unit: ns"
+
+
+def _phase_time_unit(line: str) -> bool:
+    """Whether a comment gives a phase unit that is a time unit ("phase ..., unit: ns"): "phase-locked
+    ..., unit: Hz" or "phase noise ..., unit: dBc/Hz" are not phase data (a review, 2026-12-06)."""
+    m = _PHASE_UNIT.search(line)
+    if m is None:
+        return False
+    unit = m.group(1).rstrip(".")
+    return unit in PHASE_UNITS or (unit[:1] in "sS" and unit.lower() in PHASE_UNITS)   # the loader's rule
 
 
 def _chrony_kind(header: str | None, fields: list[str]) -> str | None:
@@ -107,7 +118,7 @@ def sniff_format(path) -> str:
         # one number per line: a comment declaring phase data or its unit (which load_oscillator_phase
         # reads) decides -- a time error in ns is large too, and was sniffed as frequencies (an audit);
         # else a frequency in Hz is large, a time error in s is tiny
-        if any(_PHASE_DATA.search(ln) or _PHASE_UNIT.search(ln) for ln in lines if ln.lstrip().startswith("#")):
+        if any(_PHASE_DATA.search(ln) or _phase_time_unit(ln) for ln in lines if ln.lstrip().startswith("#")):
             return "oscillator_phase"
         return "oscillator_frequency" if abs(float(numbers[0])) > 1e3 else "oscillator_phase"
     body = data[1:] if data[0] and not _NUMBER.match(re.split(r"[,\s]+", data[0])[0]) else data

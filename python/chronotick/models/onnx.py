@@ -1492,7 +1492,7 @@ class OnnxForecaster:
         end at least D's absolute conformal error quantile grown as
         (max(h, 1) / D)^a -- the target's own lead, not its bucket's (with the
         bucket's every lead of it got one floor, then a jump at the next:
-        an audit, 2026-12-07) -- a = log2(MAE(D) / MAE(D/2)) kept in
+        an audit, 2026-12-06) -- a = log2(MAE(D) / MAE(D/2)) kept in
         [growth_min, 2] (growth_min when D/2 has no errors), rounded outward
         (_OUTWARD): the classical models' rule (cpp/models/calibration.h).
         The model's own quantiles may grow far too slowly with the lead: a

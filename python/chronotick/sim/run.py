@@ -83,7 +83,7 @@ def _check_event_rates(cp: ClockParams, mp: MeasurementParams, dt: float) -> Non
         per_step = rate * dt / per_s
         if active and per_step > MAX_EVENTS_PER_STEP:
             raise ValueError(
-                f"{name} {rate!r} at dt {dt!r} s is {rate!r} * {dt!r} / {per_s:g} = {per_step:.3g} expected events "
+                f"{name} {rate!r} at dt {dt!r} s is {rate!r} * {dt!r} / {per_s:g} = {per_step:.6g} expected events "
                 f"per step, more than {MAX_EVENTS_PER_STEP}: the simulator draws at most one per step, so it "
                 f"would not be Poisson (past 1 per step, fewer events); use dt <= "
                 f"{MAX_EVENTS_PER_STEP * per_s / rate:.6g} s or a lower {name}")
