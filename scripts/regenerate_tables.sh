@@ -11,7 +11,8 @@
 # docs/clock-bolt-eval.md   the shipped ONNX model alone (export/evaluate_clock_bolt.py)
 # docs/noncausal-floor.md   two-sided smoothers on the NTP traces: context, not forecasters
 #
-# Uses the developer build in python/ when there is one (scripts/dev_build.sh),
+# Uses the developer build in python/ when there is one (scripts/dev_build.sh) and
+# CHRONOTICK_USE_INSTALLED is not set (.ci/run sets it),
 # else the installed package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +20,7 @@ DATA=${1:-../shared/data}
 for d in "$DATA/clock-traces" "$DATA/oscillators"; do
   [ -d "$d" ] || { echo "regenerate_tables: no folder $d" >&2; exit 2; }
 done
-if ls python/chronotick/_core*.so >/dev/null 2>&1; then
+if [ -z "${CHRONOTICK_USE_INSTALLED:-}" ] && ls python/chronotick/_core*.so >/dev/null 2>&1; then
   export PYTHONPATH="python${PYTHONPATH:+:$PYTHONPATH}"
 fi
 trap 'rm -f docs/replay.md.tmp docs/clock-bolt-eval.md.tmp' EXIT

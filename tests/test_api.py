@@ -69,6 +69,12 @@ def test_every_model_name(model):
     t, y = clock()
     fc = chronotick.predict(y, t, horizon=4, model=model)
     assert np.all(np.isfinite(fc.quantiles))
+    # the model asked for forecast it (a silent fallback to hold had passed; a review, 2026-12-06)
+    want = {"fused": "fused(robust,regression,kalman)"}.get(model, model)
+    if model == "auto":
+        want = ("fused(robust,regression,kalman,clock-bolt)" if "clock-bolt" in chronotick.models.onnx_models()
+                else "fused(robust,regression,kalman)")
+    assert fc.model == want, fc.model
 
 
 def test_too_little_history_falls_back_to_hold():

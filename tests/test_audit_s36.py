@@ -10,8 +10,11 @@ import pytest
 
 import chronotick
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENV = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+from conftest import child_env
+
+# the chronotick this process imported (the working tree's dev build, or the installed package: a
+# fresh clone's python/ holds no compiled core)
+ENV = child_env()
 ENV.pop("CHRONOTICK_TRACEBACK", None)
 
 
@@ -417,6 +420,11 @@ def test_status_into_a_closed_pipe_keeps_its_exit_code(tmp_path):
             err = p.stderr.read().decode()
             assert p.wait(timeout=60) == 1, (unbuffered, p.returncode, err)
             assert "Exception ignored" not in err and "Broken pipe" not in err, err
+            assert "needs the compiled extension" not in err and err == "", err     # not 1 for another reason
+        # the control: read to the end, the same status says UNKNOWN with the same code
+        r = subprocess.run([sys.executable, "-m", "chronotick", "status", "--path", path], capture_output=True,
+                           text=True, env=ENV, timeout=60)
+        assert r.returncode == 1 and "status:     UNKNOWN" in r.stdout, (r.returncode, r.stdout, r.stderr)
     finally:
         pub.close()
 

@@ -42,6 +42,7 @@ def test_horizon_moves_the_origin_back():
         return y[-1], np.nan, np.nan
 
     run_backtest(tr, {"spy": spy}, horizon=3, warmup=5)
+    assert seen                      # (an empty loop had passed)
     for last, target in seen:
         assert target - last == pytest.approx(300.0)
 

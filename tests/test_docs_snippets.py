@@ -91,7 +91,7 @@ def test_readme_streaming_example():
     exec(compile(readme_python()[1], "README.md (Streaming)", "exec"), ns)
     assert isinstance(ns["fc"], chronotick.Forecast)
     eng = ns["eng"]
-    with pytest.raises(Exception):          # the with block closed it
+    with pytest.raises(RuntimeError, match="this Engine is closed"):          # the with block closed it
         eng.observe(ns["t"] + 1, 0.0)
     # the comment's alternative: delay=round_trip_s
     with chronotick.Engine({"engine": {"buffer_capacity": 4096}}) as e2:

@@ -44,20 +44,21 @@ def _coverage(model, kind, trials=150, seed=5, params=None):
     return covered / trials
 
 
-@pytest.mark.parametrize("model, kind, at_least", [
+@pytest.mark.parametrize("model, kind, at_least, at_most", [
     # measured (150 trials, seed 5): 81%, 85%, 81%, 87%, 85%, 85%, 79%
-    ("regression", "random-walk FM", 0.75),
-    ("kalman", "random-walk FM", 0.80),
-    ("robust", "random-walk FM", 0.75),
-    ("regression", "white PM + random-walk FM", 0.80),
-    ("kalman", "white PM + random-walk FM", 0.80),
-    ("robust", "white PM + random-walk FM", 0.80),
-    ("fused", "white PM + random-walk FM", 0.75),
-    ("regression", "white FM", 0.80),         # growth of at least lead^1.5: conservative here (95%, 99%)
-    ("kalman", "white FM", 0.80),
+    ("regression", "random-walk FM", 0.75, 0.95),
+    ("kalman", "random-walk FM", 0.80, 0.95),
+    ("robust", "random-walk FM", 0.75, 0.95),
+    ("regression", "white PM + random-walk FM", 0.80, 0.95),
+    ("kalman", "white PM + random-walk FM", 0.80, 0.95),
+    ("robust", "white PM + random-walk FM", 0.80, 0.95),
+    ("fused", "white PM + random-walk FM", 0.75, 0.95),
+    ("regression", "white FM", 0.80, 1.0),    # growth of at least lead^1.5: conservative here (95%, 99%)
+    ("kalman", "white FM", 0.80, 1.0),
 ])
-def test_a_lead_beyond_the_history_is_covered(model, kind, at_least):
-    assert _coverage(model, kind) >= at_least
+def test_a_lead_beyond_the_history_is_covered(model, kind, at_least, at_most):
+    # two-sided where the coverage is near its level: intervals of +-1e300 had passed (a review)
+    assert at_least <= _coverage(model, kind) <= at_most
 
 
 def test_the_floor_of_the_growth_exponent_is_what_covers_mixed_noise():

@@ -352,7 +352,7 @@ def test_a_file_that_is_not_a_clock_file_is_not_replaced(tmp_path):
     # a publisher replaces only a clock file (its writer gone) or an empty file
     data = tmp_path / "data.csv"
     data.write_text("t,offset\n1,0.5\n")
-    with pytest.raises(Exception, match=r"exists and is not a chronotick clock file.*not replaced"):
+    with pytest.raises(FileExistsError, match=r"exists and is not a chronotick clock file.*not replaced"):
         _core.ClockPublisher(str(data))
     assert data.read_text() == "t,offset\n1,0.5\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv"]      # no temporary file left
@@ -364,7 +364,7 @@ def test_a_file_that_is_not_a_clock_file_is_not_replaced(tmp_path):
         pass
     link = tmp_path / "null"
     os.symlink("/dev/null", link)
-    with pytest.raises(Exception, match="exists and is not a regular file"):
+    with pytest.raises(FileExistsError, match="exists and is not a regular file"):
         _core.ClockPublisher(str(link))
 
 

@@ -151,7 +151,9 @@ def test_measurement_model():
     assert len(tr) / (4e5 / 16 + 1) == pytest.approx(0.9, abs=0.01)  # 10% lost
     assert np.median(err) == pytest.approx(0.002, abs=2e-4)  # asymmetry / 2
     q = np.median(tr.delay[tr.delay < 0.03]) - 0.02
-    assert q == pytest.approx(2 * 0.002 * math.log(2) * 1.2, rel=0.3)  # median of the sum of two exponentials
+    # the median of the sum of two exponentials of mean 0.002 is 1.678 x 0.002 (was rel=0.3: a queue
+    # mean 30% off passed; measured 0.973-0.978 of the old formula over seeds 7, 1, 2)
+    assert q == pytest.approx(1.678 * 0.002, rel=0.05)
     spiky = np.mean(tr.delay > 0.02 + 0.025)
     assert 0.03 < spiky < 0.07
 

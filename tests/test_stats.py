@@ -85,6 +85,7 @@ def test_matches_direct_definition(kind):
     x = np.cumsum(np.random.default_rng(1).standard_normal(300)) * 1e-9
     ms = [1, 2, 3, 7, 20]
     _, devs = getattr(stats, kind)(x, 1.0, "phase", taus=ms)
+    assert len(devs) == len(ms)      # (zip had stopped at the shorter)
     for m, d in zip(ms, devs):
         assert d == pytest.approx(_naive(list(x), m, kind), rel=1e-9)
 
