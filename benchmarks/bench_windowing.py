@@ -99,3 +99,33 @@ def test_make_window_loop(benchmark):
 @pytest.mark.benchmark(group="window-512-batch-64")
 def test_numpy_window_loop(benchmark):
     benchmark(lambda: [numpy_window(t, y, t[-1], STEP, CONTEXT, GAP) for t, y in BATCH])
+
+
+# ---- the window the forecast path builds (2026-12-06, a review) ---------------------------------
+# make_window (above) is not what the ONNX member uses: OnnxForecaster bins onto its grid with
+# _core.nearest_window (cell means, NaN gaps, the newest value subtracted), whose numpy reference is
+# chronotick.models.onnx.window (tests/test_onnx_window_parity.py pins them bit-equal). Group
+# "nearest-window-256": clock-bolt's context, step = the median spacing, 2000 irregular measurements.
+
+def _nearest_case():
+    t, y = series(2000, 11)
+    step = float(np.median(np.diff(t[-65:])))
+    return t, y, step
+
+
+@pytest.mark.benchmark(group="nearest-window-256")
+def test_nearest_window(benchmark):
+    from chronotick.models.onnx import window
+    t, y, step = _nearest_case()
+    got, level = benchmark(_core.nearest_window, t, y, float(t[-1]), step, 256, None)
+    ref = window(t, y, float(t[-1]), step, 256)
+    np.testing.assert_array_equal(got, ref.values)
+    assert level == ref.level
+
+
+@pytest.mark.benchmark(group="nearest-window-256")
+def test_nearest_window_numpy_reference(benchmark):
+    from chronotick.models.onnx import window
+    t, y, step = _nearest_case()
+    ref = benchmark(window, t, y, float(t[-1]), step, 256)
+    assert ref.values.shape == (256,)

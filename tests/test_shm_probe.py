@@ -255,13 +255,13 @@ def test_a_writer_stuck_mid_write_costs_one_read_the_wait_not_every_read(tmp_pat
     for _ in range(3):
         t0 = time.monotonic()
         assert c.now().status == Status.UNKNOWN
-        assert time.monotonic() - t0 < 0.1
+        assert time.monotonic() - t0 < 0.5   # (the failure guarded against is a 1 s spin)
     # snapshot() (`chronotick status` reads it) too: it had spun the full second on every call
     # (an audit, 2026-12-06)
     for _ in range(3):
         t0 = time.monotonic()
         c.snapshot()
-        assert time.monotonic() - t0 < 0.1
+        assert time.monotonic() - t0 < 0.5
 
 
 def test_the_largest_published_bound_is_read_as_published():
