@@ -300,3 +300,53 @@ def test_readers_keep_holdover_through_backed_off_polls(tmp_path, wall):
     assert gaps == 1.6 > clock.config.stale_after           # the back-off is beyond stale_after
     assert calls["n"] >= 6
     assert set(seen) == {(HOLDOVER, HOLDOVER)}, sorted(set(seen))
+
+
+def test_a_source_whose_exception_or_measurement_cannot_be_shown_is_a_counted_source_error():
+    # a source's exception whose __str__ raises, a non-measurement whose __repr__ raises, and a
+    # numbers.Real whose float() raises had escaped poll_once, uncounted (an audit, 2026-12-06)
+    import numbers
+
+    class BadStr(Exception):
+        def __str__(self):
+            raise RuntimeError("str failed")
+
+    class BadRepr:
+        def __repr__(self):
+            raise RuntimeError("repr failed")
+
+    class R(numbers.Real):
+        def __float__(self):
+            raise OverflowError("float failed")
+        __abs__ = __add__ = __ceil__ = __eq__ = __floor__ = __floordiv__ = __le__ = __lt__ = __mod__ = \
+            __mul__ = __neg__ = __pos__ = __pow__ = __radd__ = __rfloordiv__ = __rmod__ = __rmul__ = \
+            __round__ = __rpow__ = __rtruediv__ = __truediv__ = __trunc__ = lambda *a: 0
+        __hash__ = object.__hash__
+
+    class WithR:
+        t = T0 + 64.0
+        offset = R()
+        delay = uncertainty = None
+
+    src = Scripted()
+    clock = Clock(src, fused(), {"poll_interval_s": 64.0})
+    for k, bad in enumerate((BadStr(), BadRepr(), WithR())):
+        src.next = bad
+        assert clock.poll_once(int((T0 + 64.0 * (k + 1)) * 1e9)) is False
+        assert clock.health()["counts"]["source_errors"] == k + 1
+    assert "float() of a R failed" in clock.health()["last_error"]
+
+
+def test_polling_at_local_time_0_is_refused_once_a_model_may_be_published():
+    # 0 is a simulated time base's start; a model published at 0 is refused by the writer, so a
+    # poll at 0 had fed its measurement and then raised (an audit, 2026-12-06)
+    src = Scripted()
+    clock = Clock(src, fused(), {"poll_interval_s": 64.0, "min_measurements": 3})
+    for k in range(2):
+        src.next = Measurement(t=0.1 * (k + 1), offset=1e-3, delay=2e-4, uncertainty=1e-4)
+        assert clock.poll_once(0) is True
+    src.next = Measurement(t=0.3, offset=1e-3, delay=2e-4, uncertainty=1e-4)
+    with pytest.raises(ValueError, match=r"now_ns must be > 0 once the clock may publish a model"):
+        clock.poll_once(0)
+    assert clock.health()["counts"]["measurements"] == 2           # nothing fed
+    assert clock.poll_once(1) is True                              # 1 ns on: the model is published

@@ -445,3 +445,43 @@ def test_as_source_callable_iterator_and_errors():
         as_source(42)
     with pytest.raises(TypeError, match="NTPSource"):
         as_source("pool.ntp.org")
+
+
+def test_one_server_under_two_names_has_one_vote():
+    # localhost and 127.0.0.1 (or two pool names of one host) had each voted in the falseticker
+    # selection: a server 1 s off, listed twice, outvoted a good one (an audit, 2026-12-06)
+    from chronotick.errors import NTPError
+    from chronotick.testing.ntp_server import NTPTestServer
+    with NTPTestServer(offset_s=1.0) as bad, NTPTestServer(offset_s=0.0) as good:
+        src = NTPSource([bad.address, f"localhost:{bad.port}", good.address])
+        with pytest.raises(NTPError, match=rf"no majority of servers agree .*127.0.0.1:{bad.port}/localhost:"
+                                           rf"{bad.port}: offset \+(1\.0|0\.99)"):
+            src.measure()                      # one bad and one good vote: no majority (was: +1 s)
+    with NTPTestServer(offset_s=0.02) as a, NTPTestServer(offset_s=0.02) as b:
+        m = NTPSource([a.address, f"localhost:{a.port}", b.address]).measure()
+        assert m.offset == pytest.approx(0.02, abs=2e-3)
+        assert f"127.0.0.1:{a.port}/localhost:{a.port}" in m.server.split(",") or \
+            f"localhost:{a.port}/127.0.0.1:{a.port}" in m.server.split(","), m.server
+
+
+def test_a_name_whose_first_address_is_dead_moves_to_the_next(monkeypatch):
+    # a dual-stack name with a broken IPv6 path had stayed on it for good (an audit, 2026-12-06)
+    import socket as _socket
+    from chronotick.errors import NTPError
+    from chronotick.sources import ntp
+    from chronotick.testing.ntp_server import NTPTestServer
+    dead = _socket.socket(_socket.AF_INET6, _socket.SOCK_DGRAM)
+    dead.bind(("::1", 0))                      # bound, never answers
+    real = _socket.getaddrinfo
+    with dead, NTPTestServer(offset_s=0.01) as srv:
+        def fake(host, port, *a, **k):
+            if host == "time.example":
+                return real("::1", dead.getsockname()[1], *a, **k) + real("127.0.0.1", srv.port, *a, **k)
+            return real(host, port, *a, **k)
+        monkeypatch.setattr(ntp.socket, "getaddrinfo", fake)
+        src = NTPSource([f"time.example:{srv.port}"], timeout_s=0.1)
+        with pytest.raises(NTPError, match=r"time.example:\d+: timeout .*\(address ::1\)"):
+            src.measure()                      # the first address, named
+        for _ in range(3):
+            assert src.measure().offset == pytest.approx(0.01, abs=2e-3)
+        assert srv.requests == 3

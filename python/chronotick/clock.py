@@ -31,8 +31,9 @@ median of the 5 newest measurements fed, carried to its time along the drift
 of the 16 newest (Theil-Sen; from the 3rd measurement on: 2 fed
 that agree), by more than `step_threshold_s` (after an outage too) is held back from the engine, as ntpd holds a "popcorn
 spike", and the bound is widened to include it until it is decided.
-`step_confirm` such measurements in a row that agree (within
-step_threshold_s / 2 of their median) are a step:
+`step_confirm` such measurements in a row that agree (within half the
+threshold in force, min(step_threshold_s, step_threshold_sigmas x the
+noise), of their median) are a step:
 its size (their median disagreement) is added to the step correction S, and
 the engine is fed offset - S from then on, so its models see one continuous
 series and need not re-learn the level (chrony corrects its sample history
@@ -355,6 +356,16 @@ _MAX_DURATION_S = 1e8        # the longest duration a clock.*_s key takes (Clock
 _MAX_AHEAD_S = 1.0            # a measurement is taken before the poll reads its local time: slack for rounding only
 _JUMPS_KEPT = 64              # jumps of recent ordinary measurements: step_threshold_sigmas' noise scale
 _JUMPS_MIN = 16               # fewer: the fixed step_threshold_s
+
+
+def _text(obj, how) -> str:
+    """str() or repr() of a source's object, or its type's name where that raises: a source's
+    exception or measurement whose __str__/__repr__ failed had escaped poll_once, uncounted (an
+    audit, 2026-12-06)."""
+    try:
+        return how(obj)
+    except Exception:
+        return f"<{type(obj).__name__}: its {how.__name__}() failed>"
 
 
 def _check_ns(name: str, v, compared_only: bool = False, published: bool = False) -> None:
@@ -824,6 +835,12 @@ class Clock:
         start() does, what that raises (another process publishing there)."""
         if now_ns is not None:
             _check_ns("now_ns", now_ns, published=True)   # the caller's argument: raised, before the source is asked
+            if now_ns == 0 and (self._model is not None or self._n_meas + 1 >= self.config.min_measurements):
+                # 0 is a start of simulated time, before any model: a model published at 0 is refused by
+                # the writer ((0, 2**62]), so this poll would have fed its measurement and then raised
+                # (every poll on at 0 alike; an audit, 2026-12-06)
+                raise ValueError("now_ns must be > 0 once the clock may publish a model (the writer takes times "
+                                 "in (0, 2**62] ns), got 0")
         if self._poller == threading.get_ident():
             # (a source calling back into its clock) the update lock is not re-entrant: it would wait for itself
             raise RuntimeError("Clock.poll_once called from inside a poll of the same clock (by its source?)")
@@ -868,11 +885,11 @@ class Clock:
         except StopIteration:
             self._source_error("source exhausted")
         except Exception as exc:
-            self._source_error(f"{type(exc).__name__}: {exc}")
+            self._source_error(f"{type(exc).__name__}: {_text(exc, str)}")
         except BaseException as exc:
             # KeyboardInterrupt, SystemExit, GeneratorExit, ...: a source failure too, never the
             # end of the polling thread; raised on only in a caller's thread (its Ctrl-C / exit)
-            self._source_error(f"{type(exc).__name__} raised by the source: {exc}")
+            self._source_error(f"{type(exc).__name__} raised by the source: {_text(exc, str)}")
             if isinstance(exc, (KeyboardInterrupt, SystemExit)) and threading.current_thread() is not self._thread:
                 raise
         self._fail_streak = self._fail_streak + 1 if failed else 0
@@ -987,19 +1004,24 @@ class Clock:
             ok = False
         if not ok:
             raise _BadMeasurement(f"source's measure() gave a {type(m).__name__}, not a Measurement "
-                                  f"(with .t and .offset): {m!r:.200}")
+                                  f"(with .t and .offset): {_text(m, repr):.200}")
         vals = {}
         for name in ("t", "offset", "delay", "uncertainty"):
             try:
                 v = getattr(m, name, None)
             except Exception as exc:      # a property of a custom measurement that fails
-                raise _BadMeasurement(f"measurement {name}: {type(exc).__name__}: {exc}") from None
+                raise _BadMeasurement(f"measurement {name}: {type(exc).__name__}: {_text(exc, str)}") from None
             if v is None and name in ("delay", "uncertainty"):    # optional
                 vals[name] = None
                 continue
             if not is_real(v):
-                raise _BadMeasurement(f"measurement {name} must be a number, got {type(v).__name__} {v!r:.200}")
-            v = float(v)
+                raise _BadMeasurement(f"measurement {name} must be a number, got {type(v).__name__} "
+                                      f"{_text(v, repr):.200}")
+            try:
+                v = float(v)
+            except Exception as exc:      # a numbers.Real whose __float__ fails (it had escaped poll_once)
+                raise _BadMeasurement(f"measurement {name}: float() of a {type(v).__name__} failed: "
+                                      f"{type(exc).__name__}") from None
             if not math.isfinite(v):
                 raise _BadMeasurement(f"measurement {name} must be finite, got {v!r}")
             if name in ("delay", "uncertainty") and v < 0:

@@ -281,6 +281,8 @@ class NTPSource:
         self._backoff: dict[tuple, tuple[float, float]] = {}  # -> (until monotonic, current back-off s)
         self._stopped: dict[tuple, str] = {}                  # -> kiss code (DENY / RSTR)
         self._last_query: dict[tuple, float] = {}             # -> monotonic start of the newest query
+        self._address: dict[str, tuple] = {}   # name -> the address its last burst went to (one vote per address)
+        self._dead: set[tuple] = set()          # (name, address) whose last burst got no reply at all: tried last
         self.last_samples: dict[str, Sample] = {}            # name -> least-delay sample of the last burst
 
     @property
@@ -397,7 +399,7 @@ class NTPSource:
             return None, f"resolve: {e}"
         # the first address (in the resolver's order) that has sent no DENY / RSTR and is not
         # in a RATE back-off; a name whose every address has is not queried
-        chosen, why = None, []
+        chosen, why, dead = None, [], None
         with self._lock:
             now = time.monotonic()
             for info in infos:
@@ -407,9 +409,15 @@ class NTPSource:
                 elif self._backoff.get(key, (0.0, 0.0))[0] > now:
                     left = self._backoff[key][0] - now
                     why.append(f"backing off from {key[1][0]} after kiss-o'-death RATE ({left:.0f} s left)")
+                elif key in self._dead:
+                    # its last burst got no reply: the next address first (a dual-stack name with a
+                    # broken IPv6 path had stayed on it for good; an audit, 2026-12-06), it again
+                    # only when every other is unusable too
+                    dead = dead or info
                 else:
                     chosen = info
                     break
+        chosen = chosen or dead
         if chosen is None:
             return None, "; ".join(dict.fromkeys(why))
         family, _, _, _, addr = chosen
@@ -447,12 +455,21 @@ class NTPSource:
                     best = s
         if best is not None and not rated:
             self._rate_cleared(akey)
+        with self._lock:
+            self._address[name] = akey[1]
+            if best is not None or rated or any(not (r.startswith("timeout") or r.startswith("socket_error"))
+                                                for r in reasons):
+                self._dead.discard(akey)        # it answered (even with a refusal): not a dead path
+            else:
+                self._dead.add(akey)
         if best is not None:
             with self._lock:
                 self.last_samples[name] = best
             return best, ""
         bogus = {k: v for k, v in self._per_server_snapshot(name).items() if k in BOGUS_REASONS}
         text = "; ".join(dict.fromkeys(reasons)) or "no reply"
+        if len(infos) > 1:
+            text += f" (address {akey[1][0]})"
         if bogus:
             text += " (bogus packets so far: " + ", ".join(f"{k} x{v}" for k, v in sorted(bogus.items())) + ")"
         return None, text
@@ -499,6 +516,20 @@ class NTPSource:
             with ThreadPoolExecutor(max_workers=len(self._servers)) as ex:
                 results = list(ex.map(self._query, self._servers))
         good = [(name, s) for (name, _, _), (s, _) in zip(self._servers, results) if s is not None]
+        # one vote per address: two names of one server (localhost and 127.0.0.1, two pool names of
+        # one host) had voted twice in the falseticker selection, and a server 1 s off outvoted a
+        # good one (an audit, 2026-12-06). Its least-delay sample stands for it, under both names.
+        with self._lock:
+            addr_of = {name: self._address.get(name) for name, _ in good}
+        merged: dict = {}
+        for name, s in good:
+            a = addr_of.get(name) or name
+            if a in merged:
+                n0, s0 = merged[a]
+                merged[a] = (f"{n0}/{name}", s if s.delay < s0.delay else s0)
+            else:
+                merged[a] = (name, s)
+        good = list(merged.values())
         if not good:
             raise NTPError("no usable NTP reply: " + "; ".join(
                 f"{name}: {why}" for (name, _, _), (_, why) in zip(self._servers, results)))
