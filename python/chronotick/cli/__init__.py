@@ -50,7 +50,9 @@ def _stdout_closed() -> bool:
         return False
     if gone:
         try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, fd)
+            os.close(null)
         except OSError:
             pass
     return gone
