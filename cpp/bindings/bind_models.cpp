@@ -267,6 +267,10 @@ void bind_models(py::module_& m) {
         "(forecast, past_mean, past_sigma) with one-step predictions of each measurement (size len(t), NaN where "
         "none); or (forecast, None, None). See cpp/fusion/ensemble.h.");
 
+  // models/calibration.h: the factor a calibrated quantile's distance from the mean is scaled by
+  // (its ends rounded outward); the ONNX member's calibration uses the same
+  m.attr("CALIBRATED_OUTWARD") = kOutward;
+
   m.def(
       "grown_offsets",
       [](const Array& abs_err, double mae_half, const Array& ratio, const Array& levels, double growth_min) {

@@ -221,14 +221,15 @@ def onnx_forecaster(name: str):
         return f
 
 
-def prepare(values, timestamps, uncertainty=None, delay=None):
+def prepare(values, timestamps, uncertainty=None, delay=None, notes: list | None = None):
     """Validated (t, y, u) with NaN values (missing) dropped; with `delay`,
-    u is uncertainty_from_delay of the kept values."""
+    u is uncertainty_from_delay of the kept values (notes, if given, gets why
+    the delay weights are off, where they are)."""
     if delay is not None:
         if uncertainty is not None:
             raise ValueError("give uncertainty or delay, not both (delay only sets the uncertainty)")
         t, y, _ = prepare(values, timestamps)
-        return t, y, _delay_sigma(values, delay)
+        return t, y, _delay_sigma(values, delay, notes)
     if (uncertainty is None and type(values) is np.ndarray and type(timestamps) is np.ndarray
             and values.size and _core.scan_series(timestamps, values) == 0):
         return timestamps, values, None   # the common case, checked in one C++ pass
@@ -306,7 +307,7 @@ def uncertainty_from_delay(values, delay):
     return _delay_sigma(values, delay)
 
 
-def _delay_sigma(values, delay):
+def _delay_sigma(values, delay, notes: list | None = None):
     y, _ = as_1d_float_nan(values, "values", allow_nan=True)
     d, _ = as_1d_float_nan(delay, "delay", allow_nan=True)
     if d.size != y.size:
@@ -317,26 +318,15 @@ def _delay_sigma(values, delay):
         i = int(bad[0])
         raise ValueError(f"delay[{i}] = {float(d[i])!r} where values[{i}] is measured: need a delay >= 0 "
                          f"(NaN: not recorded)")
-    if _missing_delay(y, d) is not None:
-        return None       # as the Engine: no delay weights for a window with a measurement lacking its delay
+    miss = np.flatnonzero(keep & np.isnan(d))
+    if miss.size:
+        # as the Engine: no delay weights for a window with a measurement lacking its delay
+        if notes is not None:
+            i = int(miss[0])
+            notes.append(f"delay weights off: delay[{i}] is NaN (not recorded) where values[{i}] is measured "
+                         f"({miss.size} such)")
+        return None
     return _core.delay_noise(y[keep], d[keep])[0]
-
-
-def _missing_delay(y: np.ndarray, d: np.ndarray) -> int | None:
-    """The first measured value's index whose delay is NaN (not recorded), or None."""
-    miss = np.flatnonzero(np.isfinite(y) & np.isnan(d))
-    return int(miss[0]) if miss.size else None
-
-
-def _delay_note(values, delay) -> str:
-    """predict's note where delay weights are off for a measurement without its delay ("" if not)."""
-    if delay is None:
-        return ""
-    y = np.asarray(as_1d_float(values, "values", allow_nan=True))
-    d = np.asarray(as_1d_float(delay, "delay", allow_nan=True))
-    i = _missing_delay(y, d) if d.size == y.size else None
-    return "" if i is None else (f"delay weights off: delay[{i}] is NaN (not recorded) where values[{i}] "
-                                 f"is measured ({int(np.sum(np.isfinite(y) & np.isnan(d)))} such)")
 
 
 def _datetimes_to_seconds(x):
@@ -473,10 +463,6 @@ def dropped_note(model: str, note: str) -> str:
     return f"dropped {model}: {note.removeprefix(model + ': ')}"
 
 
-def dropped_temp_note(note: str) -> str:
-    return dropped_note("regression+temp", note)
-
-
 def forecast_members(model: str, t, y, u, targets, levels, temperature=None, params=None):
     """(QuantileForecast, weights dict, note) for a validated model name.
 
@@ -497,7 +483,7 @@ def forecast_members(model: str, t, y, u, targets, levels, temperature=None, par
             # regression (itself falling back to hold), the temperature term dropped with a
             # note, as "fused" drops the member
             fb = classical_forecast("regression", t, y, u, targets, levels, params)
-            return fb, {fb.model.split(" ")[0]: np.ones(targets.size)}, dropped_temp_note(fc.note)
+            return fb, {fb.model.split(" ")[0]: np.ones(targets.size)}, dropped_note("regression+temp", fc.note)
         if model not in (registry.FUSED, registry.AUTO):
             raise ValueError(f"covariates are used by model='regression', 'fused' or 'auto' only, got model={model!r}")
     if model in registry.CLASSICAL:
@@ -655,7 +641,8 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
         registry.check_name(model)
     else:
         model = path
-    t, y, u = prepare(values, timestamps, uncertainty, delay)
+    delay_notes: list[str] = []
+    t, y, u = prepare(values, timestamps, uncertainty, delay, delay_notes)
     user_levels = _check_levels(quantile_levels)
     levels = with_base_levels(user_levels)
     targets, _ = target_times(t, horizon, horizon_s, step_s)
@@ -666,7 +653,7 @@ def predict(values, timestamps=None, *, horizon=None, horizon_s=None, step_s=Non
         raise ForecastError(f"model {model!r} failed: {fc.note}")
     # the weights are forecast_members' own new arrays: made read-only in place
     out = Forecast.from_core(fc, weights, levels=user_levels, origin=float(t[-1]), own_weights=True)
-    note = "; ".join(n for n in (note, _delay_note(values, delay)) if n)
+    note = "; ".join(n for n in (note, *delay_notes) if n)
     if note:
         out.note = f"{out.note}; {note}" if out.note else note
     return out

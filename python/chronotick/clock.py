@@ -790,15 +790,13 @@ class Clock:
         with self._lock:
             if self._stop.is_set() or self._model is None or self._status == UNKNOWN:
                 return
-            if self._wall:
-                self._state.heartbeat()
-            else:
+            if not self._wall:
                 # the state's heartbeat is in the Clock's own time base (publish_at): the C++
-                # heartbeat() reads CLOCK_REALTIME, so the model is published again at time_ns()
-                m = self._model
-                self._write(self._live_now(), (m["ref_local_ns"], m["offset_ns"], m["freq"], m["bound_ns"],
-                                               m["growth_ns_per_s"], self._status, self.config.confidence), True)
+                # heartbeat() reads CLOCK_REALTIME, so the model is published again at time_ns(),
+                # its status as it was
+                self._publish_status(self._live_now(), self._status, live=True)
                 return
+            self._state.heartbeat()
             if self._shm is not None:
                 self._shm.heartbeat()
 

@@ -33,6 +33,7 @@ relative to the file's folder.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import os
 from typing import Any
@@ -207,13 +208,15 @@ def models_relative_to(user: dict, folder: str) -> dict:
     return out
 
 
+@functools.cache
 def _unique_key_loader():
+    """yaml.SafeLoader refusing a key given twice in one mapping (made at first use: yaml is
+    imported only for files)."""
     import yaml
 
     class Loader(yaml.SafeLoader):
-        """yaml.SafeLoader that refuses a key given twice in one mapping: the later one had
-        replaced the earlier silently, and an error then quoted a value the file did not hold
-        (an audit, 2026-12-06)."""
+        """The later key had replaced the earlier silently, and an error then quoted a value the
+        file did not hold (an audit, 2026-12-06)."""
 
         def construct_mapping(self, node, deep=False):
             seen = {}
@@ -232,17 +235,30 @@ def _unique_key_loader():
     return Loader
 
 
-class _LazyLoader:
-    """The unique-key loader, made at first use (yaml is imported only for files)."""
-    _cls = None
-
-    def __call__(self, stream):
-        if _LazyLoader._cls is None:
-            _LazyLoader._cls = _unique_key_loader()
-        return _LazyLoader._cls(stream)
-
-
-_UniqueKeyLoader = _LazyLoader()
+def read_yaml(path: str):
+    """The parsed content of the YAML file at `path` ({} for an empty file), for the Engine's
+    config and serve's clock.yaml alike: IsADirectoryError / FileNotFoundError naming it (a pipe,
+    <(...) or /dev/stdin, is read as a file), a ConfigError naming it for text that is not UTF-8,
+    not YAML (one line: the problem and where), or a key given twice in one mapping."""
+    import yaml
+    if os.path.isdir(path):            # "no such config file" had misled (an audit, 2026-12-05)
+        raise IsADirectoryError(f"config file {path} is a directory")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such config file: {path}")
+    with open(path, encoding="utf-8") as f:
+        try:
+            out = yaml.load(f, Loader=_unique_key_loader())
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        except yaml.YAMLError as exc:
+            # one line: the problem and where (the full message spans several lines)
+            where = getattr(exc, "problem_mark", None)
+            what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            at = f" at line {where.line + 1}, column {where.column + 1}" if where is not None else ""
+            raise ConfigError(f"{path}: not valid YAML: {what}{at}") from None
+    return {} if out is None else out      # `[]`, `0`, `false` are the callers' to refuse (were taken as {})
 
 
 def load_config(config=None) -> dict:
@@ -251,24 +267,7 @@ def load_config(config=None) -> dict:
     if config is None:
         user = {}
     elif isinstance(config, (str, os.PathLike)):
-        import yaml
-        path = os.fspath(config)
-        if os.path.isdir(path):            # "no such config file" had misled (an audit, 2026-12-05)
-            raise IsADirectoryError(f"config file {path} is a directory")
-        if not os.path.exists(path):       # (a pipe, <(...) or /dev/stdin, is read as a file)
-            raise FileNotFoundError(f"no such config file: {path}")
-        with open(path, encoding="utf-8") as f:
-            try:
-                try:
-                    user = yaml.load(f, Loader=_UniqueKeyLoader)
-                except ConfigError as exc:
-                    raise ConfigError(f"{path}: {exc}") from None
-                if user is None:           # an empty file; `[]`, `0`, `false` are refused below (were {})
-                    user = {}
-            except yaml.YAMLError as exc:
-                raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-            except UnicodeDecodeError as exc:
-                raise ConfigError(f"{path}: not UTF-8 text: {exc}") from None
+        user = read_yaml(os.fspath(config))
     elif isinstance(config, dict):
         user = config
     else:

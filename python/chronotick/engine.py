@@ -42,7 +42,7 @@ from chronotick import models as registry
 from chronotick._validate import int_times_hint
 from chronotick._validate import quantile_levels as _check_levels
 from chronotick.api import (AUTO_ONNX, SHORT_TERM_PROVIDERS, _median_spacing, classical_forecast, dropped_note,
-                            dropped_temp_note, fuse_with_onnx, load_onnx, pinned_levels, with_base_levels)
+                            fuse_with_onnx, load_onnx, pinned_levels, with_base_levels)
 from chronotick.config import load_config
 from chronotick.errors import ConfigError, ForecastError
 from chronotick.forecast import Forecast
@@ -352,8 +352,9 @@ class Engine:
                 # holds, it can never forecast (an audit, 2026-12-06: left out of every forecast with
                 # a note while health() called it ok). (With a fixed step_s the ratio depends on the
                 # measurements' spacing: said by each forecast's note instead.)
-                need = slot.history_needed(np.arange(float(min(cap, 1 << 20))), e["min_history"]) \
-                    if fixed is None else 0
+                # (a regular grid of unit spacing: its ratio is step_factor whatever its length;
+                # 66 points, the 65 spacings the grid step is the median of)
+                need = slot.history_needed(np.arange(66.0), e["min_history"]) if fixed is None else 0
                 if need > cap:
                     slot.ok, slot.never = False, True
                     slot.reason = (f"needs {need} measurements at step_factor {lt['step_factor']:g}, "
@@ -682,7 +683,7 @@ class Engine:
                 if tc.ok:
                     out.append(tc)
                 else:     # e.g. a constant temperature: as predict(), the member is dropped with a note
-                    notes.append(dropped_temp_note(tc.note))
+                    notes.append(dropped_note("regression+temp", tc.note))
         if with_fused:
             f, rejected = fuse_with_onnx(t, y, u, targets, levels, self._params, ext,
                                          [(m, None, None) for m in out if m.ok])

@@ -76,28 +76,8 @@ def _load(path):
     from chronotick.errors import ConfigError
     if not path:
         return {}
-    import yaml
-    if os.path.isdir(path):            # "no such config file" had misled (an audit, 2026-12-05)
-        raise IsADirectoryError(f"config file {path} is a directory")
-    if not os.path.exists(path):       # (a pipe, --config <(...) or /dev/stdin, is read as a file)
-        raise FileNotFoundError(f"no such config file: {path}")
-    with open(path, encoding="utf-8") as f:
-        try:
-            from chronotick.config import _UniqueKeyLoader
-            try:
-                cfg = yaml.load(f, Loader=_UniqueKeyLoader)      # a key given twice is refused
-            except ConfigError as exc:
-                raise ConfigError(f"{path}: {exc}") from None
-            if cfg is None:            # an empty file; `[]`, `0`, `false` are refused below (were taken as {})
-                cfg = {}
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-        except yaml.YAMLError as exc:
-            # one line: the problem and where (the full message spans several lines)
-            where = getattr(exc, "problem_mark", None)
-            what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            at = f" at line {where.line + 1}, column {where.column + 1}" if where is not None else ""
-            raise ConfigError(f"{path}: not valid YAML: {what}{at}") from None
+    from chronotick.config import read_yaml
+    cfg = read_yaml(path)
     if not isinstance(cfg, dict):
         raise ConfigError(f"{path}: must be a mapping")
     unknown = sorted(set(cfg) - _KEYS)

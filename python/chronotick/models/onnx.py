@@ -88,8 +88,8 @@ _TEN_NINETY = np.array([0.1, 0.9])     # the levels a past prediction's sigma is
 _TEN_NINETY.flags.writeable = False
 # A calibrated quantile's distance from the median is scaled by this before the median is added:
 # an end meant to lie exactly on a past error lands on it, not a float step inside (the rounding
-# of score x distance); the core's kOutward (cpp/models/calibration.h). Raw quantiles are left.
-_OUTWARD = 1.0 + 8.0 * np.finfo(np.float64).eps
+# of score x distance); the core's own kOutward (cpp/models/calibration.h). Raw quantiles are left.
+_OUTWARD = _core.CALIBRATED_OUTWARD
 INPUT_NAME = "context"
 OUTPUT_NAME = "quantiles"
 # a window whose robust line explains more than this share of its spread is forecast

@@ -69,6 +69,17 @@ def _valid_adev(v) -> bool:
 MAX_EVENTS_PER_STEP = 0.1
 
 
+class CoarseGridError(ValueError):
+    """A grid step dt too coarse for an event rate (_check_event_rates): `rate_text` says the
+    rate and its expected events per step, `max_dt` the largest dt it takes (s)."""
+
+    def __init__(self, rate_text: str, max_dt: float):
+        self.rate_text, self.max_dt = rate_text, max_dt
+        super().__init__(f"{rate_text}, more than {MAX_EVENTS_PER_STEP}: the simulator draws at most one per "
+                         f"step, so it would not be Poisson (past 1 per step, fewer events); use dt <= "
+                         f"{max_dt:.6g} s or a lower {rate_text.split(' ', 1)[0]}")
+
+
 def _check_event_rates(cp: ClockParams, mp: MeasurementParams, dt: float) -> None:
     """Refuse a Poisson rate the grid cannot follow. Migrations and route changes are one
     Bernoulli draw per step (probability rate * dt), so never two in a step: more than 0.1
@@ -82,11 +93,8 @@ def _check_event_rates(cp: ClockParams, mp: MeasurementParams, dt: float) -> Non
             ("route_change_per_hour", mp.route_change_per_hour, 3600.0, mp.asymmetry_jitter_s > 0)):
         per_step = rate * dt / per_s
         if active and per_step > MAX_EVENTS_PER_STEP:
-            raise ValueError(
-                f"{name} {rate!r} at dt {dt!r} s is {rate!r} * {dt!r} / {per_s:g} = {per_step:.6g} expected events "
-                f"per step, more than {MAX_EVENTS_PER_STEP}: the simulator draws at most one per step, so it "
-                f"would not be Poisson (past 1 per step, fewer events); use dt <= "
-                f"{MAX_EVENTS_PER_STEP * per_s / rate:.6g} s or a lower {name}")
+            raise CoarseGridError(f"{name} {rate!r} at dt {dt!r} s is {rate!r} * {dt!r} / {per_s:g} = "
+                                  f"{per_step:.6g} expected events per step", MAX_EVENTS_PER_STEP * per_s / rate)
 
 
 def simulate(preset: str = "tcxo", scenario: str = "steady", duration_s: float = 6 * 3600,
